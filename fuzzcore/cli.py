@@ -1,0 +1,136 @@
+"""The `fuzzcore` command line: sub-commands, flags and exit codes; the work is elsewhere.
+
+Exit codes: 0 success, 1 findings (violations) where a command reports them, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(message: str) -> "NoReturn":  # noqa: F821
+    click.echo(f"fuzzcore: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fuzzcore")
+def main() -> None:
+    """Fuzz the ordering of PCI config-space save, reset and restore (Linux, vfio-pci, QEMU)."""
+
+
+# --- device -----------------------------------------------------------------------------------
+
+@main.group()
+def device() -> None:
+    """Import, list and inspect device profiles."""
+
+
+def _parse_size(text: str) -> int:
+    text = text.strip().lower()
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    if text and text[-1] in mult:
+        return int(text[:-1], 0) * mult[text[-1]]
+    return int(text, 0)
+
+
+@device.command("import")
+@click.argument("dump_file", type=click.Path(dir_okay=False))
+@click.option("--slot", help="Device to take from a multi-device lspci file (e.g. 01:00.0).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Profile to write (NAME.toml).")
+@click.option("--name", help="Profile name (default: the output file's stem).")
+@click.option("--bar", "bar_opts", multiple=True, metavar="N=SIZE",
+              help="BAR size the dump cannot tell, e.g. --bar 0=1M --bar 3=16K; repeatable.")
+@click.option("--rom-size", help="Expansion ROM size, e.g. 512K.")
+@click.option("--upstream-port", default="", help="Built-in profile of the port above this device.")
+def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port):
+    """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
+    from .atomic_write import atomic_write_text
+    from .device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
+    from .device.profile import loads_profile, profile_from_dump, profile_to_toml
+
+    sizes: dict = {}
+    try:
+        for opt in bar_opts:
+            idx, _, size = opt.partition("=")
+            sizes[int(idx)] = _parse_size(size)
+        if rom_size:
+            sizes["rom"] = _parse_size(rom_size)
+    except ValueError:
+        _fail(f"--bar takes N=SIZE (e.g. 0=1M), --rom-size a size; got {bar_opts or rom_size!r}")
+    try:
+        dump = parse_dump_file(dump_file, slot)
+    except (DumpError, AmbiguousSlotError) as e:
+        _fail(str(e))
+    if not name:
+        name = Path(output).stem if output else Path(dump_file).stem
+    prof = profile_from_dump(name, dump, upstream_port, sizes)
+    text = profile_to_toml(prof)
+    loads_profile(text, output or "<generated>")  # the written file must load back
+    for w in prof.walk.warnings:
+        click.echo(f"warning: {dump_file}: {w}", err=True)
+    if prof.bar_sizes_guessed:
+        click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
+                   err=True)
+    if output:
+        atomic_write_text(output, text)
+        click.echo(f"wrote {output}: {prof.description or name} ({len(prof.walk.all)} capabilities)")
+    else:
+        click.echo(text, nl=False)
+
+
+@device.command("list")
+def device_list():
+    """List the built-in devices."""
+    from .device.builtin import DEFAULT_DEVICE, builtin_names, resolve_device
+
+    for n in builtin_names():
+        prof = resolve_device(n)
+        mark = "*" if n == DEFAULT_DEVICE else " "
+        click.echo(f"{mark} {n:14} {prof.pcie_type:15} {prof.description}")
+
+
+@device.command("show")
+@click.argument("name", default="i350")
+def device_show(name):
+    """Show a device's capabilities and what the kernel saves and restores for each."""
+    from .device.builtin import resolve_device
+    from .device.kernel_handling import handling
+    from .toml_source import TomlError
+
+    try:
+        prof = resolve_device(name)
+    except (LookupError, TomlError) as e:
+        _fail(str(e))
+    vid, did = prof.vendor_device
+    click.echo(f"{prof.name}: {prof.description} [{vid:04x}:{did:04x}]")
+    click.echo(f"  type {prof.pcie_type}, header {prof.header_type}, dump {len(prof.image)} bytes, "
+               f"upstream port: {prof.upstream_port or '(none)'}")
+    click.echo(f"  FLR {'yes' if prof.flr else 'no'}, NoSoftRst {'yes' if prof.no_soft_reset else 'no'}")
+    for b in prof.bars:
+        click.echo(f"  BAR{b.index}: {b.kind}{' prefetchable' if b.prefetchable else ''} size 0x{b.size:x}")
+    if prof.rom_size:
+        click.echo(f"  ROM: size 0x{prof.rom_size:x}")
+    if prof.msix:
+        m = prof.msix
+        click.echo(f"  MSI-X: {m.entries} entries, table BAR{m.table_bir}+0x{m.table_offset:x}, "
+                   f"PBA BAR{m.pba_bir}+0x{m.pba_offset:x}")
+    click.echo("")
+    click.echo(f"  {'offset':>6}  {'capability':12} {'saved by pci_save_state':48} restored by")
+    for cap in prof.walk.all:
+        save, restore = handling(cap.cap_id, cap.extended)
+        ver = f" v{cap.version}" if cap.extended else ""
+        click.echo(f"  0x{cap.offset:03x}   {cap.name + ver:12} {save:48} {restore}")
+    for w in prof.walk.warnings:
+        click.echo(f"  warning: {w}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Device profiles: a config image plus what a dump cannot say, stored as TOML.
+
+A dump holds register values; it does not hold BAR sizes, whether config space beyond 256
+bytes exists, or which port the function sits below. A profile adds those (BAR sizes and kinds,
+ROM size, the upstream port), records what the kernel would derive from the image (the MSI-X
+table BIR/offset/size, NoSoftRst, FLR support) so a reader sees it, and checks on load that the
+recorded values agree with the image.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .capability_ids import PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM
+from .capability_walk import WalkResult, walk_capabilities
+from .dump_parser import ParsedDump, parse_text
+from .register_semantics import BarInfo, RegisterSemantics, build_semantics
+from ..toml_source import TomlError, TomlSource, check_keys, load_toml, parse_toml
+
+BAR_KINDS = ("none", "mem32", "mem64", "io")
+PCI_EXP_TYPE_NAMES = {
+    0x0: "endpoint", 0x1: "legacy-endpoint", 0x4: "root-port", 0x5: "upstream-port",
+    0x6: "downstream-port", 0x7: "pcie-pci-bridge", 0x8: "pci-pcie-bridge", 0x9: "rc-endpoint",
+    0xA: "rc-event-collector",
+}
+
+
+@dataclass(frozen=True)
+class MsixInfo:
+    """Where the MSI-X table and PBA live (msix_capability_init reads these from the cap)."""
+
+    entries: int
+    table_bir: int
+    table_offset: int
+    pba_bir: int
+    pba_offset: int
+
+    @classmethod
+    def from_image(cls, image: bytes, cap_offset: int) -> "MsixInfo":
+        ctrl, table, pba = struct.unpack_from("<HII", image, cap_offset + 2)
+        return cls((ctrl & 0x7FF) + 1, table & 7, table & ~7, pba & 7, pba & ~7)
+
+
+@dataclass
+class DeviceProfile:
+    name: str
+    image: bytes                      # 64, 256 or 4096 bytes as dumped
+    description: str = ""
+    source: str = ""
+    upstream_port: str = ""           # name of a profile, "" when none (root complex integrated)
+    bars: list[BarInfo] = field(default_factory=list)
+    rom_size: int = 0
+    bar_sizes_guessed: bool = False
+
+    # --- derived from the image ---------------------------------------------------------------
+    @cached_property
+    def config(self) -> np.ndarray:
+        """The 4 KiB image; bytes past a short dump read as 0 (no extended capabilities)."""
+        img = np.zeros(4096, dtype=np.uint8)
+        img[: len(self.image)] = np.frombuffer(self.image, dtype=np.uint8)
+        return img
+
+    @cached_property
+    def walk(self) -> WalkResult:
+        return walk_capabilities(self.image)
+
+    @cached_property
+    def semantics(self) -> RegisterSemantics:
+        return build_semantics(self.config, self.walk, self.bars, self.rom_size, self.header_type)
+
+    @property
+    def header_type(self) -> int:
+        return self.image[0x0E] & 0x7F
+
+    @property
+    def vendor_device(self) -> tuple[int, int]:
+        return struct.unpack_from("<HH", self.image, 0)
+
+    @property
+    def msix(self) -> MsixInfo | None:
+        cap = self.walk.find(PCI_CAP_ID_MSIX, False)
+        return MsixInfo.from_image(self.image, cap.offset) if cap else None
+
+    @property
+    def no_soft_reset(self) -> bool:
+        """PMCSR NoSoftRst (HwInit): D3hot->D0 keeps state when set."""
+        pm = self.walk.find(PCI_CAP_ID_PM, False)
+        return bool(pm and struct.unpack_from("<H", self.image, pm.offset + 4)[0] & 0x8)
+
+    @property
+    def flr(self) -> bool:
+        """DEVCAP.FLR (PCI_EXP_DEVCAP_FLR): pcie_reset_flr is available."""
+        exp = self.walk.find(PCI_CAP_ID_EXP, False)
+        return bool(exp and struct.unpack_from("<I", self.image, exp.offset + 4)[0] & (1 << 28))
+
+    @property
+    def pcie_type(self) -> str:
+        exp = self.walk.find(PCI_CAP_ID_EXP, False)
+        if not exp:
+            return "conventional"
+        t = (struct.unpack_from("<H", self.image, exp.offset + 2)[0] >> 4) & 0xF
+        return PCI_EXP_TYPE_NAMES.get(t, f"type-{t}")
+
+    def bar(self, index: int) -> BarInfo | None:
+        return next((b for b in self.bars if b.index == index), None)
+
+
+# --- TOML -------------------------------------------------------------------------------------
+
+_DEVICE_KEYS = {"name": str, "description": str, "source": str, "upstream_port": str,
+                "bar_sizes_guessed": bool}
+_BAR_KEYS = {"index": int, "kind": str, "size": int, "prefetchable": bool}
+_ROM_KEYS = {"size": int}
+_MSIX_KEYS = {"entries": int, "table_bir": int, "table_offset": int, "pba_bir": int, "pba_offset": int}
+_DERIVED_KEYS = {"no_soft_reset": bool, "flr": bool, "pcie_type": str}
+_CONFIG_KEYS = {"size": int, "hexdump": str}
+_TOP_KEYS = {"device": dict, "bars": list, "rom": dict, "msix": dict, "derived": dict, "config": dict}
+
+
+def profile_from_toml(src: TomlSource) -> DeviceProfile:
+    data = src.data
+    check_keys(src, "", data, _TOP_KEYS, required=("device", "config"))
+    dev = data["device"]
+    check_keys(src, "device", dev, _DEVICE_KEYS, required=("name",))
+    cfg = data["config"]
+    check_keys(src, "config", cfg, _CONFIG_KEYS, required=("size", "hexdump"))
+    # The hexdump's own line numbers start one line after the `hexdump = """` line.
+    hex_line = src.line_of("config", "hexdump")
+    try:
+        dumps = parse_text(cfg["hexdump"], src.path)
+    except ValueError as e:
+        line = getattr(e, "line", 0)
+        raise TomlError(src.path, hex_line + line - (1 if cfg["hexdump"].startswith("\n") else 0),
+                        f"in [config] hexdump: {getattr(e, 'message', e)}") from None
+    if len(dumps) != 1:
+        raise src.error("[config] hexdump must hold exactly one device", "config", "hexdump")
+    image = dumps[0].image
+    if cfg["size"] != len(image):
+        raise src.error(f"[config] size = {cfg['size']} but the hexdump holds {len(image)} bytes", "config", "size")
+    bars = []
+    seen: set[int] = set()
+    for i, b in enumerate(data.get("bars", [])):
+        if not isinstance(b, dict):
+            raise src.error("[[bars]] entries must be tables", "bars", None, i)
+        check_keys(src, "bars", b, _BAR_KEYS, index=i, required=("index", "kind", "size"))
+        if not 0 <= b["index"] <= 5:
+            raise src.error(f"BAR index {b['index']} out of range 0..5", "bars", "index", i)
+        if b["kind"] not in BAR_KINDS:
+            raise src.error(f"BAR kind {b['kind']!r}: expected one of {', '.join(BAR_KINDS)}", "bars", "kind", i)
+        size = b["size"]
+        if b["kind"] != "none" and (size <= 0 or size & (size - 1)):
+            raise src.error(f"BAR{b['index']} size {size:#x} is not a power of two", "bars", "size", i)
+        if b["kind"] == "mem64" and b["index"] == 5:
+            raise src.error("a 64-bit BAR cannot start at index 5", "bars", "kind", i)
+        slots = {b["index"], b["index"] + 1} if b["kind"] == "mem64" else {b["index"]}
+        if slots & seen:
+            raise src.error(f"BAR{b['index']} overlaps another BAR", "bars", "index", i)
+        seen |= slots
+        bars.append(BarInfo(b["index"], b["kind"], size, b.get("prefetchable", False)))
+    rom = data.get("rom", {})
+    check_keys(src, "rom", rom, _ROM_KEYS)
+    rom_size = rom.get("size", 0)
+    if rom_size and rom_size & (rom_size - 1):
+        raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
+    prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
+                         dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False))
+    _check_recorded(src, prof)
+    return prof
+
+
+def _check_recorded(src: TomlSource, prof: DeviceProfile) -> None:
+    """Recorded MSI-X and derived facts must match what the image says."""
+    msix = src.data.get("msix")
+    if msix is not None:
+        check_keys(src, "msix", msix, _MSIX_KEYS)
+        actual = prof.msix
+        if actual is None:
+            raise src.error("[msix] given but the image has no MSI-X capability", "msix")
+        for key, value in msix.items():
+            if getattr(actual, key) != value:
+                raise src.error(f"[msix] {key} = {value:#x} but the capability says {getattr(actual, key):#x}", "msix", key)
+        bar = prof.bar(actual.table_bir)
+        if bar is None or bar.kind in ("none", "io"):
+            raise src.error(f"MSI-X table is in BAR{actual.table_bir}, which the profile does not declare as memory", "msix", "table_bir")
+        if actual.table_offset + 16 * actual.entries > bar.size:
+            raise src.error(f"MSI-X table ends past BAR{actual.table_bir} (size {bar.size:#x})", "msix", "entries")
+    derived = src.data.get("derived", {})
+    check_keys(src, "derived", derived, _DERIVED_KEYS)
+    for key, value in derived.items():
+        if getattr(prof, key) != value:
+            raise src.error(f"[derived] {key} = {value!r} but the image says {getattr(prof, key)!r}", "derived", key)
+
+
+def load_profile(path: str | Path) -> DeviceProfile:
+    return profile_from_toml(load_toml(path))
+
+
+def loads_profile(text: str, path: str = "<profile>") -> DeviceProfile:
+    return profile_from_toml(parse_toml(text, path))
+
+
+def _hexdump(image: bytes) -> str:
+    lines = []
+    width = 3 if len(image) > 256 else 2
+    for off in range(0, len(image), 16):
+        lines.append(f"{off:0{width}x}: " + " ".join(f"{b:02x}" for b in image[off:off + 16]))
+    return "\n".join(lines)
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def profile_to_toml(prof: DeviceProfile) -> str:
+    out = ["# fuzzcore device profile. [config] is the dump; [derived] and [msix] are read from it",
+           "# and checked on load; [[bars]], [rom] and upstream_port are what the dump cannot say.",
+           "[device]",
+           f"name = {_toml_str(prof.name)}",
+           f"description = {_toml_str(prof.description)}",
+           f"source = {_toml_str(prof.source)}",
+           f"upstream_port = {_toml_str(prof.upstream_port)}"]
+    if prof.bar_sizes_guessed:
+        out.append("bar_sizes_guessed = true  # sizes inferred from address alignment: check them")
+    out += ["", "[derived]", f"pcie_type = {_toml_str(prof.pcie_type)}",
+            f"no_soft_reset = {str(prof.no_soft_reset).lower()}", f"flr = {str(prof.flr).lower()}"]
+    for b in prof.bars:
+        out += ["", "[[bars]]", f"index = {b.index}", f"kind = {_toml_str(b.kind)}",
+                f"size = 0x{b.size:x}", f"prefetchable = {str(b.prefetchable).lower()}"]
+    if prof.rom_size:
+        out += ["", "[rom]", f"size = 0x{prof.rom_size:x}"]
+    m = prof.msix
+    if m:
+        out += ["", "[msix]", f"entries = {m.entries}", f"table_bir = {m.table_bir}",
+                f"table_offset = 0x{m.table_offset:x}", f"pba_bir = {m.pba_bir}", f"pba_offset = 0x{m.pba_offset:x}"]
+    out += ["", "[config]", f"size = {len(prof.image)}", 'hexdump = """', _hexdump(prof.image) + '"""', ""]
+    return "\n".join(out)
+
+
+# --- building a profile from a dump -----------------------------------------------------------
+
+def bars_from_image(image: bytes, sizes: dict[int, int] | None = None) -> tuple[list[BarInfo], int, bool]:
+    """BAR kinds from the BAR low bits; sizes from `sizes` or guessed from address alignment.
+
+    A BAR that reads 0 is taken as unimplemented. Returns (bars, rom_size, guessed).
+    """
+    sizes = dict(sizes or {})
+    header_type = image[0x0E] & 0x7F
+    nbars = {0: 6, 1: 2}.get(header_type, 0)
+    bars: list[BarInfo] = []
+    guessed = False
+    i = 0
+    while i < nbars:
+        lo = struct.unpack_from("<I", image, 0x10 + 4 * i)[0]
+        if lo == 0 and i not in sizes:
+            i += 1
+            continue
+        if lo & 1:
+            kind, addr, cap = "io", lo & ~3, 0x100
+        elif (lo >> 1) & 3 == 2 and i < 5:
+            hi = struct.unpack_from("<I", image, 0x14 + 4 * i)[0]
+            kind, addr, cap = "mem64", (hi << 32) | (lo & ~0xF), 1 << 20
+        else:
+            kind, addr, cap = "mem32", lo & ~0xF, 1 << 20
+        size = sizes.pop(i, None)
+        if size is None:
+            guessed = True
+            size = min(addr & -addr if addr else cap, cap)
+            size = max(size, 16 if kind != "io" else 4)
+        bars.append(BarInfo(i, kind, size, bool(lo & 8) and kind != "io"))
+        i += 2 if kind == "mem64" else 1
+    rom_size = sizes.pop("rom", 0) if "rom" in sizes else 0
+    rom_reg = struct.unpack_from("<I", image, 0x30 if header_type == 0 else 0x38)[0] if header_type in (0, 1) else 0
+    if not rom_size and rom_reg & ~0x7FF:
+        addr = rom_reg & ~0x7FF
+        rom_size = addr & -addr
+        guessed = True
+    return bars, rom_size, guessed
+
+
+def profile_from_dump(name: str, dump: ParsedDump, upstream_port: str = "",
+                      bar_sizes: dict | None = None) -> DeviceProfile:
+    bars, rom_size, guessed = bars_from_image(dump.image, bar_sizes)
+    source, _, description = dump.source.partition(", device: ")
+    if not description:
+        source, description = dump.path, dump.source
+    return DeviceProfile(name, dump.image, description.strip(), source.strip(), upstream_port, bars,
+                         rom_size, guessed)

@@ -1,0 +1,45 @@
+"""Build the Cython engine `fuzzcore._restore` against numpy's headers.
+
+Plain build: whatever compiler Python was built with (gcc here).
+Instrumented build (for coverage-guided campaigns): set FUZZCORE_INSTRUMENT=1. The engine is
+then compiled with clang and `-fsanitize=fuzzer-no-link`, so libFuzzer (the one atheris ships)
+sees its edges; see README "Instrumented build".
+"""
+
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+INSTRUMENT = os.environ.get("FUZZCORE_INSTRUMENT", "") not in ("", "0")
+
+compile_args = ["-O2"]
+link_args = []
+if INSTRUMENT:
+    os.environ.setdefault("CC", "clang")
+    os.environ.setdefault("LDSHARED", "clang -shared")
+    compile_args += ["-fsanitize=fuzzer-no-link", "-g"]
+    allowlist = os.environ.get("FUZZCORE_COVERAGE_ALLOWLIST")
+    if allowlist:
+        compile_args.append(f"-fsanitize-coverage-allowlist={allowlist}")
+    link_args += ["-fsanitize=fuzzer-no-link"]
+
+extensions = [
+    Extension(
+        "fuzzcore._restore",
+        ["fuzzcore/_restore.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+    )
+)
