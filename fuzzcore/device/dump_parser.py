@@ -127,7 +127,7 @@ def parse_text(text: str, path: str = "<text>") -> list[ParsedDump]:
             pending_comments.append((lineno, line[1:].strip()))
             continue
         slot_m = _SLOT_RE.match(line)
-        if slot_m and not _OFFSET_RE.match(line):
+        if slot_m:
             current = _Block(first_line=lineno, slot=slot_m.group(1), description=slot_m.group(2).strip())
             blocks.append(current)
             continue

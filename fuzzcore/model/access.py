@@ -1,0 +1,112 @@
+"""Every hardware access the model makes goes through here: config reads and writes of the
+device and of its upstream port, and MMIO to the MSI-X table. This is where accesses are traced
+(register, old -> new, model step) and where the oracle checks what must hold *at the access*:
+MMIO decode (H1), write order (H5, H7, H14, H17)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .state import D0
+
+PCI_COMMAND = 0x04
+PCI_COMMAND_IO = 0x1
+PCI_COMMAND_MEMORY = 0x2
+PCI_COMMAND_MASTER = 0x4
+PCI_COMMAND_INTX_DISABLE = 0x400
+PCI_ERR_UNCOR_STATUS = 0x04
+PCI_ERR_UNC_UNSUP = 0x00100000
+PCI_EXP_DEVSTA = 0x0A
+PCI_EXP_DEVSTA_URD = 0x08
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    op_index: int
+    step: str
+    target: str       # "dev", "port", "msix"
+    offset: int
+    width: int
+    old: int
+    new: int
+
+
+class Access:
+    """Accessors bound to one model run (see machine.Model)."""
+
+    def __init__(self, model):
+        self.m = model
+        self.trace_on = False
+        self.trace: list[TraceEntry] = []
+
+    # --- config space -------------------------------------------------------------------
+    def read(self, offset: int, width: int, target: str = "dev") -> int:
+        hw = self._hw(target)
+        return hw.read(offset, width)
+
+    def write(self, offset: int, width: int, value: int, target: str = "dev") -> None:
+        hw = self._hw(target)
+        if target == "dev":
+            self.m.oracle.check_write_order(offset, width, value)
+        old = hw.read(offset, width) if self.trace_on else 0
+        hw.write(offset, width, value)
+        if self.trace_on:
+            new = hw.read(offset, width)
+            self.trace.append(TraceEntry(self.m.op_index, self.m.step, target, offset, width, old, new))
+
+    def _hw(self, target: str):
+        if target == "dev":
+            return self.m.state.hw
+        if target == "port":
+            return self.m.state.port.hw
+        raise ValueError(target)
+
+    # --- MMIO to the MSI-X table --------------------------------------------------------
+    def decodes(self, bar: int) -> tuple[bool, str]:
+        """Would the device claim a memory request to the kernel's address of `bar`?"""
+        st = self.m.state
+        if not st.hw.accessible:
+            return False, "device not answering"
+        if st.dev.current_state != D0:
+            return False, "not in D0"
+        cmd = st.hw.read(PCI_COMMAND, 2)
+        if not cmd & PCI_COMMAND_MEMORY:
+            return False, f"Command=0x{cmd:04x} (Memory off)"
+        if self.m.bar_register_value(bar) != st.dev.resources[bar]:
+            return False, (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but the table is mapped "
+                           f"at 0x{st.dev.resources[bar]:x}")
+        return True, ""
+
+    def msix_write(self, offset: int, value: int, what: str) -> None:
+        info = self.m.profile.msix
+        ok, why = self.decodes(info.table_bir)
+        if not ok:
+            self._unsupported_request(what, why)
+            return
+        old = self.m.state.hw.msix_read(offset)
+        self.m.state.hw.msix_write(offset, 4, value)
+        if self.trace_on:
+            self.trace.append(TraceEntry(self.m.op_index, self.m.step, "msix", offset, 4, old, value & 0xFFFFFFFF))
+
+    def msix_read(self, offset: int, what: str) -> int:
+        info = self.m.profile.msix
+        ok, why = self.decodes(info.table_bir)
+        if not ok:
+            self._unsupported_request(what, why)
+            return 0xFFFFFFFF
+        return self.m.state.hw.msix_read(offset)
+
+    def _unsupported_request(self, what: str, why: str) -> None:
+        """A memory request the function does not claim: UR, logged in DEVSTA and AER (§7.4)."""
+        st = self.m.state
+        self.m.oracle.report("mmio_decode_off", what, "decode on", why)
+        st.aer_ur_latched = True
+        if st.hw.accessible:
+            exp = self.m.caps.exp
+            if exp:
+                devsta = st.hw.config[exp + PCI_EXP_DEVSTA]
+                st.hw.config[exp + PCI_EXP_DEVSTA] = devsta | PCI_EXP_DEVSTA_URD
+            aer = self.m.caps.aer
+            if aer:
+                o = aer + PCI_ERR_UNCOR_STATUS + 2
+                st.hw.config[o] = st.hw.config[o] | (PCI_ERR_UNC_UNSUP >> 16)

@@ -1,0 +1,144 @@
+"""The state the reference model runs over (DESIGN.md §3): hardware, `struct pci_dev`, vfio-pci,
+and the upstream port. Plain dataclasses; behaviour lives in the per-area modules."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from ..device.config_space import ConfigSpace
+
+# Power states as in include/linux/pci.h (pci_power_t).
+D0, D1, D2, D3HOT, D3COLD, PCI_UNKNOWN = 0, 1, 2, 3, 4, 5
+POWER_NAMES = {D0: "D0", D1: "D1", D2: "D2", D3HOT: "D3hot", D3COLD: "D3cold", PCI_UNKNOWN: "unknown"}
+
+
+@dataclass
+class CapBuffer:
+    """One `pci_cap_saved_state`: a save buffer allocated at enumeration (§1.2).
+
+    `epoch` is the number of the pci_save_state() that last filled it (0: never filled, zeros).
+    """
+
+    cap_id: int
+    extended: bool
+    data: bytearray
+    epoch: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def u32(self, i: int) -> int:
+        return int.from_bytes(self.data[4 * i:4 * i + 4], "little")
+
+    def set_u32(self, i: int, v: int) -> None:
+        self.data[4 * i:4 * i + 4] = (v & 0xFFFFFFFF).to_bytes(4, "little")
+
+    def u16(self, i: int) -> int:
+        return int.from_bytes(self.data[2 * i:2 * i + 2], "little")
+
+    def set_u16(self, i: int, v: int) -> None:
+        self.data[2 * i:2 * i + 2] = (v & 0xFFFF).to_bytes(2, "little")
+
+
+@dataclass
+class Blob:
+    """`struct pci_saved_state` (pci_store_saved_state): config dwords + records in hlist order."""
+
+    config: list[int]
+    config_epoch: int
+    records: list[tuple[int, bool, bytes, int]]  # (cap_id, extended, data, epoch)
+
+
+@dataclass
+class MsixDesc:
+    """One MSI-X `msi_desc`: cached message and Vector Control (msix_ctrl)."""
+
+    addr_lo: int
+    addr_hi: int
+    data: int
+    ctrl: int  # cached Vector Control, Mask bit 0x1
+
+
+@dataclass
+class KernelDev:
+    """The fields of `struct pci_dev` that save/restore reads or writes (§1.1)."""
+
+    saved_config: list[int] = field(default_factory=lambda: [0] * 16)
+    config_epoch: int = 0                 # epoch of the save that filled saved_config
+    bar_epoch: list[int] = field(default_factory=lambda: [0] * 6)
+    buffers: list[CapBuffer] = field(default_factory=list)   # allocation order; hlist is reversed
+    state_saved: bool = False
+    save_count: int = 0                   # epochs are numbered by this
+    current_state: int = PCI_UNKNOWN
+    resources: list[int] = field(default_factory=lambda: [0] * 6)   # BAR addresses the kernel assigned
+    resource_sizes: list[int] = field(default_factory=lambda: [0] * 6)
+    enable_cnt: int = 0
+    is_busmaster: bool = False
+    msi_enabled: bool = False
+    msix_enabled: bool = False
+    msix_descs: list[MsixDesc] = field(default_factory=list)
+    msi_msg: tuple[int, int, int] = (0, 0, 0)
+    msi_mask: int = 0
+    tph_enabled: bool = False
+    tph_mode: int = 0
+    tph_req_type: int = 0
+    ats_enabled: bool = False
+    ats_stu: int = 0
+    pasid_enabled: bool = False
+    pasid_features: int = 0
+    pri_enabled: bool = False
+    pri_reqs_alloc: int = 0
+    ptm_enable_cnt: int = 0
+    sriov_ctrl: int = 0
+    sriov_num_vfs: int = 0
+    sriov_pgsz: int = 1
+    error_state: str = "normal"           # normal | frozen | perm_failure
+    driver: str = "none"                  # none | host | vfio
+
+    def buffer(self, cap_id: int, extended: bool) -> CapBuffer | None:
+        """pci_find_saved_cap / pci_find_saved_ext_cap."""
+        for b in self.buffers:
+            if b.cap_id == cap_id and b.extended == extended:
+                return b
+        return None
+
+
+@dataclass
+class VfioState:
+    """vfio_pci_core_device fields that matter (§6)."""
+
+    registered: bool = False
+    open: bool = False
+    blob: Blob | None = None              # vdev->pci_saved_state, the open-time snapshot
+    pm_save: Blob | None = None
+    vconfig_command: int = 0              # only Memory/IO/INTx Disable are tracked
+    vconfig_bars: list[int] = field(default_factory=lambda: [0] * 6)
+    rbar: list[int] = field(default_factory=lambda: [0] * 6)
+    reset_works: bool = True
+    needs_reset: bool = False
+    needs_pm_restore: bool = False
+    irq: str = "none"                     # none | intx | msi | msix
+
+
+@dataclass
+class PortState:
+    """The upstream port (root port / switch downstream port) above the device."""
+
+    hw: ConfigSpace
+    dev: KernelDev
+    name: str = ""
+
+
+@dataclass
+class ModelState:
+    hw: ConfigSpace
+    dev: KernelDev
+    vfio: VfioState
+    port: PortState | None
+    aer_ur_latched: bool = False          # a UR the model's own access caused (H9)
+    needs_restore_after_reset: bool = False   # reset happened; no restore since (H11 / §5.4)
+
+    def clone(self) -> "ModelState":
+        return copy.deepcopy(self)
