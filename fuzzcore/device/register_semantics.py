@@ -26,6 +26,17 @@ decision), "cold" (D3cold / fundamental reset, no Aux power).
 Which bits exist comes from the tables in `register_tables` (one per capability); capabilities
 without a table (DSN, VSEC, DVSEC, Power Budgeting, VPD, vendor-specific, ...) and every byte no
 table covers are opaque and read-only.
+
+Modelling choices worth knowing (details next to each table row):
+- self-clearing action bits (Initiate FLR, Retrain Link, PRI Reset, VC Load Table, DPC SW
+  Trigger, Slot EIC) are not in wmask: they read 0 and the engine traps the write;
+- optional enables follow their capability bit (DEVCTL Ext Tag / Phantom, DEVCTL2 fields vs
+  DEVCAP2, LNKCTL CLKREQ_EN / LBMIE / LABIE / LNKSTA LBMS / LABS, AER ECRC, ACS, PASID, ARI,
+  L1SS, PTM Root Select, DPC, SR-IOV migration and page size);
+- on PCIe functions Latency Timer and Secondary Latency Timer are RO 0; DEVCTL Aux Power PM
+  Enable is RWS; DPC Trigger/Interrupt Status are RW1CS; L1SS Control is not an FLR exception;
+- MSI mask bits are 32 bits wide whatever the vector count; VF BARs are sized 16 KiB; the
+  ReBAR reset size is the size the image holds; MSI address/data reset to 0.
 """
 
 from __future__ import annotations

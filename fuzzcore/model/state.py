@@ -96,6 +96,8 @@ class KernelDev:
     sriov_pgsz: int = 1
     error_state: str = "normal"           # normal | frozen | perm_failure
     driver: str = "none"                  # none | host | vfio
+    partial_load: bool = False            # a pci_load_saved_state failed half way (H3d)
+    ltr_path: bool = False                # pci_configure_ltr enabled LTR here (bridges: on an LTR path)
 
     def buffer(self, cap_id: int, extended: bool) -> CapBuffer | None:
         """pci_find_saved_cap / pci_find_saved_ext_cap."""

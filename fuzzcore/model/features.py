@@ -1,0 +1,312 @@
+"""Features a driver, the IOMMU code or the PCI core enables at run time (drivers/pci/tph.c,
+ats.c, pcie/ptm.c, iov.c, rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the
+kernel's live flag and the hardware enable bit, as the upstream function does."""
+
+from __future__ import annotations
+
+from . import msi
+from .access import PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
+from .power import pci_update_bar
+
+TPH_MODE_BITS = {"no_st": 0x0, "int_vec": 0x1, "dev_spec": 0x2}
+TPH_REQ_TPH = 0x1
+
+
+def pcie_enable_tph(m, mode: str) -> int:
+    """pcie_enable_tph: Control = ST mode | Requester Enable; tph_enabled = 1 (no save)."""
+    dev, tph = m.state.dev, m.caps.tph
+    if not tph or dev.tph_enabled or not m.state.hw.accessible:
+        return -22
+    cap = m.io.read(tph + 4, 4)
+    bits = TPH_MODE_BITS[mode]
+    if bits and not cap & (1 << bits):  # Interrupt Vector 0x2, Device-Specific 0x4
+        return -22
+    dev.tph_mode, dev.tph_req_type, dev.tph_enabled = bits, TPH_REQ_TPH, True
+    ctrl = m.io.read(tph + 8, 4) & ~0x307
+    m.io.write(tph + 8, 4, ctrl | bits | (TPH_REQ_TPH << 8))
+    return 0
+
+
+def pcie_disable_tph(m) -> int:
+    """pcie_disable_tph: Control cleared, tph_enabled = 0; the save buffer is left as it is."""
+    dev, tph = m.state.dev, m.caps.tph
+    if not tph or not dev.tph_enabled:
+        return 0
+    m.io.write(tph + 8, 4, 0)
+    dev.tph_enabled, dev.tph_mode, dev.tph_req_type = False, 0, 0
+    return 0
+
+
+def pci_enable_ats(m, stu: int) -> int:
+    """pci_enable_ats: ATS Control = Enable | STU; ats_enabled, ats_stu = 12 + stu."""
+    dev, ats = m.state.dev, m.caps.ats
+    if not ats or dev.ats_enabled:
+        return -22
+    dev.ats_stu, dev.ats_enabled = 12 + stu, True
+    m.io.write(ats + 6, 2, 0x8000 | stu)
+    return 0
+
+
+def pci_disable_ats(m) -> int:
+    dev, ats = m.state.dev, m.caps.ats
+    if not ats or not dev.ats_enabled:
+        return -22
+    m.io.write(ats + 6, 2, m.io.read(ats + 6, 2) & ~0x8000)
+    dev.ats_enabled = False
+    return 0
+
+
+def pci_enable_pasid(m, features: int) -> int:
+    """pci_enable_pasid: refused while ATS is enabled (PASID must be enabled first)."""
+    dev, pasid = m.state.dev, m.caps.pasid
+    if not pasid or dev.pasid_enabled or dev.ats_enabled:
+        return -22
+    supported = m.io.read(pasid + 4, 2) & 0x6
+    feats = (features << 1) & supported
+    dev.pasid_features, dev.pasid_enabled = feats, True
+    m.io.write(pasid + 6, 2, 0x1 | feats)
+    return 0
+
+
+def pci_disable_pasid(m) -> int:
+    dev, pasid = m.state.dev, m.caps.pasid
+    if not pasid or not dev.pasid_enabled:
+        return -22
+    m.io.write(pasid + 6, 2, 0)
+    dev.pasid_enabled = False
+    return 0
+
+
+def pci_enable_pri(m, reqs: int) -> int:
+    """pci_enable_pri: refused unless Stopped; allocation, then Enable."""
+    dev, pri = m.state.dev, m.caps.pri
+    if not pri or dev.pri_enabled:
+        return -22
+    if not m.io.read(pri + 6, 2) & 0x100:
+        return -16  # -EBUSY: not Stopped
+    cap = m.io.read(pri + 8, 4)
+    dev.pri_reqs_alloc = min(32 << reqs, cap) if cap else 32 << reqs
+    m.io.write(pri + 0x0C, 4, dev.pri_reqs_alloc)
+    m.io.write(pri + 4, 2, 0x1)
+    dev.pri_enabled = True
+    return 0
+
+
+def pci_disable_pri(m) -> int:
+    dev, pri = m.state.dev, m.caps.pri
+    if not pri or not dev.pri_enabled:
+        return -22
+    m.io.write(pri + 4, 2, 0)
+    dev.pri_enabled = False
+    return 0
+
+
+def pci_enable_ptm(m) -> int:
+    """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
+    port, modelled as enabling it when the port has PTM); Control Enable; ptm_enable_cnt++."""
+    dev, ptm = m.state.dev, m.caps.ptm
+    if not ptm:
+        return -22
+    port = m.state.port
+    if port is not None and m.port_caps.ptm:
+        pv = m.io.read(m.port_caps.ptm + 8, 4, "port")
+        if not pv & 0x1:
+            m.io.write(m.port_caps.ptm + 8, 4, pv | 0x1, "port")
+            port.dev.ptm_enable_cnt += 1
+    m.io.write(ptm + 8, 4, m.io.read(ptm + 8, 4) | 0x1)
+    dev.ptm_enable_cnt += 1
+    return 0
+
+
+def pci_disable_ptm(m) -> int:
+    dev, ptm = m.state.dev, m.caps.ptm
+    if not ptm or dev.ptm_enable_cnt == 0:
+        return -22
+    dev.ptm_enable_cnt -= 1
+    if dev.ptm_enable_cnt == 0:
+        m.io.write(ptm + 8, 4, m.io.read(ptm + 8, 4) & ~0x1)
+    return 0
+
+
+def pci_suspend_ptm(m) -> None:
+    """pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
+    if m.caps.ptm and m.state.dev.ptm_enable_cnt:
+        m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) & ~0x1)
+
+
+def pci_resume_ptm(m) -> None:
+    """pci_resume_ptm: PTM Enable set again if the count says it is on."""
+    if m.caps.ptm and m.state.dev.ptm_enable_cnt:
+        m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)
+
+
+LTR_LATENCIES = (0x1001, 0x1003, 0x0C10, 0x0800)  # value | scale<<10 for snoop and no-snoop
+
+
+def pci_configure_ltr(m, latency: int) -> int:
+    """pci_configure_ltr: the port first (LTR on an LTR path), then the device's latencies
+    (LTR+4) and DEVCTL2 LTR Enable."""
+    exp, ltr = m.caps.exp, m.caps.ltr
+    if not exp or not ltr:
+        return -22
+    port = m.state.port
+    if port is not None and m.port_caps.exp:
+        off = m.port_caps.exp + 0x28
+        m.io.write(off, 2, m.io.read(off, 2, "port") | 0x400, "port")
+        port.dev.ltr_path = True
+    lat = LTR_LATENCIES[latency]
+    devctl2 = m.io.read(exp + 0x28, 2)
+    if devctl2 & 0x400:
+        m.io.write(exp + 0x28, 2, devctl2 & ~0x400)
+    m.io.write(ltr + 4, 4, lat | (lat << 16))
+    m.io.write(exp + 0x28, 2, devctl2 | 0x400)
+    m.state.dev.ltr_path = True
+    return 0
+
+
+def pci_enable_l1ss(m) -> int:
+    """pci_configure_aspm_l1ss + enabling ASPM L1.2: thresholds (CTL2, CTL1) on both ends,
+    then the L1.2 enables, parent first."""
+    port = m.state.port
+    l1ss, pl1ss = m.caps.l1ss, m.port_caps.l1ss if port else 0
+    if not l1ss or not pl1ss:
+        return -22
+    m.io.write(pl1ss + 0x0C, 4, 0x28, "port")
+    m.io.write(l1ss + 0x0C, 4, 0x28)
+    m.io.write(pl1ss + 0x08, 4, 0x40A0_3200 | 0x5, "port")
+    m.io.write(l1ss + 0x08, 4, 0x40A0_3200 | 0x5)
+    return 0
+
+
+def pci_enable_sriov(m, num_vfs: int) -> int:
+    """sriov_enable: ARI Hierarchy (if the port forwards ARI), page size, NumVFs, then VF Enable
+    and VF MSE; the live dev->sriov records it."""
+    dev, off = m.state.dev, m.caps.sriov
+    if not off or dev.sriov_num_vfs:
+        return -22
+    total = m.io.read(off + 0x0E, 2)
+    n = min(num_vfs + 1, total) if total else num_vfs + 1
+    ctrl = 0x10 if m.caps.ari else 0
+    m.io.write(off + 8, 2, ctrl)
+    m.io.write(off + 0x20, 4, dev.sriov_pgsz)
+    m.io.write(off + 0x10, 2, n)
+    ctrl |= 0x1 | 0x8
+    m.io.write(off + 8, 2, ctrl)
+    dev.sriov_ctrl, dev.sriov_num_vfs = ctrl, n
+    return 0
+
+
+def pci_disable_sriov(m) -> int:
+    dev, off = m.state.dev, m.caps.sriov
+    if not off or not dev.sriov_num_vfs:
+        return -22
+    dev.sriov_ctrl &= ~0x9
+    m.io.write(off + 8, 2, dev.sriov_ctrl)
+    m.io.write(off + 0x10, 2, 0)
+    dev.sriov_num_vfs = 0
+    return 0
+
+
+def pci_resize_bar(m, size: int) -> int:
+    """pci_resize_resource on the first resizable BAR: Memory off, BAR Size field, new resource
+    size (address kept aligned), BAR re-written, Memory back."""
+    off = m.caps.rebar
+    if not off:
+        return -22
+    ctrl = m.io.read(off + 8, 4)
+    bar = ctrl & 0x7
+    supported = m.io.read(off + 4, 4) >> 4
+    sizes = [i for i in range(28) if supported & (1 << i)]
+    if not sizes:
+        return -22
+    enc = sizes[size % len(sizes)]
+    cmd = m.io.read(PCI_COMMAND, 2)
+    m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
+    m.io.write(off + 8, 4, (ctrl & ~0x1F00) | (enc << 8))
+    dev = m.state.dev
+    dev.resource_sizes[bar] = 1 << (20 + enc)
+    dev.resources[bar] &= ~(dev.resource_sizes[bar] - 1)
+    pci_update_bar(m, bar)
+    m.io.write(PCI_COMMAND, 2, cmd)
+    return 0
+
+
+def pci_assign_bar(m, bar: int, slot: int) -> int:
+    """pci_assign_resource + pci_std_update_resource: the BAR's resource moves to another
+    aligned address (slot 0 is the enumeration address)."""
+    info = m.profile.bar(bar)
+    if info is None or info.kind == "none":
+        return -22
+    dev = m.state.dev
+    dev.resources[bar] = m.bar_slot_address(bar, slot)
+    pci_update_bar(m, bar)
+    return 0
+
+
+def pci_enable_msix(m, nvec: int) -> int:
+    """A host driver's pci_alloc_irq_vectors(MSI-X): needs Memory decode (pci_enable_device)."""
+    if m.state.dev.driver != "host":
+        return -22
+    return 0 if msi.msix_capability_init(m, nvec + 1) else -22
+
+
+def pci_disable_msix(m) -> int:
+    if m.state.dev.driver != "host":
+        return -22
+    msi.pci_msix_shutdown(m)
+    return 0
+
+
+def pci_enable_msi(m) -> int:
+    if m.state.dev.driver != "host":
+        return -22
+    return 0 if msi.msi_capability_init(m) else -22
+
+
+def pci_disable_msi(m) -> int:
+    if m.state.dev.driver != "host":
+        return -22
+    msi.pci_msi_shutdown(m)
+    return 0
+
+
+def pci_enable_device(m) -> None:
+    """pci_enable_device: D0, Command I/O and Memory for the assigned BAR kinds, INTx Disable
+    cleared when there is a pin and no MSI."""
+    from .power import pci_set_power_state
+    dev = m.state.dev
+    pci_set_power_state(m, 0)
+    dev.enable_cnt += 1
+    cmd = m.io.read(PCI_COMMAND, 2)
+    new = cmd
+    for b in m.profile.bars:
+        new |= {"io": 0x1, "mem32": 0x2, "mem64": 0x2}.get(b.kind, 0)
+    if m.profile.rom_size:
+        new |= 0x2
+    if m.state.hw.read(0x3D, 1) and not (dev.msi_enabled or dev.msix_enabled):
+        new &= ~0x400
+    if new != cmd:
+        m.io.write(PCI_COMMAND, 2, new)
+
+
+def pci_disable_device(m) -> None:
+    """pci_disable_device: Bus Master cleared when the last enable goes."""
+    dev = m.state.dev
+    if dev.enable_cnt:
+        dev.enable_cnt -= 1
+    if dev.enable_cnt == 0:
+        pci_clear_master(m)
+
+
+def pci_set_master(m) -> None:
+    cmd = m.io.read(PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MASTER:
+        m.io.write(PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER)
+    m.state.dev.is_busmaster = True
+
+
+def pci_clear_master(m) -> None:
+    cmd = m.io.read(PCI_COMMAND, 2)
+    if cmd & PCI_COMMAND_MASTER:
+        m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER)
+    m.state.dev.is_busmaster = False

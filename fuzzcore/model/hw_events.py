@@ -1,0 +1,25 @@
+"""Hardware events a program can inject: the link drops, config space stops or starts answering."""
+
+from __future__ import annotations
+
+from .power import link_down_effects
+from .reset import hardware_reset
+
+
+def hw_link_down(m) -> int:
+    """The link goes down and retrains: the function sees a hot reset; the port loses LTR Enable."""
+    with m.in_step("link down"):
+        link_down_effects(m)
+        hardware_reset(m, "hot")
+    return 0
+
+
+def hw_inaccessible(m) -> int:
+    """Config space reads all-ones and drops writes (error containment, surprise removal)."""
+    m.state.hw.accessible = False
+    return 0
+
+
+def hw_accessible(m) -> int:
+    m.state.hw.accessible = True
+    return 0

@@ -1,0 +1,305 @@
+"""The reference model: runs a program (a list of calls) on a device profile under a policy.
+
+Model(profile, policy).run(calls) -> Result. The initial state is the device after enumeration
+(buffers allocated per §1.2, current_state D0 since 4d4c10f763d7, the enumeration save of
+a2f1e22390ac when the policy has it) with vfio-pci bound and closed."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+from ..device.builtin import resolve_device
+from ..device.config_space import ConfigSpace
+from ..invariants import Violation
+from . import features, hw_events, power, qemu, reset, vfio
+from .access import PCI_COMMAND, Access, TraceEntry
+from .caps import CapOffsets, cap_offsets
+from .oracle import Oracle
+from .restore import pci_restore_state
+from .save import pci_save_state
+from .state import D0, D3COLD, D3HOT, CapBuffer, KernelDev, ModelState, PortState, VfioState
+
+POWER_ARG = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
+
+
+@dataclass
+class Result:
+    violations: list[Violation]
+    trace: list[TraceEntry] = field(default_factory=list)
+    returns: list[int] = field(default_factory=list)
+    state_digest: str = ""
+
+    @property
+    def buckets(self) -> list[tuple[str, str, str]]:
+        return [v.bucket for v in self.violations]
+
+
+def _allocate_buffers(caps: CapOffsets, profile, vc_count, tph_entries, is_port: bool) -> list[CapBuffer]:
+    """pci_init_capabilities order: PCIe, PCI-X, LTR (pci_allocate_cap_save_buffers), VC, PTM,
+    AER, TPH, then L1SS (ASPM) and DPC (portdrv, ports only)."""
+    bufs: list[CapBuffer] = []
+
+    def add(cap_id, ext, size):
+        bufs.append(CapBuffer(cap_id, ext, bytearray(size)))
+
+    if caps.exp:
+        add(0x10, False, 14)
+    if caps.pcix:
+        add(0x07, False, 2)
+    if caps.ltr:
+        add(0x18, True, 4)
+    for cap_id, off in caps.vc:
+        add(cap_id, True, 4 + 4 * vc_count(off))
+    if caps.ptm:
+        add(0x1F, True, 4)
+    if caps.aer:
+        add(0x01, True, 20 if caps.exp_type in (0x4, 0xA) else 16)
+    if caps.tph:
+        add(0x17, True, 4 + 2 * tph_entries)
+    if caps.l1ss:
+        add(0x1E, True, 8)
+    if caps.dpc and is_port:
+        add(0x1D, True, 2)
+    return bufs
+
+
+class Model:
+    def __init__(self, profile, policy):
+        self.profile = profile
+        self.policy = policy
+        self.caps = cap_offsets(profile)
+        self.oracle = Oracle(self)
+        self.io = Access(self)
+        self.op_index = -1
+        self.op_name = "init"
+        self.step = "enumeration"
+        self.user_access = False
+        self.latest_save_epoch = 0
+        self.cmd_at_op_start = 0
+        port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
+        self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
+        self._port_profile = port_profile
+        self._reset_state()
+
+    # --- initial state -----------------------------------------------------------------------
+    def _reset_state(self) -> None:
+        p = self.profile
+        hw = ConfigSpace(p.config, p.semantics, p.msix.entries if p.msix else 0)
+        dev = KernelDev()
+        dev.buffers = _allocate_buffers(self.caps, p, self.vc_count, self.tph_st_entries(), p.header_type == 1)
+        for b in p.bars:
+            dev.resources[b.index] = self._bar_address_from_image(p.image, b)
+            dev.resource_sizes[b.index] = b.size
+        port = None
+        if self._port_profile is not None:
+            pp = self._port_profile
+            phw = ConfigSpace(pp.config, pp.semantics, 0)
+            pdev = KernelDev(current_state=D0)
+            pdev.buffers = _allocate_buffers(self.port_caps, pp, lambda off: 0, 0, True)
+            port = PortState(phw, pdev, pp.name)
+        self.state = ModelState(hw, dev, VfioState(), port)
+        self.oracle = Oracle(self)
+        self.latest_save_epoch = 0
+        # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
+        dev.current_state = D0
+        if self.policy.switch("save.enumeration_save"):
+            with self.in_step("pci_bus_add_device"):
+                pci_save_state(self)
+        dev.driver = "vfio"
+        with self.in_step("vfio_pci_core_register_device"):
+            vfio.vfio_register(self)
+
+    @staticmethod
+    def _bar_address_from_image(image: bytes, bar) -> int:
+        lo = struct.unpack_from("<I", image, 0x10 + 4 * bar.index)[0]
+        if bar.kind == "io":
+            return lo & ~0x3
+        addr = lo & ~0xF
+        if bar.kind == "mem64":
+            addr |= struct.unpack_from("<I", image, 0x14 + 4 * bar.index)[0] << 32
+        return addr
+
+    # --- helpers the area modules use ----------------------------------------------------------
+    @contextlib.contextmanager
+    def in_step(self, name: str):
+        prev, self.step = self.step, name
+        try:
+            yield
+        finally:
+            self.step = prev
+
+    @contextlib.contextmanager
+    def as_user(self):
+        prev, self.user_access = self.user_access, True
+        try:
+            yield
+        finally:
+            self.user_access = prev
+
+    def bar_register_value(self, bar: int) -> int:
+        info = self.profile.bar(bar)
+        hw = self.state.hw
+        lo = hw.read(0x10 + 4 * bar, 4)
+        if info is None:
+            return lo
+        if info.kind == "io":
+            return lo & ~0x3
+        addr = lo & ~0xF
+        if info.kind == "mem64":
+            addr |= hw.read(0x14 + 4 * bar, 4) << 32
+        return addr
+
+    def bar_slot_address(self, bar: int, slot: int) -> int:
+        info = self.profile.bar(bar)
+        base = self._bar_address_from_image(self.profile.image, info) or 0x80000000
+        return base + slot * max(info.size, 16) * 2 if slot else base
+
+    def tph_st_entries(self) -> int:
+        """pcie_tph_get_st_table_size: ST Table Size + 1 when the table is in the capability."""
+        tph = self.caps.tph
+        if not tph:
+            return 0
+        cap = struct.unpack_from("<I", self.profile.image, tph + 4)[0]
+        if (cap >> 9) & 0x3 != 0x1:
+            return 0
+        return ((cap >> 16) & 0x7FF) + 1
+
+    def vc_count(self, off: int) -> int:
+        """Port VC Capability 1: Extended VC Count + 1 VC resources."""
+        return (struct.unpack_from("<I", self.profile.image, off + 4)[0] & 0x7) + 1
+
+    def has_root_error_regs(self) -> bool:
+        return self.caps.exp_type in (0x4, 0xA)
+
+    def aer_saved_regs(self) -> tuple[int, ...]:
+        regs = (0x08, 0x0C, 0x14, 0x18)
+        return regs + ((0x2C,) if self.has_root_error_regs() else ())
+
+    def std_region(self, offset: int):
+        """The standard capability (id, base) whose registers contain `offset`, if any."""
+        lengths = {0x01: 8, 0x05: 24, 0x11: 12, 0x10: 60, 0x03: 8, 0x0D: 8, 0x07: 8, 0x13: 6}
+        for cap in self.profile.walk.standard:
+            length = lengths.get(cap.cap_id)
+            if length is None and cap.cap_id == 0x09:
+                length = self.profile.config[cap.offset + 2] or 3
+            if cap.offset <= offset < cap.offset + (length or 4):
+                return cap.cap_id, cap.offset
+        return None
+
+    def msi_mask_offset(self) -> int:
+        off = self.caps.msi
+        if not off:
+            return 0
+        ctrl = self.state.hw.read(off + 2, 2)
+        if not ctrl & 0x100:
+            return 0
+        return off + (0x10 if ctrl & 0x80 else 0x0C)
+
+    # --- running programs ----------------------------------------------------------------------
+    def run(self, calls, trace: bool = False) -> Result:
+        self._reset_state()
+        self.io.trace_on = trace
+        self.io.trace = []
+        returns = []
+        for i, call in enumerate(calls):
+            self.op_index, self.op_name = i, call.name
+            self.step = call.name
+            self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
+            args = dict(call.args)
+            returns.append(OPS[call.name](self, **args))
+            self.step = call.name
+            self.oracle.end_of_op()
+        return Result(list(self.oracle.violations), list(self.io.trace), returns, self.state_digest())
+
+    def state_digest(self) -> str:
+        """A hash of the final hardware and kernel state (determinism checks, engine comparison)."""
+        st = self.state
+        h = hashlib.sha256()
+        h.update(st.hw.config.tobytes())
+        h.update(st.hw.msix_table.tobytes())
+        d = st.dev
+        h.update(repr((d.saved_config, d.config_epoch, [(b.cap_id, bytes(b.data), b.epoch) for b in d.buffers],
+                       d.state_saved, d.current_state, d.resources, d.msi_enabled, d.msix_enabled,
+                       d.tph_enabled, d.ats_enabled, d.pasid_enabled, d.pri_enabled, d.ptm_enable_cnt,
+                       d.sriov_num_vfs, d.error_state, d.driver, st.vfio.open, st.vfio.vconfig_command,
+                       st.hw.accessible)).encode())
+        if st.port:
+            h.update(st.port.hw.config.tobytes())
+        return h.hexdigest()[:16]
+
+
+# --- op dispatch: one entry per row of fuzzcore/program/op_table.py ------------------------------
+
+def _bind(m, driver: str) -> int:
+    """Unbind the current driver and bind another (a vfio device must be closed first)."""
+    st = m.state
+    if st.vfio.open:
+        return -16
+    if st.dev.driver == "host":
+        if st.dev.msix_enabled:
+            features.pci_disable_msix(m)
+        if st.dev.msi_enabled:
+            features.pci_disable_msi(m)
+        features.pci_disable_device(m)
+    st.dev.driver = driver
+    st.vfio.registered = False
+    if driver == "vfio":
+        vfio.vfio_register(m)
+    elif driver == "host":
+        with m.in_step("host driver probe"):
+            features.pci_enable_device(m)
+            features.pci_set_master(m)
+    return 0
+
+
+def _enable_pasid(m, pasid_features: int) -> int:
+    return features.pci_enable_pasid(m, pasid_features)
+
+
+OPS = {
+    "pci_save_state": lambda m: pci_save_state(m),
+    "pci_restore_state": lambda m: pci_restore_state(m) or 0,
+    "pci_reset_function": lambda m, method: reset.pci_reset_function(m, method),
+    "pci_reset_bus": lambda m: reset.pci_reset_bus(m),
+    "pci_bus_error_reset": lambda m: reset.pci_bus_error_reset(m),
+    "pcie_do_recovery": lambda m, channel, vote, source: reset.pcie_do_recovery(m, channel, vote, source),
+    "pci_set_power_state": lambda m, state: power.pci_set_power_state(m, POWER_ARG[state]),
+    "pci_pm_runtime_suspend": lambda m: power.pci_pm_runtime_suspend(m),
+    "pci_pm_runtime_resume": lambda m: power.pci_pm_runtime_resume(m),
+    "pci_assign_bar": lambda m, bar, slot: features.pci_assign_bar(m, bar, slot),
+    "pci_enable_msix": lambda m, nvec: features.pci_enable_msix(m, nvec),
+    "pci_disable_msix": lambda m: features.pci_disable_msix(m),
+    "pci_enable_msi": lambda m: features.pci_enable_msi(m),
+    "pci_disable_msi": lambda m: features.pci_disable_msi(m),
+    "pci_enable_tph": lambda m, mode: features.pcie_enable_tph(m, mode),
+    "pci_disable_tph": lambda m: features.pcie_disable_tph(m),
+    "pci_enable_ats": lambda m, stu: features.pci_enable_ats(m, stu),
+    "pci_disable_ats": lambda m: features.pci_disable_ats(m),
+    "pci_enable_pasid": lambda m, features: _enable_pasid(m, features),
+    "pci_disable_pasid": lambda m: features.pci_disable_pasid(m),
+    "pci_enable_pri": lambda m, reqs: features.pci_enable_pri(m, reqs),
+    "pci_disable_pri": lambda m: features.pci_disable_pri(m),
+    "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
+    "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
+    "pci_configure_ltr": lambda m, latency: features.pci_configure_ltr(m, latency),
+    "pci_enable_l1ss": lambda m: features.pci_enable_l1ss(m),
+    "pci_enable_sriov": lambda m, num_vfs: features.pci_enable_sriov(m, num_vfs),
+    "pci_disable_sriov": lambda m: features.pci_disable_sriov(m),
+    "pci_resize_bar": lambda m, size: features.pci_resize_bar(m, size),
+    "pci_bind_driver": _bind,
+    "vfio_open": lambda m: vfio.vfio_open(m),
+    "vfio_close": lambda m: vfio.vfio_close(m),
+    "vfio_config_write": lambda m, offset, width, value: vfio.vfio_config_write(m, offset, int(width), value),
+    "vfio_set_irqs": lambda m, index, count: vfio.vfio_set_irqs(m, index, count),
+    "vfio_device_reset": lambda m: vfio.vfio_device_reset(m),
+    "vfio_hot_reset": lambda m: vfio.vfio_hot_reset(m),
+    "qemu_pre_reset": lambda m: qemu.qemu_pre_reset(m),
+    "qemu_post_reset": lambda m: qemu.qemu_post_reset(m),
+    "qemu_reset": lambda m: qemu.qemu_reset(m),
+    "hw_link_down": lambda m: hw_events.hw_link_down(m),
+    "hw_inaccessible": lambda m: hw_events.hw_inaccessible(m),
+    "hw_accessible": lambda m: hw_events.hw_accessible(m),
+}

@@ -1,0 +1,144 @@
+"""The reference model's invariant checks (names and meanings in fuzzcore/invariants.py).
+
+Checked where they happen: at a write (order), at restore entry and exit, at MMIO (in access.py)
+and at the end of each op (state that must agree)."""
+
+from __future__ import annotations
+
+from ..invariants import BY_NAME, Violation
+from .access import PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
+from .power import hw_power_state
+from .state import D0
+
+
+class Oracle:
+    def __init__(self, model):
+        self.m = model
+        self.violations: list[Violation] = []
+        self._seen: set = set()
+
+    def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
+        assert invariant in BY_NAME, invariant
+        m = self.m
+        v = Violation(invariant, m.op_index, m.op_name, register, m.step, expected, actual)
+        if v.bucket in self._seen:
+            return
+        self._seen.add(v.bucket)
+        self.violations.append(v)
+
+    # --- at each kernel write ----------------------------------------------------------------
+    def check_write_order(self, offset: int, width: int, value: int) -> None:
+        m = self.m
+        hw = m.state.hw
+        if m.user_access or not hw.accessible:
+            return
+        cur = hw.read(offset, width)
+        if cur == value & ((1 << (8 * width)) - 1):
+            return
+        c = m.caps
+        if 0x10 <= offset < 0x28 and m.profile.header_type == 0 and m.step.startswith("pci_restore_state"):
+            if hw.read(PCI_COMMAND, 2) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
+                self.report("order_violation", f"BAR{(offset - 0x10) // 4}", "decode off while a BAR is rewritten",
+                            f"Command=0x{hw.read(PCI_COMMAND, 2):04x}")
+        ats_on = c.ats and hw.read(c.ats + 6, 2) & 0x8000
+        if ats_on and c.pasid and offset == c.pasid + 6:
+            self.report("order_violation", "PASID", "PASID written before ATS Enable", "ATS already enabled")
+        if ats_on and c.pri and offset in (c.pri + 4, c.pri + 0x0C):
+            self.report("order_violation", "PRI", "PRI written before ATS Enable", "ATS already enabled")
+        if c.ltr and c.exp and offset == c.ltr + 4 and hw.read(c.exp + 0x28, 2) & 0x400:
+            self.report("order_violation", "LTR", "latencies programmed before LTR Enable", "LTR already enabled")
+        if c.sriov and offset == c.sriov + 0x10 and hw.read(c.sriov + 8, 2) & 0x1:
+            self.report("order_violation", "SR-IOV", "NumVFs written before VF Enable", "VF Enable already set")
+
+    # --- around pci_restore_state ------------------------------------------------------------
+    def before_restore(self, intended_epoch: bool) -> None:
+        m = self.m
+        dev = m.state.dev
+        if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0):
+            self.report("restore_outside_d0", "MSI-X", "D0", f"power state {hw_power_state(m)}")
+        if dev.partial_load:
+            self.report("restore_after_failed_load", "config", "a whole snapshot",
+                        "pci_load_saved_state failed part way")
+        if dev.config_epoch < m.latest_save_epoch and not intended_epoch:
+            self.report("restore_older_snapshot", "config", f"snapshot of save #{m.latest_save_epoch}",
+                        f"snapshot of save #{dev.config_epoch}")
+
+    def check_snapshot_bars(self) -> None:
+        """At pci_restore_config_space: what it is about to write vs the kernel's resources."""
+        m = self.m
+        dev = m.state.dev
+        if dev.saved_config[1] == 0xFFFFFFFF:
+            self.report("restore_all_ones", "Command", "a saved Command", "0xffffffff")
+        if m.profile.header_type != 0:
+            return
+        for b in m.profile.bars:
+            if b.kind == "none":
+                continue
+            lo = dev.saved_config[4 + b.index]
+            if lo == 0xFFFFFFFF:
+                self.report("restore_all_ones", f"BAR{b.index}", "a saved BAR", "0xffffffff")
+                continue
+            mask = ~(b.size - 1)
+            saved = lo & (0xFFFFFFFC if b.kind == "io" else 0xFFFFFFF0)
+            if b.kind == "mem64":
+                saved |= dev.saved_config[5 + b.index] << 32
+            if saved & mask != dev.resources[b.index] & mask:
+                self.report("snapshot_bar_stale", f"BAR{b.index}", f"0x{dev.resources[b.index]:x} (resource)",
+                            f"0x{saved:x} (snapshot)")
+
+    def after_restore(self) -> None:
+        m = self.m
+        hw = m.state.hw
+        if not hw.accessible:
+            return
+        dev, c = m.state.dev, m.caps
+        checks = []
+        if c.tph:
+            checks.append(("TPH", dev.tph_enabled, bool(hw.read(c.tph + 8, 4) & 0x300)))
+        if c.msix:
+            checks.append(("MSI-X", dev.msix_enabled, bool(hw.read(c.msix + 2, 2) & 0x8000)))
+        if c.msi:
+            checks.append(("MSI", dev.msi_enabled, bool(hw.read(c.msi + 2, 2) & 0x1)))
+        if c.ats:
+            checks.append(("ATS", dev.ats_enabled, bool(hw.read(c.ats + 6, 2) & 0x8000)))
+        if c.pasid:
+            checks.append(("PASID", dev.pasid_enabled, bool(hw.read(c.pasid + 6, 2) & 0x1)))
+        if c.pri:
+            checks.append(("PRI", dev.pri_enabled, bool(hw.read(c.pri + 4, 2) & 0x1)))
+        if c.ptm:
+            checks.append(("PTM", dev.ptm_enable_cnt > 0, bool(hw.read(c.ptm + 8, 4) & 0x1)))
+        if c.sriov:
+            checks.append(("SR-IOV", dev.sriov_num_vfs > 0, bool(hw.read(c.sriov + 8, 2) & 0x1)))
+        for reg, live, enabled in checks:
+            if live != enabled:
+                self.report("live_flag_mismatch", reg, f"enable bit {int(live)} (kernel flag)",
+                            f"enable bit {int(enabled)} in hardware")
+        cmd = hw.read(PCI_COMMAND, 2)
+        msi_on = (c.msix and hw.read(c.msix + 2, 2) & 0x8000) or (c.msi and hw.read(c.msi + 2, 2) & 0x1)
+        if msi_on and not cmd & PCI_COMMAND_MASTER and m.cmd_at_op_start & PCI_COMMAND_MASTER:
+            self.report("msi_without_bus_master", "Command", "Bus Master on (as before the op)",
+                        f"Command=0x{cmd:04x}")
+
+    # --- at the end of each op -----------------------------------------------------------------
+    def end_of_op(self) -> None:
+        m = self.m
+        st = m.state
+        if not st.hw.accessible:
+            return
+        v = st.vfio
+        if v.open:
+            hw_cmd = st.hw.read(PCI_COMMAND, 2)
+            diff = (hw_cmd ^ v.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
+            if diff:
+                self.report("vconfig_mismatch", "Command",
+                            f"Memory/IO as vconfig (0x{v.vconfig_command & 3:x})", f"hardware 0x{hw_cmd & 3:x}")
+        port = st.port
+        if port is None:
+            return
+        c, pc = m.caps, m.port_caps
+        if c.exp and pc.exp and c.ltr:
+            if st.hw.read(c.exp + 0x28, 2) & 0x400 and not port.hw.read(pc.exp + 0x28, 2) & 0x400:
+                self.report("upstream_feature_off", "LTR", "LTR enabled on the port too", "port LTR Enable clear")
+        if c.ptm and pc.ptm:
+            if st.hw.read(c.ptm + 8, 4) & 0x1 and not port.hw.read(pc.ptm + 8, 4) & 0x1:
+                self.report("upstream_feature_off", "PTM", "PTM enabled on the port too", "port PTM Enable clear")

@@ -1,0 +1,153 @@
+"""Power management (drivers/pci/pci.c, pci-driver.c; reference §5.5) and the hardware's side
+of PMCSR writes."""
+
+from __future__ import annotations
+
+from .access import PCI_COMMAND, PCI_COMMAND_MEMORY
+from .save import pci_save_state
+from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
+
+PCI_PM_CTRL = 0x04
+PCI_PM_CTRL_STATE_MASK = 0x3
+PCI_PM_CTRL_NO_SOFT_RESET = 0x8
+
+
+def hw_power_state(m) -> int:
+    """The PowerState the function is really in (PMCSR), D0 when it has no PM capability."""
+    if not m.caps.pm or not m.state.hw.accessible:
+        return D0
+    return m.state.hw.read(m.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK
+
+
+def pmcsr_write(m, value: int) -> None:
+    """A PMCSR write as the function sees it: D3hot->D0 with NoSoftRst=0 is a soft reset."""
+    from .reset import hardware_reset
+    pm = m.caps.pm
+    if not pm:
+        return
+    before = hw_power_state(m)
+    m.io.write(pm + PCI_PM_CTRL, 2, value)
+    after = hw_power_state(m)
+    if before == D3HOT and after == D0 and m.state.hw.accessible and not m.profile.no_soft_reset:
+        hardware_reset(m, "soft")
+
+
+def pci_update_bar(m, bar: int) -> None:
+    """pci_std_update_resource: write the BAR from the kernel resource (64-bit: Memory off around
+    the two halves), and since 909f7bf9b080 also update saved_config_space."""
+    st = m.state
+    info = m.profile.bar(bar)
+    if info is None or info.kind == "none":
+        return
+    addr = st.dev.resources[bar]
+    low_bits = m.state.hw.read(0x10 + 4 * bar, 4) & (0x3 if info.kind == "io" else 0xF)
+    lo = (addr & 0xFFFFFFFF & ~(0x3 if info.kind == "io" else 0xF)) | low_bits
+    disable = info.kind == "mem64"
+    cmd = m.io.read(PCI_COMMAND, 2)
+    if disable and cmd & PCI_COMMAND_MEMORY:
+        m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
+    m.io.write(0x10 + 4 * bar, 4, lo)
+    if info.kind == "mem64":
+        m.io.write(0x14 + 4 * bar, 4, addr >> 32)
+    if disable and cmd & PCI_COMMAND_MEMORY:
+        m.io.write(PCI_COMMAND, 2, cmd)
+    if m.policy.switch("resources.bar_assignment_updates_snapshot"):
+        st.dev.saved_config[4 + bar] = m.io.read(0x10 + 4 * bar, 4)
+        if info.kind == "mem64":
+            st.dev.saved_config[5 + bar] = m.io.read(0x14 + 4 * bar, 4)
+
+
+def pci_restore_bars(m) -> None:
+    """pci_restore_bars: re-write every BAR from kernel resources."""
+    with m.in_step("pci_restore_bars"):
+        for b in m.profile.bars:
+            pci_update_bar(m, b.index)
+
+
+def pci_power_up(m) -> int:
+    """pci_power_up + pci_set_full_power_state: D0; BARs re-written if a soft reset was needed."""
+    st = m.state
+    if not st.hw.accessible:
+        st.dev.current_state = D3COLD
+        return -5  # -EIO
+    pm = m.caps.pm
+    if not pm:
+        st.dev.current_state = D0
+        return 0
+    pmcsr = m.io.read(pm + PCI_PM_CTRL, 2)
+    state = pmcsr & PCI_PM_CTRL_STATE_MASK
+    need_restore = ((state == D3HOT or st.dev.current_state >= D3HOT)
+                    and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
+    if state != D0:
+        pmcsr_write(m, 0)
+    st.dev.current_state = D0
+    if need_restore:
+        pci_restore_bars(m)
+    return 0
+
+
+def pci_set_power_state(m, state: int) -> int:
+    """pci_set_power_state: D0 via pci_power_up; D3hot by PMCSR; D3cold also cuts power."""
+    st = m.state
+    if state == D0:
+        if st.dev.current_state == D0 and hw_power_state(m) == D0:
+            return 0
+        return pci_power_up(m)
+    if not m.caps.pm:
+        return -5
+    if st.dev.current_state == state:
+        return 0
+    csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
+    st.dev.current_state = D3HOT
+    if state == D3COLD:
+        from .reset import hardware_reset
+        hardware_reset(m, "cold")
+        st.hw.write(m.caps.pm + PCI_PM_CTRL, 2, 0)  # fundamental reset leaves it in D0 uninitialised
+        st.dev.current_state = D3COLD
+    return 0
+
+
+def pci_pm_runtime_suspend(m) -> int:
+    """pci_pm_runtime_suspend: clear state_saved, PTM suspended, save, then D3hot (§1.4, §1.5)."""
+    from .features import pci_suspend_ptm
+    st = m.state
+    if st.dev.current_state != D0:
+        return 0
+    with m.in_step("pci_pm_runtime_suspend"):
+        if m.policy.switch("pm.runtime_suspend_clears_state_saved"):
+            st.dev.state_saved = False
+        if m.policy.switch("pm.runtime_suspend_disables_ptm"):
+            pci_suspend_ptm(m)
+        if not st.dev.state_saved:
+            pci_save_state(m)
+        pci_set_power_state(m, D3HOT)
+    return 0
+
+
+def pci_pm_runtime_resume(m) -> int:
+    """pci_pm_runtime_resume -> pci_pm_default_resume_early: power up, restore, PME restore."""
+    from .features import pci_resume_ptm
+    from .restore import pci_restore_state
+    st = m.state
+    if st.dev.current_state == D0:
+        return 0
+    with m.in_step("pci_pm_runtime_resume"):
+        pci_power_up(m)
+        pci_restore_state(m)
+        pci_resume_ptm(m)
+    return 0
+
+
+def link_down_effects(m) -> None:
+    """A downstream port clears LTR Enable when its link goes down (PCIe r5.0 §7.5.3.16)."""
+    port = m.state.port
+    if port is None or not m.port_caps.exp:
+        return
+    off = m.port_caps.exp + 0x28
+    v = port.hw.read(off, 2)
+    port.hw.write(off, 2, v & ~0x400)
+
+
+def initial_power(m) -> None:
+    m.state.dev.current_state = PCI_UNKNOWN

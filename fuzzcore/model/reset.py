@@ -1,0 +1,239 @@
+"""Resets and error recovery (drivers/pci/pci.c, drivers/pci/pcie/err.c; reference §5.1–§5.4)."""
+
+from __future__ import annotations
+
+from . import power
+from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE
+from .restore import pci_restore_state
+from .save import pci_save_state
+from .state import D0
+
+ENOTTY, EINVAL, EAGAIN = -25, -22, -11
+PCI_EXP_DEVCTL = 0x08
+PCI_EXP_DEVCTL_BCR_FLR = 0x8000
+PCI_BRIDGE_CONTROL = 0x3E
+PCI_BRIDGE_CTL_BUS_RESET = 0x40
+
+# pci_ers_result_t (include/linux/pci.h)
+ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER = 1, 2, 3, 4, 5, 6
+VOTE_VALUES = {"can_recover": ERS_CAN_RECOVER, "need_reset": ERS_NEED_RESET, "disconnect": ERS_DISCONNECT,
+               "no_aer_driver": ERS_NO_AER_DRIVER}
+
+
+def hardware_reset(m, kind: str) -> None:
+    """What the function does when it is reset: registers to their defaults per kind (§7)."""
+    st = m.state
+    if kind in ("hot", "cold"):
+        st.hw.accessible = True  # the link retrains; a device that stopped answering answers again
+    st.hw.reset(kind)
+    st.needs_restore_after_reset = True
+    st.aer_ur_latched = st.aer_ur_latched and kind != "cold"
+
+
+# --- reset methods (§5.2) -------------------------------------------------------------------
+
+def pcie_flr(m) -> int:
+    """pcie_reset_flr -> pcie_flr: (ad05c16b290b: -ENOTTY if Command reads all-ones), set
+    Initiate FLR, wait, poll readiness (pci_dev_wait: all-ones until it answers)."""
+    if not m.profile.flr or not m.caps.exp:
+        return ENOTTY
+    if m.policy.switch("reset.flr_inaccessible") == "enotty" and m.io.read(PCI_COMMAND, 2) == 0xFFFF:
+        return ENOTTY
+    devctl = m.io.read(m.caps.exp + PCI_EXP_DEVCTL, 2)
+    m.io.write(m.caps.exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
+    if m.state.hw.accessible:
+        hardware_reset(m, "flr")
+        return 0
+    return ENOTTY  # pci_dev_wait timed out: the write never reached the function
+
+
+def pci_pm_reset(m) -> int:
+    """pci_pm_reset: needs PM, NoSoftRst=0 (read live) and current_state D0; D3hot then D0."""
+    pm = m.caps.pm
+    if not pm:
+        return ENOTTY
+    if m.io.read(pm + 4, 2) & 0x8:
+        return ENOTTY
+    if m.state.dev.current_state != D0:
+        return EINVAL
+    csr = m.io.read(pm + 4, 2) & ~0x3
+    power.pmcsr_write(m, csr | 0x3)
+    power.pmcsr_write(m, csr)
+    return 0 if m.state.hw.accessible else ENOTTY
+
+
+def secondary_bus_reset(m) -> int:
+    """pci_reset_secondary_bus on the upstream port: Bridge Control SBR set, 2 ms, cleared; the
+    link goes down, so the port's LTR Enable is cleared too (§3.1)."""
+    port = m.state.port
+    if port is None:
+        return ENOTTY
+    ctl = m.io.read(PCI_BRIDGE_CONTROL, 2, "port")
+    m.io.write(PCI_BRIDGE_CONTROL, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET, "port")
+    m.io.write(PCI_BRIDGE_CONTROL, 2, ctl & ~PCI_BRIDGE_CTL_BUS_RESET, "port")
+    power.link_down_effects(m)
+    hardware_reset(m, "hot")
+    return 0
+
+
+def pci_bus_reset_method(m) -> int:
+    """pci_reset_bus_function -> pci_parent_bus_reset: only alone on the bus and not a bridge."""
+    if m.state.port is None or m.profile.header_type == 1:
+        return ENOTTY
+    return secondary_bus_reset(m)
+
+
+RESET_METHODS = {"flr": pcie_flr, "pm": pci_pm_reset, "bus": pci_bus_reset_method}
+
+
+def method_available(m, name: str) -> bool:
+    """pci_init_reset_methods probes each method once at enumeration."""
+    if name == "flr":
+        return m.profile.flr and bool(m.caps.exp)
+    if name == "pm":
+        return bool(m.caps.pm) and not m.profile.no_soft_reset
+    if name == "bus":
+        return m.state.port is not None and m.profile.header_type != 1
+    return False
+
+
+def reset_methods(m, only: str = "auto") -> list[str]:
+    methods = [n for n in m.policy.reset_methods if method_available(m, n)]
+    return methods if only == "auto" else [n for n in methods if n == only]
+
+
+def __pci_reset_function_locked(m, only: str = "auto") -> int:
+    """Try reset_methods[] in order; -ENOTTY moves on, anything else stops."""
+    rc = ENOTTY
+    for name in reset_methods(m, only):
+        with m.in_step(f"reset/{name}"):
+            rc = RESET_METHODS[name](m)
+        if rc != ENOTTY:
+            return rc
+    return rc
+
+
+# --- save/disable and restore around a reset (§5.1) ------------------------------------------
+
+def pci_dev_save_and_disable(m) -> None:
+    """reset_prepare (none modelled), D0, (e18d1abc3bff: stop if Command/Status reads
+    all-ones), pci_save_state, Command = INTx Disable only."""
+    with m.in_step("pci_dev_save_and_disable"):
+        power.pci_set_power_state(m, D0)
+        if (m.policy.switch("reset.save_and_disable_inaccessible") == "skip"
+                and m.io.read(PCI_COMMAND, 4) == 0xFFFFFFFF):
+            return
+        pci_save_state(m)
+        m.io.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
+
+
+def pci_dev_restore(m) -> None:
+    """pci_restore_state, then the driver's reset_done (vfio: policy vfio.reset_done)."""
+    with m.in_step("pci_dev_restore"):
+        pci_restore_state(m)
+        if m.state.dev.driver == "vfio":
+            from .vfio import vfio_reset_done
+            vfio_reset_done(m)
+
+
+def pci_reset_function(m, method: str = "auto") -> int:
+    """pci_reset_function / pci_try_reset_function: save+disable, reset, restore regardless."""
+    if not reset_methods(m, method):
+        return ENOTTY
+    pci_dev_save_and_disable(m)
+    rc = __pci_reset_function_locked(m, method)
+    if rc == 0 or m.policy.switch("reset.restore_after_failed_reset"):
+        pci_dev_restore(m)
+    return rc
+
+
+def pci_reset_bus(m) -> int:
+    """pci_reset_bus (§5.3): save+disable every device below the port, SBR, restore each."""
+    if m.state.port is None:
+        return ENOTTY
+    pci_dev_save_and_disable(m)
+    with m.in_step("pci_reset_bus"):
+        secondary_bus_reset(m)
+    pci_dev_restore(m)
+    return 0
+
+
+def pci_bus_error_reset(m) -> int:
+    """pci_bus_error_reset: the bus reset alone; no save, no restore, no callbacks."""
+    with m.in_step("pci_bus_error_reset"):
+        return secondary_bus_reset(m)
+
+
+# --- AER / DPC recovery (§5.4) ---------------------------------------------------------------
+
+def merge_result(orig: int, new: int) -> int:
+    """merge_result (drivers/pci/pcie/err.c)."""
+    if new == ERS_NO_AER_DRIVER:
+        return ERS_NO_AER_DRIVER
+    if new == ERS_NONE:
+        return orig
+    if orig in (ERS_CAN_RECOVER, ERS_RECOVERED):
+        return new
+    if orig == ERS_DISCONNECT and new == ERS_NEED_RESET:
+        return ERS_NEED_RESET
+    return orig
+
+
+def _error_detected(m, channel: str, vote: str) -> int:
+    """report_error_detected for the one function below the bridge."""
+    dev = m.state.dev
+    if dev.error_state == "perm_failure":
+        return ERS_DISCONNECT
+    dev.error_state = channel
+    if dev.driver == "host":
+        return VOTE_VALUES[vote]
+    if dev.driver == "vfio":
+        return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
+    return ERS_NONE if m.profile.header_type == 1 else ERS_NO_AER_DRIVER
+
+
+def _reset_subordinates(m, source: str) -> int:
+    """aer_root_reset (FLR for RCiEP/RCEC, else bus reset without restore) or dpc_reset_link."""
+    if m.caps.exp_type in (0x9, 0xA):
+        rc = pcie_flr(m)
+    elif source == "dpc" or m.state.port is not None:
+        rc = pci_bus_error_reset(m)
+    else:
+        rc = ENOTTY
+    return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
+
+
+def _slot_reset(m) -> int:
+    """report_slot_reset: a host driver restores from whatever snapshot is current; vfio-pci has
+    no slot_reset (policy recovery.vfio_slot_reset can add one)."""
+    dev = m.state.dev
+    if dev.driver == "host":
+        pci_restore_state(m)
+        return ERS_RECOVERED
+    if dev.driver == "vfio" and m.policy.switch("recovery.vfio_slot_reset") == "restore":
+        pci_restore_state(m)
+        return ERS_RECOVERED
+    return ERS_NONE
+
+
+def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
+    """pcie_do_recovery: error_detected, mmio_enabled, reset, slot_reset, resume. It never calls
+    pci_restore_state or reset_done itself."""
+    with m.in_step("pcie_do_recovery"):
+        status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
+        if status == ERS_CAN_RECOVER:
+            status = ERS_RECOVERED
+        if status == ERS_NEED_RESET or channel == "frozen":
+            if _reset_subordinates(m, source) != ERS_RECOVERED:
+                m.state.dev.error_state = "perm_failure"
+                return status
+        if status == ERS_NEED_RESET:
+            status = merge_result(ERS_RECOVERED, _slot_reset(m))
+        if status != ERS_RECOVERED:
+            m.state.dev.error_state = "perm_failure"
+            return status
+        m.state.dev.error_state = "normal"
+        if m.state.needs_restore_after_reset and m.state.dev.driver != "none":
+            m.oracle.report("used_without_restore", "config", "restored after the reset",
+                            "recovery reported success with the device at reset defaults")
+        return status

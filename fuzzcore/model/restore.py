@@ -1,0 +1,358 @@
+"""pci_restore_state (drivers/pci/pci.c, reference §3): the policy's restore steps in order.
+
+One function per step, keyed by the policy's step name; each names the upstream function it
+mirrors. A step's gate (always / live_flag / never) and source (snapshot / live) come from the
+policy; the step checks the buffers it reads from (epoch) as it goes."""
+
+from __future__ import annotations
+
+from . import msi
+from .caps import pcie_reg_implemented
+from .save import PCI_EXP_SAVED_REGS
+from .state import D0
+
+PCI_EXP_DEVCTL2 = 0x28
+PCI_EXP_DEVCTL2_LTR_EN = 0x400
+PCI_EXP_LNKCTL = 0x10
+PCI_EXP_LNKCTL_ASPMC = 0x3
+PCI_L1SS_CTL1 = 0x08
+PCI_L1SS_CTL2 = 0x0C
+PCI_L1SS_CTL1_L1_2_MASK = 0x5   # PCI-PM L1.2 | ASPM L1.2
+
+
+def _check_epoch(m, buf, register: str) -> None:
+    """A restore may only push a buffer that the snapshot's own save filled (H2/H3)."""
+    dev = m.state.dev
+    if buf.epoch != dev.config_epoch:
+        actual = "never saved (zeros)" if buf.epoch == 0 else f"filled by save #{buf.epoch}"
+        m.oracle.report("restore_unsaved_buffer", register, f"filled by save #{dev.config_epoch}", actual)
+
+
+# --- step 1 -----------------------------------------------------------------------------------
+
+def restore_ltr(m) -> None:
+    """pci_restore_ltr_state: latencies back before DEVCTL2 re-enables LTR."""
+    buf = m.state.dev.buffer(0x18, True)
+    if m.caps.ltr and buf is not None:
+        _check_epoch(m, buf, "LTR")
+        m.io.write(m.caps.ltr + 4, 4, buf.u32(0))
+
+
+def restore_l1ss(m) -> None:
+    """pci_restore_aspm_l1ss_state: ASPM off, L1.2 off, CTL2 then CTL1, parent before child."""
+    port = m.state.port
+    l1ss, pl1ss = m.caps.l1ss, m.port_caps.l1ss if port else 0
+    if not l1ss or not pl1ss:
+        return
+    buf, pbuf = m.state.dev.buffer(0x1E, True), port.dev.buffer(0x1E, True)
+    if buf is None or pbuf is None:
+        return
+    _check_epoch(m, buf, "L1SS")
+    exp, pexp = m.caps.exp, m.port_caps.exp
+    clnk = m.io.read(exp + PCI_EXP_LNKCTL, 2)
+    plnk = m.io.read(pexp + PCI_EXP_LNKCTL, 2, "port")
+    aspm = bool((clnk | plnk) & PCI_EXP_LNKCTL_ASPMC)
+    if aspm:
+        m.io.write(exp + PCI_EXP_LNKCTL, 2, clnk & ~PCI_EXP_LNKCTL_ASPMC)
+        m.io.write(pexp + PCI_EXP_LNKCTL, 2, plnk & ~PCI_EXP_LNKCTL_ASPMC, "port")
+    for target, off in (("dev", l1ss), ("port", pl1ss)):
+        v = m.io.read(off + PCI_L1SS_CTL1, 4, target)
+        m.io.write(off + PCI_L1SS_CTL1, 4, v & ~PCI_L1SS_CTL1_L1_2_MASK, target)
+    m.io.write(pl1ss + PCI_L1SS_CTL2, 4, pbuf.u32(1), "port")
+    m.io.write(l1ss + PCI_L1SS_CTL2, 4, buf.u32(1))
+    p1, c1 = pbuf.u32(0), buf.u32(0)
+    m.io.write(pl1ss + PCI_L1SS_CTL1, 4, p1 & ~PCI_L1SS_CTL1_L1_2_MASK, "port")
+    m.io.write(l1ss + PCI_L1SS_CTL1, 4, c1 & ~PCI_L1SS_CTL1_L1_2_MASK)
+    if (p1 | c1) & PCI_L1SS_CTL1_L1_2_MASK:
+        m.io.write(pl1ss + PCI_L1SS_CTL1, 4, p1, "port")
+        m.io.write(l1ss + PCI_L1SS_CTL1, 4, c1)
+    if aspm:
+        m.io.write(pexp + PCI_EXP_LNKCTL, 2, plnk, "port")
+        m.io.write(exp + PCI_EXP_LNKCTL, 2, clnk)
+
+
+def bridge_reconfigure_ltr(m) -> None:
+    """pci_bridge_reconfigure_ltr: a port on an LTR path gets LTR Enable back (link down clears it)."""
+    port = m.state.port
+    if port is None or not port.dev.ltr_path or not m.port_caps.exp:
+        return
+    off = m.port_caps.exp + PCI_EXP_DEVCTL2
+    v = m.io.read(off, 2, "port")
+    if not v & PCI_EXP_DEVCTL2_LTR_EN:
+        m.io.write(off, 2, v | PCI_EXP_DEVCTL2_LTR_EN, "port")
+
+
+def restore_pcie(m, step) -> None:
+    """pci_restore_pcie_state: LTR, L1SS, then DEVCTL..LNKCTL2 from the PCIe buffer (§3.1)."""
+    restore_ltr(m)
+    restore_l1ss(m)
+    buf = m.state.dev.buffer(0x10, False)
+    if not m.caps.exp or buf is None:
+        return
+    bridge_reconfigure_ltr(m)
+    _check_epoch(m, buf, "PCIe")
+    for i, reg in enumerate(PCI_EXP_SAVED_REGS):
+        if reg == 0x38 or not pcie_reg_implemented(m, reg):
+            continue  # SLTCTL2 is never written back
+        m.io.write(m.caps.exp + reg, 2, buf.u16(i))
+
+
+# --- steps 2-4: PASID, PRI, ATS (drivers/pci/ats.c) -------------------------------------------
+
+def restore_pasid(m, step) -> None:
+    """pci_restore_pasid_state: Control = Enable | pasid_features."""
+    if m.caps.pasid:
+        m.io.write(m.caps.pasid + 6, 2, 0x1 | m.state.dev.pasid_features)
+
+
+def restore_pri(m, step) -> None:
+    """pci_restore_pri_state: allocation first, then Enable."""
+    if m.caps.pri:
+        m.io.write(m.caps.pri + 0x0C, 4, m.state.dev.pri_reqs_alloc)
+        m.io.write(m.caps.pri + 0x04, 2, 0x1)
+
+
+def restore_ats(m, step) -> None:
+    """pci_restore_ats_state: Control = Enable | (ats_stu - 12)."""
+    if m.caps.ats:
+        m.io.write(m.caps.ats + 6, 2, 0x8000 | ((m.state.dev.ats_stu - 12) & 0x1F))
+
+
+# --- step 5: VC (drivers/pci/vc.c) -------------------------------------------------------------
+
+def restore_vc(m, step) -> None:
+    """pci_restore_vc_state: Port VC Control, then each VC's Resource Control keeping the live
+    Enable bit (an FLR keeps VC config); a differing saved Enable is applied (pci_vc_enable)."""
+    for cap_id, off in m.caps.vc:
+        buf = m.state.dev.buffer(cap_id, True)
+        if buf is None:
+            continue
+        _check_epoch(m, buf, "VC")
+        m.io.write(off + 0x0C, 2, buf.u32(0) & 0xFFFF)
+        for n in range(m.vc_count(off)):
+            reg = off + 0x10 + 12 * n + 4
+            saved = buf.u32(1 + n)
+            live = m.io.read(reg, 4)
+            m.io.write(reg, 4, (saved & ~0x80000000) | (live & 0x80000000))
+            if n and (saved ^ live) & 0x80000000:
+                m.io.write(reg, 4, saved)  # pci_vc_enable: set Enable as saved
+
+
+# --- step 6: ReBAR ----------------------------------------------------------------------------
+
+def restore_rebar(m, step) -> None:
+    """pci_restore_rebar_state: BAR Size from the live resource size (§3.4)."""
+    off = m.caps.rebar
+    if not off:
+        return
+    nbars = (m.io.read(off + 8, 4) >> 5) & 0x7
+    for i in range(nbars):
+        ctrl = m.io.read(off + 8 + 8 * i, 4)
+        bar = ctrl & 0x7
+        size = m.state.dev.resource_sizes[bar]
+        enc = max(size.bit_length() - 1 - 20, 0) if size else 0
+        m.io.write(off + 8 + 8 * i, 4, (ctrl & ~0x1F00) | (enc << 8))
+
+
+# --- steps 7-11 ---------------------------------------------------------------------------------
+
+def restore_dpc(m, step) -> None:
+    """pci_restore_dpc_state: the saved DPC Control word."""
+    buf = m.state.dev.buffer(0x1D, True)
+    if m.caps.dpc and buf is not None:
+        _check_epoch(m, buf, "DPC")
+        m.io.write(m.caps.dpc + 6, 2, buf.u16(0))
+
+
+def restore_ptm(m, step) -> None:
+    """pci_restore_ptm_state: the saved PTM Control, whatever ptm_enable_cnt says (source=live:
+    rebuilt from ptm_enable_cnt instead)."""
+    if not m.caps.ptm:
+        return
+    if step.source == "live":
+        m.io.write(m.caps.ptm + 8, 4, 0x1 if m.state.dev.ptm_enable_cnt else 0)
+        return
+    buf = m.state.dev.buffer(0x1F, True)
+    if buf is not None:
+        _check_epoch(m, buf, "PTM")
+        m.io.write(m.caps.ptm + 8, 4, buf.u32(0))
+
+
+def restore_tph(m, step) -> None:
+    """pci_restore_tph_state: Control, then the ST entries (count from the live capability)."""
+    tph = m.caps.tph
+    if not tph:
+        return
+    dev = m.state.dev
+    if step.source == "live":
+        m.io.write(tph + 8, 4, dev.tph_mode | (dev.tph_req_type << 8))
+        return
+    buf = dev.buffer(0x17, True)
+    if buf is None:
+        return
+    _check_epoch(m, buf, "TPH")
+    m.io.write(tph + 8, 4, buf.u32(0))
+    for i in range(min(m.tph_st_entries(), (buf.size - 4) // 2)):
+        m.io.write(tph + 0x0C + 2 * i, 2, buf.u16(2 + i))
+
+
+def aer_clear_status(m, step) -> None:
+    """pci_aer_clear_status: Root Error Status (ports), Correctable, Uncorrectable: write back."""
+    aer = m.caps.aer
+    if not aer or not m.policy.switch("recovery.aer_native"):
+        return
+    regs = ([0x30] if m.has_root_error_regs() else []) + [0x10, 0x04]
+    for reg in regs:
+        m.io.write(aer + reg, 4, m.io.read(aer + reg, 4))
+    m.state.aer_ur_latched = False
+
+
+def restore_aer(m, step) -> None:
+    """pci_restore_aer_state: masks, severity, cap/control, then Root Error Command."""
+    buf = m.state.dev.buffer(0x01, True)
+    if not m.caps.aer or buf is None:
+        return
+    _check_epoch(m, buf, "AER")
+    for i, reg in enumerate(m.aer_saved_regs()):
+        m.io.write(m.caps.aer + reg, 4, buf.u32(i))
+
+
+# --- step 12: the header (§3.6) -----------------------------------------------------------------
+
+def _restore_dword(m, index: int, retry: int, force: bool) -> None:
+    """pci_restore_config_dword: skip if equal (unless forced); retry BARs up to `retry` times."""
+    saved = m.state.dev.saved_config[index]
+    offset = 4 * index
+    if not force and m.io.read(offset, 4) == saved:
+        return
+    while True:
+        m.io.write(offset, 4, saved)
+        if retry <= 0 or m.io.read(offset, 4) == saved:
+            return
+        retry -= 1
+
+
+def restore_config_space(m, step) -> None:
+    """pci_restore_config_space: type 0: 15..10, BARs 9..4 with retry 10, 3..0 (Command+Status as
+    one dword, last); type 1: 15..12, 11..9 forced, 8..0."""
+    m.oracle.check_snapshot_bars()
+    header = m.profile.header_type
+    if header == 0:
+        for i in range(15, 9, -1):
+            _restore_dword(m, i, 0, False)
+        for i in range(9, 3, -1):
+            _restore_dword(m, i, 10, False)
+        for i in range(3, -1, -1):
+            _restore_dword(m, i, 0, False)
+    elif header == 1:
+        for i in range(15, 11, -1):
+            _restore_dword(m, i, 0, False)
+        for i in range(11, 8, -1):
+            _restore_dword(m, i, 0, True)
+        for i in range(8, -1, -1):
+            _restore_dword(m, i, 0, False)
+    else:
+        for i in range(15, -1, -1):
+            _restore_dword(m, i, 0, False)
+
+
+# --- steps 13-16 --------------------------------------------------------------------------------
+
+def restore_pcix(m, step) -> None:
+    """pci_restore_pcix_state: the saved PCI-X Command word."""
+    buf = m.state.dev.buffer(0x07, False)
+    if m.caps.pcix and buf is not None:
+        _check_epoch(m, buf, "PCI-X")
+        m.io.write(m.caps.pcix + 2, 2, buf.u16(0))
+
+
+def restore_msi(m, step) -> None:
+    """pci_restore_msi_state: MSI then MSI-X, each only when its live flag is set (§4)."""
+    msi.restore_msi(m)
+    msi.restore_msix(m)
+
+
+ACS_SV, ACS_TB, ACS_RR, ACS_CR, ACS_UF = 0x1, 0x2, 0x4, 0x8, 0x10
+
+
+def enable_acs(m, step) -> None:
+    """pci_enable_acs: start from the (post-reset) hardware value, add the IOMMU's request
+    (SV, RR, CR, UF where capable), write ACS Control. Firmware-only bits are lost (H15)."""
+    acs = m.caps.acs
+    if not acs:
+        return
+    cap = m.io.read(acs + 4, 2)
+    ctrl = m.io.read(acs + 6, 2)
+    ctrl |= cap & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
+    m.io.write(acs + 6, 2, ctrl)
+
+
+def restore_iov(m, step) -> None:
+    """sriov_restore_state: skipped if VF Enable is already set; ARI bit, page size, NumVFs,
+    then Control from the live dev->sriov."""
+    off = m.caps.sriov
+    if not off:
+        return
+    dev = m.state.dev
+    if m.io.read(off + 8, 2) & 0x1:
+        return
+    m.io.write(off + 8, 2, dev.sriov_ctrl & 0x10)
+    m.io.write(off + 0x20, 4, dev.sriov_pgsz)
+    m.io.write(off + 0x10, 2, dev.sriov_num_vfs)
+    m.io.write(off + 8, 2, dev.sriov_ctrl)
+
+
+RESTORE_STEPS = {
+    "pcie": restore_pcie,
+    "pasid": restore_pasid,
+    "pri": restore_pri,
+    "ats": restore_ats,
+    "vc": restore_vc,
+    "rebar": restore_rebar,
+    "dpc": restore_dpc,
+    "ptm": restore_ptm,
+    "tph": restore_tph,
+    "aer_clear_status": aer_clear_status,
+    "aer": restore_aer,
+    "config_space": restore_config_space,
+    "pcix": restore_pcix,
+    "msi": restore_msi,
+    "acs": enable_acs,
+    "iov": restore_iov,
+}
+
+# The live flag each step's `live_flag` gate reads.
+LIVE_FLAGS = {
+    "pasid": lambda d: d.pasid_enabled,
+    "pri": lambda d: d.pri_enabled,
+    "ats": lambda d: d.ats_enabled,
+    "ptm": lambda d: d.ptm_enable_cnt > 0,
+    "tph": lambda d: d.tph_enabled,
+    "msi": lambda d: d.msi_enabled or d.msix_enabled,
+    "iov": lambda d: d.sriov_num_vfs > 0 or d.sriov_ctrl != 0,
+}
+
+
+def pci_restore_state(m, intended_epoch: bool = False) -> None:
+    """pci_restore_state: no entry gate since a2f1e22390ac (policy: gate_on_state_saved); the
+    steps in policy order; then state_saved is cleared."""
+    dev = m.state.dev
+    with m.in_step("pci_restore_state"):
+        if m.policy.switch("restore.gate_on_state_saved") and not dev.state_saved:
+            return
+        m.oracle.before_restore(intended_epoch)
+        for step in m.policy.restore_steps:
+            if step.gate == "never":
+                continue
+            if step.gate == "live_flag" and not LIVE_FLAGS.get(step.name, lambda d: True)(dev):
+                continue
+            with m.in_step(f"pci_restore_state/{step.name}"):
+                RESTORE_STEPS[step.name](m, step)
+        if m.policy.switch("restore.clear_state_saved"):
+            dev.state_saved = False
+        m.state.needs_restore_after_reset = False
+        m.oracle.after_restore()
+
+
+def restore_allowed_in_d0(m) -> bool:
+    return m.state.dev.current_state == D0

@@ -1,0 +1,285 @@
+"""vfio-pci (drivers/vfio/pci/vfio_pci_core.c, vfio_pci_config.c, vfio_pci_intrs.c; §5.6, §6)."""
+
+from __future__ import annotations
+
+from . import features, msi
+from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MEMORY
+from .power import pci_set_power_state
+from .reset import __pci_reset_function_locked, pci_reset_bus, pci_reset_function
+from .restore import pci_restore_state
+from .save import pci_load_saved_state, pci_save_state, pci_store_saved_state
+from .state import D0, D3HOT
+
+EBUSY, ENODEV = -16, -19
+
+
+def vfio_pci_set_power_state(m, state: int) -> int:
+    """vfio_pci_set_power_state: with needs_pm_restore (NoSoftRst=0) save into pm_save on the way
+    into D3hot, load pm_save (maybe NULL) and restore on the way back to D0."""
+    dev, v = m.state.dev, m.state.vfio
+    if dev.sriov_num_vfs and state > D0:
+        return EBUSY
+    needs_save = needs_restore = False
+    if v.needs_pm_restore:
+        if dev.current_state < D3HOT <= state:
+            pci_save_state(m)
+            needs_save = True
+        if dev.current_state >= D3HOT and state <= D0:
+            needs_restore = True
+    with m.in_step("vfio_pci_set_power_state"):
+        rc = pci_set_power_state(m, state)
+        if rc == 0:
+            if needs_save and dev.current_state >= D3HOT:
+                v.pm_save = pci_store_saved_state(dev)
+            elif needs_restore:
+                pci_load_saved_state(m, v.pm_save)
+                v.pm_save = None
+                pci_restore_state(m, intended_epoch=True)
+    return rc
+
+
+def vfio_register(m) -> None:
+    """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
+    the current snapshot when current_state was unknown on a NoSoftRst- device)."""
+    v = m.state.vfio
+    v.registered = True
+    v.needs_pm_restore = not m.profile.no_soft_reset
+    vfio_pci_set_power_state(m, D0)
+
+
+def vfio_config_init(m) -> None:
+    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs."""
+    v = m.state.vfio
+    v.vconfig_command = m.io.read(PCI_COMMAND, 2)
+    v.vconfig_bars = [m.io.read(0x10 + 4 * i, 4) for i in range(6)]
+    v.rbar = list(v.vconfig_bars)
+
+
+def vfio_open(m) -> int:
+    """vfio_pci_core_enable (§6.2)."""
+    st = m.state
+    v = st.vfio
+    if st.dev.driver != "vfio" or v.open:
+        return EBUSY
+    with m.in_step("vfio_pci_core_enable"):
+        if st.dev.current_state != D0:
+            from .power import pci_pm_runtime_resume
+            pci_pm_runtime_resume(m)
+        features.pci_clear_master(m)
+        features.pci_enable_device(m)
+        rc = pci_reset_function(m)
+        v.reset_works = rc == 0
+        pci_save_state(m)
+        v.blob = pci_store_saved_state(st.dev)
+        vfio_pci_set_power_state(m, D0)
+        vfio_config_init(m)
+        v.open = True
+        v.irq = "none"
+    return 0
+
+
+def vfio_close(m) -> int:
+    """vfio_pci_core_disable (§6.6): load the open blob, reset without save/restore, restore."""
+    st = m.state
+    v, dev = st.vfio, st.dev
+    if not v.open:
+        return ENODEV
+    with m.in_step("vfio_pci_core_disable"):
+        vfio_pci_set_power_state(m, D0)
+        features.pci_clear_master(m)
+        vfio_set_irqs(m, "none", 0)
+        v.needs_reset = True
+        blob, v.blob = v.blob, None
+        skip_restore = False
+        if pci_load_saved_state(m, blob):
+            if not v.reset_works:
+                skip_restore = True
+            elif m.policy.switch("vfio.close_on_load_failure") == "resave":
+                pci_save_state(m)
+        if not skip_restore:
+            m.io.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
+            if v.reset_works and __pci_reset_function_locked(m) == 0:
+                v.needs_reset = False
+            pci_restore_state(m, intended_epoch=True)
+        features.pci_disable_device(m)
+        v.open = False
+        if v.needs_reset and m.state.port is not None:
+            # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
+            if pci_reset_bus(m) == 0:
+                v.needs_reset = False
+    return 0
+
+
+def vfio_reset_done(m) -> None:
+    """The proposed v18 reset_done (§6.7): load the open blob, ignore the result, restore."""
+    v = m.state.vfio
+    if m.policy.switch("vfio.reset_done") != "load_open_blob_and_restore" or v.blob is None:
+        return
+    with m.in_step("vfio_pci_core_aer_reset_done"):
+        rc = pci_load_saved_state(m, v.blob)
+        if rc and m.policy.switch("vfio.reset_done_checks_load_result"):
+            return
+        pci_restore_state(m)
+
+
+def _memory_lock_and_enable(m) -> int:
+    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up."""
+    cmd = m.io.read(PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MEMORY:
+        m.io.write(PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY)
+    return cmd
+
+
+def _memory_unlock_and_restore(m, cmd: int) -> None:
+    m.io.write(PCI_COMMAND, 2, cmd)
+
+
+def vfio_set_irqs(m, index: str, count: int) -> int:
+    """VFIO_DEVICE_SET_IRQS: disable whatever is on, then enable the index asked for."""
+    v, dev = m.state.vfio, m.state.dev
+    if not v.open:
+        return ENODEV
+    with m.in_step("vfio_pci_set_irqs_ioctl"):
+        if v.irq in ("msi", "msix"):
+            cmd = _memory_lock_and_enable(m)
+            if v.irq == "msix":
+                msi.pci_msix_shutdown(m)
+            else:
+                msi.pci_msi_shutdown(m)
+            _memory_unlock_and_restore(m, cmd)
+        v.irq = "none"
+        if index == "msix" and m.caps.msix:
+            cmd = _memory_lock_and_enable(m)
+            ok = msi.msix_capability_init(m, count + 1)
+            _memory_unlock_and_restore(m, cmd)
+            v.irq = "msix" if ok else "none"
+        elif index == "msi" and m.caps.msi:
+            cmd = _memory_lock_and_enable(m)
+            ok = msi.msi_capability_init(m)
+            _memory_unlock_and_restore(m, cmd)
+            v.irq = "msi" if ok else "none"
+        elif index == "intx" and m.state.hw.read(0x3D, 1):
+            v.irq = "intx"
+    return 0
+
+
+def vfio_device_reset(m) -> int:
+    """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
+    v = m.state.vfio
+    if not v.open or not v.reset_works:
+        return -25
+    with m.in_step("vfio_pci_ioctl_reset"):
+        vfio_pci_set_power_state(m, D0)
+        return pci_reset_function(m)
+
+
+def vfio_hot_reset(m) -> int:
+    """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
+    if not m.state.vfio.open or m.state.port is None:
+        return -25
+    with m.in_step("vfio_pci_dev_set_hot_reset"):
+        vfio_pci_set_power_state(m, D0)
+        return pci_reset_bus(m)
+
+
+# --- config writes through the permission table (§6.3) ---------------------------------------
+
+def _bar_restore_if_reset_behind_back(m, new_cmd: int) -> None:
+    """vfio_bar_restore: the user turns decode on while vconfig says it is on and hardware says
+    off, or a hardware BAR differs from rbar[]: re-write the BARs from rbar[]."""
+    v = m.state.vfio
+    hw_cmd = m.io.read(PCI_COMMAND, 2)
+    suspicious = any(new_cmd & bit and v.vconfig_command & bit and not hw_cmd & bit
+                     for bit in (PCI_COMMAND_MEMORY, PCI_COMMAND_IO))
+    suspicious |= any(m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
+    if suspicious:
+        with m.in_step("vfio_bar_restore"):
+            for i in range(6):
+                m.io.write(0x10 + 4 * i, 4, v.rbar[i])
+
+
+def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> None:
+    """vfio_default_config_write: hardware gets the non-virtual writable bits, read-modify-write."""
+    if not writable:
+        return
+    cur = m.io.read(offset, width)
+    m.io.write(offset, width, (cur & ~writable) | (value & writable))
+
+
+def _write_command(m, width: int, value: int) -> None:
+    v = m.state.vfio
+    cmd = value & 0xFFFF
+    _bar_restore_if_reset_behind_back(m, cmd)
+    _write_hw_bits(m, PCI_COMMAND, 2, cmd, 0xFFFF & ~PCI_COMMAND_INTX_DISABLE)
+    keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_INTX_DISABLE
+    v.vconfig_command = (v.vconfig_command & ~keep) | (cmd & keep)
+
+
+def _write_pm(m, rel: int, width: int, value: int) -> None:
+    """PMCSR: PowerState trapped into vfio_pci_set_power_state; PME bits virtual; rest to hw."""
+    if rel != 4 or width < 2:
+        return
+    state = value & 0x3
+    cur = m.io.read(m.caps.pm + 4, 2)
+    _write_hw_bits(m, m.caps.pm + 4, 2, value, 0x1E00)
+    if state != cur & 0x3:
+        vfio_pci_set_power_state(m, {0: D0, 3: D3HOT}.get(state, D0))
+
+
+def _write_exp(m, rel: int, width: int, value: int) -> None:
+    """PCIe: DEVCTL (not Phantom; Initiate FLR trapped -> pci_try_reset_function; MPS virtual)
+    and DEVCTL2 (not ARI Forwarding) reach hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
+    exp = m.caps.exp
+    if rel == 0x08 and width >= 2:
+        devctl = value & 0xFFFF
+        _write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(0x0200 | 0x00E0 | 0x8000))
+        if devctl & 0x8000 and m.profile.flr:
+            with m.in_step("vfio_exp_config_write/FLR"):
+                pci_reset_function(m)
+    elif rel == 0x28 and width >= 2:
+        _write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~0x0020)
+
+
+AER_USER_WRITABLE = {0x04: 0xFFFFFFFF, 0x08: 0xFFFFFFFF, 0x0C: 0xFFFFFFFF, 0x10: 0xFFFFFFFF,
+                     0x14: 0xFFFFFFFF, 0x18: 0x140}
+
+
+def vfio_config_write(m, offset: int, width: int, value: int) -> int:
+    """vfio_pci_config_rw for a write: find the region, apply its permission rule."""
+    v = m.state.vfio
+    if not v.open:
+        return ENODEV
+    value &= (1 << (8 * width)) - 1
+    with m.in_step("vfio_pci_config_rw"), m.as_user():
+        caps = m.caps
+        if offset < 0x40:
+            if offset <= PCI_COMMAND < offset + width:
+                _write_command(m, width, value >> (8 * (PCI_COMMAND - offset)))
+            for reg in (0x0C, 0x0D, 0x0F):
+                if offset <= reg < offset + width:
+                    _write_hw_bits(m, reg, 1, value >> (8 * (reg - offset)), 0xFF)
+            for i in range(6):
+                if offset <= 0x10 + 4 * i < offset + width or offset == 0x10 + 4 * i:
+                    v.vconfig_bars[i] = value if width == 4 else v.vconfig_bars[i]
+            return 0
+        region = m.std_region(offset)
+        if region is None:
+            if offset < 0x100:
+                _write_hw_bits(m, offset, width, value, (1 << (8 * width)) - 1)  # gap: raw
+            elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
+                rel = offset - caps.aer
+                mask = AER_USER_WRITABLE.get(rel & ~3, 0)
+                if width == 4 and mask:
+                    _write_hw_bits(m, offset, 4, value, mask)
+            return 0
+        cap_id, base = region
+        rel = offset - base
+        if cap_id == 0x01:
+            _write_pm(m, rel, width, value)
+        elif cap_id == 0x10:
+            _write_exp(m, rel, width, value)
+        elif cap_id == 0x05 and m.msi_mask_offset() and offset == m.msi_mask_offset() and width == 4:
+            _write_hw_bits(m, offset, 4, value, 0xFFFFFFFF)
+        elif cap_id in (0x09,):
+            _write_hw_bits(m, offset, width, value, (1 << (8 * width)) - 1)
+    return 0
