@@ -1,0 +1,513 @@
+"""Policy files -> Policy -> CompiledPolicy.
+
+A policy spec is `base+overlay+overlay...`. Each part is a built-in name (the file
+fuzzcore/policies/NAME.toml) or a path to a .toml file. The first part is a baseline: a file
+with a `[policy]` table (`kind = "baseline"`) that states every switch and both step orders.
+The other parts are overlays: files with an `[overlay]` table that change a baseline the way
+one patch does. Overlays apply left to right; a later overlay sees the result of the earlier
+ones. The words a file may use are the tables in vocabulary.py.
+
+Every mistake in a file is reported as `TomlError` ("file:line: message"); a mistake in the spec
+itself (an unknown name, an empty part, an overlay applied twice) as `PolicyError`, which names
+the spec part. Both are ValueErrors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..toml_source import TomlError, TomlSource, check_keys, load_toml
+from .vocabulary import (
+    GATE_IDS, GATE_NAMES, RESET_METHOD_IDS, RESET_METHOD_NAMES, RESTORE_STEP_BY_NAME,
+    RESTORE_STEP_IDS, RESTORE_STEP_NAMES, SAVE_STEP_BY_NAME, SAVE_STEP_IDS, SAVE_STEP_NAMES,
+    SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, SWITCH_NAMES, SWITCHES,
+)
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
+_BUILTIN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+_POLICY_KEYS = {"kind": str, "name": str, "description": str, "reference": str}
+_OVERLAY_KEYS = {"name": str, "description": str, "commit": str, "reference": str}
+_EDIT_KEYS = ("remove", "insert", "move")
+_UNSET = object()
+
+
+class PolicyError(ValueError):
+    """A policy spec that cannot be resolved; names the spec and the offending part."""
+
+    def __init__(self, spec: str, part: str, message: str):
+        self.spec, self.part, self.message = spec, part, message
+        super().__init__(f"policy '{spec}': part '{part}': {message}")
+
+
+# --- the result -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RestoreStep:
+    name: str
+    source: str
+    gate: str
+    upstream: str
+
+
+@dataclass(frozen=True)
+class SaveStep:
+    name: str
+    gate: str
+
+    @property
+    def upstream(self) -> str:
+        return SAVE_STEP_BY_NAME[self.name].upstream
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One file of a spec: what it says about itself."""
+
+    name: str
+    kind: str              # "baseline" | "overlay"
+    path: str
+    description: str
+    commit: str = ""
+    reference: str = ""
+
+
+def _frozen(values, dtype) -> np.ndarray:
+    a = np.asarray(values, dtype=dtype)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledPolicy:
+    """A policy as small integer tables, for the engine and the reference model.
+
+    Ids are positions in the vocabulary tables (the *_names tuples below, copied from
+    vocabulary.py). Per-step arrays are indexed by step id and cover every step of the
+    vocabulary, including steps not in the order (their position is -1). Switch values are
+    ints: bool 0/1, enum value index, list = OR of (1 << value index). All arrays are read-only.
+    """
+
+    restore_order: np.ndarray      # int8[n]: restore step ids, in run order
+    restore_position: np.ndarray   # int8[len(restore_step_names)]: index in restore_order or -1
+    restore_source: np.ndarray     # int8[len(restore_step_names)]: source id
+    restore_gate: np.ndarray       # int8[len(restore_step_names)]: gate id
+    save_order: np.ndarray         # int8[m]: save step ids, in run order
+    save_position: np.ndarray      # int8[len(save_step_names)]: index in save_order or -1
+    save_gate: np.ndarray          # int8[len(save_step_names)]: gate id
+    reset_order: np.ndarray        # int8[k]: reset method ids, in the order they are tried
+    switches: np.ndarray           # int16[len(switch_names)]: switch values
+    restore_step_names: tuple = RESTORE_STEP_NAMES
+    save_step_names: tuple = SAVE_STEP_NAMES
+    source_names: tuple = SOURCE_NAMES
+    gate_names: tuple = GATE_NAMES
+    reset_method_names: tuple = RESET_METHOD_NAMES
+    switch_names: tuple = SWITCH_NAMES
+    switch_values: tuple = tuple(sw.value_names for sw in SWITCHES)   # () for bool switches
+
+    def switch(self, name: str) -> int:
+        return int(self.switches[SWITCH_IDS[name]])
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str                                   # the spec string
+    parts: tuple[str, ...]                      # the declared name of each part, in order
+    part_info: tuple[PartInfo, ...]
+    restore_steps: tuple[RestoreStep, ...]
+    save_steps: tuple[SaveStep, ...]
+    reset_methods: tuple[str, ...]
+    switch_values: tuple[tuple[str, object], ...]   # (switch name, value), vocabulary order
+    origins: tuple[tuple[str, str], ...] = ()       # (setting, overlay that last changed it)
+
+    def switch(self, name: str):
+        """The value of switch `name` ("section.key"): bool, str, or tuple of str for lists."""
+        for key, value in self.switch_values:
+            if key == name:
+                return value
+        raise PolicyError(self.name, name, f"no switch '{name}' (known: {', '.join(SWITCH_NAMES)})")
+
+    @property
+    def switches(self) -> dict:
+        return dict(self.switch_values)
+
+    def restore_step(self, name: str) -> RestoreStep | None:
+        return next((s for s in self.restore_steps if s.name == name), None)
+
+    def save_step(self, name: str) -> SaveStep | None:
+        return next((s for s in self.save_steps if s.name == name), None)
+
+    def origin(self, setting: str) -> str:
+        """The part that last changed `setting` (a switch name, "restore.steps",
+        "restore.step.tph.gate", ...); the baseline for what no overlay changed."""
+        return dict(self.origins).get(setting, self.parts[0] if self.parts else "")
+
+    def compile(self) -> CompiledPolicy:
+        return self._compiled
+
+    @cached_property
+    def _compiled(self) -> CompiledPolicy:
+        n_restore, n_save = len(RESTORE_STEP_NAMES), len(SAVE_STEP_NAMES)
+        restore_position = [-1] * n_restore
+        restore_source = [SOURCE_IDS[RESTORE_STEP_BY_NAME[n].default_source] for n in RESTORE_STEP_NAMES]
+        restore_gate = [GATE_IDS["never"]] * n_restore
+        for pos, step in enumerate(self.restore_steps):
+            sid = RESTORE_STEP_IDS[step.name]
+            restore_position[sid] = pos
+            restore_source[sid] = SOURCE_IDS[step.source]
+            restore_gate[sid] = GATE_IDS[step.gate]
+        save_position = [-1] * n_save
+        save_gate = [GATE_IDS["never"]] * n_save
+        for pos, step in enumerate(self.save_steps):
+            sid = SAVE_STEP_IDS[step.name]
+            save_position[sid] = pos
+            save_gate[sid] = GATE_IDS[step.gate]
+        values = self.switches
+        return CompiledPolicy(
+            restore_order=_frozen([RESTORE_STEP_IDS[s.name] for s in self.restore_steps], np.int8),
+            restore_position=_frozen(restore_position, np.int8),
+            restore_source=_frozen(restore_source, np.int8),
+            restore_gate=_frozen(restore_gate, np.int8),
+            save_order=_frozen([SAVE_STEP_IDS[s.name] for s in self.save_steps], np.int8),
+            save_position=_frozen(save_position, np.int8),
+            save_gate=_frozen(save_gate, np.int8),
+            reset_order=_frozen([RESET_METHOD_IDS[m] for m in self.reset_methods], np.int8),
+            switches=_frozen([sw.encode(values[sw.name]) for sw in SWITCHES], np.int16),
+        )
+
+    def describe(self) -> str:
+        """A readable account of the policy; settings an overlay changed name that overlay."""
+        base = self.parts[0] if self.parts else ""
+
+        def mark(setting: str) -> str:
+            who = self.origin(setting)
+            return f"  [{who}]" if who != base else ""
+
+        out = [f"policy {self.name}"]
+        for p in self.part_info:
+            if p.kind == "baseline":
+                out.append(f"  base     {p.name}: {p.description}")
+            else:
+                commit = p.commit or "no upstream commit"
+                ref = f", {p.reference}" if p.reference else ""
+                out.append(f"  overlay  {p.name} ({commit}{ref}): {p.description}")
+        out.append("")
+        out.append(f"pci_restore_state, {len(self.restore_steps)} steps:{mark('restore.steps')}")
+        for i, s in enumerate(self.restore_steps, 1):
+            m = mark(f"restore.step.{s.name}.source") or mark(f"restore.step.{s.name}.gate")
+            out.append(f"  {i:2d}. {s.name:<17}{s.source:<9} {s.gate:<10} {s.upstream}{m}")
+        out.append(f"pci_save_state, {len(self.save_steps)} steps:{mark('save.steps')}")
+        for i, s in enumerate(self.save_steps, 1):
+            out.append(f"  {i:2d}. {s.name:<17}{s.gate:<10} {s.upstream}{mark(f'save.step.{s.name}.gate')}")
+        out.append("switches:")
+        width = max(len(n) for n in SWITCH_NAMES)
+        for name, value in self.switch_values:
+            out.append(f"  {name:<{width}} = {_show(value)}{mark(name)}")
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _show(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    return f'"{value}"'
+
+
+# --- building ---------------------------------------------------------------------------------
+
+@dataclass
+class _Build:
+    """The policy as it stands after the parts applied so far."""
+
+    orders: dict = field(default_factory=lambda: {"restore": [], "save": []})
+    # (section, step, "source"|"gate") -> value; every vocabulary step has defaults
+    step_settings: dict = field(default_factory=dict)
+    switches: dict = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for s in RESTORE_STEP_BY_NAME.values():
+            self.step_settings[("restore", s.name, "source")] = s.default_source
+            self.step_settings[("restore", s.name, "gate")] = s.default_gate
+        for s in SAVE_STEP_BY_NAME.values():
+            self.step_settings[("save", s.name, "gate")] = s.default_gate
+
+    def set_step(self, section: str, step: str, what: str, value: str, info: PartInfo) -> None:
+        if self.step_settings[(section, step, what)] != value:
+            self.step_settings[(section, step, what)] = value
+            self.changed(f"{section}.step.{step}.{what}", info)
+
+    def changed(self, setting: str, info: PartInfo) -> None:
+        if info.kind == "overlay":
+            self.origins[setting] = info.name
+
+
+_STEP_VOCAB = {"restore": RESTORE_STEP_BY_NAME, "save": SAVE_STEP_BY_NAME}
+_ORDER_FN = {"restore": "pci_restore_state", "save": "pci_save_state"}
+
+
+def builtin_policies() -> list[str]:
+    """Names of the shipped policy files (baselines and overlays)."""
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
+
+
+def resolve_part(spec: str, part: str) -> Path:
+    if not part.strip():
+        raise PolicyError(spec, part, "empty part (write base+overlay+..., no '+' at either end or doubled)")
+    if "/" in part or part.endswith(".toml"):
+        path = Path(part).expanduser()
+        if not path.is_file():
+            raise PolicyError(spec, part, f"no such policy file: {path}")
+        return path
+    path = BUILTIN_DIR / f"{part}.toml"
+    if not _BUILTIN_NAME_RE.match(part) or not path.is_file():
+        raise PolicyError(spec, part, f"unknown policy '{part}' (built in: {', '.join(builtin_policies())}; "
+                                      "or give a path to a .toml file)")
+    return path
+
+
+def load_policy(spec: str) -> Policy:
+    """Load `base+overlay+...` (see the module docstring) into a Policy."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise PolicyError(str(spec), "", "empty policy spec")
+    build = _Build()
+    infos: list[PartInfo] = []
+    for i, part in enumerate(spec.split("+")):
+        src = load_toml(resolve_part(spec, part))
+        info = _read_header(src, want_baseline=(i == 0), part=part)
+        if any(p.name == info.name for p in infos):
+            raise PolicyError(spec, part, f"'{info.name}' is applied twice")
+        _apply(src, build, info)
+        infos.append(info)
+    order = build.orders
+    restore_steps = tuple(
+        RestoreStep(n, build.step_settings[("restore", n, "source")], build.step_settings[("restore", n, "gate")],
+                    RESTORE_STEP_BY_NAME[n].upstream) for n in order["restore"])
+    save_steps = tuple(SaveStep(n, build.step_settings[("save", n, "gate")]) for n in order["save"])
+    return Policy(
+        name=spec,
+        parts=tuple(p.name for p in infos),
+        part_info=tuple(infos),
+        restore_steps=restore_steps,
+        save_steps=save_steps,
+        reset_methods=tuple(build.switches["reset.methods"]),
+        switch_values=tuple((n, build.switches[n]) for n in SWITCH_NAMES),
+        origins=tuple(sorted(build.origins.items())),
+    )
+
+
+def _read_header(src: TomlSource, want_baseline: bool, part: str) -> PartInfo:
+    data = src.data
+    if "policy" in data and "overlay" in data:
+        raise src.error("a file is a baseline ([policy]) or an overlay ([overlay]), not both", "overlay")
+    if "policy" in data:
+        head = data["policy"]
+        if not isinstance(head, dict):
+            raise src.error("[policy] must be a table", "", "policy")
+        check_keys(src, "policy", head, _POLICY_KEYS, required=("kind", "name", "description"))
+        if head["kind"] != "baseline":
+            raise src.error(f"[policy] kind = '{head['kind']}': the only kind is \"baseline\" "
+                            "(an overlay has an [overlay] table instead)", "policy", "kind")
+        if not want_baseline:
+            raise src.error(f"'{head['name']}' is a baseline; only the first part of a policy spec may be "
+                            f"a baseline, the others must be overlays", "policy")
+        return PartInfo(head["name"], "baseline", src.path, head["description"], "", head.get("reference", ""))
+    if "overlay" in data:
+        head = data["overlay"]
+        if not isinstance(head, dict):
+            raise src.error("[overlay] must be a table", "", "overlay")
+        check_keys(src, "overlay", head, _OVERLAY_KEYS, required=tuple(_OVERLAY_KEYS))
+        if want_baseline:
+            raise src.error(f"'{head['name']}' is an overlay; the first part of a policy spec must be a baseline "
+                            f"(for example linux-7.1+{part})", "overlay")
+        return PartInfo(head["name"], "overlay", src.path, head["description"], head["commit"], head["reference"])
+    raise src.error("not a policy file: it needs a [policy] table (a baseline) or an [overlay] table")
+
+
+def _apply(src: TomlSource, build: _Build, info: PartInfo) -> None:
+    data = src.data
+    baseline = info.kind == "baseline"
+    top = {("policy" if baseline else "overlay"): dict, **{s: dict for s in SECTIONS}}
+    check_keys(src, "", data, top)
+    for section in SECTIONS:
+        if section in data:
+            _apply_section(src, build, info, section, data[section])
+    if baseline:
+        _check_complete(src, build, data)
+
+
+def _apply_section(src: TomlSource, build: _Build, info: PartInfo, section: str, table: dict) -> None:
+    baseline = info.kind == "baseline"
+    switches = {sw.key: sw for sw in SWITCHES if sw.section == section}
+    kinds = {"bool": bool, "enum": str, "list": list}
+    schema = {key: kinds[sw.kind] for key, sw in switches.items()}
+    if section in _STEP_VOCAB:
+        schema.update(steps=list, step=dict)
+        if baseline:
+            for key in _EDIT_KEYS:
+                if key in table:
+                    raise src.error(f"'{key}' edits an order, so it belongs in an overlay; a baseline states "
+                                    f"[{section}] steps", section, key)
+        else:
+            schema.update(remove=list, insert=list, move=list)
+    check_keys(src, section, table, schema)
+    for key, sw in switches.items():
+        if key in table:
+            value = _check_switch(src, sw, table[key])
+            if build.switches.get(sw.name, _UNSET) != value:
+                build.switches[sw.name] = value
+                build.changed(sw.name, info)
+    if section in _STEP_VOCAB:
+        _apply_steps(src, build, info, section, table)
+
+
+def _check_switch(src: TomlSource, sw, value):
+    if sw.kind == "bool":
+        return value
+    allowed = ", ".join(f'"{v}"' for v in sw.value_names)
+    if sw.kind == "enum":
+        if value not in sw.value_names:
+            raise src.error(f"[{sw.section}] {sw.key} = \"{value}\" is not allowed (one of: {allowed})",
+                            sw.section, sw.key)
+        return value
+    seen: list[str] = []
+    for v in value:
+        if not isinstance(v, str):
+            raise src.error(f"[{sw.section}] {sw.key} must be a list of strings, got {type(v).__name__} {v!r}",
+                            sw.section, sw.key)
+        line = src.line_of_value(sw.section, sw.key, v)
+        if sw.not_modelled and v in sw.not_modelled:
+            raise TomlError(src.path, line, f"[{sw.section}] {sw.key}: \"{v}\" is not modelled "
+                                            f"({sw.not_modelled[v]}); modelled: {allowed}")
+        if v not in sw.value_names:
+            raise TomlError(src.path, line, f"[{sw.section}] {sw.key}: \"{v}\" is not allowed (one of: {allowed})")
+        if v in seen:
+            raise TomlError(src.path, src.line_of_value(sw.section, sw.key, v, occurrence=2),
+                            f"[{sw.section}] {sw.key}: \"{v}\" is listed twice")
+        seen.append(v)
+    return tuple(seen)
+
+
+def _step_name(src: TomlSource, section: str, key: str, value) -> str:
+    """Check that `value` (an item of [section] key) names a step of the vocabulary."""
+    vocab = _STEP_VOCAB[section]
+    if not isinstance(value, str):
+        raise src.error(f"[{section}] {key}: step names are strings, got {type(value).__name__} {value!r}",
+                        section, key)
+    if value not in vocab:
+        raise TomlError(src.path, src.line_of_value(section, key, value),
+                        f"[{section}] {key}: unknown {section} step \"{value}\" (known: {', '.join(vocab)})")
+    return value
+
+
+def _apply_steps(src: TomlSource, build: _Build, info: PartInfo, section: str, table: dict) -> None:
+    order = build.orders[section]
+    before = list(order)
+    fn = _ORDER_FN[section]
+    if "steps" in table:
+        new: list[str] = []
+        for v in table["steps"]:
+            name = _step_name(src, section, "steps", v)
+            if name in new:
+                raise TomlError(src.path, src.line_of_value(section, "steps", name, occurrence=2),
+                                f"[{section}] steps: \"{name}\" is listed twice")
+            new.append(name)
+        order[:] = new
+    elif info.kind == "baseline":
+        raise src.error(f"a baseline must state [{section}] steps (the {fn} order)", section)
+
+    for v in table.get("remove", []):
+        name = _step_name(src, section, "remove", v)
+        if name not in order:
+            raise TomlError(src.path, src.line_of_value(section, "remove", name),
+                            f"[{section}] remove: \"{name}\" is not in the {fn} order "
+                            f"(now: {', '.join(order) or 'empty'})")
+        order.remove(name)
+    for key in ("insert", "move"):
+        for entry in table.get(key, []):
+            name, anchor, where = _check_edit(src, section, key, entry)
+            line = src.line_of_value(section, key, name)
+            if key == "insert" and name in order:
+                raise TomlError(src.path, line, f"[{section}] insert: \"{name}\" is already in the {fn} order "
+                                                f"(a step is listed once; use move to change its place)")
+            if key == "move" and name not in order:
+                raise TomlError(src.path, line, f"[{section}] move: \"{name}\" is not in the {fn} order "
+                                                f"(use insert to add it)")
+            if anchor == name:
+                raise TomlError(src.path, line, f"[{section}] {key}: \"{name}\" cannot be placed {where} itself")
+            if anchor not in order:
+                raise TomlError(src.path, line, f"[{section}] {key}: {where} = \"{anchor}\", which is not in the "
+                                                f"{fn} order (now: {', '.join(order) or 'empty'})")
+            if name in order:
+                order.remove(name)
+            at = order.index(anchor) + (1 if where == "after" else 0)
+            order.insert(at, name)
+    if order != before:
+        build.changed(f"{section}.steps", info)
+
+    steps = table.get("step", {})
+    for name, settings in steps.items():
+        where = f"{section}.step.{name}"
+        if name not in _STEP_VOCAB[section]:
+            raise src.error(f"[{where}]: unknown {section} step \"{name}\" "
+                            f"(known: {', '.join(_STEP_VOCAB[section])})", where)
+        if not isinstance(settings, dict):
+            raise src.error(f"[{section}.step] {name} must be a table such as {{ gate = \"always\" }}, "
+                            f"got {type(settings).__name__} {settings!r}", f"{section}.step", name)
+        schema = {"source": str, "gate": str} if section == "restore" else {"gate": str}
+        check_keys(src, where, settings, schema)
+        if name not in order:
+            raise src.error(f"[{where}]: \"{name}\" is not in the {fn} order, so its settings would have no "
+                            f"effect (insert it first)", where)
+        step = _STEP_VOCAB[section][name]
+        if "source" in settings:
+            if settings["source"] not in step.source_names:
+                raise src.error(f"[{where}] source = \"{settings['source']}\" is not supported by {step.upstream} "
+                                f"(supported: {', '.join(step.source_names)})", where, "source")
+            build.set_step(section, name, "source", settings["source"], info)
+        if "gate" in settings:
+            if settings["gate"] not in step.gates:
+                flag = f"; live_flag means {step.live_flag}" if step.live_flag else ""
+                raise src.error(f"[{where}] gate = \"{settings['gate']}\" is not supported by {step.upstream} "
+                                f"(supported: {', '.join(step.gates)}{flag})", where, "gate")
+            build.set_step(section, name, "gate", settings["gate"], info)
+
+
+def _check_edit(src: TomlSource, section: str, key: str, entry) -> tuple[str, str, str]:
+    """An insert/move entry: { step = "x", before = "y" } or { step = "x", after = "y" }."""
+    shape = f'{{ step = "...", before = "..." }} or {{ step = "...", after = "..." }}'
+    if not isinstance(entry, dict):
+        raise src.error(f"[{section}] {key}: each entry is a table {shape}, got {type(entry).__name__} {entry!r}",
+                        section, key)
+    name = entry.get("step")
+    line = src.line_of_value(section, key, name) if isinstance(name, str) else src.line_of(section, key)
+    for k, v in entry.items():
+        if k not in ("step", "before", "after"):
+            raise TomlError(src.path, line, f"[{section}] {key}: unknown key '{k}' in an entry (known: step, "
+                                            f"before, after)")
+        if not isinstance(v, str):
+            raise TomlError(src.path, line, f"[{section}] {key}: '{k}' must be str, got {type(v).__name__} {v!r}")
+    if "step" not in entry or ("before" in entry) == ("after" in entry):
+        raise TomlError(src.path, line, f"[{section}] {key}: each entry is {shape} (exactly one of before/after)")
+    where = "before" if "before" in entry else "after"
+    for v in (entry["step"], entry[where]):
+        if v not in _STEP_VOCAB[section]:
+            raise TomlError(src.path, line, f"[{section}] {key}: unknown {section} step \"{v}\" "
+                                            f"(known: {', '.join(_STEP_VOCAB[section])})")
+    return entry["step"], entry[where], where
+
+
+def _check_complete(src: TomlSource, build: _Build, data: dict) -> None:
+    for sw in SWITCHES:
+        if sw.name not in build.switches:
+            table = sw.section if sw.section in data else ""
+            raise src.error(f"a baseline must state every switch: [{sw.section}] {sw.key} is missing", table)
