@@ -71,9 +71,12 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
         _fail(str(e))
     if not name:
         name = Path(output).stem if output else Path(dump_file).stem
-    prof = profile_from_dump(name, dump, upstream_port, sizes)
-    text = profile_to_toml(prof)
-    loads_profile(text, output or "<generated>")  # the written file must load back
+    try:
+        prof = profile_from_dump(name, dump, upstream_port, sizes)
+        text = profile_to_toml(prof)
+        loads_profile(text, output or "<generated>")  # the written file must load back
+    except ValueError as e:
+        _fail(str(e))
     for w in prof.walk.warnings:
         click.echo(f"warning: {dump_file}: {w}", err=True)
     if prof.bar_sizes_guessed:

@@ -213,7 +213,16 @@ def _hexdump(image: bytes) -> str:
 
 
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in s:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def profile_to_toml(prof: DeviceProfile) -> str:
@@ -282,9 +291,41 @@ def bars_from_image(image: bytes, sizes: dict[int, int] | None = None) -> tuple[
     return bars, rom_size, guessed
 
 
+class ProfileError(ValueError):
+    """A dump that cannot become a consistent profile: names the file and what to pass."""
+
+    def __init__(self, path: str, message: str):
+        self.path, self.message = path, message
+        super().__init__(f"{path}: {message}")
+
+
+def _fit_msix(dump: ParsedDump, bars: list[BarInfo], explicit: set) -> list[BarInfo]:
+    """The MSI-X table and PBA must lie inside memory BARs; a guessed size grows to hold them."""
+    cap = walk_capabilities(dump.image).find(PCI_CAP_ID_MSIX, False)
+    if cap is None:
+        return bars
+    info = MsixInfo.from_image(dump.image, cap.offset)
+    out = list(bars)
+    for bir, end in ((info.table_bir, info.table_offset + 16 * info.entries),
+                     (info.pba_bir, info.pba_offset + 8 * ((info.entries + 63) // 64))):
+        idx = next((i for i, b in enumerate(out) if b.index == bir), None)
+        if idx is None or out[idx].kind in ("none", "io") or bir > 5:
+            raise ProfileError(dump.path, f"the MSI-X capability at 0x{cap.offset:x} puts its table/PBA in BAR{bir}, "
+                                          f"which this dump does not show as a memory BAR")
+        b = out[idx]
+        if end > b.size:
+            if b.index in explicit:
+                raise ProfileError(dump.path, f"BAR{bir} size 0x{b.size:x} is too small for the MSI-X table/PBA "
+                                              f"(ends at 0x{end:x})")
+            out[idx] = BarInfo(b.index, b.kind, 1 << (end - 1).bit_length(), b.prefetchable)
+    return out
+
+
 def profile_from_dump(name: str, dump: ParsedDump, upstream_port: str = "",
                       bar_sizes: dict | None = None) -> DeviceProfile:
+    """Raises ProfileError when the dump cannot make a consistent profile."""
     bars, rom_size, guessed = bars_from_image(dump.image, bar_sizes)
+    bars = _fit_msix(dump, bars, {k for k in (bar_sizes or {}) if isinstance(k, int)})
     source, _, description = dump.source.partition(", device: ")
     if not description:
         source, description = dump.path, dump.source
