@@ -135,5 +135,59 @@ def device_show(name):
         click.echo(f"  warning: {w}")
 
 
+# --- run -----------------------------------------------------------------------------------
+
+@main.command("run")
+@click.argument("program", type=click.Path(dir_okay=False))
+@click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
+@click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
+@click.option("--trace", is_flag=True, help="After each op: registers changed (old -> new, model step) "
+                                            "and kernel fields changed.")
+def run_cmd(program, device, policy, trace):
+    """Run one program (.fzs text or binary) and report its violations.
+
+    Exit 0 when there are none, 1 when there are some, 2 on bad input."""
+    from .device.builtin import resolve_device
+    from .model.machine import Model
+    from .model.register_names import register_name
+    from .policy import load_policy
+    from .program.load import load_program
+
+    try:
+        prof = resolve_device(device)
+        pol = load_policy(policy)
+        calls = load_program(program)
+    except (LookupError, ValueError, OSError) as e:
+        _fail(str(e))
+    from .program.fzs import format_call
+    result = Model(prof, pol).run(calls, trace=trace)
+    click.echo(f"# device {prof.name}, policy {pol.name}, {len(calls)} ops")
+    for i, call in enumerate(calls):
+        rc = result.returns[i]
+        click.echo(f"{i:3d}  {format_call(call)}" + (f"   = {rc}" if rc else ""))
+        if trace:
+            for t in (t for t in result.trace if t.op_index == i):
+                if t.target == "event":
+                    click.echo(f"       -- {t.step}")
+                    continue
+                if t.old == t.new:
+                    continue
+                where = {"dev": "", "port": "port ", "msix": "MSI-X table "}[t.target]
+                name = f"+0x{t.offset:03x}" if t.target == "msix" else register_name(
+                    prof if t.target == "dev" else resolve_device(prof.upstream_port), t.offset)
+                click.echo(f"       {where}{name}: 0x{t.old:0{2 * t.width}x} -> 0x{t.new:0{2 * t.width}x}"
+                           f"   [{t.step}]")
+            for _, key, old, new in (c for c in result.kernel_changes if c[0] == i):
+                click.echo(f"       kernel {key}: {old} -> {new}")
+    if not result.violations:
+        click.echo("no violations")
+        return
+    click.echo(f"{len(result.violations)} violation(s):")
+    for v in result.violations:
+        click.echo(f"  {v.invariant} [{v.register}] at op {v.op_index} ({v.op}), in {v.step}")
+        click.echo(f"      expected {v.expected}; actual {v.actual}")
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

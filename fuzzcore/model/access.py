@@ -39,6 +39,11 @@ class Access:
         self.trace_on = False
         self.trace: list[TraceEntry] = []
 
+    def event(self, what: str) -> None:
+        """A hardware event with no register access of its own (a reset), for the trace."""
+        if self.trace_on:
+            self.trace.append(TraceEntry(self.m.op_index, f"{self.m.step}: {what}", "event", 0, 0, 0, 1))
+
     # --- config space -------------------------------------------------------------------
     def read(self, offset: int, width: int, target: str = "dev") -> int:
         hw = self._hw(target)

@@ -31,6 +31,7 @@ class Result:
     trace: list[TraceEntry] = field(default_factory=list)
     returns: list[int] = field(default_factory=list)
     state_digest: str = ""
+    kernel_changes: list[tuple[int, str, object, object]] = field(default_factory=list)
 
     @property
     def buckets(self) -> list[tuple[str, str, str]]:
@@ -199,20 +200,56 @@ class Model:
         return off + (0x10 if ctrl & 0x80 else 0x0C)
 
     # --- running programs ----------------------------------------------------------------------
-    def run(self, calls, trace: bool = False) -> Result:
+    def start(self, trace: bool = False) -> None:
+        """Back to the initial state, ready for apply()."""
         self._reset_state()
         self.io.trace_on = trace
         self.io.trace = []
-        returns = []
-        for i, call in enumerate(calls):
-            self.op_index, self.op_name = i, call.name
-            self.step = call.name
-            self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
-            args = dict(call.args)
-            returns.append(OPS[call.name](self, **args))
-            self.step = call.name
-            self.oracle.end_of_op()
-        return Result(list(self.oracle.violations), list(self.io.trace), returns, self.state_digest())
+        self._returns: list[int] = []
+        self._changes: list = []
+        self._n = 0
+
+    def apply(self, call) -> int:
+        """Run one call (one op) and check the end-of-op invariants."""
+        i = self._n
+        self._n += 1
+        before = self.kernel_view() if self.io.trace_on else None
+        self.op_index, self.op_name = i, call.name
+        self.step = call.name
+        self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
+        rc = OPS[call.name](self, **dict(call.args))
+        self.step = call.name
+        self.oracle.end_of_op()
+        if before is not None:
+            after = self.kernel_view()
+            self._changes += [(i, k, before[k], after[k]) for k in after if after[k] != before[k]]
+        self._returns.append(rc)
+        return rc
+
+    def result(self) -> Result:
+        return Result(list(self.oracle.violations), list(self.io.trace), list(self._returns),
+                      self.state_digest(), list(self._changes))
+
+    def run(self, calls, trace: bool = False) -> Result:
+        self.start(trace)
+        for call in calls:
+            self.apply(call)
+        return self.result()
+
+    def kernel_view(self) -> dict:
+        """The kernel and vfio fields a trace shows (old -> new per op)."""
+        d, v = self.state.dev, self.state.vfio
+        return {
+            "state_saved": d.state_saved, "snapshot": f"save #{d.config_epoch}", "current_state": d.current_state,
+            "msix_enabled": d.msix_enabled, "msi_enabled": d.msi_enabled, "tph_enabled": d.tph_enabled,
+            "ats_enabled": d.ats_enabled, "pasid_enabled": d.pasid_enabled, "pri_enabled": d.pri_enabled,
+            "ptm_enable_cnt": d.ptm_enable_cnt, "sriov.num_VFs": d.sriov_num_vfs, "error_state": d.error_state,
+            "driver": d.driver, "resources": tuple(hex(r) for r in d.resources),
+            "vfio.open": v.open, "vfio.blob": f"save #{v.blob.config_epoch}" if v.blob else None,
+            "vfio.pm_save": f"save #{v.pm_save.config_epoch}" if v.pm_save else None,
+            "vfio.vconfig_command": hex(v.vconfig_command), "vfio.reset_works": v.reset_works,
+            "hw.accessible": self.state.hw.accessible,
+        }
 
     def state_digest(self) -> str:
         """A hash of the final hardware and kernel state (determinism checks, engine comparison)."""

@@ -16,6 +16,7 @@ class Oracle:
         self.m = model
         self.violations: list[Violation] = []
         self._seen: set = set()
+        self._standing: set = set()      # end-of-op conditions that already held after the last op
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
@@ -121,6 +122,20 @@ class Oracle:
 
     # --- at the end of each op -----------------------------------------------------------------
     def end_of_op(self) -> None:
+        """State that must agree after every op. A condition is reported by the op that makes it
+        true, not again by each later op while it stands."""
+        standing, self._pending = set(), []
+        self._check_end_of_op()
+        for key, args in self._pending:
+            standing.add(key)
+            if key not in self._standing:
+                self.report(*args)
+        self._standing = standing
+
+    def _standing_report(self, invariant: str, register: str, expected: str, actual: str) -> None:
+        self._pending.append(((invariant, register), (invariant, register, expected, actual)))
+
+    def _check_end_of_op(self) -> None:
         m = self.m
         st = m.state
         if not st.hw.accessible:
@@ -130,7 +145,7 @@ class Oracle:
             hw_cmd = st.hw.read(PCI_COMMAND, 2)
             diff = (hw_cmd ^ v.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
             if diff:
-                self.report("vconfig_mismatch", "Command",
+                self._standing_report("vconfig_mismatch", "Command",
                             f"Memory/IO as vconfig (0x{v.vconfig_command & 3:x})", f"hardware 0x{hw_cmd & 3:x}")
         port = st.port
         if port is None:
@@ -138,7 +153,7 @@ class Oracle:
         c, pc = m.caps, m.port_caps
         if c.exp and pc.exp and c.ltr:
             if st.hw.read(c.exp + 0x28, 2) & 0x400 and not port.hw.read(pc.exp + 0x28, 2) & 0x400:
-                self.report("upstream_feature_off", "LTR", "LTR enabled on the port too", "port LTR Enable clear")
+                self._standing_report("upstream_feature_off", "LTR", "LTR enabled on the port too", "port LTR Enable clear")
         if c.ptm and pc.ptm:
             if st.hw.read(c.ptm + 8, 4) & 0x1 and not port.hw.read(pc.ptm + 8, 4) & 0x1:
-                self.report("upstream_feature_off", "PTM", "PTM enabled on the port too", "port PTM Enable clear")
+                self._standing_report("upstream_feature_off", "PTM", "PTM enabled on the port too", "port PTM Enable clear")

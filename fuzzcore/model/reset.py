@@ -23,6 +23,7 @@ VOTE_VALUES = {"can_recover": ERS_CAN_RECOVER, "need_reset": ERS_NEED_RESET, "di
 def hardware_reset(m, kind: str) -> None:
     """What the function does when it is reset: registers to their defaults per kind (§7)."""
     st = m.state
+    m.io.event(f"{kind} reset of the function")
     if kind in ("hot", "cold"):
         st.hw.accessible = True  # the link retrains; a device that stopped answering answers again
     st.hw.reset(kind)
