@@ -83,13 +83,15 @@ class Access:
         return True, ""
 
     def msix_write(self, offset: int, value: int, what: str) -> None:
+        """A 32-bit MMIO write at `offset` into the table's BAR."""
         info = self.m.profile.msix
         ok, why = self.decodes(info.table_bir)
         if not ok:
             self._unsupported_request(what, why)
             return
-        old = self.m.state.hw.msix_read(offset)
-        self.m.state.hw.msix_write(offset, 4, value)
+        rel = offset - info.table_offset  # the table array starts at the table, not the BAR
+        old = self.m.state.hw.msix_read(rel)
+        self.m.state.hw.msix_write(rel, 4, value)
         if self.trace_on:
             self.trace.append(TraceEntry(self.m.op_index, self.m.step, "msix", offset, 4, old, value & 0xFFFFFFFF))
 
@@ -99,7 +101,7 @@ class Access:
         if not ok:
             self._unsupported_request(what, why)
             return 0xFFFFFFFF
-        return self.m.state.hw.msix_read(offset)
+        return self.m.state.hw.msix_read(offset - info.table_offset)
 
     def _unsupported_request(self, what: str, why: str) -> None:
         """A memory request the function does not claim: UR, logged in DEVSTA and AER (§7.4)."""

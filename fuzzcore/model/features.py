@@ -57,12 +57,14 @@ def pci_disable_ats(m) -> int:
 
 
 def pci_enable_pasid(m, features: int) -> int:
-    """pci_enable_pasid: refused while ATS is enabled (PASID must be enabled first)."""
+    """pci_enable_pasid: -EINVAL for unsupported Exec/Priv features; Control = Enable | features."""
     dev, pasid = m.state.dev, m.caps.pasid
-    if not pasid or dev.pasid_enabled or dev.ats_enabled:
+    if not pasid or dev.pasid_enabled:
         return -22
     supported = m.io.read(pasid + 4, 2) & 0x6
-    feats = (features << 1) & supported
+    feats = (features << 1) & 0x6
+    if feats & ~supported:
+        return -22
     dev.pasid_features, dev.pasid_enabled = feats, True
     m.io.write(pasid + 6, 2, 0x1 | feats)
     return 0
@@ -84,8 +86,7 @@ def pci_enable_pri(m, reqs: int) -> int:
         return -22
     if not m.io.read(pri + 6, 2) & 0x100:
         return -16  # -EBUSY: not Stopped
-    cap = m.io.read(pri + 8, 4)
-    dev.pri_reqs_alloc = min(32 << reqs, cap) if cap else 32 << reqs
+    dev.pri_reqs_alloc = min(m.io.read(pri + 8, 4), 32 << reqs)
     m.io.write(pri + 0x0C, 4, dev.pri_reqs_alloc)
     m.io.write(pri + 4, 2, 0x1)
     dev.pri_enabled = True
@@ -213,8 +214,11 @@ def pci_resize_bar(m, size: int) -> int:
     off = m.caps.rebar
     if not off:
         return -22
+    # the driver asks for the BAR the capability's first entry describes (read at probe)
+    bar = m.profile.config[off + 8] & 0x7
     ctrl = m.io.read(off + 8, 4)
-    bar = ctrl & 0x7
+    if ctrl & 0x7 != bar or bar > 5:
+        return -2  # pci_rebar_find_pos: no entry for this BAR (an all-ones read matches none)
     supported = m.io.read(off + 4, 4) >> 4
     sizes = [i for i in range(28) if supported & (1 << i)]
     if not sizes:

@@ -17,6 +17,7 @@ from ..invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from .access import PCI_COMMAND, Access, TraceEntry
 from .caps import CapOffsets, cap_offsets
+from .enumeration import enumerate_function
 from .oracle import Oracle
 from .restore import pci_restore_state
 from .save import pci_save_state
@@ -80,6 +81,7 @@ class Model:
         self.user_access = False
         self.latest_save_epoch = 0
         self.cmd_at_op_start = 0
+        self.mismatch_at_op_start: set = set()
         port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
         self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
         self._port_profile = port_profile
@@ -100,7 +102,9 @@ class Model:
             phw = ConfigSpace(pp.config, pp.semantics, 0)
             pdev = KernelDev(current_state=D0)
             pdev.buffers = _allocate_buffers(self.port_caps, pp, lambda off: 0, 0, True)
+            enumerate_function(phw, self.port_caps, pdev, endpoint=False)
             port = PortState(phw, pdev, pp.name)
+        enumerate_function(hw, self.caps, dev)
         self.state = ModelState(hw, dev, VfioState(), port)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
@@ -217,6 +221,7 @@ class Model:
         self.op_index, self.op_name = i, call.name
         self.step = call.name
         self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
+        self.mismatch_at_op_start = self.oracle.live_flag_mismatches()
         rc = OPS[call.name](self, **dict(call.args))
         self.step = call.name
         self.oracle.end_of_op()

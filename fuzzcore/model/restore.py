@@ -149,7 +149,7 @@ def restore_rebar(m, step) -> None:
     for i in range(nbars):
         ctrl = m.io.read(off + 8 + 8 * i, 4)
         bar = ctrl & 0x7
-        size = m.state.dev.resource_sizes[bar]
+        size = m.state.dev.resource_sizes[bar] if bar < 6 else 0  # resource_size() of a non-BAR index
         enc = max(size.bit_length() - 1 - 20, 0) if size else 0
         m.io.write(off + 8 + 8 * i, 4, (ctrl & ~0x1F00) | (enc << 8))
 
