@@ -25,16 +25,19 @@ if INSTRUMENT:
         compile_args.append(f"-fsanitize-coverage-allowlist={allowlist}")
     link_args += ["-fsanitize=fuzzer-no-link"]
 
-extensions = [
-    Extension(
-        "fuzzcore._restore",
-        ["fuzzcore/_restore.pyx"],
+def _extension(name: str) -> Extension:
+    return Extension(
+        f"fuzzcore.{name}",
+        [f"fuzzcore/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     )
-]
+
+
+# _restore: the engine; _mutate: the structure-aware mutator atheris calls.
+extensions = [_extension("_restore"), _extension("_mutate")]
 
 setup(
     ext_modules=cythonize(

@@ -16,6 +16,8 @@ from ..device.config_space import ConfigSpace
 from ..invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from .access import PCI_COMMAND, Access, TraceEntry
+from ..program.op_table import OP_INDEX as OP_KIND
+from .abstract_state import counter_index
 from .caps import CapOffsets, cap_offsets
 from .enumeration import enumerate_function
 from .oracle import Oracle
@@ -33,6 +35,7 @@ class Result:
     returns: list[int] = field(default_factory=list)
     state_digest: str = ""
     kernel_changes: list[tuple[int, str, object, object]] = field(default_factory=list)
+    state_features: list[int] = field(default_factory=list)   # counter index after each op
 
     @property
     def buckets(self) -> list[tuple[str, str, str]]:
@@ -211,6 +214,7 @@ class Model:
         self.io.trace = []
         self._returns: list[int] = []
         self._changes: list = []
+        self._features: list[int] = []
         self._n = 0
 
     def apply(self, call) -> int:
@@ -229,11 +233,12 @@ class Model:
             after = self.kernel_view()
             self._changes += [(i, k, before[k], after[k]) for k in after if after[k] != before[k]]
         self._returns.append(rc)
+        self._features.append(counter_index(self, OP_KIND[call.name]))
         return rc
 
     def result(self) -> Result:
         return Result(list(self.oracle.violations), list(self.io.trace), list(self._returns),
-                      self.state_digest(), list(self._changes))
+                      self.state_digest(), list(self._changes), list(self._features))
 
     def run(self, calls, trace: bool = False) -> Result:
         self.start(trace)
