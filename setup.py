@@ -36,8 +36,9 @@ def _extension(name: str) -> Extension:
     )
 
 
-# _restore: the engine; _mutate: the structure-aware mutator atheris calls.
-extensions = [_extension("_restore"), _extension("_mutate")]
+# _restore: the engine; _mutate: the structure-aware mutator atheris calls;
+# _feedback: state-feature counters registered with libFuzzer.
+extensions = [_extension("_restore"), _extension("_mutate"), _extension("_feedback")]
 
 setup(
     ext_modules=cythonize(

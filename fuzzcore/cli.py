@@ -135,6 +135,52 @@ def device_show(name):
         click.echo(f"  warning: {w}")
 
 
+# --- fuzz ----------------------------------------------------------------------------------
+
+@main.command("fuzz", context_settings={"ignore_unknown_options": True})
+@click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
+@click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
+@click.option("--out", default="fuzzcore-out", show_default=True,
+              help="Campaign directory (corpus/, findings/, stats.json); re-run to resume.")
+@click.option("--corpus", help="Corpus directory (default OUT/corpus).")
+@click.option("--findings", help="Findings directory (default OUT/findings).")
+@click.option("--max-time", default=60, show_default=True, help="Seconds to fuzz (libFuzzer -max_total_time).")
+@click.option("--runs", default=-1, help="Inputs to run per worker (libFuzzer -runs); -1: no limit.")
+@click.option("--seed", default=0, help="Random seed (libFuzzer -seed); 0: from the clock.")
+@click.option("--workers", default=1, show_default=True, help="Worker processes sharing corpus and findings.")
+@click.option("--engine", type=click.Choice(["auto", "native", "reference"]), default="auto", show_default=True)
+@click.option("--stop-on-first", is_flag=True, help="Stop at the first new bucket (exit 1).")
+@click.option("--structure-pct", default=80, show_default=True,
+              help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
+@click.argument("libfuzzer_args", nargs=-1, type=click.UNPROCESSED)
+def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
+             structure_pct, libfuzzer_args):
+    """Run a campaign: violations are findings (bucketed under OUT/findings), not crashes.
+
+    Extra arguments starting with '-' go to libFuzzer as they are (e.g. -dict=FILE, -use_value_profile=1).
+    Exit 0 when the campaign ran (findings or not), 1 with --stop-on-first when something was found,
+    2 on bad input, 3 when a worker crashed (a real crash, kept under OUT/findings/artifacts)."""
+    from .campaign.driver import CampaignOptions, run_campaign
+    from .device.builtin import resolve_device
+    from .policy import load_policy
+
+    bad = [a for a in libfuzzer_args if not a.startswith("-")]
+    if bad:
+        _fail(f"unexpected argument {bad[0]!r}: libFuzzer flags start with '-'")
+    try:
+        resolve_device(device)
+        load_policy(policy)
+    except (LookupError, ValueError) as e:
+        _fail(str(e))
+    if workers < 1:
+        _fail("--workers must be at least 1")
+    summary = run_campaign(CampaignOptions(
+        device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
+        seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
+        libfuzzer_args=list(libfuzzer_args)), echo=lambda s: click.echo(s, err=True))
+    sys.exit(summary.exit_code)
+
+
 # --- run -----------------------------------------------------------------------------------
 
 @main.command("run")

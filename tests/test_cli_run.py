@@ -71,7 +71,7 @@ def test_bad_policy_exits_2(tmp_path):
 def test_docs_example_overlay_changes_the_outcome():
     """docs/policies.md's new overlay (PTM save/restore gated on ptm_enable_cnt) removes the
     re-enabled-PTM mismatch the baseline reports."""
-    prog = parse_program("pci_enable_ptm()\npci_save_state()\npci_disable_ptm()\npci_restore_state()\n")
+    prog = parse_program("pci_bind_driver(driver=host)\npci_enable_ptm()\npci_save_state()\npci_disable_ptm()\npci_restore_state()\n")
     port = resolve_device("cnl-rootport")
     base = Model(port, load_policy("linux-7.1")).run(prog)
     assert ("live_flag_mismatch", "pci_restore_state", "PTM") in base.buckets

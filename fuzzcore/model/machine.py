@@ -302,13 +302,21 @@ def _bind(m, driver: str) -> int:
     return 0
 
 
+def _host_driver_call(m, fn) -> int:
+    """A bare pci_save_state/pci_restore_state is something a bound host driver does (probe,
+    resume, slot_reset); with vfio-pci or no driver bound nobody calls it (-EPERM)."""
+    if m.state.dev.driver != "host":
+        return -1
+    return fn(m) or 0
+
+
 def _enable_pasid(m, pasid_features: int) -> int:
     return features.pci_enable_pasid(m, pasid_features)
 
 
 OPS = {
-    "pci_save_state": lambda m: pci_save_state(m),
-    "pci_restore_state": lambda m: pci_restore_state(m) or 0,
+    "pci_save_state": lambda m: _host_driver_call(m, pci_save_state),
+    "pci_restore_state": lambda m: _host_driver_call(m, pci_restore_state),
     "pci_reset_function": lambda m, method: reset.pci_reset_function(m, method),
     "pci_reset_bus": lambda m: reset.pci_reset_bus(m),
     "pci_bus_error_reset": lambda m: reset.pci_bus_error_reset(m),

@@ -114,6 +114,8 @@ def pci_pm_runtime_suspend(m) -> int:
     st = m.state
     if st.dev.current_state != D0:
         return 0
+    if st.vfio.open:
+        return -16  # vfio holds a runtime-PM reference while the device is open
     with m.in_step("pci_pm_runtime_suspend"):
         if m.policy.switch("pm.runtime_suspend_clears_state_saved"):
             st.dev.state_saved = False

@@ -1,0 +1,1 @@
+"""Campaigns: the atheris driver, findings store, corpus, workers, status and resume."""

@@ -1,0 +1,139 @@
+"""The findings store: one directory per bucket, kept across runs and shared by workers.
+
+    <findings>/<invariant>--<op>--<register>/
+        first.bin first.fzs    the first input that hit the bucket (cut after the violating op)
+        min.bin   min.fzs      the smallest input seen for it
+        meta.json              bucket, meaning, device, policy, engine, first/last seen, hits
+    <findings>/artifacts/      real crashes (Python exceptions, engine faults): libFuzzer's
+                               crash-<sha1> plus <name>.traceback.txt
+
+Every file is written atomically; concurrent workers serialise updates with a lock file, so a
+bucket's min is only ever replaced by a smaller input and a SIGKILL leaves whole files only.
+Hit counts are batched in memory and flushed every few seconds (a kill loses at most those)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from .. import __version__
+from ..atomic_write import atomic_write_bytes, atomic_write_text
+from ..invariants import BY_NAME, Violation, bucket_name
+from ..program.codec import decode, encode
+from ..program.fzs import format_program
+from ..program.op_table import RECORD_SIZE
+
+FLUSH_SECONDS = 5.0
+
+
+class FindingsStore:
+    def __init__(self, root: str | Path, device: str, policy: str, engine: str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "artifacts").mkdir(exist_ok=True)
+        self.device, self.policy, self.engine = device, policy, engine
+        self.known: dict[str, int] = {}          # bucket dir -> size of its min input in records
+        self._pending_hits: dict[str, int] = {}
+        self._last_flush = time.monotonic()
+        self.reload()
+
+    def reload(self) -> None:
+        """Buckets already on disk (earlier runs, other workers)."""
+        for meta in self.root.glob("*/meta.json"):
+            try:
+                info = json.loads(meta.read_text())
+                self.known[meta.parent.name] = int(info.get("min_ops", 1 << 30))
+            except (OSError, ValueError):
+                continue
+
+    @contextmanager
+    def _locked(self):
+        with open(self.root / ".lock", "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def record(self, data: bytes, violation: Violation) -> bool:
+        """Note a hit; returns True when the bucket is new to this store."""
+        name = bucket_name(violation.bucket)
+        prefix = canonical_prefix(data, violation.op_index)
+        n_ops = len(prefix) // RECORD_SIZE
+        self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
+        known = self.known.get(name)
+        is_new = known is None
+        if is_new or n_ops < known:
+            with self._locked():
+                self._write_bucket(name, prefix, violation)
+            self.known[name] = min(n_ops, known if known is not None else n_ops)
+        self.maybe_flush()
+        return is_new
+
+    def _write_bucket(self, name: str, prefix: bytes, v: Violation) -> None:
+        d = self.root / name
+        d.mkdir(exist_ok=True)
+        meta_path = d / "meta.json"
+        meta = _read_json(meta_path)
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        n_ops = len(prefix) // RECORD_SIZE
+        if not meta:
+            atomic_write_bytes(d / "first.bin", prefix)
+            atomic_write_text(d / "first.fzs", _fzs_header(self, v) + format_program(decode(prefix)))
+            meta = {"bucket": list(v.bucket), "invariant": v.invariant,
+                    "meaning": BY_NAME[v.invariant].meaning, "hazard": BY_NAME[v.invariant].hazard,
+                    "device": self.device, "policy": self.policy, "engine": self.engine,
+                    "fuzzcore_version": __version__, "first_seen": now, "hits": 0,
+                    "first_ops": n_ops, "min_ops": 1 << 30}
+        if n_ops < meta.get("min_ops", 1 << 30):
+            atomic_write_bytes(d / "min.bin", prefix)
+            atomic_write_text(d / "min.fzs", _fzs_header(self, v) + format_program(decode(prefix)))
+            meta["min_ops"] = n_ops
+            meta["violation"] = asdict(v)
+        meta["last_seen"] = now
+        atomic_write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    def maybe_flush(self, force: bool = False) -> None:
+        if not self._pending_hits or (not force and time.monotonic() - self._last_flush < FLUSH_SECONDS):
+            return
+        with self._locked():
+            for name, hits in self._pending_hits.items():
+                meta_path = self.root / name / "meta.json"
+                meta = _read_json(meta_path)
+                if meta:
+                    meta["hits"] = meta.get("hits", 0) + hits
+                    atomic_write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        self._pending_hits.clear()
+        self._last_flush = time.monotonic()
+
+    def buckets(self) -> list[str]:
+        return sorted(self.known)
+
+    def crash_traceback(self, artifact_name: str, text: str) -> Path:
+        path = self.root / "artifacts" / f"{artifact_name}.traceback.txt"
+        atomic_write_text(path, text)
+        return path
+
+
+def canonical_prefix(data: bytes, op_index: int) -> bytes:
+    """The input up to and including the violating op, canonically re-encoded: later ops cannot
+    have caused it (the models run ops in order)."""
+    return encode(decode(data)[: op_index + 1])
+
+
+def _fzs_header(store: FindingsStore, v: Violation) -> str:
+    return (f"# fuzzcore finding: {v.invariant} [{v.register}] at op {v.op_index} ({v.op}) in {v.step}\n"
+            f"# device: {store.device}\n# policy: {store.policy}\n"
+            f"# expected-bucket: {' | '.join(v.bucket)}\n")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

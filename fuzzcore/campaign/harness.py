@@ -1,0 +1,79 @@
+"""The atheris target: each input is a program; violations go to the findings store (they are
+findings, not crashes), state features go to libFuzzer through fuzzcore._feedback, and a Python
+exception is a real crash: its traceback is kept next to libFuzzer's artifact, then re-raised."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import traceback
+
+from .. import _feedback
+
+
+class Harness:
+    def __init__(self, executor, store, stop_on_first: bool = False, structure_pct: int = 80):
+        self.executor = executor
+        self.store = store
+        self.stop_on_first = stop_on_first
+        self.structure_pct = structure_pct
+        self.runs = 0
+        self.new_buckets: list[str] = []
+        self.registered = False
+        self.mutations: dict[str, int] = {}
+        self.on_tick = None   # called every 256 runs (the worker writes its stats from it)
+        try:
+            from .. import _mutate
+            self._mutate = _mutate if hasattr(_mutate, "mutate") else None
+        except ImportError:
+            self._mutate = None
+
+    def test_one_input(self, data: bytes) -> None:
+        if not self.registered:
+            self._register_counters()
+        self.runs += 1
+        if self.on_tick is not None and self.runs % 256 == 0:
+            self.on_tick()
+        try:
+            outcome = self.executor.run(data)
+        except Exception:
+            self._keep_traceback(data)
+            raise
+        if outcome.features:
+            _feedback.bump(outcome.features)
+        for v in outcome.violations:
+            if self.store.record(data, v):
+                self.new_buckets.append("--".join(v.bucket))
+                if self.stop_on_first:
+                    self.store.maybe_flush(force=True)
+                    print(f"fuzzcore: first finding: {v}", flush=True)
+                    os._exit(1)
+
+    def _register_counters(self) -> None:
+        import atheris
+        core = os.path.join(os.path.dirname(atheris.__file__),
+                            next(f for f in os.listdir(os.path.dirname(atheris.__file__))
+                                 if f.startswith("core_with_libfuzzer")))
+        self.registered = _feedback.register(core)
+
+    def _keep_traceback(self, data: bytes) -> None:
+        name = "crash-" + hashlib.sha1(data).hexdigest()
+        self.store.crash_traceback(name, traceback.format_exc())
+
+    # --- mutators (atheris custom_mutator / custom_crossover) -------------------------------
+    def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
+        import atheris
+        if self._mutate is not None and seed % 100 < self.structure_pct:
+            out = self._mutate.mutate(data, max_size, seed)
+            name = self._mutate.last_strategy()
+        else:
+            out = atheris.Mutate(data, max_size)
+            name = "libfuzzer"
+        self.mutations[name] = self.mutations.get(name, 0) + 1
+        return out
+
+    def crossover(self, data1: bytes, data2: bytes, max_out_size: int, seed: int) -> bytes:
+        if self._mutate is not None:
+            return self._mutate.crossover(data1, data2, max_out_size, seed)
+        return (data1[: len(data1) // 2] + data2[len(data2) // 2:])[:max_out_size]

@@ -1,0 +1,57 @@
+"""One campaign worker process: libFuzzer (via atheris) over one harness.
+
+Started by fuzzcore.campaign.driver with a JSON config; writes its stats to
+<out>/workers/<id>.json every STATS_SECONDS (atomically), so the driver can show a status line
+and a killed worker loses at most that much of its counts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..atomic_write import atomic_write_text
+
+STATS_SECONDS = 2.0
+
+
+def main(config_path: str) -> None:
+    cfg = json.loads(Path(config_path).read_text())
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
+    from .executor import make_executor
+    from .findings_store import FindingsStore
+    from .harness import Harness
+
+    profile = resolve_device(cfg["device"])
+    policy = load_policy(cfg["policy"])
+    executor = make_executor(profile, policy, cfg["engine"])
+    store = FindingsStore(cfg["findings"], cfg["device"], cfg["policy"], executor.name)
+    harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"])
+    stats_path = Path(cfg["out"]) / "workers" / f"{cfg['worker']}.json"
+    started = time.monotonic()
+
+    last = [0.0]
+
+    def write_stats():
+        # Called from the fuzzing loop (a thread would rarely get the GIL while libFuzzer runs).
+        if time.monotonic() - last[0] < STATS_SECONDS:
+            return
+        last[0] = time.monotonic()
+        store.maybe_flush(force=True)
+        atomic_write_text(stats_path, json.dumps({
+            "worker": cfg["worker"], "runs": harness.runs, "seconds": time.monotonic() - started,
+            "new_buckets": harness.new_buckets, "engine": executor.name,
+            "counters_registered": harness.registered, "mutations": harness.mutations}))
+
+    harness.on_tick = write_stats
+
+    import atheris
+    atheris.Setup([sys.argv[0]] + cfg["libfuzzer_args"], harness.test_one_input,
+                  custom_mutator=harness.mutate, custom_crossover=harness.crossover)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
