@@ -235,5 +235,13 @@ def run_cmd(program, device, policy, trace):
     sys.exit(1)
 
 
+def _register_tool_commands() -> None:
+    from . import cli_explore, cli_triage
+    cli_triage.register(main)
+    cli_explore.register(main)
+
+
+_register_tool_commands()
+
 if __name__ == "__main__":
     main()
