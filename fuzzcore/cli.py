@@ -137,7 +137,8 @@ def device_show(name):
 
 # --- fuzz ----------------------------------------------------------------------------------
 
-@main.command("fuzz", context_settings={"ignore_unknown_options": True})
+# No short options here: click would split a libFuzzer flag such as -dict=... into letters.
+@main.command("fuzz", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
 @click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
 @click.option("--out", default="fuzzcore-out", show_default=True,
