@@ -7,6 +7,7 @@ and a killed worker loses at most that much of its counts."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,20 @@ from ..atomic_write import atomic_write_text
 STATS_SECONDS = 2.0
 
 
+def load_libfuzzer_globally() -> None:
+    """Load atheris's libFuzzer with RTLD_GLOBAL before any fuzzcore extension is imported: an
+    engine built with -fsanitize=fuzzer-no-link (FUZZCORE_INSTRUMENT=1) needs its symbols
+    (__sancov_lowest_stack, ...) to import at all; a plain build does not care."""
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
+    try:
+        import atheris.core_with_libfuzzer  # noqa: F401
+    finally:
+        sys.setdlopenflags(flags)
+
+
 def main(config_path: str) -> None:
+    load_libfuzzer_globally()
     cfg = json.loads(Path(config_path).read_text())
     from ..device.builtin import resolve_device
     from ..policy import load_policy
@@ -49,7 +63,7 @@ def main(config_path: str) -> None:
 
     import atheris
     atheris.Setup([sys.argv[0]] + cfg["libfuzzer_args"], harness.test_one_input,
-                  custom_mutator=harness.mutate, custom_crossover=harness.crossover)
+                  custom_mutator=harness.mutate, custom_crossover=harness.crossover, internal_libfuzzer=True)
     atheris.Fuzz()
 
 
