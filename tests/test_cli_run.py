@@ -27,7 +27,7 @@ def test_run_reports_violation_and_exits_1(tmp_path):
     f.write_text(H1A)
     r = fz("run", f)
     assert r.returncode == 1
-    assert "mmio_decode_off [MSI-X table] at op 4 (vfio_device_reset), in pci_restore_state/msi" in r.stdout
+    assert "mmio_decode_off [MSI-X table, Memory off] at op 4 (vfio_device_reset), in pci_restore_state/msi" in r.stdout
 
 
 def test_run_clean_program_exits_0(tmp_path):

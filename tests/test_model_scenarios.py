@@ -117,7 +117,7 @@ def test_sequence_c_stale_memory_off_snapshot_gives_ur():
     assert m.state.hw.accessible                             # the bus reset brought it back
     assert cmd(m) & 0x2 == 0                                 # Command restored with Memory off
     v = [x for x in m.oracle.violations if x.invariant == "mmio_decode_off"]
-    assert len(v) == 1 and v[0].register == "MSI-X table" and v[0].op_index == 7
+    assert len(v) == 1 and v[0].register == "MSI-X table, Memory off" and v[0].op_index == 7
     assert v[0].step == "pci_restore_state/msi"
     assert m.state.aer_ur_latched                            # the UR stays latched (H9)
     aer = m.caps.aer
@@ -151,7 +151,7 @@ VFIO_USER_H1A = """
 ])
 def test_h1a_vfio_user_clears_memory_then_resets(policy, reported):
     m = run(model(policy), VFIO_USER_H1A)
-    assert (("mmio_decode_off", "MSI-X table") in buckets(m)) == reported
+    assert (("mmio_decode_off", "MSI-X table, Memory off") in buckets(m)) == reported
     assert m.state.dev.msix_enabled and m.state.hw.read(MSIX_CTRL, 2) & 0x8000
 
 
@@ -161,7 +161,7 @@ def test_h1a_vfio_user_clears_memory_then_resets(policy, reported):
 ])
 def test_h1b_farhans_path(policy, reported):
     m = run(model(policy), FARHAN)
-    assert (("mmio_decode_off", "MSI-X table") in buckets(m)) == reported
+    assert (("mmio_decode_off", "MSI-X table, Memory off") in buckets(m)) == reported
 
 
 TPH_AFTER_OPEN = """

@@ -67,27 +67,31 @@ class Access:
         raise ValueError(target)
 
     # --- MMIO to the MSI-X table --------------------------------------------------------
-    def decodes(self, bar: int) -> tuple[bool, str]:
-        """Would the device claim a memory request to the kernel's address of `bar`?"""
+    def decodes(self, bar: int) -> tuple[str, str]:
+        """Would the function claim a memory request to the kernel's address of `bar`?
+
+        Returns ("", "") when it would, else (cause, detail). The cause is part of the bucket
+        key, so "Memory off" (H1) and "BAR moved" (H1b) are different findings."""
+        from .power import hw_power_state
         st = self.m.state
         if not st.hw.accessible:
-            return False, "device not answering"
-        if st.dev.current_state != D0:
-            return False, "not in D0"
+            return "not answering", "config space reads all-ones"
+        if hw_power_state(self.m) != D0:
+            return "not in D0", f"PowerState D{hw_power_state(self.m)}"
         cmd = st.hw.read(PCI_COMMAND, 2)
         if not cmd & PCI_COMMAND_MEMORY:
-            return False, f"Command=0x{cmd:04x} (Memory off)"
+            return "Memory off", f"Command=0x{cmd:04x}"
         if self.m.bar_register_value(bar) != st.dev.resources[bar]:
-            return False, (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but the table is mapped "
-                           f"at 0x{st.dev.resources[bar]:x}")
-        return True, ""
+            return "BAR moved", (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but the table is mapped "
+                                 f"at 0x{st.dev.resources[bar]:x}")
+        return "", ""
 
     def msix_write(self, offset: int, value: int, what: str) -> None:
         """A 32-bit MMIO write at `offset` into the table's BAR."""
         info = self.m.profile.msix
-        ok, why = self.decodes(info.table_bir)
-        if not ok:
-            self._unsupported_request(what, why)
+        cause, why = self.decodes(info.table_bir)
+        if cause:
+            self._unsupported_request(f"{what}, {cause}", why)
             return
         rel = offset - info.table_offset  # the table array starts at the table, not the BAR
         old = self.m.state.hw.msix_read(rel)
@@ -97,9 +101,9 @@ class Access:
 
     def msix_read(self, offset: int, what: str) -> int:
         info = self.m.profile.msix
-        ok, why = self.decodes(info.table_bir)
-        if not ok:
-            self._unsupported_request(what, why)
+        cause, why = self.decodes(info.table_bir)
+        if cause:
+            self._unsupported_request(f"{what}, {cause}", why)
             return 0xFFFFFFFF
         return self.m.state.hw.msix_read(offset - info.table_offset)
 
