@@ -97,7 +97,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     findings = Path(opts.findings) if opts.findings else out / "findings"
     for d in (out, corpus, findings, out / "workers", out / "logs"):
         d.mkdir(parents=True, exist_ok=True)
-    seeds = Path(opts.seeds_dir) if opts.seeds_dir else default_seeds_dir()
+    seeds = None if opts.seeds_dir == "none" else Path(opts.seeds_dir) if opts.seeds_dir else default_seeds_dir()
     seeded = _seed_corpus(corpus, seeds)
     stats_path = out / "stats.json"
     totals = _read_json(stats_path) or {"runs": 0, "seconds": 0.0, "sessions": 0}

@@ -1,0 +1,97 @@
+"""`fuzzcore explore` and `fuzzcore diff` end to end."""
+
+import json
+import subprocess
+import sys
+
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.explore import explore, vocabulary
+from fuzzcore.explore_backend import ReferenceBackend
+from fuzzcore.policy import load_policy
+from fuzzcore.program.codec import Call
+
+
+def fz(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fuzzcore.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_explore_reports_depths_buckets_and_completeness(tmp_path):
+    r = fz("explore", "--depth", 3, "--out", tmp_path / "cx")
+    assert r.returncode == 0, r.stderr
+    assert "every program of <= 3 ops over these" in r.stdout and "distinct states" in r.stdout
+    assert "used_without_restore | pcie_do_recovery | config   (shortest: 1 ops)" in r.stdout
+    assert "depth 3:" in r.stderr and "next depth" in r.stderr
+    mins = list((tmp_path / "cx").glob("*/min.fzs"))
+    assert mins
+    # a counterexample replays to its bucket
+    one = next(p for p in mins if p.parent.name.startswith("used_without_restore"))
+    run = fz("run", one)
+    assert run.returncode == 1 and "used_without_restore [config] at op 0" in run.stdout
+
+
+def test_explore_counterexamples_are_shortest():
+    res = explore(resolve_device("i350"), load_policy("linux-7.1"), 3, backend="reference")
+    by_len = {b: len(p) for b, (p, _) in res.buckets.items()}
+    assert by_len[("used_without_restore", "pcie_do_recovery", "config")] == 1
+    assert by_len[("snapshot_all_ones", "vfio_open", "config")] == 2   # hw_inaccessible; vfio_open
+    # nothing is found at a depth shorter than its counterexample: depth 1 finds only length-1 ones
+    res1 = explore(resolve_device("i350"), load_policy("linux-7.1"), 1, backend="reference")
+    assert set(res1.buckets) == {b for b, n in by_len.items() if n == 1}
+
+
+def test_state_hash_ignores_how_many_saves_happened():
+    be = ReferenceBackend(resolve_device("i350"), load_policy("linux-7.1"))
+    start = be.state_hash()
+    be.apply(Call.of("pci_bind_driver", driver="host"))
+    be.apply(Call.of("pci_save_state"))
+    once = be.state_hash()
+    be.apply(Call.of("pci_save_state"))
+    assert be.state_hash() == once != start
+
+
+def test_explore_max_states_is_a_clear_incomplete_exit():
+    r = fz("explore", "--depth", 4, "--max-states", 50)
+    assert r.returncode == 4 and "INCOMPLETE" in r.stdout and "--max-states" in r.stdout
+
+
+def test_explore_ops_restrict_the_vocabulary():
+    r = fz("explore", "--depth", 2, "--ops", "vfio_open,hw_inaccessible")
+    assert r.returncode == 0 and "over these 2 calls (2 ops)" in r.stdout
+    assert fz("explore", "--ops", "nonesuch").returncode == 2
+
+
+def test_vocabulary_is_finite_and_documented():
+    calls = vocabulary(resolve_device("i350"), ("vfio_config_write", "pci_set_power_state"))
+    assert len(calls) == 7 + 3  # 4 Command values, D3hot/D0, FLR; three power states
+
+
+def test_diff_v18_introduces_the_tph_and_open_blob_buckets(tmp_path):
+    j = tmp_path / "d.json"
+    r = fz("diff", "--base", "linux-7.1", "--policy", "linux-7.1+vfio-reset-done-v18", "--max-time", 5,
+           "--depth", 3, "--json", j)
+    assert r.returncode == 1, r.stderr
+    report = json.loads(j.read_text())
+    introduced = {tuple(x["bucket"]) for x in report["introduced"]}
+    assert ("restore_unsaved_buffer", "vfio_device_reset", "TPH") in introduced      # H2 (Alex's case)
+    assert ("live_flag_mismatch", "vfio_device_reset", "TPH") in introduced
+    assert ("restore_older_snapshot", "vfio_device_reset", "config") in introduced   # H3
+    assert ("msi_without_bus_master", "vfio_device_reset", "Command") in introduced  # H4
+    assert "## Introduced by the patch" in r.stdout and "First divergence" in r.stdout
+
+
+def test_diff_msix_fix_fixes_memory_off(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "h1a.fzs").write_text("vfio_open()\nvfio_config_write(offset=0x04, width=2, value=0x06)\n"
+                                    "vfio_set_irqs(index=msix, count=2)\n"
+                                    "vfio_config_write(offset=0x04, width=2, value=0x04)\nvfio_device_reset()\n")
+    j = tmp_path / "d.json"
+    r = fz("diff", "--base", "linux-7.1", "--policy", "linux-7.1+msix-restore-enable-memory", "--max-time", 5,
+           "--depth", 2, "--corpus", corpus, "--json", j)
+    report = json.loads(j.read_text())
+    assert report["inputs"]["corpus"] == 1
+    fixed = {tuple(x["bucket"]) for x in report["fixed"]}
+    assert ("mmio_decode_off", "vfio_device_reset", "MSI-X table, Memory off") in fixed
+    assert r.returncode == (1 if report["introduced"] else 0)
+    assert "None found within the bound." in r.stdout or report["introduced"]
