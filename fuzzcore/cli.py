@@ -153,10 +153,12 @@ def device_show(name):
 @click.option("--stop-on-first", is_flag=True, help="Stop at the first new bucket (exit 1).")
 @click.option("--structure-pct", default=80, show_default=True,
               help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
+@click.option("--no-state-features", is_flag=True,
+              help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
 @click.option("--no-seeds", is_flag=True, help="Start an empty corpus empty (default: corpora/regression seeds).")
 @click.argument("libfuzzer_args", nargs=-1, type=click.UNPROCESSED)
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
-             structure_pct, no_seeds, libfuzzer_args):
+             structure_pct, no_state_features, no_seeds, libfuzzer_args):
     """Run a campaign: violations are findings (bucketed under OUT/findings), not crashes.
 
     Extra arguments starting with '-' go to libFuzzer as they are (e.g. -dict=FILE, -use_value_profile=1).
@@ -179,7 +181,8 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
     summary = run_campaign(CampaignOptions(
         device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
         seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
-        seeds_dir="none" if no_seeds else None, libfuzzer_args=list(libfuzzer_args)),
+        seeds_dir="none" if no_seeds else None, state_features=not no_state_features,
+        libfuzzer_args=list(libfuzzer_args)),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
 

@@ -43,6 +43,7 @@ class CampaignOptions:
     stop_on_first: bool = False
     structure_pct: int = 80
     seeds_dir: str | None = None
+    state_features: bool = True
     libfuzzer_args: list[str] = field(default_factory=list)
     quiet: bool = False
 
@@ -114,7 +115,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         args += opts.libfuzzer_args
         cfg = {"worker": w, "device": opts.device, "policy": opts.policy, "engine": opts.engine,
                "findings": str(findings), "out": str(out), "stop_on_first": opts.stop_on_first,
-               "structure_pct": opts.structure_pct, "libfuzzer_args": args}
+               "structure_pct": opts.structure_pct, "state_features": opts.state_features,
+               "libfuzzer_args": args}
         cfg_path = out / "workers" / f"{w}.config.json"
         atomic_write_text(cfg_path, json.dumps(cfg, indent=2))
         (out / "workers" / f"{w}.json").unlink(missing_ok=True)

@@ -13,11 +13,13 @@ from .. import _feedback
 
 
 class Harness:
-    def __init__(self, executor, store, stop_on_first: bool = False, structure_pct: int = 80):
+    def __init__(self, executor, store, stop_on_first: bool = False, structure_pct: int = 80,
+                 state_features: bool = True):
         self.executor = executor
         self.store = store
         self.stop_on_first = stop_on_first
         self.structure_pct = structure_pct
+        self.state_features = state_features
         self.runs = 0
         self.new_buckets: list[str] = []
         self.registered = False
@@ -30,7 +32,7 @@ class Harness:
             self._mutate = None
 
     def test_one_input(self, data: bytes) -> None:
-        if not self.registered:
+        if not self.registered and self.state_features:
             self._register_counters()
         self.runs += 1
         if self.on_tick is not None and self.runs % 256 == 0:
@@ -40,7 +42,7 @@ class Harness:
         except Exception:
             self._keep_traceback(data)
             raise
-        if outcome.features:
+        if self.state_features and outcome.features:
             _feedback.bump(outcome.features)
         for v in outcome.violations:
             if self.store.record(data, v):

@@ -42,7 +42,8 @@ def main(config_path: str) -> None:
     policy = load_policy(cfg["policy"])
     executor = make_executor(profile, policy, cfg["engine"])
     store = FindingsStore(cfg["findings"], cfg["device"], cfg["policy"], executor.name)
-    harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"])
+    harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"],
+                      cfg.get("state_features", True))
     stats_path = Path(cfg["out"]) / "workers" / f"{cfg['worker']}.json"
     started = time.monotonic()
 
