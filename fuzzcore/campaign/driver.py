@@ -98,6 +98,10 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     findings = Path(opts.findings) if opts.findings else out / "findings"
     for d in (out, corpus, findings, out / "workers", out / "logs"):
         d.mkdir(parents=True, exist_ok=True)
+    # A worker killed inside an atomic write leaves its temp file (never a torn target): clear them
+    # before any worker starts.
+    for stale in out.rglob(".*.tmp"):
+        stale.unlink(missing_ok=True)
     seeds = None if opts.seeds_dir == "none" else Path(opts.seeds_dir) if opts.seeds_dir else default_seeds_dir()
     seeded = _seed_corpus(corpus, seeds)
     stats_path = out / "stats.json"
