@@ -114,3 +114,29 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_text_without_hexdump():
     with pytest.raises(DumpError, match="no hexdump"):
         parse_dump_bytes(b"# source: nothing\n", "empty.txt")
+
+
+def test_corrupted_plain_lspci_output_names_line_and_column(tmp_path):
+    hexdump = [ln for ln in I350.read_text().splitlines() if not ln.startswith("#")]
+    hexdump[4] = hexdump[4][:7] + "g0" + hexdump[4][9:]      # offset 0x40, second byte
+    f = tmp_path / "lspci.txt"
+    f.write_text("01:00.0 Ethernet controller: Intel Corporation I350\n" + "\n".join(hexdump) + "\n")
+    with pytest.raises(DumpError) as e:
+        parse_dump_file(f)
+    assert (e.value.line, e.value.col) == (6, 8) and "not a hex byte: 'g0'" in str(e.value)
+
+
+def test_every_dump_corrupted_in_every_form_gives_a_located_error(tmp_path):
+    for path in DUMPS:
+        lines = path.read_text().splitlines()
+        k = next(i for i, ln in enumerate(lines) if not ln.startswith("#")) + 1
+        bad = lines[:k] + [lines[k][:4] + "x" + lines[k][5:]] + lines[k + 1:]
+        f = tmp_path / f"bad-{path.name}"
+        f.write_text("\n".join(bad))
+        with pytest.raises(DumpError) as e:
+            parse_dump_file(f)
+        assert e.value.line == k + 1 and e.value.col == 5
+        raw = tmp_path / f"{path.stem}.bin"
+        raw.write_bytes(parse_dump_file(path).image[:-1])
+        with pytest.raises(DumpError, match="expected 64, 256 or 4096"):
+            parse_dump_file(raw)
