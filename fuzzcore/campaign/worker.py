@@ -24,6 +24,10 @@ def load_libfuzzer_globally() -> None:
     flags = sys.getdlopenflags()
     sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
     try:
+        # The custom-mutator/crossover hook modules first: libFuzzer looks their symbols up when it
+        # loads, and finds none if its own module came first (then no custom mutation happens).
+        import atheris.custom_mutator  # noqa: F401
+        import atheris.custom_crossover  # noqa: F401
         import atheris.core_with_libfuzzer  # noqa: F401
     finally:
         sys.setdlopenflags(flags)
