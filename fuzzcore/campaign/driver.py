@@ -178,7 +178,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
             log.close()
 
     for w, (p, _) in enumerate(procs):
-        if p.returncode not in (0, 1, -signal.SIGINT, 130) and not (opts.stop_on_first and p.returncode == 1):
+        if p.returncode not in (0, -signal.SIGINT, 130) and not (opts.stop_on_first and p.returncode == 1):
             crashed.append(w)
     runs = 0
     for w in range(opts.workers):
