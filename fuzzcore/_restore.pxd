@@ -1,9 +1,23 @@
 # C-level interface of the restore engine (fuzzcore/_restore.pyx).
-from libc.stdint cimport uint8_t, uint32_t
+#
+# The engine's state (DESIGN.md §3) is one `State` struct of plain integers plus the byte regions
+# of one numpy "arena" (device and port config space, MSI-X table, capability save buffers and
+# the two vfio blobs' copies of them). Device and policy tables are prepared once per Engine and
+# never change. Every model step is a `cdef ... noexcept nogil` function taking `Machine *m`.
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 cdef enum:
     CFG_SIZE = 4096
+    CFG_ALLOC = 4096 + 256       # slack past 4 KiB: a malformed profile cannot write out of bounds
     N_RESET_KINDS = 4
+    MAX_BUFS = 12                # capability save buffers per function (pci_init_capabilities)
+    MAX_MSIX_DESCS = 8           # nvec is at most 8 (op table: nvec+1, nvec < 8)
+    MAX_VC = 3                   # MFVC, VC, VC9
+    N_FEATURES = 8               # live flag / enable bit pairs the oracle compares
+    MAX_RESTORE_STEPS = 32
+    MAX_SAVE_STEPS = 16
+    MAX_RESET_METHODS = 8
+
 
 cdef class ConfigBuffer:
     cdef public object config_array, wmask_array, w1cmask_array, keep_array, default_array
@@ -21,3 +35,224 @@ cdef class ConfigBuffer:
     cdef void cfg_write(self, int offset, int width, uint32_t value) noexcept nogil
     cdef void cfg_reset(self, int kind) noexcept nogil
     cdef void _reset_msix(self) noexcept nogil
+
+
+# --- device tables (constant per Engine) -------------------------------------------------------
+
+cdef struct CapOffsets:          # the offsets struct pci_dev caches (fuzzcore.model.caps)
+    int pm, msi, msix, exp, pcix, aer, acs, ari, ats, sriov, pri, rebar, tph, ltr, pasid, dpc, l1ss, ptm
+    int n_vc
+    int vc_id[MAX_VC]
+    int vc_off[MAX_VC]
+    int vc_count[MAX_VC]         # Extended VC Count + 1 (port: 0, as the model allocates)
+    int exp_type
+    int exp_flags
+
+cdef struct CapBuf:              # one pci_cap_saved_state, allocated at enumeration (§1.2)
+    int cap_id
+    int extended
+    int offset                   # into the function's buffer pool
+    int size
+
+cdef struct BarDesc:
+    int index
+    int kind                     # BAR_NONE, BAR_MEM32, BAR_MEM64, BAR_IO
+    uint64_t size
+    uint64_t image_addr          # the address the dump holds (the enumeration resource)
+
+cdef struct Function:            # a function's constant tables
+    uint8_t *wmask
+    uint8_t *w1cmask
+    uint64_t *keep               # [N_RESET_KINDS][CFG_ALLOC / 8] words
+    uint64_t *deflt
+    int32_t *reset_words[N_RESET_KINDS]   # word indices where keep is not all-ones
+    int n_reset_words[N_RESET_KINDS]
+    CapOffsets caps
+    int n_bufs
+    CapBuf bufs[MAX_BUFS]
+
+cdef struct Device:              # the device under test: its Function plus profile facts
+    Function fn
+    int header_type
+    int flr                      # DEVCAP.FLR
+    int no_soft_reset
+    int has_rom
+    int n_bars
+    BarDesc bars[6]              # profile.bars order
+    int bar_pos[6]               # BAR index -> position in bars[], -1 when the profile has none
+    int msix_entries
+    int msix_table_bir
+    int msix_table_offset
+    int tph_entries              # pcie_tph_get_st_table_size
+    int n_aer_regs
+    int aer_regs[5]
+    int pcie_impl[7]             # pcie_capability_reg_implemented for PCI_EXP_SAVED_REGS
+    int rebar_first_bar          # profile.config[rebar + 8] & 7
+    int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
+    int buf_vc[MAX_VC]
+    int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1
+    int16_t *region_base         # [CFG_ALLOC]: its offset
+    int has_port
+    Function port
+    int port_buf_l1ss            # the port's L1SS buffer exists
+
+
+# --- policy tables (CompiledPolicy, resolved once) ---------------------------------------------
+
+cdef struct Policy:
+    int n_restore
+    int restore_step[MAX_RESTORE_STEPS]     # vocabulary step id, run order
+    int restore_kind[MAX_RESTORE_STEPS]     # engine function for that step
+    int restore_source[MAX_RESTORE_STEPS]   # SRC_*
+    int restore_gate[MAX_RESTORE_STEPS]     # GATE_*
+    int n_save
+    int save_step[MAX_SAVE_STEPS]
+    int save_kind[MAX_SAVE_STEPS]
+    int save_gate[MAX_SAVE_STEPS]
+    int n_reset
+    int reset_method[MAX_RESET_METHODS]     # METHOD_*
+    int reset_step[MAX_RESET_METHODS]       # vocabulary id (for the step name)
+    # switches
+    int gate_on_state_saved
+    int clear_state_saved
+    int enumeration_save
+    int save_and_disable_skip
+    int flr_enotty
+    int restore_after_failed_reset
+    int bar_assignment_updates_snapshot
+    int force_memory                        # FORCE_OFF, FORCE_ALWAYS, FORCE_WHEN_WRITING
+    int rs_clears_state_saved
+    int rs_disables_ptm
+    int reset_done_restore
+    int reset_done_checks_load_result
+    int close_resave
+    uint32_t pre_reset_clear_bits
+    int pre_reset_clear_then_d0
+    int vfio_slot_reset_restore
+    int aer_native
+
+
+# --- the state (DESIGN.md §3) ------------------------------------------------------------------
+# All int64 / uint32-array fields: no padding, so the struct's bytes are canonical once epochs are
+# renumbered. Fields that stop meaning anything (a dropped blob, freed descriptors) are zeroed.
+
+cdef struct MsixDesc:
+    uint32_t addr_lo
+    uint32_t addr_hi
+    uint32_t data
+    uint32_t ctrl
+
+cdef struct Blob:                # struct pci_saved_state; its record bytes live in the arena
+    int64_t present
+    int64_t config_epoch
+    int64_t epochs[MAX_BUFS]
+    uint32_t config[16]
+
+cdef struct KernelDev:           # struct pci_dev fields save/restore read or write (§1.1)
+    uint32_t saved_config[16]
+    int64_t config_epoch
+    int64_t bar_epoch[6]
+    int64_t buf_epoch[MAX_BUFS]
+    int64_t state_saved
+    int64_t save_count
+    int64_t current_state
+    uint64_t resources[6]
+    uint64_t resource_sizes[6]
+    int64_t enable_cnt
+    int64_t is_busmaster
+    int64_t msi_enabled
+    int64_t msix_enabled
+    int64_t n_msix_descs
+    MsixDesc msix_descs[MAX_MSIX_DESCS]
+    uint32_t msi_msg[4]          # addr_lo, addr_hi, data, (pad)
+    int64_t msi_mask
+    int64_t tph_enabled
+    int64_t tph_mode
+    int64_t tph_req_type
+    int64_t ats_enabled
+    int64_t ats_stu
+    int64_t pasid_enabled
+    int64_t pasid_features
+    int64_t pri_enabled
+    int64_t pri_reqs_alloc
+    int64_t ptm_enable_cnt
+    int64_t sriov_ctrl
+    int64_t sriov_num_vfs
+    int64_t sriov_pgsz
+    int64_t error_state          # ERR_NORMAL, ERR_FROZEN, ERR_PERM_FAILURE
+    int64_t driver               # DRV_NONE, DRV_HOST, DRV_VFIO
+    int64_t partial_load
+    int64_t ltr_path
+
+cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
+    int64_t registered
+    int64_t open
+    Blob blob                    # vdev->pci_saved_state (the open-time snapshot)
+    Blob pm_save
+    int64_t vconfig_command
+    int64_t vconfig_bars[6]
+    int64_t rbar[6]
+    int64_t reset_works
+    int64_t needs_reset
+    int64_t needs_pm_restore
+    int64_t irq                  # IRQ_NONE, IRQ_INTX, IRQ_MSI, IRQ_MSIX
+
+cdef struct PortDev:             # the upstream port's struct pci_dev fields the model uses
+    int64_t current_state
+    int64_t ptm_enable_cnt
+    int64_t ltr_path
+    int64_t l1ss_epoch
+    uint32_t l1ss[2]             # its L1SS save buffer (CTL1, CTL2)
+
+cdef struct State:
+    KernelDev dev
+    VfioDev vfio
+    PortDev port
+    int64_t accessible           # false: config reads all-ones, writes dropped
+    int64_t aer_ur_latched       # a UR the model's own access caused (H9)
+    int64_t needs_restore_after_reset
+    int64_t latest_save_epoch
+    int64_t standing             # end-of-op conditions that held after the last op (STAND_*)
+
+
+# --- a run's output ----------------------------------------------------------------------------
+
+cdef struct ViolationRec:        # turned into fuzzcore.invariants.Violation after the run
+    int32_t invariant
+    int32_t op_index
+    int32_t op_kind
+    int32_t reg
+    int32_t step
+    int32_t msg
+    uint64_t a
+    uint64_t b
+    uint64_t c
+
+
+cdef struct Machine:
+    State st
+    Device d
+    Policy pol
+    uint8_t *cfg                 # arena regions
+    uint8_t *pcfg
+    uint8_t *msix
+    uint8_t *pool                # the device's capability buffers
+    uint8_t *blob_pool
+    uint8_t *pm_save_pool
+    int pool_size
+    # the op being run
+    int op_index
+    int op_kind
+    int step
+    int user_access
+    uint32_t cmd_at_op_start
+    int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag
+    # output
+    ViolationRec *viol
+    int n_viol
+    int viol_cap
+    int viol_dropped
+    int64_t *rets
+    int32_t *features
+    uint8_t *counters
+    int n_counters

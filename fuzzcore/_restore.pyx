@@ -1,6 +1,14 @@
 # cython: language_level=3
 """The native restore engine.
 
+`Engine` runs programs on a device under a policy and agrees with the pure-Python reference model
+(fuzzcore/model/) bit for bit: the same ops and model steps in the same order, the same
+violations, the same state features (tests/test_engine_differential.py). Its state (DESIGN.md §3)
+is the C structs of _restore.pxd plus one numpy arena; each model step is a nogil C function in
+one of the included `_engine_*.pxi` files, one concern per file, named after the reference module
+it mirrors (save, restore, msi, reset, power, features, vfio, qemu, hw_events, oracle, access,
+abstract_state, machine); `_engine_api.pxi` is the Python-facing class.
+
 `ConfigBuffer` is one PCI function's hardware: the 4 KiB config image and its parallel masks
 (numpy-backed, reached through typed memoryviews), the per-reset-kind keep/default images, and
 the MSI-X table held in MMIO. Its write path is the same rule as the pure-Python
@@ -120,3 +128,24 @@ def from_semantics(image, sem, int msix_entries=0):
     keep = np.stack([sem.keep[k] for k in kinds])
     default = np.stack([sem.default[k] for k in kinds])
     return ConfigBuffer(image, sem.wmask, sem.w1cmask, keep, default, msix_entries)
+
+
+# --- the engine ---------------------------------------------------------------------------------
+from libc.string cimport memcpy, memset
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+
+include "_engine_defs.pxi"
+include "_engine_access.pxi"
+include "_engine_oracle.pxi"
+include "_engine_save.pxi"
+include "_engine_restore.pxi"
+include "_engine_msi.pxi"
+include "_engine_power.pxi"
+include "_engine_reset.pxi"
+include "_engine_features.pxi"
+include "_engine_vfio.pxi"
+include "_engine_qemu.pxi"
+include "_engine_hw_events.pxi"
+include "_engine_abstract_state.pxi"
+include "_engine_machine.pxi"
+include "_engine_api.pxi"

@@ -194,11 +194,15 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
 @click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
 @click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
 @click.option("--trace", is_flag=True, help="After each op: registers changed (old -> new, model step) "
-                                            "and kernel fields changed.")
-def run_cmd(program, device, policy, trace):
+                                            "and kernel fields changed (reference model only).")
+@click.option("--engine", type=click.Choice(["native", "reference", "both"]), default=None,
+              help="Which model runs it: the native engine (default; the reference with --trace), the "
+                   "reference model, or both, reporting the first op where they disagree (exit 3).")
+def run_cmd(program, device, policy, trace, engine):
     """Run one program (.fzs text or binary) and report its violations.
 
-    Exit 0 when there are none, 1 when there are some, 2 on bad input."""
+    Exit 0 when there are none, 1 when there are some, 2 on bad input, 3 when --engine both finds
+    the engine and the reference model disagreeing."""
     from .device.builtin import resolve_device
     from .model.machine import Model
     from .model.register_names import register_name
@@ -212,7 +216,25 @@ def run_cmd(program, device, policy, trace):
     except (LookupError, ValueError, OSError) as e:
         _fail(str(e))
     from .program.fzs import format_call
-    result = Model(prof, pol).run(calls, trace=trace)
+    if engine is None:
+        engine = "reference" if trace else "native"
+    if engine == "native" and trace:
+        _fail("--trace needs the reference model (--engine reference or both)")
+    if engine == "both":
+        from .engine import Engine
+        from .selfcheck import DIVERGENCE_EXIT, first_divergence
+        d = first_divergence(Engine(prof, pol), Model(prof, pol), calls, prof.name, pol.name)
+        if d is not None:
+            click.echo(f"# device {prof.name}, policy {pol.name}, {len(calls)} ops")
+            click.echo(d.describe())
+            sys.exit(DIVERGENCE_EXIT)
+        click.echo(f"# engine and reference model agree on all {len(calls)} ops")
+    if engine == "native":
+        from .engine import Engine
+        from .program.codec import encode
+        result = Engine(prof, pol).run(encode(calls))
+    else:
+        result = Model(prof, pol).run(calls, trace=trace)
     click.echo(f"# device {prof.name}, policy {pol.name}, {len(calls)} ops")
     for i, call in enumerate(calls):
         rc = result.returns[i]
@@ -239,6 +261,80 @@ def run_cmd(program, device, policy, trace):
         click.echo(f"  {v.invariant} [{v.register}] at op {v.op_index} ({v.op}), in {v.step}")
         click.echo(f"      expected {v.expected}; actual {v.actual}")
     sys.exit(1)
+
+
+# --- selfcheck, bench ----------------------------------------------------------------------
+
+@main.command("selfcheck")
+@click.option("--programs", default=100000, show_default=True, help="Random programs to run through both models.")
+@click.option("--seed", default=0, show_default=True, help="Program k is a function of (seed, k) alone.")
+@click.option("--device", "devices", multiple=True, help="Device(s) to use (default: every built-in device).")
+@click.option("--policy", "policies", multiple=True,
+              help="Policy spec(s) to use (default: the baseline, each overlay on it, all overlays together).")
+@click.option("--max-ops", default=32, show_default=True, help="Programs have 1..MAX_OPS ops.")
+@click.option("--workers", default=1, show_default=True, help="Processes (the reference model is the slow side).")
+def selfcheck_cmd(programs, seed, devices, policies, max_ops, workers):
+    """Run random programs through the native engine and the reference model and compare them
+    (violations, state features, return values, final hardware/kernel/vfio state).
+
+    Exit 0 when all agree; 1 at the first divergence, which is printed as a .fzs program (with the
+    op and the field where the models first differ); 2 on bad input."""
+    from .device.builtin import resolve_device
+    from .policy import load_policy
+    from .selfcheck import selfcheck
+
+    try:
+        for d in devices:
+            resolve_device(d)
+        for p in policies:
+            load_policy(p)
+    except (LookupError, ValueError) as e:
+        _fail(str(e))
+    if programs < 1 or max_ops < 1 or workers < 1:
+        _fail("--programs, --max-ops and --workers must be at least 1")
+
+    last = [0.0]
+
+    def progress(s, elapsed):
+        if elapsed - last[0] >= 10:
+            last[0] = elapsed
+            click.echo(f"selfcheck: {s.programs:,} programs, {s.ops:,} ops, {elapsed:.0f}s", err=True)
+
+    s = selfcheck(programs, seed, list(devices) or None, list(policies) or None, max_ops, workers,
+                  progress=progress)
+    rate = s.programs / s.seconds if s.seconds else 0.0
+    if s.divergence is not None:
+        click.echo(f"selfcheck: DIVERGENCE after {s.programs:,} programs ({s.seconds:.1f}s)")
+        click.echo(s.divergence.fzs(), nl=False)
+        sys.exit(1)
+    click.echo(f"selfcheck: {s.programs:,} programs ({s.ops:,} ops, {s.violations:,} violations) agree; "
+               f"{s.seconds:.1f}s, {rate:,.0f} programs/s, seed {seed}")
+
+
+@main.command("bench")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--repeat", default=5, show_default=True, help="Timed repetitions; each figure is their median.")
+@click.option("--programs", default=20000, show_default=True, help="Programs in the seeded set.")
+@click.option("--ops", default=16, show_default=True, help="Ops per program.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="i350", show_default=True)
+@click.option("--policy", default="linux-7.1", show_default=True)
+@click.option("--reference-programs", default=500, show_default=True,
+              help="How many of the programs the (slow) reference model runs per repetition.")
+def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs):
+    """Engine and reference-model throughput (programs/s, ops/s, their ratio) and mutator calls/s,
+    medians over --repeat runs on one core."""
+    import json as _json
+
+    from .bench import bench
+
+    if repeat < 5:
+        click.echo("fuzzcore bench: note: fewer than 5 repetitions", err=True)
+    try:
+        r = bench(device, policy, programs, ops, repeat, seed, reference_programs)
+    except (LookupError, ValueError) as e:
+        _fail(str(e))
+    click.echo(_json.dumps(r.as_dict(), indent=2) if as_json else r.table())
 
 
 def _register_tool_commands() -> None:

@@ -1,5 +1,176 @@
-"""CLI commands of the triage tools (minimize, cmin, show, replay), registered on `fuzzcore`."""
+"""CLI commands of the triage tools (minimize, cmin, show, replay), registered on `fuzzcore`.
+
+The work is in fuzzcore/minimize.py, cmin.py, show.py and replay.py; this file holds flags, messages
+and exit codes (0 success, 1 an expectation failed where a command checks some, 2 bad input)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXIT_BAD_INPUT = 2
+ENGINES = click.Choice(["auto", "native", "reference"])
+
+
+def _fail(message: str):
+    click.echo(f"fuzzcore: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _load(path, device=None, policy=None, bucket=None, fixed_by=()):
+    from .finding import FindingError, load_finding
+    try:
+        return load_finding(path, device, policy, bucket, list(fixed_by) or None)
+    except (FindingError, ValueError, OSError) as e:
+        _fail(str(e))
 
 
 def register(main) -> None:
     """Add the triage commands to the `fuzzcore` group."""
+
+    @main.command("minimize")
+    @click.argument("finding", type=click.Path(exists=True))
+    @click.option("-o", "--output", help="Output: a directory (an existing one, or a path without a suffix; "
+                                         "written as a bucket directory: min.bin, min.fzs, meta.json, first.*), "
+                                         "a .fzs file, or a .bin file. Default: the bucket directory itself, or "
+                                         "NAME.min.fzs next to a file.")
+    @click.option("--max-time", default=60.0, show_default=True,
+                  help="Seconds to spend in this session (0: no limit); re-run to continue.")
+    @click.option("--device", help="Device (default: the finding's # device: header or meta.json, else i350).")
+    @click.option("--policy", help="Policy spec (default: the finding's, else linux-7.1).")
+    @click.option("--bucket", help="Bucket to keep, 'invariant | op | register' (default: the finding's).")
+    @click.option("--fixed-by", multiple=True, metavar="POLICY",
+                  help="A fixing policy: every candidate must also NOT report the bucket under POLICY "
+                       "(repeatable; recorded in the output as '# fixed-by:').")
+    @click.option("--engine", type=ENGINES, default="auto", show_default=True)
+    def minimize_cmd(finding, output, max_time, device, policy, bucket, fixed_by, engine):
+        """Shrink FINDING to a 1-minimal program that reports the same bucket.
+
+        FINDING is a bucket directory (<invariant>--<op>--<register>/ with meta.json), a .fzs file
+        whose header comments give device, policy and expected bucket, or a binary input with
+        --device/--policy/--bucket. Every candidate must report exactly the finding's bucket.
+        Progress is kept in a state file: a killed run continues from the best so far when re-run.
+        Exit 0 when done or stopped at --max-time (re-run to continue), 2 on bad input."""
+        from .finding import FindingError
+        from .minimize import minimize_finding
+
+        f = _load(finding, device, policy, bucket, fixed_by)
+        if f.bucket is None and f.calls:
+            # a binary without claims: the first bucket it reports
+            from .finding import check_config, executor_for
+            from .program.codec import encode
+            try:
+                check_config(f.device, [f.policy])
+            except FindingError as e:
+                _fail(str(e))
+            vs = executor_for(f.device, f.policy, engine).run(encode(f.calls)).violations
+            if not vs:
+                _fail(f"{finding}: reports no violation under {f.policy} on {f.device}; nothing to minimise")
+            f.bucket = vs[0].bucket
+            click.echo(f"minimize: no bucket given; keeping the first reported: {' | '.join(f.bucket)}", err=True)
+        try:
+            s = minimize_finding(f, output, max_time, engine, echo=lambda m: click.echo(m, err=True))
+        except FindingError as e:
+            _fail(str(e))
+        state = "1-minimal" if s.one_minimal else "not yet 1-minimal (time limit; re-run to continue)"
+        click.echo(f"minimize: {s.original_ops} -> {s.ops} ops, {state}; {s.candidates} candidates in "
+                   f"{s.seconds:.1f}s over {s.sessions} session(s); wrote {s.output}")
+
+    @main.command("show")
+    @click.argument("file", type=click.Path(exists=True))
+    @click.option("--trace", is_flag=True, help="After each op: registers changed (old -> new, model step) "
+                                                "and kernel fields changed.")
+    @click.option("--as-pytest", is_flag=True, help="Print a self-contained pytest regression test instead "
+                                                    "(replays the program, asserts its bucket).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False),
+                  help="With --as-pytest: write the test to this file instead of stdout.")
+    @click.option("--device", help="Device (default: the file's # device: header or meta.json, else i350).")
+    @click.option("--policy", help="Policy spec (default: the file's, else linux-7.1).")
+    def show_cmd(file, trace, as_pytest, output, device, policy):
+        """Show a program (a .fzs, a binary input or a bucket directory) one kernel call per line,
+        then its violation: expected vs actual and the model step.
+
+        Exit 0, or 1 when the program does not show what it claims (its bucket, or a seed's
+        expected buckets), 2 on bad input."""
+        from .atomic_write import atomic_write_text
+        from .finding import FindingError, check_config
+        from .show import as_pytest as render_pytest, show_text
+
+        f = _load(file, device, policy)
+        try:
+            check_config(f.device, [f.policy])
+        except FindingError as e:
+            _fail(str(e))
+        if output and not as_pytest:
+            _fail("-o/--output goes with --as-pytest")
+        if as_pytest:
+            text = render_pytest(f)
+            if output:
+                atomic_write_text(output, text)
+                click.echo(f"wrote {output}", err=True)
+            else:
+                click.echo(text, nl=False)
+            return
+        text, ok = show_text(f, trace)
+        click.echo(text, nl=False)
+        sys.exit(0 if ok else 1)
+
+    @main.command("replay")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+    @click.option("--device", help="Device for programs that do not name one (default i350).")
+    @click.option("--policy", help="Policy for programs that do not name one (default linux-7.1).")
+    @click.option("--engine", type=ENGINES, default="auto", show_default=True)
+    @click.option("-v", "--verbose", is_flag=True, help="List every expectation, not only the mismatches.")
+    def replay_cmd(paths, device, policy, engine, verbose):
+        """Replay findings and seeds (.fzs, binary inputs, bucket and corpus directories) and check
+        what each claims: a finding reports exactly its bucket, and nothing under a fixed-by policy;
+        a seed reports exactly its '# expect-bucket:' buckets, or nothing ('# expect: none', or no
+        claim at all).
+
+        Exit 0 only if every expectation holds; 1 with a table of mismatches; 2 if a program
+        cannot be read."""
+        from .finding import FindingError
+        from .replay import format_table, replay
+
+        try:
+            rows = replay(list(paths), device, policy, engine)
+        except FindingError as e:
+            _fail(str(e))
+        bad = [r for r in rows if not r.ok]
+        programs = len({r.path for r in rows})
+        if verbose and rows:
+            click.echo(format_table(rows), nl=False)
+        elif bad:
+            click.echo(format_table(bad), nl=False)
+        if not bad:
+            click.echo(f"replay: {programs} programs, {len(rows)} expectations, all hold")
+            return
+        click.echo(f"replay: {programs} programs, {len(rows)} expectations, {len(bad)} mismatch(es)")
+        sys.exit(EXIT_BAD_INPUT if any(r.error for r in bad) else 1)
+
+    @main.command("cmin")
+    @click.argument("in_dirs", nargs=-1, required=True, type=click.Path(exists=True))
+    @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+                  help="Directory for the kept inputs (new, or written by an earlier cmin run).")
+    @click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
+    @click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
+    @click.option("--engine", type=ENGINES, default="auto", show_default=True)
+    def cmin_cmd(in_dirs, out_dir, device, policy, engine):
+        """Keep a smallest-first subset of the inputs in IN_DIR... whose state features and buckets
+        together equal those of all the inputs; copy it to OUT_DIR.
+
+        Crash-safe: killed at any point and re-run, it completes (a journal next to OUT_DIR keeps
+        its progress); OUT_DIR never holds a half-written file; inputs are never modified.
+        Exit 0 on success, 2 on bad input."""
+        from .cmin import CminError, cmin
+        from .finding import FindingError, check_config
+
+        try:
+            check_config(device, [policy])
+            s = cmin(list(in_dirs), out_dir, device, policy, engine, echo=lambda m: click.echo(m, err=True))
+        except (CminError, FindingError) as e:
+            _fail(str(e))
+        click.echo(f"cmin: {s.inputs} inputs ({s.cached} from the journal), {s.features} features; kept {s.kept} "
+                   f"in {s.out_dir}" + (f", removed {s.removed} no longer needed" if s.removed else "")
+                   + f"; {s.seconds:.1f}s")

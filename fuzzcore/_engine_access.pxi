@@ -1,0 +1,166 @@
+# Every hardware access the engine makes (fuzzcore/model/access.py): config reads and writes of
+# the device and of its upstream port through the QEMU-style masks, and MMIO to the MSI-X table.
+# Checks that must hold *at the access* run here: write order (oracle) and MMIO decode (H1).
+
+cdef enum:
+    PCI_COMMAND = 0x04
+    PCI_COMMAND_IO = 0x1
+    PCI_COMMAND_MEMORY = 0x2
+    PCI_COMMAND_MASTER = 0x4
+    PCI_COMMAND_INTX_DISABLE = 0x400
+    PCI_INTERRUPT_PIN = 0x3D
+    PCI_ERR_UNCOR_STATUS = 0x04
+    PCI_EXP_DEVSTA = 0x0A
+    PCI_EXP_DEVSTA_URD = 0x08
+
+
+cdef inline uint32_t width_mask(int width) noexcept nogil:
+    if width == 4:
+        return 0xFFFFFFFFU
+    return (1u << (8 * width)) - 1
+
+
+cdef inline uint32_t raw_read(const uint8_t *c, int off, int width) noexcept nogil:
+    """Little-endian read of 1, 2 or 4 bytes (no accessibility check)."""
+    if width == 1:
+        return c[off]
+    if width == 2:
+        return c[off] | (<uint32_t>c[off + 1] << 8)
+    return (c[off] | (<uint32_t>c[off + 1] << 8) | (<uint32_t>c[off + 2] << 16)
+            | (<uint32_t>c[off + 3] << 24))
+
+
+cdef inline void raw_write(uint8_t *c, const uint8_t *wmask, const uint8_t *w1cmask, int off, int width,
+                           uint32_t value) noexcept nogil:
+    """pci_default_write_config: bits change only where wmask allows; a 1 clears a w1cmask bit."""
+    cdef int i, o
+    cdef uint8_t b, wm
+    for i in range(width):
+        o = off + i
+        b = <uint8_t>(value >> (8 * i))
+        wm = wmask[o]
+        c[o] = ((c[o] & ~wm) | (b & wm)) & ~(b & w1cmask[o])
+
+
+cdef inline void put_u32(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = <uint8_t>v
+    p[1] = <uint8_t>(v >> 8)
+    p[2] = <uint8_t>(v >> 16)
+    p[3] = <uint8_t>(v >> 24)
+
+
+cdef inline void put_u16(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = <uint8_t>v
+    p[1] = <uint8_t>(v >> 8)
+
+
+# --- the device's config space (m->cfg), ConfigSpace.read/write ------------------------------
+
+cdef inline uint32_t hw_read(Machine *m, int off, int width) noexcept nogil:
+    """A config read of the device; all-ones while it does not answer."""
+    if not m.st.accessible:
+        return width_mask(width)
+    return raw_read(m.cfg, off, width)
+
+
+cdef inline void hw_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """A config write of the device with no oracle check (st.hw.write); dropped while inaccessible."""
+    if not m.st.accessible:
+        return
+    raw_write(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, off, width, value)
+
+
+cdef inline uint32_t io_read(Machine *m, int off, int width) noexcept nogil:
+    """Access.read(target="dev")."""
+    return hw_read(m, off, width)
+
+
+cdef inline void io_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """Access.write(target="dev"): the write-order check, then the write."""
+    check_write_order(m, off, width, value)
+    hw_write(m, off, width, value)
+
+
+# --- the upstream port's config space (always answers) ---------------------------------------
+
+cdef inline uint32_t port_read(Machine *m, int off, int width) noexcept nogil:
+    return raw_read(m.pcfg, off, width)
+
+
+cdef inline void port_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    raw_write(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, off, width, value)
+
+
+# --- BARs as the device decodes them ------------------------------------------------------------
+
+cdef uint64_t bar_register_value(Machine *m, int bar) noexcept nogil:
+    """Model.bar_register_value: the address BAR `bar` holds (64-bit BARs: both halves)."""
+    cdef int pos = m.d.bar_pos[bar]
+    cdef uint64_t lo = hw_read(m, 0x10 + 4 * bar, 4)
+    cdef int kind
+    if pos < 0:
+        return lo
+    kind = m.d.bars[pos].kind
+    if kind == BAR_IO:
+        return lo & ~(<uint64_t>0x3)
+    lo &= ~(<uint64_t>0xF)
+    if kind == BAR_MEM64:
+        lo |= (<uint64_t>hw_read(m, 0x14 + 4 * bar, 4)) << 32
+    return lo
+
+
+# --- MMIO to the MSI-X table ----------------------------------------------------------------
+
+cdef int decodes(Machine *m, int bar, uint64_t *a, uint64_t *b, uint64_t *c) noexcept nogil:
+    """Access.decodes: -1 when the function claims a memory request to the kernel's address of
+    `bar`, else the register code naming the cause (part of the bucket key) with its details."""
+    cdef uint32_t cmd
+    cdef uint64_t val
+    if not m.st.accessible:
+        return REG_MSIX_NOT_ANSWERING
+    if hw_power_state(m) != D0:
+        a[0] = hw_power_state(m)
+        return REG_MSIX_NOT_D0
+    cmd = hw_read(m, PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MEMORY:
+        a[0] = cmd
+        return REG_MSIX_MEMORY_OFF
+    val = bar_register_value(m, bar)
+    if val != m.st.dev.resources[bar]:
+        a[0] = bar
+        b[0] = val
+        c[0] = m.st.dev.resources[bar]
+        return REG_MSIX_BAR_MOVED
+    return -1
+
+
+cdef void unsupported_request(Machine *m, int reg, uint64_t a, uint64_t b, uint64_t c) noexcept nogil:
+    """Access._unsupported_request: a memory request the function does not claim: UR, logged in
+    DEVSTA and AER (§7.4), bypassing the write masks as the hardware does."""
+    report(m, INV_MMIO_DECODE_OFF, reg, MSG_NOT_ANSWERING + (reg - REG_MSIX_NOT_ANSWERING), a, b, c)
+    m.st.aer_ur_latched = 1
+    if m.st.accessible:
+        if m.d.fn.caps.exp:
+            m.cfg[m.d.fn.caps.exp + PCI_EXP_DEVSTA] |= PCI_EXP_DEVSTA_URD
+        if m.d.fn.caps.aer:
+            m.cfg[m.d.fn.caps.aer + PCI_ERR_UNCOR_STATUS + 2] |= 0x10   # PCI_ERR_UNC_UNSUP >> 16
+
+
+cdef void msix_write(Machine *m, int offset, uint32_t value) noexcept nogil:
+    """Access.msix_write: a 32-bit MMIO write at `offset` into the table's BAR."""
+    cdef uint64_t a = 0, b = 0, c = 0
+    cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
+    if why >= 0:
+        unsupported_request(m, why, a, b, c)
+        return
+    put_u32(m.msix + (offset - m.d.msix_table_offset), value)
+
+
+cdef uint32_t msix_read(Machine *m, int offset) noexcept nogil:
+    """Access.msix_read."""
+    cdef uint64_t a = 0, b = 0, c = 0
+    cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
+    if why >= 0:
+        unsupported_request(m, why, a, b, c)
+        return 0xFFFFFFFFU
+    return raw_read(m.msix, offset - m.d.msix_table_offset, 4)

@@ -1,0 +1,369 @@
+# Features a driver, the IOMMU code or the PCI core enables at run time (drivers/pci/tph.c, ats.c,
+# pcie/ptm.c, iov.c, rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment; mirrors
+# fuzzcore/model/features.py. Each sets the kernel's live flag and the hardware enable bit.
+
+cdef int TPH_MODE_BITS[3]
+TPH_MODE_BITS[:] = [0x0, 0x1, 0x2]          # no_st, int_vec, dev_spec
+cdef enum:
+    TPH_REQ_TPH = 0x1
+cdef uint32_t LTR_LATENCIES[4]
+LTR_LATENCIES[:] = [0x1001, 0x1003, 0x0C10, 0x0800]  # value | scale<<10 for snoop and no-snoop
+
+
+cdef int pcie_enable_tph(Machine *m, int mode) noexcept nogil:
+    """pcie_enable_tph: Control = ST mode | Requester Enable; tph_enabled = 1 (no save)."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int tph = m.d.fn.caps.tph
+    cdef uint32_t cap, ctrl
+    cdef int bits
+    if not tph or dev.tph_enabled or not m.st.accessible:
+        return EINVAL_
+    cap = io_read(m, tph + 4, 4)
+    bits = TPH_MODE_BITS[mode]
+    if bits and not cap & (1u << bits):  # Interrupt Vector 0x2, Device-Specific 0x4
+        return EINVAL_
+    dev.tph_mode = bits
+    dev.tph_req_type = TPH_REQ_TPH
+    dev.tph_enabled = 1
+    ctrl = io_read(m, tph + 8, 4) & ~(<uint32_t>0x307)
+    io_write(m, tph + 8, 4, ctrl | <uint32_t>bits | (TPH_REQ_TPH << 8))
+    return 0
+
+
+cdef int pcie_disable_tph(Machine *m) noexcept nogil:
+    """pcie_disable_tph: Control cleared, tph_enabled = 0; the save buffer is left as it is."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int tph = m.d.fn.caps.tph
+    if not tph or not dev.tph_enabled:
+        return 0
+    io_write(m, tph + 8, 4, 0)
+    dev.tph_enabled = 0
+    dev.tph_mode = 0
+    dev.tph_req_type = 0
+    return 0
+
+
+cdef int pci_enable_ats(Machine *m, int stu) noexcept nogil:
+    """pci_enable_ats: ATS Control = Enable | STU; ats_enabled, ats_stu = 12 + stu."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int ats = m.d.fn.caps.ats
+    if not ats or dev.ats_enabled:
+        return EINVAL_
+    dev.ats_stu = 12 + stu
+    dev.ats_enabled = 1
+    io_write(m, ats + 6, 2, 0x8000 | <uint32_t>stu)
+    return 0
+
+
+cdef int pci_disable_ats(Machine *m) noexcept nogil:
+    """pci_disable_ats."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int ats = m.d.fn.caps.ats
+    if not ats or not dev.ats_enabled:
+        return EINVAL_
+    io_write(m, ats + 6, 2, io_read(m, ats + 6, 2) & ~(<uint32_t>0x8000))
+    dev.ats_enabled = 0
+    return 0
+
+
+cdef int pci_enable_pasid(Machine *m, int features) noexcept nogil:
+    """pci_enable_pasid: -EINVAL for unsupported Exec/Priv features; Control = Enable | features."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int pasid = m.d.fn.caps.pasid
+    cdef uint32_t supported, feats
+    if not pasid or dev.pasid_enabled:
+        return EINVAL_
+    supported = io_read(m, pasid + 4, 2) & 0x6
+    feats = (<uint32_t>features << 1) & 0x6
+    if feats & ~supported:
+        return EINVAL_
+    dev.pasid_features = feats
+    dev.pasid_enabled = 1
+    io_write(m, pasid + 6, 2, 0x1 | feats)
+    return 0
+
+
+cdef int pci_disable_pasid(Machine *m) noexcept nogil:
+    """pci_disable_pasid."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int pasid = m.d.fn.caps.pasid
+    if not pasid or not dev.pasid_enabled:
+        return EINVAL_
+    io_write(m, pasid + 6, 2, 0)
+    dev.pasid_enabled = 0
+    return 0
+
+
+cdef int pci_enable_pri(Machine *m, int reqs) noexcept nogil:
+    """pci_enable_pri: refused unless Stopped; allocation, then Enable."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int pri = m.d.fn.caps.pri
+    cdef uint32_t cap, want
+    if not pri or dev.pri_enabled:
+        return EINVAL_
+    if not io_read(m, pri + 6, 2) & 0x100:
+        return EBUSY_  # -EBUSY: not Stopped
+    cap = io_read(m, pri + 8, 4)
+    want = 32u << reqs
+    dev.pri_reqs_alloc = cap if cap < want else want
+    io_write(m, pri + 0x0C, 4, <uint32_t>dev.pri_reqs_alloc)
+    io_write(m, pri + 4, 2, 0x1)
+    dev.pri_enabled = 1
+    return 0
+
+
+cdef int pci_disable_pri(Machine *m) noexcept nogil:
+    """pci_disable_pri."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int pri = m.d.fn.caps.pri
+    if not pri or not dev.pri_enabled:
+        return EINVAL_
+    io_write(m, pri + 4, 2, 0)
+    dev.pri_enabled = 0
+    return 0
+
+
+cdef int pci_enable_ptm(Machine *m) noexcept nogil:
+    """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
+    port, modelled as enabling it when the port has PTM); Control Enable; ptm_enable_cnt++."""
+    cdef int ptm = m.d.fn.caps.ptm
+    cdef int pptm = m.d.port.caps.ptm
+    cdef uint32_t pv
+    if not ptm:
+        return EINVAL_
+    if m.d.has_port and pptm:
+        pv = port_read(m, pptm + 8, 4)
+        if not pv & 0x1:
+            port_write(m, pptm + 8, 4, pv | 0x1)
+            m.st.port.ptm_enable_cnt += 1
+    io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
+    m.st.dev.ptm_enable_cnt += 1
+    return 0
+
+
+cdef int pci_disable_ptm(Machine *m) noexcept nogil:
+    """pci_disable_ptm."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int ptm = m.d.fn.caps.ptm
+    if not ptm or dev.ptm_enable_cnt == 0:
+        return EINVAL_
+    dev.ptm_enable_cnt -= 1
+    if dev.ptm_enable_cnt == 0:
+        io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) & ~(<uint32_t>0x1))
+    return 0
+
+
+cdef void pci_suspend_ptm(Machine *m) noexcept nogil:
+    """pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
+    cdef int ptm = m.d.fn.caps.ptm
+    if ptm and m.st.dev.ptm_enable_cnt:
+        io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) & ~(<uint32_t>0x1))
+
+
+cdef void pci_resume_ptm(Machine *m) noexcept nogil:
+    """pci_resume_ptm: PTM Enable set again if the count says it is on."""
+    cdef int ptm = m.d.fn.caps.ptm
+    if ptm and m.st.dev.ptm_enable_cnt:
+        io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
+
+
+cdef int pci_configure_ltr(Machine *m, int latency) noexcept nogil:
+    """pci_configure_ltr: the port first (LTR on an LTR path), then the device's latencies
+    (LTR+4) and DEVCTL2 LTR Enable."""
+    cdef int exp = m.d.fn.caps.exp
+    cdef int ltr = m.d.fn.caps.ltr
+    cdef int off
+    cdef uint32_t lat, devctl2
+    if not exp or not ltr:
+        return EINVAL_
+    if m.d.has_port and m.d.port.caps.exp:
+        off = m.d.port.caps.exp + 0x28
+        port_write(m, off, 2, port_read(m, off, 2) | 0x400)
+        m.st.port.ltr_path = 1
+    lat = LTR_LATENCIES[latency]
+    devctl2 = io_read(m, exp + 0x28, 2)
+    if devctl2 & 0x400:
+        io_write(m, exp + 0x28, 2, devctl2 & ~(<uint32_t>0x400))
+    io_write(m, ltr + 4, 4, lat | (lat << 16))
+    io_write(m, exp + 0x28, 2, devctl2 | 0x400)
+    m.st.dev.ltr_path = 1
+    return 0
+
+
+cdef int pci_enable_l1ss(Machine *m) noexcept nogil:
+    """pci_configure_aspm_l1ss + enabling ASPM L1.2: thresholds (CTL2, CTL1) on both ends,
+    then the L1.2 enables, parent first."""
+    cdef int l1ss = m.d.fn.caps.l1ss
+    cdef int pl1ss = m.d.port.caps.l1ss if m.d.has_port else 0
+    if not l1ss or not pl1ss:
+        return EINVAL_
+    port_write(m, pl1ss + 0x0C, 4, 0x28)
+    io_write(m, l1ss + 0x0C, 4, 0x28)
+    port_write(m, pl1ss + 0x08, 4, 0x40A03200 | 0x5)
+    io_write(m, l1ss + 0x08, 4, 0x40A03200 | 0x5)
+    return 0
+
+
+cdef int pci_enable_sriov(Machine *m, int num_vfs) noexcept nogil:
+    """sriov_enable: ARI Hierarchy (if the port forwards ARI), page size, NumVFs, then VF Enable
+    and VF MSE; the live dev->sriov records it."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.sriov
+    cdef uint32_t total, n, ctrl
+    if not off or dev.sriov_num_vfs:
+        return EINVAL_
+    total = io_read(m, off + 0x0E, 2)
+    n = <uint32_t>(num_vfs + 1)
+    if total and total < n:
+        n = total
+    ctrl = 0x10 if m.d.fn.caps.ari else 0
+    io_write(m, off + 8, 2, ctrl)
+    io_write(m, off + 0x20, 4, <uint32_t>dev.sriov_pgsz)
+    io_write(m, off + 0x10, 2, n)
+    ctrl |= 0x1 | 0x8
+    io_write(m, off + 8, 2, ctrl)
+    dev.sriov_ctrl = ctrl
+    dev.sriov_num_vfs = n
+    return 0
+
+
+cdef int pci_disable_sriov(Machine *m) noexcept nogil:
+    """pci_disable_sriov."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.sriov
+    if not off or not dev.sriov_num_vfs:
+        return EINVAL_
+    dev.sriov_ctrl &= ~(<int64_t>0x9)
+    io_write(m, off + 8, 2, <uint32_t>dev.sriov_ctrl)
+    io_write(m, off + 0x10, 2, 0)
+    dev.sriov_num_vfs = 0
+    return 0
+
+
+cdef int pci_resize_bar(Machine *m, int size) noexcept nogil:
+    """pci_resize_resource on the first resizable BAR: Memory off, BAR Size field, new resource
+    size (address kept aligned), BAR re-written, Memory back."""
+    cdef int off = m.d.fn.caps.rebar
+    cdef int bar, i, n_sizes, enc
+    cdef uint32_t ctrl, supported, cmd
+    cdef int sizes[28]
+    cdef KernelDev *dev = &m.st.dev
+    if not off:
+        return EINVAL_
+    # the driver asks for the BAR the capability's first entry describes (read at probe)
+    bar = m.d.rebar_first_bar
+    ctrl = io_read(m, off + 8, 4)
+    if <int>(ctrl & 0x7) != bar or bar > 5:
+        return ENOENT_  # pci_rebar_find_pos: no entry for this BAR (an all-ones read matches none)
+    supported = io_read(m, off + 4, 4) >> 4
+    n_sizes = 0
+    for i in range(28):
+        if supported & (1u << i):
+            sizes[n_sizes] = i
+            n_sizes += 1
+    if not n_sizes:
+        return EINVAL_
+    enc = sizes[size % n_sizes]
+    cmd = io_read(m, PCI_COMMAND, 2)
+    io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
+    io_write(m, off + 8, 4, (ctrl & ~(<uint32_t>0x1F00)) | (<uint32_t>enc << 8))
+    dev.resource_sizes[bar] = (<uint64_t>1) << (20 + enc)
+    dev.resources[bar] &= ~(dev.resource_sizes[bar] - 1)
+    pci_update_bar(m, bar)
+    io_write(m, PCI_COMMAND, 2, cmd)
+    return 0
+
+
+cdef uint64_t bar_slot_address(Machine *m, int bar, int slot) noexcept nogil:
+    """Model.bar_slot_address: alternative aligned addresses a re-assignment may move a BAR to."""
+    cdef BarDesc *info = &m.d.bars[m.d.bar_pos[bar]]
+    cdef uint64_t base = info.image_addr if info.image_addr else 0x80000000U
+    cdef uint64_t size = info.size if info.size > 16 else 16
+    if slot:
+        return base + <uint64_t>slot * size * 2
+    return base
+
+
+cdef int pci_assign_bar(Machine *m, int bar, int slot) noexcept nogil:
+    """pci_assign_resource + pci_std_update_resource: the BAR's resource moves to another
+    aligned address (slot 0 is the enumeration address)."""
+    cdef int pos = m.d.bar_pos[bar]
+    if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
+        return EINVAL_
+    m.st.dev.resources[bar] = bar_slot_address(m, bar, slot)
+    pci_update_bar(m, bar)
+    return 0
+
+
+cdef int pci_enable_msix(Machine *m, int nvec) noexcept nogil:
+    """A host driver's pci_alloc_irq_vectors(MSI-X): needs Memory decode (pci_enable_device)."""
+    if m.st.dev.driver != DRV_HOST:
+        return EINVAL_
+    return 0 if msix_capability_init(m, nvec + 1) else EINVAL_
+
+
+cdef int pci_disable_msix(Machine *m) noexcept nogil:
+    if m.st.dev.driver != DRV_HOST:
+        return EINVAL_
+    pci_msix_shutdown(m)
+    return 0
+
+
+cdef int pci_enable_msi(Machine *m) noexcept nogil:
+    if m.st.dev.driver != DRV_HOST:
+        return EINVAL_
+    return 0 if msi_capability_init(m) else EINVAL_
+
+
+cdef int pci_disable_msi(Machine *m) noexcept nogil:
+    if m.st.dev.driver != DRV_HOST:
+        return EINVAL_
+    pci_msi_shutdown(m)
+    return 0
+
+
+cdef void pci_enable_device(Machine *m) noexcept nogil:
+    """pci_enable_device: D0, Command I/O and Memory for the assigned BAR kinds, INTx Disable
+    cleared when there is a pin and no MSI."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef uint32_t cmd, new
+    cdef int i, kind
+    pci_set_power_state(m, D0)
+    dev.enable_cnt += 1
+    cmd = io_read(m, PCI_COMMAND, 2)
+    new = cmd
+    for i in range(m.d.n_bars):
+        kind = m.d.bars[i].kind
+        if kind == BAR_IO:
+            new |= 0x1
+        elif kind == BAR_MEM32 or kind == BAR_MEM64:
+            new |= 0x2
+    if m.d.has_rom:
+        new |= 0x2
+    if hw_read(m, PCI_INTERRUPT_PIN, 1) and not (dev.msi_enabled or dev.msix_enabled):
+        new &= ~(<uint32_t>0x400)
+    if new != cmd:
+        io_write(m, PCI_COMMAND, 2, new)
+
+
+cdef void pci_disable_device(Machine *m) noexcept nogil:
+    """pci_disable_device: Bus Master cleared when the last enable goes."""
+    cdef KernelDev *dev = &m.st.dev
+    if dev.enable_cnt:
+        dev.enable_cnt -= 1
+    if dev.enable_cnt == 0:
+        pci_clear_master(m)
+
+
+cdef void pci_set_master(Machine *m) noexcept nogil:
+    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MASTER:
+        io_write(m, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER)
+    m.st.dev.is_busmaster = 1
+
+
+cdef void pci_clear_master(Machine *m) noexcept nogil:
+    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+    if cmd & PCI_COMMAND_MASTER:
+        io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MASTER))
+    m.st.dev.is_busmaster = 0

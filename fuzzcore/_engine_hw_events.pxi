@@ -1,0 +1,22 @@
+# Hardware events a program can inject: the link drops, config space stops or starts answering;
+# mirrors fuzzcore/model/hw_events.py.
+
+cdef int hw_link_down(Machine *m) noexcept nogil:
+    """The link goes down and retrains: the function sees a hot reset; the port loses LTR Enable."""
+    cdef int prev = m.step
+    m.step = STEP_LINK_DOWN
+    link_down_effects(m)
+    hardware_reset(m, RESET_HOT)
+    m.step = prev
+    return 0
+
+
+cdef int hw_inaccessible(Machine *m) noexcept nogil:
+    """Config space reads all-ones and drops writes (error containment, surprise removal)."""
+    m.st.accessible = 0
+    return 0
+
+
+cdef int hw_accessible(Machine *m) noexcept nogil:
+    m.st.accessible = 1
+    return 0

@@ -1,0 +1,354 @@
+# Running programs (fuzzcore/model/machine.py): the initial state (enumeration, the enumeration
+# save, vfio-pci bound), the op dispatch (one branch per row of the op table), Model.apply's
+# per-op bookkeeping (oracle at op start and end, state feature), and the canonical state hash.
+
+cdef enum:
+    MAX_ARGS = 4
+
+
+# --- the initial state ------------------------------------------------------------------------
+
+cdef void enumerate_function(uint8_t *cfg, const uint8_t *wmask, const uint8_t *w1cmask,
+                             CapOffsets *caps, bint endpoint, int64_t *ltr_path) noexcept nogil:
+    """enumeration.enumerate_function: the probe-time clears (pci_msi_init / pci_msix_init, and
+    the driver- or IOMMU-owned enables), then ltr_path from DEVCTL2."""
+    cdef int k, off, reg, width
+    cdef uint32_t bits, v
+    # (cap offset, register, width, bits) in enumeration.CLEARS order
+    cdef int offs[9]
+    cdef int regs[9]
+    cdef int widths[9]
+    cdef uint32_t clears[9]
+    offs[:] = [caps.msi, caps.msix, caps.tph, caps.ats, caps.pasid, caps.pri,
+               caps.ptm if endpoint else 0, caps.sriov, caps.sriov]
+    regs[:] = [0x02, 0x02, 0x08, 0x06, 0x06, 0x04, 0x08, 0x08, 0x10]
+    widths[:] = [2, 2, 4, 2, 2, 2, 4, 2, 2]
+    clears[:] = [0x0001, 0x8000, 0x0300, 0x8000, 0x0001, 0x0001, 0x0001, 0x0009, 0xFFFF]
+    for k in range(9):
+        off = offs[k]
+        if not off:
+            continue
+        reg = regs[k]
+        width = widths[k]
+        bits = clears[k]
+        v = raw_read(cfg, off + reg, width)
+        if v & bits:
+            raw_write(cfg, wmask, w1cmask, off + reg, width, v & ~bits)
+    if caps.exp:
+        ltr_path[0] = 1 if raw_read(cfg, caps.exp + 0x28, 2) & 0x400 else 0
+
+
+cdef void initial_state(Machine *m) noexcept nogil:
+    """Model._reset_state, after the arena holds the images: buffers allocated (zeros, epoch 0),
+    resources from the image, the port enumerated, the device enumerated, current_state D0
+    (4d4c10f763d7), the enumeration save of a2f1e22390ac when the policy has it, vfio-pci bound."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i
+    m.op_index = -1
+    m.op_kind = -1
+    m.step = STEP_ENUMERATION
+    m.user_access = 0
+    m.cmd_at_op_start = 0
+    for i in range(N_FEATURES):
+        m.mm_start[i] = -1
+    m.st.accessible = 1
+    dev.current_state = PCI_UNKNOWN
+    dev.sriov_pgsz = 1
+    dev.driver = DRV_NONE
+    dev.error_state = ERR_NORMAL
+    for i in range(m.d.n_bars):
+        dev.resources[m.d.bars[i].index] = m.d.bars[i].image_addr
+        dev.resource_sizes[m.d.bars[i].index] = m.d.bars[i].size
+    m.st.vfio.reset_works = 1
+    m.st.vfio.irq = IRQ_NONE
+    memset(m.msix, 0, m.d.msix_entries * PCI_MSIX_ENTRY_SIZE)
+    for i in range(m.d.msix_entries):
+        m.msix[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT
+    if m.d.has_port:
+        m.st.port.current_state = D0
+        enumerate_function(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, &m.d.port.caps, False,
+                           &m.st.port.ltr_path)
+    enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
+    m.st.latest_save_epoch = 0
+    # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
+    dev.current_state = D0
+    if m.pol.enumeration_save:
+        m.step = STEP_PCI_BUS_ADD_DEVICE
+        pci_save_state(m)
+        m.step = STEP_ENUMERATION
+    dev.driver = DRV_VFIO
+    m.step = STEP_VFIO_REGISTER
+    vfio_register(m)
+    m.step = STEP_ENUMERATION
+
+
+# --- op dispatch: one branch per row of fuzzcore/program/op_table.py ----------------------------
+
+cdef int bind_driver(Machine *m, int driver) noexcept nogil:
+    """_bind: unbind the current driver and bind another (a vfio device must be closed first)."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int prev
+    if m.st.vfio.open:
+        return EBUSY_
+    if dev.driver == DRV_HOST:
+        if dev.msix_enabled:
+            pci_disable_msix(m)
+        if dev.msi_enabled:
+            pci_disable_msi(m)
+        pci_disable_device(m)
+    dev.driver = driver
+    m.st.vfio.registered = 0
+    if driver == DRV_VFIO:
+        vfio_register(m)
+    elif driver == DRV_HOST:
+        prev = m.step
+        m.step = STEP_HOST_DRIVER_PROBE
+        pci_enable_device(m)
+        pci_set_master(m)
+        m.step = prev
+    return 0
+
+
+cdef int POWER_ARG[3]
+POWER_ARG[:] = [D0, D3HOT, D3COLD]
+
+
+cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
+    """OPS: the model function for each op (args already decoded to the engine's codes)."""
+    if code == OP_PCI_SAVE_STATE:
+        # A bare pci_save_state/pci_restore_state is something a bound host driver does.
+        if m.st.dev.driver != DRV_HOST:
+            return EPERM_
+        return pci_save_state(m)
+    if code == OP_PCI_RESTORE_STATE:
+        if m.st.dev.driver != DRV_HOST:
+            return EPERM_
+        pci_restore_state(m, False)
+        return 0
+    if code == OP_PCI_RESET_FUNCTION:
+        return pci_reset_function(m, <int>a[0] - 1)          # auto, flr, pm, bus
+    if code == OP_PCI_RESET_BUS:
+        return pci_reset_bus(m)
+    if code == OP_PCI_BUS_ERROR_RESET:
+        return pci_bus_error_reset(m)
+    if code == OP_PCIE_DO_RECOVERY:
+        return pcie_do_recovery(m, a[0], a[1], a[2])
+    if code == OP_PCI_SET_POWER_STATE:
+        return pci_set_power_state(m, POWER_ARG[a[0]])
+    if code == OP_PCI_PM_RUNTIME_SUSPEND:
+        return pci_pm_runtime_suspend(m)
+    if code == OP_PCI_PM_RUNTIME_RESUME:
+        return pci_pm_runtime_resume(m)
+    if code == OP_PCI_ASSIGN_BAR:
+        return pci_assign_bar(m, a[0], a[1])
+    if code == OP_PCI_ENABLE_MSIX:
+        return pci_enable_msix(m, a[0])
+    if code == OP_PCI_DISABLE_MSIX:
+        return pci_disable_msix(m)
+    if code == OP_PCI_ENABLE_MSI:
+        return pci_enable_msi(m)
+    if code == OP_PCI_DISABLE_MSI:
+        return pci_disable_msi(m)
+    if code == OP_PCI_ENABLE_TPH:
+        return pcie_enable_tph(m, a[0])
+    if code == OP_PCI_DISABLE_TPH:
+        return pcie_disable_tph(m)
+    if code == OP_PCI_ENABLE_ATS:
+        return pci_enable_ats(m, a[0])
+    if code == OP_PCI_DISABLE_ATS:
+        return pci_disable_ats(m)
+    if code == OP_PCI_ENABLE_PASID:
+        return pci_enable_pasid(m, a[0])
+    if code == OP_PCI_DISABLE_PASID:
+        return pci_disable_pasid(m)
+    if code == OP_PCI_ENABLE_PRI:
+        return pci_enable_pri(m, a[0])
+    if code == OP_PCI_DISABLE_PRI:
+        return pci_disable_pri(m)
+    if code == OP_PCI_ENABLE_PTM:
+        return pci_enable_ptm(m)
+    if code == OP_PCI_DISABLE_PTM:
+        return pci_disable_ptm(m)
+    if code == OP_PCI_CONFIGURE_LTR:
+        return pci_configure_ltr(m, a[0])
+    if code == OP_PCI_ENABLE_L1SS:
+        return pci_enable_l1ss(m)
+    if code == OP_PCI_ENABLE_SRIOV:
+        return pci_enable_sriov(m, a[0])
+    if code == OP_PCI_DISABLE_SRIOV:
+        return pci_disable_sriov(m)
+    if code == OP_PCI_RESIZE_BAR:
+        return pci_resize_bar(m, a[0])
+    if code == OP_PCI_BIND_DRIVER:
+        return bind_driver(m, a[0])
+    if code == OP_VFIO_OPEN:
+        return vfio_open(m)
+    if code == OP_VFIO_CLOSE:
+        return vfio_close(m)
+    if code == OP_VFIO_CONFIG_WRITE:
+        return vfio_config_write(m, a[0], a[1], a[2])
+    if code == OP_VFIO_SET_IRQS:
+        return vfio_set_irqs(m, a[0], a[1])
+    if code == OP_VFIO_DEVICE_RESET:
+        return vfio_device_reset(m)
+    if code == OP_VFIO_HOT_RESET:
+        return vfio_hot_reset(m)
+    if code == OP_QEMU_PRE_RESET:
+        return qemu_pre_reset(m)
+    if code == OP_QEMU_POST_RESET:
+        return qemu_post_reset(m)
+    if code == OP_QEMU_RESET:
+        return qemu_reset(m)
+    if code == OP_HW_LINK_DOWN:
+        return hw_link_down(m)
+    if code == OP_HW_INACCESSIBLE:
+        return hw_inaccessible(m)
+    if code == OP_HW_ACCESSIBLE:
+        return hw_accessible(m)
+    return 0
+
+
+cdef struct OpDecode:            # how one op-table row decodes (codec.decode_record)
+    int code                     # OP_*
+    int n_args
+    int nbytes[MAX_ARGS]
+    uint64_t modulo[MAX_ARGS]
+    int width_arg                # vfio_config_write: the arg holding the width index, else -1
+    int align_arg                # ... and the arg aligned down to it
+
+
+cdef uint32_t WIDTH_ARG[3]
+WIDTH_ARG[:] = [1, 2, 4]
+
+
+cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uint8_t *rec,
+                       int index) noexcept nogil:
+    """Model.apply for one RECORD_SIZE-byte record: decode, run, check, count the state feature."""
+    cdef int op = rec[0] % n_table
+    cdef const OpDecode *d = &table[op]
+    cdef uint32_t a[MAX_ARGS]
+    cdef uint64_t raw
+    cdef int k, j, pos = 1
+    cdef int64_t rc
+    cdef uint32_t idx
+    for k in range(d.n_args):
+        raw = 0
+        for j in range(d.nbytes[k]):
+            raw |= (<uint64_t>rec[pos + j]) << (8 * j)
+        pos += d.nbytes[k]
+        a[k] = <uint32_t>(raw % d.modulo[k])
+    if d.width_arg >= 0:
+        a[d.width_arg] = WIDTH_ARG[a[d.width_arg]]
+        a[d.align_arg] -= a[d.align_arg] % a[d.width_arg]
+    m.op_index = index
+    m.op_kind = op
+    m.step = d.code
+    m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
+    live_flag_mismatches(m, m.mm_start)
+    rc = dispatch(m, d.code, a)
+    m.step = d.code
+    end_of_op(m)
+    if m.rets != NULL:
+        m.rets[index] = rc
+    idx = counter_index(m, op)
+    if m.features != NULL:
+        m.features[index] = idx
+    if m.counters != NULL and m.counters[idx] != 255:
+        m.counters[idx] += 1
+
+
+# --- canonical state hash -------------------------------------------------------------------------
+
+cdef inline uint64_t mix64(uint64_t h) noexcept nogil:
+    h ^= h >> 33
+    h *= 0xFF51AFD7ED558CCDULL
+    h ^= h >> 33
+    h *= 0xC4CEB9FE1A85EC53ULL
+    h ^= h >> 33
+    return h
+
+
+cdef uint64_t hash_words(const uint64_t *w, Py_ssize_t n, uint64_t seed) noexcept nogil:
+    """A 64-bit hash of n words: four independent multiply-rotate lanes, then a final mix."""
+    cdef uint64_t h0 = seed ^ 0x9E3779B97F4A7C15ULL, h1 = seed ^ 0xC2B2AE3D27D4EB4FULL
+    cdef uint64_t h2 = seed ^ 0x165667B19E3779F9ULL, h3 = seed ^ 0x27D4EB2F165667C5ULL
+    cdef Py_ssize_t i = 0
+    while i + 4 <= n:
+        h0 = ((h0 ^ w[i]) * 0x9E3779B97F4A7C15ULL)
+        h1 = ((h1 ^ w[i + 1]) * 0xC2B2AE3D27D4EB4FULL)
+        h2 = ((h2 ^ w[i + 2]) * 0x165667B19E3779F9ULL)
+        h3 = ((h3 ^ w[i + 3]) * 0x27D4EB2F165667C5ULL)
+        h0 = (h0 << 31) | (h0 >> 33)
+        h1 = (h1 << 29) | (h1 >> 35)
+        h2 = (h2 << 27) | (h2 >> 37)
+        h3 = (h3 << 23) | (h3 >> 41)
+        i += 4
+    while i < n:
+        h0 = ((h0 ^ w[i]) * 0x9E3779B97F4A7C15ULL)
+        h0 = (h0 << 31) | (h0 >> 33)
+        i += 1
+    return mix64(h0 ^ mix64(h1 + 1) ^ mix64(h2 + 2) ^ mix64(h3 + 3) ^ <uint64_t>n)
+
+
+cdef int64_t rank_epoch(int64_t e, const int64_t *sorted_epochs, int n) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if sorted_epochs[i] == e:
+            return i
+    return -1
+
+
+cdef void canonical_epochs(Machine *m, State *s) noexcept nogil:
+    """Epochs matter only by equality and order: renumber them 0, 1, 2, ... in order, so states that
+    differ only in how many saves happened before hash alike (as explore_backend does)."""
+    cdef int64_t e[64]
+    cdef int n = 0, i, j, nb = m.d.fn.n_bufs
+    cdef int64_t t
+    e[n] = 0; n += 1
+    e[n] = s.dev.config_epoch; n += 1
+    e[n] = s.latest_save_epoch; n += 1
+    e[n] = s.dev.save_count; n += 1
+    e[n] = s.port.l1ss_epoch; n += 1
+    e[n] = s.vfio.blob.config_epoch; n += 1
+    e[n] = s.vfio.pm_save.config_epoch; n += 1
+    for i in range(6):
+        e[n] = s.dev.bar_epoch[i]; n += 1
+    for i in range(nb):
+        e[n] = s.dev.buf_epoch[i]; n += 1
+        e[n] = s.vfio.blob.epochs[i]; n += 1
+        e[n] = s.vfio.pm_save.epochs[i]; n += 1
+    for i in range(1, n):                    # insertion sort, then unique
+        t = e[i]
+        j = i - 1
+        while j >= 0 and e[j] > t:
+            e[j + 1] = e[j]
+            j -= 1
+        e[j + 1] = t
+    j = 0
+    for i in range(1, n):
+        if e[i] != e[j]:
+            j += 1
+            e[j] = e[i]
+    n = j + 1
+    s.dev.config_epoch = rank_epoch(s.dev.config_epoch, e, n)
+    s.latest_save_epoch = rank_epoch(s.latest_save_epoch, e, n)
+    s.dev.save_count = rank_epoch(s.dev.save_count, e, n)
+    s.port.l1ss_epoch = rank_epoch(s.port.l1ss_epoch, e, n)
+    s.vfio.blob.config_epoch = rank_epoch(s.vfio.blob.config_epoch, e, n)
+    s.vfio.pm_save.config_epoch = rank_epoch(s.vfio.pm_save.config_epoch, e, n)
+    for i in range(6):
+        s.dev.bar_epoch[i] = rank_epoch(s.dev.bar_epoch[i], e, n)
+    for i in range(nb):
+        s.dev.buf_epoch[i] = rank_epoch(s.dev.buf_epoch[i], e, n)
+        s.vfio.blob.epochs[i] = rank_epoch(s.vfio.blob.epochs[i], e, n)
+        s.vfio.pm_save.epochs[i] = rank_epoch(s.vfio.pm_save.epochs[i], e, n)
+
+
+cdef uint64_t state_hash_of(Machine *m, const uint8_t *arena, Py_ssize_t arena_size) noexcept nogil:
+    """The canonical 64-bit hash of the state: the State struct (epochs renumbered) and the arena
+    (config spaces, MSI-X table, save buffers, blobs)."""
+    cdef State s
+    memcpy(&s, &m.st, sizeof(State))
+    canonical_epochs(m, &s)
+    return hash_words(<const uint64_t *>arena, arena_size // 8,
+                      hash_words(<const uint64_t *>&s, sizeof(State) // 8, 0))

@@ -1,0 +1,205 @@
+# MSI and MSI-X (drivers/pci/msi/msi.c, reference §4): restore, enable and shutdown; mirrors
+# fuzzcore/model/msi.py. MSI lives in config space; the MSI-X table lives in MMIO behind a BAR,
+# so its writes go through msix_write, which reports an Unsupported Request when the device
+# cannot decode.
+
+cdef enum:
+    PCI_MSIX_FLAGS = 0x02
+    PCI_MSIX_FLAGS_ENABLE = 0x8000
+    PCI_MSIX_FLAGS_MASKALL = 0x4000
+    PCI_MSIX_ENTRY_SIZE = 16
+    PCI_MSIX_ENTRY_DATA = 0x8
+    PCI_MSIX_ENTRY_VECTOR_CTRL = 0xC
+    PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x1
+    PCI_MSI_FLAGS = 0x02
+    PCI_MSI_FLAGS_ENABLE = 0x1
+    PCI_MSI_FLAGS_QSIZE = 0x70
+    PCI_MSI_FLAGS_64BIT = 0x80
+    PCI_MSI_FLAGS_MASKBIT = 0x100
+
+
+cdef void pci_intx_for_msi(Machine *m, bint enable) noexcept nogil:
+    """pci_intx(dev, 0) via pci_intx_for_msi: set INTx Disable; write only if it changes."""
+    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+    cdef uint32_t new
+    if enable:
+        new = cmd & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE)
+    else:
+        new = cmd | PCI_COMMAND_INTX_DISABLE
+    if new != cmd:
+        io_write(m, PCI_COMMAND, 2, new)
+
+
+cdef void msix_clear_and_set_ctrl(Machine *m, uint32_t clear, uint32_t set_) noexcept nogil:
+    """pci_msix_clear_and_set_ctrl: read-modify-write of MSI-X Message Control."""
+    cdef int off = m.d.fn.caps.msix + PCI_MSIX_FLAGS
+    cdef uint32_t ctrl = io_read(m, off, 2)
+    io_write(m, off, 2, (ctrl & ~clear) | set_)
+
+
+cdef void write_msg_msix(Machine *m, int index, MsixDesc *desc) noexcept nogil:
+    """pci_write_msg_msix: mask if unmasked, address/data, unmask, flush read of Data."""
+    cdef int base = m.d.msix_table_offset + PCI_MSIX_ENTRY_SIZE * index
+    cdef bint unmasked = not desc.ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT
+    if unmasked:
+        msix_write(m, base + PCI_MSIX_ENTRY_VECTOR_CTRL, desc.ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT)
+    msix_write(m, base + 0x0, desc.addr_lo)
+    msix_write(m, base + 0x4, desc.addr_hi)
+    msix_write(m, base + PCI_MSIX_ENTRY_DATA, desc.data)
+    if unmasked:
+        msix_write(m, base + PCI_MSIX_ENTRY_VECTOR_CTRL, desc.ctrl)
+    msix_read(m, base + PCI_MSIX_ENTRY_DATA)
+
+
+cdef inline void write_vector_ctrl(Machine *m, int index, uint32_t ctrl) noexcept nogil:
+    """pci_msix_write_vector_ctrl: MMIO write of Vector Control (descriptors here can mask)."""
+    msix_write(m, m.d.msix_table_offset + PCI_MSIX_ENTRY_SIZE * index + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl)
+
+
+cdef inline bint message_writes_allowed(Machine *m) noexcept nogil:
+    """__pci_write_msi_msg touches hardware only in D0 and when not disconnected."""
+    return m.st.dev.current_state == D0 and m.st.dev.error_state != ERR_PERM_FAILURE
+
+
+cdef void restore_msix(Machine *m) noexcept nogil:
+    """__pci_restore_msix_state (+ the optional Memory-enable fix of §4.3, policy switch
+    msix_restore.force_memory)."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef bint write_msg, have_saved = False
+    cdef uint32_t saved_cmd = 0
+    cdef int i
+    if not dev.msix_enabled or not m.d.fn.caps.msix:
+        return
+    pci_intx_for_msi(m, False)
+    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
+    write_msg = message_writes_allowed(m)
+    if m.pol.force_memory == FORCE_ALWAYS or (m.pol.force_memory == FORCE_WHEN_WRITING and write_msg):
+        saved_cmd = io_read(m, PCI_COMMAND, 2)
+        have_saved = True
+        io_write(m, PCI_COMMAND, 2, saved_cmd | PCI_COMMAND_MEMORY)
+    for i in range(dev.n_msix_descs):
+        if write_msg:
+            write_msg_msix(m, i, &dev.msix_descs[i])
+        write_vector_ctrl(m, i, dev.msix_descs[i].ctrl)
+    if have_saved:
+        io_write(m, PCI_COMMAND, 2, saved_cmd)
+    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+
+
+cdef void restore_msi(Machine *m) noexcept nogil:
+    """__pci_restore_msi_state: INTx off, Enable off, message (D0 only), mask bits, Enable on."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl, c
+    cdef bint is64
+    if not dev.msi_enabled or not off:
+        return
+    pci_intx_for_msi(m, False)
+    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+    io_write(m, off + PCI_MSI_FLAGS, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
+    is64 = (ctrl & PCI_MSI_FLAGS_64BIT) != 0
+    if message_writes_allowed(m):
+        c = io_read(m, off + PCI_MSI_FLAGS, 2)
+        io_write(m, off + PCI_MSI_FLAGS, 2, c & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE))
+        io_write(m, off + 0x04, 4, dev.msi_msg[0])
+        if is64:
+            io_write(m, off + 0x08, 4, dev.msi_msg[1])
+            io_write(m, off + 0x0C, 2, dev.msi_msg[2])
+        else:
+            io_write(m, off + 0x08, 2, dev.msi_msg[2])
+        io_read(m, off + PCI_MSI_FLAGS, 2)
+    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+    if ctrl & PCI_MSI_FLAGS_MASKBIT:
+        io_write(m, off + (0x10 if is64 else 0x0C), 4, <uint32_t>dev.msi_mask)
+    io_write(m, off + PCI_MSI_FLAGS, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
+
+
+cdef bint msix_capability_init(Machine *m, int nvec) noexcept nogil:
+    """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, descriptors from the table,
+    INTx off, mask every entry, clear MaskAll. The caller must have Memory decode on."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i, base
+    cdef MsixDesc *desc
+    if not m.d.fn.caps.msix or dev.msix_enabled or dev.msi_enabled:
+        return False
+    if nvec > m.d.msix_entries:
+        nvec = m.d.msix_entries
+    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
+    dev.msix_enabled = 1
+    memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
+    dev.n_msix_descs = 0
+    for i in range(nvec):
+        base = m.d.msix_table_offset + PCI_MSIX_ENTRY_SIZE * i
+        msix_read(m, base + PCI_MSIX_ENTRY_VECTOR_CTRL)
+        # The IRQ core then programs and unmasks the vector: address per CPU, data per vector.
+        desc = &dev.msix_descs[i]
+        desc.addr_lo = 0xFEE00000U | (<uint32_t>i << 12)
+        desc.addr_hi = 0
+        desc.data = 0x4020 + i
+        desc.ctrl = 0
+        dev.n_msix_descs = i + 1
+    pci_intx_for_msi(m, False)
+    for i in range(m.d.msix_entries):
+        write_vector_ctrl(m, i, PCI_MSIX_ENTRY_CTRL_MASKBIT)
+    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+    # request_irq: write each message, unmask.
+    for i in range(dev.n_msix_descs):
+        desc = &dev.msix_descs[i]
+        desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
+        write_msg_msix(m, i, desc)
+        desc.ctrl = 0
+        write_vector_ctrl(m, i, 0)
+    return True
+
+
+cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
+    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i
+    if not dev.msix_enabled:
+        return
+    for i in range(dev.n_msix_descs):
+        dev.msix_descs[i].ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
+        write_vector_ctrl(m, i, dev.msix_descs[i].ctrl)
+    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_ENABLE, 0)
+    pci_intx_for_msi(m, True)
+    dev.msix_enabled = 0
+    memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
+    dev.n_msix_descs = 0
+
+
+cdef bint msi_capability_init(Machine *m) noexcept nogil:
+    """msi_capability_init: one vector, message written, Enable set, INTx off."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl
+    if not off or dev.msi_enabled or dev.msix_enabled:
+        return False
+    dev.msi_enabled = 1
+    dev.msi_msg[0] = 0xFEE00000U
+    dev.msi_msg[1] = 0
+    dev.msi_msg[2] = 0x4030
+    dev.msi_mask = 0
+    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+    io_write(m, off + 0x04, 4, dev.msi_msg[0])
+    if ctrl & PCI_MSI_FLAGS_64BIT:
+        io_write(m, off + 0x08, 4, 0)
+        io_write(m, off + 0x0C, 2, dev.msi_msg[2])
+    else:
+        io_write(m, off + 0x08, 2, dev.msi_msg[2])
+    pci_intx_for_msi(m, False)
+    io_write(m, off + PCI_MSI_FLAGS, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
+    return True
+
+
+cdef void pci_msi_shutdown(Machine *m) noexcept nogil:
+    """pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl
+    if not dev.msi_enabled:
+        return
+    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+    io_write(m, off + PCI_MSI_FLAGS, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
+    pci_intx_for_msi(m, True)
+    dev.msi_enabled = 0

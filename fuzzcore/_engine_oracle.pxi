@@ -1,0 +1,213 @@
+# The engine's invariant checks (fuzzcore/model/oracle.py; names and meanings in
+# fuzzcore/invariants.py). Checked where they happen: at a write (order), at restore entry and
+# exit, at MMIO (in _engine_access.pxi) and at the end of each op. A report is an integer record;
+# the Violation object is built after the run.
+
+cdef void report(Machine *m, int invariant, int reg, int msg, uint64_t a, uint64_t b,
+                 uint64_t c) noexcept nogil:
+    """Oracle.report: one record per bucket (invariant, op kind, register) per run."""
+    cdef int i
+    cdef ViolationRec *v
+    for i in range(m.n_viol):
+        v = &m.viol[i]
+        if v.invariant == invariant and v.op_kind == m.op_kind and v.reg == reg:
+            return
+    if m.n_viol >= m.viol_cap:
+        m.viol_dropped += 1
+        return
+    v = &m.viol[m.n_viol]
+    v.invariant = invariant
+    v.op_index = m.op_index
+    v.op_kind = m.op_kind
+    v.reg = reg
+    v.step = m.step
+    v.msg = msg
+    v.a = a
+    v.b = b
+    v.c = c
+    m.n_viol += 1
+
+
+# --- at each kernel write ----------------------------------------------------------------------
+
+cdef inline bint step_in_restore(int step) noexcept nogil:
+    """m.step.startswith("pci_restore_state")."""
+    return step == STEP_PCI_RESTORE_STATE or (STEP_RESTORE_BASE <= step < STEP_SAVE_BASE)
+
+
+cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """Oracle.check_write_order (H5/H7/H14/H17: the order pci_restore_state writes in)."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef uint32_t cmd
+    cdef bint ats_on
+    if m.user_access or not m.st.accessible:
+        return
+    if raw_read(m.cfg, offset, width) == (value & width_mask(width)):
+        return
+    if not step_in_restore(m.step):
+        return
+    if 0x10 <= offset < 0x28 and m.d.header_type == 0:
+        cmd = hw_read(m, PCI_COMMAND, 2)
+        if cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
+            report(m, INV_ORDER_VIOLATION, REG_BAR0 + (offset - 0x10) // 4, MSG_ORDER_BAR, cmd, 0, 0)
+    ats_on = c.ats != 0 and (hw_read(m, c.ats + 6, 2) & 0x8000) != 0
+    if ats_on and c.pasid and offset == c.pasid + 6:
+        report(m, INV_ORDER_VIOLATION, REG_PASID, MSG_ORDER_PASID, 0, 0, 0)
+    if ats_on and c.pri and (offset == c.pri + 4 or offset == c.pri + 0x0C):
+        report(m, INV_ORDER_VIOLATION, REG_PRI, MSG_ORDER_PRI, 0, 0, 0)
+    if c.ltr and c.exp and offset == c.ltr + 4 and hw_read(m, c.exp + 0x28, 2) & 0x400:
+        report(m, INV_ORDER_VIOLATION, REG_LTR, MSG_ORDER_LTR, 0, 0, 0)
+    if c.sriov and offset == c.sriov + 0x10 and hw_read(m, c.sriov + 8, 2) & 0x1:
+        report(m, INV_ORDER_VIOLATION, REG_SRIOV, MSG_ORDER_SRIOV, 0, 0, 0)
+
+
+# --- around pci_restore_state -------------------------------------------------------------------
+
+cdef void before_restore(Machine *m, bint intended_epoch) noexcept nogil:
+    """Oracle.before_restore."""
+    cdef KernelDev *dev = &m.st.dev
+    if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0):
+        report(m, INV_RESTORE_OUTSIDE_D0, REG_MSIX, MSG_OUTSIDE_D0, hw_power_state(m), 0, 0)
+    if dev.partial_load:
+        report(m, INV_RESTORE_AFTER_FAILED_LOAD, REG_CONFIG, MSG_FAILED_LOAD, 0, 0, 0)
+    if dev.config_epoch < m.st.latest_save_epoch and not intended_epoch:
+        report(m, INV_RESTORE_OLDER_SNAPSHOT, REG_CONFIG, MSG_OLDER_SNAPSHOT,
+               m.st.latest_save_epoch, dev.config_epoch, 0)
+
+
+cdef void check_snapshot_bars(Machine *m) noexcept nogil:
+    """Oracle.check_snapshot_bars: at pci_restore_config_space, what it is about to write vs the
+    kernel's resources."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i, idx
+    cdef uint32_t lo
+    cdef uint64_t mask, saved
+    cdef BarDesc *b
+    if dev.saved_config[1] == 0xFFFFFFFFU:
+        report(m, INV_RESTORE_ALL_ONES, REG_COMMAND, MSG_ALL_ONES_COMMAND, 0, 0, 0)
+    if m.d.header_type != 0:
+        return
+    for i in range(m.d.n_bars):
+        b = &m.d.bars[i]
+        if b.kind == BAR_NONE:
+            continue
+        idx = b.index
+        lo = dev.saved_config[4 + idx]
+        if lo == 0xFFFFFFFFU:
+            report(m, INV_RESTORE_ALL_ONES, REG_BAR0 + idx, MSG_ALL_ONES_BAR, 0, 0, 0)
+            continue
+        mask = ~(b.size - 1)
+        saved = lo & (0xFFFFFFFCU if b.kind == BAR_IO else 0xFFFFFFF0U)
+        if b.kind == BAR_MEM64:
+            saved |= (<uint64_t>dev.saved_config[5 + idx]) << 32
+        if (saved & mask) != (dev.resources[idx] & mask):
+            report(m, INV_SNAPSHOT_BAR_STALE, REG_BAR0 + idx, MSG_BAR_STALE, dev.resources[idx], saved, 0)
+
+
+cdef void live_flag_mismatches(Machine *m, int8_t *out) noexcept nogil:
+    """Oracle.live_flag_mismatches: out[F_*] = the live flag where it disagrees with the hardware
+    enable bit, else -1 (all -1 while config space does not answer)."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i
+    cdef int live, en
+    for i in range(N_FEATURES):
+        out[i] = -1
+    if not m.st.accessible:
+        return
+    if c.tph:
+        live = dev.tph_enabled != 0
+        en = (raw_read(m.cfg, c.tph + 8, 4) & 0x300) != 0
+        if live != en:
+            out[F_TPH] = live
+    if c.msix:
+        live = dev.msix_enabled != 0
+        en = (raw_read(m.cfg, c.msix + 2, 2) & 0x8000) != 0
+        if live != en:
+            out[F_MSIX] = live
+    if c.msi:
+        live = dev.msi_enabled != 0
+        en = (raw_read(m.cfg, c.msi + 2, 2) & 0x1) != 0
+        if live != en:
+            out[F_MSI] = live
+    if c.ats:
+        live = dev.ats_enabled != 0
+        en = (raw_read(m.cfg, c.ats + 6, 2) & 0x8000) != 0
+        if live != en:
+            out[F_ATS] = live
+    if c.pasid:
+        live = dev.pasid_enabled != 0
+        en = (raw_read(m.cfg, c.pasid + 6, 2) & 0x1) != 0
+        if live != en:
+            out[F_PASID] = live
+    if c.pri:
+        live = dev.pri_enabled != 0
+        en = (raw_read(m.cfg, c.pri + 4, 2) & 0x1) != 0
+        if live != en:
+            out[F_PRI] = live
+    if c.ptm:
+        live = dev.ptm_enable_cnt > 0
+        en = (raw_read(m.cfg, c.ptm + 8, 4) & 0x1) != 0
+        if live != en:
+            out[F_PTM] = live
+    if c.sriov:
+        live = dev.sriov_num_vfs > 0
+        en = (raw_read(m.cfg, c.sriov + 8, 2) & 0x1) != 0
+        if live != en:
+            out[F_SRIOV] = live
+
+
+cdef void after_restore(Machine *m) noexcept nogil:
+    """Oracle.after_restore: each live flag and its enable bit agree after a restore (unless they
+    already disagreed when the op began); MSI with Bus Master turned off by the restore."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef int8_t mm[N_FEATURES]
+    cdef int f
+    cdef uint32_t cmd
+    cdef bint msi_on
+    if not m.st.accessible:
+        return
+    live_flag_mismatches(m, mm)
+    for f in range(N_FEATURES):          # sorted by register name, as the reference iterates
+        if mm[f] >= 0 and mm[f] != m.mm_start[f]:
+            report(m, INV_LIVE_FLAG_MISMATCH, REG_ATS + f, MSG_LIVE_FLAG, mm[f], 1 - mm[f], 0)
+    cmd = raw_read(m.cfg, PCI_COMMAND, 2)
+    msi_on = ((c.msix != 0 and (raw_read(m.cfg, c.msix + 2, 2) & 0x8000) != 0)
+              or (c.msi != 0 and (raw_read(m.cfg, c.msi + 2, 2) & 0x1) != 0))
+    if msi_on and not cmd & PCI_COMMAND_MASTER and m.cmd_at_op_start & PCI_COMMAND_MASTER:
+        report(m, INV_MSI_WITHOUT_BUS_MASTER, REG_COMMAND, MSG_MSI_NO_BUS_MASTER, cmd, 0, 0)
+
+
+# --- at the end of each op ------------------------------------------------------------------------
+
+cdef void end_of_op(Machine *m) noexcept nogil:
+    """Oracle.end_of_op: state that must agree after every op, reported by the op that makes it
+    true, not again by each later op while it stands."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef CapOffsets *pc = &m.d.port.caps
+    cdef int64_t before = m.st.standing
+    cdef int64_t standing = 0
+    cdef uint32_t hw_cmd, diff
+    m.st.standing = 0
+    if not m.st.accessible:
+        return
+    if m.st.vfio.open:
+        hw_cmd = raw_read(m.cfg, PCI_COMMAND, 2)
+        diff = (hw_cmd ^ <uint32_t>m.st.vfio.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
+        if diff:
+            standing |= STAND_VCONFIG
+            if not before & STAND_VCONFIG:
+                report(m, INV_VCONFIG_MISMATCH, REG_COMMAND, MSG_VCONFIG,
+                       m.st.vfio.vconfig_command & 3, hw_cmd & 3, 0)
+    if m.d.has_port:
+        if c.exp and pc.exp and c.ltr:
+            if (raw_read(m.cfg, c.exp + 0x28, 2) & 0x400) and not (port_read(m, pc.exp + 0x28, 2) & 0x400):
+                standing |= STAND_LTR
+                if not before & STAND_LTR:
+                    report(m, INV_UPSTREAM_FEATURE_OFF, REG_LTR, MSG_UPSTREAM_LTR, 0, 0, 0)
+        if c.ptm and pc.ptm:
+            if (raw_read(m.cfg, c.ptm + 8, 4) & 0x1) and not (port_read(m, pc.ptm + 8, 4) & 0x1):
+                standing |= STAND_PTM
+                if not before & STAND_PTM:
+                    report(m, INV_UPSTREAM_FEATURE_OFF, REG_PTM, MSG_UPSTREAM_PTM, 0, 0, 0)
+    m.st.standing = standing

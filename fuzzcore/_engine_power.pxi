@@ -1,0 +1,156 @@
+# Power management (drivers/pci/pci.c, pci-driver.c; reference §5.5) and the hardware's side of
+# PMCSR writes; mirrors fuzzcore/model/power.py.
+
+cdef enum:
+    PCI_PM_CTRL = 0x04
+    PCI_PM_CTRL_STATE_MASK = 0x3
+    PCI_PM_CTRL_NO_SOFT_RESET = 0x8
+
+
+cdef inline int hw_power_state(Machine *m) noexcept nogil:
+    """The PowerState the function is really in (PMCSR), D0 when it has no PM capability."""
+    if not m.d.fn.caps.pm or not m.st.accessible:
+        return D0
+    return raw_read(m.cfg, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK
+
+
+cdef void pmcsr_write(Machine *m, uint32_t value) noexcept nogil:
+    """A PMCSR write as the function sees it: D3hot->D0 with NoSoftRst=0 is a soft reset."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef int before, after
+    if not pm:
+        return
+    before = hw_power_state(m)
+    io_write(m, pm + PCI_PM_CTRL, 2, value)
+    after = hw_power_state(m)
+    if before == D3HOT and after == D0 and m.st.accessible and not m.d.no_soft_reset:
+        hardware_reset(m, RESET_SOFT)
+
+
+cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
+    """pci_std_update_resource: write the BAR from the kernel resource (64-bit: Memory off around
+    the two halves), and since 909f7bf9b080 also update saved_config_space."""
+    cdef int pos = m.d.bar_pos[bar]
+    cdef int kind
+    cdef uint64_t addr
+    cdef uint32_t lowmask, low_bits, lo, cmd
+    cdef bint disable
+    if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
+        return
+    kind = m.d.bars[pos].kind
+    addr = m.st.dev.resources[bar]
+    lowmask = 0x3 if kind == BAR_IO else 0xF
+    low_bits = hw_read(m, 0x10 + 4 * bar, 4) & lowmask
+    lo = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | low_bits
+    disable = kind == BAR_MEM64
+    cmd = io_read(m, PCI_COMMAND, 2)
+    if disable and cmd & PCI_COMMAND_MEMORY:
+        io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
+    io_write(m, 0x10 + 4 * bar, 4, lo)
+    if kind == BAR_MEM64:
+        io_write(m, 0x14 + 4 * bar, 4, <uint32_t>(addr >> 32))
+    if disable and cmd & PCI_COMMAND_MEMORY:
+        io_write(m, PCI_COMMAND, 2, cmd)
+    if m.pol.bar_assignment_updates_snapshot:
+        m.st.dev.saved_config[4 + bar] = io_read(m, 0x10 + 4 * bar, 4)
+        if kind == BAR_MEM64:
+            m.st.dev.saved_config[5 + bar] = io_read(m, 0x14 + 4 * bar, 4)
+
+
+cdef void pci_restore_bars(Machine *m) noexcept nogil:
+    """pci_restore_bars: re-write every BAR from kernel resources."""
+    cdef int prev = m.step
+    cdef int i
+    m.step = STEP_PCI_RESTORE_BARS
+    for i in range(m.d.n_bars):
+        pci_update_bar(m, m.d.bars[i].index)
+    m.step = prev
+
+
+cdef int pci_power_up(Machine *m) noexcept nogil:
+    """pci_power_up + pci_set_full_power_state: D0; BARs re-written if a soft reset was needed."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef uint32_t pmcsr
+    cdef int state
+    cdef bint need_restore
+    if not m.st.accessible:
+        m.st.dev.current_state = D3COLD
+        return EIO_
+    if not pm:
+        m.st.dev.current_state = D0
+        return 0
+    pmcsr = io_read(m, pm + PCI_PM_CTRL, 2)
+    state = pmcsr & PCI_PM_CTRL_STATE_MASK
+    need_restore = ((state == D3HOT or m.st.dev.current_state >= D3HOT)
+                    and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
+    if state != D0:
+        pmcsr_write(m, 0)
+    m.st.dev.current_state = D0
+    if need_restore:
+        pci_restore_bars(m)
+    return 0
+
+
+cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
+    """pci_set_power_state: D0 via pci_power_up; D3hot by PMCSR; D3cold also cuts power."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef uint32_t csr
+    if state == D0:
+        if m.st.dev.current_state == D0 and hw_power_state(m) == D0:
+            return 0
+        return pci_power_up(m)
+    if not pm:
+        return EIO_
+    if m.st.dev.current_state == state:
+        return 0
+    csr = io_read(m, pm + PCI_PM_CTRL, 2)
+    pmcsr_write(m, (csr & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
+    m.st.dev.current_state = D3HOT
+    if state == D3COLD:
+        hardware_reset(m, RESET_COLD)
+        hw_write(m, pm + PCI_PM_CTRL, 2, 0)  # fundamental reset leaves it in D0 uninitialised
+        m.st.dev.current_state = D3COLD
+    return 0
+
+
+cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:
+    """pci_pm_runtime_suspend: clear state_saved, PTM suspended, save, then D3hot (§1.4, §1.5)."""
+    cdef int prev
+    if m.st.dev.current_state != D0:
+        return 0
+    if m.st.vfio.open:
+        return EBUSY_  # vfio holds a runtime-PM reference while the device is open
+    prev = m.step
+    m.step = STEP_PCI_PM_RUNTIME_SUSPEND
+    if m.pol.rs_clears_state_saved:
+        m.st.dev.state_saved = 0
+    if m.pol.rs_disables_ptm:
+        pci_suspend_ptm(m)
+    if not m.st.dev.state_saved:
+        pci_save_state(m)
+    pci_set_power_state(m, D3HOT)
+    m.step = prev
+    return 0
+
+
+cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
+    """pci_pm_runtime_resume -> pci_pm_default_resume_early: power up, restore, PME restore."""
+    cdef int prev
+    if m.st.dev.current_state == D0:
+        return 0
+    prev = m.step
+    m.step = STEP_PCI_PM_RUNTIME_RESUME
+    pci_power_up(m)
+    pci_restore_state(m, False)
+    pci_resume_ptm(m)
+    m.step = prev
+    return 0
+
+
+cdef void link_down_effects(Machine *m) noexcept nogil:
+    """A downstream port clears LTR Enable when its link goes down (PCIe r5.0 §7.5.3.16)."""
+    cdef int off
+    if not m.d.has_port or not m.d.port.caps.exp:
+        return
+    off = m.d.port.caps.exp + 0x28
+    port_write(m, off, 2, port_read(m, off, 2) & ~(<uint32_t>0x400))

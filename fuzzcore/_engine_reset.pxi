@@ -1,0 +1,285 @@
+# Resets and error recovery (drivers/pci/pci.c, drivers/pci/pcie/err.c; reference §5.1–§5.4);
+# mirrors fuzzcore/model/reset.py.
+
+cdef enum:
+    PCI_EXP_DEVCTL = 0x08
+    PCI_EXP_DEVCTL_BCR_FLR = 0x8000
+    PCI_BRIDGE_CONTROL = 0x3E
+    PCI_BRIDGE_CTL_BUS_RESET = 0x40
+
+
+cdef void cfg_reset(Machine *m, int kind) noexcept nogil:
+    """ConfigSpace.reset: (current & keep[kind]) | (default[kind] & ~keep[kind]), word by word over
+    the words a reset can change; every MSI-X entry masked, address/data 0 (§7.3)."""
+    cdef uint64_t *c = <uint64_t *>m.cfg
+    cdef const uint64_t *keep = m.d.fn.keep + kind * (CFG_ALLOC // 8)
+    cdef const uint64_t *dflt = m.d.fn.deflt + kind * (CFG_ALLOC // 8)
+    cdef const int32_t *words = m.d.fn.reset_words[kind]
+    cdef int n = m.d.fn.n_reset_words[kind]
+    cdef int i, w
+    for i in range(n):
+        w = words[i]
+        c[w] = (c[w] & keep[w]) | (dflt[w] & ~keep[w])
+    memset(m.msix, 0, m.d.msix_entries * PCI_MSIX_ENTRY_SIZE)
+    for i in range(m.d.msix_entries):
+        m.msix[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT
+
+
+cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
+    """What the function does when it is reset: registers to their defaults per kind (§7)."""
+    if kind == RESET_HOT or kind == RESET_COLD:
+        m.st.accessible = 1  # the link retrains; a device that stopped answering answers again
+    cfg_reset(m, kind)
+    m.st.needs_restore_after_reset = 1
+    m.st.aer_ur_latched = 1 if (m.st.aer_ur_latched and kind != RESET_COLD) else 0
+
+
+# --- reset methods (§5.2) ---------------------------------------------------------------------
+
+cdef int pcie_flr(Machine *m) noexcept nogil:
+    """pcie_reset_flr -> pcie_flr: (ad05c16b290b: -ENOTTY if Command reads all-ones), set
+    Initiate FLR, wait, poll readiness (pci_dev_wait: all-ones until it answers)."""
+    cdef int exp = m.d.fn.caps.exp
+    cdef uint32_t devctl
+    if not m.d.flr or not exp:
+        return ENOTTY_
+    if m.pol.flr_enotty and io_read(m, PCI_COMMAND, 2) == 0xFFFF:
+        return ENOTTY_
+    devctl = io_read(m, exp + PCI_EXP_DEVCTL, 2)
+    io_write(m, exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
+    if m.st.accessible:
+        hardware_reset(m, RESET_FLR)
+        return 0
+    return ENOTTY_  # pci_dev_wait timed out: the write never reached the function
+
+
+cdef int pci_pm_reset(Machine *m) noexcept nogil:
+    """pci_pm_reset: needs PM, NoSoftRst=0 (read live) and current_state D0; D3hot then D0."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef uint32_t csr
+    if not pm:
+        return ENOTTY_
+    if io_read(m, pm + 4, 2) & 0x8:
+        return ENOTTY_
+    if m.st.dev.current_state != D0:
+        return EINVAL_
+    csr = io_read(m, pm + 4, 2) & ~(<uint32_t>0x3)
+    pmcsr_write(m, csr | 0x3)
+    pmcsr_write(m, csr)
+    return 0 if m.st.accessible else ENOTTY_
+
+
+cdef int secondary_bus_reset(Machine *m) noexcept nogil:
+    """pci_reset_secondary_bus on the upstream port: Bridge Control SBR set, 2 ms, cleared; the
+    link goes down, so the port's LTR Enable is cleared too (§3.1)."""
+    cdef uint32_t ctl
+    if not m.d.has_port:
+        return ENOTTY_
+    ctl = port_read(m, PCI_BRIDGE_CONTROL, 2)
+    port_write(m, PCI_BRIDGE_CONTROL, 2, ctl | PCI_BRIDGE_CTL_BUS_RESET)
+    port_write(m, PCI_BRIDGE_CONTROL, 2, ctl & ~(<uint32_t>PCI_BRIDGE_CTL_BUS_RESET))
+    link_down_effects(m)
+    hardware_reset(m, RESET_HOT)
+    return 0
+
+
+cdef int pci_bus_reset_method(Machine *m) noexcept nogil:
+    """pci_reset_bus_function -> pci_parent_bus_reset: only alone on the bus and not a bridge."""
+    if not m.d.has_port or m.d.header_type == 1:
+        return ENOTTY_
+    return secondary_bus_reset(m)
+
+
+cdef int reset_method_run(Machine *m, int method) noexcept nogil:
+    if method == METHOD_FLR:
+        return pcie_flr(m)
+    if method == METHOD_PM:
+        return pci_pm_reset(m)
+    if method == METHOD_BUS:
+        return pci_bus_reset_method(m)
+    return ENOTTY_
+
+
+cdef bint method_available(Machine *m, int method) noexcept nogil:
+    """pci_init_reset_methods probes each method once at enumeration."""
+    if method == METHOD_FLR:
+        return m.d.flr and m.d.fn.caps.exp != 0
+    if method == METHOD_PM:
+        return m.d.fn.caps.pm != 0 and not m.d.no_soft_reset
+    if method == METHOD_BUS:
+        return m.d.has_port and m.d.header_type != 1
+    return False
+
+
+cdef bint any_reset_method(Machine *m, int only) noexcept nogil:
+    """reset_methods(m, only) is not empty."""
+    cdef int i, method
+    for i in range(m.pol.n_reset):
+        method = m.pol.reset_method[i]
+        if method_available(m, method) and (only == METHOD_AUTO or method == only):
+            return True
+    return False
+
+
+cdef int __pci_reset_function_locked(Machine *m, int only) noexcept nogil:
+    """Try reset_methods[] in order; -ENOTTY moves on, anything else stops."""
+    cdef int rc = ENOTTY_
+    cdef int i, method, prev
+    for i in range(m.pol.n_reset):
+        method = m.pol.reset_method[i]
+        if not method_available(m, method) or (only != METHOD_AUTO and method != only):
+            continue
+        prev = m.step
+        m.step = STEP_RESET_BASE + m.pol.reset_step[i]
+        rc = reset_method_run(m, method)
+        m.step = prev
+        if rc != ENOTTY_:
+            return rc
+    return rc
+
+
+# --- save/disable and restore around a reset (§5.1) ------------------------------------------
+
+cdef void pci_dev_save_and_disable(Machine *m) noexcept nogil:
+    """reset_prepare (none modelled), D0, (e18d1abc3bff: stop if Command/Status reads
+    all-ones), pci_save_state, Command = INTx Disable only."""
+    cdef int prev = m.step
+    m.step = STEP_PCI_DEV_SAVE_AND_DISABLE
+    pci_set_power_state(m, D0)
+    if m.pol.save_and_disable_skip and io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU:
+        m.step = prev
+        return
+    pci_save_state(m)
+    io_write(m, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
+    m.step = prev
+
+
+cdef void pci_dev_restore(Machine *m) noexcept nogil:
+    """pci_restore_state, then the driver's reset_done (vfio: policy vfio.reset_done)."""
+    cdef int prev = m.step
+    m.step = STEP_PCI_DEV_RESTORE
+    pci_restore_state(m, False)
+    if m.st.dev.driver == DRV_VFIO:
+        vfio_reset_done(m)
+    m.step = prev
+
+
+cdef int pci_reset_function(Machine *m, int method) noexcept nogil:
+    """pci_reset_function / pci_try_reset_function: save+disable, reset, restore regardless."""
+    cdef int rc
+    if not any_reset_method(m, method):
+        return ENOTTY_
+    pci_dev_save_and_disable(m)
+    rc = __pci_reset_function_locked(m, method)
+    if rc == 0 or m.pol.restore_after_failed_reset:
+        pci_dev_restore(m)
+    return rc
+
+
+cdef int pci_reset_bus(Machine *m) noexcept nogil:
+    """pci_reset_bus (§5.3): save+disable every device below the port, SBR, restore each."""
+    cdef int prev
+    if not m.d.has_port:
+        return ENOTTY_
+    pci_dev_save_and_disable(m)
+    prev = m.step
+    m.step = STEP_PCI_RESET_BUS
+    secondary_bus_reset(m)
+    m.step = prev
+    pci_dev_restore(m)
+    return 0
+
+
+cdef int pci_bus_error_reset(Machine *m) noexcept nogil:
+    """pci_bus_error_reset: the bus reset alone; no save, no restore, no callbacks."""
+    cdef int prev = m.step
+    cdef int rc
+    m.step = STEP_PCI_BUS_ERROR_RESET
+    rc = secondary_bus_reset(m)
+    m.step = prev
+    return rc
+
+
+# --- AER / DPC recovery (§5.4) ----------------------------------------------------------------
+
+cdef int merge_result(int orig, int new) noexcept nogil:
+    """merge_result (drivers/pci/pcie/err.c)."""
+    if new == ERS_NO_AER_DRIVER:
+        return ERS_NO_AER_DRIVER
+    if new == ERS_NONE:
+        return orig
+    if orig == ERS_CAN_RECOVER or orig == ERS_RECOVERED:
+        return new
+    if orig == ERS_DISCONNECT and new == ERS_NEED_RESET:
+        return ERS_NEED_RESET
+    return orig
+
+
+cdef int VOTE_VALUES[4]
+VOTE_VALUES[:] = [ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_NO_AER_DRIVER]
+
+
+cdef int error_detected(Machine *m, int channel, int vote) noexcept nogil:
+    """report_error_detected for the one function below the bridge."""
+    cdef KernelDev *dev = &m.st.dev
+    if dev.error_state == ERR_PERM_FAILURE:
+        return ERS_DISCONNECT
+    dev.error_state = channel
+    if dev.driver == DRV_HOST:
+        return VOTE_VALUES[vote]
+    if dev.driver == DRV_VFIO:
+        return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
+    return ERS_NONE if m.d.header_type == 1 else ERS_NO_AER_DRIVER
+
+
+cdef int reset_subordinates(Machine *m, int source_dpc) noexcept nogil:
+    """aer_root_reset (FLR for RCiEP/RCEC, else bus reset without restore) or dpc_reset_link."""
+    cdef int rc
+    cdef int t = m.d.fn.caps.exp_type
+    if t == 0x9 or t == 0xA:
+        rc = pcie_flr(m)
+    elif source_dpc or m.d.has_port:
+        rc = pci_bus_error_reset(m)
+    else:
+        rc = ENOTTY_
+    return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
+
+
+cdef int slot_reset(Machine *m) noexcept nogil:
+    """report_slot_reset: a host driver restores from whatever snapshot is current; vfio-pci has
+    no slot_reset (policy recovery.vfio_slot_reset can add one)."""
+    cdef KernelDev *dev = &m.st.dev
+    if dev.driver == DRV_HOST:
+        pci_restore_state(m, False)
+        return ERS_RECOVERED
+    if dev.driver == DRV_VFIO and m.pol.vfio_slot_reset_restore:
+        pci_restore_state(m, False)
+        return ERS_RECOVERED
+    return ERS_NONE
+
+
+cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
+    """pcie_do_recovery: error_detected, mmio_enabled, reset, slot_reset, resume. It never calls
+    pci_restore_state or reset_done itself."""
+    cdef int prev = m.step
+    cdef int status
+    m.step = STEP_PCIE_DO_RECOVERY
+    status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
+    if status == ERS_CAN_RECOVER:
+        status = ERS_RECOVERED
+    if status == ERS_NEED_RESET or channel == ERR_FROZEN:
+        if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
+            m.st.dev.error_state = ERR_PERM_FAILURE
+            m.step = prev
+            return status
+    if status == ERS_NEED_RESET:
+        status = merge_result(ERS_RECOVERED, slot_reset(m))
+    if status != ERS_RECOVERED:
+        m.st.dev.error_state = ERR_PERM_FAILURE
+        m.step = prev
+        return status
+    m.st.dev.error_state = ERR_NORMAL
+    if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
+        report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_USED_WITHOUT_RESTORE, 0, 0, 0)
+    m.step = prev
+    return status

@@ -1,0 +1,418 @@
+# pci_restore_state (drivers/pci/pci.c, reference §3): the policy's restore steps in order;
+# mirrors fuzzcore/model/restore.py. A step's gate (always / live_flag / never) and source
+# (snapshot / live) come from the policy; the step checks the buffers it reads from (epoch).
+
+cdef enum:
+    PCI_EXP_DEVCTL2 = 0x28
+    PCI_EXP_DEVCTL2_LTR_EN = 0x400
+    PCI_EXP_LNKCTL = 0x10
+    PCI_EXP_LNKCTL_ASPMC = 0x3
+    PCI_L1SS_CTL1 = 0x08
+    PCI_L1SS_CTL2 = 0x0C
+    PCI_L1SS_CTL1_L1_2_MASK = 0x5   # PCI-PM L1.2 | ASPM L1.2
+
+
+cdef void check_epoch(Machine *m, int b, int reg) noexcept nogil:
+    """_check_epoch: a restore may only push a buffer that the snapshot's own save filled (H2/H3)."""
+    cdef int64_t e = m.st.dev.buf_epoch[b]
+    if e != m.st.dev.config_epoch:
+        report(m, INV_RESTORE_UNSAVED_BUFFER, reg, MSG_UNSAVED_NEVER if e == 0 else MSG_UNSAVED_OLD,
+               m.st.dev.config_epoch, e, 0)
+
+
+# --- step 1 ---------------------------------------------------------------------------------
+
+cdef void restore_ltr(Machine *m) noexcept nogil:
+    """pci_restore_ltr_state: latencies back before DEVCTL2 re-enables LTR."""
+    cdef int b = m.d.buf_ltr
+    if m.d.fn.caps.ltr and b >= 0:
+        check_epoch(m, b, REG_LTR)
+        io_write(m, m.d.fn.caps.ltr + 4, 4, buf_u32(m, b, 0))
+
+
+cdef void restore_l1ss(Machine *m) noexcept nogil:
+    """pci_restore_aspm_l1ss_state: ASPM off, L1.2 off, CTL2 then CTL1, parent before child."""
+    cdef int l1ss = m.d.fn.caps.l1ss
+    cdef int pl1ss = m.d.port.caps.l1ss if m.d.has_port else 0
+    cdef int b = m.d.buf_l1ss
+    cdef int exp, pexp
+    cdef uint32_t clnk, plnk, v, p1, c1
+    cdef bint aspm
+    if not l1ss or not pl1ss:
+        return
+    if b < 0 or not m.d.port_buf_l1ss:
+        return
+    check_epoch(m, b, REG_L1SS)
+    exp = m.d.fn.caps.exp
+    pexp = m.d.port.caps.exp
+    clnk = io_read(m, exp + PCI_EXP_LNKCTL, 2)
+    plnk = port_read(m, pexp + PCI_EXP_LNKCTL, 2)
+    aspm = ((clnk | plnk) & PCI_EXP_LNKCTL_ASPMC) != 0
+    if aspm:
+        io_write(m, exp + PCI_EXP_LNKCTL, 2, clnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
+        port_write(m, pexp + PCI_EXP_LNKCTL, 2, plnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
+    v = io_read(m, l1ss + PCI_L1SS_CTL1, 4)
+    io_write(m, l1ss + PCI_L1SS_CTL1, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+    v = port_read(m, pl1ss + PCI_L1SS_CTL1, 4)
+    port_write(m, pl1ss + PCI_L1SS_CTL1, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+    port_write(m, pl1ss + PCI_L1SS_CTL2, 4, m.st.port.l1ss[1])
+    io_write(m, l1ss + PCI_L1SS_CTL2, 4, buf_u32(m, b, 1))
+    p1 = m.st.port.l1ss[0]
+    c1 = buf_u32(m, b, 0)
+    port_write(m, pl1ss + PCI_L1SS_CTL1, 4, p1 & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+    io_write(m, l1ss + PCI_L1SS_CTL1, 4, c1 & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+    if (p1 | c1) & PCI_L1SS_CTL1_L1_2_MASK:
+        port_write(m, pl1ss + PCI_L1SS_CTL1, 4, p1)
+        io_write(m, l1ss + PCI_L1SS_CTL1, 4, c1)
+    if aspm:
+        port_write(m, pexp + PCI_EXP_LNKCTL, 2, plnk)
+        io_write(m, exp + PCI_EXP_LNKCTL, 2, clnk)
+
+
+cdef void bridge_reconfigure_ltr(Machine *m) noexcept nogil:
+    """pci_bridge_reconfigure_ltr: a port on an LTR path gets LTR Enable back (link down clears it)."""
+    cdef int off
+    cdef uint32_t v
+    if not m.d.has_port or not m.st.port.ltr_path or not m.d.port.caps.exp:
+        return
+    off = m.d.port.caps.exp + PCI_EXP_DEVCTL2
+    v = port_read(m, off, 2)
+    if not v & PCI_EXP_DEVCTL2_LTR_EN:
+        port_write(m, off, 2, v | PCI_EXP_DEVCTL2_LTR_EN)
+
+
+cdef void restore_pcie(Machine *m, int source) noexcept nogil:
+    """pci_restore_pcie_state: LTR, L1SS, then DEVCTL..LNKCTL2 from the PCIe buffer (§3.1)."""
+    cdef int b = m.d.buf_exp
+    cdef int i, reg
+    restore_ltr(m)
+    restore_l1ss(m)
+    if not m.d.fn.caps.exp or b < 0:
+        return
+    bridge_reconfigure_ltr(m)
+    check_epoch(m, b, REG_PCIE)
+    for i in range(N_PCI_EXP_SAVED_REGS):
+        reg = PCI_EXP_SAVED_REGS[i]
+        if reg == 0x38 or not m.d.pcie_impl[i]:
+            continue  # SLTCTL2 is never written back
+        io_write(m, m.d.fn.caps.exp + reg, 2, buf_u16(m, b, i))
+
+
+# --- steps 2-4: PASID, PRI, ATS (drivers/pci/ats.c) ---------------------------------------------
+
+cdef void restore_pasid(Machine *m, int source) noexcept nogil:
+    """pci_restore_pasid_state: Control = Enable | pasid_features."""
+    if m.d.fn.caps.pasid:
+        io_write(m, m.d.fn.caps.pasid + 6, 2, 0x1 | <uint32_t>m.st.dev.pasid_features)
+
+
+cdef void restore_pri(Machine *m, int source) noexcept nogil:
+    """pci_restore_pri_state: allocation first, then Enable."""
+    if m.d.fn.caps.pri:
+        io_write(m, m.d.fn.caps.pri + 0x0C, 4, <uint32_t>m.st.dev.pri_reqs_alloc)
+        io_write(m, m.d.fn.caps.pri + 0x04, 2, 0x1)
+
+
+cdef void restore_ats(Machine *m, int source) noexcept nogil:
+    """pci_restore_ats_state: Control = Enable | (ats_stu - 12)."""
+    if m.d.fn.caps.ats:
+        io_write(m, m.d.fn.caps.ats + 6, 2, 0x8000 | <uint32_t>((m.st.dev.ats_stu - 12) & 0x1F))
+
+
+# --- step 5: VC (drivers/pci/vc.c) ---------------------------------------------------------------
+
+cdef void restore_vc(Machine *m, int source) noexcept nogil:
+    """pci_restore_vc_state: Port VC Control, then each VC's Resource Control keeping the live
+    Enable bit (an FLR keeps VC config); a differing saved Enable is applied (pci_vc_enable)."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef int k, n, b, off, reg
+    cdef uint32_t saved, live
+    for k in range(c.n_vc):
+        b = m.d.buf_vc[k]
+        if b < 0:
+            continue
+        off = c.vc_off[k]
+        check_epoch(m, b, REG_VC)
+        io_write(m, off + 0x0C, 2, buf_u32(m, b, 0) & 0xFFFF)
+        for n in range(c.vc_count[k]):
+            reg = off + 0x10 + 12 * n + 4
+            saved = buf_u32(m, b, 1 + n)
+            live = io_read(m, reg, 4)
+            io_write(m, reg, 4, (saved & ~(<uint32_t>0x80000000U)) | (live & 0x80000000U))
+            if n and (saved ^ live) & 0x80000000U:
+                io_write(m, reg, 4, saved)  # pci_vc_enable: set Enable as saved
+
+
+# --- step 6: ReBAR --------------------------------------------------------------------------------
+
+cdef inline int bit_length(uint64_t x) noexcept nogil:
+    cdef int n = 0
+    while x:
+        x >>= 1
+        n += 1
+    return n
+
+
+cdef void restore_rebar(Machine *m, int source) noexcept nogil:
+    """pci_restore_rebar_state: BAR Size from the live resource size (§3.4)."""
+    cdef int off = m.d.fn.caps.rebar
+    cdef int nbars, i, bar, enc
+    cdef uint32_t ctrl
+    cdef uint64_t size
+    if not off:
+        return
+    nbars = (io_read(m, off + 8, 4) >> 5) & 0x7
+    for i in range(nbars):
+        ctrl = io_read(m, off + 8 + 8 * i, 4)
+        bar = ctrl & 0x7
+        size = m.st.dev.resource_sizes[bar] if bar < 6 else 0  # resource_size() of a non-BAR index
+        enc = 0
+        if size:
+            enc = bit_length(size) - 1 - 20
+            if enc < 0:
+                enc = 0
+        io_write(m, off + 8 + 8 * i, 4, (ctrl & ~(<uint32_t>0x1F00)) | (<uint32_t>enc << 8))
+
+
+# --- steps 7-11 -------------------------------------------------------------------------------
+
+cdef void restore_dpc(Machine *m, int source) noexcept nogil:
+    """pci_restore_dpc_state: the saved DPC Control word."""
+    cdef int b = m.d.buf_dpc
+    if m.d.fn.caps.dpc and b >= 0:
+        check_epoch(m, b, REG_DPC)
+        io_write(m, m.d.fn.caps.dpc + 6, 2, buf_u16(m, b, 0))
+
+
+cdef void restore_ptm(Machine *m, int source) noexcept nogil:
+    """pci_restore_ptm_state: the saved PTM Control, whatever ptm_enable_cnt says (source=live:
+    rebuilt from ptm_enable_cnt instead)."""
+    cdef int ptm = m.d.fn.caps.ptm
+    cdef int b = m.d.buf_ptm
+    if not ptm:
+        return
+    if source == SRC_LIVE:
+        io_write(m, ptm + 8, 4, 0x1 if m.st.dev.ptm_enable_cnt else 0)
+        return
+    if b >= 0:
+        check_epoch(m, b, REG_PTM)
+        io_write(m, ptm + 8, 4, buf_u32(m, b, 0))
+
+
+cdef void restore_tph(Machine *m, int source) noexcept nogil:
+    """pci_restore_tph_state: Control, then the ST entries (count from the live capability)."""
+    cdef int tph = m.d.fn.caps.tph
+    cdef int b = m.d.buf_tph
+    cdef int i, n
+    if not tph:
+        return
+    if source == SRC_LIVE:
+        io_write(m, tph + 8, 4, <uint32_t>(m.st.dev.tph_mode | (m.st.dev.tph_req_type << 8)))
+        return
+    if b < 0:
+        return
+    check_epoch(m, b, REG_TPH)
+    io_write(m, tph + 8, 4, buf_u32(m, b, 0))
+    n = (m.d.fn.bufs[b].size - 4) // 2
+    if m.d.tph_entries < n:
+        n = m.d.tph_entries
+    for i in range(n):
+        io_write(m, tph + 0x0C + 2 * i, 2, buf_u16(m, b, 2 + i))
+
+
+cdef void aer_clear_status(Machine *m, int source) noexcept nogil:
+    """pci_aer_clear_status: Root Error Status (ports), Correctable, Uncorrectable: write back."""
+    cdef int aer = m.d.fn.caps.aer
+    if not aer or not m.pol.aer_native:
+        return
+    if m.d.n_aer_regs == 5:      # has_root_error_regs
+        io_write(m, aer + 0x30, 4, io_read(m, aer + 0x30, 4))
+    io_write(m, aer + 0x10, 4, io_read(m, aer + 0x10, 4))
+    io_write(m, aer + 0x04, 4, io_read(m, aer + 0x04, 4))
+    m.st.aer_ur_latched = 0
+
+
+cdef void restore_aer(Machine *m, int source) noexcept nogil:
+    """pci_restore_aer_state: masks, severity, cap/control, then Root Error Command."""
+    cdef int b = m.d.buf_aer
+    cdef int i
+    if not m.d.fn.caps.aer or b < 0:
+        return
+    check_epoch(m, b, REG_AER)
+    for i in range(m.d.n_aer_regs):
+        io_write(m, m.d.fn.caps.aer + m.d.aer_regs[i], 4, buf_u32(m, b, i))
+
+
+# --- step 12: the header (§3.6) ---------------------------------------------------------------
+
+cdef void restore_dword(Machine *m, int index, int retry, bint force) noexcept nogil:
+    """pci_restore_config_dword: skip if equal (unless forced); retry BARs up to `retry` times."""
+    cdef uint32_t saved = m.st.dev.saved_config[index]
+    cdef int offset = 4 * index
+    if not force and io_read(m, offset, 4) == saved:
+        return
+    while True:
+        io_write(m, offset, 4, saved)
+        if retry <= 0 or io_read(m, offset, 4) == saved:
+            return
+        retry -= 1
+
+
+cdef void restore_config_space(Machine *m, int source) noexcept nogil:
+    """pci_restore_config_space: type 0: 15..10, BARs 9..4 with retry 10, 3..0 (Command+Status as
+    one dword, last); type 1: 15..12, 11..9 forced, 8..0."""
+    cdef int i
+    check_snapshot_bars(m)
+    if m.d.header_type == 0:
+        for i in range(15, 9, -1):
+            restore_dword(m, i, 0, False)
+        for i in range(9, 3, -1):
+            restore_dword(m, i, 10, False)
+        for i in range(3, -1, -1):
+            restore_dword(m, i, 0, False)
+    elif m.d.header_type == 1:
+        for i in range(15, 11, -1):
+            restore_dword(m, i, 0, False)
+        for i in range(11, 8, -1):
+            restore_dword(m, i, 0, True)
+        for i in range(8, -1, -1):
+            restore_dword(m, i, 0, False)
+    else:
+        for i in range(15, -1, -1):
+            restore_dword(m, i, 0, False)
+
+
+# --- steps 13-16 ------------------------------------------------------------------------------
+
+cdef void restore_pcix(Machine *m, int source) noexcept nogil:
+    """pci_restore_pcix_state: the saved PCI-X Command word."""
+    cdef int b = m.d.buf_pcix
+    if m.d.fn.caps.pcix and b >= 0:
+        check_epoch(m, b, REG_PCIX)
+        io_write(m, m.d.fn.caps.pcix + 2, 2, buf_u16(m, b, 0))
+
+
+cdef void restore_msi_step(Machine *m, int source) noexcept nogil:
+    """pci_restore_msi_state: MSI then MSI-X, each only when its live flag is set (§4)."""
+    restore_msi(m)
+    restore_msix(m)
+
+
+cdef enum:
+    ACS_SV = 0x1
+    ACS_TB = 0x2
+    ACS_RR = 0x4
+    ACS_CR = 0x8
+    ACS_UF = 0x10
+
+
+cdef void enable_acs(Machine *m, int source) noexcept nogil:
+    """pci_enable_acs: start from the (post-reset) hardware value, add the IOMMU's request
+    (SV, RR, CR, UF where capable), write ACS Control. Firmware-only bits are lost (H15)."""
+    cdef int acs = m.d.fn.caps.acs
+    cdef uint32_t cap, ctrl
+    if not acs:
+        return
+    cap = io_read(m, acs + 4, 2)
+    ctrl = io_read(m, acs + 6, 2)
+    ctrl |= cap & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
+    io_write(m, acs + 6, 2, ctrl)
+
+
+cdef void restore_iov(Machine *m, int source) noexcept nogil:
+    """sriov_restore_state: skipped if VF Enable is already set; ARI bit, page size, NumVFs,
+    then Control from the live dev->sriov."""
+    cdef int off = m.d.fn.caps.sriov
+    cdef KernelDev *dev = &m.st.dev
+    if not off:
+        return
+    if io_read(m, off + 8, 2) & 0x1:
+        return
+    io_write(m, off + 8, 2, <uint32_t>(dev.sriov_ctrl & 0x10))
+    io_write(m, off + 0x20, 4, <uint32_t>dev.sriov_pgsz)
+    io_write(m, off + 0x10, 2, <uint32_t>dev.sriov_num_vfs)
+    io_write(m, off + 8, 2, <uint32_t>dev.sriov_ctrl)
+
+
+cdef void restore_step(Machine *m, int kind, int source) noexcept nogil:
+    """RESTORE_STEPS dispatch."""
+    if kind == R_PCIE:
+        restore_pcie(m, source)
+    elif kind == R_PASID:
+        restore_pasid(m, source)
+    elif kind == R_PRI:
+        restore_pri(m, source)
+    elif kind == R_ATS:
+        restore_ats(m, source)
+    elif kind == R_VC:
+        restore_vc(m, source)
+    elif kind == R_REBAR:
+        restore_rebar(m, source)
+    elif kind == R_DPC:
+        restore_dpc(m, source)
+    elif kind == R_PTM:
+        restore_ptm(m, source)
+    elif kind == R_TPH:
+        restore_tph(m, source)
+    elif kind == R_AER_CLEAR_STATUS:
+        aer_clear_status(m, source)
+    elif kind == R_AER:
+        restore_aer(m, source)
+    elif kind == R_CONFIG_SPACE:
+        restore_config_space(m, source)
+    elif kind == R_PCIX:
+        restore_pcix(m, source)
+    elif kind == R_MSI:
+        restore_msi_step(m, source)
+    elif kind == R_ACS:
+        enable_acs(m, source)
+    elif kind == R_IOV:
+        restore_iov(m, source)
+
+
+cdef bint restore_live_flag(Machine *m, int kind) noexcept nogil:
+    """LIVE_FLAGS: what each step's `live_flag` gate reads (True for steps without one)."""
+    cdef KernelDev *dev = &m.st.dev
+    if kind == R_PASID:
+        return dev.pasid_enabled != 0
+    if kind == R_PRI:
+        return dev.pri_enabled != 0
+    if kind == R_ATS:
+        return dev.ats_enabled != 0
+    if kind == R_PTM:
+        return dev.ptm_enable_cnt > 0
+    if kind == R_TPH:
+        return dev.tph_enabled != 0
+    if kind == R_MSI:
+        return dev.msi_enabled != 0 or dev.msix_enabled != 0
+    if kind == R_IOV:
+        return dev.sriov_num_vfs > 0 or dev.sriov_ctrl != 0
+    return True
+
+
+cdef void pci_restore_state(Machine *m, bint intended_epoch) noexcept nogil:
+    """pci_restore_state: no entry gate since a2f1e22390ac (policy: gate_on_state_saved); the
+    steps in policy order; then state_saved is cleared."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int prev = m.step
+    cdef int i, gate, kind
+    m.step = STEP_PCI_RESTORE_STATE
+    if m.pol.gate_on_state_saved and not dev.state_saved:
+        m.step = prev
+        return
+    before_restore(m, intended_epoch)
+    for i in range(m.pol.n_restore):
+        gate = m.pol.restore_gate[i]
+        kind = m.pol.restore_kind[i]
+        if gate == GATE_NEVER:
+            continue
+        if gate == GATE_LIVE_FLAG and not restore_live_flag(m, kind):
+            continue
+        m.step = STEP_RESTORE_BASE + m.pol.restore_step[i]
+        restore_step(m, kind, m.pol.restore_source[i])
+        m.step = STEP_PCI_RESTORE_STATE
+    if m.pol.clear_state_saved:
+        dev.state_saved = 0
+    m.st.needs_restore_after_reset = 0
+    after_restore(m)
+    m.step = prev

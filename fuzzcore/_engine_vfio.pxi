@@ -1,0 +1,344 @@
+# vfio-pci (drivers/vfio/pci/vfio_pci_core.c, vfio_pci_config.c, vfio_pci_intrs.c; §5.6, §6);
+# mirrors fuzzcore/model/vfio.py.
+
+cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
+    """vfio_pci_set_power_state: with needs_pm_restore (NoSoftRst=0) save into pm_save on the way
+    into D3hot, load pm_save (maybe NULL) and restore on the way back to D0."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef VfioDev *v = &m.st.vfio
+    cdef bint needs_save = False, needs_restore = False
+    cdef int rc, prev
+    if dev.sriov_num_vfs and state > D0:
+        return EBUSY_
+    if v.needs_pm_restore:
+        if dev.current_state < D3HOT <= state:
+            pci_save_state(m)
+            needs_save = True
+        if dev.current_state >= D3HOT and state <= D0:
+            needs_restore = True
+    prev = m.step
+    m.step = STEP_VFIO_SET_POWER_STATE
+    rc = pci_set_power_state(m, state)
+    if rc == 0:
+        if needs_save and dev.current_state >= D3HOT:
+            pci_store_saved_state(m, &v.pm_save)
+        elif needs_restore:
+            pci_load_saved_state(m, &v.pm_save)
+            clear_blob(m, &v.pm_save)
+            pci_restore_state(m, True)
+    m.step = prev
+    return rc
+
+
+cdef void vfio_register(Machine *m) noexcept nogil:
+    """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
+    the current snapshot when current_state was unknown on a NoSoftRst- device)."""
+    m.st.vfio.registered = 1
+    m.st.vfio.needs_pm_restore = 0 if m.d.no_soft_reset else 1
+    vfio_pci_set_power_state(m, D0)
+
+
+cdef void vfio_config_init(Machine *m) noexcept nogil:
+    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int i
+    v.vconfig_command = io_read(m, PCI_COMMAND, 2)
+    for i in range(6):
+        v.vconfig_bars[i] = io_read(m, 0x10 + 4 * i, 4)
+    for i in range(6):
+        v.rbar[i] = v.vconfig_bars[i]
+
+
+cdef int vfio_open(Machine *m) noexcept nogil:
+    """vfio_pci_core_enable (§6.2)."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int rc, prev
+    if m.st.dev.driver != DRV_VFIO or v.open:
+        return EBUSY_
+    prev = m.step
+    m.step = STEP_VFIO_CORE_ENABLE
+    if m.st.dev.current_state != D0:
+        pci_pm_runtime_resume(m)
+    pci_clear_master(m)
+    pci_enable_device(m)
+    rc = pci_reset_function(m, METHOD_AUTO)
+    v.reset_works = 1 if rc == 0 else 0
+    pci_save_state(m)
+    pci_store_saved_state(m, &v.blob)
+    vfio_pci_set_power_state(m, D0)
+    vfio_config_init(m)
+    v.open = 1
+    v.irq = IRQ_NONE
+    m.step = prev
+    return 0
+
+
+cdef int vfio_close(Machine *m) noexcept nogil:
+    """vfio_pci_core_disable (§6.6): load the open blob, reset without save/restore, restore."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef bint skip_restore = False
+    cdef int prev
+    if not v.open:
+        return ENODEV_
+    prev = m.step
+    m.step = STEP_VFIO_CORE_DISABLE
+    vfio_pci_set_power_state(m, D0)
+    pci_clear_master(m)
+    vfio_set_irqs(m, IRQ_NONE, 0)
+    v.needs_reset = 1
+    # blob, v.blob = v.blob, None; pci_load_saved_state(blob)
+    if pci_load_saved_state(m, &v.blob):
+        clear_blob(m, &v.blob)
+        if not v.reset_works:
+            skip_restore = True
+        elif m.pol.close_resave:
+            pci_save_state(m)
+    else:
+        clear_blob(m, &v.blob)
+    if not skip_restore:
+        io_write(m, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
+        if v.reset_works and __pci_reset_function_locked(m, METHOD_AUTO) == 0:
+            v.needs_reset = 0
+        pci_restore_state(m, True)
+    pci_disable_device(m)
+    v.open = 0
+    if v.needs_reset and m.d.has_port:
+        # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
+        if pci_reset_bus(m) == 0:
+            v.needs_reset = 0
+    m.step = prev
+    return 0
+
+
+cdef void vfio_reset_done(Machine *m) noexcept nogil:
+    """The proposed v18 reset_done (§6.7): load the open blob, ignore the result, restore."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int rc, prev
+    if not m.pol.reset_done_restore or not v.blob.present:
+        return
+    prev = m.step
+    m.step = STEP_VFIO_RESET_DONE
+    rc = pci_load_saved_state(m, &v.blob)
+    if rc and m.pol.reset_done_checks_load_result:
+        m.step = prev
+        return
+    pci_restore_state(m, False)
+    m.step = prev
+
+
+cdef uint32_t memory_lock_and_enable(Machine *m) noexcept nogil:
+    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up."""
+    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MEMORY:
+        io_write(m, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY)
+    return cmd
+
+
+cdef inline void memory_unlock_and_restore(Machine *m, uint32_t cmd) noexcept nogil:
+    io_write(m, PCI_COMMAND, 2, cmd)
+
+
+cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
+    """VFIO_DEVICE_SET_IRQS: disable whatever is on, then enable the index asked for."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t cmd
+    cdef bint ok
+    cdef int prev
+    if not v.open:
+        return ENODEV_
+    prev = m.step
+    m.step = STEP_VFIO_SET_IRQS
+    if v.irq == IRQ_MSI or v.irq == IRQ_MSIX:
+        cmd = memory_lock_and_enable(m)
+        if v.irq == IRQ_MSIX:
+            pci_msix_shutdown(m)
+        else:
+            pci_msi_shutdown(m)
+        memory_unlock_and_restore(m, cmd)
+    v.irq = IRQ_NONE
+    if index == IRQ_MSIX and m.d.fn.caps.msix:
+        cmd = memory_lock_and_enable(m)
+        ok = msix_capability_init(m, count + 1)
+        memory_unlock_and_restore(m, cmd)
+        v.irq = IRQ_MSIX if ok else IRQ_NONE
+    elif index == IRQ_MSI and m.d.fn.caps.msi:
+        cmd = memory_lock_and_enable(m)
+        ok = msi_capability_init(m)
+        memory_unlock_and_restore(m, cmd)
+        v.irq = IRQ_MSI if ok else IRQ_NONE
+    elif index == IRQ_INTX and hw_read(m, PCI_INTERRUPT_PIN, 1):
+        v.irq = IRQ_INTX
+    m.step = prev
+    return 0
+
+
+cdef int vfio_device_reset(Machine *m) noexcept nogil:
+    """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
+    cdef int rc, prev
+    if not m.st.vfio.open or not m.st.vfio.reset_works:
+        return ENOTTY_
+    prev = m.step
+    m.step = STEP_VFIO_IOCTL_RESET
+    vfio_pci_set_power_state(m, D0)
+    rc = pci_reset_function(m, METHOD_AUTO)
+    m.step = prev
+    return rc
+
+
+cdef int vfio_hot_reset(Machine *m) noexcept nogil:
+    """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
+    cdef int rc, prev
+    if not m.st.vfio.open or not m.d.has_port:
+        return ENOTTY_
+    prev = m.step
+    m.step = STEP_VFIO_HOT_RESET
+    vfio_pci_set_power_state(m, D0)
+    rc = pci_reset_bus(m)
+    m.step = prev
+    return rc
+
+
+# --- config writes through the permission table (§6.3) -----------------------------------------
+
+cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcept nogil:
+    """vfio_bar_restore: the user turns decode on while vconfig says it is on and hardware says
+    off, or a hardware BAR differs from rbar[]: re-write the BARs from rbar[]."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t hw_cmd = io_read(m, PCI_COMMAND, 2)
+    cdef uint32_t vc = <uint32_t>v.vconfig_command
+    cdef bint suspicious = False
+    cdef int i, prev
+    if new_cmd & PCI_COMMAND_MEMORY and vc & PCI_COMMAND_MEMORY and not hw_cmd & PCI_COMMAND_MEMORY:
+        suspicious = True
+    if new_cmd & PCI_COMMAND_IO and vc & PCI_COMMAND_IO and not hw_cmd & PCI_COMMAND_IO:
+        suspicious = True
+    if not suspicious:
+        for i in range(6):
+            if io_read(m, 0x10 + 4 * i, 4) != <uint32_t>v.rbar[i]:
+                suspicious = True
+                break
+    if suspicious:
+        prev = m.step
+        m.step = STEP_VFIO_BAR_RESTORE
+        for i in range(6):
+            io_write(m, 0x10 + 4 * i, 4, <uint32_t>v.rbar[i])
+        m.step = prev
+
+
+cdef void write_hw_bits(Machine *m, int offset, int width, uint32_t value, uint32_t writable) noexcept nogil:
+    """vfio_default_config_write: hardware gets the non-virtual writable bits, read-modify-write."""
+    cdef uint32_t cur
+    if not writable:
+        return
+    cur = io_read(m, offset, width)
+    io_write(m, offset, width, (cur & ~writable) | (value & writable))
+
+
+cdef void write_command(Machine *m, int width, uint32_t value) noexcept nogil:
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t cmd = value & 0xFFFF
+    cdef uint32_t keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_INTX_DISABLE
+    bar_restore_if_reset_behind_back(m, cmd)
+    write_hw_bits(m, PCI_COMMAND, 2, cmd, 0xFFFF & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE))
+    v.vconfig_command = (v.vconfig_command & ~(<int64_t>keep)) | (cmd & keep)
+
+
+cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
+    """PMCSR: PowerState trapped into vfio_pci_set_power_state; PME bits virtual; rest to hw."""
+    cdef uint32_t state, cur
+    if rel != 4 or width < 2:
+        return
+    state = value & 0x3
+    cur = io_read(m, m.d.fn.caps.pm + 4, 2)
+    write_hw_bits(m, m.d.fn.caps.pm + 4, 2, value, 0x1E00)
+    if state != (cur & 0x3):
+        vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
+
+
+cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
+    """PCIe: DEVCTL (not Phantom; Initiate FLR trapped -> pci_try_reset_function; MPS virtual)
+    and DEVCTL2 (not ARI Forwarding) reach hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
+    cdef int exp = m.d.fn.caps.exp
+    cdef uint32_t devctl
+    cdef int prev
+    if rel == 0x08 and width >= 2:
+        devctl = value & 0xFFFF
+        write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(<uint32_t>(0x0200 | 0x00E0 | 0x8000)))
+        if devctl & 0x8000 and m.d.flr:
+            prev = m.step
+            m.step = STEP_VFIO_EXP_FLR
+            pci_reset_function(m, METHOD_AUTO)
+            m.step = prev
+    elif rel == 0x28 and width >= 2:
+        write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~(<uint32_t>0x0020))
+
+
+cdef uint32_t aer_user_writable(int rel) noexcept nogil:
+    """AER_USER_WRITABLE."""
+    if rel == 0x04 or rel == 0x08 or rel == 0x0C or rel == 0x10 or rel == 0x14:
+        return 0xFFFFFFFFU
+    if rel == 0x18:
+        return 0x140
+    return 0
+
+
+cdef int msi_mask_offset(Machine *m) noexcept nogil:
+    """Model.msi_mask_offset: the MSI Mask Bits register, 0 without per-vector masking."""
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl
+    if not off:
+        return 0
+    ctrl = hw_read(m, off + 2, 2)
+    if not ctrl & 0x100:
+        return 0
+    return off + (0x10 if ctrl & 0x80 else 0x0C)
+
+
+cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """vfio_pci_config_rw for a write: find the region, apply its permission rule."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef CapOffsets *caps = &m.d.fn.caps
+    cdef int prev_step, prev_user, i, reg, cap_id, base, rel, mo
+    cdef uint32_t mask
+    if not v.open:
+        return ENODEV_
+    value &= width_mask(width)
+    prev_step = m.step
+    prev_user = m.user_access
+    m.step = STEP_VFIO_CONFIG_RW
+    m.user_access = 1
+    if offset < 0x40:
+        if offset <= PCI_COMMAND < offset + width:
+            write_command(m, width, value >> (8 * (PCI_COMMAND - offset)))
+        for i in range(3):
+            reg = 0x0F if i == 2 else 0x0C + i     # Cache Line Size, Latency Timer, BIST
+            if offset <= reg < offset + width:
+                write_hw_bits(m, reg, 1, value >> (8 * (reg - offset)), 0xFF)
+        for i in range(6):
+            if (offset <= 0x10 + 4 * i < offset + width or offset == 0x10 + 4 * i) and width == 4:
+                v.vconfig_bars[i] = value
+    elif m.d.region_cap[offset] < 0:
+        if offset < 0x100:
+            write_hw_bits(m, offset, width, value, width_mask(width))  # gap: raw
+        elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
+            rel = offset - caps.aer
+            mask = aer_user_writable(rel & ~3)
+            if width == 4 and mask:
+                write_hw_bits(m, offset, 4, value, mask)
+    else:
+        cap_id = m.d.region_cap[offset]
+        base = m.d.region_base[offset]
+        rel = offset - base
+        if cap_id == 0x01:
+            write_pm(m, rel, width, value)
+        elif cap_id == 0x10:
+            write_exp(m, rel, width, value)
+        elif cap_id == 0x05:
+            mo = msi_mask_offset(m)
+            if mo and offset == mo and width == 4:
+                write_hw_bits(m, offset, 4, value, 0xFFFFFFFFU)
+        elif cap_id == 0x09:
+            write_hw_bits(m, offset, width, value, width_mask(width))
+    m.step = prev_step
+    m.user_access = prev_user
+    return 0

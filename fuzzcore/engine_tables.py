@@ -1,0 +1,249 @@
+"""The tables the native engine reads, prepared once per Engine from a device profile and a
+compiled policy: config images and masks padded to the engine's allocation, reset tables as
+64-bit words (only the words a reset can change), capability offsets, save-buffer layout, BARs,
+the MSI-X table's place, the vfio permission regions, and the policy's step/switch tables
+resolved to the engine's codes. Nothing here runs a model step."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .device.register_semantics import RESET_KINDS
+from .model.caps import cap_offsets
+from .policy.vocabulary import (
+    GATE_NAMES, QEMU_PRE_RESET_CLEAR_BITS, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
+    SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
+)
+
+CFG_SIZE = 4096
+CFG_ALLOC = 4096 + 256          # must match _restore.pxd
+BAR_KIND_CODES = {"none": 0, "mem32": 1, "mem64": 2, "io": 3}
+CAP_FIELDS = ("pm", "msi", "msix", "exp", "pcix", "aer", "acs", "ari", "ats", "sriov", "pri", "rebar",
+              "tph", "ltr", "pasid", "dpc", "l1ss", "ptm")
+PCI_EXP_SAVED_REGS = (0x08, 0x10, 0x18, 0x1C, 0x28, 0x30, 0x38)
+# Register lengths of the standard capabilities whose registers vfio's permission table knows.
+STD_CAP_LENGTHS = {0x01: 8, 0x05: 24, 0x11: 12, 0x10: 60, 0x03: 8, 0x0D: 8, 0x07: 8, 0x13: 6}
+
+
+def _u32(img: np.ndarray, off: int) -> int:
+    return int.from_bytes(img[off:off + 4].tobytes(), "little")
+
+
+def _u16(img: np.ndarray, off: int) -> int:
+    return int.from_bytes(img[off:off + 2].tobytes(), "little")
+
+
+def _pad(a, fill: int = 0) -> np.ndarray:
+    out = np.full(CFG_ALLOC, fill, dtype=np.uint8)
+    out[:CFG_SIZE] = np.asarray(a, dtype=np.uint8)[:CFG_SIZE]
+    return out
+
+
+@dataclass
+class FunctionTables:
+    """One function's constant tables (device or upstream port)."""
+
+    config: np.ndarray                  # uint8[CFG_ALLOC] the image
+    wmask: np.ndarray                   # uint8[CFG_ALLOC]
+    w1cmask: np.ndarray
+    keep: np.ndarray                    # uint64[N_RESET_KINDS, CFG_ALLOC / 8]
+    default: np.ndarray
+    reset_words: list                   # per kind: int32 word indices where keep is not all-ones
+    caps: dict                          # CAP_FIELDS -> offset, + exp_type, exp_flags
+    vc: list                            # [(cap_id, offset, count)]
+    bufs: list                          # [(cap_id, extended, size)] in pci_init_capabilities order
+
+
+@dataclass
+class DeviceTables:
+    fn: FunctionTables
+    header_type: int
+    flr: bool
+    no_soft_reset: bool
+    has_rom: bool
+    bars: list                          # [(index, kind code, size, image address)] profile order
+    msix_entries: int
+    msix_table_bir: int
+    msix_table_offset: int
+    tph_entries: int
+    aer_regs: tuple
+    pcie_impl: tuple                    # pcie_capability_reg_implemented per PCI_EXP_SAVED_REGS
+    rebar_first_bar: int
+    region_cap: np.ndarray              # int16[CFG_ALLOC]
+    region_base: np.ndarray
+    port: FunctionTables | None = None
+    port_name: str = ""
+
+
+def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
+    sem = profile.semantics
+    keep = np.stack([_pad(sem.keep[k], 0xFF) for k in RESET_KINDS]).view(np.uint64).copy()
+    default = np.stack([_pad(sem.default[k], 0) for k in RESET_KINDS]).view(np.uint64).copy()
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    reset_words = [np.flatnonzero(keep[k] != full).astype(np.int32) for k in range(len(RESET_KINDS))]
+    cap_dict = {name: int(getattr(caps, name)) for name in CAP_FIELDS}
+    cap_dict["exp_type"] = int(caps.exp_type)
+    cap_dict["exp_flags"] = int(caps.exp_flags)
+    vc = [(int(cap_id), int(off), int(vc_count(off))) for cap_id, off in caps.vc]
+    # pci_init_capabilities order: PCIe, PCI-X, LTR (pci_allocate_cap_save_buffers), VC, PTM, AER,
+    # TPH, then L1SS (ASPM) and DPC (portdrv, ports only).
+    bufs = []
+    if caps.exp:
+        bufs.append((0x10, False, 14))
+    if caps.pcix:
+        bufs.append((0x07, False, 2))
+    if caps.ltr:
+        bufs.append((0x18, True, 4))
+    for cap_id, _, count in vc:
+        bufs.append((cap_id, True, 4 + 4 * count))
+    if caps.ptm:
+        bufs.append((0x1F, True, 4))
+    if caps.aer:
+        bufs.append((0x01, True, 20 if caps.exp_type in (0x4, 0xA) else 16))
+    if caps.tph:
+        bufs.append((0x17, True, 4 + 2 * tph_entries))
+    if caps.l1ss:
+        bufs.append((0x1E, True, 8))
+    if caps.dpc and is_port:
+        bufs.append((0x1D, True, 2))
+    return FunctionTables(_pad(profile.config), _pad(sem.wmask), _pad(sem.w1cmask), keep, default,
+                          reset_words, cap_dict, vc, bufs)
+
+
+def _pcie_reg_implemented(caps, reg: int) -> bool:
+    """pcie_capability_reg_implemented (drivers/pci/access.c) for the registers save/restore use."""
+    version = caps.exp_flags & 0xF
+    t = caps.exp_type
+    has_lnk = t in (0x0, 0x1, 0x4, 0x5, 0x6, 0x7, 0x8)
+    has_slt = t in (0x4, 0x6, 0x8) and bool(caps.exp_flags & 0x0100)
+    has_rt = t in (0x4, 0xA)
+    if reg in (0x08,):
+        return True
+    if reg in (0x10,):
+        return has_lnk
+    if reg in (0x18,):
+        return has_slt
+    if reg in (0x1C,):
+        return has_rt
+    if reg in (0x28,):
+        return version > 1
+    if reg in (0x30,):
+        return has_lnk and version > 1
+    return False
+
+
+def _bar_address(img: np.ndarray, index: int, kind: str) -> int:
+    lo = _u32(img, 0x10 + 4 * index)
+    if kind == "io":
+        return lo & ~0x3
+    addr = lo & ~0xF
+    if kind == "mem64":
+        addr |= _u32(img, 0x14 + 4 * index) << 32
+    return addr
+
+
+def _regions(profile) -> tuple[np.ndarray, np.ndarray]:
+    """Per config offset, the standard capability (id, base) whose registers hold it (first match
+    in walk order, as vfio's permission table finds it); -1 where none does."""
+    cap_ids = np.full(CFG_ALLOC, -1, dtype=np.int16)
+    bases = np.zeros(CFG_ALLOC, dtype=np.int16)
+    for cap in reversed(list(profile.walk.standard)):   # earlier capabilities win
+        length = STD_CAP_LENGTHS.get(cap.cap_id)
+        if length is None and cap.cap_id == 0x09:
+            length = int(profile.config[cap.offset + 2]) or 3
+        end = min(cap.offset + (length or 4), CFG_ALLOC)
+        cap_ids[cap.offset:end] = cap.cap_id
+        bases[cap.offset:end] = cap.offset
+    return cap_ids, bases
+
+
+def device_tables(profile) -> DeviceTables:
+    from .device.builtin import resolve_device
+
+    caps = cap_offsets(profile)
+    img = _pad(profile.config)
+    tph_entries = 0
+    if caps.tph:
+        cap = _u32(img, caps.tph + 4)
+        if (cap >> 9) & 0x3 == 0x1:
+            tph_entries = ((cap >> 16) & 0x7FF) + 1
+    is_port = profile.header_type == 1
+    fn = _function_tables(profile, caps, lambda off: (_u32(img, off + 4) & 0x7) + 1, tph_entries, is_port)
+    bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), _bar_address(img, b.index, b.kind))
+            for b in profile.bars]
+    msix = profile.msix
+    aer_regs = (0x08, 0x0C, 0x14, 0x18) + ((0x2C,) if caps.exp_type in (0x4, 0xA) else ())
+    region_cap, region_base = _regions(profile)
+    port = None
+    if profile.upstream_port:
+        pp = resolve_device(profile.upstream_port)
+        port = _function_tables(pp, cap_offsets(pp), lambda off: 0, 0, True)
+    return DeviceTables(
+        fn=fn, header_type=profile.header_type, flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
+        has_rom=bool(profile.rom_size), bars=bars,
+        msix_entries=msix.entries if msix else 0, msix_table_bir=msix.table_bir if msix else 0,
+        msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
+        pcie_impl=tuple(_pcie_reg_implemented(caps, r) for r in PCI_EXP_SAVED_REGS),
+        rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
+        region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "")
+
+
+# --- the policy --------------------------------------------------------------------------------
+
+@dataclass
+class PolicyTables:
+    restore: list = field(default_factory=list)    # [(vocabulary id, step name, source, gate)] run order
+    save: list = field(default_factory=list)       # [(vocabulary id, step name, gate)]
+    reset: list = field(default_factory=list)      # [(vocabulary id, method name)]
+    switches: dict = field(default_factory=dict)   # engine field -> int
+
+
+def _switch(compiled, name: str):
+    """A switch's value from the compiled table: int for bools, the value name for enums, the
+    bitmask for lists."""
+    i = SWITCH_IDS[name]
+    code = int(compiled.switches[i])
+    return compiled.switch_values[i][code] if SWITCH_BY_NAME[name].kind == "enum" else code
+
+
+def policy_tables(compiled) -> PolicyTables:
+    """Read a CompiledPolicy's tables (unchanged) into the engine's codes."""
+    t = PolicyTables()
+    for sid in compiled.restore_order:
+        sid = int(sid)
+        t.restore.append((sid, RESTORE_STEP_NAMES[sid], SOURCE_NAMES[int(compiled.restore_source[sid])],
+                          GATE_NAMES[int(compiled.restore_gate[sid])]))
+    for sid in compiled.save_order:
+        sid = int(sid)
+        t.save.append((sid, SAVE_STEP_NAMES[sid], GATE_NAMES[int(compiled.save_gate[sid])]))
+    for mid in compiled.reset_order:
+        t.reset.append((int(mid), RESET_METHOD_NAMES[int(mid)]))
+    clears = _switch(compiled, "qemu.pre_reset_clears")
+    bits = 0
+    for i, b in enumerate(QEMU_PRE_RESET_CLEAR_BITS):
+        if clears >> i & 1:
+            bits |= b
+    t.switches = {
+        "gate_on_state_saved": _switch(compiled, "restore.gate_on_state_saved"),
+        "clear_state_saved": _switch(compiled, "restore.clear_state_saved"),
+        "enumeration_save": _switch(compiled, "save.enumeration_save"),
+        "save_and_disable_skip": int(_switch(compiled, "reset.save_and_disable_inaccessible") == "skip"),
+        "flr_enotty": int(_switch(compiled, "reset.flr_inaccessible") == "enotty"),
+        "restore_after_failed_reset": _switch(compiled, "reset.restore_after_failed_reset"),
+        "bar_assignment_updates_snapshot": _switch(compiled, "resources.bar_assignment_updates_snapshot"),
+        "force_memory": {"off": 0, "always": 1, "when_writing_messages": 2}[
+            _switch(compiled, "msix_restore.force_memory")],
+        "rs_clears_state_saved": _switch(compiled, "pm.runtime_suspend_clears_state_saved"),
+        "rs_disables_ptm": _switch(compiled, "pm.runtime_suspend_disables_ptm"),
+        "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
+        "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
+        "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
+        "pre_reset_clear_bits": bits,
+        "pre_reset_clear_then_d0": int(_switch(compiled, "qemu.pre_reset_order") == "clear_then_d0"),
+        "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
+        "aer_native": _switch(compiled, "recovery.aer_native"),
+    }
+    return t
