@@ -31,7 +31,8 @@ def _load(device, policy):
 @click.option("--max-states", default=2_000_000, show_default=True, help="Stop (incomplete) past this many states.")
 @click.option("--out", type=click.Path(file_okay=False), help="Write each bucket's shortest counterexample here.")
 @click.option("--backend", type=click.Choice(["auto", "native", "reference"]), default="auto", show_default=True)
-def explore_cmd(device, policy, depth, ops, max_states, out, backend):
+@click.option("--workers", default=1, show_default=True, help="Processes that share each depth's frontier.")
+def explore_cmd(device, policy, depth, ops, max_states, out, backend, workers):
     """Breadth-first over every program of up to DEPTH ops, states deduplicated by hash."""
     from .explore import DEFAULT_OPS, completeness_line, explore, write_findings
     from .program.op_table import OP_INDEX
@@ -49,7 +50,9 @@ def explore_cmd(device, policy, depth, ops, max_states, out, backend):
             click.echo(f"depth {d}: {new_states} new states, {transitions} transitions, {el:.1f}s "
                        f"({rate:,.0f} transitions/s); next depth ~{next_estimate:.0f}s", err=True)
 
-    res = explore(profile, pol, depth, op_names, max_states, backend, progress)
+    if workers < 1:
+        _fail("--workers must be at least 1")
+    res = explore(profile, pol, depth, op_names, max_states, backend, progress, workers)
     click.echo(f"# explore {profile.name} under {pol.name}, depth {depth}, {time.monotonic() - started:.1f}s")
     click.echo(f"{'depth':>5} {'new states':>11} {'transitions':>12} {'seconds':>8}")
     for d in res.depths:

@@ -94,35 +94,67 @@ def _path(parents: list, idx: int, calls: list[Call]) -> list[Call]:
     return out[::-1]
 
 
+_WORKER: dict = {}
+
+
+def _worker_init(profile, policy, backend, calls) -> None:
+    _WORKER["be"] = make_backend(profile, policy, backend)
+    _WORKER["calls"] = calls
+
+
+def _expand(chunk):
+    """Expand frontier states (sid, state) by every call; return transitions to states that are
+    new within this chunk, and the violations seen (a worker process of --workers)."""
+    be, calls = _WORKER["be"], _WORKER["calls"]
+    out, local = [], set()
+    for sid, state in chunk:
+        for ci, call in enumerate(calls):
+            be.load_state(state)
+            violations = be.apply(call)
+            h = be.state_hash()
+            fresh = h not in local
+            local.add(h)
+            out.append((sid, ci, h, be.state() if fresh else None, violations))
+    return out
+
+
 def explore(profile, policy, depth: int, ops=DEFAULT_OPS, max_states: int = 2_000_000,
-            backend: str = "auto", progress=None) -> ExploreResult:
+            backend: str = "auto", progress=None, workers: int = 1) -> ExploreResult:
     be = make_backend(profile, policy, backend)
     calls = vocabulary(profile, ops)
     res = ExploreResult(vocabulary_size=len(calls), ops=tuple(ops))
-    initial = be.state()
     seen = {be.state_hash(): 0}
     parents: list = [(-1, -1)]
-    states = [initial]
+    states = [be.state()]
     frontier = [0]
-    for d in range(1, depth + 1):
-        t0 = time.monotonic()
-        next_frontier = []
-        transitions = 0
-        for n, sid in enumerate(frontier):
-            for ci, call in enumerate(calls):
-                be.load_state(states[sid])
-                violations = be.apply(call)
+    pool = None
+    if workers > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context("fork").Pool(workers, _worker_init, (profile, policy, backend, calls))
+    try:
+        for d in range(1, depth + 1):
+            t0 = time.monotonic()
+            next_frontier: list[int] = []
+            transitions = 0
+            if pool is not None:
+                chunks = [[(sid, states[sid]) for sid in frontier[k::workers * 4]] for k in range(workers * 4)]
+                results = (r for part in pool.imap(_expand, [c for c in chunks if c]) for r in part)
+            else:
+                _WORKER.update(be=be, calls=calls)
+                results = (r for sid in frontier for r in _expand([(sid, states[sid])]))
+            for sid, ci, h, new_state, violations in results:
                 transitions += 1
                 for v in violations:
                     if v.bucket not in res.buckets:
-                        program = _path(parents, sid, calls) + [call]
+                        program = _path(parents, sid, calls) + [calls[ci]]
                         res.buckets[v.bucket] = (program, replace(v, op_index=len(program) - 1))
-                h = be.state_hash()
                 if h in seen:
+                    continue
+                if new_state is None:  # a duplicate inside its chunk whose first copy was kept
                     continue
                 seen[h] = len(states)
                 parents.append((sid, ci))
-                states.append(be.state())
+                states.append(new_state)
                 next_frontier.append(len(states) - 1)
                 if len(states) > max_states:
                     res.complete = False
@@ -131,19 +163,19 @@ def explore(profile, policy, depth: int, ops=DEFAULT_OPS, max_states: int = 2_00
                     res.depths.append(DepthStats(d, len(next_frontier), transitions, time.monotonic() - t0))
                     res.total_states = len(states)
                     return res
-            if progress and n % 200 == 0:
-                el = time.monotonic() - t0
-                progress(d, n, len(frontier), transitions, el)
-        el = time.monotonic() - t0
-        res.depths.append(DepthStats(d, len(next_frontier), transitions, el))
-        if progress:
-            rate = transitions / el if el else 0
-            est = len(next_frontier) * len(calls) / rate if rate else 0
-            progress(d, len(frontier), len(frontier), transitions, el, done=True, next_estimate=est,
-                     new_states=len(next_frontier))
-        frontier = next_frontier
-        if not frontier:
-            break
+            el = time.monotonic() - t0
+            res.depths.append(DepthStats(d, len(next_frontier), transitions, el))
+            if progress:
+                rate = transitions / el if el else 0
+                est = len(next_frontier) * len(calls) / rate if rate else 0
+                progress(d, len(frontier), len(frontier), transitions, el, done=True, next_estimate=est,
+                         new_states=len(next_frontier))
+            frontier = next_frontier
+            if not frontier:
+                break
+    finally:
+        if pool is not None:
+            pool.terminate()
     res.total_states = len(states)
     return res
 

@@ -95,3 +95,18 @@ def test_diff_msix_fix_fixes_memory_off(tmp_path):
     assert ("mmio_decode_off", "vfio_device_reset", "MSI-X table, Memory off") in fixed
     assert r.returncode == (1 if report["introduced"] else 0)
     assert "None found within the bound." in r.stdout or report["introduced"]
+
+
+def test_workers_split_the_frontier_and_agree():
+    one = explore(resolve_device("i350"), load_policy("linux-7.1"), 3, backend="reference")
+    two = explore(resolve_device("i350"), load_policy("linux-7.1"), 3, backend="reference", workers=2)
+    assert [(d.states, d.transitions) for d in one.depths] == [(d.states, d.transitions) for d in two.depths]
+    assert set(one.buckets) == set(two.buckets)
+    assert {b: len(p) for b, (p, _) in one.buckets.items()} == {b: len(p) for b, (p, _) in two.buckets.items()}
+
+
+def test_native_and_reference_explore_the_same_state_space():
+    ref = explore(resolve_device("i350"), load_policy("linux-7.1"), 4, backend="reference")
+    nat = explore(resolve_device("i350"), load_policy("linux-7.1"), 4, backend="native")
+    assert [d.states for d in ref.depths] == [d.states for d in nat.depths]
+    assert {b: len(p) for b, (p, _) in ref.buckets.items()} == {b: len(p) for b, (p, _) in nat.buckets.items()}

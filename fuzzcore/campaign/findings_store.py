@@ -39,6 +39,7 @@ class FindingsStore:
         self.device, self.policy, self.engine = device, policy, engine
         self.known: dict[str, int] = {}          # bucket dir -> size of its min input in records
         self._pending_hits: dict[str, int] = {}
+        self._names: dict[tuple, str] = {}
         self._last_flush = time.monotonic()
         self.reload()
 
@@ -62,15 +63,16 @@ class FindingsStore:
 
     def record(self, data: bytes, violation: Violation) -> bool:
         """Note a hit; returns True when the bucket is new to this store."""
-        name = bucket_name(violation.bucket)
-        prefix = canonical_prefix(data, violation.op_index)
-        n_ops = len(prefix) // RECORD_SIZE
+        name = self._names.get(violation.bucket)
+        if name is None:
+            name = self._names[violation.bucket] = bucket_name(violation.bucket)
+        n_ops = violation.op_index + 1   # the canonical prefix's length, without decoding (hot path)
         self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
         known = self.known.get(name)
         is_new = known is None
         if is_new or n_ops < known:
             with self._locked():
-                self._write_bucket(name, prefix, violation)
+                self._write_bucket(name, canonical_prefix(data, violation.op_index), violation)
             self.known[name] = min(n_ops, known if known is not None else n_ops)
         self.maybe_flush()
         return is_new
