@@ -201,6 +201,12 @@ def _snippet_defs():
         ("d3hot_cycle", (C("pci_set_power_state", state="d3hot"), C("pci_set_power_state", state="d0"))),
         ("iommu_enable", (C("pci_enable_pasid", features=3), C("pci_enable_pri", reqs=2),
                           C("pci_enable_ats", stu=1))),
+        # vfio's trapped writes (default device's PCIe and PM offsets): the emulated FLR and a
+        # PowerState D3hot -> D0 round trip, which reach resets no op calls directly.
+        ("guest_flr", (C("vfio_config_write", offset=0xA8, width="2", value=0x8000),)),
+        ("guest_d3_d0", (C("vfio_config_write", offset=0x44, width="2", value=0x0003),
+                         C("vfio_config_write", offset=0x44, width="2", value=0x0000))),
+        ("inaccessible_reset", (C("hw_inaccessible"), C("vfio_device_reset"))),
     )
 
 

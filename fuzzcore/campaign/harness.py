@@ -31,6 +31,17 @@ class Harness:
         except ImportError:
             self._mutate = None
 
+    def favour_device_registers(self, profile) -> None:
+        """Point the mutator's vfio_config_write bias at this device's registers."""
+        if self._mutate is None or not hasattr(self._mutate, "set_config_offsets"):
+            return
+        from ..model.caps import cap_offsets
+        c = cap_offsets(profile)
+        regs = [(0x04, 2)] + [(0x10 + 4 * i, 4) for i in range(6)]
+        regs += [(off, 2) for off in (c.pm + 4 if c.pm else 0, c.msix + 2 if c.msix else 0,
+                                      c.exp + 0x08 if c.exp else 0, c.exp + 0x28 if c.exp else 0) if off]
+        self._mutate.set_config_offsets(regs)
+
     def test_one_input(self, data: bytes) -> None:
         if not self.registered and self.state_features:
             self._register_counters()

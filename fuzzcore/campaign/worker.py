@@ -48,6 +48,7 @@ def main(config_path: str) -> None:
     store = FindingsStore(cfg["findings"], cfg["device"], cfg["policy"], executor.name)
     harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"],
                       cfg.get("state_features", True))
+    harness.favour_device_registers(profile)
     stats_path = Path(cfg["out"]) / "workers" / f"{cfg['worker']}.json"
     started = time.monotonic()
 
