@@ -205,9 +205,9 @@ def run_cmd(program, device, policy, trace, engine):
     the engine and the reference model disagreeing."""
     from .device.builtin import resolve_device
     from .model.machine import Model
-    from .model.register_names import register_name
     from .policy import load_policy
     from .program.load import load_program
+    from .show import trace_lines
 
     try:
         prof = resolve_device(device)
@@ -240,19 +240,8 @@ def run_cmd(program, device, policy, trace, engine):
         rc = result.returns[i]
         click.echo(f"{i:3d}  {format_call(call)}" + (f"   = {rc}" if rc else ""))
         if trace:
-            for t in (t for t in result.trace if t.op_index == i):
-                if t.target == "event":
-                    click.echo(f"       -- {t.step}")
-                    continue
-                if t.old == t.new:
-                    continue
-                where = {"dev": "", "port": "port ", "msix": "MSI-X table "}[t.target]
-                name = f"+0x{t.offset:03x}" if t.target == "msix" else register_name(
-                    prof if t.target == "dev" else resolve_device(prof.upstream_port), t.offset)
-                click.echo(f"       {where}{name}: 0x{t.old:0{2 * t.width}x} -> 0x{t.new:0{2 * t.width}x}"
-                           f"   [{t.step}]")
-            for _, key, old, new in (c for c in result.kernel_changes if c[0] == i):
-                click.echo(f"       kernel {key}: {old} -> {new}")
+            for line in trace_lines(prof, result, i):
+                click.echo(f"       {line}")
     if not result.violations:
         click.echo("no violations")
         return
