@@ -153,7 +153,7 @@ def device_show(name):
 @click.option("--stop-on-first", is_flag=True, help="Stop at the first new bucket (exit 1).")
 @click.option("--structure-pct", default=80, show_default=True,
               help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
-@click.option("--no-state-features", is_flag=True,
+@click.option("--no-state-feedback", "--no-state-features", "no_state_features", is_flag=True,
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
 @click.option("--no-seeds", is_flag=True, help="Start an empty corpus empty (default: corpora/regression seeds).")
 @click.argument("libfuzzer_args", nargs=-1, type=click.UNPROCESSED)
@@ -185,6 +185,23 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
         libfuzzer_args=list(libfuzzer_args)),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
+
+
+@main.command("plot")
+@click.argument("stats", type=click.Path(exists=True, dir_okay=True))
+@click.option("-o", "--output", default="fuzzcore-stats.png", show_default=True, help="PNG to write.")
+def plot_cmd(stats, output):
+    """Plot a campaign's OUT/stats.jsonl (or OUT/) as a PNG: runs/s, corpus and buckets over time."""
+    from pathlib import Path as _P
+    from .campaign.plot import plot_stats
+    path = _P(stats) / "stats.jsonl" if _P(stats).is_dir() else _P(stats)
+    try:
+        n = plot_stats(path, output)
+    except (ValueError, OSError) as e:
+        _fail(str(e))
+    except ImportError:
+        _fail("fuzzcore plot needs matplotlib: pip install 'fuzzcore[plot]'")
+    click.echo(f"wrote {output} ({n} points)")
 
 
 # --- run -----------------------------------------------------------------------------------

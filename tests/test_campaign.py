@@ -119,3 +119,16 @@ def test_bad_arguments_exit_2(tmp_path):
     assert fuzz(tmp_path / "b", "--policy", "linux-7.1+nonesuch").returncode == 2
     assert fuzz(tmp_path / "b", "--device", "nonesuch").returncode == 2
     assert fuzz(tmp_path / "b", "stray").returncode == 2
+
+
+def test_stats_lines_and_plot(tmp_path):
+    out = tmp_path / "p"
+    assert fuzz(out, "--max-time", 6, "--seed", 9).returncode == 0
+    lines = [json.loads(x) for x in (out / "stats.jsonl").read_text().splitlines()]
+    assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets"} <= set(lines[-1])
+    (out / "stats.jsonl").write_text((out / "stats.jsonl").read_text() + '{"time": 9')  # a torn last line
+    png = tmp_path / "s.png"
+    r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "plot", str(out), "-o", str(png)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,6 +4,7 @@ resume where a killed campaign stopped (corpus, findings and statistics all live
     <out>/corpus/        libFuzzer's corpus (seeded from corpora/regression/ on first use)
     <out>/findings/      the findings store (see findings_store.py)
     <out>/stats.json     cumulative runs, seconds and sessions, written atomically
+    <out>/stats.jsonl    one JSON line every few seconds: time, runs, runs/s, corpus, buckets
     <out>/workers/       per-worker stats and configs; <out>/logs/ libFuzzer's output per worker
 """
 
@@ -144,6 +145,15 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         return runs, now, (f"[{int(el) // 60:02d}:{int(el) % 60:02d}] runs {runs} ({rate:,.0f}/s) "
                            f"buckets {len(now)} (+{len(now - before)} new) corpus {sum(1 for _ in corpus.iterdir())}")
 
+    def append_stats_line(runs: int, buckets: int):
+        # JSON lines, appended: a torn last line (SIGKILL mid-write) is skipped by readers.
+        el = time.monotonic() - started
+        line = {"time": round(totals["seconds"] + el, 1), "session": totals["sessions"],
+                "runs": totals["runs"] + runs, "runs_per_s": round(runs / el) if el else 0,
+                "corpus": sum(1 for _ in corpus.iterdir()), "buckets": buckets}
+        with open(out / "stats.jsonl", "a") as f:
+            f.write(json.dumps(line) + "\n")
+
     def save_totals(runs: int, seconds: float):
         t = dict(totals)
         t["runs"] = totals["runs"] + runs
@@ -157,8 +167,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
             time.sleep(0.2)
             if time.monotonic() - last >= STATUS_SECONDS:
                 last = time.monotonic()
-                runs, _, line = status()
+                runs, now_buckets, line = status()
                 save_totals(runs, time.monotonic() - started)
+                append_stats_line(runs, len(now_buckets))
                 if not opts.quiet:
                     echo(line)
             if opts.stop_on_first and any(p.poll() == 1 for p, _ in procs):
@@ -192,8 +203,13 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     if not opts.quiet:
         echo(f"fuzzcore: done: {runs} runs in {seconds:.0f}s this session ({t['runs']} in all); "
              f"{len(now)} buckets, {len(new)} new")
+        if new:
+            echo(f"  {'bucket':70} {'hits':>7} {'ops':>4}  smallest input")
         for b in new:
-            echo(f"  new: {b}   ({findings / b / 'min.fzs'})")
+            meta = _read_json(findings / b / "meta.json")
+            echo(f"  {b[:70]:70} {meta.get('hits', 0):>7} {meta.get('min_ops', 0):>4}  {findings / b / 'min.fzs'}")
+        if new:
+            echo(f"next: fuzzcore show {findings / new[0]} --trace")
         for w in crashed:
             echo(f"  worker {w} crashed: see {out / 'logs' / f'worker-{w}.log'} and {findings / 'artifacts'}")
     return CampaignSummary(runs, seconds, now, new, crashed, code, t)
