@@ -132,3 +132,19 @@ def test_stats_lines_and_plot(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_state_feedback_reaches_libfuzzer(tmp_path):
+    """H1(a) needs a 5-op state path (open, Command 0x6, MSI-X, Command 0x4, reset) with no new
+    native code on the way. From an empty corpus with a fixed run budget it is found with the
+    state counters and not without them (measured: 160-166 buckets vs 53 in 150,000 runs)."""
+    bucket = "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"
+    on, off = tmp_path / "on", tmp_path / "off"
+    common = ["--no-seeds", "--runs", "150000", "--max-time", "600", "--seed", "1"]
+    assert fuzz(on, *common).returncode == 0
+    assert fuzz(off, *common, "--no-state-feedback").returncode == 0
+    assert (on / "findings" / bucket / "meta.json").exists()
+    assert not (off / "findings" / bucket).exists()
+    on_n = len(list((on / "findings").glob("*/meta.json")))
+    off_n = len(list((off / "findings").glob("*/meta.json")))
+    assert on_n > 2 * off_n

@@ -12,6 +12,15 @@ import traceback
 from .. import _feedback
 
 
+def register_state_counters() -> bool:
+    """Register fuzzcore._feedback's counters with the libFuzzer inside atheris (call it from the
+    first TestOneInput, when that libFuzzer is loaded)."""
+    import atheris
+    here = os.path.dirname(atheris.__file__)
+    core = os.path.join(here, next(f for f in os.listdir(here) if f.startswith("core_with_libfuzzer")))
+    return _feedback.register(core)
+
+
 class Harness:
     def __init__(self, executor, store, stop_on_first: bool = False, structure_pct: int = 80,
                  state_features: bool = True):
@@ -64,11 +73,7 @@ class Harness:
                     os._exit(1)
 
     def _register_counters(self) -> None:
-        import atheris
-        core = os.path.join(os.path.dirname(atheris.__file__),
-                            next(f for f in os.listdir(os.path.dirname(atheris.__file__))
-                                 if f.startswith("core_with_libfuzzer")))
-        self.registered = _feedback.register(core)
+        self.registered = register_state_counters()
 
     def _keep_traceback(self, data: bytes) -> None:
         name = "crash-" + hashlib.sha1(data).hexdigest()
