@@ -327,7 +327,9 @@ def selfcheck_cmd(programs, seed, devices, policies, max_ops, workers):
 @click.option("--policy", default="linux-7.1", show_default=True)
 @click.option("--reference-programs", default=500, show_default=True,
               help="How many of the programs the (slow) reference model runs per repetition.")
-def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs):
+@click.option("--campaign", "campaign_seconds", default=0, show_default=True,
+              help="Also measure bare atheris and a SECONDS-long fuzz campaign (exec/s, peak RSS).")
+def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs, campaign_seconds):
     """Engine and reference-model throughput (programs/s, ops/s, their ratio) and mutator calls/s,
     medians over --repeat runs on one core."""
     import json as _json
@@ -340,7 +342,17 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
         r = bench(device, policy, programs, ops, repeat, seed, reference_programs)
     except (LookupError, ValueError) as e:
         _fail(str(e))
-    click.echo(_json.dumps(r.as_dict(), indent=2) if as_json else r.table())
+    out = r.as_dict()
+    if campaign_seconds:
+        from .bench_campaign import campaign_bench, table
+        c = campaign_bench(campaign_seconds)
+        out["campaign"] = c
+    if as_json:
+        click.echo(_json.dumps(out, indent=2))
+        return
+    click.echo(r.table())
+    if campaign_seconds:
+        click.echo(table(c))
 
 
 def _register_tool_commands() -> None:
