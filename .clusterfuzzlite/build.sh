@@ -11,6 +11,8 @@ if command -v compile_python_fuzzer >/dev/null; then
 else
     echo "compile_python_fuzzer not found: building the wheel and running the harnesses instead"
     python3 -m pip wheel --no-deps . -w "${OUT:-$(mktemp -d)}"
-    python3 tests/fuzz/fuzz_program.py -runs=300
-    python3 tests/fuzz/fuzz_importer.py -runs=300 tests/data
+    work="$(mktemp -d)"   # libFuzzer writes into its corpus directory: never the sources
+    cp tests/data/*.txt "$work/"
+    (cd "$work" && python3 "$OLDPWD/tests/fuzz/fuzz_program.py" -runs=300 &&
+        python3 "$OLDPWD/tests/fuzz/fuzz_importer.py" -runs=300 "$work")
 fi
