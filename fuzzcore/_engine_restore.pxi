@@ -371,7 +371,7 @@ cdef void restore_step(Machine *m, int kind, int source) noexcept nogil:
 
 
 cdef bint restore_live_flag(Machine *m, int kind) noexcept nogil:
-    """LIVE_FLAGS: what each step's `live_flag` gate reads (True for steps without one)."""
+    """live_flags.STEP_FLAGS: what each step's `live_flag` gate reads (True for steps without one)."""
     cdef KernelDev *dev = &m.st.dev
     if kind == R_PASID:
         return dev.pasid_enabled != 0

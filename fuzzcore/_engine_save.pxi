@@ -182,7 +182,7 @@ cdef bint save_step(Machine *m, int kind, int64_t epoch) noexcept nogil:
 
 
 cdef bint save_gate_open(Machine *m, int kind) noexcept nogil:
-    """SAVE_GATES: the live flag a step's `live_flag` gate reads (True for steps without one)."""
+    """live_flags.STEP_FLAGS: the live flag a step's `live_flag` gate reads (True for steps without one)."""
     if kind == S_TPH:
         return m.st.dev.tph_enabled != 0
     if kind == S_PTM:

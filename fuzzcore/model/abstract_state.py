@@ -25,25 +25,15 @@ FEATURES = ("msi", "msix", "tph", "ats", "pasid", "pri", "ptm", "sriov")
 
 
 def feature_bits(m) -> int:
-    """2 bits per feature: (live flag, hardware enable) for the features the device has."""
-    st = m.state
-    hw, dev, c = st.hw, st.dev, m.caps
+    """2 bits per feature, in FEATURE_ENABLES order: (live flag, hardware enable), for the
+    features the device has (absent features and an inaccessible device give 0)."""
+    from .live_flags import FEATURE_ENABLES, feature_pairs
+    pairs = {name: (flag, bit) for name, flag, bit in feature_pairs(m)}
     bits = 0
-    if not hw.accessible:
-        return 0
-    pairs = (
-        (c.msi, dev.msi_enabled, lambda: hw.read(c.msi + 2, 2) & 0x1),
-        (c.msix, dev.msix_enabled, lambda: hw.read(c.msix + 2, 2) & 0x8000),
-        (c.tph, dev.tph_enabled, lambda: hw.read(c.tph + 8, 4) & 0x300),
-        (c.ats, dev.ats_enabled, lambda: hw.read(c.ats + 6, 2) & 0x8000),
-        (c.pasid, dev.pasid_enabled, lambda: hw.read(c.pasid + 6, 2) & 0x1),
-        (c.pri, dev.pri_enabled, lambda: hw.read(c.pri + 4, 2) & 0x1),
-        (c.ptm, dev.ptm_enable_cnt > 0, lambda: hw.read(c.ptm + 8, 4) & 0x1),
-        (c.sriov, dev.sriov_num_vfs > 0, lambda: hw.read(c.sriov + 8, 2) & 0x1),
-    )
-    for i, (present, live, enabled) in enumerate(pairs):
-        if present:
-            bits |= (int(bool(live)) | (int(bool(enabled())) << 1)) << (2 * i)
+    for i, (name, *_rest) in enumerate(FEATURE_ENABLES):
+        if name in pairs:
+            flag, bit = pairs[name]
+            bits |= (int(flag) | (int(bit) << 1)) << (2 * i)
     return bits
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..invariants import BY_NAME, Violation
 from .access import PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
+from .live_flags import feature_pairs
 from .power import hw_power_state
 from .state import D0
 
@@ -92,28 +93,7 @@ class Oracle:
     def live_flag_mismatches(self) -> set:
         """(register, kernel flag, hardware bit) for every feature whose two disagree now."""
         m = self.m
-        hw = m.state.hw
-        if not hw.accessible:
-            return set()
-        dev, c = m.state.dev, m.caps
-        checks = []
-        if c.tph:
-            checks.append(("TPH", dev.tph_enabled, bool(hw.read(c.tph + 8, 4) & 0x300)))
-        if c.msix:
-            checks.append(("MSI-X", dev.msix_enabled, bool(hw.read(c.msix + 2, 2) & 0x8000)))
-        if c.msi:
-            checks.append(("MSI", dev.msi_enabled, bool(hw.read(c.msi + 2, 2) & 0x1)))
-        if c.ats:
-            checks.append(("ATS", dev.ats_enabled, bool(hw.read(c.ats + 6, 2) & 0x8000)))
-        if c.pasid:
-            checks.append(("PASID", dev.pasid_enabled, bool(hw.read(c.pasid + 6, 2) & 0x1)))
-        if c.pri:
-            checks.append(("PRI", dev.pri_enabled, bool(hw.read(c.pri + 4, 2) & 0x1)))
-        if c.ptm:
-            checks.append(("PTM", dev.ptm_enable_cnt > 0, bool(hw.read(c.ptm + 8, 4) & 0x1)))
-        if c.sriov:
-            checks.append(("SR-IOV", dev.sriov_num_vfs > 0, bool(hw.read(c.sriov + 8, 2) & 0x1)))
-        return {chk for chk in checks if chk[1] != chk[2]}
+        return {chk for chk in feature_pairs(m) if chk[1] != chk[2]}
 
     def after_restore(self) -> None:
         """A restore must leave each live flag and its enable bit agreeing (unless they already

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import msi
 from .caps import pcie_reg_implemented
+from .live_flags import gate_open
 from .save import PCI_EXP_SAVED_REGS
 from .state import D0
 
@@ -321,18 +322,6 @@ RESTORE_STEPS = {
     "iov": restore_iov,
 }
 
-# The live flag each step's `live_flag` gate reads.
-LIVE_FLAGS = {
-    "pasid": lambda d: d.pasid_enabled,
-    "pri": lambda d: d.pri_enabled,
-    "ats": lambda d: d.ats_enabled,
-    "ptm": lambda d: d.ptm_enable_cnt > 0,
-    "tph": lambda d: d.tph_enabled,
-    "msi": lambda d: d.msi_enabled or d.msix_enabled,
-    "iov": lambda d: d.sriov_num_vfs > 0 or d.sriov_ctrl != 0,
-}
-
-
 def pci_restore_state(m, intended_epoch: bool = False) -> None:
     """pci_restore_state: no entry gate since a2f1e22390ac (policy: gate_on_state_saved); the
     steps in policy order; then state_saved is cleared."""
@@ -342,9 +331,7 @@ def pci_restore_state(m, intended_epoch: bool = False) -> None:
             return
         m.oracle.before_restore(intended_epoch)
         for step in m.policy.restore_steps:
-            if step.gate == "never":
-                continue
-            if step.gate == "live_flag" and not LIVE_FLAGS.get(step.name, lambda d: True)(dev):
+            if not gate_open(step.gate, step.name, dev):
                 continue
             with m.in_step(f"pci_restore_state/{step.name}"):
                 RESTORE_STEPS[step.name](m, step)

@@ -7,6 +7,7 @@ which buffers the current snapshot's save really filled."""
 from __future__ import annotations
 
 from .caps import pcie_reg_implemented
+from .live_flags import gate_open
 from .state import Blob, KernelDev
 
 PCI_EXP_SAVED_REGS = (0x08, 0x10, 0x18, 0x1C, 0x28, 0x30, 0x38)  # DEVCTL LNKCTL SLTCTL RTCTL DEVCTL2 LNKCTL2 SLTCTL2
@@ -149,12 +150,6 @@ SAVE_STEPS = {
     "vc": save_vc,
 }
 
-SAVE_GATES = {
-    "tph": lambda dev: dev.tph_enabled,
-    "ptm": lambda dev: dev.ptm_enable_cnt > 0,
-}
-
-
 def pci_save_state(m) -> int:
     """pci_save_state: the policy's save steps in order; a step that fails ends the save."""
     dev = m.state.dev
@@ -163,9 +158,7 @@ def pci_save_state(m) -> int:
     m.latest_save_epoch = epoch
     dev.partial_load = False
     for step in m.policy.save_steps:
-        if step.gate == "never":
-            continue
-        if step.gate == "live_flag" and not SAVE_GATES.get(step.name, lambda d: True)(dev):
+        if not gate_open(step.gate, step.name, dev):
             continue
         with m.in_step(f"pci_save_state/{step.name}"):
             if not SAVE_STEPS[step.name](m, epoch):
