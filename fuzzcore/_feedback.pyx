@@ -64,6 +64,13 @@ def bump(indices) -> None:
             counters[idx] += 1
 
 
+def counters_array():
+    """The counters as a writable numpy uint8 array over this module's memory: the engine of a
+    campaign worker bumps it directly (Engine(..., counters=counters_array()))."""
+    import numpy
+    return numpy.asarray(<uint8_t[:N_COUNTERS]>counters)
+
+
 def snapshot() -> bytes:
     """The counters as they are now (tests and `cmin` read them)."""
     return bytes((<uint8_t[:N_COUNTERS]>counters))

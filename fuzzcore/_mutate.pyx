@@ -100,6 +100,7 @@ cdef int snip_min_len = MAX_SNIPPET_REC + 1
 
 cdef int strat_weight[N_STRATEGIES]
 cdef int g_last = -1
+cdef unsigned long long strat_count[N_STRATEGIES]   # mutate() calls per strategy (campaign stats)
 
 
 def _build_tables():
@@ -502,6 +503,7 @@ def mutate(bytes data not None, Py_ssize_t max_size, unsigned int seed):
     strat = choose_strategy(&s, buf, n, cap)
     n = apply_strategy(&s, buf, n, cap, strat)
     g_last = strat
+    strat_count[strat] += 1
     return PyBytes_FromStringAndSize(<char *>buf, n * R)
 
 
@@ -547,3 +549,32 @@ def crossover(bytes a not None, bytes b not None, Py_ssize_t max_size, unsigned 
 def last_strategy():
     """The STRATEGIES name the last mutate() used, or None (no call yet, or cap was 0)."""
     return STRATEGIES[g_last] if g_last >= 0 else None
+
+
+def strategy_counts() -> dict:
+    """{strategy name: mutate() calls that used it} since the module was loaded."""
+    return {STRATEGIES[i]: strat_count[i] for i in range(N_STRATEGIES) if strat_count[i]}
+
+
+cdef class MutationMix:
+    """MutationMix(structure_pct, fallback): the campaign's custom mutator. `mutate(data,
+    max_size, seed)` uses this module's structure-aware mutate() for `structure_pct` percent of
+    seeds and `fallback(data, max_size)` (atheris.Mutate: libFuzzer's byte mutators and
+    dictionaries) for the rest; in C, so libFuzzer's call costs no Python frame."""
+
+    cdef int structure_pct
+    cdef object fallback
+    cdef readonly unsigned long long fallback_calls
+
+    def __init__(self, int structure_pct, fallback):
+        if not 0 <= structure_pct <= 100:
+            raise ValueError(f"structure_pct {structure_pct}: expected 0..100")
+        self.structure_pct = structure_pct
+        self.fallback = fallback
+        self.fallback_calls = 0
+
+    def mutate(self, bytes data not None, Py_ssize_t max_size, unsigned int seed):
+        if <int>(seed % 100) < self.structure_pct:
+            return mutate(data, max_size, seed)
+        self.fallback_calls += 1
+        return self.fallback(data, max_size)

@@ -30,20 +30,22 @@ class ReferenceExecutor:
 class NativeExecutor:
     name = "native"
 
-    def __init__(self, profile, policy):
+    def __init__(self, profile, policy, counters=None):
         from ..engine import Engine
-        self.engine = Engine(profile, policy)
+        # counters: the uint8 array the engine bumps once per op (a campaign passes the memory
+        # registered with libFuzzer, fuzzcore._feedback.counters_array()).
+        self.engine = Engine(profile, policy, counters=counters)
 
     def run(self, data: bytes) -> Outcome:
         r = self.engine.run(data)
         return Outcome(list(r.violations), list(r.state_features))
 
 
-def make_executor(profile, policy, which: str = "auto"):
+def make_executor(profile, policy, which: str = "auto", counters=None):
     """which: native | reference | auto (native if importable)."""
     if which in ("native", "auto"):
         try:
-            return NativeExecutor(profile, policy)
+            return NativeExecutor(profile, policy, counters)
         except (ImportError, AttributeError):
             if which == "native":
                 raise

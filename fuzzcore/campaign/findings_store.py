@@ -61,13 +61,23 @@ class FindingsStore:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def record(self, data: bytes, violation: Violation) -> bool:
-        """Note a hit; returns True when the bucket is new to this store."""
+    def add_hits(self, hits: dict) -> None:
+        """Hits counted elsewhere ({bucket tuple: n}, the native campaign target), batched."""
+        for bucket, n in hits.items():
+            name = self._names.get(bucket)
+            if name is None:
+                name = self._names[bucket] = bucket_name(bucket)
+            self._pending_hits[name] = self._pending_hits.get(name, 0) + n
+
+    def record(self, data: bytes, violation: Violation, count_hit: bool = True) -> bool:
+        """Note a hit (unless counted elsewhere); returns True when the bucket is new to this
+        store."""
         name = self._names.get(violation.bucket)
         if name is None:
             name = self._names[violation.bucket] = bucket_name(violation.bucket)
         n_ops = violation.op_index + 1   # the canonical prefix's length, without decoding (hot path)
-        self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
+        if count_hit:
+            self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
         known = self.known.get(name)
         is_new = known is None
         if is_new or n_ops < known:

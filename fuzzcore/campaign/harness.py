@@ -1,12 +1,16 @@
 """The atheris target: each input is a program; violations go to the findings store (they are
 findings, not crashes), state features go to libFuzzer through fuzzcore._feedback, and a Python
-exception is a real crash: its traceback is kept next to libFuzzer's artifact, then re-raised."""
+exception is a real crash: its traceback is kept next to libFuzzer's artifact, then re-raised.
+
+On the native engine the per-input work is fuzzcore._restore.CampaignTarget (C: run, count hits
+per bucket, bump the counters libFuzzer reads); Python runs only for a bucket that is new to this
+worker or reached by a shorter input, and every few hundred runs for stats. On the reference
+model (`--engine reference`) the same bookkeeping is done here in Python."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import time
 import traceback
 
 from .. import _feedback
@@ -29,16 +33,40 @@ class Harness:
         self.stop_on_first = stop_on_first
         self.structure_pct = structure_pct
         self.state_features = state_features
-        self.runs = 0
+        self._runs = 0
         self.new_buckets: list[str] = []
         self.registered = False
-        self.mutations: dict[str, int] = {}
-        self.on_tick = None   # called every 256 runs (the worker writes its stats from it)
+        self.libfuzzer_mutations = 0
+        self.on_tick = None   # called every TICK_RUNS runs (the worker writes its stats from it)
         try:
             from .. import _mutate
             self._mutate = _mutate if hasattr(_mutate, "mutate") else None
         except ImportError:
             self._mutate = None
+        self._mix = None
+        self.target = None
+        if executor.name == "native":
+            from .._restore import CampaignTarget
+            self.target = CampaignTarget(executor.engine, self._on_finding, self._tick, TICK_RUNS)
+            # libFuzzer calls the C method directly: no Python frame per input.
+            self.test_one_input = self.target.test_one_input
+
+    @property
+    def runs(self) -> int:
+        return self.target.runs if self.target is not None else self._runs
+
+    @property
+    def mutations(self) -> dict:
+        out = dict(self._mutate.strategy_counts()) if self._mutate is not None else {}
+        n = self._mix.fallback_calls if self._mix is not None else self.libfuzzer_mutations
+        if n:
+            out["libfuzzer"] = n
+        return out
+
+    def flush_hits(self) -> None:
+        """Hand the native hit counts to the findings store (which batches them to disk)."""
+        if self.target is not None:
+            self.store.add_hits(self.target.hits())
 
     def favour_device_registers(self, profile) -> None:
         """Point the mutator's vfio_config_write bias at this device's registers."""
@@ -51,12 +79,12 @@ class Harness:
                                       c.exp + 0x08 if c.exp else 0, c.exp + 0x28 if c.exp else 0) if off]
         self._mutate.set_config_offsets(regs)
 
+    # --- TestOneInput -------------------------------------------------------------------------
     def test_one_input(self, data: bytes) -> None:
-        if not self.registered and self.state_features:
-            self._register_counters()
-        self.runs += 1
-        if self.on_tick is not None and self.runs % 256 == 0:
-            self.on_tick()
+        """The reference-model path (the native one is CampaignTarget.test_one_input)."""
+        self._runs += 1
+        if self._runs == 1 or self._runs % TICK_RUNS == 0:
+            self._tick()
         try:
             outcome = self.executor.run(data)
         except Exception:
@@ -65,33 +93,56 @@ class Harness:
         if self.state_features and outcome.features:
             _feedback.bump(outcome.features)
         for v in outcome.violations:
-            if self.store.record(data, v):
-                self.new_buckets.append("--".join(v.bucket))
-                if self.stop_on_first:
-                    self.store.maybe_flush(force=True)
-                    print(f"fuzzcore: first finding: {v}", flush=True)
-                    os._exit(1)
+            self._record(data, v, count_hit=True)
 
-    def _register_counters(self) -> None:
-        self.registered = register_state_counters()
+    def _tick(self) -> None:
+        if not self.registered and self.state_features:
+            self.registered = register_state_counters()
+        if self.on_tick is not None:
+            self.on_tick()
+
+    def _on_finding(self, data: bytes, violations) -> None:
+        """The native slow path: some bucket of this run is new here or has a shorter input."""
+        try:
+            for v in violations:
+                self._record(data, v, count_hit=False)
+        except Exception:
+            self._keep_traceback(data)
+            raise
+
+    def _record(self, data: bytes, v, count_hit: bool) -> None:
+        if self.store.record(data, v, count_hit=count_hit):
+            self.new_buckets.append("--".join(v.bucket))
+            if self.stop_on_first:
+                self.flush_hits()
+                self.store.maybe_flush(force=True)
+                print(f"fuzzcore: first finding: {v}", flush=True)
+                os._exit(1)
 
     def _keep_traceback(self, data: bytes) -> None:
         name = "crash-" + hashlib.sha1(data).hexdigest()
         self.store.crash_traceback(name, traceback.format_exc())
 
     # --- mutators (atheris custom_mutator / custom_crossover) -------------------------------
-    def mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
-        import atheris
-        if self._mutate is not None and seed % 100 < self.structure_pct:
-            out = self._mutate.mutate(data, max_size, seed)
-            name = self._mutate.last_strategy()
-        else:
-            out = atheris.Mutate(data, max_size)
-            name = "libfuzzer"
-        self.mutations[name] = self.mutations.get(name, 0) + 1
-        return out
-
-    def crossover(self, data1: bytes, data2: bytes, max_out_size: int, seed: int) -> bytes:
+    def mutators(self):
+        """(custom_mutator, custom_crossover) for atheris.Setup: C callables when the
+        structure-aware mutator is built (no Python frame per call), else Python fallbacks."""
+        # atheris.Mutate is a stub until Fuzz() swaps in the core's; the worker runs atheris's
+        # internal libFuzzer (core_with_libfuzzer), whose Mutate is the real one from the start.
+        from atheris.core_with_libfuzzer import Mutate as libfuzzer_mutate
         if self._mutate is not None:
-            return self._mutate.crossover(data1, data2, max_out_size, seed)
-        return (data1[: len(data1) // 2] + data2[len(data2) // 2:])[:max_out_size]
+            self._mix = self._mutate.MutationMix(self.structure_pct, libfuzzer_mutate)
+            return self._mix.mutate, self._mutate.crossover
+        return self._bytes_only_mutate, _halves_crossover
+
+    def _bytes_only_mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
+        import atheris
+        self.libfuzzer_mutations += 1
+        return atheris.Mutate(data, max_size)
+
+
+def _halves_crossover(data1: bytes, data2: bytes, max_out_size: int, seed: int) -> bytes:
+    return (data1[: len(data1) // 2] + data2[len(data2) // 2:])[:max_out_size]
+
+
+TICK_RUNS = 256
