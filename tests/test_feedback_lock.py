@@ -1,0 +1,55 @@
+"""The state features reach libFuzzer: a 4-op "lock" is opened with them and not without.
+
+tests/data/lock-device.toml is the I350 PF0 cut down to PM, MSI-X and PCIe (no MSI, no extended
+capabilities, no upstream port). Its lock bucket, H1(a) through vfio, needs four ops (open first, reset last),
+none of which runs native code the others do not: vfio_open, a vfio_config_write that clears
+Command.Memory, vfio_set_irqs(MSI-X), vfio_device_reset (the restore then writes the MSI-X table
+with Memory off). Each step changes the abstract state, so with state feedback every prefix is a
+new feature and is kept in the corpus; without it libFuzzer sees no progress until all four
+happen to line up. The budget is in runs, from an empty corpus, with fixed seeds (deterministic):
+measured at 60,000 runs, seeds 1-3: found with feedback 3/3 (116-122 buckets), not without 3/3
+(34-35 buckets)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzzcore.program.fzs import load_fzs
+
+LOCK_DEVICE = Path(__file__).parent / "data" / "lock-device.toml"
+LOCK_BUCKET = "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"
+RUNS = 60_000
+
+
+def campaign(out: Path, seed: int, *extra) -> set[str]:
+    r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--device", str(LOCK_DEVICE),
+                        "--no-seeds", "--runs", str(RUNS), "--max-time", "600", "--seed", str(seed), *extra],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return {p.parent.name for p in (out / "findings").glob("*/meta.json")}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_lock_opens_with_state_feedback_only(tmp_path, seed):
+    on = campaign(tmp_path / "on", seed)
+    off = campaign(tmp_path / "off", seed, "--no-state-feedback")
+    assert LOCK_BUCKET in on
+    assert LOCK_BUCKET not in off
+    assert len(on) > 2 * len(off)
+    # What opened it is the 4-op path (plus, at most, ops the minimiser would drop).
+    ops = [c.name for c in load_fzs(tmp_path / "on" / "findings" / LOCK_BUCKET / "min.fzs")]
+    assert ops[-1] == "vfio_device_reset", ops
+    first = {name: ops.index(name) for name in ("vfio_open", "vfio_config_write", "vfio_set_irqs") if name in ops}
+    assert len(first) == 3, ops
+    assert first["vfio_open"] < min(first["vfio_config_write"], first["vfio_set_irqs"]), ops
+
+
+def test_the_lock_device_is_what_the_docstring_says():
+    from fuzzcore.device.builtin import resolve_device
+    from fuzzcore.model.caps import cap_offsets
+    prof = resolve_device(str(LOCK_DEVICE))
+    c = cap_offsets(prof)
+    assert c.pm and c.msix and c.exp and not c.msi
+    assert not [cap for cap in prof.walk.all if cap.extended]
