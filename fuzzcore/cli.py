@@ -141,10 +141,18 @@ def device_show(name):
 @main.command("fuzz", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
 @click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
-@click.option("--out", default="fuzzcore-out", show_default=True,
-              help="Campaign directory (corpus/, findings/, stats.json); re-run to resume.")
-@click.option("--corpus", help="Corpus directory (default OUT/corpus).")
-@click.option("--findings", help="Findings directory (default OUT/findings).")
+@click.option("--out", metavar="DIR",
+              help="A self-contained (scratch) campaign: DIR/corpus/, DIR/findings/, DIR/stats.json, "
+                   "DIR/logs/. Without it (paths relative to the current directory): corpus "
+                   "corpora/DEVICE-POLICY/, findings crashes/POLICY/, "
+                   "statistics and logs fuzzcore-out/DEVICE-POLICY/. Re-run with the same options to resume.")
+@click.option("--corpus", metavar="DIR",
+              help="Corpus directory (default corpora/DEVICE-POLICY/, or DIR/corpus with --out); "
+                   "libFuzzer reads every file under it as an input.")
+@click.option("--findings", metavar="DIR",
+              help="Findings store (default crashes/POLICY/, one store per policy as the shipped findings "
+                   "are, since a bucket is reached under several policies by different paths; or "
+                   "DIR/findings with --out).")
 @click.option("--max-time", default=60, show_default=True, help="Seconds to fuzz (libFuzzer -max_total_time).")
 @click.option("--runs", default=-1, help="Inputs to run per worker (libFuzzer -runs); -1: no limit.")
 @click.option("--seed", default=0, help="Random seed (libFuzzer -seed); 0: from the clock.")
@@ -155,15 +163,18 @@ def device_show(name):
               help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
 @click.option("--no-state-feedback", "--no-state-features", "no_state_features", is_flag=True,
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
-@click.option("--no-seeds", is_flag=True, help="Start an empty corpus empty (default: corpora/regression seeds).")
+@click.option("--no-seeds", is_flag=True,
+              help="Start an empty corpus empty (default: seeded from corpora/seeds/ and corpora/regression/).")
 @click.argument("libfuzzer_args", nargs=-1, type=click.UNPROCESSED)
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
              structure_pct, no_state_features, no_seeds, libfuzzer_args):
-    """Run a campaign: violations are findings (bucketed under OUT/findings), not crashes.
+    """Run a campaign: violations are findings (one directory per bucket in the findings store), not
+    crashes. Shows a live status on a terminal (execs, exec/s, corpus, libFuzzer's features and
+    coverage, buckets) and a status line every 5 s otherwise; ends with the table of new buckets.
 
     Extra arguments starting with '-' go to libFuzzer as they are (e.g. -dict=FILE, -use_value_profile=1).
     Exit 0 when the campaign ran (findings or not), 1 with --stop-on-first when something was found,
-    2 on bad input, 3 when a worker crashed (a real crash, kept under OUT/findings/artifacts)."""
+    2 on bad input, 3 when a worker crashed (a real crash, kept in the findings store's artifacts/)."""
     from .campaign.driver import CampaignOptions, run_campaign
     from .device.builtin import resolve_device
     from .policy import load_policy
@@ -328,8 +339,10 @@ def selfcheck_cmd(programs, seed, devices, policies, max_ops, workers):
 @click.option("--reference-programs", default=500, show_default=True,
               help="How many of the programs the (slow) reference model runs per repetition.")
 @click.option("--campaign", "campaign_seconds", default=0, show_default=True,
-              help="Also measure bare atheris and a SECONDS-long fuzz campaign (exec/s, peak RSS).")
-def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs, campaign_seconds):
+              help="Also measure bare atheris and SECONDS-long fuzz campaigns (exec/s, peak RSS).")
+@click.option("--campaign-repeat", default=3, show_default=True, help="Campaigns (and ceilings) to take the median of.")
+def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs, campaign_seconds,
+              campaign_repeat):
     """Engine and reference-model throughput (programs/s, ops/s, their ratio) and mutator calls/s,
     medians over --repeat runs on one core."""
     import json as _json
@@ -345,7 +358,7 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
     out = r.as_dict()
     if campaign_seconds:
         from .bench_campaign import campaign_bench, table
-        c = campaign_bench(campaign_seconds)
+        c = campaign_bench(campaign_seconds, campaign_repeat)
         out["campaign"] = c
     if as_json:
         click.echo(_json.dumps(out, indent=2))

@@ -125,7 +125,8 @@ def test_stats_lines_and_plot(tmp_path):
     out = tmp_path / "p"
     assert fuzz(out, "--max-time", 6, "--seed", 9).returncode == 0
     lines = [json.loads(x) for x in (out / "stats.jsonl").read_text().splitlines()]
-    assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets"} <= set(lines[-1])
+    assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets", "features", "cov"} <= set(lines[-1])
+    assert lines[-1]["features"] > 0 and lines[-1]["runs"] == json.loads((out / "stats.json").read_text())["runs"]
     (out / "stats.jsonl").write_text((out / "stats.jsonl").read_text() + '{"time": 9')  # a torn last line
     png = tmp_path / "s.png"
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "plot", str(out), "-o", str(png)],
@@ -148,3 +149,137 @@ def test_state_feedback_reaches_libfuzzer(tmp_path):
     on_n = len(list((on / "findings").glob("*/meta.json")))
     off_n = len(list((off / "findings").glob("*/meta.json")))
     assert on_n > 2 * off_n
+
+
+def test_default_layout_without_out(tmp_path):
+    """No --out: corpus corpora/<device>-<policy>/ (seeded from corpora/seeds and corpora/regression),
+    findings crashes/<policy>/, statistics and logs fuzzcore-out/<device>-<policy>/."""
+    r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--max-time", "2", "--seed", "4"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr
+    corpus = tmp_path / "corpora" / "i350-linux-7.1"
+    seeds = {p.name for p in corpus.iterdir() if p.name.startswith("seed-")}
+    want = {f"seed-{f.stem}" for d in ("seeds", "regression") for f in (ROOT / "corpora" / d).glob("*.fzs")}
+    assert seeds == want and len(want) >= 14
+    assert list((tmp_path / "crashes" / "linux-7.1").glob("*/meta.json"))
+    stats = tmp_path / "fuzzcore-out" / "i350-linux-7.1"
+    assert json.loads((stats / "stats.json").read_text())["sessions"] == 1
+    assert (stats / "logs" / "worker-0.log").exists() and (stats / "stats.jsonl").exists()
+    assert not [p for p in corpus.iterdir() if p.is_dir()], "nothing but inputs in the corpus dir"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpora", "crashes", "fuzzcore-out"]
+    assert "corpus corpora/i350-linux-7.1 " in r.stderr and "stats fuzzcore-out/i350-linux-7.1" in r.stderr
+
+
+def test_default_names():
+    from fuzzcore.campaign.driver import CampaignOptions, campaign_name, campaign_paths, policy_dir_name
+    assert campaign_name("i350", "linux-7.1+vfio-reset-done-v18") == "i350-linux-7.1+vfio-reset-done-v18"
+    assert campaign_name("/x/nic.toml", "linux-7.1+./patches/my-fix.toml") == "nic-linux-7.1+my-fix"
+    assert policy_dir_name("linux-7.1+/abs/p.toml") == "linux-7.1+p"
+    assert campaign_paths(CampaignOptions(policy="linux-7.1+msix-restore-enable-memory")) == (
+        Path("fuzzcore-out/i350-linux-7.1+msix-restore-enable-memory"),
+        Path("corpora/i350-linux-7.1+msix-restore-enable-memory"),
+        Path("crashes/linux-7.1+msix-restore-enable-memory"))
+    assert campaign_paths(CampaignOptions(out="o", findings="f")) == (Path("o"), Path("o/corpus"), Path("f"))
+
+
+def test_seeds_load_and_claim_nothing():
+    from fuzzcore.program.fzs import load_fzs
+    from fuzzcore.replay import replay
+    seeds = sorted((ROOT / "corpora" / "seeds").glob("*.fzs"))
+    assert 4 <= len(seeds) <= 6
+    assert all(1 <= len(load_fzs(f)) <= 12 for f in seeds)
+    rows = replay([str(ROOT / "corpora" / "seeds")])
+    assert rows and all(r.ok for r in rows), [r for r in rows if not r.ok]
+
+
+def test_log_tail_reads_only_the_end(tmp_path):
+    from fuzzcore.campaign.driver import LogTail
+    log = tmp_path / "w.log"
+    log.write_bytes(b"INFO: Seed: 1\n#10\tINITED cov: 60 ft: 60 corp: 9/624b exec/s: 0 rss: 61Mb\n#12\tNEW    cov: 61 ft: 6")
+    t = LogTail(log)
+    t.poll()
+    assert (t.execs, t.cov, t.ft) == (10, 60, 60)          # the torn last line waits for its end
+    with open(log, "ab") as f:
+        f.write(b"4 corp: 10/704b lim: 512\n" + b"x" * 100_000 + b"\n")
+        f.write(b"#4096\tpulse  cov: 711 ft: 1145 corp: 90/6Kb lim: 512 exec/s: 2048 rss: 70Mb\n")
+    t.poll()
+    assert (t.execs, t.cov, t.ft) == (4096, 711, 1145) and t.pos == log.stat().st_size
+    with open(log, "ab") as f:
+        f.write(b"Done 5000 runs in 3 second(s)\nstat::peak_rss_mb: 70\n")
+    t.poll()
+    assert t.done == 5000 and t.execs == 4096
+    log.write_bytes(b"#3\tINITED cov: 5 ft: 7 corp: 1/8b\n")   # a new session's log
+    t.poll()
+    assert (t.cov, t.ft) == (5, 7)
+
+
+def test_torn_stats_line_is_cut(tmp_path):
+    from fuzzcore.campaign.driver import _cut_torn_line
+    p = tmp_path / "stats.jsonl"
+    p.write_text('{"a": 1}\n{"b": 2}\n{"c": ')
+    _cut_torn_line(p)
+    assert p.read_text() == '{"a": 1}\n{"b": 2}\n'
+    _cut_torn_line(p)
+    assert p.read_text() == '{"a": 1}\n{"b": 2}\n'
+
+
+def test_status_display_plain_and_rich():
+    import io
+
+    from rich.console import Console
+
+    from fuzzcore.campaign.status_display import BucketRow, PlainDisplay, RichDisplay, Status, make_display
+    s = Status(elapsed=75.2, execs=71234, exec_per_s=5880.4, corpus=312, features=1145, cov=711,
+               buckets=142, new_buckets=3, newest="mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off")
+    lines = []
+    plain = PlainDisplay(lines.append)
+    plain.update(s)
+    assert lines == ["[01:15] execs 71,234 (5,880/s) corpus 312 features 1,145 cov 711 buckets 142 (+3 new) "
+                     "newest mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"]
+    rows = [BucketRow("snapshot_all_ones--vfio_device_reset--config", 142, 3,
+                      "crashes/linux-7.1/snapshot_all_ones--vfio_device_reset--config/min.fzs")]
+    plain.summary("fuzzcore: done", rows, ["next: fuzzcore show x --trace"])
+    assert lines[-1] == "next: fuzzcore show x --trace" and "snapshot_all_ones" in lines[-2] and "142" in lines[-2]
+
+    for width, with_path in ((200, True), (80, False)):
+        buf = io.StringIO()
+        rich = RichDisplay(Console(file=buf, force_terminal=True, width=width, color_system=None))
+        rich.start()
+        rich.update(s)
+        rich.stop(s)
+        rich.summary("fuzzcore: done", rows, ["next: fuzzcore show x --trace"])
+        text = buf.getvalue()
+        for want in ("01:15", "71,234", "5,880/s", "features", "1,145", "cov", "711", "142", "(+3 new)",
+                     "newest", "snapshot_all_ones--vfio_device_reset--config", "next: fuzzcore show x"):
+            assert want in text, (width, want, text)
+        assert ("crashes/linux-7.1/snapshot_all_ones--vfio_device_reset--config/min.fzs" in text) == with_path
+        assert with_path or "crashes/linux-7.1/BUCKET/min.fzs" in text
+    assert isinstance(make_display(print, live=False), PlainDisplay)
+    assert isinstance(make_display(print, live=True), RichDisplay)
+
+
+def test_live_status_on_a_terminal(tmp_path):
+    """With stderr on a terminal the status is rich's live display and the summary a rich table."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(tmp_path / "t"),
+                          "--max-time", "3", "--seed", "6"], stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    data = b""
+    while True:
+        if select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            data += chunk
+        elif p.poll() is not None:
+            break
+    os.close(master)
+    assert p.wait(timeout=30) == 0
+    text = data.decode(errors="replace")
+    assert "\x1b[" in text and "execs" in text and "features" in text and "newest" in text
+    assert "fuzzcore: done:" in text and "new bucket(s)" in text and "next: fuzzcore show" in text

@@ -1,11 +1,24 @@
-"""`fuzzcore fuzz`: start the workers, show a live status line, keep cumulative statistics, and
-resume where a killed campaign stopped (corpus, findings and statistics all live under --out).
+"""`fuzzcore fuzz`: start the workers, show a live status, keep cumulative statistics, and resume
+where a killed campaign stopped.
 
-    <out>/corpus/        libFuzzer's corpus (seeded from corpora/regression/ on first use)
-    <out>/findings/      the findings store (see findings_store.py)
-    <out>/stats.json     cumulative runs, seconds and sessions, written atomically
-    <out>/stats.jsonl    one JSON line every few seconds: time, runs, runs/s, corpus, buckets
-    <out>/workers/       per-worker stats and configs; <out>/logs/ libFuzzer's output per worker
+Where a campaign keeps its files. Without --out (the default layout, per device and policy):
+
+    corpora/<device>-<policy>/       libFuzzer's corpus (new ones seeded from corpora/seeds/ and
+                                     corpora/regression/); git-ignored
+    crashes/<policy>/                the findings store (findings_store.py), one per policy as the
+                                     shipped findings are: a bucket is reached under several
+                                     policies, by different paths
+    fuzzcore-out/<device>-<policy>/  stats.json, stats.jsonl, workers/, logs/ (not inside the corpus:
+                                     libFuzzer reads every file under its corpus dir as an input)
+
+With --out DIR, a self-contained (scratch) campaign: DIR/corpus/, DIR/findings/, DIR/stats.json,
+DIR/stats.jsonl, DIR/workers/, DIR/logs/. --corpus and --findings override either layout.
+
+    stats.json     cumulative runs, seconds and sessions, written atomically
+    stats.jsonl    one JSON line every STATUS_SECONDS: time, session, runs, runs/s, corpus,
+                   features, cov, buckets (a torn last line, from a kill, is cut at the next start)
+    workers/       per-worker stats (<w>.json, written by the worker) and configs
+    logs/          libFuzzer's output per worker; the status reads its `cov:`/`ft:` lines from the tail
 """
 
 from __future__ import annotations
@@ -24,16 +37,21 @@ from ..atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
+from .status_display import STATUS_SECONDS, BucketRow, Status, make_display
 
-STATUS_SECONDS = 5.0
 MAX_OPS = 64
+TICK_SECONDS = 0.25          # the supervisor's loop; the display decides how often it redraws
+TOTALS_SECONDS = 1.0         # stats.json: a kill loses at most this much (plus a worker's 2 s) of runs
+CORPUS_COUNT_SECONDS = 1.0   # listing a large corpus dir costs milliseconds: at most once a second
+STALE_TEMP_SECONDS = 60.0    # temp files outside --out may belong to another campaign's live write
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class CampaignOptions:
     device: str = "i350"
     policy: str = "linux-7.1"
-    out: str = "fuzzcore-out"
+    out: str | None = None          # None: the default layout (see the module docstring)
     corpus: str | None = None
     findings: str | None = None
     max_time: int = 60
@@ -43,10 +61,11 @@ class CampaignOptions:
     engine: str = "auto"
     stop_on_first: bool = False
     structure_pct: int = 80
-    seeds_dir: str | None = None
+    seeds_dir: str | None = None    # "none": no seeds; None: default_seeds_dirs()
     state_features: bool = True
     libfuzzer_args: list[str] = field(default_factory=list)
     quiet: bool = False
+    live: bool | None = None        # the rich live status; None: when stderr is a terminal
 
 
 @dataclass
@@ -60,15 +79,85 @@ class CampaignSummary:
     totals: dict
 
 
-def _seed_corpus(corpus: Path, seeds_dir: Path | None) -> int:
-    """A new corpus starts from the regression seeds (.fzs), written atomically as binary."""
-    if any(corpus.iterdir()) or seeds_dir is None or not seeds_dir.is_dir():
+# --- paths ---------------------------------------------------------------------------------
+
+def _part_name(part: str) -> str:
+    """A policy spec part or a device as a file name: a TOML path by its stem, a built-in name as is."""
+    return Path(part).stem if "/" in part or part.endswith(".toml") else part
+
+
+def policy_dir_name(policy: str) -> str:
+    """`linux-7.1+vfio-reset-done-v18` as is ('+' is fine in a file name); path parts by their stem."""
+    return "+".join(_part_name(p) for p in policy.split("+"))
+
+
+def campaign_name(device: str, policy: str) -> str:
+    return f"{_part_name(device)}-{policy_dir_name(policy)}"
+
+
+def campaign_paths(opts: CampaignOptions) -> tuple[Path, Path, Path]:
+    """(out, corpus, findings) for the options: --out's self-contained layout, or the default one."""
+    if opts.out:
+        out = Path(opts.out)
+        corpus, findings = out / "corpus", out / "findings"
+    else:
+        name = campaign_name(opts.device, opts.policy)
+        out = Path("fuzzcore-out") / name
+        corpus, findings = Path("corpora") / name, Path("crashes") / policy_dir_name(opts.policy)
+    return (out, Path(opts.corpus) if opts.corpus else corpus,
+            Path(opts.findings) if opts.findings else findings)
+
+
+def default_seeds_dirs() -> list[Path]:
+    """The repository's corpora/seeds/ (starting programs) and corpora/regression/ (the CI seeds)."""
+    return [d for d in (REPO / "corpora" / "seeds", REPO / "corpora" / "regression") if d.is_dir()]
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _clear_stale_temps(root: Path, min_age: float) -> int:
+    """Remove the temp files (.NAME.XXXX.tmp) that a kill left inside an atomic write (never a torn
+    target). Under --out nothing else writes, so all go (min_age 0); a shared corpus or findings
+    store outside it may be another campaign's, mid-write, so only old ones go there."""
+    n, now = 0, time.time()
+    for stale in root.rglob(".*.tmp"):
+        try:
+            if min_age <= 0 or now - stale.stat().st_mtime >= min_age:
+                stale.unlink()
+                n += 1
+        except OSError:
+            continue
+    return n
+
+
+def _seed_corpus(corpus: Path, seed_dirs: list[Path], warn=None) -> int:
+    """A corpus that holds nothing but seeds (new, or seeding was killed part-way) gets every seed
+    it lacks, each written atomically as binary; a corpus libFuzzer has written to is left alone."""
+    if not seed_dirs or any(not p.name.startswith(("seed-", ".")) for p in corpus.iterdir()):
         return 0
-    n = 0
-    for fzs in sorted(seeds_dir.glob("*.fzs")):
-        data = encode(load_fzs(fzs))
-        atomic_write_bytes(corpus / f"seed-{fzs.stem}", data)
-        n += 1
+    n, taken = 0, set()
+    for d in seed_dirs:
+        for fzs in sorted(d.glob("*.fzs")):
+            name = f"seed-{fzs.stem}" if f"seed-{fzs.stem}" not in taken else f"seed-{d.name}-{fzs.stem}"
+            taken.add(name)
+            if (corpus / name).exists():
+                continue
+            try:
+                data = encode(load_fzs(fzs))
+            except (ValueError, OSError) as e:
+                if warn:
+                    warn(f"fuzzcore: warning: seed not used: {e}")
+                continue
+            atomic_write_bytes(corpus / name, data)
+            n += 1
     return n
 
 
@@ -79,36 +168,113 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _runs_from_log(log: Path) -> int | None:
-    """libFuzzer's closing line: 'Done N runs in T second(s)'."""
+def _cut_torn_line(path: Path) -> None:
+    """A kill mid-append can leave a last line without its newline; cut it before appending, so
+    that every line but possibly the last one always parses."""
     try:
-        m = re.findall(r"Done (\d+) runs in", log.read_text(errors="replace"))
-    except OSError:
-        return None
-    return int(m[-1]) if m else None
+        with open(path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            start = max(0, size - 65536)
+            f.seek(start)
+            tail = f.read()
+            nl = tail.rfind(b"\n")
+            f.truncate(start + nl + 1 if nl >= 0 else (0 if start == 0 else size))
+    except FileNotFoundError:
+        return
 
 
-def default_seeds_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[2] / "corpora" / "regression"
-    return here if here.is_dir() else None
+_STATUS_LINE = re.compile(rb"^#(\d+)\s+[A-Za-z]+\s[^\n]*", re.M)
+_COV = re.compile(rb"\bcov: (\d+)")
+_FT = re.compile(rb"\bft: (\d+)")
+_DONE = re.compile(rb"^Done (\d+) runs in", re.M)
 
+
+class LogTail:
+    """The latest libFuzzer status line (`#N NEW cov: C ft: F corp: K/...`) of one worker's log,
+    read from the end: each poll reads what was appended since the last one, at most TAIL_BYTES,
+    never the whole log."""
+    TAIL_BYTES = 16384
+
+    def __init__(self, path: Path):
+        self.path, self.pos = path, 0
+        self.execs = 0
+        self.cov: int | None = None
+        self.ft: int | None = None
+        self.done: int | None = None      # libFuzzer's closing 'Done N runs'
+
+    def poll(self, tail_bytes: int | None = None) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self.pos:        # truncated: a new session's log
+                    self.pos = 0
+                if size == self.pos:
+                    return
+                start = max(self.pos, size - (tail_bytes or self.TAIL_BYTES))
+                f.seek(start)
+                chunk = f.read(size - start)
+        except OSError:
+            return
+        # Skipped ahead (more was appended than we read): the first line is a fragment.
+        first = chunk.find(b"\n") + 1 if start > self.pos else 0
+        end = chunk.rfind(b"\n") + 1        # up to the last whole line; the rest is read next time
+        if end <= first:
+            if start > self.pos:
+                self.pos = start
+            return
+        self.pos = start + end
+        lines = chunk[first:end]
+        last = None
+        for last in _STATUS_LINE.finditer(lines):
+            pass
+        if last is not None:
+            self.execs = max(self.execs, int(last.group(1)))
+            cov, ft = _COV.search(last.group(0)), _FT.search(last.group(0))
+            if cov:
+                self.cov = int(cov.group(1))
+            if ft:
+                self.ft = int(ft.group(1))
+        done = _DONE.findall(lines)
+        if done:
+            self.done = int(done[-1])
+
+
+# --- the campaign --------------------------------------------------------------------------
 
 def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
-    out = Path(opts.out)
-    corpus = Path(opts.corpus) if opts.corpus else out / "corpus"
-    findings = Path(opts.findings) if opts.findings else out / "findings"
+    out, corpus, findings = campaign_paths(opts)
     for d in (out, corpus, findings, out / "workers", out / "logs"):
         d.mkdir(parents=True, exist_ok=True)
-    # A worker killed inside an atomic write leaves its temp file (never a torn target): clear them
-    # before any worker starts.
-    for stale in out.rglob(".*.tmp"):
-        stale.unlink(missing_ok=True)
-    seeds = None if opts.seeds_dir == "none" else Path(opts.seeds_dir) if opts.seeds_dir else default_seeds_dir()
-    seeded = _seed_corpus(corpus, seeds)
+    # A process killed inside an atomic write leaves its temp file: clear them before any worker
+    # starts (see _clear_stale_temps for which).
+    _clear_stale_temps(out, 0)
+    for d in (corpus, findings):
+        if not _within(d, out):
+            _clear_stale_temps(d, STALE_TEMP_SECONDS)
+    display = make_display(echo, opts.quiet, opts.live)
+    seeds = [] if opts.seeds_dir == "none" else [Path(opts.seeds_dir)] if opts.seeds_dir else default_seeds_dirs()
+    seeded = _seed_corpus(corpus, seeds, display.message)
     stats_path = out / "stats.json"
-    totals = _read_json(stats_path) or {"runs": 0, "seconds": 0.0, "sessions": 0}
+    jsonl_path = out / "stats.jsonl"
+    _cut_torn_line(jsonl_path)
+    totals = {"runs": 0, "seconds": 0.0, "sessions": 0}
+    totals.update(_read_json(stats_path))
     totals["sessions"] += 1
     before = {p.parent.name for p in findings.glob("*/meta.json")}
+
+    def save_totals(runs: int, seconds: float):
+        t = dict(totals)
+        t["runs"] = totals["runs"] + runs
+        t["seconds"] = round(totals["seconds"] + seconds, 3)
+        atomic_write_text(stats_path, json.dumps(t, indent=2) + "\n")
+        return t
+
+    save_totals(0, 0.0)    # the session counts from its start, even if killed before a status tick
 
     procs = []
     for w in range(opts.workers):
@@ -128,88 +294,131 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         log = open(out / "logs" / f"worker-{w}.log", "w")
         procs.append((subprocess.Popen([sys.executable, "-m", "fuzzcore.campaign.worker", str(cfg_path)],
                                        stdout=log, stderr=subprocess.STDOUT), log))
-    if not opts.quiet:
-        echo(f"fuzzcore: {opts.workers} worker(s), device {opts.device}, policy {opts.policy}, "
-             f"{opts.max_time}s; corpus {corpus} ({seeded} seeds added), findings {findings}; "
-             f"previous sessions: {totals['sessions'] - 1}, {totals['runs']} runs")
+    tails = [LogTail(out / "logs" / f"worker-{w}.log") for w in range(opts.workers)]
+    where = f"corpus {corpus} ({seeded} seeds added), findings {findings}"
+    if not _within(corpus, out):
+        where += f", stats {out}"
+    display.message(f"fuzzcore: {opts.workers} worker(s), device {opts.device}, policy {opts.policy}, "
+                    f"{opts.max_time}s; {where}; previous sessions: {totals['sessions'] - 1}, "
+                    f"{totals['runs']} runs")
 
     started = time.monotonic()
     crashed: list[int] = []
     stop_code = 0
+    seen = set(before)
+    newest: list[str] = []
+    high = [0] * opts.workers           # per-worker runs: never goes back within the session
+    corpus_count = [0, -1e9]            # (count, when)
 
-    def status():
-        runs = sum(_read_json(out / "workers" / f"{w}.json").get("runs", 0) for w in range(opts.workers))
+    def worker_runs() -> int:
+        for w, tail in enumerate(tails):
+            tail.poll()
+            stats = _read_json(out / "workers" / f"{w}.json")
+            high[w] = max(high[w], tail.execs, int(stats.get("runs", 0) or 0))
+        return sum(high)
+
+    def count_corpus(force: bool = False) -> int:
+        if force or time.monotonic() - corpus_count[1] >= CORPUS_COUNT_SECONDS:
+            try:
+                corpus_count[0] = sum(1 for n in os.listdir(corpus) if not n.startswith("."))
+            except OSError:
+                pass
+            corpus_count[1] = time.monotonic()
+        return corpus_count[0]
+
+    def buckets_now() -> set[str]:
         now = {p.parent.name for p in findings.glob("*/meta.json")}
-        el = time.monotonic() - started
-        rate = runs / el if el > 0 else 0
-        return runs, now, (f"[{int(el) // 60:02d}:{int(el) % 60:02d}] runs {runs} ({rate:,.0f}/s) "
-                           f"buckets {len(now)} (+{len(now - before)} new) corpus {sum(1 for _ in corpus.iterdir())}")
+        fresh = now - seen
+        if fresh:
+            # Several new in one tick: the newest by first_seen, then by name.
+            newest.append(max(fresh, key=lambda b: (_read_json(findings / b / "meta.json").get("first_seen", ""), b)))
+            seen.update(fresh)
+        return now
 
-    def append_stats_line(runs: int, buckets: int):
-        # JSON lines, appended: a torn last line (SIGKILL mid-write) is skipped by readers.
+    def status(force_corpus: bool = False) -> Status:
+        runs = worker_runs()
+        now = buckets_now()
         el = time.monotonic() - started
-        line = {"time": round(totals["seconds"] + el, 1), "session": totals["sessions"],
-                "runs": totals["runs"] + runs, "runs_per_s": round(runs / el) if el else 0,
-                "corpus": sum(1 for _ in corpus.iterdir()), "buckets": buckets}
-        with open(out / "stats.jsonl", "a") as f:
+        fts = [t.ft for t in tails if t.ft is not None]
+        covs = [t.cov for t in tails if t.cov is not None]
+        return Status(elapsed=el, execs=runs, exec_per_s=runs / el if el > 0 else 0.0,
+                      corpus=count_corpus(force_corpus), features=max(fts) if fts else None,
+                      cov=max(covs) if covs else None, buckets=len(now), new_buckets=len(now - before),
+                      newest=newest[-1] if newest else None)
+
+    def append_stats_line(s: Status):
+        # JSON lines, appended in one write: a torn last line (SIGKILL mid-write) is cut at the next start.
+        line = {"time": round(totals["seconds"] + s.elapsed, 1), "session": totals["sessions"],
+                "runs": totals["runs"] + s.execs, "runs_per_s": round(s.exec_per_s),
+                "corpus": s.corpus, "features": s.features, "cov": s.cov, "buckets": s.buckets}
+        with open(jsonl_path, "a") as f:
             f.write(json.dumps(line) + "\n")
 
-    def save_totals(runs: int, seconds: float):
-        t = dict(totals)
-        t["runs"] = totals["runs"] + runs
-        t["seconds"] = totals["seconds"] + seconds
-        atomic_write_text(stats_path, json.dumps(t, indent=2) + "\n")
-        return t
-
+    final = None
+    display.start()
     try:
-        last = 0.0
-        while any(p.poll() is None for p, _ in procs):
-            time.sleep(0.2)
-            if time.monotonic() - last >= STATUS_SECONDS:
-                last = time.monotonic()
-                runs, now_buckets, line = status()
-                save_totals(runs, time.monotonic() - started)
-                append_stats_line(runs, len(now_buckets))
-                if not opts.quiet:
-                    echo(line)
-            if opts.stop_on_first and any(p.poll() == 1 for p, _ in procs):
-                stop_code = 1
-                break
-    except KeyboardInterrupt:
-        stop_code = 130
+        try:
+            last_line = last_totals = last_show = -1e9
+            while any(p.poll() is None for p, _ in procs):
+                time.sleep(TICK_SECONDS)
+                t = time.monotonic()
+                due_line = t - last_line >= STATUS_SECONDS
+                due_totals = due_line or t - last_totals >= TOTALS_SECONDS
+                due_show = t - last_show >= display.interval
+                if due_totals or due_show:
+                    s = status(force_corpus=due_line)
+                    if due_totals:
+                        last_totals = t
+                        save_totals(s.execs, s.elapsed)
+                    if due_line:
+                        last_line = t
+                        append_stats_line(s)
+                    if due_show:
+                        last_show = t
+                        display.update(s)
+                if opts.stop_on_first and any(p.poll() == 1 for p, _ in procs):
+                    stop_code = 1
+                    break
+        except KeyboardInterrupt:
+            stop_code = 130
+        finally:
+            for p, log in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p, log in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                log.close()
+        for tail in tails:
+            tail.poll(tail_bytes=65536)     # the closing lines: the last status, 'Done N runs'
+        for w, tail in enumerate(tails):
+            if tail.done is not None:
+                high[w] = max(high[w], tail.done)
+        final = status(force_corpus=True)
     finally:
-        for p, log in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p, log in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            log.close()
+        display.stop(final)
 
     for w, (p, _) in enumerate(procs):
         if p.returncode not in (0, -signal.SIGINT, 130) and not (opts.stop_on_first and p.returncode == 1):
             crashed.append(w)
-    runs = 0
-    for w in range(opts.workers):
-        logged = _runs_from_log(out / "logs" / f"worker-{w}.log")
-        runs += logged if logged is not None else _read_json(out / "workers" / f"{w}.json").get("runs", 0)
-    seconds = time.monotonic() - started
+    runs, seconds = final.execs, final.elapsed
     t = save_totals(runs, seconds)
+    append_stats_line(final)
     now = sorted(p.parent.name for p in findings.glob("*/meta.json"))
     new = sorted(set(now) - before)
     code = stop_code or (3 if crashed else 0)
-    if not opts.quiet:
-        echo(f"fuzzcore: done: {runs} runs in {seconds:.0f}s this session ({t['runs']} in all); "
-             f"{len(now)} buckets, {len(new)} new")
-        if new:
-            echo(f"  {'bucket':70} {'hits':>7} {'ops':>4}  smallest input")
-        for b in new:
-            meta = _read_json(findings / b / "meta.json")
-            echo(f"  {b[:70]:70} {meta.get('hits', 0):>7} {meta.get('min_ops', 0):>4}  {findings / b / 'min.fzs'}")
-        if new:
-            echo(f"next: fuzzcore show {findings / new[0]} --trace")
-        for w in crashed:
-            echo(f"  worker {w} crashed: see {out / 'logs' / f'worker-{w}.log'} and {findings / 'artifacts'}")
+    rows = []
+    for b in new:
+        meta = _read_json(findings / b / "meta.json")
+        rows.append(BucketRow(b, int(meta.get("hits", 0)), int(meta.get("min_ops", 0)), str(findings / b / "min.fzs")))
+    notes = []
+    if new:
+        notes.append(f"next: fuzzcore show {findings / new[0]} --trace")
+    for w in crashed:
+        notes.append(f"  worker {w} crashed: see {out / 'logs' / f'worker-{w}.log'} and {findings / 'artifacts'}")
+    display.summary(f"fuzzcore: done: {runs} runs in {seconds:.0f}s this session ({t['runs']} in all); "
+                    f"{len(now)} buckets, {len(new)} new", rows, notes)
     return CampaignSummary(runs, seconds, now, new, crashed, code, t)
