@@ -80,3 +80,47 @@ def clear() -> None:
     cdef int i
     for i in range(N_COUNTERS):
         counters[i] = 0
+
+
+# --- a last flush when libFuzzer ends the process -------------------------------------------------
+# libFuzzer ends a campaign (-runs, -max_total_time) with C exit() from inside atheris.Fuzz(), so
+# Python's atexit never runs; a C atexit handler does. It must not touch Python once the
+# interpreter is finalising (a normal Python exit runs C handlers after finalisation).
+
+from libc.stdlib cimport atexit as _c_atexit
+
+cdef extern from "Python.h":
+    int Py_IsInitialized() nogil
+    int _Py_IsFinalizing() nogil
+
+cdef object _exit_callback = None
+cdef bint _exit_hook_installed = False
+
+
+cdef void _run_exit_callback() noexcept nogil:
+    if not Py_IsInitialized() or _Py_IsFinalizing():
+        return
+    with gil:
+        _call_exit_callback()
+
+
+cdef void _call_exit_callback() noexcept:
+    global _exit_callback
+    cb, _exit_callback = _exit_callback, None
+    if cb is not None:
+        try:
+            cb()
+        except BaseException:
+            pass
+
+
+def call_at_process_exit(callback) -> None:
+    """Call `callback()` when the process ends through C exit() while Python is still running
+    (libFuzzer's normal end of a campaign); exceptions are swallowed. One callback; the last
+    registered wins."""
+    global _exit_callback, _exit_hook_installed
+    _exit_callback = callback
+    if not _exit_hook_installed:
+        if _c_atexit(_run_exit_callback) != 0:
+            raise RuntimeError("atexit() refused the handler")
+        _exit_hook_installed = True

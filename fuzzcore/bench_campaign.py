@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .campaign.findings_store import bucket_metas
+
 TRIVIAL_TARGET = """
 import sys, atheris
 def TestOneInput(data):
@@ -59,7 +61,7 @@ def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1
                        capture_output=True, text=True)
         stats = _final_stats((Path(d) / "logs" / "worker-0.log").read_text(errors="replace"))
         stats["last_third_exec_per_s"] = _last_third_rate(Path(d) / "stats.jsonl")
-        stats["buckets"] = len(list((Path(d) / "findings").glob("*/meta.json")))
+        stats["buckets"] = len(bucket_metas(Path(d) / "findings"))
     return stats
 
 

@@ -54,7 +54,10 @@ def program_files(paths: list[str]) -> list[Path]:
         if not p.is_dir():
             raise FindingError(f"{p}: no such file or directory")
         for root, dirs, files in os.walk(p):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            # Campaign corpora (corpora/<device>-<policy>/, git-ignored) are libFuzzer's working
+            # sets, not regression programs: walked past, replayed only when named.
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and not (Path(root).name == "corpora" and "-" in d))
             for name in sorted(files):
                 f = Path(root) / name
                 if name.startswith(".") or f.suffix in SKIP_SUFFIXES:

@@ -283,3 +283,15 @@ def test_live_status_on_a_terminal(tmp_path):
     text = data.decode(errors="replace")
     assert "\x1b[" in text and "execs" in text and "features" in text and "newest" in text
     assert "fuzzcore: done:" in text and "new bucket(s)" in text and "next: fuzzcore show" in text
+
+
+def test_every_bucket_has_its_hits_when_libfuzzer_ends(tmp_path):
+    """libFuzzer ends a campaign with C exit(); the worker's last flush still writes the hit
+    counts and shorter inputs batched since the previous one."""
+    out = tmp_path / "h"
+    assert fuzz(out, "--max-time", 2, "--seed", 3, "--no-seeds").returncode == 0
+    metas = [json.loads(p.read_text()) for p in (out / "findings").glob("*/meta.json")]
+    assert len(metas) > 50
+    assert all(m["hits"] >= 1 for m in metas), [m["bucket"] for m in metas if not m["hits"]]
+    worker = json.loads((out / "workers" / "0.json").read_text())
+    assert worker["runs"] == json.loads((out / "stats.json").read_text())["runs"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from ..atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
+from .findings_store import bucket_metas
 from .status_display import STATUS_SECONDS, BucketRow, Status, make_display
 
 MAX_OPS = 64
@@ -131,7 +133,10 @@ def _clear_stale_temps(root: Path, min_age: float) -> int:
     for stale in root.rglob(".*.tmp"):
         try:
             if min_age <= 0 or now - stale.stat().st_mtime >= min_age:
-                stale.unlink()
+                if stale.is_dir():          # a new bucket the findings store had not renamed yet
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink()
                 n += 1
         except OSError:
             continue
@@ -265,7 +270,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     totals = {"runs": 0, "seconds": 0.0, "sessions": 0}
     totals.update(_read_json(stats_path))
     totals["sessions"] += 1
-    before = {p.parent.name for p in findings.glob("*/meta.json")}
+    before = {p.parent.name for p in bucket_metas(findings)}
 
     def save_totals(runs: int, seconds: float):
         t = dict(totals)
@@ -327,7 +332,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         return corpus_count[0]
 
     def buckets_now() -> set[str]:
-        now = {p.parent.name for p in findings.glob("*/meta.json")}
+        now = {p.parent.name for p in bucket_metas(findings)}
         fresh = now - seen
         if fresh:
             # Several new in one tick: the newest by first_seen, then by name.
@@ -407,7 +412,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     runs, seconds = final.execs, final.elapsed
     t = save_totals(runs, seconds)
     append_stats_line(final)
-    now = sorted(p.parent.name for p in findings.glob("*/meta.json"))
+    now = sorted(p.parent.name for p in bucket_metas(findings))
     new = sorted(set(now) - before)
     code = stop_code or (3 if crashed else 0)
     rows = []

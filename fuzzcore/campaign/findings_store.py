@@ -7,9 +7,11 @@
     <findings>/artifacts/      real crashes (Python exceptions, engine faults): libFuzzer's
                                crash-<sha1> plus <name>.traceback.txt
 
-Every file is written atomically; concurrent workers serialise updates with a lock file, so a
-bucket's min is only ever replaced by a smaller input and a SIGKILL leaves whole files only.
-Hit counts are batched in memory and flushed every few seconds (a kill loses at most those)."""
+Every file is written atomically and a new bucket directory appears whole (built under a hidden
+name, then renamed); concurrent workers serialise updates with a lock file, so a bucket's min is
+only ever replaced by a smaller input and a SIGKILL leaves whole files only. A new bucket is on
+disk before the run that found it returns; hit counts and shorter inputs for known buckets are
+batched in memory and flushed every FLUSH_SECONDS (a kill loses at most those, never a bucket)."""
 
 from __future__ import annotations
 
@@ -40,12 +42,14 @@ class FindingsStore:
         self.known: dict[str, int] = {}          # bucket dir -> size of its min input in records
         self._pending_hits: dict[str, int] = {}
         self._names: dict[tuple, str] = {}
+        self._pending_min: dict[str, tuple[bytes, Violation]] = {}   # shorter inputs not yet written
         self._last_flush = time.monotonic()
+        self.writes = 0                          # bucket directory updates (stats)
         self.reload()
 
     def reload(self) -> None:
         """Buckets already on disk (earlier runs, other workers)."""
-        for meta in self.root.glob("*/meta.json"):
+        for meta in bucket_metas(self.root):
             try:
                 info = json.loads(meta.read_text())
                 self.known[meta.parent.name] = int(info.get("min_ops", 1 << 30))
@@ -71,7 +75,9 @@ class FindingsStore:
 
     def record(self, data: bytes, violation: Violation, count_hit: bool = True) -> bool:
         """Note a hit (unless counted elsewhere); returns True when the bucket is new to this
-        store."""
+        store. A new bucket is written at once, whole; a shorter input for a known one waits for
+        the next flush (a campaign improves many mins in its first seconds, and each write is a
+        few fsyncs)."""
         name = self._names.get(violation.bucket)
         if name is None:
             name = self._names[violation.bucket] = bucket_name(violation.bucket)
@@ -79,47 +85,78 @@ class FindingsStore:
         if count_hit:
             self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
         known = self.known.get(name)
-        is_new = known is None
-        if is_new or n_ops < known:
+        if known is None:
             with self._locked():
-                self._write_bucket(name, canonical_prefix(data, violation.op_index), violation)
-            self.known[name] = min(n_ops, known if known is not None else n_ops)
+                if (self.root / name / "meta.json").exists():    # another worker was first
+                    self._pending_min[name] = (data, violation)
+                else:
+                    self._create_bucket(name, canonical_prefix(data, violation.op_index), violation)
+            self.known[name] = n_ops
+            self.maybe_flush()
+            return True
+        if n_ops < known:
+            self._pending_min[name] = (data, violation)
+            self.known[name] = n_ops
         self.maybe_flush()
-        return is_new
+        return False
 
-    def _write_bucket(self, name: str, prefix: bytes, v: Violation) -> None:
+    def _meta(self, v: Violation, n_ops: int, now: str) -> dict:
+        return {"bucket": list(v.bucket), "invariant": v.invariant,
+                "meaning": BY_NAME[v.invariant].meaning, "hazard": BY_NAME[v.invariant].hazard,
+                "device": self.device, "policy": self.policy, "engine": self.engine,
+                "fuzzcore_version": __version__, "first_seen": now, "last_seen": now, "hits": 0,
+                "first_ops": n_ops, "min_ops": n_ops, "min_device": self.device, "violation": asdict(v)}
+
+    def _create_bucket(self, name: str, prefix: bytes, v: Violation) -> None:
+        """A new bucket directory appears whole: built under a hidden name, then renamed."""
+        self.writes += 1
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        fzs = _fzs_header(self, v) + format_program(decode(prefix))
+        tmp = self.root / f".new-{name}.{os.getpid()}.tmp"
+        tmp.mkdir(exist_ok=True)
+        for stem in ("first", "min"):
+            atomic_write_bytes(tmp / f"{stem}.bin", prefix)
+            atomic_write_text(tmp / f"{stem}.fzs", fzs)
+        meta = self._meta(v, len(prefix) // RECORD_SIZE, now)
+        atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        os.rename(tmp, self.root / name)
+
+    def _update_min(self, name: str, prefix: bytes, v: Violation) -> None:
+        """Replace min.* if this input is shorter than the one on disk (under the lock). A min
+        that `fuzzcore minimize` wrote (meta "minimized") is kept: it carries the reviewed
+        fixed-by expectations that replay checks."""
         d = self.root / name
-        d.mkdir(exist_ok=True)
         meta_path = d / "meta.json"
         meta = _read_json(meta_path)
-        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        n_ops = len(prefix) // RECORD_SIZE
         if not meta:
-            atomic_write_bytes(d / "first.bin", prefix)
-            atomic_write_text(d / "first.fzs", _fzs_header(self, v) + format_program(decode(prefix)))
-            meta = {"bucket": list(v.bucket), "invariant": v.invariant,
-                    "meaning": BY_NAME[v.invariant].meaning, "hazard": BY_NAME[v.invariant].hazard,
-                    "device": self.device, "policy": self.policy, "engine": self.engine,
-                    "fuzzcore_version": __version__, "first_seen": now, "hits": 0,
-                    "first_ops": n_ops, "min_ops": 1 << 30}
-        if n_ops < meta.get("min_ops", 1 << 30):
-            atomic_write_bytes(d / "min.bin", prefix)
-            atomic_write_text(d / "min.fzs", _fzs_header(self, v) + format_program(decode(prefix)))
-            meta["min_ops"] = n_ops
-            meta["violation"] = asdict(v)
-        meta["last_seen"] = now
+            return
+        n_ops = len(prefix) // RECORD_SIZE
+        if meta.get("minimized") or n_ops >= meta.get("min_ops", 1 << 30):
+            return
+        self.writes += 1
+        atomic_write_bytes(d / "min.bin", prefix)
+        atomic_write_text(d / "min.fzs", _fzs_header(self, v) + format_program(decode(prefix)))
+        meta.update(min_ops=n_ops, min_device=self.device, violation=asdict(v),
+                    last_seen=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         atomic_write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
     def maybe_flush(self, force: bool = False) -> None:
-        if not self._pending_hits or (not force and time.monotonic() - self._last_flush < FLUSH_SECONDS):
+        """Write pending shorter inputs and hit counts (every FLUSH_SECONDS, or now)."""
+        if not (self._pending_hits or self._pending_min) or (
+                not force and time.monotonic() - self._last_flush < FLUSH_SECONDS):
             return
         with self._locked():
+            for name, (data, v) in self._pending_min.items():
+                self._update_min(name, canonical_prefix(data, v.op_index), v)
+            now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             for name, hits in self._pending_hits.items():
                 meta_path = self.root / name / "meta.json"
                 meta = _read_json(meta_path)
                 if meta:
                     meta["hits"] = meta.get("hits", 0) + hits
+                    meta["last_seen"] = now
                     atomic_write_text(meta_path, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        self._pending_min.clear()
         self._pending_hits.clear()
         self._last_flush = time.monotonic()
 
@@ -130,6 +167,11 @@ class FindingsStore:
         path = self.root / "artifacts" / f"{artifact_name}.traceback.txt"
         atomic_write_text(path, text)
         return path
+
+
+def bucket_metas(root: str | Path) -> list[Path]:
+    """meta.json of every bucket directory under root (not a new one still under its hidden name)."""
+    return [m for m in Path(root).glob("*/meta.json") if not m.parent.name.startswith(".")]
 
 
 def canonical_prefix(data: bytes, op_index: int) -> bytes:

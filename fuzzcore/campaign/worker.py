@@ -68,9 +68,9 @@ def main(config_path: str) -> None:
 
     last = [0.0]
 
-    def write_stats():
+    def write_stats(force: bool = False):
         # Called from the fuzzing loop (a thread would rarely get the GIL while libFuzzer runs).
-        if time.monotonic() - last[0] < STATS_SECONDS:
+        if not force and time.monotonic() - last[0] < STATS_SECONDS:
             return
         last[0] = time.monotonic()
         harness.flush_hits()
@@ -78,9 +78,13 @@ def main(config_path: str) -> None:
         atomic_write_text(stats_path, json.dumps({
             "worker": cfg["worker"], "runs": harness.runs, "seconds": time.monotonic() - started,
             "new_buckets": harness.new_buckets, "engine": executor.name,
-            "counters_registered": harness.registered, "mutations": harness.mutations}))
+            "counters_registered": harness.registered, "mutations": harness.mutations,
+            "slow_path_calls": harness.target.slow_calls if harness.target is not None else None,
+            "bucket_writes": store.writes}))
 
     harness.on_tick = write_stats
+    # libFuzzer's normal end (-runs, -max_total_time) is C exit(): flush hits, shorter inputs, stats.
+    _feedback.call_at_process_exit(lambda: write_stats(force=True))
 
     import atheris
     custom_mutator, custom_crossover = harness.mutators()
