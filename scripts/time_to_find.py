@@ -10,6 +10,7 @@ over the seeds (">CAP" when not found within the cap)."""
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import statistics
 import subprocess
@@ -31,14 +32,14 @@ HAZARDS = [  # (name, device, policy, bucket directory)
 
 
 def time_to_find(device: str, policy: str, bucket: str, seed: int, cap: float, feedback: bool) -> float | None:
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
         out = Path(d) / "c"
         args = [sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--device", device,
                 "--policy", policy, "--no-seeds", "--seed", str(seed), "--max-time", str(int(cap) + 5)]
         if not feedback:
             args.append("--no-state-feedback")
         start = time.monotonic()
-        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         found = None
         meta = out / "findings" / bucket / "meta.json"
         while p.poll() is None and time.monotonic() - start < cap:
@@ -46,12 +47,17 @@ def time_to_find(device: str, policy: str, bucket: str, seed: int, cap: float, f
                 found = time.monotonic() - start
                 break
             time.sleep(0.1)
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
+        # Stop the campaign, workers included (they are in its process group).
+        for sig in (signal.SIGINT, signal.SIGKILL):
             try:
-                p.wait(timeout=20)
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                p.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                p.kill()
+                continue
+            time.sleep(0.5)
         return found
 
 
@@ -60,7 +66,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--cap", type=float, default=600.0, help="seconds per run before giving up")
     opts = ap.parse_args()
-    print("| hazard | policy | device | with state feedback: median (runs) | without: median (runs) |")
+    print("| hazard | policy | device | with state feedback: median (seeds) | without: median (seeds) |")
     print("|---|---|---|---|---|")
     for name, device, policy, bucket in HAZARDS:
         cells = []
