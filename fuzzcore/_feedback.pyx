@@ -91,14 +91,23 @@ from libc.stdlib cimport atexit as _c_atexit
 
 cdef extern from "Python.h":
     int Py_IsInitialized() nogil
-    int _Py_IsFinalizing() nogil
+
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030D0000
+    #define fuzzcore_is_finalizing() Py_IsFinalizing()
+    #else
+    #define fuzzcore_is_finalizing() _Py_IsFinalizing()
+    #endif
+    """
+    int fuzzcore_is_finalizing() nogil
 
 cdef object _exit_callback = None
 cdef bint _exit_hook_installed = False
 
 
 cdef void _run_exit_callback() noexcept nogil:
-    if not Py_IsInitialized() or _Py_IsFinalizing():
+    if not Py_IsInitialized() or fuzzcore_is_finalizing():
         return
     with gil:
         _call_exit_callback()

@@ -295,3 +295,12 @@ def test_every_bucket_has_its_hits_when_libfuzzer_ends(tmp_path):
     assert all(m["hits"] >= 1 for m in metas), [m["bucket"] for m in metas if not m["hits"]]
     worker = json.loads((out / "workers" / "0.json").read_text())
     assert worker["runs"] == json.loads((out / "stats.json").read_text())["runs"]
+
+
+def test_plot_rates_stay_within_a_session():
+    from fuzzcore.campaign.plot import interval_rates
+    rows = [{"time": 0, "runs": 0, "session": 1}, {"time": 5, "runs": 500, "session": 1},
+            {"time": 10, "runs": 1500, "session": 1},
+            {"time": 12, "runs": 1500, "session": 2}, {"time": 14, "runs": 1700, "session": 2}]
+    assert interval_rates(rows, window=1) == ([5, 10, 14], [100.0, 200.0, 100.0])
+    assert interval_rates(rows, window=2) == ([10], [150.0])
