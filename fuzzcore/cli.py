@@ -202,7 +202,7 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
 @click.argument("stats", type=click.Path(exists=True, dir_okay=True))
 @click.option("-o", "--output", default="fuzzcore-stats.png", show_default=True, help="PNG to write.")
 def plot_cmd(stats, output):
-    """Plot a campaign's OUT/stats.jsonl (or OUT/) as a PNG: runs/s, corpus and buckets over time."""
+    """Plot a campaign's OUT/stats.jsonl (or OUT/) as a PNG: exec/s, libFuzzer features, corpus and buckets over time."""
     from pathlib import Path as _P
     from .campaign.plot import plot_stats
     path = _P(stats) / "stats.jsonl" if _P(stats).is_dir() else _P(stats)
