@@ -33,13 +33,13 @@ from typing import Callable
 from .atomic_write import atomic_write_text
 from .invariants import bucket_name
 from .program.codec import decode, encode
+from .program.files import program_paths
 from .program.fzs import FzsError, parse_program
 from .program.op_table import RECORD_SIZE
 
 JOURNAL_VERSION = 1
 FLUSH_SECONDS = 1.0
 FLUSH_INPUTS = 250
-SKIP_SUFFIXES = {".json", ".md", ".txt", ".toml", ".log", ".tmp", ".py"}
 
 
 class CminError(ValueError):
@@ -78,17 +78,7 @@ def staging_dir(out_dir: Path) -> Path:
 
 
 def collect_inputs(in_dirs: list[str], warn: Callable[[str], None]) -> list[Input]:
-    files: list[Path] = []
-    for d in map(Path, in_dirs):
-        if d.is_file():
-            files.append(d)
-            continue
-        if not d.is_dir():
-            raise CminError(f"{d}: no such directory")
-        for root, dirs, names in os.walk(d):
-            dirs[:] = sorted(x for x in dirs if not x.startswith("."))
-            files += [Path(root) / n for n in sorted(names)
-                      if not n.startswith(".") and Path(n).suffix not in SKIP_SUFFIXES]
+    files = program_paths(in_dirs, CminError)
     out = []
     for f in files:
         try:

@@ -23,14 +23,13 @@ program cannot be read (also listed in the table).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .finding import Finding, FindingError, check_config, executor_for, format_bucket, load_finding
 from .program.codec import encode
+from .program.files import program_paths
 
-SKIP_SUFFIXES = {".json", ".md", ".txt", ".toml", ".py", ".log", ".tmp"}
 
 
 @dataclass
@@ -45,26 +44,10 @@ class Row:
 
 
 def program_files(paths: list[str]) -> list[Path]:
-    """The program files under PATHs, in a stable order."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_file():
-            out.append(p)
-            continue
-        if not p.is_dir():
-            raise FindingError(f"{p}: no such file or directory")
-        for root, dirs, files in os.walk(p):
-            # Campaign corpora (corpora/<device>-<policy>/, git-ignored) are libFuzzer's working
-            # sets, not regression programs: walked past, replayed only when named.
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                             and not (Path(root).name == "corpora" and "-" in d))
-            for name in sorted(files):
-                f = Path(root) / name
-                if name.startswith(".") or f.suffix in SKIP_SUFFIXES:
-                    continue
-                if f.suffix in ("", ".fzs", ".bin"):
-                    out.append(f)
-    return out
+    """The program files (.fzs, .bin, no suffix) under PATHs, in a stable order; campaign corpora
+    are replayed only when named."""
+    return [f for f in program_paths(paths, FindingError, skip_campaign_corpora=True)
+            if f.suffix in ("", ".fzs", ".bin")]
 
 
 def _buckets(violations) -> list[tuple]:

@@ -15,6 +15,8 @@ import traceback
 
 from .. import _feedback
 
+TICK_RUNS = 256   # runs between on_tick calls (stats, flushes)
+
 
 def register_state_counters() -> bool:
     """Register fuzzcore._feedback's counters with the libFuzzer inside atheris (call it from the
@@ -36,13 +38,9 @@ class Harness:
         self._runs = 0
         self.new_buckets: list[str] = []
         self.registered = False
-        self.libfuzzer_mutations = 0
         self.on_tick = None   # called every TICK_RUNS runs (the worker writes its stats from it)
-        try:
-            from .. import _mutate
-            self._mutate = _mutate if hasattr(_mutate, "mutate") else None
-        except ImportError:
-            self._mutate = None
+        from .. import _mutate
+        self._mutate = _mutate
         self._mix = None
         self.target = None
         if executor.name == "native":
@@ -57,10 +55,9 @@ class Harness:
 
     @property
     def mutations(self) -> dict:
-        out = dict(self._mutate.strategy_counts()) if self._mutate is not None else {}
-        n = self._mix.fallback_calls if self._mix is not None else self.libfuzzer_mutations
-        if n:
-            out["libfuzzer"] = n
+        out = dict(self._mutate.strategy_counts())
+        if self._mix is not None and self._mix.fallback_calls:
+            out["libfuzzer"] = self._mix.fallback_calls
         return out
 
     def flush_hits(self) -> None:
@@ -70,8 +67,6 @@ class Harness:
 
     def favour_device_registers(self, profile) -> None:
         """Point the mutator's vfio_config_write bias at this device's registers."""
-        if self._mutate is None or not hasattr(self._mutate, "set_config_offsets"):
-            return
         from ..model.caps import cap_offsets
         c = cap_offsets(profile)
         regs = [(0x04, 2)] + [(0x10 + 4 * i, 4) for i in range(6)]
@@ -125,24 +120,10 @@ class Harness:
 
     # --- mutators (atheris custom_mutator / custom_crossover) -------------------------------
     def mutators(self):
-        """(custom_mutator, custom_crossover) for atheris.Setup: C callables when the
-        structure-aware mutator is built (no Python frame per call), else Python fallbacks."""
+        """(custom_mutator, custom_crossover) for atheris.Setup, both C callables (no Python
+        frame per call)."""
         # atheris.Mutate is a stub until Fuzz() swaps in the core's; the worker runs atheris's
         # internal libFuzzer (core_with_libfuzzer), whose Mutate is the real one from the start.
         from atheris.core_with_libfuzzer import Mutate as libfuzzer_mutate
-        if self._mutate is not None:
-            self._mix = self._mutate.MutationMix(self.structure_pct, libfuzzer_mutate)
-            return self._mix.mutate, self._mutate.crossover
-        return self._bytes_only_mutate, _halves_crossover
-
-    def _bytes_only_mutate(self, data: bytes, max_size: int, seed: int) -> bytes:
-        import atheris
-        self.libfuzzer_mutations += 1
-        return atheris.Mutate(data, max_size)
-
-
-def _halves_crossover(data1: bytes, data2: bytes, max_out_size: int, seed: int) -> bytes:
-    return (data1[: len(data1) // 2] + data2[len(data2) // 2:])[:max_out_size]
-
-
-TICK_RUNS = 256
+        self._mix = self._mutate.MutationMix(self.structure_pct, libfuzzer_mutate)
+        return self._mix.mutate, self._mutate.crossover
