@@ -1,4 +1,7 @@
-"""Build the Cython engine `fuzzcore._restore` against numpy's headers.
+"""Build the Cython engine `fuzzcore.engine._restore` (and its two helpers) against numpy's headers.
+
+The native sources live in fuzzcore/engine/: _restore.pyx with its _engine_*.pxi files, _mutate.pyx,
+_feedback.pyx.
 
 Plain build: whatever compiler Python was built with (gcc here).
 Instrumented build (for coverage-guided campaigns): set FUZZCORE_INSTRUMENT=1. The engine is
@@ -27,8 +30,8 @@ if INSTRUMENT:
 
 def _extension(name: str) -> Extension:
     return Extension(
-        f"fuzzcore.{name}",
-        [f"fuzzcore/{name}.pyx"],
+        f"fuzzcore.engine.{name}",
+        [f"fuzzcore/engine/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,

@@ -184,7 +184,7 @@ def test_default_names():
 
 def test_seeds_load_and_claim_nothing():
     from fuzzcore.program.fzs import load_fzs
-    from fuzzcore.replay import replay
+    from fuzzcore.triage.replay import replay
     seeds = sorted((ROOT / "corpora" / "seeds").glob("*.fzs"))
     assert 4 <= len(seeds) <= 6
     assert all(1 <= len(load_fzs(f)) <= 12 for f in seeds)

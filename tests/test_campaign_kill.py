@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from fuzzcore.invariants import bucket_name
+from fuzzcore.model.invariants import bucket_name
 from fuzzcore.program.codec import decode
 from fuzzcore.program.fzs import load_fzs
 from fuzzcore.program.op_table import RECORD_SIZE
-from fuzzcore.replay import program_files
+from fuzzcore.triage.replay import program_files
 
 ROUNDS = 8
 META_KEYS = {"bucket", "invariant", "meaning", "device", "policy", "engine", "first_seen", "last_seen",

@@ -1,4 +1,4 @@
-"""The campaign's native hot path (fuzzcore._restore.CampaignTarget) against the plain engine API:
+"""The campaign's native hot path (fuzzcore.engine._restore.CampaignTarget) against the plain engine API:
 the same hit counts, the slow path only for new or shorter buckets, and the counters libFuzzer
 reads bumped exactly as Engine.run bumps them."""
 
@@ -7,8 +7,8 @@ from collections import Counter
 
 import numpy as np
 
-from fuzzcore import _mutate
-from fuzzcore._restore import CampaignTarget
+from fuzzcore.engine import _mutate
+from fuzzcore.engine._restore import CampaignTarget
 from fuzzcore.engine import NUM_STATE_COUNTERS, Engine
 
 

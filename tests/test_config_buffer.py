@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzzcore import _restore
+from fuzzcore.engine import _restore
 from fuzzcore.device.builtin import builtin_names, resolve_device
 from fuzzcore.device.config_space import ConfigSpace
 

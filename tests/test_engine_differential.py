@@ -20,7 +20,7 @@ from fuzzcore.policy import builtin_policies, load_policy
 from fuzzcore.program.codec import decode, encode_call
 from fuzzcore.program.fzs import format_program, parse_program
 from fuzzcore.program.op_table import OPS, RECORD_SIZE
-from fuzzcore.program_gen import ProgramGenerator
+from fuzzcore.measure.program_gen import ProgramGenerator
 
 BASE = "linux-7.1"
 OVERLAYS = [p for p in builtin_policies() if p != BASE]
@@ -167,7 +167,7 @@ def test_stepping_matches_run():
 
 
 def test_explore_backend_matches_reference_backend():
-    from fuzzcore.explore_backend import ReferenceBackend
+    from fuzzcore.explore.backend import ReferenceBackend
     prof, pol = resolve_device("i350"), load_policy(f"{BASE}+vfio-reset-done-v18")
     ref, nat = ReferenceBackend(prof, pol), ExploreEngineBackend(prof, pol)
     calls = decode(ProgramGenerator(prof, seed=4).program(12))
@@ -228,7 +228,7 @@ class _SkewedEngine:
 
 
 def test_first_divergence_names_the_op_the_register_and_both_values():
-    from fuzzcore.selfcheck import first_divergence
+    from fuzzcore.measure.selfcheck import first_divergence
     prof, pol = resolve_device("i350"), load_policy(BASE)
     calls = parse_program(H1A)
     assert first_divergence(Engine(prof, pol), Model(prof, pol), calls) is None

@@ -6,7 +6,7 @@ import sys
 
 from fuzzcore.device.builtin import resolve_device
 from fuzzcore.explore import explore, vocabulary
-from fuzzcore.explore_backend import ReferenceBackend
+from fuzzcore.explore.backend import ReferenceBackend
 from fuzzcore.policy import load_policy
 from fuzzcore.program.codec import Call
 
@@ -115,7 +115,7 @@ def test_native_and_reference_explore_the_same_state_space():
 def test_fuzz_from_an_empty_corpus_finds_every_bucket_explore_finds_at_depth_4(tmp_path):
     """The cross-check of the two search methods (issue: explore vs fuzz). Measured: all 96
     depth-4 buckets within 300,000 runs (51 s); the run budget here leaves a margin."""
-    from fuzzcore.invariants import bucket_name
+    from fuzzcore.model.invariants import bucket_name
     res = explore(resolve_device("i350"), load_policy("linux-7.1"), 4)
     out = tmp_path / "c"
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--no-seeds",

@@ -7,7 +7,7 @@ from fuzzcore.campaign.findings_store import FindingsStore, bucket_metas
 from fuzzcore.engine import Engine
 from fuzzcore.program.codec import decode, encode
 from fuzzcore.program.fzs import load_fzs
-from fuzzcore.replay import program_files
+from fuzzcore.triage.replay import program_files
 
 H1A = ["vfio_open()", "vfio_config_write(offset=0x04, width=2, value=0x0002)", "vfio_set_irqs(index=msix, count=1)",
        "vfio_config_write(offset=0x04, width=2, value=0x0000)", "vfio_device_reset()"]

@@ -1,4 +1,4 @@
-"""The structure-aware mutator (fuzzcore._mutate): whole records, size limits, determinism, every
+"""The structure-aware mutator (fuzzcore.engine._mutate): whole records, size limits, determinism, every
 strategy reached, each strategy's exact effect, in-domain records, crossover splices, edge sizes."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from fuzzcore import _mutate
-from fuzzcore._mutate import MAX_RECORDS, SNIPPETS, STRATEGIES, crossover, last_strategy, mutate
+from fuzzcore.engine import _mutate
+from fuzzcore.engine._mutate import MAX_RECORDS, SNIPPETS, STRATEGIES, crossover, last_strategy, mutate
 from fuzzcore.program.codec import Call, decode, decode_record, encode, encode_call
 from fuzzcore.program.op_table import OP_INDEX, OPS, RECORD_SIZE
 

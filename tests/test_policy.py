@@ -12,7 +12,7 @@ import pytest
 
 from fuzzcore.policy import BUILTIN_DIR, Policy, PolicyError, builtin_policies, load_policy
 from fuzzcore.policy import vocabulary as V
-from fuzzcore.toml_source import TomlError, parse_toml
+from fuzzcore.util.toml_source import TomlError, parse_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "policies.md"

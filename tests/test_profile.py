@@ -7,7 +7,7 @@ from fuzzcore.device.builtin import builtin_names, resolve_device
 from fuzzcore.device.dump_parser import parse_dump_bytes, parse_dump_file
 from fuzzcore.device.profile import (ProfileError, load_profile, loads_profile, profile_from_dump,
                                      profile_to_toml)
-from fuzzcore.toml_source import TomlError
+from fuzzcore.util.toml_source import TomlError
 
 from conftest import DATA, DUMPS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzcore.finding import executor_for
+from fuzzcore.triage.finding import executor_for
 from fuzzcore.program.codec import decode, encode
 from fuzzcore.program.fzs import load_fzs
 

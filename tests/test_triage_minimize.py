@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzcore.finding import load_finding
-from fuzzcore.minimize import Target
+from fuzzcore.triage.finding import load_finding
+from fuzzcore.triage.minimize import Target
 from fuzzcore.program.codec import encode
 from fuzzcore.program.fzs import load_fzs, parse_program
 
@@ -95,7 +95,7 @@ def test_minimize_keeps_the_bucket_and_is_1_minimal(tmp_path):
 
 
 def test_minimize_simplifies_arguments_towards_the_smallest(tmp_path):
-    from fuzzcore.minimize import smaller_values, with_arg
+    from fuzzcore.triage.minimize import smaller_values, with_arg
     src = tmp_path / "h1a.fzs"
     src.write_text(NOISY_H1A)
     fz("minimize", src, "-o", tmp_path / "out.fzs")
@@ -115,7 +115,7 @@ def test_minimize_substitutes_simpler_ops(tmp_path):
     of the same actor (fewer arguments, then op-table order): here D3hot through
     pci_set_power_state(state=d3hot) becomes pci_pm_runtime_suspend(), which also leaves the
     device in D3hot."""
-    from fuzzcore.minimize import SIMPLICITY_ORDER, simpler_ops
+    from fuzzcore.triage.minimize import SIMPLICITY_ORDER, simpler_ops
     assert SIMPLICITY_ORDER[0] == "pci_save_state"            # no arguments, first in the op table
     assert "pci_pm_runtime_suspend" in simpler_ops("pci_set_power_state")
     assert "pci_bus_error_reset" not in simpler_ops("vfio_config_write")   # a guest write stays a guest write
@@ -188,7 +188,7 @@ def test_minimize_campaign_bucket_directory_in_place(tmp_path):
     """A bucket directory of a campaign's findings store: min.* are replaced by the 1-minimal
     program, meta.json records it, the campaign's first.* stay as they were."""
     from fuzzcore.campaign.findings_store import FindingsStore
-    from fuzzcore.finding import executor_for
+    from fuzzcore.triage.finding import executor_for
     data = encode(parse_program(NOISY_H1A))
     v = next(v for v in executor_for("i350", "linux-7.1", "reference").run(data).violations
              if v.bucket[0] == "mmio_decode_off")

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..atomic_write import atomic_write_bytes, atomic_write_text
+from ..util.atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..invariants import Violation
+from ..model.invariants import Violation
 from ..program.codec import decode
 
 
@@ -33,7 +33,7 @@ class NativeExecutor:
     def __init__(self, profile, policy, counters=None):
         from ..engine import Engine
         # counters: the uint8 array the engine bumps once per op (a campaign passes the memory
-        # registered with libFuzzer, fuzzcore._feedback.counters_array()).
+        # registered with libFuzzer, fuzzcore.engine._feedback.counters_array()).
         self.engine = Engine(profile, policy, counters=counters)
 
     def run(self, data: bytes) -> Outcome:

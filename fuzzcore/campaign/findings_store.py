@@ -24,8 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .. import __version__
-from ..atomic_write import atomic_write_bytes, atomic_write_text
-from ..invariants import BY_NAME, Violation, bucket_name
+from ..util.atomic_write import atomic_write_bytes, atomic_write_text
+from ..model.invariants import BY_NAME, Violation, bucket_name
 from ..program.codec import decode, encode
 from ..program.fzs import format_program
 from ..program.op_table import RECORD_SIZE

@@ -1,8 +1,8 @@
 """The atheris target: each input is a program; violations go to the findings store (they are
-findings, not crashes), state features go to libFuzzer through fuzzcore._feedback, and a Python
+findings, not crashes), state features go to libFuzzer through fuzzcore.engine._feedback, and a Python
 exception is a real crash: its traceback is kept next to libFuzzer's artifact, then re-raised.
 
-On the native engine the per-input work is fuzzcore._restore.CampaignTarget (C: run, count hits
+On the native engine the per-input work is fuzzcore.engine._restore.CampaignTarget (C: run, count hits
 per bucket, bump the counters libFuzzer reads); Python runs only for a bucket that is new to this
 worker or reached by a shorter input, and every few hundred runs for stats. On the reference
 model (`--engine reference`) the same bookkeeping is done here in Python."""
@@ -13,13 +13,13 @@ import hashlib
 import os
 import traceback
 
-from .. import _feedback
+from ..engine import _feedback
 
 TICK_RUNS = 256   # runs between on_tick calls (stats, flushes)
 
 
 def register_state_counters() -> bool:
-    """Register fuzzcore._feedback's counters with the libFuzzer inside atheris (call it from the
+    """Register fuzzcore.engine._feedback's counters with the libFuzzer inside atheris (call it from the
     first TestOneInput, when that libFuzzer is loaded)."""
     import atheris
     here = os.path.dirname(atheris.__file__)
@@ -39,12 +39,12 @@ class Harness:
         self.new_buckets: list[str] = []
         self.registered = False
         self.on_tick = None   # called every TICK_RUNS runs (the worker writes its stats from it)
-        from .. import _mutate
+        from ..engine import _mutate
         self._mutate = _mutate
         self._mix = None
         self.target = None
         if executor.name == "native":
-            from .._restore import CampaignTarget
+            from ..engine._restore import CampaignTarget
             self.target = CampaignTarget(executor.engine, self._on_finding, self._tick, TICK_RUNS)
             # libFuzzer calls the C method directly: no Python frame per input.
             self.test_one_input = self.target.test_one_input

@@ -50,7 +50,7 @@ def plot_stats(stats_path: str | Path, out_png: str | Path) -> int:
     axes[-1].set_xlabel("campaign time (s, all sessions)")
     fig.suptitle(f"fuzzcore campaign: {Path(stats_path).parent.name}")
     fig.tight_layout()
-    from ..atomic_write import atomic_write_bytes
+    from ..util.atomic_write import atomic_write_bytes
     import io
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)

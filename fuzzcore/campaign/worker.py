@@ -15,7 +15,7 @@ from pathlib import Path
 # numpy's BLAS pool would spin threads beside a single-threaded fuzzing loop; the engine uses none.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from ..atomic_write import atomic_write_text
+from ..util.atomic_write import atomic_write_text
 
 STATS_SECONDS = 2.0
 
@@ -60,7 +60,7 @@ def main(config_path: str) -> None:
 
     profile = resolve_device(cfg["device"])
     policy = load_policy(cfg["policy"])
-    from .. import _feedback
+    from ..engine import _feedback
     # With state feedback on, the engine bumps the very counters registered with libFuzzer.
     counters = _feedback.counters_array() if cfg.get("state_features", True) else None
     executor = make_executor(profile, policy, cfg["engine"], counters)

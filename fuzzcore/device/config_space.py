@@ -1,7 +1,7 @@
 """Pure-Python hardware of one PCI function: config space through its masks, plus the MSI-X
 table and PBA that live in MMIO behind a BAR.
 
-This is the reference for the Cython `fuzzcore._restore.ConfigBuffer`; tests drive both with the
+This is the reference for the Cython `fuzzcore.engine._restore.ConfigBuffer`; tests drive both with the
 same writes and compare bytes. The write path is QEMU's `pci_default_write_config` rule: a bit
 changes only where `wmask` allows; a 1 written to a `w1cmask` bit clears it; everything else
 (read-only, HwInit) ignores the write.

@@ -20,7 +20,7 @@ from .capability_ids import PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM
 from .capability_walk import WalkResult, walk_capabilities
 from .dump_parser import ParsedDump, parse_text
 from .register_semantics import BarInfo, RegisterSemantics, build_semantics
-from ..toml_source import TomlError, TomlSource, check_keys, load_toml, parse_toml
+from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml, parse_toml
 
 BAR_KINDS = ("none", "mem32", "mem64", "io")
 PCI_EXP_TYPE_NAMES = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
-from ..invariants import Violation
+from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from .access import PCI_COMMAND, Access, TraceEntry
 from ..program.op_table import OP_INDEX as OP_KIND

@@ -1,11 +1,11 @@
-"""The reference model's invariant checks (names and meanings in fuzzcore/invariants.py).
+"""The reference model's invariant checks (names and meanings in fuzzcore/model/invariants.py).
 
 Checked where they happen: at a write (order), at restore entry and exit, at MMIO (in access.py)
 and at the end of each op (state that must agree)."""
 
 from __future__ import annotations
 
-from ..invariants import BY_NAME, Violation
+from .invariants import BY_NAME, Violation
 from .access import PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .live_flags import feature_pairs
 from .power import hw_power_state

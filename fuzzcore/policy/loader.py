@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..toml_source import TomlError, TomlSource, check_keys, load_toml
+from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml
 from .vocabulary import (
     GATE_IDS, GATE_NAMES, RESET_METHOD_IDS, RESET_METHOD_NAMES, RESTORE_STEP_BY_NAME,
     RESTORE_STEP_IDS, RESTORE_STEP_NAMES, SAVE_STEP_BY_NAME, SAVE_STEP_IDS, SAVE_STEP_NAMES,

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from ..atomic_write import atomic_write_text
+from ..util.atomic_write import atomic_write_text
 from .codec import Call, Value, arg_alignment, check_value
 from .op_table import OP_INDEX, OPS, Arg
 

@@ -11,7 +11,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from fuzzcore import _feedback
+    from fuzzcore.engine import _feedback
     from fuzzcore.campaign.executor import make_executor
     from fuzzcore.campaign.harness import register_state_counters
     from fuzzcore.device.builtin import resolve_device

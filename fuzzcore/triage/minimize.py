@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .atomic_write import atomic_write_bytes, atomic_write_text
+from ..util.atomic_write import atomic_write_bytes, atomic_write_text
 from .finding import (Bucket, Finding, FindingError, check_config, executor_for,
                       finding_fzs, format_bucket)
-from .invariants import BY_NAME
-from .program.codec import Call, decode, encode
-from .program.op_table import OP_INDEX, OPS
+from ..model.invariants import BY_NAME
+from ..program.codec import Call, decode, encode
+from ..program.op_table import OP_INDEX, OPS
 
 STATE_VERSION = 1
 PASSES = ("ddmin", "single", "args", "subst")

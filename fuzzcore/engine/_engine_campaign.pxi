@@ -7,7 +7,7 @@
 # the findings store. Python is called only when a run reports a bucket that is new to this
 # process or shorter than the best so far (rare once a campaign settles), and every `tick_every`
 # runs for stats. The state-feature counters libFuzzer reads are the engine's own `counters`
-# array, bumped inside the run (fuzzcore/_feedback.pyx registers that memory).
+# array, bumped inside the run (fuzzcore/engine/_feedback.pyx registers that memory).
 
 cimport cython
 
@@ -20,7 +20,7 @@ cdef class CampaignTarget:
 
     `test_one_input(data)` runs one program. When it reports a bucket that is new to this
     process, or at an op index below the best seen, it calls `on_finding(data, violations)` with
-    the run's fuzzcore.invariants.Violation list (the findings store decides what to keep).
+    the run's fuzzcore.model.invariants.Violation list (the findings store decides what to keep).
     `on_tick()` is called on the first run and every `tick_every` runs; `hits()` returns {bucket: hits} since the last
     call to it and resets the counts."""
 

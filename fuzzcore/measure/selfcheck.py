@@ -12,7 +12,7 @@ import multiprocessing
 import time
 from dataclasses import dataclass, field
 
-from .program.codec import decode, encode
+from ..program.codec import decode, encode
 
 DIVERGENCE_EXIT = 3   # exit code of `run --engine both` when the two models disagree
 
@@ -28,13 +28,13 @@ class Divergence:
     engine: object
 
     def describe(self) -> str:
-        from .program.fzs import format_call
+        from ..program.fzs import format_call
         call = format_call(self.calls[self.op_index]) if 0 <= self.op_index < len(self.calls) else "(end)"
         return (f"first divergence at op {self.op_index} ({call}): {self.what}: "
                 f"reference {_show(self.reference)}, engine {_show(self.engine)}")
 
     def fzs(self) -> str:
-        from .program.fzs import format_program
+        from ..program.fzs import format_program
         return (f"# engine/reference divergence: {self.describe()}\n# device: {self.device}\n"
                 f"# policy: {self.policy}\n" + format_program(self.calls))
 
@@ -49,8 +49,8 @@ def _show(v) -> str:
 
 def _name_field(profile, path: str) -> str:
     """config[0x004] -> config 0x004 (Command); port.config[...] likewise for the port."""
-    from .device.builtin import resolve_device
-    from .model.register_names import register_name
+    from ..device.builtin import resolve_device
+    from ..model.register_names import register_name
     for prefix, who in (("config[", profile), ("port.config[", None)):
         if path.startswith(prefix):
             off = int(path[len(prefix):-1], 16)
@@ -62,7 +62,7 @@ def _name_field(profile, path: str) -> str:
 
 def first_divergence(engine, model, calls, device: str = "", policy: str = "") -> Divergence | None:
     """Step both from the initial state through `calls`; the first op after which they differ."""
-    from .engine import first_difference, model_view
+    from ..engine import first_difference, model_view
     engine.start()
     model.start()
     for i, call in enumerate(calls):
@@ -85,7 +85,7 @@ def first_divergence(engine, model, calls, device: str = "", policy: str = "") -
 
 def compare_program(engine, model, data: bytes, device: str = "", policy: str = "") -> Divergence | None:
     """Run one program on both; None when they agree, else where they first differ."""
-    from .engine import first_difference, model_view
+    from ..engine import first_difference, model_view
     calls = decode(data)
     got = engine.run(data)
     want = model.run(calls)
@@ -121,10 +121,10 @@ def _worker(args):
     """Programs [start, stop) of the run; returns (programs, ops, violations, divergence)."""
     seed, start, stop, pairs, max_ops = args
     import random
-    from .device.builtin import resolve_device
-    from .engine import Engine
-    from .model.machine import Model
-    from .policy import load_policy
+    from ..device.builtin import resolve_device
+    from ..engine import Engine
+    from ..model.machine import Model
+    from ..policy import load_policy
     from .program_gen import ProgramGenerator
     built: dict = {}
     n_ops = n_viol = 0
@@ -149,8 +149,8 @@ def selfcheck(n_programs: int, seed: int = 0, devices=None, policies=None, max_o
               workers: int = 1, chunk: int = 2000, progress=None) -> SelfcheckSummary:
     """Run n_programs random programs (program k is a function of seed and k alone) through both
     models, spread over the device x policy pairs; stop at the first divergence."""
-    from .device.builtin import builtin_names
-    from .policy import builtin_policies
+    from ..device.builtin import builtin_names
+    from ..policy import builtin_policies
     if devices is None:
         devices = builtin_names()
     if policies is None:

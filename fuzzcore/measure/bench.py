@@ -1,5 +1,5 @@
 """`fuzzcore bench`: how fast the engine, the reference model and the mutator run, measured in one
-process on one core, on one seeded set of programs (fuzzcore.program_gen: half raw records, half
+process on one core, on one seeded set of programs (fuzzcore.measure.program_gen: half raw records, half
 biased towards deep states) on one device under one policy. Every figure is the median of
 `repeat` timed repetitions, all taken in the same run.
 
@@ -9,7 +9,7 @@ biased towards deep states) on one device under one policy. Every figure is the 
 - reference:          programs/s of fuzzcore.model.machine.Model.run on the first
                       `reference_programs` programs of the same set;
 - ratio:              engine (run_batch) programs/s over reference programs/s;
-- mutator:            fuzzcore._mutate.mutate(data, max_size, seed) calls/s, when it exists.
+- mutator:            fuzzcore.engine._mutate.mutate(data, max_size, seed) calls/s, when it exists.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class BenchResult:
             ("reference model", f"{self.reference_programs_per_s:,.0f} programs/s",
              f"{self.reference_programs_per_s * self.ops_per_program:,.0f} ops/s"),
             ("ratio engine/reference", f"{self.ratio:,.0f}x", ""),
-            ("mutator", "not built (fuzzcore._mutate has no mutate())" if self.mutator_calls_per_s is None
+            ("mutator", "not built (fuzzcore.engine._mutate has no mutate())" if self.mutator_calls_per_s is None
              else f"{self.mutator_calls_per_s:,.0f} calls/s", ""),
         ]
         w = max(len(r[0]) for r in rows)
@@ -91,11 +91,11 @@ def bench(device: str = "i350", policy: str = "linux-7.1", programs: int = 20000
           repeat: int = 5, seed: int = 0, reference_programs: int = 500, mutator_calls: int = 50000) -> BenchResult:
     import numpy as np
 
-    from .device.builtin import resolve_device
-    from .engine import Engine
-    from .model.machine import Model
-    from .policy import load_policy
-    from .program.codec import decode
+    from ..device.builtin import resolve_device
+    from ..engine import Engine
+    from ..model.machine import Model
+    from ..policy import load_policy
+    from ..program.codec import decode
     from .program_gen import ProgramGenerator
 
     if repeat < 1 or programs < 1 or ops < 1:
@@ -126,7 +126,7 @@ def bench(device: str = "i350", policy: str = "linux-7.1", programs: int = 20000
     mut_rate = None
     mut_samples: list = []
     try:
-        from . import _mutate
+        from ..engine import _mutate
         mutate = getattr(_mutate, "mutate", None)
     except ImportError:
         mutate = None

@@ -42,9 +42,9 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
-from .program.codec import Call, encode_call
-from .program.op_table import OP_INDEX, OPS
-from .program.op_table import RECORD_SIZE as _TABLE_RECORD_SIZE
+from ..program.codec import Call, encode_call
+from ..program.op_table import OP_INDEX, OPS
+from ..program.op_table import RECORD_SIZE as _TABLE_RECORD_SIZE
 
 cdef enum:
     R = 8                      # RECORD_SIZE (checked against op_table below)
@@ -67,7 +67,7 @@ cdef enum:
     N_STRATEGIES = 7
 
 if _TABLE_RECORD_SIZE != R:
-    raise ImportError(f"fuzzcore._mutate is built for RECORD_SIZE {R}, op_table says {_TABLE_RECORD_SIZE}")
+    raise ImportError(f"fuzzcore.engine._mutate is built for RECORD_SIZE {R}, op_table says {_TABLE_RECORD_SIZE}")
 
 RECORD_SIZE = R
 MAX_RECORDS = MAX_REC
@@ -106,22 +106,22 @@ cdef unsigned long long strat_count[N_STRATEGIES]   # mutate() calls per strateg
 def _build_tables():
     global n_ops, cw_op, cw_off, cw_wid, cw_val, cw_nwidths
     if not 0 < len(OPS) <= MAX_OPS:
-        raise ImportError(f"fuzzcore._mutate: {len(OPS)} ops, at most {MAX_OPS}")
+        raise ImportError(f"fuzzcore.engine._mutate: {len(OPS)} ops, at most {MAX_OPS}")
     n_ops = len(OPS)
     for i, op in enumerate(OPS):
         if len(op.args) > MAX_ARGS:
-            raise ImportError(f"fuzzcore._mutate: {op.name} has more than {MAX_ARGS} args")
+            raise ImportError(f"fuzzcore.engine._mutate: {op.name} has more than {MAX_ARGS} args")
         op_nargs[i] = len(op.args)
         pos = 1
         for k, a in enumerate(op.args):
             if pos + a.nbytes > R or a.nbytes > 8:
-                raise ImportError(f"fuzzcore._mutate: {op.name}.{a.name} does not fit the record")
+                raise ImportError(f"fuzzcore.engine._mutate: {op.name}.{a.name} does not fit the record")
             arg_pos[i][k] = pos
             arg_nbytes[i][k] = a.nbytes
             arg_mod[i][k] = a.size
             arg_dom[i][k] = min(a.size, 256 ** a.nbytes)
             if a.size < 1:
-                raise ImportError(f"fuzzcore._mutate: {op.name}.{a.name} has an empty domain")
+                raise ImportError(f"fuzzcore.engine._mutate: {op.name}.{a.name} has an empty domain")
             pos += a.nbytes
     cw = OP_INDEX.get("vfio_config_write")
     if cw is not None:
@@ -130,7 +130,7 @@ def _build_tables():
         cw_off, cw_wid, cw_val = names.index("offset"), names.index("width"), names.index("value")
         widths = OPS[cw].args[cw_wid].domain
         if len(widths) > MAX_WIDTHS:
-            raise ImportError("fuzzcore._mutate: too many config access widths")
+            raise ImportError("fuzzcore.engine._mutate: too many config access widths")
         cw_nwidths = len(widths)
         for j, w in enumerate(widths):
             cw_width_of[j] = int(w)
@@ -222,7 +222,7 @@ def _build_snippets():
         blob = b"".join(encode_call(c) for c in calls)
         n = len(blob) // R
         if not 1 <= n <= MAX_SNIPPET_REC:
-            raise ImportError(f"fuzzcore._mutate: snippet {name} has {n} records")
+            raise ImportError(f"fuzzcore.engine._mutate: snippet {name} has {n} records")
         snip_len[n_snippets] = n
         memcpy(snip_data[n_snippets], <const char *>blob, len(blob))
         snip_min_len = min(snip_min_len, n)

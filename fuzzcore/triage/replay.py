@@ -3,7 +3,7 @@
 PATHs are files or directories (walked recursively, in sorted order; hidden entries skipped).
 A program file is a `.fzs`, a `.bin`, or a file without a suffix (libFuzzer's corpus names);
 other files (meta.json, README.md, state files) are not programs. Each program's device, policy
-and claims come from its header comments or its directory's meta.json (fuzzcore/finding.py).
+and claims come from its header comments or its directory's meta.json (fuzzcore/triage/finding.py).
 
 The expectations checked, one table row each:
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .finding import Finding, FindingError, check_config, executor_for, format_bucket, load_finding
-from .program.codec import encode
-from .program.files import program_paths
+from ..program.codec import encode
+from ..program.files import program_paths
 
 
 

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .atomic_write import atomic_write_text
-from .invariants import bucket_name
-from .program.codec import decode, encode
-from .program.files import program_paths
-from .program.fzs import FzsError, parse_program
-from .program.op_table import RECORD_SIZE
+from ..util.atomic_write import atomic_write_text
+from ..model.invariants import bucket_name
+from ..program.codec import decode, encode
+from ..program.files import program_paths
+from ..program.fzs import FzsError, parse_program
+from ..program.op_table import RECORD_SIZE
 
 JOURNAL_VERSION = 1
 FLUSH_SECONDS = 1.0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from .. import __version__
 
 EXIT_BAD_INPUT = 2
 
@@ -52,9 +52,9 @@ def _parse_size(text: str) -> int:
 @click.option("--upstream-port", default="", help="Built-in profile of the port above this device.")
 def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
-    from .atomic_write import atomic_write_text
-    from .device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
-    from .device.profile import loads_profile, profile_from_dump, profile_to_toml
+    from ..util.atomic_write import atomic_write_text
+    from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
+    from ..device.profile import loads_profile, profile_from_dump, profile_to_toml
 
     sizes: dict = {}
     try:
@@ -92,7 +92,7 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
 @device.command("list")
 def device_list():
     """List the built-in devices."""
-    from .device.builtin import DEFAULT_DEVICE, builtin_names, resolve_device
+    from ..device.builtin import DEFAULT_DEVICE, builtin_names, resolve_device
 
     for n in builtin_names():
         prof = resolve_device(n)
@@ -104,9 +104,9 @@ def device_list():
 @click.argument("name", default="i350")
 def device_show(name):
     """Show a device's capabilities and what the kernel saves and restores for each."""
-    from .device.builtin import resolve_device
-    from .device.kernel_handling import handling
-    from .toml_source import TomlError
+    from ..device.builtin import resolve_device
+    from ..device.kernel_handling import handling
+    from ..util.toml_source import TomlError
 
     try:
         prof = resolve_device(name)
@@ -175,9 +175,9 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
     Extra arguments starting with '-' go to libFuzzer as they are (e.g. -dict=FILE, -use_value_profile=1).
     Exit 0 when the campaign ran (findings or not), 1 with --stop-on-first when something was found,
     2 on bad input, 3 when a worker crashed (a real crash, kept in the findings store's artifacts/)."""
-    from .campaign.driver import CampaignOptions, run_campaign
-    from .device.builtin import resolve_device
-    from .policy import load_policy
+    from ..campaign.driver import CampaignOptions, run_campaign
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
 
     bad = [a for a in libfuzzer_args if not a.startswith("-")]
     if bad:
@@ -204,7 +204,7 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
 def plot_cmd(stats, output):
     """Plot a campaign's OUT/stats.jsonl (or OUT/) as a PNG: exec/s, libFuzzer features, corpus and buckets over time."""
     from pathlib import Path as _P
-    from .campaign.plot import plot_stats
+    from ..campaign.plot import plot_stats
     path = _P(stats) / "stats.jsonl" if _P(stats).is_dir() else _P(stats)
     try:
         n = plot_stats(path, output)
@@ -231,11 +231,11 @@ def run_cmd(program, device, policy, trace, engine):
 
     Exit 0 when there are none, 1 when there are some, 2 on bad input, 3 when --engine both finds
     the engine and the reference model disagreeing."""
-    from .device.builtin import resolve_device
-    from .model.machine import Model
-    from .policy import load_policy
-    from .program.load import load_program
-    from .show import trace_lines
+    from ..device.builtin import resolve_device
+    from ..model.machine import Model
+    from ..policy import load_policy
+    from ..program.load import load_program
+    from ..triage.show import trace_lines
 
     try:
         prof = resolve_device(device)
@@ -243,14 +243,14 @@ def run_cmd(program, device, policy, trace, engine):
         calls = load_program(program)
     except (LookupError, ValueError, OSError) as e:
         _fail(str(e))
-    from .program.fzs import format_call
+    from ..program.fzs import format_call
     if engine is None:
         engine = "reference" if trace else "native"
     if engine == "native" and trace:
         _fail("--trace needs the reference model (--engine reference or both)")
     if engine == "both":
-        from .engine import Engine
-        from .selfcheck import DIVERGENCE_EXIT, first_divergence
+        from ..engine import Engine
+        from ..measure.selfcheck import DIVERGENCE_EXIT, first_divergence
         d = first_divergence(Engine(prof, pol), Model(prof, pol), calls, prof.name, pol.name)
         if d is not None:
             click.echo(f"# device {prof.name}, policy {pol.name}, {len(calls)} ops")
@@ -258,8 +258,8 @@ def run_cmd(program, device, policy, trace, engine):
             sys.exit(DIVERGENCE_EXIT)
         click.echo(f"# engine and reference model agree on all {len(calls)} ops")
     if engine == "native":
-        from .engine import Engine
-        from .program.codec import encode
+        from ..engine import Engine
+        from ..program.codec import encode
         result = Engine(prof, pol).run(encode(calls))
     else:
         result = Model(prof, pol).run(calls, trace=trace)
@@ -296,9 +296,9 @@ def selfcheck_cmd(programs, seed, devices, policies, max_ops, workers):
 
     Exit 0 when all agree; 1 at the first divergence, which is printed as a .fzs program (with the
     op and the field where the models first differ); 2 on bad input."""
-    from .device.builtin import resolve_device
-    from .policy import load_policy
-    from .selfcheck import selfcheck
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
+    from ..measure.selfcheck import selfcheck
 
     try:
         for d in devices:
@@ -347,7 +347,7 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
     medians over --repeat runs on one core."""
     import json as _json
 
-    from .bench import bench
+    from ..measure.bench import bench
 
     if repeat < 5:
         click.echo("fuzzcore bench: note: fewer than 5 repetitions", err=True)
@@ -357,7 +357,7 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
         _fail(str(e))
     out = r.as_dict()
     if campaign_seconds:
-        from .bench_campaign import campaign_bench, table
+        from ..measure.bench_campaign import campaign_bench, table
         c = campaign_bench(campaign_seconds, campaign_repeat)
         out["campaign"] = c
     if as_json:
@@ -369,9 +369,9 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
 
 
 def _register_tool_commands() -> None:
-    from . import cli_explore, cli_triage
-    cli_triage.register(main)
-    cli_explore.register(main)
+    from . import explore, triage
+    triage.register(main)
+    explore.register(main)
 
 
 _register_tool_commands()

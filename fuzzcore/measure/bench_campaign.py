@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .campaign.findings_store import bucket_metas
+from ..campaign.findings_store import bucket_metas
 
 TRIVIAL_TARGET = """
 import sys, atheris

@@ -1,5 +1,5 @@
 # The engine's invariant checks (fuzzcore/model/oracle.py; names and meanings in
-# fuzzcore/invariants.py). Checked where they happen: at a write (order), at restore entry and
+# fuzzcore/model/invariants.py). Checked where they happen: at a write (order), at restore entry and
 # exit, at MMIO (in _engine_access.pxi) and at the end of each op. A report is an integer record;
 # the Violation object is built after the run.
 

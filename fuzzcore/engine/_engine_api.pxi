@@ -4,10 +4,10 @@
 
 import numpy as _np
 
-from .invariants import BY_NAME as _INVARIANTS_BY_NAME, Violation as _Violation
-from .model.abstract_state import NUM_STATE_COUNTERS as _NUM_STATE_COUNTERS
-from .program.op_table import OPS as _OP_TABLE, RECORD_SIZE as _RECORD_SIZE
-from .policy.vocabulary import (RESET_METHOD_NAMES as _RESET_METHOD_NAMES,
+from ..model.invariants import BY_NAME as _INVARIANTS_BY_NAME, Violation as _Violation
+from ..model.abstract_state import NUM_STATE_COUNTERS as _NUM_STATE_COUNTERS
+from ..program.op_table import OPS as _OP_TABLE, RECORD_SIZE as _RECORD_SIZE
+from ..policy.vocabulary import (RESET_METHOD_NAMES as _RESET_METHOD_NAMES,
                                 RESTORE_STEP_NAMES as _RESTORE_STEP_NAMES, SAVE_STEP_NAMES as _SAVE_STEP_NAMES)
 
 NUM_STATE_COUNTERS = _NUM_STATE_COUNTERS
@@ -70,7 +70,7 @@ _STANDING = ((STAND_VCONFIG, ("vconfig_mismatch", "Command")), (STAND_LTR, ("ups
 
 
 cdef class EngineResult:
-    """What one run of a program left: violations (fuzzcore.invariants.Violation, in report
+    """What one run of a program left: violations (fuzzcore.model.invariants.Violation, in report
     order), the state feature (counter index) after each op, each op's return value, and the
     canonical 64-bit hash of the final state."""
 
@@ -135,9 +135,9 @@ cdef class Engine:
         PyMem_Free(self.feat_buf)
 
     def __init__(self, device, policy, counters=None, int max_violations=4096):
-        from .device.builtin import resolve_device
-        from .engine_tables import device_tables, policy_tables
-        from .policy import load_policy
+        from ..device.builtin import resolve_device
+        from .tables import device_tables, policy_tables
+        from ..policy import load_policy
         if isinstance(device, str):
             device = resolve_device(device)
         if isinstance(policy, str):
@@ -455,7 +455,7 @@ cdef class Engine:
         cdef const uint8_t[::1] rec
         cdef Py_ssize_t i = self.n_run
         if not isinstance(record, (bytes, bytearray, memoryview)):
-            from .program.codec import encode_call
+            from ..program.codec import encode_call
             record = encode_call(record)
         if len(record) < 8:
             record = bytes(record) + bytes(8 - len(record))
@@ -467,7 +467,7 @@ cdef class Engine:
         return self.rets_buf[i]
 
     def violations(self) -> list:
-        """The violations reported since start(), as fuzzcore.invariants.Violation."""
+        """The violations reported since start(), as fuzzcore.model.invariants.Violation."""
         cdef Py_ssize_t i
         cdef ViolationRec *v
         out = []

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model.machine import Model
-from .program.codec import Call, decode, encode
-from .program.fzs import format_call, format_program
-from .program.load import load_program
+from ..model.machine import Model
+from ..program.codec import Call, decode, encode
+from ..program.fzs import format_call, format_program
+from ..program.load import load_program
 
 
 @dataclass
@@ -101,7 +101,7 @@ def minimise(runner: PairRunner, bucket, calls: list[Call], side: str, deadline:
 
 
 def _describe(profile, t) -> str:
-    from .model.register_names import register_name
+    from ..model.register_names import register_name
     if t.target == "event":
         return t.step
     name = f"MSI-X table+0x{t.offset:03x}" if t.target == "msix" else (
@@ -132,7 +132,7 @@ def first_divergence(profile, base, patched, calls, width: int = 58) -> str:
 
 def run_diff(profile, device_name: str, base_spec: str, policy_spec: str, corpus: str | None = None,
              max_time: int = 30, depth: int = 0, seed: int = 1, progress=None) -> DiffReport:
-    from .policy import load_policy
+    from ..policy import load_policy
     base, patched = load_policy(base_spec), load_policy(policy_spec)
     runner = PairRunner(profile, base, patched)
     report = DiffReport(device_name, base_spec, policy_spec)
@@ -151,7 +151,7 @@ def run_diff(profile, device_name: str, base_spec: str, policy_spec: str, corpus
     if max_time > 0:
         report.inputs["fuzz"] = differential_fuzz(report, runner, max_time, seed, corpus)
     if depth > 0:
-        from .explore import explore
+        from . import explore
         for spec, pol in ((base_spec, base), (policy_spec, patched)):
             res = explore(profile, pol, depth)
             for bucket, (program, _) in res.buckets.items():
@@ -167,10 +167,10 @@ def run_diff(profile, device_name: str, base_spec: str, policy_spec: str, corpus
 def differential_fuzz(report: DiffReport, runner: PairRunner, max_time: int, seed: int, corpus) -> int:
     """A mutation loop whose corpus keeps programs that show a new (bucket, side) pair: the
     feedback is the difference itself. Uses the structure-aware mutator when it is built."""
-    from .program.op_table import OPS, RECORD_SIZE
+    from ..program.op_table import OPS, RECORD_SIZE
     rng = random.Random(seed)
     try:
-        from . import _mutate
+        from ..engine import _mutate
         mutate = _mutate.mutate if hasattr(_mutate, "mutate") else None
     except ImportError:
         mutate = None
@@ -221,7 +221,7 @@ def to_json(report: DiffReport) -> str:
 
 
 def to_markdown(report: DiffReport, profile) -> str:
-    from .policy import load_policy
+    from ..policy import load_policy
     base, patched = load_policy(report.base), load_policy(report.policy)
     out = [f"# fuzzcore diff: `{report.base}` → `{report.policy}` on `{report.device}`", "",
            "Inputs: " + ", ".join(f"{k}: {v}" for k, v in report.inputs.items()), ""]

@@ -15,8 +15,8 @@ def _fail(message: str):
 
 
 def _load(device, policy):
-    from .device.builtin import resolve_device
-    from .policy import load_policy
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
     try:
         return resolve_device(device), load_policy(policy)
     except (LookupError, ValueError) as e:
@@ -34,8 +34,8 @@ def _load(device, policy):
 @click.option("--workers", default=1, show_default=True, help="Processes that share each depth's frontier.")
 def explore_cmd(device, policy, depth, ops, max_states, out, backend, workers):
     """Breadth-first over every program of up to DEPTH ops, states deduplicated by hash."""
-    from .explore import DEFAULT_OPS, completeness_line, explore, write_findings
-    from .program.op_table import OP_INDEX
+    from ..explore import DEFAULT_OPS, completeness_line, explore, write_findings
+    from ..program.op_table import OP_INDEX
 
     profile, pol = _load(device, policy)
     op_names = tuple(o.strip() for o in ops.split(",")) if ops else DEFAULT_OPS
@@ -80,8 +80,8 @@ def explore_cmd(device, policy, depth, ops, max_states, out, backend, workers):
 @click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown report here.")
 def diff_cmd(device, base_spec, policy_spec, corpus, max_time, depth, seed, json_out, md_out):
     """Buckets a patch introduces, fixes, or leaves; exit 1 when it introduces any."""
-    from .atomic_write import atomic_write_text
-    from .diff import run_diff, to_json, to_markdown
+    from ..util.atomic_write import atomic_write_text
+    from ..explore.diff import run_diff, to_json, to_markdown
 
     profile, _ = _load(device, base_spec)
     _load(device, policy_spec)

@@ -1,6 +1,6 @@
 """CLI commands of the triage tools (minimize, cmin, show, replay), registered on `fuzzcore`.
 
-The work is in fuzzcore/minimize.py, cmin.py, show.py and replay.py; this file holds flags, messages
+The work is in fuzzcore/triage/ (minimize.py, cmin.py, show.py, replay.py); this file holds flags, messages
 and exit codes (0 success, 1 an expectation failed where a command checks some, 2 bad input)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def _fail(message: str):
 
 
 def _load(path, device=None, policy=None, bucket=None, fixed_by=()):
-    from .finding import FindingError, load_finding
+    from ..triage.finding import FindingError, load_finding
     try:
         return load_finding(path, device, policy, bucket, list(fixed_by) or None)
     except (FindingError, ValueError, OSError) as e:
@@ -52,14 +52,14 @@ def register(main) -> None:
         --device/--policy/--bucket. Every candidate must report exactly the finding's bucket.
         Progress is kept in a state file: a killed run continues from the best so far when re-run.
         Exit 0 when done or stopped at --max-time (re-run to continue), 2 on bad input."""
-        from .finding import FindingError
-        from .minimize import minimize_finding
+        from ..triage.finding import FindingError
+        from ..triage.minimize import minimize_finding
 
         f = _load(finding, device, policy, bucket, fixed_by)
         if f.bucket is None and f.calls:
             # a binary without claims: the first bucket it reports
-            from .finding import check_config, executor_for
-            from .program.codec import encode
+            from ..triage.finding import check_config, executor_for
+            from ..program.codec import encode
             try:
                 check_config(f.device, [f.policy])
             except FindingError as e:
@@ -93,9 +93,9 @@ def register(main) -> None:
 
         Exit 0, or 1 when the program does not show what it claims (its bucket, or a seed's
         expected buckets), 2 on bad input."""
-        from .atomic_write import atomic_write_text
-        from .finding import FindingError, check_config
-        from .show import as_pytest as render_pytest, show_text
+        from ..util.atomic_write import atomic_write_text
+        from ..triage.finding import FindingError, check_config
+        from ..triage.show import as_pytest as render_pytest, show_text
 
         f = _load(file, device, policy)
         try:
@@ -130,8 +130,8 @@ def register(main) -> None:
 
         Exit 0 only if every expectation holds; 1 with a table of mismatches; 2 if a program
         cannot be read."""
-        from .finding import FindingError
-        from .replay import format_table, replay
+        from ..triage.finding import FindingError
+        from ..triage.replay import format_table, replay
 
         try:
             rows = replay(list(paths), device, policy, engine)
@@ -163,8 +163,8 @@ def register(main) -> None:
         Crash-safe: killed at any point and re-run, it completes (a journal next to OUT_DIR keeps
         its progress); OUT_DIR never holds a half-written file; inputs are never modified.
         Exit 0 on success, 2 on bad input."""
-        from .cmin import CminError, cmin
-        from .finding import FindingError, check_config
+        from ..triage.cmin import CminError, cmin
+        from ..triage.finding import FindingError, check_config
 
         try:
             check_config(device, [policy])

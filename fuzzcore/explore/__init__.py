@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .explore_backend import make_backend
-from .program.codec import Call
-from .program.op_table import OPS
+from .backend import make_backend
+from ..program.codec import Call
+from ..program.op_table import OPS
 
 DEFAULT_OPS = (
     "vfio_open", "vfio_close", "vfio_config_write", "vfio_set_irqs", "vfio_device_reset", "vfio_hot_reset",
@@ -40,7 +40,7 @@ NARROWED = {
 def explore_config_writes(profile) -> list[dict]:
     """The config writes explored: Command values, PowerState D3hot/D0, and the FLR bit."""
     writes = [{"offset": 0x04, "width": "2", "value": v} for v in (0x0000, 0x0002, 0x0004, 0x0006)]
-    from .model.caps import cap_offsets
+    from ..model.caps import cap_offsets
     caps = cap_offsets(profile)
     if caps.pm:
         writes += [{"offset": caps.pm + 4, "width": "2", "value": v} for v in (0x0003, 0x0000)]
@@ -191,9 +191,9 @@ def completeness_line(res: ExploreResult, depth: int) -> str:
 
 def write_findings(res: ExploreResult, out: Path, device: str, policy: str) -> list[Path]:
     """Each bucket's shortest counterexample as a replayable finding (.fzs + .bin + meta)."""
-    from .campaign.findings_store import FindingsStore
+    from ..campaign.findings_store import FindingsStore
     store = FindingsStore(out, device, policy, "explore")
-    from .program.codec import encode
+    from ..program.codec import encode
     for bucket, (program, v) in sorted(res.buckets.items()):
         store.record(encode(program), v)
     store.maybe_flush(force=True)

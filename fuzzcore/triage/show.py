@@ -13,21 +13,21 @@ import re
 from pathlib import Path
 
 from .finding import Finding, format_bucket
-from .invariants import BY_NAME, Violation, bucket_name
-from .program.fzs import format_call, format_program
+from ..model.invariants import BY_NAME, Violation, bucket_name
+from ..program.fzs import format_call, format_program
 
 
 def _models(finding: Finding):
-    from .device.builtin import resolve_device
-    from .model.machine import Model
-    from .policy import load_policy
+    from ..device.builtin import resolve_device
+    from ..model.machine import Model
+    from ..policy import load_policy
     prof = resolve_device(finding.device)
     return prof, Model(prof, load_policy(finding.policy))
 
 
 def _what(call, prof) -> str:
     """Who makes the call and which upstream function it stands for; a config write's register."""
-    from .model.register_names import register_name
+    from ..model.register_names import register_name
     op = call.op
     text = f"{op.actor}: {op.upstream}"
     if call.name == "vfio_config_write":
@@ -38,8 +38,8 @@ def _what(call, prof) -> str:
 
 def trace_lines(prof, result, i: int) -> list[str]:
     """The registers (old -> new, model step) and kernel fields op `i` changed."""
-    from .device.builtin import resolve_device
-    from .model.register_names import register_name
+    from ..device.builtin import resolve_device
+    from ..model.register_names import register_name
     out = []
     for t in (t for t in result.trace if t.op_index == i):
         if t.target == "event":

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from .model.caps import cap_offsets
-from .program.op_table import OP_INDEX, OPS, RECORD_SIZE
+from ..model.caps import cap_offsets
+from ..program.op_table import OP_INDEX, OPS, RECORD_SIZE
 
 _DEEP_OPS = ("vfio_open", "vfio_close", "vfio_device_reset", "vfio_hot_reset", "qemu_reset", "qemu_pre_reset",
              "qemu_post_reset", "pci_reset_function", "pci_bind_driver", "vfio_set_irqs", "pci_set_power_state",

@@ -1,4 +1,4 @@
-# C-level interface of the restore engine (fuzzcore/_restore.pyx).
+# C-level interface of the restore engine (fuzzcore/engine/_restore.pyx).
 #
 # The engine's state (DESIGN.md §3) is one `State` struct of plain integers plus the byte regions
 # of one numpy "arena" (device and port config space, MSI-X table, capability save buffers and
@@ -217,7 +217,7 @@ cdef struct State:
 
 # --- a run's output ----------------------------------------------------------------------------
 
-cdef struct ViolationRec:        # turned into fuzzcore.invariants.Violation after the run
+cdef struct ViolationRec:        # turned into fuzzcore.model.invariants.Violation after the run
     int32_t invariant
     int32_t op_index
     int32_t op_kind

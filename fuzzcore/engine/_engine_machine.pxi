@@ -300,7 +300,7 @@ cdef int64_t rank_epoch(int64_t e, const int64_t *sorted_epochs, int n) noexcept
 
 cdef void canonical_epochs(Machine *m, State *s) noexcept nogil:
     """Epochs matter only by equality and order: renumber them 0, 1, 2, ... in order, so states that
-    differ only in how many saves happened before hash alike (as explore_backend does)."""
+    differ only in how many saves happened before hash alike (as fuzzcore/explore/backend.py does)."""
     cdef int64_t e[64]
     cdef int n = 0, i, j, nb = m.d.fn.n_bufs
     cdef int64_t t

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .device.register_semantics import RESET_KINDS
-from .model.caps import cap_offsets
-from .policy.vocabulary import (
+from ..device.register_semantics import RESET_KINDS
+from ..model.caps import cap_offsets
+from ..policy.vocabulary import (
     GATE_NAMES, QEMU_PRE_RESET_CLEAR_BITS, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
     SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
 )
@@ -161,7 +161,7 @@ def _regions(profile) -> tuple[np.ndarray, np.ndarray]:
 
 
 def device_tables(profile) -> DeviceTables:
-    from .device.builtin import resolve_device
+    from ..device.builtin import resolve_device
 
     caps = cap_offsets(profile)
     img = _pad(profile.config)

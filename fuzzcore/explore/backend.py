@@ -8,7 +8,7 @@ import copy
 import hashlib
 import pickle
 
-from .model.machine import Model
+from ..model.machine import Model
 
 
 def _canonical_epochs(model) -> dict[int, int]:
@@ -84,7 +84,7 @@ class ReferenceBackend:
 def make_backend(profile, policy, which: str = "auto"):
     if which in ("auto", "native"):
         try:
-            from .engine import ExploreEngineBackend  # provided by the native engine when built
+            from ..engine import ExploreEngineBackend  # provided by the native engine when built
             return ExploreEngineBackend(profile, policy)
         except (ImportError, AttributeError):
             if which == "native":

@@ -1,4 +1,4 @@
-"""The native engine (fuzzcore/_restore.pyx) and what compares it with the reference model.
+"""The native engine (fuzzcore/engine/_restore.pyx) and what compares it with the reference model.
 
     from fuzzcore.engine import Engine
     engine = Engine("i350", "linux-7.1")        # a DeviceProfile / Policy works too
@@ -90,7 +90,7 @@ def first_difference(a, b, path: str = "") -> tuple[str, object, object] | None:
 
 
 class ExploreEngineBackend:
-    """What `fuzzcore explore` needs (see explore_backend.py), on the native engine."""
+    """What `fuzzcore explore` needs (see fuzzcore/explore/backend.py), on the native engine."""
 
     name = "native"
 
@@ -138,7 +138,7 @@ class ModelFacade:
     objects are read-only snapshots taken when `.state` is read."""
 
     def __init__(self, profile, policy):
-        from .model.caps import cap_offsets
+        from ..model.caps import cap_offsets
         self.engine = Engine(profile, policy)
         self.profile = self.engine.profile
         self.policy = self.engine.policy
@@ -154,7 +154,7 @@ class ModelFacade:
         return self.engine.apply(call)
 
     def run(self, calls, trace: bool = False):
-        from .program.codec import encode
+        from ..program.codec import encode
         return self.engine.run(encode(calls))
 
     @property

@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .program.codec import Call, decode
-from .program.fzs import format_program, parse_program
+from ..program.codec import Call, decode
+from ..program.fzs import format_program, parse_program
 
 DEFAULT_DEVICE = "i350"
 DEFAULT_POLICY = "linux-7.1"
@@ -208,18 +208,18 @@ def executor_for(device: str, policy: str, engine: str = "auto"):
     """One executor per (device, policy, engine), made on first use (the native engine when built)."""
     key = (device, policy, engine)
     if key not in _EXECUTORS:
-        from .campaign.executor import make_executor
-        from .device.builtin import resolve_device
-        from .policy import load_policy
+        from ..campaign.executor import make_executor
+        from ..device.builtin import resolve_device
+        from ..policy import load_policy
         _EXECUTORS[key] = make_executor(resolve_device(device), load_policy(policy), engine)
     return _EXECUTORS[key]
 
 
 def check_config(device: str, policies: list[str]) -> None:
     """Raise FindingError when the device or a policy spec does not load."""
-    from .device.builtin import resolve_device
-    from .policy import load_policy
-    from .toml_source import TomlError
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
+    from ..util.toml_source import TomlError
     try:
         resolve_device(device)
     except (LookupError, ValueError, TomlError, OSError) as e:

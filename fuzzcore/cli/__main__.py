@@ -1,0 +1,5 @@
+"""`python -m fuzzcore.cli`: the same CLI as the `fuzzcore` script."""
+
+from . import main
+
+main()
