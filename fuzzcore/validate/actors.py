@@ -1,0 +1,146 @@
+"""Who runs each op in the guest, or why it cannot be run for real.
+
+VALIDATION is the table (one row per op of fuzzcore/program/op_table.py): the guest actor
+(sysfs, the vfio client, the fzhost test driver) and the fzguest commands it becomes, or, for an
+op that is not validatable, the reason. `fuzzcore ops` can show it; tests check it covers every op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..program.op_table import OPS
+
+SYSPCI = "/sys/bus/pci/devices"
+
+
+@dataclass(frozen=True)
+class Validation:
+    op: str
+    actor: str                     # "sysfs" | "vfio client" | "fzhost" | "" (not validatable)
+    how: str                       # what the guest does, or why it cannot
+    commands: Callable | None = None   # (args: dict, bdf: str) -> list[str] fzguest commands
+
+    @property
+    def validatable(self) -> bool:
+        return self.commands is not None
+
+
+def _proc(cmd: str) -> Callable:
+    return lambda a, bdf: [f"proc {cmd} {bdf}"]
+
+
+def _reset_function(a, bdf):
+    method = {"auto": "default"}.get(a["method"], a["method"])
+    return [f"reset {bdf} {method}"]
+
+
+def _set_power(a, bdf):
+    return [f"proc power {bdf} {a['state']}"]
+
+
+def _bind(a, bdf):
+    return [f"bind {bdf} {a['driver']}"]
+
+
+def _enable_msix(a, bdf):
+    return [f"proc msix {bdf} {a['nvec'] + 1}"]
+
+
+def _vfio_cfgw(a, bdf):
+    return [f"vfio_cfgw 0x{a['offset']:x} {int(a['width'])} 0x{a['value']:x}"]
+
+
+def _vfio_irqs(a, bdf):
+    count = a["count"] + 1 if a["index"] == "msix" else 1
+    return [f"vfio_irqs {a['index']} {count}"]
+
+
+_NO_QEMU = "QEMU's own vfio-pci device model (hw/vfio/pci.c) would need a nested QEMU inside the guest"
+_HW = "a silent hardware event: nothing in the guest can make an emulated device do it"
+_NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, the switch and root ports) has this "
+           "capability")
+
+_ROWS = [
+    Validation("pci_save_state", "fzhost", "pci_save_state() on the bound device", _proc("save")),
+    Validation("pci_restore_state", "fzhost", "pci_restore_state() on the bound device", _proc("restore")),
+    Validation("pci_reset_function", "sysfs",
+               "reset_method (the method, or `default` for auto), then reset: pci_reset_function()",
+               _reset_function),
+    Validation("pci_reset_bus", "fzhost", "pci_reset_bus()", _proc("resetbus")),
+    Validation("pci_bus_error_reset", "", "pci_bus_error_reset is not exported; only AER/DPC recovery calls it"),
+    Validation("pcie_do_recovery", "", "needs an injected error (aer_inject or QEMU's pcie_aer_inject_error) "
+               "and a driver that votes as the op says; not built yet"),
+    Validation("pci_set_power_state", "fzhost", "pci_set_power_state(); d3cold is not validatable: QEMU "
+               "has no platform power control, so the function is never powered off", _set_power),
+    Validation("pci_pm_runtime_suspend", "", "needs a driver with runtime-PM callbacks; fzhost has none yet"),
+    Validation("pci_pm_runtime_resume", "", "needs a driver with runtime-PM callbacks; fzhost has none yet"),
+    Validation("pci_assign_bar", "", "no kernel or userspace path moves an assigned BAR of a bound device"),
+    Validation("pci_enable_msix", "fzhost", "pci_alloc_irq_vectors(nvec+1, MSI-X) + request_irq per vector",
+               _enable_msix),
+    Validation("pci_disable_msix", "fzhost", "free_irq per vector + pci_free_irq_vectors", _proc("nomsix")),
+    Validation("pci_enable_msi", "fzhost", "pci_alloc_irq_vectors(1, MSI) + request_irq", _proc("msi")),
+    Validation("pci_disable_msi", "fzhost", "free_irq + pci_free_irq_vectors", _proc("nomsi")),
+    Validation("pci_enable_tph", "", _NO_CAP),
+    Validation("pci_disable_tph", "", _NO_CAP),
+    Validation("pci_enable_ats", "", _NO_CAP),
+    Validation("pci_disable_ats", "", _NO_CAP),
+    Validation("pci_enable_pasid", "", _NO_CAP),
+    Validation("pci_disable_pasid", "", _NO_CAP),
+    Validation("pci_enable_pri", "", _NO_CAP),
+    Validation("pci_disable_pri", "", _NO_CAP),
+    Validation("pci_enable_ptm", "", _NO_CAP),
+    Validation("pci_disable_ptm", "", _NO_CAP),
+    Validation("pci_configure_ltr", "", "pci_configure_ltr is static and runs only at enumeration"),
+    Validation("pci_enable_l1ss", "", _NO_CAP),
+    Validation("pci_enable_sriov", "", _NO_CAP),
+    Validation("pci_disable_sriov", "", _NO_CAP),
+    Validation("pci_resize_bar", "", _NO_CAP),
+    Validation("pci_bind_driver", "sysfs", "unbind, driver_override (none: a name no driver has, host: "
+               "fzhost, vfio: vfio-pci), drivers_probe; -EBUSY while the vfio client has it open", _bind),
+    Validation("vfio_open", "vfio client", "container, group, VFIO_GROUP_GET_DEVICE_FD",
+               lambda a, bdf: ["vfio_open"]),
+    Validation("vfio_close", "vfio client", "close the device, group and container fds",
+               lambda a, bdf: ["vfio_close"]),
+    Validation("vfio_config_write", "vfio client", "pwrite into the config region", _vfio_cfgw),
+    Validation("vfio_set_irqs", "vfio client", "VFIO_DEVICE_SET_IRQS: the enabled index off "
+               "(DATA_NONE), then the new one with eventfds (MSI-X: count+1 vectors)", _vfio_irqs),
+    Validation("vfio_device_reset", "vfio client", "VFIO_DEVICE_RESET", lambda a, bdf: ["vfio_reset"]),
+    Validation("vfio_hot_reset", "vfio client", "VFIO_DEVICE_PCI_HOT_RESET with the device's group",
+               lambda a, bdf: ["vfio_hotreset"]),
+    Validation("qemu_pre_reset", "", _NO_QEMU),
+    Validation("qemu_post_reset", "", _NO_QEMU),
+    Validation("qemu_reset", "", _NO_QEMU),
+    Validation("hw_link_down", "", _HW),
+    Validation("hw_inaccessible", "", _HW),
+    Validation("hw_accessible", "", _HW),
+]
+
+VALIDATION: dict[str, Validation] = {v.op: v for v in _ROWS}
+assert set(VALIDATION) == {op.name for op in OPS}, "every op of op_table needs a validation row"
+
+
+class NotValidatable(ValueError):
+    pass
+
+
+def call_validatable(call) -> str:
+    """'' when the call can run in the guest, else why not."""
+    row = VALIDATION[call.name]
+    if not row.validatable:
+        return row.how
+    if call.name == "pci_set_power_state" and dict(call.args)["state"] == "d3cold":
+        return "d3cold: QEMU has no platform power control, the function is never powered off"
+    return ""
+
+
+def guest_commands(call, bdf: str) -> list[str]:
+    why = call_validatable(call)
+    if why:
+        raise NotValidatable(f"{call.name}: not validatable: {why}")
+    return VALIDATION[call.name].commands(dict(call.args), bdf)
+
+
+def validatable_ops() -> list[str]:
+    return [v.op for v in _ROWS if v.validatable]

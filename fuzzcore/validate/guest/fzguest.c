@@ -1,0 +1,479 @@
+/*
+ * fzguest: the guest side of `fuzzcore validate`, a static binary run by the initramfs /init.
+ *
+ * Reads a script (one command a line) and runs it, printing one result line per command to
+ * stdout (the serial console). The host writes the script (fuzzcore/validate/actors.py) and
+ * reads QEMU's config-access trace; markers tie the two together: a config read of the host
+ * bridge 00:00.0 at MARK_BEGIN (a program starts), MARK_OP (an op starts) or MARK_END (an op
+ * ends), registers nothing else touches.
+ *
+ * Commands:
+ *   dev BDF / port BDF        the device and its upstream port (dumps, vfio)
+ *   begin NAME                program start marker; prints "BEGIN NAME"
+ *   op N                      op start marker; prints "OP N"
+ *   end                       op end marker; prints "END"
+ *   dump                      prints "IMG dev|port OFF HEX" for every dword that changed since the
+ *                             last dump (all of them the first time after `begin`)
+ *   sysfs PATH VALUE          write VALUE to PATH
+ *   proc LINE...              write LINE to /proc/fzhost, read the rc back
+ *   waitrt BDF STATUS         poll power/runtime_status until it reads STATUS (<= 2 s)
+ *   vfio_open / vfio_close    the device fd (open: vfio_pci_core_enable, close: _disable)
+ *   vfio_cfgw OFF WIDTH VAL   a write into the config region
+ *   vfio_irqs INDEX COUNT     VFIO_DEVICE_SET_IRQS: INDEX none|intx|msi|msix
+ *   vfio_reset                VFIO_DEVICE_RESET
+ *   vfio_hotreset             VFIO_DEVICE_PCI_HOT_RESET over the device's own group
+ *   reset BDF METHOD          reset_method <- METHOD, then reset <- 1 (only if the first worked)
+ *   bind BDF DRIVER           unbind, driver_override (vfio: vfio-pci, host: fzhost, none), probe
+ *   sbr                       secondary bus reset of the port by config writes (between programs)
+ *   sleep MS
+ * Every command prints "RC <n>" (0 or -errno) after its own output.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#define MARK_BEGIN 0xf8
+#define MARK_OP 0xfc
+#define MARK_END 0xf4
+#define SYSPCI "/sys/bus/pci/devices/"
+
+static char dev_bdf[32], port_bdf[32];
+static uint8_t last_img[2][4096];
+static int img_valid[2], img_len[2];
+static int container = -1, group = -1, devfd = -1;
+static uint64_t cfg_off;
+static int irq_index = -1, irq_count;
+static int efds[64];
+
+static void marker(int off)
+{
+	uint32_t v;
+	int fd = open(SYSPCI "0000:00:00.0/config", O_RDONLY);
+
+	if (fd >= 0) {
+		if (pread(fd, &v, 4, off) != 4)
+			perror("marker");
+		close(fd);
+	}
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+static void dump_one(int which, const char *bdf)
+{
+	char path[128];
+	uint8_t img[4096];
+	int fd, n, len, i;
+
+	if (!bdf[0])
+		return;
+	snprintf(path, sizeof(path), SYSPCI "%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return;
+	/* The first dump reads it all; later ones up to the last non-zero dword of the first. */
+	len = img_valid[which] ? img_len[which] : 4096;
+	n = pread(fd, img, len, 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	if (!img_valid[which]) {
+		img_len[which] = 256;
+		for (i = n - 4; i >= 256; i -= 4)
+			if (img[i] | img[i + 1] | img[i + 2] | img[i + 3]) {
+				img_len[which] = i + 4;
+				break;
+			}
+	}
+	for (i = 0; i + 4 <= n; i += 4) {
+		if (img_valid[which] && !memcmp(&last_img[which][i], &img[i], 4))
+			continue;
+		printf("IMG %s %03x %02x%02x%02x%02x\n", which ? "port" : "dev", i,
+		       img[i + 3], img[i + 2], img[i + 1], img[i]);
+	}
+	memcpy(last_img[which], img, n);
+	img_valid[which] = 1;
+}
+
+static void print_resources(void)
+{
+	char path[128], line[128];
+	FILE *r;
+
+	snprintf(path, sizeof(path), SYSPCI "%s/resource", dev_bdf);
+	r = fopen(path, "r");
+	if (!r)
+		return;
+	while (fgets(line, sizeof(line), r)) {
+		unsigned long long s, e, fl;
+
+		if (sscanf(line, "%llx %llx %llx", &s, &e, &fl) == 3)
+			printf("RES %llx %llx %llx\n", s, e, fl);
+	}
+	fclose(r);
+}
+
+static int vfio_open_dev(void)
+{
+	char path[160], link[160], *p;
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	ssize_t n;
+
+	if (devfd >= 0)
+		return -EBUSY;
+	snprintf(path, sizeof(path), SYSPCI "%s/iommu_group", dev_bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = 0;
+	p = strrchr(link, '/');
+	if (container < 0) {
+		container = open("/dev/vfio/vfio", O_RDWR);
+		if (container < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "/dev/vfio/%s", p + 1);
+		group = open(path, O_RDWR);
+		if (group < 0)
+			return -errno;
+		if (ioctl(group, VFIO_GROUP_GET_STATUS, &gs) < 0)
+			return -errno;
+		if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) < 0)
+			return -errno;
+		if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0)
+			return -errno;
+	}
+	devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, dev_bdf);
+	if (devfd < 0) {
+		devfd = -1;
+		return -errno;
+	}
+	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	if (ioctl(devfd, VFIO_DEVICE_GET_REGION_INFO, &ri) < 0)
+		return -errno;
+	cfg_off = ri.offset;
+	irq_index = -1;
+	return 0;
+}
+
+static void vfio_release_all(void)
+{
+	int i;
+
+	if (devfd >= 0)
+		close(devfd);
+	devfd = -1;
+	for (i = 0; i < 64; i++)
+		if (efds[i] > 0) {
+			close(efds[i]);
+			efds[i] = 0;
+		}
+	if (group >= 0)
+		close(group);
+	if (container >= 0)
+		close(container);
+	group = container = -1;
+	irq_index = -1;
+}
+
+static int set_irqs(int index, int count)
+{
+	size_t sz = sizeof(struct vfio_irq_set) + 4 * (count > 0 ? count : 0);
+	struct vfio_irq_set *s = calloc(1, sz);
+	int i, rc = 0;
+
+	s->argsz = sz;
+	s->index = index;
+	s->start = 0;
+	s->count = count;
+	if (count == 0) {
+		s->flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	} else {
+		s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+		for (i = 0; i < count; i++) {
+			if (efds[i] <= 0)
+				efds[i] = eventfd(0, 0);
+			((int32_t *)s->data)[i] = efds[i];
+		}
+	}
+	if (ioctl(devfd, VFIO_DEVICE_SET_IRQS, s) < 0)
+		rc = -errno;
+	free(s);
+	return rc;
+}
+
+static int vfio_irqs(const char *kind, int count)
+{
+	int index, rc;
+
+	if (devfd < 0)
+		return -ENODEV;
+	if (irq_index >= 0) {
+		rc = set_irqs(irq_index, 0);
+		if (rc)
+			return rc;
+		irq_index = -1;
+	}
+	if (!strcmp(kind, "none"))
+		return 0;
+	if (!strcmp(kind, "intx")) {
+		index = VFIO_PCI_INTX_IRQ_INDEX;
+		count = 1;
+	} else if (!strcmp(kind, "msi")) {
+		index = VFIO_PCI_MSI_IRQ_INDEX;
+		count = 1;
+	} else if (!strcmp(kind, "msix")) {
+		index = VFIO_PCI_MSIX_IRQ_INDEX;
+	} else {
+		return -EINVAL;
+	}
+	rc = set_irqs(index, count);
+	if (!rc) {
+		irq_index = index;
+		irq_count = count;
+	}
+	return rc;
+}
+
+static int vfio_hot_reset(void)
+{
+	struct vfio_pci_hot_reset_info *info;
+	struct vfio_pci_hot_reset *hr;
+	int rc = 0;
+
+	if (devfd < 0)
+		return -ENODEV;
+	info = calloc(1, sizeof(*info) + 8 * sizeof(struct vfio_pci_dependent_device));
+	info->argsz = sizeof(*info) + 8 * sizeof(struct vfio_pci_dependent_device);
+	if (ioctl(devfd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info) < 0) {
+		rc = -errno;
+		free(info);
+		return rc;
+	}
+	free(info);
+	hr = calloc(1, sizeof(*hr) + sizeof(int32_t));
+	hr->argsz = sizeof(*hr) + sizeof(int32_t);
+	hr->count = 1;
+	hr->group_fds[0] = group;
+	if (ioctl(devfd, VFIO_DEVICE_PCI_HOT_RESET, hr) < 0)
+		rc = -errno;
+	free(hr);
+	return rc;
+}
+
+static int proc_cmd(const char *line)
+{
+	char buf[32];
+	int rc = write_file("/proc/fzhost", line);
+
+	if (rc)
+		return rc;
+	rc = read_file("/proc/fzhost", buf, sizeof(buf));
+	if (rc < 0)
+		return rc;
+	return atoi(buf);
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int wait_runtime(const char *bdf, const char *want)
+{
+	char path[160], buf[64];
+	int i;
+
+	snprintf(path, sizeof(path), SYSPCI "%s/power/runtime_status", bdf);
+	for (i = 0; i < 200; i++) {
+		if (read_file(path, buf, sizeof(buf)) > 0 && !strncmp(buf, want, strlen(want)))
+			return 0;
+		msleep(10);
+	}
+	return -ETIMEDOUT;
+}
+
+static int reset_function(const char *bdf, const char *method)
+{
+	char path[160];
+	int rc;
+
+	snprintf(path, sizeof(path), SYSPCI "%s/reset_method", bdf);
+	rc = write_file(path, method);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), SYSPCI "%s/reset", bdf);
+	return write_file(path, "1");
+}
+
+static int bind_driver(const char *bdf, const char *driver)
+{
+	char path[160];
+	int rc;
+
+	if (devfd >= 0)
+		return -EBUSY;	/* vfio-pci's remove would wait for the open device */
+	snprintf(path, sizeof(path), SYSPCI "%s/driver/unbind", bdf);
+	if (access(path, F_OK) == 0) {
+		rc = write_file(path, bdf);
+		if (rc)
+			return rc;
+	}
+	if (!strcmp(driver, "vfio"))
+		driver = "vfio-pci";
+	else if (!strcmp(driver, "host"))
+		driver = "fzhost";
+	else
+		driver = "none";
+	snprintf(path, sizeof(path), SYSPCI "%s/driver_override", bdf);
+	rc = write_file(path, driver);
+	if (rc || !strcmp(driver, "none"))
+		return rc;
+	return write_file("/sys/bus/pci/drivers_probe", bdf);
+}
+
+static int port_sbr(void)
+{
+	char path[128];
+	uint16_t ctl;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), SYSPCI "%s/config", port_bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &ctl, 2, 0x3e) != 2)
+		rc = -EIO;
+	ctl |= 0x40;
+	if (!rc && pwrite(fd, &ctl, 2, 0x3e) != 2)
+		rc = -EIO;
+	msleep(2);
+	ctl &= ~0x40;
+	if (!rc && pwrite(fd, &ctl, 2, 0x3e) != 2)
+		rc = -EIO;
+	close(fd);
+	msleep(100);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	FILE *f = argc > 1 ? fopen(argv[1], "r") : stdin;
+	char line[512], a[256], b[256];
+	int rc, n;
+
+	if (!f) {
+		perror(argv[1]);
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), f)) {
+		char *cmd = strtok(line, " \n");
+		char *rest = strtok(NULL, "\n");
+
+		if (!cmd || cmd[0] == '#')
+			continue;
+		a[0] = b[0] = 0;
+		if (rest)
+			sscanf(rest, "%255s %255s", a, b);
+		rc = 0;
+		if (!strcmp(cmd, "dev")) {
+			snprintf(dev_bdf, sizeof(dev_bdf), "%s", a);
+		} else if (!strcmp(cmd, "port")) {
+			snprintf(port_bdf, sizeof(port_bdf), "%s", a);
+		} else if (!strcmp(cmd, "begin")) {
+			img_valid[0] = img_valid[1] = 0;
+			marker(MARK_BEGIN);
+			printf("BEGIN %s\n", a);
+			print_resources();
+		} else if (!strcmp(cmd, "op")) {
+			marker(MARK_OP);
+			printf("OP %s\n", a);
+		} else if (!strcmp(cmd, "end")) {
+			marker(MARK_END);
+			printf("END\n");
+		} else if (!strcmp(cmd, "dump")) {
+			dump_one(0, dev_bdf);
+			dump_one(1, port_bdf);
+		} else if (!strcmp(cmd, "sysfs")) {
+			rc = write_file(a, b);
+		} else if (!strcmp(cmd, "proc")) {
+			rc = proc_cmd(rest ? rest : "");
+		} else if (!strcmp(cmd, "waitrt")) {
+			rc = wait_runtime(a, b);
+		} else if (!strcmp(cmd, "vfio_open")) {
+			rc = vfio_open_dev();
+		} else if (!strcmp(cmd, "vfio_close")) {
+			rc = devfd >= 0 ? 0 : -ENODEV;
+			vfio_release_all();
+		} else if (!strcmp(cmd, "vfio_cfgw")) {
+			unsigned long off = strtoul(a, NULL, 0), w = 0, v = 0;
+			char c[64] = "";
+
+			if (rest)
+				sscanf(rest, "%*s %lu %63s", &w, c);
+			v = strtoul(c, NULL, 0);
+			if (devfd < 0)
+				rc = -ENODEV;
+			else if (pwrite(devfd, &v, w, cfg_off + off) != (ssize_t)w)
+				rc = -errno;
+		} else if (!strcmp(cmd, "vfio_irqs")) {
+			rc = vfio_irqs(a, atoi(b));
+		} else if (!strcmp(cmd, "vfio_reset")) {
+			rc = devfd < 0 ? -ENODEV : (ioctl(devfd, VFIO_DEVICE_RESET) < 0 ? -errno : 0);
+		} else if (!strcmp(cmd, "vfio_hotreset")) {
+			rc = vfio_hot_reset();
+		} else if (!strcmp(cmd, "reset")) {
+			rc = reset_function(a, b);
+		} else if (!strcmp(cmd, "bind")) {
+			rc = bind_driver(a, b);
+		} else if (!strcmp(cmd, "sbr")) {
+			rc = port_sbr();
+		} else if (!strcmp(cmd, "sleep")) {
+			msleep(atoi(a));
+		} else {
+			rc = -ENOSYS;
+		}
+		n = printf("RC %d\n", rc);
+		(void)n;
+	}
+	printf("DONE\n");
+	return 0;
+}

@@ -1,0 +1,22 @@
+#!/bin/busybox sh
+# /init of the fuzzcore validate guest: mount, load the vfio modules and fzhost, bind each
+# device named in /fz/devices to vfio-pci (the model's starting point), run /fz/script, power off.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+while read -r m; do
+    insmod "/lib/fz/$m" || echo "FZERR insmod $m"
+done < /lib/fz/order
+if [ -f /fz/devices ]; then
+    for d in $(cat /fz/devices); do
+        echo vfio-pci > "/sys/bus/pci/devices/$d/driver_override"
+        echo "$d" > /sys/bus/pci/drivers_probe
+    done
+fi
+echo FZREADY
+if [ -f /fz/script ]; then
+    /bin/fzguest /fz/script
+fi
+echo FZEXIT
+poweroff -f
