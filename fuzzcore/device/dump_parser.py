@@ -15,17 +15,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..util.text_input import InputError, read_bytes, split_lines
+
 VALID_SIZES = (64, 256, 4096)
 _SLOT_RE = re.compile(r"^((?:[0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])\s+(.*)$")
 _OFFSET_RE = re.compile(r"^([0-9a-fA-F]{2,3}):")
 
 
-class DumpError(ValueError):
-    """Bad input, located: `file:line:col: message` (col 0 when the whole line is meant)."""
-
-    def __init__(self, path: str, line: int, col: int, message: str):
-        self.path, self.line, self.col, self.message = path, line, col, message
-        super().__init__(f"{path}:{line}:{col}: {message}")
+class DumpError(InputError):
+    """Bad input, located: `file:line:col: message` (col 0 when the whole line is meant, line 0
+    when the whole file is)."""
 
 
 class BinaryDumpError(DumpError):
@@ -71,7 +70,14 @@ class _Block:
     last_line: int = 0
 
 
+_WELL_FORMED_RE = re.compile(r"([0-9a-fA-F]{2,3}):((?:[ \t]+[0-9a-fA-F]{2}){16})[ \t]*")
+
+
 def _parse_hex_line(path: str, lineno: int, text: str, expected_offset: int, out: bytearray) -> None:
+    fast = _WELL_FORMED_RE.fullmatch(text)
+    if fast and int(fast.group(1), 16) == expected_offset:   # the common case, without the walk below
+        out += bytes.fromhex(fast.group(2).replace("\t", " "))
+        return
     m = _OFFSET_RE.match(text)
     if not m:
         raise DumpError(path, lineno, 1, f"expected a hex offset like '{expected_offset:02x}:', got {text[:12]!r}")
@@ -119,7 +125,7 @@ def parse_text(text: str, path: str = "<text>") -> list[ParsedDump]:
     blocks: list[_Block] = []
     current: _Block | None = None
     pending_comments: list[tuple[int, str]] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(split_lines(text), start=1):
         line = raw.rstrip()
         if not line.strip():
             continue
@@ -162,15 +168,29 @@ def parse_binary(data: bytes, path: str = "<binary>") -> ParsedDump:
     return ParsedDump(bytes(data), path, "raw sysfs config", "")
 
 
+def _first_line(data: bytes) -> str:
+    for raw in data.split(b"\n"):
+        line = raw.decode("latin-1").strip()
+        if line:
+            return line
+    return ""
+
+
 def _looks_binary(data: bytes) -> bool:
-    if b"\x00" in data:
+    """Text or binary, by content: a text dump's first non-blank line is a `#` comment, an offset
+    (`00:`) or an lspci slot line, whatever bytes its descriptions hold (`Intel®`). A raw config
+    file of a valid size is binary when it holds a NUL byte (a text dump never does) or does not
+    start like text."""
+    first = _first_line(data)
+    textual = bool(first.startswith("#") or _OFFSET_RE.match(first) or _SLOT_RE.match(first))
+    if len(data) in VALID_SIZES and (b"\x00" in data or not textual):
         return True
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return True
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    return not (first.startswith("#") or _OFFSET_RE.match(first) or _SLOT_RE.match(first))
+    return not textual
+
+
+def _decode_text(data: bytes) -> str:
+    """Text dumps are ASCII but for descriptions; a byte that is not UTF-8 there reads as U+FFFD."""
+    return data.decode("utf-8", errors="replace")
 
 
 def select_slot(dumps: list[ParsedDump], path: str, slot: str | None) -> ParsedDump:
@@ -189,21 +209,27 @@ def select_slot(dumps: list[ParsedDump], path: str, slot: str | None) -> ParsedD
 def parse_dump_bytes(data: bytes, path: str = "<input>", slot: str | None = None) -> ParsedDump:
     """Parse any of the three forms from bytes."""
     if _looks_binary(data):
+        if len(data) not in VALID_SIZES and b"\x00" not in data:
+            raise BinaryDumpError(path, len(data), f"neither a text dump (its first line is not a '#' comment, an "
+                                           f"'OO:' offset or an lspci slot line) nor a raw config file "
+                                           f"({len(data)} bytes; a raw config holds 64, 256 or 4096)")
         return parse_binary(data, path)
-    return select_slot(parse_text(data.decode("ascii"), path), path, slot)
+    return select_slot(parse_text(_decode_text(data), path), path, slot)
 
 
 def parse_dump_file(path: str | Path, slot: str | None = None) -> ParsedDump:
-    p = Path(path)
+    return parse_dump_bytes(_read(path), str(path), slot)
+
+
+def _read(path: str | Path) -> bytes:
     try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise DumpError(str(p), 0, 0, f"cannot read: {e.strerror}") from None
-    return parse_dump_bytes(data, str(p), slot)
+        return read_bytes(path)
+    except InputError as e:
+        raise DumpError(e.path, 0, 0, e.message) from None
 
 
 def list_slots(path: str | Path) -> list[tuple[str, str]]:
-    data = Path(path).read_bytes()
+    data = _read(path)
     if _looks_binary(data):
         return [("", "raw sysfs config")]
-    return [(d.slot, d.source) for d in parse_text(data.decode("ascii"), str(path))]
+    return [(d.slot, d.source) for d in parse_text(_decode_text(data), str(path))]

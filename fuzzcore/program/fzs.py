@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Iterable
 
 from ..util.atomic_write import atomic_write_text
+from ..util.text_input import InputError, read_text, split_lines
 from .codec import Call, Value, arg_alignment, check_value
 from .op_table import OP_INDEX, OPS, Arg
 
 __all__ = ["FzsError", "format_call", "format_program", "parse_program", "load_fzs", "dump_fzs"]
 
 
-class FzsError(ValueError):
-    def __init__(self, path: str, line: int, col: int, message: str):
-        super().__init__(f"{path}:{line}:{col}: {message}")
-        self.path, self.line, self.col, self.message = path, line, col, message
+class FzsError(InputError):
+    """`path:line:col: message` (line and col 1-based; 0 when not meaningful, e.g. a missing file)."""
 
 
 # ---- formatting -------------------------------------------------------------------------------
@@ -56,6 +55,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VALUE = re.compile(r"[^\s,()#=]+")          # a value token runs to the next delimiter
 _INT = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
 _WS = re.compile(r"[ \t]*")
+MAX_INT_CHARS = 24       # every argument fits 64 bits: 20 decimal digits, 0x + 16 hex digits
 
 
 class _Line:
@@ -99,6 +99,8 @@ def _parse_value(ln: _Line, op_name: str, arg: Arg) -> Value:
     text, start = ln.token(_VALUE, f"a value for {arg.name}")
     if arg.kind == "enum":
         value: Value = text
+    elif len(text) > MAX_INT_CHARS:
+        raise ln.error(f"{arg.name}: a value of {len(text)} characters (at most {MAX_INT_CHARS})", start)
     elif _INT.fullmatch(text):
         value = int(text, 0) if text[:2].lower() == "0x" else int(text, 10)
     else:
@@ -151,7 +153,7 @@ def _parse_call(ln: _Line) -> Call:
 
 def parse_program(text: str, path: str = "<fzs>") -> list[Call]:
     calls = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         ln = _Line(line, str(path), lineno)
         ln.skip_ws()
         if not ln.at_end():
@@ -160,7 +162,12 @@ def parse_program(text: str, path: str = "<fzs>") -> list[Call]:
 
 
 def load_fzs(path: str | Path) -> list[Call]:
-    return parse_program(Path(path).read_text(encoding="utf-8"), str(path))
+    """Raises FzsError for anything wrong with the file, reading and decoding included."""
+    try:
+        text = read_text(path)
+    except InputError as e:
+        raise FzsError(e.path, e.line, e.col, e.message) from None
+    return parse_program(text, str(path))
 
 
 def dump_fzs(path: str | Path, calls: Iterable[Call]) -> None:

@@ -12,14 +12,21 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .text_input import InputError, read_text, split_lines
+
+MAX_NESTING = 32        # arrays / inline tables inside each other (tomllib recurses per level)
+MAX_NUMBER_CHARS = 100  # a TOML integer is 64-bit: 20 decimal digits, 64 binary ones
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1
+
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY_RE = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
 
 
-class TomlError(ValueError):
+class TomlError(InputError):
+    """`file:line: message` (`file: message` when the whole file is meant)."""
+
     def __init__(self, path: str, line: int, message: str):
-        self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(path, line, 0, message)
 
 
 @dataclass
@@ -110,7 +117,7 @@ def _index_lines(text: str) -> tuple[dict, dict]:
     counts: dict[str, int] = {}
     current = ("", 0)
     in_multiline: str | None = None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         if in_multiline:
             if line.count(in_multiline) % 2 == 1:
                 in_multiline = None
@@ -135,23 +142,98 @@ def _index_lines(text: str) -> tuple[dict, dict]:
     return key_lines, table_lines
 
 
+_LEX_RE = re.compile(r'"""|' + r"'''" + r'''|"|'|#|[\[\]{}\n]|[0-9A-Fa-f_xXoObB+.\-]{%d,}''' % (MAX_NUMBER_CHARS + 1))
+_CLOSE_RE = {
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*"""', re.S),
+    "'''": re.compile(r"(?:[^']|'(?!''))*'''", re.S),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
+    "'": re.compile(r"[^'\n]*'"),
+}
+
+
+def _check_shape(text: str, path: str) -> None:
+    """What tomllib cannot report with a line: nesting deeper than MAX_NESTING (it recurses once
+    per level, so a deep enough file is a RecursionError) and numbers too long to be TOML integers
+    (Python's int-conversion digit limit, a ValueError). Strings and comments are skipped; an
+    unterminated one is left for tomllib to report."""
+    depth, line, pos = 0, 1, 0
+    while True:
+        m = _LEX_RE.search(text, pos)
+        if m is None:
+            return
+        tok = m.group()
+        line += text.count("\n", pos, m.start())
+        pos = m.end()
+        if tok == "\n":
+            line += 1
+        elif tok in _CLOSE_RE:
+            end = _CLOSE_RE[tok].match(text, pos)
+            if end is None:
+                return
+            line += text.count("\n", pos, end.end())
+            pos = end.end()
+        elif tok == "#":
+            nl = text.find("\n", pos)
+            if nl < 0:
+                return
+            pos = nl
+        elif tok in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise TomlError(path, line, f"arrays or inline tables nested more than {MAX_NESTING} deep")
+        elif tok in "]}":
+            depth = max(depth - 1, 0)
+        else:
+            raise TomlError(path, line, f"a number of {len(tok)} characters: TOML integers are at most 64 bits")
+
+
+def _int_out_of_range(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and not INT_MIN <= v <= INT_MAX
+
+
+def _check_ints(src: "TomlSource", table: str, value: dict, index: int = 0) -> None:
+    """TOML integers are 64-bit signed (tomllib accepts any size): one that is not is an error at
+    its key's line."""
+    for key, v in value.items():
+        sub = f"{table}.{key}" if table else key
+        if _int_out_of_range(v):
+            raise src.error(f"'{key}': integer out of the 64-bit range", table, key, index)
+        if isinstance(v, dict):
+            _check_ints(src, sub, v)
+        elif isinstance(v, list):
+            stack = list(v)
+            while stack:
+                item = stack.pop()
+                if _int_out_of_range(item):
+                    raise src.error(f"'{key}': integer out of the 64-bit range", table, key, index)
+                if isinstance(item, list):
+                    stack.extend(item)
+            for i, item in enumerate(v):
+                if isinstance(item, dict):
+                    _check_ints(src, sub, item, i)
+
+
 def parse_toml(text: str, path: str) -> TomlSource:
+    _check_shape(text, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise TomlError(path, int(m.group(1)) if m else 1, f"not valid TOML: {e}") from None
+    except (ValueError, RecursionError) as e:   # what _check_shape is there to catch first
+        raise TomlError(path, 1, f"not valid TOML: {e}") from None
     key_lines, table_lines = _index_lines(text)
-    return TomlSource(path, data, key_lines, table_lines, text.splitlines())
+    src = TomlSource(path, data, key_lines, table_lines, split_lines(text))
+    _check_ints(src, "", data)
+    return src
 
 
 def load_toml(path: str | Path) -> TomlSource:
-    p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise TomlError(str(p), 0, f"cannot read: {e}") from None
-    return parse_toml(text, str(p))
+        text = read_text(path)
+    except InputError as e:
+        raise TomlError(e.path, e.line, e.message) from None
+    return parse_toml(text, str(path))
 
 
 def check_keys(src: TomlSource, table: str, value: dict, schema: dict, index: int = 0,
