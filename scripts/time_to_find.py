@@ -34,7 +34,7 @@ HAZARDS = [  # (name, device, policy, bucket directory)
 def time_to_find(device: str, policy: str, bucket: str, seed: int, cap: float, feedback: bool) -> float | None:
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
         out = Path(d) / "c"
-        args = [sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--device", device,
+        args = [sys.executable, "-P", "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--device", device,
                 "--policy", policy, "--no-seeds", "--seed", str(seed), "--max-time", str(int(cap) + 5)]
         if not feedback:
             args.append("--no-state-feedback")

@@ -153,7 +153,7 @@ def test_state_feedback_reaches_libfuzzer(tmp_path):
 
 def test_default_layout_without_out(tmp_path):
     """No --out: corpus corpora/<device>-<policy>/ (seeded from corpora/seeds and corpora/regression),
-    findings crashes/<policy>/, statistics and logs fuzzcore-out/<device>-<policy>/."""
+    findings, statistics and logs under fuzzcore-out/<device>-<policy>/; nothing under crashes/."""
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--max-time", "2", "--seed", "4"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -161,12 +161,12 @@ def test_default_layout_without_out(tmp_path):
     seeds = {p.name for p in corpus.iterdir() if p.name.startswith("seed-")}
     want = {f"seed-{f.stem}" for d in ("seeds", "regression") for f in (ROOT / "corpora" / d).glob("*.fzs")}
     assert seeds == want and len(want) >= 14
-    assert list((tmp_path / "crashes" / "linux-7.1").glob("*/meta.json"))
     stats = tmp_path / "fuzzcore-out" / "i350-linux-7.1"
+    assert list((stats / "findings").glob("*/meta.json"))
     assert json.loads((stats / "stats.json").read_text())["sessions"] == 1
     assert (stats / "logs" / "worker-0.log").exists() and (stats / "stats.jsonl").exists()
     assert not [p for p in corpus.iterdir() if p.is_dir()], "nothing but inputs in the corpus dir"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpora", "crashes", "fuzzcore-out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpora", "fuzzcore-out"]
     assert "corpus corpora/i350-linux-7.1 " in r.stderr and "stats fuzzcore-out/i350-linux-7.1" in r.stderr
 
 
@@ -178,7 +178,7 @@ def test_default_names():
     assert campaign_paths(CampaignOptions(policy="linux-7.1+msix-restore-enable-memory")) == (
         Path("fuzzcore-out/i350-linux-7.1+msix-restore-enable-memory"),
         Path("corpora/i350-linux-7.1+msix-restore-enable-memory"),
-        Path("crashes/linux-7.1+msix-restore-enable-memory"))
+        Path("fuzzcore-out/i350-linux-7.1+msix-restore-enable-memory/findings"))
     assert campaign_paths(CampaignOptions(out="o", findings="f")) == (Path("o"), Path("o/corpus"), Path("f"))
 
 

@@ -5,11 +5,13 @@ Where a campaign keeps its files. Without --out (the default layout, per device 
 
     corpora/<device>-<policy>/       libFuzzer's corpus (new ones seeded from corpora/seeds/ and
                                      corpora/regression/); git-ignored
-    crashes/<policy>/                the findings store (findings_store.py), one per policy as the
-                                     shipped findings are: a bucket is reached under several
-                                     policies, by different paths
-    fuzzcore-out/<device>-<policy>/  stats.json, stats.jsonl, workers/, logs/ (not inside the corpus:
-                                     libFuzzer reads every file under its corpus dir as an input)
+    fuzzcore-out/<device>-<policy>/  findings/ (the working findings store, findings_store.py),
+                                     stats.json, stats.jsonl, workers/, logs/ (not inside the
+                                     corpus: libFuzzer reads every file under its corpus dir as an
+                                     input); git-ignored
+
+Nothing a default campaign writes is tracked by git: crashes/<policy>/ is the reviewed store that
+CI replays, and a finding enters it only minimised, through `fuzzcore promote`.
 
 With --out DIR, a self-contained (scratch) campaign: DIR/corpus/, DIR/findings/, DIR/stats.json,
 DIR/stats.jsonl, DIR/workers/, DIR/logs/. --corpus and --findings override either layout.
@@ -105,14 +107,22 @@ def campaign_paths(opts: CampaignOptions) -> tuple[Path, Path, Path]:
     else:
         name = campaign_name(opts.device, opts.policy)
         out = Path("fuzzcore-out") / name
-        corpus, findings = Path("corpora") / name, Path("crashes") / policy_dir_name(opts.policy)
+        # A default campaign writes only git-ignored paths: its raw findings are a working store;
+        # crashes/ is the reviewed store and a finding enters it only through `fuzzcore promote`.
+        corpus, findings = Path("corpora") / name, out / "findings"
     return (out, Path(opts.corpus) if opts.corpus else corpus,
             Path(opts.findings) if opts.findings else findings)
 
 
 def default_seeds_dirs() -> list[Path]:
-    """The repository's corpora/seeds/ (starting programs) and corpora/regression/ (the CI seeds)."""
-    return [d for d in (REPO / "corpora" / "seeds", REPO / "corpora" / "regression") if d.is_dir()]
+    """The repository's corpora/seeds/ (starting programs) and corpora/regression/ (the CI seeds):
+    next to the package in a checkout (editable install), else in the current directory's checkout
+    (a regular install run from the checkout root)."""
+    for root in (REPO, Path.cwd()):
+        dirs = [d for d in (root / "corpora" / "seeds", root / "corpora" / "regression") if d.is_dir()]
+        if dirs:
+            return dirs
+    return []
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -297,7 +307,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         atomic_write_text(cfg_path, json.dumps(cfg, indent=2))
         (out / "workers" / f"{w}.json").unlink(missing_ok=True)
         log = open(out / "logs" / f"worker-{w}.log", "w")
-        procs.append((subprocess.Popen([sys.executable, "-m", "fuzzcore.campaign.worker", str(cfg_path)],
+        # -P (safe path): the worker imports the installed fuzzcore, never a source tree that
+        # happens to be the current directory (a regular install run from the checkout root).
+        procs.append((subprocess.Popen([sys.executable, "-P", "-m", "fuzzcore.campaign.worker", str(cfg_path)],
                                        stdout=log, stderr=subprocess.STDOUT), log))
     tails = [LogTail(out / "logs" / f"worker-{w}.log") for w in range(opts.workers)]
     where = f"corpus {corpus} ({seeded} seeds added), findings {findings}"

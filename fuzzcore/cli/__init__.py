@@ -144,15 +144,14 @@ def device_show(name):
 @click.option("--out", metavar="DIR",
               help="A self-contained (scratch) campaign: DIR/corpus/, DIR/findings/, DIR/stats.json, "
                    "DIR/logs/. Without it (paths relative to the current directory): corpus "
-                   "corpora/DEVICE-POLICY/, findings crashes/POLICY/, "
-                   "statistics and logs fuzzcore-out/DEVICE-POLICY/. Re-run with the same options to resume.")
+                   "corpora/DEVICE-POLICY/, findings, statistics and logs fuzzcore-out/DEVICE-POLICY/ (all "
+                   "git-ignored; `fuzzcore promote` moves a reviewed finding into crashes/). Re-run with "
+                   "the same options to resume.")
 @click.option("--corpus", metavar="DIR",
               help="Corpus directory (default corpora/DEVICE-POLICY/, or DIR/corpus with --out); "
                    "libFuzzer reads every file under it as an input.")
 @click.option("--findings", metavar="DIR",
-              help="Findings store (default crashes/POLICY/, one store per policy as the shipped findings "
-                   "are, since a bucket is reached under several policies by different paths; or "
-                   "DIR/findings with --out).")
+              help="Findings store (default fuzzcore-out/DEVICE-POLICY/findings/, or DIR/findings with --out).")
 @click.option("--max-time", default=60, show_default=True, help="Seconds to fuzz (libFuzzer -max_total_time).")
 @click.option("--runs", default=-1, help="Inputs to run per worker (libFuzzer -runs); -1: no limit.")
 @click.option("--seed", default=0, help="Random seed (libFuzzer -seed); 0: from the clock.")

@@ -1,4 +1,4 @@
-"""CLI commands of the triage tools (minimize, cmin, show, replay), registered on `fuzzcore`.
+"""CLI commands of the triage tools (minimize, promote, cmin, show, replay), registered on `fuzzcore`.
 
 The work is in fuzzcore/triage/ (minimize.py, cmin.py, show.py, replay.py); this file holds flags, messages
 and exit codes (0 success, 1 an expectation failed where a command checks some, 2 bad input)."""
@@ -76,6 +76,53 @@ def register(main) -> None:
         state = "1-minimal" if s.one_minimal else "not yet 1-minimal (time limit; re-run to continue)"
         click.echo(f"minimize: {s.original_ops} -> {s.ops} ops, {state}; {s.candidates} candidates in "
                    f"{s.seconds:.1f}s over {s.sessions} session(s); wrote {s.output}")
+
+    @main.command("promote")
+    @click.argument("finding", type=click.Path(exists=True, file_okay=False))
+    @click.option("--to", "store", default="crashes", show_default=True, type=click.Path(file_okay=False),
+                  help="The reviewed store; the finding goes to STORE/POLICY/BUCKET/.")
+    @click.option("--max-time", default=300.0, show_default=True,
+                  help="Seconds the minimiser may spend (0: no limit); re-run to continue.")
+    @click.option("--fixed-by", multiple=True, metavar="POLICY",
+                  help="A fixing policy the promoted reproducer must not report the bucket under "
+                       "(repeatable; recorded as '# fixed-by:').")
+    @click.option("--engine", type=ENGINES, default="auto", show_default=True)
+    def promote_cmd(finding, store, max_time, fixed_by, engine):
+        """Minimise a campaign's bucket directory FINDING into the reviewed store (crashes/).
+
+        A campaign's own findings store (fuzzcore-out/DEVICE-POLICY/findings/, or DIR/findings with
+        --out) is a git-ignored working store; crashes/POLICY/BUCKET/ is what CI replays. This is
+        the one way in: the reproducer is minimised to 1-minimal first (same bucket; absent under
+        every --fixed-by policy) and written as a bucket directory there. An existing bucket
+        directory in the store is never replaced: review it, or minimise into it by hand
+        (`fuzzcore minimize FINDING -o DIR`). Exit 0 when promoted, 1 when the time limit stopped
+        the minimiser first (re-run to continue), 2 on bad input."""
+        from pathlib import Path
+
+        from ..campaign.driver import policy_dir_name
+        from ..triage.finding import FindingError
+        from ..triage.minimize import minimize_finding
+
+        f = _load(finding, fixed_by=fixed_by)
+        if f.bucket is None:
+            _fail(f"{finding}: names no bucket (a bucket directory has one in its meta.json)")
+        target = Path(store) / policy_dir_name(f.policy) / Path(finding).resolve().name
+        partial = target.parent / f".{target.name}.promoting"
+        if target.exists():
+            _fail(f"{target}: already in the store; review it, or minimise into it with "
+                  f"`fuzzcore minimize {finding} -o {target}`")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            s = minimize_finding(f, f"{partial}/", max_time, engine, echo=lambda m: click.echo(m, err=True))
+        except FindingError as e:
+            _fail(str(e))
+        if not s.one_minimal:
+            click.echo(f"promote: {s.original_ops} -> {s.ops} ops, not yet 1-minimal after {s.seconds:.1f}s; "
+                       f"progress kept in {partial}; re-run to continue", err=True)
+            sys.exit(1)
+        partial.rename(target)      # the bucket appears in the store whole, and only when 1-minimal
+        click.echo(f"promote: {s.original_ops} -> {s.ops} ops, 1-minimal; wrote {target} "
+                   f"(review it, then commit)")
 
     @main.command("show")
     @click.argument("file", type=click.Path(exists=True))

@@ -56,7 +56,7 @@ def _last_third_rate(stats_jsonl: Path) -> int:
 
 def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1", seed: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", d, "--max-time", str(seconds),
+        subprocess.run([sys.executable, "-P", "-m", "fuzzcore.cli", "fuzz", "--out", d, "--max-time", str(seconds),
                         "--device", device, "--policy", policy, "--no-seeds", "--seed", str(seed)],
                        capture_output=True, text=True)
         stats = _final_stats((Path(d) / "logs" / "worker-0.log").read_text(errors="replace"))
