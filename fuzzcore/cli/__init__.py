@@ -368,9 +368,10 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
 
 
 def _register_tool_commands() -> None:
-    from . import explore, triage
+    from . import explore, reference, triage
     triage.register(main)
     explore.register(main)
+    reference.register(main)
 
 
 _register_tool_commands()

@@ -14,6 +14,7 @@ the column pointing at the offending token.
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Iterable
@@ -111,10 +112,15 @@ def _parse_value(ln: _Line, op_name: str, arg: Arg) -> Value:
     return value
 
 
+def _did_you_mean(name: str, names) -> str:
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.5)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
 def _parse_call(ln: _Line) -> Call:
     name, name_pos = ln.token(_IDENT, "an op name")
     if name not in OP_INDEX:
-        raise ln.error(f"unknown op {name!r}", name_pos)
+        raise ln.error(f"unknown op {name!r}{_did_you_mean(name, OP_INDEX)}", name_pos)
     spec = {a.name: a for a in OPS[OP_INDEX[name]].args}
     values: dict[str, Value] = {}
     value_pos: dict[str, int] = {}
@@ -125,7 +131,8 @@ def _parse_call(ln: _Line) -> Call:
             arg_name, arg_pos = ln.token(_IDENT, "an argument name")
             if arg_name not in spec:
                 known = ", ".join(spec) or "none"
-                raise ln.error(f"{name} has no argument {arg_name!r} (arguments: {known})", arg_pos)
+                raise ln.error(f"{name} has no argument {arg_name!r}{_did_you_mean(arg_name, spec)} "
+                               f"(arguments: {known})", arg_pos)
             if arg_name in values:
                 raise ln.error(f"duplicated argument {arg_name!r}", arg_pos)
             ln.expect("=", "'='")
