@@ -50,7 +50,9 @@ def _parse_size(text: str) -> int:
               help="BAR size the dump cannot tell, e.g. --bar 0=1M --bar 3=16K; repeatable.")
 @click.option("--rom-size", help="Expansion ROM size, e.g. 512K.")
 @click.option("--upstream-port", default="", help="Built-in profile of the port above this device.")
-def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port):
+@click.option("--strict", is_flag=True, help="Treat consistency warnings (upstream port type, BAR size "
+                                             "against Resizable BAR Control) as errors: exit 2, nothing written.")
+def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
     from ..util.atomic_write import atomic_write_text
     from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
@@ -79,6 +81,19 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
         _fail(str(e))
     for w in prof.walk.warnings:
         click.echo(f"warning: {dump_file}: {w}", err=True)
+    from ..device.consistency import consistency_warnings
+    upstream = None
+    if upstream_port:
+        from ..device.builtin import resolve_device
+        try:
+            upstream = resolve_device(upstream_port)
+        except (LookupError, ValueError) as e:
+            _fail(f"--upstream-port: {e}")
+    problems = consistency_warnings(prof, upstream)
+    for w in problems:
+        click.echo(f"{'error' if strict else 'warning'}: {dump_file}: {w}", err=True)
+    if problems and strict:
+        sys.exit(2)
     if prof.bar_sizes_guessed:
         click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
                    err=True)
