@@ -1,6 +1,6 @@
 """SIGKILL a whole campaign (driver and workers) at random moments, again and again: after every
 kill each file it wrote is whole and readable, the cumulative statistics never go back, no bucket
-is lost, and a normal run then resumes and exits 0 (DESIGN.md §8)."""
+is lost, and a normal run then resumes and exits 0 (docs/design.md §8)."""
 
 import json
 import os

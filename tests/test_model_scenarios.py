@@ -1,4 +1,4 @@
-"""Acceptance scenarios of the model (reference §6.9 A-C, the seed thread's two hazards, and the
+"""Acceptance scenarios of the model (kernel.md §6.9 A-C, the seed thread's two hazards, and the
 patch-specific hazards), asserting register values and live flags after each op.
 
 Every scenario runs twice: on the reference model and on the native engine (through

@@ -1,7 +1,7 @@
 """Register semantics against the spec: write masks, RW1C, sticky bits and reset defaults.
 
 Expected values are built from the pci_regs.h constants below (and the PCIe classes of
-reference §7), never read back from fuzzcore's own tables. Devices are real dumps in tests/data.
+kernel.md §7), never read back from fuzzcore's own tables. Devices are real dumps in tests/data.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the kernel saves and restores for each capability (reference §1.2, §2, §3).
+"""What the kernel saves and restores for each capability (kernel.md §1.2, §2, §3).
 
 Data for `fuzzcore device show`: one row per capability the restore path touches. The key is
 (capability ID, extended). Text is ours, describing drivers/pci behaviour in v7.1.3.

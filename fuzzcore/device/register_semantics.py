@@ -10,7 +10,7 @@ they are, and every other bit takes `default[kind]`:
 
     reset_image(kind, current) = (current & keep[kind]) | (default[kind] & ~keep[kind])
 
-Reset kinds (reference §7.2): "flr" (Function Level Reset), "hot" (hot reset / link down / SBR),
+Reset kinds (kernel.md §7.2): "flr" (Function Level Reset), "hot" (hot reset / link down / SBR),
 "soft" (D3hot->D0 with NoSoftRst = 0; whether that transition resets at all is the engine's
 decision), "cold" (D3cold / fundamental reset, no Aux power).
 

@@ -7,7 +7,7 @@ image (a capability bit, the PCIe port type, the PCIe capability version) and ma
 from another register (`mask_from`) or take its reset value from one (`default_from`).
 `register_semantics.build_semantics` applies the rows; nothing here touches the numpy arrays.
 
-Register attribute classes follow reference §7.1 [spec, secondary]; bit names are the
+Register attribute classes follow kernel.md §7.1 (secondary sources); bit names are the
 `include/uapi/linux/pci_regs.h` constants (v7.1.3), quoted in the comments. Bits no row covers are
 RO/HwInit: never written, never changed by any reset. Writes to self-clearing "action" bits
 (Initiate FLR, Retrain Link, PRI Reset, Load VC/Port Arbitration Table, DPC Software Trigger,
@@ -32,7 +32,7 @@ RESET_KINDS = ("flr", "hot", "soft", "cold")
 # Sticky (RWS / RW1CS / ROS) bits survive every reset but a fundamental one (no Aux power modelled).
 STICKY_KEPT = frozenset({"flr", "hot", "soft"})
 # FLR exceptions (link-related fields, all VC registers): kept by FLR; D3hot->D0 keeps them too
-# [inferred: the link stays up]; hot reset and cold reset clear them (reference §7.2).
+# [inferred: the link stays up]; hot reset and cold reset clear them (kernel.md §7.2).
 LINK_KEPT = frozenset({"flr", "soft"})
 # PME context (PME_En / PME_Status) survives a D3hot->D0 soft reset even when not sticky (§7.2).
 PME_CONTEXT_KEPT = frozenset({"soft"})
@@ -329,7 +329,7 @@ STD_CAPS = {PCI_CAP_ID_PM: PM, PCI_CAP_ID_MSI: MSI, PCI_CAP_ID_MSIX: MSIX, PCI_C
 # AER bits: every PCI_ERR_UNC_* (0x10, 0x20, 0x1000..0x80000000) and PCI_ERR_COR_* defined.
 AER_UNC = 0xFFFFF030
 AER_COR = 0x0001 | 0x0040 | 0x0080 | 0x0100 | 0x1000 | 0x2000 | 0x4000 | 0x8000
-# Cold-reset defaults [spec, secondary]: DLP, SURPDN, FCP, RX_OVER, MALF_TLP, INTN are Fatal;
+# Cold-reset defaults (kernel.md §7, secondary): DLP, SURPDN, FCP, RX_OVER, MALF_TLP, INTN are Fatal;
 # INTN and POISON_BLK masked; COR ADV_NFAT, INTERNAL, LOG_OVER masked.
 AER_UNC_SEV_DEFAULT = 0x00000010 | 0x00000020 | 0x00002000 | 0x00020000 | 0x00040000 | 0x00400000
 AER_UNC_MASK_DEFAULT = 0x00400000 | 0x04000000
@@ -492,7 +492,7 @@ DPC = CapSpec("DPC", 0x0C, (
     RW(0x06, 2, 0x0020, when=has(0x04, 0x0040)),
     RW(0x06, 2, 0x0080, when=has(0x04, 0x1000)),
     # PCI_EXP_DPC_STATUS: TRIGGER and INTERRUPT are RW1CS, the reason fields ROS (the brief said
-    # RW1C; the spec class is RW1CS [spec, secondary])
+    # RW1C; the spec class is RW1CS (hw, secondary; kernel.md §7))
     RW1CS(0x08, 2, 0x0001 | 0x0008),
     ROS(0x08, 2, 0x0006 | 0x0060 | 0x1F00),
     ROS(0x0A, 2, 0xFFFF),                                # PCI_EXP_DPC_SOURCE_ID

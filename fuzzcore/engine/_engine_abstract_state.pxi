@@ -1,4 +1,4 @@
-# The abstract state behind the state features (DESIGN.md §7, IJON-style); the same abstraction
+# The abstract state behind the state features (docs/design.md §7, IJON-style); the same abstraction
 # and hash as fuzzcore/model/abstract_state.py, where the fields are documented.
 
 cdef enum:

@@ -1,4 +1,4 @@
-# QEMU's vfio-pci reset handler (hw/vfio/pci.c, reference §6.8); mirrors fuzzcore/model/qemu.py.
+# QEMU's vfio-pci reset handler (hw/vfio/pci.c, kernel.md §6.8); mirrors fuzzcore/model/qemu.py.
 
 cdef uint32_t guest_view_command(Machine *m) noexcept nogil:
     """A Command read through vfio: hardware bits with vconfig's INTx Disable."""

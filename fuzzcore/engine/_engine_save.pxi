@@ -1,4 +1,4 @@
-# pci_save_state (drivers/pci/pci.c, reference §2) and the blob functions (§1.3); mirrors
+# pci_save_state (drivers/pci/pci.c, kernel.md §2) and the blob functions (§1.3); mirrors
 # fuzzcore/model/save.py. A save bumps the save counter; every buffer it fills is tagged with that
 # number (its epoch), so a restore can tell which buffers the current snapshot's save filled.
 
@@ -247,7 +247,7 @@ cdef void pci_store_saved_state(Machine *m, Blob *blob) noexcept nogil:
 cdef int pci_load_saved_state(Machine *m, Blob *blob) noexcept nogil:
     """pci_load_saved_state: clear state_saved; copy config, then each record. Every record of a
     blob the engine stores comes from this function's own buffers, so sizes always match and the
-    -EINVAL partial load of the reference (a record with no same-size buffer) cannot happen."""
+    -EINVAL partial load of the reference model (a record with no same-size buffer) cannot happen."""
     cdef KernelDev *dev = &m.st.dev
     cdef int i
     dev.state_saved = 0

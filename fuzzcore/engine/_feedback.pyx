@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""State-feature counters that libFuzzer counts as coverage (DESIGN.md §7, IJON-style).
+"""State-feature counters that libFuzzer counts as coverage (docs/design.md §7, IJON-style).
 
 The module owns an array of 8-bit counters and a matching PC table, and registers them with the
 libFuzzer that atheris loaded, through __sanitizer_cov_8bit_counters_init and

@@ -3,8 +3,8 @@
 
 `Engine` runs programs on a device under a policy and agrees with the pure-Python reference model
 (fuzzcore/model/) bit for bit: the same ops and model steps in the same order, the same
-violations, the same state features (tests/test_engine_differential.py). Its state (DESIGN.md §3)
-is the C structs of _restore.pxd plus one numpy arena; each model step is a nogil C function in
+violations, the same state features (tests/test_engine_differential.py). Its state (design.md §3) is
+the C structs of _restore.pxd plus one numpy arena; each model step is a nogil C function in
 one of the included `_engine_*.pxi` files, one concern per file, named after the reference module
 it mirrors (save, restore, msi, reset, power, features, vfio, qemu, hw_events, oracle, access,
 abstract_state, machine); `_engine_api.pxi` is the Python-facing class.

@@ -1,4 +1,4 @@
-"""The abstract state behind the campaign's state features (DESIGN.md §7, IJON-style).
+"""The abstract state behind the campaign's state features (docs/design.md §7, IJON-style).
 
 After each op the engine bumps an 8-bit counter indexed by (abstract state, op kind). The
 abstraction keeps only what decides which restore bugs are reachable, so the number of distinct

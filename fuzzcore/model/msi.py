@@ -1,4 +1,4 @@
-"""MSI and MSI-X (drivers/pci/msi/msi.c, reference §4): restore, enable and shutdown.
+"""MSI and MSI-X (drivers/pci/msi/msi.c, kernel.md §4): restore, enable and shutdown.
 
 MSI lives entirely in config space; the MSI-X table lives in MMIO behind a BAR, so its writes go
 through Access.msix_write, which reports an Unsupported Request when the device cannot decode."""

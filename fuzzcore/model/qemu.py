@@ -1,4 +1,4 @@
-"""QEMU's vfio-pci reset handler (hw/vfio/pci.c, reference §6.8)."""
+"""QEMU's vfio-pci reset handler (hw/vfio/pci.c, kernel.md §6.8)."""
 
 from __future__ import annotations
 

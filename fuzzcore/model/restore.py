@@ -1,4 +1,4 @@
-"""pci_restore_state (drivers/pci/pci.c, reference §3): the policy's restore steps in order.
+"""pci_restore_state (drivers/pci/pci.c, kernel.md §3): the policy's restore steps in order.
 
 One function per step, keyed by the policy's step name; each names the upstream function it
 mirrors. A step's gate (always / live_flag / never) and source (snapshot / live) come from the

@@ -1,4 +1,4 @@
-"""pci_save_state (drivers/pci/pci.c, reference §2) and the blob functions (§1.3).
+"""pci_save_state (drivers/pci/pci.c, kernel.md §2) and the blob functions (§1.3).
 
 Each save step is a function keyed by the policy's save-step name. A save bumps the device's
 save counter; every buffer it fills is tagged with that number (its epoch), so a restore can tell
