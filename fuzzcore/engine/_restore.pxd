@@ -1,6 +1,6 @@
 # C-level interface of the restore engine (fuzzcore/engine/_restore.pyx).
 #
-# The engine's state (DESIGN.md §3) is one `State` struct of plain integers plus the byte regions
+# The engine's state (design.md §3) is one `State` struct of plain integers plus the byte regions
 # of one numpy "arena" (device and port config space, MSI-X table, capability save buffers and
 # the two vfio blobs' copies of them). Device and policy tables are prepared once per Engine and
 # never change. Every model step is a `cdef ... noexcept nogil` function taking `Machine *m`.
@@ -132,7 +132,7 @@ cdef struct Policy:
     int aer_native
 
 
-# --- the state (DESIGN.md §3) ------------------------------------------------------------------
+# --- the state (design.md §3) ------------------------------------------------------------------
 # All int64 / uint32-array fields: no padding, so the struct's bytes are canonical once epochs are
 # renumbered. Fields that stop meaning anything (a dropped blob, freed descriptors) are zeroed.
 

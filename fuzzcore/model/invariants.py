@@ -1,5 +1,5 @@
 """The oracle's vocabulary: every invariant by name, with its one-line meaning and the hazard of
-reference §9 it stands for. Both models report violations with these names; the bucket key of a
+kernel.md §9 it stands for. Both models report violations with these names; the bucket key of a
 violation is (invariant, op kind, register)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Power management (drivers/pci/pci.c, pci-driver.c; reference §5.5) and the hardware's side
+"""Power management (drivers/pci/pci.c, pci-driver.c; kernel.md §5.5) and the hardware's side
 of PMCSR writes."""
 
 from __future__ import annotations

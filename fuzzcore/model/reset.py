@@ -1,4 +1,4 @@
-"""Resets and error recovery (drivers/pci/pci.c, drivers/pci/pcie/err.c; reference §5.1–§5.4)."""
+"""Resets and error recovery (drivers/pci/pci.c, drivers/pci/pcie/err.c; kernel.md §5.1–§5.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state the reference model runs over (DESIGN.md §3): hardware, `struct pci_dev`, vfio-pci,
+"""The state the reference model runs over (design.md §3): hardware, `struct pci_dev`, vfio-pci,
 and the upstream port. Plain dataclasses; behaviour lives in the per-area modules."""
 
 from __future__ import annotations

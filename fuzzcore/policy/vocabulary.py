@@ -2,7 +2,7 @@
 
 A policy (fuzzcore/policies/*.toml) may only name what is listed here:
 
-- RESTORE_STEPS: the steps `pci_restore_state` can run (reference §3), each with the sources it
+- RESTORE_STEPS: the steps `pci_restore_state` can run (kernel.md §3), each with the sources it
   can take its values from and the gates it can run under.
 - SAVE_STEPS: the steps `pci_save_state` can run (§2), each with the gates it supports.
 - RESET_METHODS: the function-reset methods that are modelled (§5.2).
