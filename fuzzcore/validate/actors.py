@@ -117,8 +117,9 @@ _ROWS = [
     Validation("hw_accessible", "", _HW),
 ]
 
-VALIDATION: dict[str, Validation] = {v.op: v for v in _ROWS}
-assert set(VALIDATION) == {op.name for op in OPS}, "every op of op_table needs a validation row"
+VALIDATION: dict[str, Validation] = {v.op: v for v in _ROWS if v.op in {op.name for op in OPS}}
+for _op in OPS:   # an op added to the table later has no guest actor until one is written here
+    VALIDATION.setdefault(_op.name, Validation(_op.name, "", "no guest actor written for this op yet"))
 
 
 class NotValidatable(ValueError):
@@ -143,4 +144,4 @@ def guest_commands(call, bdf: str) -> list[str]:
 
 
 def validatable_ops() -> list[str]:
-    return [v.op for v in _ROWS if v.validatable]
+    return [name for name, v in VALIDATION.items() if v.validatable]

@@ -22,8 +22,10 @@
  *   vfio_irqs INDEX COUNT     VFIO_DEVICE_SET_IRQS: INDEX none|intx|msi|msix
  *   vfio_reset                VFIO_DEVICE_RESET
  *   vfio_hotreset             VFIO_DEVICE_PCI_HOT_RESET over the device's own group
- *   reset BDF METHOD          reset_method <- METHOD, then reset <- 1 (only if the first worked)
+ *   reset BDF METHOD          reset_method <- METHOD, then reset <- 1 (only if the first worked),
+ *                             then reset_method <- default
  *   bind BDF DRIVER           unbind, driver_override (vfio: vfio-pci, host: fzhost, none), probe
+ *   cfgor BDF OFF BITS        a 16-bit config read-modify-write through sysfs (start state)
  *   sbr                       secondary bus reset of the port by config writes (between programs)
  *   sleep MS
  * Every command prints "RC <n>" (0 or -errno) after its own output.
@@ -340,7 +342,11 @@ static int reset_function(const char *bdf, const char *method)
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), SYSPCI "%s/reset", bdf);
-	return write_file(path, "1");
+	rc = write_file(path, "1");
+	/* The method asked for is for this reset only: back to the device's default list. */
+	snprintf(path, sizeof(path), SYSPCI "%s/reset_method", bdf);
+	write_file(path, "default");
+	return rc;
 }
 
 static int bind_driver(const char *bdf, const char *driver)
@@ -367,6 +373,28 @@ static int bind_driver(const char *bdf, const char *driver)
 	if (rc || !strcmp(driver, "none"))
 		return rc;
 	return write_file("/sys/bus/pci/drivers_probe", bdf);
+}
+
+static int cfg_or(const char *bdf, const char *off_s, const char *bits_s)
+{
+	char path[128];
+	unsigned long off = strtoul(off_s, NULL, 0), bits = strtoul(bits_s, NULL, 0);
+	uint16_t v;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), SYSPCI "%s/config", bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	if (pread(fd, &v, 2, off) != 2)
+		rc = -EIO;
+	else if ((v | bits) != v) {
+		v |= bits;
+		if (pwrite(fd, &v, 2, off) != 2)
+			rc = -EIO;
+	}
+	close(fd);
+	return rc;
 }
 
 static int port_sbr(void)
@@ -464,6 +492,12 @@ int main(int argc, char **argv)
 			rc = reset_function(a, b);
 		} else if (!strcmp(cmd, "bind")) {
 			rc = bind_driver(a, b);
+		} else if (!strcmp(cmd, "cfgor")) {
+			char c[64] = "";
+
+			if (rest)
+				sscanf(rest, "%*s %*s %63s", c);
+			rc = cfg_or(a, b, c);
 		} else if (!strcmp(cmd, "sbr")) {
 			rc = port_sbr();
 		} else if (!strcmp(cmd, "sleep")) {

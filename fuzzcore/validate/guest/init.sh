@@ -5,8 +5,8 @@
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-while read -r m; do
-    insmod "/lib/fz/$m" || echo "FZERR insmod $m"
+while read -r m args; do
+    insmod "/lib/fz/$m" $args || echo "FZERR insmod $m"
 done < /lib/fz/order
 if [ -f /fz/devices ]; then
     for d in $(cat /fz/devices); do

@@ -1,0 +1,271 @@
+"""Model versus kernel, op by op: the ordered config writes (target, offset, width, value) and
+the config image after the op.
+
+The model starts from the guest's own config dump taken when the program begins (imported as
+`fuzzcore device import` does it, BAR sizes from the guest's resource file), with the upstream
+port imported the same way, so both sides start from the same bytes.
+
+Known, documented differences of QEMU's emulated devices from real hardware are applied to the
+imported profile before the model runs (QEMU_QUIRKS below); what the comparison leaves out
+(MSI-X table MMIO, the MSI message values the IRQ domain picks) is listed in IGNORED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..device.dump_parser import parse_binary
+from ..device.profile import loads_profile, profile_from_dump, profile_to_toml
+from ..model.access import Access
+from ..model.machine import Model
+from .guestlog import GuestProgram, GuestWrite
+
+# QEMU 7.2's emulated functions differ from real hardware in these ways; the imported profile is
+# adjusted to match before the model runs (apply_qemu_quirks), and each adjustment is printed
+# with `fuzzcore validate --explain-quirks`.
+QEMU_QUIRKS = {
+    "soft-reset": "QEMU 7.2's PM capability is a plain register (hw/pci/pci.c has no PM state): a "
+                  "D3hot->D0 transition with NoSoftRst=0 resets nothing, so the model's 'soft' reset "
+                  "keeps every bit",
+    "no-ur-logging": "a memory request to a function with Memory Space Enable = 0 is dropped by QEMU "
+                     "(the BAR is simply unmapped); the function logs no Unsupported Request, so "
+                     "DEVSTA.URD and AER Uncorrectable Status.UR, which the model sets for it, are not "
+                     "compared",
+}
+
+# Image bits left out of the comparison, each with why: (target, capability, register offset in
+# the capability, width, mask). Capability "" is the header.
+IMAGE_MASKS = (
+    ("dev", "exp", 0x0A, 2, 0x0008, "no-ur-logging: DEVSTA.URD"),
+    ("dev", "aer", 0x04, 4, 0x00100000, "no-ur-logging: AER Uncorrectable Status.UR"),
+    ("dev", "msi", 0x04, 4, 0xFFFFFFFF, "MSI Message Address: chosen by the IRQ domain (interrupt "
+                                         "remapping here), the model writes a placeholder"),
+    ("dev", "msi", 0x08, 4, 0xFFFFFFFF, "MSI Message Upper Address / Data (32-bit MSI): IRQ domain"),
+    ("dev", "msi", 0x0C, 2, 0xFFFF, "MSI Message Data (64-bit MSI): IRQ domain"),
+    ("port", "msix", 0x02, 2, 0x8000, "the port's MSI-X Enable: portdrv (pcie_init_service_irqs) "
+                                      "enables it; the model's enumeration clears it and has no port driver"),
+    ("port", "msi", 0x02, 2, 0x0001, "the port's MSI Enable: as for MSI-X, portdrv's"),
+    ("port", "exp", 0x0A, 2, 0x0008, "no-ur-logging on the port"),
+)
+# Written values left out of the write comparison (offset and width are still compared).
+VALUE_MASKS = (
+    ("dev", "msi", 0x04, "MSI Message Address"),
+    ("dev", "msi", 0x08, "MSI Message Upper Address or Data"),
+    ("dev", "msi", 0x0C, "MSI Message Data"),
+)
+
+IGNORED = {
+    "msix": "MSI-X table writes are MMIO, not config cycles; QEMU's config trace does not show them",
+}
+
+
+@dataclass(frozen=True)
+class ModelWrite:
+    op_index: int
+    step: str
+    target: str
+    offset: int
+    width: int
+    value: int
+
+    def key(self) -> tuple:
+        return (self.target, self.offset, self.width, self.value & ((1 << (8 * self.width)) - 1))
+
+    def __str__(self) -> str:
+        v = self.value & ((1 << (8 * self.width)) - 1)
+        return f"{self.target} @0x{self.offset:03x} w{self.width} <- 0x{v:0{2 * self.width}x}"
+
+
+class RecordingAccess(Access):
+    """The model's accessors, also keeping the value each config write carried (the trace keeps
+    the register's value after the write, which drops read-only bits)."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.writes: list[ModelWrite] = []
+
+    def write(self, offset: int, width: int, value: int, target: str = "dev") -> None:
+        hw = self._hw(target)
+        if hw.accessible:
+            self.writes.append(ModelWrite(self.m.op_index, self.m.step, target, offset, width, value))
+        super().write(offset, width, value, target)
+
+
+@dataclass
+class OpComparison:
+    index: int
+    name: str
+    model_writes: list[ModelWrite]
+    guest_writes: list[GuestWrite]
+    image_diffs: list[tuple[str, int, int, int]]   # (target, dword offset, model, guest)
+    guest_rcs: list[int]
+    model_rc: int
+    first_write_mismatch: int = -1                  # index into the write lists, -1: none
+
+    @property
+    def agrees(self) -> bool:
+        return self.first_write_mismatch < 0 and not self.image_diffs
+
+
+@dataclass
+class ProgramComparison:
+    name: str
+    calls: list
+    ops: list[OpComparison] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def agrees(self) -> bool:
+        return not self.error and all(o.agrees for o in self.ops)
+
+    def first_divergence(self) -> OpComparison | None:
+        return next((o for o in self.ops if not o.agrees), None)
+
+
+def _pad(image: bytes) -> bytes:
+    return image + bytes(4096 - len(image)) if len(image) <= 4096 else image[:4096]
+
+
+def _bar_sizes(gp: GuestProgram) -> dict:
+    sizes: dict = {}
+    for i, (start, end, _flags) in enumerate(gp.resources[:7]):
+        if end > start:
+            sizes["rom" if i == 6 else i] = end - start + 1
+    return sizes
+
+
+def import_profiles(gp: GuestProgram, device: str, workdir: Path):
+    """The guest's dumps as profiles (device, port), written next to the run as TOML."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_img = _pad(gp.image_bytes("port"))
+    port = profile_from_dump(f"{device}-port", parse_binary(port_img, f"{device}-port config"))
+    port_path = workdir / f"{device}-port.toml"
+    port_path.write_text(profile_to_toml(port))
+    dev_img = _pad(gp.image_bytes("dev"))
+    prof = profile_from_dump(device, parse_binary(dev_img, f"{device} config"), str(port_path), _bar_sizes(gp))
+    text = profile_to_toml(prof)
+    dev_path = workdir / f"{device}.toml"
+    dev_path.write_text(text)
+    prof = loads_profile(text, str(dev_path))
+    apply_qemu_quirks(prof)
+    return prof
+
+
+def apply_qemu_quirks(prof) -> None:
+    """QEMU_QUIRKS, applied to a profile imported from a QEMU guest."""
+    sem = prof.semantics
+    sem.keep["soft"][:] = 0xFF
+
+
+def run_model(profile, policy, calls):
+    m = Model(profile, policy)
+    m.io = RecordingAccess(m)
+    m.start(trace=True)
+    images, rcs = [], []
+    for call in calls:
+        rcs.append(m.apply(call))
+        port = m.state.port.hw.config.copy() if m.state.port else None
+        images.append((m.state.hw.config.copy(), port))
+    return m, m.io.writes, images, rcs
+
+
+def _same_write(mw: ModelWrite, gw: GuestWrite, value_free: set) -> bool:
+    t, off, width, value = mw.key()
+    if (t, off, width) != (gw.target, gw.offset, gw.width):
+        return False
+    return (t, off) in value_free or value == gw.value
+
+
+def comparison_masks(profile) -> tuple[dict[str, np.ndarray], set]:
+    """IMAGE_MASKS and VALUE_MASKS placed at the device's and the port's capability offsets."""
+    from ..device.builtin import resolve_device
+    from ..model.caps import cap_offsets
+    caps = {"dev": cap_offsets(profile)}
+    if profile.upstream_port:
+        caps["port"] = cap_offsets(resolve_device(profile.upstream_port))
+    masks = {t: np.zeros(4096, dtype=np.uint8) for t in ("dev", "port")}
+    for target, cap, reg, width, mask, _why in IMAGE_MASKS:
+        base = getattr(caps[target], cap, 0) if target in caps else 0
+        if base:
+            for b in range(width):
+                masks[target][base + reg + b] |= (mask >> (8 * b)) & 0xFF
+    value_free = set()
+    for target, cap, reg, _why in VALUE_MASKS:
+        base = getattr(caps[target], cap, 0) if target in caps else 0
+        if base:
+            value_free.add((target, base + reg))
+    return masks, value_free
+
+
+def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list[GuestWrite]],
+                    device: str, policy, workdir: Path) -> ProgramComparison:
+    pc = ProgramComparison(name, calls)
+    if len(gp.ops) != len(calls) or len(gwrites) != len(calls):
+        pc.error = (f"the guest ran {len(gp.ops)} of {len(calls)} ops "
+                    f"({len(gwrites)} traced)")
+    try:
+        profile = import_profiles(gp, device, workdir / name)
+    except ValueError as e:
+        pc.error = f"importing the guest's dump: {e}"
+        return pc
+    _m, mwrites, images, rcs = run_model(profile, policy, calls)
+    img_mask, value_free = comparison_masks(profile)
+    by_op: dict[int, list[ModelWrite]] = {}
+    for w in mwrites:
+        if w.op_index >= 0:
+            by_op.setdefault(w.op_index, []).append(w)
+    for i, call in enumerate(calls):
+        if i >= len(gp.ops) or i >= len(gwrites):
+            break
+        mw, gw = by_op.get(i, []), gwrites[i]
+        mismatch = -1
+        for k in range(max(len(mw), len(gw))):
+            if k >= len(mw) or k >= len(gw) or not _same_write(mw[k], gw[k], value_free):
+                mismatch = k
+                break
+        diffs = []
+        for target, img in (("dev", images[i][0]), ("port", images[i][1])):
+            if img is None:
+                continue
+            guest = gp.image_bytes(target, i)
+            n = len(guest) - len(guest) % 4
+            keep = ~img_mask[target][:n]
+            g = np.frombuffer(guest[:n], dtype=np.uint8) & keep
+            mm = np.asarray(img[:n], dtype=np.uint8) & keep
+            gd, md = g.view("<u4"), mm.view("<u4")
+            for k in np.nonzero(gd != md)[0]:
+                diffs.append((target, int(4 * k), int(md[k]), int(gd[k])))
+        pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch))
+    return pc
+
+
+def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False) -> list[str]:
+    """The first divergence, model and kernel side by side."""
+    from ..program.fzs import format_call
+    if pc.error:
+        return [f"{pc.name}: {pc.error}"]
+    op = pc.first_divergence()
+    if op is None:
+        return [f"{pc.name}: agrees op by op ({len(pc.ops)} ops)"]
+    out = [f"{pc.name}: first divergence at op {op.index}: {format_call(pc.calls[op.index])}"]
+    if op.first_write_mismatch >= 0:
+        k = op.first_write_mismatch
+        out.append(f"  write #{k} (model rc {op.model_rc}, guest rcs {op.guest_rcs})")
+        out.append(f"  {'model (step)':<{width}} | kernel 6.12 (QEMU trace)")
+        hi = max(len(op.model_writes), len(op.guest_writes))
+        lo, top = (0, hi) if full else (max(0, k - 3), min(hi, k + 6))
+        for j in range(lo, top):
+            mw = op.model_writes[j] if j < len(op.model_writes) else None
+            gw = op.guest_writes[j] if j < len(op.guest_writes) else None
+            left = f"{mw} [{mw.step}]" if mw else "-"
+            right = str(gw) if gw else "-"
+            mark = ">>" if j == k else "  "
+            out.append(f"{mark}{left:<{width}} | {right}")
+        if hi > top:
+            out.append(f"  ... {len(op.model_writes)} model writes, {len(op.guest_writes)} kernel writes in this op")
+    for target, off, mv, gv in op.image_diffs[:8]:
+        out.append(f"  image after the op: {target} 0x{off:03x}: model 0x{mv:08x} | kernel 0x{gv:08x}")
+    return out

@@ -1,0 +1,94 @@
+"""Random feasible programs of validatable ops, for `fuzzcore validate --programs N`.
+
+Feasible: each op is drawn from those that do something in the state the program has reached
+(which driver is bound, whether the vfio client has the device open, which interrupts a host
+driver enabled), so a program exercises its ops instead of collecting refusals. Only ops the
+guest can run for real are drawn (actors.VALIDATION).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from ..program.codec import Call
+from .actors import call_validatable
+
+RESET_ARGS = ("auto", "pm", "bus", "flr")
+COMMAND_VALUES = (0x0000, 0x0002, 0x0006, 0x0007, 0x0406, 0x0400, 0x0004)
+
+
+def make_call(name: str, **args) -> Call:
+    return Call.of(name, **args)
+
+
+@dataclass
+class _State:
+    driver: str = "vfio"          # vfio | host | none (the model starts vfio-bound, closed)
+    open: bool = False
+    host_irq: str = "none"        # none | msi | msix
+    vfio_irq: str = "none"
+    d3: bool = False
+    history: list = field(default_factory=list)
+
+
+def _choices(s: _State, rng: random.Random, pm_offset: int) -> list[Call]:
+    c: list[Call] = []
+    reset = make_call("pci_reset_function", method=rng.choice(RESET_ARGS))
+    if s.driver == "vfio" and s.open:
+        c += [make_call("vfio_config_write", offset=0x04, width="2", value=rng.choice(COMMAND_VALUES)),
+              make_call("vfio_device_reset"), make_call("vfio_hot_reset"), make_call("vfio_close"),
+              make_call("vfio_set_irqs", index=rng.choice(("none", "intx", "msi", "msix")), count=rng.randrange(3)),
+              reset]
+        if pm_offset:
+            c.append(make_call("vfio_config_write", offset=pm_offset + 4, width="2", value=rng.choice((0x0, 0x3))))
+    elif s.driver == "vfio":
+        c += [make_call("vfio_open"), make_call("vfio_open"),
+              make_call("pci_bind_driver", driver=rng.choice(("host", "none"))), reset,
+              make_call("pci_reset_bus")]
+    elif s.driver == "host":
+        c += [make_call("pci_save_state"), make_call("pci_restore_state"), reset, make_call("pci_reset_bus"),
+              make_call("pci_set_power_state", state="d0" if s.d3 else rng.choice(("d3hot", "d0"))),
+              make_call("pci_bind_driver", driver=rng.choice(("vfio", "none")))]
+        if s.host_irq == "none":
+            c += [make_call("pci_enable_msix", nvec=rng.randrange(4)), make_call("pci_enable_msi")]
+        elif s.host_irq == "msix":
+            c.append(make_call("pci_disable_msix"))
+        else:
+            c.append(make_call("pci_disable_msi"))
+    else:
+        c += [make_call("pci_bind_driver", driver=rng.choice(("vfio", "host"))), reset, make_call("pci_reset_bus")]
+    return [x for x in c if not call_validatable(x)]
+
+
+def _advance(s: _State, call: Call) -> None:
+    a = dict(call.args)
+    n = call.name
+    if n == "vfio_open":
+        s.open = True
+    elif n == "vfio_close":
+        s.open, s.vfio_irq = False, "none"
+    elif n == "vfio_set_irqs":
+        s.vfio_irq = a["index"]
+    elif n == "pci_bind_driver":
+        s.driver, s.host_irq, s.d3 = a["driver"], "none", False
+    elif n == "pci_enable_msix":
+        s.host_irq = "msix"
+    elif n == "pci_enable_msi":
+        s.host_irq = "msi"
+    elif n in ("pci_disable_msix", "pci_disable_msi"):
+        s.host_irq = "none"
+    elif n == "pci_set_power_state":
+        s.d3 = a["state"] != "d0"
+
+
+def random_program(rng: random.Random, length: int, pm_offset: int = 0) -> list[Call]:
+    s = _State()
+    calls: list[Call] = []
+    for _ in range(length):
+        call = rng.choice(_choices(s, rng, pm_offset))
+        calls.append(call)
+        _advance(s, call)
+    if s.open:
+        calls.append(make_call("vfio_close"))
+    return calls

@@ -1,0 +1,77 @@
+"""Validating programs: batches of programs per boot, the comparison per program, and the
+agreement per op kind."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .compare import ProgramComparison, compare_program
+from .guestrun import DEVICES, run_batch
+from .kit import Kit
+
+DEFAULT_POLICY = "linux-7.1+linux-6.12"
+DEFAULT_BATCH = 25
+
+
+@dataclass
+class Outcome:
+    comparisons: list[ProgramComparison] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    boots: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def programs_per_minute(self) -> float:
+        return 60.0 * len(self.comparisons) / self.seconds if self.seconds else 0.0
+
+    def per_op_kind(self) -> dict[str, tuple[int, int]]:
+        """op kind -> (agreed, compared). Ops after a program's first divergence are not
+        compared: the two sides no longer start the op from the same state."""
+        agreed, compared = Counter(), Counter()
+        for pc in self.comparisons:
+            for op in pc.ops:
+                compared[op.name] += 1
+                if not op.agrees:
+                    break
+                agreed[op.name] += 1
+        return {k: (agreed[k], compared[k]) for k in sorted(compared)}
+
+    @property
+    def agreeing(self) -> list[ProgramComparison]:
+        return [pc for pc in self.comparisons if pc.agrees]
+
+
+def validate_programs(kit: Kit, programs: list[tuple[str, str, list]], policy,
+                      batch: int = DEFAULT_BATCH, workdir: Path | None = None,
+                      progress: Callable[[str], None] = lambda s: None) -> Outcome:
+    """programs: (name, device, calls). Programs of one device share boots, `batch` per boot."""
+    out = Outcome()
+    root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="fuzzcore-validate-"))
+    t0 = time.monotonic()
+    for device in DEVICES:
+        mine = [(n, c) for n, d, c in programs if d == device]
+        if mine:
+            out.devices.append(device)
+        for start in range(0, len(mine), batch):
+            chunk = mine[start:start + batch]
+            wd = root / f"{device}-boot{out.boots}"
+            out.boots += 1
+            progress(f"{device}: booting for programs {start + 1}-{start + len(chunk)} of {len(mine)}")
+            res = run_batch(kit, device, chunk, wd)
+            out.problems += [f"{device} boot {out.boots}: {p}" for p in res.problems]
+            for k, (name, calls) in enumerate(chunk):
+                if k < len(res.programs) and k < len(res.writes):
+                    pc = compare_program(name, calls, res.programs[k], res.writes[k], device, policy, wd)
+                else:
+                    pc = ProgramComparison(name, calls, error="the guest did not run this program "
+                                                              f"(see {wd / 'console.log'})")
+                pc.device = device
+                out.comparisons.append(pc)
+    out.seconds = time.monotonic() - t0
+    return out
