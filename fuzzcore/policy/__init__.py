@@ -6,6 +6,7 @@
     tables = policy.compile()                    # numpy id tables for the engine
 
 The language is described in docs/policies.md; the words it may use are in vocabulary.py.
+Section numbers (§N) in the policies and the vocabulary refer to docs/kernel.md.
 """
 
 from .loader import (
