@@ -387,6 +387,8 @@ def _register_tool_commands() -> None:
     triage.register(main)
     explore.register(main)
     reference.register(main)
+    from ..validate import cli as validate_cli   # fuzzcore validate (docs/validation.md)
+    validate_cli.register(main)
 
 
 _register_tool_commands()

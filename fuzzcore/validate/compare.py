@@ -269,3 +269,35 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
     for target, off, mv, gv in op.image_diffs[:8]:
         out.append(f"  image after the op: {target} 0x{off:03x}: model 0x{mv:08x} | kernel 0x{gv:08x}")
     return out
+
+
+# Divergences found by `fuzzcore validate` where the model, not QEMU, differs from Linux 6.12,
+# and which are not fixed in the model yet (docs/validation.md lists them with what shows them).
+# (op, args that must match (a subset), the 6.12 function and what it does that the model does not)
+MODEL_GAPS = (
+    ("vfio_set_irqs", {"index": "msix"},
+     "vfio_msi_set_vector_signal (drivers/vfio/pci/vfio_pci_intrs.c) brackets each vector's "
+     "request_irq/free_irq with vfio_pci_memory_lock_and_enable/unlock_and_restore, which writes "
+     "Command back once per vector; the model's vfio_set_irqs writes Command once per enable or disable"),
+    ("vfio_set_irqs", {"index": "msi"}, "as for MSI-X: one Command write per vector in "
+     "vfio_msi_set_vector_signal that the model does not make"),
+    ("vfio_set_irqs", {}, "disabling MSI/MSI-X through VFIO_DEVICE_SET_IRQS: vfio_msi_disable releases "
+     "each vector with a Command write (vfio_msi_set_vector_signal) that the model does not make"),
+    ("vfio_close", {}, "closing with MSI/MSI-X enabled: vfio_pci_core_disable -> vfio_msi_disable writes "
+     "Command once per vector (vfio_msi_set_vector_signal), the model once"),
+    ("pci_enable_msi", {}, "msi_capability_init (drivers/pci/msi/msi.c) first clears MSI Enable "
+     "(pci_msi_set_enable(dev, 0)), and __pci_write_msi_msg writes Message Control (Multiple "
+     "Message Enable) before the address; the model's msi_capability_init writes neither"),
+)
+
+
+def gap_for(pc: ProgramComparison) -> str:
+    """The known model gap a program's first divergence matches, or ''."""
+    op = pc.first_divergence()
+    if op is None or op.first_write_mismatch < 0:
+        return ""
+    args = dict(pc.calls[op.index].args)
+    for name, want, text in MODEL_GAPS:
+        if name == op.name and all(args.get(k) == v for k, v in want.items()):
+            return text
+    return ""

@@ -25,14 +25,16 @@ class GuestDevice:
     bdf: str
     port_bdf: str
     port_kind: str
+    pm: int = 0                    # PM capability offset (vfio PMCSR writes in random programs)
     note: str = ""
 
 
 # The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme behind a root port.
 DEVICES: dict[str, GuestDevice] = {
-    "e1000e": GuestDevice("e1000e", "0000:03:00.0", "0000:02:00.0", "xio3130-downstream",
+    "e1000e": GuestDevice("e1000e", "0000:03:00.0", "0000:02:00.0", "xio3130-downstream", 0xC8,
                           "behind a switch: pcie-root-port -> x3130-upstream -> xio3130-downstream"),
-    "nvme": GuestDevice("nvme", "0000:04:00.0", "0000:00:03.0", "pcie-root-port", "behind a root port"),
+    "nvme": GuestDevice("nvme", "0000:04:00.0", "0000:00:03.0", "pcie-root-port", 0x60,
+                        "behind a root port"),
 }
 QEMU_DEVICES = [
     "-device", "intel-iommu,intremap=on,caching-mode=on",
