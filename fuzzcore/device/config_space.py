@@ -33,17 +33,22 @@ class ConfigSpace:
 
     # --- config space ---------------------------------------------------------------------
     def read(self, offset: int, width: int) -> int:
-        """A config read of 1, 2 or 4 bytes; all-ones while the function does not answer."""
-        _check_access(offset, width)
+        """A config read of 1, 2 or 4 bytes; all-ones while the function does not answer (at any
+        offset: a kernel loop bounded by an all-ones count, e.g. ReBAR's NBAR of 7 near the end of
+        config space, reads on past 4 KiB and gets all-ones, as the engine does)."""
         if not self.accessible:
+            _check_access(offset % 4096, width)
             return (1 << (8 * width)) - 1
+        _check_access(offset, width)
         return int.from_bytes(self.config[offset:offset + width].tobytes(), "little")
 
     def write(self, offset: int, width: int, value: int) -> None:
-        """A config write of 1, 2 or 4 bytes through the masks; dropped while inaccessible."""
-        _check_access(offset, width)
+        """A config write of 1, 2 or 4 bytes through the masks; dropped while inaccessible (at any
+        offset, as reads are)."""
         if not self.accessible:
+            _check_access(offset % 4096, width)
             return
+        _check_access(offset, width)
         for i in range(width):
             b = (value >> (8 * i)) & 0xFF
             o = offset + i

@@ -52,10 +52,17 @@ class ParsedDump:
     source: str = ""      # the `# source:` text, or the lspci description line
     slot: str = ""
     notes: tuple[str, ...] = ()
+    row_lines: tuple[int, ...] = ()   # text dumps: the line of each 16-byte row (empty for binary)
 
     @property
     def size(self) -> int:
         return len(self.image)
+
+    def where(self, offset: int) -> str:
+        """`path:line` of config offset `offset` in a text dump, `path: offset 0x...` in a binary one."""
+        if 0 <= offset // 16 < len(self.row_lines):
+            return f"{self.path}:{self.row_lines[offset // 16]}"
+        return f"{self.path}: offset 0x{offset:x}"
 
 
 @dataclass
@@ -68,6 +75,7 @@ class _Block:
     notes: list | None = None
     data: bytearray | None = None
     last_line: int = 0
+    row_lines: list | None = None
 
 
 _WELL_FORMED_RE = re.compile(r"([0-9a-fA-F]{2,3}):((?:[ \t]+[0-9a-fA-F]{2}){16})[ \t]*")
@@ -117,7 +125,7 @@ def _finish(path: str, block: _Block) -> ParsedDump:
         raise DumpError(path, block.last_line or block.first_line, 0,
                         f"dump of {len(data)} bytes: a config dump holds 64, 256 or 4096 bytes")
     return ParsedDump(bytes(data), path, block.source or block.description, block.slot,
-                      tuple(block.notes or ()))
+                      tuple(block.notes or ()), tuple(block.row_lines or ()))
 
 
 def parse_text(text: str, path: str = "<text>") -> list[ParsedDump]:
@@ -151,7 +159,9 @@ def parse_text(text: str, path: str = "<text>") -> list[ParsedDump]:
         pending_comments = []
         if current.data is None:
             current.data = bytearray()
+            current.row_lines = []
         _parse_hex_line(path, lineno, line.strip(), len(current.data), current.data)
+        current.row_lines.append(lineno)
         current.last_line = lineno
     if not blocks:
         raise DumpError(path, 1, 0, "no hexdump found (expected 'OO: xx xx ...' lines)")

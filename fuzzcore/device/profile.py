@@ -19,6 +19,7 @@ import numpy as np
 from .capability_ids import PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX, PCI_CAP_ID_PM
 from .capability_walk import WalkResult, walk_capabilities
 from .dump_parser import ParsedDump, parse_text
+from .profile_check import capability_problem, profile_problem
 from .register_semantics import BarInfo, RegisterSemantics, build_semantics
 from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml, parse_toml
 
@@ -122,7 +123,9 @@ _CONFIG_KEYS = {"size": int, "hexdump": str}
 _TOP_KEYS = {"device": dict, "bars": list, "rom": dict, "msix": dict, "derived": dict, "config": dict}
 
 
-def profile_from_toml(src: TomlSource) -> DeviceProfile:
+def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DeviceProfile:
+    """A checked profile (fuzzcore/device/profile_check.py) or a TomlError at the line at fault;
+    `check_upstream=False` skips resolving the upstream port (used when loading that port)."""
     data = src.data
     check_keys(src, "", data, _TOP_KEYS, required=("device", "config"))
     dev = data["device"]
@@ -140,6 +143,7 @@ def profile_from_toml(src: TomlSource) -> DeviceProfile:
     if len(dumps) != 1:
         raise src.error("[config] hexdump must hold exactly one device", "config", "hexdump")
     image = dumps[0].image
+    row_lines = [hex_line + n - (1 if cfg["hexdump"].startswith("\n") else 0) for n in dumps[0].row_lines]
     if cfg["size"] != len(image):
         raise src.error(f"[config] size = {cfg['size']} but the hexdump holds {len(image)} bytes", "config", "size")
     bars = []
@@ -161,7 +165,10 @@ def profile_from_toml(src: TomlSource) -> DeviceProfile:
         if slots & seen:
             raise src.error(f"BAR{b['index']} overlaps another BAR", "bars", "index", i)
         seen |= slots
-        bars.append(BarInfo(b["index"], b["kind"], size, b.get("prefetchable", False)))
+        try:
+            bars.append(BarInfo(b["index"], b["kind"], size, b.get("prefetchable", False)))
+        except ValueError as e:
+            raise src.error(str(e), "bars", "size", i) from None
     rom = data.get("rom", {})
     check_keys(src, "rom", rom, _ROM_KEYS)
     rom_size = rom.get("size", 0)
@@ -169,6 +176,11 @@ def profile_from_toml(src: TomlSource) -> DeviceProfile:
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
                          dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False))
+    problem = profile_problem(prof, check_upstream)
+    if problem is not None:
+        if problem.offset is not None and problem.offset // 16 < len(row_lines):
+            raise TomlError(src.path, row_lines[problem.offset // 16], f"[config] hexdump: {problem.message}")
+        raise src.error(problem.message, problem.table, problem.key, problem.index)
     _check_recorded(src, prof)
     return prof
 
@@ -196,12 +208,12 @@ def _check_recorded(src: TomlSource, prof: DeviceProfile) -> None:
             raise src.error(f"[derived] {key} = {value!r} but the image says {getattr(prof, key)!r}", "derived", key)
 
 
-def load_profile(path: str | Path) -> DeviceProfile:
-    return profile_from_toml(load_toml(path))
+def load_profile(path: str | Path, check_upstream: bool = True) -> DeviceProfile:
+    return profile_from_toml(load_toml(path), check_upstream)
 
 
-def loads_profile(text: str, path: str = "<profile>") -> DeviceProfile:
-    return profile_from_toml(parse_toml(text, path))
+def loads_profile(text: str, path: str = "<profile>", check_upstream: bool = True) -> DeviceProfile:
+    return profile_from_toml(parse_toml(text, path), check_upstream)
 
 
 def _hexdump(image: bytes) -> str:
@@ -310,12 +322,12 @@ def _fit_msix(dump: ParsedDump, bars: list[BarInfo], explicit: set) -> list[BarI
                      (info.pba_bir, info.pba_offset + 8 * ((info.entries + 63) // 64))):
         idx = next((i for i, b in enumerate(out) if b.index == bir), None)
         if idx is None or out[idx].kind in ("none", "io") or bir > 5:
-            raise ProfileError(dump.path, f"the MSI-X capability at 0x{cap.offset:x} puts its table/PBA in BAR{bir}, "
+            raise ProfileError(dump.where(cap.offset), f"the MSI-X capability at 0x{cap.offset:x} puts its table/PBA in BAR{bir}, "
                                           f"which this dump does not show as a memory BAR")
         b = out[idx]
         if end > b.size:
             if b.index in explicit:
-                raise ProfileError(dump.path, f"BAR{bir} size 0x{b.size:x} is too small for the MSI-X table/PBA "
+                raise ProfileError(dump.where(cap.offset), f"BAR{bir} size 0x{b.size:x} is too small for the MSI-X table/PBA "
                                               f"(ends at 0x{end:x})")
             out[idx] = BarInfo(b.index, b.kind, 1 << (end - 1).bit_length(), b.prefetchable)
     return out
@@ -323,11 +335,29 @@ def _fit_msix(dump: ParsedDump, bars: list[BarInfo], explicit: set) -> list[BarI
 
 def profile_from_dump(name: str, dump: ParsedDump, upstream_port: str = "",
                       bar_sizes: dict | None = None) -> DeviceProfile:
-    """Raises ProfileError when the dump cannot make a consistent profile."""
+    """Raises ProfileError when the dump cannot make a consistent profile (the same checks as
+    the profile loader's, fuzzcore/device/profile_check.py, located in the dump)."""
     bars, rom_size, guessed = bars_from_image(dump.image, bar_sizes)
-    bars = _fit_msix(dump, bars, {k for k in (bar_sizes or {}) if isinstance(k, int)})
+    given = {k for k in (bar_sizes or {}) if isinstance(k, int)}
+    for k in sorted(given - {b.index for b in bars}):
+        slots = {0: 6, 1: 2}.get(dump.image[0x0E] & 0x7F, 0)
+        upper = next((b for b in bars if b.kind == "mem64" and b.index + 1 == k), None)
+        why = (f"BAR{k} is the upper half of 64-bit BAR{k - 1}" if upper else
+               f"this dump's header (type {dump.image[0x0E] & 0x7F}) has "
+               f"{f'BAR0..BAR{slots - 1}' if slots else 'no BARs'}")
+        raise ProfileError(dump.path, f"--bar {k}=...: {why}")
+    early = capability_problem(DeviceProfile(name, dump.image))   # before the capabilities are read
+    if early is not None:
+        raise ProfileError(dump.where(early.offset), early.message)
+    bars = _fit_msix(dump, bars, given)
     source, _, description = dump.source.partition(", device: ")
     if not description:
         source, description = dump.path, dump.source
-    return DeviceProfile(name, dump.image, description.strip(), source.strip(), upstream_port, bars,
+    prof = DeviceProfile(name, dump.image, description.strip(), source.strip(), upstream_port, bars,
                          rom_size, guessed)
+    problem = profile_problem(prof)
+    if problem is not None:
+        where = dump.where(problem.offset) if problem.offset is not None else dump.path
+        option = {"bars": " (--bar)", "rom": " (--rom-size)", "device": " (--upstream-port)"}.get(problem.table, "")
+        raise ProfileError(where, problem.message + option)
+    return prof
