@@ -67,6 +67,7 @@ def test_invariants_show_meaning_moment_registers_example():
 def test_policy_list_show_check(tmp_path):
     r = _cli("policy", "list")
     assert r.exit_code == 0 and "linux-7.1" in r.output and "baseline" in r.output and "overlay" in r.output
+    assert "does not load" not in r.output, r.output
     r = _cli("policy", "show", "linux-7.1+msix-restore-enable-memory")
     assert r.exit_code == 0 and "pci_restore_state" in r.output and "msix-restore-enable-memory" in r.output
     r = _cli("policy", "check", str(ROOT / "docs" / "examples" / "ptm-restore-gated.toml"))

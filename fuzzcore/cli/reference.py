@@ -183,17 +183,23 @@ def register(main) -> None:
         """The shipped policies: baselines and overlays, with their one-line summaries."""
         from ..policy import builtin_policies, load_policy
         names = builtin_policies()
+        infos, overlays = {}, []
         for name in names:
             try:
-                info = load_policy(name).part_info[-1]
+                infos[name] = load_policy(name).part_info[-1]
             except ValueError:
-                # an overlay is not a policy on its own: read its header on a baseline
-                base = next((b for b in names if b.startswith("linux-")), "linux-7.1")
-                try:
-                    info = load_policy(f"{base}+{name}").part_info[-1]
-                except ValueError as e:
-                    click.echo(f"{name:32s} (does not load: {e})")
-                    continue
+                overlays.append(name)      # an overlay is not a policy on its own
+        base = "linux-7.1" if "linux-7.1" in infos else next(iter(infos), "linux-7.1")
+        for name in overlays:
+            try:
+                infos[name] = load_policy(f"{base}+{name}").part_info[-1]
+            except ValueError as e:
+                infos[name] = e
+        for name in names:
+            info = infos[name]
+            if isinstance(info, ValueError):
+                click.echo(f"{name:32s} (does not load on {base}: {info})")
+                continue
             summary = " ".join(info.description.split())
             click.echo(f"{name:32s} {info.kind:8s} {summary[:100]}")
 
