@@ -104,7 +104,7 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
     from ..policy import load_policy
     from .actors import VALIDATION
     from .kit import KitError, find_kit, setup as kit_setup
-    from .session import DEFAULT_POLICY, validate_programs
+    from .session import DEFAULT_POLICY, guest_policy_spec, validate_programs
 
     if show_ops:
         for name, row in VALIDATION.items():
@@ -129,7 +129,7 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
             _fail(str(e), 3)
     policy_spec = policy or DEFAULT_POLICY
     try:
-        pol = load_policy(policy_spec)
+        pol = load_policy(guest_policy_spec(policy_spec))
     except (ValueError, OSError) as e:
         _fail(str(e))
     if not programs and not n_random:

@@ -116,6 +116,8 @@ class ProgramComparison:
     calls: list
     ops: list[OpComparison] = field(default_factory=list)
     error: str = ""
+    device: str = ""
+    profile: object = None
 
     @property
     def agrees(self) -> bool:
@@ -211,6 +213,7 @@ def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list
     except ValueError as e:
         pc.error = f"importing the guest's dump: {e}"
         return pc
+    pc.profile = profile
     _m, mwrites, images, rcs = run_model(profile, policy, calls)
     img_mask, value_free = comparison_masks(profile)
     by_op: dict[int, list[ModelWrite]] = {}
@@ -273,31 +276,50 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
 
 # Divergences found by `fuzzcore validate` where the model, not QEMU, differs from Linux 6.12,
 # and which are not fixed in the model yet (docs/validation.md lists them with what shows them).
-# (op, args that must match (a subset), the 6.12 function and what it does that the model does not)
+# (op, predicate on (args, profile caps, the divergent op), the 6.12 function and what it does)
+def _cmd(a, caps, op):
+    return a.get("offset") in (0x04, 0x05)
+
+
+def _pmcsr(a, caps, op):
+    return bool(caps.pm) and a.get("offset") == caps.pm + 4
+
+
 MODEL_GAPS = (
-    ("vfio_set_irqs", {"index": "msix"},
+    ("vfio_set_irqs", lambda a, c, op: a.get("index") in ("msi", "msix"),
      "vfio_msi_set_vector_signal (drivers/vfio/pci/vfio_pci_intrs.c) brackets each vector's "
-     "request_irq/free_irq with vfio_pci_memory_lock_and_enable/unlock_and_restore, which writes "
-     "Command back once per vector; the model's vfio_set_irqs writes Command once per enable or disable"),
-    ("vfio_set_irqs", {"index": "msi"}, "as for MSI-X: one Command write per vector in "
-     "vfio_msi_set_vector_signal that the model does not make"),
-    ("vfio_set_irqs", {}, "disabling MSI/MSI-X through VFIO_DEVICE_SET_IRQS: vfio_msi_disable releases "
-     "each vector with a Command write (vfio_msi_set_vector_signal) that the model does not make"),
-    ("vfio_close", {}, "closing with MSI/MSI-X enabled: vfio_pci_core_disable -> vfio_msi_disable writes "
-     "Command once per vector (vfio_msi_set_vector_signal), the model once"),
-    ("pci_enable_msi", {}, "msi_capability_init (drivers/pci/msi/msi.c) first clears MSI Enable "
-     "(pci_msi_set_enable(dev, 0)), and __pci_write_msi_msg writes Message Control (Multiple "
-     "Message Enable) before the address; the model's msi_capability_init writes neither"),
+     "request_irq with vfio_pci_memory_lock_and_enable/unlock_and_restore, which writes Command back "
+     "once per vector; the model's vfio_set_irqs writes Command once per enable"),
+    ("vfio_set_irqs", lambda a, c, op: True,
+     "disabling MSI/MSI-X through VFIO_DEVICE_SET_IRQS: vfio_msi_disable releases each vector through "
+     "vfio_msi_set_vector_signal, one Command write per vector, that the model does not make"),
+    ("vfio_close", lambda a, c, op: True,
+     "closing with MSI/MSI-X enabled: vfio_pci_core_disable -> vfio_msi_disable writes Command once per "
+     "vector (vfio_msi_set_vector_signal), the model once"),
+    ("pci_enable_msi", lambda a, c, op: True,
+     "msi_capability_init (drivers/pci/msi/msi.c) first clears MSI Enable (pci_msi_set_enable(dev, 0)), "
+     "and __pci_write_msi_msg writes Message Control (Multiple Message Enable) before the address; the "
+     "model's msi_capability_init writes neither"),
+    ("vfio_config_write", _cmd,
+     "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c) emulates INTx Disable: when the "
+     "user's virtual bit changes and INTx is not the IRQ type, __vfio_pci_intx_mask/unmask make the "
+     "physical bit follow it (pci_intx), a second Command write the model does not make"),
+    ("vfio_config_write", _pmcsr,
+     "vfio's PMCSR permission (init_pci_cap_pm_perm) sends every bit but PME_En, PME_Status and "
+     "PowerState to hardware from the user's value, read-only ones included (the value written differs, "
+     "the register does not); the model sends Data Select/Scale only and keeps the rest from hardware"),
 )
 
 
 def gap_for(pc: ProgramComparison) -> str:
     """The known model gap a program's first divergence matches, or ''."""
+    from ..model.caps import cap_offsets
     op = pc.first_divergence()
-    if op is None or op.first_write_mismatch < 0:
+    if op is None or op.first_write_mismatch < 0 or pc.profile is None:
         return ""
     args = dict(pc.calls[op.index].args)
-    for name, want, text in MODEL_GAPS:
-        if name == op.name and all(args.get(k) == v for k, v in want.items()):
+    caps = cap_offsets(pc.profile)
+    for name, pred, text in MODEL_GAPS:
+        if name == op.name and pred(args, caps, op):
             return text
     return ""

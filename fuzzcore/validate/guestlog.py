@@ -41,6 +41,7 @@ class GuestProgram:
     name: str
     initial: dict[str, dict[int, int]] = field(default_factory=dict)
     resources: list[tuple[int, int, int]] = field(default_factory=list)   # (start, end, flags) per line
+    sizes: dict[str, int] = field(default_factory=dict)                  # target -> bytes dumped
     ops: list[GuestOp] = field(default_factory=list)
 
     def image_bytes(self, target: str, after_op: int | None = None) -> bytes:
@@ -49,7 +50,7 @@ class GuestProgram:
         if after_op is not None:
             for op in self.ops[: after_op + 1]:
                 dwords.update(op.image.get(target, {}))
-        size = max(dwords) + 4 if dwords else 0
+        size = max([self.sizes.get(target, 0)] + [o + 4 for o in dwords])
         out = bytearray(size)
         for off, v in dwords.items():
             out[off:off + 4] = v.to_bytes(4, "little")
@@ -96,6 +97,8 @@ def parse_console(text: str) -> list[GuestProgram]:
                 target, off, val = parts[1], int(parts[2], 16), int(parts[3], 16)
                 dest = op.image if op is not None else prog.initial
                 dest.setdefault(target, {})[off] = val
+            elif tag == "IMGSIZE" and len(parts) == 3 and op is None:
+                prog.sizes[parts[1]] = int(parts[2])
             elif tag == "RES" and len(parts) == 4:
                 prog.resources.append((int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)))
         except (ValueError, IndexError):

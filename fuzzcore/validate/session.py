@@ -15,6 +15,16 @@ from .guestrun import DEVICES, run_batch
 from .kit import Kit
 
 DEFAULT_POLICY = "linux-7.1+linux-6.12"
+GUEST_OVERLAY = Path(__file__).with_name("guest-policy.toml")
+
+
+def guest_policy_spec(spec: str) -> str:
+    """`spec` plus the guest's own setup (guest-policy.toml) once the policy vocabulary has the
+    switch it sets; before that, the model keeps a closed vfio device in D0 anyway."""
+    from ..policy.vocabulary import SWITCHES
+    if any(f"{s.section}.{s.key}" == "vfio.disable_idle_d3" for s in SWITCHES):
+        return f"{spec}+{GUEST_OVERLAY}"
+    return spec
 DEFAULT_BATCH = 25
 
 

@@ -122,8 +122,14 @@ static void dump_one(int which, const char *bdf)
 				break;
 			}
 	}
+	if (!img_valid[which])
+		printf("IMGSIZE %s %d\n", which ? "port" : "dev", n);
 	for (i = 0; i + 4 <= n; i += 4) {
+		/* deltas after the first dump; the first one leaves out zero dwords (IMGSIZE says
+		 * how far it reaches), which keeps the console, and QEMU's trace of it, short */
 		if (img_valid[which] && !memcmp(&last_img[which][i], &img[i], 4))
+			continue;
+		if (!img_valid[which] && !(img[i] | img[i + 1] | img[i + 2] | img[i + 3]))
 			continue;
 		printf("IMG %s %03x %02x%02x%02x%02x\n", which ? "port" : "dev", i,
 		       img[i + 3], img[i + 2], img[i + 1], img[i]);

@@ -1,0 +1,267 @@
+"""fuzzcore validate without a guest: the actors table, the guest log parsers, the comparison,
+the initramfs writer, the linux-6.12 policy, and the command's bad-input errors.
+(tests/test_validate_guest.py boots the real kernel.)"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from fuzzcore.cli import main
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.policy import load_policy
+from fuzzcore.program.codec import Call
+from fuzzcore.program.op_table import OPS
+from fuzzcore.validate.actors import VALIDATION, NotValidatable, call_validatable, guest_commands
+from fuzzcore.validate.compare import (
+    ProgramComparison, apply_qemu_quirks, compare_program, format_divergence, run_model,
+)
+from fuzzcore.validate.guestlog import GuestOp, GuestProgram, GuestWrite, parse_console, parse_trace
+from fuzzcore.validate.guestrun import DEVICES, guest_script
+from fuzzcore.validate.kit import Cpio
+from fuzzcore.validate.programs import random_program
+
+POLICY = "linux-7.1+linux-6.12"
+
+
+# --- the actors table ----------------------------------------------------------------------------
+
+def test_every_op_has_a_row_and_at_least_twelve_are_validatable():
+    assert set(VALIDATION) == {op.name for op in OPS}
+    ok = [n for n, v in VALIDATION.items() if v.validatable]
+    assert len(ok) >= 12
+    for name, row in VALIDATION.items():
+        assert row.how, f"{name}: says neither how nor why not"
+
+
+def test_guest_commands_per_actor():
+    bdf = "0000:03:00.0"
+    assert guest_commands(Call.of("pci_reset_function", method="auto"), bdf) == [f"reset {bdf} default"]
+    assert guest_commands(Call.of("pci_enable_msix", nvec=2), bdf) == [f"proc msix {bdf} 3"]
+    assert guest_commands(Call.of("vfio_set_irqs", index="msix", count=1), bdf) == ["vfio_irqs msix 2"]
+    assert guest_commands(Call.of("vfio_set_irqs", index="msi", count=5), bdf) == ["vfio_irqs msi 1"]
+    assert guest_commands(Call.of("vfio_config_write", offset=0x04, width="2", value=6), bdf) == \
+        ["vfio_cfgw 0x4 2 0x6"]
+    assert guest_commands(Call.of("pci_bind_driver", driver="host"), bdf) == [f"bind {bdf} host"]
+
+
+def test_not_validatable_says_why():
+    d3cold = Call.of("pci_set_power_state", state="d3cold")
+    assert "QEMU" in call_validatable(d3cold)
+    with pytest.raises(NotValidatable, match="d3cold"):
+        guest_commands(d3cold, "0000:03:00.0")
+    with pytest.raises(NotValidatable, match="hw_link_down"):
+        guest_commands(Call.of("hw_link_down"), "0000:03:00.0")
+
+
+def test_script_brackets_every_op_with_markers_and_dumps():
+    calls = [Call.of("vfio_open"), Call.of("vfio_close")]
+    script = guest_script(DEVICES["e1000e"], [("a", calls), ("b", calls)]).splitlines()
+    assert script.count("begin a") == 1 and script.count("begin b") == 1
+    assert [ln for ln in script if ln.startswith("op ")] == ["op 0", "op 1", "op 0", "op 1"]
+    assert script.count("end") == 4
+    # the second program starts after the device was brought back (remove, SBR, rescan)
+    b = script.index("begin b")
+    assert "sbr" in script[:b] and "sysfs /sys/bus/pci/rescan 1" in script[:b]
+
+
+def test_random_programs_are_validatable_and_deterministic():
+    import random
+    a = [random_program(random.Random(7), 8, 0xC8) for _ in range(3)]
+    b = [random_program(random.Random(7), 8, 0xC8) for _ in range(3)]
+    assert a == b
+    for prog in a:
+        assert all(not call_validatable(c) for c in prog)
+
+
+# --- parsing what the guest left -----------------------------------------------------------------
+
+TRACE = """\
+pci_cfg_read mch 00:00.0 @0xf8 -> 0x0
+memory_region_ops_write cpu 0 mr 0x1 addr 0xcf8 value 0x800300cc size 4 name 'pci-conf-idx'
+memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x0 size 2 name 'pci-conf-data'
+pci_cfg_write e1000e 03:00.0 @0xcc <- 0x0
+pci_cfg_read mch 00:00.0 @0xfc -> 0x0
+memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x400 size 2 name 'pci-conf-data'
+pci_cfg_write e1000e 03:00.0 @0x4 <- 0x400
+memory_region_ops_write cpu 0 mr 0x3 addr 0x2003e value 0x42 size 2 name 'pcie-mmcfg-mmio'
+pci_cfg_write xio3130-downstream 02:00.0 @0x3e <- 0x42
+memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x1 size 4 name 'pci-conf-data'
+pci_cfg_write nvme 04:00.0 @0x4 <- 0x1
+pci_cfg_read mch 00:00.0 @0xf4 -> 0x0
+memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x7 size 2 name 'pci-conf-data'
+pci_cfg_write e1000e 03:00.0 @0x4 <- 0x7
+pci_cfg_read mch 00:00.0 @0xfc -> 0x0
+pci_cfg_read mch 00:00.0 @0xf4 -> 0x0
+"""
+
+
+def test_trace_is_cut_by_markers_and_widths_come_from_the_access(tmp_path):
+    p = tmp_path / "trace.log"
+    p.write_text(TRACE)
+    progs = parse_trace(p, "03:00.0", "02:00.0")
+    assert len(progs) == 1 and len(progs[0]) == 2
+    op0, op1 = progs[0]
+    # before the first op marker: not in any op; other devices: ignored; after END: ignored
+    assert op0 == [GuestWrite("dev", 0x4, 2, 0x400), GuestWrite("port", 0x3E, 2, 0x42)]
+    assert op1 == []
+
+
+def test_console_lines_make_programs_ops_rcs_and_images():
+    text = "\n".join([
+        "[    1.0] some kernel line", "BEGIN p1", "RES fe440000 fe45ffff 40200", "IMG dev 000 10d38086",
+        "IMG port 004 00100107", "RC 0", "OP 0", "RC 0", "RC -16", "END", "RC 0", "IMG dev 004 00100400",
+        "RC 0", "OP 1", "RC 0", "RC 0", "END", "RC 0", "RC 0", "DONE",
+    ])
+    (prog,) = parse_console(text)
+    assert prog.name == "p1" and prog.resources == [(0xFE440000, 0xFE45FFFF, 0x40200)]
+    assert [op.rcs for op in prog.ops] == [[-16], [0]]
+    assert prog.image_bytes("dev")[:4] == bytes.fromhex("8680d310")
+    assert prog.image_bytes("dev", 0)[4:8] == (0x00100400).to_bytes(4, "little")
+    assert prog.image_bytes("dev", 1) == prog.image_bytes("dev", 0)
+
+
+# --- the comparison ------------------------------------------------------------------------------
+
+def _guest_from_model(profile, port, calls, policy):
+    """A guest record that is exactly what the model does: the comparison must agree with it."""
+    apply_qemu_quirks(profile)
+    _m, writes, images, _rcs = run_model(profile, policy, calls)
+    gp = GuestProgram("synthetic")
+    gp.initial = {"dev": {o: int.from_bytes(profile.image[o:o + 4], "little") for o in range(0, 4096, 4)},
+                  "port": {o: int.from_bytes(port.image[o:o + 4], "little") for o in range(0, 256, 4)}}
+    gp.resources = []
+    per_op = []
+    for i, _ in enumerate(calls):
+        op = GuestOp(i, [0])
+        op.image = {"dev": {o: int.from_bytes(images[i][0][o:o + 4].tobytes(), "little") for o in range(0, 4096, 4)},
+                    "port": {o: int.from_bytes(images[i][1][o:o + 4].tobytes(), "little") for o in range(0, 256, 4)}}
+        gp.ops.append(op)
+        per_op.append([GuestWrite(w.target, w.offset, w.width, w.value & ((1 << 8 * w.width) - 1))
+                       for w in writes if w.op_index == i])
+    return gp, per_op
+
+
+@pytest.fixture
+def i350_guest(tmp_path):
+    from fuzzcore.validate.compare import import_profiles
+    prof = resolve_device("i350")
+    port = resolve_device("cnl-rootport")
+    gp0 = GuestProgram("x")
+    full = prof.image + bytes(4096 - len(prof.image))
+    gp0.initial = {"dev": {o: int.from_bytes(full[o:o + 4], "little") for o in range(0, 4096, 4)},
+                   "port": {o: int.from_bytes(port.image[o:o + 4], "little") for o in range(0, 256, 4)}}
+    gp0.resources = [(0, b.size - 1 if i == 0 else 0, 0) for i, b in enumerate(prof.bars[:1])]
+    return import_profiles(gp0, "i350", tmp_path), port
+
+
+CALLS = [Call.of("vfio_open"), Call.of("vfio_config_write", offset=0x04, width="2", value=0x06),
+         Call.of("vfio_device_reset"), Call.of("vfio_close"), Call.of("pci_bind_driver", driver="host"),
+         Call.of("pci_save_state"), Call.of("pci_reset_function", method="auto")]
+
+
+def test_the_model_agrees_with_itself(i350_guest, tmp_path):
+    profile, port = i350_guest
+    policy = load_policy(POLICY)
+    gp, writes = _guest_from_model(profile, port, CALLS, policy)
+    pc = compare_program("same", CALLS, gp, writes, "i350", policy, tmp_path)
+    assert not pc.error and pc.agrees, format_divergence(pc)
+    assert format_divergence(pc) == ["same: agrees op by op (7 ops)"]
+
+
+def test_a_changed_write_is_the_first_divergence_side_by_side(i350_guest, tmp_path):
+    profile, port = i350_guest
+    policy = load_policy(POLICY)
+    gp, writes = _guest_from_model(profile, port, CALLS, policy)
+    w = writes[2][3]
+    writes[2][3] = GuestWrite(w.target, w.offset, w.width, w.value ^ 0x1)
+    writes[2].append(GuestWrite("port", 0x3E, 2, 0x42))
+    pc = compare_program("changed", CALLS, gp, writes, "i350", policy, tmp_path)
+    assert not pc.agrees
+    op = pc.first_divergence()
+    assert op.index == 2 and op.first_write_mismatch == 3
+    text = "\n".join(format_divergence(pc))
+    assert "first divergence at op 2: vfio_device_reset()" in text
+    assert ">>" in text and "| " + str(writes[2][3]) in text
+
+
+def test_an_image_difference_is_a_divergence(i350_guest, tmp_path):
+    profile, port = i350_guest
+    policy = load_policy(POLICY)
+    gp, writes = _guest_from_model(profile, port, CALLS, policy)
+    gp.ops[4].image["dev"][0x2C] ^= 0x10000
+    pc = compare_program("image", CALLS, gp, writes, "i350", policy, tmp_path)
+    op = pc.first_divergence()
+    assert op.index == 4 and op.first_write_mismatch == -1
+    assert op.image_diffs and op.image_diffs[0][:2] == ("dev", 0x2C)
+    assert "image after the op: dev 0x02c" in "\n".join(format_divergence(pc))
+
+
+def test_a_short_guest_run_is_an_error_not_agreement(i350_guest, tmp_path):
+    profile, port = i350_guest
+    policy = load_policy(POLICY)
+    gp, writes = _guest_from_model(profile, port, CALLS, policy)
+    gp.ops = gp.ops[:3]
+    pc = compare_program("short", CALLS, gp, writes[:3], "i350", policy, tmp_path)
+    assert not pc.agrees and "ran 3 of 7 ops" in pc.error
+
+
+# --- kit pieces and the policy -------------------------------------------------------------------
+
+@pytest.mark.skipif(not shutil.which("cpio"), reason="cpio is not installed (the kit installs it)")
+def test_cpio_archive_lists_back(tmp_path):
+    c = Cpio()
+    c.dir("fz")
+    c.file("fz/script", b"op 0\n")
+    c.symlink("bin/sh", "busybox")
+    data = c.bytes()
+    assert len(data) % 512 == 0
+    out = subprocess.run(["cpio", "-t"], input=data, capture_output=True).stdout.decode().split()
+    assert out == ["fz", "fz/script", "bin/sh"]
+
+
+def test_linux_612_policy_is_linux_71_without_tph_and_with_two_backports():
+    p612, p71 = load_policy(POLICY), load_policy("linux-7.1")
+    assert [s.name for s in p612.restore_steps] == [s.name for s in p71.restore_steps if s.name != "tph"]
+    assert [s.name for s in p612.save_steps] == [s.name for s in p71.save_steps if s.name != "tph"]
+    assert p612.switch("msix_restore.force_memory") == "always"
+    assert p612.switch("reset.save_and_disable_inaccessible") == "skip"
+    assert p612.switch("vfio.reset_done") == p71.switch("vfio.reset_done")
+
+
+# --- the command's bad input ---------------------------------------------------------------------
+
+def test_cli_missing_program_file(tmp_path):
+    r = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.fzs")])
+    assert r.exit_code == 2 and "nope.fzs: no such file" in r.output
+
+
+def test_cli_names_the_op_that_cannot_be_validated(tmp_path):
+    p = tmp_path / "x.fzs"
+    p.write_text("vfio_open()\nhw_link_down()\n")
+    r = CliRunner().invoke(main, ["validate", str(p)])
+    assert r.exit_code == 2
+    assert "x.fzs: op 2 (hw_link_down) is not validatable" in r.output
+
+
+def test_cli_bad_fzs_names_file_and_line(tmp_path):
+    p = tmp_path / "bad.fzs"
+    p.write_text("vfio_open()\nvfio_bogus()\n")
+    r = CliRunner().invoke(main, ["validate", str(p)])
+    assert r.exit_code == 2 and "bad.fzs:2:" in r.output
+
+
+def test_cli_unknown_guest_device_header(tmp_path):
+    p = tmp_path / "d.fzs"
+    p.write_text("# guest-device: igb\nvfio_open()\n")
+    r = CliRunner().invoke(main, ["validate", str(p)])
+    assert r.exit_code == 2 and "guest device 'igb'" in r.output
+
+
+def test_cli_ops_lists_the_table():
+    r = CliRunner().invoke(main, ["validate", "--ops"])
+    assert r.exit_code == 0
+    assert "vfio_device_reset" in r.output and "hw_link_down" in r.output
