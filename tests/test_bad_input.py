@@ -167,7 +167,7 @@ def test_bar_size_2_160_and_msix_offset_2_31_are_refused():
 
 def test_unknown_or_non_port_upstream_is_refused(tmp_path):
     i350 = resolve_device("i350")
-    for port, why in (("no-such-port", "neither a built-in device"), ("dsa", "not a root or downstream port")):
+    for port, why in (("no-such-port", "neither a built-in device"), ("dsa", "is not a port: its PCIe Device/Port Type is rc-endpoint")):
         text = profile_text(i350.image, upstream=port)
         e = load_error(text)
         assert why in e.message and e.line == line_of(text, "upstream_port")

@@ -107,7 +107,7 @@ def test_binary_error_names_offset(tmp_path):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(DumpError, match="cannot read"):
+    with pytest.raises(DumpError, match="nope.txt: no such file or directory"):
         parse_dump_file(tmp_path / "nope.txt")
 
 

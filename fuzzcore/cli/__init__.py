@@ -20,6 +20,40 @@ def _fail(message: str) -> "NoReturn":  # noqa: F821
     sys.exit(EXIT_BAD_INPUT)
 
 
+class InputUsageError(click.ClickException):
+    """Bad input found while click parses the command line, worded as every other bad input is
+    (`fuzzcore: error: ...`, exit 2), not as click's usage error."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:
+        click.echo(f"fuzzcore: error: {self.message}", err=True)
+
+
+class _ExistingPath(click.Path):
+    """click.Path(exists=True) with the one wording for a missing file (util/text_input.py)."""
+
+    def convert(self, value, param, ctx):
+        import os
+        from ..util.text_input import missing_file
+        if self.exists and not os.path.exists(value):
+            raise InputUsageError(missing_file(value))
+        return super().convert(value, param, ctx)
+
+
+def _uniform_paths(group: click.Group) -> None:
+    """Every command's click.Path(exists=True) reports a missing file as the readers do."""
+    for cmd in group.commands.values():
+        if isinstance(cmd, click.Group):
+            _uniform_paths(cmd)
+        for param in cmd.params:
+            t = param.type
+            if type(t) is click.Path and t.exists:
+                param.type = _ExistingPath(exists=True, file_okay=t.file_okay, dir_okay=t.dir_okay,
+                                           writable=t.writable, readable=t.readable, resolve_path=t.resolve_path,
+                                           allow_dash=t.allow_dash, path_type=t.type)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fuzzcore")
 def main() -> None:
@@ -62,6 +96,8 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
     try:
         for opt in bar_opts:
             idx, _, size = opt.partition("=")
+            if int(idx) not in range(6):
+                _fail(f"--bar {opt}: N is a BAR index, 0..5")
             sizes[int(idx)] = _parse_size(size)
         if rom_size:
             sizes["rom"] = _parse_size(rom_size)
@@ -152,8 +188,38 @@ def device_show(name):
 
 # --- fuzz ----------------------------------------------------------------------------------
 
-# No short options here: click would split a libFuzzer flag such as -dict=... into letters.
-@main.command("fuzz", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+_LIBFUZZER_FLAG = __import__("re").compile(r"-[A-Za-z_][A-Za-z0-9_]*=.*")
+
+
+class _FuzzCommand(click.Command):
+    """`fuzz`: libFuzzer flags pass in their own form only (`-flag=value`, one dash) and are taken
+    out before click parses the rest, so `-h`/`--help` is help, an unknown `--option` is an error
+    naming the close matches (click's "Did you mean"), and anything else with one dash is an error
+    saying what form a libFuzzer flag has."""
+
+    def parse_args(self, ctx, args):
+        takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
+        libfuzzer, rest = [], []
+        after_option = False
+        for a in args:
+            if after_option:
+                rest.append(a)
+                after_option = False
+            elif _LIBFUZZER_FLAG.fullmatch(a):
+                libfuzzer.append(a)
+            elif a in ("-h", "--help") or a.startswith("--"):
+                rest.append(a)
+                after_option = a in takes_value
+            elif a.startswith("-"):
+                raise click.UsageError(f"{a!r}: libFuzzer flags pass as -flag=value (e.g. -dict=FILE, "
+                                       f"-use_value_profile=1); fuzzcore's own options start with '--'", ctx)
+            else:
+                rest.append(a)     # click says what is wrong with it (an unknown option's value, an extra argument)
+        ctx.meta["libfuzzer_args"] = libfuzzer
+        return super().parse_args(ctx, rest)
+
+
+@main.command("fuzz", cls=_FuzzCommand)
 @click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
 @click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
 @click.option("--out", metavar="DIR",
@@ -179,23 +245,21 @@ def device_show(name):
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
 @click.option("--no-seeds", is_flag=True,
               help="Start an empty corpus empty (default: seeded from corpora/seeds/ and corpora/regression/).")
-@click.argument("libfuzzer_args", nargs=-1, type=click.UNPROCESSED)
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
-             structure_pct, no_state_features, no_seeds, libfuzzer_args):
+             structure_pct, no_state_features, no_seeds):
     """Run a campaign: violations are findings (one directory per bucket in the findings store), not
     crashes. Shows a live status on a terminal (execs, exec/s, corpus, libFuzzer's features and
     coverage, buckets) and a status line every 5 s otherwise; ends with the table of new buckets.
 
-    Extra arguments starting with '-' go to libFuzzer as they are (e.g. -dict=FILE, -use_value_profile=1).
+    Arguments of the form -flag=value (one dash) go to libFuzzer as they are (e.g. -dict=FILE,
+    -use_value_profile=1); any other argument that is not an option above is an error.
     Exit 0 when the campaign ran (findings or not), 1 with --stop-on-first when something was found,
     2 on bad input, 3 when a worker crashed (a real crash, kept in the findings store's artifacts/)."""
     from ..campaign.driver import CampaignOptions, run_campaign
     from ..device.builtin import resolve_device
     from ..policy import load_policy
 
-    bad = [a for a in libfuzzer_args if not a.startswith("-")]
-    if bad:
-        _fail(f"unexpected argument {bad[0]!r}: libFuzzer flags start with '-'")
+    libfuzzer_args = click.get_current_context().meta["libfuzzer_args"]
     try:
         resolve_device(device)
         load_policy(policy)
@@ -233,8 +297,10 @@ def plot_cmd(stats, output):
 
 @main.command("run")
 @click.argument("program", type=click.Path(dir_okay=False))
-@click.option("--device", default="i350", show_default=True, help="Built-in device name or profile TOML.")
-@click.option("--policy", default="linux-7.1", show_default=True, help="Policy spec: base+overlay+...")
+@click.option("--device", help="Built-in device name or profile TOML (default: the program's '# device:' "
+                                "header, else i350).")
+@click.option("--policy", help="Policy spec: base+overlay+... (default: the program's '# policy:' header, "
+                                "else linux-7.1).")
 @click.option("--trace", is_flag=True, help="After each op: registers changed (old -> new, model step) "
                                             "and kernel fields changed (reference model only).")
 @click.option("--engine", type=click.Choice(["native", "reference", "both"]), default=None,
@@ -242,6 +308,9 @@ def plot_cmd(stats, output):
                    "reference model, or both, reporting the first op where they disagree (exit 3).")
 def run_cmd(program, device, policy, trace, engine):
     """Run one program (.fzs text or binary) and report its violations.
+
+    A .fzs file's '# device:' and '# policy:' headers (a finding's, a seed's) choose the device
+    and policy, as `show` and `replay` read them; --device/--policy given here win, and say so.
 
     Exit 0 when there are none, 1 when there are some, 2 on bad input, 3 when --engine both finds
     the engine and the reference model disagreeing."""
@@ -251,10 +320,25 @@ def run_cmd(program, device, policy, trace, engine):
     from ..program.load import load_program
     from ..triage.show import trace_lines
 
+    from ..triage.finding import DEFAULT_DEVICE, DEFAULT_POLICY, read_headers
+    from ..util.text_input import InputError, read_text
+
+    headers: dict = {}
+    try:
+        calls = load_program(program)
+        if Path(program).suffix == ".fzs":
+            headers = read_headers(read_text(program))
+    except (InputError, OSError) as e:
+        _fail(str(e))
+    for opt, key, given in (("--device", "device", device), ("--policy", "policy", policy)):
+        said = (headers.get(key) or [None])[-1]
+        if given and said and given != said:
+            click.echo(f"run: {opt} {given} overrides the program's '# {key}: {said}'", err=True)
+    device = device or (headers.get("device") or [DEFAULT_DEVICE])[-1]
+    policy = policy or (headers.get("policy") or [DEFAULT_POLICY])[-1]
     try:
         prof = resolve_device(device)
         pol = load_policy(policy)
-        calls = load_program(program)
     except (LookupError, ValueError, OSError) as e:
         _fail(str(e))
     from ..program.fzs import format_call
@@ -392,6 +476,7 @@ def _register_tool_commands() -> None:
 
 
 _register_tool_commands()
+_uniform_paths(main)
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from ..util.text_input import missing_file
 from .profile import DeviceProfile, load_profile
 
 DEFAULT_DEVICE = "i350"
@@ -22,7 +23,9 @@ def builtin_names() -> list[str]:
 def resolve_device(name_or_path: str) -> DeviceProfile:
     """A built-in name (`i350`) or a path to a profile TOML."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" and p.exists():
+    if p.suffix == ".toml":
+        if not p.exists():
+            raise LookupError(missing_file(p))
         return load_profile(p)
     candidate = builtin_dir() / f"{name_or_path}.toml"
     if candidate.exists():

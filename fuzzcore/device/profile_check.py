@@ -172,9 +172,9 @@ def _port_problem(prof) -> Problem | None:
     if isinstance(port, str):
         return Problem(port, None, "device", "upstream_port")
     if port.pcie_type not in PORT_TYPES or port.header_type != 1:
-        return Problem(f"upstream port '{prof.upstream_port}' is a {port.pcie_type} "
-                       f"(header type {port.header_type}), not a root or downstream port", None,
-                       "device", "upstream_port")
+        return Problem(f"upstream port '{prof.upstream_port}' is not a port: its PCIe Device/Port Type is "
+                       f"{port.pcie_type} (header type {port.header_type}); a device sits under a root-port "
+                       f"or a downstream-port", None, "device", "upstream_port")
     return None
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util.text_input import missing_file
 from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml
 from .vocabulary import (
     GATE_IDS, GATE_NAMES, RESET_METHOD_IDS, RESET_METHOD_NAMES, RESTORE_STEP_BY_NAME,
@@ -266,7 +267,7 @@ def resolve_part(spec: str, part: str) -> Path:
     if "/" in part or part.endswith(".toml"):
         path = Path(part).expanduser()
         if not path.is_file():
-            raise PolicyError(spec, part, f"no such policy file: {path}")
+            raise PolicyError(spec, part, missing_file(path))
         return path
     path = BUILTIN_DIR / f"{part}.toml"
     if not _BUILTIN_NAME_RE.match(part) or not path.is_file():

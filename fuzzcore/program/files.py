@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..util.text_input import missing_file
+
 # Files that sit beside programs (metadata, docs, logs, temp files of atomic writes).
 NOT_PROGRAMS = {".json", ".md", ".txt", ".toml", ".py", ".log", ".tmp"}
 
@@ -20,7 +22,7 @@ def program_paths(paths: list[str], missing: type[Exception], skip_campaign_corp
             out.append(p)
             continue
         if not p.is_dir():
-            raise missing(f"{p}: no such file or directory")
+            raise missing(missing_file(p))
         for root, dirs, names in os.walk(p):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".")
                              and not (skip_campaign_corpora and Path(root).name == "corpora" and "-" in d))

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..program.codec import Call, decode
-from ..program.fzs import format_program, parse_program
+from ..program.fzs import FzsError, format_program, parse_program
+from ..util.text_input import InputError, missing_file, read_bytes, read_text, split_lines
 
 DEFAULT_DEVICE = "i350"
 DEFAULT_POLICY = "linux-7.1"
@@ -87,7 +88,7 @@ class Finding:
 def read_headers(text: str) -> dict:
     """Header comments of a .fzs text: key -> list of values, in file order."""
     out: dict[str, list[str]] = {}
-    for line in text.splitlines():
+    for line in split_lines(text):
         m = _HEADER.match(line)
         if m:
             out.setdefault(m.group(1), []).append(m.group(2))
@@ -136,19 +137,21 @@ def load_finding(path: str | Path, device: str | None = None, policy: str | None
             raise FindingError(f"{p}: a directory without meta.json is not a finding")
         bucket_dir = p
         p = program_of_bucket_dir(p)
-    if not p.is_file():
-        raise FindingError(f"{p}: no such file")
+    if not p.exists():
+        raise FindingError(missing_file(p))
     meta = _read_meta(p.parent)
     headers: dict = {}
     try:
         if p.suffix == ".fzs":
-            text = p.read_text(encoding="utf-8")
+            text = read_text(p)
             headers = read_headers(text)
             calls = parse_program(text, str(p))
         else:
-            calls = decode(p.read_bytes())
-    except (OSError, UnicodeDecodeError) as e:
-        raise FindingError(f"{p}: {e}") from None
+            calls = decode(read_bytes(p))
+    except InputError as e:
+        if isinstance(e, FzsError):
+            raise
+        raise FindingError(str(e)) from None
 
     def pick(key_cli, header_key, meta_key, default):
         if key_cli:

@@ -5,7 +5,8 @@ Every reader of a user file (profiles, policies, dumps, `.fzs` programs, finding
 `read_bytes` / `read_text`, so a missing file, a directory, or bytes that are not UTF-8 read the
 same under every command:
 
-    PATH: cannot read: No such file or directory
+    PATH: no such file or directory
+    PATH: is a directory
     PATH:LINE:COL: not UTF-8 text (byte 0xae)
 
 Line numbers count `\\n` only (a `\\r` before it is part of the line break); `\\v`, `\\f`,
@@ -37,8 +38,14 @@ def located(path: str, line: int, col: int, message: str) -> str:
 
 
 def cannot_read(path, exc: OSError) -> InputError:
+    """`PATH: no such file or directory` (the OS's reason, lower case)."""
     why = exc.strerror or str(exc)
-    return InputError(str(path), 0, 0, f"cannot read: {why}")
+    return InputError(str(path), 0, 0, why[:1].lower() + why[1:])
+
+
+def missing_file(path) -> str:
+    """The one wording for a path that is not there."""
+    return f"{path}: no such file or directory"
 
 
 def read_bytes(path: str | Path) -> bytes:

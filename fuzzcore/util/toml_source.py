@@ -219,7 +219,8 @@ def parse_toml(text: str, path: str) -> TomlSource:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
-        raise TomlError(path, int(m.group(1)) if m else 1, f"not valid TOML: {e}") from None
+        line = int(m.group(1)) if m else max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+        raise TomlError(path, line, f"not valid TOML: {e}") from None
     except (ValueError, RecursionError) as e:   # what _check_shape is there to catch first
         raise TomlError(path, 1, f"not valid TOML: {e}") from None
     key_lines, table_lines = _index_lines(text)
