@@ -300,6 +300,12 @@ MODEL_GAPS = (
      "msi_capability_init (drivers/pci/msi/msi.c) first clears MSI Enable (pci_msi_set_enable(dev, 0)), "
      "and __pci_write_msi_msg writes Message Control (Multiple Message Enable) before the address; the "
      "model's msi_capability_init writes neither"),
+    ("pci_enable_msix", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
+     "__pci_enable_msix_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
+     "the model's pci_enable_msix enables MSI-X in D3hot"),
+    ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
+     "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
+     "the model's pci_enable_msi enables MSI in D3hot"),
     ("vfio_config_write", _cmd,
      "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c) emulates INTx Disable: when the "
      "user's virtual bit changes and INTx is not the IRQ type, __vfio_pci_intx_mask/unmask make the "
