@@ -40,8 +40,9 @@ from ..util.atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
-from .findings_store import bucket_metas
-from .status_display import STATUS_SECONDS, BucketRow, Status, make_display
+from .findings_store import bucket_metas, check_store
+from .state import load_totals
+from .status_display import STATUS_SECONDS, RootCauseRow, Status, make_display
 
 MAX_OPS = 64
 TICK_SECONDS = 0.25          # the supervisor's loop; the display decides how often it redraws
@@ -70,6 +71,7 @@ class CampaignOptions:
     libfuzzer_args: list[str] = field(default_factory=list)
     quiet: bool = False
     live: bool | None = None        # the rich live status; None: when stderr is a terminal
+    all_tiers: bool = False         # exit summary: also by-design and fixed-by root causes
 
 
 @dataclass
@@ -81,6 +83,8 @@ class CampaignSummary:
     crashed: list[int]
     exit_code: int
     totals: dict
+    root_causes: list = field(default_factory=list)   # fuzzcore.triage.root_cause.RootCause, assessed
+    new_root_causes: int = 0                          # not in the baseline's reviewed list
 
 
 # --- paths ---------------------------------------------------------------------------------
@@ -265,6 +269,12 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     out, corpus, findings = campaign_paths(opts)
     for d in (out, corpus, findings, out / "workers", out / "logs"):
         d.mkdir(parents=True, exist_ok=True)
+    # Checked, not trusted (campaign/state.py): a stats.json or meta.json that does not parse is
+    # rebuilt from what is on disk with a warning, or stops the campaign here, before any write.
+    stats_path = out / "stats.json"
+    jsonl_path = out / "stats.jsonl"
+    totals = load_totals(stats_path, jsonl_path, echo)
+    check_store(findings, opts.engine, echo)
     # A process killed inside an atomic write leaves its temp file: clear them before any worker
     # starts (see _clear_stale_temps for which).
     _clear_stale_temps(out, 0)
@@ -274,11 +284,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     display = make_display(echo, opts.quiet, opts.live)
     seeds = [] if opts.seeds_dir == "none" else [Path(opts.seeds_dir)] if opts.seeds_dir else default_seeds_dirs()
     seeded = _seed_corpus(corpus, seeds, display.message)
-    stats_path = out / "stats.json"
-    jsonl_path = out / "stats.jsonl"
     _cut_torn_line(jsonl_path)
-    totals = {"runs": 0, "seconds": 0.0, "sessions": 0}
-    totals.update(_read_json(stats_path))
     totals["sessions"] += 1
     before = {p.parent.name for p in bucket_metas(findings)}
 
@@ -343,6 +349,18 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
             corpus_count[1] = time.monotonic()
         return corpus_count[0]
 
+    from ..triage.tiers import known_root_causes
+    known = known_root_causes(opts.policy)
+    rc_of: dict[str, str] = {}           # bucket -> root-cause key (meta.json, written by the store)
+
+    def root_causes_now(now: set[str]) -> tuple[int, int]:
+        for b in now - set(rc_of):
+            key = (_read_json(findings / b / "meta.json").get("root_cause") or {}).get("key")
+            if key:
+                rc_of[b] = key
+        keys = {rc_of[b] for b in now if b in rc_of}
+        return len(keys), len(keys - set(known)) if known is not None else 0
+
     def buckets_now() -> set[str]:
         now = {p.parent.name for p in bucket_metas(findings)}
         fresh = now - seen
@@ -358,10 +376,12 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         el = time.monotonic() - started
         fts = [t.ft for t in tails if t.ft is not None]
         covs = [t.cov for t in tails if t.cov is not None]
+        n_rc, new_rc = root_causes_now(now)
         return Status(elapsed=el, execs=runs, exec_per_s=runs / el if el > 0 else 0.0,
                       corpus=count_corpus(force_corpus), features=max(fts) if fts else None,
                       cov=max(covs) if covs else None, buckets=len(now), new_buckets=len(now - before),
-                      newest=newest[-1] if newest else None)
+                      newest=newest[-1] if newest else None, root_causes=n_rc,
+                      new_root_causes=new_rc if known is not None else None)
 
     def append_stats_line(s: Status):
         # JSON lines, appended in one write: a torn last line (SIGKILL mid-write) is cut at the next start.
@@ -426,16 +446,30 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     append_stats_line(final)
     now = sorted(p.parent.name for p in bucket_metas(findings))
     new = sorted(set(now) - before)
-    code = stop_code or (3 if crashed else 0)
-    rows = []
-    for b in new:
-        meta = _read_json(findings / b / "meta.json")
-        rows.append(BucketRow(b, int(meta.get("hits", 0)), int(meta.get("min_ops", 0)), str(findings / b / "min.fzs")))
+    # The summary leads with root causes (fuzzcore/triage/root_cause.py): every bucket of the
+    # store grouped by provenance, each with its tier, and whether the baseline's reviewed list
+    # knows it. A new root cause is what a CI run on a patch wants to hear about: exit 1.
+    from ..triage.report import counts_line, known_summary
+    from ..triage.root_cause import assess_findings
+    try:
+        rcs = assess_findings(findings, opts.device, opts.policy)
+    except Exception as e:           # triage must not hide the campaign's own result
+        rcs = []
+        display.message(f"fuzzcore: warning: root causes not derived: {e}")
+    closing, n_new = known_summary(rcs, opts.policy)
+    code = stop_code or (3 if crashed else (1 if n_new else 0))
+    rows = [RootCauseRow(r.verdict.label, r.key, r.paths, r.hits, r.shortest_ops, r.shortest,
+                         "" if r.known is None else ("known" if r.known else "NEW"))
+            for r in rcs if opts.all_tiers or r.verdict.tier in ("hazard", "environmental", "unconfirmed")]
     notes = []
-    if new:
-        notes.append(f"next: fuzzcore show {findings / new[0]} --trace")
+    hidden = len(rcs) - len(rows)
+    if hidden:
+        notes.append(f"{hidden} by-design or fixed-by root cause(s) not listed (fuzzcore show {findings} --all)")
+    if rcs:
+        notes.append(f"next: fuzzcore show {findings}   (root causes with provenance and reasons)")
     for w in crashed:
         notes.append(f"  worker {w} crashed: see {out / 'logs' / f'worker-{w}.log'} and {findings / 'artifacts'}")
+    notes.append(closing)
     display.summary(f"fuzzcore: done: {runs} runs in {seconds:.0f}s this session ({t['runs']} in all); "
-                    f"{len(now)} buckets, {len(new)} new", rows, notes)
-    return CampaignSummary(runs, seconds, now, new, crashed, code, t)
+                    f"{len(now)} buckets, {len(new)} new; {counts_line(rcs)}", rows, notes)
+    return CampaignSummary(runs, seconds, now, new, crashed, code, t, rcs, n_new)

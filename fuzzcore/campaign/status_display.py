@@ -31,6 +31,8 @@ class Status:
     buckets: int
     new_buckets: int
     newest: str | None       # the bucket found last in this session
+    root_causes: int | None = None       # distinct root-cause keys over the buckets (meta.json)
+    new_root_causes: int | None = None   # of those, not in the baseline's reviewed list (None: no list)
 
 
 @dataclass
@@ -39,6 +41,24 @@ class BucketRow:
     hits: int
     min_ops: int
     path: str                # its smallest input (min.fzs)
+
+
+@dataclass
+class RootCauseRow:
+    tier: str                # hazard | environmental | by-design | fixed-by X | unconfirmed
+    key: str                 # invariant @ origin [register class]
+    paths: int               # member buckets (op paths)
+    hits: int
+    min_ops: int             # the shortest reproducer's length
+    path: str                # the shortest reproducer
+    status: str = ""         # known | NEW | "" (no reviewed list for the baseline)
+
+
+def _rc_text(s: "Status") -> str:
+    if s.root_causes is None:
+        return ""
+    new = f" (+{s.new_root_causes} new)" if s.new_root_causes is not None else ""
+    return f"root causes {s.root_causes}{new} "
 
 
 def _clock(seconds: float) -> str:
@@ -53,7 +73,7 @@ def _num(n: int | None) -> str:
 def status_line(s: Status) -> str:
     """The plain status line (also what the live status says, unstyled)."""
     line = (f"[{_clock(s.elapsed)}] execs {s.execs:,} ({s.exec_per_s:,.0f}/s) corpus {s.corpus:,} "
-            f"features {_num(s.features)} cov {_num(s.cov)} buckets {s.buckets} (+{s.new_buckets} new)")
+            f"features {_num(s.features)} cov {_num(s.cov)} {_rc_text(s)}buckets {s.buckets} (+{s.new_buckets} new)")
     return line + (f" newest {s.newest}" if s.newest else "")
 
 
@@ -90,12 +110,16 @@ class PlainDisplay(NullDisplay):
     def update(self, s: Status) -> None:
         self.echo(status_line(s))
 
-    def summary(self, done: str, rows: list[BucketRow], notes: list[str]) -> None:
+    def summary(self, done: str, rows: list, notes: list[str]) -> None:
         self.echo(done)
-        if rows:
+        if rows and isinstance(rows[0], RootCauseRow):
+            self.echo(f"  {'tier':14} {'':5} {'root cause':64} {'paths':>5} {'hits':>8} {'ops':>4}  shortest reproducer")
+            for r in rows:
+                self.echo(f"  {r.tier[:14]:14} {r.status:5} {r.key[:64]:64} {r.paths:>5} {r.hits:>8} {r.min_ops:>4}  {r.path}")
+        elif rows:
             self.echo(f"  {'bucket':70} {'hits':>7} {'ops':>4}  smallest input")
-        for r in rows:
-            self.echo(f"  {r.name[:70]:70} {r.hits:>7} {r.min_ops:>4}  {r.path}")
+            for r in rows:
+                self.echo(f"  {r.name[:70]:70} {r.hits:>7} {r.min_ops:>4}  {r.path}")
         for n in notes:
             self.echo(n)
 
@@ -134,6 +158,12 @@ class RichDisplay(NullDisplay):
         rates.append("  features ", "dim").append(_num(s.features), "bold")
         rates.append("  cov ", "dim").append(_num(s.cov), "bold")
         found = Text(no_wrap=True, overflow="ellipsis")
+        if s.root_causes is not None:
+            found.append("root causes ", "dim").append(f"{s.root_causes}", "bold")
+            if s.new_root_causes is not None:
+                found.append(f" (+{s.new_root_causes} new)  ", "bold red" if s.new_root_causes else "dim")
+            else:
+                found.append("  ")
         found.append("buckets ", "dim").append(f"{s.buckets}", "bold")
         found.append(f" (+{s.new_buckets} new)", "bold green" if s.new_buckets else "dim")
         found.append("  newest ", "dim").append(s.newest or "-", "yellow" if s.newest else "dim")
@@ -150,13 +180,25 @@ class RichDisplay(NullDisplay):
             self.live.stop()
             self.live = None
 
-    def summary(self, done: str, rows: list[BucketRow], notes: list[str]) -> None:
-        """The new buckets as a table; the smallest input's path in its own column when the
-        terminal is wide enough to show it whole, else once, as a pattern, in the title."""
+    def summary(self, done: str, rows: list, notes: list[str]) -> None:
+        """The root causes (or new buckets) as a table; the smallest input's path in its own
+        column when the terminal is wide enough to show it whole, else once, as a pattern, in the
+        title."""
         from rich.table import Table
         from rich.text import Text
         self.console.print(Text(done), soft_wrap=True)
-        if rows:
+        if rows and isinstance(rows[0], RootCauseRow):
+            table = Table(title=f"{len(rows)} root cause(s)", title_justify="left", show_edge=False,
+                          header_style="bold")
+            for col, kw in (("tier", {"no_wrap": True}), ("", {"no_wrap": True}), ("root cause", {"overflow": "fold"}),
+                            ("paths", {"justify": "right"}), ("hits", {"justify": "right"}),
+                            ("ops", {"justify": "right"}), ("shortest reproducer", {"overflow": "fold", "style": "dim"})):
+                table.add_column(col, **kw)
+            for r in rows:
+                table.add_row(r.tier, Text(r.status, style="bold red" if r.status == "NEW" else "dim"), Text(r.key),
+                              str(r.paths), f"{r.hits:,}", str(r.min_ops), Text(r.path))
+            self.console.print(table)
+        elif rows:
             name_w = max(len(r.name) for r in rows)
             with_path = name_w + max(len(r.path) for r in rows) + 24 <= self.console.width
             title = f"{len(rows)} new bucket(s)"

@@ -88,7 +88,7 @@ def _parse_size(text: str) -> int:
                                              "against Resizable BAR Control) as errors: exit 2, nothing written.")
 def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
-    from ..util.atomic_write import atomic_write_text
+    from ..util.atomic_write import atomic_write_text, clear_temps
     from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
     from ..device.profile import loads_profile, profile_from_dump, profile_to_toml
 
@@ -134,6 +134,7 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
         click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
                    err=True)
     if output:
+        clear_temps(Path(output).parent, (Path(output).name,))    # what a killed import left
         atomic_write_text(output, text)
         click.echo(f"wrote {output}: {prof.description or name} ({len(prof.walk.all)} capabilities)")
     else:
@@ -245,16 +246,22 @@ class _FuzzCommand(click.Command):
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
 @click.option("--no-seeds", is_flag=True,
               help="Start an empty corpus empty (default: seeded from corpora/seeds/ and corpora/regression/).")
+@click.option("--all", "all_tiers", is_flag=True,
+              help="Exit summary: list by-design and fixed-by root causes too (default: hazard and environmental).")
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
-             structure_pct, no_state_features, no_seeds):
+             structure_pct, no_state_features, no_seeds, all_tiers):
     """Run a campaign: violations are findings (one directory per bucket in the findings store), not
     crashes. Shows a live status on a terminal (execs, exec/s, corpus, libFuzzer's features and
-    coverage, buckets) and a status line every 5 s otherwise; ends with the table of new buckets.
+    coverage, root causes, buckets) and a status line every 5 s otherwise; ends with the root causes
+    (buckets grouped by provenance), each with its tier, and whether the baseline's reviewed
+    known-findings list (fuzzcore/policies/known/) has it.
 
     Arguments of the form -flag=value (one dash) go to libFuzzer as they are (e.g. -dict=FILE,
     -use_value_profile=1); any other argument that is not an option above is an error.
-    Exit 0 when the campaign ran (findings or not), 1 with --stop-on-first when something was found,
-    2 on bad input, 3 when a worker crashed (a real crash, kept in the findings store's artifacts/)."""
+    Exit 0 when the campaign ran and found no new root cause ("no new root causes"), 1 when a root
+    cause the baseline's reviewed list does not know appeared (or, with --stop-on-first, when
+    something was found), 2 on bad input, 3 when a worker crashed (a real crash, kept in the
+    findings store's artifacts/)."""
     from ..campaign.driver import CampaignOptions, run_campaign
     from ..device.builtin import resolve_device
     from ..policy import load_policy
@@ -267,13 +274,26 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
         _fail(str(e))
     if workers < 1:
         _fail("--workers must be at least 1")
-    summary = run_campaign(CampaignOptions(
+    summary = _checked(run_campaign)(CampaignOptions(
         device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
         seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
         seeds_dir="none" if no_seeds else None, state_features=not no_state_features,
-        libfuzzer_args=list(libfuzzer_args)),
+        libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
+
+
+def _checked(run_campaign):
+    """run_campaign, with a campaign file that neither parses nor can be rebuilt as bad input
+    (fuzzcore/campaign/state.py): the file, where, and how to recover; exit 2."""
+    from ..campaign.state import CampaignStateError
+
+    def run(*args, **kwargs):
+        try:
+            return run_campaign(*args, **kwargs)
+        except CampaignStateError as e:
+            _fail(str(e))
+    return run
 
 
 @main.command("plot")

@@ -1,0 +1,182 @@
+"""Tiers of root causes, computed by the rules in tiers.toml (by-design, fixed-by X,
+environmental, hazard; the first that holds decides), and the reviewed known findings of each
+shipped baseline (fuzzcore/policies/known/<baseline>.toml).
+
+A root cause is assessed from its reproducers (one per member bucket): fixed-by replays each
+under POLICY+X for every shipped fix overlay X; environmental removes the ops the kernel is not
+told of ([environmental].ops) and looks for the root cause again. Both run the reference model
+with the provenance recorder (root_cause.derive_all), a few milliseconds per reproducer."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .root_cause import derive_all
+
+TIERS_TOML = Path(__file__).with_name("tiers.toml")
+KNOWN_DIR = Path(__file__).resolve().parents[1] / "policies" / "known"
+TIER_ORDER = ("hazard", "environmental", "unconfirmed", "by-design", "fixed-by", "model-gap")
+DEFAULT_TIERS = ("hazard", "environmental", "unconfirmed")
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    with open(TIERS_TOML, "rb") as f:
+        return tomllib.load(f)
+
+
+def severity(invariant: str) -> tuple[int, str]:
+    """(rank, class): 0 wrong values on a live device, 1 URs and fatal errors, 2 bookkeeping."""
+    for rank, (cls, invs) in enumerate(rules()["severity"].items()):
+        if invariant in invs:
+            return rank, cls
+    return len(rules()["severity"]), "other"
+
+
+@dataclass
+class Verdict:
+    tier: str                    # hazard | environmental | by-design | fixed-by | model-gap | unconfirmed
+    reason: str                  # one line
+    upstream: str = ""           # the upstream function(s) the rule cites
+    fixed_by: list = field(default_factory=list)    # fix overlays under which it is gone
+    rule: str = ""               # the by-design id, the overlay, or the rule name
+
+    @property
+    def label(self) -> str:
+        return f"fixed-by {' '.join(self.fixed_by)}" if self.tier == "fixed-by" else self.tier
+
+
+def _needs_ops(profile, policy, key: str, reproducers: list, ops: set) -> tuple[bool, set]:
+    """Whether every reproducer needs one of `ops` for the root cause: it has such an op, and
+    without them (all removed) it no longer shows the root cause. Also the ops it used."""
+    used_all = set()
+    if not reproducers:
+        return False, used_all
+    for calls, b in reproducers:
+        used = {c.name for c in calls if c.name in ops}
+        if not used:
+            return False, used_all
+        stripped = [c for c in calls if c.name not in ops]
+        if stripped and _shows(profile, policy, stripped, key, b):
+            return False, used_all
+        used_all |= used
+    return True, used_all
+
+
+def _outside_d0(profile, policy, key: str, reproducers: list, rule: dict) -> bool:
+    """Whether every reproducer, at or before its violation, makes one of rule["ops"] as
+    rule["owner"] with dev->current_state not D0 at the op's start."""
+    if not reproducers:
+        return False
+    for calls, b in reproducers:
+        prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
+        if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0
+                                   for f in prov.op_facts):
+            return False
+    return True
+
+
+def _match(table: str, profile, policy, key: str, invariant: str, origin: str, reg_class: str,
+           actor_paths: set, reproducers: list) -> dict | None:
+    """The first entry of rules()[table] ([[by_design]] or [[model_gap]]) the root cause matches."""
+    for entry in rules().get(table, []):
+        if "invariant" in entry and entry["invariant"] != invariant:
+            continue
+        if "origin" in entry:
+            want = entry["origin"] if isinstance(entry["origin"], list) else [entry["origin"]]
+            if origin not in want:
+                continue
+        if "register_class" in entry and entry["register_class"] != reg_class:
+            continue
+        if "actor_path" in entry and actor_paths != {entry["actor_path"]}:
+            continue
+        if "needs_op" in entry and not _needs_ops(profile, policy, key, reproducers, set(entry["needs_op"]))[0]:
+            continue
+        if "outside_d0" in entry and not _outside_d0(profile, policy, key, reproducers, entry["outside_d0"]):
+            continue
+        return entry
+    return None
+
+
+def _shows(profile, policy, calls, key: str, bucket) -> bool:
+    return any(p.key == key for p in derive_all(profile, policy, calls))
+
+
+def fix_overlays(policy_spec: str) -> list[str]:
+    """The shipped fix overlays not already part of the policy spec."""
+    parts = set(policy_spec.split("+"))
+    return [o for o in rules()["fixes"]["overlays"] if o not in parts]
+
+
+def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg_class: str,
+           actor_paths: set, reproducers: list, reproduced: bool = True) -> Verdict:
+    """The tier of one root cause. `reproducers` is [(calls, bucket)], one per member."""
+    from ..policy import load_policy
+    if not reproduced:
+        return Verdict("unconfirmed", "the reference model does not reproduce it (engine and model disagree)")
+    base = load_policy(policy_spec)
+    # Only reproducers that show the root cause under the policy itself can say anything.
+    reproducers = [(calls, b) for calls, b in reproducers if _shows(profile, base, calls, key, b)]
+    if not reproducers:
+        return Verdict("unconfirmed", "no reproducer shows it on the reference model")
+    for table, tier in (("model_gap", "model-gap"), ("by_design", "by-design")):
+        entry = _match(table, profile, base, key, invariant, origin, reg_class, actor_paths, reproducers)
+        if entry is not None:
+            return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"])
+    fixes = rules()["fixes"]
+    gone = []
+    for overlay in fix_overlays(policy_spec):
+        pol = load_policy(f"{policy_spec}+{overlay}")
+        if reproducers and not any(_shows(profile, pol, calls, key, b) for calls, b in reproducers):
+            gone.append(overlay)
+    if gone:
+        descs = []
+        for overlay in gone:
+            ov = _overlay_info(overlay)
+            descs.append(fixes["reason"].format(policy=f"{policy_spec}+{overlay}", description=ov["description"],
+                                                commit=ov.get("commit") or "unmerged"))
+        return Verdict("fixed-by", "; ".join(descs), fixed_by=gone, rule="fixes")
+    env = rules()["environmental"]
+    needed, used = _needs_ops(profile, base, key, reproducers, set(env["ops"]))
+    if needed:
+        return Verdict("environmental", env["reason"].format(ops=", ".join(sorted(used))), rule="environmental")
+    h = rules().get("hazard", {}).get(invariant, {})
+    return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard")
+
+
+@lru_cache(maxsize=None)
+def _overlay_info(name: str) -> dict:
+    from ..policy.loader import BUILTIN_DIR
+    with open(BUILTIN_DIR / f"{name}.toml", "rb") as f:
+        return tomllib.load(f).get("overlay", {})
+
+
+# --- known findings of a baseline ---------------------------------------------------------------------
+
+def baseline_of(policy_spec: str) -> str:
+    return policy_spec.split("+", 1)[0]
+
+
+def known_path(policy_spec: str) -> Path:
+    base = baseline_of(policy_spec)
+    name = Path(base).stem if base.endswith(".toml") else Path(base).name
+    return KNOWN_DIR / f"{name}.toml"
+
+
+def known_root_causes(policy_spec: str) -> dict | None:
+    """key -> {tier, reason} of the reviewed list for the spec's baseline; None without a list."""
+    path = known_path(policy_spec)
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    return {rc["key"]: rc for rc in data.get("root_cause", [])}
+
+
+def sort_key(rc) -> tuple:
+    """Tier order, then severity, then most hits first."""
+    tier = rc.verdict.tier if rc.verdict else "hazard"
+    return (TIER_ORDER.index(tier) if tier in TIER_ORDER else 9, severity(rc.invariant)[0], -rc.hits, rc.key)
