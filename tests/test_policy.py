@@ -20,7 +20,7 @@ EXAMPLE = ROOT / "docs" / "examples" / "ptm-restore-gated.toml"
 BASE = "linux-7.1"
 BASE_FILE = BUILTIN_DIR / f"{BASE}.toml"
 OVERLAYS = ["msix-restore-enable-memory", "vfio-reset-done-v18", "skip-save-if-inaccessible",
-            "fail-flr-if-inaccessible", "pre-a2f1e22390ac", "no-bar-snapshot-update"]
+            "fail-flr-if-inaccessible", "pre-a2f1e22390ac", "no-bar-snapshot-update", "linux-6.12"]
 V71_RESTORE = ("pcie", "pasid", "pri", "ats", "vc", "rebar", "dpc", "ptm", "tph", "aer_clear_status", "aer",
                "config_space", "pcix", "msi", "acs", "iov")
 V71_SAVE = ("config_space", "pcie", "pcix", "dpc", "aer", "ptm", "tph", "vc")
