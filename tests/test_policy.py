@@ -226,7 +226,8 @@ def test_overlay_commits():
     commits = {o: load_policy(f"{BASE}+{o}").part_info[1].commit for o in OVERLAYS}
     assert commits == {"msix-restore-enable-memory": "231c7a57d193", "vfio-reset-done-v18": "",
                        "skip-save-if-inaccessible": "e18d1abc3bff", "fail-flr-if-inaccessible": "ad05c16b290b",
-                       "pre-a2f1e22390ac": "a2f1e22390ac", "no-bar-snapshot-update": "909f7bf9b080"}
+                       "pre-a2f1e22390ac": "a2f1e22390ac", "no-bar-snapshot-update": "909f7bf9b080",
+                       "linux-6.12": ""}
 
 
 def test_all_overlays_compose_into_the_union_of_their_changes():
