@@ -48,6 +48,15 @@ def test_bar_size_against_rebar_control_warns_and_strict_refuses(tmp_path):
 def test_upstream_port_must_be_a_port_above():
     r = _import(str(DATA / "pcitool-intel-cnl-rootport-dpc-ptm-l1ss.txt"), "--upstream-port", "cnl-rootport")
     assert "a root-port sits on a root bus and has no port above it" in r.output
-    r = _import(str(DATA / "pciutils-intel-7265-wifi-l1ss-ltr.txt"), "--bar", "0=8K", "--upstream-port", "i350",
-                "--strict")
-    assert r.exit_code == 2 and "PCIe Device/Port Type is endpoint" in r.output
+    # not a port at all: an error even without --strict (the profile validation layer)
+    r = _import(str(DATA / "pciutils-intel-7265-wifi-l1ss-ltr.txt"), "--bar", "0=8K", "--upstream-port", "i350")
+    assert r.exit_code == 2 and "'i350'" in r.output and "endpoint" in r.output
+
+
+def test_a_switch_upstream_port_cannot_be_a_device_s_parent():
+    class _Port:                 # the type is all the check reads
+        name, pcie_type = "usp", "upstream-port"
+    prof = resolve_device("wifi-7265")
+    assert consistency_warnings(prof, _Port()) == [
+        "upstream_port 'usp': PCIe Device/Port Type is upstream-port, but a device sits under a root-port "
+        "or downstream-port"]
