@@ -287,5 +287,6 @@ def test_5000_digit_values_are_located_errors(tmp_path):
     pol = tmp_path / "big.toml"
     pol.write_text((ROOT / "fuzzcore" / "policies" / "no-bar-snapshot-update.toml").read_text()
                    + "\n[reset]\nx = " + "1" * 5000 + "\n")
-    r = fz("run", "--policy", f"linux-7.1+{pol}", tmp_path / "none.fzs")
+    (tmp_path / "ok.fzs").write_text("pci_save_state()\n")
+    r = fz("run", "--policy", f"linux-7.1+{pol}", tmp_path / "ok.fzs")
     assert r.returncode == 2 and f"{pol}:" in r.stderr and "at most 64 bits" in r.stderr, r.stderr

@@ -40,7 +40,8 @@ from ..util.atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
-from .findings_store import bucket_metas
+from .findings_store import bucket_metas, check_store
+from .state import load_totals
 from .status_display import STATUS_SECONDS, RootCauseRow, Status, make_display
 
 MAX_OPS = 64
@@ -268,6 +269,12 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     out, corpus, findings = campaign_paths(opts)
     for d in (out, corpus, findings, out / "workers", out / "logs"):
         d.mkdir(parents=True, exist_ok=True)
+    # Checked, not trusted (campaign/state.py): a stats.json or meta.json that does not parse is
+    # rebuilt from what is on disk with a warning, or stops the campaign here, before any write.
+    stats_path = out / "stats.json"
+    jsonl_path = out / "stats.jsonl"
+    totals = load_totals(stats_path, jsonl_path, echo)
+    check_store(findings, opts.engine, echo)
     # A process killed inside an atomic write leaves its temp file: clear them before any worker
     # starts (see _clear_stale_temps for which).
     _clear_stale_temps(out, 0)
@@ -277,11 +284,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     display = make_display(echo, opts.quiet, opts.live)
     seeds = [] if opts.seeds_dir == "none" else [Path(opts.seeds_dir)] if opts.seeds_dir else default_seeds_dirs()
     seeded = _seed_corpus(corpus, seeds, display.message)
-    stats_path = out / "stats.json"
-    jsonl_path = out / "stats.jsonl"
     _cut_torn_line(jsonl_path)
-    totals = {"runs": 0, "seconds": 0.0, "sessions": 0}
-    totals.update(_read_json(stats_path))
     totals["sessions"] += 1
     before = {p.parent.name for p in bucket_metas(findings)}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -29,12 +30,13 @@ from ..model.invariants import BY_NAME, Violation, bucket_name
 from ..program.codec import decode, encode
 from ..program.fzs import format_program
 from ..program.op_table import RECORD_SIZE
+from .state import CampaignStateError, meta_problem, read_json_checked, rebuild_meta
 
 FLUSH_SECONDS = 5.0
 
 
 class FindingsStore:
-    def __init__(self, root: str | Path, device: str, policy: str, engine: str):
+    def __init__(self, root: str | Path, device: str, policy: str, engine: str, warn=None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "artifacts").mkdir(exist_ok=True)
@@ -45,16 +47,35 @@ class FindingsStore:
         self._pending_min: dict[str, tuple[bytes, Violation]] = {}   # shorter inputs not yet written
         self._last_flush = time.monotonic()
         self.writes = 0                          # bucket directory updates (stats)
+        self.warn = warn or (lambda m: print(m, file=sys.stderr, flush=True))
+        self._unrepairable: set[str] = set()
         self.reload()
 
     def reload(self) -> None:
-        """Buckets already on disk (earlier runs, other workers)."""
+        """Buckets already on disk (earlier runs, other workers); a meta.json that does not parse
+        is rebuilt from its bucket's files, with a warning (fuzzcore/campaign/state.py)."""
         for meta in bucket_metas(self.root):
-            try:
-                info = json.loads(meta.read_text())
+            info = self._meta_of(meta.parent.name, lock=True)
+            if info:
                 self.known[meta.parent.name] = int(info.get("min_ops", 1 << 30))
-            except (OSError, ValueError):
-                continue
+
+    def _meta_of(self, name: str, lock: bool = False) -> dict:
+        """The bucket's meta.json, repaired first when it does not parse; {} (and a warning, once)
+        when it cannot be. `lock`: take the store's lock for a repair (callers inside it pass False)."""
+        meta_path = self.root / name / "meta.json"
+        value, why = read_json_checked(meta_path)
+        if why is None and meta_problem(value) is None:
+            return value
+        if lock:
+            with self._locked():
+                return self._meta_of(name)
+        try:
+            return repair_meta(self.root / name, self.engine, self.warn)
+        except CampaignStateError as e:
+            if name not in self._unrepairable:
+                self._unrepairable.add(name)
+                self.warn(f"fuzzcore: warning: {e}; this bucket's hits are not recorded until then")
+            return {}
 
     @contextmanager
     def _locked(self):
@@ -128,7 +149,7 @@ class FindingsStore:
         fixed-by expectations that replay checks."""
         d = self.root / name
         meta_path = d / "meta.json"
-        meta = _read_json(meta_path)
+        meta = self._meta_of(name)
         if not meta:
             return
         n_ops = len(prefix) // RECORD_SIZE
@@ -163,7 +184,7 @@ class FindingsStore:
             now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             for name, hits in self._pending_hits.items():
                 meta_path = self.root / name / "meta.json"
-                meta = _read_json(meta_path)
+                meta = self._meta_of(name) if meta_path.exists() else {}
                 if meta:
                     meta["hits"] = meta.get("hits", 0) + hits
                     meta["last_seen"] = now
@@ -179,6 +200,42 @@ class FindingsStore:
         path = self.root / "artifacts" / f"{artifact_name}.traceback.txt"
         atomic_write_text(path, text)
         return path
+
+
+def repair_meta(d: Path, engine: str, warn) -> dict:
+    """Rebuild bucket directory `d`'s meta.json from its files (the caller holds the store's lock
+    or nothing else runs), write it, warn what was lost; CampaignStateError when it cannot be."""
+    value, why = read_json_checked(d / "meta.json")
+    if why is None:
+        shape = meta_problem(value)
+        if shape is None:
+            return value                     # repaired meanwhile (another worker)
+        why = f"{d / 'meta.json'}: {shape}"
+    meta, lost = rebuild_meta(d, engine)
+    atomic_write_text(d / "meta.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    warn(f"fuzzcore: warning: {why}; rebuilt from {meta['rebuilt']['from']}; lost: {lost}")
+    return meta
+
+
+def check_store(root: str | Path, engine: str, warn) -> int:
+    """Before a campaign starts: every bucket's meta.json parses, or is rebuilt (with a warning),
+    or CampaignStateError says which one and how to recover. Returns how many were rebuilt."""
+    root = Path(root)
+    if not root.is_dir():
+        return 0
+    n = 0
+    with open(root / ".lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            for meta in bucket_metas(root):
+                value, why = read_json_checked(meta)
+                if why is None and meta_problem(value) is None:
+                    continue
+                repair_meta(meta.parent, engine, warn)
+                n += 1
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+    return n
 
 
 def bucket_metas(root: str | Path) -> list[Path]:

@@ -88,7 +88,7 @@ def _parse_size(text: str) -> int:
                                              "against Resizable BAR Control) as errors: exit 2, nothing written.")
 def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
-    from ..util.atomic_write import atomic_write_text
+    from ..util.atomic_write import atomic_write_text, clear_temps
     from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
     from ..device.profile import loads_profile, profile_from_dump, profile_to_toml
 
@@ -134,6 +134,7 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
         click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
                    err=True)
     if output:
+        clear_temps(Path(output).parent, (Path(output).name,))    # what a killed import left
         atomic_write_text(output, text)
         click.echo(f"wrote {output}: {prof.description or name} ({len(prof.walk.all)} capabilities)")
     else:
@@ -273,13 +274,26 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
         _fail(str(e))
     if workers < 1:
         _fail("--workers must be at least 1")
-    summary = run_campaign(CampaignOptions(
+    summary = _checked(run_campaign)(CampaignOptions(
         device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
         seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
         seeds_dir="none" if no_seeds else None, state_features=not no_state_features,
         libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
+
+
+def _checked(run_campaign):
+    """run_campaign, with a campaign file that neither parses nor can be rebuilt as bad input
+    (fuzzcore/campaign/state.py): the file, where, and how to recover; exit 2."""
+    from ..campaign.state import CampaignStateError
+
+    def run(*args, **kwargs):
+        try:
+            return run_campaign(*args, **kwargs)
+        except CampaignStateError as e:
+            _fail(str(e))
+    return run
 
 
 @main.command("plot")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..util.atomic_write import atomic_write_text
+from ..util.atomic_write import atomic_write_text, clear_temps
 from ..model.invariants import bucket_name
 from ..program.codec import decode, encode
 from ..program.files import program_paths
@@ -146,6 +146,7 @@ def cmin(in_dirs: list[str], out_dir: str, device: str = "i350", policy: str = "
             raise CminError(f"{d}: an input directory may not contain or be inside OUT_DIR {out_dir}")
     started = time.monotonic()
     jpath = journal_path(out)
+    clear_temps(jpath.parent, (jpath.name,))      # a killed run's half-written journal update
     executor = executor_for(device, policy, engine)
     # features are the executor's: an input's features from another engine are not reused
     config = {"device": device, "policy": policy, "engine": executor.name}

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..util.atomic_write import atomic_write_bytes, atomic_write_text
+from ..util.atomic_write import atomic_write_bytes, atomic_write_text, clear_temps
 from .finding import (Bucket, Finding, FindingError, check_config, executor_for,
                       finding_fzs, format_bucket)
 from ..model.invariants import BY_NAME
@@ -160,7 +160,13 @@ class Output:
 
     def prepare(self) -> None:
         """A new output bucket directory starts with the source's first.* (meta.json follows as soon
-        as there is a state: the directory is a bucket directory from the start)."""
+        as there is a state: the directory is a bucket directory from the start). The temp files a
+        killed run left in the middle of an atomic write of an output go first."""
+        if self.is_dir:
+            clear_temps(self.path, ("min.bin", "min.fzs", "first.bin", "first.fzs", "meta.json",
+                                    self.state_path.name))
+        else:
+            clear_temps(self.path.parent, (self.path.name, self.state_path.name))
         if not self.is_dir:
             return
         self.path.mkdir(parents=True, exist_ok=True)

@@ -36,3 +36,27 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def temp_files(directory: str | Path, names) -> list[Path]:
+    """The temp files an atomic write of `directory/NAME` leaves when killed between creating
+    its temp file and the rename (`.NAME.XXXXXXXX.tmp`), for each NAME in `names`."""
+    import glob
+    d = Path(directory)
+    out: list[Path] = []
+    for name in names:
+        out += sorted(d.glob(f".{glob.escape(name)}.*.tmp"))
+    return out
+
+
+def clear_temps(directory: str | Path, names) -> int:
+    """Remove what `temp_files` finds: a tool calls this for its own targets when it starts, so a
+    killed run's temp files go with the next run. Returns how many were removed."""
+    n = 0
+    for p in temp_files(directory, names):
+        try:
+            p.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n
