@@ -128,8 +128,32 @@ def _finish(path: str, block: _Block) -> ParsedDump:
                       tuple(block.notes or ()), tuple(block.row_lines or ()))
 
 
+_ROW = r"[0-9a-fA-F]{2,3}:(?:[ \t]+[0-9a-fA-F]{2}){16}[ \t]*"
+_BLOCK_RE = re.compile(rf"(\n?)((?:{_ROW}\n)*{_ROW})\n?")
+_ROW_OFFSET_RE = re.compile(r"^([0-9a-fA-F]{2,3}):", re.M)
+
+
+def _well_formed_block(text: str, path: str) -> list[ParsedDump] | None:
+    """A text that is nothing but one device's well-formed hexdump lines (a profile's [config]
+    hexdump): read in a few C-level passes. None for anything else (the line-by-line reader
+    below then reads it, and reports whatever is wrong)."""
+    m = _BLOCK_RE.fullmatch(text)
+    if m is None:
+        return None
+    body = m.group(2)
+    offsets = _ROW_OFFSET_RE.findall(body)
+    if len(offsets) * 16 not in VALID_SIZES or [int(o, 16) for o in offsets] != list(range(0, 16 * len(offsets), 16)):
+        return None
+    first = 2 if m.group(1) else 1
+    data = bytes.fromhex(_ROW_OFFSET_RE.sub("", body))
+    return [ParsedDump(data, path, "", "", (), tuple(range(first, first + len(offsets))))]
+
+
 def parse_text(text: str, path: str = "<text>") -> list[ParsedDump]:
     """Parse annotated or lspci text; returns one ParsedDump per device found."""
+    fast = _well_formed_block(text, path)
+    if fast is not None:
+        return fast
     blocks: list[_Block] = []
     current: _Block | None = None
     pending_comments: list[tuple[int, str]] = []

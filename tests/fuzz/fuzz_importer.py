@@ -1,30 +1,43 @@
-"""atheris harness for the device importer: any bytes, in any of the three forms, must either
-import (parse, walk, build a profile, its TOML loads back) or raise the importer's own clear error.
+"""atheris harness for the device importer. Contract (fuzzcore/device/dump_parser.py, profile.py):
+any bytes, in any of the three forms (annotated hexdump, lspci text, raw config), either import
+(parse, walk, build a profile that passes the profile check, its TOML loads back to the same
+image and capabilities, its register semantics build) or raise the importer's own error naming
+the input: DumpError / AmbiguousSlotError / ProfileError. Anything else is a crash (libFuzzer
+keeps the input as crash-*).
 
-Run: python tests/fuzz/fuzz_importer.py -max_total_time=600 tests/fuzz/importer_corpus
-Any other exception is a crash (libFuzzer keeps the input as crash-*)."""
+Seeds (tests/fuzz/run.py): the shipped dumps and the built-in devices' raw images.
+Run: python tests/fuzz/fuzz_importer.py -max_total_time=600 CORPUS_DIR
+"""
 
 import sys
 
 import atheris
+import numpy  # noqa: F401  (not instrumented: not ours)
+import tomllib  # noqa: F401
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["fuzzcore"]):
     from fuzzcore.device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_bytes
     from fuzzcore.device.profile import ProfileError, loads_profile, profile_from_dump, profile_to_toml
+    from fuzzcore.device.profile_check import profile_problem
+
+NAME = "fuzz-input"
 
 
 def TestOneInput(data: bytes) -> None:
     try:
-        dump = parse_dump_bytes(data, "fuzz-input")
-    except (DumpError, AmbiguousSlotError):
+        dump = parse_dump_bytes(data, NAME)
+    except (DumpError, AmbiguousSlotError) as e:
+        assert str(e).startswith(NAME), e
         return
     try:
         prof = profile_from_dump("fuzz", dump)
-    except ProfileError:
+    except ProfileError as e:
+        assert str(e).startswith(NAME), e
         return
-    prof.walk  # the capability walk must terminate and not raise
+    assert profile_problem(prof) is None
     back = loads_profile(profile_to_toml(prof), "fuzz.toml")
-    assert back.image == prof.image
+    assert back.image == prof.image and back.bars == prof.bars
+    assert [c.offset for c in back.walk.all] == [c.offset for c in prof.walk.all]
     back.semantics  # masks build for whatever capabilities the walk found
 
 

@@ -43,14 +43,19 @@ def seed(name: str, corpus: Path) -> int:
         for p in devices:
             _write(corpus, p.stem + ".bin", load_profile(p).image); n += 1
     elif name == "profile":
-        from fuzzcore.device.dump_parser import parse_dump_file
-        from fuzzcore.device.profile import ProfileError, profile_from_dump, profile_to_toml
+        from fuzzcore.device.dump_parser import ParsedDump, parse_dump_file
+        from fuzzcore.device.profile import load_profile, profile_from_dump, profile_to_toml
         for p in devices:
             _write(corpus, p.name, p.read_bytes()); n += 1
+            short = ParsedDump(load_profile(p).image[:256], str(p))   # the same device, 256 bytes dumped
+            try:
+                _write(corpus, p.stem + "-256.toml", profile_to_toml(profile_from_dump(p.stem, short)).encode()); n += 1
+            except ValueError:
+                pass
         for p in dumps:
             try:
                 prof = profile_from_dump(p.stem, parse_dump_file(p))
-            except (ValueError, ProfileError):
+            except ValueError:
                 continue
             _write(corpus, p.stem + ".toml", profile_to_toml(prof).encode()); n += 1
     elif name == "policy":
