@@ -66,17 +66,20 @@ def test_vocabulary_is_finite_and_documented():
     assert len(calls) == 7 + 3  # 4 Command values, D3hot/D0, FLR; three power states
 
 
-def test_diff_v18_introduces_the_tph_and_open_blob_buckets(tmp_path):
+def test_diff_v18_introduces_the_open_blob_root_causes(tmp_path):
     j = tmp_path / "d.json"
     r = fz("diff", "--base", "linux-7.1", "--policy", "linux-7.1+vfio-reset-done-v18", "--max-time", 5,
-           "--depth", 3, "--json", j)
+           "--depth", 3, "--neighbours", 500, "--json", j)
     assert r.returncode == 1, r.stderr
     report = json.loads(j.read_text())
-    introduced = {tuple(x["bucket"]) for x in report["introduced"]}
-    assert ("restore_unsaved_buffer", "vfio_device_reset", "TPH") in introduced      # H2 (Alex's case)
-    assert ("live_flag_mismatch", "vfio_device_reset", "TPH") in introduced
-    assert ("restore_older_snapshot", "vfio_device_reset", "config") in introduced   # H3
-    assert ("msi_without_bus_master", "vfio_device_reset", "Command") in introduced  # H4
+    introduced = {(x["root_cause"], x["actor_path"]): x for x in report["introduced"]}
+    # H3: reset_done puts back the open-time blob; H4: that blob has Bus Master off (kernel.md §9)
+    h3 = introduced[("restore_older_snapshot @ vfio_pci_core_aer_reset_done [config header]", "vfio")]
+    h4 = introduced[("msi_without_bus_master @ vfio_pci_core_enable [config header]", "vfio")]
+    for x in (h3, h4):
+        assert x["confirmed"] and x["time_to_first_find_s"] is not None, x
+        assert any(m["bucket"][1] == "vfio_device_reset" for m in x["members"]) or x["members"]
+    assert report["search"]["inputs_per_s"] > 0 and report["engine"] == "native"
     assert "## Introduced by the patch" in r.stdout and "First divergence" in r.stdout
 
 
@@ -88,12 +91,13 @@ def test_diff_msix_fix_fixes_memory_off(tmp_path):
                                     "vfio_config_write(offset=0x04, width=2, value=0x04)\nvfio_device_reset()\n")
     j = tmp_path / "d.json"
     r = fz("diff", "--base", "linux-7.1", "--policy", "linux-7.1+msix-restore-enable-memory", "--max-time", 5,
-           "--depth", 2, "--corpus", corpus, "--json", j)
+           "--depth", 2, "--corpus", corpus, "--neighbours", 500, "--json", j)
     report = json.loads(j.read_text())
     assert report["inputs"]["corpus"] == 1
-    fixed = {tuple(x["bucket"]) for x in report["fixed"]}
-    assert ("mmio_decode_off", "vfio_device_reset", "MSI-X table, Memory off") in fixed
-    assert r.returncode == (1 if report["introduced"] else 0)
+    fixed = {(x["root_cause"], x["actor_path"]): x for x in report["fixed"]}
+    h1 = fixed[("mmio_decode_off @ __pci_restore_msix_state [MSI-X table, Memory off]", "vfio")]
+    assert h1["confirmed"], h1
+    assert r.returncode == (1 if any(x["confirmed"] for x in report["introduced"]) else 0)
     assert "None found within the bound." in r.stdout or report["introduced"]
 
 

@@ -73,26 +73,34 @@ def explore_cmd(device, policy, depth, ops, max_states, out, backend, workers):
 @click.option("--base", "base_spec", default="linux-7.1", show_default=True, help="Policy before the patch.")
 @click.option("--policy", "policy_spec", required=True, help="Policy with the patch (base+overlay).")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False), help="Replay these inputs first.")
-@click.option("--max-time", default=30, show_default=True, help="Seconds of differential fuzzing (0: none).")
+@click.option("--max-time", default=30, show_default=True, help="Seconds of differential search (0: none).")
 @click.option("--depth", default=0, show_default=True, help="Also explore both policies to this depth.")
 @click.option("--seed", default=1, show_default=True)
+@click.option("--engine", type=click.Choice(["auto", "native", "reference"]), default="auto", show_default=True,
+              help="What runs the search (the reference model always confirms the final reproducers).")
+@click.option("--neighbours", default=3000, show_default=True,
+              help="Mutants searched around each introduced/fixed reproducer under the other policy.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the report as JSON.")
 @click.option("--markdown", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown report here.")
-def diff_cmd(device, base_spec, policy_spec, corpus, max_time, depth, seed, json_out, md_out):
-    """Buckets a patch introduces, fixes, or leaves; exit 1 when it introduces any."""
+def diff_cmd(device, base_spec, policy_spec, corpus, max_time, depth, seed, engine, neighbours, json_out, md_out):
+    """Root causes a patch introduces, fixes, or leaves, per actor path (host driver, vfio-pci, no
+    driver); each introduced or fixed one confirmed by replay under the other policy and a bounded
+    search around its reproducer, or reported as unconfirmed. Exit 1 when the patch introduces a
+    confirmed root cause."""
     from ..util.atomic_write import atomic_write_text
     from ..explore.diff import run_diff, to_json, to_markdown
 
     profile, _ = _load(device, base_spec)
     _load(device, policy_spec)
-    report = run_diff(profile, device, base_spec, policy_spec, corpus, max_time, depth, seed)
+    report = run_diff(profile, device, base_spec, policy_spec, corpus, max_time, depth, seed, engine=engine,
+                      tries=neighbours)
     md = to_markdown(report, profile)
     if md_out:
         atomic_write_text(md_out, md)
     if json_out:
         atomic_write_text(json_out, to_json(report))
     click.echo(md)
-    sys.exit(1 if report.introduced else 0)
+    sys.exit(1 if report.of("introduced", confirmed=True) else 0)
 
 
 def register(main) -> None:

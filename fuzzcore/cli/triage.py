@@ -134,16 +134,30 @@ def register(main) -> None:
                   help="With --as-pytest: write the test to this file instead of stdout.")
     @click.option("--device", help="Device (default: the file's # device: header or meta.json, else i350).")
     @click.option("--policy", help="Policy spec (default: the file's, else linux-7.1).")
-    def show_cmd(file, trace, as_pytest, output, device, policy):
+    @click.option("--all", "all_tiers", is_flag=True,
+                  help="A findings store: list by-design, fixed-by and model-gap root causes too.")
+    @click.option("--json", "as_json", is_flag=True, help="A findings store: the root causes as JSON.")
+    def show_cmd(file, trace, as_pytest, output, device, policy, all_tiers, as_json):
         """Show a program (a .fzs, a binary input or a bucket directory) one kernel call per line,
-        then its violation: expected vs actual and the model step.
+        after its root cause (provenance and tier), then its violation: expected vs actual and the
+        model step. Given a findings store (a directory of bucket directories, e.g. a campaign's
+        findings/ or crashes/<policy>/), list its root causes instead: one line each with tier,
+        path count, hits and the shortest reproducer; hazard and environmental ones unless --all.
 
         Exit 0, or 1 when the program does not show what it claims (its bucket, or a seed's
         expected buckets), 2 on bad input."""
+        from pathlib import Path
         from ..util.atomic_write import atomic_write_text
-        from ..triage.finding import FindingError, check_config
-        from ..triage.show import as_pytest as render_pytest, show_text
+        from ..triage.finding import FindingError, check_config, is_bucket_dir
+        from ..triage.show import as_pytest as render_pytest, root_cause_header, show_store, show_text
 
+        if Path(file).is_dir() and not is_bucket_dir(Path(file)):
+            try:
+                text = show_store(Path(file), device, policy, all_tiers, as_json)
+            except (FindingError, ValueError, LookupError) as e:
+                _fail(str(e))
+            click.echo(text, nl=False)
+            return
         f = _load(file, device, policy)
         try:
             check_config(f.device, [f.policy])
@@ -160,7 +174,7 @@ def register(main) -> None:
                 click.echo(text, nl=False)
             return
         text, ok = show_text(f, trace)
-        click.echo(text, nl=False)
+        click.echo(root_cause_header(f) + text, nl=False)
         sys.exit(0 if ok else 1)
 
     @main.command("replay")

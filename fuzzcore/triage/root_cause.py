@@ -78,6 +78,7 @@ class Save:
     caller: str              # the function that called pci_save_state
     accessible: bool
     command: int             # the Command word it saved
+    seq: int = 0             # position among the recorded writes, events and saves
 
 
 @dataclass
@@ -104,11 +105,13 @@ class _RecAccess(Access):
         super().write(offset, width, value, target)
         if target == "dev":
             new = self._hw(target).read(offset, width)
-            m._rec_writes.append((m.op_index, tuple(m._rec_stack), offset, width, old, new))
+            m._rec_seq += 1
+            m._rec_writes.append((m.op_index, tuple(m._rec_stack), offset, width, old, new, m._rec_seq))
 
     def event(self, what):
         super().event(what)
-        self.m._rec_events.append((self.m.op_index, tuple(self.m._rec_stack), what))
+        self.m._rec_seq += 1
+        self.m._rec_events.append((self.m.op_index, tuple(self.m._rec_stack), what, self.m._rec_seq))
 
 
 class Recorder(Model):
@@ -129,6 +132,7 @@ class Recorder(Model):
         self._rec_power: list = []        # (op_index, stack, current_state)
         self._rec_resources: list = []    # (op_index, stack, resources)
         self._rec_notes: list[Note] = []
+        self._rec_seq = 0
         self._rec_facts: list = []        # per op, at its start: (op, owner, current_state, runtime)
         self._rec_msix_at_start: list = []   # per op: dev->msix_enabled at its start
         self._rec_last = None
@@ -148,7 +152,7 @@ class Recorder(Model):
             self._rec_notes.append(Note(
                 invariant, register, self.op_index, self.op_name, tuple(self._rec_stack), OWNERS[self.facts()[0]],
                 st.dev.config_epoch, {b.cap_id: b.epoch for b in st.dev.buffers}, st.hw.accessible,
-                st.hw.config[PCI_COMMAND] | st.hw.config[PCI_COMMAND + 1] << 8, st.dev.current_state,
+                int(st.hw.config[PCI_COMMAND]) | int(st.hw.config[PCI_COMMAND + 1]) << 8, st.dev.current_state,
                 st.dev.msix_enabled))
             orig(invariant, register, expected, actual)
         oracle.report = report
@@ -184,14 +188,15 @@ class Recorder(Model):
             self._observe()
             if name == "pci_save_state/config_space":
                 d = self.state.dev
+                self._rec_seq += 1
                 self._rec_saves.append(Save(d.config_epoch, self.op_index, _caller(self._rec_stack[:-1]),
-                                            self.state.hw.accessible, d.saved_config[1] & 0xFFFF))
+                                            self.state.hw.accessible, d.saved_config[1] & 0xFFFF, self._rec_seq))
             self._rec_stack.pop()
 
     def apply(self, call):
         self._observe()
         owner, power, runtime = self.facts()
-        self._rec_facts.append((call.name, OWNERS[owner], power, runtime))
+        self._rec_facts.append((call.name, OWNERS[owner], power, runtime, bool(self.state.hw.accessible)))
         self._rec_msix_at_start.append(self.state.dev.msix_enabled)
         self._rec_stack = [call.name]
         try:
@@ -232,8 +237,10 @@ class Provenance:
     detail: str                  # one line a reader can check against the trace
     reproduced: bool = True      # the reference model reports the bucket for this reproducer
     hw_ops: list = field(default_factory=list)   # indices of hw_* ops in the reproducer
+    restored_by: str = ""                        # the caller of the restore that wrote it (restore-time invariants)
     op_facts: list = field(default_factory=list) # per op up to the violating one, at its start:
-                                                 # [op, owner, current_state (0 = D0), runtime suspended]
+                                                 # [op, owner, current_state (0 = D0), runtime suspended,
+                                                 #  config space answering]
 
     @property
     def key(self) -> str:
@@ -301,18 +308,35 @@ def _snapshot_origin(rec: Recorder, note: Note) -> tuple[str, str, int, str]:
     return save.caller, "save", save.op_index, text
 
 
+def _memory_cleared(rec: Recorder, before_seq: int, before_op: int = 1 << 30) -> tuple[str, int, str]:
+    """Who last turned Command.Memory off before a point: a write that cleared it, or a reset."""
+    w = next((x for x in reversed(rec._rec_writes) if x[6] < before_seq and x[0] <= before_op
+              and x[2] == PCI_COMMAND and x[4] & PCI_COMMAND_MEMORY and not x[5] & PCI_COMMAND_MEMORY), None)
+    e = next((x for x in reversed(rec._rec_events) if x[3] < before_seq and x[0] <= before_op
+              and "reset" in x[2]), None)
+    if w is not None and (e is None or w[6] > e[3]):
+        fn = upstream(_innermost(w[1]))
+        return fn, w[0], f"Command.Memory cleared by {fn} at op {w[0]}"
+    if e is not None:
+        return upstream(_innermost(e[1])), e[0], f"Command cleared by {e[2]} at op {e[0]}"
+    return "initial state", -1, "Command.Memory off since enumeration"
+
+
 def _decode_origin(rec: Recorder, note: Note, cause: str) -> tuple[str, int, str]:
     """The live state an MMIO access contradicts: who turned decode off."""
     op = note.op_index
     if cause == "Memory off":
-        w = _last(rec._rec_writes, op, lambda x: x[2] <= PCI_COMMAND < x[2] + x[3] and x[2] == PCI_COMMAND
-                  and x[4] & PCI_COMMAND_MEMORY and not x[5] & PCI_COMMAND_MEMORY)
-        e = _last(rec._rec_events, op, lambda x: "reset" in x[2])
-        if w is not None and (e is None or (w[0], 0) >= (e[0], 0)):
-            return upstream(_innermost(w[1])), w[0], f"Command.Memory cleared by {upstream(_innermost(w[1]))} at op {w[0]}"
-        if e is not None:
-            return upstream(_innermost(e[1])), e[0], f"Command cleared by {e[2]} at op {e[0]}"
-        return "initial state", -1, "Command.Memory off since enumeration"
+        restored = _last(rec._rec_writes, op, lambda x: x[0] == op and x[2] == PCI_COMMAND
+                         and _innermost(x[1]) == "pci_restore_state/config_space")
+        if restored is not None and not restored[5] & PCI_COMMAND_MEMORY:
+            # the Command just restored has Memory off: the snapshot's; who turned it off before that save
+            save = _save_of_epoch(rec, note.config_epoch)
+            if save is not None:
+                fn, at, why = _memory_cleared(rec, save.seq)
+                return fn, at, (f"the restored Command (0x{restored[5] & 0xFFFF:04x}, snapshot of save "
+                                f"#{save.epoch} by {save.caller} at op {save.op_index}) has Memory off; {why}")
+        fn, at, why = _memory_cleared(rec, 1 << 62, op)
+        return fn, at, why
     if cause == "not in D0":
         p = _last(rec._rec_power, op, lambda x: x[2] != 0)
         if p is not None:
@@ -360,6 +384,8 @@ def _provenance(rec: Recorder, calls, bucket) -> Provenance:
     p = Provenance(inv, reg, register_class(reg), op, note.op_index, viol.step, note.owner, "", "", -1, "",
                    hw_ops=hw_ops, op_facts=[list(f) for f in rec._rec_facts[:note.op_index + 1]])
     _explain(rec, note, p)
+    if any(f.startswith("pci_restore_state") for f in note.stack) or note.stack[:1] == ("pci_restore_state",):
+        p.restored_by = _caller([f for f in note.stack if not f.startswith("pci_restore_state")] or ["pci_restore_state"])
     return p
 
 

@@ -176,3 +176,52 @@ def as_pytest(finding: Finding) -> str:
         lines += [f"def test_{name}_reports_exactly_the_expected_buckets():",
                   "    assert buckets(POLICY) == EXPECTED_BUCKETS", ""]
     return "\n".join(lines)
+
+
+# --- root causes -------------------------------------------------------------------------------------
+
+def root_cause_header(finding: Finding) -> str:
+    """A finding's root cause first: key, provenance and tier (fuzzcore/triage/root_cause.py,
+    tiers.py); nothing for a program that claims no bucket."""
+    if finding.bucket is None:
+        return ""
+    from ..device.builtin import resolve_device
+    from ..policy import load_policy
+    from .root_cause import derive
+    from .tiers import assess
+    prof = resolve_device(finding.device)
+    p = derive(prof, load_policy(finding.policy), finding.calls, tuple(finding.bucket))
+    if not p.reproduced:
+        return f"root cause: not derived ({p.detail})\n\n"
+    v = assess(prof, finding.policy, p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+               [(finding.calls, tuple(finding.bucket))])
+    return (f"root cause: {p.key}   [{v.label}]\n"
+            f"  origin     {p.detail}\n"
+            f"  actor path {p.actor_path}\n"
+            f"  {v.tier + ':':10} {v.reason}" + (f" [{v.upstream}]" if v.upstream else "") + "\n\n")
+
+
+def show_store(root: Path, device: str | None, policy: str | None, all_tiers: bool, as_json: bool) -> str:
+    """A findings store's root causes (tiers, known/new against the baseline's reviewed list)."""
+    import json
+    from .report import counts_line, known_summary, lines, to_json
+    from .root_cause import assess_findings
+    rcs = assess_findings(root, device, policy)
+    if as_json:
+        return json.dumps(to_json(rcs), indent=2) + "\n"
+    if not rcs:
+        return f"{root}: no findings\n"
+    pol = policy or rcs and _policy_of(root) or "linux-7.1"
+    out = [f"{root}: {counts_line(rcs)}"] + lines(rcs, all_tiers) + [known_summary(rcs, pol)[0]]
+    return "\n".join(out) + "\n"
+
+
+def _policy_of(root: Path) -> str:
+    import json
+    from ..campaign.findings_store import bucket_metas
+    for m in sorted(bucket_metas(root)):
+        try:
+            return json.loads(m.read_text()).get("policy") or "linux-7.1"
+        except (OSError, ValueError):
+            continue
+    return "linux-7.1"

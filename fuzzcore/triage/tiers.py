@@ -68,34 +68,54 @@ def _needs_ops(profile, policy, key: str, reproducers: list, ops: set) -> tuple[
 
 def _outside_d0(profile, policy, key: str, reproducers: list, rule: dict) -> bool:
     """Whether every reproducer, at or before its violation, makes one of rule["ops"] as
-    rule["owner"] with dev->current_state not D0 at the op's start."""
+    rule["owner"] with dev->current_state not D0 (and config space answering) at the op's start."""
     if not reproducers:
         return False
     for calls, b in reproducers:
         prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
-        if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0
+        # the device answers config (else it is out of D0 because of an event the kernel is not told of)
+        if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0 and f[4]
                                    for f in prov.op_facts):
             return False
     return True
 
 
+def _restored_by(profile, policy, key: str, reproducers: list, callers: set) -> bool:
+    """Whether in every reproducer the restore that wrote it was called by one of `callers`."""
+    for calls, b in reproducers:
+        prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
+        if prov is None or prov.restored_by not in callers:
+            return False
+    return bool(reproducers)
+
+
+def _static_match(entry: dict, invariant: str, origin: str, reg_class: str, actor_paths: set) -> bool:
+    if "invariant" in entry and entry["invariant"] != invariant:
+        return False
+    if "origin" in entry:
+        want = entry["origin"] if isinstance(entry["origin"], list) else [entry["origin"]]
+        if origin not in want:
+            return False
+    if "register_class" in entry and entry["register_class"] != reg_class:
+        return False
+    if "actor_path" in entry and actor_paths is not None and actor_paths != {entry["actor_path"]}:
+        return False
+    return True
+
+
 def _match(table: str, profile, policy, key: str, invariant: str, origin: str, reg_class: str,
-           actor_paths: set, reproducers: list) -> dict | None:
-    """The first entry of rules()[table] ([[by_design]] or [[model_gap]]) the root cause matches."""
+           actor_paths: set, reproducers: list, with_needs: bool = True) -> dict | None:
+    """The first entry of rules()[table] ([[by_design]] or [[model_gap]]) the root cause matches
+    (entries with needs_op only when with_needs: assess() weighs those with the environmental rule)."""
     for entry in rules().get(table, []):
-        if "invariant" in entry and entry["invariant"] != invariant:
+        if not _static_match(entry, invariant, origin, reg_class, actor_paths):
             continue
-        if "origin" in entry:
-            want = entry["origin"] if isinstance(entry["origin"], list) else [entry["origin"]]
-            if origin not in want:
+        if "needs_op" in entry:
+            if not with_needs or not _needs_ops(profile, policy, key, reproducers, set(entry["needs_op"]))[0]:
                 continue
-        if "register_class" in entry and entry["register_class"] != reg_class:
-            continue
-        if "actor_path" in entry and actor_paths != {entry["actor_path"]}:
-            continue
-        if "needs_op" in entry and not _needs_ops(profile, policy, key, reproducers, set(entry["needs_op"]))[0]:
-            continue
         if "outside_d0" in entry and not _outside_d0(profile, policy, key, reproducers, entry["outside_d0"]):
+            continue
+        if "restored_by" in entry and not _restored_by(profile, policy, key, reproducers, set(entry["restored_by"])):
             continue
         return entry
     return None
@@ -123,7 +143,8 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
     if not reproducers:
         return Verdict("unconfirmed", "no reproducer shows it on the reference model")
     for table, tier in (("model_gap", "model-gap"), ("by_design", "by-design")):
-        entry = _match(table, profile, base, key, invariant, origin, reg_class, actor_paths, reproducers)
+        entry = _match(table, profile, base, key, invariant, origin, reg_class, actor_paths, reproducers,
+                       with_needs=False)
         if entry is not None:
             return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"])
     fixes = rules()["fixes"]
@@ -139,12 +160,37 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
             descs.append(fixes["reason"].format(policy=f"{policy_spec}+{overlay}", description=ov["description"],
                                                 commit=ov.get("commit") or "unmerged"))
         return Verdict("fixed-by", "; ".join(descs), fixed_by=gone, rule="fixes")
+    # Excused paths: events the kernel is not told of (environmental), and by-design entries that
+    # need an op (needs_op: e.g. recovery left to vfio's user). A hazard needs one member whose
+    # reproducer shows the root cause with every excusing op removed.
     env = rules()["environmental"]
-    needed, used = _needs_ops(profile, base, key, reproducers, set(env["ops"]))
+    hw = set(env["ops"])
+    # needs_op entries apply member by member, on the member's own actor path
+    design = [e for e in rules().get("by_design", []) if "needs_op" in e
+              and _static_match(e, invariant, origin, reg_class, None)]
+    actor_of = {}
+    for i, (calls, b) in enumerate(reproducers):
+        prov = next((p for p in derive_all(profile, base, calls) if p.key == key), None)
+        actor_of[i] = prov.actor_path if prov else None
+
+    def excusing(i):
+        return hw | {op for e in design if e.get("actor_path", actor_of[i]) == actor_of[i] for op in e["needs_op"]}
+
+    if any(not any(c.name in excusing(i) for c in calls)
+           or _shows(profile, base, [c for c in calls if c.name not in excusing(i)], key, b)
+           for i, (calls, b) in enumerate(reproducers)):
+        h = rules().get("hazard", {}).get(invariant, {})
+        return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard")
+    needed, used = _needs_ops(profile, base, key, reproducers, hw)
     if needed:
         return Verdict("environmental", env["reason"].format(ops=", ".join(sorted(used))), rule="environmental")
-    h = rules().get("hazard", {}).get(invariant, {})
-    return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard")
+    for e in design:
+        if any(e.get("actor_path", actor_of[i]) == actor_of[i]
+               and _needs_ops(profile, base, key, [r], set(e["needs_op"]))[0] for i, r in enumerate(reproducers)):
+            used = {c.name for calls, _ in reproducers for c in calls if c.name in hw}
+            extra = f" (other paths need {', '.join(sorted(used))}, which the kernel is not told of)" if used else ""
+            return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"])
+    return Verdict("environmental", env["reason"].format(ops=", ".join(sorted(hw))), rule="environmental")
 
 
 @lru_cache(maxsize=None)

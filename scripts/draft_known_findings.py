@@ -1,0 +1,50 @@
+"""Draft a baseline's known-findings list from one or more findings stores, for review.
+
+    python scripts/draft_known_findings.py --policy linux-7.1 fuzzcore-out/i350-linux-7.1/findings [...]
+
+Prints TOML in the form of fuzzcore/policies/known/<baseline>.toml: one [[root_cause]] per root
+cause over all the stores (union by key), with its computed tier and reason, its member count and
+an example reproducer. Review every entry against the upstream source before committing it; the
+list is what a campaign calls "known"."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fuzzcore.triage.root_cause import assess_findings  # noqa: E402
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("stores", nargs="+", type=Path)
+    ap.add_argument("--policy", default="linux-7.1")
+    ap.add_argument("--device", default=None)
+    args = ap.parse_args()
+    seen: dict = {}
+    for store in args.stores:
+        for rc in assess_findings(store, args.device, args.policy):
+            cur = seen.get(rc.key)
+            if cur is None or rc.shortest_ops < cur.shortest_ops:
+                seen[rc.key] = rc
+    for rc in sorted(seen.values(), key=lambda r: (r.verdict.tier, r.key)):
+        print("[[root_cause]]")
+        print(f"key = {_q(rc.key)}")
+        print(f"tier = {_q(rc.verdict.label)}")
+        print(f"reason = {_q(rc.verdict.reason)}")
+        if rc.verdict.upstream:
+            print(f"upstream = {_q(rc.verdict.upstream)}")
+        print(f"example = {_q(rc.detail)}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Root causes, tiers and known findings (fuzzcore/triage/root_cause.py, tiers.py, report.py)."""
+
+import json
+import tomllib
+
+import pytest
+
+from fuzzcore.campaign.findings_store import FindingsStore
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+from fuzzcore.program.codec import encode
+from fuzzcore.program.fzs import parse_program
+from fuzzcore.triage import tiers
+from fuzzcore.triage.root_cause import assess_findings, derive, derive_all, group_findings
+
+I350 = resolve_device("i350")
+BASE = load_policy("linux-7.1")
+
+# An all-ones snapshot: config stops answering, then a sysfs reset saves it and restores it.
+ALL_ONES = "hw_inaccessible()\npci_reset_function(method=auto)\n"
+# H1(a): a vfio user turns Memory off and resets; the MSI-X restore writes the table (kernel.md §9).
+H1A = ("vfio_open()\nvfio_config_write(offset=0x04, width=2, value=0x06)\nvfio_set_irqs(index=msix, count=2)\n"
+       "vfio_config_write(offset=0x04, width=2, value=0x04)\nvfio_device_reset()\n")
+# H2: a host driver enables TPH after the last save and restores (the TPH buffer was never filled).
+TPH = "pci_bind_driver(driver=host)\npci_enable_tph(mode=no_st)\npci_restore_state()\n"
+# H11: recovery of a vfio-pci device resets it and restores nothing.
+RECOVERY = "pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)\n"
+
+
+def provs(text, policy=BASE):
+    return derive_all(I350, policy, parse_program(text))
+
+
+def test_buckets_of_one_snapshot_share_one_root_cause():
+    """Command and both BARs restored from the same all-ones save are three buckets, one root cause
+    keyed by where the value came from: the save in pci_dev_save_and_disable."""
+    ps = [p for p in provs(ALL_ONES) if p.invariant == "restore_all_ones"]
+    assert {p.register for p in ps} >= {"Command", "BAR0"}
+    assert {p.key for p in ps} == {"restore_all_ones @ pci_dev_save_and_disable [config header]"}
+    p = ps[0]
+    assert p.origin_kind == "save" and p.origin_op_index == 1
+    assert "read all-ones" in p.detail and p.actor_path == "vfio"
+    assert p.hw_ops == [0]
+
+
+def test_provenance_names_the_access_and_the_missing_save():
+    h1 = next(p for p in provs(H1A) if p.invariant == "mmio_decode_off")
+    assert h1.key == "mmio_decode_off @ __pci_restore_msix_state [MSI-X table, Memory off]"
+    assert "Command.Memory cleared" in h1.detail
+    tph = next(p for p in provs(TPH) if p.invariant == "restore_unsaved_buffer")
+    assert tph.key == "restore_unsaved_buffer @ no save [TPH]"
+    assert tph.origin_kind == "missing save" and tph.actor_path == "host"
+    assert tph.restored_by == "pci_restore_state (driver)"
+
+
+def test_a_bucket_the_model_does_not_reproduce_is_marked():
+    p = derive(I350, BASE, parse_program(TPH), ("snapshot_all_ones", "pci_restore_state", "config"))
+    assert not p.reproduced and p.origin == "not reproduced"
+
+
+def _assess(text, bucket_invariant, policy="linux-7.1"):
+    calls = parse_program(text)
+    p = next(p for p in derive_all(I350, load_policy(policy), calls) if p.invariant == bucket_invariant)
+    return p, tiers.assess(I350, policy, p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                           [(calls, p.bucket_tuple)])
+
+
+def test_fix_overlays_tag_fixed_by():
+    _, v = _assess(H1A, "mmio_decode_off")
+    assert v.tier == "fixed-by" and v.fixed_by == ["msix-restore-enable-memory"]
+    assert v.label == "fixed-by msix-restore-enable-memory" and "231c7a57d193" in v.reason
+    _, v = _assess(ALL_ONES, "restore_all_ones")
+    assert v.tier == "fixed-by" and "skip-save-if-inaccessible" in v.fixed_by
+    # a fix already in the policy is not tried again: a driver's own save of an all-ones device
+    # is fixed by none of them
+    drv = "hw_inaccessible()\npci_bind_driver(driver=host)\npci_save_state()\n"
+    all_fixes = "linux-7.1+msix-restore-enable-memory+skip-save-if-inaccessible+fail-flr-if-inaccessible"
+    assert tiers.fix_overlays(all_fixes) == []
+    _, v = _assess(drv, "snapshot_all_ones", all_fixes)
+    assert v.tier != "fixed-by"
+
+
+def test_environmental_is_decided_by_whether_the_reproducer_needs_the_event():
+    # a driver's snapshot of a device that reads all-ones needs config space to stop answering
+    calls = parse_program("hw_inaccessible()\npci_bind_driver(driver=host)\npci_save_state()\n")
+    p = next(p for p in derive_all(I350, BASE, calls) if p.invariant == "snapshot_all_ones")
+    v = tiers.assess(I350, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "environmental" and "hw_inaccessible" in v.reason
+    # a hw op that the violation does not need does not make it environmental
+    p, v = _assess("hw_link_down()\n" + TPH, "restore_unsaved_buffer")
+    assert v.tier == "hazard"
+
+
+def test_by_design_entries_cite_upstream():
+    _, v = _assess(RECOVERY, "used_without_restore")
+    assert v.tier == "by-design" and v.rule == "vfio-no-slot-reset"
+    assert "report_slot_reset" in v.upstream
+    for entry in tiers.rules()["by_design"] + tiers.rules()["model_gap"]:
+        assert entry["upstream"] and entry["reason"] and entry["id"], entry
+        assert "(" in entry["upstream"], f"{entry['id']}: cite the upstream file"
+    for inv, h in tiers.rules()["hazard"].items():
+        assert h["upstream"] and h["reason"], inv
+
+
+def test_hazard_needs_kernel_visible_events_only():
+    p, v = _assess(TPH, "restore_unsaved_buffer")
+    assert v.tier == "hazard" and "tph_enabled" in v.reason
+    assert not p.hw_ops
+
+
+def test_every_invariant_has_a_severity_and_a_hazard_entry():
+    from fuzzcore.model.invariants import INVARIANTS
+    for inv in INVARIANTS:
+        assert tiers.severity(inv.name)[1] != "other", inv.name
+        assert inv.name in tiers.rules()["hazard"], inv.name
+
+
+def test_findings_store_records_the_root_cause_and_show_groups_by_it(tmp_path):
+    store = FindingsStore(tmp_path, "i350", "linux-7.1", "reference")
+    for text in (ALL_ONES, TPH, "hw_inaccessible()\npci_reset_bus()\n"):
+        calls = parse_program(text)
+        for v in Model(I350, BASE).run(calls).violations:
+            store.record(encode(calls), v)
+    store.maybe_flush(force=True)
+    metas = {m.parent.name: json.loads(m.read_text()) for m in tmp_path.glob("*/meta.json")}
+    assert all(m["root_cause"]["key"] for m in metas.values())
+    rcs = group_findings(tmp_path)
+    by_key = {r.key: r for r in rcs}
+    family = by_key["restore_all_ones @ pci_dev_save_and_disable [config header]"]
+    # reached from two resets (two op paths), three registers: six buckets, one root cause
+    assert family.paths >= 4 and {m.split("--")[1] for m in family.members} == {"pci_reset_function", "pci_reset_bus"}
+    assert family.shortest_ops == 2
+    assessed = {r.key: r for r in assess_findings(tmp_path)}
+    assert assessed["restore_unsaved_buffer @ no save [TPH]"].verdict.tier == "hazard"
+    assert sum(r.paths for r in assessed.values()) == len(metas)
+
+
+def test_known_findings_list_for_the_baseline_is_reviewed():
+    path = tiers.known_path("linux-7.1+vfio-reset-done-v18")
+    assert path.name == "linux-7.1.toml" and path.is_file()
+    data = tomllib.loads(path.read_text())
+    entries = data["root_cause"]
+    assert entries and len({e["key"] for e in entries}) == len(entries)
+    for e in entries:
+        assert e["tier"].split()[0] in tiers.TIER_ORDER and e["reason"], e
+    known = tiers.known_root_causes("linux-7.1")
+    for text, inv in ((ALL_ONES, "restore_all_ones"), (TPH, "restore_unsaved_buffer"), (H1A, "mmio_decode_off"),
+                      (RECOVERY, "used_without_restore")):
+        key = next(p.key for p in provs(text) if p.invariant == inv)
+        assert key in known, key
+    assert tiers.known_root_causes("nonesuch-baseline") is None
+
+
+# --- diff: by root cause and actor path, every verdict confirmed ------------------------------------
+
+PLANTED = """\
+[overlay]
+name = "planted-keep-state-saved"
+description = "planted regression: pci_pm_runtime_suspend no longer clears state_saved"
+commit = ""
+reference = "§1.4"
+
+[pm]
+runtime_suspend_clears_state_saved = false
+"""
+# The same root cause (a restore of a snapshot the driver took of a device whose BARs were lost)
+# on the host-driver path under both policies, and on the vfio-pci path only under the plant: an
+# idle vfio-pci device's runtime suspend no longer re-saves, so the driver's stale snapshot returns.
+HOST_PATH = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3cold)\npci_save_state()\npci_restore_state()\n"
+VFIO_PATH = ("pci_bind_driver(driver=host)\nhw_link_down()\npci_save_state()\npci_bind_driver(driver=vfio)\n"
+             "pci_pm_runtime_resume()\n")
+KEY = "snapshot_bar_stale @ pci_save_state (driver) [config header]"
+
+
+def test_diff_reports_a_regression_visible_on_one_actor_path_only(tmp_path):
+    from fuzzcore.explore.diff import run_diff, to_json
+    overlay = tmp_path / "planted.toml"
+    overlay.write_text(PLANTED)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "host.fzs").write_text(HOST_PATH)
+    (corpus / "vfio.fzs").write_text(VFIO_PATH)
+    r = run_diff(I350, "i350", "linux-7.1", f"linux-7.1+{overlay}", str(corpus), max_time=1, seed=3, tries=500)
+    rows = {(x.key, x.actor): x for x in r.root_causes}
+    assert rows[(KEY, "host")].verdict == "unchanged"
+    intro = rows[(KEY, "vfio")]
+    assert intro.verdict == "introduced" and intro.confirmed, intro.note
+    assert "replayed under base" in intro.note and "neighbours" in intro.note
+    assert intro.found_at is not None and intro.program
+    # keyed by (invariant, op, register) the same symptom is in both: the old diff's blind spot
+    bucket = ("snapshot_bar_stale", "pci_pm_runtime_resume", "BAR0")
+    assert (bucket, "vfio") in r.seen_base and (bucket, "vfio") in r.seen_patched
+    report = json.loads(to_json(r))
+    assert any(x["root_cause"] == KEY and x["actor_path"] == "vfio" and x["confirmed"] for x in report["introduced"])
+    assert report["search"]["inputs"] > 0 and report["engine"] in ("native", "reference")
+
+
+def test_diff_marks_a_verdict_the_other_policy_refutes(tmp_path):
+    """A 'fixed' verdict whose reproducer the patched side reaches from a neighbour is unconfirmed."""
+    from fuzzcore.explore.diff import PairRunner, neighbourhood
+    base, patched = load_policy("linux-7.1"), load_policy("linux-7.1")
+    runner = PairRunner(I350, base, patched)
+    calls = parse_program(TPH)
+    p = next(p for p in derive_all(I350, base, calls) if p.invariant == "restore_unsaved_buffer")
+    # under the same policy the neighbourhood search finds the root cause at once (the program itself
+    # or a neighbour): a verdict that another policy run would refute is refuted
+    hit = neighbourhood(runner, "patched", calls, {(p.bucket_tuple, "host")}, 200, 1, p.key, "host", patched)
+    assert hit is not None
+
+
+def test_diff_search_runs_on_the_native_engine():
+    pytest.importorskip("fuzzcore.engine._restore")
+    from fuzzcore.explore.diff import PairRunner
+    runner = PairRunner(I350, BASE, load_policy("linux-7.1+vfio-reset-done-v18"))
+    assert runner.engine == "native"
+    b, p = runner.keys(parse_program("vfio_open()\nvfio_device_reset()\n"))
+    assert all(actor in ("host", "vfio", "none") for _, actor in b | p)
