@@ -53,6 +53,9 @@ def test_fuzz_h_starts_no_campaign(tmp_path):
     (["-dict"], "'-dict': libFuzzer flags pass as -flag=value"),
     (["-runs", "5"], "'-runs': libFuzzer flags pass as -flag=value"),
     (["corpus_dir"], "unexpected extra argument (corpus_dir)"),
+    (["--seed", "-5"], "Invalid value for '--seed': -5 is not in the range"),
+    (["--max-time", str(10 ** 30)], "Invalid value for '--max-time'"),
+    (["--structure-pct", "101"], "Invalid value for '--structure-pct'"),
 ])
 def test_fuzz_refuses_what_it_would_have_guessed(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -74,10 +77,10 @@ def test_fuzz_passes_libfuzzer_flags_and_parses_its_own(monkeypatch):
     import fuzzcore.campaign.driver as driver
     monkeypatch.setattr(driver, "run_campaign", fake_run_campaign)
     r = CliRunner().invoke(main, ["fuzz", "--max-time", "7", "-use_value_profile=1", "--runs", "-1",
-                                  "-dict=x.dict", "--seed", "-5", "--workers", "1"])
+                                  "-dict=x.dict", "--seed", "5", "--workers", "1"])
     assert r.exit_code == 0, r.output
     o = seen["opts"]
-    assert o.max_time == 7 and o.runs == -1 and o.seed == -5 and o.libfuzzer_args == ["-use_value_profile=1", "-dict=x.dict"]
+    assert o.max_time == 7 and o.runs == -1 and o.seed == 5 and o.libfuzzer_args == ["-use_value_profile=1", "-dict=x.dict"]
 
 
 def test_run_honours_the_findings_headers_and_says_when_options_win():

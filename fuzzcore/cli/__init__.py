@@ -234,13 +234,17 @@ class _FuzzCommand(click.Command):
                    "libFuzzer reads every file under it as an input.")
 @click.option("--findings", metavar="DIR",
               help="Findings store (default fuzzcore-out/DEVICE-POLICY/findings/, or DIR/findings with --out).")
-@click.option("--max-time", default=60, show_default=True, help="Seconds to fuzz (libFuzzer -max_total_time).")
-@click.option("--runs", default=-1, help="Inputs to run per worker (libFuzzer -runs); -1: no limit.")
-@click.option("--seed", default=0, help="Random seed (libFuzzer -seed); 0: from the clock.")
-@click.option("--workers", default=1, show_default=True, help="Worker processes sharing corpus and findings.")
+# Bounded as libFuzzer parses them (int flags; -seed is unsigned 32-bit).
+@click.option("--max-time", default=60, show_default=True, type=click.IntRange(0, 2**31 - 1),
+              help="Seconds to fuzz (libFuzzer -max_total_time).")
+@click.option("--runs", default=-1, type=click.IntRange(-1, 2**31 - 1),
+              help="Inputs to run per worker (libFuzzer -runs); -1: no limit.")
+@click.option("--seed", default=0, type=click.IntRange(0, 2**32 - 1), help="Random seed (libFuzzer -seed); 0: from the clock.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes sharing corpus and findings.")
 @click.option("--engine", type=click.Choice(["auto", "native", "reference"]), default="auto", show_default=True)
 @click.option("--stop-on-first", is_flag=True, help="Stop at the first new bucket (exit 1).")
-@click.option("--structure-pct", default=80, show_default=True,
+@click.option("--structure-pct", default=80, show_default=True, type=click.IntRange(0, 100),
               help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
 @click.option("--no-state-feedback", "--no-state-features", "no_state_features", is_flag=True,
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
