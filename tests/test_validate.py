@@ -19,7 +19,9 @@ from fuzzcore.validate.actors import VALIDATION, NotValidatable, call_validatabl
 from fuzzcore.validate.compare import (
     ProgramComparison, apply_qemu_quirks, compare_program, format_divergence, run_model,
 )
-from fuzzcore.validate.guestlog import GuestOp, GuestProgram, GuestWrite, parse_console, parse_trace
+from fuzzcore.validate.guestlog import (
+    GuestOp, GuestProgram, GuestWrite, kernel_functions, parse_console, parse_trace,
+)
 from fuzzcore.validate.guestrun import DEVICES, guest_script
 from fuzzcore.validate.kit import Cpio
 from fuzzcore.validate.programs import random_program
@@ -122,6 +124,38 @@ def test_console_lines_make_programs_ops_rcs_and_images():
     assert prog.image_bytes("dev")[:4] == bytes.fromhex("8680d310")
     assert prog.image_bytes("dev", 0)[4:8] == (0x00100400).to_bytes(4, "little")
     assert prog.image_bytes("dev", 1) == prog.image_bytes("dev", 0)
+
+
+KF = """\
+         fzguest-144     [000] .....     5.712714: b2: (pci_bus_write_config_word+0x4/0x40) devfn=0 pos=4 val=263
+         fzguest-144     [000] .....     5.712861: <stack trace>
+ => kprobe_trace_func
+ => kprobe_dispatcher
+ => kprobe_ftrace_handler
+ => 0xffffffffc03ec0de
+ => pci_bus_write_config_word
+ => __pci_set_master
+ => pci_set_master
+ => fz_probe
+ => local_pci_probe
+         fzguest-144     [000] .....     5.713000: b2: (pci_bus_write_config_word+0x4/0x40) devfn=16 pos=4 val=1
+         fzguest-144     [000] .....     5.713001: <stack trace>
+ => pci_bus_write_config_word
+ => some_other_device
+         fzguest-144     [000] .....     5.713100: u4: (pci_user_write_config_dword+0x4/0x40) pos=16 val=4265869312
+         fzguest-144     [000] .....     5.713101: <stack trace>
+ => 0xffffffffc03ec0de
+ => pci_user_write_config_dword
+ => vfio_user_config_write
+ => vfio_default_config_write
+ => vfio_bar_restore
+"""
+
+
+def test_kernel_functions_match_writes_in_order_and_skip_accessors():
+    writes = [GuestWrite("dev", 0x4, 2, 263), GuestWrite("dev", 0x10, 4, 0xFE440000), GuestWrite("dev", 0x3C, 1, 1)]
+    got = kernel_functions(KF.splitlines(), writes, depth=2)
+    assert got == ["__pci_set_master < pci_set_master", "vfio_default_config_write < vfio_bar_restore", ""]
 
 
 # --- the comparison ------------------------------------------------------------------------------

@@ -41,3 +41,5 @@ def test_a_model_gap_is_reported_side_by_side_with_exit_1(tmp_path):
     assert "model (step)" in r.output and "kernel 6.12 (QEMU trace)" in r.output
     assert ">>dev @0x0d4 w4" in r.output and "| dev @0x0d2 w2 <- 0x0080" in r.output
     assert "known: msi_capability_init" in r.output
+    # one program: the guest records which kernel function made each write (kprobes)
+    assert "| dev @0x0d2 w2 <- 0x0080 [msi_capability_init < __pci_enable_msi_range" in r.output

@@ -74,8 +74,13 @@ _ROWS = [
                "and a driver that votes as the op says; not built yet"),
     Validation("pci_set_power_state", "fzhost", "pci_set_power_state(); d3cold is not validatable: QEMU "
                "has no platform power control, so the function is never powered off", _set_power),
-    Validation("pci_pm_runtime_suspend", "", "needs a driver with runtime-PM callbacks; fzhost has none yet"),
-    Validation("pci_pm_runtime_resume", "", "needs a driver with runtime-PM callbacks; fzhost has none yet"),
+    Validation("pci_pm_runtime_suspend", "sysfs", "power/control <- auto, then wait for runtime_status "
+               "suspended: the PCI core's pci_pm_runtime_suspend with fzhost's (empty) callback; with "
+               "vfio-pci bound (disable_idle_d3=1) the device never suspends",
+               lambda a, bdf: [f"sysfs {SYSPCI}/{bdf}/power/control auto", f"waitrt {bdf} suspended"]),
+    Validation("pci_pm_runtime_resume", "sysfs", "power/control <- on (pm_runtime_forbid resumes the "
+               "device: pci_pm_runtime_resume), then wait for runtime_status active",
+               lambda a, bdf: [f"sysfs {SYSPCI}/{bdf}/power/control on", f"waitrt {bdf} active"]),
     Validation("pci_assign_bar", "", "no kernel or userspace path moves an assigned BAR of a bound device"),
     Validation("pci_enable_msix", "fzhost", "pci_alloc_irq_vectors(nvec+1, MSI-X) + request_irq per vector",
                _enable_msix),

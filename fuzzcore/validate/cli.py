@@ -92,9 +92,12 @@ def _write_program(path: Path, pc, policy_spec: str, note: str) -> None:
 @click.option("--keep", type=click.Path(file_okay=False), default=None,
               help="Keep the guest runs (script, console, QEMU trace, imported profiles) here.")
 @click.option("--full", is_flag=True, help="Show every write of a divergent op, not the first few around it.")
+@click.option("--why/--no-why", default=None,
+              help="Record which kernel function made each write (kprobes in the guest) and show it "
+                   "next to the kernel's writes. Default: on for up to 3 programs.")
 @click.option("--ops", "show_ops", is_flag=True, help="List which ops can be validated and how, and exit.")
 def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, setup, save_agreeing, keep,
-             full, show_ops):
+             full, show_ops, why):
     """Run programs on Linux 6.12 in QEMU and compare them with the model, op by op.
 
     Each op's config writes to the device and its port (offset, width, value, in order) and the
@@ -151,7 +154,8 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
             todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm)))
 
     out = validate_programs(kit, todo, pol, batch=batch, workdir=Path(keep) if keep else None,
-                            progress=lambda s: click.echo(s, err=True))
+                            progress=lambda s: click.echo(s, err=True),
+                            why=len(todo) <= 3 if why is None else why)
     _report(out, full)
     if save_agreeing and n_random:
         d = Path(save_agreeing)

@@ -21,7 +21,7 @@ from ..device.dump_parser import parse_binary
 from ..device.profile import loads_profile, profile_from_dump, profile_to_toml
 from ..model.access import Access
 from ..model.machine import Model
-from .guestlog import GuestProgram, GuestWrite
+from .guestlog import GuestProgram, GuestWrite, kernel_functions
 
 # QEMU 7.2's emulated functions differ from real hardware in these ways; the imported profile is
 # adjusted to match before the model runs (apply_qemu_quirks), and each adjustment is printed
@@ -104,6 +104,7 @@ class OpComparison:
     guest_rcs: list[int]
     model_rc: int
     first_write_mismatch: int = -1                  # index into the write lists, -1: none
+    guest_funcs: list[str] = field(default_factory=list)   # kernel function chain per guest write
 
     @property
     def agrees(self) -> bool:
@@ -241,7 +242,8 @@ def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list
             gd, md = g.view("<u4"), mm.view("<u4")
             for k in np.nonzero(gd != md)[0]:
                 diffs.append((target, int(4 * k), int(md[k]), int(gd[k])))
-        pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch))
+        funcs = kernel_functions(gp.ops[i].kf, gw) if gp.ops[i].kf else []
+        pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch, funcs))
     return pc
 
 
@@ -257,7 +259,8 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
     if op.first_write_mismatch >= 0:
         k = op.first_write_mismatch
         out.append(f"  write #{k} (model rc {op.model_rc}, guest rcs {op.guest_rcs})")
-        out.append(f"  {'model (step)':<{width}} | kernel 6.12 (QEMU trace)")
+        out.append(f"  {'model (step)':<{width}} | kernel 6.12 (QEMU trace)"
+                   + (" [kernel function < callers]" if op.guest_funcs else ""))
         hi = max(len(op.model_writes), len(op.guest_writes))
         lo, top = (0, hi) if full else (max(0, k - 3), min(hi, k + 6))
         for j in range(lo, top):
@@ -265,6 +268,8 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
             gw = op.guest_writes[j] if j < len(op.guest_writes) else None
             left = f"{mw} [{mw.step}]" if mw else "-"
             right = str(gw) if gw else "-"
+            if gw and j < len(op.guest_funcs) and op.guest_funcs[j]:
+                right += f" [{op.guest_funcs[j]}]"
             mark = ">>" if j == k else "  "
             out.append(f"{mark}{left:<{width}} | {right}")
         if hi > top:

@@ -34,6 +34,7 @@ class GuestOp:
     rcs: list[int] = field(default_factory=list)
     writes: list[GuestWrite] = field(default_factory=list)
     image: dict[str, dict[int, int]] = field(default_factory=dict)   # target -> {dword offset: value}
+    kf: list[str] = field(default_factory=list)                     # kprobe trace lines (kftrace on)
 
 
 @dataclass
@@ -97,6 +98,8 @@ def parse_console(text: str) -> list[GuestProgram]:
                 target, off, val = parts[1], int(parts[2], 16), int(parts[3], 16)
                 dest = op.image if op is not None else prog.initial
                 dest.setdefault(target, {})[off] = val
+            elif tag == "KF" and op is not None:
+                op.kf.append(raw.split("KF ", 1)[1])
             elif tag == "IMGSIZE" and len(parts) == 3 and op is None:
                 prog.sizes[parts[1]] = int(parts[2])
             elif tag == "RES" and len(parts) == 4:
@@ -145,3 +148,38 @@ def parse_trace(path: Path, dev_bdf: str, port_bdf: str) -> list[list[list[Guest
                 continue
             cur.append(GuestWrite(target, off_i, width, int(val, 16)))
     return programs
+
+
+_KF_EVENT = re.compile(r"\b([bu])([124]): \((\w+)\+[^)]*\)(?: devfn=\d+)? pos=(-?\d+) val=(\d+)")
+_KF_FRAME = re.compile(r"^\s*=> (\w+)")
+# Accessors between the write and the function that decided it: left out of the chain shown.
+KF_HELPERS = re.compile(r"^(0x[0-9a-f]+|pci_bus_write_config_\w+|pci_write_config_\w+|pci_user_write_config_\w+|"
+                        r"pcie_capability_\w+|vfio_user_config_write|trace_\w+|kprobe\w*|"
+                        r"\w*ftrace\w*|__\w*kprobe\w*)$")
+
+
+def kernel_functions(kf_lines: list[str], writes: list[GuestWrite], depth: int = 3) -> list[str]:
+    """For each write (in order), the chain of kernel functions that made it, innermost first
+    ("pci_restore_config_space < pci_restore_state < pci_dev_restore"), from the kprobe events
+    with stack traces (fzguest `kftrace on`); "" where no event matches."""
+    events: list[tuple[int, int, int, list[str]]] = []   # (width, pos, value, frames)
+    for line in kf_lines:
+        m = _KF_EVENT.search(line)
+        if m:
+            events.append((int(m.group(2)), int(m.group(4)), int(m.group(5)), []))
+            continue
+        f = _KF_FRAME.match(line)
+        if f and events:
+            events[-1][3].append(f.group(1))
+    out, j = [], 0
+    for w in writes:
+        k = j
+        while k < len(events) and (events[k][0], events[k][1], events[k][2]) != (w.width, w.offset, w.value):
+            k += 1
+        if k == len(events):
+            out.append("")
+            continue
+        frames = [f for f in events[k][3] if not KF_HELPERS.match(f)]
+        out.append(" < ".join(frames[:depth]))
+        j = k + 1
+    return out

@@ -1,7 +1,7 @@
 """Booting the guest and running a batch of programs in it.
 
-One boot runs several programs on one device. Between two programs the device is brought back
-to a known state: the vfio client lets go, the device is unbound and removed, its port does a
+One boot runs several programs on one device. Before each program the device is brought to a known
+state: the vfio client lets go, the device is unbound and removed, its port does a
 secondary bus reset (QEMU resets the emulated device), and a rescan enumerates it again and binds
 vfio-pci, as at boot. Every program starts with a dump of the device's and the port's config
 space; the model starts from those bytes (fuzzcore/validate/compare.py).
@@ -64,7 +64,7 @@ class BatchResult:
 
 
 def recycle_commands(dev: GuestDevice) -> list[str]:
-    """Back to a known state between two programs (see the module docstring)."""
+    """Back to a known state before each program (see the module docstring)."""
     bdf = dev.bdf
     return [
         "vfio_close",
@@ -86,11 +86,12 @@ def start_commands(dev: GuestDevice) -> list[str]:
     return [f"cfgor {dev.port_bdf} 0x4 0x4"]
 
 
-def guest_script(dev: GuestDevice, programs: list[tuple[str, list]]) -> str:
-    lines = [f"dev {dev.bdf}", f"port {dev.port_bdf}"]
-    for k, (name, calls) in enumerate(programs):
-        if k:
-            lines += recycle_commands(dev)
+def guest_script(dev: GuestDevice, programs: list[tuple[str, list]], why: bool = False) -> str:
+    lines = [f"dev {dev.bdf}", f"port {dev.port_bdf}"] + (["kftrace on"] if why else [])
+    for name, calls in programs:
+        # Every program, the first too, starts from the device as Linux enumerates it after a
+        # reset: not from what the firmware left (SeaBIOS sets Bus Master on the nvme it boots from).
+        lines += recycle_commands(dev)
         lines += start_commands(dev)
         lines += [f"begin {name}", "dump"]
         for i, call in enumerate(calls):
@@ -114,11 +115,11 @@ def qemu_command(kit: Kit, initrd: Path, workdir: Path) -> list[str]:
 
 
 def run_batch(kit: Kit, device: str, programs: list[tuple[str, list]], workdir: Path,
-              timeout: float | None = None) -> BatchResult:
+              timeout: float | None = None, why: bool = False) -> BatchResult:
     """Boot once, run `programs` (name, calls) on `device`, parse what the guest left."""
     dev = DEVICES[device]
     workdir.mkdir(parents=True, exist_ok=True)
-    script = guest_script(dev, programs)
+    script = guest_script(dev, programs, why)
     (workdir / "script").write_text(script)
     extra = Cpio()
     extra.dir("fz")

@@ -29,6 +29,7 @@ class _State:
     host_irq: str = "none"        # none | msi | msix
     vfio_irq: str = "none"
     d3: bool = False
+    suspended: bool = False       # runtime-suspended (host driver only)
     history: list = field(default_factory=list)
 
 
@@ -46,7 +47,11 @@ def _choices(s: _State, rng: random.Random, pm_offset: int) -> list[Call]:
         c += [make_call("vfio_open"), make_call("vfio_open"),
               make_call("pci_bind_driver", driver=rng.choice(("host", "none"))), reset,
               make_call("pci_reset_bus")]
+    elif s.driver == "host" and s.suspended:
+        c += [make_call("pci_pm_runtime_resume")]
     elif s.driver == "host":
+        if not s.d3:
+            c.append(make_call("pci_pm_runtime_suspend"))
         c += [make_call("pci_save_state"), make_call("pci_restore_state"), reset, make_call("pci_reset_bus"),
               make_call("pci_set_power_state", state="d0" if s.d3 else rng.choice(("d3hot", "d0"))),
               make_call("pci_bind_driver", driver=rng.choice(("vfio", "none")))]
@@ -80,6 +85,10 @@ def _advance(s: _State, call: Call) -> None:
         s.host_irq = "none"
     elif n == "pci_set_power_state":
         s.d3 = a["state"] != "d0"
+    elif n == "pci_pm_runtime_suspend":
+        s.suspended = True
+    elif n == "pci_pm_runtime_resume":
+        s.suspended = False
 
 
 def random_program(rng: random.Random, length: int, pm_offset: int = 0) -> list[Call]:
@@ -91,4 +100,6 @@ def random_program(rng: random.Random, length: int, pm_offset: int = 0) -> list[
         _advance(s, call)
     if s.open:
         calls.append(make_call("vfio_close"))
+    if s.suspended:
+        calls.append(make_call("pci_pm_runtime_resume"))
     return calls

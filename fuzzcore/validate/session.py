@@ -59,8 +59,10 @@ class Outcome:
 
 def validate_programs(kit: Kit, programs: list[tuple[str, str, list]], policy,
                       batch: int = DEFAULT_BATCH, workdir: Path | None = None,
-                      progress: Callable[[str], None] = lambda s: None) -> Outcome:
-    """programs: (name, device, calls). Programs of one device share boots, `batch` per boot."""
+                      progress: Callable[[str], None] = lambda s: None, why: bool = False) -> Outcome:
+    """programs: (name, device, calls). Programs of one device share boots, `batch` per boot.
+    why: the guest also records which kernel function made each write (kprobes with stack traces;
+    slower, meant for a few programs)."""
     out = Outcome()
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="fuzzcore-validate-"))
     t0 = time.monotonic()
@@ -73,7 +75,7 @@ def validate_programs(kit: Kit, programs: list[tuple[str, str, list]], policy,
             wd = root / f"{device}-boot{out.boots}"
             out.boots += 1
             progress(f"{device}: booting for programs {start + 1}-{start + len(chunk)} of {len(mine)}")
-            res = run_batch(kit, device, chunk, wd)
+            res = run_batch(kit, device, chunk, wd, why=why)
             out.problems += [f"{device} boot {out.boots}: {p}" for p in res.problems]
             for k, (name, calls) in enumerate(chunk):
                 if k < len(res.programs) and k < len(res.writes):

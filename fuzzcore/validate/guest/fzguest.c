@@ -27,6 +27,8 @@
  *   bind BDF DRIVER           unbind, driver_override (vfio: vfio-pci, host: fzhost, none), probe
  *   cfgor BDF OFF BITS        a 16-bit config read-modify-write through sysfs (start state)
  *   sbr                       secondary bus reset of the port by config writes (between programs)
+ *   kftrace on                kprobes with stack traces on the config-write functions; after each
+ *                             op's END the events are printed as "KF ..." lines
  *   sleep MS
  * Every command prints "RC <n>" (0 or -errno) after its own output.
  */
@@ -55,6 +57,81 @@ static int container = -1, group = -1, devfd = -1;
 static uint64_t cfg_off;
 static int irq_index = -1, irq_count;
 static int efds[64];
+
+#define TRACEFS "/sys/kernel/tracing/"
+static int kftrace;
+
+/* Kprobes on the config-write entry points, each event with a stack trace: which kernel
+ * function made each write (`kftrace on`). pci_bus_write_config_* carry kernel writes,
+ * pci_user_write_config_* the user's (sysfs, vfio). x86-64 argument registers. */
+static const char *const kprobes[] = {
+	"p:fzcfg/b1 pci_bus_write_config_byte devfn=%si:u32 pos=%dx:s32 val=%cx:u8",
+	"p:fzcfg/b2 pci_bus_write_config_word devfn=%si:u32 pos=%dx:s32 val=%cx:u16",
+	"p:fzcfg/b4 pci_bus_write_config_dword devfn=%si:u32 pos=%dx:s32 val=%cx:u32",
+	"p:fzcfg/u1 pci_user_write_config_byte pos=%si:s32 val=%dx:u8",
+	"p:fzcfg/u2 pci_user_write_config_word pos=%si:s32 val=%dx:u16",
+	"p:fzcfg/u4 pci_user_write_config_dword pos=%si:s32 val=%dx:u32",
+};
+
+static int append_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static int write_file(const char *path, const char *val);
+
+static int kftrace_on(void)
+{
+	static const char *const names[] = { "b1", "b2", "b4", "u1", "u2", "u4" };
+	char path[160];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < sizeof(kprobes) / sizeof(kprobes[0]); i++) {
+		rc = append_file(TRACEFS "kprobe_events", kprobes[i]);
+		if (rc)
+			return rc;
+		snprintf(path, sizeof(path), TRACEFS "events/fzcfg/%s/trigger", names[i]);
+		rc = write_file(path, "stacktrace");
+		if (rc)
+			return rc;
+	}
+	rc = write_file(TRACEFS "events/fzcfg/enable", "1");
+	if (!rc)
+		rc = write_file(TRACEFS "trace", "");
+	if (!rc)
+		kftrace = 1;
+	return rc;
+}
+
+/* Print what the kprobes caught since the last call ("KF " lines) if `print`, then clear it. */
+static void kftrace_flush(int print)
+{
+	char line[512];
+	FILE *t;
+	int fd;
+
+	if (!kftrace)
+		return;
+	t = print ? fopen(TRACEFS "trace", "r") : NULL;
+	if (t) {
+		while (fgets(line, sizeof(line), t))
+			if (line[0] != '#')
+				printf("KF %s", line);
+		fclose(t);
+	}
+	fd = open(TRACEFS "trace", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+}
 
 static void marker(int off)
 {
@@ -458,11 +535,13 @@ int main(int argc, char **argv)
 			printf("BEGIN %s\n", a);
 			print_resources();
 		} else if (!strcmp(cmd, "op")) {
+			kftrace_flush(0);	/* whatever came before the op is not the op's */
 			marker(MARK_OP);
 			printf("OP %s\n", a);
 		} else if (!strcmp(cmd, "end")) {
 			marker(MARK_END);
 			printf("END\n");
+			kftrace_flush(1);
 		} else if (!strcmp(cmd, "dump")) {
 			dump_one(0, dev_bdf);
 			dump_one(1, port_bdf);
@@ -506,6 +585,8 @@ int main(int argc, char **argv)
 			rc = cfg_or(a, b, c);
 		} else if (!strcmp(cmd, "sbr")) {
 			rc = port_sbr();
+		} else if (!strcmp(cmd, "kftrace")) {
+			rc = kftrace_on();
 		} else if (!strcmp(cmd, "sleep")) {
 			msleep(atoi(a));
 		} else {

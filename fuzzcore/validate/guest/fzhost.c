@@ -18,6 +18,10 @@
  *
  * probe: pci_enable_device() + pci_set_master(), as the model's "host driver probe" step;
  * remove: the vectors freed, pci_disable_device().
+ *
+ * Runtime PM: empty runtime_suspend/runtime_resume callbacks, and probe drops the usage count
+ * the PCI core holds for it (pm_runtime_put_noidle), so `power/control` = auto lets the PCI
+ * core's pci_pm_runtime_suspend run (save, D3hot) and `on` its pci_pm_runtime_resume.
  */
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -26,6 +30,7 @@
 #include <linux/interrupt.h>
 #include <linux/uaccess.h>
 #include <linux/mutex.h>
+#include <linux/pm_runtime.h>
 
 #define FZ_MAX_VEC 32
 
@@ -98,6 +103,7 @@ static int fz_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	pci_set_master(pdev);
 	pci_set_drvdata(pdev, fd);
+	pm_runtime_put_noidle(&pdev->dev);
 	return 0;
 }
 
@@ -105,14 +111,30 @@ static void fz_remove(struct pci_dev *pdev)
 {
 	struct fz_dev *fd = pci_get_drvdata(pdev);
 
+	pm_runtime_get_noresume(&pdev->dev);
 	fz_free_vectors(fd);
 	pci_disable_device(pdev);
 	pci_set_drvdata(pdev, NULL);
 	kfree(fd);
 }
 
+static int fz_runtime_suspend(struct device *dev)
+{
+	return 0;
+}
+
+static int fz_runtime_resume(struct device *dev)
+{
+	return 0;
+}
+
+static const struct dev_pm_ops fz_pm_ops = {
+	SET_RUNTIME_PM_OPS(fz_runtime_suspend, fz_runtime_resume, NULL)
+};
+
 static struct pci_driver fzhost_driver = {
 	.name = "fzhost",
+	.driver.pm = &fz_pm_ops,
 	.id_table = NULL,
 	.probe = fz_probe,
 	.remove = fz_remove,

@@ -5,6 +5,7 @@
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mount -t tracefs nodev /sys/kernel/tracing
 while read -r m args; do
     insmod "/lib/fz/$m" $args || echo "FZERR insmod $m"
 done < /lib/fz/order
@@ -14,6 +15,11 @@ if [ -f /fz/devices ]; then
         echo "$d" > /sys/bus/pci/drivers_probe
     done
 fi
+# No runtime suspend of anything but what a program asks for (a port's runtime PM would write
+# its PMCSR at times no marker brackets).
+for d in /sys/bus/pci/devices/*; do
+    echo on > "$d/power/control" 2>/dev/null
+done
 echo FZREADY
 if [ -f /fz/script ]; then
     /bin/fzguest /fz/script
