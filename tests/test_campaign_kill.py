@@ -73,8 +73,8 @@ def check_campaign_files(out: Path, rng: random.Random) -> dict:
     buckets, orphans = set(), 0
     findings = out / "findings"
     for d in (findings.iterdir() if findings.is_dir() else []):
-        if not d.is_dir() or d.name == "artifacts":
-            continue
+        if not d.is_dir() or d.name == "artifacts" or _is_temp(d):
+            continue        # a new bucket still under its hidden .new-NAME.PID.tmp name is not one yet
         for f in d.iterdir():
             if _is_temp(f):
                 continue
