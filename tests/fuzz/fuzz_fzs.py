@@ -15,7 +15,7 @@ import atheris
 with atheris.instrument_imports(include=["fuzzcore"]):
     from fuzzcore.program.fzs import FzsError, format_program, load_fzs, parse_program
 
-PATH = os.path.join(tempfile.gettempdir(), f"fuzz-fzs-{os.getpid()}.fzs")
+PATH = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), f"fuzz-fzs-{os.getpid()}.fzs")
 
 
 def TestOneInput(data: bytes) -> None:

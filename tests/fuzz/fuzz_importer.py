@@ -1,7 +1,7 @@
 """atheris harness for the device importer. Contract (fuzzcore/device/dump_parser.py, profile.py):
 any bytes, in any of the three forms (annotated hexdump, lspci text, raw config), either import
 (parse, walk, build a profile that passes the profile check, its TOML loads back to the same
-image and capabilities, its register semantics build) or raise the importer's own error naming
+image and capabilities; for one input in 8, by hash, its register semantics build) or raise the importer's own error naming
 the input: DumpError / AmbiguousSlotError / ProfileError. Anything else is a crash (libFuzzer
 keeps the input as crash-*).
 
@@ -10,6 +10,7 @@ Run: python tests/fuzz/fuzz_importer.py -max_total_time=600 CORPUS_DIR
 """
 
 import sys
+import zlib
 
 import atheris
 import numpy  # noqa: F401  (not instrumented: not ours)
@@ -38,7 +39,8 @@ def TestOneInput(data: bytes) -> None:
     back = loads_profile(profile_to_toml(prof), "fuzz.toml")
     assert back.image == prof.image and back.bars == prof.bars
     assert [c.offset for c in back.walk.all] == [c.offset for c in prof.walk.all]
-    back.semantics  # masks build for whatever capabilities the walk found
+    if zlib.crc32(data) % 8 == 0:
+        back.semantics  # masks build for whatever capabilities the walk found (one input in 8)
 
 
 def main() -> None:

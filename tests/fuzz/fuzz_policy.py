@@ -33,7 +33,7 @@ def _cached_load_toml(path):
 
 loader.load_toml = _cached_load_toml
 
-PATH = os.path.join(tempfile.gettempdir(), f"fuzz-policy-{os.getpid()}.toml")
+PATH = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), f"fuzz-policy-{os.getpid()}.toml")
 
 
 def TestOneInput(data: bytes) -> None:
