@@ -299,3 +299,27 @@ def test_cli_ops_lists_the_table():
     r = CliRunner().invoke(main, ["validate", "--ops"])
     assert r.exit_code == 0
     assert "vfio_device_reset" in r.output and "hw_link_down" in r.output
+
+
+def test_kit_setup_names_the_package_it_cannot_get(tmp_path, monkeypatch):
+    """apt-get answering 'no' (a fake one first on PATH) is a KitError naming the packages."""
+    from fuzzcore.validate import kit
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "apt-get").write_text("#!/bin/sh\necho 'E: Unable to locate package' >&2\nexit 100\n")
+    (fake / "apt-get").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("FUZZCORE_VALIDATE_DIR", str(tmp_path / "kit"))
+    said = []
+    with pytest.raises(kit.KitError) as e:
+        kit.setup(report=said.append)
+    msg = str(e.value)
+    assert "linux-image-6.12.118+deb12-amd64-unsigned" in msg or "install" in msg, msg
+    assert "Unable to locate package" in msg
+
+
+def test_find_kit_without_setup_says_how(tmp_path, monkeypatch):
+    from fuzzcore.validate import kit
+    monkeypatch.setenv("FUZZCORE_VALIDATE_DIR", str(tmp_path / "none"))
+    ok, why = kit.kit_ready()
+    assert not ok and "fuzzcore validate --setup" in why

@@ -311,6 +311,11 @@ MODEL_GAPS = (
     ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msi enables MSI in D3hot"),
+    ("pci_pm_runtime_resume", lambda a, c, op: any(w.step == "pci_restore_bars" for w in op.model_writes),
+     "pci_pm_runtime_resume -> pci_pm_default_resume_early -> pci_power_up (drivers/pci/pci-driver.c): "
+     "pci_power_up only reports that a D3hot->D0 soft reset may have happened; pci_restore_bars runs in "
+     "pci_set_full_power_state (the pci_set_power_state(D0) path), not here, where pci_restore_state "
+     "restores the BARs; the model's runtime resume re-writes them first"),
     ("vfio_config_write", _cmd,
      "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c) emulates INTx Disable: when the "
      "user's virtual bit changes and INTx is not the IRQ type, __vfio_pci_intx_mask/unmask make the "

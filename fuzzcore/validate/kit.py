@@ -171,15 +171,18 @@ class _Apt:
         self.report(f"apt-get download {' '.join(specs)}")
         try:
             _run(["apt-get", "download", "-q", *specs], "apt-get download", cwd=dest)
-        except KitError:
-            if self.updated:
-                raise
-            self.update()
-            try:
+            return
+        except KitError as e:
+            first = e
+        try:
+            if not self.updated:
+                self.update()
                 _run(["apt-get", "download", "-q", *specs], "apt-get download", cwd=dest)
-            except KitError as e:
-                raise KitError(f"{e}\ncannot download the Linux {KERNEL_VERSION} packages "
-                               f"({', '.join(packages)}) from Debian") from None
+                return
+        except KitError as e:
+            first = e
+        raise KitError(f"{first}\ncannot download the Linux {KERNEL_VERSION} packages "
+                       f"({', '.join(packages)}) from Debian") from None
 
 
 def _host_tools(apt: _Apt, report) -> None:
