@@ -290,3 +290,31 @@ def test_5000_digit_values_are_located_errors(tmp_path):
     (tmp_path / "ok.fzs").write_text("pci_save_state()\n")
     r = fz("run", "--policy", f"linux-7.1+{pol}", tmp_path / "ok.fzs")
     assert r.returncode == 2 and f"{pol}:" in r.stderr and "at most 64 bits" in r.stderr, r.stderr
+
+
+STD_EDGE = [("PM", 0x01), ("MSI", 0x05), ("MSI-X", 0x11), ("PCIe", 0x10)]
+
+
+@pytest.mark.parametrize("name,cap_id", STD_EDGE, ids=[n for n, _ in STD_EDGE])
+def test_standard_capability_at_the_last_offset_that_fits_runs_in_both_models(name, cap_id):
+    """The same for a 256-byte config: the last dword-aligned offset the check accepts runs."""
+    from fuzzcore.engine import Engine
+    from fuzzcore.model.machine import Model
+    from fuzzcore.program.codec import encode
+    for at in range(0xFC, 0x40, -4):
+        text = profile_text(with_std_cap(cap_id, at))
+        try:
+            prof = loads_profile(text, "edge.toml")
+            break
+        except TomlError as e:
+            assert "past the end of the 256-byte config image" in e.message or "MSI-X" in e.message, e
+    else:
+        raise AssertionError("never fits")
+    assert at < 0xFC
+    pol = load_policy("linux-7.1")
+    engine, model = Engine(prof, pol), Model(prof, pol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for calls in PROGRAMS:
+            engine.run(encode(calls))
+            model.run(calls)
