@@ -141,3 +141,18 @@ def test_fuzz_killed_at_random_leaves_whole_files_and_no_temp_file(kills, tmp_pa
     check_campaign_files(out, rng)
     assert not any(p.exists() for p in planted)
     assert not temps(out), temps(out)
+
+
+def test_an_atomic_write_clears_the_stale_temp_files_of_its_target(tmp_path):
+    """Every tool, not only the three above: the next write of a file removes what a killed write
+    of it left (a temp file older than STALE_SECONDS; a younger one may be a live write)."""
+    from fuzzcore.util.atomic_write import STALE_SECONDS, atomic_write_text
+    old = plant(tmp_path, "report.md")
+    os.utime(old, (time.time() - STALE_SECONDS - 1,) * 2)
+    live = tmp_path / ".report.md.l1ve____.tmp"
+    live.write_bytes(b"being written")
+    other = plant(tmp_path, "other.md")
+    os.utime(other, (time.time() - STALE_SECONDS - 1,) * 2)
+    atomic_write_text(tmp_path / "report.md", "# whole\n")
+    assert (tmp_path / "report.md").read_text() == "# whole\n"
+    assert not old.exists() and live.exists() and other.exists()

@@ -11,9 +11,16 @@ import tempfile
 from pathlib import Path
 
 
+STALE_SECONDS = 60.0   # an older temp file of the same target is a killed write's, not a live one
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Whole or not at all. A temp file that a killed earlier write of the same target left (older
+    than STALE_SECONDS: a live concurrent write takes milliseconds) is removed first, so every
+    tool's leftovers go the next time it writes that file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    clear_temps(target.parent, (target.name,), STALE_SECONDS)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -49,14 +56,17 @@ def temp_files(directory: str | Path, names) -> list[Path]:
     return out
 
 
-def clear_temps(directory: str | Path, names) -> int:
-    """Remove what `temp_files` finds: a tool calls this for its own targets when it starts, so a
-    killed run's temp files go with the next run. Returns how many were removed."""
-    n = 0
+def clear_temps(directory: str | Path, names, min_age: float = 0.0) -> int:
+    """Remove what `temp_files` finds (those at least `min_age` seconds old): a tool calls this
+    for its own targets when it starts, so a killed run's temp files go with the next run.
+    Returns how many were removed."""
+    import time
+    n, now = 0, time.time()
     for p in temp_files(directory, names):
         try:
-            p.unlink()
-            n += 1
+            if min_age <= 0 or now - p.stat().st_mtime >= min_age:
+                p.unlink()
+                n += 1
         except OSError:
             pass
     return n
