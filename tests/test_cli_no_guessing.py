@@ -16,7 +16,6 @@ from fuzzcore.program.fzs import FzsError, parse_program
 
 ROOT = Path(__file__).parent.parent
 DUMP = ROOT / "tests" / "data" / "pciutils-intel-82576-10c9-nic-sriov.txt"
-FINDING = ROOT / "crashes" / "linux-7.1+pre-a2f1e22390ac" / "used_without_restore--pcie_do_recovery--config" / "min.fzs"
 
 
 def fz(*args, cwd=None):
@@ -83,14 +82,27 @@ def test_fuzz_passes_libfuzzer_flags_and_parses_its_own(monkeypatch):
     assert o.max_time == 7 and o.runs == -1 and o.seed == 5 and o.libfuzzer_args == ["-use_value_profile=1", "-dict=x.dict"]
 
 
-def test_run_honours_the_findings_headers_and_says_when_options_win():
-    assert "# policy: linux-7.1+pre-a2f1e22390ac" in FINDING.read_text()
-    r = fz("run", FINDING)
-    assert r.returncode == 1 and "used_without_restore [config]" in r.stdout, r.stdout + r.stderr
-    assert "# device i350, policy linux-7.1+pre-a2f1e22390ac" in r.stdout
-    r = fz("run", "--policy", "linux-7.1", FINDING)
-    assert r.returncode == 0 and "no violations" in r.stdout
-    assert "run: --policy linux-7.1 overrides the program's '# policy: linux-7.1+pre-a2f1e22390ac'" in r.stderr
+H1A = """vfio_open()
+vfio_config_write(offset=0x04, width=2, value=0x0006)
+vfio_set_irqs(index=msix, count=2)
+vfio_config_write(offset=0x04, width=2, value=0x0004)
+vfio_device_reset()
+"""
+FIX = "linux-7.1+msix-restore-enable-memory"
+
+
+def test_run_honours_the_programs_headers_and_says_when_options_win(tmp_path):
+    f = tmp_path / "h1a.fzs"
+    f.write_text(f"# device: i350\n# policy: {FIX}\n" + H1A)
+    r = fz("run", f)                                   # the header's policy: the fix, no violation
+    assert r.returncode == 0 and "no violations" in r.stdout and f"# device i350, policy {FIX}" in r.stdout, r.stderr
+    assert not r.stderr
+    r = fz("run", "--policy", "linux-7.1", f)          # the command line wins, and says so
+    assert r.returncode == 1 and "mmio_decode_off [MSI-X table, Memory off]" in r.stdout
+    assert f"run: --policy linux-7.1 overrides the program's '# policy: {FIX}'" in r.stderr
+    f.write_text(H1A)                                  # no header: the defaults
+    r = fz("run", f)
+    assert r.returncode == 1 and "# device i350, policy linux-7.1" in r.stdout
 
 
 def test_a_missing_file_reads_the_same_under_every_command(tmp_path):
@@ -98,8 +110,11 @@ def test_a_missing_file_reads_the_same_under_every_command(tmp_path):
     cases = [("run", f"{nope}.fzs"), ("run", f"{nope}.bin"), ("show", f"{nope}.fzs"), ("replay", f"{nope}.fzs"),
              ("minimize", f"{nope}.fzs"), ("cmin", nope, "-o", tmp_path / "out"),
              ("device", "import", f"{nope}.txt"), ("device", "show", f"{nope}.toml"),
-             ("run", "--device", f"{nope}.toml", FINDING), ("run", "--policy", f"linux-7.1+{nope}.toml", FINDING)]
+             ("run", "--device", f"{nope}.toml", "PROG"), ("run", "--policy", f"linux-7.1+{nope}.toml", "PROG")]
+    prog = tmp_path / "p.fzs"
+    prog.write_text("pci_save_state()\n")
     for args in cases:
+        args = [prog if a == "PROG" else a for a in args]
         r = CliRunner().invoke(main, [str(a) for a in args])
         assert r.exit_code == 2, (args, r.output)
         assert "no such file or directory" in r.output and str(nope) in r.output, (args, r.output)
