@@ -15,7 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fuzzcore.triage.root_cause import assess_findings  # noqa: E402
+from fuzzcore.device.builtin import resolve_device  # noqa: E402
+from fuzzcore.triage import tiers  # noqa: E402
+from fuzzcore.triage.root_cause import group_findings  # noqa: E402
 
 
 def _q(text: str) -> str:
@@ -28,12 +30,23 @@ def main() -> int:
     ap.add_argument("--policy", default="linux-7.1")
     ap.add_argument("--device", default=None)
     args = ap.parse_args()
+    # Union by key over the stores: every member's reproducer counts when the tier is decided.
     seen: dict = {}
     for store in args.stores:
-        for rc in assess_findings(store, args.device, args.policy):
+        for rc in group_findings(store, args.device, args.policy):
             cur = seen.get(rc.key)
-            if cur is None or rc.shortest_ops < cur.shortest_ops:
+            if cur is None:
                 seen[rc.key] = rc
+                continue
+            cur.reproducers += rc.reproducers
+            cur.actor_paths |= rc.actor_paths
+            cur.reproduced &= rc.reproduced
+            if rc.shortest_ops < cur.shortest_ops:
+                cur.shortest_ops, cur.detail = rc.shortest_ops, rc.detail
+    profile = resolve_device(args.device or "i350")
+    for rc in seen.values():
+        rc.verdict = tiers.assess(profile, args.policy, rc.key, rc.invariant, rc.origin, rc.register_class,
+                                  rc.actor_paths, rc.reproducers, rc.reproduced)
     for rc in sorted(seen.values(), key=lambda r: (r.verdict.tier, r.key)):
         print("[[root_cause]]")
         print(f"key = {_q(rc.key)}")

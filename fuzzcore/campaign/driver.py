@@ -464,7 +464,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     notes = []
     hidden = len(rcs) - len(rows)
     if hidden:
-        notes.append(f"{hidden} by-design or fixed-by root cause(s) not listed (fuzzcore show {findings} --all)")
+        notes.append(f"{hidden} by-design, fixed-by or model-gap root cause(s) not listed "
+                     f"(fuzzcore show {findings} --all)")
     if rcs:
         notes.append(f"next: fuzzcore show {findings}   (root causes with provenance and reasons)")
     for w in crashed:

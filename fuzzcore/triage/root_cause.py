@@ -196,7 +196,8 @@ class Recorder(Model):
     def apply(self, call):
         self._observe()
         owner, power, runtime = self.facts()
-        self._rec_facts.append((call.name, OWNERS[owner], power, runtime, bool(self.state.hw.accessible)))
+        self._rec_facts.append((call.name, OWNERS[owner], power, runtime, bool(self.state.hw.accessible),
+                                self.state.dev.error_state == "perm_failure"))
         self._rec_msix_at_start.append(self.state.dev.msix_enabled)
         self._rec_stack = [call.name]
         try:
@@ -240,7 +241,7 @@ class Provenance:
     restored_by: str = ""                        # the caller of the restore that wrote it (restore-time invariants)
     op_facts: list = field(default_factory=list) # per op up to the violating one, at its start:
                                                  # [op, owner, current_state (0 = D0), runtime suspended,
-                                                 #  config space answering]
+                                                 #  config space answering, error_state perm_failure]
 
     @property
     def key(self) -> str:

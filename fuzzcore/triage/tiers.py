@@ -108,7 +108,7 @@ def _match(table: str, profile, policy, key: str, invariant: str, origin: str, r
     """The first entry of rules()[table] ([[by_design]] or [[model_gap]]) the root cause matches
     (entries with needs_op only when with_needs: assess() weighs those with the environmental rule)."""
     for entry in rules().get(table, []):
-        if not _static_match(entry, invariant, origin, reg_class, actor_paths):
+        if "member_when" in entry or not _static_match(entry, invariant, origin, reg_class, actor_paths):
             continue
         if "needs_op" in entry:
             if not with_needs or not _needs_ops(profile, policy, key, reproducers, set(entry["needs_op"]))[0]:
@@ -165,32 +165,77 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
     # reproducer shows the root cause with every excusing op removed.
     env = rules()["environmental"]
     hw = set(env["ops"])
-    # needs_op entries apply member by member, on the member's own actor path
-    design = [e for e in rules().get("by_design", []) if "needs_op" in e
+    # needs_op and outside_d0 entries also apply member by member (needs_op on the member's own
+    # actor path): a member is excused by one of them or by an event the kernel is not told of;
+    # the root cause is a hazard when some member is excused by nothing.
+    design = [e for e in rules().get("by_design", []) if ("needs_op" in e or "outside_d0" in e)
               and _static_match(e, invariant, origin, reg_class, None)]
-    actor_of = {}
+    gaps = [e for e in rules().get("model_gap", []) if "member_when" in e
+            and _static_match(e, invariant, origin, reg_class, None)]
+    facts_of = {}
     for i, (calls, b) in enumerate(reproducers):
         prov = next((p for p in derive_all(profile, base, calls) if p.key == key), None)
-        actor_of[i] = prov.actor_path if prov else None
+        facts_of[i] = prov.op_facts if prov else []
 
-    def excusing(i):
-        return hw | {op for e in design if e.get("actor_path", actor_of[i]) == actor_of[i] for op in e["needs_op"]}
+    def strip(i, entries, with_hw: bool) -> set:
+        """Indices of the ops that excuse member i: hw ops, and each needs_op entry's ops made
+        while the device had that entry's owner (actor_path), if any."""
+        calls, _ = reproducers[i]
+        out = {k for k, c in enumerate(calls) if with_hw and c.name in hw}
+        for e in entries:
+            for k, c in enumerate(calls[:len(facts_of[i])]):
+                if c.name in e["needs_op"] and e.get("actor_path", facts_of[i][k][1]) == facts_of[i][k][1]:
+                    out.add(k)
+        return out
 
-    if any(not any(c.name in excusing(i) for c in calls)
-           or _shows(profile, base, [c for c in calls if c.name not in excusing(i)], key, b)
-           for i, (calls, b) in enumerate(reproducers)):
+    def needs(i, idx: set) -> bool:
+        calls, b = reproducers[i]
+        return bool(idx) and not _shows(profile, base, [c for k, c in enumerate(calls) if k not in idx], key, b)
+
+    def gap_holds(i, e) -> bool:
+        """A model_gap member_when: the violating op is one of `ops` and starts with the device
+        runtime-suspended / in perm_failure, as the entry asks."""
+        w = e["member_when"]
+        if not facts_of[i]:
+            return False
+        f = facts_of[i][-1]
+        return (f[0] in w.get("ops", [f[0]]) and (not w.get("runtime_suspended") or bool(f[3]))
+                and (not w.get("perm_failure") or bool(f[5])))
+
+    def excused_by(i):
+        """'hw', a by-design or model_gap entry, or None."""
+        for e in gaps:
+            if gap_holds(i, e):
+                return e
+        for e in design:
+            if "outside_d0" in e and _static_match(e, invariant, origin, reg_class, {facts_of[i][-1][1]}
+                                                   if facts_of[i] else None) \
+                    and _outside_d0(profile, base, key, [reproducers[i]], e["outside_d0"]):
+                return e
+        needers = [e for e in design if "needs_op" in e]
+        if not needs(i, strip(i, needers, True)):
+            return None
+        if needs(i, strip(i, [], True)):
+            return "hw"
+        return next((e for e in needers if needs(i, strip(i, [e], False))), "hw")
+    why = [excused_by(i) for i in range(len(reproducers))]
+    if any(w is None for w in why):
         h = rules().get("hazard", {}).get(invariant, {})
         return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard")
-    needed, used = _needs_ops(profile, base, key, reproducers, hw)
-    if needed:
-        return Verdict("environmental", env["reason"].format(ops=", ".join(sorted(used))), rule="environmental")
-    for e in design:
-        if any(e.get("actor_path", actor_of[i]) == actor_of[i]
-               and _needs_ops(profile, base, key, [r], set(e["needs_op"]))[0] for i, r in enumerate(reproducers)):
-            used = {c.name for calls, _ in reproducers for c in calls if c.name in hw}
-            extra = f" (other paths need {', '.join(sorted(used))}, which the kernel is not told of)" if used else ""
-            return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"])
-    return Verdict("environmental", env["reason"].format(ops=", ".join(sorted(hw))), rule="environmental")
+    used = sorted({c.name for calls, _ in reproducers for c in calls if c.name in hw})
+    entries = [w for w in why if w != "hw"]
+    if not entries:
+        return Verdict("environmental", env["reason"].format(ops=", ".join(used)), rule="environmental")
+    designed = [w for w in entries if w in rules().get("by_design", [])]
+    if not designed:       # every member a model gap (or environmental)
+        e = entries[0]
+        return Verdict("model-gap", e["reason"], e["upstream"], rule=e["id"])
+    entries = designed + [w for w in entries if w not in designed]
+    e = entries[0]
+    others = {w["id"] for w in entries} - {e["id"]}
+    extra = (f" (other paths: {', '.join(sorted(others))}" + (f"; or need {', '.join(used)}" if "hw" in why else "")
+             + ")") if others or "hw" in why else ""
+    return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"])
 
 
 @lru_cache(maxsize=None)
