@@ -181,3 +181,14 @@ def test_device_import_bar_on_the_upper_half_of_a_64_bit_bar():
     dump = ROOT / "tests" / "data" / "pciutils-amd-fiji-gpu-rebar-ats-pri-pasid.txt"
     r = CliRunner().invoke(main, ["device", "import", str(dump), "--bar", "1=1M"])
     assert r.exit_code == 2 and "BAR1 is the upper half of 64-bit BAR0" in r.output, r.output
+
+
+def test_a_bucket_with_a_broken_meta_json_is_a_located_error(tmp_path):
+    import shutil
+    src = next((ROOT / "crashes").glob("*/*/meta.json")).parent
+    d = tmp_path / src.name
+    shutil.copytree(src, d)
+    (d / "meta.json").write_text('{"bucket": [\n')
+    for cmd in ("show", "replay"):
+        r = CliRunner().invoke(main, [cmd, str(d)])
+        assert r.exit_code == 2 and f"{d / 'meta.json'}:2:1: not valid JSON" in r.output, (cmd, r.output)

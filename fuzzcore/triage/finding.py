@@ -99,10 +99,13 @@ def _read_meta(directory: Path) -> dict:
     meta = directory / "meta.json"
     if not meta.is_file():
         return {}
-    try:
-        return json.loads(meta.read_text())
-    except (OSError, ValueError) as e:
-        raise FindingError(f"{meta}: not readable JSON: {e}") from None
+    from ..campaign.state import read_json_checked
+    value, why = read_json_checked(meta)
+    if why is not None:
+        raise FindingError(why)          # `meta.json:LINE:COL: not valid JSON (...)`, as a campaign says it
+    if not isinstance(value, dict):
+        raise FindingError(f"{meta}: a JSON {type(value).__name__}, not an object")
+    return value
 
 
 def _as_list(value) -> list[str]:
