@@ -217,3 +217,27 @@ def test_diff_search_runs_on_the_native_engine():
     assert runner.engine == "native"
     b, p = runner.keys(parse_program("vfio_open()\nvfio_device_reset()\n"))
     assert all(actor in ("host", "vfio", "none") for _, actor in b | p)
+
+
+# --- campaigns: known or new -------------------------------------------------------------------------
+
+def _fuzz(out, *args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_campaign_with_only_known_root_causes_exits_0(tmp_path):
+    r = _fuzz(tmp_path / "c", "--max-time", 5, "--seed", 1)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "no new root causes" in r.stderr
+    assert "root cause(s) over" in r.stderr and "known" in r.stderr
+
+
+def test_campaign_with_a_new_root_cause_says_so_and_exits_1(tmp_path):
+    # v18's reset_done restores the open-time blob (H3): a root cause linux-7.1's list does not know
+    r = _fuzz(tmp_path / "c", "--policy", "linux-7.1+vfio-reset-done-v18", "--max-time", 5, "--seed", 1)
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert "new root cause(s)" in r.stderr and "NEW" in r.stderr
+    assert "restore_older_snapshot @ vfio_pci_core_aer_reset_done [config header]" in r.stderr

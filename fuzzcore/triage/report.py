@@ -57,10 +57,13 @@ def known_summary(rcs, policy: str) -> tuple[str, int]:
         return (f"no reviewed known-findings list for this baseline ({known_path(policy)}); "
                 f"{len(rcs)} root cause(s) not checked against one"), 0
     new = [r for r in rcs if not r.known]
+    moved = [r for r in rcs if r.known and r.verdict and r.reviewed_tier and r.reviewed_tier != r.verdict.label]
+    note = ("; tier differs from the reviewed list for " + "; ".join(
+        f"{r.key} (now {r.verdict.label}, reviewed {r.reviewed_tier})" for r in moved)) if moved else ""
     if not new:
-        return f"no new root causes ({len(rcs)} known, list {known_path(policy)})", 0
+        return f"no new root causes ({len(rcs)} known, list {known_path(policy)}){note}", 0
     return (f"{len(new)} new root cause(s) (not in {known_path(policy)}): "
-            + "; ".join(r.key for r in new)), len(new)
+            + "; ".join(r.key for r in new) + note), len(new)
 
 
 def counts_line(rcs) -> str:

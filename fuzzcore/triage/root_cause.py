@@ -529,6 +529,7 @@ class RootCause:
     reproducers: list = field(default_factory=list)  # [(calls, bucket)], one per member
     verdict: object = None                           # tiers.Verdict, once assessed
     known: bool | None = None                        # in the baseline's reviewed list (None: no list)
+    reviewed_tier: str = ""                          # the tier the reviewed list gives it
 
     @property
     def paths(self) -> int:
@@ -628,4 +629,6 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
         rc.verdict = tiers.assess(profile, policy, rc.key, rc.invariant, rc.origin, rc.register_class,
                                   rc.actor_paths, rc.reproducers, rc.reproduced)
         rc.known = None if known is None else rc.key in known
+        if rc.known:
+            rc.reviewed_tier = str(known[rc.key].get("tier", ""))
     return sorted(rcs, key=tiers.sort_key)
