@@ -70,8 +70,10 @@ def validate_programs(kit: Kit, programs: list[tuple[str, str, list]], policy,
         mine = [(n, c) for n, d, c in programs if d == device]
         if mine:
             out.devices.append(device)
-        for start in range(0, len(mine), batch):
-            chunk = mine[start:start + batch]
+        boots = -(-len(mine) // batch)
+        size = -(-len(mine) // boots) if boots else batch     # even batches: 51 -> 26 + 25
+        for start in range(0, len(mine), size):
+            chunk = mine[start:start + size]
             wd = root / f"{device}-boot{out.boots}"
             out.boots += 1
             progress(f"{device}: booting for programs {start + 1}-{start + len(chunk)} of {len(mine)}")
