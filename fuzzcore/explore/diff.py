@@ -46,9 +46,13 @@ MAX_OPS = 64
 class Side:
     bucket: tuple
     actor: str
-    program: list[Call]
+    data: bytes            # the shortest input showing it (RECORD_SIZE-byte records)
     source: str            # corpus file, "fuzz", "explore"
     found_at: float        # seconds into the diff when first seen
+
+    @property
+    def program(self) -> list[Call]:
+        return decode(self.data)
 
 
 @dataclass
@@ -100,14 +104,21 @@ class DiffReport:
 
 # --- running a program under both policies -----------------------------------------------------------
 
-def actor_paths(calls, refused) -> list[str]:
-    """Who owns the device at each op (host | vfio | none), replayed from the program: the initial
+_BIND = next(i for i, op in enumerate(OPS) if op.name == "pci_bind_driver")
+_DRIVERS = next(a.domain for a in OPS[_BIND].args if a.name == "driver")
+
+
+def actor_paths(data: bytes, refused, upto: int | None = None) -> list[str]:
+    """Who owns the device at each op (host | vfio | none), read from the encoded program (the
+    codec: selector byte modulo the number of ops, an enum byte modulo its names): the initial
     state is vfio-pci bound (model/machine.py); pci_bind_driver changes the owner unless refused."""
     owner, out, refused = "vfio", [], set(refused)
-    for i, c in enumerate(calls):
+    n = len(data) // RECORD_SIZE if upto is None else min(upto + 1, len(data) // RECORD_SIZE)
+    for i in range(n):
         out.append(owner)
-        if c.name == "pci_bind_driver" and i not in refused:
-            owner = c["driver"]
+        rec = RECORD_SIZE * i
+        if data[rec] % len(OPS) == _BIND and i not in refused:
+            owner = _DRIVERS[data[rec + 1] % len(_DRIVERS)]
     return out
 
 
@@ -129,40 +140,40 @@ class PairRunner:
         if self.engine == "reference":
             self.base, self.patched = Model(profile, base), Model(profile, patched)
 
-    def _keys(self, runner, data: bytes, calls) -> set:
-        if self.engine == "native":
-            r = runner.run(data)
-        else:
-            r = runner.run(calls)
-        if not r.violations:
+    def _keys(self, runner, data: bytes) -> set:
+        r = runner.run(data) if self.engine == "native" else runner.run(decode(data))
+        vs = r.violations
+        if not vs:
             return set()
-        owners = actor_paths(calls, r.refused)
-        return {(v.bucket, owners[v.op_index] if v.op_index < len(owners) else "vfio") for v in r.violations}
+        owners = actor_paths(data, r.refused, max(v.op_index for v in vs))
+        return {(v.bucket, owners[v.op_index] if 0 <= v.op_index < len(owners) else "vfio") for v in vs}
 
-    def keys(self, calls, data: bytes | None = None) -> tuple[set, set]:
+    def keys(self, calls=None, data: bytes | None = None) -> tuple[set, set]:
         """{(bucket, actor path)} under base and under the patch."""
         data = encode(calls) if data is None else data
-        return self._keys(self.base, data, calls), self._keys(self.patched, data, calls)
+        return self._keys(self.base, data), self._keys(self.patched, data)
 
     def side_keys(self, side: str, data: bytes) -> set:
-        calls = decode(data)
-        return self._keys(self.base if side == "base" else self.patched, data, calls)
+        return self._keys(self.base if side == "base" else self.patched, data)
 
 
-def _keep(table: dict, key, calls, source, t0) -> None:
+def _keep(table: dict, key, data: bytes, source, t0) -> None:
     cur = table.get(key)
     if cur is None:
-        table[key] = Side(key[0], key[1], list(calls), source, time.monotonic() - t0)
-    elif len(calls) < len(cur.program):
-        cur.program, cur.source = list(calls), source
+        table[key] = Side(key[0], key[1], data, source, time.monotonic() - t0)
+    elif len(data) < len(cur.data):
+        cur.data, cur.source = data, source
 
 
 def classify(report: DiffReport, runner: PairRunner, calls, source: str, t0: float, data=None) -> tuple[set, set]:
-    b, p = runner.keys(calls, data)
+    """Run one input under both policies and keep it as the shortest for each (bucket, actor)
+    it shows. `data` (the encoded program) may stand for `calls`; it is canonical once encoded."""
+    data = encode(calls) if data is None else encode(decode(data))
+    b, p = runner.keys(data=data)
     for k in b:
-        _keep(report.seen_base, k, calls, source, t0)
+        _keep(report.seen_base, k, data, source, t0)
     for k in p:
-        _keep(report.seen_patched, k, calls, source, t0)
+        _keep(report.seen_patched, k, data, source, t0)
     return b, p
 
 
@@ -200,7 +211,7 @@ def differential_fuzz(report: DiffReport, runner: PairRunner, max_time: float, s
     (bucket, actor path, side of the difference) triple no earlier program showed."""
     rng = random.Random(seed)
     mutate = _mutator()
-    pool = [encode(s.program) for t in (report.seen_base, report.seen_patched) for s in t.values()]
+    pool = [s.data for t in (report.seen_base, report.seen_patched) for s in t.values()]
     pool += _seed_programs()
     if not pool:
         pool.append(bytes(RECORD_SIZE))
@@ -216,8 +227,11 @@ def differential_fuzz(report: DiffReport, runner: PairRunner, max_time: float, s
                  else _fallback_mutate(rng, parent))
         if not child:
             continue
-        calls = decode(child)
-        b, p = classify(report, runner, calls, "fuzz", t0, child)
+        b, p = runner.keys(data=child)
+        for k in b:
+            _keep(report.seen_base, k, child, "fuzz", t0)
+        for k in p:
+            _keep(report.seen_patched, k, child, "fuzz", t0)
         n += 1
         keys = {(x, "patched only") for x in p - b} | {(x, "base only") for x in b - p} | {(x, "both") for x in b & p}
         if not keys <= seen:
@@ -299,7 +313,7 @@ def root_cause_table(report: DiffReport, profile, base, patched) -> tuple[dict, 
     out = []
     for table, pol in ((report.seen_base, base), (report.seen_patched, patched)):
         rc: dict = {}
-        for k, side in sorted(table.items(), key=lambda kv: len(kv[1].program)):
+        for k, side in sorted(table.items(), key=lambda kv: len(kv[1].data)):
             got = _rc_of(profile, pol, side)
             if got is None:
                 rc.setdefault(("not reproduced on the reference model: " + " | ".join(k[0]), k[1]), []).append(side)
@@ -319,14 +333,14 @@ def confirm(report: DiffReport, runner: PairRunner, profile, base, patched, rc_b
         if in_b and in_p:
             sides = rc_patched[(key, actor)]
             report.root_causes.append(RootCauseDiff(key, actor, "unchanged", True, "seen under both",
-                                                    min(sides, key=lambda s: len(s.program)).program,
+                                                    min(sides, key=lambda s: len(s.data)).program,
                                                     [(s.bucket, s.actor) for s in sides],
                                                     min(s.found_at for s in sides)))
             continue
         verdict = "introduced" if in_p else "fixed"
         sides = rc_patched[(key, actor)] if in_p else rc_base[(key, actor)]
         keep, other_pol, other = (patched, base, "base") if in_p else (base, patched, "patched")
-        best = min(sides, key=lambda s: len(s.program))
+        best = min(sides, key=lambda s: len(s.data))
         rcd = RootCauseDiff(key, actor, verdict, False, "", best.program, [(s.bucket, s.actor) for s in sides],
                             min(s.found_at for s in sides))
         report.root_causes.append(rcd)
@@ -489,7 +503,7 @@ def to_markdown(report: DiffReport, profile) -> str:
         for r in rows:
             t = "-" if r.found_at is None else f"{r.found_at:.1f} s"
             out += [f"### `{r.key}` on the {r.actor} path", "",
-                    f"{'Confirmed' if r.confirmed else 'UNCONFIRMED'}: {r.note}.", "",
+                    f"{r.note[:1].upper()}{r.note[1:]}.", "",
                     f"Tier: {r.tier or '-'}. Time to first find: {t}. Op paths: "
                     + ", ".join(f"`{' | '.join(b)}`" for b, _ in r.members) + ".", ""]
             if r.detail:
