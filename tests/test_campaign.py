@@ -82,7 +82,7 @@ def test_a_python_exception_is_a_crash_with_its_traceback(tmp_path):
         "import fuzzcore.campaign.executor as e\n"
         "orig = e.ReferenceExecutor.run\n"
         "def run(self, data):\n"
-        "    if data.count(bytes([0x21])) >= 2:\n"
+        "    if data.count(bytes([0x21])) >= 1:\n"
         "        raise RuntimeError('injected engine fault')\n"
         "    return orig(self, data)\n"
         "e.ReferenceExecutor.run = run\n")
@@ -138,7 +138,8 @@ def test_stats_lines_and_plot(tmp_path):
 def test_state_feedback_reaches_libfuzzer(tmp_path):
     """H1(a) needs a 5-op state path (open, Command 0x6, MSI-X, Command 0x4, reset) with no new
     native code on the way. From an empty corpus with a fixed run budget it is found with the
-    state counters and not without them (measured: 160-166 buckets vs 53 in 150,000 runs)."""
+    state counters and not without them (measured: 160-166 buckets vs 53 in 150,000 runs; with
+    preconditions, whose owner-aware mutator helps the run without feedback too: 136 vs 87)."""
     bucket = "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"
     on, off = tmp_path / "on", tmp_path / "off"
     common = ["--no-seeds", "--runs", "150000", "--max-time", "600", "--seed", "1"]
@@ -148,7 +149,7 @@ def test_state_feedback_reaches_libfuzzer(tmp_path):
     assert not (off / "findings" / bucket).exists()
     on_n = len(list((on / "findings").glob("*/meta.json")))
     off_n = len(list((off / "findings").glob("*/meta.json")))
-    assert on_n > 2 * off_n
+    assert on_n > 1.3 * off_n
 
 
 def test_default_layout_without_out(tmp_path):
@@ -291,7 +292,7 @@ def test_every_bucket_has_its_hits_when_libfuzzer_ends(tmp_path):
     out = tmp_path / "h"
     assert fuzz(out, "--max-time", 2, "--seed", 3, "--no-seeds").returncode == 0
     metas = [json.loads(p.read_text()) for p in (out / "findings").glob("*/meta.json")]
-    assert len(metas) > 50
+    assert len(metas) > 20      # (fewer since preconditions keep out what the kernel never runs)
     assert all(m["hits"] >= 1 for m in metas), [m["bucket"] for m in metas if not m["hits"]]
     worker = json.loads((out / "workers" / "0.json").read_text())
     assert worker["runs"] == json.loads((out / "stats.json").read_text())["runs"]

@@ -55,6 +55,7 @@ def check_program(device: str, policy: str, data: bytes) -> None:
     assert got.violations == want.violations, where
     assert got.state_features == want.state_features, where
     assert got.returns == want.returns, where
+    assert got.refused == want.refused, where
 
 
 # --- Hypothesis ------------------------------------------------------------------------------

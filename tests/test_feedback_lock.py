@@ -9,7 +9,10 @@ changes the abstract state, so with state feedback every prefix is a new feature
 corpus; without it libFuzzer sees no progress until all four happen to line up. The budget is in
 runs, from an empty corpus, with fixed seeds (deterministic): measured at 150,000 runs, seeds 1-4:
 found with feedback 4/4 (88-105 buckets), without it 1/4 (34-50 buckets; seed 4 lines the four ops
-up by chance, libFuzzer's length control keeping programs short early on). Seeds 1-3 are the test."""
+up by chance, libFuzzer's length control keeping programs short early on). Seeds 1-3 are the test.
+With preconditions (issue 17) the mutator favours ops the device's owner allows, which helps the
+run without feedback too: seeds 1-3 then gave 83-87 buckets with feedback, 48-49 without (and the
+lock still opened only with it)."""
 
 import subprocess
 import sys
@@ -38,7 +41,7 @@ def test_the_lock_opens_with_state_feedback_only(tmp_path, seed):
     off = campaign(tmp_path / "off", seed, "--no-state-feedback")
     assert LOCK_BUCKET in on
     assert LOCK_BUCKET not in off
-    assert len(on) > 2 * len(off)
+    assert len(on) > 1.5 * len(off)
     # What opened it is the 4-op path (plus, at most, ops the minimiser would drop).
     ops = [c.name for c in load_fzs(tmp_path / "on" / "findings" / LOCK_BUCKET / "min.fzs")]
     assert ops[-1] == "vfio_device_reset", ops

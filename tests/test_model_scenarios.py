@@ -108,6 +108,9 @@ def test_sequence_b_not_reported_under_mainline():
 
 # --- §6.9 C: an inaccessible device with e18d1abc3bff (Farhan's path, H1(b)) ------------------------
 
+# The I350 is multi-function: pci_init_reset_methods finds FLR only (pci_dev_reset_slot_function
+# refuses dev->multifunction, pci_parent_bus_reset the sibling functions), so VFIO_DEVICE_RESET
+# of an unreachable I350 cannot bring it back; the hot reset (a bus reset of the whole slot) can.
 FARHAN = """
     vfio_open()
     vfio_config_write(offset=0x04, width=2, value=0x0006)
@@ -116,8 +119,18 @@ FARHAN = """
     vfio_config_write(offset=0x04, width=2, value=0x0006)
     vfio_set_irqs(index=msix, count=1)
     hw_inaccessible()
-    vfio_device_reset()
+    vfio_hot_reset()
 """
+
+
+def test_farhans_device_reset_on_a_multifunction_device_leaves_it_unreachable():
+    """pcie_flr's pci_dev_wait times out (-ENOTTY) and the I350 has no other method: the restore
+    writes to a device that does not answer."""
+    m = model("linux-7.1+skip-save-if-inaccessible")
+    run(m, FARHAN.replace("vfio_hot_reset()", "vfio_device_reset()"))
+    assert not m.state.hw.accessible
+    assert ("mmio_decode_off", "MSI-X table, not answering") in buckets(m)
+    assert ("mmio_decode_off", "MSI-X table, Memory off") not in buckets(m)
 
 
 def test_sequence_c_stale_memory_off_snapshot_gives_ur():
@@ -133,7 +146,7 @@ def test_sequence_c_stale_memory_off_snapshot_gives_ur():
     assert cmd(m) & 0x2 == 0                                 # Command restored with Memory off
     v = [x for x in m.oracle.violations if x.invariant == "mmio_decode_off"]
     assert len(v) == 1 and v[0].register == "MSI-X table, Memory off" and v[0].op_index == 7
-    assert v[0].step == "pci_restore_state/msi"
+    assert v[0].step == "pci_restore_state/msi" and v[0].op == "vfio_hot_reset"
     assert m.state.aer_ur_latched                            # the UR stays latched (H9)
     aer = m.caps.aer
     assert m.state.hw.read(aer + 4, 4) & 0x00100000
@@ -187,7 +200,8 @@ TPH_AFTER_OPEN = """
 
 
 def test_tph_enabled_after_open_is_restored_from_the_open_blob_under_v18():
-    m = model("linux-7.1+vfio-reset-done-v18")
+    # v7.1.3 has no vfio path to pcie_enable_tph: the vfio-tph overlay states the proposed one.
+    m = model("linux-7.1+vfio-tph+vfio-reset-done-v18")
     run(m, "vfio_open()\npci_enable_tph(mode=dev_spec)")
     tph = m.caps.tph
     assert m.state.dev.tph_enabled and m.state.hw.read(tph + 8, 4) == 0x102
@@ -198,7 +212,7 @@ def test_tph_enabled_after_open_is_restored_from_the_open_blob_under_v18():
 
 
 def test_tph_enabled_after_open_is_kept_under_mainline():
-    m = run(model(), TPH_AFTER_OPEN)
+    m = run(model("linux-7.1+vfio-tph"), TPH_AFTER_OPEN)
     assert m.state.hw.read(m.caps.tph + 8, 4) == 0x102
     assert m.oracle.violations == []
 
@@ -223,7 +237,7 @@ def test_inaccessible_reset_uses_the_old_snapshot_with_skip_save():
     m = model("linux-7.1+skip-save-if-inaccessible")
     run(m, "vfio_open()")
     epoch, saved = m.state.dev.config_epoch, list(m.state.dev.saved_config)
-    run(m, "hw_inaccessible()\nvfio_device_reset()")
+    run(m, "hw_inaccessible()\nvfio_hot_reset()")     # the bus reset brings it back (the I350 has no bus method)
     assert m.state.dev.config_epoch == epoch and m.state.dev.saved_config == saved
     assert m.state.hw.read(0x10, 4) == I350_BAR0
     assert not {b for b in buckets(m) if b[0] in ("snapshot_all_ones", "restore_all_ones")}
@@ -247,6 +261,7 @@ def test_one_shot_snapshot_leaves_recovered_device_at_defaults(policy, reported)
 STALE_BAR = """
     pci_bind_driver(driver=none)
     pci_assign_bar(bar=0, slot=1)
+    pci_bind_driver(driver=host)
     pci_set_power_state(state=d3hot)
     pci_bind_driver(driver=vfio)
 """

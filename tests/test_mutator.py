@@ -187,7 +187,8 @@ def test_deterministic_for_a_seed(data, max_size, seed):
 def test_seeds_matter():
     data = bytes(range(5 * R))
     outs = {mutate(data, 512, s) for s in range(500)}
-    assert len(outs) > 200
+    # (insert and replace_op favour the ops the device's owner allows, which narrows their choice)
+    assert len(outs) > 150
 
 
 # ---- strategy coverage and weights ------------------------------------------------------------

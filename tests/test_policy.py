@@ -20,7 +20,7 @@ EXAMPLE = ROOT / "docs" / "examples" / "ptm-restore-gated.toml"
 BASE = "linux-7.1"
 BASE_FILE = BUILTIN_DIR / f"{BASE}.toml"
 OVERLAYS = ["msix-restore-enable-memory", "vfio-reset-done-v18", "skip-save-if-inaccessible",
-            "fail-flr-if-inaccessible", "pre-a2f1e22390ac", "no-bar-snapshot-update", "linux-6.12"]
+            "fail-flr-if-inaccessible", "pre-a2f1e22390ac", "no-bar-snapshot-update", "linux-6.12", "vfio-tph"]
 V71_RESTORE = ("pcie", "pasid", "pri", "ats", "vc", "rebar", "dpc", "ptm", "tph", "aer_clear_status", "aer",
                "config_space", "pcix", "msi", "acs", "iov")
 V71_SAVE = ("config_space", "pcie", "pcix", "dpc", "aer", "ptm", "tph", "vc")
@@ -111,6 +111,7 @@ def test_baseline_states_v7_1_3():
         "vfio.close_on_load_failure": "resave",
         "qemu.pre_reset_clears": ("io", "memory", "bus_master", "intx_disable"),
         "qemu.pre_reset_order": "clear_then_d0", "recovery.vfio_slot_reset": "none", "recovery.aer_native": True,
+        "vfio.disable_idle_d3": False, "paths.vfio_user_tph": False,
     }
     assert p.switches == expected
     assert p.origins == ()
@@ -227,7 +228,7 @@ def test_overlay_commits():
     assert commits == {"msix-restore-enable-memory": "231c7a57d193", "vfio-reset-done-v18": "",
                        "skip-save-if-inaccessible": "e18d1abc3bff", "fail-flr-if-inaccessible": "ad05c16b290b",
                        "pre-a2f1e22390ac": "a2f1e22390ac", "no-bar-snapshot-update": "909f7bf9b080",
-                       "linux-6.12": ""}
+                       "vfio-tph": "", "linux-6.12": ""}
 
 
 def test_all_overlays_compose_into_the_union_of_their_changes():

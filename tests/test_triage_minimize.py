@@ -28,7 +28,7 @@ pci_enable_ats(stu=3)
 vfio_config_write(offset=0x04, width=2, value=0x0f06)
 pci_enable_tph(mode=dev_spec)
 vfio_set_irqs(index=msix, count=7)
-pci_configure_ltr(latency=2)
+pci_enable_l1ss()
 vfio_config_write(offset=0x0c, width=1, value=0x40)
 pci_enable_ptm()
 vfio_config_write(offset=0x04, width=2, value=0x0404)
@@ -57,7 +57,7 @@ def long_h1a(n_noise=55) -> str:
     rng = random.Random(7)
     noise = [lambda: Call.of("pci_enable_ats", stu=rng.randrange(4)), lambda: Call.of("pci_disable_ats"),
              lambda: Call.of("pci_enable_tph", mode=rng.choice(["no_st", "int_vec", "dev_spec"])),
-             lambda: Call.of("pci_configure_ltr", latency=rng.randrange(4)), lambda: Call.of("pci_enable_ptm"),
+             lambda: Call.of("pci_enable_l1ss"), lambda: Call.of("pci_enable_ptm"),
              lambda: Call.of("vfio_config_write", offset=0x0c, width="1", value=rng.randrange(256)),
              lambda: Call.of("pci_set_power_state", state="d0"), lambda: Call.of("pci_disable_tph")]
     prog = parse_program(MINIMAL_H1A.replace("count=0", "count=2").replace("width=1, value=0x00",
@@ -241,9 +241,10 @@ def test_minimize_killed_with_sigkill_resumes_from_the_best_so_far(tmp_path):
     assert st["pass"] != "done"
     best = load_fzs(out)                        # whole program, and it reproduces
     assert len(best) < n_ops and target_of(out).check(best) is not None
-    assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
+    # (a kill can land inside the next atomic write: its temp file goes with the next run)
 
     r = fz("minimize", src)
+    assert not [f for f in tmp_path.iterdir() if f.name.endswith(".tmp")]
     assert r.returncode == 0 and "resuming from" in r.stderr
     assert f"(from {n_ops}), pass " in r.stderr and "1-minimal;" in r.stdout and "2 session(s)" in r.stdout
     assert load_fzs(out) == load_fzs(tmp_path / "ref.fzs")   # the same result as an uninterrupted run

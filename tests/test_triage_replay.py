@@ -42,7 +42,7 @@ def test_replay_finding_that_reproduces_its_bucket_and_not_under_the_fix(tmp_pat
     rows = r.stdout.splitlines()
     assert rows[0].split() == ["program", "device", "policy", "expected", "actual"]
     assert any("linux-7.1+msix-restore-enable-memory" in ln and f"fixed-by: not {BUCKET}" in ln for ln in rows)
-    assert "replay: 1 programs, 2 expectations, all hold" in r.stdout
+    assert "replay: 1 programs, 3 expectations, all hold" in r.stdout   # bucket, fixed-by, every op runs
 
 
 def test_replay_finding_with_another_bucket_is_a_mismatch(tmp_path):
@@ -93,7 +93,7 @@ def test_replay_binary_in_a_bucket_directory_takes_meta_json(tmp_path):
     (d / "meta.json").write_text(json.dumps({"bucket": BUCKET.split(" | "), "device": "i350",
                                              "policy": "linux-7.1", "fixed_by": ["linux-7.1+msix-restore-enable-memory"]}))
     r = fz("replay", tmp_path / "findings", "-v")
-    assert r.returncode == 0 and "2 expectations, all hold" in r.stdout
+    assert r.returncode == 0 and "3 expectations, all hold" in r.stdout
     (d / "meta.json").write_text(json.dumps({"bucket": BUCKET.split(" | "), "device": "i350",
                                              "policy": "linux-7.1+msix-restore-enable-memory"}))
     assert fz("replay", tmp_path / "findings").returncode == 1

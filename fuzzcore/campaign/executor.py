@@ -3,7 +3,7 @@ model. Both give the same answers (tests/test_engine_differential.py); the engin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..model.invariants import Violation
 from ..program.codec import decode
@@ -13,6 +13,7 @@ from ..program.codec import decode
 class Outcome:
     violations: list[Violation]
     features: list[int]
+    refused: list[int] = field(default_factory=list)   # ops a precondition refused (op_table `pre`)
 
 
 class ReferenceExecutor:
@@ -24,7 +25,7 @@ class ReferenceExecutor:
 
     def run(self, data: bytes) -> Outcome:
         r = self.model.run(decode(data))
-        return Outcome(r.violations, r.state_features)
+        return Outcome(r.violations, r.state_features, r.refused)
 
 
 class NativeExecutor:
@@ -38,7 +39,7 @@ class NativeExecutor:
 
     def run(self, data: bytes) -> Outcome:
         r = self.engine.run(data)
-        return Outcome(list(r.violations), list(r.state_features))
+        return Outcome(list(r.violations), list(r.state_features), list(r.refused))
 
 
 def make_executor(profile, policy, which: str = "auto", counters=None):

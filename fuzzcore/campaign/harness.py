@@ -9,13 +9,32 @@ model (`--engine reference`) the same bookkeeping is done here in Python."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import traceback
 
 from ..engine import _feedback
+from ..program.op_table import RECORD_SIZE
 
 TICK_RUNS = 256   # runs between on_tick calls (stats, flushes)
+
+
+def without_refused(data: bytes, violations, refused) -> tuple[bytes, list]:
+    """The input without the records a precondition refused, and the violations re-indexed.
+    A refused op changed nothing and ran no check, so the shorter program reaches the same
+    states and reports the same buckets: every reproducer the store keeps is one whose every op
+    the kernel performs in that state (issue 17)."""
+    if not refused:
+        return data, list(violations)
+    gone = set(refused)
+    n = len(data) // RECORD_SIZE
+    kept = b"".join(data[i * RECORD_SIZE:(i + 1) * RECORD_SIZE] for i in range(n) if i not in gone)
+    out = []
+    for v in violations:
+        shift = sum(1 for i in refused if i < v.op_index)
+        out.append(dataclasses.replace(v, op_index=v.op_index - shift) if shift else v)
+    return kept, out
 
 
 def register_state_counters() -> bool:
@@ -87,7 +106,8 @@ class Harness:
             raise
         if self.state_features and outcome.features:
             _feedback.bump(outcome.features)
-        for v in outcome.violations:
+        data, violations = without_refused(data, outcome.violations, outcome.refused)
+        for v in violations:
             self._record(data, v, count_hit=True)
 
     def _tick(self) -> None:
@@ -99,6 +119,7 @@ class Harness:
     def _on_finding(self, data: bytes, violations) -> None:
         """The native slow path: some bucket of this run is new here or has a shorter input."""
         try:
+            data, violations = without_refused(data, violations, self.executor.engine.refused())
             for v in violations:
                 self._record(data, v, count_hit=False)
         except Exception:

@@ -85,7 +85,14 @@ def main(config_path: str) -> None:
             "new_buckets": harness.new_buckets, "engine": executor.name,
             "counters_registered": harness.registered, "mutations": harness.mutations,
             "slow_path_calls": harness.target.slow_calls if harness.target is not None else None,
-            "bucket_writes": store.writes}))
+            "bucket_writes": store.writes, **refusal_stats()}))
+
+    def refusal_stats() -> dict:
+        # Ops the preconditions refused (issue 17): a high share means the mutator wastes work.
+        engine = getattr(executor, "engine", None)
+        if engine is None:
+            return {}
+        return {"ops": engine.n_ops_run, "ops_refused": engine.n_refused}
 
     harness.on_tick = write_stats
     # libFuzzer's normal end (-runs, -max_total_time) is C exit(): flush hits, shorter inputs, stats.

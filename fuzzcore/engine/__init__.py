@@ -53,7 +53,7 @@ def model_view(m) -> dict:
         "pasid": (bool(d.pasid_enabled), d.pasid_features), "pri": (bool(d.pri_enabled), d.pri_reqs_alloc),
         "ptm_enable_cnt": d.ptm_enable_cnt, "sriov": (d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz),
         "error_state": d.error_state, "driver": d.driver, "partial_load": bool(d.partial_load),
-        "ltr_path": bool(d.ltr_path),
+        "ltr_path": bool(d.ltr_path), "rpm_suspended": bool(d.rpm_suspended),
         "vfio": {"registered": bool(v.registered), "open": bool(v.open), "blob": blob(v.blob),
                  "pm_save": blob(v.pm_save), "vconfig_command": v.vconfig_command,
                  "vconfig_bars": list(v.vconfig_bars), "rbar": list(v.rbar), "reset_works": bool(v.reset_works),
@@ -109,6 +109,10 @@ class ExploreEngineBackend:
         self.engine.clear_violations()
         self.engine.apply(call)
         return self.engine.violations()
+
+    def refused(self) -> bool:
+        """The last apply() was refused by a precondition (it changed nothing)."""
+        return bool(self.engine.refused())
 
     def state_hash(self) -> bytes:
         return self.engine.state_hash().to_bytes(8, "little")
@@ -185,7 +189,8 @@ class ModelFacade:
                   ats_enabled=ats[0], ats_stu=ats[1], pasid_enabled=pasid[0], pasid_features=pasid[1],
                   pri_enabled=pri[0], pri_reqs_alloc=pri[1], ptm_enable_cnt=v["ptm_enable_cnt"],
                   sriov_ctrl=sriov[0], sriov_num_vfs=sriov[1], sriov_pgsz=sriov[2], error_state=v["error_state"],
-                  driver=v["driver"], partial_load=v["partial_load"], ltr_path=v["ltr_path"])
+                  driver=v["driver"], partial_load=v["partial_load"], ltr_path=v["ltr_path"],
+                  rpm_suspended=v["rpm_suspended"])
         f = v["vfio"]
         vfio = _NS(registered=f["registered"], open=f["open"], blob=blob(f["blob"]), pm_save=blob(f["pm_save"]),
                    vconfig_command=f["vconfig_command"], vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],

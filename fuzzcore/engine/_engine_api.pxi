@@ -72,18 +72,21 @@ _STANDING = ((STAND_VCONFIG, ("vconfig_mismatch", "Command")), (STAND_LTR, ("ups
 cdef class EngineResult:
     """What one run of a program left: violations (fuzzcore.model.invariants.Violation, in report
     order), the state feature (counter index) after each op, each op's return value, and the
-    canonical 64-bit hash of the final state."""
+    canonical 64-bit hash of the final state; `refused` lists the indices of ops a precondition
+    refused (they returned the kernel's error and changed nothing)."""
 
     cdef readonly list violations
     cdef readonly list state_features
     cdef readonly list returns
     cdef readonly object state_hash
+    cdef readonly list refused
 
-    def __init__(self, violations, state_features, returns, state_hash):
+    def __init__(self, violations, state_features, returns, state_hash, refused=None):
         self.violations = violations
         self.state_features = state_features
         self.returns = returns
         self.state_hash = state_hash
+        self.refused = refused if refused is not None else []
 
     @property
     def buckets(self):
@@ -114,6 +117,7 @@ cdef class Engine:
     cdef ViolationRec *viol_buf
     cdef int64_t *rets_buf
     cdef int32_t *feat_buf
+    cdef uint8_t *refused_buf
     cdef Py_ssize_t ops_cap
     cdef Py_ssize_t n_run              # ops applied since start()
     cdef readonly object profile
@@ -127,12 +131,14 @@ cdef class Engine:
         self.viol_buf = NULL
         self.rets_buf = NULL
         self.feat_buf = NULL
+        self.refused_buf = NULL
         self._violation_cache = {}
 
     def __dealloc__(self):
         PyMem_Free(self.viol_buf)
         PyMem_Free(self.rets_buf)
         PyMem_Free(self.feat_buf)
+        PyMem_Free(self.refused_buf)
 
     def __init__(self, device, policy, counters=None, int max_violations=4096):
         from ..device.builtin import resolve_device
@@ -223,6 +229,7 @@ cdef class Engine:
         cdef int k
         self._load_function(&d.fn, dt.fn, keep_alive)
         d.header_type = dt.header_type
+        d.multifunction = dt.multifunction
         d.flr, d.no_soft_reset, d.has_rom = dt.flr, dt.no_soft_reset, dt.has_rom
         d.n_bars = len(dt.bars)
         for k in range(6):
@@ -330,6 +337,15 @@ cdef class Engine:
         p.pre_reset_clear_then_d0 = s["pre_reset_clear_then_d0"]
         p.vfio_slot_reset_restore = s["vfio_slot_reset_restore"]
         p.aer_native = s["aer_native"]
+        p.disable_idle_d3 = s["disable_idle_d3"]
+        if len(pt.pre) > MAX_TABLE_OPS:
+            raise ValueError("more op-table rows than the engine's precondition table holds")
+        for k, rules in enumerate(pt.pre):
+            if len(rules) > MAX_RULES:
+                raise ValueError("more preconditions per op than the engine holds")
+            p.pre_n[k] = len(rules)
+            for j, (fact, mask, errno) in enumerate(rules):
+                p.pre_fact[k][j], p.pre_mask[k][j], p.pre_errno[k][j] = fact, mask, errno
 
     cdef void _load_ops(self) except *:
         cdef int i, k
@@ -347,6 +363,7 @@ cdef class Engine:
         """Room for the per-op outputs of an n-op program (grows only; never in the hot loop)."""
         cdef int64_t *r
         cdef int32_t *f
+        cdef uint8_t *u
         if n <= self.ops_cap:
             return
         n = max(n, 2 * self.ops_cap)
@@ -358,9 +375,14 @@ cdef class Engine:
         if f == NULL:
             raise MemoryError()
         self.feat_buf = f
+        u = <uint8_t *>PyMem_Realloc(self.refused_buf, n * sizeof(uint8_t))
+        if u == NULL:
+            raise MemoryError()
+        self.refused_buf = u
         self.ops_cap = n
         self.m.rets = self.rets_buf
         self.m.features = self.feat_buf
+        self.m.refused = self.refused_buf
 
     # --- running ------------------------------------------------------------------------------
     cdef inline void _reset(self) noexcept nogil:
@@ -441,7 +463,8 @@ cdef class Engine:
             h = state_hash_of(&self.m, self.arena, self.arena_size)
         feats = [self.feat_buf[i] for i in range(self.n_run)]
         rets = [self.rets_buf[i] for i in range(self.n_run)]
-        return EngineResult(self.violations(), feats, rets, h)
+        refused = [i for i in range(self.n_run) if self.refused_buf[i]]
+        return EngineResult(self.violations(), feats, rets, h, refused)
 
     # --- stepping (run --engine both, explore) -------------------------------------------------
     def start(self):
@@ -498,6 +521,21 @@ cdef class Engine:
         """Each op's return value since start()."""
         cdef Py_ssize_t i
         return [self.rets_buf[i] for i in range(self.n_run)]
+
+    def refused(self) -> list:
+        """The indices of the ops since start() that a precondition refused."""
+        cdef Py_ssize_t i
+        return [i for i in range(self.n_run) if self.refused_buf[i]]
+
+    @property
+    def n_refused(self) -> int:
+        """Ops refused by a precondition, over every run of this engine (campaign stats)."""
+        return self.m.n_refused
+
+    @property
+    def n_ops_run(self) -> int:
+        """Ops applied (refused or not), over every run of this engine."""
+        return self.m.n_ops_run
 
     def clear_violations(self):
         """Forget the violations reported so far (and their buckets) and number ops from 0 again."""
@@ -584,6 +622,7 @@ cdef class Engine:
             "sriov": (dev.sriov_ctrl, dev.sriov_num_vfs, dev.sriov_pgsz),
             "error_state": _ERROR_STATES[dev.error_state], "driver": _DRIVERS[dev.driver],
             "partial_load": bool(dev.partial_load), "ltr_path": bool(dev.ltr_path),
+            "rpm_suspended": bool(dev.rpm_suspended),
             "vfio": {"registered": bool(v.registered), "open": bool(v.open),
                      "blob": self._blob(&v.blob, self.m.blob_pool),
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),

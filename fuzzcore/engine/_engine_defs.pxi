@@ -59,6 +59,7 @@ cdef enum:
     EPERM_ = -1
     ENOENT_ = -2
     EIO_ = -5
+    EAGAIN_ = -11
     ENOMEM_ = -12
     EBUSY_ = -16
     ENODEV_ = -19
@@ -111,7 +112,6 @@ cdef enum:
     OP_PCI_RESTORE_STATE
     OP_PCI_RESET_FUNCTION
     OP_PCI_RESET_BUS
-    OP_PCI_BUS_ERROR_RESET
     OP_PCIE_DO_RECOVERY
     OP_PCI_SET_POWER_STATE
     OP_PCI_PM_RUNTIME_SUSPEND
@@ -131,7 +131,6 @@ cdef enum:
     OP_PCI_DISABLE_PRI
     OP_PCI_ENABLE_PTM
     OP_PCI_DISABLE_PTM
-    OP_PCI_CONFIGURE_LTR
     OP_PCI_ENABLE_L1SS
     OP_PCI_ENABLE_SRIOV
     OP_PCI_DISABLE_SRIOV
@@ -151,12 +150,12 @@ cdef enum:
     OP_HW_ACCESSIBLE
     N_ENGINE_OPS
 ENGINE_OP_NAMES = (
-    "pci_save_state", "pci_restore_state", "pci_reset_function", "pci_reset_bus", "pci_bus_error_reset",
+    "pci_save_state", "pci_restore_state", "pci_reset_function", "pci_reset_bus",
     "pcie_do_recovery", "pci_set_power_state", "pci_pm_runtime_suspend", "pci_pm_runtime_resume",
     "pci_assign_bar", "pci_enable_msix", "pci_disable_msix", "pci_enable_msi", "pci_disable_msi",
     "pci_enable_tph", "pci_disable_tph", "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid",
     "pci_disable_pasid", "pci_enable_pri", "pci_disable_pri", "pci_enable_ptm", "pci_disable_ptm",
-    "pci_configure_ltr", "pci_enable_l1ss", "pci_enable_sriov", "pci_disable_sriov", "pci_resize_bar",
+    "pci_enable_l1ss", "pci_enable_sriov", "pci_disable_sriov", "pci_resize_bar",
     "pci_bind_driver", "vfio_open", "vfio_close", "vfio_config_write", "vfio_set_irqs",
     "vfio_device_reset", "vfio_hot_reset", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
     "hw_link_down", "hw_inaccessible", "hw_accessible",
@@ -205,6 +204,9 @@ cdef enum:
     STEP_QEMU_POST_RESET
     STEP_QEMU_RESET
     STEP_LINK_DOWN
+    STEP_DEVICE_RELEASE_DRIVER
+    STEP_RESET_STORE
+    STEP_VFIO_RUNTIME_SUSPEND
     STEP_RESTORE_BASE                                   # + vocabulary restore step id
     STEP_SAVE_BASE = STEP_RESTORE_BASE + MAX_RESTORE_STEPS   # + vocabulary save step id
     STEP_RESET_BASE = STEP_SAVE_BASE + MAX_SAVE_STEPS        # + vocabulary reset method id
@@ -217,6 +219,7 @@ FIXED_STEP_NAMES = (
     "vfio_pci_core_aer_reset_done", "vfio_pci_set_irqs_ioctl", "vfio_pci_ioctl_reset",
     "vfio_pci_dev_set_hot_reset", "vfio_bar_restore", "vfio_pci_config_rw", "vfio_exp_config_write/FLR",
     "vfio_pci_pre_reset", "vfio_pci_post_reset", "vfio_pci_reset", "link down",
+    "device_release_driver", "reset_store", "vfio_pci_core_runtime_suspend",
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------

@@ -6,8 +6,6 @@ cdef int TPH_MODE_BITS[3]
 TPH_MODE_BITS[:] = [0x0, 0x1, 0x2]          # no_st, int_vec, dev_spec
 cdef enum:
     TPH_REQ_TPH = 0x1
-cdef uint32_t LTR_LATENCIES[4]
-LTR_LATENCIES[:] = [0x1001, 0x1003, 0x0C10, 0x0800]  # value | scale<<10 for snoop and no-snoop
 
 
 cdef int pcie_enable_tph(Machine *m, int mode) noexcept nogil:
@@ -165,29 +163,6 @@ cdef void pci_resume_ptm(Machine *m) noexcept nogil:
     cdef int ptm = m.d.fn.caps.ptm
     if ptm and m.st.dev.ptm_enable_cnt:
         io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
-
-
-cdef int pci_configure_ltr(Machine *m, int latency) noexcept nogil:
-    """pci_configure_ltr: the port first (LTR on an LTR path), then the device's latencies
-    (LTR+4) and DEVCTL2 LTR Enable."""
-    cdef int exp = m.d.fn.caps.exp
-    cdef int ltr = m.d.fn.caps.ltr
-    cdef int off
-    cdef uint32_t lat, devctl2
-    if not exp or not ltr:
-        return EINVAL_
-    if m.d.has_port and m.d.port.caps.exp:
-        off = m.d.port.caps.exp + 0x28
-        port_write(m, off, 2, port_read(m, off, 2) | 0x400)
-        m.st.port.ltr_path = 1
-    lat = LTR_LATENCIES[latency]
-    devctl2 = io_read(m, exp + 0x28, 2)
-    if devctl2 & 0x400:
-        io_write(m, exp + 0x28, 2, devctl2 & ~(<uint32_t>0x400))
-    io_write(m, ltr + 4, 4, lat | (lat << 16))
-    io_write(m, exp + 0x28, 2, devctl2 | 0x400)
-    m.st.dev.ltr_path = 1
-    return 0
 
 
 cdef int pci_enable_l1ss(Machine *m) noexcept nogil:

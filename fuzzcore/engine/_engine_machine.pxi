@@ -10,10 +10,14 @@ cdef enum:
 
 cdef void enumerate_function(uint8_t *cfg, const uint8_t *wmask, const uint8_t *w1cmask,
                              CapOffsets *caps, bint endpoint, int64_t *ltr_path) noexcept nogil:
-    """enumeration.enumerate_function: the probe-time clears (pci_msi_init / pci_msix_init, and
-    the driver- or IOMMU-owned enables), then ltr_path from DEVCTL2."""
+    """enumeration.enumerate_function: the probe-time clears (an endpoint's Bus Master, pci_msi_init
+    / pci_msix_init, and the driver- or IOMMU-owned enables), then ltr_path from DEVCTL2."""
     cdef int k, off, reg, width
     cdef uint32_t bits, v
+    if endpoint:
+        v = raw_read(cfg, PCI_COMMAND, 2)
+        if v & PCI_COMMAND_MASTER:
+            raw_write(cfg, wmask, w1cmask, PCI_COMMAND, 2, v & ~(<uint32_t>PCI_COMMAND_MASTER))
     # (cap offset, register, width, bits) in enumeration.CLEARS order
     cdef int offs[9]
     cdef int regs[9]
@@ -85,11 +89,15 @@ cdef void initial_state(Machine *m) noexcept nogil:
 # --- op dispatch: one branch per row of fuzzcore/program/op_table.py ----------------------------
 
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
-    """_bind: unbind the current driver and bind another (a vfio device must be closed first)."""
+    """_bind: device_release_driver (resuming a runtime-suspended device first), then
+    device_driver_attach; a vfio device must be closed (the op table's rule)."""
     cdef KernelDev *dev = &m.st.dev
     cdef int prev
-    if m.st.vfio.open:
-        return EBUSY_
+    if dev.rpm_suspended:
+        prev = m.step
+        m.step = STEP_DEVICE_RELEASE_DRIVER
+        pci_pm_runtime_resume(m)
+        m.step = prev
     if dev.driver == DRV_HOST:
         if dev.msix_enabled:
             pci_disable_msix(m)
@@ -116,21 +124,16 @@ POWER_ARG[:] = [D0, D3HOT, D3COLD]
 cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     """OPS: the model function for each op (args already decoded to the engine's codes)."""
     if code == OP_PCI_SAVE_STATE:
-        # A bare pci_save_state/pci_restore_state is something a bound host driver does.
-        if m.st.dev.driver != DRV_HOST:
-            return EPERM_
+        # A bare pci_save_state/pci_restore_state is something a bound host driver does (the op
+        # table's owner rule).
         return pci_save_state(m)
     if code == OP_PCI_RESTORE_STATE:
-        if m.st.dev.driver != DRV_HOST:
-            return EPERM_
         pci_restore_state(m, False)
         return 0
     if code == OP_PCI_RESET_FUNCTION:
-        return pci_reset_function(m, <int>a[0] - 1)          # auto, flr, pm, bus
+        return reset_store(m, <int>a[0] - 1)                 # auto, flr, pm, bus
     if code == OP_PCI_RESET_BUS:
         return pci_reset_bus(m)
-    if code == OP_PCI_BUS_ERROR_RESET:
-        return pci_bus_error_reset(m)
     if code == OP_PCIE_DO_RECOVERY:
         return pcie_do_recovery(m, a[0], a[1], a[2])
     if code == OP_PCI_SET_POWER_STATE:
@@ -169,8 +172,6 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
         return pci_enable_ptm(m)
     if code == OP_PCI_DISABLE_PTM:
         return pci_disable_ptm(m)
-    if code == OP_PCI_CONFIGURE_LTR:
-        return pci_configure_ltr(m, a[0])
     if code == OP_PCI_ENABLE_L1SS:
         return pci_enable_l1ss(m)
     if code == OP_PCI_ENABLE_SRIOV:
@@ -205,6 +206,28 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
         return hw_inaccessible(m)
     if code == OP_HW_ACCESSIBLE:
         return hw_accessible(m)
+    return 0
+
+
+cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
+    """Model.facts: owner (none, host, vfio_closed, vfio_open), power (current_state), runtime
+    (active, suspended), as indices into op_table.FACTS[...]."""
+    if fact == 0:
+        if m.st.dev.driver == DRV_VFIO:
+            return 3 if m.st.vfio.open else 2
+        return 1 if m.st.dev.driver == DRV_HOST else 0
+    if fact == 1:
+        return m.st.dev.current_state
+    return 1 if m.st.dev.rpm_suspended else 0
+
+
+cdef inline int64_t refusal(Machine *m, int op) noexcept nogil:
+    """Model.refusal: the errno of the first precondition of op-table row `op` the state fails,
+    0 when the op may run (no rule's errno is 0)."""
+    cdef int j
+    for j in range(m.pol.pre_n[op]):
+        if not (m.pol.pre_mask[op][j] >> fact_value(m, m.pol.pre_fact[op][j])) & 1:
+            return m.pol.pre_errno[op][j]
     return 0
 
 
@@ -243,11 +266,22 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
     m.op_index = index
     m.op_kind = op
     m.step = d.code
-    m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
-    live_flag_mismatches(m, m.mm_start)
-    rc = dispatch(m, d.code, a)
-    m.step = d.code
-    end_of_op(m)
+    m.refused_now = 0
+    rc = refusal(m, op)
+    if rc != 0:
+        m.refused_now = 1
+    else:
+        m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
+        live_flag_mismatches(m, m.mm_start)
+        rc = dispatch(m, d.code, a)
+        m.step = d.code
+        if not m.refused_now:
+            end_of_op(m)
+    m.n_ops_run += 1
+    if m.refused_now:
+        m.n_refused += 1
+    if m.refused != NULL:
+        m.refused[index] = <uint8_t>m.refused_now
     if m.rets != NULL:
         m.rets[index] = rc
     idx = counter_index(m, op)

@@ -35,6 +35,16 @@ cdef inline bint step_in_restore(int step) noexcept nogil:
     return step == STEP_PCI_RESTORE_STATE or (STEP_RESTORE_BASE <= step < STEP_SAVE_BASE)
 
 
+cdef bint bar_dword_implemented(Machine *m, int i) noexcept nogil:
+    """oracle.bar_dword_implemented: BAR dword i holds a BAR, or the upper half of 64-bit BAR i-1."""
+    cdef int k
+    for k in range(m.d.n_bars):
+        if m.d.bars[k].kind != BAR_NONE and (m.d.bars[k].index == i or
+                                             (m.d.bars[k].kind == BAR_MEM64 and m.d.bars[k].index + 1 == i)):
+            return True
+    return False
+
+
 cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
     """Oracle.check_write_order (H5/H7/H14/H17: the order pci_restore_state writes in)."""
     cdef CapOffsets *c = &m.d.fn.caps
@@ -46,7 +56,7 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
         return
     if not step_in_restore(m.step):
         return
-    if 0x10 <= offset < 0x28 and m.d.header_type == 0:
+    if 0x10 <= offset < 0x28 and m.d.header_type == 0 and bar_dword_implemented(m, (offset - 0x10) // 4):
         cmd = hw_read(m, PCI_COMMAND, 2)
         if cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
             report(m, INV_ORDER_VIOLATION, REG_BAR0 + (offset - 0x10) // 4, MSG_ORDER_BAR, cmd, 0, 0)

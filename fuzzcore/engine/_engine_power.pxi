@@ -91,10 +91,31 @@ cdef int pci_power_up(Machine *m) noexcept nogil:
     return 0
 
 
-cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
-    """pci_set_power_state: D0 via pci_power_up; D3hot by PMCSR; D3cold also cuts power."""
+cdef int pci_set_low_power_state(Machine *m) noexcept nogil:
+    """power.pci_set_low_power_state(D3hot): -EIO without PM, -EINVAL from D3cold, nothing from
+    D3hot; PMCSR reading all-ones: current_state D3cold and -EIO."""
     cdef int pm = m.d.fn.caps.pm
     cdef uint32_t csr
+    if not pm:
+        return EIO_
+    if m.st.dev.current_state == D3COLD:
+        return EINVAL_
+    if m.st.dev.current_state == D3HOT:
+        return 0
+    csr = io_read(m, pm + PCI_PM_CTRL, 2)
+    if csr == 0xFFFF:
+        m.st.dev.current_state = D3COLD
+        return EIO_
+    pmcsr_write(m, (csr & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
+    m.st.dev.current_state = D3HOT
+    return 0
+
+
+cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
+    """__pci_set_power_state: nothing if already there; D0 via pci_power_up; D3hot by
+    pci_set_low_power_state; D3cold is D3hot, then the platform cuts power."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef int rc
     if state == D0:
         if m.st.dev.current_state == D0 and hw_power_state(m) == D0:
             return 0
@@ -103,9 +124,9 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
         return EIO_
     if m.st.dev.current_state == state:
         return 0
-    csr = io_read(m, pm + PCI_PM_CTRL, 2)
-    pmcsr_write(m, (csr & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
-    m.st.dev.current_state = D3HOT
+    rc = pci_set_low_power_state(m)
+    if state == D3HOT:
+        return rc
     if state == D3COLD:
         hardware_reset(m, RESET_COLD)
         hw_write(m, pm + PCI_PM_CTRL, 2, 0)  # fundamental reset leaves it in D0 uninitialised
@@ -114,32 +135,44 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
 
 
 cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:
-    """pci_pm_runtime_suspend: clear state_saved, PTM suspended, save, then D3hot (§1.4, §1.5)."""
-    cdef int prev
-    if m.st.dev.current_state != D0:
-        return 0
-    if m.st.vfio.open:
-        return EBUSY_  # vfio holds a runtime-PM reference while the device is open
-    prev = m.step
+    """power.pci_pm_runtime_suspend: pci_suspend_ptm; unbound: save, stay in D0; else state_saved
+    cleared, the driver's callback (vfio: D0 first), then save and D3hot unless the callback left
+    the device in low power."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int prev = m.step
+    cdef int prev2
     m.step = STEP_PCI_PM_RUNTIME_SUSPEND
-    if m.pol.rs_clears_state_saved:
-        m.st.dev.state_saved = 0
+    dev.rpm_suspended = 1
     if m.pol.rs_disables_ptm:
         pci_suspend_ptm(m)
-    if not m.st.dev.state_saved:
+    if dev.driver == DRV_NONE:
         pci_save_state(m)
-    pci_set_power_state(m, D3HOT)
+        m.step = prev
+        return 0
+    if m.pol.rs_clears_state_saved:
+        dev.state_saved = 0
+    if dev.driver == DRV_VFIO:
+        prev2 = m.step
+        m.step = STEP_VFIO_RUNTIME_SUSPEND
+        vfio_pci_set_power_state(m, D0)
+        m.step = prev2
+    if not dev.state_saved and dev.current_state != D0 and dev.current_state != PCI_UNKNOWN:
+        m.step = prev
+        return 0
+    if not dev.state_saved:
+        pci_save_state(m)
+        pci_set_power_state(m, D3HOT)
     m.step = prev
     return 0
 
 
 cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
-    """pci_pm_runtime_resume -> pci_pm_default_resume_early: power up, restore, PME restore."""
+    """power.pci_pm_runtime_resume: pci_pm_default_resume_early (power up, restore, PME
+    restore), pci_resume_ptm."""
     cdef int prev
-    if m.st.dev.current_state == D0:
-        return 0
     prev = m.step
     m.step = STEP_PCI_PM_RUNTIME_RESUME
+    m.st.dev.rpm_suspended = 0
     pci_power_up(m)
     pci_restore_state(m, False)
     pci_resume_ptm(m)

@@ -84,8 +84,9 @@ cdef int secondary_bus_reset(Machine *m) noexcept nogil:
 
 
 cdef int pci_bus_reset_method(Machine *m) noexcept nogil:
-    """pci_reset_bus_function -> pci_parent_bus_reset: only alone on the bus and not a bridge."""
-    if not m.d.has_port or m.d.header_type == 1:
+    """pci_reset_bus_function: pci_dev_reset_slot_function, then pci_parent_bus_reset; both
+    refuse what method_available(METHOD_BUS) refuses."""
+    if not method_available(m, METHOD_BUS):
         return ENOTTY_
     return secondary_bus_reset(m)
 
@@ -101,13 +102,15 @@ cdef int reset_method_run(Machine *m, int method) noexcept nogil:
 
 
 cdef bint method_available(Machine *m, int method) noexcept nogil:
-    """pci_init_reset_methods probes each method once at enumeration."""
+    """reset.method_available: pci_init_reset_methods' probes. flr: pcie_reset_flr (DEVCAP FLR);
+    pm: pci_pm_reset (PM capability, NoSoftRst clear); bus: pci_dev_reset_slot_function refuses
+    dev->multifunction, pci_parent_bus_reset a root bus, a bridge and sibling functions."""
     if method == METHOD_FLR:
         return m.d.flr and m.d.fn.caps.exp != 0
     if method == METHOD_PM:
         return m.d.fn.caps.pm != 0 and not m.d.no_soft_reset
     if method == METHOD_BUS:
-        return m.d.has_port and m.d.header_type != 1
+        return m.d.has_port and m.d.header_type != 1 and not m.d.multifunction
     return False
 
 
@@ -174,6 +177,22 @@ cdef int pci_reset_function(Machine *m, int method) noexcept nogil:
     if rc == 0 or m.pol.restore_after_failed_reset:
         pci_dev_restore(m)
     return rc
+
+
+cdef int reset_store(Machine *m, int method) noexcept nogil:
+    """reset.reset_store: a named method the device's probe refused: -EINVAL from
+    reset_method_store, nothing changes; a runtime-suspended device is resumed first
+    (pm_runtime_get_sync), then pci_reset_function."""
+    cdef int prev
+    if method != METHOD_AUTO and not method_available(m, method):
+        m.refused_now = 1
+        return EINVAL_
+    if m.st.dev.rpm_suspended:
+        prev = m.step
+        m.step = STEP_RESET_STORE
+        pci_pm_runtime_resume(m)
+        m.step = prev
+    return pci_reset_function(m, method)
 
 
 cdef int pci_reset_bus(Machine *m) noexcept nogil:

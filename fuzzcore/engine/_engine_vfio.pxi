@@ -32,10 +32,13 @@ cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
 
 cdef void vfio_register(Machine *m) noexcept nogil:
     """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
-    the current snapshot when current_state was unknown on a NoSoftRst- device)."""
+    the current snapshot when current_state was unknown on a NoSoftRst- device), then unless
+    disable_idle_d3 the idle device runtime-suspends (pm_runtime_put)."""
     m.st.vfio.registered = 1
     m.st.vfio.needs_pm_restore = 0 if m.d.no_soft_reset else 1
     vfio_pci_set_power_state(m, D0)
+    if not m.pol.disable_idle_d3:
+        pci_pm_runtime_suspend(m)
 
 
 cdef void vfio_config_init(Machine *m) noexcept nogil:
@@ -53,11 +56,9 @@ cdef int vfio_open(Machine *m) noexcept nogil:
     """vfio_pci_core_enable (§6.2)."""
     cdef VfioDev *v = &m.st.vfio
     cdef int rc, prev
-    if m.st.dev.driver != DRV_VFIO or v.open:
-        return EBUSY_
     prev = m.step
     m.step = STEP_VFIO_CORE_ENABLE
-    if m.st.dev.current_state != D0:
+    if m.st.dev.rpm_suspended:   # pm_runtime_resume_and_get
         pci_pm_runtime_resume(m)
     pci_clear_master(m)
     pci_enable_device(m)
@@ -78,8 +79,6 @@ cdef int vfio_close(Machine *m) noexcept nogil:
     cdef VfioDev *v = &m.st.vfio
     cdef bint skip_restore = False
     cdef int prev
-    if not v.open:
-        return ENODEV_
     prev = m.step
     m.step = STEP_VFIO_CORE_DISABLE
     vfio_pci_set_power_state(m, D0)
@@ -106,6 +105,8 @@ cdef int vfio_close(Machine *m) noexcept nogil:
         # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
         if pci_reset_bus(m) == 0:
             v.needs_reset = 0
+    if not m.pol.disable_idle_d3:
+        pci_pm_runtime_suspend(m)   # pm_runtime_put at the end of vfio_pci_core_disable
     m.step = prev
     return 0
 
@@ -144,8 +145,6 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
     cdef uint32_t cmd
     cdef bint ok
     cdef int prev
-    if not v.open:
-        return ENODEV_
     prev = m.step
     m.step = STEP_VFIO_SET_IRQS
     if v.irq == IRQ_MSI or v.irq == IRQ_MSIX:
@@ -175,7 +174,7 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
 cdef int vfio_device_reset(Machine *m) noexcept nogil:
     """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
     cdef int rc, prev
-    if not m.st.vfio.open or not m.st.vfio.reset_works:
+    if not m.st.vfio.reset_works:
         return ENOTTY_
     prev = m.step
     m.step = STEP_VFIO_IOCTL_RESET
@@ -188,7 +187,7 @@ cdef int vfio_device_reset(Machine *m) noexcept nogil:
 cdef int vfio_hot_reset(Machine *m) noexcept nogil:
     """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
     cdef int rc, prev
-    if not m.st.vfio.open or not m.d.has_port:
+    if not m.d.has_port:
         return ENOTTY_
     prev = m.step
     m.step = STEP_VFIO_HOT_RESET
@@ -244,14 +243,14 @@ cdef void write_command(Machine *m, int width, uint32_t value) noexcept nogil:
 
 
 cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """PMCSR: PowerState trapped into vfio_pci_set_power_state; PME bits virtual; rest to hw."""
-    cdef uint32_t state, cur
+    """vfio.py _write_pm (vfio_pm_config_write): writable bits to hardware, then
+    vfio_lock_and_set_power_state on every PMCSR write (D1/D2: nothing changes)."""
+    cdef uint32_t state
     if rel != 4 or width < 2:
         return
     state = value & 0x3
-    cur = io_read(m, m.d.fn.caps.pm + 4, 2)
     write_hw_bits(m, m.d.fn.caps.pm + 4, 2, value, 0x1E00)
-    if state != (cur & 0x3):
+    if state == 0 or state == 3:
         vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
 
 
@@ -300,8 +299,6 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
     cdef CapOffsets *caps = &m.d.fn.caps
     cdef int prev_step, prev_user, i, reg, cap_id, base, rel, mo
     cdef uint32_t mask
-    if not v.open:
-        return ENODEV_
     value &= width_mask(width)
     prev_step = m.step
     prev_user = m.user_access

@@ -19,7 +19,12 @@ most `cap` records. If `max_size < RECORD_SIZE` (cap 0) the output is b"". An em
 normalisation) always gets an `insert`, so `mutate(b"", max_size >= RECORD_SIZE, s)` is one record.
 
 Strategies
-- insert:      a new record at a random position: op uniform over the table, args in-domain.
+- insert:      a new record at a random position, args in-domain. The op is biased towards ones
+               the kernel performs there (issue 17): the owner of the device at that position
+               (no driver, host driver, vfio closed or open) follows from the bind/open/close
+               records before it exactly as the models' owner precondition sees it, and with
+               probability 3/4 an op whose owner rule (op_table `pre`, baseline policy) refuses
+               that owner is re-drawn among those it allows; otherwise uniform over the table.
 - delete:      remove one record (only when there are at least two; an empty program is useless).
 - duplicate:   copy one record to a random position (only below cap).
 - swap:        exchange two records at distinct positions.
@@ -29,7 +34,8 @@ Strategies
                DEVCTL, DEVCTL2; see set_config_offsets) and values towards 0, all-ones, single
                bits and single-bit flips of the current value (masked to the access width).
                Re-drawing the width re-aligns the offset down, as the codec does.
-- replace_op:  the record at a position becomes a different op with fresh in-domain args.
+- replace_op:  the record at a position becomes a different op with fresh in-domain args (the
+               op biased as for insert).
 - snippet:     a known-good short sequence (SNIPPETS) inserted at a random position.
 Records the mutator copies (delete, duplicate, swap, crossover) keep their bytes as they were,
 canonical or not: the codec is deletion-stable, so their meaning does not change.
@@ -43,7 +49,7 @@ from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
 from ..program.codec import Call, encode_call
-from ..program.op_table import OP_INDEX, OPS
+from ..program.op_table import FACTS, OP_INDEX, OPS, compile_preconditions
 from ..program.op_table import RECORD_SIZE as _TABLE_RECORD_SIZE
 
 cdef enum:
@@ -98,6 +104,18 @@ cdef int snip_len[MAX_SNIPPETS]
 cdef uint8_t snip_data[MAX_SNIPPETS][MAX_SNIPPET_REC * R]
 cdef int snip_min_len = MAX_SNIPPET_REC + 1
 
+# owner-feasibility bias (issue 17): per op, the owners its owner rule allows (bit per
+# op_table.FACTS["owner"] value; all four when it has none); per owner, the ops it allows
+cdef enum:
+    N_OWNERS = 4
+    OWNER_VFIO_CLOSED = 2
+    OWNER_VFIO_OPEN = 3
+cdef int op_owner_mask[MAX_OPS]
+cdef int owner_ops[N_OWNERS][MAX_OPS]
+cdef int n_owner_ops[N_OWNERS]
+cdef int op_bind = -1, op_vfio_open = -1, op_vfio_close = -1
+cdef int bind_owner[8]                        # pci_bind_driver's driver arg (raw) -> owner
+
 cdef int strat_weight[N_STRATEGIES]
 cdef int g_last = -1
 cdef unsigned long long strat_count[N_STRATEGIES]   # mutate() calls per strategy (campaign stats)
@@ -136,6 +154,36 @@ def _build_tables():
             cw_width_of[j] = int(w)
     for j, w in enumerate(WEIGHTS):
         strat_weight[j] = w
+    _build_owner_tables()
+
+
+def _build_owner_tables():
+    global op_bind, op_vfio_open, op_vfio_close
+    owners = FACTS["owner"]
+    if len(owners) != N_OWNERS:
+        raise ImportError("fuzzcore.engine._mutate: the owner fact has changed")
+    pre = compile_preconditions(None)
+    for o in range(N_OWNERS):
+        n_owner_ops[o] = 0
+    for i in range(n_ops):
+        mask = (1 << N_OWNERS) - 1
+        for fact, allowed, _ in pre[i]:
+            if fact == 0:
+                mask &= allowed
+        op_owner_mask[i] = mask
+        for o in range(N_OWNERS):
+            if mask >> o & 1:
+                owner_ops[o][n_owner_ops[o]] = i
+                n_owner_ops[o] += 1
+    op_bind = OP_INDEX.get("pci_bind_driver", -1)
+    op_vfio_open = OP_INDEX.get("vfio_open", -1)
+    op_vfio_close = OP_INDEX.get("vfio_close", -1)
+    if op_bind >= 0:
+        drivers = OPS[op_bind].args[0].domain
+        if len(drivers) > 8:
+            raise ImportError("fuzzcore.engine._mutate: too many drivers")
+        for j, d in enumerate(drivers):
+            bind_owner[j] = {"none": 0, "host": 1, "vfio": OWNER_VFIO_CLOSED}[d]
 
 
 _build_tables()
@@ -193,21 +241,24 @@ def _snippet_defs():
                                C("vfio_set_irqs", index="msix", count=1), C("qemu_pre_reset"))),
         ("guest_setup_msi", (C("vfio_open"), C("vfio_config_write", offset=0x04, width="2", value=0x0006),
                              C("vfio_set_irqs", index="msi", count=1))),
-        ("qemu_split_reset", (C("qemu_pre_reset"), C("vfio_device_reset"), C("qemu_post_reset"))),
-        ("guest_reprogram", (C("vfio_config_write", offset=0x10, width="4", value=0x92E00000),
+        ("qemu_split_reset", (C("vfio_open"), C("qemu_pre_reset"), C("vfio_device_reset"),
+                              C("qemu_post_reset"))),
+        ("guest_reprogram", (C("vfio_open"), C("vfio_config_write", offset=0x10, width="4", value=0x92E00000),
                              C("vfio_config_write", offset=0x04, width="2", value=0x0006))),
         ("host_msix_save_reset", (C("pci_bind_driver", driver="host"), C("pci_enable_msix", nvec=1),
                                   C("pci_save_state"), C("pci_reset_function", method="auto"))),
-        ("runtime_pm", (C("pci_pm_runtime_suspend"), C("pci_pm_runtime_resume"))),
-        ("d3hot_cycle", (C("pci_set_power_state", state="d3hot"), C("pci_set_power_state", state="d0"))),
-        ("iommu_enable", (C("pci_enable_pasid", features=3), C("pci_enable_pri", reqs=2),
-                          C("pci_enable_ats", stu=1))),
+        # the idle vfio device starts runtime-suspended: resume (a config access), then idle again
+        ("runtime_pm", (C("pci_pm_runtime_resume"), C("pci_pm_runtime_suspend"))),
+        ("d3hot_cycle", (C("pci_bind_driver", driver="host"), C("pci_set_power_state", state="d3hot"),
+                         C("pci_set_power_state", state="d0"))),
+        ("iommu_enable", (C("pci_bind_driver", driver="host"), C("pci_enable_pasid", features=3),
+                          C("pci_enable_pri", reqs=2), C("pci_enable_ats", stu=1))),
         # vfio's trapped writes (default device's PCIe and PM offsets): the emulated FLR and a
         # PowerState D3hot -> D0 round trip, which reach resets no op calls directly.
-        ("guest_flr", (C("vfio_config_write", offset=0xA8, width="2", value=0x8000),)),
-        ("guest_d3_d0", (C("vfio_config_write", offset=0x44, width="2", value=0x0003),
+        ("guest_flr", (C("vfio_open"), C("vfio_config_write", offset=0xA8, width="2", value=0x8000),)),
+        ("guest_d3_d0", (C("vfio_open"), C("vfio_config_write", offset=0x44, width="2", value=0x0003),
                          C("vfio_config_write", offset=0x44, width="2", value=0x0000))),
-        ("inaccessible_reset", (C("hw_inaccessible"), C("vfio_device_reset"))),
+        ("inaccessible_reset", (C("vfio_open"), C("hw_inaccessible"), C("vfio_device_reset"))),
     )
 
 
@@ -417,14 +468,48 @@ cdef int choose_strategy(uint64_t *s, const uint8_t *buf, int n, int cap) noexce
     return S_REPLACE
 
 
+cdef int owner_at(const uint8_t *buf, int pos) noexcept nogil:
+    """The device's owner before record `pos`: vfio-pci bound and closed at start; only
+    pci_bind_driver (refused while open), vfio_open (only when closed) and vfio_close (only when
+    open) change it, exactly as the models' owner preconditions let them."""
+    cdef int i, op, owner = OWNER_VFIO_CLOSED
+    cdef const uint8_t *rec
+    for i in range(pos):
+        rec = buf + i * R
+        op = rec_op(rec)
+        if op == op_bind and owner != OWNER_VFIO_OPEN:
+            owner = bind_owner[<int>(get_le(rec + arg_pos[op][0], arg_nbytes[op][0]) % arg_mod[op][0])]
+        elif op == op_vfio_open and owner == OWNER_VFIO_CLOSED:
+            owner = OWNER_VFIO_OPEN
+        elif op == op_vfio_close and owner == OWNER_VFIO_OPEN:
+            owner = OWNER_VFIO_CLOSED
+    return owner
+
+
+cdef int feasible_op(uint64_t *s, const uint8_t *buf, int pos, int avoid) noexcept nogil:
+    """An op for a new record at `pos` (not `avoid`, unless it is the only choice): uniform,
+    then with probability 3/4 re-drawn among the ops the owner at `pos` allows."""
+    cdef int op, owner, k
+    op = <int>below_except(s, n_ops, avoid) if avoid >= 0 else <int>below(s, n_ops)
+    owner = owner_at(buf, pos)
+    if op_owner_mask[op] >> owner & 1 or below(s, 4) == 0 or n_owner_ops[owner] == 0:
+        return op
+    k = <int>below(s, n_owner_ops[owner])
+    op = owner_ops[owner][k]
+    if op == avoid:
+        op = owner_ops[owner][(k + 1) % n_owner_ops[owner]]
+    return op
+
+
 cdef int apply_strategy(uint64_t *s, uint8_t *buf, int n, int cap, int strat) noexcept nogil:
     """Apply `strat` to the n records in buf (room for BUF_REC); return the new record count."""
     cdef int i, j, pos, op, k, cnt, fits
     cdef uint8_t tmp[R]
     if strat == S_INSERT:
         pos = <int>below(s, n + 1)
+        op = feasible_op(s, buf, pos, -1)
         open_gap(buf, n, pos, 1)
-        fresh_record(s, buf + pos * R, <int>below(s, n_ops))
+        fresh_record(s, buf + pos * R, op)
         return n + 1
     if strat == S_DELETE:
         i = <int>below(s, n)
@@ -456,7 +541,7 @@ cdef int apply_strategy(uint64_t *s, uint8_t *buf, int n, int cap, int strat) no
         return n
     if strat == S_REPLACE:
         i = <int>below(s, n)
-        op = <int>below_except(s, n_ops, rec_op(buf + i * R))
+        op = feasible_op(s, buf, i, rec_op(buf + i * R))
         fresh_record(s, buf + i * R, op)
         return n
     if strat == S_SNIPPET:

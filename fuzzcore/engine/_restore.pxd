@@ -17,6 +17,9 @@ cdef enum:
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
+    MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
+    MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
+    N_FACTS = 3                  # op_table.FACTS: owner, power, runtime
 
 
 cdef class ConfigBuffer:
@@ -74,6 +77,7 @@ cdef struct Function:            # a function's constant tables
 cdef struct Device:              # the device under test: its Function plus profile facts
     Function fn
     int header_type
+    int multifunction            # header type bit 7 (dev->multifunction)
     int flr                      # DEVCAP.FLR
     int no_soft_reset
     int has_rom
@@ -130,6 +134,12 @@ cdef struct Policy:
     int pre_reset_clear_then_d0
     int vfio_slot_reset_restore
     int aer_native
+    int disable_idle_d3
+    # preconditions (op_table.compile_preconditions), per op-table row
+    int pre_n[MAX_TABLE_OPS]
+    int pre_fact[MAX_TABLE_OPS][MAX_RULES]
+    uint32_t pre_mask[MAX_TABLE_OPS][MAX_RULES]
+    int pre_errno[MAX_TABLE_OPS][MAX_RULES]
 
 
 # --- the state (design.md §3) ------------------------------------------------------------------
@@ -183,6 +193,7 @@ cdef struct KernelDev:           # struct pci_dev fields save/restore read or wr
     int64_t driver               # DRV_NONE, DRV_HOST, DRV_VFIO
     int64_t partial_load
     int64_t ltr_path
+    int64_t rpm_suspended        # dev->power.runtime_status == RPM_SUSPENDED
 
 cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t registered
@@ -246,6 +257,9 @@ cdef struct Machine:
     int step
     int user_access
     uint32_t cmd_at_op_start
+    int refused_now              # the running op refused itself before changing anything
+    int64_t n_refused            # ops refused over every run (campaign stats)
+    int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag
     # output
     ViolationRec *viol
@@ -254,5 +268,6 @@ cdef struct Machine:
     int viol_dropped
     int64_t *rets
     int32_t *features
+    uint8_t *refused             # per op: 1 when a precondition (or the op's own check) refused it
     uint8_t *counters
     int n_counters

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
+from ..program.op_table import compile_preconditions
 from ..policy.vocabulary import (
     GATE_NAMES, QEMU_PRE_RESET_CLEAR_BITS, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
     SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
@@ -61,6 +62,7 @@ class FunctionTables:
 class DeviceTables:
     fn: FunctionTables
     header_type: int
+    multifunction: bool                 # header type bit 7 (dev->multifunction)
     flr: bool
     no_soft_reset: bool
     has_rom: bool
@@ -182,7 +184,7 @@ def device_tables(profile) -> DeviceTables:
         pp = resolve_device(profile.upstream_port)
         port = _function_tables(pp, cap_offsets(pp), lambda off: 0, 0, True)
     return DeviceTables(
-        fn=fn, header_type=profile.header_type, flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
+        fn=fn, header_type=profile.header_type, multifunction=bool(profile.config[0x0E] & 0x80), flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
         has_rom=bool(profile.rom_size), bars=bars,
         msix_entries=msix.entries if msix else 0, msix_table_bir=msix.table_bir if msix else 0,
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
@@ -199,6 +201,7 @@ class PolicyTables:
     save: list = field(default_factory=list)       # [(vocabulary id, step name, gate)]
     reset: list = field(default_factory=list)      # [(vocabulary id, method name)]
     switches: dict = field(default_factory=dict)   # engine field -> int
+    pre: list = field(default_factory=list)        # per op-table row: [(fact id, allowed mask, errno)]
 
 
 def _switch(compiled, name: str):
@@ -245,5 +248,17 @@ def policy_tables(compiled) -> PolicyTables:
         "pre_reset_clear_then_d0": int(_switch(compiled, "qemu.pre_reset_order") == "clear_then_d0"),
         "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
+        "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
     }
+    t.pre = compile_preconditions(_SwitchView(compiled))
     return t
+
+
+class _SwitchView:
+    """compile_preconditions reads `policy.switch(name)`; a CompiledPolicy through _switch."""
+
+    def __init__(self, compiled):
+        self.compiled = compiled
+
+    def switch(self, name: str):
+        return _switch(self.compiled, name)

@@ -83,6 +83,7 @@ class ExploreResult:
     stop_reason: str = ""
     vocabulary_size: int = 0
     ops: tuple = ()
+    refused: int = 0         # (state, call) pairs a precondition refused: not transitions (issue 17)
 
 
 def _path(parents: list, idx: int, calls: list[Call]) -> list[Call]:
@@ -104,13 +105,18 @@ def _worker_init(profile, policy, backend, calls) -> None:
 
 def _expand(chunk):
     """Expand frontier states (sid, state) by every call; return transitions to states that are
-    new within this chunk, and the violations seen (a worker process of --workers)."""
+    new within this chunk, and the violations seen (a worker process of --workers). A call a
+    precondition refuses in that state is no transition: the kernel would not perform it
+    (returned as (sid, ci, None, None, None) so it can be counted)."""
     be, calls = _WORKER["be"], _WORKER["calls"]
     out, local = [], set()
     for sid, state in chunk:
         for ci, call in enumerate(calls):
             be.load_state(state)
             violations = be.apply(call)
+            if be.refused():
+                out.append((sid, ci, None, None, None))
+                continue
             h = be.state_hash()
             fresh = h not in local
             local.add(h)
@@ -143,6 +149,9 @@ def explore(profile, policy, depth: int, ops=DEFAULT_OPS, max_states: int = 2_00
                 _WORKER.update(be=be, calls=calls)
                 results = (r for sid in frontier for r in _expand([(sid, states[sid])]))
             for sid, ci, h, new_state, violations in results:
+                if h is None:
+                    res.refused += 1
+                    continue
                 transitions += 1
                 for v in violations:
                     if v.bucket not in res.buckets:
@@ -186,7 +195,8 @@ def completeness_line(res: ExploreResult, depth: int) -> str:
     narrowed = sorted(set(res.ops) & (set(NARROWED) | {"vfio_config_write"}))
     return (f"every program of <= {depth} ops over these {res.vocabulary_size} calls ({len(res.ops)} ops"
             + (f"; narrowed domains for {', '.join(narrowed)}" if narrowed else "")
-            + f") was checked; {res.total_states} distinct states")
+            + f") was checked; {res.total_states} distinct states"
+            + (f"; {res.refused} (state, call) pairs refused by preconditions, not counted" if res.refused else ""))
 
 
 def write_findings(res: ExploreResult, out: Path, device: str, policy: str) -> list[Path]:

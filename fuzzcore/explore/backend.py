@@ -50,8 +50,13 @@ class ReferenceBackend:
         m.oracle.violations = []
         m.oracle._seen = set()
         m._n = 0
+        m._refused = []
         m.apply(call)
         return list(m.oracle.violations)
+
+    def refused(self) -> bool:
+        """The last apply() was refused by a precondition (it changed nothing)."""
+        return bool(self.model._refused)
 
     def state_hash(self) -> bytes:
         m = self.model
@@ -73,7 +78,7 @@ class ReferenceBackend:
                   d.msi_msg, d.msi_mask, d.tph_enabled, d.tph_mode, d.tph_req_type, d.ats_enabled, d.ats_stu,
                   d.pasid_enabled, d.pasid_features, d.pri_enabled, d.pri_reqs_alloc, d.ptm_enable_cnt,
                   d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz, d.error_state, d.driver, d.partial_load,
-                  d.ltr_path, v.registered, v.open, blob(v.blob), blob(v.pm_save), v.vconfig_command,
+                  d.ltr_path, d.rpm_suspended, v.registered, v.open, blob(v.blob), blob(v.pm_save), v.vconfig_command,
                   v.vconfig_bars, v.rbar, v.reset_works, v.needs_reset, v.needs_pm_restore, v.irq,
                   st.hw.accessible, st.aer_ur_latched, st.needs_restore_after_reset,
                   sorted(m.oracle._standing))

@@ -90,7 +90,8 @@ def compare_program(engine, model, data: bytes, device: str = "", policy: str = 
     got = engine.run(data)
     want = model.run(calls)
     if (got.violations == want.violations and got.state_features == want.state_features
-            and got.returns == want.returns and first_difference(model_view(model), engine.view()) is None):
+            and got.returns == want.returns and got.refused == want.refused
+            and first_difference(model_view(model), engine.view()) is None):
         return None
     d = first_divergence(engine, model, calls, device, policy)
     if d is None:   # only the per-op state features differ

@@ -141,30 +141,6 @@ def pci_resume_ptm(m) -> None:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)
 
 
-LTR_LATENCIES = (0x1001, 0x1003, 0x0C10, 0x0800)  # value | scale<<10 for snoop and no-snoop
-
-
-def pci_configure_ltr(m, latency: int) -> int:
-    """pci_configure_ltr: the port first (LTR on an LTR path), then the device's latencies
-    (LTR+4) and DEVCTL2 LTR Enable."""
-    exp, ltr = m.caps.exp, m.caps.ltr
-    if not exp or not ltr:
-        return -22
-    port = m.state.port
-    if port is not None and m.port_caps.exp:
-        off = m.port_caps.exp + 0x28
-        m.io.write(off, 2, m.io.read(off, 2, "port") | 0x400, "port")
-        port.dev.ltr_path = True
-    lat = LTR_LATENCIES[latency]
-    devctl2 = m.io.read(exp + 0x28, 2)
-    if devctl2 & 0x400:
-        m.io.write(exp + 0x28, 2, devctl2 & ~0x400)
-    m.io.write(ltr + 4, 4, lat | (lat << 16))
-    m.io.write(exp + 0x28, 2, devctl2 | 0x400)
-    m.state.dev.ltr_path = True
-    return 0
-
-
 def pci_enable_l1ss(m) -> int:
     """pci_configure_aspm_l1ss + enabling ASPM L1.2: thresholds (CTL2, CTL1) on both ends,
     then the L1.2 enables, parent first."""

@@ -2,7 +2,12 @@
 
 Model(profile, policy).run(calls) -> Result. The initial state is the device after enumeration
 (buffers allocated per §1.2, current_state D0 since 4d4c10f763d7, the enumeration save of
-a2f1e22390ac when the policy has it) with vfio-pci bound and closed."""
+a2f1e22390ac when the policy has it) with vfio-pci bound and closed (runtime-suspended unless the
+policy sets vfio.disable_idle_d3).
+
+Before an op acts, its preconditions (the op table's `pre` rules, compiled for the policy) are
+checked; an op whose rule fails returns the kernel's error, changes nothing, runs no invariant and
+is listed in Result.refused."""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from ..device.config_space import ConfigSpace
 from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from .access import PCI_COMMAND, Access, TraceEntry
-from ..program.op_table import OP_INDEX as OP_KIND
+from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS
+from ..program.op_table import compile_preconditions
 from .abstract_state import counter_index
 from .caps import CapOffsets, cap_offsets
 from .enumeration import enumerate_function
@@ -36,6 +42,7 @@ class Result:
     state_digest: str = ""
     kernel_changes: list[tuple[int, str, object, object]] = field(default_factory=list)
     state_features: list[int] = field(default_factory=list)   # counter index after each op
+    refused: list[int] = field(default_factory=list)          # indices of ops a precondition refused
 
     @property
     def buckets(self) -> list[tuple[str, str, str]]:
@@ -88,6 +95,7 @@ class Model:
         port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
         self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
         self._port_profile = port_profile
+        self._pre = compile_preconditions(policy)
         self._reset_state()
 
     # --- initial state -----------------------------------------------------------------------
@@ -215,7 +223,38 @@ class Model:
         self._returns: list[int] = []
         self._changes: list = []
         self._features: list[int] = []
+        self._refused: list[int] = []
         self._n = 0
+
+    def facts(self) -> tuple[int, int, int]:
+        """The state facts preconditions test, as indices into op_table.FACTS[...]: owner
+        (none, host, vfio_closed, vfio_open), power (dev->current_state), runtime (active,
+        suspended)."""
+        d = self.state.dev
+        if d.driver == "vfio":
+            owner = 3 if self.state.vfio.open else 2
+        else:
+            owner = 1 if d.driver == "host" else 0
+        return owner, d.current_state, 1 if d.rpm_suspended else 0
+
+    def refuse(self, rc: int, why: str) -> int:
+        """An op's own argument check refused it before it changed anything (e.g.
+        reset_method_store): counted as a refusal like a failed precondition."""
+        self._refused_now = True
+        if self.io.trace_on:
+            self.io.event(f"refused: {why} -> {ERRNO_NAMES.get(rc, rc)}")
+        return rc
+
+    def refusal(self, op_kind: int):
+        """The first precondition of op `op_kind` the state fails, as (fact id, value, errno), or
+        None when the op may run."""
+        facts = None
+        for fact, mask, errno in self._pre[op_kind]:
+            if facts is None:
+                facts = self.facts()
+            if not mask >> facts[fact] & 1:
+                return fact, facts[fact], errno
+        return None
 
     def apply(self, call) -> int:
         """Run one call (one op) and check the end-of-op invariants."""
@@ -224,10 +263,29 @@ class Model:
         before = self.kernel_view() if self.io.trace_on else None
         self.op_index, self.op_name = i, call.name
         self.step = call.name
+        kind = OP_KIND[call.name]
+        refused = self.refusal(kind)
+        if refused is not None:
+            fact, value, rc = refused
+            if self.io.trace_on:
+                rule = next(r for r in OP_ROWS[kind].pre if FACT_NAMES.index(r.fact) == fact
+                            and FACTS[r.fact][value] not in r.allowed_under(self.policy))
+                self.io.event(f"refused ({FACT_NAMES[fact]} is {FACTS[FACT_NAMES[fact]][value]}): "
+                              f"{rule.cite} -> {ERRNO_NAMES[rc]}")
+            self._refused.append(i)
+            self._returns.append(rc)
+            self._features.append(counter_index(self, kind))
+            return rc
         self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
         self.mismatch_at_op_start = self.oracle.live_flag_mismatches()
+        self._refused_now = False
         rc = OPS[call.name](self, **dict(call.args))
         self.step = call.name
+        if self._refused_now:
+            self._refused.append(i)
+            self._returns.append(rc)
+            self._features.append(counter_index(self, kind))
+            return rc
         self.oracle.end_of_op()
         if before is not None:
             after = self.kernel_view()
@@ -238,7 +296,7 @@ class Model:
 
     def result(self) -> Result:
         return Result(list(self.oracle.violations), list(self.io.trace), list(self._returns),
-                      self.state_digest(), list(self._changes), list(self._features))
+                      self.state_digest(), list(self._changes), list(self._features), list(self._refused))
 
     def run(self, calls, trace: bool = False) -> Result:
         self.start(trace)
@@ -254,7 +312,8 @@ class Model:
             "msix_enabled": d.msix_enabled, "msi_enabled": d.msi_enabled, "tph_enabled": d.tph_enabled,
             "ats_enabled": d.ats_enabled, "pasid_enabled": d.pasid_enabled, "pri_enabled": d.pri_enabled,
             "ptm_enable_cnt": d.ptm_enable_cnt, "sriov.num_VFs": d.sriov_num_vfs, "error_state": d.error_state,
-            "driver": d.driver, "resources": tuple(hex(r) for r in d.resources),
+            "driver": d.driver, "runtime_suspended": d.rpm_suspended,
+            "resources": tuple(hex(r) for r in d.resources),
             "vfio.open": v.open, "vfio.blob": f"save #{v.blob.config_epoch}" if v.blob else None,
             "vfio.pm_save": f"save #{v.pm_save.config_epoch}" if v.pm_save else None,
             "vfio.vconfig_command": hex(v.vconfig_command), "vfio.reset_works": v.reset_works,
@@ -272,7 +331,7 @@ class Model:
                        d.state_saved, d.current_state, d.resources, d.msi_enabled, d.msix_enabled,
                        d.tph_enabled, d.ats_enabled, d.pasid_enabled, d.pri_enabled, d.ptm_enable_cnt,
                        d.sriov_num_vfs, d.error_state, d.driver, st.vfio.open, st.vfio.vconfig_command,
-                       st.hw.accessible)).encode())
+                       st.hw.accessible, d.rpm_suspended)).encode())
         if st.port:
             h.update(st.port.hw.config.tobytes())
         return h.hexdigest()[:16]
@@ -281,10 +340,14 @@ class Model:
 # --- op dispatch: one entry per row of fuzzcore/program/op_table.py ------------------------------
 
 def _bind(m, driver: str) -> int:
-    """Unbind the current driver and bind another (a vfio device must be closed first)."""
+    """device_release_driver, then device_driver_attach (a vfio device must be closed: the op
+    table's rule). __device_release_driver resumes a runtime-suspended device first
+    (pm_runtime_get_sync); after the unbind runtime PM is forbidden again (pm_runtime_forbid in
+    vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio)."""
     st = m.state
-    if st.vfio.open:
-        return -16
+    if st.dev.rpm_suspended:
+        with m.in_step("device_release_driver"):
+            power.pci_pm_runtime_resume(m)
     if st.dev.driver == "host":
         if st.dev.msix_enabled:
             features.pci_disable_msix(m)
@@ -304,9 +367,7 @@ def _bind(m, driver: str) -> int:
 
 def _host_driver_call(m, fn) -> int:
     """A bare pci_save_state/pci_restore_state is something a bound host driver does (probe,
-    resume, slot_reset); with vfio-pci or no driver bound nobody calls it (-EPERM)."""
-    if m.state.dev.driver != "host":
-        return -1
+    resume, slot_reset): the op table's owner rule refuses it otherwise."""
     return fn(m) or 0
 
 
@@ -317,9 +378,8 @@ def _enable_pasid(m, pasid_features: int) -> int:
 OPS = {
     "pci_save_state": lambda m: _host_driver_call(m, pci_save_state),
     "pci_restore_state": lambda m: _host_driver_call(m, pci_restore_state),
-    "pci_reset_function": lambda m, method: reset.pci_reset_function(m, method),
+    "pci_reset_function": lambda m, method: reset.reset_store(m, method),
     "pci_reset_bus": lambda m: reset.pci_reset_bus(m),
-    "pci_bus_error_reset": lambda m: reset.pci_bus_error_reset(m),
     "pcie_do_recovery": lambda m, channel, vote, source: reset.pcie_do_recovery(m, channel, vote, source),
     "pci_set_power_state": lambda m, state: power.pci_set_power_state(m, POWER_ARG[state]),
     "pci_pm_runtime_suspend": lambda m: power.pci_pm_runtime_suspend(m),
@@ -339,7 +399,6 @@ OPS = {
     "pci_disable_pri": lambda m: features.pci_disable_pri(m),
     "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
     "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
-    "pci_configure_ltr": lambda m, latency: features.pci_configure_ltr(m, latency),
     "pci_enable_l1ss": lambda m: features.pci_enable_l1ss(m),
     "pci_enable_sriov": lambda m, num_vfs: features.pci_enable_sriov(m, num_vfs),
     "pci_disable_sriov": lambda m: features.pci_disable_sriov(m),

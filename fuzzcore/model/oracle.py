@@ -12,6 +12,14 @@ from .power import hw_power_state
 from .state import D0
 
 
+def bar_dword_implemented(m, i: int) -> bool:
+    """BAR dword i holds a BAR of the profile, or the upper half of its 64-bit BAR i-1."""
+    for b in m.profile.bars:
+        if b.kind != "none" and (b.index == i or b.kind == "mem64" and b.index + 1 == i):
+            return True
+    return False
+
+
 class Oracle:
     def __init__(self, model):
         self.m = model
@@ -40,7 +48,9 @@ class Oracle:
         c = m.caps
         if not m.step.startswith("pci_restore_state"):
             return  # H5/H7/H14/H17 are about the order pci_restore_state writes in
-        if 0x10 <= offset < 0x28 and m.profile.header_type == 0:
+        # Only BARs the device implements (a 64-bit BAR's upper dword included): a write to a
+        # hard-wired zero BAR decodes nothing (pci_std_update_resource skips them too).
+        if 0x10 <= offset < 0x28 and m.profile.header_type == 0 and bar_dword_implemented(m, (offset - 0x10) // 4):
             if hw.read(PCI_COMMAND, 2) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
                 self.report("order_violation", f"BAR{(offset - 0x10) // 4}", "decode off while a BAR is rewritten",
                             f"Command=0x{hw.read(PCI_COMMAND, 2):04x}")

@@ -86,8 +86,29 @@ def pci_power_up(m) -> int:
     return 0
 
 
+def pci_set_low_power_state(m) -> int:
+    """pci_set_low_power_state(D3hot): -EIO without PM; -EINVAL from D3cold (only deeper is
+    allowed); nothing from D3hot; a device whose PMCSR reads all-ones is set to D3cold and the
+    call fails -EIO (PCI_POSSIBLE_ERROR(pmcsr))."""
+    st = m.state
+    if not m.caps.pm:
+        return -5
+    if st.dev.current_state == D3COLD:
+        return -22
+    if st.dev.current_state == D3HOT:
+        return 0
+    csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    if csr == 0xFFFF:
+        st.dev.current_state = D3COLD
+        return -5
+    pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
+    st.dev.current_state = D3HOT
+    return 0
+
+
 def pci_set_power_state(m, state: int) -> int:
-    """pci_set_power_state: D0 via pci_power_up; D3hot by PMCSR; D3cold also cuts power."""
+    """__pci_set_power_state: nothing if current_state is already `state`; D0 via pci_power_up;
+    D3hot by pci_set_low_power_state; D3cold is D3hot, then the platform cuts power."""
     st = m.state
     if state == D0:
         if st.dev.current_state == D0 and hw_power_state(m) == D0:
@@ -97,9 +118,9 @@ def pci_set_power_state(m, state: int) -> int:
         return -5
     if st.dev.current_state == state:
         return 0
-    csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
-    pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
-    st.dev.current_state = D3HOT
+    rc = pci_set_low_power_state(m)
+    if state == D3HOT:
+        return rc
     if state == D3COLD:
         from .reset import hardware_reset
         hardware_reset(m, "cold")
@@ -109,32 +130,43 @@ def pci_set_power_state(m, state: int) -> int:
 
 
 def pci_pm_runtime_suspend(m) -> int:
-    """pci_pm_runtime_suspend: clear state_saved, PTM suspended, save, then D3hot (§1.4, §1.5)."""
+    """rpm_suspend -> pci_pm_runtime_suspend (§1.4, §1.5): pci_suspend_ptm; an unbound device is
+    saved and left in D0; otherwise state_saved cleared, the driver's runtime_suspend (vfio-pci's:
+    vfio_pci_core_runtime_suspend puts the device in D0 first), then, unless the callback left it
+    in a low-power state, pci_save_state and pci_finish_runtime_suspend (D3hot). The op table's
+    rules keep it to an active device nobody holds (vfio's open reference: -EAGAIN)."""
     from .features import pci_suspend_ptm
     st = m.state
-    if st.dev.current_state != D0:
-        return 0
-    if st.vfio.open:
-        return -16  # vfio holds a runtime-PM reference while the device is open
+    dev = st.dev
     with m.in_step("pci_pm_runtime_suspend"):
-        if m.policy.switch("pm.runtime_suspend_clears_state_saved"):
-            st.dev.state_saved = False
+        dev.rpm_suspended = True
         if m.policy.switch("pm.runtime_suspend_disables_ptm"):
             pci_suspend_ptm(m)
-        if not st.dev.state_saved:
+        if dev.driver == "none":
             pci_save_state(m)
-        pci_set_power_state(m, D3HOT)
+            return 0
+        if m.policy.switch("pm.runtime_suspend_clears_state_saved"):
+            dev.state_saved = False
+        if dev.driver == "vfio":
+            from .vfio import vfio_pci_set_power_state
+            with m.in_step("vfio_pci_core_runtime_suspend"):
+                vfio_pci_set_power_state(m, D0)
+        if not dev.state_saved and dev.current_state not in (D0, PCI_UNKNOWN):
+            return 0  # "State of device not saved by %pS": the callback left it in low power
+        if not dev.state_saved:
+            pci_save_state(m)
+            pci_set_power_state(m, D3HOT)
     return 0
 
 
 def pci_pm_runtime_resume(m) -> int:
-    """pci_pm_runtime_resume -> pci_pm_default_resume_early: power up, restore, PME restore."""
+    """rpm_resume -> pci_pm_runtime_resume: pci_pm_default_resume_early (power up, restore, PME
+    restore), pci_resume_ptm, then the driver's runtime_resume (vfio-pci's only unmasks INTx)."""
     from .features import pci_resume_ptm
     from .restore import pci_restore_state
     st = m.state
-    if st.dev.current_state == D0:
-        return 0
     with m.in_step("pci_pm_runtime_resume"):
+        st.dev.rpm_suspended = False
         pci_power_up(m)
         pci_restore_state(m)
         pci_resume_ptm(m)

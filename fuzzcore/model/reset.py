@@ -78,8 +78,9 @@ def secondary_bus_reset(m) -> int:
 
 
 def pci_bus_reset_method(m) -> int:
-    """pci_reset_bus_function -> pci_parent_bus_reset: only alone on the bus and not a bridge."""
-    if m.state.port is None or m.profile.header_type == 1:
+    """pci_reset_bus_function: pci_dev_reset_slot_function, then pci_parent_bus_reset; both
+    refuse what method_available("bus") refuses."""
+    if not method_available(m, "bus"):
         return ENOTTY
     return secondary_bus_reset(m)
 
@@ -88,13 +89,21 @@ RESET_METHODS = {"flr": pcie_flr, "pm": pci_pm_reset, "bus": pci_bus_reset_metho
 
 
 def method_available(m, name: str) -> bool:
-    """pci_init_reset_methods probes each method once at enumeration."""
+    """pci_init_reset_methods: each method's probe (reset_fn(dev, PCI_RESET_PROBE)) at enumeration.
+    - flr: pcie_reset_flr needs DEVCAP Function Level Reset (dev->devcap & PCI_EXP_DEVCAP_FLR).
+    - pm: pci_pm_reset needs the PM capability and NoSoftRst clear (the D0 check is at reset
+      time: -EINVAL).
+    - bus: pci_reset_bus_function -> pci_dev_reset_slot_function refuses dev->multifunction (and
+      the model has no hotplug slot), then pci_parent_bus_reset refuses a root bus (no upstream
+      port), a bridge (dev->subordinate) and a bus with sibling functions (a multi-function
+      device's other functions share its bus)."""
     if name == "flr":
         return m.profile.flr and bool(m.caps.exp)
     if name == "pm":
         return bool(m.caps.pm) and not m.profile.no_soft_reset
     if name == "bus":
-        return m.state.port is not None and m.profile.header_type != 1
+        multifunction = bool(m.profile.config[0x0E] & 0x80)
+        return m.state.port is not None and m.profile.header_type != 1 and not multifunction
     return False
 
 
@@ -140,12 +149,25 @@ def pci_dev_restore(m) -> None:
 def pci_reset_function(m, method: str = "auto") -> int:
     """pci_reset_function / pci_try_reset_function: save+disable, reset, restore regardless."""
     if not reset_methods(m, method):
-        return ENOTTY
+        return ENOTTY  # pci_reset_function: !pci_reset_supported(dev)
     pci_dev_save_and_disable(m)
     rc = __pci_reset_function_locked(m, method)
     if rc == 0 or m.policy.switch("reset.restore_after_failed_reset"):
         pci_dev_restore(m)
     return rc
+
+
+def reset_store(m, method: str) -> int:
+    """The sysfs reset of the op `pci_reset_function`: a named method is first written to
+    reset_method (reset_method_store: -EINVAL, nothing changes, for a method the device's probe
+    refused); reset_store then takes a runtime-PM reference (pm_runtime_get_sync resumes a
+    suspended device) and calls pci_reset_function."""
+    if method != "auto" and not method_available(m, method):
+        return m.refuse(EINVAL, "reset_method_store: the method is not among those pci_init_reset_methods found")
+    if m.state.dev.rpm_suspended:
+        with m.in_step("reset_store"):
+            power.pci_pm_runtime_resume(m)
+    return pci_reset_function(m, method)
 
 
 def pci_reset_bus(m) -> int:
@@ -160,7 +182,8 @@ def pci_reset_bus(m) -> int:
 
 
 def pci_bus_error_reset(m) -> int:
-    """pci_bus_error_reset: the bus reset alone; no save, no restore, no callbacks."""
+    """pci_bus_error_reset: the bus reset alone; no save, no restore, no callbacks. Its only
+    caller is aer_root_reset, inside recovery (not an op of its own)."""
     with m.in_step("pci_bus_error_reset"):
         return secondary_bus_reset(m)
 

@@ -40,11 +40,15 @@ def vfio_pci_set_power_state(m, state: int) -> int:
 
 def vfio_register(m) -> None:
     """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
-    the current snapshot when current_state was unknown on a NoSoftRst- device)."""
+    the current snapshot when current_state was unknown on a NoSoftRst- device), pm_runtime_allow
+    and, unless disable_idle_d3, pm_runtime_put: the idle device runtime-suspends (D3hot)."""
     v = m.state.vfio
     v.registered = True
     v.needs_pm_restore = not m.profile.no_soft_reset
     vfio_pci_set_power_state(m, D0)
+    if not m.policy.switch("vfio.disable_idle_d3"):
+        from .power import pci_pm_runtime_suspend
+        pci_pm_runtime_suspend(m)
 
 
 def vfio_config_init(m) -> None:
@@ -59,10 +63,8 @@ def vfio_open(m) -> int:
     """vfio_pci_core_enable (§6.2)."""
     st = m.state
     v = st.vfio
-    if st.dev.driver != "vfio" or v.open:
-        return EBUSY
     with m.in_step("vfio_pci_core_enable"):
-        if st.dev.current_state != D0:
+        if st.dev.rpm_suspended:   # pm_runtime_resume_and_get (unless disable_idle_d3)
             from .power import pci_pm_runtime_resume
             pci_pm_runtime_resume(m)
         features.pci_clear_master(m)
@@ -82,8 +84,6 @@ def vfio_close(m) -> int:
     """vfio_pci_core_disable (§6.6): load the open blob, reset without save/restore, restore."""
     st = m.state
     v, dev = st.vfio, st.dev
-    if not v.open:
-        return ENODEV
     with m.in_step("vfio_pci_core_disable"):
         vfio_pci_set_power_state(m, D0)
         features.pci_clear_master(m)
@@ -107,6 +107,10 @@ def vfio_close(m) -> int:
             # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
             if pci_reset_bus(m) == 0:
                 v.needs_reset = False
+        if not m.policy.switch("vfio.disable_idle_d3"):
+            # pm_runtime_put at the end of vfio_pci_core_disable: the idle device suspends again.
+            from .power import pci_pm_runtime_suspend
+            pci_pm_runtime_suspend(m)
     return 0
 
 
@@ -137,8 +141,6 @@ def _memory_unlock_and_restore(m, cmd: int) -> None:
 def vfio_set_irqs(m, index: str, count: int) -> int:
     """VFIO_DEVICE_SET_IRQS: disable whatever is on, then enable the index asked for."""
     v, dev = m.state.vfio, m.state.dev
-    if not v.open:
-        return ENODEV
     with m.in_step("vfio_pci_set_irqs_ioctl"):
         if v.irq in ("msi", "msix"):
             cmd = _memory_lock_and_enable(m)
@@ -166,7 +168,7 @@ def vfio_set_irqs(m, index: str, count: int) -> int:
 def vfio_device_reset(m) -> int:
     """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
     v = m.state.vfio
-    if not v.open or not v.reset_works:
+    if not v.reset_works:
         return -25
     with m.in_step("vfio_pci_ioctl_reset"):
         vfio_pci_set_power_state(m, D0)
@@ -175,7 +177,7 @@ def vfio_device_reset(m) -> int:
 
 def vfio_hot_reset(m) -> int:
     """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
-    if not m.state.vfio.open or m.state.port is None:
+    if m.state.port is None:
         return -25
     with m.in_step("vfio_pci_dev_set_hot_reset"):
         vfio_pci_set_power_state(m, D0)
@@ -216,14 +218,16 @@ def _write_command(m, width: int, value: int) -> None:
 
 
 def _write_pm(m, rel: int, width: int, value: int) -> None:
-    """PMCSR: PowerState trapped into vfio_pci_set_power_state; PME bits virtual; rest to hw."""
+    """vfio_pm_config_write: PMCSR's writable bits to hardware, then vfio_lock_and_set_power_state
+    on every write to PCI_PM_CTRL, whatever the state was (vfio_pci_set_power_state and
+    __pci_set_power_state decide what changes). D1/D2 are not modelled: without d1/d2_support
+    pci_set_low_power_state fails -EIO and nothing changes."""
     if rel != 4 or width < 2:
         return
     state = value & 0x3
-    cur = m.io.read(m.caps.pm + 4, 2)
     _write_hw_bits(m, m.caps.pm + 4, 2, value, 0x1E00)
-    if state != cur & 0x3:
-        vfio_pci_set_power_state(m, {0: D0, 3: D3HOT}.get(state, D0))
+    if state in (0, 3):
+        vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
 
 
 def _write_exp(m, rel: int, width: int, value: int) -> None:
@@ -247,8 +251,6 @@ AER_USER_WRITABLE = {0x04: 0xFFFFFFFF, 0x08: 0xFFFFFFFF, 0x0C: 0xFFFFFFFF, 0x10:
 def vfio_config_write(m, offset: int, width: int, value: int) -> int:
     """vfio_pci_config_rw for a write: find the region, apply its permission rule."""
     v = m.state.vfio
-    if not v.open:
-        return ENODEV
     value &= (1 << (8 * width)) - 1
     with m.in_step("vfio_pci_config_rw"), m.as_user():
         caps = m.caps

@@ -271,6 +271,15 @@ SWITCHES: tuple[SwitchDef, ...] = (
                ("restore", "pci_restore_state from the current snapshot")), "§5.4"),
     SwitchDef("recovery", "aer_native", "bool",
               "the OS owns AER (pcie_aer_is_native): status clears in restore and recovery run", reference="§3.5, §5.4"),
+    SwitchDef("vfio", "disable_idle_d3", "bool",
+              "vfio-pci's disable_idle_d3 module parameter: when false (the default) "
+              "vfio_pci_core_register_device drops its runtime-PM reference, so a closed vfio device is "
+              "runtime-suspended (D3hot) and vfio_pci_core_disable suspends it again at close",
+              reference="§6.1"),
+    SwitchDef("paths", "vfio_user_tph", "bool",
+              "a vfio user can enable and disable TPH (a proposed series; v7.1.3 has no such path): "
+              "pcie_enable_tph/pcie_disable_tph become reachable while vfio-pci owns the open device",
+              reference="§6.7"),
 )
 
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)

@@ -42,6 +42,46 @@ class Arg:
         return len(self.domain) if self.kind == "enum" else self.domain
 
 
+# --- preconditions (issue 17): what the kernel requires before an op acts ------------------------
+#
+# A precondition is a Rule: a fact of the state, the values the op accepts, the return the kernel
+# gives otherwise (the op then changes nothing) and the upstream function that decides it. Both
+# models check an op's rules, in order, before they run it (model/machine.py, engine
+# _engine_machine.pxi). A policy switch can widen or narrow a rule (`when`), e.g. an overlay for
+# a patch that adds a path the kernel lacks today.
+
+FACTS = {
+    # who owns the device: no driver, a host driver, vfio-pci with the device closed or open
+    "owner": ("none", "host", "vfio_closed", "vfio_open"),
+    # dev->current_state (include/linux/pci.h pci_power_t)
+    "power": ("d0", "d1", "d2", "d3hot", "d3cold", "unknown"),
+    # dev->power.runtime_status
+    "runtime": ("active", "suspended"),
+}
+FACT_NAMES = tuple(FACTS)
+
+EPERM, ENOENT, EIO, EAGAIN, EBUSY, ENODEV, EINVAL, ENOTTY = -1, -2, -5, -11, -16, -19, -22, -25
+ALREADY = 1       # rpm_suspend / rpm_resume return 1 when the device already has that status
+ERRNO_NAMES = {EPERM: "-EPERM", ENOENT: "-ENOENT", EIO: "-EIO", EAGAIN: "-EAGAIN", EBUSY: "-EBUSY",
+               ENODEV: "-ENODEV", EINVAL: "-EINVAL", ENOTTY: "-ENOTTY", ALREADY: "1"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    fact: str                      # a key of FACTS
+    allowed: tuple                 # values of that fact the op runs in
+    errno: int                     # what the op returns otherwise (it changes nothing)
+    cite: str                      # the upstream function that decides it, and how
+    when: tuple = ()               # ((switch, value, allowed), ...): under that policy switch value,
+                                   # `allowed` replaces the default (first match wins)
+
+    def allowed_under(self, policy) -> tuple:
+        for switch, value, allowed in self.when:
+            if policy is not None and policy.switch(switch) == value:
+                return allowed
+        return self.allowed
+
+
 @dataclass(frozen=True)
 class Op:
     name: str
@@ -49,70 +89,141 @@ class Op:
     upstream: str                  # the upstream function (or event) the op stands for
     args: tuple = ()
     doc: str = ""
+    pre: tuple = ()                # Rules, checked in order before the op acts
 
 
 def _enum(name, names):
     return Arg(name, "enum", 1, tuple(names))
 
 
+_ANY_DRIVER = ("none", "host", "vfio_closed", "vfio_open")
+_VFIO_OPEN = Rule("owner", ("vfio_open",), ENODEV,
+                  "vfio_pci_core_ioctl / vfio_pci_core_write: only through the open vfio device fd")
+_QEMU = Rule("owner", ("vfio_open",), ENODEV,
+             "vfio_pci_core_ioctl: QEMU's vfio-pci device acts through the open vfio device fd")
+
+
+def _host(why: str) -> Rule:
+    """A bound host driver is the only caller of the driver-facing PCI API: vfio-pci never calls
+    it for its user and an unbound device has no caller (-EPERM: the call does not happen)."""
+    return Rule("owner", ("host",), EPERM, why)
+
+
 OPS: tuple[Op, ...] = (
     # --- PCI core ---------------------------------------------------------------------------
-    Op("pci_save_state", "kernel", "pci_save_state", (), "snapshot config + capability buffers (§2)"),
-    Op("pci_restore_state", "kernel", "pci_restore_state", (), "the sixteen restore steps (§3)"),
-    Op("pci_reset_function", "kernel", "pci_reset_function", (_enum("method", RESET_METHODS),),
-       "save and disable, reset, restore, reset_done (§5.1); method=auto tries reset_methods[] in order"),
+    Op("pci_save_state", "kernel", "pci_save_state", (), "snapshot config + capability buffers (§2)",
+       (_host("pci_save_state: called by the bound driver (probe, suspend, slot_reset); vfio-pci saves "
+              "only inside its own paths"),)),
+    Op("pci_restore_state", "kernel", "pci_restore_state", (), "the sixteen restore steps (§3)",
+       (_host("pci_restore_state: called by the bound driver (resume, slot_reset); vfio-pci restores "
+              "only inside its own paths"),)),
+    Op("pci_reset_function", "kernel", "reset_store", (_enum("method", RESET_METHODS),),
+       "sysfs reset (resumes a runtime-suspended device first): save and disable, reset, restore, "
+       "reset_done (§5.1); method=auto tries reset_methods[] in order, a named method is first set "
+       "through reset_method_store (-EINVAL when pci_init_reset_methods did not find it)"),
     Op("pci_reset_bus", "kernel", "pci_reset_bus", (), "slot/bus reset with save and restore (§5.3)"),
-    Op("pci_bus_error_reset", "kernel", "pci_bus_error_reset", (), "bus reset with no save or restore (§5.3)"),
     Op("pcie_do_recovery", "kernel", "pcie_do_recovery",
        (_enum("channel", CHANNELS), _enum("vote", VOTES), _enum("source", RECOVERY_SOURCES)),
-       "AER/DPC recovery with the bound driver's vote (§5.4)"),
+       "AER/DPC recovery with the bound driver's vote (§5.4); its bus reset is "
+       "pci_bus_error_reset inside aer_root_reset"),
     Op("pci_set_power_state", "kernel", "pci_set_power_state", (_enum("state", POWER_STATES),),
-       "power transition; D3hot->D0 may soft-reset and re-write BARs (§5.5)"),
+       "power transition; D3hot->D0 may soft-reset and re-write BARs (§5.5)",
+       (_host("pci_set_power_state: the bound driver calls it; on a vfio-owned device only "
+              "vfio_pci_set_power_state does (a user PMCSR write, vfio's runtime PM)"),
+        Rule("runtime", ("active",), EPERM,
+             "pm_runtime_get_sync: a driver calls pci_set_power_state only while it holds the device "
+             "active"))),
     Op("pci_pm_runtime_suspend", "kernel", "pci_pm_runtime_suspend", (),
-       "clear state_saved, suspend PTM, save, D3hot (§1.4, §1.5)"),
-    Op("pci_pm_runtime_resume", "kernel", "pci_pm_runtime_resume", (), "power up, restore (§5.5)"),
+       "clear state_saved, suspend PTM, save, D3hot (§1.4, §1.5); unbound: save only, stays D0",
+       (Rule("runtime", ("active",), ALREADY, "rpm_suspend: returns 1 when already suspended"),
+        Rule("owner", ("none", "host", "vfio_closed"), EAGAIN,
+             "rpm_check_suspend_allowed: -EAGAIN while vfio_pci_core_enable's "
+             "pm_runtime_resume_and_get reference is held",
+             (("vfio.disable_idle_d3", True, ("none", "host")),)))),
+    Op("pci_pm_runtime_resume", "kernel", "pci_pm_runtime_resume", (), "power up, restore (§5.5)",
+       (Rule("runtime", ("suspended",), ALREADY,
+             "rpm_resume: returns 1 when already active; pci_pm_runtime_resume runs only after a "
+             "runtime suspend"),)),
     Op("pci_assign_bar", "kernel", "pci_std_update_resource",
        (Arg("bar", "int", 1, 6), Arg("slot", "int", 1, BAR_SLOTS)),
-       "move a BAR's resource and write it; updates the snapshot since 909f7bf9b080"),
+       "move a BAR's resource and write it; updates the snapshot since 909f7bf9b080",
+       (Rule("owner", ("none",), EBUSY,
+             "__resource_resize_store / pci_reassign_resource: -EBUSY while a driver is bound"),)),
     # --- features a driver or the IOMMU code enables ----------------------------------------
     Op("pci_enable_msix", "driver", "pci_alloc_irq_vectors", (Arg("nvec", "int", 1, 8),),
-       "msix_capability_init with nvec+1 vectors (§4.4)"),
-    Op("pci_disable_msix", "driver", "pci_free_irq_vectors", (), "pci_msix_shutdown (§4.4)"),
-    Op("pci_enable_msi", "driver", "pci_alloc_irq_vectors", (), "msi_capability_init, one vector"),
-    Op("pci_disable_msi", "driver", "pci_free_irq_vectors", (), "pci_msi_shutdown"),
-    Op("pci_enable_tph", "driver", "pcie_enable_tph", (_enum("mode", TPH_MODES),), "TPH requester enable"),
-    Op("pci_disable_tph", "driver", "pcie_disable_tph", (), "TPH requester disable"),
-    Op("pci_enable_ats", "iommu", "pci_enable_ats", (Arg("stu", "int", 1, 4),), "ATS enable, STU = 12+stu"),
-    Op("pci_disable_ats", "iommu", "pci_disable_ats", (), ""),
-    Op("pci_enable_pasid", "iommu", "pci_enable_pasid", (Arg("features", "int", 1, 4),), "Exec/Priv bits"),
-    Op("pci_disable_pasid", "iommu", "pci_disable_pasid", (), ""),
-    Op("pci_enable_pri", "iommu", "pci_enable_pri", (Arg("reqs", "int", 1, 4),), "allocation = 32<<reqs"),
-    Op("pci_disable_pri", "iommu", "pci_disable_pri", (), ""),
-    Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++)"),
-    Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), ""),
-    Op("pci_configure_ltr", "kernel", "pci_configure_ltr", (Arg("latency", "int", 1, 4),),
-       "program LTR latencies, then set DEVCTL2 LTR Enable"),
-    Op("pci_enable_l1ss", "kernel", "pci_configure_aspm_l1ss", (), "program L1SS on the link and enable L1.2"),
-    Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs"),
-    Op("pci_disable_sriov", "driver", "pci_disable_sriov", (), ""),
+       "msix_capability_init with nvec+1 vectors (§4.4)",
+       (_host("pci_alloc_irq_vectors: a host driver's call; vfio-pci enables MSI-X only through "
+              "VFIO_DEVICE_SET_IRQS"),
+        Rule("power", ("d0",), EINVAL, "__pci_enable_msix_range: -EINVAL if current_state != PCI_D0"))),
+    Op("pci_disable_msix", "driver", "pci_free_irq_vectors", (), "pci_msix_shutdown (§4.4)",
+       (_host("pci_free_irq_vectors: a host driver's call"),)),
+    Op("pci_enable_msi", "driver", "pci_alloc_irq_vectors", (), "msi_capability_init, one vector",
+       (_host("pci_alloc_irq_vectors: a host driver's call; vfio-pci enables MSI only through "
+              "VFIO_DEVICE_SET_IRQS"),
+        Rule("power", ("d0",), EINVAL, "__pci_enable_msi_range: -EINVAL if current_state != PCI_D0"))),
+    Op("pci_disable_msi", "driver", "pci_free_irq_vectors", (), "pci_msi_shutdown",
+       (_host("pci_free_irq_vectors: a host driver's call"),)),
+    Op("pci_enable_tph", "driver", "pcie_enable_tph", (_enum("mode", TPH_MODES),), "TPH requester enable",
+       (Rule("owner", ("host",), EPERM,
+             "pcie_enable_tph: only host drivers call it; vfio-pci has no caller in v7.1.3",
+             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)),)),
+    Op("pci_disable_tph", "driver", "pcie_disable_tph", (), "TPH requester disable",
+       (Rule("owner", ("host",), EPERM, "pcie_disable_tph: only host drivers call it",
+             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)),)),
+    Op("pci_enable_ats", "iommu", "pci_enable_ats", (Arg("stu", "int", 1, 4),), "ATS enable, STU = 12+stu",
+       (_host("pci_enable_ats: the IOMMU driver acting for a bound host driver's DMA"),)),
+    Op("pci_disable_ats", "iommu", "pci_disable_ats", (), "",
+       (_host("pci_disable_ats: the IOMMU driver acting for a bound host driver"),)),
+    Op("pci_enable_pasid", "iommu", "pci_enable_pasid", (Arg("features", "int", 1, 4),), "Exec/Priv bits",
+       (_host("pci_enable_pasid: the IOMMU driver acting for a bound host driver"),)),
+    Op("pci_disable_pasid", "iommu", "pci_disable_pasid", (), "",
+       (_host("pci_disable_pasid: the IOMMU driver acting for a bound host driver"),)),
+    Op("pci_enable_pri", "iommu", "pci_enable_pri", (Arg("reqs", "int", 1, 4),), "allocation = 32<<reqs",
+       (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"),)),
+    Op("pci_disable_pri", "iommu", "pci_disable_pri", (), "",
+       (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"),)),
+    Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++)",
+       (_host("pci_enable_ptm: a host driver's call"),)),
+    Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "",
+       (_host("pci_disable_ptm: a host driver's call"),)),
+    Op("pci_enable_l1ss", "kernel", "pci_configure_aspm_l1ss", (),
+       "program L1SS on the link and enable L1.2 (ASPM link init, or the sysfs link/l1_2_aspm store)"),
+    Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs",
+       (Rule("owner", ("host",), ENOENT,
+             "sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure (vfio-pci's "
+             "returns -ENOENT unless enable_sriov=1)"),)),
+    Op("pci_disable_sriov", "driver", "pci_disable_sriov", (), "",
+       (Rule("owner", ("host",), ENOENT, "sriov_numvfs_store: -ENOENT without a bound PF driver"),)),
     Op("pci_resize_bar", "driver", "pci_resize_resource", (Arg("size", "int", 1, 4),),
-       "ReBAR: resize the first resizable BAR"),
+       "ReBAR: resize the first resizable BAR",
+       (_host("pci_resize_resource: a host driver's call (amdgpu, xe)"),)),
     Op("pci_bind_driver", "kernel", "device_driver_attach", (_enum("driver", DRIVERS),),
-       "unbind the current driver (a vfio device must be closed) and bind none, a host driver or vfio-pci"),
+       "unbind the current driver (resuming the device first) and bind none, a host driver or vfio-pci",
+       (Rule("owner", ("none", "host", "vfio_closed"), EBUSY,
+             "vfio_pci_core_unregister_device -> vfio_unregister_group_dev waits for the user to "
+             "close the device"),)),
     # --- vfio-pci ---------------------------------------------------------------------------
-    Op("vfio_open", "vfio", "vfio_pci_core_enable", (), "open: clear master, enable, reset, save, keep blob (§6.2)"),
-    Op("vfio_close", "vfio", "vfio_pci_core_disable", (), "close: load blob, reset, restore (§6.6)"),
+    Op("vfio_open", "vfio", "vfio_pci_core_enable", (),
+       "open: runtime resume, clear master, enable, reset, save, keep blob (§6.2)",
+       (Rule("owner", ("vfio_closed",), EBUSY,
+             "vfio_df_open: one open device fd per device here (vfio-pci bound, not yet open)"),)),
+    Op("vfio_close", "vfio", "vfio_pci_core_disable", (), "close: load blob, reset, restore, runtime "
+       "suspend (§6.6)", (_VFIO_OPEN,)),
     Op("vfio_config_write", "vfio", "vfio_pci_config_rw",
        (Arg("offset", "hex", 2, 4096), Arg("width", "enum", 1, ("1", "2", "4")), Arg("value", "hex", 4, 1 << 32)),
-       "user config write through the permission table (§6.3)"),
+       "user config write through the permission table (§6.3)", (_VFIO_OPEN,)),
     Op("vfio_set_irqs", "vfio", "vfio_pci_ioctl_set_irqs", (_enum("index", IRQ_KINDS), Arg("count", "int", 1, 8)),
-       "enable MSI/MSI-X/INTx with Memory forced on, or disable (§6.4)"),
-    Op("vfio_device_reset", "vfio", "vfio_pci_ioctl_reset", (), "VFIO_DEVICE_RESET (§6.5)"),
-    Op("vfio_hot_reset", "vfio", "vfio_pci_dev_set_hot_reset", (), "VFIO_DEVICE_PCI_HOT_RESET (§6.5)"),
+       "enable MSI/MSI-X/INTx with Memory forced on, or disable (§6.4)", (_VFIO_OPEN,)),
+    Op("vfio_device_reset", "vfio", "vfio_pci_ioctl_reset", (), "VFIO_DEVICE_RESET (§6.5)", (_VFIO_OPEN,)),
+    Op("vfio_hot_reset", "vfio", "vfio_pci_dev_set_hot_reset", (), "VFIO_DEVICE_PCI_HOT_RESET (§6.5)",
+       (_VFIO_OPEN,)),
     # --- QEMU -------------------------------------------------------------------------------
-    Op("qemu_pre_reset", "qemu", "vfio_pci_pre_reset", (), "disable interrupts, clear Command, D0 (§6.8)"),
-    Op("qemu_post_reset", "qemu", "vfio_pci_post_reset", (), "re-arm INTx, zero the BARs in vconfig (§6.8)"),
-    Op("qemu_reset", "qemu", "vfio_pci_reset", (), "pre-reset, the reset QEMU picks, post-reset (§6.8)"),
+    Op("qemu_pre_reset", "qemu", "vfio_pci_pre_reset", (), "disable interrupts, clear Command, D0 (§6.8)",
+       (_QEMU,)),
+    Op("qemu_post_reset", "qemu", "vfio_pci_post_reset", (), "re-arm INTx, zero the BARs in vconfig (§6.8)",
+       (_QEMU,)),
+    Op("qemu_reset", "qemu", "vfio_pci_reset", (), "pre-reset, the reset QEMU picks, post-reset (§6.8)",
+       (_QEMU,)),
     # --- hardware events --------------------------------------------------------------------
     Op("hw_link_down", "hw", "link down", (), "the link drops and retrains: a hot reset of the function"),
     Op("hw_inaccessible", "hw", "config read all-ones", (), "config space stops answering (reads all-ones)"),
@@ -120,5 +231,27 @@ OPS: tuple[Op, ...] = (
 )
 
 OP_INDEX = {op.name: i for i, op in enumerate(OPS)}
+MAX_RULES = 4
 for _op in OPS:
     assert sum(a.nbytes for a in _op.args) <= ARG_BYTES, _op.name
+    assert len(_op.pre) <= MAX_RULES, _op.name
+    for _r in _op.pre:
+        assert _r.fact in FACTS and set(_r.allowed) <= set(FACTS[_r.fact]), (_op.name, _r)
+        assert all(set(a) <= set(FACTS[_r.fact]) for _, _, a in _r.when), (_op.name, _r)
+        assert _r.errno in ERRNO_NAMES, (_op.name, _r)
+
+
+def compile_preconditions(policy=None) -> list[list[tuple[int, int, int]]]:
+    """Per op (table order), its rules under `policy` as (fact id, allowed bitmask over the fact's
+    values, errno): the form both models check."""
+    out = []
+    for op in OPS:
+        rows = []
+        for r in op.pre:
+            values = FACTS[r.fact]
+            mask = 0
+            for v in r.allowed_under(policy):
+                mask |= 1 << values.index(v)
+            rows.append((FACT_NAMES.index(r.fact), mask, r.errno))
+        out.append(rows)
+    return out

@@ -4,8 +4,12 @@ Every candidate is run on the finding's device and policy; it is kept only if it
 finding's bucket (invariant, op kind, register) — never merely some violation — and, when the
 finding names fixing policies (`fixed-by`), does not report it under any of them: the minimised
 program still shows what the fix fixes (and an overlay-introduced finding keeps the path the
-overlay introduced, rather than drifting to one the baseline has as well). A kept
-candidate is cut after the op that reports the bucket (later ops cannot have caused it).
+overlay introduced, rather than drifting to one the baseline has as well). A candidate in which
+the finding's policy refuses an op before the reporting one (a precondition of the op table:
+an op the kernel would refuse or never perform in that state) is kept without those ops (they
+changed nothing, so it reports the same), so minimisation never leaves the programs the real
+system can run. A kept candidate is cut after the op that reports
+the bucket (later ops cannot have caused it).
 
 Rounds of four passes, repeated until a whole round changes nothing:
 
@@ -88,10 +92,27 @@ class Target:
         self.runs += 1
         return executor_for(self.device, policy, self.engine).run(data).violations
 
+    def _run_checked(self, data: bytes):
+        """(violations, refused op indices) under the finding's policy."""
+        self.runs += 1
+        out = executor_for(self.device, self.policy, self.engine).run(data)
+        return out.violations, out.refused
+
+    def feasible(self, calls: list[Call]) -> list[Call]:
+        """`calls` without the ops a precondition refuses under the finding's policy. A refused op
+        changes nothing and runs no check, so this program reports exactly what `calls` does, and
+        every op of it is one the kernel performs in that state."""
+        if not calls:
+            return calls
+        _, refused = self._run_checked(encode(calls))
+        gone = set(refused)
+        return [c for i, c in enumerate(calls) if i not in gone] if gone else calls
+
     def why_not(self, calls: list[Call]) -> str | None:
         """None when `calls` shows the finding, else why not (for error messages)."""
+        calls = self.feasible(calls)
         if not calls:
-            return "an empty program reports nothing"
+            return "an empty program reports nothing (every op was refused by a precondition)"
         data = encode(calls)
         found = [v for v in self._run(self.policy, data) if v.bucket == self.bucket]
         if not found:
@@ -110,7 +131,18 @@ class Target:
         if key in self.cache:
             return self.cache[key]
         result = None
-        found = [v for v in self._run(self.policy, key) if v.bucket == self.bucket]
+        violations, refused = self._run_checked(key)
+        # A candidate with an op the kernel would refuse is not a program the system can run:
+        # minimisation stays inside the preconditions (issue 17). The refused ops changed
+        # nothing, so the candidate without them reports the same; that is what is kept.
+        if refused:
+            gone = set(refused)
+            calls = [c for i, c in enumerate(calls) if i not in gone]
+            if not calls:
+                self.cache[key] = None
+                return None
+            violations = self._run(self.policy, encode(calls))
+        found = [v for v in violations if v.bucket == self.bucket]
         if found:
             cut = calls[: found[0].op_index + 1]
             data = encode(cut)

@@ -12,7 +12,9 @@ The expectations checked, one table row each:
 - each `fixed-by` policy (a fix): the program does not report its bucket there;
 - a seed (`# expect: none`, `# expect-bucket:` lines) reports exactly its set of buckets; a program
   that claims nothing is a seed expected to report nothing ("no unexpected violation");
-- every run is deterministic: the same program run twice gives the same violations.
+- every run is deterministic: the same program run twice gives the same violations;
+- every op of the program runs: none is refused by a precondition of the op table (an op the
+  kernel would refuse, or never perform, in that state under that policy).
 
 In a bucket directory, `fixed-by` is a claim about the minimised program (min.*);
 the campaign's first input (first.*) is only checked to report the bucket.
@@ -62,11 +64,15 @@ def check_program(f: Finding, engine: str = "auto") -> list[Row]:
     rows: list[Row] = []
     data = encode(f.calls)
     where = str(f.path)
-    first = executor_for(f.device, f.policy, engine).run(data).violations
+    out = executor_for(f.device, f.policy, engine).run(data)
+    first = out.violations
     again = executor_for(f.device, f.policy, engine).run(data).violations
     got = _buckets(first)
     if [str(v) for v in first] != [str(v) for v in again]:
         rows.append(Row(where, f.device, f.policy, "deterministic", "two runs differ", False))
+    refused = [f"op {i + 1} {f.calls[i].name}" for i in out.refused]
+    rows.append(Row(where, f.device, f.policy, "every op runs (preconditions)",
+                    "refused: " + ", ".join(refused) if refused else "all ran", not refused))
     if f.bucket is not None:
         rows.append(Row(where, f.device, f.policy, f"bucket {format_bucket(f.bucket)}", _fmt(got),
                         tuple(f.bucket) in got))
