@@ -39,7 +39,10 @@ def lines(rcs, all_tiers: bool = False, with_detail: bool = True, indent: str = 
             if with_detail:
                 out.append(f"{indent}    origin: {r.detail}")
                 out.append(f"{indent}    {tier}: {r.verdict.reason}"
-                           + (f" [{r.verdict.upstream}]" if r.verdict.upstream else ""))
+                           + (f" [{r.verdict.upstream}]" if r.verdict.upstream else "")
+                           + (" (reviewed list)" if r.verdict.rule == "reviewed" else ""))
+                if r.computed is not None:
+                    out.append(f"{indent}    these reproducers alone: {r.computed.label} ({r.computed.reason})")
     if hidden:
         counts = {}
         for r in hidden:
@@ -57,9 +60,9 @@ def known_summary(rcs, policy: str) -> tuple[str, int]:
         return (f"no reviewed known-findings list for this baseline ({known_path(policy)}); "
                 f"{len(rcs)} root cause(s) not checked against one"), 0
     new = [r for r in rcs if not r.known]
-    moved = [r for r in rcs if r.known and r.verdict and r.reviewed_tier and r.reviewed_tier != r.verdict.label]
-    note = ("; tier differs from the reviewed list for " + "; ".join(
-        f"{r.key} (now {r.verdict.label}, reviewed {r.reviewed_tier})" for r in moved)) if moved else ""
+    moved = [r for r in rcs if r.computed is not None]
+    note = (f"; {len(moved)} known root cause(s) shown with their reviewed tier, which these reproducers "
+            f"alone do not give (show --all lists both)") if moved else ""
     if not new:
         return f"no new root causes ({len(rcs)} known, list {known_path(policy)}){note}", 0
     return (f"{len(new)} new root cause(s) (not in {known_path(policy)}): "
@@ -83,5 +86,6 @@ def to_json(rcs) -> list[dict]:
              "upstream": r.verdict.upstream if r.verdict else None,
              "fixed_by": r.verdict.fixed_by if r.verdict else [], "severity": severity(r.invariant)[1],
              "paths": r.paths, "members": r.members, "hits": r.hits, "actor_paths": sorted(r.actor_paths),
-             "shortest_ops": r.shortest_ops, "shortest": r.shortest, "detail": r.detail, "known": r.known}
+             "shortest_ops": r.shortest_ops, "shortest": r.shortest, "detail": r.detail, "known": r.known,
+             "computed_tier": r.computed.label if r.computed is not None else (r.verdict.label if r.verdict else None)}
             for r in rcs]

@@ -327,15 +327,14 @@ def _decode_origin(rec: Recorder, note: Note, cause: str) -> tuple[str, int, str
     """The live state an MMIO access contradicts: who turned decode off."""
     op = note.op_index
     if cause == "Memory off":
-        restored = _last(rec._rec_writes, op, lambda x: x[0] == op and x[2] == PCI_COMMAND
-                         and _innermost(x[1]) == "pci_restore_state/config_space")
-        if restored is not None and not restored[5] & PCI_COMMAND_MEMORY:
-            # the Command just restored has Memory off: the snapshot's; who turned it off before that save
-            save = _save_of_epoch(rec, note.config_epoch)
-            if save is not None:
-                fn, at, why = _memory_cleared(rec, save.seq)
-                return fn, at, (f"the restored Command (0x{restored[5] & 0xFFFF:04x}, snapshot of save "
-                                f"#{save.epoch} by {save.caller} at op {save.op_index}) has Memory off; {why}")
+        # Inside a restore whose snapshot has Memory off: the snapshot's Command is what the
+        # restore put back (or left, when equal); who turned Memory off before that save.
+        save = _save_of_epoch(rec, note.config_epoch) if any(
+            f.startswith("pci_restore_state") for f in note.stack) else None
+        if save is not None and not save.command & PCI_COMMAND_MEMORY:
+            fn, at, why = _memory_cleared(rec, save.seq)
+            return fn, at, (f"the restored Command (0x{save.command:04x}, snapshot of save #{save.epoch} "
+                            f"by {save.caller} at op {save.op_index}) has Memory off; {why}")
         fn, at, why = _memory_cleared(rec, 1 << 62, op)
         return fn, at, why
     if cause == "not in D0":
@@ -476,10 +475,14 @@ def _explain(rec: Recorder, note: Note, p: Provenance) -> None:
             p.detail = (f"no restore step wrote {reg} Control after " + (e[2] if e else "the op's reset")
                         + f" (restore by {_caller(stack)} at op {note.op_index}); the kernel flag disagrees")
     elif inv == "restore_outside_d0":
+        # keyed by the restore's caller: kernel callers move the device to D0 first (H12); where one
+        # does not, that caller is what to fix. Who left D0 goes in the detail.
         pw = _last(rec._rec_power, note.op_index, lambda x: x[2] != 0)
         fn = upstream(_innermost(pw[1])) if pw else "unknown"
-        p.origin, p.origin_kind, p.origin_op_index = fn, "power", pw[0] if pw else -1
-        p.detail = f"pci_restore_state by {_caller(stack)} with MSI-X enabled after {fn} left D0"
+        by = _caller(stack)
+        p.origin, p.origin_kind, p.origin_op_index = by, "power", note.op_index
+        p.detail = (f"pci_restore_state called by {by} with MSI-X enabled while not in D0 "
+                    f"(left D0 in {fn}" + (f" at op {pw[0]})" if pw else ")"))
     elif inv == "upstream_feature_off":
         base = _cap_base(rec, "PCIe") if reg == "LTR" else _cap_base(rec, "PTM")
         w = _last(rec._rec_writes, note.op_index, lambda x: base and base <= x[2] < base + 0x40)
@@ -530,6 +533,8 @@ class RootCause:
     verdict: object = None                           # tiers.Verdict, once assessed
     known: bool | None = None                        # in the baseline's reviewed list (None: no list)
     reviewed_tier: str = ""                          # the tier the reviewed list gives it
+    computed: object = None                          # the tier these reproducers alone give, when the
+                                                     # reviewed one (shown) differs
 
     @property
     def paths(self) -> int:
@@ -630,5 +635,13 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
                                   rc.actor_paths, rc.reproducers, rc.reproduced)
         rc.known = None if known is None else rc.key in known
         if rc.known:
-            rc.reviewed_tier = str(known[rc.key].get("tier", ""))
+            # The reviewed list pooled every reproducer several campaigns found; one store may hold
+            # only some of them, so its computed tier can differ: the reviewed one is shown.
+            entry = known[rc.key]
+            rc.reviewed_tier = str(entry.get("tier", ""))
+            if rc.reviewed_tier and rc.reviewed_tier != rc.verdict.label:
+                rc.computed = rc.verdict
+                word, _, rest = rc.reviewed_tier.partition(" ")
+                rc.verdict = tiers.Verdict(word, str(entry.get("reason", "")), str(entry.get("upstream", "")),
+                                           rest.split() if word == "fixed-by" else [], rule="reviewed")
     return sorted(rcs, key=tiers.sort_key)

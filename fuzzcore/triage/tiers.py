@@ -233,8 +233,9 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
     entries = designed + [w for w in entries if w not in designed]
     e = entries[0]
     others = {w["id"] for w in entries} - {e["id"]}
-    extra = (f" (other paths: {', '.join(sorted(others))}" + (f"; or need {', '.join(used)}" if "hw" in why else "")
-             + ")") if others or "hw" in why else ""
+    parts = ([f"other paths: {', '.join(sorted(others))}"] if others else []) + (
+        [f"other paths need {', '.join(used)}, which the kernel is not told of"] if "hw" in why else [])
+    extra = f" ({'; '.join(parts)})" if parts else ""
     return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"])
 
 
