@@ -22,9 +22,9 @@ Strategies
 - insert:      a new record at a random position, args in-domain. The op is biased towards ones
                the kernel performs there (issue 17): the owner of the device at that position
                (no driver, host driver, vfio closed or open) follows from the bind/open/close
-               records before it exactly as the models' owner precondition sees it, and with
-               probability 3/4 an op whose owner rule (op_table `pre`, baseline policy) refuses
-               that owner is re-drawn among those it allows; otherwise uniform over the table.
+               records before it exactly as the models' owner precondition sees it, and an op
+               whose owner rule (op_table `pre`, baseline policy) refuses that owner is re-drawn,
+               with probability 7/8, among those it allows; otherwise uniform over the table.
 - delete:      remove one record (only when there are at least two; an empty program is useless).
 - duplicate:   copy one record to a random position (only below cap).
 - swap:        exchange two records at distinct positions.
@@ -488,11 +488,11 @@ cdef int owner_at(const uint8_t *buf, int pos) noexcept nogil:
 
 cdef int feasible_op(uint64_t *s, const uint8_t *buf, int pos, int avoid) noexcept nogil:
     """An op for a new record at `pos` (not `avoid`, unless it is the only choice): uniform,
-    then with probability 3/4 re-drawn among the ops the owner at `pos` allows."""
+    then with probability 7/8 re-drawn among the ops the owner at `pos` allows."""
     cdef int op, owner, k
     op = <int>below_except(s, n_ops, avoid) if avoid >= 0 else <int>below(s, n_ops)
     owner = owner_at(buf, pos)
-    if op_owner_mask[op] >> owner & 1 or below(s, 4) == 0 or n_owner_ops[owner] == 0:
+    if op_owner_mask[op] >> owner & 1 or below(s, 8) == 0 or n_owner_ops[owner] == 0:
         return op
     k = <int>below(s, n_owner_ops[owner])
     op = owner_ops[owner][k]
