@@ -48,6 +48,9 @@ def test_guest_commands_per_actor():
     assert guest_commands(Call.of("vfio_config_write", offset=0x04, width="2", value=6), bdf) == \
         ["vfio_cfgw 0x4 2 0x6"]
     assert guest_commands(Call.of("pci_bind_driver", driver="host"), bdf) == [f"bind {bdf} host"]
+    assert guest_commands(Call.of("pci_enable_ats", stu=2), bdf) == [f"proc ats {bdf} 2"]
+    assert guest_commands(Call.of("pci_pm_runtime_suspend"), bdf) == [
+        f"sysfs /sys/bus/pci/devices/{bdf}/power/control auto", f"waitrt {bdf} suspended"]
 
 
 def test_not_validatable_says_why():
@@ -72,11 +75,17 @@ def test_script_brackets_every_op_with_markers_and_dumps():
 
 def test_random_programs_are_validatable_and_deterministic():
     import random
-    a = [random_program(random.Random(7), 8, 0xC8) for _ in range(3)]
-    b = [random_program(random.Random(7), 8, 0xC8) for _ in range(3)]
+    a = [random_program(random.Random(7), 8, 0xC8, ats=True) for _ in range(3)]
+    b = [random_program(random.Random(7), 8, 0xC8, ats=True) for _ in range(3)]
     assert a == b
     for prog in a:
         assert all(not call_validatable(c) for c in prog)
+    # a runtime-suspended device is resumed before the program ends; vfio is closed
+    many = [random_program(random.Random(s), 8, 0x7C, ats=True) for s in range(60)]
+    for prog in many:
+        names = [c.name for c in prog]
+        assert names.count("pci_pm_runtime_suspend") == names.count("pci_pm_runtime_resume")
+        assert names.count("vfio_open") == names.count("vfio_close")
 
 
 # --- parsing what the guest left -----------------------------------------------------------------

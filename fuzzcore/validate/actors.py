@@ -59,8 +59,8 @@ def _vfio_irqs(a, bdf):
 
 _NO_QEMU = "QEMU's own vfio-pci device model (hw/vfio/pci.c) would need a nested QEMU inside the guest"
 _HW = "a silent hardware event: nothing in the guest can make an emulated device do it"
-_NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, the switch and root ports) has this "
-           "capability")
+_NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, virtio-rng, the switch and root ports) "
+           "has this capability")
 
 _ROWS = [
     Validation("pci_save_state", "fzhost", "pci_save_state() on the bound device", _proc("save")),
@@ -82,15 +82,18 @@ _ROWS = [
                "device: pci_pm_runtime_resume), then wait for runtime_status active",
                lambda a, bdf: [f"sysfs {SYSPCI}/{bdf}/power/control on", f"waitrt {bdf} active"]),
     Validation("pci_assign_bar", "", "no kernel or userspace path moves an assigned BAR of a bound device"),
-    Validation("pci_enable_msix", "fzhost", "pci_alloc_irq_vectors(nvec+1, MSI-X) + request_irq per vector",
+    Validation("pci_enable_msix", "fzhost", "pci_alloc_irq_vectors(1, nvec+1, MSI-X) + request_irq per vector",
                _enable_msix),
     Validation("pci_disable_msix", "fzhost", "free_irq per vector + pci_free_irq_vectors", _proc("nomsix")),
     Validation("pci_enable_msi", "fzhost", "pci_alloc_irq_vectors(1, MSI) + request_irq", _proc("msi")),
     Validation("pci_disable_msi", "fzhost", "free_irq + pci_free_irq_vectors", _proc("nomsi")),
     Validation("pci_enable_tph", "", _NO_CAP),
     Validation("pci_disable_tph", "", _NO_CAP),
-    Validation("pci_enable_ats", "", _NO_CAP),
-    Validation("pci_disable_ats", "", _NO_CAP),
+    Validation("pci_enable_ats", "fzhost", "pci_enable_ats(12 + stu) on the bound device (the guest's "
+               "virtio-rng has ATS; intel-iommu without device-iotlb leaves ATS to the driver)",
+               lambda a, bdf: [f"proc ats {bdf} {a['stu']}"]),
+    Validation("pci_disable_ats", "fzhost", "pci_disable_ats() on the bound device when ATS is on",
+               _proc("noats")),
     Validation("pci_enable_pasid", "", _NO_CAP),
     Validation("pci_disable_pasid", "", _NO_CAP),
     Validation("pci_enable_pri", "", _NO_CAP),

@@ -76,7 +76,7 @@ def _write_program(path: Path, pc, policy_spec: str, note: str) -> None:
 
 @click.command("validate")
 @click.argument("programs", nargs=-1)
-@click.option("--guest-device", type=click.Choice(["e1000e", "nvme", "all"]), default=None,
+@click.option("--guest-device", type=click.Choice(["e1000e", "nvme", "virtio-rng", "all"]), default=None,
               help="QEMU device to run on (default: a program's `# guest-device:` header, else e1000e; "
                    "with --programs: e1000e).")
 @click.option("--policy", default=None, help="Policy the model runs under (default linux-7.1+linux-6.12).")
@@ -138,7 +138,8 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
     if not programs and not n_random:
         _fail("give .fzs programs (files or directories), or --programs N")
 
-    devices = ["e1000e", "nvme"] if guest_device == "all" else None
+    from .guestrun import DEVICES
+    devices = list(DEVICES) if guest_device == "all" else None
     todo: list[tuple[str, str, list]] = []
     if programs:
         loaded = _load(_collect(programs), None if guest_device in (None, "all") else guest_device)
@@ -151,7 +152,8 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
         rng = random.Random(seed)
         for i in range(n_random):
             d = (devices or [guest_device or "e1000e"])[i % len(devices or [1])]
-            todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm)))
+            todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm,
+                                                                      DEVICES[d].ats)))
 
     out = validate_programs(kit, todo, pol, batch=batch, workdir=Path(keep) if keep else None,
                             progress=lambda s: click.echo(s, err=True),

@@ -27,14 +27,18 @@ class GuestDevice:
     port_kind: str
     pm: int = 0                    # PM capability offset (vfio PMCSR writes in random programs)
     note: str = ""
+    ats: bool = False              # has ATS (pci_enable_ats in random programs)
 
 
-# The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme behind a root port.
+# The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme and a modern virtio-rng
+# (ATS) behind root ports.
 DEVICES: dict[str, GuestDevice] = {
     "e1000e": GuestDevice("e1000e", "0000:03:00.0", "0000:02:00.0", "xio3130-downstream", 0xC8,
                           "behind a switch: pcie-root-port -> x3130-upstream -> xio3130-downstream"),
     "nvme": GuestDevice("nvme", "0000:04:00.0", "0000:00:03.0", "pcie-root-port", 0x60,
                         "behind a root port"),
+    "virtio-rng": GuestDevice("virtio-rng", "0000:05:00.0", "0000:00:04.0", "pcie-root-port", 0x7C,
+                              "behind a root port; modern-only virtio with ATS", ats=True),
 }
 QEMU_DEVICES = [
     "-device", "intel-iommu,intremap=on,caching-mode=on",
@@ -46,8 +50,13 @@ QEMU_DEVICES = [
     "-device", "e1000e,bus=dn1,id=nic1",
     "-device", "pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=3,slot=2,hotplug=off",
     "-device", "nvme,serial=fz1,bus=rp2,id=nvme1",
+    "-device", "pcie-root-port,id=rp3,bus=pcie.0,addr=0x4,chassis=4,slot=3,hotplug=off",
+    "-device", "virtio-rng-pci,bus=rp3,id=rng1,disable-legacy=on,disable-modern=off,ats=on",
 ]
-KERNEL_CMDLINE = "console=ttyS0 intel_iommu=on pcie_ports=native panic=-1 loglevel=1"
+# initcall_blacklist: virtio-pci is built into Debian's kernel and would claim the virtio-rng
+# before vfio-pci (the model starts vfio-bound).
+KERNEL_CMDLINE = ("console=ttyS0 intel_iommu=on pcie_ports=native panic=-1 loglevel=1 "
+                  "initcall_blacklist=virtio_pci_driver_init")
 TRACE_LIMIT = 400 << 20    # bytes of QEMU trace one boot may write before it is stopped
 TRACE_EVENTS = ("pci_cfg_write", "pci_cfg_read", "memory_region_ops_write")
 
@@ -73,6 +82,7 @@ def recycle_commands(dev: GuestDevice) -> list[str]:
         f"sysfs {SYSPCI}/{bdf}/remove 1",
         "sbr",
         "sysfs /sys/bus/pci/rescan 1",
+        f"sysfs {SYSPCI}/{bdf}/driver/unbind {bdf}",   # whatever driver the rescan bound
         f"sysfs {SYSPCI}/{bdf}/driver_override vfio-pci",
         f"sysfs /sys/bus/pci/drivers_probe {bdf}",
     ]

@@ -30,10 +30,11 @@ class _State:
     vfio_irq: str = "none"
     d3: bool = False
     suspended: bool = False       # runtime-suspended (host driver only)
+    ats: bool = False             # ATS enabled (stays on across driver changes, as in the kernel)
     history: list = field(default_factory=list)
 
 
-def _choices(s: _State, rng: random.Random, pm_offset: int) -> list[Call]:
+def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False) -> list[Call]:
     c: list[Call] = []
     reset = make_call("pci_reset_function", method=rng.choice(RESET_ARGS))
     if s.driver == "vfio" and s.open:
@@ -55,6 +56,8 @@ def _choices(s: _State, rng: random.Random, pm_offset: int) -> list[Call]:
         c += [make_call("pci_save_state"), make_call("pci_restore_state"), reset, make_call("pci_reset_bus"),
               make_call("pci_set_power_state", state="d0" if s.d3 else rng.choice(("d3hot", "d0"))),
               make_call("pci_bind_driver", driver=rng.choice(("vfio", "none")))]
+        if ats:
+            c.append(make_call("pci_disable_ats") if s.ats else make_call("pci_enable_ats", stu=rng.randrange(4)))
         if s.host_irq == "none":
             c += [make_call("pci_enable_msix", nvec=rng.randrange(4)), make_call("pci_enable_msi")]
         elif s.host_irq == "msix":
@@ -85,17 +88,21 @@ def _advance(s: _State, call: Call) -> None:
         s.host_irq = "none"
     elif n == "pci_set_power_state":
         s.d3 = a["state"] != "d0"
+    elif n == "pci_enable_ats":
+        s.ats = True
+    elif n == "pci_disable_ats":
+        s.ats = False
     elif n == "pci_pm_runtime_suspend":
         s.suspended = True
     elif n == "pci_pm_runtime_resume":
         s.suspended = False
 
 
-def random_program(rng: random.Random, length: int, pm_offset: int = 0) -> list[Call]:
+def random_program(rng: random.Random, length: int, pm_offset: int = 0, ats: bool = False) -> list[Call]:
     s = _State()
     calls: list[Call] = []
     for _ in range(length):
-        call = rng.choice(_choices(s, rng, pm_offset))
+        call = rng.choice(_choices(s, rng, pm_offset, ats))
         calls.append(call)
         _advance(s, call)
     if s.open:

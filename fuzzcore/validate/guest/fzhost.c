@@ -9,12 +9,13 @@
  *
  *   save          pci_save_state()                 (device bound to fzhost, else -EPERM)
  *   restore       pci_restore_state()              (bound, else -EPERM)
- *   msix N        pci_alloc_irq_vectors(N, N, MSIX) + request_irq() per vector (bound, else -EINVAL)
+ *   msix N        pci_alloc_irq_vectors(1, N, MSIX) + request_irq() per vector (bound, else -EINVAL)
  *   msi           pci_alloc_irq_vectors(1, 1, MSI) + request_irq()
  *   nomsix/nomsi  free_irq() per vector + pci_free_irq_vectors()
  *   power S       pci_set_power_state(S), S = d0 | d3hot | d3cold
  *   resetbus      pci_reset_bus()
- *   ats STU       pci_enable_ats(12 + STU)          noats  pci_disable_ats()
+ *   ats STU       pci_enable_ats(12 + STU)          noats  pci_disable_ats()   (bound, else -EPERM:
+ *                 the IOMMU code does it for a bound driver)
  *
  * probe: pci_enable_device() + pci_set_master(), as the model's "host driver probe" step;
  * remove: the vectors freed, pci_disable_device().
@@ -68,7 +69,9 @@ static int fz_alloc_vectors(struct fz_dev *fd, int n, unsigned int flags, int ki
 
 	if (fd->kind)
 		return -EINVAL;
-	rc = pci_alloc_irq_vectors(fd->pdev, n, n, flags);
+	/* a driver's usual call: at least one, at most n (the model's op takes as many as the
+	 * table has, up to n) */
+	rc = pci_alloc_irq_vectors(fd->pdev, 1, n, flags);
 	if (rc < 0)
 		return rc;
 	fd->nvec = rc;
@@ -182,11 +185,15 @@ static long fz_run(const char *op, struct pci_dev *pdev, const char *arg)
 	if (!strcmp(op, "resetbus"))
 		return pci_reset_bus(pdev);
 	if (!strcmp(op, "ats")) {
+		if (!fd)
+			return -EPERM;
 		if (kstrtouint(arg, 0, &n) || n > 3)
 			return -EINVAL;
 		return pci_enable_ats(pdev, 12 + n);
 	}
 	if (!strcmp(op, "noats")) {
+		if (!fd)
+			return -EPERM;
 		if (!pdev->ats_enabled)
 			return -EINVAL;
 		pci_disable_ats(pdev);
