@@ -318,3 +318,18 @@ def test_standard_capability_at_the_last_offset_that_fits_runs_in_both_models(na
         for calls in PROGRAMS:
             engine.run(encode(calls))
             model.run(calls)
+
+
+def test_hexdump_lines_are_found_whatever_the_strings_around_them_hold():
+    """Found by fuzz_profile.py: a key's string holding ''' made the key index take the rest of
+    the file for a multi-line string, and an error in the hexdump pointed past the end of it."""
+    i350 = resolve_device("i350")
+    text = profile_text(i350.image).replace('name = "t"', "name = \"a'''b\"")
+    text = text.replace("\n090: ", "\n090: zz ", 1)
+    e = load_error(text)
+    assert e.line == line_of(text, "090:") and "not a hex byte: 'zz'" in e.message
+    same_line = text.replace('hexdump = """\n', 'hexdump = """', 1)        # the first row on the key's line
+    assert same_line != text
+    e = load_error(same_line)
+    assert e.line == line_of(same_line, "090:")
+    assert loads_profile(profile_text(i350.image).replace('name = "t"', "name = \"a'''b\"")).name == "a'''b"

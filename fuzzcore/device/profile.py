@@ -132,18 +132,15 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     check_keys(src, "device", dev, _DEVICE_KEYS, required=("name",))
     cfg = data["config"]
     check_keys(src, "config", cfg, _CONFIG_KEYS, required=("size", "hexdump"))
-    # The hexdump's own line numbers start one line after the `hexdump = """` line.
-    hex_line = src.line_of("config", "hexdump")
     try:
         dumps = parse_text(cfg["hexdump"], src.path)
     except ValueError as e:
-        line = getattr(e, "line", 0)
-        raise TomlError(src.path, hex_line + line - (1 if cfg["hexdump"].startswith("\n") else 0),
+        raise TomlError(src.path, src.value_line("config", "hexdump", getattr(e, "line", 0) or 1),
                         f"in [config] hexdump: {getattr(e, 'message', e)}") from None
     if len(dumps) != 1:
         raise src.error("[config] hexdump must hold exactly one device", "config", "hexdump")
     image = dumps[0].image
-    row_lines = [hex_line + n - (1 if cfg["hexdump"].startswith("\n") else 0) for n in dumps[0].row_lines]
+    row_lines = [src.value_line("config", "hexdump", n) for n in dumps[0].row_lines]
     if cfg["size"] != len(image):
         raise src.error(f"[config] size = {cfg['size']} but the hexdump holds {len(image)} bytes", "config", "size")
     bars = []

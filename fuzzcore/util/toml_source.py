@@ -96,6 +96,18 @@ class TomlSource:
     def error(self, message: str, table: str = "", key: str | None = None, index: int = 0) -> TomlError:
         return TomlError(self.path, self.line_of(table, key, index), message)
 
+    def value_line(self, table: str, key: str, n: int) -> int:
+        """The file line of line `n` (1-based) of a string value: a multi-line string starts on
+        the key's line, or on the next one when its opening delimiter ends the line (TOML drops
+        that newline); a one-line string is all on the key's line."""
+        start = self.line_of(table, key)
+        raw = self.lines[start - 1] if 0 < start <= len(self.lines) else ""
+        value = raw.split("=", 1)[1].lstrip() if "=" in raw else ""
+        if value[:3] in ('"""', "'''"):
+            first = start + 1 if not value[3:].strip() else start
+            return min(first + n - 1, max(len(self.lines), 1))
+        return start
+
 
 def _strip_comment(line: str) -> str:
     """`line` without a trailing # comment (a # inside a quoted string is kept)."""
@@ -111,16 +123,15 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _index_lines(text: str) -> tuple[dict, dict]:
+def _index_lines(text: str, inside: set) -> tuple[dict, dict]:
+    """Key and table header lines; `inside` holds the lines that start inside a multi-line string
+    (from _check_shape, which reads strings as TOML does), whose text is never a key."""
     key_lines: dict = {}
     table_lines: dict = {("", 0): 1}
     counts: dict[str, int] = {}
     current = ("", 0)
-    in_multiline: str | None = None
     for lineno, line in enumerate(split_lines(text), start=1):
-        if in_multiline:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
+        if lineno in inside:
             continue
         m = _HEADER_RE.match(line)
         if m and not _KEY_RE.match(line):
@@ -136,9 +147,6 @@ def _index_lines(text: str) -> tuple[dict, dict]:
         k = _KEY_RE.match(line)
         if k:
             key_lines.setdefault(current, {})[k.group(1).strip("\"'")] = lineno
-            for quote in ('"""', "'''"):
-                if line.count(quote) % 2 == 1:
-                    in_multiline = quote
     return key_lines, table_lines
 
 
@@ -151,16 +159,18 @@ _CLOSE_RE = {
 }
 
 
-def _check_shape(text: str, path: str) -> None:
+def _check_shape(text: str, path: str) -> set:
     """What tomllib cannot report with a line: nesting deeper than MAX_NESTING (it recurses once
     per level, so a deep enough file is a RecursionError) and numbers too long to be TOML integers
     (Python's int-conversion digit limit, a ValueError). Strings and comments are skipped; an
-    unterminated one is left for tomllib to report."""
+    unterminated one is left for tomllib to report. Returns the lines that start inside a
+    multi-line string."""
     depth, line, pos = 0, 1, 0
+    inside: set = set()
     while True:
         m = _LEX_RE.search(text, pos)
         if m is None:
-            return
+            return inside
         tok = m.group()
         line += text.count("\n", pos, m.start())
         pos = m.end()
@@ -169,13 +179,15 @@ def _check_shape(text: str, path: str) -> None:
         elif tok in _CLOSE_RE:
             end = _CLOSE_RE[tok].match(text, pos)
             if end is None:
-                return
-            line += text.count("\n", pos, end.end())
+                return inside
+            spanned = text.count("\n", pos, end.end())
+            inside.update(range(line + 1, line + spanned + 1))
+            line += spanned
             pos = end.end()
         elif tok == "#":
             nl = text.find("\n", pos)
             if nl < 0:
-                return
+                return inside
             pos = nl
         elif tok in "[{":
             depth += 1
@@ -214,7 +226,7 @@ def _check_ints(src: "TomlSource", table: str, value: dict, index: int = 0) -> N
 
 
 def parse_toml(text: str, path: str) -> TomlSource:
-    _check_shape(text, path)
+    inside = _check_shape(text, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -223,7 +235,7 @@ def parse_toml(text: str, path: str) -> TomlSource:
         raise TomlError(path, line, f"not valid TOML: {e}") from None
     except (ValueError, RecursionError) as e:   # what _check_shape is there to catch first
         raise TomlError(path, 1, f"not valid TOML: {e}") from None
-    key_lines, table_lines = _index_lines(text)
+    key_lines, table_lines = _index_lines(text, inside)
     src = TomlSource(path, data, key_lines, table_lines, split_lines(text))
     _check_ints(src, "", data)
     return src
