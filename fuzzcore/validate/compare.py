@@ -24,8 +24,8 @@ from ..model.machine import Model
 from .guestlog import GuestProgram, GuestWrite, kernel_functions
 
 # QEMU 7.2's emulated functions differ from real hardware in these ways; the imported profile is
-# adjusted to match before the model runs (apply_qemu_quirks), and each adjustment is printed
-# with `fuzzcore validate --explain-quirks`.
+# adjusted to match before the model runs (apply_qemu_quirks, RecordingAccess), and
+# docs/validation.md describes each.
 QEMU_QUIRKS = {
     "soft-reset": "QEMU 7.2's PM capability is a plain register (hw/pci/pci.c has no PM state): a "
                   "D3hot->D0 transition with NoSoftRst=0 resets nothing, so the model's 'soft' reset "
@@ -34,10 +34,13 @@ QEMU_QUIRKS = {
                      "dropped by QEMU (the BAR is simply unmapped): the function logs no Unsupported "
                      "Request, so the model, which reports the finding, does not set DEVSTA.URD and AER "
                      "Uncorrectable Status.UR for it either (RecordingAccess)",
+    "ats-control-kept": "QEMU 7.2's function reset (FLR, or the bus reset below its port) leaves ATS "
+                        "Control as it was (hw/pci/pcie.c resets no extended capability but AER); "
+                        "hardware resets it. The model's flr and hot resets keep it for these profiles",
 }
 
 # Image bits left out of the comparison, each with why: (target, capability, register offset in
-# the capability, width, mask). Capability "" is the header.
+# the capability, width, mask, why).
 IMAGE_MASKS = (
     ("dev", "msi", 0x04, 4, 0xFFFFFFFF, "MSI Message Address: chosen by the IRQ domain (interrupt "
                                          "remapping here), the model writes a placeholder"),
@@ -161,8 +164,13 @@ def import_profiles(gp: GuestProgram, device: str, workdir: Path):
 
 def apply_qemu_quirks(prof) -> None:
     """QEMU_QUIRKS, applied to a profile imported from a QEMU guest."""
+    from ..model.caps import cap_offsets
     sem = prof.semantics
     sem.keep["soft"][:] = 0xFF
+    ats = cap_offsets(prof).ats
+    if ats:
+        for kind in ("flr", "hot"):
+            sem.keep[kind][ats + 6:ats + 8] = 0xFF
 
 
 def run_model(profile, policy, calls):
