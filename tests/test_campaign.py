@@ -19,6 +19,12 @@ def fuzz(out, *args, env=None, timeout=120):
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def ran(r) -> bool:
+    """The campaign ran: exit 0, or 1 when it reports root causes that the baseline's reviewed
+    known-findings list (fuzzcore/policies/known/) does not have (docs/triage.md)."""
+    return r.returncode == 0 or (r.returncode == 1 and "new root cause(s)" in r.stderr)
+
+
 def _check_store_is_whole(out: Path, allow_temp: bool = False):
     if not allow_temp:
         assert not list(out.rglob("*.tmp")), "a temp file was left behind"
@@ -34,7 +40,7 @@ def _check_store_is_whole(out: Path, allow_temp: bool = False):
 def test_campaign_finds_buckets_and_resumes(tmp_path):
     out = tmp_path / "c"
     r = fuzz(out, "--max-time", 6, "--seed", 7)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     assert "buckets" in r.stderr and "done:" in r.stderr
     stats = json.loads((out / "stats.json").read_text())
     assert stats["sessions"] == 1 and stats["runs"] > 100
@@ -44,7 +50,7 @@ def test_campaign_finds_buckets_and_resumes(tmp_path):
     _check_store_is_whole(out)
     corpus_before = len(list((out / "corpus").iterdir()))
     r = fuzz(out, "--max-time", 4, "--seed", 8)
-    assert r.returncode == 0
+    assert ran(r)
     stats2 = json.loads((out / "stats.json").read_text())
     assert stats2["sessions"] == 2 and stats2["runs"] > stats["runs"]
     assert "previous sessions: 1" in r.stderr
@@ -63,7 +69,7 @@ def test_sigkill_leaves_whole_files_and_the_campaign_resumes(tmp_path):
     p.wait()
     _check_store_is_whole(out, allow_temp=True)   # a temp file may be left, never a torn target
     r = fuzz(out, "--max-time", 3)
-    assert r.returncode == 0
+    assert ran(r)
     assert json.loads((out / "stats.json").read_text())["sessions"] == 2
     _check_store_is_whole(out)
 
@@ -99,7 +105,7 @@ def test_a_python_exception_is_a_crash_with_its_traceback(tmp_path):
 def test_two_workers_share_corpus_and_findings(tmp_path):
     out = tmp_path / "w"
     r = fuzz(out, "--max-time", 6, "--workers", 2, "--seed", 11)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     runs = [json.loads((out / "workers" / f"{w}.json").read_text())["runs"] for w in (0, 1)]
     assert all(n > 0 for n in runs)
     assert "2 worker(s)" in r.stderr
@@ -110,7 +116,7 @@ def test_libfuzzer_flags_pass_through(tmp_path):
     d = tmp_path / "ops.dict"
     d.write_text('"\\x1f"\n')
     r = fuzz(tmp_path / "d", "--max-time", 3, f"-dict={d}")
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     assert "corpus" in r.stderr, r.stderr
     assert "Dictionary: 1 entries" in (tmp_path / "d" / "logs" / "worker-0.log").read_text()
 
@@ -123,7 +129,7 @@ def test_bad_arguments_exit_2(tmp_path):
 
 def test_stats_lines_and_plot(tmp_path):
     out = tmp_path / "p"
-    assert fuzz(out, "--max-time", 6, "--seed", 9).returncode == 0
+    assert ran(fuzz(out, "--max-time", 6, "--seed", 9))
     lines = [json.loads(x) for x in (out / "stats.jsonl").read_text().splitlines()]
     assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets", "features", "cov"} <= set(lines[-1])
     assert lines[-1]["features"] > 0 and lines[-1]["runs"] == json.loads((out / "stats.json").read_text())["runs"]
@@ -143,8 +149,8 @@ def test_state_feedback_reaches_libfuzzer(tmp_path):
     bucket = "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"
     on, off = tmp_path / "on", tmp_path / "off"
     common = ["--no-seeds", "--runs", "150000", "--max-time", "600", "--seed", "1"]
-    assert fuzz(on, *common).returncode == 0
-    assert fuzz(off, *common, "--no-state-feedback").returncode == 0
+    assert ran(fuzz(on, *common))
+    assert ran(fuzz(off, *common, "--no-state-feedback"))
     assert (on / "findings" / bucket / "meta.json").exists()
     assert not (off / "findings" / bucket).exists()
     on_n = len(list((on / "findings").glob("*/meta.json")))
@@ -157,7 +163,7 @@ def test_default_layout_without_out(tmp_path):
     findings, statistics and logs under fuzzcore-out/<device>-<policy>/; nothing under crashes/."""
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--max-time", "2", "--seed", "4"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     corpus = tmp_path / "corpora" / "i350-linux-7.1"
     seeds = {p.name for p in corpus.iterdir() if p.name.startswith("seed-")}
     want = {f"seed-{f.stem}" for d in ("seeds", "regression") for f in (ROOT / "corpora" / d).glob("*.fzs")}
@@ -280,17 +286,18 @@ def test_live_status_on_a_terminal(tmp_path):
         elif p.poll() is not None:
             break
     os.close(master)
-    assert p.wait(timeout=30) == 0
+    rc = p.wait(timeout=30)
     text = data.decode(errors="replace")
+    assert rc == 0 or (rc == 1 and "new root cause(s)" in text), text[-2000:]
     assert "\x1b[" in text and "execs" in text and "features" in text and "newest" in text
-    assert "fuzzcore: done:" in text and "new bucket(s)" in text and "next: fuzzcore show" in text
+    assert "fuzzcore: done:" in text and "root cause(s)" in text and "next: fuzzcore show" in text
 
 
 def test_every_bucket_has_its_hits_when_libfuzzer_ends(tmp_path):
     """libFuzzer ends a campaign with C exit(); the worker's last flush still writes the hit
     counts and shorter inputs batched since the previous one."""
     out = tmp_path / "h"
-    assert fuzz(out, "--max-time", 2, "--seed", 3, "--no-seeds").returncode == 0
+    assert ran(fuzz(out, "--max-time", 2, "--seed", 3, "--no-seeds"))
     metas = [json.loads(p.read_text()) for p in (out / "findings").glob("*/meta.json")]
     assert len(metas) > 20      # (fewer since preconditions keep out what the kernel never runs)
     assert all(m["hits"] >= 1 for m in metas), [m["bucket"] for m in metas if not m["hits"]]

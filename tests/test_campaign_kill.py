@@ -107,6 +107,12 @@ def check_campaign_files(out: Path, rng: random.Random) -> dict:
             "orphans": orphans, "temps": len(temps), "corpus": len(corpus)}
 
 
+def ran(r) -> bool:
+    """The campaign ran: exit 0, or 1 when it reports root causes that the baseline's reviewed
+    known-findings list (fuzzcore/policies/known/) does not have (docs/triage.md)."""
+    return r.returncode == 0 or (r.returncode == 1 and "new root cause(s)" in r.stderr)
+
+
 def test_sigkill_at_random_moments(tmp_path):
     out = tmp_path / "k"
     rng = random.Random(20261124)
@@ -131,7 +137,7 @@ def test_sigkill_at_random_moments(tmp_path):
     assert prev["sessions"] >= 1 and prev["buckets"], "the rounds got far enough to matter"
 
     r = subprocess.run(cmd[:-4] + ["--max-time", "3", "--seed", "1"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     assert f"previous sessions: {prev['sessions']}" in r.stderr
     end = check_campaign_files(out, rng)
     assert end["sessions"] == prev["sessions"] + 1 and end["runs"] > prev["runs"]

@@ -27,11 +27,17 @@ LOCK_BUCKET = "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"
 RUNS = 150_000
 
 
+def ran(r) -> bool:
+    """The campaign ran: exit 0, or 1 when it reports root causes that the baseline's reviewed
+    known-findings list (fuzzcore/policies/known/) does not have (docs/triage.md)."""
+    return r.returncode == 0 or (r.returncode == 1 and "new root cause(s)" in r.stderr)
+
+
 def campaign(out: Path, seed: int, *extra) -> set[str]:
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--device", str(LOCK_DEVICE),
                         "--no-seeds", "--runs", str(RUNS), "--max-time", "600", "--seed", str(seed), *extra],
                        capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     return {p.parent.name for p in (out / "findings").glob("*/meta.json")}
 
 

@@ -31,11 +31,17 @@ def _tracked_copy(dst: Path) -> Path:
     return dst
 
 
+def ran(r) -> bool:
+    """The campaign ran: exit 0, or 1 when it reports root causes that the baseline's reviewed
+    known-findings list (fuzzcore/policies/known/) does not have (docs/triage.md)."""
+    return r.returncode == 0 or (r.returncode == 1 and "new root cause(s)" in r.stderr)
+
+
 def test_default_campaign_leaves_the_checkout_clean(tmp_path):
     repo = _tracked_copy(tmp_path / "clone")
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--max-time", "4", "--seed", "7"],
                        cwd=repo, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    assert ran(r), r.stderr
     findings = repo / "fuzzcore-out" / "i350-linux-7.1" / "findings"
     assert list(findings.glob("*/meta.json")), "the campaign found nothing; the check below would be empty"
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
@@ -61,7 +67,7 @@ def test_regular_install_runs_a_campaign_from_the_checkout_root(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run([str(env_dir / "bin" / "fuzzcore"), "fuzz", "--out", str(out), "--max-time", "10",
                         "--seed", "3"], cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
+    assert ran(r), r.stderr[-3000:]
     stats = json.loads((out / "stats.json").read_text())
     assert stats["runs"] > 10_000, stats
     assert list((out / "findings").glob("*/meta.json"))
