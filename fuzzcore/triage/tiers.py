@@ -18,6 +18,7 @@ from .root_cause import derive_all
 
 TIERS_TOML = Path(__file__).with_name("tiers.toml")
 KNOWN_DIR = Path(__file__).resolve().parents[1] / "policies" / "known"
+KNOWN_DIR_ENV = "FUZZCORE_KNOWN_DIR"     # another directory of reviewed lists (a CI job's own)
 TIER_ORDER = ("hazard", "environmental", "unconfirmed", "by-design", "fixed-by", "model-gap")
 DEFAULT_TIERS = ("hazard", "environmental", "unconfirmed")
 
@@ -253,9 +254,10 @@ def baseline_of(policy_spec: str) -> str:
 
 
 def known_path(policy_spec: str) -> Path:
+    import os
     base = baseline_of(policy_spec)
     name = Path(base).stem if base.endswith(".toml") else Path(base).name
-    return KNOWN_DIR / f"{name}.toml"
+    return Path(os.environ.get(KNOWN_DIR_ENV) or KNOWN_DIR) / f"{name}.toml"
 
 
 def known_root_causes(policy_spec: str) -> dict | None:
