@@ -49,16 +49,17 @@ def _rules(op) -> list[str]:
 
 
 def _validation(op) -> str | None:
-    """Whether `fuzzcore validate` can run the op on a real kernel (its table, when installed)."""
+    """How `fuzzcore validate` runs the op on a real kernel, or why it cannot (its table)."""
     try:
-        from ..validate import actors
-    except Exception:       # the validation kit is optional here; ops print without the column
+        from ..validate.actors import VALIDATION
+    except ImportError:     # the validation package is part of fuzzcore; only a broken install lacks it
         return None
-    table = getattr(actors, "VALIDATABLE", None)
-    if table is None:
-        return None
-    how = table.get(op.name)
-    return how if how else "not validatable"
+    row = VALIDATION.get(op.name)
+    if row is None:
+        return "not validatable: no guest actor for it"
+    if row.validatable:
+        return f"yes, by the {row.actor}: {row.how}"
+    return f"not validatable: {row.how}"
 
 
 def _extra_fields(op) -> list[tuple[str, str]]:
