@@ -364,3 +364,30 @@ def test_every_reproducer_of_a_campaign_satisfies_every_precondition(tmp_path, w
         res = model.run(f.calls)
         assert res.refused == [], f"{p}: refused ops {[(i, f.calls[i].name) for i in res.refused]}"
         assert tuple(f.bucket) in {v.bucket for v in res.violations}, p
+
+
+def test_driver_calls_need_the_device_active():
+    """pm_runtime_get_sync: a driver calls into the PCI core for its device only while it holds it
+    active; a host-bound device its user let runtime-suspend gets no pci_restore_state,
+    pci_alloc_irq_vectors, ... until something resumes it."""
+    m = model()
+    assert refused_unchanged(m, "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_restore_state()") == EPERM
+    m = model()
+    assert refused_unchanged(m, "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_enable_msix(nvec=0)") == EPERM
+
+
+def test_dpc_recovery_needs_a_dpc_port():
+    """dpc_handler -> pcie_do_recovery: only below a port with the DPC capability (dpc_probe binds
+    the service to no other). The DSA is root-complex integrated (no port above it); the I350's
+    root port (cnl-rootport) has DPC."""
+    m = model(device="dsa")
+    assert refused_unchanged(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)") == ENODEV
+    m = model()
+    assert m.apply(Call.of("pcie_do_recovery", channel="frozen", vote="need_reset", source="dpc")) != ENODEV
+
+
+def test_vfio_device_reset_without_a_working_reset_is_einval():
+    """vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works (fiji: no reset method at all)."""
+    m = model(device="fiji")
+    rc = run(m, "vfio_open()\nvfio_device_reset()")
+    assert rc[-1] == EINVAL and not m.state.vfio.reset_works

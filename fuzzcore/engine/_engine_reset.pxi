@@ -282,6 +282,9 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     pci_restore_state or reset_done itself."""
     cdef int prev = m.step
     cdef int status
+    if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
+        m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
+        return ENODEV_
     m.step = STEP_PCIE_DO_RECOVERY
     status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
     if status == ERS_CAN_RECOVER:

@@ -175,7 +175,7 @@ cdef int vfio_device_reset(Machine *m) noexcept nogil:
     """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
     cdef int rc, prev
     if not m.st.vfio.reset_works:
-        return ENOTTY_
+        return EINVAL_   # vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works
     prev = m.step
     m.step = STEP_VFIO_IOCTL_RESET
     vfio_pci_set_power_state(m, D0)

@@ -169,7 +169,7 @@ def vfio_device_reset(m) -> int:
     """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
     v = m.state.vfio
     if not v.reset_works:
-        return -25
+        return -22   # vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works
     with m.in_step("vfio_pci_ioctl_reset"):
         vfio_pci_set_power_state(m, D0)
         return pci_reset_function(m)

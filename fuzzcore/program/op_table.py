@@ -109,14 +109,21 @@ def _host(why: str) -> Rule:
     return Rule("owner", ("host",), EPERM, why)
 
 
+# A driver touches its device only while it holds it active (pm_runtime_get_sync / probe's
+# reference); while the device is runtime-suspended its calls do not happen.
+_ACTIVE = Rule("runtime", ("active",), EPERM,
+               "pm_runtime_get_sync: a driver calls into the PCI core for its device only while it "
+               "holds the device active")
+
+
 OPS: tuple[Op, ...] = (
     # --- PCI core ---------------------------------------------------------------------------
     Op("pci_save_state", "kernel", "pci_save_state", (), "snapshot config + capability buffers (§2)",
        (_host("pci_save_state: called by the bound driver (probe, suspend, slot_reset); vfio-pci saves "
-              "only inside its own paths"),)),
+              "only inside its own paths"), _ACTIVE)),
     Op("pci_restore_state", "kernel", "pci_restore_state", (), "the sixteen restore steps (§3)",
        (_host("pci_restore_state: called by the bound driver (resume, slot_reset); vfio-pci restores "
-              "only inside its own paths"),)),
+              "only inside its own paths"), _ACTIVE)),
     Op("pci_reset_function", "kernel", "reset_store", (_enum("method", RESET_METHODS),),
        "sysfs reset (resumes a runtime-suspended device first): save and disable, reset, restore, "
        "reset_done (§5.1); method=auto tries reset_methods[] in order, a named method is first set "
@@ -130,9 +137,7 @@ OPS: tuple[Op, ...] = (
        "power transition; D3hot->D0 may soft-reset and re-write BARs (§5.5)",
        (_host("pci_set_power_state: the bound driver calls it; on a vfio-owned device only "
               "vfio_pci_set_power_state does (a user PMCSR write, vfio's runtime PM)"),
-        Rule("runtime", ("active",), EPERM,
-             "pm_runtime_get_sync: a driver calls pci_set_power_state only while it holds the device "
-             "active"))),
+        _ACTIVE)),
     Op("pci_pm_runtime_suspend", "kernel", "pci_pm_runtime_suspend", (),
        "clear state_saved, suspend PTM, save, D3hot (§1.4, §1.5); unbound: save only, stays D0",
        (Rule("runtime", ("active",), ALREADY, "rpm_suspend: returns 1 when already suspended"),
@@ -154,38 +159,38 @@ OPS: tuple[Op, ...] = (
        "msix_capability_init with nvec+1 vectors (§4.4)",
        (_host("pci_alloc_irq_vectors: a host driver's call; vfio-pci enables MSI-X only through "
               "VFIO_DEVICE_SET_IRQS"),
-        Rule("power", ("d0",), EINVAL, "__pci_enable_msix_range: -EINVAL if current_state != PCI_D0"))),
+        _ACTIVE, Rule("power", ("d0",), EINVAL, "__pci_enable_msix_range: -EINVAL if current_state != PCI_D0"))),
     Op("pci_disable_msix", "driver", "pci_free_irq_vectors", (), "pci_msix_shutdown (§4.4)",
-       (_host("pci_free_irq_vectors: a host driver's call"),)),
+       (_host("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
     Op("pci_enable_msi", "driver", "pci_alloc_irq_vectors", (), "msi_capability_init, one vector",
        (_host("pci_alloc_irq_vectors: a host driver's call; vfio-pci enables MSI only through "
               "VFIO_DEVICE_SET_IRQS"),
-        Rule("power", ("d0",), EINVAL, "__pci_enable_msi_range: -EINVAL if current_state != PCI_D0"))),
+        _ACTIVE, Rule("power", ("d0",), EINVAL, "__pci_enable_msi_range: -EINVAL if current_state != PCI_D0"))),
     Op("pci_disable_msi", "driver", "pci_free_irq_vectors", (), "pci_msi_shutdown",
-       (_host("pci_free_irq_vectors: a host driver's call"),)),
+       (_host("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
     Op("pci_enable_tph", "driver", "pcie_enable_tph", (_enum("mode", TPH_MODES),), "TPH requester enable",
        (Rule("owner", ("host",), EPERM,
              "pcie_enable_tph: only host drivers call it; vfio-pci has no caller in v7.1.3",
-             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)),)),
+             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)), _ACTIVE)),
     Op("pci_disable_tph", "driver", "pcie_disable_tph", (), "TPH requester disable",
        (Rule("owner", ("host",), EPERM, "pcie_disable_tph: only host drivers call it",
-             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)),)),
+             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)), _ACTIVE)),
     Op("pci_enable_ats", "iommu", "pci_enable_ats", (Arg("stu", "int", 1, 4),), "ATS enable, STU = 12+stu",
-       (_host("pci_enable_ats: the IOMMU driver acting for a bound host driver's DMA"),)),
+       (_host("pci_enable_ats: the IOMMU driver acting for a bound host driver's DMA"), _ACTIVE)),
     Op("pci_disable_ats", "iommu", "pci_disable_ats", (), "",
-       (_host("pci_disable_ats: the IOMMU driver acting for a bound host driver"),)),
+       (_host("pci_disable_ats: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_pasid", "iommu", "pci_enable_pasid", (Arg("features", "int", 1, 4),), "Exec/Priv bits",
-       (_host("pci_enable_pasid: the IOMMU driver acting for a bound host driver"),)),
+       (_host("pci_enable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pasid", "iommu", "pci_disable_pasid", (), "",
-       (_host("pci_disable_pasid: the IOMMU driver acting for a bound host driver"),)),
+       (_host("pci_disable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_pri", "iommu", "pci_enable_pri", (Arg("reqs", "int", 1, 4),), "allocation = 32<<reqs",
-       (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"),)),
+       (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pri", "iommu", "pci_disable_pri", (), "",
-       (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"),)),
+       (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++)",
-       (_host("pci_enable_ptm: a host driver's call"),)),
+       (_host("pci_enable_ptm: a host driver's call"), _ACTIVE)),
     Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "",
-       (_host("pci_disable_ptm: a host driver's call"),)),
+       (_host("pci_disable_ptm: a host driver's call"), _ACTIVE)),
     Op("pci_enable_l1ss", "kernel", "pci_configure_aspm_l1ss", (),
        "program L1SS on the link and enable L1.2 (ASPM link init, or the sysfs link/l1_2_aspm store)"),
     Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs",
@@ -196,7 +201,7 @@ OPS: tuple[Op, ...] = (
        (Rule("owner", ("host",), ENOENT, "sriov_numvfs_store: -ENOENT without a bound PF driver"),)),
     Op("pci_resize_bar", "driver", "pci_resize_resource", (Arg("size", "int", 1, 4),),
        "ReBAR: resize the first resizable BAR",
-       (_host("pci_resize_resource: a host driver's call (amdgpu, xe)"),)),
+       (_host("pci_resize_resource: a host driver's call (amdgpu, xe)"), _ACTIVE)),
     Op("pci_bind_driver", "kernel", "device_driver_attach", (_enum("driver", DRIVERS),),
        "unbind the current driver (resuming the device first) and bind none, a host driver or vfio-pci",
        (Rule("owner", ("none", "host", "vfio_closed"), EBUSY,
