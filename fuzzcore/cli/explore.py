@@ -73,7 +73,7 @@ def explore_cmd(device, policy, depth, ops, max_states, out, backend, workers):
 @click.option("--base", "base_spec", default="linux-7.1", show_default=True, help="Policy before the patch.")
 @click.option("--policy", "policy_spec", required=True, help="Policy with the patch (base+overlay).")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False), help="Replay these inputs first.")
-@click.option("--max-time", default=30, show_default=True, help="Seconds of differential search (0: none).")
+@click.option("--max-time", default=20, show_default=True, help="Seconds of differential search (0: none).")
 @click.option("--depth", default=0, show_default=True, help="Also explore both policies to this depth.")
 @click.option("--seed", default=1, show_default=True)
 @click.option("--engine", type=click.Choice(["auto", "native", "reference"]), default="auto", show_default=True,

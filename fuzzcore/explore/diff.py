@@ -244,9 +244,20 @@ def differential_fuzz(report: DiffReport, runner: PairRunner, max_time: float, s
 
 # --- root causes and their verdicts ------------------------------------------------------------------
 
+_PROV_CACHE: dict = {}
+
+
 def _provenances(profile, policy, calls):
+    """derive_all on the reference model, once per (policy, program): many (bucket, actor) pairs
+    share their shortest program."""
     from ..triage.root_cause import derive_all
-    return derive_all(profile, policy, calls)
+    k = (id(profile), id(policy), encode(calls))
+    got = _PROV_CACHE.get(k)
+    if got is None:
+        if len(_PROV_CACHE) > 20000:
+            _PROV_CACHE.clear()
+        got = _PROV_CACHE[k] = derive_all(profile, policy, calls)
+    return got
 
 
 def _rc_of(profile, policy, side: Side):
