@@ -72,6 +72,7 @@ class CampaignOptions:
     quiet: bool = False
     live: bool | None = None        # the rich live status; None: when stderr is a terminal
     all_tiers: bool = False         # exit summary: also by-design and fixed-by root causes
+    fail_on_new: bool = False       # exit 1 when a root cause is not in the baseline's reviewed list
 
 
 @dataclass
@@ -448,7 +449,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     new = sorted(set(now) - before)
     # The summary leads with root causes (fuzzcore/triage/root_cause.py): every bucket of the
     # store grouped by provenance, each with its tier, and whether the baseline's reviewed list
-    # knows it. A new root cause is what a CI run on a patch wants to hear about: exit 1.
+    # knows it. A new root cause is what a CI run on a patch wants to hear about: exit 1 with
+    # --fail-on-new. Without it a campaign that ran exits 0 (the summary still says NEW): whether a
+    # short campaign happens to reach something outside the list is search luck, not an error.
     from ..triage.report import counts_line, known_summary
     from ..triage.root_cause import assess_findings
     try:
@@ -457,7 +460,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         rcs = []
         display.message(f"fuzzcore: warning: root causes not derived: {e}")
     closing, n_new = known_summary(rcs, opts.policy)
-    code = stop_code or (3 if crashed else (1 if n_new else 0))
+    code = stop_code or (3 if crashed else (1 if n_new and opts.fail_on_new else 0))
     rows = [RootCauseRow(r.verdict.label, r.key, r.paths, r.hits, r.shortest_ops, r.shortest,
                          "" if r.known is None else ("known" if r.known else "NEW"))
             for r in rcs if opts.all_tiers or r.verdict.tier in ("hazard", "environmental", "unconfirmed")]

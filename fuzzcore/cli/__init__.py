@@ -250,10 +250,13 @@ class _FuzzCommand(click.Command):
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
 @click.option("--no-seeds", is_flag=True,
               help="Start an empty corpus empty (default: seeded from corpora/seeds/ and corpora/regression/).")
+@click.option("--fail-on-new", is_flag=True,
+              help="Exit 1 when the campaign reports a root cause the baseline's reviewed known-findings "
+                   "list lacks (for CI on a patch); without it the summary names them and the exit is 0.")
 @click.option("--all", "all_tiers", is_flag=True,
               help="Exit summary: list by-design and fixed-by root causes too (default: hazard and environmental).")
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
-             structure_pct, no_state_features, no_seeds, all_tiers):
+             structure_pct, no_state_features, no_seeds, all_tiers, fail_on_new):
     """Run a campaign: violations are findings (one directory per bucket in the findings store), not
     crashes. Shows a live status on a terminal (execs, exec/s, corpus, libFuzzer's features and
     coverage, root causes, buckets) and a status line every 5 s otherwise; ends with the root causes
@@ -262,9 +265,9 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
 
     Arguments of the form -flag=value (one dash) go to libFuzzer as they are (e.g. -dict=FILE,
     -use_value_profile=1); any other argument that is not an option above is an error.
-    Exit 0 when the campaign ran and found no new root cause ("no new root causes"), 1 when a root
-    cause the baseline's reviewed list does not know appeared (or, with --stop-on-first, when
-    something was found), 2 on bad input, 3 when a worker crashed (a real crash, kept in the
+    Exit 0 when the campaign ran (the summary says "no new root causes", or names the new ones);
+    1 with --fail-on-new when a root cause the baseline's reviewed list does not know appeared, or
+    with --stop-on-first when something was found; 2 on bad input, 3 when a worker crashed (a real crash, kept in the
     findings store's artifacts/)."""
     from ..campaign.driver import CampaignOptions, run_campaign
     from ..device.builtin import resolve_device
@@ -282,7 +285,7 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
         device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
         seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
         seeds_dir="none" if no_seeds else None, state_features=not no_state_features,
-        libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers),
+        libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers, fail_on_new=fail_on_new),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
 
