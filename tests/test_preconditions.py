@@ -321,6 +321,14 @@ def test_vfio_pmcsr_write_calls_the_power_transition_on_every_write():
     assert _view(m) == view
     run(m, f"vfio_config_write(offset=0x{pm + 4:x}, width=2, value=0x0)")
     assert m.state.dev.current_state == D0
+    # The hardware went back to D0 behind the kernel's back (a link down resets it) while
+    # current_state is D3hot: the user's D0 write still reaches vfio_pci_set_power_state, which
+    # moves current_state to D0 (a handler that compared with the hardware's PowerState did not).
+    m = model()
+    run(m, f"vfio_open()\nvfio_config_write(offset=0x{pm + 4:x}, width=2, value=0x3)\nhw_link_down()")
+    assert m.state.dev.current_state == D3HOT and m.state.hw.read(pm + 4, 2) & 0x3 == 0
+    run(m, f"vfio_config_write(offset=0x{pm + 4:x}, width=2, value=0x0)")
+    assert m.state.dev.current_state == D0
 
 
 def test_enumeration_snapshot_is_taken_before_a_driver_sets_bus_master():
