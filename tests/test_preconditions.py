@@ -353,19 +353,17 @@ def test_no_order_check_on_a_bar_the_device_does_not_implement():
 
 # --- a campaign's reproducers ---------------------------------------------------------------------
 
-def test_every_reproducer_of_a_campaign_satisfies_every_precondition(tmp_path, which_model):
+def test_every_reproducer_of_a_campaign_satisfies_every_precondition(tmp_path):
     """A short default campaign (i350, linux-7.1) from an empty corpus: every program the findings
     store keeps runs every one of its ops (none is refused by the op table's rules, checked
     here on the reference model against the table), and still reports its bucket."""
     import subprocess
     import sys
     from fuzzcore.triage.finding import load_finding
-    if which_model == "native":
-        pytest.skip("one campaign is enough; its programs are checked on the reference model")
     out = tmp_path / "camp"
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "fuzz", "--out", str(out), "--no-seeds",
                         "--max-time", "15", "--seed", "1"], capture_output=True, text=True, timeout=300)
-    assert r.returncode in (0, 1), r.stderr
+    assert r.returncode == 0, r.stderr
     programs = sorted(p for p in (out / "findings").glob("*/*.fzs"))
     assert len({p.parent for p in programs}) >= 10, "the campaign found too little to check"
     model = Model(resolve_device("i350"), load_policy("linux-7.1"))
