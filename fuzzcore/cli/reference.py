@@ -114,6 +114,27 @@ def _example(name: str) -> str:
     return str(found[0].relative_to(REPO)) if found else "none shipped yet"
 
 
+def _refines(name: str) -> str:
+    """The intent fields (fuzzcore/model/intent.py) this invariant refines: when it flags one in an
+    op, intent_mismatch stays silent on it."""
+    from ..model import intent
+    if name == "intent_mismatch":
+        return "every field of fuzzcore/model/intent.py FIELDS: " + ", ".join(f[0] for f in intent.FIELDS)
+    fields: dict[int, list[str]] = {}
+    for (inv, reg), fs in intent.REFINES.items():
+        if inv == name:
+            for f in fs:
+                fields.setdefault(f, []).append(reg)
+    if name == "vconfig_mismatch":
+        return "owns Command.Memory/IO while vfio-pci has the device open (never compared by intent_mismatch)"
+    if not fields:
+        return "none"
+    if len(fields) == len(intent.FIELDS):
+        return "all (reported in the op: " + ", ".join(sorted({r for rs in fields.values() for r in rs})) + ")"
+    return ", ".join(f"{intent.FIELDS[f][0]} (when it names {'/'.join(sorted(set(regs)))})"
+                     for f, regs in sorted(fields.items()))
+
+
 def invariant_text(inv, markdown: bool = False) -> str:
     b = "- " if markdown else "  "
     lines = [f"### `{inv.name}`" if markdown else inv.name,
@@ -121,6 +142,7 @@ def invariant_text(inv, markdown: bool = False) -> str:
              f"{b}hazard: {inv.hazard} (defined in docs/kernel.md §9)",
              f"{b}checked: {inv.checked}",
              f"{b}registers: {inv.registers}",
+             f"{b}refines (intent fields intent_mismatch leaves to it): {_refines(inv.name)}",
              f"{b}op kinds: any op whose path reaches that check; the bucket names the op",
              f"{b}example: {_example(inv.name)}"]
     return "\n".join(lines)
@@ -160,10 +182,24 @@ def register(main) -> None:
     @main.command("invariants")
     @click.argument("name", required=False)
     @click.option("--markdown", is_flag=True, help="All invariants as Markdown (docs/invariants.md).")
-    def invariants_cmd(name, markdown):
+    @click.option("--coverage", "show_coverage", is_flag=True,
+                  help="For each register the models write on --device, the checks that can flag it; "
+                       "registers no check can flag are listed as gaps (with the reason where known).")
+    @click.option("--device", default="i350", show_default=True, help="The device for --coverage.")
+    def invariants_cmd(name, markdown, show_coverage, device):
         """Every invariant the oracle checks (or NAME's): meaning, hazard, when it is checked, the
-        registers it names, an example reproducer."""
+        registers it names, the intent fields it refines, an example reproducer. With --coverage:
+        which checks can flag each register the models write."""
         from ..model.invariants import BY_NAME, INVARIANTS
+        if show_coverage:
+            from ..device.builtin import resolve_device
+            from ..model.check_coverage import coverage, coverage_text
+            try:
+                resolve_device(device)
+            except Exception as exc:                    # an unknown name or a bad profile file
+                _fail(f"--device {device}: {exc}")
+            click.echo(coverage_text(device, coverage(device)), nl=False)
+            return
         if markdown:
             click.echo(invariants_markdown(), nl=False)
             return

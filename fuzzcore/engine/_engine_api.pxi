@@ -66,7 +66,8 @@ _ERROR_STATES = ("normal", "frozen", "perm_failure")
 _DRIVERS = ("none", "host", "vfio")
 _IRQS = ("none", "intx", "msi", "msix")
 _STANDING = ((STAND_VCONFIG, ("vconfig_mismatch", "Command")), (STAND_LTR, ("upstream_feature_off", "LTR")),
-             (STAND_PTM, ("upstream_feature_off", "PTM")))
+             (STAND_PTM, ("upstream_feature_off", "PTM"))) + tuple(
+    (STAND_INTENT0 << _f, ("intent_mismatch", _INTENT_FIELDS[_f][0])) for _f in range(N_INTENT))
 
 
 cdef class EngineResult:
@@ -396,6 +397,7 @@ cdef class Engine:
         self.m.step = STEP_ENUMERATION
         self.m.user_access = 0
         self.n_run = 0
+        intent_init(&self.m)
 
     cdef void _run_nogil(self, const uint8_t *data, Py_ssize_t n_rec) noexcept nogil:
         cdef Py_ssize_t i
@@ -559,6 +561,7 @@ cdef class Engine:
         memcpy(self.arena, (<const char *>s) + sizeof(State), self.arena_size)
         self.m.n_viol = 0
         self.n_run = 0
+        intent_init(&self.m)
 
     def state_hash(self) -> int:
         """The canonical 64-bit hash of the current state (epochs renumbered by order)."""

@@ -54,6 +54,7 @@ cdef enum:
     STAND_VCONFIG = 1
     STAND_LTR = 2
     STAND_PTM = 4
+    STAND_INTENT0 = 8            # STAND_INTENT0 << field: intent_mismatch on that field
 
     # errno values the model returns
     EPERM_ = -1
@@ -223,6 +224,19 @@ FIXED_STEP_NAMES = (
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------
+from fuzzcore.model.intent import FIELDS as _INTENT_FIELDS, message as _intent_message
+
+cdef enum:
+    # intent fields, fuzzcore/model/intent.py order
+    IF_MEMORY = 0
+    IF_IO
+    IF_MASTER
+    IF_POWER
+    IF_BAR0
+    IF_FEATURE0 = 10         # ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH (the F_* order)
+    IF_MSI_MSG = 18
+    IF_MSIX_MSG = 19
+
 cdef enum:
     INV_MMIO_DECODE_OFF = 0
     INV_RESTORE_UNSAVED_BUFFER
@@ -238,11 +252,12 @@ cdef enum:
     INV_MSI_WITHOUT_BUS_MASTER
     INV_VCONFIG_MISMATCH
     INV_RESTORE_OUTSIDE_D0
+    INV_INTENT_MISMATCH
 INVARIANT_NAMES = (
     "mmio_decode_off", "restore_unsaved_buffer", "live_flag_mismatch", "snapshot_all_ones",
     "restore_all_ones", "snapshot_bar_stale", "restore_older_snapshot", "restore_after_failed_load",
     "upstream_feature_off", "order_violation", "used_without_restore", "msi_without_bus_master",
-    "vconfig_mismatch", "restore_outside_d0",
+    "vconfig_mismatch", "restore_outside_d0", "intent_mismatch",
 )
 
 cdef enum:
@@ -285,12 +300,13 @@ cdef enum:
     REG_DPC
     REG_AER
     REG_PCIX
+    REG_INTENT0              # REG_INTENT0 + field (fuzzcore/model/intent.py FIELDS)
 REGISTER_NAMES = (
     "ATS", "MSI", "MSI-X", "PASID", "PRI", "PTM", "SR-IOV", "TPH", "config", "Command",
     "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
     "MSI-X table, not answering", "MSI-X table, not in D0", "MSI-X table, Memory off", "MSI-X table, BAR moved",
     "LTR", "L1SS", "PCIe", "VC", "DPC", "AER", "PCI-X",
-)
+) + tuple(_f[0] for _f in _INTENT_FIELDS)
 
 cdef enum:
     MSG_NOT_ANSWERING = 0
@@ -317,6 +333,7 @@ cdef enum:
     MSG_VCONFIG              # a: vconfig Memory/IO, b: hardware Memory/IO
     MSG_UPSTREAM_LTR
     MSG_UPSTREAM_PTM
+    MSG_INTENT               # a: intent, b: hardware, c: intent.pack(field, vector, last op)
 
 
 def _message(int msg, a, b, c):
@@ -369,4 +386,6 @@ def _message(int msg, a, b, c):
         return "LTR enabled on the port too", "port LTR Enable clear"
     if msg == MSG_UPSTREAM_PTM:
         return "PTM enabled on the port too", "port PTM Enable clear"
+    if msg == MSG_INTENT:
+        return _intent_message(a, b, c, OP_NAMES)
     raise ValueError(f"unknown message code {msg}")

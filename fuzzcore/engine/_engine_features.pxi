@@ -187,6 +187,8 @@ cdef int pci_enable_sriov(Machine *m, int num_vfs) noexcept nogil:
     cdef uint32_t total, n, ctrl
     if not off or dev.sriov_num_vfs:
         return EINVAL_
+    if not m.st.accessible:
+        return EIO_              # sriov_enable: InitialVFs reads all-ones > total_VFs (iov.c)
     total = io_read(m, off + 0x0E, 2)
     n = <uint32_t>(num_vfs + 1)
     if total and total < n:

@@ -84,6 +84,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.step = STEP_VFIO_REGISTER
     vfio_register(m)
     m.step = STEP_ENUMERATION
+    intent_init(m)
 
 
 # --- op dispatch: one branch per row of fuzzcore/program/op_table.py ----------------------------
@@ -273,6 +274,7 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
     else:
         m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
         live_flag_mismatches(m, m.mm_start)
+        m.refined_now = 0
         rc = dispatch(m, d.code, a)
         m.step = d.code
         if not m.refused_now:

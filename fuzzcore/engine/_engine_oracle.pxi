@@ -3,11 +3,39 @@
 # exit, at MMIO (in _engine_access.pxi) and at the end of each op. A report is an integer record;
 # the Violation object is built after the run.
 
+cdef inline uint64_t refines(int invariant, int reg) noexcept nogil:
+    """intent.REFINES: the intent fields a report of (invariant, register) refines."""
+    if invariant == INV_USED_WITHOUT_RESTORE and reg == REG_CONFIG:
+        return (1ULL << N_INTENT) - 1
+    if invariant == INV_MSI_WITHOUT_BUS_MASTER and reg == REG_COMMAND:
+        return 1ULL << IF_MASTER
+    if invariant == INV_RESTORE_ALL_ONES:
+        if reg == REG_COMMAND:
+            return (1ULL << IF_MEMORY) | (1ULL << IF_IO) | (1ULL << IF_MASTER)
+        if REG_BAR0 <= reg <= REG_BAR5:
+            return 1ULL << (IF_BAR0 + reg - REG_BAR0)
+    if invariant == INV_SNAPSHOT_BAR_STALE and REG_BAR0 <= reg <= REG_BAR5:
+        return 1ULL << (IF_BAR0 + reg - REG_BAR0)
+    if invariant == INV_RESTORE_OUTSIDE_D0 and reg == REG_MSIX:
+        return 1ULL << IF_MSIX_MSG
+    if invariant == INV_LIVE_FLAG_MISMATCH and REG_ATS <= reg <= REG_TPH:
+        return 1ULL << (IF_FEATURE0 + reg - REG_ATS)
+    if invariant == INV_RESTORE_UNSAVED_BUFFER:
+        if reg == REG_TPH:
+            return 1ULL << (IF_FEATURE0 + F_TPH)
+        if reg == REG_PTM:
+            return 1ULL << (IF_FEATURE0 + F_PTM)
+    if invariant == INV_MMIO_DECODE_OFF and REG_MSIX_NOT_ANSWERING <= reg <= REG_MSIX_BAR_MOVED:
+        return 1ULL << IF_MSIX_MSG
+    return 0
+
+
 cdef void report(Machine *m, int invariant, int reg, int msg, uint64_t a, uint64_t b,
                  uint64_t c) noexcept nogil:
     """Oracle.report: one record per bucket (invariant, op kind, register) per run."""
     cdef int i
     cdef ViolationRec *v
+    m.refined_now |= refines(invariant, reg)
     for i in range(m.n_viol):
         v = &m.viol[i]
         if v.invariant == invariant and v.op_kind == m.op_kind and v.reg == reg:
@@ -198,8 +226,11 @@ cdef void end_of_op(Machine *m) noexcept nogil:
     cdef int64_t before = m.st.standing
     cdef int64_t standing = 0
     cdef uint32_t hw_cmd, diff
+    intent_track(m)
     m.st.standing = 0
     if not m.st.accessible:
+        m.st.standing = check_intent(m, before)    # not usable: only keeps what stood
+        m.refined_now = 0
         return
     if m.st.vfio.open:
         hw_cmd = raw_read(m.cfg, PCI_COMMAND, 2)
@@ -220,4 +251,177 @@ cdef void end_of_op(Machine *m) noexcept nogil:
                 standing |= STAND_PTM
                 if not before & STAND_PTM:
                     report(m, INV_UPSTREAM_FEATURE_OFF, REG_PTM, MSG_UPSTREAM_PTM, 0, 0, 0)
+    standing |= check_intent(m, before)
+    m.refined_now = 0
     m.st.standing = standing
+
+
+# --- intent beside the hardware (fuzzcore/model/intent.py) -----------------------------------------
+
+cdef inline uint64_t intent_bar_raw(Machine *m, int i) noexcept nogil:
+    """intent._bar_value: BAR i's address in raw storage."""
+    cdef int kind = m.d.bars[m.d.bar_pos[i]].kind
+    cdef uint64_t lo = raw_read(m.cfg, 0x10 + 4 * i, 4)
+    if kind == BAR_IO:
+        return lo & ~(<uint64_t>0x3)
+    lo &= ~(<uint64_t>0xF)
+    if kind == BAR_MEM64:
+        lo |= (<uint64_t>raw_read(m.cfg, 0x14 + 4 * i, 4)) << 32
+    return lo
+
+
+cdef inline bint intent_bar_implemented(Machine *m, int i) noexcept nogil:
+    return m.d.header_type == 0 and m.d.bar_pos[i] >= 0 and m.d.bars[m.d.bar_pos[i]].kind != BAR_NONE
+
+
+cdef inline uint64_t intent_msi_raw(Machine *m) noexcept nogil:
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl = raw_read(m.cfg, off + 2, 2)
+    return ((<uint64_t>raw_read(m.cfg, off + 4, 4)) << 32) | raw_read(m.cfg, off + (0x0C if ctrl & 0x80 else 0x08), 2)
+
+
+cdef inline uint64_t intent_msix_entry(Machine *m, int i) noexcept nogil:
+    return ((<uint64_t>raw_read(m.msix, 16 * i, 4)) << 32) | raw_read(m.msix, 16 * i + 8, 4)
+
+
+cdef void intent_feature(Machine *m, int f, int *off, int *reg, int *width, uint32_t *mask) noexcept nogil:
+    """live_flags.FEATURE_ENABLES for feature F_* (ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH)."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    if f == F_ATS:
+        off[0] = c.ats; reg[0] = 0x06; width[0] = 2; mask[0] = 0x8000
+    elif f == F_MSI:
+        off[0] = c.msi; reg[0] = 0x02; width[0] = 2; mask[0] = 0x0001
+    elif f == F_MSIX:
+        off[0] = c.msix; reg[0] = 0x02; width[0] = 2; mask[0] = 0x8000
+    elif f == F_PASID:
+        off[0] = c.pasid; reg[0] = 0x06; width[0] = 2; mask[0] = 0x0001
+    elif f == F_PRI:
+        off[0] = c.pri; reg[0] = 0x04; width[0] = 2; mask[0] = 0x0001
+    elif f == F_PTM:
+        off[0] = c.ptm; reg[0] = 0x08; width[0] = 4; mask[0] = 0x0001
+    elif f == F_SRIOV:
+        off[0] = c.sriov; reg[0] = 0x08; width[0] = 2; mask[0] = 0x0001
+    else:
+        off[0] = c.tph; reg[0] = 0x08; width[0] = 4; mask[0] = 0x0300
+
+
+cdef inline int intent_live_flag(Machine *m, int f) noexcept nogil:
+    cdef KernelDev *d = &m.st.dev
+    if f == F_ATS:
+        return d.ats_enabled != 0
+    if f == F_MSI:
+        return d.msi_enabled != 0
+    if f == F_MSIX:
+        return d.msix_enabled != 0
+    if f == F_PASID:
+        return d.pasid_enabled != 0
+    if f == F_PRI:
+        return d.pri_enabled != 0
+    if f == F_PTM:
+        return d.ptm_enable_cnt > 0
+    if f == F_SRIOV:
+        return d.sriov_num_vfs > 0
+    return d.tph_enabled != 0
+
+
+cdef void intent_hardware_values(Machine *m, uint64_t *out) noexcept nogil:
+    """intent.hardware_values: every field's value in raw storage."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef uint32_t cmd = raw_read(m.cfg, PCI_COMMAND, 2)
+    cdef int i, off, reg, width
+    cdef uint32_t mask
+    cdef uint64_t h = 0
+    out[IF_MEMORY] = (cmd >> 1) & 1
+    out[IF_IO] = cmd & 1
+    out[IF_MASTER] = (cmd >> 2) & 1
+    out[IF_POWER] = (raw_read(m.cfg, c.pm + 4, 2) & 0x3) if c.pm else 0
+    for i in range(6):
+        out[IF_BAR0 + i] = intent_bar_raw(m, i) if intent_bar_implemented(m, i) else 0
+    for i in range(N_FEATURES):
+        intent_feature(m, i, &off, &reg, &width, &mask)
+        out[IF_FEATURE0 + i] = 1 if off and (raw_read(m.cfg, off + reg, width) & mask) else 0
+    out[IF_MSI_MSG] = intent_msi_raw(m) if c.msi else 0
+    if c.msix:
+        for i in range(m.st.dev.n_msix_descs):
+            h = (h * 1000003ULL) ^ intent_msix_entry(m, i)
+    out[IF_MSIX_MSG] = h
+
+
+cdef void intent_init(Machine *m) noexcept nogil:
+    """Oracle.init_intent: the hardware as enumeration leaves it, changed by no op yet."""
+    cdef int f
+    m.refined_now = 0
+    intent_hardware_values(m, m.intent_prev)
+    for f in range(N_INTENT):
+        m.intent_op[f] = -1
+        m.intent_kind[f] = -1
+
+
+cdef void intent_track(Machine *m) noexcept nogil:
+    """The op that last changed each field's hardware value."""
+    cdef uint64_t now[N_INTENT]
+    cdef int f
+    intent_hardware_values(m, now)
+    for f in range(N_INTENT):
+        if now[f] != m.intent_prev[f]:
+            m.intent_prev[f] = now[f]
+            m.intent_op[f] = m.op_index
+            m.intent_kind[f] = m.op_kind
+
+
+cdef inline bint intent_usable(Machine *m) noexcept nogil:
+    """intent.usable: the kernel believes the device usable."""
+    cdef KernelDev *d = &m.st.dev
+    return (m.st.accessible and d.error_state == ERR_NORMAL and d.current_state == D0
+            and not d.rpm_suspended and not m.st.needs_restore_after_reset)
+
+
+cdef inline int64_t intent_one(Machine *m, int64_t before, int f, int vec, uint64_t want,
+                               uint64_t got) noexcept nogil:
+    """One field with an intent: its standing bit when it differs (reported unless it stood
+    already or a more precise invariant flagged it in this op)."""
+    cdef int64_t bit = (<int64_t>STAND_INTENT0) << f
+    if want == got:
+        return 0
+    if not before & bit and not (m.refined_now >> f) & 1:
+        report(m, INV_INTENT_MISMATCH, REG_INTENT0 + f, MSG_INTENT, want, got,
+               (<uint64_t>f) | ((<uint64_t>vec) << 8) | ((<uint64_t>(m.intent_kind[f] + 1)) << 16)
+               | ((<uint64_t>(m.intent_op[f] + 1)) << 32))
+    return bit
+
+
+cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
+    """Oracle._check_intent: while usable, every field with an intent equals the hardware."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    cdef KernelDev *d = &m.st.dev
+    cdef int64_t standing = 0
+    cdef int i, off, reg, width
+    cdef uint32_t mask
+    cdef uint64_t want, got
+    if not intent_usable(m):
+        # nothing compared; a mismatch that stood keeps standing unless this op changed the field
+        for i in range(N_INTENT):
+            if ((before >> (3 + i)) & 1 and m.intent_op[i] != m.op_index) or (m.refined_now >> i) & 1:
+                standing |= (<int64_t>STAND_INTENT0) << i
+        return standing
+    if c.pm:
+        standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, raw_read(m.cfg, c.pm + 4, 2) & 0x3)
+    for i in range(6):
+        if intent_bar_implemented(m, i):
+            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i))
+    for i in range(N_FEATURES):
+        intent_feature(m, i, &off, &reg, &width, &mask)
+        if off:
+            standing |= intent_one(m, before, IF_FEATURE0 + i, 0, <uint64_t>intent_live_flag(m, i),
+                                   1 if (raw_read(m.cfg, off + reg, width) & mask) else 0)
+    if c.msi and d.msi_enabled:
+        standing |= intent_one(m, before, IF_MSI_MSG, 0,
+                               ((<uint64_t>d.msi_msg[0]) << 32) | (d.msi_msg[2] & 0xFFFF), intent_msi_raw(m))
+    if c.msix and d.msix_enabled:
+        for i in range(d.n_msix_descs):
+            want = ((<uint64_t>d.msix_descs[i].addr_lo) << 32) | d.msix_descs[i].data
+            got = intent_msix_entry(m, i)
+            if want != got:
+                standing |= intent_one(m, before, IF_MSIX_MSG, i, want, got)
+                break
+    return standing

@@ -14,6 +14,7 @@ cdef enum:
     MAX_MSIX_DESCS = 8           # nvec is at most 8 (op table: nvec+1, nvec < 8)
     MAX_VC = 3                   # MFVC, VC, VC9
     N_FEATURES = 8               # live flag / enable bit pairs the oracle compares
+    N_INTENT = 20                # intent fields (fuzzcore/model/intent.py FIELDS)
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
@@ -261,6 +262,10 @@ cdef struct Machine:
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag
+    uint64_t refined_now         # intent fields a more precise invariant flagged in this op (bit per field)
+    uint64_t intent_prev[N_INTENT]   # each intent field's hardware value after the last op
+    int32_t intent_op[N_INTENT]      # the op index that last changed it (-1: none since enumeration)
+    int32_t intent_kind[N_INTENT]    # and its op kind
     # output
     ViolationRec *viol
     int n_viol

@@ -43,6 +43,7 @@ class ReferenceBackend:
         m.oracle.violations = []
         m.oracle._seen = set()
         m.oracle._standing = set(standing)
+        m.oracle.init_intent()
 
     def apply(self, call):
         """Apply one call; return the violations it caused."""

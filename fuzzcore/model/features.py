@@ -161,6 +161,11 @@ def pci_enable_sriov(m, num_vfs: int) -> int:
     dev, off = m.state.dev, m.caps.sriov
     if not off or dev.sriov_num_vfs:
         return -22
+    if not m.state.hw.accessible:
+        # sriov_enable reads InitialVFs first (drivers/pci/iov.c): all-ones from a function that
+        # does not answer exceeds iov->total_VFs -> -EIO, nothing written. (On a function that
+        # answers, InitialVFs == TotalVFs on every built-in device, so the check passes.)
+        return -5
     total = m.io.read(off + 0x0E, 2)
     n = min(num_vfs + 1, total) if total else num_vfs + 1
     ctrl = 0x10 if m.caps.ari else 0

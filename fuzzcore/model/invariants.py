@@ -76,6 +76,16 @@ INVARIANTS: tuple[Invariant, ...] = (
               "pci_restore_state ran with MSI-X enabled while the device was not in D0",
               checked='at restore entry',
               registers='MSI-X'),
+    Invariant("intent_mismatch", "H2/H3/H11",
+              "while the kernel believes the device usable, a register field differs from what the kernel, "
+              "the driver or the vfio user means it to hold (fuzzcore/model/intent.py): the field, the intent "
+              "and who set it, the hardware value and the op that last changed it",
+              checked=('at the end of every op after which the kernel believes the device usable (config space '
+                       'answers, dev->error_state normal, dev->current_state D0, runtime PM active); reported by '
+                       'the first such op, silent on the fields a more precise invariant flagged in the same op'),
+              registers=('PowerState, BAR0-BAR5, the enables of ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH, '
+                         'MSI message, MSI-X message (Command.Memory/IO/BusMaster are fields of the table '
+                         'but not compared yet: intent.COMMAND_INTENT)')),
 )
 
 BY_NAME = {inv.name: inv for inv in INVARIANTS}

@@ -127,6 +127,7 @@ class Model:
         dev.driver = "vfio"
         with self.in_step("vfio_pci_core_register_device"):
             vfio.vfio_register(self)
+        self.oracle.init_intent()
 
     @staticmethod
     def _bar_address_from_image(image: bytes, bar) -> int:
@@ -278,6 +279,7 @@ class Model:
             return rc
         self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
         self.mismatch_at_op_start = self.oracle.live_flag_mismatches()
+        self.oracle._refined_now = set()
         self._refused_now = False
         rc = OPS[call.name](self, **dict(call.args))
         self.step = call.name

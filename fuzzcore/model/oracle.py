@@ -5,11 +5,15 @@ and at the end of each op (state that must agree)."""
 
 from __future__ import annotations
 
+from . import intent as _intent
 from .invariants import BY_NAME, Violation
+from ..program.op_table import OP_INDEX as _OP_INDEX, OPS as _OP_ROWS
 from .access import PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .live_flags import feature_pairs
 from .power import hw_power_state
 from .state import D0
+
+_OP_NAMES = [o.name for o in _OP_ROWS]
 
 
 def bar_dword_implemented(m, i: int) -> bool:
@@ -26,10 +30,19 @@ class Oracle:
         self.violations: list[Violation] = []
         self._seen: set = set()
         self._standing: set = set()      # end-of-op conditions that already held after the last op
+        self._refined_now: set = set()   # intent fields a more precise invariant flagged in this op
+        self._hw_prev: list = []         # each intent field's hardware value after the last op
+        self._hw_changed: list = []      # (op index, op kind) that last changed it; (-1, -1): none
+
+    def init_intent(self) -> None:
+        """The hardware as enumeration leaves it: nothing changed it yet."""
+        self._hw_prev = _intent.hardware_values(self.m)
+        self._hw_changed = [(-1, -1)] * _intent.N_FIELDS
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
         m = self.m
+        self._refined_now.update(_intent.REFINES.get((invariant, register), ()))
         v = Violation(invariant, m.op_index, m.op_name, register, m.step, expected, actual)
         if v.bucket in self._seen:
             return
@@ -128,11 +141,45 @@ class Oracle:
         true, not again by each later op while it stands."""
         standing, self._pending = set(), []
         self._check_end_of_op()
+        self._check_intent()
         for key, args in self._pending:
             standing.add(key)
-            if key not in self._standing:
+            if key not in self._standing and args is not None:
                 self.report(*args)
         self._standing = standing
+        self._refined_now = set()
+
+    def _check_intent(self) -> None:
+        """intent_mismatch: while the kernel believes the device usable, every field with an
+        intent equals the hardware (fuzzcore/model/intent.py). A field a more precise invariant
+        flagged in this op stands without a report of its own."""
+        m = self.m
+        now = _intent.hardware_values(m)
+        kind = _OP_INDEX[m.op_name]
+        for f in range(_intent.N_FIELDS):
+            if now[f] != self._hw_prev[f]:
+                self._hw_prev[f] = now[f]
+                self._hw_changed[f] = (m.op_index, kind)
+        if not _intent.usable(m):
+            # Nothing is compared while the kernel does not believe the device usable; a mismatch
+            # that stood before keeps standing unless this op changed that field's hardware, and a
+            # field a more precise invariant flagged in this op counts as standing.
+            keep = {_intent.FIELD_INDEX[key[1]] for key in self._standing if key[0] == "intent_mismatch"}
+            keep = {f for f in keep if self._hw_changed[f][0] != m.op_index} | self._refined_now
+            for f in sorted(keep):
+                self._pending.append((("intent_mismatch", _intent.FIELDS[f][0]), None))
+            return
+        for f, vec, want, got in _intent.intents(m):
+            if want == got:
+                continue
+            reg = _intent.FIELDS[f][0]
+            key = ("intent_mismatch", reg)
+            if f in self._refined_now:
+                self._pending.append((key, None))
+                continue
+            idx, k = self._hw_changed[f]
+            expected, actual = _intent.message(want, got, _intent.pack(f, vec, idx, k), _OP_NAMES)
+            self._pending.append((key, ("intent_mismatch", reg, expected, actual)))
 
     def _standing_report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         self._pending.append(((invariant, register), (invariant, register, expected, actual)))
