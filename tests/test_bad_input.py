@@ -206,14 +206,11 @@ def _last_fitting(cap_id, body):
 PROGRAMS = [decode(random.Random(s).randbytes(8 * 40)) for s in range(25)]
 
 
-@pytest.mark.parametrize("name,cap_id,body", EXT_EDGE, ids=[n for n, _, _ in EXT_EDGE])
-def test_extended_capability_at_the_last_offset_that_fits_runs_in_both_models(name, cap_id, body):
-    """What the check accepts, the models run: the boundary is where the registers end."""
+def _run_both_models_without_warnings(prof):
+    """Both models run PROGRAMS on `prof` under linux-7.1; a numpy overflow warning is an error."""
     from fuzzcore.engine import Engine
     from fuzzcore.model.machine import Model
     from fuzzcore.program.codec import encode
-    at, prof = _last_fitting(cap_id, body)
-    assert at < 0xFFC
     pol = load_policy("linux-7.1")
     engine, model = Engine(prof, pol), Model(prof, pol)
     with warnings.catch_warnings():
@@ -221,6 +218,14 @@ def test_extended_capability_at_the_last_offset_that_fits_runs_in_both_models(na
         for calls in PROGRAMS:
             engine.run(encode(calls))
             model.run(calls)
+
+
+@pytest.mark.parametrize("name,cap_id,body", EXT_EDGE, ids=[n for n, _, _ in EXT_EDGE])
+def test_extended_capability_at_the_last_offset_that_fits_runs_in_both_models(name, cap_id, body):
+    """What the check accepts, the models run: the boundary is where the registers end."""
+    at, prof = _last_fitting(cap_id, body)
+    assert at < 0xFFC
+    _run_both_models_without_warnings(prof)
 
 
 def test_vendor_capability_ending_at_0x100_runs_without_overflow_warnings():
@@ -298,9 +303,6 @@ STD_EDGE = [("PM", 0x01), ("MSI", 0x05), ("MSI-X", 0x11), ("PCIe", 0x10)]
 @pytest.mark.parametrize("name,cap_id", STD_EDGE, ids=[n for n, _ in STD_EDGE])
 def test_standard_capability_at_the_last_offset_that_fits_runs_in_both_models(name, cap_id):
     """The same for a 256-byte config: the last dword-aligned offset the check accepts runs."""
-    from fuzzcore.engine import Engine
-    from fuzzcore.model.machine import Model
-    from fuzzcore.program.codec import encode
     for at in range(0xFC, 0x40, -4):
         text = profile_text(with_std_cap(cap_id, at))
         try:
@@ -311,13 +313,7 @@ def test_standard_capability_at_the_last_offset_that_fits_runs_in_both_models(na
     else:
         raise AssertionError("never fits")
     assert at < 0xFC
-    pol = load_policy("linux-7.1")
-    engine, model = Engine(prof, pol), Model(prof, pol)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for calls in PROGRAMS:
-            engine.run(encode(calls))
-            model.run(calls)
+    _run_both_models_without_warnings(prof)
 
 
 def test_hexdump_lines_are_found_whatever_the_strings_around_them_hold():

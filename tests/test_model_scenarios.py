@@ -6,31 +6,13 @@ fuzzcore.engine.ModelFacade, which gives the engine the Model's stepping API).""
 
 import pytest
 
+from both_models import MODELS, model, which_model  # noqa: F401  (autouse fixture: both models)
 from fuzzcore.device.builtin import resolve_device
-from fuzzcore.model.machine import Model
 from fuzzcore.policy import load_policy
 from fuzzcore.program.fzs import parse_program
 
 I350_BAR0, I350_BAR3 = 0x92E00000, 0x92F0C000
 MSIX_CTRL = 0x70 + 2
-MODELS = {"current": Model}   # set per test by which_model
-
-
-@pytest.fixture(params=["reference", "native"], autouse=True)
-def which_model(request):
-    """Run each scenario on both models: `model()` builds the one this parameter names."""
-    if request.param == "native":
-        from fuzzcore.engine import ModelFacade
-        MODELS["current"] = ModelFacade
-    else:
-        MODELS["current"] = Model
-    yield request.param
-
-
-def model(policy="linux-7.1", device="i350"):
-    m = MODELS["current"](resolve_device(device), load_policy(policy))
-    m.start()
-    return m
 
 
 def run(m, text):

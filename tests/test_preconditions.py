@@ -8,6 +8,7 @@ checks only on implemented BARs)."""
 
 import pytest
 
+from both_models import MODELS, model, which_model  # noqa: F401  (autouse fixture: both models)
 from fuzzcore.device.builtin import resolve_device
 from fuzzcore.model.machine import Model
 from fuzzcore.policy import load_policy
@@ -16,24 +17,6 @@ from fuzzcore.program.fzs import parse_program
 from fuzzcore.program.op_table import (EAGAIN, EBUSY, EINVAL, ENODEV, ENOENT, EPERM, FACTS, OP_INDEX, OPS,
                                        compile_preconditions)
 from fuzzcore.model.state import D0, D3COLD, D3HOT
-
-MODELS = {"current": Model}
-
-
-@pytest.fixture(params=["reference", "native"], autouse=True)
-def which_model(request):
-    if request.param == "native":
-        from fuzzcore.engine import ModelFacade
-        MODELS["current"] = ModelFacade
-    else:
-        MODELS["current"] = Model
-    yield request.param
-
-
-def model(policy="linux-7.1", device="i350"):
-    m = MODELS["current"](resolve_device(device), load_policy(policy))
-    m.start()
-    return m
 
 
 def run(m, text):

@@ -6,16 +6,13 @@ unreadable file). Anything else is a crash (libFuzzer keeps the input as crash-*
 Run: python tests/fuzz/fuzz_fzs.py -max_total_time=600 CORPUS_DIR   (seeds: tests/fuzz/seeds.py)
 """
 
-import os
-import sys
-import tempfile
-
 import atheris
+from scratch_file import fuzz, scratch_path
 
 with atheris.instrument_imports(include=["fuzzcore"]):
     from fuzzcore.program.fzs import FzsError, format_program, load_fzs, parse_program
 
-PATH = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), f"fuzz-fzs-{os.getpid()}.fzs")
+PATH = scratch_path("fzs", ".fzs")
 
 
 def TestOneInput(data: bytes) -> None:
@@ -34,12 +31,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
-    try:
-        atheris.Fuzz()
-    finally:
-        if os.path.exists(PATH):
-            os.unlink(PATH)
+    fuzz(TestOneInput, PATH)
 
 
 if __name__ == "__main__":

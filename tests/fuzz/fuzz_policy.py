@@ -6,11 +6,8 @@ or PolicyError naming the spec part. Anything else is a crash.
 Run: python tests/fuzz/fuzz_policy.py -max_total_time=600 CORPUS_DIR   (seeds: tests/fuzz/seeds.py)
 """
 
-import os
-import sys
-import tempfile
-
 import atheris
+from scratch_file import fuzz, scratch_path
 import numpy  # noqa: F401  (not instrumented: not ours)
 import tomllib  # noqa: F401  (not instrumented: the stdlib parser is not what is under test)
 
@@ -33,7 +30,7 @@ def _cached_load_toml(path):
 
 loader.load_toml = _cached_load_toml
 
-PATH = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), f"fuzz-policy-{os.getpid()}.toml")
+PATH = scratch_path("policy", ".toml")
 
 
 def TestOneInput(data: bytes) -> None:
@@ -55,12 +52,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
-    try:
-        atheris.Fuzz()
-    finally:
-        if os.path.exists(PATH):
-            os.unlink(PATH)
+    fuzz(TestOneInput, PATH)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,10 @@ shipped dumps, and 256-byte variants of both.
 Run: python tests/fuzz/fuzz_profile.py -max_total_time=600 CORPUS_DIR
 """
 
-import os
-import sys
-import tempfile
 import zlib
 
 import atheris
+from scratch_file import fuzz, scratch_path
 import numpy  # noqa: F401  (not instrumented: not ours)
 import tomllib  # noqa: F401
 
@@ -25,7 +23,7 @@ with atheris.instrument_imports(include=["fuzzcore"]):
     from fuzzcore.device.profile_check import profile_problem
     from fuzzcore.util.toml_source import TomlError
 
-PATH = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), f"fuzz-profile-{os.getpid()}.toml")
+PATH = scratch_path("profile", ".toml")
 PROGRAMS = None
 
 
@@ -66,12 +64,7 @@ def TestOneInput(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, TestOneInput)
-    try:
-        atheris.Fuzz()
-    finally:
-        if os.path.exists(PATH):
-            os.unlink(PATH)
+    fuzz(TestOneInput, PATH)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,30 @@
+"""Run a test module on both models: the reference Model and the native engine (through
+fuzzcore.engine.ModelFacade, which gives the engine the Model's stepping API).
+
+A module imports `which_model` (an autouse fixture, so every test runs twice) and `model`."""
+
+import pytest
+
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+
+MODELS = {"current": Model}   # set per test by which_model
+
+
+@pytest.fixture(params=["reference", "native"], autouse=True)
+def which_model(request):
+    """`model()` builds the model this parameter names."""
+    if request.param == "native":
+        from fuzzcore.engine import ModelFacade
+        MODELS["current"] = ModelFacade
+    else:
+        MODELS["current"] = Model
+    yield request.param
+
+
+def model(policy="linux-7.1", device="i350"):
+    """A started model of the current kind on a built-in device under a policy spec."""
+    m = MODELS["current"](resolve_device(device), load_policy(policy))
+    m.start()
+    return m
