@@ -153,10 +153,17 @@ cdef bint msix_capability_init(Machine *m, int nvec) noexcept nogil:
 
 
 cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
-    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0."""
+    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0.
+    On a disconnected device (pci_dev_is_disconnected: error_state perm_failure) it only clears
+    msix_enabled and touches no register."""
     cdef KernelDev *dev = &m.st.dev
     cdef int i
     if not dev.msix_enabled:
+        return
+    if dev.error_state == ERR_PERM_FAILURE:
+        dev.msix_enabled = 0
+        memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
+        dev.n_msix_descs = 0
         return
     for i in range(dev.n_msix_descs):
         dev.msix_descs[i].ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT

@@ -143,9 +143,15 @@ def msix_capability_init(m, nvec: int) -> bool:
 
 
 def pci_msix_shutdown(m) -> None:
-    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0."""
+    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0.
+    On a disconnected device (pci_dev_is_disconnected: error_state perm_failure) it only clears
+    msix_enabled and touches no register."""
     dev = m.state.dev
     if not dev.msix_enabled:
+        return
+    if dev.error_state == "perm_failure":
+        dev.msix_enabled = False
+        dev.msix_descs = []
         return
     for i, desc in enumerate(dev.msix_descs):
         desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT

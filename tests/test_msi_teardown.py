@@ -1,0 +1,48 @@
+"""MSI-X teardown on a disconnected device, on both models: pci_msix_shutdown
+(drivers/pci/msi/msi.c) returns before any register access when pci_dev_is_disconnected()
+(error_state perm_failure, set by a failed pcie_do_recovery) and only clears msix_enabled."""
+
+import pytest
+
+from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
+from fuzzcore.program.fzs import parse_program
+
+MSIX_CTRL = 0x70 + 2
+
+
+def run(m, text):
+    for call in parse_program(text):
+        m.apply(call)
+
+
+def failed_recovery_with_msix(m):
+    run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=2)
+        pcie_do_recovery(channel=frozen, vote=disconnect, source=aer)
+    """)
+    assert m.state.dev.error_state == "perm_failure" and m.state.dev.msix_enabled
+
+
+@pytest.mark.parametrize("teardown", ["pci_disable_msix()", "pci_bind_driver(driver=none)"])
+def test_msix_teardown_after_failed_recovery_touches_nothing(teardown):
+    m = model()
+    failed_recovery_with_msix(m)
+    image = [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)]
+    run(m, teardown)
+    assert not m.state.dev.msix_enabled
+    assert [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)] == image
+    assert not [v for v in m.oracle.violations if v.invariant == "mmio_decode_off"]
+
+
+def test_msix_teardown_on_a_connected_device_masks_and_disables():
+    """The contrast: after a successful recovery the same teardown clears MSI-X Enable."""
+    m = model()
+    run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=2)
+        pcie_do_recovery(channel=normal, vote=can_recover, source=aer)
+    """)
+    assert m.state.dev.error_state == "normal" and m.state.hw.read(MSIX_CTRL, 2) & 0x8000
+    run(m, "pci_disable_msix()")
+    assert not m.state.dev.msix_enabled and not m.state.hw.read(MSIX_CTRL, 2) & 0x8000
