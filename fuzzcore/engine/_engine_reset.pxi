@@ -278,14 +278,17 @@ cdef int slot_reset(Machine *m) noexcept nogil:
 
 
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
-    """pcie_do_recovery: error_detected, mmio_enabled, reset, slot_reset, resume. It never calls
-    pci_restore_state or reset_done itself."""
+    """pcie_do_recovery: resume every runtime-suspended device below the bridge
+    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume. It never
+    calls pci_restore_state or reset_done itself."""
     cdef int prev = m.step
     cdef int status
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_
     m.step = STEP_PCIE_DO_RECOVERY
+    if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
+        pci_pm_runtime_resume(m)
     status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
     if status == ERS_CAN_RECOVER:
         status = ERS_RECOVERED

@@ -241,13 +241,16 @@ def _slot_reset(m) -> int:
 
 
 def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
-    """pcie_do_recovery: error_detected, mmio_enabled, reset, slot_reset, resume. It never calls
-    pci_restore_state or reset_done itself. A DPC-triggered recovery needs a DPC-capable port
+    """pcie_do_recovery: resume every runtime-suspended device below the bridge
+    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume. It never
+    calls pci_restore_state or reset_done itself. A DPC-triggered recovery needs a DPC-capable port
     above the device (dpc_probe binds the DPC service only to one): otherwise it never happens."""
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")
     with m.in_step("pcie_do_recovery"):
+        if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
+            power.pci_pm_runtime_resume(m)
         status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
         if status == ERS_CAN_RECOVER:
             status = ERS_RECOVERED
