@@ -242,14 +242,18 @@ def register(main) -> None:
 
     @policy_group.command("show")
     @click.argument("spec")
-    def policy_show(spec):
-        """The policy SPEC (base+overlay+...): every step and switch, marked where an overlay set it."""
+    @click.argument("path", required=False)
+    def policy_show(spec, path):
+        """The policy SPEC (base+overlay+...): every path, step and switch, marked where an overlay
+        set it; with PATH (a path name, e.g. pci_reset_function or driver.slot_reset; or restore,
+        save) only that path."""
         from ..policy import load_policy
         try:
             pol = load_policy(spec)
+            text = pol.describe(path)
         except (ValueError, LookupError, OSError) as e:
             _fail(str(e))
-        click.echo(pol.describe())
+        click.echo(text)
 
     @policy_group.command("check")
     @click.argument("file", type=click.Path(dir_okay=False))

@@ -339,6 +339,18 @@ cdef class Engine:
         p.vfio_slot_reset_restore = s["vfio_slot_reset_restore"]
         p.aer_native = s["aer_native"]
         p.disable_idle_d3 = s["disable_idle_d3"]
+        # paths: the engine's codes are the vocabulary's positions (checked, not assumed)
+        if tuple(n for n, _, _, _ in pt.paths) != ENGINE_PATH_NAMES or tuple(pt.primitive_names) != \
+                ENGINE_PRIMITIVE_NAMES or tuple(pt.condition_names) != ENGINE_CONDITION_NAMES:
+            raise ValueError("the policy's path vocabulary does not match the engine's (rebuild the extension)")
+        if len(pt.paths) > MAX_PATHS or len(pt.path_steps) > MAX_PATH_STEPS:
+            raise ValueError("policy has more path steps than the engine's tables hold")
+        p.n_paths = len(pt.paths)
+        for k, (name, start, length, label) in enumerate(pt.paths):
+            p.path_start[k], p.path_len[k] = start, length
+            p.path_label[k] = STEP_ENUMERATION + FIXED_STEP_NAMES.index(label) if label else -1
+        for k, (prim, arg, when) in enumerate(pt.path_steps):
+            p.ps_prim[k], p.ps_arg[k], p.ps_when[k] = prim, arg, when
         if len(pt.pre) > MAX_TABLE_OPS:
             raise ValueError("more op-table rows than the engine's precondition table holds")
         for k, rules in enumerate(pt.pre):

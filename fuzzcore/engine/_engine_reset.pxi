@@ -141,42 +141,14 @@ cdef int __pci_reset_function_locked(Machine *m, int only) noexcept nogil:
     return rc
 
 
-# --- save/disable and restore around a reset (§5.1) ------------------------------------------
-
-cdef void pci_dev_save_and_disable(Machine *m) noexcept nogil:
-    """reset_prepare (none modelled), D0, (e18d1abc3bff: stop if Command/Status reads
-    all-ones), pci_save_state, Command = INTx Disable only."""
-    cdef int prev = m.step
-    m.step = STEP_PCI_DEV_SAVE_AND_DISABLE
-    pci_set_power_state(m, D0)
-    if m.pol.save_and_disable_skip and io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU:
-        m.step = prev
-        return
-    pci_save_state(m)
-    io_write(m, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
-    m.step = prev
-
-
-cdef void pci_dev_restore(Machine *m) noexcept nogil:
-    """pci_restore_state, then the driver's reset_done (vfio: policy vfio.reset_done)."""
-    cdef int prev = m.step
-    m.step = STEP_PCI_DEV_RESTORE
-    pci_restore_state(m, False)
-    if m.st.dev.driver == DRV_VFIO:
-        vfio_reset_done(m)
-    m.step = prev
-
+# --- function and bus reset (§5.1, §5.3): the policy paths of fuzzcore/policy/paths.py ---------
 
 cdef int pci_reset_function(Machine *m, int method) noexcept nogil:
-    """pci_reset_function / pci_try_reset_function: save+disable, reset, restore regardless."""
-    cdef int rc
+    """pci_reset_function / pci_try_reset_function: -ENOTTY without a reset method, else the
+    policy path (save+disable, reset, restore regardless)."""
     if not any_reset_method(m, method):
         return ENOTTY_
-    pci_dev_save_and_disable(m)
-    rc = __pci_reset_function_locked(m, method)
-    if rc == 0 or m.pol.restore_after_failed_reset:
-        pci_dev_restore(m)
-    return rc
+    return run_path(m, PATH_RESET_FUNCTION, method)
 
 
 cdef int reset_store(Machine *m, int method) noexcept nogil:
@@ -196,17 +168,11 @@ cdef int reset_store(Machine *m, int method) noexcept nogil:
 
 
 cdef int pci_reset_bus(Machine *m) noexcept nogil:
-    """pci_reset_bus (§5.3): save+disable every device below the port, SBR, restore each."""
-    cdef int prev
+    """pci_reset_bus (§5.3): -ENOTTY without an upstream port, else the policy path (save+disable
+    every device below the port, SBR, restore each)."""
     if not m.d.has_port:
         return ENOTTY_
-    pci_dev_save_and_disable(m)
-    prev = m.step
-    m.step = STEP_PCI_RESET_BUS
-    secondary_bus_reset(m)
-    m.step = prev
-    pci_dev_restore(m)
-    return 0
+    return run_path(m, PATH_RESET_BUS, 0)
 
 
 cdef int pci_bus_error_reset(Machine *m) noexcept nogil:
@@ -245,7 +211,7 @@ cdef int error_detected(Machine *m, int channel, int vote) noexcept nogil:
         return ERS_DISCONNECT
     dev.error_state = channel
     if dev.driver == DRV_HOST:
-        return VOTE_VALUES[vote]
+        return driver_callback(m, CB_ERROR_DETECTED, vote) or ERS_NONE
     if dev.driver == DRV_VFIO:
         return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
     return ERS_NONE if m.d.header_type == 1 else ERS_NO_AER_DRIVER
@@ -264,13 +230,13 @@ cdef int reset_subordinates(Machine *m, int source_dpc) noexcept nogil:
     return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
 
 
-cdef int slot_reset(Machine *m) noexcept nogil:
-    """report_slot_reset: a host driver restores from whatever snapshot is current; vfio-pci has
-    no slot_reset (policy recovery.vfio_slot_reset can add one)."""
+cdef int slot_reset(Machine *m, int vote) noexcept nogil:
+    """report_slot_reset: a host driver runs [driver.slot_reset] (by default: restore from
+    whatever snapshot is current, vote RECOVERED); vfio-pci has no slot_reset (policy
+    recovery.vfio_slot_reset can add one)."""
     cdef KernelDev *dev = &m.st.dev
     if dev.driver == DRV_HOST:
-        pci_restore_state(m, False)
-        return ERS_RECOVERED
+        return driver_callback(m, CB_SLOT_RESET, vote) or ERS_NONE
     if dev.driver == DRV_VFIO and m.pol.vfio_slot_reset_restore:
         pci_restore_state(m, False)
         return ERS_RECOVERED
@@ -292,18 +258,22 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
     if status == ERS_CAN_RECOVER:
         status = ERS_RECOVERED
+        if m.st.dev.driver == DRV_HOST:     # report_mmio_enabled: only drivers with the handler
+            status = merge_result(status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
     if status == ERS_NEED_RESET or channel == ERR_FROZEN:
         if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
             m.st.dev.error_state = ERR_PERM_FAILURE
             m.step = prev
             return status
     if status == ERS_NEED_RESET:
-        status = merge_result(ERS_RECOVERED, slot_reset(m))
+        status = merge_result(ERS_RECOVERED, slot_reset(m, vote))
     if status != ERS_RECOVERED:
         m.st.dev.error_state = ERR_PERM_FAILURE
         m.step = prev
         return status
     m.st.dev.error_state = ERR_NORMAL
+    if m.st.dev.driver == DRV_HOST:
+        driver_callback(m, CB_RESUME, vote)  # report_resume: error_state normal, then ->resume()
     if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
         report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_USED_WITHOUT_RESTORE, 0, 0, 0)
     m.step = prev

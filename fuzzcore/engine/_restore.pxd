@@ -18,6 +18,8 @@ cdef enum:
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
+    MAX_PATHS = 32
+    MAX_PATH_STEPS = 256
     MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
     MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
     N_FACTS = 3                  # op_table.FACTS: owner, power, runtime
@@ -136,6 +138,15 @@ cdef struct Policy:
     int vfio_slot_reset_restore
     int aer_native
     int disable_idle_d3
+    # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the
+    # primitive, its argument and its condition
+    int n_paths
+    int path_start[MAX_PATHS]
+    int path_len[MAX_PATHS]
+    int path_label[MAX_PATHS]               # STEP_* while the path runs, -1 = the caller's
+    int ps_prim[MAX_PATH_STEPS]
+    int ps_arg[MAX_PATH_STEPS]
+    int ps_when[MAX_PATH_STEPS]
     # preconditions (op_table.compile_preconditions), per op-table row
     int pre_n[MAX_TABLE_OPS]
     int pre_fact[MAX_TABLE_OPS][MAX_RULES]

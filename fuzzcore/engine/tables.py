@@ -14,6 +14,7 @@ import numpy as np
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
 from ..program.op_table import compile_preconditions
+from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
 from ..policy.vocabulary import (
     GATE_NAMES, QEMU_PRE_RESET_CLEAR_BITS, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
     SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
@@ -202,6 +203,10 @@ class PolicyTables:
     reset: list = field(default_factory=list)      # [(vocabulary id, method name)]
     switches: dict = field(default_factory=dict)   # engine field -> int
     pre: list = field(default_factory=list)        # per op-table row: [(fact id, allowed mask, errno)]
+    primitive_names: tuple = ()
+    condition_names: tuple = ()
+    paths: list = field(default_factory=list)      # per path (paths.PATHS order): (name, start, length, label)
+    path_steps: list = field(default_factory=list) # [(primitive id, argument, condition)] all paths' steps
 
 
 def _switch(compiled, name: str):
@@ -215,6 +220,7 @@ def _switch(compiled, name: str):
 def policy_tables(compiled) -> PolicyTables:
     """Read a CompiledPolicy's tables (unchanged) into the engine's codes."""
     t = PolicyTables()
+    t.primitive_names, t.condition_names = PRIMITIVE_NAMES, CONDITION_NAMES
     for sid in compiled.restore_order:
         sid = int(sid)
         t.restore.append((sid, RESTORE_STEP_NAMES[sid], SOURCE_NAMES[int(compiled.restore_source[sid])],
@@ -251,6 +257,10 @@ def policy_tables(compiled) -> PolicyTables:
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
     }
     t.pre = compile_preconditions(_SwitchView(compiled))
+    for i, name in enumerate(compiled.path_names):
+        t.paths.append((name, int(compiled.path_start[i]), int(compiled.path_len[i]), PATH_BY_NAME[name].label))
+    t.path_steps = [(int(p), int(a), int(w)) for p, a, w in
+                    zip(compiled.step_prim, compiled.step_arg, compiled.step_when)]
     return t
 
 

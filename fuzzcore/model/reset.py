@@ -6,6 +6,7 @@ from . import power
 from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE
 from .restore import pci_restore_state
 from .save import pci_save_state
+from .paths import driver_callback, run_path
 from .state import D0
 
 ENOTTY, EINVAL, EAGAIN = -25, -22, -11
@@ -123,38 +124,14 @@ def __pci_reset_function_locked(m, only: str = "auto") -> int:
     return rc
 
 
-# --- save/disable and restore around a reset (§5.1) ------------------------------------------
-
-def pci_dev_save_and_disable(m) -> None:
-    """reset_prepare (none modelled), D0, (e18d1abc3bff: stop if Command/Status reads
-    all-ones), pci_save_state, Command = INTx Disable only."""
-    with m.in_step("pci_dev_save_and_disable"):
-        power.pci_set_power_state(m, D0)
-        if (m.policy.switch("reset.save_and_disable_inaccessible") == "skip"
-                and m.io.read(PCI_COMMAND, 4) == 0xFFFFFFFF):
-            return
-        pci_save_state(m)
-        m.io.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
-
-
-def pci_dev_restore(m) -> None:
-    """pci_restore_state, then the driver's reset_done (vfio: policy vfio.reset_done)."""
-    with m.in_step("pci_dev_restore"):
-        pci_restore_state(m)
-        if m.state.dev.driver == "vfio":
-            from .vfio import vfio_reset_done
-            vfio_reset_done(m)
-
+# --- function and bus reset (§5.1, §5.3): the policy paths of fuzzcore/policy/paths.py ---------
 
 def pci_reset_function(m, method: str = "auto") -> int:
-    """pci_reset_function / pci_try_reset_function: save+disable, reset, restore regardless."""
+    """pci_reset_function / pci_try_reset_function: -ENOTTY without a reset method, else the
+    policy path (save+disable, reset, restore regardless)."""
     if not reset_methods(m, method):
         return ENOTTY  # pci_reset_function: !pci_reset_supported(dev)
-    pci_dev_save_and_disable(m)
-    rc = __pci_reset_function_locked(m, method)
-    if rc == 0 or m.policy.switch("reset.restore_after_failed_reset"):
-        pci_dev_restore(m)
-    return rc
+    return run_path(m, "pci_reset_function", method)
 
 
 def reset_store(m, method: str) -> int:
@@ -171,14 +148,11 @@ def reset_store(m, method: str) -> int:
 
 
 def pci_reset_bus(m) -> int:
-    """pci_reset_bus (§5.3): save+disable every device below the port, SBR, restore each."""
+    """pci_reset_bus (§5.3): -ENOTTY without an upstream port, else the policy path (save+disable
+    every device below the port, SBR, restore each)."""
     if m.state.port is None:
         return ENOTTY
-    pci_dev_save_and_disable(m)
-    with m.in_step("pci_reset_bus"):
-        secondary_bus_reset(m)
-    pci_dev_restore(m)
-    return 0
+    return run_path(m, "pci_reset_bus")
 
 
 def pci_bus_error_reset(m) -> int:
@@ -210,7 +184,7 @@ def _error_detected(m, channel: str, vote: str) -> int:
         return ERS_DISCONNECT
     dev.error_state = channel
     if dev.driver == "host":
-        return VOTE_VALUES[vote]
+        return driver_callback(m, "error_detected", vote) or ERS_NONE
     if dev.driver == "vfio":
         return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
     return ERS_NONE if m.profile.header_type == 1 else ERS_NO_AER_DRIVER
@@ -227,13 +201,13 @@ def _reset_subordinates(m, source: str) -> int:
     return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
 
 
-def _slot_reset(m) -> int:
-    """report_slot_reset: a host driver restores from whatever snapshot is current; vfio-pci has
-    no slot_reset (policy recovery.vfio_slot_reset can add one)."""
+def _slot_reset(m, vote: str) -> int:
+    """report_slot_reset: a host driver runs [driver.slot_reset] (by default: restore from
+    whatever snapshot is current, vote RECOVERED); vfio-pci has no slot_reset (policy
+    recovery.vfio_slot_reset can add one)."""
     dev = m.state.dev
     if dev.driver == "host":
-        pci_restore_state(m)
-        return ERS_RECOVERED
+        return driver_callback(m, "slot_reset", vote) or ERS_NONE
     if dev.driver == "vfio" and m.policy.switch("recovery.vfio_slot_reset") == "restore":
         pci_restore_state(m)
         return ERS_RECOVERED
@@ -254,16 +228,20 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
         status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
         if status == ERS_CAN_RECOVER:
             status = ERS_RECOVERED
+            if m.state.dev.driver == "host":  # report_mmio_enabled: only drivers with the handler
+                status = merge_result(status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
         if status == ERS_NEED_RESET or channel == "frozen":
             if _reset_subordinates(m, source) != ERS_RECOVERED:
                 m.state.dev.error_state = "perm_failure"
                 return status
         if status == ERS_NEED_RESET:
-            status = merge_result(ERS_RECOVERED, _slot_reset(m))
+            status = merge_result(ERS_RECOVERED, _slot_reset(m, vote))
         if status != ERS_RECOVERED:
             m.state.dev.error_state = "perm_failure"
             return status
         m.state.dev.error_state = "normal"
+        if m.state.dev.driver == "host":
+            driver_callback(m, "resume", vote)  # report_resume: error_state normal, then ->resume()
         if m.state.needs_restore_after_reset and m.state.dev.driver != "none":
             m.oracle.report("used_without_restore", "config", "restored after the reset",
                             "recovery reported success with the device at reset defaults")

@@ -28,6 +28,10 @@ from .vocabulary import (
     RESTORE_STEP_IDS, RESTORE_STEP_NAMES, SAVE_STEP_BY_NAME, SAVE_STEP_IDS, SAVE_STEP_NAMES,
     SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, SWITCH_NAMES, SWITCHES,
 )
+from .paths import (
+    CONDITION_NAMES, PATH_BY_NAME, PATH_IDS, PATH_NAMES, PRIMITIVE_BY_NAME, PRIMITIVE_IDS, STEP_GATES,
+    encode_when,
+)
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
 _BUILTIN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -67,6 +71,24 @@ class SaveStep:
 
 
 @dataclass(frozen=True)
+class PathStep:
+    """One step of a path: a primitive call with its parameter, condition and gate."""
+
+    name: str
+    do: str
+    params: tuple = ()          # ((param, value), ...): value str, or tuple of str for a bits list
+    when: str = ""              # a condition of paths.CONDITIONS, "not NAME", or "" (always)
+    gate: str = "always"        # "always" | "never" (kept in the order, dropped)
+
+    def param(self, name: str, default=None):
+        return dict(self.params).get(name, default)
+
+    @property
+    def upstream(self) -> str:
+        return PRIMITIVE_BY_NAME[self.do].upstream
+
+
+@dataclass(frozen=True)
 class PartInfo:
     """One file of a spec: what it says about itself."""
 
@@ -103,6 +125,12 @@ class CompiledPolicy:
     save_gate: np.ndarray          # int8[len(save_step_names)]: gate id
     reset_order: np.ndarray        # int8[k]: reset method ids, in the order they are tried
     switches: np.ndarray           # int16[len(switch_names)]: switch values
+    path_start: np.ndarray         # int16[len(path_names)]: first step of each path in the step arrays
+    path_len: np.ndarray           # int16[len(path_names)]: its steps (gate "never" ones dropped)
+    step_prim: np.ndarray          # int8[s]: primitive id (paths.PRIMITIVES)
+    step_arg: np.ndarray           # int32[s]: the parameter, encoded (enum index or Command bits)
+    step_when: np.ndarray          # int8[s]: 0 none, condition id + 1, negative = "not"
+    path_names: tuple = PATH_NAMES
     restore_step_names: tuple = RESTORE_STEP_NAMES
     save_step_names: tuple = SAVE_STEP_NAMES
     source_names: tuple = SOURCE_NAMES
@@ -125,6 +153,14 @@ class Policy:
     reset_methods: tuple[str, ...]
     switch_values: tuple[tuple[str, object], ...]   # (switch name, value), vocabulary order
     origins: tuple[tuple[str, str], ...] = ()       # (setting, overlay that last changed it)
+    paths: tuple[tuple[str, tuple[PathStep, ...]], ...] = ()   # (path name, steps in order), PATHS order
+
+    def path(self, name: str) -> tuple[PathStep, ...]:
+        """The steps of path `name` in run order (gate "never" steps included)."""
+        for key, steps in self.paths:
+            if key == name:
+                return steps
+        raise PolicyError(self.name, name, f"no path '{name}' (known: {', '.join(PATH_NAMES)})")
 
     def switch(self, name: str):
         """The value of switch `name` ("section.key"): bool, str, or tuple of str for lists."""
@@ -169,6 +205,16 @@ class Policy:
             save_position[sid] = pos
             save_gate[sid] = GATE_IDS[step.gate]
         values = self.switches
+        path_start, path_len, prim, arg, when = [], [], [], [], []
+        for name, steps in self.paths:
+            path_start.append(len(prim))
+            run = [st for st in steps if st.gate != "never"]
+            path_len.append(len(run))
+            for st in run:
+                pd = PRIMITIVE_BY_NAME[st.do]
+                prim.append(PRIMITIVE_IDS[st.do])
+                arg.append(pd.params[0].encode(st.param(pd.params[0].name)) if pd.params else 0)
+                when.append(encode_when(st.when))
         return CompiledPolicy(
             restore_order=_frozen([RESTORE_STEP_IDS[s.name] for s in self.restore_steps], np.int8),
             restore_position=_frozen(restore_position, np.int8),
@@ -179,15 +225,29 @@ class Policy:
             save_gate=_frozen(save_gate, np.int8),
             reset_order=_frozen([RESET_METHOD_IDS[m] for m in self.reset_methods], np.int8),
             switches=_frozen([sw.encode(values[sw.name]) for sw in SWITCHES], np.int16),
+            path_start=_frozen(path_start, np.int16), path_len=_frozen(path_len, np.int16),
+            step_prim=_frozen(prim, np.int8), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int8),
         )
 
-    def describe(self) -> str:
-        """A readable account of the policy; settings an overlay changed name that overlay."""
+    def describe(self, path: str | None = None) -> str:
+        """A readable account of the policy; settings an overlay changed name that overlay. With
+        `path`, only that path (a name of paths.PATHS, or "restore"/"save")."""
         base = self.parts[0] if self.parts else ""
 
         def mark(setting: str) -> str:
             who = self.origin(setting)
             return f"  [{who}]" if who != base else ""
+
+        if path is not None:
+            if path in ("restore", "pci_restore_state", "save", "pci_save_state"):
+                lines = self.describe().splitlines()
+                head = "pci_restore_state" if path.startswith(("restore", "pci_restore")) else "pci_save_state"
+                start = next(i for i, l in enumerate(lines) if l.startswith(head))
+                end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("  "))
+                return "\n".join(lines[start:end])
+            if path not in PATH_BY_NAME:
+                raise PolicyError(self.name, path, f"no path '{path}' (known: restore, save, {', '.join(PATH_NAMES)})")
+            return "\n".join(self._describe_path(path, mark))
 
         out = [f"policy {self.name}"]
         for p in self.part_info:
@@ -205,14 +265,33 @@ class Policy:
         out.append(f"pci_save_state, {len(self.save_steps)} steps:{mark('save.steps')}")
         for i, s in enumerate(self.save_steps, 1):
             out.append(f"  {i:2d}. {s.name:<17}{s.gate:<10} {s.upstream}{mark(f'save.step.{s.name}.gate')}")
+        for name in PATH_NAMES:
+            out.extend(self._describe_path(name, mark))
         out.append("switches:")
         width = max(len(n) for n in SWITCH_NAMES)
         for name, value in self.switch_values:
             out.append(f"  {name:<{width}} = {_show(value)}{mark(name)}")
         return "\n".join(out)
 
+    def _describe_path(self, name: str, mark) -> list[str]:
+        steps = self.path(name)
+        key = _path_key(name)
+        out = [f"{name} ({PATH_BY_NAME[name].upstream}), {len(steps)} steps:{mark(key + '.steps')}"]
+        for i, st in enumerate(steps, 1):
+            params = " ".join(f"{k}={_show(v)}" for k, v in st.params)
+            when = f" when {st.when}" if st.when else ""
+            gate = " [gate never]" if st.gate == "never" else ""
+            m = "".join(dict.fromkeys(mark(f"{key}.step.{st.name}.{w}") for w in ("do", "params", "when", "gate")))
+            out.append(f"  {i:2d}. {st.name:<22}" + " ".join(x for x in (st.do, params, when.strip(), gate.strip()) if x) + m)
+        return out
+
     def __str__(self) -> str:
         return self.name
+
+
+def _path_key(name: str) -> str:
+    """The setting prefix a path's origins use: "path.NAME" or "driver.CALLBACK"."""
+    return name if name.startswith("driver.") else f"path.{name}"
 
 
 def _show(value) -> str:
@@ -234,6 +313,8 @@ class _Build:
     step_settings: dict = field(default_factory=dict)
     switches: dict = field(default_factory=dict)
     origins: dict = field(default_factory=dict)
+    path_orders: dict = field(default_factory=dict)     # path name -> [step name]
+    path_defs: dict = field(default_factory=dict)       # (path, step) -> {"do", "params", "when", "gate"}
 
     def __post_init__(self):
         for s in RESTORE_STEP_BY_NAME.values():
@@ -294,8 +375,19 @@ def load_policy(spec: str) -> Policy:
         RestoreStep(n, build.step_settings[("restore", n, "source")], build.step_settings[("restore", n, "gate")],
                     RESTORE_STEP_BY_NAME[n].upstream) for n in order["restore"])
     save_steps = tuple(SaveStep(n, build.step_settings[("save", n, "gate")]) for n in order["save"])
+    paths = tuple((n, tuple(PathStep(st, d["do"], tuple(d["params"].items()), d["when"], d["gate"])
+                            for st in build.path_orders[n] for d in (build.path_defs[(n, st)],)))
+                  for n in PATH_NAMES)
+    by_name = dict(paths)
+    for sw_name, (_, read, setting) in SWITCH_SUGAR.items():
+        value = read(by_name)
+        if value != build.switches[sw_name]:    # a path edit made the shorthand's value true
+            build.switches[sw_name] = value
+            if setting in build.origins:
+                build.origins[sw_name] = build.origins[setting]
     return Policy(
         name=spec,
+        paths=paths,
         parts=tuple(p.name for p in infos),
         part_info=tuple(infos),
         restore_steps=restore_steps,
@@ -337,8 +429,11 @@ def _read_header(src: TomlSource, want_baseline: bool, part: str) -> PartInfo:
 def _apply(src: TomlSource, build: _Build, info: PartInfo) -> None:
     data = src.data
     baseline = info.kind == "baseline"
-    top = {("policy" if baseline else "overlay"): dict, **{s: dict for s in SECTIONS}}
+    top = {("policy" if baseline else "overlay"): dict, "path": dict, "driver": dict, **{s: dict for s in SECTIONS}}
     check_keys(src, "", data, top)
+    for group in ("path", "driver"):
+        for name, table in data.get(group, {}).items():
+            _apply_path(src, build, info, group, name, table)
     for section in SECTIONS:
         if section in data:
             _apply_section(src, build, info, section, data[section])
@@ -367,6 +462,8 @@ def _apply_section(src: TomlSource, build: _Build, info: PartInfo, section: str,
             if build.switches.get(sw.name, _UNSET) != value:
                 build.switches[sw.name] = value
                 build.changed(sw.name, info)
+            if sw.name in SWITCH_SUGAR:
+                SWITCH_SUGAR[sw.name][0](src, build, info, value)
     if section in _STEP_VOCAB:
         _apply_steps(src, build, info, section, table)
 
@@ -508,7 +605,203 @@ def _check_edit(src: TomlSource, section: str, key: str, entry) -> tuple[str, st
 
 
 def _check_complete(src: TomlSource, build: _Build, data: dict) -> None:
+    for name in PATH_NAMES:
+        if name not in build.path_orders:
+            group, key = ("driver", name[7:]) if name.startswith("driver.") else ("path", name)
+            raise src.error(f"a baseline must state every path: [{group}.{key}] is missing (steps = [] for none)",
+                            group if group in data else "")
     for sw in SWITCHES:
         if sw.name not in build.switches:
             table = sw.section if sw.section in data else ""
             raise src.error(f"a baseline must state every switch: [{sw.section}] {sw.key} is missing", table)
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+_PATH_STEP_KEYS = ("do", "when", "gate")
+
+
+def _apply_path(src: TomlSource, build: _Build, info: PartInfo, group: str, key: str, table) -> None:
+    """[path.NAME] / [driver.CALLBACK]: the same verbs as [restore]/[save] (steps, remove, insert,
+    move) plus [..step] NAME = { do = "primitive", PARAM = ..., when = "...", gate = "..." }."""
+    name = f"driver.{key}" if group == "driver" else key
+    where = f"{group}.{key}"
+    if name not in PATH_BY_NAME:
+        known = [n[7:] if group == "driver" else n for n in PATH_NAMES if n.startswith("driver.") == (group == "driver")]
+        raise src.error(f"[{where}]: unknown {'driver callback' if group == 'driver' else 'path'} \"{key}\" "
+                        f"(known: {', '.join(known)})", group, key)
+    if not isinstance(table, dict):
+        raise src.error(f"[{where}] must be a table", group, key)
+    schema = {"steps": list, "step": dict}
+    if info.kind == "overlay":
+        schema.update(remove=list, insert=list, move=list)
+    else:
+        for k in _EDIT_KEYS:
+            if k in table:
+                raise src.error(f"'{k}' edits an order, so it belongs in an overlay; a baseline states "
+                                f"[{where}] steps", where, k)
+    check_keys(src, where, table, schema)
+    fn = PATH_BY_NAME[name].upstream
+    if name not in build.path_orders:
+        if "steps" not in table:
+            raise src.error(f"a baseline must state [{where}] steps (the {fn} order; [] for none)", where)
+        build.path_orders[name] = []
+    order = build.path_orders[name]
+    before = list(order)
+    setting = _path_key(name)
+
+    def step_name(k: str, v) -> str:
+        if not isinstance(v, str) or not re.match(r"^[a-z][a-z0-9_]*$", v):
+            raise TomlError(src.path, src.line_of_value(where, k, str(v)) if isinstance(v, str) else src.line_of(where, k),
+                            f"[{where}] {k}: a step name is a lowercase word (a-z, 0-9, _), got {v!r}")
+        return v
+
+    if "steps" in table:
+        new: list[str] = []
+        for v in table["steps"]:
+            n = step_name("steps", v)
+            if n in new:
+                raise TomlError(src.path, src.line_of_value(where, "steps", n, occurrence=2),
+                                f"[{where}] steps: \"{n}\" is listed twice")
+            new.append(n)
+        order[:] = new
+    for v in table.get("remove", []):
+        n = step_name("remove", v)
+        if n not in order:
+            raise TomlError(src.path, src.line_of_value(where, "remove", n),
+                            f"[{where}] remove: \"{n}\" is not in the {fn} path (now: {', '.join(order) or 'empty'})")
+        order.remove(n)
+    for k in ("insert", "move"):
+        for entry in table.get(k, []):
+            shape = '{ step = "...", before = "..." } or { step = "...", after = "..." }'
+            if not isinstance(entry, dict) or set(entry) - {"step", "before", "after"} or "step" not in entry \
+                    or ("before" in entry) == ("after" in entry) or not all(isinstance(x, str) for x in entry.values()):
+                raise src.error(f"[{where}] {k}: each entry is {shape}, got {entry!r}", where, k)
+            n = step_name(k, entry["step"])
+            pos = "before" if "before" in entry else "after"
+            anchor = entry[pos]
+            line = src.line_of_value(where, k, n)
+            if k == "insert" and n in order:
+                raise TomlError(src.path, line, f"[{where}] insert: \"{n}\" is already in the {fn} path "
+                                                f"(use move to change its place)")
+            if k == "move" and n not in order:
+                raise TomlError(src.path, line, f"[{where}] move: \"{n}\" is not in the {fn} path (use insert)")
+            if anchor == n or anchor not in order:
+                raise TomlError(src.path, line, f"[{where}] {k}: {pos} = \"{anchor}\", which is not another step "
+                                                f"of the {fn} path (now: {', '.join(order) or 'empty'})")
+            if n in order:
+                order.remove(n)
+            order.insert(order.index(anchor) + (1 if pos == "after" else 0), n)
+    if order != before:
+        build.changed(f"{setting}.steps", info)
+
+    steps = table.get("step", {})
+    for n, settings in steps.items():
+        sw = f"{where}.step.{n}"
+        step_name("step", n)
+        if not isinstance(settings, dict):
+            raise src.error(f"[{where}.step] {n} must be a table such as {{ do = \"stop\" }}, got {settings!r}",
+                            f"{where}.step", n)
+        if n not in order:
+            raise src.error(f"[{sw}]: \"{n}\" is not in the {fn} path, so its settings would have no effect "
+                            f"(insert it first)", sw)
+        _set_path_step(src, build, info, name, n, settings, sw, setting)
+    for n in order:
+        if (name, n) not in build.path_defs:
+            raise src.error(f"[{where}]: step \"{n}\" has no definition (give it [{where}.step] "
+                            f"{n} = {{ do = \"...\" }})", where)
+
+
+def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
+    old = build.path_defs.get((path, n))
+    do = settings.get("do", old["do"] if old else None)
+    if do is None:
+        raise src.error(f"[{sw}]: a new step needs do = \"PRIMITIVE\" (one of: {', '.join(PRIMITIVE_BY_NAME)})", sw)
+    if not isinstance(do, str) or do not in PRIMITIVE_BY_NAME:
+        raise src.error(f"[{sw}] do = {do!r}: unknown primitive (one of: {', '.join(PRIMITIVE_BY_NAME)})", sw, "do")
+    prim = PRIMITIVE_BY_NAME[do]
+    schema = {"do": str, "when": str, "gate": str}
+    for p in prim.params:
+        schema[p.name] = list if p.kind == "bits" else str
+    check_keys(src, sw, settings, schema)
+    fresh = old is None or old["do"] != do
+    new = {"do": do, "params": {} if fresh else dict(old["params"]),
+           "when": "" if fresh else old["when"], "gate": "always" if fresh else old["gate"]}
+    for p in prim.params:
+        if p.name in settings:
+            v = settings[p.name]
+            values = v if p.kind == "bits" else [v]
+            for x in values:
+                if x not in p.value_names:
+                    raise src.error(f"[{sw}] {p.name}: \"{x}\" is not allowed for {do} "
+                                    f"(one of: {', '.join(p.value_names)})", sw, p.name)
+            new["params"][p.name] = tuple(dict.fromkeys(v)) if p.kind == "bits" else v
+        elif p.name not in new["params"]:
+            raise src.error(f"[{sw}]: {do} needs {p.name} = ... (one of: {', '.join(p.value_names)})", sw)
+    if do == "call" and new["params"]["path"] == path:
+        raise src.error(f"[{sw}]: a path cannot call itself", sw, "path")
+    if "when" in settings:
+        w = settings["when"]
+        bare = w[4:] if w.startswith("not ") else w
+        if w and bare not in CONDITION_NAMES:
+            raise src.error(f"[{sw}] when = \"{w}\": unknown condition (one of: {', '.join(CONDITION_NAMES)}, "
+                            f"each may be preceded by \"not \"; \"\" for none)", sw, "when")
+        new["when"] = w
+    if "gate" in settings:
+        if settings["gate"] not in STEP_GATES:
+            raise src.error(f"[{sw}] gate = \"{settings['gate']}\" (one of: {', '.join(STEP_GATES)})", sw, "gate")
+        new["gate"] = settings["gate"]
+    build.path_defs[(path, n)] = new
+    if old is not None:
+        for k, what in (("do", "do"), ("params", "params"), ("when", "when"), ("gate", "gate")):
+            if old[k] != new[k]:
+                build.changed(f"{setting}.step.{n}.{what}", info)
+    else:
+        build.changed(f"{setting}.step.{n}.do", info)
+
+
+# Switches that are shorthand for a path edit: setting one edits the path as stated here, and
+# the value a Policy reports is read back from the path, so the two cannot disagree.
+def _sugar_skip_save(src, build, info, value) -> None:
+    """reset.save_and_disable_inaccessible: "skip" is e18d1abc3bff's early return before the save."""
+    path, order = "pci_dev_save_and_disable", build.path_orders.get("pci_dev_save_and_disable")
+    if order is None:
+        return
+    if value == "skip" and "stop_if_inaccessible" not in order:
+        if "save" not in order:
+            raise src.error("[reset] save_and_disable_inaccessible = \"skip\" inserts a step before \"save\" "
+                            "of pci_dev_save_and_disable, which has none", "reset", "save_and_disable_inaccessible")
+        order.insert(order.index("save"), "stop_if_inaccessible")
+        build.path_defs[(path, "stop_if_inaccessible")] = {"do": "stop", "params": {}, "when": "config_all_ones",
+                                                           "gate": "always"}
+        build.changed(f"path.{path}.steps", info)
+    elif value == "save" and "stop_if_inaccessible" in order:
+        order.remove("stop_if_inaccessible")
+        build.changed(f"path.{path}.steps", info)
+
+
+def _read_skip_save(policy_paths: dict) -> str:
+    return "skip" if any(st.name == "stop_if_inaccessible" and st.gate != "never"
+                         for st in policy_paths["pci_dev_save_and_disable"]) else "save"
+
+
+def _sugar_restore_after_failed(src, build, info, value) -> None:
+    """reset.restore_after_failed_reset: false puts `when = "result_ok"` on pci_reset_function's restore."""
+    d = build.path_defs.get(("pci_reset_function", "restore"))
+    if d is None:
+        return
+    want = "" if value else "result_ok"
+    if d["when"] != want:
+        d["when"] = want
+        build.changed("path.pci_reset_function.step.restore.when", info)
+
+
+def _read_restore_after_failed(policy_paths: dict) -> bool:
+    return not any(st.name == "restore" and st.when == "result_ok" for st in policy_paths["pci_reset_function"])
+
+
+SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
+    "reset.save_and_disable_inaccessible": (_sugar_skip_save, _read_skip_save, "path.pci_dev_save_and_disable.steps"),
+    "reset.restore_after_failed_reset": (_sugar_restore_after_failed, _read_restore_after_failed,
+                                         "path.pci_reset_function.step.restore.when"),
+}

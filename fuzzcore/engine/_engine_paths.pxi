@@ -1,0 +1,106 @@
+# Paths: the policy's ordered steps, interpreted (fuzzcore/policy/paths.py); mirrors
+# fuzzcore/model/paths.py. A path's steps are rows of the compiled step arrays (primitive, argument,
+# condition); its result starts at 0 and only reset_methods, secondary_bus_reset and vote set it.
+
+cdef enum:
+    # paths.PATHS order (checked against the compiled policy's path_names at load)
+    PATH_SAVE_AND_DISABLE = 0
+    PATH_DEV_RESTORE
+    PATH_RESET_FUNCTION
+    PATH_RESET_BUS
+    PATH_DRIVER_BASE                 # + paths.DRIVER_CALLBACKS index
+    # paths.PRIMITIVES order
+    PRIM_STOP = 0
+    PRIM_CALL
+    PRIM_SET_POWER
+    PRIM_SAVE_STATE
+    PRIM_RESTORE_STATE
+    PRIM_WRITE_COMMAND
+    PRIM_RESET_METHODS
+    PRIM_SECONDARY_BUS_RESET
+    PRIM_DRIVER
+    PRIM_VOTE
+    # paths.CONDITIONS order, + 1 (0 = none)
+    COND_CONFIG_ALL_ONES = 1
+    COND_RESULT_OK
+    # paths.DRIVER_CALLBACKS order
+    CB_RESET_PREPARE = 0
+    CB_RESET_DONE
+    CB_ERROR_DETECTED
+    CB_MMIO_ENABLED
+    CB_SLOT_RESET
+    CB_RESUME
+
+ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_function", "pci_reset_bus",
+                     "driver.reset_prepare", "driver.reset_done", "driver.error_detected", "driver.mmio_enabled",
+                     "driver.slot_reset", "driver.resume")
+ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
+                          "reset_methods", "secondary_bus_reset", "driver", "vote")
+ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok")
+# paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
+cdef int VOTE_RESULT[6]
+VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
+
+
+cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
+    """A step's `when`; reads go through the modelled access path."""
+    cdef int c = when if when > 0 else -when
+    cdef bint v
+    if c == 0:
+        return True
+    if c == COND_CONFIG_ALL_ONES:
+        v = io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU   # pci_dev_config_accessible (e18d1abc3bff)
+    else:
+        v = result == 0                                 # COND_RESULT_OK
+    return v if when > 0 else not v
+
+
+cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
+    """Run path `path` (a kernel sequence or a host driver callback); its result."""
+    cdef int prev = m.step
+    cdef int result = 0
+    cdef int i, a, p, end
+    if m.pol.path_label[path] >= 0:
+        m.step = m.pol.path_label[path]
+    i = m.pol.path_start[path]
+    end = i + m.pol.path_len[path]
+    while i < end:
+        a = m.pol.ps_arg[i]
+        if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result):
+            i += 1
+            continue
+        p = m.pol.ps_prim[i]
+        if p == PRIM_STOP:
+            break
+        elif p == PRIM_CALL:
+            run_path(m, a, arg)
+        elif p == PRIM_SET_POWER:
+            pci_set_power_state(m, D0)                  # pci_set_power_state(dev, PCI_D0)
+        elif p == PRIM_SAVE_STATE:
+            pci_save_state(m)
+        elif p == PRIM_RESTORE_STATE:
+            pci_restore_state(m, False)
+        elif p == PRIM_WRITE_COMMAND:
+            io_write(m, PCI_COMMAND, 2, <uint32_t>a)    # pci_write_config_word(dev, PCI_COMMAND, v)
+        elif p == PRIM_RESET_METHODS:
+            result = __pci_reset_function_locked(m, arg)
+        elif p == PRIM_SECONDARY_BUS_RESET:
+            result = secondary_bus_reset(m)
+        elif p == PRIM_DRIVER:
+            driver_callback(m, a, arg)
+        elif p == PRIM_VOTE:
+            result = VOTE_VALUES[arg] if a == 0 else VOTE_RESULT[a]
+        i += 1
+    m.step = prev
+    return result
+
+
+cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:
+    """dev->driver->err_handler->CALLBACK: a host driver runs [driver.CALLBACK]; vfio-pci has only
+    error_detected (reset_done under v18, slot_reset under recovery.vfio_slot_reset: in code);
+    no driver, no callback. The vote returned (0 when the callback returns none)."""
+    if m.st.dev.driver == DRV_HOST:
+        return run_path(m, PATH_DRIVER_BASE + callback, arg)
+    if m.st.dev.driver == DRV_VFIO and callback == CB_RESET_DONE:
+        vfio_reset_done(m)
+    return 0

@@ -1,0 +1,96 @@
+"""Paths: the policy's ordered steps, interpreted (fuzzcore/policy/paths.py; docs/policies.md §9).
+
+`run_path(m, name, arg)` runs the steps of path `name` as the policy states them; `arg` is the
+op's argument the steps may use (the reset method, the recovery vote). A path's result starts at
+0 and only the primitives that return a status set it (`reset_methods`, `secondary_bus_reset`,
+`vote`). The engine's twin is fuzzcore/engine/_engine_paths.pxi.
+"""
+
+from __future__ import annotations
+
+from .access import PCI_COMMAND
+from .state import D0
+
+# pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
+VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
+COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
+
+
+def condition(m, when: str, result: int) -> bool:
+    """A step's `when` (paths.CONDITIONS); reads go through the modelled access path."""
+    if not when:
+        return True
+    neg = when.startswith("not ")
+    name = when[4:] if neg else when
+    if name == "config_all_ones":
+        # pci_dev_config_accessible (e18d1abc3bff): Command/Status as one dword
+        value = m.io.read(PCI_COMMAND, 4) == 0xFFFFFFFF
+    elif name == "result_ok":
+        value = result == 0
+    else:
+        raise ValueError(f"unknown condition {name!r}")
+    return value != neg
+
+
+def run_path(m, name: str, arg=None) -> int:
+    """Run path `name` (a kernel sequence or a host driver callback); its result."""
+    from ..policy.paths import PATH_BY_NAME
+    label = PATH_BY_NAME[name].label
+    if label:
+        with m.in_step(label):
+            return _run(m, name, arg)
+    return _run(m, name, arg)
+
+
+def _run(m, name: str, arg) -> int:
+    result = 0
+    for st in m.policy.path(name):
+        if st.gate == "never" or not condition(m, st.when, result):
+            continue
+        do = st.do
+        if do == "stop":
+            break
+        if do == "call":
+            run_path(m, st.param("path"), arg)
+        elif do == "set_power":
+            from .power import pci_set_power_state
+            pci_set_power_state(m, D0)                          # pci_set_power_state(dev, PCI_D0)
+        elif do == "save_state":
+            from .save import pci_save_state
+            pci_save_state(m)
+        elif do == "restore_state":
+            from .restore import pci_restore_state
+            pci_restore_state(m)
+        elif do == "write_command":
+            value = 0
+            for bit in st.param("value"):
+                value |= COMMAND_BITS[bit]
+            m.io.write(PCI_COMMAND, 2, value)                   # pci_write_config_word(dev, PCI_COMMAND, v)
+        elif do == "reset_methods":
+            from .reset import __pci_reset_function_locked
+            result = __pci_reset_function_locked(m, arg)
+        elif do == "secondary_bus_reset":
+            from .reset import secondary_bus_reset
+            result = secondary_bus_reset(m)
+        elif do == "driver":
+            driver_callback(m, st.param("callback"), arg)
+        elif do == "vote":
+            v = st.param("result")
+            from .reset import VOTE_VALUES
+            result = VOTE_VALUES[arg] if v == "arg" else VOTE_CODES[v]
+        else:
+            raise ValueError(f"unknown primitive {do!r}")
+    return result
+
+
+def driver_callback(m, callback: str, arg=None) -> int:
+    """dev->driver->err_handler->CALLBACK: a host driver runs [driver.CALLBACK]; vfio-pci has
+    only error_detected (and, under v18, reset_done; slot_reset under recovery.vfio_slot_reset);
+    no driver, no callback. The vote returned (0 when the callback returns none)."""
+    driver = m.state.dev.driver
+    if driver == "host":
+        return run_path(m, f"driver.{callback}", arg)
+    if driver == "vfio" and callback == "reset_done":
+        from .vfio import vfio_reset_done
+        vfio_reset_done(m)
+    return 0

@@ -1,0 +1,175 @@
+"""The path vocabulary: entry points as ordered steps, and the primitives a step may call.
+
+A **path** is an ordered list of named steps that a policy states in `[path.NAME]` (a kernel
+sequence) or `[driver.CALLBACK]` (what the bound host driver's callback does). A step calls one
+**primitive** with its parameters, optionally under a **condition** (`when`), and has a `gate`
+("always" or "never", as restore and save steps do). Both models interpret the same steps; adding
+a path needs only rows here and a baseline entry, adding a primitive needs its meaning once in
+each model (fuzzcore/model/paths.py, fuzzcore/engine/_engine_paths.pxi).
+
+Positions are ids (the compiled policy stores them): append new rows at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PathDef:
+    name: str            # "pci_dev_save_and_disable", "driver.slot_reset"
+    upstream: str        # the kernel function (or callback) it stands for
+    label: str           # the model step reports inside it name ("" = the caller's)
+    reference: str
+    doc: str
+
+
+PATHS: tuple[PathDef, ...] = (
+    PathDef("pci_dev_save_and_disable", "pci_dev_save_and_disable (drivers/pci/pci.c)",
+            "pci_dev_save_and_disable", "§5.1", "before a function reset: quiesce, save, disable"),
+    PathDef("pci_dev_restore", "pci_dev_restore (drivers/pci/pci.c)", "pci_dev_restore", "§5.1",
+            "after a function reset: restore, then the driver's reset_done"),
+    PathDef("pci_reset_function", "pci_reset_function (drivers/pci/pci.c)", "", "§5.1",
+            "save and disable, the reset methods, restore (after the -ENOTTY check)"),
+    PathDef("pci_reset_bus", "pci_reset_bus (drivers/pci/pci.c)", "pci_reset_bus", "§5.3",
+            "save and disable, secondary bus reset, restore (after the no-port check)"),
+    PathDef("driver.reset_prepare", "err_handler->reset_prepare", "", "§5.1",
+            "the bound host driver, before pci_dev_save_and_disable saves"),
+    PathDef("driver.reset_done", "err_handler->reset_done", "", "§5.1",
+            "the bound host driver, at the end of pci_dev_restore"),
+    PathDef("driver.error_detected", "err_handler->error_detected", "", "§5.4",
+            "the bound host driver's vote in pcie_do_recovery (the op's vote argument)"),
+    PathDef("driver.mmio_enabled", "err_handler->mmio_enabled", "", "§5.4",
+            "called when error_detected voted CAN_RECOVER; its vote is merged"),
+    PathDef("driver.slot_reset", "err_handler->slot_reset", "", "§5.4",
+            "called after the subordinate reset when the vote was NEED_RESET; its vote is merged"),
+    PathDef("driver.resume", "err_handler->resume", "", "§5.4", "called when recovery succeeded"),
+)
+PATH_NAMES = tuple(p.name for p in PATHS)
+PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
+PATH_BY_NAME = {p.name: p for p in PATHS}
+DRIVER_CALLBACKS = tuple(n.split(".", 1)[1] for n in PATH_NAMES if n.startswith("driver."))
+
+# pci_ers_result_t values a driver callback may return (include/linux/pci.h), in the models' codes.
+VOTES: tuple[tuple[str, str], ...] = (
+    ("arg", "the op's vote argument (error_detected only)"),
+    ("none", "PCI_ERS_RESULT_NONE"),
+    ("can_recover", "PCI_ERS_RESULT_CAN_RECOVER"),
+    ("need_reset", "PCI_ERS_RESULT_NEED_RESET"),
+    ("disconnect", "PCI_ERS_RESULT_DISCONNECT"),
+    ("recovered", "PCI_ERS_RESULT_RECOVERED"),
+)
+COMMAND_BITS: tuple[tuple[str, int], ...] = (
+    ("io", 0x0001), ("memory", 0x0002), ("bus_master", 0x0004), ("intx_disable", 0x0400),
+)
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    name: str
+    kind: str                               # "enum" (one value) | "bits" (a list, OR-ed)
+    values: tuple[tuple[str, str], ...]     # (value, meaning)
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        return tuple(v for v, _ in self.values)
+
+    def encode(self, value) -> int:
+        if self.kind == "enum":
+            return self.value_names.index(value)
+        bits = dict(COMMAND_BITS)
+        mask = 0
+        for v in value:
+            mask |= bits[v]
+        return mask
+
+
+@dataclass(frozen=True)
+class PrimitiveDef:
+    name: str
+    upstream: str                           # the kernel function it mirrors
+    params: tuple[ParamDef, ...]            # at most one (the compiled step has one argument)
+    doc: str
+
+
+PRIMITIVES: tuple[PrimitiveDef, ...] = (
+    PrimitiveDef("stop", "return", (), "end the path here (with `when`: an early return)"),
+    PrimitiveDef("call", "a call of another path",
+                 (ParamDef("path", "enum", tuple((p.name, p.upstream) for p in PATHS
+                                                 if not p.name.startswith("driver."))),),
+                 "run the named path (its result does not change this path's)"),
+    PrimitiveDef("set_power", "pci_set_power_state",
+                 (ParamDef("state", "enum", (("d0", "PCI_D0: pci_set_full_power_state"),)),),
+                 "a power transition"),
+    PrimitiveDef("save_state", "pci_save_state", (), "the [save] steps (§2)"),
+    PrimitiveDef("restore_state", "pci_restore_state", (), "the [restore] steps (§3)"),
+    PrimitiveDef("write_command", "pci_write_config_word(dev, PCI_COMMAND, value)",
+                 (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
+                 "write Command with exactly these bits set"),
+    PrimitiveDef("reset_methods", "__pci_reset_function_locked",
+                 (), "the [reset] methods in order (the op's method argument narrows them); sets the result"),
+    PrimitiveDef("secondary_bus_reset", "pci_reset_secondary_bus",
+                 (), "the upstream port's Bridge Control SBR pulse; sets the result"),
+    PrimitiveDef("driver", "dev->driver->err_handler->CALLBACK",
+                 (ParamDef("callback", "enum", tuple((c, f"[driver.{c}] for a host driver") for c in DRIVER_CALLBACKS)),),
+                 "the bound driver's callback: a host driver runs [driver.CALLBACK], vfio-pci its own"),
+    PrimitiveDef("vote", "return PCI_ERS_RESULT_*", (ParamDef("result", "enum", VOTES),),
+                 "a driver callback's return value; sets the result"),
+)
+PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
+PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
+PRIMITIVE_BY_NAME = {p.name: p for p in PRIMITIVES}
+
+# Conditions a step's `when` may name ("not NAME" negates). Reads go through the modelled access
+# path, so an unreachable function reads all-ones and a disabled decode behaves as on hardware.
+CONDITIONS: tuple[tuple[str, str], ...] = (
+    ("config_all_ones", "the Command/Status dword reads all-ones (pci_dev_config_accessible fails)"),
+    ("result_ok", "the path's result so far is 0 (the reset worked)"),
+)
+CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
+CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
+STEP_GATES = ("always", "never")
+
+
+def encode_when(when: str) -> int:
+    """0 = no condition; id + 1; negative when negated."""
+    if not when:
+        return 0
+    neg = when.startswith("not ")
+    code = CONDITION_IDS[when[4:] if neg else when] + 1
+    return -code if neg else code
+
+
+def _check() -> None:
+    for p in PRIMITIVES:
+        assert len(p.params) <= 1, p.name
+    for p in PATHS:
+        assert not p.name.startswith("driver.") or not p.label, p.name
+    # `call` encodes a path by its position among the kernel paths, `driver` by its callback's:
+    # kernel paths come first so both are also path ids (minus the first driver path's id).
+    kinds = [p.name.startswith("driver.") for p in PATHS]
+    assert kinds == sorted(kinds)
+
+
+_check()
+
+
+def markdown_tables() -> str:
+    """The path vocabulary as the Markdown tables docs/policies.md embeds (a test keeps them equal)."""
+    def row(cells) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = ["#### Paths (`[path.NAME]`, `[driver.CALLBACK]`)", "", row(("id", "path", "upstream", "what")),
+           row(("---",) * 4)]
+    out += [row((str(i), f"`{p.name}`", f"`{p.upstream}` ({p.reference})", p.doc)) for i, p in enumerate(PATHS)]
+    out += ["", "#### Primitives (a step's `do`)", "", row(("id", "primitive", "mirrors", "parameter", "what")),
+            row(("---",) * 5)]
+    for i, p in enumerate(PRIMITIVES):
+        params = "; ".join(f"`{q.name}`" + (" (list)" if q.kind == "bits" else "") + ": "
+                           + ", ".join(f"`{v}`" for v in q.value_names) for q in p.params) or "–"
+        out.append(row((str(i), f"`{p.name}`", f"`{p.upstream}`", params, p.doc)))
+    out += ["", "#### Conditions (a step's `when`; `\"not NAME\"` negates)", "", row(("condition", "true when")),
+            row(("---",) * 2)]
+    out += [row((f"`{n}`", d)) for n, d in CONDITIONS]
+    out.append("")
+    return "\n".join(out)

@@ -1,0 +1,166 @@
+"""Paths: entry points as ordered steps in the policy (fuzzcore/policy/paths.py, docs/policies.md
+§9). The language (loading, errors, `policy show`), and the worked overlays of docs/policies.md,
+each run on both models: the reference model and the native engine (through ModelFacade)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+from fuzzcore.policy.paths import PATH_NAMES, PRIMITIVE_NAMES, markdown_tables
+from fuzzcore.program.fzs import parse_program
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "docs" / "examples"
+MODELS = {"current": Model}
+I350_BAR0 = 0x92E00000
+
+
+@pytest.fixture(params=["reference", "native"])
+def both(request):
+    if request.param == "native":
+        from fuzzcore.engine import ModelFacade
+        MODELS["current"] = ModelFacade
+    else:
+        MODELS["current"] = Model
+    yield request.param
+
+
+def run(policy, text, device="i350"):
+    m = MODELS["current"](resolve_device(device), load_policy(policy))
+    m.start()
+    for call in parse_program(text):
+        m.apply(call)
+    return m
+
+
+def buckets(m):
+    return {(v.invariant, v.register) for v in m.oracle.violations}
+
+
+def overlay(tmp_path, body, name="t"):
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'[overlay]\nname = "{name}"\ndescription = "d"\ncommit = ""\nreference = ""\n' + body)
+    return f"linux-7.1+{f}"
+
+
+# --- the language ---------------------------------------------------------------------------------
+
+def test_baseline_states_every_path():
+    p = load_policy("linux-7.1")
+    assert [n for n, _ in p.paths] == list(PATH_NAMES)
+    assert [s.name for s in p.path("pci_reset_function")] == ["save_and_disable", "reset", "restore"]
+    assert [(s.do, s.params) for s in p.path("pci_dev_save_and_disable")] == [
+        ("driver", (("callback", "reset_prepare"),)), ("set_power", (("state", "d0"),)), ("save_state", ()),
+        ("write_command", (("value", ("intx_disable",)),))]
+    c = p.compile()
+    k = PATH_NAMES.index("pci_dev_save_and_disable")
+    steps = c.step_prim[c.path_start[k]:c.path_start[k] + c.path_len[k]]
+    assert [PRIMITIVE_NAMES[i] for i in steps] == ["driver", "set_power", "save_state", "write_command"]
+    assert c.step_arg[c.path_start[k] + 3] == 0x0400
+
+
+def test_path_edit_and_switch_shorthand_compile_alike(tmp_path):
+    """e18d1abc3bff as a path edit (docs/examples/skip-save-as-path-edit.toml) and as the shipped
+    overlay's switch give the same tables, and the switch reads back from the path."""
+    a = load_policy(f"linux-7.1+{EXAMPLES / 'skip-save-as-path-edit.toml'}")
+    b = load_policy("linux-7.1+skip-save-if-inaccessible")
+    ca, cb = a.compile(), b.compile()
+    for f in ("path_start", "path_len", "step_prim", "step_arg", "step_when", "switches"):
+        assert np.array_equal(getattr(ca, f), getattr(cb, f)), f
+    assert a.switch("reset.save_and_disable_inaccessible") == "skip"
+    assert a.origin("reset.save_and_disable_inaccessible") == "skip-save-as-path-edit"
+    # the other shorthand: restore only after a successful reset
+    p = load_policy(overlay(tmp_path, '[path.pci_reset_function.step]\nrestore = { when = "result_ok" }\n'))
+    assert p.switch("reset.restore_after_failed_reset") is False
+
+
+def test_policy_show_path_marks_the_overlay():
+    r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "policy", "show",
+                        f"linux-7.1+{EXAMPLES / 'driver-resave-after-restore.toml'}", "driver.slot_reset"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("driver.slot_reset") and "[driver-resave-after-restore]" in lines[0]
+    assert [l.split()[1] for l in lines[1:]] == ["restore", "resave", "vote"]
+    assert "[driver-resave-after-restore]" in lines[2] and "[driver" not in lines[1]
+
+
+@pytest.mark.parametrize("body,line,message", [
+    ('[path.pci_dev_restore.step]\nrestore = { do = "nonesuch" }\n', 7, "unknown primitive"),
+    ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "nowhere" }]\n', 7, "not another step"),
+    ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "restore" }]\n', 6, "has no definition"),
+    ('[path.pci_dev_restore.step]\nrestore = { when = "sometimes" }\n', 7, "unknown condition"),
+    ('[path.pci_dev_restore.step]\nreset_done = { callback = "probe" }\n', 7, "not allowed"),
+    ('[path.nonesuch]\nsteps = []\n', 6, "unknown path"),
+    ('[driver.remove]\nsteps = []\n', 6, "unknown driver callback"),
+    ('[path.pci_dev_save_and_disable.step]\nd0 = { do = "call", path = "pci_dev_save_and_disable" }\n', 7,
+     "cannot call itself"),
+])
+def test_path_errors_name_file_and_line(tmp_path, body, line, message):
+    spec = overlay(tmp_path, body)
+    with pytest.raises(ValueError) as e:
+        load_policy(spec)
+    assert f"t.toml:{line}:" in str(e.value) and message in str(e.value)
+
+
+def test_docs_embed_the_path_vocabulary():
+    assert markdown_tables() in (ROOT / "docs" / "policies.md").read_text()
+
+
+# --- worked overlays, on both models ----------------------------------------------------------------
+
+def test_e18d1abc3bff_as_path_edit_keeps_the_old_snapshot(both):
+    """The path form of e18d1abc3bff: the all-ones device is not saved before the reset, so the
+    restore after it uses the open-time snapshot (BAR0 comes back); the baseline restores all-ones."""
+    prog = "vfio_open()\nhw_inaccessible()\nvfio_hot_reset()"
+    base = run("linux-7.1", prog)
+    patched = run(f"linux-7.1+{EXAMPLES / 'skip-save-as-path-edit.toml'}", prog)
+    assert ("snapshot_all_ones", "config") in buckets(base)
+    assert not {b for b in buckets(patched) if b[0] in ("snapshot_all_ones", "restore_all_ones")}
+    assert patched.state.hw.read(0x10, 4) == I350_BAR0
+
+
+TWO_RECOVERIES = """
+    pci_bind_driver(driver=host)
+    pci_save_state()
+    pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+    pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+"""
+
+
+def test_b94f2d775a71_driver_resave_keeps_the_one_shot_snapshot_usable(both):
+    """Before a2f1e22390ac a restore used the snapshot up: the second recovery leaves the device
+    at reset defaults unless the driver's slot_reset saves again (b94f2d775a71)."""
+    pre = "linux-7.1+pre-a2f1e22390ac"
+    plain = run(pre, TWO_RECOVERIES)
+    resave = run(f"{pre}+{EXAMPLES / 'driver-resave-after-restore.toml'}", TWO_RECOVERIES)
+    assert ("used_without_restore", "config") in buckets(plain)
+    assert plain.state.hw.read(0x10, 4) == 0
+    assert ("used_without_restore", "config") not in buckets(resave)
+    assert resave.state.hw.read(0x10, 4) == I350_BAR0 and resave.state.dev.state_saved
+
+
+def test_driver_without_restore_in_slot_reset_is_a_one_line_overlay(tmp_path, both):
+    """A driver's mistake: slot_reset votes RECOVERED without restoring. One line."""
+    spec = overlay(tmp_path, '[driver.slot_reset]\nremove = ["restore"]\n')
+    prog = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=need_reset, source=aer)"
+    assert ("used_without_restore", "config") not in buckets(run("linux-7.1", prog))
+    m = run(spec, prog)
+    assert ("used_without_restore", "config") in buckets(m) and m.state.hw.read(0x10, 4) == 0
+
+
+def test_mmio_enabled_vote_is_merged(tmp_path, both):
+    """A driver whose mmio_enabled asks for a reset turns a CAN_RECOVER recovery on a normal
+    channel into reset + slot_reset (report_mmio_enabled merges its vote)."""
+    spec = overlay(tmp_path, '[driver.mmio_enabled]\nsteps = ["vote"]\n'
+                             '[driver.mmio_enabled.step]\nvote = { do = "vote", result = "need_reset" }\n')
+    prog = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=normal, vote=can_recover, source=aer)"
+    base, m = run("linux-7.1", prog), run(spec, prog)
+    assert not base.state.needs_restore_after_reset and base.state.dev.config_epoch == m.state.dev.config_epoch
+    assert m.state.hw.read(0x10, 4) == I350_BAR0   # reset, then restored by slot_reset
