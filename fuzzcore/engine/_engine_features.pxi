@@ -276,12 +276,17 @@ cdef int pci_enable_msix(Machine *m, int nvec) noexcept nogil:
     """A host driver's pci_alloc_irq_vectors(MSI-X): needs Memory decode (pci_enable_device)."""
     if m.st.dev.driver != DRV_HOST:
         return EINVAL_
-    return 0 if msix_capability_init(m, nvec + 1) else EINVAL_
+    return 0 if msix_capability_init(m, nvec + 1, True) else EINVAL_
 
 
 cdef int pci_disable_msix(Machine *m) noexcept nogil:
+    cdef int i
     if m.st.dev.driver != DRV_HOST:
         return EINVAL_
+    # The driver's free_irq of each vector, then pci_free_irq_vectors.
+    if m.st.dev.msix_enabled:
+        for i in range(m.st.dev.n_msix_descs):
+            msix_free_irq(m, i)
     pci_msix_shutdown(m)
     return 0
 
@@ -289,12 +294,13 @@ cdef int pci_disable_msix(Machine *m) noexcept nogil:
 cdef int pci_enable_msi(Machine *m) noexcept nogil:
     if m.st.dev.driver != DRV_HOST:
         return EINVAL_
-    return 0 if msi_capability_init(m) else EINVAL_
+    return 0 if msi_capability_init(m, True) else EINVAL_
 
 
 cdef int pci_disable_msi(Machine *m) noexcept nogil:
     if m.st.dev.driver != DRV_HOST:
         return EINVAL_
+    msi_free_irq(m)   # the driver's free_irq, then pci_free_irq_vectors
     pci_msi_shutdown(m)
     return 0
 

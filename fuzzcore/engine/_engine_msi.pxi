@@ -86,11 +86,38 @@ cdef void restore_msix(Machine *m) noexcept nogil:
     msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
 
 
+cdef inline int msi_mask_pos(int off, bint is64) noexcept nogil:
+    return off + (0x10 if is64 else 0x0C)
+
+
+cdef void write_msg_msi(Machine *m, int off, bint is64) noexcept nogil:
+    """msi._write_msg_msi: pci_write_msg_msi (via __pci_write_msi_msg, D0 only): Message Control
+    with Multiple Message Enable (one vector: 0), the address, the data, then a read to flush."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef uint32_t c = io_read(m, off + PCI_MSI_FLAGS, 2)
+    io_write(m, off + PCI_MSI_FLAGS, 2, c & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE))
+    io_write(m, off + 0x04, 4, dev.msi_msg[0])
+    if is64:
+        io_write(m, off + 0x08, 4, dev.msi_msg[1])
+        io_write(m, off + 0x0C, 2, dev.msi_msg[2])
+    else:
+        io_write(m, off + 0x08, 2, dev.msi_msg[2])
+    io_read(m, off + PCI_MSI_FLAGS, 2)
+
+
+cdef void pci_msi_set_enable(Machine *m, int off, bint enable) noexcept nogil:
+    """msi.pci_msi_set_enable: read-modify-write of MSI Enable, always written."""
+    cdef uint32_t ctrl = io_read(m, off + PCI_MSI_FLAGS, 2) & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE)
+    if enable:
+        ctrl |= PCI_MSI_FLAGS_ENABLE
+    io_write(m, off + PCI_MSI_FLAGS, 2, ctrl)
+
+
 cdef void restore_msi(Machine *m) noexcept nogil:
     """__pci_restore_msi_state: INTx off, Enable off, message (D0 only), mask bits, Enable on."""
     cdef KernelDev *dev = &m.st.dev
     cdef int off = m.d.fn.caps.msi
-    cdef uint32_t ctrl, c
+    cdef uint32_t ctrl
     cdef bint is64
     if not dev.msi_enabled or not off:
         return
@@ -99,24 +126,17 @@ cdef void restore_msi(Machine *m) noexcept nogil:
     io_write(m, off + PCI_MSI_FLAGS, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
     is64 = (ctrl & PCI_MSI_FLAGS_64BIT) != 0
     if message_writes_allowed(m):
-        c = io_read(m, off + PCI_MSI_FLAGS, 2)
-        io_write(m, off + PCI_MSI_FLAGS, 2, c & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE))
-        io_write(m, off + 0x04, 4, dev.msi_msg[0])
-        if is64:
-            io_write(m, off + 0x08, 4, dev.msi_msg[1])
-            io_write(m, off + 0x0C, 2, dev.msi_msg[2])
-        else:
-            io_write(m, off + 0x08, 2, dev.msi_msg[2])
-        io_read(m, off + PCI_MSI_FLAGS, 2)
+        write_msg_msi(m, off, is64)
     ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
     if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        io_write(m, off + (0x10 if is64 else 0x0C), 4, <uint32_t>dev.msi_mask)
+        io_write(m, msi_mask_pos(off, is64), 4, <uint32_t>dev.msi_mask)
     io_write(m, off + PCI_MSI_FLAGS, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
 
 
-cdef bint msix_capability_init(Machine *m, int nvec) noexcept nogil:
+cdef bint msix_capability_init(Machine *m, int nvec, bint request) noexcept nogil:
     """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, descriptors from the table,
-    INTx off, mask every entry, clear MaskAll. The caller must have Memory decode on."""
+    INTx off, mask every entry, clear MaskAll; with `request`, then the driver's request_irq of
+    every vector (msix_request_irq). The caller must have Memory decode on."""
     cdef KernelDev *dev = &m.st.dev
     cdef int i, base
     cdef MsixDesc *desc
@@ -142,14 +162,34 @@ cdef bint msix_capability_init(Machine *m, int nvec) noexcept nogil:
     for i in range(m.d.msix_entries):
         write_vector_ctrl(m, i, PCI_MSIX_ENTRY_CTRL_MASKBIT)
     msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
-    # request_irq: write each message, unmask.
-    for i in range(dev.n_msix_descs):
-        desc = &dev.msix_descs[i]
-        desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
-        write_msg_msix(m, i, desc)
-        desc.ctrl = 0
-        write_vector_ctrl(m, i, 0)
+    if request:
+        for i in range(dev.n_msix_descs):
+            msix_request_irq(m, i)
     return True
+
+
+cdef void msix_request_irq(Machine *m, int i) noexcept nogil:
+    """msi.msix_request_irq: the vector's message written (activation; vfio's pci_write_msi_msg)
+    and request_irq's startup unmasking it (pci_msix_unmask)."""
+    cdef MsixDesc *desc = &m.st.dev.msix_descs[i]
+    desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
+    write_msg_msix(m, i, desc)
+    desc.ctrl = 0
+    write_vector_ctrl(m, i, 0)
+
+
+cdef void msix_free_irq(Machine *m, int i) noexcept nogil:
+    """msi.msix_free_irq: free_irq (__free_irq): irq_shutdown masks the vector (pci_msix_mask),
+    msi_domain_deactivate writes a zeroed message (__pci_write_msi_msg, D0 only)."""
+    cdef MsixDesc *desc = &m.st.dev.msix_descs[i]
+    if not desc.ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT:
+        desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
+        write_vector_ctrl(m, i, desc.ctrl)
+    desc.addr_lo = 0
+    desc.addr_hi = 0
+    desc.data = 0
+    if message_writes_allowed(m):
+        write_msg_msix(m, i, desc)
 
 
 cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
@@ -175,38 +215,76 @@ cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
     dev.n_msix_descs = 0
 
 
-cdef bint msi_capability_init(Machine *m) noexcept nogil:
-    """msi_capability_init: one vector, message written, Enable set, INTx off."""
+cdef bint msi_capability_init(Machine *m, bint request) noexcept nogil:
+    """msi.msi_capability_init (drivers/pci/msi/msi.c; 7.1: + __msi_capability_init), one vector:
+    Enable off first; the vector masked (Per-Vector Masking only); the message
+    (__pci_write_msi_msg: Message Control, then the address); INTx off; Enable on; with
+    `request`, the driver's request_irq (msi_request_irq)."""
     cdef KernelDev *dev = &m.st.dev
     cdef int off = m.d.fn.caps.msi
     cdef uint32_t ctrl
+    cdef bint is64
     if not off or dev.msi_enabled or dev.msix_enabled:
         return False
+    pci_msi_set_enable(m, off, False)
     dev.msi_enabled = 1
     dev.msi_msg[0] = 0xFEE00000U
     dev.msi_msg[1] = 0
     dev.msi_msg[2] = 0x4030
     dev.msi_mask = 0
     ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-    io_write(m, off + 0x04, 4, dev.msi_msg[0])
-    if ctrl & PCI_MSI_FLAGS_64BIT:
-        io_write(m, off + 0x08, 4, 0)
-        io_write(m, off + 0x0C, 2, dev.msi_msg[2])
-    else:
-        io_write(m, off + 0x08, 2, dev.msi_msg[2])
+    is64 = (ctrl & PCI_MSI_FLAGS_64BIT) != 0
+    if ctrl & PCI_MSI_FLAGS_MASKBIT:
+        dev.msi_mask = 1
+        io_write(m, msi_mask_pos(off, is64), 4, <uint32_t>dev.msi_mask)
+    if message_writes_allowed(m):
+        write_msg_msi(m, off, is64)
     pci_intx_for_msi(m, False)
-    io_write(m, off + PCI_MSI_FLAGS, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
+    pci_msi_set_enable(m, off, True)
+    if request:
+        msi_request_irq(m)
     return True
 
 
-cdef void pci_msi_shutdown(Machine *m) noexcept nogil:
-    """pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0."""
+cdef void msi_update_mask(Machine *m, uint32_t mask) noexcept nogil:
+    """msi._msi_update_mask: pci_msi_update_mask, written only with Per-Vector Masking."""
+    cdef int off = m.d.fn.caps.msi
+    cdef uint32_t ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+    if ctrl & PCI_MSI_FLAGS_MASKBIT:
+        m.st.dev.msi_mask = mask
+        io_write(m, msi_mask_pos(off, (ctrl & PCI_MSI_FLAGS_64BIT) != 0), 4, mask)
+
+
+cdef inline void msi_request_irq(Machine *m) noexcept nogil:
+    """msi.msi_request_irq: request_irq's startup unmasks the vector (pci_msi_unmask)."""
+    msi_update_mask(m, 0)
+
+
+cdef void msi_free_irq(Machine *m) noexcept nogil:
+    """msi.msi_free_irq: free_irq (__free_irq): irq_shutdown masks the vector (pci_msi_mask),
+    msi_domain_deactivate writes a zeroed message (__pci_write_msi_msg, D0 only)."""
     cdef KernelDev *dev = &m.st.dev
     cdef int off = m.d.fn.caps.msi
     cdef uint32_t ctrl
+    if not dev.msi_enabled or not off:
+        return
+    if not dev.msi_mask & 1:
+        msi_update_mask(m, <uint32_t>dev.msi_mask | 1)
+    dev.msi_msg[0] = 0
+    dev.msi_msg[1] = 0
+    dev.msi_msg[2] = 0
+    if message_writes_allowed(m):
+        ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
+        write_msg_msi(m, off, (ctrl & PCI_MSI_FLAGS_64BIT) != 0)
+
+
+cdef void pci_msi_shutdown(Machine *m) noexcept nogil:
+    """msi.pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0, the vector unmasked."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int off = m.d.fn.caps.msi
     if not dev.msi_enabled:
         return
-    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-    io_write(m, off + PCI_MSI_FLAGS, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
+    pci_msi_set_enable(m, off, False)
     pci_intx_for_msi(m, True)
     dev.msi_enabled = 0
+    msi_update_mask(m, 0)

@@ -42,14 +42,17 @@ cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
     lowmask = 0x3 if kind == BAR_IO else 0xF
     low_bits = hw_read(m, 0x10 + 4 * bar, 4) & lowmask
     lo = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | low_bits
+    # Memory off around the BAR, then the Command read before, whatever Memory was (both
+    # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
     disable = kind == BAR_MEM64
-    cmd = io_read(m, PCI_COMMAND, 2)
-    if disable and cmd & PCI_COMMAND_MEMORY:
+    cmd = 0
+    if disable:
+        cmd = io_read(m, PCI_COMMAND, 2)
         io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
     io_write(m, 0x10 + 4 * bar, 4, lo)
     if kind == BAR_MEM64:
         io_write(m, 0x14 + 4 * bar, 4, <uint32_t>(addr >> 32))
-    if disable and cmd & PCI_COMMAND_MEMORY:
+    if disable:
         io_write(m, PCI_COMMAND, 2, cmd)
     if m.pol.bar_assignment_updates_snapshot:
         m.st.dev.saved_config[4 + bar] = io_read(m, 0x10 + 4 * bar, 4)
@@ -68,7 +71,8 @@ cdef void pci_restore_bars(Machine *m) noexcept nogil:
 
 
 cdef int pci_power_up(Machine *m) noexcept nogil:
-    """pci_power_up + pci_set_full_power_state: D0; BARs re-written if a soft reset was needed."""
+    """power.pci_power_up (drivers/pci/pci.c): PowerState D0, current_state D0; 1 when a
+    D3hot->D0 soft reset may have happened. It restores nothing (callers do)."""
     cdef int pm = m.d.fn.caps.pm
     cdef uint32_t pmcsr
     cdef int state
@@ -86,7 +90,16 @@ cdef int pci_power_up(Machine *m) noexcept nogil:
     if state != D0:
         pmcsr_write(m, 0)
     m.st.dev.current_state = D0
-    if need_restore:
+    return 1 if need_restore else 0
+
+
+cdef int pci_set_full_power_state(Machine *m) noexcept nogil:
+    """power.pci_set_full_power_state (drivers/pci/pci.c): pci_power_up, then the BARs
+    re-written when it reported a possible soft reset."""
+    cdef int rc = pci_power_up(m)
+    if rc < 0:
+        return rc
+    if rc > 0:
         pci_restore_bars(m)
     return 0
 
@@ -119,7 +132,7 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
     if state == D0:
         if m.st.dev.current_state == D0 and hw_power_state(m) == D0:
             return 0
-        return pci_power_up(m)
+        return pci_set_full_power_state(m)
     if not pm:
         return EIO_
     if m.st.dev.current_state == state:
@@ -167,8 +180,8 @@ cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:
 
 
 cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
-    """power.pci_pm_runtime_resume: pci_pm_default_resume_early (power up, restore, PME
-    restore), pci_resume_ptm."""
+    """power.pci_pm_runtime_resume: pci_pm_default_resume_early (pci_power_up, no BAR
+    re-write; pci_restore_state; PME restore), pci_resume_ptm."""
     cdef int prev
     prev = m.step
     m.step = STEP_PCI_PM_RUNTIME_RESUME

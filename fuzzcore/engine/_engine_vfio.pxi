@@ -140,14 +140,25 @@ cdef inline void memory_unlock_and_restore(Machine *m, uint32_t cmd) noexcept no
 
 
 cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
-    """VFIO_DEVICE_SET_IRQS: disable whatever is on, then enable the index asked for."""
+    """vfio.vfio_set_irqs (drivers/vfio/pci/vfio_pci_intrs.c): disable whatever is on, then enable
+    the index asked for; vfio_msi_enable allocates with Memory forced on, then
+    vfio_msi_set_vector_signal brackets each vector's request_irq/free_irq with
+    vfio_pci_memory_lock_and_enable/unlock_and_restore (Command written once per vector)."""
     cdef VfioDev *v = &m.st.vfio
     cdef uint32_t cmd
     cdef bint ok
-    cdef int prev
+    cdef int prev, i, n
     prev = m.step
     m.step = STEP_VFIO_SET_IRQS
     if v.irq == IRQ_MSI or v.irq == IRQ_MSIX:
+        n = m.st.dev.n_msix_descs if v.irq == IRQ_MSIX else 1
+        for i in range(n):
+            cmd = memory_lock_and_enable(m)
+            if v.irq == IRQ_MSIX:
+                msix_free_irq(m, i)
+            else:
+                msi_free_irq(m)
+            memory_unlock_and_restore(m, cmd)
         cmd = memory_lock_and_enable(m)
         if v.irq == IRQ_MSIX:
             pci_msix_shutdown(m)
@@ -155,17 +166,32 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
             pci_msi_shutdown(m)
         memory_unlock_and_restore(m, cmd)
     v.irq = IRQ_NONE
-    if index == IRQ_MSIX and m.d.fn.caps.msix:
+    # vfio_set_irqs_validate_and_prepare: within vfio_pci_get_irq_count, else -EINVAL first.
+    if ((index == IRQ_MSIX and (not m.d.fn.caps.msix or count + 1 > m.d.msix_entries))
+            or (index == IRQ_MSI and not m.d.fn.caps.msi)
+            or (index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1))):
+        m.step = prev
+        return EINVAL_
+    if index == IRQ_MSIX:
         cmd = memory_lock_and_enable(m)
-        ok = msix_capability_init(m, count + 1)
+        ok = msix_capability_init(m, count + 1, False)
         memory_unlock_and_restore(m, cmd)
-        v.irq = IRQ_MSIX if ok else IRQ_NONE
-    elif index == IRQ_MSI and m.d.fn.caps.msi:
+        if ok:
+            v.irq = IRQ_MSIX
+            for i in range(m.st.dev.n_msix_descs):
+                cmd = memory_lock_and_enable(m)
+                msix_request_irq(m, i)
+                memory_unlock_and_restore(m, cmd)
+    elif index == IRQ_MSI:
         cmd = memory_lock_and_enable(m)
-        ok = msi_capability_init(m)
+        ok = msi_capability_init(m, False)
         memory_unlock_and_restore(m, cmd)
-        v.irq = IRQ_MSI if ok else IRQ_NONE
-    elif index == IRQ_INTX and hw_read(m, PCI_INTERRUPT_PIN, 1):
+        if ok:
+            v.irq = IRQ_MSI
+            cmd = memory_lock_and_enable(m)
+            msi_request_irq(m)
+            memory_unlock_and_restore(m, cmd)
+    elif index == IRQ_INTX:
         v.irq = IRQ_INTX
     m.step = prev
     return 0

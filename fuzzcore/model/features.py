@@ -238,6 +238,9 @@ def pci_enable_msix(m, nvec: int) -> int:
 def pci_disable_msix(m) -> int:
     if m.state.dev.driver != "host":
         return -22
+    # The driver's free_irq of each vector, then pci_free_irq_vectors.
+    for i in range(len(m.state.dev.msix_descs) if m.state.dev.msix_enabled else 0):
+        msi.msix_free_irq(m, i)
     msi.pci_msix_shutdown(m)
     return 0
 
@@ -251,6 +254,7 @@ def pci_enable_msi(m) -> int:
 def pci_disable_msi(m) -> int:
     if m.state.dev.driver != "host":
         return -22
+    msi.msi_free_irq(m)   # the driver's free_irq, then pci_free_irq_vectors
     msi.pci_msi_shutdown(m)
     return 0
 

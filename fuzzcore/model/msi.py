@@ -87,6 +87,31 @@ def restore_msix(m) -> None:
     msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
 
 
+def _mask_pos(off: int, is64: bool) -> int:
+    return off + (0x10 if is64 else 0x0C)
+
+
+def _write_msg_msi(m, off: int, is64: bool, msg: tuple) -> None:
+    """pci_write_msg_msi (via __pci_write_msi_msg, D0 only): Message Control with Multiple
+    Message Enable (one vector: 0), the address, the data, then a read to flush."""
+    lo, hi, data = msg
+    c = m.io.read(off + PCI_MSI_FLAGS, 2)
+    m.io.write(off + PCI_MSI_FLAGS, 2, c & ~PCI_MSI_FLAGS_QSIZE)
+    m.io.write(off + 0x04, 4, lo)
+    if is64:
+        m.io.write(off + 0x08, 4, hi)
+        m.io.write(off + 0x0C, 2, data)
+    else:
+        m.io.write(off + 0x08, 2, data)
+    m.io.read(off + PCI_MSI_FLAGS, 2)
+
+
+def pci_msi_set_enable(m, off: int, enable: bool) -> None:
+    """pci_msi_set_enable: read-modify-write of MSI Enable, always written."""
+    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2) & ~PCI_MSI_FLAGS_ENABLE
+    m.io.write(off + PCI_MSI_FLAGS, 2, ctrl | (PCI_MSI_FLAGS_ENABLE if enable else 0))
+
+
 def restore_msi(m) -> None:
     """__pci_restore_msi_state: INTx off, Enable off, message (D0 only), mask bits, Enable on."""
     dev = m.state.dev
@@ -98,25 +123,17 @@ def restore_msi(m) -> None:
     m.io.write(off + PCI_MSI_FLAGS, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE)
     is64 = bool(ctrl & PCI_MSI_FLAGS_64BIT)
     if _message_writes_allowed(m):
-        lo, hi, data = dev.msi_msg
-        c = m.io.read(off + PCI_MSI_FLAGS, 2)
-        m.io.write(off + PCI_MSI_FLAGS, 2, c & ~PCI_MSI_FLAGS_QSIZE)
-        m.io.write(off + 0x04, 4, lo)
-        if is64:
-            m.io.write(off + 0x08, 4, hi)
-            m.io.write(off + 0x0C, 2, data)
-        else:
-            m.io.write(off + 0x08, 2, data)
-        m.io.read(off + PCI_MSI_FLAGS, 2)
+        _write_msg_msi(m, off, is64, dev.msi_msg)
     ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
     if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        m.io.write(off + (0x10 if is64 else 0x0C), 4, dev.msi_mask)
+        m.io.write(_mask_pos(off, is64), 4, dev.msi_mask)
     m.io.write(off + PCI_MSI_FLAGS, 2, (ctrl & ~PCI_MSI_FLAGS_QSIZE) | PCI_MSI_FLAGS_ENABLE)
 
 
-def msix_capability_init(m, nvec: int) -> bool:
+def msix_capability_init(m, nvec: int, request: bool = True) -> bool:
     """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, descriptors from the table,
-    INTx off, mask every entry, clear MaskAll. The caller must have Memory decode on."""
+    INTx off, mask every entry, clear MaskAll; with `request`, then the driver's request_irq of
+    every vector (msix_request_irq). The caller must have Memory decode on."""
     dev = m.state.dev
     if not m.caps.msix or dev.msix_enabled or dev.msi_enabled:
         return False
@@ -133,13 +150,33 @@ def msix_capability_init(m, nvec: int) -> bool:
     for i in range(m.profile.msix.entries):
         _write_vector_ctrl(m, i, PCI_MSIX_ENTRY_CTRL_MASKBIT)
     msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
-    # request_irq: write each message, unmask.
-    for i, desc in enumerate(dev.msix_descs):
-        desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
-        _write_msg_msix(m, i, desc)
-        desc.ctrl = 0
-        _write_vector_ctrl(m, i, 0)
+    if request:
+        for i in range(len(dev.msix_descs)):
+            msix_request_irq(m, i)
     return True
+
+
+def msix_request_irq(m, i: int) -> None:
+    """A vector's message written (the IRQ domain's activation; vfio_msi_set_vector_signal's
+    pci_write_msi_msg) and request_irq's startup unmasking it (pci_msix_unmask)."""
+    desc = m.state.dev.msix_descs[i]
+    desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
+    _write_msg_msix(m, i, desc)
+    desc.ctrl = 0
+    _write_vector_ctrl(m, i, 0)
+
+
+def msix_free_irq(m, i: int) -> None:
+    """free_irq of vector i (__free_irq, kernel/irq/manage.c): irq_shutdown masks it
+    (pci_msix_mask), irq_domain_deactivate_irq -> msi_domain_deactivate writes a zeroed message
+    (__pci_write_msi_msg, D0 only)."""
+    desc = m.state.dev.msix_descs[i]
+    if not desc.ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT:
+        desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
+        _write_vector_ctrl(m, i, desc.ctrl)
+    desc.addr_lo = desc.addr_hi = desc.data = 0
+    if _message_writes_allowed(m):
+        _write_msg_msix(m, i, desc)
 
 
 def pci_msix_shutdown(m) -> None:
@@ -162,34 +199,72 @@ def pci_msix_shutdown(m) -> None:
     dev.msix_descs = []
 
 
-def msi_capability_init(m) -> bool:
-    """msi_capability_init: one vector, message written, Enable set, INTx off."""
+def msi_capability_init(m, request: bool = True) -> bool:
+    """msi_capability_init (drivers/pci/msi/msi.c; 7.1: + __msi_capability_init), one vector:
+    pci_msi_set_enable(dev, 0) first; pci_msi_mask of the vector (Per-Vector Masking only); the
+    IRQ domain's early activation writes the message (__pci_write_msi_msg -> pci_write_msg_msi:
+    Message Control, then the address); INTx off; pci_msi_set_enable(dev, 1); with `request`,
+    then the driver's request_irq (msi_request_irq)."""
     dev = m.state.dev
     off = m.caps.msi
     if not off or dev.msi_enabled or dev.msix_enabled:
         return False
+    pci_msi_set_enable(m, off, False)
     dev.msi_enabled = True
     dev.msi_msg = (0xFEE00000, 0, 0x4030)
     dev.msi_mask = 0
     ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-    m.io.write(off + 0x04, 4, dev.msi_msg[0])
-    if ctrl & PCI_MSI_FLAGS_64BIT:
-        m.io.write(off + 0x08, 4, 0)
-        m.io.write(off + 0x0C, 2, dev.msi_msg[2])
-    else:
-        m.io.write(off + 0x08, 2, dev.msi_msg[2])
+    is64 = bool(ctrl & PCI_MSI_FLAGS_64BIT)
+    if ctrl & PCI_MSI_FLAGS_MASKBIT:
+        dev.msi_mask = 1
+        m.io.write(_mask_pos(off, is64), 4, dev.msi_mask)
+    if _message_writes_allowed(m):
+        _write_msg_msi(m, off, is64, dev.msi_msg)
     pci_intx_for_msi(m, False)
-    m.io.write(off + PCI_MSI_FLAGS, 2, (ctrl & ~PCI_MSI_FLAGS_QSIZE) | PCI_MSI_FLAGS_ENABLE)
+    pci_msi_set_enable(m, off, True)
+    if request:
+        msi_request_irq(m)
     return True
 
 
+def _msi_update_mask(m, mask: int) -> None:
+    """pci_msi_update_mask: the Mask Bits register, written only with Per-Vector Masking."""
+    off = m.caps.msi
+    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
+    if ctrl & PCI_MSI_FLAGS_MASKBIT:
+        m.state.dev.msi_mask = mask
+        m.io.write(_mask_pos(off, bool(ctrl & PCI_MSI_FLAGS_64BIT)), 4, mask)
+
+
+def msi_request_irq(m) -> None:
+    """request_irq's startup unmasks the vector (pci_msi_unmask)."""
+    _msi_update_mask(m, 0)
+
+
+def msi_free_irq(m) -> None:
+    """free_irq of the MSI vector (__free_irq, kernel/irq/manage.c): irq_shutdown masks it
+    (pci_msi_mask), irq_domain_deactivate_irq -> msi_domain_deactivate writes a zeroed message
+    (__pci_write_msi_msg -> pci_write_msg_msi, D0 only)."""
+    dev = m.state.dev
+    off = m.caps.msi
+    if not dev.msi_enabled or not off:
+        return
+    if not dev.msi_mask & 1:
+        _msi_update_mask(m, dev.msi_mask | 1)
+    dev.msi_msg = (0, 0, 0)
+    if _message_writes_allowed(m):
+        ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
+        _write_msg_msi(m, off, bool(ctrl & PCI_MSI_FLAGS_64BIT), dev.msi_msg)
+
+
 def pci_msi_shutdown(m) -> None:
-    """pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0."""
+    """pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0, the vector unmasked
+    ("Return the device with MSI unmasked as initial states")."""
     dev = m.state.dev
     if not dev.msi_enabled:
         return
     off = m.caps.msi
-    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-    m.io.write(off + PCI_MSI_FLAGS, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE)
+    pci_msi_set_enable(m, off, False)
     pci_intx_for_msi(m, True)
     dev.msi_enabled = False
+    _msi_update_mask(m, 0)

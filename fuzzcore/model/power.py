@@ -42,14 +42,16 @@ def pci_update_bar(m, bar: int) -> None:
     addr = st.dev.resources[bar]
     low_bits = m.state.hw.read(0x10 + 4 * bar, 4) & (0x3 if info.kind == "io" else 0xF)
     lo = (addr & 0xFFFFFFFF & ~(0x3 if info.kind == "io" else 0xF)) | low_bits
+    # Memory off around the BAR, then the Command read before, whatever Memory was (both
+    # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
     disable = info.kind == "mem64"
-    cmd = m.io.read(PCI_COMMAND, 2)
-    if disable and cmd & PCI_COMMAND_MEMORY:
+    cmd = m.io.read(PCI_COMMAND, 2) if disable else 0
+    if disable:
         m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
     m.io.write(0x10 + 4 * bar, 4, lo)
     if info.kind == "mem64":
         m.io.write(0x14 + 4 * bar, 4, addr >> 32)
-    if disable and cmd & PCI_COMMAND_MEMORY:
+    if disable:
         m.io.write(PCI_COMMAND, 2, cmd)
     if m.policy.switch("resources.bar_assignment_updates_snapshot"):
         st.dev.saved_config[4 + bar] = m.io.read(0x10 + 4 * bar, 4)
@@ -65,7 +67,9 @@ def pci_restore_bars(m) -> None:
 
 
 def pci_power_up(m) -> int:
-    """pci_power_up + pci_set_full_power_state: D0; BARs re-written if a soft reset was needed."""
+    """pci_power_up (drivers/pci/pci.c): PowerState D0, current_state D0; 1 when a D3hot->D0 soft
+    reset may have happened (NoSoftRst = 0). It restores nothing: the caller does
+    (pci_set_full_power_state re-writes the BARs, pci_pm_default_resume_early restores state)."""
     st = m.state
     if not st.hw.accessible:
         st.dev.current_state = D3COLD
@@ -81,7 +85,16 @@ def pci_power_up(m) -> int:
     if state != D0:
         pmcsr_write(m, 0)
     st.dev.current_state = D0
-    if need_restore:
+    return 1 if need_restore else 0
+
+
+def pci_set_full_power_state(m) -> int:
+    """pci_set_full_power_state (drivers/pci/pci.c): pci_power_up, then the BARs re-written when
+    it reported a possible soft reset."""
+    rc = pci_power_up(m)
+    if rc < 0:
+        return rc
+    if rc > 0:
         pci_restore_bars(m)
     return 0
 
@@ -107,13 +120,13 @@ def pci_set_low_power_state(m) -> int:
 
 
 def pci_set_power_state(m, state: int) -> int:
-    """__pci_set_power_state: nothing if current_state is already `state`; D0 via pci_power_up;
+    """__pci_set_power_state: nothing if current_state is already `state`; D0 via pci_set_full_power_state;
     D3hot by pci_set_low_power_state; D3cold is D3hot, then the platform cuts power."""
     st = m.state
     if state == D0:
         if st.dev.current_state == D0 and hw_power_state(m) == D0:
             return 0
-        return pci_power_up(m)
+        return pci_set_full_power_state(m)
     if not m.caps.pm:
         return -5
     if st.dev.current_state == state:
@@ -160,8 +173,9 @@ def pci_pm_runtime_suspend(m) -> int:
 
 
 def pci_pm_runtime_resume(m) -> int:
-    """rpm_resume -> pci_pm_runtime_resume: pci_pm_default_resume_early (power up, restore, PME
-    restore), pci_resume_ptm, then the driver's runtime_resume (vfio-pci's only unmasks INTx)."""
+    """rpm_resume -> pci_pm_runtime_resume: pci_pm_default_resume_early (pci_power_up, which
+    re-writes no BAR, then pci_restore_state, PME restore), pci_resume_ptm, then the driver's
+    runtime_resume (vfio-pci's only unmasks INTx)."""
     from .features import pci_resume_ptm
     from .restore import pci_restore_state
     st = m.state

@@ -139,10 +139,23 @@ def _memory_unlock_and_restore(m, cmd: int) -> None:
 
 
 def vfio_set_irqs(m, index: str, count: int) -> int:
-    """VFIO_DEVICE_SET_IRQS: disable whatever is on, then enable the index asked for."""
+    """VFIO_DEVICE_SET_IRQS (drivers/vfio/pci/vfio_pci_intrs.c): disable whatever is on, then
+    enable the index asked for. MSI/MSI-X: vfio_msi_enable allocates the vectors with Memory
+    forced on (vfio_pci_memory_lock_and_enable/unlock_and_restore), then vfio_msi_set_block ->
+    vfio_msi_set_vector_signal brackets each vector's request_irq (free_irq when disabling) with
+    the same pair, so Command is written back once per vector; vfio_msi_disable frees the vectors
+    (pci_free_irq_vectors) in a last bracket."""
     v, dev = m.state.vfio, m.state.dev
     with m.in_step("vfio_pci_set_irqs_ioctl"):
         if v.irq in ("msi", "msix"):
+            n = len(dev.msix_descs) if v.irq == "msix" else 1
+            for i in range(n):
+                cmd = _memory_lock_and_enable(m)
+                if v.irq == "msix":
+                    msi.msix_free_irq(m, i)
+                else:
+                    msi.msi_free_irq(m)
+                _memory_unlock_and_restore(m, cmd)
             cmd = _memory_lock_and_enable(m)
             if v.irq == "msix":
                 msi.pci_msix_shutdown(m)
@@ -150,17 +163,32 @@ def vfio_set_irqs(m, index: str, count: int) -> int:
                 msi.pci_msi_shutdown(m)
             _memory_unlock_and_restore(m, cmd)
         v.irq = "none"
-        if index == "msix" and m.caps.msix:
+        # vfio_set_irqs_validate_and_prepare: start + count within vfio_pci_get_irq_count
+        # (MSI-X: the table size; MSI and INTx here ask for one), else -EINVAL before anything.
+        if (index == "msix" and (not m.caps.msix or count + 1 > m.profile.msix.entries)
+                or index == "msi" and not m.caps.msi
+                or index == "intx" and not m.state.hw.read(0x3D, 1)):
+            return -22
+        if index == "msix":
             cmd = _memory_lock_and_enable(m)
-            ok = msi.msix_capability_init(m, count + 1)
+            ok = msi.msix_capability_init(m, count + 1, request=False)
             _memory_unlock_and_restore(m, cmd)
-            v.irq = "msix" if ok else "none"
-        elif index == "msi" and m.caps.msi:
+            if ok:
+                v.irq = "msix"
+                for i in range(len(dev.msix_descs)):
+                    cmd = _memory_lock_and_enable(m)
+                    msi.msix_request_irq(m, i)
+                    _memory_unlock_and_restore(m, cmd)
+        elif index == "msi":
             cmd = _memory_lock_and_enable(m)
-            ok = msi.msi_capability_init(m)
+            ok = msi.msi_capability_init(m, request=False)
             _memory_unlock_and_restore(m, cmd)
-            v.irq = "msi" if ok else "none"
-        elif index == "intx" and m.state.hw.read(0x3D, 1):
+            if ok:
+                v.irq = "msi"
+                cmd = _memory_lock_and_enable(m)
+                msi.msi_request_irq(m)
+                _memory_unlock_and_restore(m, cmd)
+        elif index == "intx":
             v.irq = "intx"
     return 0
 

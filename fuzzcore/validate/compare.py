@@ -301,31 +301,12 @@ def _pmcsr(a, caps, op):
 
 
 MODEL_GAPS = (
-    ("vfio_set_irqs", lambda a, c, op: a.get("index") in ("msi", "msix"),
-     "vfio_msi_set_vector_signal (drivers/vfio/pci/vfio_pci_intrs.c) brackets each vector's "
-     "request_irq with vfio_pci_memory_lock_and_enable/unlock_and_restore, which writes Command back "
-     "once per vector; the model's vfio_set_irqs writes Command once per enable"),
-    ("vfio_set_irqs", lambda a, c, op: True,
-     "disabling MSI/MSI-X through VFIO_DEVICE_SET_IRQS: vfio_msi_disable releases each vector through "
-     "vfio_msi_set_vector_signal, one Command write per vector, that the model does not make"),
-    ("vfio_close", lambda a, c, op: True,
-     "closing with MSI/MSI-X enabled: vfio_pci_core_disable -> vfio_msi_disable writes Command once per "
-     "vector (vfio_msi_set_vector_signal), the model once"),
-    ("pci_enable_msi", lambda a, c, op: True,
-     "msi_capability_init (drivers/pci/msi/msi.c) first clears MSI Enable (pci_msi_set_enable(dev, 0)), "
-     "and __pci_write_msi_msg writes Message Control (Multiple Message Enable) before the address; the "
-     "model's msi_capability_init writes neither"),
     ("pci_enable_msix", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msix_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msix enables MSI-X in D3hot"),
     ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msi enables MSI in D3hot"),
-    ("pci_pm_runtime_resume", lambda a, c, op: any(w.step == "pci_restore_bars" for w in op.model_writes),
-     "pci_pm_runtime_resume -> pci_pm_default_resume_early -> pci_power_up (drivers/pci/pci-driver.c): "
-     "pci_power_up only reports that a D3hot->D0 soft reset may have happened; pci_restore_bars runs in "
-     "pci_set_full_power_state (the pci_set_power_state(D0) path), not here, where pci_restore_state "
-     "restores the BARs; the model's runtime resume re-writes them first"),
     ("vfio_config_write", _cmd,
      "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c) emulates INTx Disable: when the "
      "user's virtual bit changes and INTx is not the IRQ type, __vfio_pci_intx_mask/unmask make the "
@@ -334,22 +315,6 @@ MODEL_GAPS = (
      "vfio's PMCSR permission (init_pci_cap_pm_perm) sends every bit but PME_En, PME_Status and "
      "PowerState to hardware from the user's value, read-only ones included (the value written differs, "
      "the register does not); the model sends Data Select/Scale only and keeps the rest from hardware"),
-)
-
-
-def _bar64_command(a, c, op) -> bool:
-    k = op.first_write_mismatch
-    mw = op.model_writes[k] if 0 <= k < len(op.model_writes) else None
-    gw = op.guest_writes[k] if 0 <= k < len(op.guest_writes) else None
-    return bool(mw and mw.step == "pci_restore_bars" and gw and gw.offset == 0x04)
-
-
-# Gaps that show in any op that reaches the function (op name "*").
-MODEL_GAPS = MODEL_GAPS + (
-    ("*", _bar64_command,
-     "pci_std_update_resource (drivers/pci/setup-res.c) writes Command with Memory off before a 64-bit "
-     "BAR and the value it read after it, whatever Memory was; the model's pci_update_bar writes "
-     "them only when Memory is on"),
 )
 
 
