@@ -164,3 +164,20 @@ def test_mmio_enabled_vote_is_merged(tmp_path, both):
     base, m = run("linux-7.1", prog), run(spec, prog)
     assert not base.state.needs_restore_after_reset and base.state.dev.config_epoch == m.state.dev.config_epoch
     assert m.state.hw.read(0x10, 4) == I350_BAR0   # reset, then restored by slot_reset
+
+
+def test_qemu_pre_reset_order_as_path_edit(both):
+    """QEMU < 10.0's pre-reset order as a move in the qemu_pre_reset path: same tables as the
+    shorthand switch, and on the 7265 (D3hot set by the guest) both models end differently: with
+    D0 first the Command clear lands, with the 10.x order Memory and Bus Master stay on in
+    hardware while vconfig says off."""
+    spec = f"linux-7.1+{EXAMPLES / 'qemu-pre-reset-d0-first.toml'}"
+    p = load_policy(spec)
+    assert p.switch("qemu.pre_reset_order") == "d0_then_clear"
+    assert [s.name for s in p.path("qemu_pre_reset")] == ["irqs_off", "d0", "clear_command"]
+    prog = ("vfio_open()\nvfio_config_write(offset=0x04, width=2, value=0x0006)\n"
+            "vfio_config_write(offset=0xcc, width=2, value=0x0003)\nqemu_pre_reset()")
+    assert resolve_device("wifi-7265") and Model(resolve_device("wifi-7265"), p).caps.pm == 0xc8
+    base, old = run("linux-7.1", prog, "wifi-7265"), run(spec, prog, "wifi-7265")
+    assert base.state.hw.read(0x04, 2) & 0x6 == 0x6 and ("vconfig_mismatch", "Command") in buckets(base)
+    assert old.state.hw.read(0x04, 2) & 0x6 == 0 and ("vconfig_mismatch", "Command") not in buckets(old)

@@ -334,8 +334,6 @@ cdef class Engine:
         p.reset_done_restore = s["reset_done_restore"]
         p.reset_done_checks_load_result = s["reset_done_checks_load_result"]
         p.close_resave = s["close_resave"]
-        p.pre_reset_clear_bits = s["pre_reset_clear_bits"]
-        p.pre_reset_clear_then_d0 = s["pre_reset_clear_then_d0"]
         p.vfio_slot_reset_restore = s["vfio_slot_reset_restore"]
         p.aer_native = s["aer_native"]
         p.disable_idle_d3 = s["disable_idle_d3"]

@@ -8,7 +8,15 @@ cdef enum:
     PATH_DEV_RESTORE
     PATH_RESET_FUNCTION
     PATH_RESET_BUS
-    PATH_DRIVER_BASE                 # + paths.DRIVER_CALLBACKS index
+    CB_RESET_PREPARE                 # the host driver's callbacks (driver.*), path ids too
+    CB_RESET_DONE
+    CB_ERROR_DETECTED
+    CB_MMIO_ENABLED
+    CB_SLOT_RESET
+    CB_RESUME
+    PATH_QEMU_PRE_RESET
+    PATH_QEMU_POST_RESET
+    PATH_QEMU_RESET
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -20,23 +28,23 @@ cdef enum:
     PRIM_SECONDARY_BUS_RESET
     PRIM_DRIVER
     PRIM_VOTE
+    PRIM_USER_SET_IRQS
+    PRIM_USER_CLEAR_COMMAND
+    PRIM_USER_PM_D0
+    PRIM_USER_ZERO_BARS
+    PRIM_QEMU_PICK_RESET
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
-    # paths.DRIVER_CALLBACKS order
-    CB_RESET_PREPARE = 0
-    CB_RESET_DONE
-    CB_ERROR_DETECTED
-    CB_MMIO_ENABLED
-    CB_SLOT_RESET
-    CB_RESUME
+    COND_INTX_PIN
 
 ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_function", "pci_reset_bus",
                      "driver.reset_prepare", "driver.reset_done", "driver.error_detected", "driver.mmio_enabled",
-                     "driver.slot_reset", "driver.resume")
+                     "driver.slot_reset", "driver.resume", "qemu_pre_reset", "qemu_post_reset", "qemu_reset")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
-                          "reset_methods", "secondary_bus_reset", "driver", "vote")
-ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok")
+                          "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
+                          "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset")
+ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -50,6 +58,8 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
         return True
     if c == COND_CONFIG_ALL_ONES:
         v = io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU   # pci_dev_config_accessible (e18d1abc3bff)
+    elif c == COND_INTX_PIN:
+        v = hw_read(m, PCI_INTERRUPT_PIN, 1) != 0       # QEMU's vdev->intx.pin (its own copy)
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -90,17 +100,28 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             driver_callback(m, a, arg)
         elif p == PRIM_VOTE:
             result = VOTE_VALUES[arg] if a == 0 else VOTE_RESULT[a]
+        elif p == PRIM_USER_SET_IRQS:
+            vfio_set_irqs(m, a, 0)                      # paths order: none, intx = IRQ_NONE, IRQ_INTX
+        elif p == PRIM_USER_CLEAR_COMMAND:
+            vfio_config_write(m, PCI_COMMAND, 2, guest_view_command(m) & ~(<uint32_t>a))
+        elif p == PRIM_USER_PM_D0:
+            to_d0(m)
+        elif p == PRIM_USER_ZERO_BARS:
+            zero_bars(m)
+        elif p == PRIM_QEMU_PICK_RESET:
+            qemu_pick_reset(m)
         i += 1
     m.step = prev
     return result
 
 
 cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:
+    # callback: the path id of driver.CALLBACK (CB_*)
     """dev->driver->err_handler->CALLBACK: a host driver runs [driver.CALLBACK]; vfio-pci has only
     error_detected (reset_done under v18, slot_reset under recovery.vfio_slot_reset: in code);
     no driver, no callback. The vote returned (0 when the callback returns none)."""
     if m.st.dev.driver == DRV_HOST:
-        return run_path(m, PATH_DRIVER_BASE + callback, arg)
+        return run_path(m, callback, arg)
     if m.st.dev.driver == DRV_VFIO and callback == CB_RESET_DONE:
         vfio_reset_done(m)
     return 0

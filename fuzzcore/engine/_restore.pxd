@@ -133,8 +133,6 @@ cdef struct Policy:
     int reset_done_restore
     int reset_done_checks_load_result
     int close_resave
-    uint32_t pre_reset_clear_bits
-    int pre_reset_clear_then_d0
     int vfio_slot_reset_restore
     int aer_native
     int disable_idle_d3

@@ -16,7 +16,7 @@ from ..model.caps import cap_offsets
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
 from ..policy.vocabulary import (
-    GATE_NAMES, QEMU_PRE_RESET_CLEAR_BITS, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
+    GATE_NAMES, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
     SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
 )
 
@@ -230,11 +230,6 @@ def policy_tables(compiled) -> PolicyTables:
         t.save.append((sid, SAVE_STEP_NAMES[sid], GATE_NAMES[int(compiled.save_gate[sid])]))
     for mid in compiled.reset_order:
         t.reset.append((int(mid), RESET_METHOD_NAMES[int(mid)]))
-    clears = _switch(compiled, "qemu.pre_reset_clears")
-    bits = 0
-    for i, b in enumerate(QEMU_PRE_RESET_CLEAR_BITS):
-        if clears >> i & 1:
-            bits |= b
     t.switches = {
         "gate_on_state_saved": _switch(compiled, "restore.gate_on_state_saved"),
         "clear_state_saved": _switch(compiled, "restore.clear_state_saved"),
@@ -250,8 +245,6 @@ def policy_tables(compiled) -> PolicyTables:
         "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
         "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
-        "pre_reset_clear_bits": bits,
-        "pre_reset_clear_then_d0": int(_switch(compiled, "qemu.pre_reset_order") == "clear_then_d0"),
         "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),

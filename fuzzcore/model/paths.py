@@ -27,6 +27,8 @@ def condition(m, when: str, result: int) -> bool:
         value = m.io.read(PCI_COMMAND, 4) == 0xFFFFFFFF
     elif name == "result_ok":
         value = result == 0
+    elif name == "intx_pin":
+        value = m.state.hw.read(0x3D, 1) != 0                  # QEMU's vdev->intx.pin (its own copy)
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -78,6 +80,25 @@ def _run(m, name: str, arg) -> int:
             v = st.param("result")
             from .reset import VOTE_VALUES
             result = VOTE_VALUES[arg] if v == "arg" else VOTE_CODES[v]
+        elif do == "user_set_irqs":
+            from .vfio import vfio_set_irqs
+            vfio_set_irqs(m, st.param("index"), 0)              # VFIO_DEVICE_SET_IRQS, count 0
+        elif do == "user_clear_command":
+            from .qemu import guest_view_command
+            from .vfio import vfio_config_write
+            cmd = guest_view_command(m)
+            for bit in st.param("value"):
+                cmd &= ~COMMAND_BITS[bit]
+            vfio_config_write(m, PCI_COMMAND, 2, cmd)
+        elif do == "user_pm_d0":
+            from .qemu import to_d0
+            to_d0(m)
+        elif do == "user_zero_bars":
+            from .qemu import zero_bars
+            zero_bars(m)
+        elif do == "qemu_pick_reset":
+            from .qemu import pick_reset
+            pick_reset(m)
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result

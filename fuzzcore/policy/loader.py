@@ -800,7 +800,42 @@ def _read_restore_after_failed(policy_paths: dict) -> bool:
     return not any(st.name == "restore" and st.when == "result_ok" for st in policy_paths["pci_reset_function"])
 
 
+def _sugar_pre_reset_clears(src, build, info, value) -> None:
+    """qemu.pre_reset_clears: the bits of qemu_pre_reset's clear_command step."""
+    d = build.path_defs.get(("qemu_pre_reset", "clear_command"))
+    if d is not None and d["params"].get("value") != tuple(value):
+        d["params"]["value"] = tuple(value)
+        build.changed("path.qemu_pre_reset.step.clear_command.params", info)
+
+
+def _read_pre_reset_clears(policy_paths: dict):
+    st = next((s for s in policy_paths["qemu_pre_reset"] if s.name == "clear_command" and s.gate != "never"), None)
+    return st.param("value") if st is not None else ()
+
+
+def _sugar_pre_reset_order(src, build, info, value) -> None:
+    """qemu.pre_reset_order: clear_command before or after d0 in qemu_pre_reset."""
+    order = build.path_orders.get("qemu_pre_reset")
+    if order is None or "clear_command" not in order or "d0" not in order:
+        return
+    first, second = ("clear_command", "d0") if value == "clear_then_d0" else ("d0", "clear_command")
+    if order.index(first) > order.index(second):
+        order.remove(first)
+        order.insert(order.index(second), first)
+        build.changed("path.qemu_pre_reset.steps", info)
+
+
+def _read_pre_reset_order(policy_paths: dict) -> str:
+    names = [s.name for s in policy_paths["qemu_pre_reset"]]
+    if "clear_command" in names and "d0" in names and names.index("d0") < names.index("clear_command"):
+        return "d0_then_clear"
+    return "clear_then_d0"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
+    "qemu.pre_reset_clears": (_sugar_pre_reset_clears, _read_pre_reset_clears,
+                              "path.qemu_pre_reset.step.clear_command.params"),
+    "qemu.pre_reset_order": (_sugar_pre_reset_order, _read_pre_reset_order, "path.qemu_pre_reset.steps"),
     "reset.save_and_disable_inaccessible": (_sugar_skip_save, _read_skip_save, "path.pci_dev_save_and_disable.steps"),
     "reset.restore_after_failed_reset": (_sugar_restore_after_failed, _read_restore_after_failed,
                                          "path.pci_reset_function.step.restore.when"),

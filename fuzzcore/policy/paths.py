@@ -44,11 +44,18 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("driver.slot_reset", "err_handler->slot_reset", "", "§5.4",
             "called after the subordinate reset when the vote was NEED_RESET; its vote is merged"),
     PathDef("driver.resume", "err_handler->resume", "", "§5.4", "called when recovery succeeded"),
+    PathDef("qemu_pre_reset", "vfio_pci_pre_reset (QEMU hw/vfio/pci.c)", "vfio_pci_pre_reset", "§6.8",
+            "interrupts off, Command bits cleared, D0, all through the vfio regions (after the open check)"),
+    PathDef("qemu_post_reset", "vfio_pci_post_reset (QEMU hw/vfio/pci.c)", "vfio_pci_post_reset", "§6.8",
+            "INTx re-armed, the six BARs zeroed through the config region (after the open check)"),
+    PathDef("qemu_reset", "vfio_pci_reset (QEMU hw/vfio/pci.c)", "vfio_pci_reset", "§6.8",
+            "pre-reset, the reset QEMU picks, post-reset (after the open check)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
 PATH_BY_NAME = {p.name: p for p in PATHS}
 DRIVER_CALLBACKS = tuple(n.split(".", 1)[1] for n in PATH_NAMES if n.startswith("driver."))
+KERNEL_PATHS = tuple(n for n in PATH_NAMES if not n.startswith("driver."))
 
 # pci_ers_result_t values a driver callback may return (include/linux/pci.h), in the models' codes.
 VOTES: tuple[tuple[str, str], ...] = (
@@ -67,7 +74,7 @@ COMMAND_BITS: tuple[tuple[str, int], ...] = (
 @dataclass(frozen=True)
 class ParamDef:
     name: str
-    kind: str                               # "enum" (one value) | "bits" (a list, OR-ed)
+    kind: str                               # "enum" (one value) | "bits" (a list, OR-ed) | "path" (one path)
     values: tuple[tuple[str, str], ...]     # (value, meaning)
 
     @property
@@ -75,8 +82,12 @@ class ParamDef:
         return tuple(v for v, _ in self.values)
 
     def encode(self, value) -> int:
+        """enum: the value's index; path: the path id (a callback names driver.CALLBACK); bits:
+        the Command bits OR-ed."""
         if self.kind == "enum":
             return self.value_names.index(value)
+        if self.kind == "path":
+            return PATH_IDS[value] if value in PATH_IDS else PATH_IDS[f"driver.{value}"]
         bits = dict(COMMAND_BITS)
         mask = 0
         for v in value:
@@ -95,7 +106,7 @@ class PrimitiveDef:
 PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("stop", "return", (), "end the path here (with `when`: an early return)"),
     PrimitiveDef("call", "a call of another path",
-                 (ParamDef("path", "enum", tuple((p.name, p.upstream) for p in PATHS
+                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
                                                  if not p.name.startswith("driver."))),),
                  "run the named path (its result does not change this path's)"),
     PrimitiveDef("set_power", "pci_set_power_state",
@@ -111,10 +122,24 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("secondary_bus_reset", "pci_reset_secondary_bus",
                  (), "the upstream port's Bridge Control SBR pulse; sets the result"),
     PrimitiveDef("driver", "dev->driver->err_handler->CALLBACK",
-                 (ParamDef("callback", "enum", tuple((c, f"[driver.{c}] for a host driver") for c in DRIVER_CALLBACKS)),),
+                 (ParamDef("callback", "path", tuple((c, f"[driver.{c}] for a host driver") for c in DRIVER_CALLBACKS)),),
                  "the bound driver's callback: a host driver runs [driver.CALLBACK], vfio-pci its own"),
     PrimitiveDef("vote", "return PCI_ERS_RESULT_*", (ParamDef("result", "enum", VOTES),),
                  "a driver callback's return value; sets the result"),
+    PrimitiveDef("user_set_irqs", "VFIO_DEVICE_SET_IRQS (vfio_pci_set_irqs_ioctl)",
+                 (ParamDef("index", "enum", (("none", "DATA_NONE, count 0: every index off"),
+                                             ("intx", "INTx on"))),),
+                 "QEMU's interrupt set-up through the vfio ioctl (vfio_disable_interrupts, vfio_intx_enable)"),
+    PrimitiveDef("user_clear_command", "vfio_pci_read_config/vfio_pci_write_config(PCI_COMMAND) (QEMU)",
+                 (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
+                 "read Command through the config region (hardware bits, vconfig's INTx Disable), clear these bits, "
+                 "write it back"),
+    PrimitiveDef("user_pm_d0", "vfio_pci_pre_reset's PMCSR write (QEMU)", (),
+                 "if PMCSR's PowerState is not D0, write it to D0 through the config region"),
+    PrimitiveDef("user_zero_bars", "vfio_pci_post_reset's BAR writes (QEMU)", (),
+                 "the six BAR registers written 0 through the config region"),
+    PrimitiveDef("qemu_pick_reset", "vfio_pci_reset's choice (QEMU)", (),
+                 "VFIO_DEVICE_RESET if it works with FLR or without a PM reset; else a hot reset; else a PM reset"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -125,6 +150,7 @@ PRIMITIVE_BY_NAME = {p.name: p for p in PRIMITIVES}
 CONDITIONS: tuple[tuple[str, str], ...] = (
     ("config_all_ones", "the Command/Status dword reads all-ones (pci_dev_config_accessible fails)"),
     ("result_ok", "the path's result so far is 0 (the reset worked)"),
+    ("intx_pin", "the Interrupt Pin register is non-zero (QEMU's vdev->intx.pin)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
@@ -145,10 +171,6 @@ def _check() -> None:
         assert len(p.params) <= 1, p.name
     for p in PATHS:
         assert not p.name.startswith("driver.") or not p.label, p.name
-    # `call` encodes a path by its position among the kernel paths, `driver` by its callback's:
-    # kernel paths come first so both are also path ids (minus the first driver path's id).
-    kinds = [p.name.startswith("driver.") for p in PATHS]
-    assert kinds == sorted(kinds)
 
 
 _check()
