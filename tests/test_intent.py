@@ -70,7 +70,9 @@ pci_save_state()
 pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
 """)
     found = _intent_violations(vs)
-    assert [(v.op_index, v.op, v.register) for v in found] == [(4, "pcie_do_recovery", "TPH")]
+    assert [(v.op_index, v.op, v.register) for v in found if v.register == "TPH"] == [(4, "pcie_do_recovery", "TPH")]
+    # the header: the restore wrote (or found equal) the snapshot, so that is what the kernel means
+    assert not [v for v in found if v.register.startswith("Command.")]
 
 
 def test_driver_path_flags_its_own_restore():
@@ -83,7 +85,7 @@ pci_save_state()
 pci_restore_state()
 """)
     found = _intent_violations(vs)
-    assert [(v.op_index, v.op, v.register) for v in found] == [(4, "pci_restore_state", "TPH")]
+    assert [(v.op_index, v.op, v.register) for v in found if v.register == "TPH"] == [(4, "pci_restore_state", "TPH")]
     assert not [v for v in vs if v.invariant == "live_flag_mismatch"]   # it stood before the op
 
 

@@ -75,9 +75,34 @@ cdef inline uint32_t io_read(Machine *m, int off, int width) noexcept nogil:
     return hw_read(m, off, width)
 
 
+cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
+    """Oracle.note_write: a software config write sets the written intent of the bytes it covers
+    (intent.WRITTEN), whether or not the hardware takes it. O(width)."""
+    cdef const uint8_t *mp = m.d.wr_map[port]
+    cdef int i, k, b
+    cdef uint8_t hit
+    for i in range(width):
+        hit = mp[off + i]
+        if hit != 255:
+            k = hit >> 2
+            b = hit & 3
+            m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (((value >> (8 * i)) & 0xFFU) << (8 * b))
+            m.written_op[k] = m.op_index
+            m.written_kind[k] = m.op_kind
+
+
+cdef void write_lost(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """Access._write_lost: config_write_lost while the kernel believes the function answers."""
+    if m.st.dev.error_state == ERR_NORMAL and m.st.dev.current_state != D3COLD:
+        report(m, INV_CONFIG_WRITE_LOST, REG_CONFIG, MSG_WRITE_LOST, <uint64_t>off, value, <uint64_t>width)
+
+
 cdef inline void io_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
-    """Access.write(target="dev"): the write-order check, then the write."""
+    """Access.write(target="dev"): the write-order check, the written intent, then the write."""
     check_write_order(m, off, width, value)
+    if not m.st.accessible:
+        write_lost(m, off, width, value)
+    note_write(m, 0, off, width, value)
     hw_write(m, off, width, value)
 
 
@@ -88,6 +113,13 @@ cdef inline uint32_t port_read(Machine *m, int off, int width) noexcept nogil:
 
 
 cdef inline void port_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """Access.write(target="port"): the written intent, then the write."""
+    note_write(m, 1, off, width, value)
+    raw_write(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, off, width, value)
+
+
+cdef inline void port_hw_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """port.hw.write: a hardware side effect on the port's registers (no software write)."""
     raw_write(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, off, width, value)
 
 

@@ -269,6 +269,14 @@ cdef class Engine:
         cdef int16_t[::1] rb = dt.region_base
         keep_alive.extend([dt.region_cap, dt.region_base])
         d.region_cap, d.region_base = &rc[0], &rb[0]
+        if len(dt.written_layout) != N_WRITTEN or len(_INTENT_FIELDS) != N_INTENT:
+            raise ValueError("intent.WRITTEN / FIELDS and the engine's N_WRITTEN / N_INTENT differ: rebuild")
+        for k, (off, width, cmp, port) in enumerate(dt.written_layout):
+            d.wr_off[k], d.wr_width[k], d.wr_cmp[k], d.wr_port[k] = off, width, cmp, port
+        cdef uint8_t[::1] wm0 = dt.written_maps[0]
+        cdef uint8_t[::1] wm1 = dt.written_maps[1]
+        keep_alive.extend(dt.written_maps)
+        d.wr_map[0], d.wr_map[1] = &wm0[0], &wm1[0]
         d.has_port = dt.port is not None
         if d.has_port:
             self._load_function(&d.port, dt.port, keep_alive)

@@ -224,7 +224,10 @@ FIXED_STEP_NAMES = (
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------
-from fuzzcore.model.intent import FIELDS as _INTENT_FIELDS, message as _intent_message
+from fuzzcore.model.intent import FIELDS as _INTENT_FIELDS, REFINES as _INTENT_REFINES, message as _intent_message
+# intent.REFINES rows that name several written fields, as bit sets
+cdef uint64_t REFINES_PCIE = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "PCIe")])
+cdef uint64_t REFINES_L1SS = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "L1SS")])
 
 cdef enum:
     # intent fields, fuzzcore/model/intent.py order
@@ -236,6 +239,9 @@ cdef enum:
     IF_FEATURE0 = 10         # ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH (the F_* order)
     IF_MSI_MSG = 18
     IF_MSIX_MSG = 19
+    IF_WRITTEN1 = 20         # intent.WRITTEN[1:] in order (Command's bits are IF_MEMORY/IO/MASTER)
+    W_COMMAND = 0            # intent.WRITTEN rows
+    W_MSI_MASK = 18
 
 cdef enum:
     INV_MMIO_DECODE_OFF = 0
@@ -253,11 +259,12 @@ cdef enum:
     INV_VCONFIG_MISMATCH
     INV_RESTORE_OUTSIDE_D0
     INV_INTENT_MISMATCH
+    INV_CONFIG_WRITE_LOST
 INVARIANT_NAMES = (
     "mmio_decode_off", "restore_unsaved_buffer", "live_flag_mismatch", "snapshot_all_ones",
     "restore_all_ones", "snapshot_bar_stale", "restore_older_snapshot", "restore_after_failed_load",
     "upstream_feature_off", "order_violation", "used_without_restore", "msi_without_bus_master",
-    "vconfig_mismatch", "restore_outside_d0", "intent_mismatch",
+    "vconfig_mismatch", "restore_outside_d0", "intent_mismatch", "config_write_lost",
 )
 
 cdef enum:
@@ -334,6 +341,7 @@ cdef enum:
     MSG_UPSTREAM_LTR
     MSG_UPSTREAM_PTM
     MSG_INTENT               # a: intent, b: hardware, c: intent.pack(field, vector, last op)
+    MSG_WRITE_LOST           # a: offset, b: value, c: width
 
 
 def _message(int msg, a, b, c):
@@ -388,4 +396,7 @@ def _message(int msg, a, b, c):
         return "PTM enabled on the port too", "port PTM Enable clear"
     if msg == MSG_INTENT:
         return _intent_message(a, b, c, OP_NAMES)
+    if msg == MSG_WRITE_LOST:
+        return "the function answers", (f"write of 0x{b & ((1 << 8 * c) - 1):x} to 0x{a:03x} dropped: "
+                                        "config space reads all-ones")
     raise ValueError(f"unknown message code {msg}")

@@ -20,11 +20,17 @@ cdef inline uint64_t refines(int invariant, int reg) noexcept nogil:
         return 1ULL << IF_MSIX_MSG
     if invariant == INV_LIVE_FLAG_MISMATCH and REG_ATS <= reg <= REG_TPH:
         return 1ULL << (IF_FEATURE0 + reg - REG_ATS)
+    if invariant == INV_VCONFIG_MISMATCH and reg == REG_COMMAND:
+        return (1ULL << IF_MEMORY) | (1ULL << IF_IO)
     if invariant == INV_RESTORE_UNSAVED_BUFFER:
         if reg == REG_TPH:
             return 1ULL << (IF_FEATURE0 + F_TPH)
         if reg == REG_PTM:
             return 1ULL << (IF_FEATURE0 + F_PTM)
+        if reg == REG_PCIE:
+            return REFINES_PCIE
+        if reg == REG_L1SS:
+            return REFINES_L1SS
     if invariant == INV_MMIO_DECODE_OFF and REG_MSIX_NOT_ANSWERING <= reg <= REG_MSIX_BAR_MOVED:
         return 1ULL << IF_MSIX_MSG
     return 0
@@ -345,6 +351,15 @@ cdef void intent_hardware_values(Machine *m, uint64_t *out) noexcept nogil:
         for i in range(m.st.dev.n_msix_descs):
             h = (h * 1000003ULL) ^ intent_msix_entry(m, i)
     out[IF_MSIX_MSG] = h
+    for i in range(1, N_WRITTEN):
+        out[IF_WRITTEN1 + i - 1] = written_hw(m, i)
+
+
+cdef inline uint32_t written_hw(Machine *m, int k) noexcept nogil:
+    """intent.written_hw: WRITTEN row k's compared bits in raw storage (0 when absent)."""
+    if m.d.wr_off[k] < 0:
+        return 0
+    return raw_read(m.pcfg if m.d.wr_port[k] else m.cfg, m.d.wr_off[k], m.d.wr_width[k]) & m.d.wr_cmp[k]
 
 
 cdef void intent_init(Machine *m) noexcept nogil:
@@ -355,6 +370,11 @@ cdef void intent_init(Machine *m) noexcept nogil:
     for f in range(N_INTENT):
         m.intent_op[f] = -1
         m.intent_kind[f] = -1
+    for f in range(N_WRITTEN):
+        m.written[f] = (raw_read(m.pcfg if m.d.wr_port[f] else m.cfg, m.d.wr_off[f], m.d.wr_width[f])
+                        if m.d.wr_off[f] >= 0 else 0)
+        m.written_op[f] = -1
+        m.written_kind[f] = -1
 
 
 cdef void intent_track(Machine *m) noexcept nogil:
@@ -376,17 +396,24 @@ cdef inline bint intent_usable(Machine *m) noexcept nogil:
             and not d.rpm_suspended and not m.st.needs_restore_after_reset)
 
 
+cdef inline uint64_t clamp_index(int32_t op_index) noexcept nogil:
+    return <uint64_t>(op_index + 1) if op_index + 1 < 0xFFFF else 0xFFFFULL
+
+
 cdef inline int64_t intent_one(Machine *m, int64_t before, int f, int vec, uint64_t want,
-                               uint64_t got) noexcept nogil:
+                               uint64_t got, int w) noexcept nogil:
     """One field with an intent: its standing bit when it differs (reported unless it stood
-    already or a more precise invariant flagged it in this op)."""
+    already or a more precise invariant flagged it in this op). w: its WRITTEN row, -1 derived."""
     cdef int64_t bit = (<int64_t>STAND_INTENT0) << f
+    cdef uint64_t packed
     if want == got:
         return 0
     if not before & bit and not (m.refined_now >> f) & 1:
-        report(m, INV_INTENT_MISMATCH, REG_INTENT0 + f, MSG_INTENT, want, got,
-               (<uint64_t>f) | ((<uint64_t>vec) << 8) | ((<uint64_t>(m.intent_kind[f] + 1)) << 16)
-               | ((<uint64_t>(m.intent_op[f] + 1)) << 32))
+        packed = ((<uint64_t>f) | ((<uint64_t>vec) << 8) | ((<uint64_t>(m.intent_kind[f] + 1)) << 16)
+                  | (clamp_index(m.intent_op[f]) << 24))       # intent.pack
+        if w >= 0:
+            packed |= ((<uint64_t>(m.written_kind[w] + 1)) << 40) | (clamp_index(m.written_op[w]) << 48)
+        report(m, INV_INTENT_MISMATCH, REG_INTENT0 + f, MSG_INTENT, want, got, packed)
     return bit
 
 
@@ -396,7 +423,7 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
     cdef KernelDev *d = &m.st.dev
     cdef int64_t standing = 0
     cdef int i, off, reg, width
-    cdef uint32_t mask
+    cdef uint32_t mask, cmd, bit
     cdef uint64_t want, got
     if not intent_usable(m):
         # nothing compared; a mismatch that stood keeps standing unless this op changed the field
@@ -404,24 +431,39 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
             if ((before >> (3 + i)) & 1 and m.intent_op[i] != m.op_index) or (m.refined_now >> i) & 1:
                 standing |= (<int64_t>STAND_INTENT0) << i
         return standing
+    if d.driver != DRV_NONE:
+        # Command's bits: the last deliberate write (vconfig_mismatch owns Memory/IO while open)
+        cmd = raw_read(m.cfg, PCI_COMMAND, 2)
+        for i in range(3):
+            bit = 0x2 if i == IF_MEMORY else (0x1 if i == IF_IO else 0x4)
+            if i != IF_MASTER and m.st.vfio.open:
+                continue
+            if m.d.wr_cmp[W_COMMAND] & bit:
+                standing |= intent_one(m, before, i, 0, 1 if m.written[W_COMMAND] & bit else 0,
+                                       1 if cmd & bit else 0, W_COMMAND)
     if c.pm:
-        standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, raw_read(m.cfg, c.pm + 4, 2) & 0x3)
+        standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, raw_read(m.cfg, c.pm + 4, 2) & 0x3, -1)
     for i in range(6):
         if intent_bar_implemented(m, i):
-            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i))
+            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i), -1)
     for i in range(N_FEATURES):
         intent_feature(m, i, &off, &reg, &width, &mask)
         if off:
             standing |= intent_one(m, before, IF_FEATURE0 + i, 0, <uint64_t>intent_live_flag(m, i),
-                                   1 if (raw_read(m.cfg, off + reg, width) & mask) else 0)
+                                   1 if (raw_read(m.cfg, off + reg, width) & mask) else 0, -1)
     if c.msi and d.msi_enabled:
         standing |= intent_one(m, before, IF_MSI_MSG, 0,
-                               ((<uint64_t>d.msi_msg[0]) << 32) | (d.msi_msg[2] & 0xFFFF), intent_msi_raw(m))
+                               ((<uint64_t>d.msi_msg[0]) << 32) | (d.msi_msg[2] & 0xFFFF), intent_msi_raw(m), -1)
     if c.msix and d.msix_enabled:
         for i in range(d.n_msix_descs):
             want = ((<uint64_t>d.msix_descs[i].addr_lo) << 32) | d.msix_descs[i].data
             got = intent_msix_entry(m, i)
             if want != got:
-                standing |= intent_one(m, before, IF_MSIX_MSG, i, want, got)
+                standing |= intent_one(m, before, IF_MSIX_MSG, i, want, got, -1)
                 break
+    for i in range(1, N_WRITTEN):
+        if m.d.wr_off[i] < 0 or (m.d.wr_port[i] and not m.d.has_port) or (i == W_MSI_MASK and not d.msi_enabled):
+            continue
+        standing |= intent_one(m, before, IF_WRITTEN1 + i - 1, 0, m.written[i] & m.d.wr_cmp[i],
+                               written_hw(m, i), i)
     return standing

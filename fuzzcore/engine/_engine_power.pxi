@@ -199,4 +199,4 @@ cdef void link_down_effects(Machine *m) noexcept nogil:
     if not m.d.has_port or not m.d.port.caps.exp:
         return
     off = m.d.port.caps.exp + 0x28
-    port_write(m, off, 2, port_read(m, off, 2) & ~(<uint32_t>0x400))
+    port_hw_write(m, off, 2, port_read(m, off, 2) & ~(<uint32_t>0x400))

@@ -250,6 +250,7 @@ cdef void restore_dword(Machine *m, int index, int retry, bint force) noexcept n
     cdef uint32_t saved = m.st.dev.saved_config[index]
     cdef int offset = 4 * index
     if not force and io_read(m, offset, 4) == saved:
+        note_write(m, 0, offset, 4, saved)     # checked equal: the snapshot is what it means
         return
     while True:
         io_write(m, offset, 4, saved)

@@ -14,7 +14,8 @@ cdef enum:
     MAX_MSIX_DESCS = 8           # nvec is at most 8 (op table: nvec+1, nvec < 8)
     MAX_VC = 3                   # MFVC, VC, VC9
     N_FEATURES = 8               # live flag / enable bit pairs the oracle compares
-    N_INTENT = 20                # intent fields (fuzzcore/model/intent.py FIELDS)
+    N_INTENT = 48                # intent fields (fuzzcore/model/intent.py FIELDS)
+    N_WRITTEN = 29               # registers with a written intent (fuzzcore/model/intent.py WRITTEN)
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
@@ -102,6 +103,11 @@ cdef struct Device:              # the device under test: its Function plus prof
     int has_port
     Function port
     int port_buf_l1ss            # the port's L1SS buffer exists
+    int wr_off[N_WRITTEN]        # intent.written_layout: offset (-1: absent), width, bits compared, port
+    int wr_width[N_WRITTEN]
+    uint32_t wr_cmp[N_WRITTEN]
+    int wr_port[N_WRITTEN]
+    uint8_t *wr_map[2]           # [CFG_ALLOC] per target: 4 * row + byte of a written register, 255 none
 
 
 # --- policy tables (CompiledPolicy, resolved once) ---------------------------------------------
@@ -275,6 +281,9 @@ cdef struct Machine:
     uint64_t intent_prev[N_INTENT]   # each intent field's hardware value after the last op
     int32_t intent_op[N_INTENT]      # the op index that last changed it (-1: none since enumeration)
     int32_t intent_kind[N_INTENT]    # and its op kind
+    uint32_t written[N_WRITTEN]      # intent.WRITTEN: the value last written on purpose
+    int32_t written_op[N_WRITTEN]    # the op index that wrote it (-1: enumeration)
+    int32_t written_kind[N_WRITTEN]  # and its op kind
     # output
     ViolationRec *viol
     int n_viol

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
+from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
 from ..policy.vocabulary import (
@@ -77,6 +78,8 @@ class DeviceTables:
     rebar_first_bar: int
     region_cap: np.ndarray              # int16[CFG_ALLOC]
     region_base: np.ndarray
+    written_layout: tuple = ()          # intent.written_layout
+    written_maps: tuple = ()            # (device, port) uint8[CFG_ALLOC]: 4 * row + byte, 255 none
     port: FunctionTables | None = None
     port_name: str = ""
 
@@ -181,10 +184,19 @@ def device_tables(profile) -> DeviceTables:
     aer_regs = (0x08, 0x0C, 0x14, 0x18) + ((0x2C,) if caps.exp_type in (0x4, 0xA) else ())
     region_cap, region_base = _regions(profile)
     port = None
+    pp = None
     if profile.upstream_port:
         pp = resolve_device(profile.upstream_port)
         port = _function_tables(pp, cap_offsets(pp), lambda off: 0, 0, True)
+    layout = written_layout(profile, caps, pp, cap_offsets(pp) if pp is not None else None)
+    maps = []
+    for target in (0, 1):
+        a = np.full(CFG_ALLOC, 255, dtype=np.uint8)
+        for off, (row, byte) in written_byte_map(layout, target).items():
+            a[off] = 4 * row + byte
+        maps.append(a)
     return DeviceTables(
+        written_layout=layout, written_maps=tuple(maps),
         fn=fn, header_type=profile.header_type, multifunction=bool(profile.config[0x0E] & 0x80), flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
         has_rom=bool(profile.rom_size), bars=bars,
         msix_entries=msix.entries if msix else 0, msix_table_bir=msix.table_bir if msix else 0,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .state import D0
+from .state import D0, D3COLD
 
 PCI_COMMAND = 0x04
 PCI_COMMAND_IO = 0x1
@@ -53,11 +53,23 @@ class Access:
         hw = self._hw(target)
         if target == "dev":
             self.m.oracle.check_write_order(offset, width, value)
+            if not hw.accessible:
+                self._write_lost(offset, width, value)
         old = hw.read(offset, width) if self.trace_on else 0
+        self.m.oracle.note_write(0 if target == "dev" else 1, offset, width, value)
         hw.write(offset, width, value)
         if self.trace_on:
             new = hw.read(offset, width)
             self.trace.append(TraceEntry(self.m.op_index, self.m.step, target, offset, width, old, new))
+
+    def _write_lost(self, offset: int, width: int, value: int) -> None:
+        """config_write_lost: the function does not answer, so the write is dropped; a finding
+        while the kernel believes it answers (pci_channel_offline() false, not in D3cold)."""
+        d = self.m.state.dev
+        if d.error_state == "normal" and d.current_state != D3COLD:
+            self.m.oracle.report("config_write_lost", "config", "the function answers",
+                                 f"write of 0x{value & ((1 << 8 * width) - 1):x} to 0x{offset:03x} dropped: "
+                                 "config space reads all-ones")
 
     def _hw(self, target: str):
         if target == "dev":

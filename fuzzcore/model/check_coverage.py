@@ -18,8 +18,9 @@ from pathlib import Path
 from .invariants import BY_NAME
 
 # register (as register_names.register_name writes it, or "CAP+0xREL" prefix) -> checks
+_W = "intent_mismatch ({} vs the last deliberate write)"
 _CHECKS: dict[str, tuple[str, ...]] = {
-    "Command": ("vconfig_mismatch (Memory/IO while vfio-pci has it open)",
+    "Command": (_W.format("Memory/IO/BusMaster"), "vconfig_mismatch (Memory/IO while vfio-pci has it open)",
                 "msi_without_bus_master (Bus Master)", "mmio_decode_off (Memory off)",
                 "order_violation (a BAR rewritten with decode on)", "restore_all_ones", "used_without_restore"),
     **{f"BAR{i}": (f"intent_mismatch (BAR{i} vs dev->resource[{i}])", "snapshot_bar_stale",
@@ -30,7 +31,32 @@ _CHECKS: dict[str, tuple[str, ...]] = {
                           "msi_without_bus_master"),
     "MSI+0x04 (AddrLo)": ("intent_mismatch (MSI message)",),
     "MSI+0x08 (AddrHi/Data)": ("intent_mismatch (MSI message)",),
-    "MSI+0x0c (Data/Mask)": ("intent_mismatch (MSI message, 64-bit data)",),
+    "MSI+0x0c (Data/Mask)": ("intent_mismatch (MSI message, 64-bit data; MSI mask, 32-bit)",),
+    "MSI+0x10 (Mask)": (_W.format("MSI mask, while MSI is enabled"),),
+    "CacheLine/Lat": (_W.format("Cache Line Size/Latency Timer"),),
+    "IntLine/Pin": (_W.format("Interrupt Line"),),
+    "ROM BAR": (_W.format("ROM BAR"),),
+    "Bus Numbers": (_W.format("Bus Numbers"),),
+    "I/O Base/Limit": (_W.format("I/O Base/Limit"),),
+    "Memory Base/Limit": (_W.format("Memory Base/Limit"),),
+    "Pref Base/Limit": (_W.format("Pref Base/Limit"),),
+    "Pref Base Upper": (_W.format("Pref Base Upper"),),
+    "Pref Limit Upper": (_W.format("Pref Limit Upper"),),
+    "I/O Upper": (_W.format("I/O Upper"),),
+    "BridgeCtl": (_W.format("Bridge Control, Secondary Bus Reset excluded"),),
+    "PCIe+0x08 (DEVCTL)": (_W.format("DEVCTL, Initiate FLR excluded"), "restore_unsaved_buffer (PCIe)",
+                           "used_without_restore"),
+    "PCIe+0x10 (LNKCTL)": (_W.format("LNKCTL, Retrain Link excluded"), "restore_unsaved_buffer (PCIe)",
+                           "used_without_restore"),
+    "ACS+0x06 (Control)": (_W.format("ACS Control"),),
+    "ReBAR+": (_W.format("ReBAR Control BAR Size, each entry the capability has; past the entry count "
+                         "only writes after an all-ones read, which the hardware drops"),),
+    "SR-IOV+0x20 (PageSize)": (_W.format("SR-IOV System Page Size"),),
+    "L1SS+0x08 (CTL1)": (_W.format("L1SS CTL1"), "restore_unsaved_buffer (L1SS)"),
+    "L1SS+0x0c (CTL2)": (_W.format("L1SS CTL2"), "restore_unsaved_buffer (L1SS)"),
+    "port: PCIe+0x10 (LNKCTL)": (_W.format("port LNKCTL"),),
+    "port: L1SS+0x08 (CTL1)": (_W.format("port L1SS CTL1"),),
+    "port: L1SS+0x0c (CTL2)": (_W.format("port L1SS CTL2"),),
     "MSI-X+0x02 (MsgCtl)": ("intent_mismatch (MSI-X enable vs dev->msix_enabled)", "live_flag_mismatch",
                             "msi_without_bus_master", "restore_outside_d0"),
     "MSI-X table: message": ("intent_mismatch (MSI-X message vs the msi_desc cache)",
@@ -49,7 +75,7 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "PTM+0x08 (Control)": ("intent_mismatch (PTM enable vs dev->ptm_enabled)", "live_flag_mismatch",
                            "upstream_feature_off", "restore_unsaved_buffer (PTM)"),
     "LTR+": ("order_violation (latencies with LTR on)", "restore_unsaved_buffer (LTR)"),
-    "PCIe+0x28 (DEVCTL2)": ("upstream_feature_off (LTR Enable)", "order_violation (LTR)",
+    "PCIe+0x28 (DEVCTL2)": (_W.format("DEVCTL2"), "upstream_feature_off (LTR Enable)", "order_violation (LTR)",
                             "restore_unsaved_buffer (PCIe)"),
     "PCIe+": ("restore_unsaved_buffer (PCIe)", "used_without_restore"),
     "L1SS+": ("restore_unsaved_buffer (L1SS)",),
@@ -74,18 +100,12 @@ _REASONS: dict[str, str] = {
     "0x028": "CardBus CIS pointer: read-only", "0x038": "reserved in a type 0 header: read-only",
     "port: BridgeCtl": "Secondary Bus Reset is pulsed (set, waited, cleared) inside pci_reset_secondary_bus: no value to hold",
     "Vendor/Device": "read-only", "Class/Rev": "read-only", "Subsystem": "read-only", "CapPtr": "read-only",
-    "CacheLine/Lat": "gap: cache line size and latency timer have no kernel-side copy but the snapshot",
-    "IntLine/Pin": "gap: Interrupt Line has no kernel-side copy but the snapshot (the pin is read-only)",
-    "ROM BAR": "gap: the expansion ROM is not modelled as a resource the kernel maps",
-    "BridgeCtl": "gap: bridge control (secondary bus reset) is pulsed by pci_reset_secondary_bus, not held",
+    "SSVID+": "bridge subsystem vendor/device IDs: read-only",
+    "Secondary Status": "write-1-to-clear status",
     "AER+0x04 (UncorStatus)": "write-1-to-clear status", "AER+0x10 (CorStatus)": "write-1-to-clear status",
     "AER+0x30 (RootStatus)": "write-1-to-clear status",
     "PCIe+0x0a (DEVSTA)": "write-1-to-clear status",
-    "ACS+": "gap: ACS Control is restored from the kernel's own computation (pci_restore_acs_state); no check compares it yet",
-    "ReBAR+": "gap: resized BAR size vs the resource size is not compared yet (next slice of intent)",
-    "SR-IOV+": "gap: SR-IOV page size and VF BARs are restored from dev->sriov; no check compares them yet",
-    "MSI+0x10 (Mask)": "gap: MSI mask bits vs dev->msi_mask are not compared yet",
-    "MSI+0x0c (Data/Mask)": "gap: MSI mask bits vs dev->msi_mask are not compared yet",
+    "SR-IOV+": "gap: SR-IOV VF BARs are restored from dev->sriov; no check compares them yet",
     "port: ": "gap: the upstream port's own registers are checked only where the device depends on them (LTR, PTM)",
 }
 
@@ -148,11 +168,11 @@ def coverage(device: str = "i350", policy: str = "linux-7.1", n_random: int = 30
             continue
         for t in r.trace:
             if t.target == "dev":
-                name = register_name(profile, t.offset)
+                name = register_name(profile, int(t.offset))
             elif t.target == "port" and port_profile is not None:
-                name = "port: " + register_name(port_profile, t.offset)
+                name = "port: " + register_name(port_profile, int(t.offset))
             elif t.target == "msix":
-                rel = (t.offset - profile.msix.table_offset) % 16
+                rel = (int(t.offset) - profile.msix.table_offset) % 16
                 name = "MSI-X table: " + ("Vector Control" if rel == 12 else "message")
             else:
                 continue

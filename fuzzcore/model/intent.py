@@ -1,20 +1,30 @@
-"""The kernel's intent beside the hardware, field by field (issue 15, first slice).
+"""The kernel's intent beside the hardware, field by field.
 
 For each register field the kernel cares about, what the system means it to hold and who decided
-it. This slice derives every intent from kernel state the models already keep, so a deliberate
-write (pci_enable_device, pci_set_master, pci_assign_bar, pci_enable_msix, pci_set_power_state,
-...) updates the intent by updating that state, and a reset, a link event or a hardware side effect
-changes the hardware only:
+it. Two kinds of intent:
+
+* **derived** from kernel state the models keep, so a deliberate call (pci_assign_bar,
+  pci_enable_msix, pci_set_power_state, ...) updates the intent by updating that state;
+* **written**: the value the kernel, a host driver or a vfio user last wrote to the register on
+  purpose (every config write the models make through Access.write is a software write; resets,
+  link events, power-state context loss and other hardware side effects change the hardware
+  without one). The enumeration's values (firmware and the PCI core) are the first intent.
+
+Either way a reset, a link event or a hardware side effect changes the hardware only:
 
 | field | intent | who decided it | when it has one |
 |---|---|---|---|
-| Command.Memory, Command.IO | on | pci_enable_device (dev->enable_cnt) | host driver bound, enable_cnt > 0, the device has a BAR (or ROM) of that kind |
-| Command.BusMaster | dev->is_busmaster | pci_set_master / pci_clear_master | host driver bound |
+| Command.Memory, Command.IO, Command.BusMaster | written | the last deliberate write of Command (pci_enable_device, pci_set_master, pci_restore_state, vfio_basic_config_write, ...) | a driver bound (host or vfio-pci), the bit writable |
 | PowerState | dev->current_state | pci_set_power_state (dev->current_state) | a PM capability |
 | BAR0-BAR5 | dev->resource[n] | the PCI core's resource assignment | header type 0, the BAR implemented |
 | ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH enable | the live flag (live_flags.FEATURE_ENABLES) | the enable/disable call | the capability present |
 | MSI message | the cached message (address low, data) | msi_capability_init (msi_desc) | dev->msi_enabled |
 | MSI-X message | each vector's cached message (address, data) | msix_capability_init (msi_desc) | dev->msix_enabled |
+| Interrupt Line, Cache Line Size/Latency Timer, ROM BAR; a bridge's bus numbers, windows and Bridge Control (Secondary Bus Reset excluded: pulsed) | written | the last deliberate write (pci_restore_config_space, pci_setup_bridge, vfio user) | the bits writable |
+| DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, ACS Control, L1SS Control 1/2, SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_acs_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
+| ReBAR Control BAR Size (each entry the capability has) | written | the last deliberate write (pci_resize_resource, pci_restore_rebar_state from the resource size) | the entry present |
+| MSI Mask Bits | written | the last deliberate write (pci_msi_update_mask, __pci_restore_msi_state) | dev->msi_enabled, per-vector masking |
+| the upstream port's LNKCTL and L1SS Control 1/2 | written | the last deliberate write (ASPM, pci_restore_aspm_l1ss_state) | the port present |
 
 vfio's virtual Command (Memory/IO while the device is open) is vconfig_mismatch's, not repeated
 here.
@@ -33,11 +43,46 @@ from __future__ import annotations
 from .live_flags import FEATURE_ENABLES
 from .state import D0, POWER_NAMES
 
+# Registers whose intent is the value last written on purpose: (name, target, where, rel, width,
+# bits compared, header types). `where` is "header" (rel is the offset), "rom" (0x30, or 0x38 in a
+# type 1 header), a CapOffsets attribute, "msi_mask" (the MSI Mask Bits, by MsgCtl) or
+# "rebar_entry" (entry `rel` of the Resizable BAR capability, if it has that many). The bits
+# compared are further limited to those the hardware lets software write (not write-1-to-clear).
+WRITTEN: tuple[tuple[str, str, str, int, int, int, tuple[int, ...]], ...] = (
+    ("Command", "dev", "header", 0x04, 2, 0x0007, (0, 1)),
+    ("Interrupt Line", "dev", "header", 0x3C, 1, 0xFF, (0, 1)),
+    ("CacheLine/Lat", "dev", "header", 0x0C, 2, 0xFFFF, (0, 1)),
+    ("ROM BAR", "dev", "rom", 0, 4, 0xFFFFF801, (0, 1)),
+    ("Bus Numbers", "dev", "header", 0x18, 4, 0xFFFFFFFF, (1,)),
+    ("I/O Base/Limit", "dev", "header", 0x1C, 2, 0xFFFF, (1,)),
+    ("Memory Base/Limit", "dev", "header", 0x20, 4, 0xFFFFFFFF, (1,)),
+    ("Pref Base/Limit", "dev", "header", 0x24, 4, 0xFFFFFFFF, (1,)),
+    ("Pref Base Upper", "dev", "header", 0x28, 4, 0xFFFFFFFF, (1,)),
+    ("Pref Limit Upper", "dev", "header", 0x2C, 4, 0xFFFFFFFF, (1,)),
+    ("I/O Upper", "dev", "header", 0x30, 4, 0xFFFFFFFF, (1,)),
+    ("Bridge Control", "dev", "header", 0x3E, 2, 0xFFBF, (1,)),      # not Secondary Bus Reset
+    ("DEVCTL", "dev", "exp", 0x08, 2, 0x7FFF, (0, 1)),                # not Initiate FLR
+    ("LNKCTL", "dev", "exp", 0x10, 2, 0xFFDF, (0, 1)),                # not Retrain Link
+    ("DEVCTL2", "dev", "exp", 0x28, 2, 0xFFFF, (0, 1)),
+    ("ACS Control", "dev", "acs", 0x06, 2, 0xFFFF, (0, 1)),
+    ("L1SS CTL1", "dev", "l1ss", 0x08, 4, 0xFFFFFFFF, (0, 1)),
+    ("L1SS CTL2", "dev", "l1ss", 0x0C, 4, 0xFFFFFFFF, (0, 1)),
+    ("MSI mask", "dev", "msi_mask", 0, 4, 0xFFFFFFFF, (0, 1)),
+    ("SR-IOV PageSize", "dev", "sriov", 0x20, 4, 0xFFFFFFFF, (0, 1)),
+    ("port LNKCTL", "port", "exp", 0x10, 2, 0xFFDF, (0, 1)),
+    ("port L1SS CTL1", "port", "l1ss", 0x08, 4, 0xFFFFFFFF, (0, 1)),
+    ("port L1SS CTL2", "port", "l1ss", 0x0C, 4, 0xFFFFFFFF, (0, 1)),
+) + tuple((f"ReBAR Control{i}", "dev", "rebar_entry", i, 4, 0x1F00, (0, 1)) for i in range(6))   # BAR Size
+N_WRITTEN = len(WRITTEN)
+W_COMMAND, W_MSI_MASK = 0, 18
+assert WRITTEN[W_MSI_MASK][0] == "MSI mask"
+WRITTEN_WHO = "the last deliberate write"
+
 # (register, who decided the intent, value format)
 FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("Command.Memory", "pci_enable_device (dev->enable_cnt)", "bit"),
-    ("Command.IO", "pci_enable_device (dev->enable_cnt)", "bit"),
-    ("Command.BusMaster", "pci_set_master/pci_clear_master (dev->is_busmaster)", "bit"),
+    ("Command.Memory", WRITTEN_WHO, "bit"),
+    ("Command.IO", WRITTEN_WHO, "bit"),
+    ("Command.BusMaster", WRITTEN_WHO, "bit"),
     ("PowerState", "pci_set_power_state (dev->current_state)", "power"),
 ) + tuple((f"BAR{i}", f"dev->resource[{i}]", "hex") for i in range(6)) + (
     ("ATS", "pci_enable_ats (dev->ats_enabled)", "bit"),
@@ -50,12 +95,17 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("TPH", "pcie_enable_tph (dev->tph_enabled)", "bit"),
     ("MSI message", "msi_capability_init (msi_desc)", "msg"),
     ("MSI-X message", "msix_capability_init (msi_desc)", "msg"),
-)
+) + tuple((row[0], WRITTEN_WHO, "hex") for row in WRITTEN[1:])
 F_MEMORY, F_IO, F_MASTER, F_POWER, F_BAR0 = 0, 1, 2, 3, 4
 F_FEATURE0 = 10            # ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH (sorted by name)
 F_MSI_MSG, F_MSIX_MSG = 18, 19
+F_WRITTEN1 = 20            # WRITTEN[1:] in order; Command's bits are F_MEMORY, F_IO, F_MASTER
 N_FIELDS = len(FIELDS)
-assert N_FIELDS == 20
+assert N_FIELDS == F_WRITTEN1 + N_WRITTEN - 1
+# intent field -> (written register, bits of it): the fields whose intent is a written value
+WRITTEN_FIELDS: dict[int, tuple[int, int]] = {F_MEMORY: (W_COMMAND, 0x2), F_IO: (W_COMMAND, 0x1),
+                                              F_MASTER: (W_COMMAND, 0x4)}
+WRITTEN_FIELDS.update({F_WRITTEN1 + k - 1: (k, 0xFFFFFFFF) for k in range(1, N_WRITTEN)})
 FEATURE_ORDER = ("ATS", "MSI", "MSI-X", "PASID", "PRI", "PTM", "SR-IOV", "TPH")
 _FEATURES = {row[0]: row for row in FEATURE_ENABLES}
 
@@ -67,16 +117,29 @@ REFINES: dict[tuple[str, str], tuple[int, ...]] = {
     ("used_without_restore", "config"): ALL,
     ("msi_without_bus_master", "Command"): (F_MASTER,),
     ("restore_all_ones", "Command"): (F_MEMORY, F_IO, F_MASTER),
+    ("vconfig_mismatch", "Command"): (F_MEMORY, F_IO),
     ("restore_outside_d0", "MSI-X"): (F_MSIX_MSG,),
     **{("restore_all_ones", f"BAR{i}"): (F_BAR0 + i,) for i in range(6)},
     **{("snapshot_bar_stale", f"BAR{i}"): (F_BAR0 + i,) for i in range(6)},
     **{("live_flag_mismatch", name): (F_FEATURE0 + k,) for k, name in enumerate(FEATURE_ORDER)},
     ("restore_unsaved_buffer", "TPH"): (F_FEATURE0 + FEATURE_ORDER.index("TPH"),),
     ("restore_unsaved_buffer", "PTM"): (F_FEATURE0 + FEATURE_ORDER.index("PTM"),),
+    ("restore_unsaved_buffer", "PCIe"): tuple(F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
+                                              if WRITTEN[k][0] in ("DEVCTL", "LNKCTL", "DEVCTL2")),
+    ("restore_unsaved_buffer", "L1SS"): tuple(F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
+                                              if WRITTEN[k][0] in ("L1SS CTL1", "L1SS CTL2")),
     **{("mmio_decode_off", f"MSI-X table, {why}"): (F_MSIX_MSG,)
        for why in ("not answering", "not in D0", "Memory off", "BAR moved")},
 }
 FIELD_INDEX = {row[0]: i for i, row in enumerate(FIELDS)}
+# The register class a root-cause key groups a written field's findings by
+# (fuzzcore/triage/root_cause.register_class): the header as one, a capability by name.
+_CLASS_BY_WHERE = {"header": "config header", "rom": "config header", "exp": "PCIe", "acs": "ACS",
+                   "l1ss": "L1SS", "msi_mask": "MSI", "sriov": "SR-IOV", "rebar_entry": "ReBAR"}
+REGISTER_CLASS: dict[str, str] = {
+    **{FIELDS[f][0]: "config header" for f in (F_MEMORY, F_IO, F_MASTER)},
+    **{row[0]: ("port" if row[1] == "port" else _CLASS_BY_WHERE[row[2]]) for row in WRITTEN[1:]},
+}
 # Fields whose intent another invariant owns outright (never compared by intent_mismatch).
 OWNED_ELSEWHERE = {
     "Command.Memory/IO while vfio-pci has the device open": "vconfig_mismatch (vfio's virtual Command)",
@@ -84,11 +147,49 @@ OWNED_ELSEWHERE = {
 
 _MASK64 = (1 << 64) - 1
 
-# Command's intent needs the deliberate writes tracked as state (a host driver's own
-# pci_restore_state is one: it sets Command to the snapshot it restores, Bus Master included), not
-# derived from enable_cnt / is_busmaster; until then Command is left to the invariants that refine
-# it (vconfig_mismatch, msi_without_bus_master, restore_all_ones, order_violation, mmio_decode_off).
-COMMAND_INTENT = False
+
+def written_layout(profile, caps, port_profile, port_caps) -> tuple[tuple[int, int, int, int], ...]:
+    """Per WRITTEN row: (offset or -1 when the function has no such register, width, bits compared,
+    1 for the upstream port). The bits compared are the row's, limited to what software can write
+    (the profile's write mask, not write-1-to-clear). Both models use this table."""
+    out = []
+    for name, target, where, rel, width, mask, headers in WRITTEN:
+        prof, c = (port_profile, port_caps) if target == "port" else (profile, caps)
+        off = -1
+        if prof is not None and prof.header_type in headers:
+            if where == "header":
+                off = rel
+            elif where == "rom":
+                off = 0x38 if prof.header_type == 1 else 0x30
+            elif where == "msi_mask":
+                if c.msi:
+                    ctrl = int(prof.config[c.msi + 2]) | int(prof.config[c.msi + 3]) << 8
+                    if ctrl & 0x100:
+                        off = c.msi + (0x10 if ctrl & 0x80 else 0x0C)
+            elif where == "rebar_entry":
+                if c.rebar and rel < (int(prof.config[c.rebar + 8]) >> 5) & 0x7:
+                    off = c.rebar + 8 + 8 * rel
+            elif getattr(c, where):
+                off = getattr(c, where) + rel
+        cmp = 0
+        if off >= 0:
+            sem = prof.semantics
+            for i in range(width):
+                cmp |= (int(sem.wmask[off + i]) & ~int(sem.w1cmask[off + i]) & 0xFF) << (8 * i)
+            cmp &= mask
+        out.append((off if cmp else -1, width, cmp, 1 if target == "port" else 0))
+    return tuple(out)
+
+
+def written_byte_map(layout, port: int) -> dict[int, tuple[int, int]]:
+    """config offset -> (WRITTEN row, byte within it) for the device (port=0) or the port."""
+    out = {}
+    for k, (off, width, _cmp, is_port) in enumerate(layout):
+        if off >= 0 and is_port == port:
+            for i in range(width):
+                out[off + i] = (k, i)
+    return out
+
 
 
 def _raw(hw, off: int, width: int) -> int:
@@ -148,7 +249,18 @@ def hardware_values(m) -> list[int]:
         for i in range(len(d.msix_descs)):
             h = ((h * 1000003) ^ _msix_entry(hw, i)) & _MASK64
     out.append(h)
+    for k in range(1, N_WRITTEN):
+        out.append(written_hw(m, k))
     return out
+
+
+def written_hw(m, k: int) -> int:
+    """WRITTEN row k's compared bits in raw storage (0 when the register is absent)."""
+    off, width, cmp, port = m.written_layout[k]
+    if off < 0:
+        return 0
+    hw = m.state.port.hw if port else m.state.hw
+    return _raw(hw, off, width) & cmp
 
 
 def intents(m):
@@ -157,15 +269,16 @@ def intents(m):
     st = m.state
     d, hw, c, p = st.dev, st.hw, m.caps, m.profile
     out = []
+    written = m.oracle.written
     cmd = _raw(hw, 0x04, 2)
-    if COMMAND_INTENT and d.driver == "host":
-        if d.enable_cnt > 0:
-            kinds = {b.kind for b in p.bars}
-            if kinds & {"mem32", "mem64"} or p.rom_size:
-                out.append((F_MEMORY, 0, 1, cmd >> 1 & 1))
-            if "io" in kinds:
-                out.append((F_IO, 0, 1, cmd & 1))
-        out.append((F_MASTER, 0, int(bool(d.is_busmaster)), cmd >> 2 & 1))
+    if d.driver != "none":
+        cmp = m.written_layout[W_COMMAND][2]
+        for f in (F_MEMORY, F_IO, F_MASTER):
+            bit = WRITTEN_FIELDS[f][1]
+            if f != F_MASTER and st.vfio.open:
+                continue                   # vconfig_mismatch owns Memory/IO (OWNED_ELSEWHERE)
+            if cmp & bit:
+                out.append((f, 0, int(bool(written[W_COMMAND] & bit)), int(bool(cmd & bit))))
     if c.pm:
         out.append((F_POWER, 0, d.current_state, _raw(hw, c.pm + 4, 2) & 0x3))
     if p.header_type == 0:
@@ -191,6 +304,11 @@ def intents(m):
         else:
             if d.msix_descs:
                 out.append((F_MSIX_MSG, 0, 0, 0))
+    for k in range(1, N_WRITTEN):
+        off, _width, cmp, port = m.written_layout[k]
+        if off < 0 or port and st.port is None or k == W_MSI_MASK and not d.msi_enabled:
+            continue
+        out.append((F_WRITTEN1 + k - 1, 0, written[k] & cmp, written_hw(m, k)))
     return out
 
 
@@ -204,18 +322,25 @@ def _fmt(kind: str, v: int) -> str:
     return f"0x{v:x}"
 
 
-def pack(field: int, vector: int, changed_op_index: int, changed_op_kind: int) -> int:
-    """The third value of an intent_mismatch record: field, vector and the op that last changed the
-    hardware (-1: nothing since enumeration)."""
-    return field | vector << 8 | (changed_op_kind + 1) << 16 | (changed_op_index + 1) << 32
+def pack(field: int, vector: int, changed_op_index: int, changed_op_kind: int,
+         written_op_index: int = -1, written_op_kind: int = -1) -> int:
+    """The third value of an intent_mismatch record: field, vector, the op that last changed the
+    hardware and, for a written intent, the op that last wrote it on purpose (-1: nothing since
+    enumeration)."""
+    return (field | vector << 8 | (changed_op_kind + 1) << 16 | min(changed_op_index + 1, 0xFFFF) << 24
+            | (written_op_kind + 1) << 40 | min(written_op_index + 1, 0xFFFF) << 48)
 
 
 def message(intent: int, hardware: int, packed: int, op_names) -> tuple[str, str]:
     """(expected, actual) of an intent_mismatch, as both models write it."""
     field, vector = packed & 0xFF, packed >> 8 & 0xFF
-    op_kind, op_index = (packed >> 16 & 0xFFFF) - 1, (packed >> 32) - 1
+    op_kind, op_index = (packed >> 16 & 0xFF) - 1, (packed >> 24 & 0xFFFF) - 1
+    w_kind, w_index = (packed >> 40 & 0xFF) - 1, (packed >> 48 & 0xFFFF) - 1
     reg, who, kind = FIELDS[field]
     vec = f"vector {vector}: " if field == F_MSIX_MSG else ""
+    if field in WRITTEN_FIELDS:
+        who = (f"{who}, op {w_index} ({op_names[w_kind]})" if w_index >= 0
+               else f"{who}, at enumeration (firmware and the PCI core)")
     expected = f"{vec}{_fmt(kind, intent)} (intent of {who})"
     last = "unchanged since enumeration" if op_index < 0 else f"last changed by op {op_index} ({op_names[op_kind]})"
     return expected, f"{vec}{_fmt(kind, hardware)} in hardware, {last}"

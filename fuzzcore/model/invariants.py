@@ -84,8 +84,16 @@ INVARIANTS: tuple[Invariant, ...] = (
                        'answers, dev->error_state normal, dev->current_state D0, runtime PM active); reported by '
                        'the first such op, silent on the fields a more precise invariant flagged in the same op'),
               registers=('PowerState, BAR0-BAR5, the enables of ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH, '
-                         'MSI message, MSI-X message (Command.Memory/IO/BusMaster are fields of the table '
-                         'but not compared yet: intent.COMMAND_INTENT)')),
+                         'MSI message, MSI-X message (derived from kernel state); Command.Memory/IO/BusMaster, '
+                         'Interrupt Line, CacheLine/Lat, ROM BAR, a bridge\'s bus numbers, windows and Bridge '
+                         'Control, DEVCTL, LNKCTL, DEVCTL2, ACS Control, L1SS CTL1/CTL2, MSI mask, SR-IOV '
+                         'PageSize, ReBAR Control0-5 and the port\'s LNKCTL and L1SS CTL1/CTL2 (the last '
+                         'deliberate write)')),
+    Invariant("config_write_lost", "H3e/H11",
+              "a config write (by the kernel, a driver or the vfio user) reached a function that did not answer "
+              "while the kernel believed it did (dev->error_state normal, not in D3cold): the hardware dropped it",
+              checked='at every config write the models make to the device, as it happens',
+              registers='config'),
 )
 
 BY_NAME = {inv.name: inv for inv in INVARIANTS}

@@ -20,6 +20,7 @@ from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
 from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
+from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
 from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS
 from ..program.op_table import compile_preconditions
@@ -95,6 +96,10 @@ class Model:
         port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
         self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
         self._port_profile = port_profile
+        # intent.WRITTEN: where each register is and which bits are compared; byte maps per target
+        self.written_layout = _intent.written_layout(profile, self.caps, port_profile, self.port_caps)
+        self.written_map = (_intent.written_byte_map(self.written_layout, 0),
+                            _intent.written_byte_map(self.written_layout, 1))
         self._pre = compile_preconditions(policy)
         self._reset_state()
 

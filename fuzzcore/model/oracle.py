@@ -33,11 +33,29 @@ class Oracle:
         self._refined_now: set = set()   # intent fields a more precise invariant flagged in this op
         self._hw_prev: list = []         # each intent field's hardware value after the last op
         self._hw_changed: list = []      # (op index, op kind) that last changed it; (-1, -1): none
+        self.written: list = [0] * _intent.N_WRITTEN          # intent.WRITTEN: the last deliberate write
+        self._written_op: list = [(-1, -1)] * _intent.N_WRITTEN   # and the op that made it
 
     def init_intent(self) -> None:
         """The hardware as enumeration leaves it: nothing changed it yet."""
         self._hw_prev = _intent.hardware_values(self.m)
         self._hw_changed = [(-1, -1)] * _intent.N_FIELDS
+        for k, (off, width, _cmp, port) in enumerate(self.m.written_layout):
+            hw = self.m.state.port.hw if port and self.m.state.port is not None else self.m.state.hw
+            self.written[k] = int.from_bytes(hw.config[off:off + width].tobytes(), "little") if off >= 0 else 0
+        self._written_op = [(-1, -1)] * _intent.N_WRITTEN
+
+    def note_write(self, port: int, offset: int, width: int, value: int) -> None:
+        """A software config write: it sets the written intent of the bytes it covers, whether or
+        not the hardware takes it (intent.WRITTEN)."""
+        m = self.m
+        byte_map = m.written_map[port]
+        for i in range(width):
+            hit = byte_map.get(offset + i)
+            if hit is not None:
+                k, b = hit
+                self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | ((value >> 8 * i) & 0xFF) << 8 * b
+                self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1))
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
@@ -141,6 +159,12 @@ class Oracle:
         true, not again by each later op while it stands."""
         standing, self._pending = set(), []
         self._check_end_of_op()
+        # the standing checks report first: what they refine holds for intent_mismatch in this op
+        for key, args in self._pending:
+            standing.add(key)
+            if key not in self._standing and args is not None:
+                self.report(*args)
+        self._pending = []
         self._check_intent()
         for key, args in self._pending:
             standing.add(key)
@@ -178,7 +202,8 @@ class Oracle:
                 self._pending.append((key, None))
                 continue
             idx, k = self._hw_changed[f]
-            expected, actual = _intent.message(want, got, _intent.pack(f, vec, idx, k), _OP_NAMES)
+            w_idx, w_kind = self._written_op[_intent.WRITTEN_FIELDS[f][0]] if f in _intent.WRITTEN_FIELDS else (-1, -1)
+            expected, actual = _intent.message(want, got, _intent.pack(f, vec, idx, k, w_idx, w_kind), _OP_NAMES)
             self._pending.append((key, ("intent_mismatch", reg, expected, actual)))
 
     def _standing_report(self, invariant: str, register: str, expected: str, actual: str) -> None:

@@ -6,6 +6,11 @@ from __future__ import annotations
 HEADER = {0x00: "Vendor/Device", 0x04: "Command", 0x06: "Status", 0x08: "Class/Rev", 0x0C: "CacheLine/Lat",
           0x10: "BAR0", 0x14: "BAR1", 0x18: "BAR2", 0x1C: "BAR3", 0x20: "BAR4", 0x24: "BAR5",
           0x2C: "Subsystem", 0x30: "ROM BAR", 0x34: "CapPtr", 0x3C: "IntLine/Pin", 0x3E: "BridgeCtl"}
+# a type 1 (bridge) header from 0x18 on
+BRIDGE_HEADER = {**{k: v for k, v in HEADER.items() if k < 0x18}, 0x18: "Bus Numbers", 0x1C: "I/O Base/Limit",
+                 0x1E: "Secondary Status", 0x20: "Memory Base/Limit", 0x24: "Pref Base/Limit",
+                 0x28: "Pref Base Upper", 0x2C: "Pref Limit Upper", 0x30: "I/O Upper", 0x34: "CapPtr",
+                 0x38: "ROM BAR", 0x3C: "IntLine/Pin", 0x3E: "BridgeCtl"}
 
 CAP_REGS = {
     "PM": {0x04: "PMCSR"},
@@ -24,9 +29,11 @@ CAP_REGS = {
 
 
 def register_name(profile, offset: int) -> str:
+    offset = int(offset)
     base = offset & ~3
     if offset < 0x40:
-        return HEADER.get(offset, HEADER.get(base, f"0x{offset:03x}"))
+        header = BRIDGE_HEADER if profile.header_type == 1 else HEADER
+        return header.get(offset, header.get(base, f"0x{offset:03x}"))
     best = None
     for cap in profile.walk.all:
         if cap.offset <= offset and (best is None or cap.offset > best.offset):

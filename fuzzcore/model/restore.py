@@ -225,6 +225,7 @@ def _restore_dword(m, index: int, retry: int, force: bool) -> None:
     saved = m.state.dev.saved_config[index]
     offset = 4 * index
     if not force and m.io.read(offset, 4) == saved:
+        m.oracle.note_write(0, offset, 4, saved)   # checked equal: the snapshot is what it means
         return
     while True:
         m.io.write(offset, 4, saved)

@@ -66,7 +66,8 @@ def register_class(register: str) -> str:
     whole), a capability by name, an MMIO access with its cause."""
     if register in ("config", "Command") or register.startswith("BAR"):
         return "config header"
-    return register
+    from ..model.intent import REGISTER_CLASS      # intent_mismatch's written fields
+    return REGISTER_CLASS.get(register, register)
 
 
 # --- the recorder ----------------------------------------------------------------------------------

@@ -1,0 +1,195 @@
+"""Written intent (fuzzcore/model/intent.py WRITTEN) and config_write_lost: a register the kernel, a
+driver or the vfio user last wrote on purpose keeps that value as its intent; a reset, a link event
+or a context loss changes the hardware only, and is flagged at the first op after which the kernel
+believes the device usable, once per kind of path: reset, power transition, recovery, vfio, driver.
+Program-only scenarios run on both models; the ones where the device silently loses a register
+poke the reference model's hardware between ops."""
+
+import pytest
+
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.engine import Engine
+from fuzzcore.model import intent
+from fuzzcore.model.check_coverage import coverage, gaps
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+from fuzzcore.program.codec import encode as encode_program
+from fuzzcore.program.fzs import parse_program
+
+
+def _model(device="i350"):
+    return Model(resolve_device(device), load_policy("linux-7.1"))
+
+
+def _found(violations, invariant="intent_mismatch"):
+    return [v for v in violations if v.invariant == invariant]
+
+
+def _run_both(text, device="i350"):
+    calls = parse_program(text)
+    ref = _model(device).run(calls).violations
+    eng = Engine(device, "linux-7.1").run(encode_program(calls)).violations
+    assert [str(v) for v in eng] == [str(v) for v in ref]
+    return ref
+
+
+def _apply_poke_apply(text, n_before, poke, device="i350"):
+    m = _model(device)
+    m.start()
+    calls = parse_program(text)
+    for call in calls[:n_before]:
+        m.apply(call)
+    poke(m)
+    before = len(m.oracle.violations)
+    for call in calls[n_before:]:
+        m.apply(call)
+    return m, m.oracle.violations[before:]
+
+
+def test_fields_and_layout_agree():
+    assert len(intent.FIELDS) == intent.N_FIELDS == intent.F_WRITTEN1 + intent.N_WRITTEN - 1
+    m = _model()
+    layout = dict(zip((r[0] for r in intent.WRITTEN), m.written_layout))
+    assert layout["Command"][2] == 0x7                      # Memory, IO, Bus Master writable on the I350
+    assert layout["DEVCTL"][2] & 0x8000 == 0                # Initiate FLR is never compared
+    assert layout["port LNKCTL"][3] == 1 and layout["Bus Numbers"][0] == -1   # an endpoint: no bridge rows
+
+
+def test_reset_path_flags_a_port_register_lost_while_the_device_slept():
+    # the device is in D3hot (not usable); the port loses what enumeration wrote to its LNKCTL;
+    # pci_reset_function brings the device to D0, resets and restores it, and the port register,
+    # which no step of that path writes, is flagged by the reset op
+    def poke(m):
+        m.state.port.hw.config[m.port_caps.exp + 0x10] = 0     # Common Clock Configuration lost
+    m, vs = _apply_poke_apply("""
+pci_bind_driver(driver=host)
+pci_set_power_state(state=d3hot)
+pci_reset_function(method=flr)
+""", 2, poke)
+    found = _found(vs)
+    assert [(v.op_index, v.op, v.register) for v in found] == [(2, "pci_reset_function", "port LNKCTL")]
+    assert found[0].expected == "0x40 (intent of the last deliberate write, at enumeration (firmware and the PCI core))"
+    assert found[0].actual == "0x0 in hardware, last changed by op 2 (pci_reset_function)"
+
+
+def test_restore_that_finds_the_value_equal_means_it():
+    # pci_restore_config_dword skips a dword that already holds the snapshot: the snapshot is
+    # still what the kernel means, so a recovery that restores the defaults a driver's save took
+    # leaves no Command intent behind (snapshot_bar_stale says what is wrong)
+    vs = _run_both("""
+pci_bind_driver(driver=host)
+hw_link_down()
+pci_save_state()
+pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+""")
+    assert not _found(vs)
+    assert {v.register for v in vs if v.invariant == "snapshot_bar_stale"} == {"BAR0", "BAR3"}
+
+
+def test_power_transition_flags_bus_master_lost_in_d3hot():
+    # the host driver set Bus Master at bind; a NoSoftRst+ device that loses it in D3hot anyway
+    # is flagged by the D0 transition, naming the op that wrote it
+    def poke(m):
+        m.state.hw.config[0x04] = m.state.hw.config[0x04] & 0xFB
+    m, vs = _apply_poke_apply("""
+pci_bind_driver(driver=host)
+pci_set_power_state(state=d3hot)
+pci_set_power_state(state=d0)
+""", 2, poke)
+    found = _found(vs)
+    assert [(v.op_index, v.op, v.register) for v in found] == [(2, "pci_set_power_state", "Command.BusMaster")]
+    assert found[0].expected == "on (intent of the last deliberate write, op 0 (pci_bind_driver))"
+    assert found[0].actual == "off in hardware, last changed by op 2 (pci_set_power_state)"
+
+
+def test_recovery_flags_a_port_register_lost_while_the_device_did_not_answer():
+    def poke(m):
+        m.state.port.hw.config[m.port_caps.exp + 0x10] = 0     # Common Clock Configuration lost
+    m, vs = _apply_poke_apply("""
+pci_bind_driver(driver=host)
+hw_inaccessible()
+pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+""", 2, poke)
+    found = _found(vs)
+    assert [(v.op_index, v.op, v.register) for v in found] == [(2, "pcie_do_recovery", "port LNKCTL")]
+    assert found[0].expected.startswith("0x40 (intent of the last deliberate write")
+
+
+def test_vfio_path_flags_what_the_user_wrote():
+    m = _model()
+    pmcsr = m.caps.pm + 4
+
+    def poke(m):
+        m.state.hw.config[0x0C] = 0                             # lost in D3hot
+    m, vs = _apply_poke_apply(f"""
+vfio_open()
+vfio_config_write(offset=0x0c, width=1, value=0x10)
+vfio_config_write(offset=0x{pmcsr:x}, width=2, value=0x0003)
+vfio_config_write(offset=0x{pmcsr:x}, width=2, value=0x0000)
+""", 3, poke)
+    found = _found(vs)
+    assert [(v.op_index, v.register) for v in found] == [(3, "CacheLine/Lat")]
+    assert found[0].expected == "0x10 (intent of the last deliberate write, op 1 (vfio_config_write))"
+
+
+def test_driver_path_flags_msi_mask_bits_once_msi_is_on():
+    # the Mask Bits count while dev->msi_enabled (the driver's pci_enable_msi); a device that
+    # sets one on its own is flagged by the driver's next op (the model's msi_capability_init
+    # does not write the Mask Bits, so their intent is still the enumeration's)
+    def poke(m):
+        off = m.written_layout[intent.W_MSI_MASK][0]
+        m.state.hw.config[off] = m.state.hw.config[off] ^ 0x1
+    m, vs = _apply_poke_apply("""
+pci_bind_driver(driver=host)
+pci_enable_msi()
+pci_save_state()
+""", 2, poke)
+    found = _found(vs)
+    assert [(v.op_index, v.register) for v in found] == [(2, "MSI mask")]
+    assert found[0].expected == "0x0 (intent of the last deliberate write, at enumeration (firmware and the PCI core))"
+    assert found[0].actual == "0x1 in hardware, last changed by op 2 (pci_save_state)"
+
+
+def test_deliberate_writes_and_restored_resets_raise_nothing():
+    vs = _run_both("""
+pci_bind_driver(driver=host)
+pci_reset_function(method=flr)
+pci_enable_msi()
+pci_reset_bus()
+vfio_config_write(offset=0x0c, width=1, value=0x10)
+pci_set_power_state(state=d3hot)
+pci_set_power_state(state=d0)
+""")
+    assert not _found(vs) and not _found(vs, "config_write_lost")
+
+
+def test_config_write_lost_at_the_write():
+    vs = _run_both("""
+pci_bind_driver(driver=host)
+hw_inaccessible()
+pci_enable_msi()
+hw_accessible()
+""")
+    lost = _found(vs, "config_write_lost")
+    assert [(v.op_index, v.op, v.register) for v in lost] == [(2, "pci_enable_msi", "config")]
+    assert lost[0].expected == "the function answers"
+    assert lost[0].actual.endswith("dropped: config space reads all-ones")
+    # the lost MSI set-up then stands against the kernel's flags once config answers again
+    assert {v.register for v in _found(vs) if v.op_index == 3} >= {"MSI", "MSI message"}
+
+
+def test_config_write_lost_not_while_the_kernel_knows():
+    # in D3cold the kernel knows config space does not answer (current_state PCI_D3cold)
+    vs = _run_both("""
+pci_bind_driver(driver=host)
+pci_set_power_state(state=d3cold)
+pci_restore_state()
+""")
+    assert not _found(vs, "config_write_lost")
+
+
+@pytest.mark.parametrize("device", ["cnl-rootport", "cnvi-wifi", "dsa", "fiji", "i350", "nic-82576",
+                                    "plx-8532", "wifi-7265"])
+def test_no_coverage_gaps(device):
+    rows = coverage(device, n_random=100)
+    assert rows and not gaps(rows), [r.register for r in gaps(rows)]
