@@ -52,8 +52,10 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "ReBAR+": (_W.format("ReBAR Control BAR Size, each entry the capability has; past the entry count "
                          "only writes after an all-ones read, which the hardware drops"),),
     "SR-IOV+0x20 (PageSize)": (_W.format("SR-IOV System Page Size"),),
-    "L1SS+0x08 (CTL1)": (_W.format("L1SS CTL1"), "restore_unsaved_buffer (L1SS)"),
-    "L1SS+0x0c (CTL2)": (_W.format("L1SS CTL2"), "restore_unsaved_buffer (L1SS)"),
+    "L1SS+0x08 (CTL1)": (_W.format("L1SS CTL1, below an L1SS port; a downstream port's pair is its child's"),
+                         "restore_unsaved_buffer (L1SS)"),
+    "L1SS+0x0c (CTL2)": (_W.format("L1SS CTL2, below an L1SS port; a downstream port's pair is its child's"),
+                         "restore_unsaved_buffer (L1SS)"),
     "port: PCIe+0x10 (LNKCTL)": (_W.format("port LNKCTL"),),
     "port: L1SS+0x08 (CTL1)": (_W.format("port L1SS CTL1"),),
     "port: L1SS+0x0c (CTL2)": (_W.format("port L1SS CTL2"),),

@@ -21,7 +21,7 @@ Either way a reset, a link event or a hardware side effect changes the hardware 
 | MSI message | the cached message (address low, data) | msi_capability_init (msi_desc) | dev->msi_enabled |
 | MSI-X message | each vector's cached message (address, data) | msix_capability_init (msi_desc) | dev->msix_enabled |
 | Interrupt Line, Cache Line Size/Latency Timer, ROM BAR; a bridge's bus numbers, windows and Bridge Control (Secondary Bus Reset excluded: pulsed) | written | the last deliberate write (pci_restore_config_space, pci_setup_bridge, vfio user) | the bits writable |
-| DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, ACS Control, L1SS Control 1/2, SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_acs_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
+| DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, ACS Control, L1SS Control 1/2 (not on a downstream port or without an L1SS parent: pci_restore_aspm_l1ss_state leaves the pair to the downstream component), SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_acs_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
 | ReBAR Control BAR Size (each entry the capability has) | written | the last deliberate write (pci_resize_resource, pci_restore_rebar_state from the resource size) | the entry present |
 | MSI Mask Bits | written | the last deliberate write (pci_msi_update_mask, __pci_restore_msi_state) | dev->msi_enabled, per-vector masking |
 | the upstream port's LNKCTL and L1SS Control 1/2 | written | the last deliberate write (ASPM, pci_restore_aspm_l1ss_state) | the port present |
@@ -74,6 +74,10 @@ WRITTEN: tuple[tuple[str, str, str, int, int, int, tuple[int, ...]], ...] = (
     ("port L1SS CTL2", "port", "l1ss", 0x0C, 4, 0xFFFFFFFF, (0, 1)),
 ) + tuple((f"ReBAR Control{i}", "dev", "rebar_entry", i, 4, 0x1F00, (0, 1)) for i in range(6))   # BAR Size
 N_WRITTEN = len(WRITTEN)
+# pcie_downstream_port (drivers/pci/pci.h): root port, downstream switch port, PCIe-to-PCI bridge.
+# pci_restore_aspm_l1ss_state (drivers/pci/pcie/aspm.c) returns for these and for a function with
+# no L1SS parent, so the function's own L1SS CTL1/2 have an intent only below an L1SS port.
+DOWNSTREAM_PORT_TYPES = (0x4, 0x6, 0x8)
 W_COMMAND, W_MSI_MASK = 0, 18
 assert WRITTEN[W_MSI_MASK][0] == "MSI mask"
 WRITTEN_WHO = "the last deliberate write"
@@ -169,6 +173,9 @@ def written_layout(profile, caps, port_profile, port_caps) -> tuple[tuple[int, i
             elif where == "rebar_entry":
                 if c.rebar and rel < (int(prof.config[c.rebar + 8]) >> 5) & 0x7:
                     off = c.rebar + 8 + 8 * rel
+            elif where == "l1ss" and target == "dev" and (c.exp_type in DOWNSTREAM_PORT_TYPES or port_caps is None
+                                                          or not port_caps.l1ss):
+                pass    # pci_restore_aspm_l1ss_state: the pair is the downstream component's to restore
             elif getattr(c, where):
                 off = getattr(c, where) + rel
         cmp = 0

@@ -93,6 +93,8 @@ def _restored_by(profile, policy, key: str, reproducers: list, callers: set) -> 
 def _static_match(entry: dict, invariant: str, origin: str, reg_class: str, actor_paths: set) -> bool:
     if "invariant" in entry and entry["invariant"] != invariant:
         return False
+    if invariant in entry.get("not_invariant", ()):
+        return False
     if "origin" in entry:
         want = entry["origin"] if isinstance(entry["origin"], list) else [entry["origin"]]
         if origin not in want:
