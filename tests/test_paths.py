@@ -181,3 +181,23 @@ def test_qemu_pre_reset_order_as_path_edit(both):
     base, old = run("linux-7.1", prog, "wifi-7265"), run(spec, prog, "wifi-7265")
     assert base.state.hw.read(0x04, 2) & 0x6 == 0x6 and ("vconfig_mismatch", "Command") in buckets(base)
     assert old.state.hw.read(0x04, 2) & 0x6 == 0 and ("vconfig_mismatch", "Command") not in buckets(old)
+
+
+def test_runtime_suspend_switches_are_gates_of_the_path(tmp_path):
+    """pm.runtime_suspend_clears_state_saved / _disables_ptm are the gates of two steps."""
+    p = load_policy(overlay(tmp_path, '[pm]\nruntime_suspend_clears_state_saved = false\n'))
+    q = load_policy(overlay(tmp_path, '[path.pci_pm_runtime_suspend.step]\nclear_saved = { gate = "never" }\n', "u"))
+    assert p.compile().step_prim.tolist() == q.compile().step_prim.tolist()
+    assert q.switch("pm.runtime_suspend_clears_state_saved") is False
+    assert q.switch("pm.runtime_suspend_disables_ptm") is True
+
+
+def test_driver_that_saves_in_runtime_suspend_stays_in_d0(tmp_path, both):
+    """A host driver whose runtime_suspend calls pci_save_state itself: pci_pm_runtime_suspend
+    sees state_saved and leaves the rest (save, D3hot) to the driver, which did not do it."""
+    spec = overlay(tmp_path, '[driver.runtime_suspend]\nsteps = ["save"]\n'
+                             '[driver.runtime_suspend.step]\nsave = { do = "save_state" }\n')
+    prog = "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()"
+    base, m = run("linux-7.1", prog), run(spec, prog)
+    assert base.state.dev.current_state == 3 and base.state.hw.read(0x40 + 4, 2) & 0x3 == 0x3  # D3hot
+    assert m.state.dev.current_state == 0 and m.state.dev.state_saved and m.state.dev.rpm_suspended

@@ -337,8 +337,6 @@ cdef class Engine:
         p.restore_after_failed_reset = s["restore_after_failed_reset"]
         p.bar_assignment_updates_snapshot = s["bar_assignment_updates_snapshot"]
         p.force_memory = s["force_memory"]
-        p.rs_clears_state_saved = s["rs_clears_state_saved"]
-        p.rs_disables_ptm = s["rs_disables_ptm"]
         p.reset_done_restore = s["reset_done_restore"]
         p.reset_done_checks_load_result = s["reset_done_checks_load_result"]
         p.close_resave = s["close_resave"]

@@ -17,6 +17,10 @@ cdef enum:
     PATH_QEMU_PRE_RESET
     PATH_QEMU_POST_RESET
     PATH_QEMU_RESET
+    PATH_RUNTIME_SUSPEND
+    PATH_RUNTIME_RESUME
+    CB_RUNTIME_SUSPEND
+    CB_RUNTIME_RESUME
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -33,18 +37,29 @@ cdef enum:
     PRIM_USER_PM_D0
     PRIM_USER_ZERO_BARS
     PRIM_QEMU_PICK_RESET
+    PRIM_SET_RUNTIME_STATUS
+    PRIM_SUSPEND_PTM
+    PRIM_RESUME_PTM
+    PRIM_CLEAR_STATE_SAVED
+    PRIM_POWER_UP
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
     COND_INTX_PIN
+    COND_NO_DRIVER
+    COND_STATE_SAVED
+    COND_LOW_POWER
 
 ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_function", "pci_reset_bus",
                      "driver.reset_prepare", "driver.reset_done", "driver.error_detected", "driver.mmio_enabled",
-                     "driver.slot_reset", "driver.resume", "qemu_pre_reset", "qemu_post_reset", "qemu_reset")
+                     "driver.slot_reset", "driver.resume", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
+                     "pci_pm_runtime_suspend", "pci_pm_runtime_resume", "driver.runtime_suspend",
+                     "driver.runtime_resume")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
-                          "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset")
-ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin")
+                          "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
+                          "set_runtime_status", "suspend_ptm", "resume_ptm", "clear_state_saved", "power_up")
+ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -60,6 +75,12 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
         v = io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU   # pci_dev_config_accessible (e18d1abc3bff)
     elif c == COND_INTX_PIN:
         v = hw_read(m, PCI_INTERRUPT_PIN, 1) != 0       # QEMU's vdev->intx.pin (its own copy)
+    elif c == COND_NO_DRIVER:
+        v = m.st.dev.driver == DRV_NONE
+    elif c == COND_STATE_SAVED:
+        v = m.st.dev.state_saved != 0
+    elif c == COND_LOW_POWER:
+        v = m.st.dev.current_state != D0 and m.st.dev.current_state != PCI_UNKNOWN
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -85,7 +106,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_CALL:
             run_path(m, a, arg)
         elif p == PRIM_SET_POWER:
-            pci_set_power_state(m, D0)                  # pci_set_power_state(dev, PCI_D0)
+            pci_set_power_state(m, D0 if a == 0 else D3HOT)   # paths order: d0, d3hot
         elif p == PRIM_SAVE_STATE:
             pci_save_state(m)
         elif p == PRIM_RESTORE_STATE:
@@ -110,6 +131,16 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             zero_bars(m)
         elif p == PRIM_QEMU_PICK_RESET:
             qemu_pick_reset(m)
+        elif p == PRIM_SET_RUNTIME_STATUS:
+            m.st.dev.rpm_suspended = 1 if a == 0 else 0     # paths order: suspended, active
+        elif p == PRIM_SUSPEND_PTM:
+            pci_suspend_ptm(m)
+        elif p == PRIM_RESUME_PTM:
+            pci_resume_ptm(m)
+        elif p == PRIM_CLEAR_STATE_SAVED:
+            m.st.dev.state_saved = 0
+        elif p == PRIM_POWER_UP:
+            pci_power_up(m)
         i += 1
     m.step = prev
     return result
@@ -122,6 +153,12 @@ cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:
     no driver, no callback. The vote returned (0 when the callback returns none)."""
     if m.st.dev.driver == DRV_HOST:
         return run_path(m, callback, arg)
+    cdef int prev
     if m.st.dev.driver == DRV_VFIO and callback == CB_RESET_DONE:
         vfio_reset_done(m)
+    elif m.st.dev.driver == DRV_VFIO and callback == CB_RUNTIME_SUSPEND:
+        prev = m.step                                   # vfio_pci_core_runtime_suspend: D0 first
+        m.step = STEP_VFIO_RUNTIME_SUSPEND
+        vfio_pci_set_power_state(m, D0)
+        m.step = prev
     return 0

@@ -148,48 +148,17 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
 
 
 cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:
-    """power.pci_pm_runtime_suspend: pci_suspend_ptm; unbound: save, stay in D0; else state_saved
-    cleared, the driver's callback (vfio: D0 first), then save and D3hot unless the callback left
-    the device in low power."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int prev = m.step
-    cdef int prev2
-    m.step = STEP_PCI_PM_RUNTIME_SUSPEND
-    dev.rpm_suspended = 1
-    if m.pol.rs_disables_ptm:
-        pci_suspend_ptm(m)
-    if dev.driver == DRV_NONE:
-        pci_save_state(m)
-        m.step = prev
-        return 0
-    if m.pol.rs_clears_state_saved:
-        dev.state_saved = 0
-    if dev.driver == DRV_VFIO:
-        prev2 = m.step
-        m.step = STEP_VFIO_RUNTIME_SUSPEND
-        vfio_pci_set_power_state(m, D0)
-        m.step = prev2
-    if not dev.state_saved and dev.current_state != D0 and dev.current_state != PCI_UNKNOWN:
-        m.step = prev
-        return 0
-    if not dev.state_saved:
-        pci_save_state(m)
-        pci_set_power_state(m, D3HOT)
-    m.step = prev
+    """power.pci_pm_runtime_suspend: the policy path (pci_suspend_ptm; unbound: save, stay in D0;
+    else state_saved cleared, the driver's callback (vfio: D0 first), then save and D3hot unless
+    the callback saved or left the device in low power)."""
+    run_path(m, PATH_RUNTIME_SUSPEND, 0)
     return 0
 
 
 cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
-    """power.pci_pm_runtime_resume: pci_pm_default_resume_early (pci_power_up, no BAR
-    re-write; pci_restore_state; PME restore), pci_resume_ptm."""
-    cdef int prev
-    prev = m.step
-    m.step = STEP_PCI_PM_RUNTIME_RESUME
-    m.st.dev.rpm_suspended = 0
-    pci_power_up(m)
-    pci_restore_state(m, False)
-    pci_resume_ptm(m)
-    m.step = prev
+    """power.pci_pm_runtime_resume: the policy path (pci_power_up, no BAR re-write;
+    pci_restore_state; pci_resume_ptm; the driver's runtime_resume)."""
+    run_path(m, PATH_RUNTIME_RESUME, 0)
     return 0
 
 

@@ -134,8 +134,6 @@ cdef struct Policy:
     int restore_after_failed_reset
     int bar_assignment_updates_snapshot
     int force_memory                        # FORCE_OFF, FORCE_ALWAYS, FORCE_WHEN_WRITING
-    int rs_clears_state_saved
-    int rs_disables_ptm
     int reset_done_restore
     int reset_done_checks_load_result
     int close_resave

@@ -252,8 +252,6 @@ def policy_tables(compiled) -> PolicyTables:
         "bar_assignment_updates_snapshot": _switch(compiled, "resources.bar_assignment_updates_snapshot"),
         "force_memory": {"off": 0, "always": 1, "when_writing_messages": 2}[
             _switch(compiled, "msix_restore.force_memory")],
-        "rs_clears_state_saved": _switch(compiled, "pm.runtime_suspend_clears_state_saved"),
-        "rs_disables_ptm": _switch(compiled, "pm.runtime_suspend_disables_ptm"),
         "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
         "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),

@@ -9,7 +9,7 @@ op's argument the steps may use (the reset method, the recovery vote). A path's 
 from __future__ import annotations
 
 from .access import PCI_COMMAND
-from .state import D0
+from .state import D0, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
@@ -29,6 +29,12 @@ def condition(m, when: str, result: int) -> bool:
         value = result == 0
     elif name == "intx_pin":
         value = m.state.hw.read(0x3D, 1) != 0                  # QEMU's vdev->intx.pin (its own copy)
+    elif name == "no_driver":
+        value = m.state.dev.driver == "none"
+    elif name == "state_saved":
+        value = bool(m.state.dev.state_saved)
+    elif name == "low_power":
+        value = m.state.dev.current_state not in (D0, PCI_UNKNOWN)
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -56,7 +62,7 @@ def _run(m, name: str, arg) -> int:
             run_path(m, st.param("path"), arg)
         elif do == "set_power":
             from .power import pci_set_power_state
-            pci_set_power_state(m, D0)                          # pci_set_power_state(dev, PCI_D0)
+            pci_set_power_state(m, D0 if st.param("state") == "d0" else D3HOT)
         elif do == "save_state":
             from .save import pci_save_state
             pci_save_state(m)
@@ -99,19 +105,37 @@ def _run(m, name: str, arg) -> int:
         elif do == "qemu_pick_reset":
             from .qemu import pick_reset
             pick_reset(m)
+        elif do == "set_runtime_status":
+            m.state.dev.rpm_suspended = st.param("status") == "suspended"
+        elif do == "suspend_ptm":
+            from .features import pci_suspend_ptm
+            pci_suspend_ptm(m)
+        elif do == "resume_ptm":
+            from .features import pci_resume_ptm
+            pci_resume_ptm(m)
+        elif do == "clear_state_saved":
+            m.state.dev.state_saved = False
+        elif do == "power_up":
+            from .power import pci_power_up
+            pci_power_up(m)
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result
 
 
 def driver_callback(m, callback: str, arg=None) -> int:
-    """dev->driver->err_handler->CALLBACK: a host driver runs [driver.CALLBACK]; vfio-pci has
-    only error_detected (and, under v18, reset_done; slot_reset under recovery.vfio_slot_reset);
-    no driver, no callback. The vote returned (0 when the callback returns none)."""
+    """dev->driver->err_handler->CALLBACK (or ->pm->CALLBACK): a host driver runs
+    [driver.CALLBACK]; vfio-pci has its own error_detected (in code), reset_done under v18,
+    slot_reset under recovery.vfio_slot_reset, and runtime_suspend (D0 first); no driver, no
+    callback. The vote returned (0 when the callback returns none)."""
     driver = m.state.dev.driver
     if driver == "host":
         return run_path(m, f"driver.{callback}", arg)
     if driver == "vfio" and callback == "reset_done":
         from .vfio import vfio_reset_done
         vfio_reset_done(m)
+    elif driver == "vfio" and callback == "runtime_suspend":
+        from .vfio import vfio_pci_set_power_state
+        with m.in_step("vfio_pci_core_runtime_suspend"):   # vfio_pci_core_runtime_suspend: D0 first
+            vfio_pci_set_power_state(m, D0)
     return 0

@@ -143,47 +143,22 @@ def pci_set_power_state(m, state: int) -> int:
 
 
 def pci_pm_runtime_suspend(m) -> int:
-    """rpm_suspend -> pci_pm_runtime_suspend (§1.4, §1.5): pci_suspend_ptm; an unbound device is
-    saved and left in D0; otherwise state_saved cleared, the driver's runtime_suspend (vfio-pci's:
-    vfio_pci_core_runtime_suspend puts the device in D0 first), then, unless the callback left it
-    in a low-power state, pci_save_state and pci_finish_runtime_suspend (D3hot). The op table's
+    """rpm_suspend -> pci_pm_runtime_suspend (§1.4, §1.5): the policy path of that name
+    (pci_suspend_ptm; an unbound device is saved and left in D0; otherwise state_saved cleared,
+    the driver's runtime_suspend (vfio-pci's puts the device in D0 first), then, unless the
+    callback saved or left it in a low-power state, pci_save_state and D3hot). The op table's
     rules keep it to an active device nobody holds (vfio's open reference: -EAGAIN)."""
-    from .features import pci_suspend_ptm
-    st = m.state
-    dev = st.dev
-    with m.in_step("pci_pm_runtime_suspend"):
-        dev.rpm_suspended = True
-        if m.policy.switch("pm.runtime_suspend_disables_ptm"):
-            pci_suspend_ptm(m)
-        if dev.driver == "none":
-            pci_save_state(m)
-            return 0
-        if m.policy.switch("pm.runtime_suspend_clears_state_saved"):
-            dev.state_saved = False
-        if dev.driver == "vfio":
-            from .vfio import vfio_pci_set_power_state
-            with m.in_step("vfio_pci_core_runtime_suspend"):
-                vfio_pci_set_power_state(m, D0)
-        if not dev.state_saved and dev.current_state not in (D0, PCI_UNKNOWN):
-            return 0  # "State of device not saved by %pS": the callback left it in low power
-        if not dev.state_saved:
-            pci_save_state(m)
-            pci_set_power_state(m, D3HOT)
+    from .paths import run_path
+    run_path(m, "pci_pm_runtime_suspend")
     return 0
 
 
 def pci_pm_runtime_resume(m) -> int:
-    """rpm_resume -> pci_pm_runtime_resume: pci_pm_default_resume_early (pci_power_up, which
-    re-writes no BAR, then pci_restore_state, PME restore), pci_resume_ptm, then the driver's
-    runtime_resume (vfio-pci's only unmasks INTx)."""
-    from .features import pci_resume_ptm
-    from .restore import pci_restore_state
-    st = m.state
-    with m.in_step("pci_pm_runtime_resume"):
-        st.dev.rpm_suspended = False
-        pci_power_up(m)
-        pci_restore_state(m)
-        pci_resume_ptm(m)
+    """rpm_resume -> pci_pm_runtime_resume: the policy path (pci_pm_default_resume_early:
+    pci_power_up, which re-writes no BAR, then pci_restore_state, PME restore; pci_resume_ptm;
+    the driver's runtime_resume, vfio-pci's only unmasks INTx)."""
+    from .paths import run_path
+    run_path(m, "pci_pm_runtime_resume")
     return 0
 
 

@@ -832,7 +832,23 @@ def _read_pre_reset_order(policy_paths: dict) -> str:
     return "clear_then_d0"
 
 
+def _gate_sugar(path: str, step: str):
+    """A bool switch that is a step's gate: true = "always", false = "never"."""
+    def apply(src, build, info, value) -> None:
+        d = build.path_defs.get((path, step))
+        want = "always" if value else "never"
+        if d is not None and d["gate"] != want:
+            d["gate"] = want
+            build.changed(f"path.{path}.step.{step}.gate", info)
+
+    def read(policy_paths: dict) -> bool:
+        return any(s.name == step and s.gate != "never" for s in policy_paths[path])
+    return apply, read, f"path.{path}.step.{step}.gate"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
+    "pm.runtime_suspend_clears_state_saved": _gate_sugar("pci_pm_runtime_suspend", "clear_saved"),
+    "pm.runtime_suspend_disables_ptm": _gate_sugar("pci_pm_runtime_suspend", "suspend_ptm"),
     "qemu.pre_reset_clears": (_sugar_pre_reset_clears, _read_pre_reset_clears,
                               "path.qemu_pre_reset.step.clear_command.params"),
     "qemu.pre_reset_order": (_sugar_pre_reset_order, _read_pre_reset_order, "path.qemu_pre_reset.steps"),

@@ -50,6 +50,14 @@ PATHS: tuple[PathDef, ...] = (
             "INTx re-armed, the six BARs zeroed through the config region (after the open check)"),
     PathDef("qemu_reset", "vfio_pci_reset (QEMU hw/vfio/pci.c)", "vfio_pci_reset", "§6.8",
             "pre-reset, the reset QEMU picks, post-reset (after the open check)"),
+    PathDef("pci_pm_runtime_suspend", "rpm_suspend -> pci_pm_runtime_suspend (drivers/pci/pci-driver.c)",
+            "pci_pm_runtime_suspend", "§1.4, §1.5", "runtime suspend (after the op's runtime-PM rules)"),
+    PathDef("pci_pm_runtime_resume", "rpm_resume -> pci_pm_runtime_resume (drivers/pci/pci-driver.c)",
+            "pci_pm_runtime_resume", "§1.4, §5.5", "runtime resume"),
+    PathDef("driver.runtime_suspend", "pm->runtime_suspend", "", "§1.4",
+            "the bound host driver's runtime_suspend, inside pci_pm_runtime_suspend"),
+    PathDef("driver.runtime_resume", "pm->runtime_resume", "", "§1.4",
+            "the bound host driver's runtime_resume, at the end of pci_pm_runtime_resume"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -110,7 +118,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                  if not p.name.startswith("driver."))),),
                  "run the named path (its result does not change this path's)"),
     PrimitiveDef("set_power", "pci_set_power_state",
-                 (ParamDef("state", "enum", (("d0", "PCI_D0: pci_set_full_power_state"),)),),
+                 (ParamDef("state", "enum", (("d0", "PCI_D0: pci_set_full_power_state"),
+                                             ("d3hot", "PCI_D3hot: pci_set_low_power_state"))),),
                  "a power transition"),
     PrimitiveDef("save_state", "pci_save_state", (), "the [save] steps (§2)"),
     PrimitiveDef("restore_state", "pci_restore_state", (), "the [restore] steps (§3)"),
@@ -140,6 +149,13 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "the six BAR registers written 0 through the config region"),
     PrimitiveDef("qemu_pick_reset", "vfio_pci_reset's choice (QEMU)", (),
                  "VFIO_DEVICE_RESET if it works with FLR or without a PM reset; else a hot reset; else a PM reset"),
+    PrimitiveDef("set_runtime_status", "rpm_suspend/rpm_resume (drivers/base/power/runtime.c)",
+                 (ParamDef("status", "enum", (("suspended", "RPM_SUSPENDED"), ("active", "RPM_ACTIVE"))),),
+                 "the device's runtime-PM status"),
+    PrimitiveDef("suspend_ptm", "pci_suspend_ptm", (), "PTM Enable off, ptm_enable_cnt kept"),
+    PrimitiveDef("resume_ptm", "pci_resume_ptm", (), "PTM Enable back if ptm_enable_cnt > 0"),
+    PrimitiveDef("clear_state_saved", "pci_dev->state_saved = false", (), "the snapshot no longer counts as saved"),
+    PrimitiveDef("power_up", "pci_power_up", (), "PMCSR to D0 (no BAR re-write), current_state D0"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -151,6 +167,9 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("config_all_ones", "the Command/Status dword reads all-ones (pci_dev_config_accessible fails)"),
     ("result_ok", "the path's result so far is 0 (the reset worked)"),
     ("intx_pin", "the Interrupt Pin register is non-zero (QEMU's vdev->intx.pin)"),
+    ("no_driver", "no driver is bound (dev->driver == NULL)"),
+    ("state_saved", "dev->state_saved is set"),
+    ("low_power", "current_state is neither D0 nor unknown"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
