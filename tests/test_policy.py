@@ -112,6 +112,7 @@ def test_baseline_states_v7_1_3():
         "qemu.pre_reset_clears": ("io", "memory", "bus_master", "intx_disable"),
         "qemu.pre_reset_order": "clear_then_d0", "recovery.vfio_slot_reset": "none", "recovery.aer_native": True,
         "vfio.disable_idle_d3": False, "paths.vfio_user_tph": False,
+        "vfio.pmcsr_from_user": ("no_soft_reset", "reserved", "data_select", "data_scale", "bse_data"),
     }
     assert p.switches == expected
     assert p.origins == ()

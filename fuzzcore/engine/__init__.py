@@ -57,7 +57,8 @@ def model_view(m) -> dict:
         "vfio": {"registered": bool(v.registered), "open": bool(v.open), "blob": blob(v.blob),
                  "pm_save": blob(v.pm_save), "vconfig_command": v.vconfig_command,
                  "vconfig_bars": list(v.vconfig_bars), "rbar": list(v.rbar), "reset_works": bool(v.reset_works),
-                 "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq},
+                 "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
+                 "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked)},
         "port": port, "aer_ur_latched": bool(st.aer_ur_latched),
         "needs_restore_after_reset": bool(st.needs_restore_after_reset),
         "latest_save_epoch": m.latest_save_epoch, "standing": sorted(m.oracle._standing),
@@ -195,6 +196,7 @@ class ModelFacade:
         vfio = _NS(registered=f["registered"], open=f["open"], blob=blob(f["blob"]), pm_save=blob(f["pm_save"]),
                    vconfig_command=f["vconfig_command"], vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],
                    reset_works=f["reset_works"], needs_reset=f["needs_reset"],
-                   needs_pm_restore=f["needs_pm_restore"], irq=f["irq"])
+                   needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
+                   virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"])
         return _NS(hw=hw, dev=dev, vfio=vfio, aer_ur_latched=v["aer_ur_latched"],
                    needs_restore_after_reset=v["needs_restore_after_reset"])

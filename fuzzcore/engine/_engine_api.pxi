@@ -343,6 +343,7 @@ cdef class Engine:
         p.vfio_slot_reset_restore = s["vfio_slot_reset_restore"]
         p.aer_native = s["aer_native"]
         p.disable_idle_d3 = s["disable_idle_d3"]
+        p.pmcsr_user_mask = s["pmcsr_user_mask"]
         # paths: the engine's codes are the vocabulary's positions (checked, not assumed)
         if tuple(n for n, _, _, _ in pt.paths) != ENGINE_PATH_NAMES or tuple(pt.primitive_names) != \
                 ENGINE_PRIMITIVE_NAMES or tuple(pt.condition_names) != ENGINE_CONDITION_NAMES:
@@ -648,7 +649,8 @@ cdef class Engine:
                      "vconfig_command": v.vconfig_command, "vconfig_bars": [v.vconfig_bars[i] for i in range(6)],
                      "rbar": [v.rbar[i] for i in range(6)], "reset_works": bool(v.reset_works),
                      "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore),
-                     "irq": _IRQS[v.irq]},
+                     "irq": _IRQS[v.irq], "virq_disabled": bool(v.virq_disabled),
+                     "intx_masked": bool(v.intx_masked)},
             "port": port,
             "aer_ur_latched": bool(self.m.st.aer_ur_latched),
             "needs_restore_after_reset": bool(self.m.st.needs_restore_after_reset),

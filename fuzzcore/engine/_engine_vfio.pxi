@@ -1,6 +1,9 @@
 # vfio-pci (drivers/vfio/pci/vfio_pci_core.c, vfio_pci_config.c, vfio_pci_intrs.c; §5.6, §6);
 # mirrors fuzzcore/model/vfio.py.
 
+cdef enum:
+    PCI_STATUS_INTERRUPT = 0x08
+
 cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
     """vfio_pci_set_power_state: with needs_pm_restore (NoSoftRst=0) save into pm_save on the way
     into D3hot, load pm_save (maybe NULL) and restore on the way back to D0."""
@@ -101,6 +104,7 @@ cdef int vfio_close(Machine *m) noexcept nogil:
         pci_restore_state(m, True)
     pci_disable_device(m)
     v.open = 0
+    v.virq_disabled = 0
     if v.needs_reset and m.d.has_port:
         # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
         if pci_reset_bus(m) == 0:
@@ -192,7 +196,10 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
             msi_request_irq(m)
             memory_unlock_and_restore(m, cmd)
     elif index == IRQ_INTX:
+        # vfio_intx_enable: masked as the virtual INTx Disable says; the physical bit follows
         v.irq = IRQ_INTX
+        v.intx_masked = v.virq_disabled
+        pci_intx_for_msi(m, not v.intx_masked)
     m.step = prev
     return 0
 
@@ -259,24 +266,75 @@ cdef void write_hw_bits(Machine *m, int offset, int width, uint32_t value, uint3
     io_write(m, offset, width, (cur & ~writable) | (value & writable))
 
 
-cdef void write_command(Machine *m, int width, uint32_t value) noexcept nogil:
+cdef void write_command(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """vfio._write_command (vfio_basic_config_write) for a write at Command (offset 4) or its
+    high byte (offset 5): vfio_bar_restore check at 4, one read-modify-write of the access but
+    INTx Disable (virtual), vconfig's Memory/IO (offset 4), then the INTx Disable emulation."""
     cdef VfioDev *v = &m.st.vfio
-    cdef uint32_t cmd = value & 0xFFFF
-    cdef uint32_t keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_INTX_DISABLE
-    bar_restore_if_reset_behind_back(m, cmd)
-    write_hw_bits(m, PCI_COMMAND, 2, cmd, 0xFFFF & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE))
+    cdef int shift = 8 * (offset - PCI_COMMAND)
+    cdef int n = width if width < PCI_COMMAND + 2 - offset else PCI_COMMAND + 2 - offset
+    cdef uint32_t lane = (1U << (8 * n)) - 1
+    cdef uint32_t cmd = ((value & lane) << shift) & 0xFFFF
+    cdef uint32_t keep = PCI_COMMAND_INTX_DISABLE
+    if offset == PCI_COMMAND:
+        bar_restore_if_reset_behind_back(m, cmd)
+        keep |= PCI_COMMAND_MEMORY | PCI_COMMAND_IO
+    write_hw_bits(m, offset, width, value,
+                  ((0xFFFF & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE)) >> shift) & lane)
+    keep &= lane << shift
     v.vconfig_command = (v.vconfig_command & ~(<int64_t>keep)) | (cmd & keep)
+    emulate_intx_disable(m)
+
+
+cdef void emulate_intx_disable(Machine *m) noexcept nogil:
+    """vfio._emulate_intx_disable: a change of the virtual INTx Disable masks or unmasks INTx."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef bint virt = (v.vconfig_command & PCI_COMMAND_INTX_DISABLE) != 0
+    if virt and not v.virq_disabled:
+        v.virq_disabled = 1
+        intx_mask(m)
+    elif not virt and v.virq_disabled:
+        v.virq_disabled = 0
+        intx_unmask(m)
+
+
+cdef void intx_mask(Machine *m) noexcept nogil:
+    """vfio._intx_mask (__vfio_pci_intx_mask): not using INTx, pci_intx(pdev, 0); using it, mask
+    once (pci_2_3 taken as supported)."""
+    cdef VfioDev *v = &m.st.vfio
+    if v.irq != IRQ_INTX:
+        pci_intx_for_msi(m, False)
+    elif not v.intx_masked:
+        pci_intx_for_msi(m, False)
+        v.intx_masked = 1
+
+
+cdef void intx_unmask(Machine *m) noexcept nogil:
+    """vfio._intx_unmask (vfio_pci_intx_unmask_handler): not using INTx, pci_intx(pdev, 1); using
+    it and masked, pci_check_and_unmask_intx: unless Interrupt Status, INTx Disable cleared."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t cs
+    if v.irq != IRQ_INTX:
+        pci_intx_for_msi(m, True)
+    elif v.intx_masked and not v.virq_disabled:
+        cs = io_read(m, PCI_COMMAND, 4)
+        if not (cs >> 16) & PCI_STATUS_INTERRUPT:
+            if cs & PCI_COMMAND_INTX_DISABLE:
+                io_write(m, PCI_COMMAND, 2, (cs & 0xFFFF) & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE))
+            v.intx_masked = 0
 
 
 cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """vfio.py _write_pm (vfio_pm_config_write): writable bits to hardware, then
-    vfio_lock_and_set_power_state on every PMCSR write (D1/D2: nothing changes)."""
+    """vfio.py _write_pm (vfio_pm_config_write): the bits vfio.pmcsr_from_user lets through from
+    the user's value, the rest of the access as read; then vfio_lock_and_set_power_state on every
+    write at PCI_PM_CTRL (D1/D2: nothing changes)."""
     cdef uint32_t state
-    if rel != 4 or width < 2:
+    if rel < 4 or rel >= 8:
         return
+    write_hw_bits(m, m.d.fn.caps.pm + rel, width, value,
+                  (m.pol.pmcsr_user_mask >> (8 * (rel - 4))) & width_mask(width))
     state = value & 0x3
-    write_hw_bits(m, m.d.fn.caps.pm + 4, 2, value, 0x1E00)
-    if state == 0 or state == 3:
+    if rel == 4 and (state == 0 or state == 3):
         vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
 
 
@@ -331,8 +389,8 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
     m.step = STEP_VFIO_CONFIG_RW
     m.user_access = 1
     if offset < 0x40:
-        if offset <= PCI_COMMAND < offset + width:
-            write_command(m, width, value >> (8 * (PCI_COMMAND - offset)))
+        if offset == PCI_COMMAND or offset == PCI_COMMAND + 1:
+            write_command(m, offset, width, value)
         for i in range(3):
             reg = 0x0F if i == 2 else 0x0C + i     # Cache Line Size, Latency Timer, BIST
             if offset <= reg < offset + width:

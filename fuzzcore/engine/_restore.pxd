@@ -140,6 +140,7 @@ cdef struct Policy:
     int vfio_slot_reset_restore
     int aer_native
     int disable_idle_d3
+    uint32_t pmcsr_user_mask                # vfio.pmcsr_from_user as PMCSR-dword bits
     # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the
     # primitive, its argument and its condition
     int n_paths
@@ -221,6 +222,8 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t needs_reset
     int64_t needs_pm_restore
     int64_t irq                  # IRQ_NONE, IRQ_INTX, IRQ_MSI, IRQ_MSIX
+    int64_t virq_disabled        # the user's virtual INTx Disable, as vfio last acted on it
+    int64_t intx_masked          # the INTx ctx's masked flag (irq == intx)
 
 cdef struct PortDev:             # the upstream port's struct pci_dev fields the model uses
     int64_t current_state

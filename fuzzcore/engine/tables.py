@@ -18,7 +18,7 @@ from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
 from ..policy.vocabulary import (
     GATE_NAMES, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
-    SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
+    SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, pmcsr_user_mask,
 )
 
 CFG_SIZE = 4096
@@ -258,6 +258,7 @@ def policy_tables(compiled) -> PolicyTables:
         "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
+        "pmcsr_user_mask": pmcsr_user_mask(_switch(compiled, "vfio.pmcsr_from_user")),
     }
     t.pre = compile_preconditions(_SwitchView(compiled))
     for i, name in enumerate(compiled.path_names):

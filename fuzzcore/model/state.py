@@ -123,6 +123,8 @@ class VfioState:
     needs_reset: bool = False
     needs_pm_restore: bool = False
     irq: str = "none"                     # none | intx | msi | msix
+    virq_disabled: bool = False           # the user's virtual INTx Disable, as vfio last acted on it
+    intx_masked: bool = False             # the INTx ctx's masked flag (irq == intx)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from .save import pci_load_saved_state, pci_save_state, pci_store_saved_state
 from .state import D0, D3HOT
 
 EBUSY, ENODEV = -16, -19
+PCI_STATUS_INTERRUPT = 0x08
 
 
 def vfio_pci_set_power_state(m, state: int) -> int:
@@ -103,6 +104,7 @@ def vfio_close(m) -> int:
             pci_restore_state(m, intended_epoch=True)
         features.pci_disable_device(m)
         v.open = False
+        v.virq_disabled = False
         if v.needs_reset and m.state.port is not None:
             # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
             if pci_reset_bus(m) == 0:
@@ -189,7 +191,11 @@ def vfio_set_irqs(m, index: str, count: int) -> int:
                 msi.msi_request_irq(m)
                 _memory_unlock_and_restore(m, cmd)
         elif index == "intx":
+            # vfio_intx_enable: masked as the virtual INTx Disable says; with INTx masking
+            # (pci_2_3) the physical bit follows (pci_intx(pdev, !ctx->masked)).
             v.irq = "intx"
+            v.intx_masked = v.virq_disabled
+            msi.pci_intx_for_msi(m, not v.intx_masked)
     return 0
 
 
@@ -236,25 +242,84 @@ def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> Non
     m.io.write(offset, width, (cur & ~writable) | (value & writable))
 
 
-def _write_command(m, width: int, value: int) -> None:
+def _write_command(m, offset: int, width: int, value: int) -> None:
+    """vfio_basic_config_write for a write at Command (offset 4, width 1/2/4) or its high byte
+    (offset 5): at offset 4 the decode-on-after-a-reset check (vfio_bar_restore); the bytes of
+    Command it covers to hardware but INTx Disable, which is virtual; vconfig's Memory/IO from an
+    offset-4 write; then the INTx Disable emulation."""
     v = m.state.vfio
-    cmd = value & 0xFFFF
-    _bar_restore_if_reset_behind_back(m, cmd)
-    _write_hw_bits(m, PCI_COMMAND, 2, cmd, 0xFFFF & ~PCI_COMMAND_INTX_DISABLE)
-    keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_INTX_DISABLE
+    shift = 8 * (offset - PCI_COMMAND)
+    lane = (1 << (8 * min(width, PCI_COMMAND + 2 - offset))) - 1     # Command's bytes in the write
+    cmd = ((value & lane) << shift) & 0xFFFF
+    if offset == PCI_COMMAND:
+        _bar_restore_if_reset_behind_back(m, cmd)
+    # vfio_default_config_write: one read-modify-write of the whole access (a dword write at 4
+    # writes Status back as read: it has no writable bit in vfio's perm)
+    _write_hw_bits(m, offset, width, value, (0xFFFF & ~PCI_COMMAND_INTX_DISABLE) >> shift & lane)
+    covered = lane << shift
+    keep = (PCI_COMMAND_MEMORY | PCI_COMMAND_IO if offset == PCI_COMMAND else 0) | PCI_COMMAND_INTX_DISABLE
+    keep &= covered
     v.vconfig_command = (v.vconfig_command & ~keep) | (cmd & keep)
+    _emulate_intx_disable(m)
+
+
+def _emulate_intx_disable(m) -> None:
+    """vfio_basic_config_write's "Emulate INTx disable": a change of the virtual bit masks or
+    unmasks INTx (vfio_pci_intx_mask/unmask)."""
+    v = m.state.vfio
+    virt = bool(v.vconfig_command & PCI_COMMAND_INTX_DISABLE)
+    if virt and not v.virq_disabled:
+        v.virq_disabled = True
+        _intx_mask(m)
+    elif not virt and v.virq_disabled:
+        v.virq_disabled = False
+        _intx_unmask(m)
+
+
+def _intx_mask(m) -> None:
+    """__vfio_pci_intx_mask: not using INTx, the physical bit follows the virtual one
+    (pci_intx(pdev, 0)); using it, mask once. pci_2_3 (INTx masking) is taken as supported:
+    a PCIe function implements INTx Disable and Interrupt Status."""
+    v = m.state.vfio
+    if v.irq != "intx":
+        msi.pci_intx_for_msi(m, False)
+    elif not v.intx_masked:
+        msi.pci_intx_for_msi(m, False)
+        v.intx_masked = True
+
+
+def _intx_unmask(m) -> None:
+    """vfio_pci_intx_unmask_handler: not using INTx, pci_intx(pdev, 1); using it and masked,
+    pci_check_and_unmask_intx (pci_check_and_set_intx_mask, drivers/pci/irq.c): one dword read
+    of Command and Status; unless an interrupt is pending, INTx Disable cleared (written only if
+    it changes)."""
+    v = m.state.vfio
+    if v.irq != "intx":
+        msi.pci_intx_for_msi(m, True)
+    elif v.intx_masked and not v.virq_disabled:
+        cmd_status = m.io.read(PCI_COMMAND, 4)
+        if not (cmd_status >> 16) & PCI_STATUS_INTERRUPT:
+            cmd = cmd_status & 0xFFFF
+            if cmd & PCI_COMMAND_INTX_DISABLE:
+                m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_INTX_DISABLE)
+            v.intx_masked = False
 
 
 def _write_pm(m, rel: int, width: int, value: int) -> None:
-    """vfio_pm_config_write: PMCSR's writable bits to hardware, then vfio_lock_and_set_power_state
-    on every write to PCI_PM_CTRL, whatever the state was (vfio_pci_set_power_state and
+    """vfio_pm_config_write: vfio_default_config_write sends the bits init_pci_cap_pm_perm lets
+    through (policy vfio.pmcsr_from_user) from the user's value, the rest of the access as read
+    (PME_Status written back as read); then, for a write at PCI_PM_CTRL,
+    vfio_lock_and_set_power_state whatever the state was (vfio_pci_set_power_state and
     __pci_set_power_state decide what changes). D1/D2 are not modelled: without d1/d2_support
     pci_set_low_power_state fails -EIO and nothing changes."""
-    if rel != 4 or width < 2:
+    if not 4 <= rel < 8:
         return
+    from ..policy.vocabulary import pmcsr_user_mask
+    lane = (1 << (8 * width)) - 1
+    writable = pmcsr_user_mask(m.policy.switch("vfio.pmcsr_from_user")) >> (8 * (rel - 4)) & lane
+    _write_hw_bits(m, m.caps.pm + rel, width, value, writable)
     state = value & 0x3
-    _write_hw_bits(m, m.caps.pm + 4, 2, value, 0x1E00)
-    if state in (0, 3):
+    if rel == 4 and state in (0, 3):
         vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
 
 
@@ -283,8 +348,8 @@ def vfio_config_write(m, offset: int, width: int, value: int) -> int:
     with m.in_step("vfio_pci_config_rw"), m.as_user():
         caps = m.caps
         if offset < 0x40:
-            if offset <= PCI_COMMAND < offset + width:
-                _write_command(m, width, value >> (8 * (PCI_COMMAND - offset)))
+            if offset in (PCI_COMMAND, PCI_COMMAND + 1):
+                _write_command(m, offset, width, value)
             for reg in (0x0C, 0x0D, 0x0F):
                 if offset <= reg < offset + width:
                     _write_hw_bits(m, reg, 1, value >> (8 * (reg - offset)), 0xFF)

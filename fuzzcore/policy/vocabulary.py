@@ -280,6 +280,15 @@ SWITCHES: tuple[SwitchDef, ...] = (
               "a vfio user can enable and disable TPH (a proposed series; v7.1.3 has no such path): "
               "pcie_enable_tph/pcie_disable_tph become reachable while vfio-pci owns the open device",
               reference="§6.7"),
+    SwitchDef("vfio", "pmcsr_from_user", "list",
+              "the PMCSR dword's fields a vfio user's write sends to hardware from the user's value "
+              "(write permission, not virtual: init_pci_cap_pm_perm); the rest of the access is written "
+              "back as read. PowerState is trapped (vfio_pm_config_write), PME_En/PME_Status are virtual",
+              (("no_soft_reset", "No_Soft_Reset (0x8, read-only in hardware)"),
+               ("reserved", "reserved bits 2, 4-7 (0xf4)"),
+               ("data_select", "Data_Select (0x1e00)"),
+               ("data_scale", "Data_Scale (0x6000, read-only)"),
+               ("bse_data", "PMCSR_BSE and Data (bytes 6-7, read-only)")), "§6.3"),
 )
 
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)
@@ -289,6 +298,16 @@ SECTIONS = tuple(dict.fromkeys(s.section for s in SWITCHES))   # in table order
 
 # Command register bits for the values of qemu.pre_reset_clears, in value order (engine helper).
 QEMU_PRE_RESET_CLEAR_BITS = (0x0001, 0x0002, 0x0004, 0x0400)
+# PMCSR-dword bits (PM capability + 4) for the values of vfio.pmcsr_from_user, in value order.
+VFIO_PMCSR_USER_BITS = (0x00000008, 0x000000F4, 0x00001E00, 0x00006000, 0xFFFF0000)
+
+
+def pmcsr_user_mask(values) -> int:
+    """The PMCSR-dword bits vfio.pmcsr_from_user sends to hardware from the user's value (the
+    switch's value names, or its compiled bitmask)."""
+    sw = SWITCH_BY_NAME["vfio.pmcsr_from_user"]
+    code = values if isinstance(values, int) else sw.encode(values)
+    return sum(b for i, b in enumerate(VFIO_PMCSR_USER_BITS) if code >> i & 1)
 
 
 def _check_tables() -> None:
@@ -306,6 +325,7 @@ def _check_tables() -> None:
         assert (sw.kind == "bool") == (not sw.values), sw.name
         assert sw.kind != "list" or len(sw.values) <= 15, sw.name   # fits the int16 bitmask
     assert len(QEMU_PRE_RESET_CLEAR_BITS) == len(SWITCH_BY_NAME["qemu.pre_reset_clears"].values)
+    assert len(VFIO_PMCSR_USER_BITS) == len(SWITCH_BY_NAME["vfio.pmcsr_from_user"].values)
     assert SWITCH_BY_NAME["reset.methods"].value_names == RESET_METHOD_NAMES
 
 

@@ -37,7 +37,13 @@ QEMU_QUIRKS = {
     "ats-control-kept": "QEMU 7.2's function reset (FLR, or the bus reset below its port) leaves ATS "
                         "Control as it was (hw/pci/pcie.c resets no extended capability but AER); "
                         "hardware resets it. The model's flr and hot resets keep it for these profiles",
+    "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
+                         "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
+                         "register tables assume for every function (a Data register's selector): "
+                         "the nvme and virtio-rng profiles get it read-only",
 }
+
+QEMU_PM_DATA_SELECT_RO = ("nvme", "virtio-rng")
 
 # Image bits left out of the comparison, each with why: (target, capability, register offset in
 # the capability, width, mask, why).
@@ -167,6 +173,10 @@ def apply_qemu_quirks(prof) -> None:
     from ..model.caps import cap_offsets
     sem = prof.semantics
     sem.keep["soft"][:] = 0xFF
+    pm = cap_offsets(prof).pm
+    if pm and prof.name in QEMU_PM_DATA_SELECT_RO:
+        sem.wmask[pm + 5] &= ~0x1E & 0xFF      # PMCSR Data_Select (bits 12:9)
+        sem.readonly[pm + 5] |= 0x1E
     ats = cap_offsets(prof).ats
     if ats:
         for kind in ("flr", "hot"):
@@ -292,14 +302,6 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
 # Divergences found by `fuzzcore validate` where the model, not QEMU, differs from Linux 6.12,
 # and which are not fixed in the model yet (docs/validation.md lists them with what shows them).
 # (op, predicate on (args, profile caps, the divergent op), the 6.12 function and what it does)
-def _cmd(a, caps, op):
-    return a.get("offset") in (0x04, 0x05)
-
-
-def _pmcsr(a, caps, op):
-    return bool(caps.pm) and a.get("offset") == caps.pm + 4
-
-
 MODEL_GAPS = (
     ("pci_enable_msix", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msix_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
@@ -307,14 +309,6 @@ MODEL_GAPS = (
     ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msi enables MSI in D3hot"),
-    ("vfio_config_write", _cmd,
-     "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c) emulates INTx Disable: when the "
-     "user's virtual bit changes and INTx is not the IRQ type, __vfio_pci_intx_mask/unmask make the "
-     "physical bit follow it (pci_intx), a second Command write the model does not make"),
-    ("vfio_config_write", _pmcsr,
-     "vfio's PMCSR permission (init_pci_cap_pm_perm) sends every bit but PME_En, PME_Status and "
-     "PowerState to hardware from the user's value, read-only ones included (the value written differs, "
-     "the register does not); the model sends Data Select/Scale only and keeps the rest from hardware"),
 )
 
 
