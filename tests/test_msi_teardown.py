@@ -1,6 +1,6 @@
-"""MSI-X teardown on a disconnected device, on both models: pci_msix_shutdown
-(drivers/pci/msi/msi.c) returns before any register access when pci_dev_is_disconnected()
-(error_state perm_failure, set by a failed pcie_do_recovery) and only clears msix_enabled."""
+"""MSI/MSI-X set-up and teardown where the kernel refuses or skips the hardware, on both models:
+teardown after a failed recovery (pci_dev_is_disconnected: error_state perm_failure) and
+VFIO_DEVICE_SET_IRQS outside D0 (__pci_enable_msi(x)_range, drivers/pci/msi/msi.c)."""
 
 import pytest
 
@@ -50,3 +50,23 @@ def test_msix_teardown_on_a_connected_device_masks_and_disables():
     assert m.state.dev.error_state == "normal" and m.state.hw.read(MSIX_CTRL, 2) & 0x8000
     run(m, "pci_disable_msix()")
     assert not m.state.dev.msix_enabled and not m.state.hw.read(MSIX_CTRL, 2) & 0x8000
+
+
+@pytest.mark.parametrize("index", ["msix", "msi"])
+def test_vfio_set_irqs_outside_d0_fails_before_any_table_access(index):
+    """VFIO_DEVICE_SET_IRQS on a device the user put in D3hot (a PMCSR write through vfio):
+    vfio_msi_enable -> pci_alloc_irq_vectors -> __pci_enable_msi(x)_range returns -EINVAL
+    (current_state != PCI_D0) before the table is touched; Command is forced on and written back
+    around it (vfio_pci_memory_lock_and_enable/unlock_and_restore)."""
+    m = model()
+    run(m, """
+        vfio_open()
+        vfio_config_write(offset=0x44, width=2, value=0x0003)
+    """)
+    assert m.state.dev.current_state == 3
+    before = [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)]
+    run(m, f"vfio_set_irqs(index={index}, count=1)")
+    assert not m.state.dev.msix_enabled and not m.state.dev.msi_enabled
+    assert m.state.vfio.irq == "none"
+    assert [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)] == before
+    assert not [v for v in m.oracle.violations if v.invariant == "mmio_decode_off"]

@@ -176,6 +176,13 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
             or (index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1))):
         m.step = prev
         return EINVAL_
+    if (index == IRQ_MSIX or index == IRQ_MSI) and m.st.dev.current_state != D0:
+        # vfio_msi_enable -> pci_alloc_irq_vectors -> __pci_enable_msi(x)_range: -EINVAL
+        # outside D0, before any table access, between the Command bracket
+        cmd = memory_lock_and_enable(m)
+        memory_unlock_and_restore(m, cmd)
+        m.step = prev
+        return EINVAL_
     if index == IRQ_MSIX:
         cmd = memory_lock_and_enable(m)
         ok = msix_capability_init(m, count + 1, False)

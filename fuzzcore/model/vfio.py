@@ -171,6 +171,12 @@ def vfio_set_irqs(m, index: str, count: int) -> int:
                 or index == "msi" and not m.caps.msi
                 or index == "intx" and not m.state.hw.read(0x3D, 1)):
             return -22
+        if index in ("msix", "msi") and dev.current_state != D0:
+            # vfio_msi_enable -> pci_alloc_irq_vectors -> __pci_enable_msi(x)_range: -EINVAL
+            # outside D0, before any table access, between the Command bracket
+            cmd = _memory_lock_and_enable(m)
+            _memory_unlock_and_restore(m, cmd)
+            return -22
         if index == "msix":
             cmd = _memory_lock_and_enable(m)
             ok = msi.msix_capability_init(m, count + 1, request=False)
