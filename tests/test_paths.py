@@ -201,3 +201,24 @@ def test_driver_that_saves_in_runtime_suspend_stays_in_d0(tmp_path, both):
     base, m = run("linux-7.1", prog), run(spec, prog)
     assert base.state.dev.current_state == 3 and base.state.hw.read(0x40 + 4, 2) & 0x3 == 0x3  # D3hot
     assert m.state.dev.current_state == 0 and m.state.dev.state_saved and m.state.dev.rpm_suspended
+
+
+def test_ad05c16b290b_as_path_edit():
+    """ad05c16b290b as a step in the pcie_flr path: the same tables as the shipped overlay's
+    switch, and the FLR on an all-ones I350 no longer writes DEVCTL (the reference trace shows
+    the write that v7.1.3 attempts and loses; the engine does not trace, and both models agree
+    on these tables in selfcheck)."""
+    a = load_policy(f"linux-7.1+{EXAMPLES / 'fail-flr-as-path-edit.toml'}")
+    b = load_policy("linux-7.1+fail-flr-if-inaccessible")
+    for f in ("path_start", "path_len", "step_prim", "step_arg", "step_when", "switches"):
+        assert np.array_equal(getattr(a.compile(), f), getattr(b.compile(), f)), f
+    assert a.switch("reset.flr_inaccessible") == "enotty"
+    prog = parse_program("pci_bind_driver(driver=host)\nhw_inaccessible()\npci_reset_function(method=flr)")
+    devctl = Model(resolve_device("i350"), a).caps.exp + 0x08
+    writes = {}
+    for spec, pol in (("base", load_policy("linux-7.1")), ("patched", a)):
+        m = Model(resolve_device("i350"), pol)
+        res = m.run(prog, trace=True)
+        writes[spec] = [t for t in res.trace if t.step == "reset/flr" and t.target == "dev" and t.offset == devctl]
+        assert res.returns[-1] == -25
+    assert writes["base"] and not writes["patched"]

@@ -333,7 +333,6 @@ cdef class Engine:
         p.clear_state_saved = s["clear_state_saved"]
         p.enumeration_save = s["enumeration_save"]
         p.save_and_disable_skip = s["save_and_disable_skip"]
-        p.flr_enotty = s["flr_enotty"]
         p.restore_after_failed_reset = s["restore_after_failed_reset"]
         p.bar_assignment_updates_snapshot = s["bar_assignment_updates_snapshot"]
         p.force_memory = s["force_memory"]

@@ -21,6 +21,7 @@ cdef enum:
     PATH_RUNTIME_RESUME
     CB_RUNTIME_SUSPEND
     CB_RUNTIME_RESUME
+    PATH_PCIE_FLR
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -42,6 +43,8 @@ cdef enum:
     PRIM_RESUME_PTM
     PRIM_CLEAR_STATE_SAVED
     PRIM_POWER_UP
+    PRIM_FAIL
+    PRIM_INITIATE_FLR
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -49,17 +52,20 @@ cdef enum:
     COND_NO_DRIVER
     COND_STATE_SAVED
     COND_LOW_POWER
+    COND_COMMAND_ALL_ONES
 
 ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_function", "pci_reset_bus",
                      "driver.reset_prepare", "driver.reset_done", "driver.error_detected", "driver.mmio_enabled",
                      "driver.slot_reset", "driver.resume", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
                      "pci_pm_runtime_suspend", "pci_pm_runtime_resume", "driver.runtime_suspend",
-                     "driver.runtime_resume")
+                     "driver.runtime_resume", "pcie_flr")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
-                          "set_runtime_status", "suspend_ptm", "resume_ptm", "clear_state_saved", "power_up")
-ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power")
+                          "set_runtime_status", "suspend_ptm", "resume_ptm", "clear_state_saved", "power_up",
+                          "fail", "initiate_flr")
+ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
+                          "command_all_ones")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -79,6 +85,8 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
         v = m.st.dev.driver == DRV_NONE
     elif c == COND_STATE_SAVED:
         v = m.st.dev.state_saved != 0
+    elif c == COND_COMMAND_ALL_ONES:
+        v = io_read(m, PCI_COMMAND, 2) == 0xFFFF        # ad05c16b290b
     elif c == COND_LOW_POWER:
         v = m.st.dev.current_state != D0 and m.st.dev.current_state != PCI_UNKNOWN
     else:
@@ -141,6 +149,11 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.st.dev.state_saved = 0
         elif p == PRIM_POWER_UP:
             pci_power_up(m)
+        elif p == PRIM_FAIL:
+            result = ENOTTY_ if a == 0 else EIO_        # paths order: enotty, eio
+            break
+        elif p == PRIM_INITIATE_FLR:
+            result = initiate_flr(m)
         i += 1
     m.step = prev
     return result

@@ -37,15 +37,18 @@ cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
 # --- reset methods (§5.2) ---------------------------------------------------------------------
 
 cdef int pcie_flr(Machine *m) noexcept nogil:
-    """pcie_reset_flr -> pcie_flr: (ad05c16b290b: -ENOTTY if Command reads all-ones), set
-    Initiate FLR, wait, poll readiness (pci_dev_wait: all-ones until it answers)."""
+    """pcie_reset_flr -> pcie_flr: -ENOTTY unless the probe found FLR (DEVCAP FLR, a PCIe
+    capability), else the policy path pcie_flr (ad05c16b290b's all-ones check is a step there)."""
+    if not m.d.flr or not m.d.fn.caps.exp:
+        return ENOTTY_
+    return run_path(m, PATH_PCIE_FLR, 0)
+
+
+cdef int initiate_flr(Machine *m) noexcept nogil:
+    """pcie_flr: set Initiate FLR (read-modify-write of DEVCTL), wait, poll readiness
+    (pci_dev_wait: all-ones until it answers); -ENOTTY when it never answers."""
     cdef int exp = m.d.fn.caps.exp
-    cdef uint32_t devctl
-    if not m.d.flr or not exp:
-        return ENOTTY_
-    if m.pol.flr_enotty and io_read(m, PCI_COMMAND, 2) == 0xFFFF:
-        return ENOTTY_
-    devctl = io_read(m, exp + PCI_EXP_DEVCTL, 2)
+    cdef uint32_t devctl = io_read(m, exp + PCI_EXP_DEVCTL, 2)
     io_write(m, exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
     if m.st.accessible:
         hardware_reset(m, RESET_FLR)

@@ -130,7 +130,6 @@ cdef struct Policy:
     int clear_state_saved
     int enumeration_save
     int save_and_disable_skip
-    int flr_enotty
     int restore_after_failed_reset
     int bar_assignment_updates_snapshot
     int force_memory                        # FORCE_OFF, FORCE_ALWAYS, FORCE_WHEN_WRITING

@@ -247,7 +247,6 @@ def policy_tables(compiled) -> PolicyTables:
         "clear_state_saved": _switch(compiled, "restore.clear_state_saved"),
         "enumeration_save": _switch(compiled, "save.enumeration_save"),
         "save_and_disable_skip": int(_switch(compiled, "reset.save_and_disable_inaccessible") == "skip"),
-        "flr_enotty": int(_switch(compiled, "reset.flr_inaccessible") == "enotty"),
         "restore_after_failed_reset": _switch(compiled, "reset.restore_after_failed_reset"),
         "bar_assignment_updates_snapshot": _switch(compiled, "resources.bar_assignment_updates_snapshot"),
         "force_memory": {"off": 0, "always": 1, "when_writing_messages": 2}[

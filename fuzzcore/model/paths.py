@@ -13,6 +13,7 @@ from .state import D0, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
+ERRNOS = {"enotty": -25, "eio": -5}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
 
@@ -33,6 +34,8 @@ def condition(m, when: str, result: int) -> bool:
         value = m.state.dev.driver == "none"
     elif name == "state_saved":
         value = bool(m.state.dev.state_saved)
+    elif name == "command_all_ones":
+        value = m.io.read(PCI_COMMAND, 2) == 0xFFFF
     elif name == "low_power":
         value = m.state.dev.current_state not in (D0, PCI_UNKNOWN)
     else:
@@ -118,6 +121,11 @@ def _run(m, name: str, arg) -> int:
         elif do == "power_up":
             from .power import pci_power_up
             pci_power_up(m)
+        elif do == "fail":
+            return ERRNOS[st.param("errno")]
+        elif do == "initiate_flr":
+            from .reset import initiate_flr
+            result = initiate_flr(m)
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result

@@ -35,12 +35,16 @@ def hardware_reset(m, kind: str) -> None:
 # --- reset methods (§5.2) -------------------------------------------------------------------
 
 def pcie_flr(m) -> int:
-    """pcie_reset_flr -> pcie_flr: (ad05c16b290b: -ENOTTY if Command reads all-ones), set
-    Initiate FLR, wait, poll readiness (pci_dev_wait: all-ones until it answers)."""
+    """pcie_reset_flr -> pcie_flr: -ENOTTY unless the probe found FLR (DEVCAP FLR, a PCIe
+    capability), else the policy path pcie_flr (ad05c16b290b's all-ones check is a step there)."""
     if not m.profile.flr or not m.caps.exp:
         return ENOTTY
-    if m.policy.switch("reset.flr_inaccessible") == "enotty" and m.io.read(PCI_COMMAND, 2) == 0xFFFF:
-        return ENOTTY
+    return run_path(m, "pcie_flr")
+
+
+def initiate_flr(m) -> int:
+    """pcie_flr: set Initiate FLR (read-modify-write of DEVCTL), wait, poll readiness
+    (pci_dev_wait: all-ones until it answers); -ENOTTY when it never answers."""
     devctl = m.io.read(m.caps.exp + PCI_EXP_DEVCTL, 2)
     m.io.write(m.caps.exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
     if m.state.hw.accessible:

@@ -846,7 +846,31 @@ def _gate_sugar(path: str, step: str):
     return apply, read, f"path.{path}.step.{step}.gate"
 
 
+def _sugar_flr_inaccessible(src, build, info, value) -> None:
+    """reset.flr_inaccessible: "enotty" is ad05c16b290b's -ENOTTY before the FLR on an all-ones device."""
+    path, order = "pcie_flr", build.path_orders.get("pcie_flr")
+    if order is None:
+        return
+    if value == "enotty" and "fail_if_inaccessible" not in order:
+        if "initiate" not in order:
+            raise src.error('[reset] flr_inaccessible = "enotty" inserts a step before "initiate" of pcie_flr, '
+                            "which has none", "reset", "flr_inaccessible")
+        order.insert(order.index("initiate"), "fail_if_inaccessible")
+        build.path_defs[(path, "fail_if_inaccessible")] = {"do": "fail", "params": {"errno": "enotty"},
+                                                           "when": "command_all_ones", "gate": "always"}
+        build.changed(f"path.{path}.steps", info)
+    elif value == "proceed" and "fail_if_inaccessible" in order:
+        order.remove("fail_if_inaccessible")
+        build.changed(f"path.{path}.steps", info)
+
+
+def _read_flr_inaccessible(policy_paths: dict) -> str:
+    return "enotty" if any(st.name == "fail_if_inaccessible" and st.gate != "never"
+                           for st in policy_paths["pcie_flr"]) else "proceed"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
+    "reset.flr_inaccessible": (_sugar_flr_inaccessible, _read_flr_inaccessible, "path.pcie_flr.steps"),
     "pm.runtime_suspend_clears_state_saved": _gate_sugar("pci_pm_runtime_suspend", "clear_saved"),
     "pm.runtime_suspend_disables_ptm": _gate_sugar("pci_pm_runtime_suspend", "suspend_ptm"),
     "qemu.pre_reset_clears": (_sugar_pre_reset_clears, _read_pre_reset_clears,

@@ -58,6 +58,8 @@ PATHS: tuple[PathDef, ...] = (
             "the bound host driver's runtime_suspend, inside pci_pm_runtime_suspend"),
     PathDef("driver.runtime_resume", "pm->runtime_resume", "", "§1.4",
             "the bound host driver's runtime_resume, at the end of pci_pm_runtime_resume"),
+    PathDef("pcie_flr", "pcie_reset_flr -> pcie_flr (drivers/pci/pci.c)", "", "§5.2",
+            "the FLR reset method (after its probe: DEVCAP FLR and a PCIe capability); its result is the method's"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -156,6 +158,12 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("resume_ptm", "pci_resume_ptm", (), "PTM Enable back if ptm_enable_cnt > 0"),
     PrimitiveDef("clear_state_saved", "pci_dev->state_saved = false", (), "the snapshot no longer counts as saved"),
     PrimitiveDef("power_up", "pci_power_up", (), "PMCSR to D0 (no BAR re-write), current_state D0"),
+    PrimitiveDef("fail", "return -ERRNO", (ParamDef("errno", "enum", (("enotty", "-ENOTTY (-25)"),
+                                                                       ("eio", "-EIO (-5)"))),),
+                 "end the path with this result (with `when`: an early error return)"),
+    PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
+                 "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
+                 "-ENOTTY when pci_dev_wait times out"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -170,6 +178,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("no_driver", "no driver is bound (dev->driver == NULL)"),
     ("state_saved", "dev->state_saved is set"),
     ("low_power", "current_state is neither D0 nor unknown"),
+    ("command_all_ones", "the Command register reads all-ones (ad05c16b290b's check)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
