@@ -128,10 +128,27 @@ def test_bad_arguments_exit_2(tmp_path):
 
 def test_stats_lines_and_plot(tmp_path):
     out = tmp_path / "p"
-    assert ran(fuzz(out, "--max-time", 6, "--seed", 9))
+    r = fuzz(out, "--max-time", 6, "--seed", 9)
+    assert ran(r)
     lines = [json.loads(x) for x in (out / "stats.jsonl").read_text().splitlines()]
-    assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets", "features", "cov"} <= set(lines[-1])
-    assert lines[-1]["features"] > 0 and lines[-1]["runs"] == json.loads((out / "stats.json").read_text())["runs"]
+    assert lines and {"time", "runs", "runs_per_s", "corpus", "buckets", "features", "cov", "ops",
+                      "ops_refused"} <= set(lines[-1])
+    stats = json.loads((out / "stats.json").read_text())
+    assert lines[-1]["features"] > 0 and lines[-1]["runs"] == stats["runs"]
+    # Ops and refused ops: the worker's own counts, carried to stats.json, the lines and the summary.
+    worker = json.loads((out / "workers" / "0.json").read_text())
+    assert stats["ops"] == lines[-1]["ops"] == worker["ops"] > stats["runs"]
+    assert stats["ops_refused"] == lines[-1]["ops_refused"] == worker["ops_refused"] > 0
+    assert stats["refused_share"] == stats["session_refused_share"] == round(stats["ops_refused"] / stats["ops"], 4)
+    done = next(x for x in r.stderr.splitlines() if x.startswith("fuzzcore: done:"))
+    assert f"ops {stats['ops']:,} ({100 * stats['ops_refused'] / stats['ops']:.1f}% refused)" in done, done
+    assert "% refused)" in [x for x in r.stderr.splitlines() if x.startswith("[00:")][-1]   # once workers report
+    # A second session adds its counts; the share over both is in refused_share.
+    assert ran(fuzz(out, "--max-time", 3, "--seed", 10))
+    stats2 = json.loads((out / "stats.json").read_text())
+    w2 = json.loads((out / "workers" / "0.json").read_text())
+    assert stats2["ops"] == stats["ops"] + w2["ops"] and stats2["ops_refused"] == stats["ops_refused"] + w2["ops_refused"]
+    assert stats2["session_refused_share"] == round(w2["ops_refused"] / w2["ops"], 4)
     (out / "stats.jsonl").write_text((out / "stats.jsonl").read_text() + '{"time": 9')  # a torn last line
     png = tmp_path / "s.png"
     r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "plot", str(out), "-o", str(png)],
@@ -242,6 +259,11 @@ def test_status_display_plain_and_rich():
     plain.update(s)
     assert lines == ["[01:15] execs 71,234 (5,880/s) corpus 312 features 1,145 cov 711 buckets 142 (+3 new) "
                      "newest mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"]
+    import dataclasses
+    plain.update(dataclasses.replace(s, ops=400_000, ops_refused=132_400))
+    assert lines[-1] == ("[01:15] execs 71,234 (5,880/s) corpus 312 features 1,145 cov 711 ops 400,000 (33.1% refused) "
+                         "buckets 142 (+3 new) newest mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off")
+    lines.pop()
     rows = [BucketRow("snapshot_all_ones--vfio_device_reset--config", 142, 3,
                       "crashes/linux-7.1/snapshot_all_ones--vfio_device_reset--config/min.fzs")]
     plain.summary("fuzzcore: done", rows, ["next: fuzzcore show x --trace"])
@@ -251,11 +273,11 @@ def test_status_display_plain_and_rich():
         buf = io.StringIO()
         rich = RichDisplay(Console(file=buf, force_terminal=True, width=width, color_system=None))
         rich.start()
-        rich.update(s)
+        rich.update(dataclasses.replace(s, ops=400_000, ops_refused=132_400))
         rich.stop(s)
         rich.summary("fuzzcore: done", rows, ["next: fuzzcore show x --trace"])
         text = buf.getvalue()
-        for want in ("01:15", "71,234", "5,880/s", "features", "1,145", "cov", "711", "142", "(+3 new)",
+        for want in ("01:15", "71,234", "5,880/s", "features", "1,145", "cov", "711", "142", "(+3 new)", "refused 33.1%",
                      "newest", "snapshot_all_ones--vfio_device_reset--config", "next: fuzzcore show x"):
             assert want in text, (width, want, text)
         assert ("crashes/linux-7.1/snapshot_all_ones--vfio_device_reset--config/min.fzs" in text) == with_path

@@ -123,6 +123,28 @@ def test_runs_are_independent_of_what_ran_before():
     assert fresh.state_hash == first[7].state_hash and fresh.violations == first[7].violations
 
 
+def test_a_kept_result_holds_its_run_whatever_the_engine_does_next():
+    """run()'s result fills its values on first use; one still held when the engine moves on
+    (run, run_batch, start/apply, load_state, clear_violations, a campaign input) keeps those of
+    its own run."""
+    from fuzzcore.engine._restore import CampaignTarget
+    gen = ProgramGenerator(resolve_device("i350"), seed=13)
+    progs = [gen.program(20) for _ in range(8)]
+    fresh = [Engine("i350", BASE).run(p) for p in progs]
+    want = [(r.violations, r.state_features, r.returns, r.state_hash, r.refused) for r in fresh]
+    engine = Engine("i350", BASE)
+    target = CampaignTarget(engine, lambda data, violations: None)
+    nexts = (lambda: engine.run(progs[-1]), lambda: engine.run_batch(progs[:2]),
+             lambda: (engine.start(), engine.apply(progs[0][:RECORD_SIZE])),
+             lambda: engine.load_state(engine.state()), engine.clear_violations,
+             lambda: target.test_one_input(progs[1]), lambda: None, lambda: engine.run(b""))
+    for prog, w, then in zip(progs, want, nexts):
+        r = engine.run(prog)
+        then()
+        assert (r.violations, r.state_features, r.returns, r.state_hash, r.refused) == w
+        assert r.buckets == [v.bucket for v in w[0]]
+
+
 def test_run_batch_counts_violations_and_bumps_counters():
     engine = Engine("i350", BASE)
     gen = ProgramGenerator(resolve_device("i350"), seed=9)
@@ -252,7 +274,7 @@ def test_bench_json_has_every_figure():
     r = fz("bench", "--json", "--programs", "300", "--repeat", "5", "--reference-programs", "20")
     assert r.returncode == 0, r.stderr
     b = json.loads(r.stdout)
-    for key in ("engine_programs_per_s", "engine_ops_per_s", "engine_run_programs_per_s",
+    for key in ("engine_programs_per_s", "engine_ops_per_s", "engine_run_programs_per_s", "engine_run_read_programs_per_s",
                 "reference_programs_per_s", "ratio", "mutator_calls_per_s", "machine"):
         assert key in b
     assert b["ops_per_program"] == 16 and b["repeat"] == 5 and len(b["samples"]["engine_run_batch"]) == 5

@@ -16,9 +16,11 @@ CI replays, and a finding enters it only minimised, through `fuzzcore promote`.
 With --out DIR, a self-contained (scratch) campaign: DIR/corpus/, DIR/findings/, DIR/stats.json,
 DIR/stats.jsonl, DIR/workers/, DIR/logs/. --corpus and --findings override either layout.
 
-    stats.json     cumulative runs, seconds and sessions, written atomically
+    stats.json     cumulative runs, seconds and sessions, ops and ops refused by a precondition
+                   (refused_share; session_refused_share for the last session), written atomically
     stats.jsonl    one JSON line every STATUS_SECONDS: time, session, runs, runs/s, corpus,
-                   features, cov, buckets (a torn last line, from a kill, is cut at the next start)
+                   features, cov, buckets, ops, ops_refused (cumulative; a torn last line, from a
+                   kill, is cut at the next start)
     workers/       per-worker stats (<w>.json, written by the worker) and configs
     logs/          libFuzzer's output per worker; the status reads its `cov:`/`ft:` lines from the tail
 """
@@ -40,14 +42,16 @@ from ..util.atomic_write import atomic_write_bytes, atomic_write_text
 from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
+from .annotator import RootCauseAnnotator
 from .findings_store import bucket_metas, check_store
 from .state import load_totals
-from .status_display import STATUS_SECONDS, RootCauseRow, Status, make_display
+from .status_display import STATUS_SECONDS, RootCauseRow, Status, make_display, refused_text
 
 MAX_OPS = 64
 TICK_SECONDS = 0.25          # the supervisor's loop; the display decides how often it redraws
 TOTALS_SECONDS = 1.0         # stats.json: a kill loses at most this much (plus a worker's 2 s) of runs
 CORPUS_COUNT_SECONDS = 1.0   # listing a large corpus dir costs milliseconds: at most once a second
+ANNOTATE_BUDGET = 0.3        # seconds of root-cause derivation per TOTALS_SECONDS tick (annotator.py)
 STALE_TEMP_SECONDS = 60.0    # temp files outside --out may belong to another campaign's live write
 REPO = Path(__file__).resolve().parents[2]
 
@@ -289,10 +293,16 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     totals["sessions"] += 1
     before = {p.parent.name for p in bucket_metas(findings)}
 
-    def save_totals(runs: int, seconds: float):
+    def save_totals(runs: int, seconds: float, ops: int | None = None, refused: int | None = None):
         t = dict(totals)
         t["runs"] = totals["runs"] + runs
         t["seconds"] = round(totals["seconds"] + seconds, 3)
+        # Ops and refused ops (op table `pre`), cumulative like runs; the share of this session.
+        t["ops"] = totals.get("ops", 0) + (ops or 0)
+        t["ops_refused"] = totals.get("ops_refused", 0) + (refused or 0)
+        t["refused_share"] = round(t["ops_refused"] / t["ops"], 4) if t["ops"] else None
+        if ops:
+            t["session_refused_share"] = round(refused / ops, 4)
         atomic_write_text(stats_path, json.dumps(t, indent=2) + "\n")
         return t
 
@@ -332,6 +342,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     seen = set(before)
     newest: list[str] = []
     high = [0] * opts.workers           # per-worker runs: never goes back within the session
+    ops_high = [[0, 0] for _ in range(opts.workers)]   # per-worker [ops, ops_refused], likewise
+    ops_seen = [False]                   # some worker has reported its op counts
     corpus_count = [0, -1e9]            # (count, when)
 
     def worker_runs() -> int:
@@ -339,7 +351,18 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
             tail.poll()
             stats = _read_json(out / "workers" / f"{w}.json")
             high[w] = max(high[w], tail.execs, int(stats.get("runs", 0) or 0))
+            if isinstance(stats.get("ops"), int) and isinstance(stats.get("ops_refused"), int):
+                ops_seen[0] = True
+                ops_high[w][0] = max(ops_high[w][0], stats["ops"])
+                ops_high[w][1] = max(ops_high[w][1], stats["ops_refused"])
         return sum(high)
+
+    def op_counts() -> tuple[int | None, int | None]:
+        """(ops, ops refused) this session, summed over the workers (None: none reported yet;
+        the reference engine counts none)."""
+        if not ops_seen[0]:
+            return None, None
+        return sum(o for o, _ in ops_high), sum(r for _, r in ops_high)
 
     def count_corpus(force: bool = False) -> int:
         if force or time.monotonic() - corpus_count[1] >= CORPUS_COUNT_SECONDS:
@@ -352,14 +375,11 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
 
     from ..triage.tiers import known_root_causes
     known = known_root_causes(opts.policy)
-    rc_of: dict[str, str] = {}           # bucket -> root-cause key (meta.json, written by the store)
+    # The workers leave root causes to the driver (annotator.py): derived here, beside them.
+    annotator = RootCauseAnnotator(findings, opts.device, opts.policy)
 
     def root_causes_now(now: set[str]) -> tuple[int, int]:
-        for b in now - set(rc_of):
-            key = (_read_json(findings / b / "meta.json").get("root_cause") or {}).get("key")
-            if key:
-                rc_of[b] = key
-        keys = {rc_of[b] for b in now if b in rc_of}
+        keys = {annotator.keys[b] for b in now if b in annotator.keys}
         return len(keys), len(keys - set(known)) if known is not None else 0
 
     def buckets_now() -> set[str]:
@@ -378,7 +398,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         fts = [t.ft for t in tails if t.ft is not None]
         covs = [t.cov for t in tails if t.cov is not None]
         n_rc, new_rc = root_causes_now(now)
-        return Status(elapsed=el, execs=runs, exec_per_s=runs / el if el > 0 else 0.0,
+        ops, refused = op_counts()
+        return Status(ops=ops, ops_refused=refused, elapsed=el, execs=runs, exec_per_s=runs / el if el > 0 else 0.0,
                       corpus=count_corpus(force_corpus), features=max(fts) if fts else None,
                       cov=max(covs) if covs else None, buckets=len(now), new_buckets=len(now - before),
                       newest=newest[-1] if newest else None, root_causes=n_rc,
@@ -388,7 +409,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         # JSON lines, appended in one write: a torn last line (SIGKILL mid-write) is cut at the next start.
         line = {"time": round(totals["seconds"] + s.elapsed, 1), "session": totals["sessions"],
                 "runs": totals["runs"] + s.execs, "runs_per_s": round(s.exec_per_s),
-                "corpus": s.corpus, "features": s.features, "cov": s.cov, "buckets": s.buckets}
+                "corpus": s.corpus, "features": s.features, "cov": s.cov, "buckets": s.buckets,
+                "ops": totals.get("ops", 0) + (s.ops or 0),
+                "ops_refused": totals.get("ops_refused", 0) + (s.ops_refused or 0)}
         with open(jsonl_path, "a") as f:
             f.write(json.dumps(line) + "\n")
 
@@ -403,11 +426,13 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
                 due_line = t - last_line >= STATUS_SECONDS
                 due_totals = due_line or t - last_totals >= TOTALS_SECONDS
                 due_show = t - last_show >= display.interval
+                if due_totals:
+                    annotator.step(ANNOTATE_BUDGET)
                 if due_totals or due_show:
                     s = status(force_corpus=due_line)
                     if due_totals:
                         last_totals = t
-                        save_totals(s.execs, s.elapsed)
+                        save_totals(s.execs, s.elapsed, s.ops, s.ops_refused)
                     if due_line:
                         last_line = t
                         append_stats_line(s)
@@ -435,6 +460,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         for w, tail in enumerate(tails):
             if tail.done is not None:
                 high[w] = max(high[w], tail.done)
+        annotator.step(None)                # what the workers found last, before the summary
         final = status(force_corpus=True)
     finally:
         display.stop(final)
@@ -443,7 +469,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         if p.returncode not in (0, -signal.SIGINT, 130) and not (opts.stop_on_first and p.returncode == 1):
             crashed.append(w)
     runs, seconds = final.execs, final.elapsed
-    t = save_totals(runs, seconds)
+    t = save_totals(runs, seconds, final.ops, final.ops_refused)
     append_stats_line(final)
     now = sorted(p.parent.name for p in bucket_metas(findings))
     new = sorted(set(now) - before)
@@ -474,6 +500,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     for w in crashed:
         notes.append(f"  worker {w} crashed: see {out / 'logs' / f'worker-{w}.log'} and {findings / 'artifacts'}")
     notes.append(closing)
+    ops_part = refused_text(final.ops, final.ops_refused)
     display.summary(f"fuzzcore: done: {runs} runs in {seconds:.0f}s this session ({t['runs']} in all); "
+                    f"{ops_part + '; ' if ops_part else ''}"
                     f"{len(now)} buckets, {len(new)} new; {counts_line(rcs)}", rows, notes)
     return CampaignSummary(runs, seconds, now, new, crashed, code, t, rcs, n_new)

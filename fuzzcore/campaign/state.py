@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 STATS_KEYS = {"runs": int, "seconds": (int, float), "sessions": int}
+OPTIONAL_COUNTS = ("ops", "ops_refused")   # stats.json since the precondition counts
 META_INTS = ("hits", "first_ops", "min_ops")
 
 
@@ -76,6 +77,8 @@ def _last_jsonl_totals(jsonl: Path) -> dict | None:
             continue
         if best is None or (session, runs) >= (best["sessions"], best["runs"]):
             best = {"runs": runs, "seconds": secs, "sessions": session}
+            best.update({k: row[k] for k in OPTIONAL_COUNTS
+                         if isinstance(row.get(k), int) and not isinstance(row.get(k), bool) and row[k] >= 0})
     return best
 
 
@@ -91,6 +94,11 @@ def load_totals(stats: Path, jsonl: Path, warn) -> dict:
         shape = _stats_shape_problem(value)
         if shape is None:
             totals.update({k: value[k] for k in STATS_KEYS})
+            # Op counts (newer files): carried on when well-formed, else counted from zero again.
+            for k in OPTIONAL_COUNTS:
+                v = value.get(k)
+                if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+                    totals[k] = v
             return totals
         why = f"{stats}: {shape}"
     rebuilt = _last_jsonl_totals(jsonl)

@@ -2,8 +2,8 @@
 
 On a terminal (stderr is a tty) a rich live status, redrawn about 4 times a second:
 
-    00:12  execs 71,234  5,880/s  corpus 312  features 1,145  cov 711  buckets 142 (+3 new)
-    newest: mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off
+    00:12  execs 71,234  5,880/s  corpus 312  features 1,145  cov 711  refused 33.1%
+    root causes 40 (+0 new)  buckets 142 (+3 new)  newest mmio_decode_off--vfio_device_reset--MSI-X_t…
 
 and the exit summary as a rich table. Anywhere else (CI logs, tests, a pipe) one plain line
 every STATUS_SECONDS and a plain table, so a log stays readable line by line.
@@ -33,6 +33,17 @@ class Status:
     newest: str | None       # the bucket found last in this session
     root_causes: int | None = None       # distinct root-cause keys over the buckets (meta.json)
     new_root_causes: int | None = None   # of those, not in the baseline's reviewed list (None: no list)
+    ops: int | None = None               # ops the workers ran this session (None: no worker stats yet)
+    ops_refused: int | None = None       # of those, refused by a precondition (op table `pre`)
+
+
+def refused_text(ops: int | None, refused: int | None) -> str:
+    """`ops 5,688,214 (32.7% refused)`: how much of the work the kernel's preconditions turned
+    away (returned the kernel's error, changed nothing); "" before any worker reported."""
+    if ops is None or refused is None:
+        return ""
+    share = f"{100.0 * refused / ops:.1f}%" if ops else "-"
+    return f"ops {ops:,} ({share} refused)"
 
 
 @dataclass
@@ -61,6 +72,11 @@ def _rc_text(s: "Status") -> str:
     return f"root causes {s.root_causes}{new} "
 
 
+def _ops_text(s: "Status") -> str:
+    t = refused_text(s.ops, s.ops_refused)
+    return t + " " if t else ""
+
+
 def _clock(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
@@ -73,7 +89,8 @@ def _num(n: int | None) -> str:
 def status_line(s: Status) -> str:
     """The plain status line (also what the live status says, unstyled)."""
     line = (f"[{_clock(s.elapsed)}] execs {s.execs:,} ({s.exec_per_s:,.0f}/s) corpus {s.corpus:,} "
-            f"features {_num(s.features)} cov {_num(s.cov)} {_rc_text(s)}buckets {s.buckets} (+{s.new_buckets} new)")
+            f"features {_num(s.features)} cov {_num(s.cov)} {_ops_text(s)}{_rc_text(s)}"
+            f"buckets {s.buckets} (+{s.new_buckets} new)")
     return line + (f" newest {s.newest}" if s.newest else "")
 
 
@@ -157,6 +174,9 @@ class RichDisplay(NullDisplay):
         rates.append("  corpus ", "dim").append(f"{s.corpus:,}", "bold")
         rates.append("  features ", "dim").append(_num(s.features), "bold")
         rates.append("  cov ", "dim").append(_num(s.cov), "bold")
+        if s.ops is not None and s.ops_refused is not None:
+            rates.append("  refused ", "dim").append(
+                f"{100.0 * s.ops_refused / s.ops:.1f}%" if s.ops else "-", "bold")
         found = Text(no_wrap=True, overflow="ellipsis")
         if s.root_causes is not None:
             found.append("root causes ", "dim").append(f"{s.root_causes}", "bold")

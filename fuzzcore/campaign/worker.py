@@ -64,7 +64,10 @@ def main(config_path: str) -> None:
     # With state feedback on, the engine bumps the very counters registered with libFuzzer.
     counters = _feedback.counters_array() if cfg.get("state_features", True) else None
     executor = make_executor(profile, policy, cfg["engine"], counters)
-    store = FindingsStore(cfg["findings"], cfg["device"], cfg["policy"], executor.name)
+    # Root causes are derived by the driver (fuzzcore/campaign/annotator.py), beside this loop.
+    store = FindingsStore(cfg["findings"], cfg["device"], cfg["policy"], executor.name,
+                          annotate_root_causes=False)
+    store.start_writer()
     harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"],
                       cfg.get("state_features", True))
     harness.favour_device_registers(profile)
@@ -79,13 +82,17 @@ def main(config_path: str) -> None:
             return
         last[0] = time.monotonic()
         harness.flush_hits()
-        store.maybe_flush(force=True)
-        atomic_write_text(stats_path, json.dumps({
+        text = json.dumps({
             "worker": cfg["worker"], "runs": harness.runs, "seconds": time.monotonic() - started,
             "new_buckets": harness.new_buckets, "engine": executor.name,
             "counters_registered": harness.registered, "mutations": harness.mutations,
             "slow_path_calls": harness.target.slow_calls if harness.target is not None else None,
-            "bucket_writes": store.writes, **refusal_stats()}))
+            "bucket_writes": store.writes, **refusal_stats()})
+        # The fsync'd writes go to the store's writer thread; at the process's end they are
+        # waited for (a kill loses at most the last STATS_SECONDS of counts, as before).
+        store.flush_in_background(then=lambda: atomic_write_text(stats_path, text))
+        if force:
+            store.maybe_flush(force=True)
 
     def refusal_stats() -> dict:
         # Ops the preconditions refused (issue 17): a high share means the mutator wastes work.

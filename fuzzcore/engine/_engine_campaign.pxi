@@ -66,6 +66,7 @@ cdef class CampaignTarget:
         self.runs += 1
         if self.on_tick is not None and (self.runs == 1 or self.runs % self.tick_every == 0):
             self.on_tick()
+        e._settle()
         e._grow(n if n > 0 else 1)
         with nogil:
             e._reset()

@@ -136,6 +136,7 @@ def from_semantics(image, sem, int msix_entries=0):
 # --- the engine ---------------------------------------------------------------------------------
 from libc.string cimport memcpy, memset
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.ref cimport PyObject, _Py_REFCNT
 
 include "_engine_defs.pxi"
 include "_engine_access.pxi"

@@ -4,8 +4,10 @@ biased towards deep states) on one device under one policy. Every figure is the 
 `repeat` timed repetitions, all taken in the same run.
 
 - engine (run_batch): programs/s and ops/s through Engine.run_batch, the throughput API;
-- engine (run):       programs/s through Engine.run, one call per program (what a campaign's
-                      harness calls: it builds the Violation list and state features each time);
+- engine (run):       programs/s through Engine.run, one call per program, its result dropped
+                      unread (EngineResult fills its lists and state hash on first use);
+- engine (run, read): the same with the result's violations, features, returns and state hash
+                      read each time (what a caller that looks at every result pays);
 - reference:          programs/s of fuzzcore.model.machine.Model.run on the first
                       `reference_programs` programs of the same set;
 - ratio:              engine (run_batch) programs/s over reference programs/s;
@@ -33,6 +35,7 @@ class BenchResult:
     engine_programs_per_s: float
     engine_ops_per_s: float
     engine_run_programs_per_s: float
+    engine_run_read_programs_per_s: float
     reference_programs: int
     reference_programs_per_s: float
     ratio: float
@@ -49,6 +52,8 @@ class BenchResult:
              f"{self.engine_ops_per_s:,.0f} ops/s"),
             ("engine (run)", f"{self.engine_run_programs_per_s:,.0f} programs/s",
              f"{self.engine_run_programs_per_s * self.ops_per_program:,.0f} ops/s"),
+            ("engine (run, read)", f"{self.engine_run_read_programs_per_s:,.0f} programs/s",
+             f"{self.engine_run_read_programs_per_s * self.ops_per_program:,.0f} ops/s"),
             ("reference model", f"{self.reference_programs_per_s:,.0f} programs/s",
              f"{self.reference_programs_per_s * self.ops_per_program:,.0f} ops/s"),
             ("ratio engine/reference", f"{self.ratio:,.0f}x", ""),
@@ -114,6 +119,13 @@ def bench(device: str = "i350", policy: str = "linux-7.1", programs: int = 20000
             run(p)
     run_rate, run_samples = _median_rate(run_each, programs, repeat)
 
+    def run_read():
+        run = engine.run
+        for p in progs:
+            r = run(p)
+            r.violations, r.state_features, r.returns, r.state_hash
+    read_rate, read_samples = _median_rate(run_read, programs, repeat)
+
     n_ref = min(reference_programs, programs)
     model = Model(prof, pol)
     ref_calls = [decode(p) for p in progs[:n_ref]]
@@ -143,8 +155,10 @@ def bench(device: str = "i350", policy: str = "linux-7.1", programs: int = 20000
     return BenchResult(
         device=prof.name, policy=pol.name, programs=programs, ops_per_program=ops, repeat=repeat, seed=seed,
         engine_programs_per_s=eng_rate, engine_ops_per_s=eng_rate * ops, engine_run_programs_per_s=run_rate,
+        engine_run_read_programs_per_s=read_rate,
         reference_programs=n_ref, reference_programs_per_s=ref_rate, ratio=eng_rate / ref_rate,
         mutator_calls_per_s=mut_rate,
-        samples={"engine_run_batch": eng_samples, "engine_run": run_samples, "reference": ref_samples,
+        samples={"engine_run_batch": eng_samples, "engine_run": run_samples, "engine_run_read": read_samples,
+                 "reference": ref_samples,
                  "mutator": mut_samples},
         machine=_machine())
