@@ -407,3 +407,93 @@ def test_crossover_mixes_both_sides():
 def test_checker_rejects_wrong_outputs(strategy, out):
     with pytest.raises(AssertionError):
         check_mutation(strategy, PROGRAM, 64 * R, out)
+
+
+# --- the campaign's state-aware draw (MutationMix with Engine.op_mask) ---------------------------
+
+def test_op_mask_is_the_models_refusal_and_counts_nothing():
+    """Engine.op_mask(prefix) marks exactly the ops Model.refusal lets run in the state the prefix
+    reaches (every precondition of the op table under the policy), and leaves the engine's op
+    statistics and the libFuzzer counters as they were."""
+    from fuzzcore.device.builtin import resolve_device
+    from fuzzcore.engine import Engine
+    from fuzzcore.measure.program_gen import ProgramGenerator
+    from fuzzcore.model.machine import Model
+    from fuzzcore.policy import load_policy
+    for name in ("linux-7.1", "linux-7.1+vfio-reset-done-v18"):
+        policy = load_policy(name)
+        engine = Engine("i350", policy)
+        gen = ProgramGenerator(resolve_device("i350"), seed=4)
+        seen = set()
+        for _ in range(40):
+            prog = gen.program(12)
+            engine.run(prog)
+            before = (engine.n_ops_run, engine.n_refused, engine.counters.sum())
+            for cut in (0, 3, 12):
+                prefix = prog[:cut * R]
+                model = Model(resolve_device("i350"), policy)
+                model.start()
+                for c in decode(prefix):
+                    model.apply(c)
+                want = bytes(0 if model.refusal(k) else 1 for k in range(len(OPS)))
+                assert engine.op_mask(prefix) == want, (policy, decode(prefix))
+                seen.add(want)
+            assert (engine.n_ops_run, engine.n_refused, engine.counters.sum()) == before
+        assert len(seen) >= 4      # the prefixes reach states that allow different ops
+
+
+def test_mutation_mix_draws_new_ops_the_state_allows():
+    from fuzzcore.engine import Engine
+    engine = Engine("i350", "linux-7.1")
+    host = encode([Call.of("pci_bind_driver", driver="host"), Call.of("pci_pm_runtime_suspend")])
+    allowed = engine.op_mask(host)
+    assert not allowed[OP_INDEX["pci_save_state"]] and allowed[OP_INDEX["pci_pm_runtime_resume"]]
+    calls = []
+    mix = _mutate.MutationMix(100, lambda data, size: data,
+                              lambda prefix: calls.append(prefix) or engine.op_mask(prefix))
+    new_ops = Counter()
+    for seed in range(4000):
+        out = mix.mutate(host, 64 * R, seed)
+        assert len(out) % R == 0 and all(canonical(r) or r in records(host) for r in records(out))
+        strat = last_strategy()
+        if strat == "insert":
+            added = [r for p in range(len(out) // R) for r in [records(out)[p]]
+                     if records(out)[:p] + records(out)[p + 1:] == records(host)]
+            assert added
+            if records(out)[-1] == added[-1] and records(out)[:2] == records(host):   # appended
+                new_ops[decode_record(added[-1]).op.name] += 1
+    assert mix.in_state_calls > 0 and calls and all(len(c) % R == 0 for c in calls)
+    n = sum(new_ops.values())
+    ok = sum(v for k, v in new_ops.items() if allowed[OP_INDEX[k]])
+    # 7/8 re-drawn among the allowed ops, and a uniform draw is allowed by chance too
+    assert n > 100 and ok / n > 0.85, new_ops
+    assert len(new_ops) > 8            # still more than one op: the draw stays total
+
+
+def test_structure_aware_mutations_start_from_the_input_without_its_refused_ops():
+    """Engine.without_refused drops the records a precondition refuses (an equivalent program:
+    same violations, same state); MutationMix(strip=...) mutates that program."""
+    from fuzzcore.engine import Engine
+    engine = Engine("i350", "linux-7.1")
+    prog = encode([Call.of("pci_save_state"), Call.of("pci_bind_driver", driver="host"),
+                   Call.of("pci_save_state"), Call.of("vfio_close"), Call.of("pci_reset_function", method="auto")])
+    full = engine.run(prog)
+    assert full.refused == [0, 3]
+    kept = engine.without_refused(prog)
+    assert records(kept) == [records(prog)[i] for i in (1, 2, 4)]
+    short = engine.run(kept)
+    assert short.refused == [] and short.state_hash == full.state_hash
+    assert [v.bucket for v in short.violations] == [v.bucket for v in full.violations]
+    assert engine.without_refused(kept) is kept
+    before = (engine.n_ops_run, engine.n_refused)
+    engine.without_refused(prog)
+    assert (engine.n_ops_run, engine.n_refused) == before
+    mix = _mutate.MutationMix(100, lambda data, size: data, None, engine.without_refused)
+    for seed in range(300):
+        out = records(mix.mutate(prog, 64 * R, seed))
+        # whatever the strategy, the refused records are gone unless the mutation put one back
+        assert len(out) <= len(records(kept)) + MAX_RECORDS
+        if last_strategy() in ("swap", "re_argument"):
+            assert len(out) == 3
+        if last_strategy() == "delete":
+            assert len(out) == 2 and all(r in records(kept) for r in out)

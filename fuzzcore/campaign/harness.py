@@ -146,5 +146,11 @@ class Harness:
         # atheris.Mutate is a stub until Fuzz() swaps in the core's; the worker runs atheris's
         # internal libFuzzer (core_with_libfuzzer), whose Mutate is the real one from the start.
         from atheris.core_with_libfuzzer import Mutate as libfuzzer_mutate
-        self._mix = self._mutate.MutationMix(self.structure_pct, libfuzzer_mutate)
+        # On the native engine, a structure-aware mutation starts from the input without its
+        # refused ops (Engine.without_refused) and draws new ops among those whose
+        # preconditions hold where they go (Engine.op_mask); the reference model has no fast
+        # equivalent.
+        e = self.executor.engine if self.target is not None else None
+        self._mix = self._mutate.MutationMix(self.structure_pct, libfuzzer_mutate,
+                                             e.op_mask if e else None, e.without_refused if e else None)
         return self._mix.mutate, self._mutate.crossover

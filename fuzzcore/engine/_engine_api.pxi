@@ -523,6 +523,36 @@ cdef class Engine:
         self.n_run = n
         return bytes(out)
 
+    def without_refused(self, bytes data not None) -> bytes:
+        """`data` (whole records) without the records a precondition refuses when it runs: an
+        equivalent program (a refused op changed nothing; the codec is deletion-stable), as
+        the campaign keeps its reproducers (harness.without_refused). `data` itself when none is
+        refused. Like op_mask, it counts nothing."""
+        cdef Py_ssize_t n = len(data) // 8, i, k = 0
+        cdef const uint8_t *p = <const uint8_t *>(<char *>data)
+        cdef uint8_t *counters = self.m.counters
+        cdef int64_t ops_run = self.m.n_ops_run, refused = self.m.n_refused
+        cdef int64_t n_ref
+        self._settle()
+        self._grow(n if n > 0 else 1)
+        self.m.counters = NULL
+        with nogil:
+            self._reset()
+            self._run_nogil(p, n)
+        n_ref = self.m.n_refused - refused
+        self.m.counters = counters
+        self.m.n_ops_run, self.m.n_refused = ops_run, refused
+        self.n_run = n
+        if n_ref == 0:
+            return data
+        out = bytearray((n - n_ref) * 8)
+        cdef unsigned char[::1] view = out
+        for i in range(n):
+            if not self.refused_buf[i]:
+                memcpy(&view[k * 8], p + i * 8, 8)
+                k += 1
+        return bytes(out)
+
     def run_batch(self, programs) -> _np.ndarray:
         """Run many programs (a list of bytes, or a 2-D uint8 array with one program per row);
         return the number of violations of each (int32 array). State features are counted in
