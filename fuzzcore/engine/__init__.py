@@ -37,6 +37,7 @@ def model_view(m) -> dict:
         pb = st.port.dev.buffer(0x1E, True)
         port = {"config": st.port.hw.config.tobytes(), "ptm_enable_cnt": st.port.dev.ptm_enable_cnt,
                 "ltr_path": bool(st.port.dev.ltr_path), "current_state": st.port.dev.current_state,
+                "is_busmaster": bool(st.port.dev.is_busmaster),
                 "l1ss": (pb.u32(0) | (pb.u32(1) << 32), pb.epoch) if pb is not None else None}
     return {
         "config": st.hw.config.tobytes(), "msix_table": st.hw.msix_table.tobytes(),

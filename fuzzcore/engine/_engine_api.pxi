@@ -739,7 +739,7 @@ cdef class Engine:
         if d.has_port:
             port = {"config": bytes(arena[CFG_ALLOC:CFG_ALLOC + CFG_SIZE]),
                     "ptm_enable_cnt": pd.ptm_enable_cnt, "ltr_path": bool(pd.ltr_path),
-                    "current_state": pd.current_state,
+                    "current_state": pd.current_state, "is_busmaster": bool(pd.is_busmaster),
                     "l1ss": ((pd.l1ss[0] | (<uint64_t>pd.l1ss[1] << 32)), pd.l1ss_epoch) if d.port_buf_l1ss else None}
         return {
             "config": bytes(arena[:CFG_SIZE]),

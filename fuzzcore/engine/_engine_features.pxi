@@ -305,12 +305,26 @@ cdef int pci_disable_msi(Machine *m) noexcept nogil:
     return 0
 
 
+cdef void pci_enable_bridge(Machine *m) noexcept nogil:
+    """features.pci_enable_bridge (drivers/pci/pci.c): the first pci_enable_device below the port
+    makes the port (enabled by portdrv) bus master unless it already is (pci_set_master)."""
+    cdef uint32_t cmd
+    if not m.d.has_port or m.st.port.is_busmaster:
+        return
+    cmd = port_read(m, PCI_COMMAND, 2)
+    if not cmd & PCI_COMMAND_MASTER:
+        port_write(m, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER)
+    m.st.port.is_busmaster = 1
+
+
 cdef void pci_enable_device(Machine *m) noexcept nogil:
     """pci_enable_device: D0, Command I/O and Memory for the assigned BAR kinds, INTx Disable
     cleared when there is a pin and no MSI."""
     cdef KernelDev *dev = &m.st.dev
     cdef uint32_t cmd, new
     cdef int i, kind
+    if dev.enable_cnt == 0:
+        pci_enable_bridge(m)
     pci_set_power_state(m, D0)
     dev.enable_cnt += 1
     cmd = io_read(m, PCI_COMMAND, 2)

@@ -72,6 +72,8 @@ cdef void initial_state(Machine *m) noexcept nogil:
         m.st.port.current_state = D0
         enumerate_function(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, &m.d.port.caps, False,
                            &m.st.port.ltr_path)
+        # portdrv bound; is_busmaster from the port's Bus Master bit (model/machine.py)
+        m.st.port.is_busmaster = (port_read(m, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) != 0
     enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
     m.st.latest_save_epoch = 0
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).

@@ -230,6 +230,7 @@ cdef struct PortDev:             # the upstream port's struct pci_dev fields the
     int64_t ltr_path
     int64_t l1ss_epoch
     uint32_t l1ss[2]             # its L1SS save buffer (CTL1, CTL2)
+    int64_t is_busmaster         # pci_enable_bridge / portdrv's pci_set_master
 
 cdef struct State:
     KernelDev dev

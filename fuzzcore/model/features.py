@@ -264,6 +264,8 @@ def pci_enable_device(m) -> None:
     cleared when there is a pin and no MSI."""
     from .power import pci_set_power_state
     dev = m.state.dev
+    if dev.enable_cnt == 0:
+        pci_enable_bridge(m)
     pci_set_power_state(m, 0)
     dev.enable_cnt += 1
     cmd = m.io.read(PCI_COMMAND, 2)
@@ -276,6 +278,20 @@ def pci_enable_device(m) -> None:
         new &= ~0x400
     if new != cmd:
         m.io.write(PCI_COMMAND, 2, new)
+
+
+def pci_enable_bridge(m) -> None:
+    """pci_enable_bridge (drivers/pci/pci.c), from the first pci_enable_device below the port
+    (pci_enable_device_flags): the port, enabled by portdrv, becomes bus master unless the kernel
+    already has it so (pci_set_master: Command written only if Bus Master is clear). The ports
+    above it get the same; the model has only this one."""
+    port = m.state.port
+    if port is None or port.dev.is_busmaster:
+        return
+    cmd = m.io.read(PCI_COMMAND, 2, "port")
+    if not cmd & PCI_COMMAND_MASTER:
+        m.io.write(PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER, "port")
+    port.dev.is_busmaster = True
 
 
 def pci_disable_device(m) -> None:

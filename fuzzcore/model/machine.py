@@ -119,6 +119,10 @@ class Model:
             pdev = KernelDev(current_state=D0)
             pdev.buffers = _allocate_buffers(self.port_caps, pp, lambda off: 0, 0, True)
             enumerate_function(phw, self.port_caps, pdev, endpoint=False)
+            # portdrv is bound (pcie_port_device_register: pci_enable_device, pci_set_master when
+            # the port has services); the port's is_busmaster is taken from its Bus Master bit.
+            pdev.enable_cnt = 1
+            pdev.is_busmaster = bool(phw.read(0x04, 2) & 0x4)
             port = PortState(phw, pdev, pp.name)
         enumerate_function(hw, self.caps, dev)
         self.state = ModelState(hw, dev, VfioState(), port)

@@ -88,21 +88,15 @@ def recycle_commands(dev: GuestDevice) -> list[str]:
     ]
 
 
-def start_commands(dev: GuestDevice) -> list[str]:
-    """The start state every program gets, beyond what enumeration leaves: the port already bus
-    master. The first pci_enable_device below a port that is not sets Bus Master on it
-    (pci_enable_bridge), a write the model does not make (docs/validation.md, model gaps);
-    portdrv leaves a port with services bus master anyway (pcie_port_device_register)."""
-    return [f"cfgor {dev.port_bdf} 0x4 0x4"]
-
-
 def guest_script(dev: GuestDevice, programs: list[tuple[str, list]], why: bool = False) -> str:
     lines = [f"dev {dev.bdf}", f"port {dev.port_bdf}"] + (["kftrace on"] if why else [])
     for name, calls in programs:
         # Every program, the first too, starts from the device as Linux enumerates it after a
         # reset: not from what the firmware left (SeaBIOS sets Bus Master on the nvme it boots from).
         lines += recycle_commands(dev)
-        lines += start_commands(dev)
+        # The port is left as the kernel has it: the first pci_enable_device below a port that is
+        # not bus master sets it (pci_enable_bridge), and it stays so for the rest of the boot;
+        # the model reads the port's Bus Master from the program's first dump.
         lines += [f"begin {name}", "dump"]
         for i, call in enumerate(calls):
             lines.append(f"op {i}")
