@@ -75,9 +75,8 @@ cdef inline uint32_t io_read(Machine *m, int off, int width) noexcept nogil:
     return hw_read(m, off, width)
 
 
-cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
-    """Oracle.note_write: a software config write sets the written intent of the bytes it covers
-    (intent.WRITTEN), whether or not the hardware takes it. O(width)."""
+cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
+    """note_write's slow path: the bytes of a dword that holds a written-intent row."""
     cdef const uint8_t *mp = m.d.wr_map[port]
     cdef int i, k, b
     cdef uint8_t hit
@@ -89,11 +88,25 @@ cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t v
             m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (((value >> (8 * i)) & 0xFFU) << (8 * b))
             m.written_op[k] = m.op_index
             m.written_kind[k] = m.op_kind
+            m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
+
+
+cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
+    """Oracle.note_write: a software config write sets the written intent of the bytes it covers
+    (intent.WRITTEN), whether or not the hardware takes it. One load for a dword with no row
+    (config accesses are naturally aligned: a write never spans two dwords)."""
+    if m.d.wr_dword[port][off >> 2]:
+        note_write_rows(m, port, off, width, value)
 
 
 cdef void write_lost(Machine *m, int off, int width, uint32_t value) noexcept nogil:
-    """Access._write_lost: config_write_lost while the kernel believes the function answers."""
+    """Access._write_lost: config_write_lost while the kernel believes the function answers. Its
+    bucket (invariant, op kind, "config") is reported once per op: later writes of the same op
+    are skipped here rather than deduplicated by report()."""
+    if m.lost_op == m.op_index:
+        return
     if m.st.dev.error_state == ERR_NORMAL and m.st.dev.current_state != D3COLD:
+        m.lost_op = m.op_index
         report(m, INV_CONFIG_WRITE_LOST, REG_CONFIG, MSG_WRITE_LOST, <uint64_t>off, value, <uint64_t>width)
 
 
@@ -120,6 +133,10 @@ cdef inline void port_write(Machine *m, int off, int width, uint32_t value) noex
 
 cdef inline void port_hw_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
     """port.hw.write: a hardware side effect on the port's registers (no software write)."""
+    cdef int i
+    for i in range(width):
+        if m.d.wr_map[1][off + i] != 255:
+            m.wr_dirty |= (<uint64_t>1) << (m.d.wr_map[1][off + i] >> 2)
     raw_write(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, off, width, value)
 
 

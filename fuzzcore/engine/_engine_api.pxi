@@ -145,6 +145,8 @@ cdef class Engine:
 
     cdef Machine m
     cdef State init_state
+    cdef uint64_t init_intent_prev[N_INTENT]    # intent_init of the initial state, computed once
+    cdef uint32_t init_written[N_WRITTEN]
     cdef int n_viol_init
     cdef OpDecode ops[256]
     cdef int n_ops
@@ -216,6 +218,9 @@ cdef class Engine:
             initial_state(&self.m)
         self.n_viol_init = self.m.n_viol
         memcpy(&self.init_state, &self.m.st, sizeof(State))
+        intent_init(&self.m)
+        memcpy(self.init_intent_prev, self.m.intent_prev, sizeof(self.init_intent_prev))
+        memcpy(self.init_written, self.m.written, sizeof(self.init_written))
         self._init_arena = self._arena.copy()
         cdef uint8_t[::1] iview = self._init_arena
         self.init_arena = &iview[0]
@@ -309,12 +314,22 @@ cdef class Engine:
         d.region_cap, d.region_base = &rc[0], &rb[0]
         if len(dt.written_layout) != N_WRITTEN or len(_INTENT_FIELDS) != N_INTENT:
             raise ValueError("intent.WRITTEN / FIELDS and the engine's N_WRITTEN / N_INTENT differ: rebuild")
+        d.n_wr = 0
         for k, (off, width, cmp, port) in enumerate(dt.written_layout):
             d.wr_off[k], d.wr_width[k], d.wr_cmp[k], d.wr_port[k] = off, width, cmp, port
+            if k > 0 and off >= 0 and (not port or dt.port is not None):
+                d.wr_rows[d.n_wr] = k          # the rows this function has (Command is separate)
+                d.n_wr += 1
         cdef uint8_t[::1] wm0 = dt.written_maps[0]
         cdef uint8_t[::1] wm1 = dt.written_maps[1]
+        dw = [_np.ascontiguousarray((_np.asarray(a).reshape(-1, 4) != 255).any(axis=1).astype(_np.uint8))
+              for a in dt.written_maps]
+        cdef uint8_t[::1] dw0 = dw[0]
+        cdef uint8_t[::1] dw1 = dw[1]
         keep_alive.extend(dt.written_maps)
+        keep_alive.extend(dw)
         d.wr_map[0], d.wr_map[1] = &wm0[0], &wm1[0]
+        d.wr_dword[0], d.wr_dword[1] = &dw0[0], &dw1[0]
         d.has_port = dt.port is not None
         if d.has_port:
             self._load_function(&d.port, dt.port, keep_alive)
@@ -451,7 +466,7 @@ cdef class Engine:
         self.m.step = STEP_ENUMERATION
         self.m.user_access = 0
         self.n_run = 0
-        intent_init(&self.m)
+        intent_reset(&self.m, self.init_intent_prev, self.init_written)   # intent_init, from the cache
 
     cdef void _run_nogil(self, const uint8_t *data, Py_ssize_t n_rec) noexcept nogil:
         cdef Py_ssize_t i

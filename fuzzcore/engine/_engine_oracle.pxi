@@ -330,11 +330,12 @@ cdef inline int intent_live_flag(Machine *m, int f) noexcept nogil:
     return d.tph_enabled != 0
 
 
-cdef void intent_hardware_values(Machine *m, uint64_t *out) noexcept nogil:
-    """intent.hardware_values: every field's value in raw storage."""
+cdef void intent_hardware_values(Machine *m, uint64_t *out, bint rows) noexcept nogil:
+    """intent.hardware_values: every field's value in raw storage (the written rows only when
+    `rows`: intent_track reads those it must itself)."""
     cdef CapOffsets *c = &m.d.fn.caps
     cdef uint32_t cmd = raw_read(m.cfg, PCI_COMMAND, 2)
-    cdef int i, off, reg, width
+    cdef int i, k, off, reg, width
     cdef uint32_t mask
     cdef uint64_t h = 0
     out[IF_MEMORY] = (cmd >> 1) & 1
@@ -351,8 +352,11 @@ cdef void intent_hardware_values(Machine *m, uint64_t *out) noexcept nogil:
         for i in range(m.st.dev.n_msix_descs):
             h = (h * 1000003ULL) ^ intent_msix_entry(m, i)
     out[IF_MSIX_MSG] = h
-    for i in range(1, N_WRITTEN):
-        out[IF_WRITTEN1 + i - 1] = written_hw(m, i)
+    if not rows:
+        return
+    for i in range(m.d.n_wr):                # absent rows stay 0, as intent_init left them
+        k = m.d.wr_rows[i]
+        out[IF_WRITTEN1 + k - 1] = written_hw(m, k)
 
 
 cdef inline uint32_t written_hw(Machine *m, int k) noexcept nogil:
@@ -362,11 +366,30 @@ cdef inline uint32_t written_hw(Machine *m, int k) noexcept nogil:
     return raw_read(m.pcfg if m.d.wr_port[k] else m.cfg, m.d.wr_off[k], m.d.wr_width[k]) & m.d.wr_cmp[k]
 
 
+cdef void intent_reset(Machine *m, const uint64_t *prev, const uint32_t *written) noexcept nogil:
+    """intent_init of the initial state, from its values computed once (Engine._reset)."""
+    memcpy(m.intent_prev, prev, sizeof(m.intent_prev))
+    memcpy(m.written, written, sizeof(m.written))
+    memset(m.intent_op, 0xFF, sizeof(m.intent_op))          # -1
+    memset(m.intent_kind, 0xFF, sizeof(m.intent_kind))
+    memset(m.written_op, 0xFF, sizeof(m.written_op))
+    memset(m.written_kind, 0xFF, sizeof(m.written_kind))
+    m.refined_now = 0
+    m.wr_dirty = 0
+    m.intent_all = 1
+    m.lost_op = -2
+
+
 cdef void intent_init(Machine *m) noexcept nogil:
     """Oracle.init_intent: the hardware as enumeration leaves it, changed by no op yet."""
     cdef int f
     m.refined_now = 0
-    intent_hardware_values(m, m.intent_prev)
+    m.wr_dirty = 0
+    m.intent_all = 1
+    m.lost_op = -2
+    for f in range(N_INTENT):
+        m.intent_prev[f] = 0
+    intent_hardware_values(m, m.intent_prev, True)
     for f in range(N_INTENT):
         m.intent_op[f] = -1
         m.intent_kind[f] = -1
@@ -380,11 +403,24 @@ cdef void intent_init(Machine *m) noexcept nogil:
 cdef void intent_track(Machine *m) noexcept nogil:
     """The op that last changed each field's hardware value."""
     cdef uint64_t now[N_INTENT]
-    cdef int f
-    intent_hardware_values(m, now)
-    for f in range(N_INTENT):
+    cdef int f, i
+    cdef int k
+    cdef uint64_t v
+    intent_hardware_values(m, now, False)
+    for f in range(IF_WRITTEN1):
         if now[f] != m.intent_prev[f]:
             m.intent_prev[f] = now[f]
+            m.intent_op[f] = m.op_index
+            m.intent_kind[f] = m.op_kind
+    # the written rows this device has, only those written or reset since the last end_of_op
+    for i in range(m.d.n_wr):
+        k = m.d.wr_rows[i]
+        if not m.intent_all and not (m.wr_dirty >> k) & 1:
+            continue
+        f = IF_WRITTEN1 + k - 1
+        v = written_hw(m, k)
+        if v != m.intent_prev[f]:
+            m.intent_prev[f] = v
             m.intent_op[f] = m.op_index
             m.intent_kind[f] = m.op_kind
 
@@ -423,24 +459,27 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
     cdef KernelDev *d = &m.st.dev
     cdef int64_t standing = 0
     cdef int i, off, reg, width
-    cdef uint32_t mask, cmd, bit
+    cdef int k, f
+    cdef uint32_t mask, bit
     cdef uint64_t want, got
     if not intent_usable(m):
         # nothing compared; a mismatch that stood keeps standing unless this op changed the field
         for i in range(N_INTENT):
             if ((before >> (3 + i)) & 1 and m.intent_op[i] != m.op_index) or (m.refined_now >> i) & 1:
                 standing |= (<int64_t>STAND_INTENT0) << i
+        m.intent_all = 1          # the next usable end_of_op compares every row again
+        m.wr_dirty = 0
         return standing
     if d.driver != DRV_NONE:
-        # Command's bits: the last deliberate write (vconfig_mismatch owns Memory/IO while open)
-        cmd = raw_read(m.cfg, PCI_COMMAND, 2)
+        # Command's bits: the last deliberate write (vconfig_mismatch owns Memory/IO while open);
+        # the hardware values are intent_prev's: intent_track read them in this end_of_op
         for i in range(3):
             bit = 0x2 if i == IF_MEMORY else (0x1 if i == IF_IO else 0x4)
             if i != IF_MASTER and m.st.vfio.open:
                 continue
             if m.d.wr_cmp[W_COMMAND] & bit:
                 standing |= intent_one(m, before, i, 0, 1 if m.written[W_COMMAND] & bit else 0,
-                                       1 if cmd & bit else 0, W_COMMAND)
+                                       m.intent_prev[i], W_COMMAND)
     if c.pm:
         standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, raw_read(m.cfg, c.pm + 4, 2) & 0x3, -1)
     for i in range(6):
@@ -461,9 +500,18 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
             if want != got:
                 standing |= intent_one(m, before, IF_MSIX_MSG, i, want, got, -1)
                 break
-    for i in range(1, N_WRITTEN):
-        if m.d.wr_off[i] < 0 or (m.d.wr_port[i] and not m.d.has_port) or (i == W_MSI_MASK and not d.msi_enabled):
+    # Written rows: O(rows written or reset since the last end_of_op). A row neither written nor
+    # reset since a usable end_of_op holds the same intent and hardware, so its standing bit (and
+    # no report) is what it was. MSI mask depends on dev->msi_enabled too: always compared.
+    for i in range(m.d.n_wr):
+        k = m.d.wr_rows[i]
+        f = IF_WRITTEN1 + k - 1
+        if not m.intent_all and not (m.wr_dirty >> k) & 1 and k != W_MSI_MASK:
+            standing |= before & ((<int64_t>STAND_INTENT0) << f)
             continue
-        standing |= intent_one(m, before, IF_WRITTEN1 + i - 1, 0, m.written[i] & m.d.wr_cmp[i],
-                               written_hw(m, i), i)
+        if k == W_MSI_MASK and not d.msi_enabled:
+            continue
+        standing |= intent_one(m, before, f, 0, m.written[k] & m.d.wr_cmp[k], m.intent_prev[f], k)
+    m.intent_all = 0
+    m.wr_dirty = 0
     return standing

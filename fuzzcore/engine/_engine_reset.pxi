@@ -20,6 +20,7 @@ cdef void cfg_reset(Machine *m, int kind) noexcept nogil:
     for i in range(n):
         w = words[i]
         c[w] = (c[w] & keep[w]) | (dflt[w] & ~keep[w])
+    m.wr_dirty = ~(<uint64_t>0)          # the oracle re-reads every written-intent row
     memset(m.msix, 0, m.d.msix_entries * PCI_MSIX_ENTRY_SIZE)
     for i in range(m.d.msix_entries):
         m.msix[i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT

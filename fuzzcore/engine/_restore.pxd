@@ -107,6 +107,9 @@ cdef struct Device:              # the device under test: its Function plus prof
     int wr_width[N_WRITTEN]
     uint32_t wr_cmp[N_WRITTEN]
     int wr_port[N_WRITTEN]
+    int n_wr                     # WRITTEN rows 1.. present on this device, in order
+    int wr_rows[N_WRITTEN]
+    uint8_t *wr_dword[2]         # [CFG_ALLOC / 4] per target: 1 when the dword holds a written row byte
     uint8_t *wr_map[2]           # [CFG_ALLOC] per target: 4 * row + byte of a written register, 255 none
 
 
@@ -285,6 +288,9 @@ cdef struct Machine:
     uint32_t written[N_WRITTEN]      # intent.WRITTEN: the value last written on purpose
     int32_t written_op[N_WRITTEN]    # the op index that wrote it (-1: enumeration)
     int32_t written_kind[N_WRITTEN]  # and its op kind
+    uint64_t wr_dirty                # WRITTEN rows written or reset since the last end_of_op (bit per row)
+    int intent_all                   # compare every row at the next usable end_of_op
+    int lost_op                      # the op that reported config_write_lost (-2: none yet)
     # output
     ViolationRec *viol
     int n_viol
