@@ -666,6 +666,11 @@ def strategy_counts() -> dict:
     return {STRATEGIES[i]: strat_count[i] for i in range(N_STRATEGIES) if strat_count[i]}
 
 
+# Entries each of MutationMix's caches keeps before it starts again (a settled corpus holds
+# about 8,000 inputs; a few MB at most).
+CACHE_ENTRIES = 1 << 16
+
+
 cdef class MutationMix:
     """MutationMix(structure_pct, fallback, feasible=None, strip=None): the campaign's custom mutator.
     `mutate(data, max_size, seed)` uses this module's structure-aware mutate() for
@@ -687,6 +692,11 @@ cdef class MutationMix:
     cdef object fallback
     cdef object feasible
     cdef object strip
+    # strip() and feasible() are pure functions of their bytes (one engine, one device, one
+    # policy), and libFuzzer mutates the same corpus inputs over and over: each answer is kept,
+    # so an input costs its extra engine runs once, not at every mutation.
+    cdef dict strip_cache
+    cdef dict feasible_cache
     cdef readonly unsigned long long fallback_calls
     cdef readonly unsigned long long in_state_calls
 
@@ -697,6 +707,8 @@ cdef class MutationMix:
         self.fallback = fallback
         self.feasible = feasible
         self.strip = strip
+        self.strip_cache = {}
+        self.feasible_cache = {}
         self.fallback_calls = 0
         self.in_state_calls = 0
 
@@ -725,13 +737,25 @@ cdef class MutationMix:
             g_last = -1
             return b""
         if self.strip is not None:
-            data = self.strip(data)
+            stripped = self.strip_cache.get(data)
+            if stripped is None:
+                if len(self.strip_cache) >= CACHE_ENTRIES:
+                    self.strip_cache.clear()
+                stripped = self.strip(data)
+                self.strip_cache[data] = stripped
+            data = stripped
         n = <int>(PyBytes_GET_SIZE(data) // R) if PyBytes_GET_SIZE(data) // R < cap else cap
         memcpy(buf, PyBytes_AS_STRING(data), n * R)
         strat = choose_strategy(&s, buf, n, cap)
         if (strat == S_INSERT or strat == S_REPLACE) and self.feasible is not None:
             pos = <int>below(&s, n + 1) if strat == S_INSERT else <int>below(&s, n)
-            mask = self.feasible(PyBytes_FromStringAndSize(<char *>buf, pos * R))
+            prefix = PyBytes_FromStringAndSize(<char *>buf, pos * R)
+            mask = self.feasible_cache.get(prefix)
+            if mask is None:
+                if len(self.feasible_cache) >= CACHE_ENTRIES:
+                    self.feasible_cache.clear()
+                mask = self.feasible(prefix)
+                self.feasible_cache[prefix] = mask
             if len(mask) < n_ops:
                 raise ValueError("feasible() returned fewer entries than the op table has rows")
             m = <const uint8_t *>PyBytes_AS_STRING(mask)
