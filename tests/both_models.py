@@ -1,7 +1,8 @@
 """Run a test module on both models: the reference Model and the native engine (through
 fuzzcore.engine.ModelFacade, which gives the engine the Model's stepping API).
 
-A module imports `which_model` (an autouse fixture, so every test runs twice) and `model`."""
+A module imports `which_model` (an autouse fixture, so every test runs twice), or `both` (for
+the tests that name it), and `model`."""
 
 import pytest
 
@@ -12,15 +13,25 @@ from fuzzcore.policy import load_policy
 MODELS = {"current": Model}   # set per test by which_model
 
 
-@pytest.fixture(params=["reference", "native"], autouse=True)
-def which_model(request):
-    """`model()` builds the model this parameter names."""
-    if request.param == "native":
+def _select(kind: str) -> str:
+    if kind == "native":
         from fuzzcore.engine import ModelFacade
         MODELS["current"] = ModelFacade
     else:
         MODELS["current"] = Model
-    yield request.param
+    return kind
+
+
+@pytest.fixture(params=["reference", "native"], autouse=True)
+def which_model(request):
+    """`model()` builds the model this parameter names (every test of the module, twice)."""
+    yield _select(request.param)
+
+
+@pytest.fixture(params=["reference", "native"])
+def both(request):
+    """The same for the tests that ask for it by name."""
+    yield _select(request.param)
 
 
 def model(policy="linux-7.1", device="i350"):

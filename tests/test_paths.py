@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
 from fuzzcore.device.builtin import resolve_device
 from fuzzcore.model.machine import Model
 from fuzzcore.policy import load_policy
@@ -17,23 +18,11 @@ from fuzzcore.program.fzs import parse_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
-MODELS = {"current": Model}
 I350_BAR0 = 0x92E00000
 
 
-@pytest.fixture(params=["reference", "native"])
-def both(request):
-    if request.param == "native":
-        from fuzzcore.engine import ModelFacade
-        MODELS["current"] = ModelFacade
-    else:
-        MODELS["current"] = Model
-    yield request.param
-
-
 def run(policy, text, device="i350"):
-    m = MODELS["current"](resolve_device(device), load_policy(policy))
-    m.start()
+    m = model(policy, device)
     for call in parse_program(text):
         m.apply(call)
     return m
