@@ -671,6 +671,17 @@ def strategy_counts() -> dict:
 CACHE_ENTRIES = 1 << 16
 
 
+cdef object _cached(dict cache, object fn, bytes key):
+    """fn(key), kept in `cache` (cleared when it holds CACHE_ENTRIES)."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= CACHE_ENTRIES:
+            cache.clear()
+        value = fn(key)
+        cache[key] = value
+    return value
+
+
 cdef class MutationMix:
     """MutationMix(structure_pct, fallback, feasible=None, strip=None): the campaign's custom mutator.
     `mutate(data, max_size, seed)` uses this module's structure-aware mutate() for
@@ -737,25 +748,14 @@ cdef class MutationMix:
             g_last = -1
             return b""
         if self.strip is not None:
-            stripped = self.strip_cache.get(data)
-            if stripped is None:
-                if len(self.strip_cache) >= CACHE_ENTRIES:
-                    self.strip_cache.clear()
-                stripped = self.strip(data)
-                self.strip_cache[data] = stripped
-            data = stripped
+            data = _cached(self.strip_cache, self.strip, data)
         n = <int>(PyBytes_GET_SIZE(data) // R) if PyBytes_GET_SIZE(data) // R < cap else cap
         memcpy(buf, PyBytes_AS_STRING(data), n * R)
         strat = choose_strategy(&s, buf, n, cap)
         if (strat == S_INSERT or strat == S_REPLACE) and self.feasible is not None:
             pos = <int>below(&s, n + 1) if strat == S_INSERT else <int>below(&s, n)
-            prefix = PyBytes_FromStringAndSize(<char *>buf, pos * R)
-            mask = self.feasible_cache.get(prefix)
-            if mask is None:
-                if len(self.feasible_cache) >= CACHE_ENTRIES:
-                    self.feasible_cache.clear()
-                mask = self.feasible(prefix)
-                self.feasible_cache[prefix] = mask
+            mask = _cached(self.feasible_cache, self.feasible,
+                           PyBytes_FromStringAndSize(<char *>buf, pos * R))
             if len(mask) < n_ops:
                 raise ValueError("feasible() returned fewer entries than the op table has rows")
             m = <const uint8_t *>PyBytes_AS_STRING(mask)
