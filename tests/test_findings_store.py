@@ -46,6 +46,28 @@ def test_new_bucket_whole_then_shorter_input_at_flush(tmp_path):
     assert meta["hits"] == 2 and len(decode((d / "first.bin").read_bytes())) == v.op_index + 1
 
 
+def test_writer_thread_writes_new_buckets_in_order(tmp_path):
+    """A worker's store queues a new bucket for its writer thread: known at once, on disk whole
+    after drain, and a second store that meets the same bucket offers its shorter input instead."""
+    long = _program(tmp_path, ["pci_save_state()", "pci_save_state()"] + H1A)
+    short = _program(tmp_path, H1A, "short.fzs")
+    a = FindingsStore(tmp_path / "f", "i350", "linux-7.1", "native")
+    a.start_writer()
+    assert a.record(long, _h1a_violation(long)) is True
+    assert a.buckets() == ["mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"]
+    a.drain()
+    d = tmp_path / "f" / a.buckets()[0]
+    assert json.loads((d / "meta.json").read_text())["min_ops"] == len(decode(long))
+    b = FindingsStore(tmp_path / "g", "i350", "linux-7.1", "native")   # not yet reloaded: new to b
+    b.root = tmp_path / "f"
+    b.start_writer()
+    assert b.record(short, _h1a_violation(short)) is True
+    b.drain()
+    assert json.loads((d / "meta.json").read_text())["min_ops"] == len(decode(short))
+    assert len(decode((d / "first.bin").read_bytes())) == len(decode(long))
+    assert not [p for p in d.parent.iterdir() if p.name.startswith(".new-")]
+
+
 def test_a_minimised_min_is_kept(tmp_path):
     store = FindingsStore(tmp_path / "f", "i350", "linux-7.1", "native")
     long = _program(tmp_path, ["pci_save_state()"] + H1A)

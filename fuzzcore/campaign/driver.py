@@ -312,7 +312,10 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     for w in range(opts.workers):
         args = [str(corpus), f"-max_len={MAX_OPS * RECORD_SIZE}", f"-seed={opts.seed + w if opts.seed else 0}",
                 f"-max_total_time={opts.max_time}", f"-artifact_prefix={findings / 'artifacts'}/",
-                "-print_final_stats=1", "-reload=1"]
+                "-print_final_stats=1",
+                # Workers share finds through the corpus directory, which libFuzzer re-reads every
+                # second (a stat() per file); one worker has nothing to pick up.
+                f"-reload={1 if opts.workers > 1 else 0}"]
         if opts.runs >= 0:
             args.append(f"-runs={opts.runs}")
         args += opts.libfuzzer_args

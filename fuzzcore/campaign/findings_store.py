@@ -13,10 +13,13 @@ only ever replaced by a smaller input and a SIGKILL leaves whole files only. A n
 disk before the run that found it returns; hit counts and shorter inputs for known buckets are
 batched in memory and flushed every FLUSH_SECONDS (a kill loses at most those, never a bucket).
 
-A campaign worker hands those flushes to a writer thread (`start_writer`): each one is a few
-hundred fsync'd meta.json writes, and done inline they stalled the fuzzing loop (measured: 15 s
-of a 30 s campaign on a loaded disk); the engine runs without the GIL, so the thread's writes
-overlap the runs. The worker also leaves the root-cause annotation (a reference-model run,
+A campaign worker hands its writes to a writer thread (`start_writer`): a flush is a few hundred
+fsync'd meta.json writes, and a new bucket a directory of five fsync'd files; done inline they
+stalled the fuzzing loop (measured: 15 s of a 30 s campaign on a loaded disk; new buckets alone
+took 15 % of a worker where creating a file costs most). The engine runs without the GIL, so the
+thread's writes overlap the runs. There, a new bucket is written milliseconds after the run that
+found it, ahead of any later update of it; a SIGKILL in that window loses the bucket (the next
+run that reaches it writes it again), never leaves part of one. The worker also leaves the root-cause annotation (a reference-model run,
 ~20 ms per new or shorter reproducer) to the campaign driver (`annotate_root_causes=False`,
 fuzzcore/campaign/annotator.py)."""
 
@@ -111,7 +114,7 @@ class FindingsStore:
 
     def record(self, data: bytes, violation: Violation, count_hit: bool = True) -> bool:
         """Note a hit (unless counted elsewhere); returns True when the bucket is new to this
-        store. A new bucket is written at once, whole; a shorter input for a known one waits for
+        store. A new bucket is written at once, whole (by the writer thread when there is one); a shorter input for a known one waits for
         the next flush (a campaign improves many mins in its first seconds, and each write is a
         few fsyncs)."""
         name = self._names.get(violation.bucket)
@@ -122,11 +125,12 @@ class FindingsStore:
             self._pending_hits[name] = self._pending_hits.get(name, 0) + 1
         known = self.known.get(name)
         if known is None:
-            with self._locked():
-                if (self.root / name / "meta.json").exists():    # another worker was first
-                    self._pending_min[name] = (data, violation)
-                else:
-                    self._create_bucket(name, canonical_prefix(data, violation.op_index), violation)
+            if self._writer is None:
+                self._first_write(name, data, violation)
+            else:
+                # Queued ahead of any later update of the same bucket (the queue is FIFO).
+                self._check_writer()
+                self._jobs.put(lambda: self._first_write(name, data, violation))
             self.known[name] = n_ops
             self._timed_flush()
             return True
@@ -135,6 +139,15 @@ class FindingsStore:
             self.known[name] = n_ops
         self._timed_flush()
         return False
+
+    def _first_write(self, name: str, data: bytes, violation: Violation) -> None:
+        """A bucket new to this store: create its directory, or, when another worker was first,
+        offer this input as a shorter one."""
+        with self._locked():
+            if (self.root / name / "meta.json").exists():
+                self._update_min(name, canonical_prefix(data, violation.op_index), violation)
+            else:
+                self._create_bucket(name, canonical_prefix(data, violation.op_index), violation)
 
     def _timed_flush(self) -> None:
         if self._writer is not None:
@@ -261,8 +274,7 @@ class FindingsStore:
         """Hand the pending hits and shorter inputs (when FLUSH_SECONDS have passed, or `force`)
         and `then` (another write, e.g. the worker's stats file) to the writer thread; re-raise
         here what an earlier background write raised (disk full: the campaign stops, visibly)."""
-        if self._writer_error is not None:
-            raise self._writer_error
+        self._check_writer()
         due = (self._pending_hits or self._pending_min) and (
             force or time.monotonic() - self._last_flush >= FLUSH_SECONDS)
         if not due and then is None:
@@ -277,6 +289,11 @@ class FindingsStore:
             job()
         else:
             self._jobs.put(job)
+
+    def _check_writer(self) -> None:
+        """Re-raise here what an earlier background write raised."""
+        if self._writer_error is not None:
+            raise self._writer_error
 
     def drain(self) -> None:
         """Wait until the writer thread has written what it was handed (re-raise its error)."""

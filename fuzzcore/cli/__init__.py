@@ -466,8 +466,11 @@ def selfcheck_cmd(programs, seed, devices, policies, max_ops, workers):
 @click.option("--campaign", "campaign_seconds", default=0, show_default=True,
               help="Also measure bare atheris and SECONDS-long fuzz campaigns (exec/s, peak RSS).")
 @click.option("--campaign-repeat", default=3, show_default=True, help="Campaigns (and ceilings) to take the median of.")
+@click.option("--scratch", type=click.Path(file_okay=False, writable=True), default=None,
+              help="Directory the campaigns write in (a hidden temporary directory inside it). Default: the "
+                   "current directory, where `fuzzcore fuzz` writes by default.")
 def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_programs, campaign_seconds,
-              campaign_repeat):
+              campaign_repeat, scratch):
     """Engine and reference-model throughput (programs/s, ops/s, their ratio) and mutator calls/s,
     medians over --repeat runs on one core."""
     import json as _json
@@ -483,7 +486,7 @@ def bench_cmd(as_json, repeat, programs, ops, seed, device, policy, reference_pr
     out = r.as_dict()
     if campaign_seconds:
         from ..measure.bench_campaign import campaign_bench, table
-        c = campaign_bench(campaign_seconds, campaign_repeat)
+        c = campaign_bench(campaign_seconds, campaign_repeat, scratch)
         out["campaign"] = c
     if as_json:
         click.echo(_json.dumps(out, indent=2))

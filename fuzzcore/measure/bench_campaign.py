@@ -7,11 +7,13 @@ Each figure is the median of `repeat` runs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..campaign.findings_store import bucket_metas
@@ -54,8 +56,30 @@ def _last_third_rate(stats_jsonl: Path) -> int:
     return round((end["runs"] - start["runs"]) / dt) if dt > 0 else 0
 
 
-def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1", seed: int = 1) -> dict:
-    with tempfile.TemporaryDirectory() as d:
+def default_scratch() -> Path:
+    """Where the campaigns run: the current directory, as `fuzzcore fuzz` writes its corpus and
+    findings there by default (a hidden directory, removed after); the system temp directory when
+    the current one is not writable."""
+    here = Path.cwd()
+    return here if os.access(here, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def file_create_us(directory: Path, files: int = 500) -> float:
+    """The mean cost of creating a small file in `directory`, in microseconds: a campaign
+    writes one per new corpus unit and new bucket, and on a file system whose inode allocator is
+    busy (one where many files were created and deleted) a create can cost a millisecond, which
+    then dominates a campaign; the report prints it so the figures can be read."""
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".fuzzcore-bench-") as d:
+        t = time.perf_counter()
+        for i in range(files):
+            with open(os.path.join(d, str(i)), "wb") as f:
+                f.write(b"x" * 40)
+        return (time.perf_counter() - t) / files * 1e6
+
+
+def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1", seed: int = 1,
+                    scratch: Path | None = None) -> dict:
+    with tempfile.TemporaryDirectory(dir=scratch or default_scratch(), prefix=".fuzzcore-bench-") as d:
         subprocess.run([sys.executable, "-P", "-m", "fuzzcore.cli", "fuzz", "--out", d, "--max-time", str(seconds),
                         "--device", device, "--policy", policy, "--no-seeds", "--seed", str(seed)],
                        capture_output=True, text=True)
@@ -65,9 +89,10 @@ def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1
     return stats
 
 
-def campaign_bench(seconds: int = 30, repeat: int = 3) -> dict:
+def campaign_bench(seconds: int = 30, repeat: int = 3, scratch: Path | None = None) -> dict:
+    scratch = Path(scratch) if scratch else default_scratch()
     ceilings = [atheris_ceiling() for _ in range(repeat)]
-    runs = [fuzz_throughput(seconds, seed=1 + i) for i in range(repeat)]
+    runs = [fuzz_throughput(seconds, seed=1 + i, scratch=scratch) for i in range(repeat)]
 
     def med(rows, key):
         return round(statistics.median(r.get(key, 0) for r in rows))
@@ -78,7 +103,9 @@ def campaign_bench(seconds: int = 30, repeat: int = 3) -> dict:
             "fuzz_exec_per_s_all": [r.get("average_exec_per_sec", 0) for r in runs],
             "fuzz_last_third_exec_per_s": med(runs, "last_third_exec_per_s"),
             "fuzz_seconds": seconds, "fuzz_runs": med(runs, "number_of_executed_units"),
-            "fuzz_peak_rss_mb": med(runs, "peak_rss_mb"), "fuzz_buckets": med(runs, "buckets")}
+            "fuzz_peak_rss_mb": med(runs, "peak_rss_mb"), "fuzz_buckets": med(runs, "buckets"),
+            "scratch": str(scratch), "scratch_file_create_us": round(file_create_us(scratch)),
+            "tmp_file_create_us": round(file_create_us(Path(tempfile.gettempdir())))}
 
 
 def table(r: dict) -> str:
@@ -89,4 +116,6 @@ def table(r: dict) -> str:
         f"(each: {', '.join(f'{x:,}' for x in r['fuzz_exec_per_s_all'])}; {r['fuzz_runs']:,} runs, "
         f"peak RSS {r['fuzz_peak_rss_mb']} MB, {r['fuzz_buckets']} buckets)",
         f"  fuzzcore fuzz, last third         {r['fuzz_last_third_exec_per_s']:>12,} exec/s   (corpus settled)",
-        f"  ratio fuzz/ceiling                {r['fuzz_exec_per_s'] / max(1, r['atheris_trivial_exec_per_s']):>12.3f}"])
+        f"  ratio fuzz/ceiling                {r['fuzz_exec_per_s'] / max(1, r['atheris_trivial_exec_per_s']):>12.3f}",
+        f"  campaigns ran in {r['scratch']} (a file create: {r['scratch_file_create_us']:,} us; "
+        f"in {tempfile.gettempdir()}: {r['tmp_file_create_us']:,} us)"])
