@@ -234,6 +234,10 @@ def test_log_tail_reads_only_the_end(tmp_path):
     log.write_bytes(b"#3\tINITED cov: 5 ft: 7 corp: 1/8b\n")   # a new session's log
     t.poll()
     assert (t.cov, t.ft) == (5, 7)
+    with open(log, "ab") as f:        # a quiet worker (-verbosity=0): only the final stats
+        f.write(b"stat::number_of_executed_units: 7000\nstat::average_exec_per_sec:     2333\n")
+    t.poll()
+    assert t.done == 7000
 
 
 def test_torn_stats_line_is_cut(tmp_path):

@@ -64,6 +64,39 @@ def test_target_bumps_the_engine_counters_like_run():
     assert a.any()
 
 
+def test_without_refused_after_the_target_equals_a_fresh_run():
+    """The mutator's strip reuses the target's last run when it gets that input back; the answer
+    is the one a fresh engine computes, for that input and for any other."""
+    programs = _programs(1500, 11)
+    e = Engine("i350", "linux-7.1")
+    fresh = Engine("i350", "linux-7.1")
+    target = CampaignTarget(e, lambda data, vs: None)
+    stripped = 0
+    for i, p in enumerate(programs):
+        target.test_one_input(p)
+        want = fresh.without_refused(p)
+        stripped += want != p
+        assert e.without_refused(p) == want
+        other = programs[i - 1]
+        assert e.without_refused(other) == fresh.without_refused(other)
+    assert stripped > 50        # the reuse was exercised on inputs that have refused ops
+
+
+def test_states_seen_counts_the_distinct_counters_bumped():
+    counters = np.zeros(NUM_STATE_COUNTERS, dtype=np.uint8)
+    e = Engine("i350", "linux-7.1", counters=counters)
+    target = CampaignTarget(e, lambda data, vs: None)
+    union = np.zeros(NUM_STATE_COUNTERS, dtype=bool)
+    assert e.states_seen() == 0
+    for p in _programs(400, 5):
+        counters[:] = 0                 # libFuzzer clears them before each input
+        target.test_one_input(p)
+        union |= counters > 0
+    assert e.states_seen() == int(union.sum()) > 10
+    e.op_mask(_programs(1, 5)[0])       # the mutator's runs count nothing
+    assert e.states_seen() == int(union.sum())
+
+
 def test_tick_runs_first_and_every_n():
     ticks = []
     target = CampaignTarget(Engine("i350", "linux-7.1"), lambda d, v: None,

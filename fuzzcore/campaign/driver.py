@@ -22,7 +22,8 @@ DIR/stats.jsonl, DIR/workers/, DIR/logs/. --corpus and --findings override eithe
                    features, cov, buckets, ops, ops_refused (cumulative; a torn last line, from a
                    kill, is cut at the next start)
     workers/       per-worker stats (<w>.json, written by the worker) and configs
-    logs/          libFuzzer's output per worker; the status reads its `cov:`/`ft:` lines from the tail
+    logs/          libFuzzer's output per worker (quiet by default; with -verbosity=1 the status reads
+                   its `cov:`/`ft:` lines from the tail)
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def _cut_torn_line(path: Path) -> None:
 _STATUS_LINE = re.compile(rb"^#(\d+)\s+[A-Za-z]+\s[^\n]*", re.M)
 _COV = re.compile(rb"\bcov: (\d+)")
 _FT = re.compile(rb"\bft: (\d+)")
-_DONE = re.compile(rb"^Done (\d+) runs in", re.M)
+_DONE = re.compile(rb"^(?:Done (\d+) runs in|stat::number_of_executed_units:\s*(\d+))", re.M)
 
 
 class LogTail:
@@ -265,7 +266,7 @@ class LogTail:
                 self.ft = int(ft.group(1))
         done = _DONE.findall(lines)
         if done:
-            self.done = int(done[-1])
+            self.done = int(done[-1][0] or done[-1][1])
 
 
 # --- the campaign --------------------------------------------------------------------------
@@ -347,6 +348,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     high = [0] * opts.workers           # per-worker runs: never goes back within the session
     ops_high = [[0, 0] for _ in range(opts.workers)]   # per-worker [ops, ops_refused], likewise
     ops_seen = [False]                   # some worker has reported its op counts
+    states = [0] * opts.workers         # per-worker state features hit (worker stats "states")
     corpus_count = [0, -1e9]            # (count, when)
 
     def worker_runs() -> int:
@@ -358,6 +360,8 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
                 ops_seen[0] = True
                 ops_high[w][0] = max(ops_high[w][0], stats["ops"])
                 ops_high[w][1] = max(ops_high[w][1], stats["ops_refused"])
+            if isinstance(stats.get("states"), int):
+                states[w] = max(states[w], stats["states"])
         return sum(high)
 
     def op_counts() -> tuple[int | None, int | None]:
@@ -398,7 +402,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         runs = worker_runs()
         now = buckets_now()
         el = time.monotonic() - started
-        fts = [t.ft for t in tails if t.ft is not None]
+        # libFuzzer's `ft:` when it prints status lines (-verbosity=1), else the workers' own
+        # count of state features hit (the same figure, from the engine).
+        fts = [t.ft for t in tails if t.ft is not None] or [n for n in states if n]
         covs = [t.cov for t in tails if t.cov is not None]
         n_rc, new_rc = root_causes_now(now)
         ops, refused = op_counts()

@@ -26,8 +26,8 @@ class Status:
     execs: int
     exec_per_s: float
     corpus: int
-    features: int | None     # libFuzzer's `ft:`, the max over workers (None: no status line yet)
-    cov: int | None          # libFuzzer's `cov:`, likewise
+    features: int | None     # state features hit: libFuzzer's `ft:` or the workers' own count, the max over workers
+    cov: int | None          # libFuzzer's `cov:` (None: it prints no status lines, the default)
     buckets: int
     new_buckets: int
     newest: str | None       # the bucket found last in this session
@@ -86,10 +86,15 @@ def _num(n: int | None) -> str:
     return "-" if n is None else f"{n:,}"
 
 
+def _cov_text(s: Status) -> str:
+    # libFuzzer's `cov:` exists only when it prints status lines (-verbosity=1).
+    return "" if s.cov is None else f"cov {s.cov:,} "
+
+
 def status_line(s: Status) -> str:
     """The plain status line (also what the live status says, unstyled)."""
     line = (f"[{_clock(s.elapsed)}] execs {s.execs:,} ({s.exec_per_s:,.0f}/s) corpus {s.corpus:,} "
-            f"features {_num(s.features)} cov {_num(s.cov)} {_ops_text(s)}{_rc_text(s)}"
+            f"features {_num(s.features)} {_cov_text(s)}{_ops_text(s)}{_rc_text(s)}"
             f"buckets {s.buckets} (+{s.new_buckets} new)")
     return line + (f" newest {s.newest}" if s.newest else "")
 
@@ -173,7 +178,8 @@ class RichDisplay(NullDisplay):
         rates.append(f"  {s.exec_per_s:,.0f}/s", "cyan")
         rates.append("  corpus ", "dim").append(f"{s.corpus:,}", "bold")
         rates.append("  features ", "dim").append(_num(s.features), "bold")
-        rates.append("  cov ", "dim").append(_num(s.cov), "bold")
+        if s.cov is not None:
+            rates.append("  cov ", "dim").append(_num(s.cov), "bold")
         if s.ops is not None and s.ops_refused is not None:
             rates.append("  refused ", "dim").append(
                 f"{100.0 * s.ops_refused / s.ops:.1f}%" if s.ops else "-", "bold")

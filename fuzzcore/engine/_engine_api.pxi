@@ -165,8 +165,15 @@ cdef class Engine:
     cdef readonly object compiled
     cdef readonly object tables
     cdef readonly object counters      # uint8[NUM_STATE_COUNTERS], bumped once per op (saturating)
+    cdef object _seen                  # uint8[NUM_STATE_COUNTERS]: which counters any run has bumped
     cdef dict _violation_cache
     cdef EngineResult _last            # run()'s result, its values filled on demand (EngineResult)
+    # The campaign target's last input and the run it was (run_serial counts _reset calls): the
+    # mutator's next call usually gets that very input back (libFuzzer stacks its mutations and
+    # runs each), and without_refused then reads its refused flags instead of running it again.
+    cdef uint64_t run_serial
+    cdef uint64_t last_input_serial
+    cdef object last_input
 
     def __cinit__(self):
         self.viol_buf = NULL
@@ -211,6 +218,9 @@ cdef class Engine:
         self._grow(64)
         cdef uint8_t[::1] cview = self.counters
         self.m.counters = &cview[0]
+        self._seen = _np.zeros(NUM_STATE_COUNTERS, dtype=_np.uint8)
+        cdef uint8_t[::1] sview = self._seen
+        self.m.seen = &sview[0]
         self.m.n_counters = NUM_STATE_COUNTERS
         # the initial state, built once; every run starts from a copy of it
         self.m.n_viol = 0
@@ -457,6 +467,7 @@ cdef class Engine:
     # --- running ------------------------------------------------------------------------------
     cdef inline void _reset(self) noexcept nogil:
         """Back to the initial state: O(state size), no allocation."""
+        self.run_serial += 1
         memcpy(&self.m.st, &self.init_state, sizeof(State))
         memcpy(self.arena, self.init_arena, self.arena_size)
         self.m.n_viol = self.n_viol_init
@@ -538,6 +549,12 @@ cdef class Engine:
         self.n_run = n
         return bytes(out)
 
+    def states_seen(self) -> int:
+        """How many distinct state features (counters) the runs of this engine have bumped: what
+        libFuzzer counts as `ft:` from them, kept here so a campaign can report it while
+        libFuzzer prints nothing per new input."""
+        return int(_np.count_nonzero(self._seen))
+
     def without_refused(self, bytes data not None) -> bytes:
         """`data` (whole records) without the records a precondition refuses when it runs: an
         equivalent program (a refused op changed nothing; the codec is deletion-stable), as
@@ -547,17 +564,22 @@ cdef class Engine:
         cdef const uint8_t *p = <const uint8_t *>(<char *>data)
         cdef uint8_t *counters = self.m.counters
         cdef int64_t ops_run = self.m.n_ops_run, refused = self.m.n_refused
-        cdef int64_t n_ref
-        self._settle()
-        self._grow(n if n > 0 else 1)
-        self.m.counters = NULL
-        with nogil:
-            self._reset()
-            self._run_nogil(p, n)
-        n_ref = self.m.n_refused - refused
-        self.m.counters = counters
-        self.m.n_ops_run, self.m.n_refused = ops_run, refused
-        self.n_run = n
+        cdef int64_t n_ref = 0
+        if (self.last_input is not None and self.last_input_serial == self.run_serial
+                and self.n_run == n and self.last_input == data):
+            for i in range(n):          # the target's last run: its flags are still here
+                n_ref += self.refused_buf[i]
+        else:
+            self._settle()
+            self._grow(n if n > 0 else 1)
+            self.m.counters = NULL
+            with nogil:
+                self._reset()
+                self._run_nogil(p, n)
+            n_ref = self.m.n_refused - refused
+            self.m.counters = counters
+            self.m.n_ops_run, self.m.n_refused = ops_run, refused
+            self.n_run = n
         if n_ref == 0:
             return data
         out = bytearray((n - n_ref) * 8)

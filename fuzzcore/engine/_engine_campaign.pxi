@@ -79,6 +79,8 @@ cdef class CampaignTarget:
                     self.hit_count[idx] += 1
                 if v.op_index + 1 < self.best[idx]:
                     slow = True
+        e.last_input = data
+        e.last_input_serial = e.run_serial
         if slow:
             self._slow_path(data)
 

@@ -291,8 +291,10 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
     idx = counter_index(m, op)
     if m.features != NULL:
         m.features[index] = idx
-    if m.counters != NULL and m.counters[idx] != 255:
-        m.counters[idx] += 1
+    if m.counters != NULL:
+        if m.counters[idx] != 255:
+            m.counters[idx] += 1
+        m.seen[idx] = 1
 
 
 # --- canonical state hash -------------------------------------------------------------------------

@@ -300,4 +300,5 @@ cdef struct Machine:
     int32_t *features
     uint8_t *refused             # per op: 1 when a precondition (or the op's own check) refused it
     uint8_t *counters
+    uint8_t *seen                # per counter: 1 once any campaign run bumped it (the status's "features")
     int n_counters
