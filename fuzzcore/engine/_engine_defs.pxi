@@ -149,6 +149,7 @@ cdef enum:
     OP_HW_LINK_DOWN
     OP_HW_INACCESSIBLE
     OP_HW_ACCESSIBLE
+    OP_PM_SYSTEM_SLEEP
     N_ENGINE_OPS
 ENGINE_OP_NAMES = (
     "pci_save_state", "pci_restore_state", "pci_reset_function", "pci_reset_bus",
@@ -159,7 +160,7 @@ ENGINE_OP_NAMES = (
     "pci_enable_l1ss", "pci_enable_sriov", "pci_disable_sriov", "pci_resize_bar",
     "pci_bind_driver", "vfio_open", "vfio_close", "vfio_config_write", "vfio_set_irqs",
     "vfio_device_reset", "vfio_hot_reset", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
-    "hw_link_down", "hw_inaccessible", "hw_accessible",
+    "hw_link_down", "hw_inaccessible", "hw_accessible", "pm_system_sleep",
 )
 # The enum arguments' values, in the order the engine codes them (checked against the op table).
 ENGINE_ENUM_ARGS = {
@@ -172,6 +173,8 @@ ENGINE_ENUM_ARGS = {
     ("pci_bind_driver", "driver"): ("none", "host", "vfio"),
     ("vfio_config_write", "width"): ("1", "2", "4"),
     ("vfio_set_irqs", "index"): ("none", "intx", "msi", "msix"),
+    ("pm_system_sleep", "transition"): ("s2idle", "deep", "hibernate_thaw", "hibernate_restore"),
+    ("pm_system_sleep", "power"): ("kept", "lost"),
 }
 
 # --- model steps (Violation.step): the upstream function a report happened in -----------------
@@ -208,6 +211,18 @@ cdef enum:
     STEP_DEVICE_RELEASE_DRIVER
     STEP_RESET_STORE
     STEP_VFIO_RUNTIME_SUSPEND
+    STEP_PLATFORM_POWER_OFF
+    STEP_PCI_PM_SUSPEND
+    STEP_PCI_PM_SUSPEND_NOIRQ
+    STEP_PCI_PM_RESUME_NOIRQ
+    STEP_PCI_PM_RESUME
+    STEP_PCI_PM_COMPLETE
+    STEP_PCI_PM_FREEZE
+    STEP_PCI_PM_FREEZE_NOIRQ
+    STEP_PCI_PM_THAW_NOIRQ
+    STEP_PCI_PM_THAW
+    STEP_PCI_PM_RESTORE_NOIRQ
+    STEP_PCI_PM_RESTORE
     STEP_RESTORE_BASE                                   # + vocabulary restore step id
     STEP_SAVE_BASE = STEP_RESTORE_BASE + MAX_RESTORE_STEPS   # + vocabulary save step id
     STEP_RESET_BASE = STEP_SAVE_BASE + MAX_SAVE_STEPS        # + vocabulary reset method id
@@ -220,7 +235,10 @@ FIXED_STEP_NAMES = (
     "vfio_pci_core_aer_reset_done", "vfio_pci_set_irqs_ioctl", "vfio_pci_ioctl_reset",
     "vfio_pci_dev_set_hot_reset", "vfio_bar_restore", "vfio_pci_config_rw", "vfio_exp_config_write/FLR",
     "vfio_pci_pre_reset", "vfio_pci_post_reset", "vfio_pci_reset", "link down",
-    "device_release_driver", "reset_store", "vfio_pci_core_runtime_suspend",
+    "device_release_driver", "reset_store", "vfio_pci_core_runtime_suspend", "platform power off",
+    "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_resume_noirq", "pci_pm_resume", "pci_pm_complete",
+    "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw", "pci_pm_restore_noirq",
+    "pci_pm_restore",
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------

@@ -53,6 +53,10 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.step = STEP_ENUMERATION
     m.user_access = 0
     m.cmd_at_op_start = 0
+    m.sleep_transition = -1
+    m.sleep_power_lost = 0
+    m.direct_complete = 0
+    m.skip_bus_pm = 0
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
     m.st.accessible = 1
@@ -209,6 +213,8 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
         return hw_inaccessible(m)
     if code == OP_HW_ACCESSIBLE:
         return hw_accessible(m)
+    if code == OP_PM_SYSTEM_SLEEP:
+        return pm_system_sleep(m, a[0], a[1])
     return 0
 
 

@@ -22,6 +22,9 @@ cdef enum:
     CB_RUNTIME_SUSPEND
     CB_RUNTIME_RESUME
     PATH_PCIE_FLR
+    PATH_PM_SUSPEND_DEVICES
+    PATH_PM_HIBERNATE_THAW
+    PATH_PM_HIBERNATE_RESTORE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -45,6 +48,11 @@ cdef enum:
     PRIM_POWER_UP
     PRIM_FAIL
     PRIM_INITIATE_FLR
+    PRIM_SET_UNKNOWN_STATE
+    PRIM_SKIP_BUS_PM
+    PRIM_UPDATE_CURRENT_STATE
+    PRIM_DIRECT_COMPLETE
+    PRIM_POWER_OFF
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -53,19 +61,38 @@ cdef enum:
     COND_STATE_SAVED
     COND_LOW_POWER
     COND_COMMAND_ALL_ONES
+    COND_RUNTIME_SUSPENDED
+    COND_D0
+    COND_SKIP_BUS_PM_NO_PLATFORM
+    COND_DIRECT_COMPLETE
+    COND_POWER_LOST
+    COND_RESUME_VIA_FIRMWARE
+    COND_PMCSR_SHALLOWER
+    COND_VFIO_IDLE
+    # the op's transitions (op_table.SLEEP_TRANSITIONS order)
+    SLEEP_S2IDLE = 0
+    SLEEP_DEEP
+    SLEEP_HIBERNATE_THAW
+    SLEEP_HIBERNATE_RESTORE
 
 ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_function", "pci_reset_bus",
                      "driver.reset_prepare", "driver.reset_done", "driver.error_detected", "driver.mmio_enabled",
                      "driver.slot_reset", "driver.resume", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
                      "pci_pm_runtime_suspend", "pci_pm_runtime_resume", "driver.runtime_suspend",
-                     "driver.runtime_resume", "pcie_flr")
+                     "driver.runtime_resume", "pcie_flr", "pm_suspend_devices", "pm_hibernate_thaw",
+                     "pm_hibernate_restore", "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_save_and_sleep",
+                     "pci_pm_resume_noirq", "pci_pm_resume", "pci_restore_standard_config", "pci_pm_complete",
+                     "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw",
+                     "pci_pm_restore_noirq", "pci_pm_restore", "driver.pm_suspend", "driver.pm_resume")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
                           "set_runtime_status", "suspend_ptm", "resume_ptm", "clear_state_saved", "power_up",
-                          "fail", "initiate_flr")
+                          "fail", "initiate_flr", "set_unknown_state", "skip_bus_pm", "update_current_state",
+                          "direct_complete", "power_off")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
-                          "command_all_ones")
+                          "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
+                          "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -89,6 +116,23 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
         v = io_read(m, PCI_COMMAND, 2) == 0xFFFF        # ad05c16b290b
     elif c == COND_LOW_POWER:
         v = m.st.dev.current_state != D0 and m.st.dev.current_state != PCI_UNKNOWN
+    elif c == COND_RUNTIME_SUSPENDED:
+        v = m.st.dev.rpm_suspended != 0
+    elif c == COND_D0:
+        v = m.st.dev.current_state == D0
+    elif c == COND_SKIP_BUS_PM_NO_PLATFORM:
+        v = m.skip_bus_pm != 0 and m.sleep_transition == SLEEP_S2IDLE   # pm_suspend_no_platform()
+    elif c == COND_DIRECT_COMPLETE:
+        v = m.direct_complete != 0
+    elif c == COND_POWER_LOST:
+        v = m.sleep_power_lost != 0
+    elif c == COND_RESUME_VIA_FIRMWARE:
+        v = m.sleep_transition == SLEEP_DEEP             # ACPI S3 resume: pm_set_resume_via_firmware()
+    elif c == COND_PMCSR_SHALLOWER:
+        v = pmcsr_state(m, m.st.dev.current_state) < m.st.dev.current_state
+    elif c == COND_VFIO_IDLE:
+        v = (m.st.dev.driver == DRV_VFIO and not m.st.vfio.open and not m.st.dev.rpm_suspended
+             and not m.pol.disable_idle_d3)
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -154,9 +198,39 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)
+        elif p == PRIM_SET_UNKNOWN_STATE:
+            if m.st.dev.current_state == D0:            # pci_pm_set_unknown_state
+                m.st.dev.current_state = PCI_UNKNOWN
+        elif p == PRIM_SKIP_BUS_PM:
+            m.skip_bus_pm = a                           # paths order: false, true
+        elif p == PRIM_UPDATE_CURRENT_STATE:
+            m.st.dev.current_state = pmcsr_state(m, PCI_UNKNOWN)   # pci_update_current_state(dev, PCI_UNKNOWN)
+        elif p == PRIM_DIRECT_COMPLETE:
+            m.direct_complete = m.st.dev.rpm_suspended != 0 and not pci_dev_need_resume(m)
+        elif p == PRIM_POWER_OFF:
+            power_removed(m)
         i += 1
     m.step = prev
     return result
+
+
+cdef int pmcsr_state(Machine *m, int fallback) noexcept nogil:
+    """paths.pmcsr_state: pci_update_current_state (no platform PM): PMCSR's PowerState, D3cold
+    when it reads all-ones, `fallback` without a PM capability."""
+    cdef int pm = m.d.fn.caps.pm
+    cdef uint32_t pmcsr
+    if not pm:
+        return fallback
+    pmcsr = io_read(m, pm + PCI_PM_CTRL, 2)
+    return D3COLD if pmcsr == 0xFFFF else <int>(pmcsr & PCI_PM_CTRL_STATE_MASK)
+
+
+cdef bint pci_dev_need_resume(Machine *m) noexcept nogil:
+    """paths.pci_dev_need_resume: pci_target_state is D3cold from D3cold, D0 without a PM
+    capability, else D3hot (no platform PM, no wakeup)."""
+    cdef int cur = m.st.dev.current_state
+    cdef int target = D3COLD if cur == D3COLD else (D0 if not m.d.fn.caps.pm else D3HOT)
+    return target != cur and target != D3COLD and cur != D3HOT
 
 
 cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:

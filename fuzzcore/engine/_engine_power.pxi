@@ -162,6 +162,36 @@ cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
     return 0
 
 
+cdef int SLEEP_PATH[4]
+SLEEP_PATH[:] = [PATH_PM_SUSPEND_DEVICES, PATH_PM_SUSPEND_DEVICES, PATH_PM_HIBERNATE_THAW, PATH_PM_HIBERNATE_RESTORE]
+
+
+cdef int pm_system_sleep(Machine *m, int transition, int power_lost) noexcept nogil:
+    """power.pm_system_sleep: the policy path of the transition, with the sleep's flags set for
+    it and cleared after."""
+    m.sleep_transition = transition
+    m.sleep_power_lost = power_lost
+    m.direct_complete = 0
+    m.skip_bus_pm = 0
+    run_path(m, SLEEP_PATH[transition], 0)
+    m.sleep_transition = -1
+    m.sleep_power_lost = 0
+    m.direct_complete = 0
+    m.skip_bus_pm = 0
+    return 0
+
+
+cdef void power_removed(Machine *m) noexcept nogil:
+    """power.power_removed: the platform removes main power while the system sleeps: reset as in
+    D3cold, PowerState D0 uninitialised; current_state is not told."""
+    cdef int prev = m.step
+    m.step = STEP_PLATFORM_POWER_OFF
+    hardware_reset(m, RESET_COLD)
+    if m.d.fn.caps.pm:
+        hw_write(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2, 0)
+    m.step = prev
+
+
 cdef void link_down_effects(Machine *m) noexcept nogil:
     """A downstream port clears LTR Enable when its link goes down (PCIe r5.0 §7.5.3.16)."""
     cdef int off

@@ -19,7 +19,7 @@ cdef enum:
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
-    MAX_PATHS = 32
+    MAX_PATHS = 64
     MAX_PATH_STEPS = 256
     MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
     MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
@@ -291,6 +291,12 @@ cdef struct Machine:
     uint64_t wr_dirty                # WRITTEN rows written or reset since the last end_of_op (bit per row)
     int intent_all                   # compare every row at the next usable end_of_op
     int lost_op                      # the op that reported config_write_lost (-2: none yet)
+    # the system sleep in progress (model power.SystemSleep): the op's arguments, the PM core's
+    # dev->power.direct_complete and the PCI core's skip_bus_pm over one transition
+    int sleep_transition             # SLEEP_* (-1: none)
+    int sleep_power_lost
+    int direct_complete
+    int skip_bus_pm
     # output
     ViolationRec *viol
     int n_viol

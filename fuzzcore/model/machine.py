@@ -126,6 +126,7 @@ class Model:
             port = PortState(phw, pdev, pp.name)
         enumerate_function(hw, self.caps, dev)
         self.state = ModelState(hw, dev, VfioState(), port)
+        self.sleep = power.SystemSleep()             # no system sleep in progress
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
@@ -395,6 +396,7 @@ OPS = {
     "pci_set_power_state": lambda m, state: power.pci_set_power_state(m, POWER_ARG[state]),
     "pci_pm_runtime_suspend": lambda m: power.pci_pm_runtime_suspend(m),
     "pci_pm_runtime_resume": lambda m: power.pci_pm_runtime_resume(m),
+    "pm_system_sleep": lambda m, **a: power.pm_system_sleep(m, a["transition"], a["power"]),
     "pci_assign_bar": lambda m, bar, slot: features.pci_assign_bar(m, bar, slot),
     "pci_enable_msix": lambda m, nvec: features.pci_enable_msix(m, nvec),
     "pci_disable_msix": lambda m: features.pci_disable_msix(m),

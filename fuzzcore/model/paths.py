@@ -9,7 +9,7 @@ op's argument the steps may use (the reset method, the recovery vote). A path's 
 from __future__ import annotations
 
 from .access import PCI_COMMAND
-from .state import D0, D3HOT, PCI_UNKNOWN
+from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
@@ -38,6 +38,24 @@ def condition(m, when: str, result: int) -> bool:
         value = m.io.read(PCI_COMMAND, 2) == 0xFFFF
     elif name == "low_power":
         value = m.state.dev.current_state not in (D0, PCI_UNKNOWN)
+    elif name == "runtime_suspended":
+        value = bool(m.state.dev.rpm_suspended)
+    elif name == "d0":
+        value = m.state.dev.current_state == D0
+    elif name == "skip_bus_pm_no_platform":
+        value = m.sleep.skip_bus_pm and m.sleep.transition == "s2idle"   # pm_suspend_no_platform()
+    elif name == "direct_complete":
+        value = m.sleep.direct_complete
+    elif name == "power_lost":
+        value = m.sleep.power_lost
+    elif name == "resume_via_firmware":
+        value = m.sleep.transition == "deep"          # ACPI S3 resume: pm_set_resume_via_firmware()
+    elif name == "pmcsr_shallower":
+        value = pmcsr_state(m, m.state.dev.current_state) < m.state.dev.current_state
+    elif name == "vfio_idle":
+        d = m.state.dev
+        value = (d.driver == "vfio" and not m.state.vfio.open and not d.rpm_suspended
+                 and not m.policy.switch("vfio.disable_idle_d3"))
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -126,9 +144,39 @@ def _run(m, name: str, arg) -> int:
         elif do == "initiate_flr":
             from .reset import initiate_flr
             result = initiate_flr(m)
+        elif do == "set_unknown_state":
+            if m.state.dev.current_state == D0:                 # pci_pm_set_unknown_state
+                m.state.dev.current_state = PCI_UNKNOWN
+        elif do == "skip_bus_pm":
+            m.sleep.skip_bus_pm = st.param("value") == "true"
+        elif do == "update_current_state":
+            m.state.dev.current_state = pmcsr_state(m, PCI_UNKNOWN)   # pci_update_current_state(dev, PCI_UNKNOWN)
+        elif do == "direct_complete":
+            m.sleep.direct_complete = m.state.dev.rpm_suspended and not pci_dev_need_resume(m)
+        elif do == "power_off":
+            from .power import power_removed
+            power_removed(m)
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result
+
+
+def pmcsr_state(m, fallback: int) -> int:
+    """pci_update_current_state (no platform PM): PMCSR's PowerState, D3cold when it reads
+    all-ones, `fallback` without a PM capability."""
+    from .power import PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK
+    if not m.caps.pm:
+        return fallback
+    pmcsr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    return D3COLD if pmcsr == 0xFFFF else pmcsr & PCI_PM_CTRL_STATE_MASK
+
+
+def pci_dev_need_resume(m) -> bool:
+    """pci_dev_need_resume for a runtime-suspended device, no platform PM and no wakeup:
+    pci_target_state is D3cold from D3cold, D0 without a PM capability, else D3hot."""
+    cur = m.state.dev.current_state
+    target = D3COLD if cur == D3COLD else (D0 if not m.caps.pm else D3HOT)
+    return target != cur and target != D3COLD and cur != D3HOT
 
 
 def driver_callback(m, callback: str, arg=None) -> int:

@@ -162,6 +162,45 @@ def pci_pm_runtime_resume(m) -> int:
     return 0
 
 
+SLEEP_TRANSITIONS = {"s2idle": "pm_suspend_devices", "deep": "pm_suspend_devices",
+                     "hibernate_thaw": "pm_hibernate_thaw", "hibernate_restore": "pm_hibernate_restore"}
+
+
+class SystemSleep:
+    """The system sleep in progress: the op's arguments and the two flags the PM core and the PCI
+    core keep for the device over one transition (dev->power.direct_complete, skip_bus_pm)."""
+    __slots__ = ("transition", "power_lost", "direct_complete", "skip_bus_pm")
+
+    def __init__(self, transition: str = "", power_lost: bool = False):
+        self.transition, self.power_lost = transition, power_lost
+        self.direct_complete = self.skip_bus_pm = False
+
+
+def pm_system_sleep(m, transition: str, power: str) -> int:
+    """A system sleep as the PM core runs it for this device (drivers/base/power/main.c phase
+    order; kernel/power/suspend.c, hibernate.c): the policy path of the transition. `power` says
+    whether the platform removed the function's power meanwhile (a hibernation restore always
+    does, a freeze/thaw never)."""
+    from .paths import run_path
+    m.sleep = SystemSleep(transition, power == "lost")
+    try:
+        run_path(m, SLEEP_TRANSITIONS[transition])
+    finally:
+        m.sleep = SystemSleep()
+    return 0
+
+
+def power_removed(m) -> None:
+    """The platform removes main power while the system sleeps: the function is reset as in
+    D3cold (registers to power-on values, PowerState D0 uninitialised); the kernel's current_state
+    is not told."""
+    from .reset import hardware_reset
+    with m.in_step("platform power off"):
+        hardware_reset(m, "cold")
+        if m.caps.pm:
+            m.state.hw.write(m.caps.pm + PCI_PM_CTRL, 2, 0)
+
+
 def link_down_effects(m) -> None:
     """A downstream port clears LTR Enable when its link goes down (PCIe r5.0 §7.5.3.16)."""
     port = m.state.port

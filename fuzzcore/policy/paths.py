@@ -60,6 +60,44 @@ PATHS: tuple[PathDef, ...] = (
             "the bound host driver's runtime_resume, at the end of pci_pm_runtime_resume"),
     PathDef("pcie_flr", "pcie_reset_flr -> pcie_flr (drivers/pci/pci.c)", "", "§5.2",
             "the FLR reset method (after its probe: DEVCAP FLR and a PCIe capability); its result is the method's"),
+    # system sleep (drivers/pci/pci-driver.c, drivers/base/power/main.c), §1.4: the op pm_system_sleep
+    PathDef("pm_suspend_devices", "suspend_devices_and_enter (kernel/power/suspend.c) -> dpm_* (drivers/base/power/main.c)",
+            "", "§1.4", "suspend-to-idle or -RAM for this device: prepare, the suspend phases, the platform's "
+            "sleep, the resume phases, complete"),
+    PathDef("pm_hibernate_thaw", "hibernation_snapshot (kernel/power/hibernate.c): freeze, image, thaw",
+            "", "§1.4", "hibernation's freeze phases, then thaw (the kernel goes on after the image is made)"),
+    PathDef("pm_hibernate_restore", "hibernate -> power off -> software_resume -> hibernation_restore",
+            "", "§1.4", "freeze phases, the image kernel's state kept, power off, restore phases"),
+    PathDef("pci_pm_suspend", "pci_pm_suspend (drivers/pci/pci-driver.c)", "pci_pm_suspend", "§1.4",
+            "the suspend phase: PTM off, runtime resume, state_saved cleared, the driver's suspend"),
+    PathDef("pci_pm_suspend_noirq", "pci_pm_suspend_noirq (drivers/pci/pci-driver.c)", "pci_pm_suspend_noirq",
+            "§1.4", "save unless the driver did, pci_prepare_to_sleep, skip_bus_pm, unknown state"),
+    PathDef("pci_pm_save_and_sleep", "pci_pm_suspend_noirq's !state_saved block (drivers/pci/pci-driver.c)",
+            "", "§1.4", "pci_save_state, then pci_prepare_to_sleep"),
+    PathDef("pci_pm_resume_noirq", "pci_pm_resume_noirq (drivers/pci/pci-driver.c)", "pci_pm_resume_noirq",
+            "§1.4", "pci_pm_default_resume_early unless the device stayed in D0 over suspend-to-idle"),
+    PathDef("pci_pm_resume", "pci_pm_resume (drivers/pci/pci-driver.c)", "pci_pm_resume", "§1.4",
+            "restore again if still saved, PTM back, the driver's resume"),
+    PathDef("pci_restore_standard_config", "pci_restore_standard_config (drivers/pci/pci-driver.c)", "",
+            "§1.4", "current state from PMCSR, D0, pci_restore_state"),
+    PathDef("pci_pm_complete", "pci_pm_complete (drivers/pci/pci-driver.c)", "pci_pm_complete", "§1.4",
+            "a runtime-suspended device the firmware powered up is runtime-resumed"),
+    PathDef("pci_pm_freeze", "pci_pm_freeze (drivers/pci/pci-driver.c)", "pci_pm_freeze", "§1.4",
+            "hibernation: runtime resume, state_saved cleared, the driver's freeze"),
+    PathDef("pci_pm_freeze_noirq", "pci_pm_freeze_noirq (drivers/pci/pci-driver.c)", "pci_pm_freeze_noirq",
+            "§1.4", "save unless saved, unknown state (no power transition)"),
+    PathDef("pci_pm_thaw_noirq", "pci_pm_thaw_noirq (drivers/pci/pci-driver.c)", "pci_pm_thaw_noirq", "§1.4",
+            "power up, pci_restore_state"),
+    PathDef("pci_pm_thaw", "pci_pm_thaw (drivers/pci/pci-driver.c)", "pci_pm_thaw", "§1.4",
+            "the driver's thaw"),
+    PathDef("pci_pm_restore_noirq", "pci_pm_restore_noirq (drivers/pci/pci-driver.c)", "pci_pm_restore_noirq",
+            "§1.4", "pci_pm_default_resume_early: power up, pci_restore_state"),
+    PathDef("pci_pm_restore", "pci_pm_restore (drivers/pci/pci-driver.c)", "pci_pm_restore", "§1.4",
+            "restore again if still saved, the driver's restore"),
+    PathDef("driver.pm_suspend", "pm->suspend (= ->freeze, ->poweroff)", "", "§1.4",
+            "the bound host driver's system-sleep suspend (SIMPLE_DEV_PM_OPS: also freeze and poweroff)"),
+    PathDef("driver.pm_resume", "pm->resume (= ->thaw, ->restore)", "", "§1.4",
+            "the bound host driver's system-sleep resume (SIMPLE_DEV_PM_OPS: also thaw and restore)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -164,6 +202,18 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
                  "-ENOTTY when pci_dev_wait times out"),
+    PrimitiveDef("set_unknown_state", "pci_pm_set_unknown_state", (),
+                 "current_state D0 becomes unknown (the firmware may change it while the system sleeps)"),
+    PrimitiveDef("skip_bus_pm", "pci_dev->skip_bus_pm = value",
+                 (ParamDef("value", "enum", (("false", "false"), ("true", "true"))),),
+                 "the flag pci_pm_suspend_noirq sets for a device left in D0 and pci_pm_resume_noirq reads"),
+    PrimitiveDef("update_current_state", "pci_update_current_state(dev, PCI_UNKNOWN)", (),
+                 "current_state from PMCSR (all-ones: D3cold; no PM capability: unknown)"),
+    PrimitiveDef("direct_complete", "device_prepare: dev->power.direct_complete (drivers/base/power/main.c)", (),
+                 "set when pci_pm_prepare returns 1: runtime-suspended and !pci_dev_need_resume (no platform "
+                 "PM, no wakeup: current_state D3hot or D3cold, or D0 without a PM capability)"),
+    PrimitiveDef("power_off", "the platform removes main power while the system sleeps", (),
+                 "the function loses its context: registers to their power-on values, as D3cold does"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -179,6 +229,16 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("state_saved", "dev->state_saved is set"),
     ("low_power", "current_state is neither D0 nor unknown"),
     ("command_all_ones", "the Command register reads all-ones (ad05c16b290b's check)"),
+    ("runtime_suspended", "pm_runtime_suspended(dev): runtime status RPM_SUSPENDED"),
+    ("d0", "current_state is D0"),
+    ("skip_bus_pm_no_platform", "pci_dev->skip_bus_pm && pm_suspend_no_platform() (suspend-to-idle)"),
+    ("direct_complete", "dev->power.direct_complete: the PM core skips the device's suspend and resume callbacks"),
+    ("power_lost", "the op's power argument: the platform removed power while the system slept"),
+    ("resume_via_firmware", "pm_resume_via_firmware(): the op's transition is suspend-to-RAM (deep)"),
+    ("pmcsr_shallower", "PMCSR reads a shallower state than current_state (pci_pm_complete's "
+                        "pci_refresh_power_state, then current_state < pre_sleep_state)"),
+    ("vfio_idle", "vfio-pci bound, the device closed and runtime-active, vfio.disable_idle_d3 off: "
+                  "device_complete's pm_runtime_put lets rpm_idle suspend it"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

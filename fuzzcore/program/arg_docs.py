@@ -20,6 +20,15 @@ ARG_MEANINGS: dict[tuple[str, str], str] = {
         "who reports the error: aer (aer_root_reset resets the link) or dpc (the port's DPC "
         "already contained it: dpc_reset_link)",
     ("pci_set_power_state", "state"): "the target power state (PCI_D0, PCI_D3hot, PCI_D3cold)",
+    ("pm_system_sleep", "transition"):
+        "s2idle (mem_sleep s2idle: pm_suspend_no_platform()), deep (S3: the firmware resumes, "
+        "pm_resume_via_firmware()), hibernate_thaw (PMSG_FREEZE, then PMSG_THAW: the kernel goes on "
+        "after making the image), hibernate_restore (PMSG_FREEZE, power off, PMSG_RESTORE in the image "
+        "kernel)",
+    ("pm_system_sleep", "power"):
+        "kept: the function stays powered (D3hot keeps its context); lost: the platform removed its "
+        "power while the system slept (registers at power-on values, as in D3cold); "
+        "hibernate_restore always loses it, hibernate_thaw never",
     ("pci_assign_bar", "bar"): "the BAR index 0-5 (a BAR the device lacks: nothing happens)",
     ("pci_assign_bar", "slot"):
         "which of four alternative bus addresses the resource moves to (an index, not an address)",

@@ -27,6 +27,8 @@ RECOVERY_SOURCES = ("aer", "dpc")
 IRQ_KINDS = ("none", "intx", "msi", "msix")
 TPH_MODES = ("no_st", "int_vec", "dev_spec")
 DRIVERS = ("none", "host", "vfio")
+SLEEP_TRANSITIONS = ("s2idle", "deep", "hibernate_thaw", "hibernate_restore")   # mem_sleep s2idle/deep; hibernation
+SLEEP_POWER = ("kept", "lost")   # whether the platform removed the function's power while asleep
 BAR_SLOTS = 4  # alternative resource addresses a re-assignment may move a BAR to
 
 
@@ -233,6 +235,16 @@ OPS: tuple[Op, ...] = (
     Op("hw_link_down", "hw", "link down", (), "the link drops and retrains: a hot reset of the function"),
     Op("hw_inaccessible", "hw", "config read all-ones", (), "config space stops answering (reads all-ones)"),
     Op("hw_accessible", "hw", "config answers again", (), "config space answers again"),
+    # --- system sleep (appended: existing records keep their selector) -------------------------
+    # No rule: the PM core suspends every device whatever its owner, power or runtime state
+    # (pci_pm_suspend/pci_pm_freeze runtime-resume a device with dev_pm_ops, direct-complete
+    # leaves a runtime-suspended one alone, an unbound device takes the !pm branches).
+    Op("pm_system_sleep", "kernel", "pm_suspend / hibernate",
+       (_enum("transition", SLEEP_TRANSITIONS), _enum("power", SLEEP_POWER)),
+       "system sleep and wake-up through the PCI core's PM phases (drivers/pci/pci-driver.c): "
+       "s2idle and deep (S3) suspend, hibernation freeze+thaw, hibernation restore; power=lost: the "
+       "platform removed the function's power meanwhile (always for hibernate_restore, never for "
+       "hibernate_thaw, whatever the argument)"),
 )
 
 OP_INDEX = {op.name: i for i, op in enumerate(OPS)}

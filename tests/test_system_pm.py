@@ -1,0 +1,151 @@
+"""System sleep as policy paths (op pm_system_sleep; [path.pm_*] and [path.pci_pm_*] in
+linux-7.1.toml, drivers/pci/pci-driver.c and drivers/base/power/main.c of v7.1.3): the phases run
+in the kernel's order on both models, the op is refused in no state (the PM core suspends every
+device), and a historical PM-core fix as an overlay changes what both models do."""
+
+from pathlib import Path
+
+from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
+from fuzzcore.policy import load_policy
+from fuzzcore.program.fzs import parse_program
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.machine import Model
+from fuzzcore.program.op_table import OP_INDEX, OPS
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "docs" / "examples"
+I350_BAR0 = 0x92E00000
+PMCSR = 0x40 + 4                      # the i350's PM capability at 0x40
+D0, D3HOT, UNKNOWN = 0, 3, 5
+
+
+def run(text, policy="linux-7.1", device="i350"):
+    m = model(policy, device)
+    for call in parse_program(text):
+        m.apply(call)
+    return m
+
+
+def test_baseline_states_the_phases_in_kernel_order():
+    """dpm_prepare .. dpm_complete (drivers/base/power/main.c) and each pci_pm_* body as the
+    v7.1.3 source orders it."""
+    p = load_policy("linux-7.1")
+    names = lambda path: [s.name for s in p.path(path)]   # noqa: E731
+    assert names("pm_suspend_devices") == ["prepare", "suspend", "suspend_noirq", "off", "resume_noirq",
+                                           "resume", "complete", "put"]
+    assert names("pm_hibernate_thaw") == ["freeze", "freeze_noirq", "thaw_noirq", "thaw", "put"]
+    assert names("pm_hibernate_restore") == ["freeze", "freeze_noirq", "off", "restore_noirq", "restore", "put"]
+    assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "stop_unbound", "runtime_resume",
+                                       "clear_saved", "callback"]
+    assert names("pci_pm_suspend_noirq") == ["save_unbound", "stop_unbound", "save_and_sleep", "mark_d0",
+                                             "stop_s2idle_d0", "unknown"]
+    assert [(s.do, s.when) for s in p.path("pci_pm_resume_noirq")] == [
+        ("power_up", "not skip_bus_pm_no_platform"), ("restore_state", "not skip_bus_pm_no_platform")]
+    assert [s.do for s in p.path("pci_pm_save_and_sleep")] == ["save_state", "set_power"]
+
+
+def test_suspend_to_ram_with_power_lost_restores_the_open_device(both):
+    """vfio-pci has dev_pm_ops without system-sleep callbacks: pci_pm_suspend clears state_saved,
+    pci_pm_suspend_noirq saves and puts the device in D3hot, the platform cuts power, and
+    pci_pm_resume_noirq powers it up and restores the snapshot taken before the power-off."""
+    m = run("vfio_open()")
+    epoch = m.state.dev.config_epoch
+    m.apply(parse_program("pm_system_sleep(transition=deep, power=lost)")[0])
+    assert m.state.hw.read(0x10, 4) == I350_BAR0 and m.state.hw.read(0x04, 2) & 0x2
+    assert m.state.dev.config_epoch == epoch + 1          # one save: pci_pm_suspend_noirq's
+    assert m.state.dev.current_state == D0 and not m.state.dev.state_saved
+    assert not m.oracle.violations
+
+
+def test_phases_in_order_in_the_reference_trace():
+    """The reference trace names each phase where it wrote: D3hot in suspend_noirq, the power-off,
+    D0 and the restore in resume_noirq, in that order."""
+    m = Model(resolve_device("i350"), load_policy("linux-7.1"))
+    m.run(parse_program("vfio_open()\npm_system_sleep(transition=deep, power=lost)"), trace=True)
+    steps = [e.step for e in m.io.trace if e.op_index == 1]
+    where = [s for s in steps if s.startswith(("pci_pm_", "platform power off", "pci_restore_state"))]
+    first = {s.split(":")[0].split("/")[0]: i for i, s in reversed(list(enumerate(where)))}
+    assert first["pci_pm_suspend_noirq"] < first["platform power off"] < first["pci_restore_state"]
+
+
+def test_suspend_to_idle_keeps_power_and_skips_nothing_in_d3hot(both):
+    """s2idle with power kept: D3hot then D0 (PMCSR), the same snapshot, the device usable."""
+    m = run("vfio_open()\npm_system_sleep(transition=s2idle, power=kept)")
+    assert m.state.hw.read(PMCSR, 2) & 0x3 == 0 and m.state.dev.current_state == D0
+    assert m.state.hw.read(0x10, 4) == I350_BAR0 and not m.oracle.violations
+
+
+def test_direct_complete_leaves_the_idle_vfio_device_suspended(both):
+    """The closed vfio device is runtime-suspended in D3hot: pci_pm_prepare returns 1
+    (!pci_dev_need_resume) and the PM core skips every callback; with power kept nothing changes."""
+    m = run("")
+    before = (m.state.dev.config_epoch, m.state.dev.current_state, m.state.hw.read(PMCSR, 2))
+    m.apply(parse_program("pm_system_sleep(transition=s2idle, power=kept)")[0])
+    assert m.state.dev.rpm_suspended
+    assert (m.state.dev.config_epoch, m.state.dev.current_state, m.state.hw.read(PMCSR, 2)) == before
+
+
+def test_s3_resume_runtime_resumes_a_direct_complete_device_the_firmware_powered_up(both):
+    """pci_pm_complete: after an S3 resume (pm_resume_via_firmware) PMCSR reads D0 below the
+    kernel's D3hot, so pm_request_resume runs the runtime resume (restore), and device_complete's
+    pm_runtime_put lets the idle vfio device suspend again (snapshot + D3hot)."""
+    m = run("")
+    epoch = m.state.dev.config_epoch
+    m.apply(parse_program("pm_system_sleep(transition=deep, power=lost)")[0])
+    assert m.state.hw.read(0x10, 4) == I350_BAR0
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state == D3HOT
+    assert m.state.dev.config_epoch == epoch + 1          # the runtime suspend's save
+    s2idle = run("pm_system_sleep(transition=s2idle, power=lost)")   # no firmware resume: nobody looks
+    assert s2idle.state.hw.read(0x10, 4) == 0 and s2idle.state.dev.rpm_suspended
+
+
+def test_hibernation_thaw_runtime_resumes_and_resuspends_the_idle_device(both):
+    """pci_pm_freeze runtime-resumes a device with dev_pm_ops (no direct-complete for
+    PM_EVENT_FREEZE); freeze_noirq saves and sets the state unknown; thaw restores; the put
+    suspends it again: two saves."""
+    m = run("")
+    epoch = m.state.dev.config_epoch
+    m.apply(parse_program("pm_system_sleep(transition=hibernate_thaw, power=kept)")[0])
+    assert m.state.dev.config_epoch == epoch + 2
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state == D3HOT
+
+
+def test_suspend_to_idle_leaves_an_unbound_device_in_d0_then_restores_it(both):
+    """No driver: pci_pm_suspend_noirq only saves (goto Fixup: no D3hot, no unknown state),
+    skip_bus_pm stays false, so pci_pm_resume_noirq restores even over suspend-to-idle."""
+    m = run("pci_bind_driver(driver=none)\npm_system_sleep(transition=s2idle, power=lost)")
+    assert m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) == I350_BAR0
+
+
+def test_the_op_is_refused_in_no_state(both):
+    """The PM core suspends every device whatever its owner, power or runtime state
+    (pci_pm_suspend / pci_pm_freeze runtime-resume, direct-complete, the !pm branches): no rule."""
+    op = OPS[OP_INDEX["pm_system_sleep"]]
+    assert op.pre == () and [a.name for a in op.args] == ["transition", "power"]
+    for prog in ("", "vfio_open()", "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()",
+                 "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)", "pci_bind_driver(driver=none)"):
+        m = run(prog)
+        for t in ("s2idle", "deep", "hibernate_thaw", "hibernate_restore"):
+            assert m.apply(parse_program(f"pm_system_sleep(transition={t}, power=kept)")[0]) == 0, (prog, t)
+
+
+PRE_894 = f"linux-7.1+{EXAMPLES / 'pre-894f475f88e0.toml'}"
+UNBOUND_AFTER_SAVE = """
+    pci_bind_driver(driver=host)
+    pci_save_state()
+    pci_bind_driver(driver=none)
+    pm_system_sleep(transition=hibernate_restore, power=lost)
+"""
+
+
+def test_894f475f88e0_freeze_clears_state_saved_of_an_unbound_device(both):
+    """A host driver saved (Bus Master on), was unbound (Bus Master off), then the system
+    hibernates. v7.1.3's pci_pm_freeze clears the stale state_saved of the driverless device, so
+    pci_pm_freeze_noirq saves what it has now; before 894f475f88e0 the driver's old snapshot is what
+    pci_pm_restore_noirq writes back: Bus Master on for a device nobody drives."""
+    p = load_policy(PRE_894)
+    assert [s.name for s in p.path("pci_pm_freeze")] == ["stop_unbound", "runtime_resume", "clear_saved", "callback"]
+    base, old = run(UNBOUND_AFTER_SAVE), run(UNBOUND_AFTER_SAVE, PRE_894)
+    assert base.state.hw.read(0x04, 2) & 0x4 == 0
+    assert old.state.hw.read(0x04, 2) & 0x4 == 0x4
+    assert base.state.dev.config_epoch == old.state.dev.config_epoch + 1   # the save the fix brings back
