@@ -33,8 +33,9 @@ def test_baseline_states_the_phases_in_kernel_order():
     names = lambda path: [s.name for s in p.path(path)]   # noqa: E731
     assert names("pm_suspend_devices") == ["prepare", "suspend", "suspend_noirq", "off", "resume_noirq",
                                            "resume", "complete", "put"]
-    assert names("pm_hibernate_thaw") == ["freeze", "freeze_noirq", "thaw_noirq", "thaw", "put"]
-    assert names("pm_hibernate_restore") == ["freeze", "freeze_noirq", "off", "restore_noirq", "restore", "put"]
+    assert names("pm_hibernate_thaw") == ["freeze", "freeze_noirq", "thaw_noirq", "thaw", "complete", "put"]
+    assert names("pm_hibernate_restore") == ["freeze", "freeze_noirq", "off", "restore_noirq", "restore",
+                                             "complete", "put"]
     assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "stop_unbound", "runtime_resume",
                                        "clear_saved", "callback"]
     assert names("pci_pm_suspend_noirq") == ["save_unbound", "stop_unbound", "save_and_sleep", "mark_d0",

@@ -127,7 +127,8 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
     elif c == COND_POWER_LOST:
         v = m.sleep_power_lost != 0
     elif c == COND_RESUME_VIA_FIRMWARE:
-        v = m.sleep_transition == SLEEP_DEEP             # ACPI S3 resume: pm_set_resume_via_firmware()
+        # pm_set_resume_via_firmware(): acpi_suspend_enter (S3), acpi_hibernation_leave
+        v = m.sleep_transition == SLEEP_DEEP or m.sleep_transition == SLEEP_HIBERNATE_RESTORE
     elif c == COND_PMCSR_SHALLOWER:
         v = pmcsr_state(m, m.st.dev.current_state) < m.st.dev.current_state
     elif c == COND_VFIO_IDLE:

@@ -49,7 +49,8 @@ def condition(m, when: str, result: int) -> bool:
     elif name == "power_lost":
         value = m.sleep.power_lost
     elif name == "resume_via_firmware":
-        value = m.sleep.transition == "deep"          # ACPI S3 resume: pm_set_resume_via_firmware()
+        # pm_set_resume_via_firmware(): acpi_suspend_enter (S3), acpi_hibernation_leave
+        value = m.sleep.transition in ("deep", "hibernate_restore")
     elif name == "pmcsr_shallower":
         value = pmcsr_state(m, m.state.dev.current_state) < m.state.dev.current_state
     elif name == "vfio_idle":

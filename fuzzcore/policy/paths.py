@@ -234,7 +234,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("skip_bus_pm_no_platform", "pci_dev->skip_bus_pm && pm_suspend_no_platform() (suspend-to-idle)"),
     ("direct_complete", "dev->power.direct_complete: the PM core skips the device's suspend and resume callbacks"),
     ("power_lost", "the op's power argument: the platform removed power while the system slept"),
-    ("resume_via_firmware", "pm_resume_via_firmware(): the op's transition is suspend-to-RAM (deep)"),
+    ("resume_via_firmware", "pm_resume_via_firmware(): the op's transition is deep (acpi_suspend_enter, S3) or "
+                            "hibernate_restore (acpi_hibernation_leave)"),
     ("pmcsr_shallower", "PMCSR reads a shallower state than current_state (pci_pm_complete's "
                         "pci_refresh_power_state, then current_state < pre_sleep_state)"),
     ("vfio_idle", "vfio-pci bound, the device closed and runtime-active, vfio.disable_idle_d3 off: "
