@@ -150,3 +150,16 @@ def test_894f475f88e0_freeze_clears_state_saved_of_an_unbound_device(both):
     assert base.state.hw.read(0x04, 2) & 0x4 == 0
     assert old.state.hw.read(0x04, 2) & 0x4 == 0x4
     assert base.state.dev.config_epoch == old.state.dev.config_epoch + 1   # the save the fix brings back
+
+
+def test_linux_6_12_thaw_still_clears_state_saved(tmp_path, both):
+    """6.12.118's pci_pm_thaw clears state_saved after the driver's thaw (be9edde43d85 dropped
+    that line): a host driver that saves in its thaw keeps the flag under v7.1.3 only."""
+    drv = tmp_path / "drv.toml"
+    drv.write_text('[overlay]\nname = "drv"\ndescription = "d"\ncommit = ""\nreference = ""\n'
+                   '[driver.pm_resume]\nsteps = ["save"]\n[driver.pm_resume.step]\nsave = { do = "save_state" }\n')
+    prog = "pci_bind_driver(driver=host)\npm_system_sleep(transition=hibernate_thaw, power=kept)"
+    assert run(prog, f"linux-7.1+{drv}").state.dev.state_saved
+    assert not run(prog, f"linux-7.1+linux-6.12+{drv}").state.dev.state_saved
+    assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:3] == [
+        "save_unbound", "unknown_unbound", "stop_unbound"]
