@@ -97,7 +97,8 @@ cdef void initial_state(Machine *m) noexcept nogil:
 
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     """_bind: device_release_driver (resuming a runtime-suspended device first), then
-    device_driver_attach; a vfio device must be closed (the op table's rule)."""
+    device_driver_attach; a vfio device must be closed (the op table's rule); vfio-pci refuses a
+    PF whose VFs are enabled (-EBUSY) and leaves it with no driver."""
     cdef KernelDev *dev = &m.st.dev
     cdef int prev
     if dev.rpm_suspended:
@@ -111,8 +112,13 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         if dev.msi_enabled:
             pci_disable_msi(m)
         pci_disable_device(m)
-    dev.driver = driver
     m.st.vfio.registered = 0
+    if driver == DRV_VFIO and dev.sriov_num_vfs:
+        # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
+        # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver.
+        dev.driver = DRV_NONE
+        return EBUSY_
+    dev.driver = driver
     if driver == DRV_VFIO:
         vfio_register(m)
     elif driver == DRV_HOST:

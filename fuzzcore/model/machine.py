@@ -355,7 +355,8 @@ def _bind(m, driver: str) -> int:
     """device_release_driver, then device_driver_attach (a vfio device must be closed: the op
     table's rule). __device_release_driver resumes a runtime-suspended device first
     (pm_runtime_get_sync); after the unbind runtime PM is forbidden again (pm_runtime_forbid in
-    vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio)."""
+    vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio). vfio-pci
+    refuses a PF whose VFs are enabled (-EBUSY): the device is left with no driver."""
     st = m.state
     if st.dev.rpm_suspended:
         with m.in_step("device_release_driver"):
@@ -366,8 +367,14 @@ def _bind(m, driver: str) -> int:
         if st.dev.msi_enabled:
             features.pci_disable_msi(m)
         features.pci_disable_device(m)
-    st.dev.driver = driver
     st.vfio.registered = False
+    if driver == "vfio" and st.dev.sriov_num_vfs:
+        # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
+        # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver
+        # (pci_iov_remove only warned that the old driver left its VFs enabled).
+        st.dev.driver = "none"
+        return vfio.EBUSY
+    st.dev.driver = driver
     if driver == "vfio":
         vfio.vfio_register(m)
     elif driver == "host":

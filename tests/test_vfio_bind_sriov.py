@@ -1,0 +1,57 @@
+"""Binding vfio-pci to a PF whose VFs are enabled fails: vfio_pci_core_register_device
+(drivers/vfio/pci/vfio_pci_core.c, v7.1.3) returns -EBUSY ("Cannot bind to PF with SR-IOV
+enabled", pci_num_vf) before it touches the device, and local_pci_probe leaves the PF with no
+driver. The old driver's unbind has already run (pci_device_remove; pci_iov_remove only warns that
+it left its VFs enabled). Both models."""
+
+from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
+from fuzzcore.program.fzs import parse_program
+
+SRIOV = 0x160  # the i350's SR-IOV extended capability
+EBUSY = -16
+
+
+def run(m, text):
+    return [m.apply(call) for call in parse_program(text)]
+
+
+def test_vfio_refuses_a_pf_with_vfs_enabled():
+    m = model()
+    rcs = run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_sriov(num_vfs=1)
+        pci_bind_driver(driver=vfio)
+    """)
+    assert rcs == [0, 0, EBUSY]
+    dev, hw = m.state.dev, m.state.hw
+    assert dev.driver == "none"                        # probe failed: no driver
+    assert dev.sriov_num_vfs == 2                      # the VFs stay enabled
+    assert hw.read(SRIOV + 8, 2) & 0x1                 # VF Enable still set in hardware
+    assert not dev.rpm_suspended and dev.current_state == 0   # vfio never runtime-suspended it
+    assert hw.read(0x04, 2) & 0x4 == 0                 # the host driver's unbind cleared Bus Master
+    # with no vfio-pci bound there is no device fd to open
+    assert run(m, "vfio_open()") == [EBUSY]
+
+
+def test_vfio_binds_once_the_vfs_are_disabled():
+    m = model()
+    rcs = run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_sriov(num_vfs=0)
+        pci_disable_sriov()
+        pci_bind_driver(driver=vfio)
+    """)
+    assert rcs == [0, 0, 0, 0]
+    assert m.state.dev.driver == "vfio" and m.state.dev.rpm_suspended
+
+
+def test_a_host_driver_still_binds_with_vfs_enabled():
+    m = model()
+    rcs = run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_sriov(num_vfs=0)
+        pci_bind_driver(driver=vfio)
+        pci_bind_driver(driver=host)
+    """)
+    assert rcs == [0, 0, EBUSY, 0]
+    assert m.state.dev.driver == "host" and m.state.dev.sriov_num_vfs == 1
