@@ -55,3 +55,35 @@ def test_a_host_driver_still_binds_with_vfs_enabled():
     """)
     assert rcs == [0, 0, EBUSY, 0]
     assert m.state.dev.driver == "host" and m.state.dev.sriov_num_vfs == 1
+
+
+# An unbound device that runtime-suspended (power/control=auto: pci_pm_runtime_suspend saves it and
+# leaves it in D0) is not resumed by a bind no driver matches: __device_release_driver has no driver
+# to release and __device_attach resumes only the parent (drivers/base/dd.c); a driver that
+# matches is probed by local_pci_probe, whose pm_runtime_get_sync resumes it.
+
+def test_binding_none_to_an_unbound_suspended_device_leaves_it_suspended():
+    m = model()
+    run(m, """
+        pci_bind_driver(driver=none)
+        pci_pm_runtime_suspend()
+    """)
+    assert m.state.dev.rpm_suspended and m.state.dev.state_saved
+    assert run(m, "pci_bind_driver(driver=none)") == [0]
+    assert m.state.dev.rpm_suspended and m.state.dev.state_saved   # no runtime resume, no restore
+    assert run(m, "pci_bind_driver(driver=host)") == [0]
+    assert not m.state.dev.rpm_suspended and not m.state.dev.state_saved   # local_pci_probe resumed it
+
+
+def test_a_failed_vfio_probe_lets_an_unbound_suspended_device_suspend_again():
+    m = model()
+    run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_sriov(num_vfs=0)
+        pci_bind_driver(driver=none)
+        pci_pm_runtime_suspend()
+    """)
+    assert run(m, "pci_bind_driver(driver=vfio)") == [EBUSY]
+    # local_pci_probe's pm_runtime_get_sync resumed it, its pm_runtime_put_sync after the failed
+    # probe suspends it again (rpm_idle: pci_pm_runtime_idle returns 0 for an unbound device)
+    assert m.state.dev.driver == "none" and m.state.dev.rpm_suspended

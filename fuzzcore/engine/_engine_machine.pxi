@@ -96,12 +96,17 @@ cdef void initial_state(Machine *m) noexcept nogil:
 # --- op dispatch: one branch per row of fuzzcore/program/op_table.py ----------------------------
 
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
-    """_bind: device_release_driver (resuming a runtime-suspended device first), then
-    device_driver_attach; a vfio device must be closed (the op table's rule); vfio-pci refuses a
-    PF whose VFs are enabled (-EBUSY) and leaves it with no driver."""
+    """_bind: device_release_driver (resuming a runtime-suspended device first, unless it is
+    unbound and stays so), then device_driver_attach; a vfio device must be closed (the op
+    table's rule); vfio-pci refuses a PF whose VFs are enabled (-EBUSY) and leaves it with no
+    driver."""
     cdef KernelDev *dev = &m.st.dev
     cdef int prev
-    if dev.rpm_suspended:
+    cdef bint unbound_suspended = dev.driver == DRV_NONE and dev.rpm_suspended
+    if dev.rpm_suspended and (dev.driver != DRV_NONE or driver != DRV_NONE):
+        # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
+        # (a driver to probe); an unbound device no driver matches stays suspended (__device_attach
+        # resumes only the parent)
         prev = m.step
         m.step = STEP_DEVICE_RELEASE_DRIVER
         pci_pm_runtime_resume(m)
@@ -117,6 +122,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
         # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver.
         dev.driver = DRV_NONE
+        if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
+            pci_pm_runtime_suspend(m)
         return EBUSY_
     dev.driver = driver
     if driver == DRV_VFIO:

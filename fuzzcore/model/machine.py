@@ -354,11 +354,16 @@ class Model:
 def _bind(m, driver: str) -> int:
     """device_release_driver, then device_driver_attach (a vfio device must be closed: the op
     table's rule). __device_release_driver resumes a runtime-suspended device first
-    (pm_runtime_get_sync); after the unbind runtime PM is forbidden again (pm_runtime_forbid in
+    (pm_runtime_get_sync), local_pci_probe one it probes; an unbound device bound to none again is
+    left alone; after the unbind runtime PM is forbidden again (pm_runtime_forbid in
     vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio). vfio-pci
     refuses a PF whose VFs are enabled (-EBUSY): the device is left with no driver."""
     st = m.state
-    if st.dev.rpm_suspended:
+    unbound_suspended = st.dev.driver == "none" and st.dev.rpm_suspended
+    if st.dev.rpm_suspended and (st.dev.driver != "none" or driver != "none"):
+        # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
+        # (a driver to probe); an unbound device no driver matches stays suspended (__device_attach
+        # resumes only the parent)
         with m.in_step("device_release_driver"):
             power.pci_pm_runtime_resume(m)
     if st.dev.driver == "host":
@@ -373,6 +378,8 @@ def _bind(m, driver: str) -> int:
         # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver
         # (pci_iov_remove only warned that the old driver left its VFs enabled).
         st.dev.driver = "none"
+        if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
+            power.pci_pm_runtime_suspend(m)
         return vfio.EBUSY
     st.dev.driver = driver
     if driver == "vfio":
