@@ -2,6 +2,7 @@
 only whole files, --stop-on-first stops, real crashes keep their traceback, workers share."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -48,13 +49,14 @@ def test_campaign_finds_buckets_and_resumes(tmp_path):
     assert any(p.name.startswith("seed-") for p in (out / "corpus").iterdir())
     _check_store_is_whole(out)
     corpus_before = len(list((out / "corpus").iterdir()))
-    r = fuzz(out, "--max-time", 4, "--seed", 8)
+    r = fuzz(out, "--max-time", 4, "--seed", 8, "-verbosity=1")    # libFuzzer says what it loaded
     assert ran(r)
     stats2 = json.loads((out / "stats.json").read_text())
     assert stats2["sessions"] == 2 and stats2["runs"] > stats["runs"]
     assert "previous sessions: 1" in r.stderr
     log = (out / "logs" / "worker-0.log").read_text()
-    assert f"corp: {corpus_before}/" in log or "INITED" in log
+    assert re.search(rf"INFO: +{corpus_before} files found in {re.escape(str(out / 'corpus'))}\n", log), log[:2000]
+    assert "INITED" in log
     assert buckets <= {p.parent.name for p in (out / "findings").glob("*/meta.json")}
 
 
@@ -114,10 +116,12 @@ def test_two_workers_share_corpus_and_findings(tmp_path):
 def test_libfuzzer_flags_pass_through(tmp_path):
     d = tmp_path / "ops.dict"
     d.write_text('"\\x1f"\n')
-    r = fuzz(tmp_path / "d", "--max-time", 3, f"-dict={d}")
+    r = fuzz(tmp_path / "d", "--max-time", 3, f"-dict={d}", "-verbosity=1")
     assert ran(r), r.stderr
     assert "corpus" in r.stderr, r.stderr
-    assert "Dictionary: 1 entries" in (tmp_path / "d" / "logs" / "worker-0.log").read_text()
+    log = (tmp_path / "d" / "logs" / "worker-0.log").read_text()
+    assert "Dictionary: 1 entries" in log
+    assert re.search(r"^#\d+\s+INITED cov: ", log, re.M)    # the user's -verbosity=1 beats the worker's 0
 
 
 def test_bad_arguments_exit_2(tmp_path):

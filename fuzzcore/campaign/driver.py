@@ -10,6 +10,9 @@ Where a campaign keeps its files. Without --out (the default layout, per device 
                                      corpus: libFuzzer reads every file under its corpus dir as an
                                      input); git-ignored
 
+The workers' new corpus inputs are written to a staging directory in /dev/shm first and copied
+into the corpus by this process every second and at the end (corpus_staging.py).
+
 Nothing a default campaign writes is tracked by git: crashes/<policy>/ is the reviewed store that
 CI replays, and a finding enters it only minimised, through `fuzzcore promote`.
 
@@ -44,6 +47,7 @@ from ..program.codec import encode
 from ..program.fzs import load_fzs
 from ..program.op_table import RECORD_SIZE
 from .annotator import RootCauseAnnotator
+from .corpus_staging import CorpusStaging
 from .findings_store import bucket_metas, check_store
 from .state import load_totals
 from .status_display import STATUS_SECONDS, RootCauseRow, Status, make_display, refused_text
@@ -290,6 +294,9 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
     display = make_display(echo, opts.quiet, opts.live)
     seeds = [] if opts.seeds_dir == "none" else [Path(opts.seeds_dir)] if opts.seeds_dir else default_seeds_dirs()
     seeded = _seed_corpus(corpus, seeds, display.message)
+    # New inputs land in memory first; this process copies them in (corpus_staging.py).
+    staging = CorpusStaging(corpus)
+    staged = staging.open()
     _cut_torn_line(jsonl_path)
     totals["sessions"] += 1
     before = {p.parent.name for p in bucket_metas(findings)}
@@ -311,11 +318,12 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
 
     procs = []
     for w in range(opts.workers):
-        args = [str(corpus), f"-max_len={MAX_OPS * RECORD_SIZE}", f"-seed={opts.seed + w if opts.seed else 0}",
+        dirs = [str(staged), str(corpus)] if staged else [str(corpus)]
+        args = dirs + [f"-max_len={MAX_OPS * RECORD_SIZE}", f"-seed={opts.seed + w if opts.seed else 0}",
                 f"-max_total_time={opts.max_time}", f"-artifact_prefix={findings / 'artifacts'}/",
                 "-print_final_stats=1",
-                # Workers share finds through the corpus directory, which libFuzzer re-reads every
-                # second (a stat() per file); one worker has nothing to pick up.
+                # Workers share finds through their output directory (the staging one), which
+                # libFuzzer re-reads every second (a stat() per file); one worker has nothing to pick up.
                 f"-reload={1 if opts.workers > 1 else 0}"]
         if opts.runs >= 0:
             args.append(f"-runs={opts.runs}")
@@ -436,6 +444,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
                 due_totals = due_line or t - last_totals >= TOTALS_SECONDS
                 due_show = t - last_show >= display.interval
                 if due_totals:
+                    staging.sync()
                     annotator.step(ANNOTATE_BUDGET)
                 if due_totals or due_show:
                     s = status(force_corpus=due_line)
@@ -464,6 +473,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
                     p.kill()
                     p.wait()
                 log.close()
+            staging.close()                 # every input the workers kept is in the corpus now
         for tail in tails:
             tail.poll(tail_bytes=65536)     # the closing lines: the last status, 'Done N runs'
         for w, tail in enumerate(tails):
