@@ -84,7 +84,40 @@ cdef int secondary_bus_reset(Machine *m) noexcept nogil:
     port_write(m, PCI_BRIDGE_CONTROL, 2, ctl & ~(<uint32_t>PCI_BRIDGE_CTL_BUS_RESET))
     link_down_effects(m)
     hardware_reset(m, RESET_HOT)
+    return pci_bridge_wait_for_secondary_bus(m)
+
+
+cdef int pcie_supported_speeds(Machine *m, int exp) noexcept nogil:
+    """pcie_get_supported_speeds on the port: LNKCAP2's vector (version 2) up to LNKCAP's Max Link
+    Speed, else synthesized from the Max Link Speed (2.5 or 5.0 GT/s only)."""
+    cdef uint32_t lnkcap = port_read(m, exp + 0x0C, 4)
+    cdef uint32_t lnkcap2 = port_read(m, exp + 0x2C, 4) if (port_read(m, exp + 0x02, 2) & 0xF) > 1 else 0
+    cdef uint32_t sls = lnkcap & 0xF
+    cdef uint32_t speeds = lnkcap2 & 0xFE & ((1u << (sls + 1)) - 1)
+    if speeds:
+        return speeds
+    if sls == 2:
+        return 0x06
+    if sls == 1:
+        return 0x02
     return 0
+
+
+cdef int pci_bridge_wait_for_secondary_bus(Machine *m) noexcept nogil:
+    """pci_bridge_wait_for_secondary_bus after the bus reset (reset.pci_bridge_wait_for_secondary_bus):
+    above 5 GT/s (or unknown) with DLLLARC the link must come back: -ENOTTY when the port's Link
+    Status has DLLLA clear."""
+    cdef int exp = m.d.port.caps.exp
+    cdef int t = m.d.port.caps.exp_type
+    cdef int speeds
+    if not exp or not (t == 0x4 or t == 0x6 or t == 0x8):
+        return 0
+    speeds = pcie_supported_speeds(m, exp)
+    if speeds and not (speeds & ~0x06):
+        return 0
+    if not (port_read(m, exp + 0x0C, 4) & 0x00100000):
+        return 0
+    return 0 if port_read(m, exp + 0x12, 2) & 0x2000 else ENOTTY_
 
 
 cdef int pci_bus_reset_method(Machine *m) noexcept nogil:
@@ -227,11 +260,46 @@ cdef int reset_subordinates(Machine *m, int source_dpc) noexcept nogil:
     cdef int t = m.d.fn.caps.exp_type
     if t == 0x9 or t == 0xA:
         rc = pcie_flr(m)
-    elif source_dpc or m.d.has_port:
+    elif source_dpc:
         rc = pci_bus_error_reset(m)
+    elif m.d.has_port:
+        rc = aer_root_reset(m)
     else:
         rc = ENOTTY_
     return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
+
+
+cdef int aer_root_reset(Machine *m) noexcept nogil:
+    """aer_root_reset (drivers/pci/pcie/aer.c) for a device below a port: with native AER the root
+    port's AER interrupt masked (aer_disable_irq), pci_bus_error_reset, Root Error Status written
+    back and the interrupt unmasked (aer_enable_irq); only when the port above is the root port
+    (pcie_find_root_port; one further up is not modelled)."""
+    cdef int aer = m.d.port.caps.aer if m.d.port.caps.exp_type == 0x4 else 0
+    cdef bint native = aer != 0 and m.pol.aer_native
+    cdef int rc
+    if native:
+        port_write(m, aer + 0x2C, 4, port_read(m, aer + 0x2C, 4) & ~(<uint32_t>0x7))
+    rc = pci_bus_error_reset(m)
+    if native:
+        port_write(m, aer + 0x30, 4, port_read(m, aer + 0x30, 4))
+        port_write(m, aer + 0x2C, 4, port_read(m, aer + 0x2C, 4) | 0x7)
+    return rc
+
+
+cdef void clear_error_status(Machine *m) noexcept nogil:
+    """The end of a successful pcie_do_recovery with native AER: pcie_clear_device_status (DEVSTA
+    <- CED|NFED|FED|URD) and pci_aer_clear_nonfatal_status (Uncorrectable Status & ~Severity
+    written back when non-zero) on the device."""
+    cdef int aer = m.d.fn.caps.aer
+    cdef uint32_t status
+    if not m.pol.aer_native:
+        return
+    if m.d.fn.caps.exp:
+        io_write(m, m.d.fn.caps.exp + 0x0A, 2, 0x000F)
+    if aer:
+        status = io_read(m, aer + 0x04, 4) & ~io_read(m, aer + 0x0C, 4)
+        if status:
+            io_write(m, aer + 0x04, 4, status)
 
 
 cdef int slot_reset(Machine *m, int vote) noexcept nogil:
@@ -249,10 +317,13 @@ cdef int slot_reset(Machine *m, int vote) noexcept nogil:
 
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
     """pcie_do_recovery: resume every runtime-suspended device below the bridge
-    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume. It never
-    calls pci_restore_state or reset_done itself."""
+    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
+    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
+    itself. Where the reset goes is policy (recovery.reset_after); a failed recovery leaves
+    error_state as error_detected set it."""
     cdef int prev = m.step
     cdef int status
+    cdef bint early = m.pol.recovery_reset_early
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_
@@ -260,24 +331,27 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
         pci_pm_runtime_resume(m)
     status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
+    if early and channel == ERR_FROZEN:     # v6.12: reset_subordinates right after report_frozen_detected
+        if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
+            m.step = prev
+            return status
     if status == ERS_CAN_RECOVER:
         status = ERS_RECOVERED
         if m.st.dev.driver == DRV_HOST:     # report_mmio_enabled: only drivers with the handler
             status = merge_result(status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
-    if status == ERS_NEED_RESET or channel == ERR_FROZEN:
+    if not early and (status == ERS_NEED_RESET or channel == ERR_FROZEN):
         if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
-            m.st.dev.error_state = ERR_PERM_FAILURE
             m.step = prev
             return status
     if status == ERS_NEED_RESET:
         status = merge_result(ERS_RECOVERED, slot_reset(m, vote))
     if status != ERS_RECOVERED:
-        m.st.dev.error_state = ERR_PERM_FAILURE
         m.step = prev
         return status
     m.st.dev.error_state = ERR_NORMAL
     if m.st.dev.driver == DRV_HOST:
         driver_callback(m, CB_RESUME, vote)  # report_resume: error_state normal, then ->resume()
+    clear_error_status(m)
     if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
         report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_USED_WITHOUT_RESTORE, 0, 0, 0)
     m.step = prev

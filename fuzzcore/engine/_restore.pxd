@@ -141,6 +141,7 @@ cdef struct Policy:
     int close_resave
     int vfio_slot_reset_restore
     int aer_native
+    int recovery_reset_early
     int disable_idle_d3
     uint32_t pmcsr_user_mask                # vfio.pmcsr_from_user as PMCSR-dword bits
     # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the

@@ -108,6 +108,10 @@ _REASONS: dict[str, str] = {
     "AER+0x30 (RootStatus)": "write-1-to-clear status",
     "PCIe+0x0a (DEVSTA)": "write-1-to-clear status",
     "SR-IOV+": "gap: SR-IOV VF BARs are restored from dev->sriov; no check compares them yet",
+    "port: AER+0x30 (RootStatus)": "write-1-to-clear status (aer_root_reset writes back what it read)",
+    "port: AER+0x2c (RootCmd)": "the root port's own AER interrupt enables: aer_root_reset clears them "
+                                "before the bus reset and sets them after it (aer_disable_irq/aer_enable_irq); "
+                                "nothing of the device below depends on them",
     "port: ": "gap: the upstream port's own registers are checked only where the device depends on them (LTR, PTM)",
 }
 

@@ -90,6 +90,10 @@ class Model:
         self.op_name = "init"
         self.step = "enumeration"
         self.user_access = False
+        # what the last pcie_do_recovery logged ("device recovery successful" / "failed"): not
+        # kernel state, the line `fuzzcore validate` compares with the guest's (its status return
+        # does not say it: v7.1.3 returns RECOVERED after a failed reset)
+        self.recovery_said = ""
         self.latest_save_epoch = 0
         self.cmd_at_op_start = 0
         self.mismatch_at_op_start: set = set()

@@ -14,6 +14,14 @@ PCI_EXP_DEVCTL = 0x08
 PCI_EXP_DEVCTL_BCR_FLR = 0x8000
 PCI_BRIDGE_CONTROL = 0x3E
 PCI_BRIDGE_CTL_BUS_RESET = 0x40
+PCI_EXP_DEVSTA = 0x0A
+PCI_EXP_LNKCAP_DLLLARC = 0x00100000       # Data Link Layer Link Active Reporting Capable
+PCI_EXP_LNKSTA_DLLLA = 0x2000             # Data Link Layer Link Active
+PCI_EXP_DEVSTA_ERRORS = 0x000F            # CED | NFED | FED | URD
+PCI_EXP_TYPE_ROOT_PORT = 0x4
+PCI_ERR_UNCOR_STATUS, PCI_ERR_UNCOR_SEVER = 0x04, 0x0C
+PCI_ERR_ROOT_COMMAND, PCI_ERR_ROOT_STATUS = 0x2C, 0x30
+ROOT_PORT_INTR_ON_MESG_MASK = 0x7         # Root Error Command: COR_EN | NONFATAL_EN | FATAL_EN
 
 # pci_ers_result_t (include/linux/pci.h)
 ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER = 1, 2, 3, 4, 5, 6
@@ -79,7 +87,39 @@ def secondary_bus_reset(m) -> int:
     m.io.write(PCI_BRIDGE_CONTROL, 2, ctl & ~PCI_BRIDGE_CTL_BUS_RESET, "port")
     power.link_down_effects(m)
     hardware_reset(m, "hot")
-    return 0
+    return pci_bridge_wait_for_secondary_bus(m)
+
+
+def pcie_supported_speeds(read, exp: int) -> int:
+    """pcie_get_supported_speeds (drivers/pci/pci.c): Link Capabilities 2's Supported Link Speeds
+    Vector (version 2 capability) up to Link Capabilities' Max Link Speed, else synthesized from
+    the Max Link Speed (2.5 or 5.0 GT/s only)."""
+    lnkcap = read(exp + 0x0C, 4)
+    lnkcap2 = read(exp + 0x2C, 4) if read(exp + 0x02, 2) & 0xF > 1 else 0   # pcie_cap_version > 1
+    sls = lnkcap & 0xF
+    speeds = lnkcap2 & 0xFE & ((1 << (sls + 1)) - 1)
+    if speeds:
+        return speeds
+    return {2: 0x06, 1: 0x02}.get(sls, 0)
+
+
+def pci_bridge_wait_for_secondary_bus(m) -> int:
+    """pci_bridge_wait_for_secondary_bus (drivers/pci/pci.c) after the bus reset. Below a PCIe
+    downstream port whose fastest speed is above 5 GT/s (or unknown) and that reports Data Link
+    Layer Link Active (DLLLARC), the link must come back (pcie_wait_for_link_delay): -ENOTTY when the
+    port's Link Status has DLLLA clear (pcie_failed_link_retrain writes nothing without Link
+    Bandwidth Management Status). A slower port waits and polls the device (pci_dev_wait), which
+    answers after a hot reset; a port without DLLLARC just waits."""
+    exp = m.port_caps.exp
+    if not exp or m.port_caps.exp_type not in (0x4, 0x6, 0x8):   # pcie_downstream_port
+        return 0
+    read = lambda off, w: m.io.read(off, w, "port")
+    speeds = pcie_supported_speeds(read, exp)
+    if speeds and not speeds & ~0x06:          # pcie_get_speed_cap <= PCIE_SPEED_5_0GT
+        return 0
+    if not read(exp + 0x0C, 4) & PCI_EXP_LNKCAP_DLLLARC:   # !link_active_reporting
+        return 0
+    return 0 if read(exp + 0x12, 2) & PCI_EXP_LNKSTA_DLLLA else ENOTTY
 
 
 def pci_bus_reset_method(m) -> int:
@@ -198,11 +238,47 @@ def _reset_subordinates(m, source: str) -> int:
     """aer_root_reset (FLR for RCiEP/RCEC, else bus reset without restore) or dpc_reset_link."""
     if m.caps.exp_type in (0x9, 0xA):
         rc = pcie_flr(m)
-    elif source == "dpc" or m.state.port is not None:
+    elif source == "dpc":
         rc = pci_bus_error_reset(m)
+    elif m.state.port is not None:
+        rc = _aer_root_reset(m)
     else:
         rc = ENOTTY
     return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
+
+
+def _aer_root_reset(m) -> int:
+    """aer_root_reset (drivers/pci/pcie/aer.c) for a device below a port: with native AER the root
+    port's AER interrupt is masked (aer_disable_irq: Root Error Command &= ~COR|NONFATAL|FATAL),
+    pci_bus_error_reset, then Root Error Status written back and the interrupt unmasked
+    (aer_enable_irq). The root port is pcie_find_root_port(); the model has it only when the port
+    above the device is one: a root port further up is not modelled."""
+    aer = m.port_caps.aer if m.port_caps.exp_type == PCI_EXP_TYPE_ROOT_PORT else 0
+    native = aer and m.policy.switch("recovery.aer_native")
+    if native:
+        cmd = m.io.read(aer + PCI_ERR_ROOT_COMMAND, 4, "port")
+        m.io.write(aer + PCI_ERR_ROOT_COMMAND, 4, cmd & ~ROOT_PORT_INTR_ON_MESG_MASK, "port")
+    rc = pci_bus_error_reset(m)
+    if native:
+        m.io.write(aer + PCI_ERR_ROOT_STATUS, 4, m.io.read(aer + PCI_ERR_ROOT_STATUS, 4, "port"), "port")
+        cmd = m.io.read(aer + PCI_ERR_ROOT_COMMAND, 4, "port")
+        m.io.write(aer + PCI_ERR_ROOT_COMMAND, 4, cmd | ROOT_PORT_INTR_ON_MESG_MASK, "port")
+    return rc
+
+
+def _clear_error_status(m) -> None:
+    """The end of a successful pcie_do_recovery with native AER: pcie_clear_device_status (DEVSTA
+    <- CED|NFED|FED|URD, drivers/pci/pci.c) and pci_aer_clear_nonfatal_status (Uncorrectable
+    Status & ~Severity written back when non-zero, drivers/pci/pcie/aer.c) on the device."""
+    if not m.policy.switch("recovery.aer_native"):
+        return
+    if m.caps.exp:
+        m.io.write(m.caps.exp + PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_ERRORS)
+    aer = m.caps.aer
+    if aer:
+        status = m.io.read(aer + PCI_ERR_UNCOR_STATUS, 4) & ~m.io.read(aer + PCI_ERR_UNCOR_SEVER, 4)
+        if status:
+            m.io.write(aer + PCI_ERR_UNCOR_STATUS, 4, status)
 
 
 def _slot_reset(m, vote: str) -> int:
@@ -220,9 +296,12 @@ def _slot_reset(m, vote: str) -> int:
 
 def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     """pcie_do_recovery: resume every runtime-suspended device below the bridge
-    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume. It never
-    calls pci_restore_state or reset_done itself. A DPC-triggered recovery needs a DPC-capable port
-    above the device (dpc_probe binds the DPC service only to one): otherwise it never happens."""
+    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
+    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
+    itself. Where the reset goes is policy (recovery.reset_after). A failed recovery leaves
+    error_state as error_detected set it (report_perm_failure_detected sets no io state). A
+    DPC-triggered recovery needs a DPC-capable port above the device (dpc_probe binds the DPC
+    service only to one): otherwise it never happens."""
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")
@@ -230,22 +309,29 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
         if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
             power.pci_pm_runtime_resume(m)
         status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
+        early = m.policy.switch("recovery.reset_after") == "error_detected"
+        if early and channel == "frozen":   # v6.12: reset_subordinates right after report_frozen_detected
+            if _reset_subordinates(m, source) != ERS_RECOVERED:
+                m.recovery_said = "failed"
+                return status
         if status == ERS_CAN_RECOVER:
             status = ERS_RECOVERED
             if m.state.dev.driver == "host":  # report_mmio_enabled: only drivers with the handler
                 status = merge_result(status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
-        if status == ERS_NEED_RESET or channel == "frozen":
+        if not early and (status == ERS_NEED_RESET or channel == "frozen"):
             if _reset_subordinates(m, source) != ERS_RECOVERED:
-                m.state.dev.error_state = "perm_failure"
+                m.recovery_said = "failed"
                 return status
         if status == ERS_NEED_RESET:
             status = merge_result(ERS_RECOVERED, _slot_reset(m, vote))
         if status != ERS_RECOVERED:
-            m.state.dev.error_state = "perm_failure"
+            m.recovery_said = "failed"
             return status
         m.state.dev.error_state = "normal"
         if m.state.dev.driver == "host":
             driver_callback(m, "resume", vote)  # report_resume: error_state normal, then ->resume()
+        _clear_error_status(m)
+        m.recovery_said = "successful"
         if m.state.needs_restore_after_reset and m.state.dev.driver != "none":
             m.oracle.report("used_without_restore", "config", "restored after the reset",
                             "recovery reported success with the device at reset defaults")

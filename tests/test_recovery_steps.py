@@ -1,0 +1,123 @@
+"""pcie_do_recovery's steps that `fuzzcore validate` checked against Linux 6.12.118 (aer_inject in
+QEMU): where the reset goes (recovery.reset_after: v7.1.3 after mmio_enabled on NEED_RESET or a
+frozen channel, v6.12 right after error_detected for a frozen channel only), the error status a
+successful recovery clears (pcie_clear_device_status, pci_aer_clear_nonfatal_status), aer_root_reset's
+Root Error Command/Status on a root port, and pci_bridge_wait_for_secondary_bus failing the bus
+reset of a fast port whose link never reports active; on both models."""
+
+from pathlib import Path
+
+from both_models import MODELS, which_model  # noqa: F401  (autouse fixture: both models)
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.caps import cap_offsets
+from fuzzcore.policy import load_policy
+from fuzzcore.program.fzs import parse_program
+
+PROFILES = Path(__file__).resolve().parent.parent / "corpora" / "validation" / "profiles"
+V612 = "linux-7.1+linux-6.12"
+RECOVERED, CAN_RECOVER = 5, 2
+
+
+def start(profile, policy="linux-7.1"):
+    m = MODELS["current"](profile, load_policy(policy))
+    m.start()
+    return m
+
+
+def run(m, text):
+    return [m.apply(c) for c in parse_program(text)]
+
+
+def test_need_reset_on_a_normal_channel_resets_in_71_and_not_in_612():
+    """The device stops answering before the error; only a bus reset brings it back (the link
+    retrains), so whether the reset ran shows in hw.accessible afterwards."""
+    prog = """
+        pci_bind_driver(driver=host)
+        pci_save_state()
+        hw_inaccessible()
+        pcie_do_recovery(channel=normal, vote=need_reset, source=aer)
+    """
+    m71, m612 = start(resolve_device("i350")), start(resolve_device("i350"), V612)
+    assert run(m71, prog)[-1] == RECOVERED and run(m612, prog)[-1] == RECOVERED
+    assert m71.state.hw.accessible
+    assert not m612.state.hw.accessible
+
+
+def test_a_frozen_channel_resets_under_both():
+    prog = """
+        pci_bind_driver(driver=host)
+        hw_inaccessible()
+        pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)
+    """
+    for policy in ("linux-7.1", V612):
+        m = start(resolve_device("i350"), policy)
+        run(m, prog)
+        assert m.state.hw.accessible, policy
+
+
+def _with_devsta_errors(name):
+    """A profile whose DEVSTA reports every error (CED, NFED, FED, URD)."""
+    prof = resolve_device(name)
+    c = cap_offsets(prof)
+    img = bytearray(prof.image)
+    img[c.exp + 0x0A] |= 0x0F
+    prof.image = bytes(img)
+    return prof, c
+
+
+def _latch_uncorrectable(m, c):
+    """One non-fatal (Unexpected Completion) and one fatal (Data Link Protocol, i350 SEVER) error in AER
+    Uncorrectable Status (enumeration cleared the image's; the reference model's raw registers)."""
+    status = m.state.hw.read(c.aer + 4, 4) | (1 << 16) | (1 << 4)
+    m.state.hw.config[c.aer + 4:c.aer + 8] = list(status.to_bytes(4, "little"))
+
+
+def test_a_successful_recovery_clears_devsta():
+    prof, c = _with_devsta_errors("i350")
+    m = start(prof)
+    assert m.state.hw.read(c.exp + 0x0A, 2) & 0x0F == 0x0F
+    assert run(m, "pci_bind_driver(driver=host)\n"
+                  "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)")[-1] == RECOVERED
+    assert m.state.hw.read(c.exp + 0x0A, 2) & 0x0F == 0          # pcie_clear_device_status
+
+
+def test_a_failed_recovery_clears_nothing_and_leaves_the_error_state():
+    prof, c = _with_devsta_errors("i350")
+    m = start(prof)
+    run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=normal, vote=disconnect, source=aer)")
+    assert m.state.hw.read(c.exp + 0x0A, 2) & 0x0F == 0x0F
+    # report_perm_failure_detected sets no io state: a second error is still reported to the driver
+    assert m.state.dev.error_state == "normal"
+    assert run(m, "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)") == [RECOVERED]
+
+
+def test_pci_aer_clear_nonfatal_status_clears_only_what_severity_calls_non_fatal(which_model):
+    if which_model != "reference":
+        return      # the engine's registers are not reachable raw; selfcheck compares the two
+    prof, c = _with_devsta_errors("i350")
+    m = start(prof)
+    run(m, "pci_bind_driver(driver=host)")
+    _latch_uncorrectable(m, c)
+    run(m, "pcie_do_recovery(channel=normal, vote=disconnect, source=aer)")
+    assert m.state.hw.read(c.aer + 4, 4) & (1 << 16)              # failed: nothing cleared
+    run(m, "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)")
+    status = m.state.hw.read(c.aer + 4, 4)
+    assert not status & (1 << 16) and status & (1 << 4)
+
+
+def test_a_fast_root_port_whose_link_never_reports_active_fails_the_bus_reset():
+    """QEMU 7.2's pcie-root-port (16 GT/s, DLLLARC, DLLLA never set): pci_reset_bus is -ENOTTY and
+    a frozen recovery fails; e1000e's 2.5 GT/s switch port just waits for the device."""
+    nvme = resolve_device(str(PROFILES / "nvme.toml"))
+    e1000e = resolve_device(str(PROFILES / "e1000e.toml"))
+    assert run(start(nvme), "pci_reset_bus()") == [-25]
+    assert run(start(e1000e), "pci_reset_bus()") == [0]
+    # v6.12: the reset fails right after error_detected, the status is still CAN_RECOVER
+    m = start(nvme, V612)
+    assert run(m, "pci_bind_driver(driver=host)\n"
+                  "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)")[-1] == CAN_RECOVER
+    assert m.state.dev.error_state == "frozen"
+    # the root port is the port above: aer_root_reset unmasks its AER interrupt after the reset
+    if hasattr(m.state, "port"):
+        aer = cap_offsets(resolve_device(nvme.upstream_port)).aer
+        assert m.state.port.hw.read(aer + 0x2C, 4) & 0x7 == 0x7
