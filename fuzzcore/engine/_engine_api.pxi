@@ -806,7 +806,7 @@ cdef class Engine:
                      "blob": self._blob(&v.blob, self.m.blob_pool),
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),
                      "vconfig_command": v.vconfig_command, "vconfig_bars": [v.vconfig_bars[i] for i in range(6)],
-                     "rbar": [v.rbar[i] for i in range(6)], "reset_works": bool(v.reset_works),
+                     "rbar": [v.rbar[i] for i in range(7)], "reset_works": bool(v.reset_works),
                      "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore),
                      "irq": _IRQS[v.irq], "virq_disabled": bool(v.virq_disabled),
                      "intx_masked": bool(v.intx_masked)},

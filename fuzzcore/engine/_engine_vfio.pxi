@@ -45,7 +45,8 @@ cdef void vfio_register(Machine *m) noexcept nogil:
 
 
 cdef void vfio_config_init(Machine *m) noexcept nogil:
-    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs."""
+    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs and the ROM dword
+    (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
     cdef VfioDev *v = &m.st.vfio
     cdef int i
     v.vconfig_command = io_read(m, PCI_COMMAND, 2)
@@ -53,6 +54,7 @@ cdef void vfio_config_init(Machine *m) noexcept nogil:
         v.vconfig_bars[i] = io_read(m, 0x10 + 4 * i, 4)
     for i in range(6):
         v.rbar[i] = v.vconfig_bars[i]
+    v.rbar[6] = io_read(m, 0x30, 4)
 
 
 cdef int vfio_open(Machine *m) noexcept nogil:
@@ -240,8 +242,8 @@ cdef int vfio_hot_reset(Machine *m) noexcept nogil:
 # --- config writes through the permission table (§6.3) -----------------------------------------
 
 cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcept nogil:
-    """vfio_bar_restore: the user turns decode on while vconfig says it is on and hardware says
-    off, or a hardware BAR differs from rbar[]: re-write the BARs from rbar[]."""
+    """vfio_basic_config_write's check (decode turned on behind vfio's back, or a non-zero rbar[]
+    BAR differs: vfio_need_bar_restore), then vfio_bar_restore: BARs 0-5, then the ROM dword."""
     cdef VfioDev *v = &m.st.vfio
     cdef uint32_t hw_cmd = io_read(m, PCI_COMMAND, 2)
     cdef uint32_t vc = <uint32_t>v.vconfig_command
@@ -252,8 +254,8 @@ cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcep
     if new_cmd & PCI_COMMAND_IO and vc & PCI_COMMAND_IO and not hw_cmd & PCI_COMMAND_IO:
         suspicious = True
     if not suspicious:
-        for i in range(6):
-            if io_read(m, 0x10 + 4 * i, 4) != <uint32_t>v.rbar[i]:
+        for i in range(6):          # vfio_need_bar_restore: the non-zero rbar[] entries
+            if v.rbar[i] and io_read(m, 0x10 + 4 * i, 4) != <uint32_t>v.rbar[i]:
                 suspicious = True
                 break
     if suspicious:
@@ -261,6 +263,7 @@ cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcep
         m.step = STEP_VFIO_BAR_RESTORE
         for i in range(6):
             io_write(m, 0x10 + 4 * i, 4, <uint32_t>v.rbar[i])
+        io_write(m, 0x30, 4, <uint32_t>v.rbar[6])
         m.step = prev
 
 

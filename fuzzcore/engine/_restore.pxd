@@ -220,7 +220,7 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     Blob pm_save
     int64_t vconfig_command
     int64_t vconfig_bars[6]
-    int64_t rbar[6]
+    int64_t rbar[7]               # BARs 0-5, then the ROM dword (0x30)
     int64_t reset_works
     int64_t needs_reset
     int64_t needs_pm_restore

@@ -118,7 +118,7 @@ class VfioState:
     pm_save: Blob | None = None
     vconfig_command: int = 0              # only Memory/IO/INTx Disable are tracked
     vconfig_bars: list[int] = field(default_factory=lambda: [0] * 6)
-    rbar: list[int] = field(default_factory=lambda: [0] * 6)
+    rbar: list[int] = field(default_factory=lambda: [0] * 7)     # BARs 0-5, then the ROM dword (0x30)
     reset_works: bool = True
     needs_reset: bool = False
     needs_pm_restore: bool = False

@@ -12,6 +12,7 @@ from .state import D0, D3HOT
 
 EBUSY, ENODEV = -16, -19
 PCI_STATUS_INTERRUPT = 0x08
+PCI_ROM_ADDRESS = 0x30                    # the ROM dword vfio_config_init records (type 0 header offset)
 
 
 def vfio_pci_set_power_state(m, state: int) -> int:
@@ -53,11 +54,12 @@ def vfio_register(m) -> None:
 
 
 def vfio_config_init(m) -> None:
-    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs."""
+    """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs and the ROM dword
+    (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
     v = m.state.vfio
     v.vconfig_command = m.io.read(PCI_COMMAND, 2)
     v.vconfig_bars = [m.io.read(0x10 + 4 * i, 4) for i in range(6)]
-    v.rbar = list(v.vconfig_bars)
+    v.rbar = list(v.vconfig_bars) + [m.io.read(PCI_ROM_ADDRESS, 4)]
 
 
 def vfio_open(m) -> int:
@@ -227,17 +229,19 @@ def vfio_hot_reset(m) -> int:
 # --- config writes through the permission table (§6.3) ---------------------------------------
 
 def _bar_restore_if_reset_behind_back(m, new_cmd: int) -> None:
-    """vfio_bar_restore: the user turns decode on while vconfig says it is on and hardware says
-    off, or a hardware BAR differs from rbar[]: re-write the BARs from rbar[]."""
+    """vfio_basic_config_write's check: the user turns decode on while vconfig says it is on and
+    hardware says off, or a non-zero rbar[] BAR differs from hardware (vfio_need_bar_restore):
+    vfio_bar_restore re-writes BARs 0-5 and then the ROM dword from rbar[]."""
     v = m.state.vfio
     hw_cmd = m.io.read(PCI_COMMAND, 2)
     suspicious = any(new_cmd & bit and v.vconfig_command & bit and not hw_cmd & bit
                      for bit in (PCI_COMMAND_MEMORY, PCI_COMMAND_IO))
-    suspicious |= any(m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
+    suspicious |= any(v.rbar[i] and m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
     if suspicious:
         with m.in_step("vfio_bar_restore"):
             for i in range(6):
                 m.io.write(0x10 + 4 * i, 4, v.rbar[i])
+            m.io.write(PCI_ROM_ADDRESS, 4, v.rbar[6])
 
 
 def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> None:
