@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,9 +16,12 @@ from fuzzcore.device.builtin import resolve_device
 from fuzzcore.policy import load_policy
 from fuzzcore.program.codec import Call
 from fuzzcore.program.op_table import OPS
-from fuzzcore.validate.actors import VALIDATION, NotValidatable, call_validatable, guest_commands
+from fuzzcore.validate.actors import (
+    VALIDATION, NotValidatable, call_validatable, device_validatable, guest_commands,
+)
 from fuzzcore.validate.compare import (
-    ProgramComparison, apply_qemu_quirks, compare_program, format_divergence, run_model,
+    ProgramComparison, aer_inject_hidden, apply_qemu_quirks, compare_program, format_divergence,
+    recovery_outcome, run_model,
 )
 from fuzzcore.validate.guestlog import (
     GuestOp, GuestProgram, GuestWrite, kernel_functions, parse_console, parse_trace,
@@ -27,6 +31,7 @@ from fuzzcore.validate.kit import Cpio
 from fuzzcore.validate.programs import random_program
 
 POLICY = "linux-7.1+linux-6.12"
+PROFILES = Path(__file__).resolve().parents[1] / "corpora" / "validation" / "profiles"
 
 
 # --- the actors table ----------------------------------------------------------------------------
@@ -62,6 +67,23 @@ def test_not_validatable_says_why():
         guest_commands(Call.of("hw_link_down"), "0000:03:00.0")
 
 
+def test_recovery_sets_the_vote_then_injects_the_channel_s_severity():
+    bdf = "0000:03:00.0"
+    call = Call.of("pcie_do_recovery", channel="frozen", vote="no_aer_driver", source="aer")
+    assert guest_commands(call, bdf) == [f"proc vote {bdf} no_aer_driver", f"aerinj {bdf} frozen"]
+    assert VALIDATION["pcie_do_recovery"].validatable
+
+
+def test_recovery_from_dpc_or_from_a_device_without_aer_is_not_validatable():
+    dpc = Call.of("pcie_do_recovery", channel="normal", vote="can_recover", source="dpc")
+    assert "DPC" in call_validatable(dpc)
+    aer = Call.of("pcie_do_recovery", channel="normal", vote="can_recover", source="aer")
+    assert not call_validatable(aer) and "no AER capability" in device_validatable(aer, has_aer=False)
+    with pytest.raises(NotValidatable, match="no AER"):
+        guest_commands(aer, "0000:04:00.0", has_aer=False)
+    assert [d for d, dev in DEVICES.items() if dev.aer] == ["e1000e", "virtio-rng"]
+
+
 def test_script_brackets_every_op_with_markers_and_dumps():
     calls = [Call.of("vfio_open"), Call.of("vfio_close")]
     script = guest_script(DEVICES["e1000e"], [("a", calls), ("b", calls)]).splitlines()
@@ -86,6 +108,16 @@ def test_random_programs_are_validatable_and_deterministic():
         names = [c.name for c in prog]
         assert names.count("pci_pm_runtime_suspend") == names.count("pci_pm_runtime_resume")
         assert names.count("vfio_open") == names.count("vfio_close")
+
+
+def test_random_programs_draw_recovery_only_on_a_device_with_aer():
+    import random
+    with_aer = [c for s in range(40) for c in random_program(random.Random(s), 8, 0xC8, aer=True)]
+    without = [c for s in range(40) for c in random_program(random.Random(s), 8, 0xC8, aer=False)]
+    rec = [dict(c.args) for c in with_aer if c.name == "pcie_do_recovery"]
+    assert rec and all(a["source"] == "aer" for a in rec)
+    assert {a["channel"] for a in rec} == {"normal", "frozen"} and len({a["vote"] for a in rec}) == 4
+    assert not [c for c in without if c.name == "pcie_do_recovery"]
 
 
 # --- parsing what the guest left -----------------------------------------------------------------
@@ -252,6 +284,63 @@ def test_a_short_guest_run_is_an_error_not_agreement(i350_guest, tmp_path):
     assert not pc.agrees and "ran 3 of 7 ops" in pc.error
 
 
+@pytest.fixture
+def rng_guest(tmp_path):
+    """The guest's virtio-rng (AER) below its root port (AER), as the corpus keeps their dumps."""
+    from fuzzcore.validate.compare import import_profiles
+    prof = resolve_device(str(PROFILES / "virtio-rng.toml"))
+    port = resolve_device(str(PROFILES / "virtio-rng-port.toml"))
+    pad = lambda img: img + bytes(4096 - len(img))
+    gp0 = GuestProgram("x")
+    gp0.initial = {t: {o: int.from_bytes(pad(p.image)[o:o + 4], "little") for o in range(0, 4096, 4)}
+                   for t, p in (("dev", prof), ("port", port))}
+    gp0.resources = [(0, 0, 0), (0xFE600000, 0xFE600FFF, 0x40200)]
+    return import_profiles(gp0, "virtio-rng", tmp_path), port
+
+
+def test_aer_inject_hides_the_registers_it_simulates(rng_guest, tmp_path):
+    """virtio-rng below a root port with AER: the device's AER status and header log and the root
+    port's Root Error Status and Source are simulated by aer_inject. The guest trace of a frozen
+    recovery lacks the slot_reset restore's AER status writes; the comparison agrees, and fails
+    when the kernel says otherwise about the recovery."""
+    from fuzzcore.model.caps import cap_offsets
+    profile, port = rng_guest
+    hidden = aer_inject_hidden(profile)
+    aer, rp_aer = cap_offsets(profile).aer, cap_offsets(port).aer
+    assert aer and rp_aer
+    assert ("dev", aer + 0x04) in hidden and ("dev", aer + 0x10) in hidden
+    assert ("port", rp_aer + 0x30) in hidden and ("port", rp_aer + 0x2C) not in hidden
+    policy = load_policy(POLICY)
+    calls = [Call.of("pci_bind_driver", driver="host"), Call.of("pci_save_state"),
+             Call.of("pcie_do_recovery", channel="normal", vote="need_reset", source="aer")]
+    gp, writes = _guest_from_model(profile, port, calls, policy)
+    assert any((w.target, w.offset) in hidden and w.width == 4 for w in writes[2])
+    writes[2] = [w for w in writes[2] if not ((w.target, w.offset) in hidden and w.width == 4)]
+    gp.ops[2].rcs = [0, 0]                        # proc vote, aerinj: "device recovery successful"
+    pc = compare_program("rec", calls, gp, writes, "virtio-rng", policy, tmp_path)
+    assert pc.agrees, format_divergence(pc)
+    gp.ops[2].rcs = [0, 1]                        # the kernel said "device recovery failed"
+    pc = compare_program("rec-failed", calls, gp, writes, "virtio-rng", policy, tmp_path)
+    assert not pc.agrees and pc.first_divergence().index == 2
+    assert "recovery: model successful | kernel failed" in "\n".join(format_divergence(pc))
+
+
+def test_recovery_outcome_needs_a_recovery_from_the_guest():
+    call = Call.of("pcie_do_recovery", channel="frozen", vote="need_reset", source="aer")
+    assert recovery_outcome(call, "failed", [0, 1]) == ""
+    assert "aerinj rc -110" in recovery_outcome(call, "successful", [0, -110])
+    assert recovery_outcome(Call.of("vfio_open"), "", [0]) == ""
+
+
+def test_qemu_resets_keep_devctl_but_its_error_enables_and_lnkctl2(i350_guest):
+    from fuzzcore.model.caps import cap_offsets
+    profile, _port = i350_guest
+    exp = cap_offsets(profile).exp
+    for kind in ("flr", "hot"):
+        assert list(profile.semantics.keep[kind][exp + 8:exp + 10]) == [0xF0, 0xFF]
+        assert list(profile.semantics.keep[kind][exp + 0x30:exp + 0x32]) == [0xFF, 0xFF]
+
+
 # --- kit pieces and the policy -------------------------------------------------------------------
 
 @pytest.mark.skipif(not shutil.which("cpio"), reason="cpio is not installed (the kit installs it)")
@@ -273,6 +362,32 @@ def test_linux_612_policy_is_linux_71_without_tph_and_with_two_backports():
     assert p612.switch("msix_restore.force_memory") == "always"
     assert p612.switch("reset.save_and_disable_inaccessible") == "skip"
     assert p612.switch("vfio.reset_done") == p71.switch("vfio.reset_done")
+    assert (p612.switch("recovery.reset_after"), p71.switch("recovery.reset_after")) == \
+        ("error_detected", "mmio_enabled")
+
+
+def test_the_initramfs_carries_aer_inject_unloaded(tmp_path, monkeypatch):
+    """aer_inject.ko is in the initramfs for fzguest's aerinj, not in the boot-time load order."""
+    import lzma
+    from fuzzcore.validate import kit
+    root = tmp_path / "kit"
+    mods = root / "root" / "lib" / "modules" / kit.KERNEL_RELEASE
+    for rel in kit.GUEST_MODULES + kit.ON_DEMAND_MODULES:
+        (mods / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mods / rel).write_bytes(lzma.compress(b"ELF " + rel.encode()))
+    monkeypatch.setenv("FUZZCORE_VALIDATE_DIR", str(root))
+    busybox = tmp_path / "busybox"
+    busybox.write_bytes(b"bb")
+    monkeypatch.setattr(kit.shutil, "which", lambda name: str(busybox))
+    (tmp_path / "fzhost.ko").write_bytes(b"ko")
+    (tmp_path / "fzguest").write_bytes(b"guest")
+    k = kit.Kit(root)
+    kit._initramfs(k, tmp_path / "fzhost.ko", tmp_path / "fzguest", lambda s: None)
+    data = k.initramfs.read_bytes()
+    assert b"lib/fz/aer_inject.ko\0" in data and b"ELF kernel/drivers/pci/pcie/aer_inject.ko.xz" in data
+    order = data.split(b"lib/fz/order\0", 1)[1].lstrip(b"\0").split(b"\0", 1)[0].decode()
+    assert "vfio-pci.ko disable_idle_d3=1" in order and "fzhost.ko" in order
+    assert "aer_inject" not in order
 
 
 # --- the command's bad input ---------------------------------------------------------------------

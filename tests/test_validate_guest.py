@@ -58,3 +58,28 @@ def test_msi_enable_and_free_agree_with_the_kernel(tmp_path):
     assert "1/1 programs agree op by op" in r.output
     assert "pci_enable_msi               1/1" in r.output
     assert "pci_disable_msi              1/1" in r.output
+
+
+def test_aer_recovery_agrees_on_both_devices_with_aer(tmp_path):
+    """aer_inject in the guest (the struct fzguest writes, the severity it picks, the wait for the
+    AER driver's last word) and fzhost's votes: the corpus's recovery programs agree op by op,
+    e1000e behind the switch and virtio-rng below its root port."""
+    picks = sorted(CORPUS.glob("e1000e-recovery-*.fzs"))[:3] + sorted(CORPUS.glob("virtio-rng-recovery-*.fzs"))
+    assert len(picks) >= 5
+    r = CliRunner().invoke(main, ["validate", *map(str, picks), "--keep", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert f"{len(picks)}/{len(picks)} programs agree op by op" in r.output
+    console = "\n".join(p.read_text() for p in tmp_path.glob("*/console.log"))
+    assert "AERINJ 00004000 successful" in console        # a non-fatal Completion Timeout
+    assert "AERINJ 00000010 failed" in console            # a fatal DLP below the root port
+
+
+def test_the_71_recovery_order_diverges_from_612(tmp_path):
+    """Without the linux-6.12 overlay the model resets the bus for a NEED_RESET vote on a normal
+    channel (d0a2dee7d458, in 7.1.3); 6.12.118 goes to slot_reset's restore directly."""
+    prog = CORPUS / "e1000e-recovery-normal-need-reset.fzs"
+    r = CliRunner().invoke(main, ["validate", str(prog), "--policy", "linux-7.1", "--no-why",
+                                  "--keep", str(tmp_path / "run")])
+    assert r.exit_code == 1, r.output
+    assert "first divergence at op 2: pcie_do_recovery(channel=normal, vote=need_reset, source=aer)" in r.output
+    assert ">>port @0x03e w2 <- 0x0042 [pci_bus_error_reset]" in r.output

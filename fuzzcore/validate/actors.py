@@ -18,7 +18,7 @@ SYSPCI = "/sys/bus/pci/devices"
 @dataclass(frozen=True)
 class Validation:
     op: str
-    actor: str                     # "sysfs" | "vfio client" | "fzhost" | "" (not validatable)
+    actor: str                     # "sysfs" | "vfio client" | "fzhost" | "fzhost + aer_inject" | "" (not)
     how: str                       # what the guest does, or why it cannot
     commands: Callable | None = None   # (args: dict, bdf: str) -> list[str] fzguest commands
 
@@ -57,6 +57,10 @@ def _vfio_irqs(a, bdf):
     return [f"vfio_irqs {a['index']} {count}"]
 
 
+def _recovery(a, bdf):
+    return [f"proc vote {bdf} {a['vote']}", f"aerinj {bdf} {a['channel']}"]
+
+
 _NO_QEMU = "QEMU's own vfio-pci device model (hw/vfio/pci.c) would need a nested QEMU inside the guest"
 _HW = "a silent hardware event: nothing in the guest can make an emulated device do it"
 _NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, virtio-rng, the switch and root ports) "
@@ -70,8 +74,11 @@ _ROWS = [
                _reset_function),
     Validation("pci_reset_bus", "fzhost", "pci_reset_bus()", _proc("resetbus")),
     Validation("pci_bus_error_reset", "", "pci_bus_error_reset is not exported; only AER/DPC recovery calls it"),
-    Validation("pcie_do_recovery", "", "needs an injected error (aer_inject or QEMU's pcie_aer_inject_error) "
-               "and a driver that votes as the op says; not built yet"),
+    Validation("pcie_do_recovery", "fzhost + aer_inject",
+               "fzhost's vote (error_detected's result; no_aer_driver: no err_handler), then aer_inject: "
+               "an uncorrectable non-fatal (channel normal) or fatal (frozen) error from the device, "
+               "wait for the AER driver's recovery to end; source=dpc is not validatable (QEMU 7.2's "
+               "ports have no DPC capability), nor a device without AER", _recovery),
     Validation("pci_set_power_state", "fzhost", "pci_set_power_state(); d3cold is not validatable: QEMU "
                "has no platform power control, so the function is never powered off", _set_power),
     Validation("pci_pm_runtime_suspend", "sysfs", "power/control <- auto, then wait for runtime_status "
@@ -139,13 +146,24 @@ def call_validatable(call) -> str:
     row = VALIDATION[call.name]
     if not row.validatable:
         return row.how
-    if call.name == "pci_set_power_state" and dict(call.args)["state"] == "d3cold":
+    args = dict(call.args)
+    if call.name == "pci_set_power_state" and args["state"] == "d3cold":
         return "d3cold: QEMU has no platform power control, the function is never powered off"
+    if call.name == "pcie_do_recovery" and args["source"] == "dpc":
+        return "source=dpc: QEMU 7.2's root and downstream ports have no DPC capability, no DPC event"
     return ""
 
 
-def guest_commands(call, bdf: str) -> list[str]:
+def device_validatable(call, has_aer: bool) -> str:
+    """'' when the call can run on a guest device with (or without) an AER capability."""
     why = call_validatable(call)
+    if not why and call.name == "pcie_do_recovery" and not has_aer:
+        why = "the device has no AER capability: aer_inject cannot inject an error from it"
+    return why
+
+
+def guest_commands(call, bdf: str, has_aer: bool = True) -> list[str]:
+    why = device_validatable(call, has_aer)
     if why:
         raise NotValidatable(f"{call.name}: not validatable: {why}")
     return VALIDATION[call.name].commands(dict(call.args), bdf)

@@ -46,7 +46,7 @@ def _collect(paths: tuple[str, ...]) -> list[Path]:
 
 def _load(files: list[Path], device_opt: str | None) -> list[tuple[str, str, list]]:
     from ..program.load import load_program
-    from .actors import call_validatable
+    from .actors import device_validatable
     from .guestrun import DEVICES
     out = []
     for f in files:
@@ -58,7 +58,7 @@ def _load(files: list[Path], device_opt: str | None) -> list[tuple[str, str, lis
         if device not in DEVICES:
             _fail(f"{f}: guest device {device!r}: the guest has {', '.join(DEVICES)}")
         for i, call in enumerate(calls):
-            why = call_validatable(call)
+            why = device_validatable(call, DEVICES[device].aer)
             if why:
                 _fail(f"{f}: op {i + 1} ({call.name}) is not validatable: {why}")
         out.append((f.stem, device, calls))
@@ -153,7 +153,7 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
         for i in range(n_random):
             d = (devices or [guest_device or "e1000e"])[i % len(devices or [1])]
             todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm,
-                                                                      DEVICES[d].ats)))
+                                                                      DEVICES[d].ats, DEVICES[d].aer)))
 
     out = validate_programs(kit, todo, pol, batch=batch, workdir=Path(keep) if keep else None,
                             progress=lambda s: click.echo(s, err=True),

@@ -37,6 +37,17 @@ QEMU_QUIRKS = {
     "ats-control-kept": "QEMU 7.2's function reset (FLR, or the bus reset below its port) leaves ATS "
                         "Control as it was (hw/pci/pcie.c resets no extended capability but AER); "
                         "hardware resets it. The model's flr and hot resets keep it for these profiles",
+    "devctl-kept": "QEMU 7.2's function reset (the bus reset below its port, FLR) clears only the "
+                   "four error-reporting enables of Device Control (pcie_cap_deverr_reset, "
+                   "hw/pci/pcie.c) and keeps the rest; hardware takes the register to its default "
+                   "(MRRS 512 B, Relaxed Ordering and No Snoop on). The model's flr and hot resets "
+                   "keep Device Control but those four bits for these profiles (found through "
+                   "pcie_do_recovery(channel=frozen), the one reset nothing restores after)",
+    "lnkctl2-kept": "QEMU 7.2's function reset leaves an endpoint's Link Control 2 as it was (0: "
+                    "hw/pci/pcie.c sets Target Link Speed only for the ports' slots); hardware takes "
+                    "Target Link Speed to the highest supported speed. The model's flr and hot resets "
+                    "keep it for these profiles (found on virtio-rng through "
+                    "pcie_do_recovery(channel=frozen))",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -62,6 +73,37 @@ VALUE_MASKS = (
     ("dev", "msi", 0x08, "MSI Message Upper Address or Data"),
     ("dev", "msi", 0x0C, "MSI Message Data"),
 )
+
+# aer_inject (drivers/pci/pcie/aer_inject.c), which the guest uses to start pcie_do_recovery,
+# replaces the pci_ops of the injected device's bus and of its root port's bus while it is loaded
+# and simulates these AER registers for both (find_pci_config_dword): their dword reads and writes
+# never reach QEMU. So in a pcie_do_recovery op the model's dword writes to them are not compared
+# (the device's: pci_aer_clear_status in a slot_reset's restore; the root port's Root Error Status
+# from aer_root_reset, when the port above is the root port). (target, AER register, why)
+AER_INJECT_SIMULATED = (
+    ("dev", 0x04, "Uncorrectable Error Status"),
+    ("dev", 0x10, "Correctable Error Status"),
+    ("dev", 0x1C, "Header Log 0"), ("dev", 0x20, "Header Log 1"),
+    ("dev", 0x24, "Header Log 2"), ("dev", 0x28, "Header Log 3"),
+    ("root port", 0x30, "Root Error Status"),
+    ("root port", 0x34, "Error Source Identification"),
+)
+
+
+def aer_inject_hidden(profile) -> set:
+    """(target, offset) of the dword writes aer_inject keeps from QEMU (AER_INJECT_SIMULATED)."""
+    from ..device.builtin import resolve_device
+    from ..model.caps import cap_offsets
+    hidden = set()
+    dev_aer = cap_offsets(profile).aer
+    port = cap_offsets(resolve_device(profile.upstream_port)) if profile.upstream_port else None
+    for target, reg, _why in AER_INJECT_SIMULATED:
+        if target == "dev" and dev_aer:
+            hidden.add(("dev", dev_aer + reg))
+        elif target == "root port" and port is not None and port.exp_type == 0x4 and port.aer:
+            hidden.add(("port", port.aer + reg))
+    return hidden
+
 
 IGNORED = {
     "msix": "MSI-X table writes are MMIO, not config cycles; QEMU's config trace does not show them",
@@ -92,6 +134,7 @@ class RecordingAccess(Access):
     def __init__(self, model):
         super().__init__(model)
         self.writes: list[ModelWrite] = []
+        self.recovery_said: list[str] = []     # per pcie_do_recovery op: Model.recovery_said
 
     def _unsupported_request(self, what: str, why: str) -> None:
         """QEMU quirk no-ur-logging: the finding is reported as the model does, but the emulated
@@ -116,10 +159,11 @@ class OpComparison:
     model_rc: int
     first_write_mismatch: int = -1                  # index into the write lists, -1: none
     guest_funcs: list[str] = field(default_factory=list)   # kernel function chain per guest write
+    outcome: str = ""                               # an outcome that differs (pcie_do_recovery)
 
     @property
     def agrees(self) -> bool:
-        return self.first_write_mismatch < 0 and not self.image_diffs
+        return self.first_write_mismatch < 0 and not self.image_diffs and not self.outcome
 
 
 @dataclass
@@ -181,6 +225,12 @@ def apply_qemu_quirks(prof) -> None:
     if ats:
         for kind in ("flr", "hot"):
             sem.keep[kind][ats + 6:ats + 8] = 0xFF
+    exp = cap_offsets(prof).exp
+    if exp:                                    # devctl-kept: all of DEVCTL but CERE|NFERE|FERE|URRE
+        for kind in ("flr", "hot"):
+            sem.keep[kind][exp + 8] = 0xF0
+            sem.keep[kind][exp + 9] = 0xFF
+            sem.keep[kind][exp + 0x30:exp + 0x32] = 0xFF   # lnkctl2-kept
 
 
 def run_model(profile, policy, calls):
@@ -189,7 +239,10 @@ def run_model(profile, policy, calls):
     m.start(trace=True)
     images, rcs = [], []
     for call in calls:
+        m.recovery_said = ""
         rcs.append(m.apply(call))
+        if call.name == "pcie_do_recovery":
+            m.io.recovery_said.append(m.recovery_said)
         port = m.state.port.hw.config.copy() if m.state.port else None
         images.append((m.state.hw.config.copy(), port))
     return m, m.io.writes, images, rcs
@@ -235,12 +288,18 @@ def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list
         pc.error = f"importing the guest's dump: {e}"
         return pc
     pc.profile = profile
-    _m, mwrites, images, rcs = run_model(profile, policy, calls)
+    m, mwrites, images, rcs = run_model(profile, policy, calls)
+    said = iter(m.io.recovery_said)
     img_mask, value_free = comparison_masks(profile)
+    hidden = aer_inject_hidden(profile)
     by_op: dict[int, list[ModelWrite]] = {}
     for w in mwrites:
-        if w.op_index >= 0:
-            by_op.setdefault(w.op_index, []).append(w)
+        if w.op_index < 0:
+            continue
+        if (calls[w.op_index].name == "pcie_do_recovery" and w.width == 4
+                and (w.target, w.offset) in hidden):
+            continue                           # aer_inject simulates it: QEMU never sees it
+        by_op.setdefault(w.op_index, []).append(w)
     for i, call in enumerate(calls):
         if i >= len(gp.ops) or i >= len(gwrites):
             break
@@ -263,8 +322,27 @@ def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list
             for k in np.nonzero(gd != md)[0]:
                 diffs.append((target, int(4 * k), int(md[k]), int(gd[k])))
         funcs = kernel_functions(gp.ops[i].kf, gw) if gp.ops[i].kf else []
-        pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch, funcs))
+        pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch, funcs,
+                                   recovery_outcome(call, next(said) if call.name == "pcie_do_recovery"
+                                                    else "", gp.ops[i].rcs)))
     return pc
+
+
+RECOVERY_OUTCOME = {0: "successful", 1: "failed"}   # fzguest aerinj's RC
+
+
+def recovery_outcome(call, model_said: str, guest_rcs) -> str:
+    """pcie_do_recovery's last word on both sides: "device recovery successful" or "failed" (the
+    model's Model.recovery_said; fzguest `aerinj` RC 0 or 1). '' when they agree or the op is
+    another."""
+    if call.name != "pcie_do_recovery":
+        return ""
+    guest = guest_rcs[-1] if guest_rcs else None
+    if guest not in RECOVERY_OUTCOME:
+        return f"the injected error did not end in a recovery (aerinj rc {guest})"
+    if model_said != RECOVERY_OUTCOME[guest]:
+        return f"recovery: model {model_said or 'nothing'} | kernel {RECOVERY_OUTCOME[guest]}"
+    return ""
 
 
 def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False) -> list[str]:
@@ -294,6 +372,8 @@ def format_divergence(pc: ProgramComparison, width: int = 58, full: bool = False
             out.append(f"{mark}{left:<{width}} | {right}")
         if hi > top:
             out.append(f"  ... {len(op.model_writes)} model writes, {len(op.guest_writes)} kernel writes in this op")
+    if op.outcome:
+        out.append(f"  {op.outcome}")
     for target, off, mv, gv in op.image_diffs[:8]:
         out.append(f"  image after the op: {target} 0x{off:03x}: model 0x{mv:08x} | kernel 0x{gv:08x}")
     return out

@@ -28,17 +28,19 @@ class GuestDevice:
     pm: int = 0                    # PM capability offset (vfio PMCSR writes in random programs)
     note: str = ""
     ats: bool = False              # has ATS (pci_enable_ats in random programs)
+    aer: bool = False              # has AER: aer_inject can inject errors from it (pcie_do_recovery)
 
 
 # The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme and a modern virtio-rng
-# (ATS) behind root ports.
+# (AER, ATS) behind root ports. virtio-rng's aer=on gives a second device aer_inject can inject
+# from, and the one whose port is the root port aer_root_reset masks (nvme has no AER).
 DEVICES: dict[str, GuestDevice] = {
     "e1000e": GuestDevice("e1000e", "0000:03:00.0", "0000:02:00.0", "xio3130-downstream", 0xC8,
-                          "behind a switch: pcie-root-port -> x3130-upstream -> xio3130-downstream"),
+                          "behind a switch: pcie-root-port -> x3130-upstream -> xio3130-downstream", aer=True),
     "nvme": GuestDevice("nvme", "0000:04:00.0", "0000:00:03.0", "pcie-root-port", 0x60,
                         "behind a root port"),
     "virtio-rng": GuestDevice("virtio-rng", "0000:05:00.0", "0000:00:04.0", "pcie-root-port", 0x7C,
-                              "behind a root port; modern-only virtio with ATS", ats=True),
+                              "behind a root port; modern-only virtio with AER and ATS", ats=True, aer=True),
 }
 QEMU_DEVICES = [
     "-device", "intel-iommu,intremap=on,caching-mode=on",
@@ -51,7 +53,7 @@ QEMU_DEVICES = [
     "-device", "pcie-root-port,id=rp2,bus=pcie.0,addr=0x3,chassis=3,slot=2,hotplug=off",
     "-device", "nvme,serial=fz1,bus=rp2,id=nvme1",
     "-device", "pcie-root-port,id=rp3,bus=pcie.0,addr=0x4,chassis=4,slot=3,hotplug=off",
-    "-device", "virtio-rng-pci,bus=rp3,id=rng1,disable-legacy=on,disable-modern=off,ats=on",
+    "-device", "virtio-rng-pci,bus=rp3,id=rng1,disable-legacy=on,disable-modern=off,ats=on,aer=on",
 ]
 # initcall_blacklist: virtio-pci is built into Debian's kernel and would claim the virtio-rng
 # before vfio-pci (the model starts vfio-bound).
@@ -102,7 +104,7 @@ def guest_script(dev: GuestDevice, programs: list[tuple[str, list]], why: bool =
         lines += [f"begin {name}", "dump"]
         for i, call in enumerate(calls):
             lines.append(f"op {i}")
-            lines += guest_commands(call, dev.bdf)
+            lines += guest_commands(call, dev.bdf, dev.aer)
             lines += ["end", "dump"]
     lines.append("vfio_close")
     return "\n".join(lines) + "\n"

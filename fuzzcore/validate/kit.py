@@ -51,6 +51,11 @@ GUEST_MODULES = (  # load order
     "kernel/drivers/vfio/pci/vfio-pci-core.ko.xz",
     "kernel/drivers/vfio/pci/vfio-pci.ko.xz",
 )
+# In the initramfs but not loaded at boot: fzguest's `aerinj` loads aer_inject for one injection
+# and unloads it after the recovery, since aer_inject keeps simulating the injected device's and
+# root port's AER status registers (its own pci_ops) until it is unloaded. No dependencies
+# (modinfo: depends is empty).
+ON_DEMAND_MODULES = ("kernel/drivers/pci/pcie/aer_inject.ko.xz",)
 # vfio-pci keeps an idle (bound, not open) device in D0, as the model does: by default 6.12's
 # vfio-pci runtime-suspends it to D3hot (vfio_pci_core_register_device: pm_runtime_allow), a
 # path the model does not have (docs/validation.md, "What the model leaves out").
@@ -75,7 +80,7 @@ def _sources_digest() -> str:
     h = hashlib.sha256()
     for name in ("fzguest.c", "fzhost.c", "init.sh"):
         h.update(name.encode() + b"\0" + guest_source(name))
-    h.update(repr((KIT_FORMAT, GUEST_MODULES, MODULE_PARAMS, KERNEL_VERSION)).encode())
+    h.update(repr((KIT_FORMAT, GUEST_MODULES, ON_DEMAND_MODULES, MODULE_PARAMS, KERNEL_VERSION)).encode())
     return h.hexdigest()[:16]
 
 
@@ -298,6 +303,11 @@ def _initramfs(kit: Kit, fzhost: Path, fzguest: Path, report) -> None:
         name = Path(rel).name[: -len(".xz")]
         c.file(f"lib/fz/{name}", lzma.decompress(src.read_bytes()))
         order.append(f"{name} {MODULE_PARAMS[name]}".strip() if name in MODULE_PARAMS else name)
+    for rel in ON_DEMAND_MODULES:
+        src = mods / rel
+        if not src.exists():
+            raise KitError(f"kernel module {src} not in the kernel package")
+        c.file(f"lib/fz/{Path(rel).name[: -len('.xz')]}", lzma.decompress(src.read_bytes()))
     c.file("lib/fz/fzhost.ko", fzhost.read_bytes())
     order.append("fzhost.ko")
     c.file("lib/fz/order", ("\n".join(order) + "\n").encode())
@@ -305,7 +315,7 @@ def _initramfs(kit: Kit, fzhost: Path, fzguest: Path, report) -> None:
     tmp.write_bytes(c.bytes())
     tmp.replace(kit.initramfs)
     report(f"initramfs: {kit.initramfs} ({kit.initramfs.stat().st_size // 1024} KiB: busybox, "
-           f"{len(order)} modules, fzguest)")
+           f"{len(order)} modules and {len(ON_DEMAND_MODULES)} on demand, fzguest)")
 
 
 def setup(report: Callable[[str], None] = print, force: bool = False) -> Kit:

@@ -15,6 +15,8 @@ from ..program.codec import Call
 from .actors import call_validatable
 
 RESET_ARGS = ("auto", "pm", "bus", "flr")
+CHANNELS = ("normal", "frozen")
+VOTES = ("can_recover", "need_reset", "disconnect", "no_aer_driver")
 COMMAND_VALUES = (0x0000, 0x0002, 0x0006, 0x0007, 0x0406, 0x0400, 0x0004)
 
 
@@ -34,9 +36,17 @@ class _State:
     history: list = field(default_factory=list)
 
 
-def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False) -> list[Call]:
+def _recovery(rng: random.Random) -> Call:
+    return make_call("pcie_do_recovery", channel=rng.choice(CHANNELS), vote=rng.choice(VOTES), source="aer")
+
+
+def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, aer: bool = False) -> list[Call]:
     c: list[Call] = []
     reset = make_call("pci_reset_function", method=rng.choice(RESET_ARGS))
+    if aer and not s.suspended:
+        # AER recovery (aer_inject) with whatever driver is bound; a runtime-suspended device is
+        # left out: pcie_do_recovery's pm_runtime_put would suspend it again after the op
+        c.append(_recovery(rng))
     if s.driver == "vfio" and s.open:
         c += [make_call("vfio_config_write", offset=0x04, width="2", value=rng.choice(COMMAND_VALUES)),
               make_call("vfio_device_reset"), make_call("vfio_hot_reset"), make_call("vfio_close"),
@@ -98,11 +108,12 @@ def _advance(s: _State, call: Call) -> None:
         s.suspended = False
 
 
-def random_program(rng: random.Random, length: int, pm_offset: int = 0, ats: bool = False) -> list[Call]:
+def random_program(rng: random.Random, length: int, pm_offset: int = 0, ats: bool = False,
+                   aer: bool = False) -> list[Call]:
     s = _State()
     calls: list[Call] = []
     for _ in range(length):
-        call = rng.choice(_choices(s, rng, pm_offset, ats))
+        call = rng.choice(_choices(s, rng, pm_offset, ats, aer))
         calls.append(call)
         _advance(s, call)
     if s.open:

@@ -27,6 +27,13 @@
  *   bind BDF DRIVER           unbind, driver_override (vfio: vfio-pci, host: fzhost, none), probe
  *   cfgor BDF OFF BITS        a 16-bit config read-modify-write through sysfs (start state)
  *   sbr                       secondary bus reset of the port by config writes (between programs)
+ *   aerinj BDF normal|frozen  an uncorrectable error through aer_inject: load /lib/fz/aer_inject.ko,
+ *                             write a struct aer_error_inj for BDF (a non-fatal error for normal, a
+ *                             fatal one for frozen, by the device's AER Severity register), wait
+ *                             for the AER driver's "device recovery successful|failed", unload the
+ *                             module (its simulated status registers go with it); RC 0 successful,
+ *                             1 failed, -ETIMEDOUT none within 10 s; the kernel's messages meanwhile
+ *                             are printed as "KMSG ..." lines
  *   kftrace on                kprobes with stack traces on the config-write functions; after each
  *                             op's END the events are printed as "KF ..." lines
  *   sleep MS
@@ -41,6 +48,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
@@ -381,6 +390,159 @@ static int vfio_hot_reset(void)
 	return rc;
 }
 
+/* struct aer_error_inj of drivers/pci/pcie/aer_inject.c (not in a uapi header): three u8, then
+ * naturally aligned u32s, 32 bytes; aer_inject_write takes it whole. */
+struct aer_error_inj {
+	uint8_t bus;
+	uint8_t dev;
+	uint8_t fn;
+	uint32_t uncor_status;
+	uint32_t cor_status;
+	uint32_t header_log0;
+	uint32_t header_log1;
+	uint32_t header_log2;
+	uint32_t header_log3;
+	uint32_t domain;
+};
+_Static_assert(sizeof(struct aer_error_inj) == 32, "aer_error_inj layout");
+
+#define PCI_EXT_CAP_ID_ERR 0x01
+#define PCI_ERR_UNCOR_MASK 0x08
+#define PCI_ERR_UNCOR_SEVER 0x0c
+/* Candidates, in order: fatal by default (Data Link Protocol, Surprise Down, Flow Control,
+ * Receiver Overflow, Malformed TLP) and non-fatal by default (Completion Timeout, Completer
+ * Abort, Unexpected Completion, Poisoned TLP); the one used must have the severity the device's
+ * AER Severity register gives it, since that is what aer_inject and the AER driver read. */
+static const int fatal_bits[] = { 4, 5, 13, 17, 18 };
+static const int nonfatal_bits[] = { 14, 15, 16, 12 };
+
+static int aer_cap(int fd)
+{
+	uint32_t h;
+	int pos = 0x100, n;
+
+	for (n = 0; n < 64 && pos >= 0x100; n++) {
+		if (pread(fd, &h, 4, pos) != 4 || h == 0 || h == 0xffffffff)
+			return 0;
+		if ((h & 0xffff) == PCI_EXT_CAP_ID_ERR)
+			return pos;
+		pos = (h >> 20) & 0xffc;
+	}
+	return 0;
+}
+
+static void msleep(int ms);
+
+/* Fill `einj` for BDF with one uncorrectable error of the severity `fatal` asks for. */
+static int aer_error_for(const char *bdf, int fatal, struct aer_error_inj *einj)
+{
+	char path[128];
+	unsigned int dom, bus, slot, fn;
+	uint32_t sever, mask;
+	const int *bits = fatal ? fatal_bits : nonfatal_bits;
+	int nbits = fatal ? 5 : 4, fd, pos, i;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &slot, &fn) != 4)
+		return -EINVAL;
+	snprintf(path, sizeof(path), SYSPCI "%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	pos = aer_cap(fd);
+	if (!pos || pread(fd, &sever, 4, pos + PCI_ERR_UNCOR_SEVER) != 4 ||
+	    pread(fd, &mask, 4, pos + PCI_ERR_UNCOR_MASK) != 4) {
+		close(fd);
+		return -EPROTONOSUPPORT;	/* no AER capability: aer_inject refuses it too */
+	}
+	close(fd);
+	memset(einj, 0, sizeof(*einj));
+	einj->domain = dom;
+	einj->bus = bus;
+	einj->dev = slot;
+	einj->fn = fn;
+	for (i = 0; i < nbits; i++) {
+		uint32_t b = 1u << bits[i];
+
+		if (!(mask & b) && !!(sever & b) == !!fatal) {
+			einj->uncor_status = b;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+static int aer_inject_error(const char *bdf, const char *channel)
+{
+	struct aer_error_inj einj;
+	char rec[1024];
+	int kmsg, fd, rc, i, fatal;
+	ssize_t n;
+
+	if (!strcmp(channel, "frozen"))
+		fatal = 1;
+	else if (!strcmp(channel, "normal"))
+		fatal = 0;
+	else
+		return -EINVAL;
+	rc = aer_error_for(bdf, fatal, &einj);
+	if (rc)
+		return rc;
+	/* the kernel log from here on: the AER driver says how recovery ended */
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg < 0)
+		return -errno;
+	lseek(kmsg, 0, SEEK_END);
+	fd = open("/lib/fz/aer_inject.ko", O_RDONLY);
+	if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) < 0) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		close(kmsg);
+		return rc;
+	}
+	close(fd);
+	fd = open("/dev/aer_inject", O_WRONLY);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (write(fd, &einj, sizeof(einj)) != (ssize_t)sizeof(einj))
+		rc = -errno;
+	close(fd);
+	if (rc)
+		goto out;
+	/* Recovery runs in the AER IRQ thread: wait for its last word (pcie_do_recovery's
+	 * "device recovery successful" or "... failed"). */
+	rc = -ETIMEDOUT;
+	for (i = 0; i < 1000 && rc == -ETIMEDOUT; ) {
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0) {
+			if (errno == EPIPE)
+				continue;	/* overwritten records: read on */
+			msleep(10);
+			i++;
+			continue;
+		}
+		rec[n] = 0;
+		/* the kernel's own account of the recovery, on the console (the log level keeps it
+		 * off there otherwise): "KMSG <record>" */
+		if (n && rec[n - 1] == '\n')
+			rec[n - 1] = 0;
+		printf("KMSG %s\n", rec);
+		if (strstr(rec, "AER: device recovery successful"))
+			rc = 0;
+		else if (strstr(rec, "AER: device recovery failed"))
+			rc = 1;
+	}
+	printf("AERINJ %08x %s\n", einj.uncor_status, rc == 0 ? "successful" : rc == 1 ? "failed" : "timeout");
+out:
+	/* unloading drops aer_inject's simulated AER registers and puts the buses' pci_ops back */
+	if (syscall(SYS_delete_module, "aer_inject", O_NONBLOCK) < 0 && !rc)
+		rc = -errno;
+	close(kmsg);
+	return rc;
+}
+
 static int proc_cmd(const char *line)
 {
 	char buf[32];
@@ -585,6 +747,8 @@ int main(int argc, char **argv)
 			rc = cfg_or(a, b, c);
 		} else if (!strcmp(cmd, "sbr")) {
 			rc = port_sbr();
+		} else if (!strcmp(cmd, "aerinj")) {
+			rc = aer_inject_error(a, b);
 		} else if (!strcmp(cmd, "kftrace")) {
 			rc = kftrace_on();
 		} else if (!strcmp(cmd, "sleep")) {

@@ -16,9 +16,16 @@
  *   resetbus      pci_reset_bus()
  *   ats STU       pci_enable_ats(12 + STU)          noats  pci_disable_ats()   (bound, else -EPERM:
  *                 the IOMMU code does it for a bound driver)
+ *   vote V        the vote of the next AER recovery: error_detected returns V = can_recover |
+ *                 need_reset | disconnect; V = no_aer_driver takes the driver's err_handler away
+ *                 (report_error_detected then votes PCI_ERS_RESULT_NO_AER_DRIVER itself)
  *
  * probe: pci_enable_device() + pci_set_master(), as the model's "host driver probe" step;
  * remove: the vectors freed, pci_disable_device().
+ *
+ * Error recovery (pci_error_handlers), what the policy's [driver.*] callbacks do (a well-behaved
+ * driver): error_detected returns the vote set by `vote`; no mmio_enabled; slot_reset restores the
+ * saved state and returns RECOVERED; resume does nothing.
  *
  * Runtime PM: empty runtime_suspend/runtime_resume callbacks, and probe drops the usage count
  * the PCI core holds for it (pm_runtime_put_noidle), so `power/control` = auto lets the PCI
@@ -131,6 +138,29 @@ static int fz_runtime_resume(struct device *dev)
 	return 0;
 }
 
+static pci_ers_result_t fz_vote = PCI_ERS_RESULT_CAN_RECOVER;
+
+static pci_ers_result_t fz_error_detected(struct pci_dev *pdev, pci_channel_state_t state)
+{
+	return fz_vote;			/* [driver.error_detected]: the op's vote */
+}
+
+static pci_ers_result_t fz_slot_reset(struct pci_dev *pdev)
+{
+	pci_restore_state(pdev);	/* [driver.slot_reset]: restore, then RECOVERED */
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+static void fz_resume(struct pci_dev *pdev)
+{
+}
+
+static const struct pci_error_handlers fz_err_handlers = {
+	.error_detected = fz_error_detected,
+	.slot_reset = fz_slot_reset,
+	.resume = fz_resume,
+};
+
 static const struct dev_pm_ops fz_pm_ops = {
 	SET_RUNTIME_PM_OPS(fz_runtime_suspend, fz_runtime_resume, NULL)
 };
@@ -138,6 +168,7 @@ static const struct dev_pm_ops fz_pm_ops = {
 static struct pci_driver fzhost_driver = {
 	.name = "fzhost",
 	.driver.pm = &fz_pm_ops,
+	.err_handler = &fz_err_handlers,
 	.id_table = NULL,
 	.probe = fz_probe,
 	.remove = fz_remove,
@@ -197,6 +228,22 @@ static long fz_run(const char *op, struct pci_dev *pdev, const char *arg)
 		if (!pdev->ats_enabled)
 			return -EINVAL;
 		pci_disable_ats(pdev);
+		return 0;
+	}
+	if (!strcmp(op, "vote")) {
+		if (!strcmp(arg, "no_aer_driver")) {
+			fzhost_driver.err_handler = NULL;
+			return 0;
+		}
+		if (!strcmp(arg, "can_recover"))
+			fz_vote = PCI_ERS_RESULT_CAN_RECOVER;
+		else if (!strcmp(arg, "need_reset"))
+			fz_vote = PCI_ERS_RESULT_NEED_RESET;
+		else if (!strcmp(arg, "disconnect"))
+			fz_vote = PCI_ERS_RESULT_DISCONNECT;
+		else
+			return -EINVAL;
+		fzhost_driver.err_handler = &fz_err_handlers;
 		return 0;
 	}
 	return -EOPNOTSUPP;
