@@ -112,6 +112,9 @@ _REASONS: dict[str, str] = {
     "port: AER+0x2c (RootCmd)": "the root port's own AER interrupt enables: aer_root_reset clears them "
                                 "before the bus reset and sets them after it (aer_disable_irq/aer_enable_irq); "
                                 "nothing of the device below depends on them",
+    "MSI-X+0x18": "i350: 0x88 is past the 12-byte MSI-X capability at 0x70 and before the next one, "
+                  "no register: only a vfio user's config write reaches it (vfio_pci_config_rw) and "
+                  "no kernel or vfio state depends on it",
     "port: ": "gap: the upstream port's own registers are checked only where the device depends on them (LTR, PTM)",
 }
 
