@@ -1,5 +1,5 @@
 """MSI/MSI-X set-up and teardown where the kernel refuses or skips the hardware, on both models:
-teardown after a failed recovery (pci_dev_is_disconnected: error_state perm_failure) and
+teardown after a failed recovery (frozen, not disconnected) and
 VFIO_DEVICE_SET_IRQS outside D0 (__pci_enable_msi(x)_range, drivers/pci/msi/msi.c)."""
 
 import pytest
@@ -21,22 +21,19 @@ def failed_recovery_with_msix(m):
         pci_enable_msix(nvec=2)
         pcie_do_recovery(channel=frozen, vote=disconnect, source=aer)
     """)
-    assert m.state.dev.error_state == "perm_failure" and m.state.dev.msix_enabled
+    # report_perm_failure_detected sets no io state (6.12.118, v7.1.3): not disconnected
+    assert m.state.dev.error_state == "frozen" and m.state.dev.msix_enabled
 
 
 @pytest.mark.parametrize("teardown", ["pci_disable_msix()", "pci_bind_driver(driver=none)"])
-def test_msix_teardown_after_failed_recovery_touches_no_config_register(teardown):
-    """pci_msix_shutdown writes nothing; the driver's free_irq before it still masks each vector
-    through the table (irq_shutdown -> pci_msix_mask has no disconnect check) but writes no
-    message (__pci_write_msi_msg checks pci_dev_is_disconnected). The failed recovery left
-    Memory off, so those MMIO writes are what the oracle reports (mmio_decode_off)."""
+def test_msix_teardown_after_failed_recovery_is_a_normal_teardown(teardown):
+    """A failed recovery leaves the device frozen, not disconnected (pci_dev_is_disconnected is
+    false): the teardown clears MSI-X as on any device."""
     m = model()
     failed_recovery_with_msix(m)
-    config = [m.state.hw.read(o, 4) for o in range(0, 0x40, 4)] + [m.state.hw.read(MSIX_CTRL, 2)]
     run(m, teardown)
     assert not m.state.dev.msix_enabled
-    assert [m.state.hw.read(o, 4) for o in range(0, 0x40, 4)] + [m.state.hw.read(MSIX_CTRL, 2)] == config
-    assert [v.step for v in m.oracle.violations if v.invariant == "mmio_decode_off"]
+    assert not m.state.hw.read(MSIX_CTRL, 2) & 0x8000
 
 
 def test_msix_teardown_on_a_connected_device_masks_and_disables():
