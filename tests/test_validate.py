@@ -15,6 +15,7 @@ from fuzzcore.cli import main
 from fuzzcore.device.builtin import resolve_device
 from fuzzcore.policy import load_policy
 from fuzzcore.program.codec import Call
+from fuzzcore.program.fzs import load_fzs
 from fuzzcore.program.op_table import OPS
 from fuzzcore.validate.actors import (
     VALIDATION, NotValidatable, call_validatable, device_validatable, guest_commands,
@@ -29,6 +30,8 @@ from fuzzcore.validate.guestlog import (
 from fuzzcore.validate.guestrun import DEVICES, guest_script
 from fuzzcore.validate.kit import Cpio
 from fuzzcore.validate.programs import random_program
+
+REPO = Path(__file__).resolve().parents[1]
 
 POLICY = "linux-7.1+linux-6.12"
 PROFILES = Path(__file__).resolve().parents[1] / "corpora" / "validation" / "profiles"
@@ -447,3 +450,19 @@ def test_find_kit_without_setup_says_how(tmp_path, monkeypatch):
     monkeypatch.setenv("FUZZCORE_VALIDATE_DIR", str(tmp_path / "none"))
     ok, why = kit.kit_ready()
     assert not ok and "fuzzcore validate --setup" in why
+
+
+def test_pm_state_kept_quirk_keeps_d3hot_across_recoverys_bus_reset():
+    """QEMU 7.2's reset leaves PMCSR PowerState alone (pm-state-kept): after a frozen recovery of a
+    device a vfio user put in D3hot, the quirked model reads D3hot, the plain one D0 (hardware)."""
+    from fuzzcore.model.caps import cap_offsets
+    calls = load_fzs(REPO / "corpora/validation/e1000e-recovery-frozen-from-d3hot.fzs")[:5]
+    pmcsr = {}
+    for quirked in (False, True):
+        prof = resolve_device(str(REPO / "corpora/validation/profiles/e1000e.toml"))
+        if quirked:
+            apply_qemu_quirks(prof)
+        pm = cap_offsets(prof).pm
+        _m, _writes, images, _rcs = run_model(prof, load_policy("linux-7.1+linux-6.12"), calls)
+        pmcsr[quirked] = int(images[-1][0][pm + 4]) & 3
+    assert pmcsr == {False: 0, True: 3}

@@ -48,6 +48,12 @@ QEMU_QUIRKS = {
                     "Target Link Speed to the highest supported speed. The model's flr and hot resets "
                     "keep it for these profiles (found on virtio-rng through "
                     "pcie_do_recovery(channel=frozen))",
+    "pm-state-kept": "QEMU 7.2's function reset (the bus reset below its port, FLR) leaves PMCSR's "
+                     "PowerState as it was (pci_do_device_reset, hw/pci/pci.c, resets Command, Status, "
+                     "BARs, MSI and MSI-X, not the PM capability, a plain register there); hardware "
+                     "returns the function to D0. The model's flr and hot resets keep PowerState for "
+                     "these profiles (found through pcie_do_recovery(channel=frozen) of a vfio device "
+                     "the user had put in D3hot: recovery resets without powering up first)",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -218,6 +224,9 @@ def apply_qemu_quirks(prof) -> None:
     sem = prof.semantics
     sem.keep["soft"][:] = 0xFF
     pm = cap_offsets(prof).pm
+    if pm:                                     # pm-state-kept: PMCSR PowerState (bits 1:0)
+        for kind in ("flr", "hot"):
+            sem.keep[kind][pm + 4] |= 0x03
     if pm and prof.name in QEMU_PM_DATA_SELECT_RO:
         sem.wmask[pm + 5] &= ~0x1E & 0xFF      # PMCSR Data_Select (bits 12:9)
         sem.readonly[pm + 5] |= 0x1E
