@@ -211,3 +211,61 @@ def test_ad05c16b290b_as_path_edit():
         writes[spec] = [t for t in res.trace if t.step == "reset/flr" and t.target == "dev" and t.offset == devctl]
         assert res.returns[-1] == -25
     assert writes["base"] and not writes["patched"]
+
+
+# --- vfio-pci's own sequences as paths ----------------------------------------------------------
+
+def test_vfio_sequences_are_paths():
+    """vfio_pci_core_enable/disable and VFIO_DEVICE_RESET are stated in the baseline, in the
+    v7.1.3 order, and the [vfio] close_on_load_failure switch reads back from the resave step."""
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("vfio_pci_core_enable")] == [
+        "runtime_resume", "clear_master", "enable", "reset", "reset_works", "save", "store", "d0",
+        "config_init", "open"]
+    assert [s.name for s in p.path("vfio_pci_core_disable")] == [
+        "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
+    assert [s.do for s in p.path("vfio_pci_core_disable_restore")] == [
+        "vfio_load_saved_state", "stop", "save_state", "write_command", "call", "restore_state"]
+    assert [s.do for s in p.path("vfio_pci_ioctl_reset")] == ["fail", "vfio_set_power", "try_reset"]
+    assert p.switch("vfio.close_on_load_failure") == "resave"
+    q = load_policy("linux-7.1+vfio-reset-done-v18")
+    assert q.switch("vfio.close_on_load_failure") == p.switch("vfio.close_on_load_failure")
+
+
+def test_close_on_load_failure_is_the_gate_of_the_resave_step(tmp_path):
+    a = load_policy(overlay(tmp_path, '[vfio]\nclose_on_load_failure = "restore_partial"\n', "a"))
+    b = load_policy(overlay(tmp_path, '[path.vfio_pci_core_disable_restore.step]\nresave = { gate = "never" }\n',
+                            "b"))
+    ca, cb = a.compile(), b.compile()
+    for f in ("path_start", "path_len", "step_prim", "step_arg", "step_when", "switches"):
+        assert np.array_equal(getattr(ca, f), getattr(cb, f)), f
+    assert b.switch("vfio.close_on_load_failure") == "restore_partial"
+
+
+def test_policy_show_prints_the_vfio_close_path():
+    r = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "policy", "show", "linux-7.1",
+                        "vfio_pci_core_disable"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("vfio_pci_core_disable")
+    assert [l.split()[1] for l in lines[1:]] == [
+        "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
+
+
+def test_9a92c5091a42_reverted_changes_the_open_snapshot(both):
+    """Before 9a92c5091a42 vfio-pci enabled the device after the reset attempt and the open-time
+    snapshot (docs/examples/pre-9a92c5091a42.toml). On the I350 (an INTx pin, no MSI yet)
+    pci_enable_device clears INTx Disable: after the fix before the snapshot, before it after,
+    so the close restores a Command with INTx Disable set. On the PLX 8532, reset by pci_pm_reset
+    (no FLR, NoSoftRst-), the reset works either way: v7.1.3's pci_dev_save_and_disable brings the
+    device to D0 first, the reason for the fix that the overlay does not state."""
+    spec = f"linux-7.1+{EXAMPLES / 'pre-9a92c5091a42.toml'}"
+    assert [s.name for s in load_policy(spec).path("vfio_pci_core_enable")].index("enable") == 8
+    base, old = run("linux-7.1", "vfio_open()"), run(spec, "vfio_open()")
+    assert base.state.dev.saved_config[1] & 0x0400 == 0
+    assert old.state.dev.saved_config[1] & 0x0400
+    base, old = run("linux-7.1", "vfio_open()\nvfio_close()"), run(spec, "vfio_open()\nvfio_close()")
+    assert base.state.hw.read(0x04, 2) & 0x0400 == 0
+    assert old.state.hw.read(0x04, 2) & 0x0400
+    for m in (run("linux-7.1", "vfio_open()", "plx-8532"), run(spec, "vfio_open()", "plx-8532")):
+        assert m.state.vfio.reset_works and m.state.hw.read(0x04, 2) == 0x0003

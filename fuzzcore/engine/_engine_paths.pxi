@@ -25,6 +25,12 @@ cdef enum:
     PATH_PM_SUSPEND_DEVICES
     PATH_PM_HIBERNATE_THAW
     PATH_PM_HIBERNATE_RESTORE
+    PATH_VFIO_CORE_ENABLE = 36        # after the system-sleep paths (ENGINE_PATH_NAMES)
+    PATH_VFIO_CORE_DISABLE
+    PATH_VFIO_CORE_DISABLE_RESTORE
+    PATH_VFIO_CORE_DISABLE_RESET
+    PATH_VFIO_DEV_SET_TRY_RESET
+    PATH_VFIO_IOCTL_RESET
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -53,6 +59,16 @@ cdef enum:
     PRIM_UPDATE_CURRENT_STATE
     PRIM_DIRECT_COMPLETE
     PRIM_POWER_OFF
+    PRIM_CLEAR_MASTER
+    PRIM_ENABLE_DEVICE
+    PRIM_TRY_RESET
+    PRIM_VFIO_SET_POWER
+    PRIM_VFIO_RESET_WORKS
+    PRIM_VFIO_STORE_SAVED_STATE
+    PRIM_VFIO_LOAD_SAVED_STATE
+    PRIM_VFIO_CONFIG_INIT
+    PRIM_VFIO_NEEDS_RESET
+    PRIM_VFIO_OPEN
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -69,6 +85,9 @@ cdef enum:
     COND_RESUME_VIA_FIRMWARE
     COND_PMCSR_SHALLOWER
     COND_VFIO_IDLE
+    COND_VFIO_RESET_WORKS
+    COND_VFIO_NEEDS_RESET
+    COND_VFIO_LOAD_FAILED_NO_RESET
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -83,16 +102,21 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pm_hibernate_restore", "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_save_and_sleep",
                      "pci_pm_resume_noirq", "pci_pm_resume", "pci_restore_standard_config", "pci_pm_complete",
                      "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw",
-                     "pci_pm_restore_noirq", "pci_pm_restore", "driver.pm_suspend", "driver.pm_resume")
+                     "pci_pm_restore_noirq", "pci_pm_restore", "driver.pm_suspend", "driver.pm_resume",
+                     "vfio_pci_core_enable", "vfio_pci_core_disable", "vfio_pci_core_disable_restore",
+                     "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
                           "set_runtime_status", "suspend_ptm", "resume_ptm", "clear_state_saved", "power_up",
                           "fail", "initiate_flr", "set_unknown_state", "skip_bus_pm", "update_current_state",
-                          "direct_complete", "power_off")
+                          "direct_complete", "power_off", "clear_master", "enable_device", "try_reset",
+                          "vfio_set_power", "vfio_reset_works", "vfio_store_saved_state", "vfio_load_saved_state",
+                          "vfio_config_init", "vfio_needs_reset", "vfio_open")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
-                          "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle")
+                          "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
+                          "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -134,6 +158,12 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
     elif c == COND_VFIO_IDLE:
         v = (m.st.dev.driver == DRV_VFIO and not m.st.vfio.open and not m.st.dev.rpm_suspended
              and not m.pol.disable_idle_d3)
+    elif c == COND_VFIO_RESET_WORKS:
+        v = m.st.vfio.reset_works != 0
+    elif c == COND_VFIO_NEEDS_RESET:
+        v = m.st.vfio.needs_reset != 0
+    elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
+        v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -143,6 +173,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     """Run path `path` (a kernel sequence or a host driver callback); its result."""
     cdef int prev = m.step
     cdef int result = 0
+    cdef bint loaded = False    # a vfio_load_saved_state ran: a later restore restores that state on purpose
     cdef int i, a, p, end
     if m.pol.path_label[path] >= 0:
         m.step = m.pol.path_label[path]
@@ -163,7 +194,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_SAVE_STATE:
             pci_save_state(m)
         elif p == PRIM_RESTORE_STATE:
-            pci_restore_state(m, False)
+            pci_restore_state(m, loaded)
         elif p == PRIM_WRITE_COMMAND:
             io_write(m, PCI_COMMAND, 2, <uint32_t>a)    # pci_write_config_word(dev, PCI_COMMAND, v)
         elif p == PRIM_RESET_METHODS:
@@ -195,7 +226,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_POWER_UP:
             pci_power_up(m)
         elif p == PRIM_FAIL:
-            result = ENOTTY_ if a == 0 else EIO_        # paths order: enotty, eio
+            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else EINVAL_)   # paths order: enotty, eio, einval
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)
@@ -210,6 +241,36 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.direct_complete = m.st.dev.rpm_suspended != 0 and not pci_dev_need_resume(m)
         elif p == PRIM_POWER_OFF:
             power_removed(m)
+        elif p == PRIM_CLEAR_MASTER:
+            pci_clear_master(m)
+        elif p == PRIM_ENABLE_DEVICE:
+            if a == 0:                                  # paths order: enable, disable
+                pci_enable_device(m)
+            else:
+                pci_disable_device(m)
+        elif p == PRIM_TRY_RESET:
+            result = pci_reset_function(m, METHOD_AUTO) if a == 0 else pci_reset_bus(m)   # function, bus
+        elif p == PRIM_VFIO_SET_POWER:
+            vfio_pci_set_power_state(m, D0 if a == 0 else D3HOT)
+        elif p == PRIM_VFIO_RESET_WORKS:
+            m.st.vfio.reset_works = 1 if result == 0 else 0   # vdev->reset_works = !ret
+        elif p == PRIM_VFIO_STORE_SAVED_STATE:
+            pci_store_saved_state(m, &m.st.vfio.blob)
+        elif p == PRIM_VFIO_LOAD_SAVED_STATE:
+            result = pci_load_saved_state(m, &m.st.vfio.blob)   # pci_load_and_free_saved_state
+            clear_blob(m, &m.st.vfio.blob)              # freed either way
+            loaded = True
+        elif p == PRIM_VFIO_CONFIG_INIT:
+            vfio_config_init(m)
+        elif p == PRIM_VFIO_NEEDS_RESET:
+            m.st.vfio.needs_reset = a                   # paths order: false, true
+        elif p == PRIM_VFIO_OPEN:
+            if a == 0:                                  # paths order: open, closed
+                m.st.vfio.open = 1
+                m.st.vfio.irq = IRQ_NONE
+            else:
+                m.st.vfio.open = 0
+                m.st.vfio.virq_disabled = 0
         i += 1
     m.step = prev
     return result

@@ -58,62 +58,14 @@ cdef void vfio_config_init(Machine *m) noexcept nogil:
 
 
 cdef int vfio_open(Machine *m) noexcept nogil:
-    """vfio_pci_core_enable (§6.2)."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef int rc, prev
-    prev = m.step
-    m.step = STEP_VFIO_CORE_ENABLE
-    if m.st.dev.rpm_suspended:   # pm_runtime_resume_and_get
-        pci_pm_runtime_resume(m)
-    pci_clear_master(m)
-    pci_enable_device(m)
-    rc = pci_reset_function(m, METHOD_AUTO)
-    v.reset_works = 1 if rc == 0 else 0
-    pci_save_state(m)
-    pci_store_saved_state(m, &v.blob)
-    vfio_pci_set_power_state(m, D0)
-    vfio_config_init(m)
-    v.open = 1
-    v.irq = IRQ_NONE
-    m.step = prev
+    """vfio_pci_core_enable (§6.2): the policy path of that name."""
+    run_path(m, PATH_VFIO_CORE_ENABLE, METHOD_AUTO)
     return 0
 
 
 cdef int vfio_close(Machine *m) noexcept nogil:
-    """vfio_pci_core_disable (§6.6): load the open blob, reset without save/restore, restore."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef bint skip_restore = False
-    cdef int prev
-    prev = m.step
-    m.step = STEP_VFIO_CORE_DISABLE
-    vfio_pci_set_power_state(m, D0)
-    pci_clear_master(m)
-    vfio_set_irqs(m, IRQ_NONE, 0)
-    v.needs_reset = 1
-    # blob, v.blob = v.blob, None; pci_load_saved_state(blob)
-    if pci_load_saved_state(m, &v.blob):
-        clear_blob(m, &v.blob)
-        if not v.reset_works:
-            skip_restore = True
-        elif m.pol.close_resave:
-            pci_save_state(m)
-    else:
-        clear_blob(m, &v.blob)
-    if not skip_restore:
-        io_write(m, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
-        if v.reset_works and __pci_reset_function_locked(m, METHOD_AUTO) == 0:
-            v.needs_reset = 0
-        pci_restore_state(m, True)
-    pci_disable_device(m)
-    v.open = 0
-    v.virq_disabled = 0
-    if v.needs_reset and m.d.has_port:
-        # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
-        if pci_reset_bus(m) == 0:
-            v.needs_reset = 0
-    if not m.pol.disable_idle_d3:
-        pci_pm_runtime_suspend(m)   # pm_runtime_put at the end of vfio_pci_core_disable
-    m.step = prev
+    """vfio_pci_core_disable (§6.6): the policy path of that name."""
+    run_path(m, PATH_VFIO_CORE_DISABLE, METHOD_AUTO)
     return 0
 
 
@@ -214,16 +166,8 @@ cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
 
 
 cdef int vfio_device_reset(Machine *m) noexcept nogil:
-    """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
-    cdef int rc, prev
-    if not m.st.vfio.reset_works:
-        return EINVAL_   # vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works
-    prev = m.step
-    m.step = STEP_VFIO_IOCTL_RESET
-    vfio_pci_set_power_state(m, D0)
-    rc = pci_reset_function(m, METHOD_AUTO)
-    m.step = prev
-    return rc
+    """VFIO_DEVICE_RESET (§6.5): the policy path vfio_pci_ioctl_reset."""
+    return run_path(m, PATH_VFIO_IOCTL_RESET, METHOD_AUTO)
 
 
 cdef int vfio_hot_reset(Machine *m) noexcept nogil:

@@ -253,6 +253,7 @@ def policy_tables(compiled) -> PolicyTables:
             _switch(compiled, "msix_restore.force_memory")],
         "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
         "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
+        # not read since vfio_pci_core_disable is a path (its resave step carries the switch); still loaded
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
         "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),

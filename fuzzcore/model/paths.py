@@ -13,7 +13,7 @@ from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
-ERRNOS = {"enotty": -25, "eio": -5}
+ERRNOS = {"enotty": -25, "eio": -5, "einval": -22}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
 
@@ -57,6 +57,12 @@ def condition(m, when: str, result: int) -> bool:
         d = m.state.dev
         value = (d.driver == "vfio" and not m.state.vfio.open and not d.rpm_suspended
                  and not m.policy.switch("vfio.disable_idle_d3"))
+    elif name == "vfio_reset_works":
+        value = bool(m.state.vfio.reset_works)
+    elif name == "vfio_needs_reset":
+        value = bool(m.state.vfio.needs_reset)
+    elif name == "vfio_load_failed_no_reset":
+        value = result != 0 and not m.state.vfio.reset_works
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -74,6 +80,7 @@ def run_path(m, name: str, arg=None) -> int:
 
 def _run(m, name: str, arg) -> int:
     result = 0
+    loaded = False          # a vfio_load_saved_state ran: a later restore restores that state on purpose
     for st in m.policy.path(name):
         if st.gate == "never" or not condition(m, st.when, result):
             continue
@@ -90,7 +97,7 @@ def _run(m, name: str, arg) -> int:
             pci_save_state(m)
         elif do == "restore_state":
             from .restore import pci_restore_state
-            pci_restore_state(m)
+            pci_restore_state(m, intended_epoch=loaded)
         elif do == "write_command":
             value = 0
             for bit in st.param("value"):
@@ -157,6 +164,40 @@ def _run(m, name: str, arg) -> int:
         elif do == "power_off":
             from .power import power_removed
             power_removed(m)
+        elif do == "clear_master":
+            from .features import pci_clear_master
+            pci_clear_master(m)
+        elif do == "enable_device":
+            from .features import pci_disable_device, pci_enable_device
+            (pci_enable_device if st.param("state") == "enable" else pci_disable_device)(m)
+        elif do == "try_reset":
+            from .reset import pci_reset_bus, pci_reset_function
+            result = pci_reset_function(m, "auto") if st.param("scope") == "function" else pci_reset_bus(m)
+        elif do == "vfio_set_power":
+            from .vfio import vfio_pci_set_power_state
+            vfio_pci_set_power_state(m, D0 if st.param("state") == "d0" else D3HOT)
+        elif do == "vfio_reset_works":
+            m.state.vfio.reset_works = result == 0              # vdev->reset_works = !ret
+        elif do == "vfio_store_saved_state":
+            from .save import pci_store_saved_state
+            m.state.vfio.blob = pci_store_saved_state(m.state.dev)
+        elif do == "vfio_load_saved_state":
+            from .save import pci_load_saved_state
+            v = m.state.vfio
+            blob, v.blob = v.blob, None                         # pci_load_and_free_saved_state: freed either way
+            result = pci_load_saved_state(m, blob)
+            loaded = True
+        elif do == "vfio_config_init":
+            from .vfio import vfio_config_init
+            vfio_config_init(m)
+        elif do == "vfio_needs_reset":
+            m.state.vfio.needs_reset = st.param("value") == "true"
+        elif do == "vfio_open":
+            v = m.state.vfio
+            if st.param("value") == "open":
+                v.open, v.irq = True, "none"
+            else:
+                v.open, v.virq_disabled = False, False
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import features, msi
+from . import msi
 from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MEMORY
 from .power import pci_set_power_state
-from .reset import __pci_reset_function_locked, pci_reset_bus, pci_reset_function
+from .reset import pci_reset_bus, pci_reset_function
 from .restore import pci_restore_state
 from .save import pci_load_saved_state, pci_save_state, pci_store_saved_state
 from .state import D0, D3HOT
@@ -63,58 +63,17 @@ def vfio_config_init(m) -> None:
 
 
 def vfio_open(m) -> int:
-    """vfio_pci_core_enable (§6.2)."""
-    st = m.state
-    v = st.vfio
-    with m.in_step("vfio_pci_core_enable"):
-        if st.dev.rpm_suspended:   # pm_runtime_resume_and_get (unless disable_idle_d3)
-            from .power import pci_pm_runtime_resume
-            pci_pm_runtime_resume(m)
-        features.pci_clear_master(m)
-        features.pci_enable_device(m)
-        rc = pci_reset_function(m)
-        v.reset_works = rc == 0
-        pci_save_state(m)
-        v.blob = pci_store_saved_state(st.dev)
-        vfio_pci_set_power_state(m, D0)
-        vfio_config_init(m)
-        v.open = True
-        v.irq = "none"
+    """vfio_pci_core_enable (§6.2): the policy path of that name."""
+    from .paths import run_path
+    run_path(m, "vfio_pci_core_enable", "auto")
     return 0
 
 
 def vfio_close(m) -> int:
-    """vfio_pci_core_disable (§6.6): load the open blob, reset without save/restore, restore."""
-    st = m.state
-    v, dev = st.vfio, st.dev
-    with m.in_step("vfio_pci_core_disable"):
-        vfio_pci_set_power_state(m, D0)
-        features.pci_clear_master(m)
-        vfio_set_irqs(m, "none", 0)
-        v.needs_reset = True
-        blob, v.blob = v.blob, None
-        skip_restore = False
-        if pci_load_saved_state(m, blob):
-            if not v.reset_works:
-                skip_restore = True
-            elif m.policy.switch("vfio.close_on_load_failure") == "resave":
-                pci_save_state(m)
-        if not skip_restore:
-            m.io.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE)
-            if v.reset_works and __pci_reset_function_locked(m) == 0:
-                v.needs_reset = False
-            pci_restore_state(m, intended_epoch=True)
-        features.pci_disable_device(m)
-        v.open = False
-        v.virq_disabled = False
-        if v.needs_reset and m.state.port is not None:
-            # vfio_pci_dev_set_try_reset: nobody else open, a bus reset is possible.
-            if pci_reset_bus(m) == 0:
-                v.needs_reset = False
-        if not m.policy.switch("vfio.disable_idle_d3"):
-            # pm_runtime_put at the end of vfio_pci_core_disable: the idle device suspends again.
-            from .power import pci_pm_runtime_suspend
-            pci_pm_runtime_suspend(m)
+    """vfio_pci_core_disable (§6.6): the policy path of that name (load the open blob, reset
+    without save/restore, restore; vfio_pci_dev_set_try_reset; the runtime-PM put)."""
+    from .paths import run_path
+    run_path(m, "vfio_pci_core_disable", "auto")
     return 0
 
 
@@ -208,13 +167,10 @@ def vfio_set_irqs(m, index: str, count: int) -> int:
 
 
 def vfio_device_reset(m) -> int:
-    """VFIO_DEVICE_RESET (§6.5): D0 (may restore pm_save), then pci_try_reset_function."""
-    v = m.state.vfio
-    if not v.reset_works:
-        return -22   # vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works
-    with m.in_step("vfio_pci_ioctl_reset"):
-        vfio_pci_set_power_state(m, D0)
-        return pci_reset_function(m)
+    """VFIO_DEVICE_RESET (§6.5): the policy path vfio_pci_ioctl_reset (-EINVAL unless reset_works;
+    D0, which may restore pm_save; pci_try_reset_function)."""
+    from .paths import run_path
+    return run_path(m, "vfio_pci_ioctl_reset", "auto")
 
 
 def vfio_hot_reset(m) -> int:

@@ -869,6 +869,21 @@ def _read_flr_inaccessible(policy_paths: dict) -> str:
                            for st in policy_paths["pcie_flr"]) else "proceed"
 
 
+def _sugar_close_on_load_failure(src, build, info, value) -> None:
+    """vfio.close_on_load_failure: "resave" is the gate of vfio_pci_core_disable_restore's resave
+    step; "restore_partial" drops it (the restore uses what the failed load left)."""
+    d = build.path_defs.get(("vfio_pci_core_disable_restore", "resave"))
+    want = "always" if value == "resave" else "never"
+    if d is not None and d["gate"] != want:
+        d["gate"] = want
+        build.changed("path.vfio_pci_core_disable_restore.step.resave.gate", info)
+
+
+def _read_close_on_load_failure(policy_paths: dict) -> str:
+    return "resave" if any(s.name == "resave" and s.gate != "never"
+                           for s in policy_paths["vfio_pci_core_disable_restore"]) else "restore_partial"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
     "reset.flr_inaccessible": (_sugar_flr_inaccessible, _read_flr_inaccessible, "path.pcie_flr.steps"),
     "pm.runtime_suspend_clears_state_saved": _gate_sugar("pci_pm_runtime_suspend", "clear_saved"),
@@ -879,4 +894,6 @@ SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the 
     "reset.save_and_disable_inaccessible": (_sugar_skip_save, _read_skip_save, "path.pci_dev_save_and_disable.steps"),
     "reset.restore_after_failed_reset": (_sugar_restore_after_failed, _read_restore_after_failed,
                                          "path.pci_reset_function.step.restore.when"),
+    "vfio.close_on_load_failure": (_sugar_close_on_load_failure, _read_close_on_load_failure,
+                                   "path.vfio_pci_core_disable_restore.step.resave.gate"),
 }

@@ -98,6 +98,24 @@ PATHS: tuple[PathDef, ...] = (
             "the bound host driver's system-sleep suspend (SIMPLE_DEV_PM_OPS: also freeze and poweroff)"),
     PathDef("driver.pm_resume", "pm->resume (= ->thaw, ->restore)", "", "§1.4",
             "the bound host driver's system-sleep resume (SIMPLE_DEV_PM_OPS: also thaw and restore)"),
+    # vfio-pci (drivers/vfio/pci/vfio_pci_core.c), §6
+    PathDef("vfio_pci_core_enable", "vfio_pci_core_enable (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_core_enable", "§6.2", "open: runtime resume, enable, the reset attempt, the open-time "
+            "snapshot, vconfig"),
+    PathDef("vfio_pci_core_disable", "vfio_pci_core_disable (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_core_disable", "§6.6", "close: D0, interrupts off, reload and restore, disable, try a "
+            "bus reset, runtime suspend"),
+    PathDef("vfio_pci_core_disable_restore", "vfio_pci_core_disable: reload the open-time state .. out_restore_state",
+            "", "§6.6", "pci_load_and_free_saved_state, re-save on failure (or go to out: without a working "
+            "reset), Command = INTx Disable, the locked reset, pci_restore_state"),
+    PathDef("vfio_pci_core_disable_reset", "vfio_pci_core_disable: if (vdev->reset_works) { ... }",
+            "", "§6.6", "with the bridge and device locks: __pci_reset_function_locked; needs_reset cleared "
+            "when it worked"),
+    PathDef("vfio_pci_dev_set_try_reset", "vfio_pci_dev_set_try_reset (drivers/vfio/pci/vfio_pci_core.c)",
+            "", "§6.6", "a bus reset when the closed set needs one (one device per set in the model)"),
+    PathDef("vfio_pci_ioctl_reset", "vfio_pci_ioctl_reset (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_ioctl_reset", "§6.5", "VFIO_DEVICE_RESET: -EINVAL unless reset_works, D0, "
+            "pci_try_reset_function"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -178,7 +196,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("user_set_irqs", "VFIO_DEVICE_SET_IRQS (vfio_pci_set_irqs_ioctl)",
                  (ParamDef("index", "enum", (("none", "DATA_NONE, count 0: every index off"),
                                              ("intx", "INTx on"))),),
-                 "QEMU's interrupt set-up through the vfio ioctl (vfio_disable_interrupts, vfio_intx_enable)"),
+                 "QEMU's interrupt set-up through the vfio ioctl (vfio_disable_interrupts, vfio_intx_enable), "
+                 "or vfio_pci_core_disable's own call (DATA_NONE on the current index)"),
     PrimitiveDef("user_clear_command", "vfio_pci_read_config/vfio_pci_write_config(PCI_COMMAND) (QEMU)",
                  (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
                  "read Command through the config region (hardware bits, vconfig's INTx Disable), clear these bits, "
@@ -197,7 +216,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("clear_state_saved", "pci_dev->state_saved = false", (), "the snapshot no longer counts as saved"),
     PrimitiveDef("power_up", "pci_power_up", (), "PMCSR to D0 (no BAR re-write), current_state D0"),
     PrimitiveDef("fail", "return -ERRNO", (ParamDef("errno", "enum", (("enotty", "-ENOTTY (-25)"),
-                                                                       ("eio", "-EIO (-5)"))),),
+                                                                       ("eio", "-EIO (-5)"),
+                                                                       ("einval", "-EINVAL (-22)"))),),
                  "end the path with this result (with `when`: an early error return)"),
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
@@ -214,6 +234,40 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "PM, no wakeup: current_state D3hot or D3cold, or D0 without a PM capability)"),
     PrimitiveDef("power_off", "the platform removes main power while the system sleeps", (),
                  "the function loses its context: registers to their power-on values, as D3cold does"),
+    PrimitiveDef("clear_master", "pci_clear_master", (), "Bus Master cleared (written only if set)"),
+    PrimitiveDef("enable_device", "pci_enable_device / pci_disable_device",
+                 (ParamDef("state", "enum", (("enable", "pci_enable_device: D0, I/O and Memory decode for the "
+                                                        "assigned BARs, INTx Disable cleared without MSI"),
+                                             ("disable", "pci_disable_device: Bus Master off with the last "
+                                                         "enable"))),),
+                 "the enable count and what comes with it"),
+    PrimitiveDef("try_reset", "pci_try_reset_function / pci_reset_bus",
+                 (ParamDef("scope", "enum", (("function", "pci_try_reset_function: -ENOTTY without a reset "
+                                                          "method, else [path.pci_reset_function]"),
+                                             ("bus", "pci_reset_bus: -ENOTTY without an upstream port, else "
+                                                     "[path.pci_reset_bus]"))),),
+                 "a whole reset entry point, checks included; sets the result"),
+    PrimitiveDef("vfio_set_power", "vfio_pci_set_power_state",
+                 (ParamDef("state", "enum", (("d0", "PCI_D0: restores pm_save on a NoSoftRst- device"),
+                                             ("d3hot", "PCI_D3hot: saves into pm_save on a NoSoftRst- device"))),),
+                 "vfio-pci's power transition"),
+    PrimitiveDef("vfio_reset_works", "vdev->reset_works = !ret", (),
+                 "vfio_pci_core_enable records whether its reset attempt (the result) worked"),
+    PrimitiveDef("vfio_store_saved_state", "vdev->pci_saved_state = pci_store_saved_state(pdev)", (),
+                 "the open-time copy of the snapshot"),
+    PrimitiveDef("vfio_load_saved_state", "pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state)", (),
+                 "the open-time copy back into the snapshot, then freed; sets the result (non-zero: nothing "
+                 "loaded); a restore_state later in the same path restores it on purpose"),
+    PrimitiveDef("vfio_config_init", "vfio_config_init", (),
+                 "vconfig's Command and BARs, and rbar[] (BARs and ROM dword), read from the device"),
+    PrimitiveDef("vfio_needs_reset", "vdev->needs_reset = value",
+                 (ParamDef("value", "enum", (("false", "false"), ("true", "true"))),),
+                 "whether the device is dirty for vfio_pci_dev_set_try_reset"),
+    PrimitiveDef("vfio_open", "the vfio core's open_count (vfio_df_open / vfio_df_close)",
+                 (ParamDef("value", "enum", (("open", "open: no interrupt type yet"),
+                                             ("closed", "closed: vdev->virq_disabled = false (vfio_pci_core_disable "
+                                                        "clears it after the interrupts; nothing reads it between)"))),),
+                 "the device is open (or closed) for the user"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -240,6 +294,10 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                         "pci_refresh_power_state, then current_state < pre_sleep_state)"),
     ("vfio_idle", "vfio-pci bound, the device closed and runtime-active, vfio.disable_idle_d3 off: "
                   "device_complete's pm_runtime_put lets rpm_idle suspend it"),
+    ("vfio_reset_works", "vdev->reset_works"),
+    ("vfio_needs_reset", "vdev->needs_reset (vfio_pci_dev_set_needs_reset: the only device of its set)"),
+    ("vfio_load_failed_no_reset", "the path's result is not 0 (pci_load_and_free_saved_state failed) and "
+                                  "!vdev->reset_works: vfio_pci_core_disable's goto out"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
