@@ -227,6 +227,7 @@ def test_vfio_sequences_are_paths():
     assert [s.do for s in p.path("vfio_pci_core_disable_restore")] == [
         "vfio_load_saved_state", "stop", "save_state", "write_command", "call", "restore_state"]
     assert [s.do for s in p.path("vfio_pci_ioctl_reset")] == ["fail", "vfio_set_power", "try_reset"]
+    assert [s.do for s in p.path("vfio_pci_dev_set_hot_reset")] == ["vfio_set_power", "try_reset"]
     assert p.switch("vfio.close_on_load_failure") == "resave"
     q = load_policy("linux-7.1+vfio-reset-done-v18")
     assert q.switch("vfio.close_on_load_failure") == p.switch("vfio.close_on_load_failure")
@@ -269,3 +270,16 @@ def test_9a92c5091a42_reverted_changes_the_open_snapshot(both):
     assert old.state.hw.read(0x04, 2) & 0x0400
     for m in (run("linux-7.1", "vfio_open()", "plx-8532"), run(spec, "vfio_open()", "plx-8532")):
         assert m.state.vfio.reset_works and m.state.hw.read(0x04, 2) == 0x0003
+
+
+def test_vfio_ioctl_reset_refuses_without_a_working_reset(both):
+    """vfio_pci_ioctl_reset's first step: the Fiji (no FLR, NoSoftRst+, no upstream port in the
+    model) has no reset, so reset_works is false at open and VFIO_DEVICE_RESET returns -EINVAL
+    without touching the device; the I350 resets (FLR) and returns 0."""
+    m = run("linux-7.1", "vfio_open()", "fiji")
+    assert not m.state.vfio.reset_works
+    before = m.state.hw.read(0x04, 4)
+    assert m.apply(parse_program("vfio_device_reset()")[0]) == -22
+    assert m.state.hw.read(0x04, 4) == before
+    m = run("linux-7.1", "vfio_open()")
+    assert m.state.vfio.reset_works and m.apply(parse_program("vfio_device_reset()")[0]) == 0

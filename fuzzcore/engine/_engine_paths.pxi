@@ -31,6 +31,7 @@ cdef enum:
     PATH_VFIO_CORE_DISABLE_RESET
     PATH_VFIO_DEV_SET_TRY_RESET
     PATH_VFIO_IOCTL_RESET
+    PATH_VFIO_DEV_SET_HOT_RESET
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -104,7 +105,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw",
                      "pci_pm_restore_noirq", "pci_pm_restore", "driver.pm_suspend", "driver.pm_resume",
                      "vfio_pci_core_enable", "vfio_pci_core_disable", "vfio_pci_core_disable_restore",
-                     "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset")
+                     "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset",
+                     "vfio_pci_dev_set_hot_reset")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",

@@ -171,16 +171,11 @@ cdef int vfio_device_reset(Machine *m) noexcept nogil:
 
 
 cdef int vfio_hot_reset(Machine *m) noexcept nogil:
-    """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
-    cdef int rc, prev
+    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENOTTY, else the policy path
+    vfio_pci_dev_set_hot_reset."""
     if not m.d.has_port:
         return ENOTTY_
-    prev = m.step
-    m.step = STEP_VFIO_HOT_RESET
-    vfio_pci_set_power_state(m, D0)
-    rc = pci_reset_bus(m)
-    m.step = prev
-    return rc
+    return run_path(m, PATH_VFIO_DEV_SET_HOT_RESET, METHOD_AUTO)
 
 
 # --- config writes through the permission table (§6.3) -----------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import msi
 from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MEMORY
 from .power import pci_set_power_state
-from .reset import pci_reset_bus, pci_reset_function
+from .reset import pci_reset_function
 from .restore import pci_restore_state
 from .save import pci_load_saved_state, pci_save_state, pci_store_saved_state
 from .state import D0, D3HOT
@@ -174,12 +174,12 @@ def vfio_device_reset(m) -> int:
 
 
 def vfio_hot_reset(m) -> int:
-    """VFIO_DEVICE_PCI_HOT_RESET: every device in the set to D0, then pci_reset_bus."""
+    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENOTTY, else the policy path
+    vfio_pci_dev_set_hot_reset (every device in the set to D0, then pci_reset_bus)."""
+    from .paths import run_path
     if m.state.port is None:
         return -25
-    with m.in_step("vfio_pci_dev_set_hot_reset"):
-        vfio_pci_set_power_state(m, D0)
-        return pci_reset_bus(m)
+    return run_path(m, "vfio_pci_dev_set_hot_reset", "auto")
 
 
 # --- config writes through the permission table (§6.3) ---------------------------------------

@@ -116,6 +116,9 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_pci_ioctl_reset", "vfio_pci_ioctl_reset (drivers/vfio/pci/vfio_pci_core.c)",
             "vfio_pci_ioctl_reset", "§6.5", "VFIO_DEVICE_RESET: -EINVAL unless reset_works, D0, "
             "pci_try_reset_function"),
+    PathDef("vfio_pci_dev_set_hot_reset", "vfio_pci_dev_set_hot_reset (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_dev_set_hot_reset", "§6.5", "VFIO_DEVICE_PCI_HOT_RESET: every device of the set to D0, "
+            "pci_reset_bus (after the no-bus-reset check)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
