@@ -98,7 +98,7 @@ pci_set_power_state(state=d0)
 """, 2, poke)
     found = _found(vs)
     assert [(v.op_index, v.op, v.register) for v in found] == [(2, "pci_set_power_state", "Command.BusMaster")]
-    assert found[0].expected == "on (intent of the last deliberate write, op 0 (pci_bind_driver))"
+    assert found[0].expected == "on (intent of the last deliberate write, op 0 (pci_bind_driver) in host driver probe)"
     assert found[0].actual == "off in hardware, last changed by op 2 (pci_set_power_state)"
 
 

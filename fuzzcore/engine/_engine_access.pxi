@@ -1,6 +1,7 @@
 # Every hardware access the engine makes (fuzzcore/model/access.py): config reads and writes of
 # the device and of its upstream port through the QEMU-style masks, and MMIO to the MSI-X table.
-# Checks that must hold *at the access* run here: write order (oracle) and MMIO decode (H1).
+# Checks that must hold *at the access* run here: write order (oracle), MMIO decode (H1), reads
+# and writes a function that does not answer loses (config_read_lost, config_write_lost).
 
 cdef enum:
     PCI_COMMAND = 0x04
@@ -70,8 +71,28 @@ cdef inline void hw_write(Machine *m, int off, int width, uint32_t value) noexce
     raw_write(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, off, width, value)
 
 
+cdef void read_lost(Machine *m, int off, int width) noexcept nogil:
+    """Access._read_lost: config_read_lost while the kernel believes the function answers, once
+    per op and not after snapshot_all_ones in the same op (pci_read_config_*, access.c)."""
+    if m.read_lost_op == m.op_index:
+        return
+    if m.st.dev.error_state == ERR_NORMAL and m.st.dev.current_state != D3COLD:
+        m.read_lost_op = m.op_index
+        report(m, INV_CONFIG_READ_LOST, REG_CONFIG, MSG_READ_LOST, <uint64_t>off, 0, <uint64_t>width)
+
+
 cdef inline uint32_t io_read(Machine *m, int off, int width) noexcept nogil:
-    """Access.read(target="dev")."""
+    """Access.read(target="dev"): a read whose value the kernel uses; config_read_lost while the
+    function does not answer (the check costs nothing while it answers)."""
+    if not m.st.accessible:
+        read_lost(m, off, width)
+        return width_mask(width)
+    return raw_read(m.cfg, off, width)
+
+
+cdef inline uint32_t io_read_checked(Machine *m, int off, int width) noexcept nogil:
+    """Access.read_checked: a read whose all-ones the caller tests, discards or hands to a vfio
+    user, or that snapshot_all_ones owns."""
     return hw_read(m, off, width)
 
 
@@ -88,6 +109,7 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
             m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (((value >> (8 * i)) & 0xFFU) << (8 * b))
             m.written_op[k] = m.op_index
             m.written_kind[k] = m.op_kind
+            m.written_step[k] = m.step
             m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
 
 

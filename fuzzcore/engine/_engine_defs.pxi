@@ -243,6 +243,7 @@ FIXED_STEP_NAMES = (
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------
 from fuzzcore.model.intent import FIELDS as _INTENT_FIELDS, REFINES as _INTENT_REFINES, message as _intent_message
+from fuzzcore.model.intent import WRITTEN_FIELDS as _INTENT_WRITTEN_FIELDS
 # intent.REFINES rows that name several written fields, as bit sets
 cdef uint64_t REFINES_PCIE = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "PCIe")])
 cdef uint64_t REFINES_L1SS = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "L1SS")])
@@ -278,11 +279,13 @@ cdef enum:
     INV_RESTORE_OUTSIDE_D0
     INV_INTENT_MISMATCH
     INV_CONFIG_WRITE_LOST
+    INV_CONFIG_READ_LOST
 INVARIANT_NAMES = (
     "mmio_decode_off", "restore_unsaved_buffer", "live_flag_mismatch", "snapshot_all_ones",
     "restore_all_ones", "snapshot_bar_stale", "restore_older_snapshot", "restore_after_failed_load",
     "upstream_feature_off", "order_violation", "used_without_restore", "msi_without_bus_master",
     "vconfig_mismatch", "restore_outside_d0", "intent_mismatch", "config_write_lost",
+    "config_read_lost",
 )
 
 cdef enum:
@@ -360,6 +363,7 @@ cdef enum:
     MSG_UPSTREAM_PTM
     MSG_INTENT               # a: intent, b: hardware, c: intent.pack(field, vector, last op)
     MSG_WRITE_LOST           # a: offset, b: value, c: width
+    MSG_READ_LOST            # a: offset, c: width
 
 
 def _message(int msg, a, b, c):
@@ -413,8 +417,13 @@ def _message(int msg, a, b, c):
     if msg == MSG_UPSTREAM_PTM:
         return "PTM enabled on the port too", "port PTM Enable clear"
     if msg == MSG_INTENT:
+        if (c & 0xFF) in _INTENT_WRITTEN_FIELDS:   # a: the intent, the writing step + 1 above bit 32
+            return _intent_message(a & 0xFFFFFFFF, b, c, OP_NAMES, STEP_NAMES[(a >> 32) - 1] if a >> 32 else "")
         return _intent_message(a, b, c, OP_NAMES)
     if msg == MSG_WRITE_LOST:
         return "the function answers", (f"write of 0x{b & ((1 << 8 * c) - 1):x} to 0x{a:03x} dropped: "
+                                        "config space reads all-ones")
+    if msg == MSG_READ_LOST:
+        return "the function answers", (f"read of 0x{a:03x} returned 0x{(1 << 8 * c) - 1:x}: "
                                         "config space reads all-ones")
     raise ValueError(f"unknown message code {msg}")

@@ -102,7 +102,7 @@ cdef void write_msg_msi(Machine *m, int off, bint is64) noexcept nogil:
         io_write(m, off + 0x0C, 2, dev.msi_msg[2])
     else:
         io_write(m, off + 0x08, 2, dev.msi_msg[2])
-    io_read(m, off + PCI_MSI_FLAGS, 2)
+    io_read_checked(m, off + PCI_MSI_FLAGS, 2)      # the flush: its value is discarded
 
 
 cdef void pci_msi_set_enable(Machine *m, int off, bint enable) noexcept nogil:

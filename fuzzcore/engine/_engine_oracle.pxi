@@ -374,10 +374,12 @@ cdef void intent_reset(Machine *m, const uint64_t *prev, const uint32_t *written
     memset(m.intent_kind, 0xFF, sizeof(m.intent_kind))
     memset(m.written_op, 0xFF, sizeof(m.written_op))
     memset(m.written_kind, 0xFF, sizeof(m.written_kind))
+    memset(m.written_step, 0xFF, sizeof(m.written_step))
     m.refined_now = 0
     m.wr_dirty = 0
     m.intent_all = 1
     m.lost_op = -2
+    m.read_lost_op = -2
 
 
 cdef void intent_init(Machine *m) noexcept nogil:
@@ -387,6 +389,7 @@ cdef void intent_init(Machine *m) noexcept nogil:
     m.wr_dirty = 0
     m.intent_all = 1
     m.lost_op = -2
+    m.read_lost_op = -2
     for f in range(N_INTENT):
         m.intent_prev[f] = 0
     intent_hardware_values(m, m.intent_prev, True)
@@ -398,6 +401,7 @@ cdef void intent_init(Machine *m) noexcept nogil:
                         if m.d.wr_off[f] >= 0 else 0)
         m.written_op[f] = -1
         m.written_kind[f] = -1
+        m.written_step[f] = -1
 
 
 cdef void intent_track(Machine *m) noexcept nogil:
@@ -449,6 +453,7 @@ cdef inline int64_t intent_one(Machine *m, int64_t before, int f, int vec, uint6
                   | (clamp_index(m.intent_op[f]) << 24))       # intent.pack
         if w >= 0:
             packed |= ((<uint64_t>(m.written_kind[w] + 1)) << 40) | (clamp_index(m.written_op[w]) << 48)
+            want |= (<uint64_t>(m.written_step[w] + 1)) << 32    # a written intent is 32 bits at most
         report(m, INV_INTENT_MISMATCH, REG_INTENT0 + f, MSG_INTENT, want, got, packed)
     return bit
 

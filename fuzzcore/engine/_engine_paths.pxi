@@ -131,7 +131,7 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
     if c == 0:
         return True
     if c == COND_CONFIG_ALL_ONES:
-        v = io_read(m, PCI_COMMAND, 4) == 0xFFFFFFFFU   # pci_dev_config_accessible (e18d1abc3bff)
+        v = io_read_checked(m, PCI_COMMAND, 4) == 0xFFFFFFFFU   # pci_dev_config_accessible (e18d1abc3bff)
     elif c == COND_INTX_PIN:
         v = hw_read(m, PCI_INTERRUPT_PIN, 1) != 0       # QEMU's vdev->intx.pin (its own copy)
     elif c == COND_NO_DRIVER:
@@ -139,7 +139,7 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
     elif c == COND_STATE_SAVED:
         v = m.st.dev.state_saved != 0
     elif c == COND_COMMAND_ALL_ONES:
-        v = io_read(m, PCI_COMMAND, 2) == 0xFFFF        # ad05c16b290b
+        v = io_read_checked(m, PCI_COMMAND, 2) == 0xFFFF        # ad05c16b290b
     elif c == COND_LOW_POWER:
         v = m.st.dev.current_state != D0 and m.st.dev.current_state != PCI_UNKNOWN
     elif c == COND_RUNTIME_SUSPENDED:
@@ -285,7 +285,7 @@ cdef int pmcsr_state(Machine *m, int fallback) noexcept nogil:
     cdef uint32_t pmcsr
     if not pm:
         return fallback
-    pmcsr = io_read(m, pm + PCI_PM_CTRL, 2)
+    pmcsr = io_read_checked(m, pm + PCI_PM_CTRL, 2)
     return D3COLD if pmcsr == 0xFFFF else <int>(pmcsr & PCI_PM_CTRL_STATE_MASK)
 
 

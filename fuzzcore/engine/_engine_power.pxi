@@ -115,7 +115,7 @@ cdef int pci_set_low_power_state(Machine *m) noexcept nogil:
         return EINVAL_
     if m.st.dev.current_state == D3HOT:
         return 0
-    csr = io_read(m, pm + PCI_PM_CTRL, 2)
+    csr = io_read_checked(m, pm + PCI_PM_CTRL, 2)
     if csr == 0xFFFF:
         m.st.dev.current_state = D3COLD
         return EIO_

@@ -2,15 +2,15 @@
 
 cdef uint32_t guest_view_command(Machine *m) noexcept nogil:
     """A Command read through vfio: hardware bits with vconfig's INTx Disable."""
-    cdef uint32_t hw = io_read(m, PCI_COMMAND, 2)
+    cdef uint32_t hw = io_read_checked(m, PCI_COMMAND, 2)    # QEMU's read: a vfio user's
     return ((hw & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE))
             | (<uint32_t>m.st.vfio.vconfig_command & PCI_COMMAND_INTX_DISABLE))
 
 
 cdef void to_d0(Machine *m) noexcept nogil:
     cdef int pm = m.d.fn.caps.pm
-    if pm and io_read(m, pm + 4, 2) & 0x3:
-        vfio_config_write(m, pm + 4, 2, io_read(m, pm + 4, 2) & ~(<uint32_t>0x3))
+    if pm and io_read_checked(m, pm + 4, 2) & 0x3:      # QEMU's reads (a vfio user's)
+        vfio_config_write(m, pm + 4, 2, io_read_checked(m, pm + 4, 2) & ~(<uint32_t>0x3))
 
 
 cdef void zero_bars(Machine *m) noexcept nogil:

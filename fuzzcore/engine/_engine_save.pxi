@@ -33,12 +33,13 @@ cdef bint save_config_space(Machine *m, int64_t epoch) noexcept nogil:
     cdef KernelDev *dev = &m.st.dev
     cdef int i
     for i in range(16):
-        dev.saved_config[i] = io_read(m, 4 * i, 4)
+        dev.saved_config[i] = io_read_checked(m, 4 * i, 4)   # snapshot_all_ones owns an all-ones snapshot
     dev.config_epoch = epoch
     for i in range(6):
         dev.bar_epoch[i] = epoch
     if dev.saved_config[1] == 0xFFFFFFFFU:
         report(m, INV_SNAPSHOT_ALL_ONES, REG_CONFIG, MSG_SNAPSHOT_ALL_ONES, 0, 0, 0)
+        m.read_lost_op = m.op_index     # the rest of this save's reads are that finding too
     dev.state_saved = 1
     return True
 

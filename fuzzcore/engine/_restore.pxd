@@ -289,9 +289,11 @@ cdef struct Machine:
     uint32_t written[N_WRITTEN]      # intent.WRITTEN: the value last written on purpose
     int32_t written_op[N_WRITTEN]    # the op index that wrote it (-1: enumeration)
     int32_t written_kind[N_WRITTEN]  # and its op kind
+    int32_t written_step[N_WRITTEN]  # and the model step (STEP_*) that wrote it
     uint64_t wr_dirty                # WRITTEN rows written or reset since the last end_of_op (bit per row)
     int intent_all                   # compare every row at the next usable end_of_op
     int lost_op                      # the op that reported config_write_lost (-2: none yet)
+    int read_lost_op                 # the op that reported config_read_lost or snapshot_all_ones (-2: none)
     # the system sleep in progress (model power.SystemSleep): the op's arguments, the PM core's
     # dev->power.direct_complete and the PCI core's skip_bus_pm over one transition
     int sleep_transition             # SLEEP_* (-1: none)

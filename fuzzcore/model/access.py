@@ -1,7 +1,8 @@
 """Every hardware access the model makes goes through here: config reads and writes of the
 device and of its upstream port, and MMIO to the MSI-X table. This is where accesses are traced
 (register, old -> new, model step) and where the oracle checks what must hold *at the access*:
-MMIO decode (H1), write order (H5, H7, H14, H17)."""
+MMIO decode (H1), write order (H5, H7, H14, H17), reads and writes a function that does not
+answer loses (config_read_lost, config_write_lost)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,33 @@ class Access:
 
     # --- config space -------------------------------------------------------------------
     def read(self, offset: int, width: int, target: str = "dev") -> int:
+        """A config read whose value the kernel uses (decides on, saves, writes back)."""
         hw = self._hw(target)
+        if target == "dev" and not hw.accessible:
+            self._read_lost(offset, width)
         return hw.read(offset, width)
+
+    def read_checked(self, offset: int, width: int) -> int:
+        """A config read of the device whose all-ones value is no unchecked use: the caller tests
+        it (PCI_POSSIBLE_ERROR in pci_set_low_power_state, pci_update_current_state,
+        pci_dev_config_accessible), discards it (a flush), hands it to a vfio user (QEMU's reads
+        through the config region), or a more precise invariant owns it (snapshot_all_ones)."""
+        return self.m.state.hw.read(offset, width)
+
+    def _read_lost(self, offset: int, width: int) -> None:
+        """config_read_lost: the read returns all-ones (PCI_ERROR_RESPONSE: the function does not
+        answer) while the kernel believes it answers (pci_channel_offline() false, not in D3cold),
+        and the caller uses the value unchecked. pci_read_config_* (drivers/pci/access.c) fakes
+        all-ones only for a device pci_dev_is_disconnected() marks; otherwise the read goes out.
+        Once per op; not after snapshot_all_ones in the same op (the snapshot is that finding)."""
+        m = self.m
+        d = m.state.dev
+        if m.oracle.read_lost_op == m.op_index:
+            return
+        if d.error_state == "normal" and d.current_state != D3COLD:
+            m.oracle.read_lost_op = m.op_index
+            m.oracle.report("config_read_lost", "config", "the function answers",
+                            f"read of 0x{offset:03x} returned 0x{(1 << 8 * width) - 1:x}: config space reads all-ones")
 
     def write(self, offset: int, width: int, value: int, target: str = "dev") -> None:
         hw = self._hw(target)

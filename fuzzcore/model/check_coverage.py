@@ -119,6 +119,16 @@ _REASONS: dict[str, str] = {
 }
 
 
+# Checks the access layer (fuzzcore/model/access.py) makes at every device config access, so they
+# cover every row at once: what a function that does not answer loses while the kernel believes it
+# answers.
+ACCESS_CHECKS: tuple[str, ...] = (
+    "config_write_lost (every write to the device)",
+    "config_read_lost (every read whose value the kernel uses: to decide, to save, to write back; "
+    "not where it tests for all-ones, discards the value or hands it to a vfio user)",
+)
+
+
 @dataclass(frozen=True)
 class CoverageRow:
     register: str
@@ -136,6 +146,9 @@ def _lookup(table, name: str):
             if name.startswith(key) and (best is None or len(key) > len(best)):
                 best = key
     return table[best] if best is not None else None
+
+
+assert all(c.split(" ")[0] in BY_NAME for c in ACCESS_CHECKS)
 
 
 def checks_for(register: str) -> tuple[tuple[str, ...], str]:
@@ -204,6 +217,7 @@ def coverage_text(device: str, rows) -> str:
     for r in rows:
         what = ", ".join(r.checks) if r.checks else f"no check: {r.reason or 'gap'}"
         out.append(f"  {r.register:<{width}}  {r.writes:>7,} writes  {what}")
+    out.append("  every device register also, at the access: " + "; ".join(ACCESS_CHECKS))
     g = gaps(rows)
     out.append(f"{len(g)} gap(s)" + (": " + "; ".join(r.register for r in g) if g else ""))
     return "\n".join(out) + "\n"

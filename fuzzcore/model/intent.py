@@ -338,15 +338,24 @@ def pack(field: int, vector: int, changed_op_index: int, changed_op_kind: int,
             | (written_op_kind + 1) << 40 | min(written_op_index + 1, 0xFFFF) << 48)
 
 
-def message(intent: int, hardware: int, packed: int, op_names) -> tuple[str, str]:
-    """(expected, actual) of an intent_mismatch, as both models write it."""
+def _upstream(op_kind: int) -> str:
+    from ..program.op_table import OPS
+    return OPS[op_kind].upstream if 0 <= op_kind < len(OPS) else ""
+
+
+def message(intent: int, hardware: int, packed: int, op_names, w_step: str = "") -> tuple[str, str]:
+    """(expected, actual) of an intent_mismatch, as both models write it. w_step: the model step
+    (upstream function) of the last deliberate write of a written intent, named when it is not
+    the op's own (a restore inside a bind, a reset or a close sets the intent: pci_restore_state
+    writes what the kernel saved, and that is what it means from then on)."""
     field, vector = packed & 0xFF, packed >> 8 & 0xFF
     op_kind, op_index = (packed >> 16 & 0xFF) - 1, (packed >> 24 & 0xFFFF) - 1
     w_kind, w_index = (packed >> 40 & 0xFF) - 1, (packed >> 48 & 0xFFFF) - 1
     reg, who, kind = FIELDS[field]
     vec = f"vector {vector}: " if field == F_MSIX_MSG else ""
     if field in WRITTEN_FIELDS:
-        who = (f"{who}, op {w_index} ({op_names[w_kind]})" if w_index >= 0
+        by = f" in {w_step}" if w_step and w_index >= 0 and w_step not in (op_names[w_kind], _upstream(w_kind)) else ""
+        who = (f"{who}, op {w_index} ({op_names[w_kind]}){by}" if w_index >= 0
                else f"{who}, at enumeration (firmware and the PCI core)")
     expected = f"{vec}{_fmt(kind, intent)} (intent of {who})"
     last = "unchanged since enumeration" if op_index < 0 else f"last changed by op {op_index} ({op_names[op_kind]})"

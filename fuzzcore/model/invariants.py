@@ -94,6 +94,14 @@ INVARIANTS: tuple[Invariant, ...] = (
               "while the kernel believed it did (dev->error_state normal, not in D3cold): the hardware dropped it",
               checked='at every config write the models make to the device, as it happens',
               registers='config'),
+    Invariant("config_read_lost", "H3e/H11",
+              "a config read returned all-ones from a function that did not answer while the kernel believed it "
+              "did (dev->error_state normal, not in D3cold), and the kernel used the value unchecked (to decide, "
+              "to save, to write back)",
+              checked=('at every config read the models make of the device, as it happens, once per op; not where '
+                       'the caller tests for all-ones (PCI_POSSIBLE_ERROR), discards the value or hands it to a '
+                       'vfio user, nor after snapshot_all_ones in the same op'),
+              registers='config'),
 )
 
 BY_NAME = {inv.name: inv for inv in INVARIANTS}

@@ -103,7 +103,7 @@ def _write_msg_msi(m, off: int, is64: bool, msg: tuple) -> None:
         m.io.write(off + 0x0C, 2, data)
     else:
         m.io.write(off + 0x08, 2, data)
-    m.io.read(off + PCI_MSI_FLAGS, 2)
+    m.io.read_checked(off + PCI_MSI_FLAGS, 2)     # the flush: its value is discarded
 
 
 def pci_msi_set_enable(m, off: int, enable: bool) -> None:

@@ -34,7 +34,8 @@ class Oracle:
         self._hw_prev: list = []         # each intent field's hardware value after the last op
         self._hw_changed: list = []      # (op index, op kind) that last changed it; (-1, -1): none
         self.written: list = [0] * _intent.N_WRITTEN          # intent.WRITTEN: the last deliberate write
-        self._written_op: list = [(-1, -1)] * _intent.N_WRITTEN   # and the op that made it
+        self._written_op: list = [(-1, -1, "")] * _intent.N_WRITTEN   # and the op (and step) that made it
+        self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
 
     def init_intent(self) -> None:
         """The hardware as enumeration leaves it: nothing changed it yet."""
@@ -43,7 +44,7 @@ class Oracle:
         for k, (off, width, _cmp, port) in enumerate(self.m.written_layout):
             hw = self.m.state.port.hw if port and self.m.state.port is not None else self.m.state.hw
             self.written[k] = int.from_bytes(hw.config[off:off + width].tobytes(), "little") if off >= 0 else 0
-        self._written_op = [(-1, -1)] * _intent.N_WRITTEN
+        self._written_op = [(-1, -1, "")] * _intent.N_WRITTEN
 
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
@@ -55,7 +56,7 @@ class Oracle:
             if hit is not None:
                 k, b = hit
                 self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | ((value >> 8 * i) & 0xFF) << 8 * b
-                self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1))
+                self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
@@ -202,8 +203,10 @@ class Oracle:
                 self._pending.append((key, None))
                 continue
             idx, k = self._hw_changed[f]
-            w_idx, w_kind = self._written_op[_intent.WRITTEN_FIELDS[f][0]] if f in _intent.WRITTEN_FIELDS else (-1, -1)
-            expected, actual = _intent.message(want, got, _intent.pack(f, vec, idx, k, w_idx, w_kind), _OP_NAMES)
+            w_idx, w_kind, w_step = (self._written_op[_intent.WRITTEN_FIELDS[f][0]] if f in _intent.WRITTEN_FIELDS
+                                     else (-1, -1, ""))
+            expected, actual = _intent.message(want, got, _intent.pack(f, vec, idx, k, w_idx, w_kind), _OP_NAMES,
+                                               w_step)
             self._pending.append((key, ("intent_mismatch", reg, expected, actual)))
 
     def _standing_report(self, invariant: str, register: str, expected: str, actual: str) -> None:

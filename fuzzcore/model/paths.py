@@ -25,7 +25,7 @@ def condition(m, when: str, result: int) -> bool:
     name = when[4:] if neg else when
     if name == "config_all_ones":
         # pci_dev_config_accessible (e18d1abc3bff): Command/Status as one dword
-        value = m.io.read(PCI_COMMAND, 4) == 0xFFFFFFFF
+        value = m.io.read_checked(PCI_COMMAND, 4) == 0xFFFFFFFF
     elif name == "result_ok":
         value = result == 0
     elif name == "intx_pin":
@@ -35,7 +35,7 @@ def condition(m, when: str, result: int) -> bool:
     elif name == "state_saved":
         value = bool(m.state.dev.state_saved)
     elif name == "command_all_ones":
-        value = m.io.read(PCI_COMMAND, 2) == 0xFFFF
+        value = m.io.read_checked(PCI_COMMAND, 2) == 0xFFFF
     elif name == "low_power":
         value = m.state.dev.current_state not in (D0, PCI_UNKNOWN)
     elif name == "runtime_suspended":
@@ -209,7 +209,7 @@ def pmcsr_state(m, fallback: int) -> int:
     from .power import PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK
     if not m.caps.pm:
         return fallback
-    pmcsr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    pmcsr = m.io.read_checked(m.caps.pm + PCI_PM_CTRL, 2)
     return D3COLD if pmcsr == 0xFFFF else pmcsr & PCI_PM_CTRL_STATE_MASK
 
 

@@ -110,7 +110,7 @@ def pci_set_low_power_state(m) -> int:
         return -22
     if st.dev.current_state == D3HOT:
         return 0
-    csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    csr = m.io.read_checked(m.caps.pm + PCI_PM_CTRL, 2)
     if csr == 0xFFFF:
         st.dev.current_state = D3COLD
         return -5

@@ -11,15 +11,15 @@ from .paths import run_path
 def guest_view_command(m) -> int:
     """A Command read through vfio: hardware bits with vconfig's INTx Disable."""
     v = m.state.vfio
-    hw = m.io.read(PCI_COMMAND, 2)
+    hw = m.io.read_checked(PCI_COMMAND, 2)    # QEMU's read: a vfio user's, not the kernel's
     return (hw & ~PCI_COMMAND_INTX_DISABLE) | (v.vconfig_command & PCI_COMMAND_INTX_DISABLE)
 
 
 def to_d0(m) -> None:
     """vfio_pci_pre_reset: PMCSR PowerState to D0 through the config region, if it is not."""
     pm = m.caps.pm
-    if pm and m.io.read(pm + 4, 2) & 0x3:
-        vfio.vfio_config_write(m, pm + 4, 2, m.io.read(pm + 4, 2) & ~0x3)
+    if pm and m.io.read_checked(pm + 4, 2) & 0x3:       # QEMU's reads (a vfio user's)
+        vfio.vfio_config_write(m, pm + 4, 2, m.io.read_checked(pm + 4, 2) & ~0x3)
 
 
 def zero_bars(m) -> None:

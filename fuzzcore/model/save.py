@@ -17,11 +17,12 @@ def save_config_space(m, epoch: int) -> bool:
     """pci_save_state: dwords 0x00..0x3C, ascending; no accessibility check in v7.1.3."""
     dev = m.state.dev
     for i in range(16):
-        dev.saved_config[i] = m.io.read(4 * i, 4)
+        dev.saved_config[i] = m.io.read_checked(4 * i, 4)   # snapshot_all_ones owns an all-ones snapshot
     dev.config_epoch = epoch
     dev.bar_epoch = [epoch] * 6
     if dev.saved_config[1] == 0xFFFFFFFF:
         m.oracle.report("snapshot_all_ones", "config", "a device that answers", "Command/Status read 0xffffffff")
+        m.oracle.read_lost_op = m.op_index   # the rest of this save's reads are that finding too
     dev.state_saved = True
     return True
 
