@@ -151,3 +151,15 @@ pci_enable_msi()
     assert [v.op_index for v in hits] == [4]
     assert hits[0].expected == ("0x283f (intent of the last deliberate write, op 3 (pci_bind_driver) in "
                                 "pci_restore_state/pcie)"), hits
+
+
+def test_bar_update_snapshot_is_the_value_written():
+    # pci_std_update_resource stores `new` in saved_config_space; its read-back only feeds pci_err,
+    # so a function that stopped answering neither poisons the snapshot nor raises config_read_lost
+    text = "pci_bind_driver(driver=none)\nhw_inaccessible()\npci_assign_bar(bar=3, slot=2)\n"
+    vs = _run_both(text)
+    assert not _lost_reads(vs) and [v.invariant for v in vs] == ["config_write_lost"]
+    m = _model()
+    m.run(parse_program(text))
+    saved = m.state.dev.saved_config[4 + 3]
+    assert saved != 0xFFFFFFFF and saved & ~0xF == m.state.dev.resources[3] & 0xFFFFFFF0

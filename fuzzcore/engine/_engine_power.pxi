@@ -54,10 +54,12 @@ cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
         io_write(m, 0x14 + 4 * bar, 4, <uint32_t>(addr >> 32))
     if disable:
         io_write(m, PCI_COMMAND, 2, cmd)
+    # saved_config_space gets the value written (`new`), not the read-back (`check`, only for
+    # pci_err), drivers/pci/setup-res.c
     if m.pol.bar_assignment_updates_snapshot:
-        m.st.dev.saved_config[4 + bar] = io_read(m, 0x10 + 4 * bar, 4)
+        m.st.dev.saved_config[4 + bar] = lo
         if kind == BAR_MEM64:
-            m.st.dev.saved_config[5 + bar] = io_read(m, 0x14 + 4 * bar, 4)
+            m.st.dev.saved_config[5 + bar] = <uint32_t>(addr >> 32)
 
 
 cdef void pci_restore_bars(Machine *m) noexcept nogil:

@@ -53,10 +53,12 @@ def pci_update_bar(m, bar: int) -> None:
         m.io.write(0x14 + 4 * bar, 4, addr >> 32)
     if disable:
         m.io.write(PCI_COMMAND, 2, cmd)
+    # saved_config_space gets the value written (`new`), not a read-back: the read-back (`check`)
+    # only feeds pci_err's "error updating" (drivers/pci/setup-res.c, 6.12 and 7.1)
     if m.policy.switch("resources.bar_assignment_updates_snapshot"):
-        st.dev.saved_config[4 + bar] = m.io.read(0x10 + 4 * bar, 4)
+        st.dev.saved_config[4 + bar] = lo
         if info.kind == "mem64":
-            st.dev.saved_config[5 + bar] = m.io.read(0x14 + 4 * bar, 4)
+            st.dev.saved_config[5 + bar] = addr >> 32
 
 
 def pci_restore_bars(m) -> None:
