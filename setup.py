@@ -1,7 +1,7 @@
 """Build the Cython engine `fuzzcore.engine._restore` (and its two helpers) against numpy's headers.
 
 The native sources live in fuzzcore/engine/: _restore.pyx with its _engine_*.pxi files, _mutate.pyx,
-_feedback.pyx.
+_feedback.pyx, _driver.pyx.
 
 Plain build: whatever compiler Python was built with (gcc here).
 Instrumented build (for coverage-guided campaigns): set FUZZCORE_INSTRUMENT=1. The engine is
@@ -40,8 +40,9 @@ def _extension(name: str) -> Extension:
 
 
 # _restore: the engine; _mutate: the structure-aware mutator atheris calls;
-# _feedback: state-feature counters registered with libFuzzer.
-extensions = [_extension("_restore"), _extension("_mutate"), _extension("_feedback")]
+# _feedback: state-feature counters registered with libFuzzer; _driver: libFuzzer's driver and
+# custom-mutator hooks in C for the native engine's campaigns.
+extensions = [_extension("_restore"), _extension("_mutate"), _extension("_feedback"), _extension("_driver")]
 
 setup(
     ext_modules=cythonize(

@@ -103,6 +103,43 @@ def test_a_python_exception_is_a_crash_with_its_traceback(tmp_path):
     assert "injected engine fault" in tb
 
 
+def test_a_python_exception_under_the_c_driver_is_a_crash_with_its_traceback(tmp_path):
+    """The native engine runs under fuzzcore/engine/_driver.pyx, not atheris: an exception on its
+    slow path (here the findings store, patched from outside) still ends the worker as a crash
+    whose input libFuzzer keeps and whose traceback the harness keeps beside it."""
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(
+        "import fuzzcore.campaign.findings_store as f\n"
+        "def record(self, data, v, count_hit=True):\n"
+        "    raise RuntimeError('injected store fault')\n"
+        "f.FindingsStore.record = record\n")
+    env = dict(os.environ, PYTHONPATH=f"{inject}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    r = fuzz(tmp_path / "x", "--max-time", 30, "--engine", "native", "--no-seeds", "--seed", 2, env=env)
+    assert r.returncode == 3, r.stderr
+    log = (tmp_path / "x" / "logs" / "worker-0.log").read_text()
+    assert "Uncaught Python exception" in log and "fuzz target exited" in log
+    arts = tmp_path / "x" / "findings" / "artifacts"
+    crash = [p for p in arts.iterdir() if p.name.startswith("crash-") and not p.name.endswith(".txt")]
+    assert crash and len(crash[0].read_bytes()) % 8 == 0
+    assert "injected store fault" in (arts / f"{crash[0].name}.traceback.txt").read_text()
+
+
+def test_the_c_driver_runs_fuzzcores_mutators(tmp_path):
+    """libFuzzer under the C driver calls fuzzcore's structure-aware mutator (its hooks bound
+    at load) and its own byte mutators for the rest, as the MutationMix splits them."""
+    out = tmp_path / "m"
+    assert ran(fuzz(out, "--no-seeds", "--runs", 20000, "--seed", 4))
+    stats = json.loads((out / "workers" / "0.json").read_text())
+    assert stats["engine"] == "native" and stats["runs"] == 20000
+    m = stats["mutations"]
+    structured = sum(v for k, v in m.items() if k != "libfuzzer")
+    assert structured > 0 and m.get("libfuzzer", 0) > 0
+    # structure_pct 80: about four structure-aware mutations per byte-level one
+    assert 2 < structured / m["libfuzzer"] < 8
+    assert "Uncaught" not in (out / "logs" / "worker-0.log").read_text()
+
+
 def test_two_workers_share_corpus_and_findings(tmp_path):
     out = tmp_path / "w"
     r = fuzz(out, "--max-time", 6, "--workers", 2, "--seed", 11)

@@ -139,7 +139,15 @@ class Harness:
         name = "crash-" + hashlib.sha1(data).hexdigest()
         self.store.crash_traceback(name, traceback.format_exc())
 
-    # --- mutators (atheris custom_mutator / custom_crossover) -------------------------------
+    # --- mutators (atheris custom_mutator / custom_crossover, or the C driver's) -------------
+    def c_mutator(self, libfuzzer_mutate_address: int):
+        """The MutationMix the C driver calls (native engine only): as mutators(), with
+        libFuzzer's own LLVMFuzzerMutate (at that address) as the byte-level fallback."""
+        e = self.executor.engine
+        self._mix = self._mutate.MutationMix(self.structure_pct, None, e.op_mask, e.without_refused)
+        self._mix.use_libfuzzer_mutate(libfuzzer_mutate_address)
+        return self._mix
+
     def mutators(self):
         """(custom_mutator, custom_crossover) for atheris.Setup, both C callables (no Python
         frame per call)."""

@@ -1,4 +1,5 @@
-"""One campaign worker process: libFuzzer (via atheris) over one harness.
+"""One campaign worker process: libFuzzer over one harness (the native engine's under the C
+driver, fuzzcore/engine/_driver.pyx; the reference model's through atheris).
 
 Started by fuzzcore.campaign.driver with a JSON config; writes its stats to
 <out>/workers/<id>.json every STATS_SECONDS (atomically), so the driver can show a status line
@@ -37,25 +38,56 @@ STATS_SECONDS = 2.0
 LIBFUZZER_DEFAULTS = ["-use_counters=0", "-entropic=0", "-len_control=100", "-verbosity=0"]
 
 
-def load_libfuzzer_globally() -> None:
+def driver_module_path() -> str | None:
+    """The file of fuzzcore.engine._driver, found without importing the engine package (an
+    instrumented engine cannot import before libFuzzer is loaded); None when it is not built."""
+    import importlib.machinery
+
+    import fuzzcore
+    here = os.path.join(os.path.dirname(fuzzcore.__file__), "engine")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(here, "_driver" + suffix)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_libfuzzer_globally(c_driver: bool = False) -> None:
     """Load atheris's libFuzzer with RTLD_GLOBAL before any fuzzcore extension is imported: an
     engine built with -fsanitize=fuzzer-no-link (FUZZCORE_INSTRUMENT=1) needs its symbols
-    (__sancov_lowest_stack, ...) to import at all; a plain build does not care."""
+    (__sancov_lowest_stack, ...) to import at all; a plain build does not care.
+
+    The custom-mutator/crossover hooks must be loaded before it, globally: libFuzzer looks their
+    symbols up when it loads, and finds none if its own module came first (then no custom
+    mutation happens). With `c_driver`, the hooks are fuzzcore.engine._driver's (C, for the
+    native engine), else atheris's (Python callables, for the reference model)."""
+    import ctypes
     flags = sys.getdlopenflags()
     sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
     try:
-        # The custom-mutator/crossover hook modules first: libFuzzer looks their symbols up when it
-        # loads, and finds none if its own module came first (then no custom mutation happens).
-        import atheris.custom_mutator  # noqa: F401
-        import atheris.custom_crossover  # noqa: F401
+        if c_driver:
+            # Only the shared object, globally; Python imports (initialises) it later from
+            # the same file, which the loader then finds already loaded.
+            ctypes.CDLL(driver_module_path(), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
+        else:
+            import atheris.custom_mutator  # noqa: F401
+            import atheris.custom_crossover  # noqa: F401
         import atheris.core_with_libfuzzer  # noqa: F401
     finally:
         sys.setdlopenflags(flags)
 
 
+def libfuzzer_module_path() -> str:
+    import atheris.core_with_libfuzzer as core
+    return core.__file__
+
+
 def main(config_path: str) -> None:
-    load_libfuzzer_globally()
     cfg = json.loads(Path(config_path).read_text())
+    # The native engine runs under the C driver (fuzzcore/engine/_driver.pyx), the reference
+    # model under atheris (its target is Python anyway).
+    c_driver = cfg["engine"] != "reference" and driver_module_path() is not None
+    load_libfuzzer_globally(c_driver)
     from ..device.builtin import resolve_device
     from ..policy import load_policy
     from .executor import make_executor
@@ -109,10 +141,22 @@ def main(config_path: str) -> None:
     # libFuzzer's normal end (-runs, -max_total_time) is C exit(): flush hits, shorter inputs, stats.
     _feedback.call_at_process_exit(lambda: write_stats(force=True))
 
+    argv = [sys.argv[0]] + LIBFUZZER_DEFAULTS + cfg["libfuzzer_args"]
+    if c_driver and harness.target is not None:
+        from ..engine import _driver, _mutate
+        core = libfuzzer_module_path()
+        if not _driver.hooks_global():
+            raise RuntimeError(f"{core}: libFuzzer did not find fuzzcore's custom mutator "
+                               "(fuzzcore.engine._driver must be loaded globally before it)")
+        mix = harness.c_mutator(_driver.libfuzzer_symbol(core, "LLVMFuzzerMutate"))
+        rc = _driver.run(core, argv, harness.target, harness.target.c_entry(), mix, mix.c_entry(),
+                         _mutate.crossover_c_entry())
+        write_stats(force=True)       # libFuzzer usually exits itself (the C exit hook above)
+        sys.exit(rc)
     import atheris
     custom_mutator, custom_crossover = harness.mutators()
-    atheris.Setup([sys.argv[0]] + LIBFUZZER_DEFAULTS + cfg["libfuzzer_args"], harness.test_one_input,
-                  custom_mutator=custom_mutator, custom_crossover=custom_crossover, internal_libfuzzer=True)
+    atheris.Setup(argv, harness.test_one_input, custom_mutator=custom_mutator,
+                  custom_crossover=custom_crossover, internal_libfuzzer=True)
     atheris.Fuzz()
 
 

@@ -173,13 +173,17 @@ cdef class Engine:
     # runs each), and without_refused then reads its refused flags instead of running it again.
     cdef uint64_t run_serial
     cdef uint64_t last_input_serial
-    cdef object last_input
+    cdef uint8_t *last_buf             # a copy of that input (C: the C driver hands no bytes)
+    cdef Py_ssize_t last_len, last_cap
 
     def __cinit__(self):
         self.viol_buf = NULL
         self.rets_buf = NULL
         self.feat_buf = NULL
         self.refused_buf = NULL
+        self.last_buf = NULL
+        self.last_len = -1
+        self.last_cap = 0
         self._violation_cache = {}
 
     def __dealloc__(self):
@@ -187,6 +191,7 @@ cdef class Engine:
         PyMem_Free(self.rets_buf)
         PyMem_Free(self.feat_buf)
         PyMem_Free(self.refused_buf)
+        PyMem_Free(self.last_buf)
 
     def __init__(self, device, policy, counters=None, int max_violations=4096):
         from ..device.builtin import resolve_device
@@ -485,6 +490,20 @@ cdef class Engine:
         for i in range(n_rec):
             apply_record(&self.m, self.ops, self.n_ops, data + 8 * i, <int>i)
 
+    cdef void _keep_last_input(self, const uint8_t *p, Py_ssize_t size) except *:
+        """Remember the campaign target's input of the run just made (without_refused)."""
+        cdef uint8_t *b
+        if size > self.last_cap:
+            b = <uint8_t *>PyMem_Realloc(self.last_buf, size)
+            if b == NULL:
+                raise MemoryError()
+            self.last_buf = b
+            self.last_cap = size
+        if size:
+            memcpy(self.last_buf, p, size)
+        self.last_len = size
+        self.last_input_serial = self.run_serial
+
     cdef inline void _settle(self) except *:
         """Before the state or the output buffers change: the last run()'s result gets its values
         now if anyone still holds it (its reference count is above the engine's own)."""
@@ -566,8 +585,8 @@ cdef class Engine:
         cdef uint8_t *counters = self.m.counters
         cdef int64_t ops_run = self.m.n_ops_run, refused = self.m.n_refused
         cdef int64_t n_ref = 0
-        if (self.last_input is not None and self.last_input_serial == self.run_serial
-                and self.n_run == n and self.last_input == data):
+        if (self.last_len == len(data) and self.last_input_serial == self.run_serial
+                and self.n_run == n and memcmp(self.last_buf, p, self.last_len) == 0):
             for i in range(n):          # the target's last run: its flags are still here
                 n_ref += self.refused_buf[i]
         else:

@@ -10,6 +10,8 @@
 # array, bumped inside the run (fuzzcore/engine/_feedback.pyx registers that memory).
 
 cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdint cimport uintptr_t
 
 cdef enum:
     N_BUCKET_OPS = 257          # op kinds 0..255 and "init" (-1), stored at op_kind + 1
@@ -54,12 +56,21 @@ cdef class CampaignTarget:
     cdef inline Py_ssize_t _index(self, const ViolationRec *v) noexcept nogil:
         return (<Py_ssize_t>v.invariant * N_BUCKET_OPS + v.op_kind + 1) * self.n_regs + v.reg
 
+    def test_one_input(self, bytes data not None):
+        self.run_raw(<const uint8_t *>(<char *>data), len(data), data)
+
+    def c_entry(self) -> int:
+        """The address of campaign_target_entry, the C function the C driver hands libFuzzer's
+        callbacks to (fuzzcore/engine/_driver.pyx), with this object as its context."""
+        return <uintptr_t>&campaign_target_entry
+
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    def test_one_input(self, bytes data not None):
+    cdef int run_raw(self, const uint8_t *p, Py_ssize_t size, object data) except -1:
+        """Run one input (`size` bytes at p; `data` the same bytes as an object, or None: they
+        are made only if the slow path needs them)."""
         cdef Engine e = self.engine
-        cdef Py_ssize_t n = len(data) // 8
-        cdef const uint8_t *p = <const uint8_t *>(<char *>data)
+        cdef Py_ssize_t n = size // 8
         cdef Py_ssize_t i, idx
         cdef bint slow = False
         cdef ViolationRec *v
@@ -79,10 +90,12 @@ cdef class CampaignTarget:
                     self.hit_count[idx] += 1
                 if v.op_index + 1 < self.best[idx]:
                     slow = True
-        e.last_input = data
-        e.last_input_serial = e.run_serial
+        e._keep_last_input(p, size)
         if slow:
+            if data is None:
+                data = PyBytes_FromStringAndSize(<const char *>p, size)
             self._slow_path(data)
+        return 0
 
     cdef void _slow_path(self, bytes data) except *:
         cdef Engine e = self.engine
@@ -112,3 +125,8 @@ cdef class CampaignTarget:
     def best_ops(self) -> dict:
         """{bucket tuple: shortest op count handed to on_finding} (tests, stats)."""
         return {b: int(self._best_array[i]) for i, b in self.names.items()}
+
+
+cdef int campaign_target_entry(void *ctx, const uint8_t *data, size_t size) except -1:
+    """The C driver's TestOneInput (GIL held): run `data` on the CampaignTarget `ctx`."""
+    return (<CampaignTarget>ctx).run_raw(data, <Py_ssize_t>size, None)

@@ -47,7 +47,7 @@ The hot path uses a stack buffer and C tables built once at import from op_table
 Python object a call creates is the returned bytes.
 """
 
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memcpy, memmove, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 
@@ -617,24 +617,18 @@ def mutate(bytes data not None, Py_ssize_t max_size, unsigned int seed):
     return PyBytes_FromStringAndSize(<char *>buf, n * R)
 
 
-def crossover(bytes a not None, bytes b not None, Py_ssize_t max_size, unsigned int seed):
-    """Splice at record boundaries: a's first k records + b's last m records, k + m ≤ cap.
-
-    When both inputs have records and cap ≥ 2, k ≥ 1 and m ≥ 1 (a real mix); with cap 1 the
-    output is a's first record or b's last one; with one side empty it is a prefix of the other
-    side (k ≥ 1) or a suffix of it (m ≥ 1); with cap 0 or both empty it is b""."""
-    cdef uint8_t buf[MAX_REC * R]
+cdef Py_ssize_t crossover_into(const uint8_t *a, Py_ssize_t na, const uint8_t *b, Py_ssize_t nb,
+                               uint8_t *out, Py_ssize_t max_size, unsigned int seed) noexcept nogil:
+    """crossover() into `out` (max_size bytes); na, nb in records. Returns the output's size."""
     cdef int cap = cap_records(max_size)
-    cdef Py_ssize_t na = PyBytes_GET_SIZE(a) // R
-    cdef Py_ssize_t nb = PyBytes_GET_SIZE(b) // R
     cdef int k = 0, m = 0, ka, mb
     cdef uint64_t s = <uint64_t>seed ^ <uint64_t>0xC2B2AE3D27D4EB4FULL
     if cap == 0:
-        return b""
+        return 0
     ka = <int>na if na < cap else cap
     mb = <int>nb if nb < cap else cap
     if ka == 0 and mb == 0:
-        return b""
+        return 0
     if ka == 0:
         m = 1 + <int>below(&s, mb)
     elif mb == 0:
@@ -651,9 +645,35 @@ def crossover(bytes a not None, bytes b not None, Py_ssize_t max_size, unsigned 
         if mb > cap - k:
             mb = cap - k
         m = 1 + <int>below(&s, mb)
-    memcpy(buf, PyBytes_AS_STRING(a), k * R)
-    memcpy(buf + k * R, PyBytes_AS_STRING(b) + (nb - m) * R, m * R)
-    return PyBytes_FromStringAndSize(<char *>buf, (k + m) * R)
+    # a and b may be out itself (libFuzzer passes distinct buffers; stay safe anyway)
+    memmove(out, a, k * R)
+    memmove(out + k * R, b + (nb - m) * R, m * R)
+    return (k + m) * R
+
+
+def crossover(bytes a not None, bytes b not None, Py_ssize_t max_size, unsigned int seed):
+    """Splice at record boundaries: a's first k records + b's last m records, k + m ≤ cap.
+
+    When both inputs have records and cap ≥ 2, k ≥ 1 and m ≥ 1 (a real mix); with cap 1 the
+    output is a's first record or b's last one; with one side empty it is a prefix of the other
+    side (k ≥ 1) or a suffix of it (m ≥ 1); with cap 0 or both empty it is b""."""
+    cdef uint8_t buf[MAX_REC * R]
+    cdef Py_ssize_t n = crossover_into(<const uint8_t *>PyBytes_AS_STRING(a), PyBytes_GET_SIZE(a) // R,
+                                       <const uint8_t *>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b) // R,
+                                       buf, max_size if max_size < MAX_REC * R else MAX_REC * R, seed)
+    return PyBytes_FromStringAndSize(<char *>buf, n)
+
+
+cdef size_t crossover_entry(const uint8_t *d1, size_t s1, const uint8_t *d2, size_t s2,
+                            uint8_t *out, size_t max_out, unsigned int seed) noexcept nogil:
+    """The C driver's LLVMFuzzerCustomCrossOver (fuzzcore/engine/_driver.pyx)."""
+    return <size_t>crossover_into(d1, <Py_ssize_t>(s1 // R), d2, <Py_ssize_t>(s2 // R), out,
+                                  <Py_ssize_t>max_out, seed)
+
+
+def crossover_c_entry() -> int:
+    """The address of crossover_entry (a C function; the C driver calls it)."""
+    return <uintptr_t>&crossover_entry
 
 
 def last_strategy():
@@ -680,6 +700,15 @@ cdef object _cached(dict cache, object fn, bytes key):
         value = fn(key)
         cache[key] = value
     return value
+
+
+ctypedef size_t (*raw_mutate_fn)(uint8_t *data, size_t size, size_t max_size) noexcept nogil
+
+
+cdef Py_ssize_t mutation_mix_entry(void *ctx, uint8_t *data, size_t size, size_t max_size,
+                                   unsigned int seed) except -1:
+    """The C driver's LLVMFuzzerCustomMutator (GIL held): MutationMix `ctx` on libFuzzer's buffer."""
+    return (<MutationMix>ctx).mutate_raw(data, <Py_ssize_t>size, <Py_ssize_t>max_size, seed)
 
 
 cdef class MutationMix:
@@ -710,6 +739,7 @@ cdef class MutationMix:
     cdef dict feasible_cache
     cdef readonly unsigned long long fallback_calls
     cdef readonly unsigned long long in_state_calls
+    cdef raw_mutate_fn c_fallback            # libFuzzer's LLVMFuzzerMutate, under the C driver
 
     def __init__(self, int structure_pct, fallback, feasible=None, strip=None):
         if not 0 <= structure_pct <= 100:
@@ -722,6 +752,38 @@ cdef class MutationMix:
         self.feasible_cache = {}
         self.fallback_calls = 0
         self.in_state_calls = 0
+        self.c_fallback = NULL
+
+    def use_libfuzzer_mutate(self, uintptr_t address):
+        """Under the C driver: the fallback is libFuzzer's own LLVMFuzzerMutate at `address`
+        (called in C on libFuzzer's buffer, no bytes made)."""
+        self.c_fallback = <raw_mutate_fn>address
+
+    def c_entry(self) -> int:
+        """The address of mutation_mix_entry, the C driver's LLVMFuzzerCustomMutator body, with
+        this object as its context."""
+        return <uintptr_t>&mutation_mix_entry
+
+    cdef Py_ssize_t mutate_raw(self, uint8_t *data, Py_ssize_t size, Py_ssize_t max_size,
+                               unsigned int seed) except -1:
+        """mutate() on libFuzzer's buffer in place (`max_size` bytes of room); the new size."""
+        cdef Py_ssize_t n
+        if <int>(seed % 100) < self.structure_pct:
+            inp = PyBytes_FromStringAndSize(<char *>data, size)
+            if self.feasible is not None or self.strip is not None:
+                out = self._mutate_in_state(inp, max_size, seed)
+            else:
+                out = mutate(inp, max_size, seed)
+            n = PyBytes_GET_SIZE(out)
+            memcpy(data, PyBytes_AS_STRING(out), n)     # n <= cap_records(max_size) * R
+            return n
+        self.fallback_calls += 1
+        if self.c_fallback != NULL:
+            return <Py_ssize_t>self.c_fallback(data, <size_t>size, <size_t>max_size)
+        out = self.fallback(PyBytes_FromStringAndSize(<char *>data, size), max_size)
+        n = min(PyBytes_GET_SIZE(out), max_size)
+        memcpy(data, PyBytes_AS_STRING(out), n)
+        return n
 
     def mutate(self, bytes data not None, Py_ssize_t max_size, unsigned int seed):
         if <int>(seed % 100) < self.structure_pct:

@@ -134,7 +134,7 @@ def from_semantics(image, sem, int msix_entries=0):
 
 
 # --- the engine ---------------------------------------------------------------------------------
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memcpy, memset
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport PyObject, _Py_REFCNT
 
