@@ -497,3 +497,46 @@ def test_structure_aware_mutations_start_from_the_input_without_its_refused_ops(
             assert len(out) == 3
         if last_strategy() == "delete":
             assert len(out) == 2 and all(r in records(kept) for r in out)
+
+
+def test_the_c_drivers_mutation_of_the_last_run_is_the_strip_and_feasible_one():
+    """Under the C driver the mutator reads the engine's last run (its refused flags and the
+    precondition facts after each op) instead of running the input or its prefix again; the
+    output must be exactly what the strip/op_mask path gives for the same seed, and op_mask of
+    a prefix is the facts_masks row of the facts the prefix leaves."""
+    from fuzzcore.device.builtin import resolve_device
+    from fuzzcore.engine import Engine
+    from fuzzcore.engine._restore import CampaignTarget
+    from fuzzcore.measure.program_gen import ProgramGenerator
+    engine = Engine("i350", "linux-7.1")
+    target = CampaignTarget(engine, lambda data, violations: None, None)
+    c_mix = _mutate.MutationMix(100, None, engine.op_mask, engine.without_refused)
+    c_mix.use_engine_last_run(engine)
+    py_mix = _mutate.MutationMix(100, None, engine.op_mask, engine.without_refused)
+    gen = ProgramGenerator(resolve_device("i350"), 5)
+    masks = engine.facts_masks()
+    n_ops = len(masks) // 256
+    strategies = Counter()
+    for i in range(1500):
+        prog = gen.program(1 + i % 12)
+        target.test_one_input(prog)
+        before = c_mix.last_run_calls
+        got = c_mix.mutate_buffer(prog, 64 * R, i)
+        assert c_mix.last_run_calls == before + 1          # the C path, not the fallback
+        strategies[last_strategy()] += 1
+        assert got == py_mix.mutate(prog, 64 * R, i), (i, last_strategy())
+    assert strategies["insert"] > 100 and strategies["replace_op"] > 50
+    # a mutation of an input the engine did not run last takes the strip/feasible path
+    target.test_one_input(gen.program(3))
+    before = c_mix.last_run_calls
+    other = gen.program(4)
+    assert c_mix.mutate_buffer(other, 64 * R, 7) == py_mix.mutate(other, 64 * R, 7)
+    assert c_mix.last_run_calls == before
+    # op_mask(prefix) is the facts_masks row of the state the prefix leaves
+    for i in range(300):
+        prog = gen.program(6)
+        engine.run(prog)
+        facts = engine.run_facts()
+        assert len(facts) == 7
+        for k in range(7):
+            assert engine.op_mask(prog[:k * R]) == masks[facts[k] * n_ops:(facts[k] + 1) * n_ops]

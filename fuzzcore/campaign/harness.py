@@ -146,6 +146,7 @@ class Harness:
         e = self.executor.engine
         self._mix = self._mutate.MutationMix(self.structure_pct, None, e.op_mask, e.without_refused)
         self._mix.use_libfuzzer_mutate(libfuzzer_mutate_address)
+        self._mix.use_engine_last_run(e)
         return self._mix
 
     def mutators(self):

@@ -174,6 +174,8 @@ cdef class Engine:
     cdef uint64_t run_serial
     cdef uint64_t last_input_serial
     cdef uint8_t *last_buf             # a copy of that input (C: the C driver hands no bytes)
+    cdef uint8_t *facts_buf            # per op of the last run: pack_facts after it
+    cdef uint8_t init_facts            # pack_facts of the initial state
     cdef Py_ssize_t last_len, last_cap
 
     def __cinit__(self):
@@ -182,6 +184,7 @@ cdef class Engine:
         self.feat_buf = NULL
         self.refused_buf = NULL
         self.last_buf = NULL
+        self.facts_buf = NULL
         self.last_len = -1
         self.last_cap = 0
         self._violation_cache = {}
@@ -192,6 +195,7 @@ cdef class Engine:
         PyMem_Free(self.feat_buf)
         PyMem_Free(self.refused_buf)
         PyMem_Free(self.last_buf)
+        PyMem_Free(self.facts_buf)
 
     def __init__(self, device, policy, counters=None, int max_violations=4096):
         from ..device.builtin import resolve_device
@@ -233,6 +237,7 @@ cdef class Engine:
             initial_state(&self.m)
         self.n_viol_init = self.m.n_viol
         memcpy(&self.init_state, &self.m.st, sizeof(State))
+        self.init_facts = pack_facts(&self.m)
         intent_init(&self.m)
         memcpy(self.init_intent_prev, self.m.intent_prev, sizeof(self.init_intent_prev))
         memcpy(self.init_written, self.m.written, sizeof(self.init_written))
@@ -465,6 +470,11 @@ cdef class Engine:
         if u == NULL:
             raise MemoryError()
         self.refused_buf = u
+        u = <uint8_t *>PyMem_Realloc(self.facts_buf, n * sizeof(uint8_t))
+        if u == NULL:
+            raise MemoryError()
+        self.facts_buf = u
+        self.m.facts = self.facts_buf
         self.ops_cap = n
         self.m.rets = self.rets_buf
         self.m.features = self.feat_buf
@@ -568,6 +578,28 @@ cdef class Engine:
         self.m.n_ops_run, self.m.n_refused = ops_run, refused
         self.n_run = n
         return bytes(out)
+
+    def facts_masks(self) -> bytes:
+        """op_mask by packed facts: 256 rows (pack_facts values) of one byte per op-table row,
+        1 when the row's preconditions hold for those facts. op_mask(prefix) is the row of the
+        facts the prefix leaves (tests/test_mutator.py checks the two agree)."""
+        cdef int f, op
+        out = bytearray(256 * self.n_ops)
+        cdef unsigned char[::1] view = out
+        for f in range(256):
+            for op in range(self.n_ops):
+                view[f * self.n_ops + op] = 1 if refusal_by_facts(&self.m.pol, op, <uint8_t>f) == 0 else 0
+        return bytes(out)
+
+    def run_facts(self) -> bytes:
+        """The packed precondition facts of the last run: the initial state's, then those
+        after each op."""
+        return bytes([self.init_facts]) + bytes([self.facts_buf[i] for i in range(self.n_run)])
+
+    def last_run_entry(self) -> int:
+        """The address of engine_last_run_view (the campaign mutator's C view of this engine's
+        last run), with this object as its context."""
+        return <uintptr_t>&engine_last_run_view
 
     def states_seen(self) -> int:
         """How many distinct state features (counters) the runs of this engine have bumped: what
@@ -835,3 +867,23 @@ cdef class Engine:
             "latest_save_epoch": self.m.st.latest_save_epoch,
             "standing": sorted(key for bit, key in _STANDING if self.m.st.standing & bit),
         }
+
+
+cdef Py_ssize_t engine_last_run_view(void *ctx, const uint8_t *data, size_t size, uint8_t *out,
+                                     uint8_t *facts) noexcept:
+    """When `data` is the input of the engine's last campaign run (CampaignTarget.run_raw): its
+    records without the refused ones into `out` (without_refused), facts[0] the initial state's
+    packed facts and facts[k] those after the k-th kept record (what op_mask of the first k
+    kept records reads); returns the kept count. -1 when `data` is not that run's input."""
+    cdef Engine e = <Engine>ctx
+    cdef Py_ssize_t n = <Py_ssize_t>size // 8, i, k = 0
+    if not (e.last_len == <Py_ssize_t>size and e.last_input_serial == e.run_serial and e.n_run == n
+            and memcmp(e.last_buf, data, size) == 0):
+        return -1
+    facts[0] = e.init_facts
+    for i in range(n):
+        if not e.refused_buf[i]:
+            memcpy(out + 8 * k, data + 8 * i, 8)
+            k += 1
+            facts[k] = e.facts_buf[i]
+    return k

@@ -243,6 +243,26 @@ cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
     return 1 if m.st.dev.rpm_suspended else 0
 
 
+cdef inline uint8_t pack_facts(Machine *m) noexcept nogil:
+    """The three facts refusal() reads, in one byte: owner | power << 2 | runtime << 5. The
+    campaign's mutator asks which ops the state at a position allows (Engine.op_mask); as the
+    facts are all refusal() depends on, the last run's per-op facts answer it for every
+    prefix of that run without running anything again (Engine.facts_masks)."""
+    return <uint8_t>(fact_value(m, 0) | (fact_value(m, 1) << 2) | (fact_value(m, 2) << 5))
+
+
+cdef inline int64_t refusal_by_facts(Policy *pol, int op, uint8_t facts) noexcept nogil:
+    """refusal() for the state whose packed facts are `facts`."""
+    cdef int j, f
+    cdef int64_t v
+    for j in range(pol.pre_n[op]):
+        f = pol.pre_fact[op][j]
+        v = (facts & 3) if f == 0 else ((facts >> 2) & 7 if f == 1 else (facts >> 5) & 1)
+        if not (pol.pre_mask[op][j] >> v) & 1:
+            return pol.pre_errno[op][j]
+    return 0
+
+
 cdef inline int64_t refusal(Machine *m, int op) noexcept nogil:
     """Model.refusal: the errno of the first precondition of op-table row `op` the state fails,
     0 when the op may run (no rule's errno is 0)."""
@@ -305,6 +325,8 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
         m.n_refused += 1
     if m.refused != NULL:
         m.refused[index] = <uint8_t>m.refused_now
+    if m.facts != NULL:
+        m.facts[index] = pack_facts(m)
     if m.rets != NULL:
         m.rets[index] = rc
     idx = counter_index(m, op)

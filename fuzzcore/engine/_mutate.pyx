@@ -703,6 +703,8 @@ cdef object _cached(dict cache, object fn, bytes key):
 
 
 ctypedef size_t (*raw_mutate_fn)(uint8_t *data, size_t size, size_t max_size) noexcept nogil
+ctypedef Py_ssize_t (*last_run_fn)(void *ctx, const uint8_t *data, size_t size, uint8_t *out,
+                                   uint8_t *facts) noexcept
 
 
 cdef Py_ssize_t mutation_mix_entry(void *ctx, uint8_t *data, size_t size, size_t max_size,
@@ -740,6 +742,13 @@ cdef class MutationMix:
     cdef readonly unsigned long long fallback_calls
     cdef readonly unsigned long long in_state_calls
     cdef raw_mutate_fn c_fallback            # libFuzzer's LLVMFuzzerMutate, under the C driver
+    # Under the C driver: the engine's view of its last run (Engine.last_run_entry) and op_mask
+    # by packed facts (Engine.facts_masks): a mutation of the input just run, libFuzzer's usual
+    # case, then needs no engine run, bytes object or cache lookup.
+    cdef last_run_fn last_run
+    cdef object last_run_ctx
+    cdef uint8_t facts_mask[256 * MAX_OPS]
+    cdef readonly unsigned long long last_run_calls
 
     def __init__(self, int structure_pct, fallback, feasible=None, strip=None):
         if not 0 <= structure_pct <= 100:
@@ -753,11 +762,33 @@ cdef class MutationMix:
         self.fallback_calls = 0
         self.in_state_calls = 0
         self.c_fallback = NULL
+        self.last_run = NULL
+        self.last_run_ctx = None
+        self.last_run_calls = 0
+
+    def use_engine_last_run(self, engine):
+        """Read `engine`'s last run in C (Engine.last_run_entry, Engine.facts_masks) when the
+        input to mutate is the one it ran; other inputs take the strip/feasible path."""
+        masks = engine.facts_masks()
+        if len(masks) != 256 * n_ops:
+            raise ValueError("facts_masks() does not match the op table (rebuild the extensions)")
+        memcpy(self.facts_mask, PyBytes_AS_STRING(masks), 256 * n_ops)
+        self.last_run_ctx = engine
+        self.last_run = <last_run_fn><uintptr_t>engine.last_run_entry()
 
     def use_libfuzzer_mutate(self, uintptr_t address):
         """Under the C driver: the fallback is libFuzzer's own LLVMFuzzerMutate at `address`
         (called in C on libFuzzer's buffer, no bytes made)."""
         self.c_fallback = <raw_mutate_fn>address
+
+    def mutate_buffer(self, bytes data not None, Py_ssize_t max_size, unsigned int seed) -> bytes:
+        """What the C driver's hook does with `data` in a libFuzzer buffer of max_size bytes
+        (tests compare it with mutate())."""
+        buf = bytearray(max(max_size, len(data)))
+        buf[:len(data)] = data
+        cdef unsigned char[::1] view = buf
+        cdef Py_ssize_t n = self.mutate_raw(&view[0], len(data), max_size, seed)
+        return bytes(buf[:n])
 
     def c_entry(self) -> int:
         """The address of mutation_mix_entry, the C driver's LLVMFuzzerCustomMutator body, with
@@ -769,6 +800,10 @@ cdef class MutationMix:
         """mutate() on libFuzzer's buffer in place (`max_size` bytes of room); the new size."""
         cdef Py_ssize_t n
         if <int>(seed % 100) < self.structure_pct:
+            if self.last_run != NULL:
+                n = self._mutate_last_run(data, size, max_size, seed)
+                if n >= 0:
+                    return n
             inp = PyBytes_FromStringAndSize(<char *>data, size)
             if self.feasible is not None or self.strip is not None:
                 out = self._mutate_in_state(inp, max_size, seed)
@@ -792,6 +827,44 @@ cdef class MutationMix:
             return mutate(data, max_size, seed)
         self.fallback_calls += 1
         return self.fallback(data, max_size)
+
+    cdef Py_ssize_t _mutate_last_run(self, uint8_t *data, Py_ssize_t size, Py_ssize_t max_size,
+                                     unsigned int seed) except -2:
+        """_mutate_in_state on the engine's last run, in C, into `data`: the same strategies,
+        draws and output (tests/test_mutator.py compares them). -1 when `data` is not the
+        input the engine ran last."""
+        global g_last
+        cdef uint8_t buf[BUF_REC * R]
+        cdef uint8_t facts[BUF_REC + 1]
+        cdef int cap = cap_records(max_size)
+        cdef int n, strat, pos, op
+        cdef uint64_t s = seed
+        cdef Py_ssize_t k
+        if cap == 0 or size > BUF_REC * R:
+            return -1
+        k = self.last_run(<void *>self.last_run_ctx, data, <size_t>size, buf, facts)
+        if k < 0:
+            return -1
+        n = <int>k if k < cap else cap
+        strat = choose_strategy(&s, buf, n, cap)
+        if strat == S_INSERT or strat == S_REPLACE:
+            pos = <int>below(&s, n + 1) if strat == S_INSERT else <int>below(&s, n)
+            if strat == S_INSERT:
+                op = allowed_op(&s, &self.facts_mask[facts[pos] * n_ops], -1)
+                open_gap(buf, n, pos, 1)
+                fresh_record(&s, buf + pos * R, op)
+                n += 1
+            else:
+                op = allowed_op(&s, &self.facts_mask[facts[pos] * n_ops], rec_op(buf + pos * R))
+                fresh_record(&s, buf + pos * R, op)
+            self.in_state_calls += 1
+        else:
+            n = apply_strategy(&s, buf, n, cap, strat)
+        g_last = strat
+        strat_count[strat] += 1
+        self.last_run_calls += 1
+        memcpy(data, buf, n * R)
+        return n * R
 
     cdef object _mutate_in_state(self, bytes data, Py_ssize_t max_size, unsigned int seed):
         """mutate(), with insert and replace_op biased by what the engine says the kernel

@@ -308,6 +308,7 @@ cdef struct Machine:
     int64_t *rets
     int32_t *features
     uint8_t *refused             # per op: 1 when a precondition (or the op's own check) refused it
+    uint8_t *facts               # per op: the precondition facts after it (pack_facts)
     uint8_t *counters
     uint8_t *seen                # per counter: 1 once any campaign run bumped it (the status's "features")
     int n_counters

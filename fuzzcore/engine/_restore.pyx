@@ -135,6 +135,7 @@ def from_semantics(image, sem, int msix_entries=0):
 
 # --- the engine ---------------------------------------------------------------------------------
 from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport uintptr_t
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.ref cimport PyObject, _Py_REFCNT
 
