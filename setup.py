@@ -28,21 +28,23 @@ if INSTRUMENT:
         compile_args.append(f"-fsanitize-coverage-allowlist={allowlist}")
     link_args += ["-fsanitize=fuzzer-no-link"]
 
-def _extension(name: str) -> Extension:
+def _extension(name: str, instrument: bool = True) -> Extension:
     return Extension(
         f"fuzzcore.engine.{name}",
         [f"fuzzcore/engine/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
-        extra_link_args=link_args,
+        extra_compile_args=compile_args if instrument else ["-O2"],
+        extra_link_args=link_args if instrument else [],
     )
 
 
 # _restore: the engine; _mutate: the structure-aware mutator atheris calls;
 # _feedback: state-feature counters registered with libFuzzer; _driver: libFuzzer's driver and
-# custom-mutator hooks in C for the native engine's campaigns.
-extensions = [_extension("_restore"), _extension("_mutate"), _extension("_feedback"), _extension("_driver")]
+# custom-mutator hooks in C for the native engine's campaigns (never instrumented: it is loaded
+# before libFuzzer, so that libFuzzer binds its hooks, and must not need libFuzzer's symbols).
+extensions = [_extension("_restore"), _extension("_mutate"), _extension("_feedback"),
+              _extension("_driver", instrument=False)]
 
 setup(
     ext_modules=cythonize(
