@@ -543,13 +543,21 @@ cdef class Engine:
     def run(self, data) -> EngineResult:
         """Run one program (RECORD_SIZE-byte records; a short tail is ignored) from the initial
         state; return its EngineResult."""
-        cdef const uint8_t[::1] buf = data if len(data) else b"\0"
-        cdef Py_ssize_t n = len(data) // 8
+        cdef const uint8_t[::1] buf
+        cdef const uint8_t *p
+        cdef Py_ssize_t n
+        if type(data) is bytes:             # the usual case: no buffer acquisition (~1 us)
+            p = <const uint8_t *>PyBytes_AS_STRING(data)
+            n = PyBytes_GET_SIZE(data) // 8
+        else:
+            buf = data if len(data) else b"\0"
+            p = &buf[0]
+            n = len(data) // 8
         self._settle()
         self._grow(n)
         with nogil:
             self._reset()
-            self._run_nogil(&buf[0], n)
+            self._run_nogil(p, n)
             self.n_run = n
         return self._result()
 

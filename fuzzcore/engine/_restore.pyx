@@ -137,6 +137,7 @@ def from_semantics(image, sem, int msix_entries=0):
 from libc.string cimport memcmp, memcpy, memset
 from libc.stdint cimport uintptr_t
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, _Py_REFCNT
 
 include "_engine_defs.pxi"
