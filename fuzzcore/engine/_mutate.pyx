@@ -702,6 +702,21 @@ cdef object _cached(dict cache, object fn, bytes key):
     return value
 
 
+cdef int new_op_at(uint64_t *s, uint8_t *buf, int n, int pos, int strat,
+                   const uint8_t *allowed) noexcept nogil:
+    """insert (at pos) or replace_op (of the record at pos) with an op drawn among `allowed`
+    (allowed_op); the new record count."""
+    cdef int op
+    if strat == S_INSERT:
+        op = allowed_op(s, allowed, -1)
+        open_gap(buf, n, pos, 1)
+        fresh_record(s, buf + pos * R, op)
+        return n + 1
+    op = allowed_op(s, allowed, rec_op(buf + pos * R))
+    fresh_record(s, buf + pos * R, op)
+    return n
+
+
 ctypedef size_t (*raw_mutate_fn)(uint8_t *data, size_t size, size_t max_size) noexcept nogil
 ctypedef Py_ssize_t (*last_run_fn)(void *ctx, const uint8_t *data, size_t size, uint8_t *out,
                                    uint8_t *facts) noexcept
@@ -837,7 +852,7 @@ cdef class MutationMix:
         cdef uint8_t buf[BUF_REC * R]
         cdef uint8_t facts[BUF_REC + 1]
         cdef int cap = cap_records(max_size)
-        cdef int n, strat, pos, op
+        cdef int n, strat, pos
         cdef uint64_t s = seed
         cdef Py_ssize_t k
         if cap == 0 or size > BUF_REC * R:
@@ -849,14 +864,7 @@ cdef class MutationMix:
         strat = choose_strategy(&s, buf, n, cap)
         if strat == S_INSERT or strat == S_REPLACE:
             pos = <int>below(&s, n + 1) if strat == S_INSERT else <int>below(&s, n)
-            if strat == S_INSERT:
-                op = allowed_op(&s, &self.facts_mask[facts[pos] * n_ops], -1)
-                open_gap(buf, n, pos, 1)
-                fresh_record(&s, buf + pos * R, op)
-                n += 1
-            else:
-                op = allowed_op(&s, &self.facts_mask[facts[pos] * n_ops], rec_op(buf + pos * R))
-                fresh_record(&s, buf + pos * R, op)
+            n = new_op_at(&s, buf, n, pos, strat, &self.facts_mask[facts[pos] * n_ops])
             self.in_state_calls += 1
         else:
             n = apply_strategy(&s, buf, n, cap, strat)
@@ -876,7 +884,7 @@ cdef class MutationMix:
         cdef uint8_t buf[BUF_REC * R]
         cdef uint8_t allowed[MAX_OPS]
         cdef int cap = cap_records(max_size)
-        cdef int n, strat, pos, op, i
+        cdef int n, strat, pos, i
         cdef uint64_t s = seed
         cdef const uint8_t *m
         if cap == 0:
@@ -896,14 +904,7 @@ cdef class MutationMix:
             m = <const uint8_t *>PyBytes_AS_STRING(mask)
             for i in range(n_ops):
                 allowed[i] = m[i]
-            if strat == S_INSERT:
-                op = allowed_op(&s, allowed, -1)
-                open_gap(buf, n, pos, 1)
-                fresh_record(&s, buf + pos * R, op)
-                n += 1
-            else:
-                op = allowed_op(&s, allowed, rec_op(buf + pos * R))
-                fresh_record(&s, buf + pos * R, op)
+            n = new_op_at(&s, buf, n, pos, strat, allowed)
             self.in_state_calls += 1
         else:
             n = apply_strategy(&s, buf, n, cap, strat)
