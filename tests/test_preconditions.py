@@ -377,6 +377,17 @@ def test_dpc_recovery_needs_a_dpc_port():
     assert m.apply(Call.of("pcie_do_recovery", channel="frozen", vote="need_reset", source="dpc")) != ENODEV
 
 
+def test_dpc_recovery_is_always_frozen():
+    """dpc_handler and edr_handle_event (drivers/pci/pcie/dpc.c, edr.c) call pcie_do_recovery with
+    pci_channel_io_frozen and nothing else: a DPC-sourced recovery on a normal channel is refused
+    (-EINVAL) and changes nothing; the same call on a frozen channel runs."""
+    m = model()
+    assert refused_unchanged(m, "vfio_open()\npcie_do_recovery(channel=normal, vote=can_recover, source=dpc)") == EINVAL
+    m = model()
+    run(m, "vfio_open()")
+    assert m.apply(Call.of("pcie_do_recovery", channel="frozen", vote="can_recover", source="dpc")) != EINVAL
+
+
 def test_vfio_device_reset_without_a_working_reset_is_einval():
     """vfio_pci_ioctl_reset: -EINVAL when !vdev->reset_works (fiji: no reset method at all)."""
     m = model(device="fiji")

@@ -327,6 +327,9 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_
+    if source_dpc and channel != ERR_FROZEN:
+        m.refused_now = 1          # dpc_handler/edr_handle_event: pci_channel_io_frozen only
+        return EINVAL_
     m.step = STEP_PCIE_DO_RECOVERY
     if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
         pci_pm_runtime_resume(m)

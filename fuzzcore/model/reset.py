@@ -305,6 +305,9 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")
+    if source == "dpc" and channel != "frozen":
+        return m.refuse(-22, "dpc_handler and edr_handle_event call pcie_do_recovery with "
+                             "pci_channel_io_frozen only: a DPC event on a normal channel never happens")
     with m.in_step("pcie_do_recovery"):
         if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
             power.pci_pm_runtime_resume(m)
