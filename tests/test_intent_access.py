@@ -25,6 +25,8 @@ pci_enable_msi()
     v = _found(vs, "config_read_lost")[0]
     assert v.expected == "the function answers"
     assert v.actual == "read of 0x052 returned 0xffff: config space reads all-ones"
+    # the write back of that value is the same loss: one finding for the op, not two
+    assert not _found(vs, "config_write_lost")
 
 
 def test_vfio_read_modify_write_reads_the_hardware():
@@ -35,6 +37,7 @@ hw_inaccessible()
 vfio_config_write(offset=0x0c, width=1, value=0x10)
 """)
     assert _lost_reads(vs) == [(2, "vfio_config_write", "vfio_pci_config_rw")]
+    assert not _found(vs, "config_write_lost")
 
 
 def test_no_read_lost_while_the_function_answers():
@@ -79,6 +82,35 @@ def test_snapshot_all_ones_refines_the_reads_of_its_save():
                  "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_reset_function(method=flr)\n"):
         vs = _run_both(text)
         assert _found(vs, "snapshot_all_ones") and not _lost_reads(vs)
+
+
+def _lost_writes(vs):
+    return [(v.op_index, v.op) for v in _found(vs, "config_write_lost")]
+
+
+def test_write_lost_without_a_lost_read_still_reported():
+    # pci_std_update_resource computes the BAR value from the resource and writes it with no
+    # read first (a 32-bit BAR: no Command read-modify-write): the dropped write is the finding
+    vs = _run_both("""
+pci_bind_driver(driver=none)
+hw_inaccessible()
+pci_assign_bar(bar=0, slot=1)
+""")
+    assert not _lost_reads(vs)
+    assert _lost_writes(vs) == [(2, "pci_assign_bar")]
+
+
+def test_one_op_one_finding_per_op():
+    # op 2 only writes (config_write_lost); op 3, the host probe, reads Command (lost) and writes
+    # it back (pci_enable_device's read-modify-write): config_read_lost only
+    vs = _run_both("""
+pci_bind_driver(driver=none)
+hw_inaccessible()
+pci_assign_bar(bar=3, slot=2)
+pci_bind_driver(driver=host)
+""")
+    assert _lost_writes(vs) == [(2, "pci_assign_bar")]
+    assert _lost_reads(vs) == [(3, "pci_bind_driver", "host driver probe")]
 
 
 # --- a deliberate write into bits the hardware does not hold --------------------------------------

@@ -78,6 +78,7 @@ cdef void read_lost(Machine *m, int off, int width) noexcept nogil:
         return
     if m.st.dev.error_state == ERR_NORMAL and m.st.dev.current_state != D3COLD:
         m.read_lost_op = m.op_index
+        m.lost_op = m.op_index          # the op's later dropped writes are this finding
         report(m, INV_CONFIG_READ_LOST, REG_CONFIG, MSG_READ_LOST, <uint64_t>off, 0, <uint64_t>width)
 
 
@@ -124,7 +125,10 @@ cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t v
 cdef void write_lost(Machine *m, int off, int width, uint32_t value) noexcept nogil:
     """Access._write_lost: config_write_lost while the kernel believes the function answers. Its
     bucket (invariant, op kind, "config") is reported once per op: later writes of the same op
-    are skipped here rather than deduplicated by report()."""
+    are skipped here rather than deduplicated by report(). Not after config_read_lost in the same
+    op (read_lost sets lost_op): pci_read_config_*/pci_write_config_* (drivers/pci/access.c) go
+    out alike, the lost read is the first access that went wrong, and a read-modify-write writes
+    back the value it lost. One op's loss of the function is one finding."""
     if m.lost_op == m.op_index:
         return
     if m.st.dev.error_state == ERR_NORMAL and m.st.dev.current_state != D3COLD:

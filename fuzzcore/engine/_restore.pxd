@@ -292,7 +292,7 @@ cdef struct Machine:
     int32_t written_step[N_WRITTEN]  # and the model step (STEP_*) that wrote it
     uint64_t wr_dirty                # WRITTEN rows written or reset since the last end_of_op (bit per row)
     int intent_all                   # compare every row at the next usable end_of_op
-    int lost_op                      # the op that reported config_write_lost (-2: none yet)
+    int lost_op                      # the op that reported config_write_lost or config_read_lost (-2: none)
     int read_lost_op                 # the op that reported config_read_lost or snapshot_all_ones (-2: none)
     # the system sleep in progress (model power.SystemSleep): the op's arguments, the PM core's
     # dev->power.direct_complete and the PCI core's skip_bus_pm over one transition

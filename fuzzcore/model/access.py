@@ -72,6 +72,7 @@ class Access:
             return
         if d.error_state == "normal" and d.current_state != D3COLD:
             m.oracle.read_lost_op = m.op_index
+            m.oracle.write_lost_op = m.op_index   # the op's later dropped writes are this finding
             m.oracle.report("config_read_lost", "config", "the function answers",
                             f"read of 0x{offset:03x} returned 0x{(1 << 8 * width) - 1:x}: config space reads all-ones")
 
@@ -90,10 +91,18 @@ class Access:
 
     def _write_lost(self, offset: int, width: int, value: int) -> None:
         """config_write_lost: the function does not answer, so the write is dropped; a finding
-        while the kernel believes it answers (pci_channel_offline() false, not in D3cold)."""
-        d = self.m.state.dev
+        while the kernel believes it answers (pci_channel_offline() false, not in D3cold). Once
+        per op, and not after config_read_lost in the same op: pci_read_config_* and
+        pci_write_config_* (drivers/pci/access.c) go out the same way, so the op's first lost
+        read is the first access that went wrong, and a read-modify-write writes back the value
+        that read lost. One op's loss of the function is one finding."""
+        m = self.m
+        d = m.state.dev
+        if m.oracle.write_lost_op == m.op_index:
+            return
         if d.error_state == "normal" and d.current_state != D3COLD:
-            self.m.oracle.report("config_write_lost", "config", "the function answers",
+            m.oracle.write_lost_op = m.op_index
+            m.oracle.report("config_write_lost", "config", "the function answers",
                                  f"write of 0x{value & ((1 << 8 * width) - 1):x} to 0x{offset:03x} dropped: "
                                  "config space reads all-ones")
 

@@ -295,6 +295,7 @@ class Model:
         self.mismatch_at_op_start = self.oracle.live_flag_mismatches()
         self.oracle._refined_now = set()
         self.oracle.read_lost_op = -2      # no config_read_lost in this op yet (explore rewinds states)
+        self.oracle.write_lost_op = -2     # nor config_write_lost
         self._refused_now = False
         rc = OPS[call.name](self, **dict(call.args))
         self.step = call.name

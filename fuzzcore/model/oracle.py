@@ -36,6 +36,7 @@ class Oracle:
         self.written: list = [0] * _intent.N_WRITTEN          # intent.WRITTEN: the last deliberate write
         self._written_op: list = [(-1, -1, "")] * _intent.N_WRITTEN   # and the op (and step) that made it
         self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
+        self.write_lost_op = -2          # the op that reported config_write_lost or config_read_lost
 
     def init_intent(self) -> None:
         """The hardware as enumeration leaves it: nothing changed it yet."""
