@@ -298,8 +298,9 @@ cdef class Engine:
         d.n_bars = len(dt.bars)
         for k in range(6):
             d.bar_pos[k] = -1
-        for k, (index, kind, size, addr) in enumerate(dt.bars):
+        for k, (index, kind, size, addr, flags) in enumerate(dt.bars):
             d.bars[k].index, d.bars[k].kind, d.bars[k].size, d.bars[k].image_addr = index, kind, size, addr
+            d.bars[k].flags = flags
             d.bar_pos[index] = k
         d.msix_entries, d.msix_table_bir, d.msix_table_offset = \
             dt.msix_entries, dt.msix_table_bir, dt.msix_table_offset

@@ -33,15 +33,17 @@ cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
     cdef int pos = m.d.bar_pos[bar]
     cdef int kind
     cdef uint64_t addr
-    cdef uint32_t lowmask, low_bits, lo, cmd
+    cdef uint32_t lowmask, lo, cmd
     cdef bint disable
     if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
         return
     kind = m.d.bars[pos].kind
     addr = m.st.dev.resources[bar]
+    # new = region.start | (res->flags & ~PCI_BASE_ADDRESS_{IO,MEM}_MASK): the type bits come
+    # from the resource enumeration decoded (BarDesc.flags), not from the BAR now
+    # (drivers/pci/setup-res.c, 6.12 and 7.1)
     lowmask = 0x3 if kind == BAR_IO else 0xF
-    low_bits = hw_read(m, 0x10 + 4 * bar, 4) & lowmask
-    lo = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | low_bits
+    lo = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | (m.d.bars[pos].flags & lowmask)
     # Memory off around the BAR, then the Command read before, whatever Memory was (both
     # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
     disable = kind == BAR_MEM64

@@ -66,6 +66,7 @@ cdef struct BarDesc:
     int kind                     # BAR_NONE, BAR_MEM32, BAR_MEM64, BAR_IO
     uint64_t size
     uint64_t image_addr          # the address the dump holds (the enumeration resource)
+    uint32_t flags               # res->flags' BAR type bits as decode_bar read them (IO 1:0, memory 3:0)
 
 cdef struct Function:            # a function's constant tables
     uint8_t *wmask

@@ -68,7 +68,7 @@ class DeviceTables:
     flr: bool
     no_soft_reset: bool
     has_rom: bool
-    bars: list                          # [(index, kind code, size, image address)] profile order
+    bars: list                          # [(index, kind code, size, image address, res->flags type bits)]
     msix_entries: int
     msix_table_bir: int
     msix_table_offset: int
@@ -178,7 +178,8 @@ def device_tables(profile) -> DeviceTables:
             tph_entries = ((cap >> 16) & 0x7FF) + 1
     is_port = profile.header_type == 1
     fn = _function_tables(profile, caps, lambda off: (_u32(img, off + 4) & 0x7) + 1, tph_entries, is_port)
-    bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), _bar_address(img, b.index, b.kind))
+    bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), _bar_address(img, b.index, b.kind),
+             _u32(img, 0x10 + 4 * b.index) & (0x3 if b.kind == "io" else 0xF))   # decode_bar's flags
             for b in profile.bars]
     msix = profile.msix
     aer_regs = (0x08, 0x0C, 0x14, 0x18) + ((0x2C,) if caps.exp_type in (0x4, 0xA) else ())

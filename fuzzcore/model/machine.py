@@ -116,6 +116,7 @@ class Model:
         for b in p.bars:
             dev.resources[b.index] = self._bar_address_from_image(p.image, b)
             dev.resource_sizes[b.index] = b.size
+            dev.resource_flags[b.index] = self._bar_flags_from_image(p.image, b)
         port = None
         if self._port_profile is not None:
             pp = self._port_profile
@@ -152,6 +153,13 @@ class Model:
         if bar.kind == "mem64":
             addr |= struct.unpack_from("<I", image, 0x14 + 4 * bar.index)[0] << 32
         return addr
+
+    @staticmethod
+    def _bar_flags_from_image(image: bytes, bar) -> int:
+        """decode_bar (drivers/pci/probe.c): res->flags keeps the BAR's bits below the address
+        mask (PCI_BASE_ADDRESS_IO_MASK / PCI_BASE_ADDRESS_MEM_MASK) as enumeration read them."""
+        lo = struct.unpack_from("<I", image, 0x10 + 4 * bar.index)[0]
+        return lo & (0x3 if bar.kind == "io" else 0xF)
 
     # --- helpers the area modules use ----------------------------------------------------------
     @contextlib.contextmanager

@@ -40,8 +40,11 @@ def pci_update_bar(m, bar: int) -> None:
     if info is None or info.kind == "none":
         return
     addr = st.dev.resources[bar]
-    low_bits = m.state.hw.read(0x10 + 4 * bar, 4) & (0x3 if info.kind == "io" else 0xF)
-    lo = (addr & 0xFFFFFFFF & ~(0x3 if info.kind == "io" else 0xF)) | low_bits
+    # new = region.start | (res->flags & ~PCI_BASE_ADDRESS_{IO,MEM}_MASK): the type bits come
+    # from the resource enumeration decoded, not from the BAR now (drivers/pci/setup-res.c, 6.12
+    # and 7.1), so a BAR that reads all-ones or lost its bits gets the kernel's value
+    mask = 0x3 if info.kind == "io" else 0xF
+    lo = (addr & 0xFFFFFFFF & ~mask) | (st.dev.resource_flags[bar] & mask)
     # Memory off around the BAR, then the Command read before, whatever Memory was (both
     # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
     disable = info.kind == "mem64"

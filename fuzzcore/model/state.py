@@ -74,6 +74,9 @@ class KernelDev:
     current_state: int = PCI_UNKNOWN
     resources: list[int] = field(default_factory=lambda: [0] * 6)   # BAR addresses the kernel assigned
     resource_sizes: list[int] = field(default_factory=lambda: [0] * 6)
+    # the BAR type bits of res->flags as __pci_read_base's decode_bar took them from the BAR at
+    # enumeration (IO: bits 1:0; memory: bits 3:0, 64-bit and prefetchable); no op changes them
+    resource_flags: list[int] = field(default_factory=lambda: [0] * 6)
     enable_cnt: int = 0
     is_busmaster: bool = False
     msi_enabled: bool = False
