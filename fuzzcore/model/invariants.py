@@ -92,7 +92,9 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("config_write_lost", "H3e/H11",
               "a config write (by the kernel, a driver or the vfio user) reached a function that did not answer "
               "while the kernel believed it did (dev->error_state normal, not in D3cold): the hardware dropped it",
-              checked='at every config write the models make to the device, as it happens',
+              checked=('at every config write the models make to the device, as it happens, once per op; not '
+                       'after config_read_lost in the same op (the lost read went wrong first, and a '
+                       'read-modify-write writes back its value: one finding for the op)'),
               registers='config'),
     Invariant("config_read_lost", "H3e/H11",
               "a config read returned all-ones from a function that did not answer while the kernel believed it "
