@@ -5,7 +5,7 @@ reads now."""
 
 import struct
 
-from fuzzcore.device.builtin import resolve_device
+from fuzzcore.device.builtin import builtin_dir, resolve_device
 from fuzzcore.program.fzs import parse_program
 from tests.both_models import model, which_model  # noqa: F401  (autouse: every test twice)
 
@@ -55,3 +55,33 @@ def test_answering_function_holds_the_kernels_value():
         want = _kernel_value(m, "fiji", bar)
         hw = int.from_bytes(bytes(int(b) for b in m.state.hw.config[0x10 + 4 * bar:0x14 + 4 * bar]), "little")
         assert m.state.dev.saved_config[4 + bar] == want == hw, (bar, hex(want), hex(hw))
+
+
+# --- the ROM resource -----------------------------------------------------------------------------
+
+def _rom_enabled_device(tmp_path):
+    """nic-82576 (NoSoftRst clear: D3hot->D0 is a soft reset, then pci_restore_bars) with its
+    Expansion ROM found enabled at enumeration (IORESOURCE_ROM_ENABLE)."""
+    text = (builtin_dir() / "nic-82576.toml").read_text()
+    assert "030: 00 00 80 c7" in text
+    path = tmp_path / "nic-82576-rom-on.toml"
+    path.write_text(text.replace("030: 00 00 80 c7", "030: 01 00 80 c7").replace('name = "nic-82576"', 'name = "nic-82576-rom-on"'))
+    return str(path)
+
+
+SOFT_RESET = "pci_bind_driver(driver=host)\npci_save_state()\npci_set_power_state(state=d3hot)\npci_set_power_state(state=d0)\n"
+
+
+def test_enabled_rom_is_rewritten_after_a_soft_reset(tmp_path):
+    # pci_restore_bars -> pci_update_resource(PCI_ROM_RESOURCE): region.start | ENABLE, into the
+    # ROM BAR and saved_config_space
+    m = _run(_rom_enabled_device(tmp_path), SOFT_RESET)
+    assert m.state.dev.saved_config[0x30 // 4] == 0xC7800001
+    assert int.from_bytes(bytes(int(b) for b in m.state.hw.config[0x30:0x34]), "little") == 0xC7800001
+
+
+def test_disabled_rom_is_left_alone():
+    # no IORESOURCE_ROM_ENABLE (the stock nic-82576): pci_std_update_resource skips the ROM, so
+    # saved_config_space keeps what pci_save_state read
+    m = _run("nic-82576", SOFT_RESET)
+    assert m.state.dev.saved_config[0x30 // 4] == 0xC7800000

@@ -295,6 +295,7 @@ cdef class Engine:
         d.header_type = dt.header_type
         d.multifunction = dt.multifunction
         d.flr, d.no_soft_reset, d.has_rom = dt.flr, dt.no_soft_reset, dt.has_rom
+        d.rom_base_reg, d.rom_new = dt.rom_base_reg, dt.rom_new
         d.n_bars = len(dt.bars)
         for k in range(6):
             d.bar_pos[k] = -1

@@ -64,13 +64,26 @@ cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
             m.st.dev.saved_config[5 + bar] = <uint32_t>(addr >> 32)
 
 
+cdef void pci_update_rom(Machine *m) noexcept nogil:
+    """power.pci_update_rom: pci_std_update_resource(PCI_ROM_RESOURCE) writes only a ROM
+    enumeration found enabled (IORESOURCE_ROM_ENABLE): region.start | PCI_ROM_ADDRESS_ENABLE,
+    also into saved_config_space (drivers/pci/setup-res.c, 6.12 and 7.1)."""
+    if not m.d.rom_new:
+        return
+    io_write(m, m.d.rom_base_reg, 4, m.d.rom_new)
+    if m.pol.bar_assignment_updates_snapshot:
+        m.st.dev.saved_config[m.d.rom_base_reg // 4] = m.d.rom_new
+
+
 cdef void pci_restore_bars(Machine *m) noexcept nogil:
-    """pci_restore_bars: re-write every BAR from kernel resources."""
+    """power.pci_restore_bars: pci_update_resource for every resource below PCI_BRIDGE_RESOURCES:
+    the BARs, then the ROM (the SR-IOV VF BARs are not modelled here)."""
     cdef int prev = m.step
     cdef int i
     m.step = STEP_PCI_RESTORE_BARS
     for i in range(m.d.n_bars):
         pci_update_bar(m, m.d.bars[i].index)
+    pci_update_rom(m)
     m.step = prev
 
 

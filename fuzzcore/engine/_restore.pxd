@@ -86,6 +86,8 @@ cdef struct Device:              # the device under test: its Function plus prof
     int flr                      # DEVCAP.FLR
     int no_soft_reset
     int has_rom
+    int rom_base_reg             # PCI_ROM_ADDRESS (0x30) or a bridge's PCI_ROM_ADDRESS1 (0x38)
+    uint32_t rom_new             # pci_std_update_resource's ROM value; 0: it skips the ROM (none, or not enabled at enumeration)
     int n_bars
     BarDesc bars[6]              # profile.bars order
     int bar_pos[6]               # BAR index -> position in bars[], -1 when the profile has none

@@ -68,6 +68,8 @@ class DeviceTables:
     flr: bool
     no_soft_reset: bool
     has_rom: bool
+    rom_base_reg: int                   # 0x30, a bridge's 0x38
+    rom_new: int                        # the ROM value pci_std_update_resource writes; 0: it skips the ROM
     bars: list                          # [(index, kind code, size, image address, res->flags type bits)]
     msix_entries: int
     msix_table_bir: int
@@ -181,6 +183,10 @@ def device_tables(profile) -> DeviceTables:
     bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), _bar_address(img, b.index, b.kind),
              _u32(img, 0x10 + 4 * b.index) & (0x3 if b.kind == "io" else 0xF))   # decode_bar's flags
             for b in profile.bars]
+    # dev->resource[PCI_ROM_RESOURCE]: IORESOURCE_ROM_ENABLE when enumeration found the ROM enabled
+    rom_reg = 0x38 if is_port else 0x30
+    rom = _u32(img, rom_reg)
+    rom_new = (rom & 0xFFFFF800) | 0x1 if profile.rom_size and rom & 0x1 else 0
     msix = profile.msix
     aer_regs = (0x08, 0x0C, 0x14, 0x18) + ((0x2C,) if caps.exp_type in (0x4, 0xA) else ())
     region_cap, region_base = _regions(profile)
@@ -199,7 +205,7 @@ def device_tables(profile) -> DeviceTables:
     return DeviceTables(
         written_layout=layout, written_maps=tuple(maps),
         fn=fn, header_type=profile.header_type, multifunction=bool(profile.config[0x0E] & 0x80), flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
-        has_rom=bool(profile.rom_size), bars=bars,
+        has_rom=bool(profile.rom_size), bars=bars, rom_base_reg=rom_reg, rom_new=rom_new,
         msix_entries=msix.entries if msix else 0, msix_table_bir=msix.table_bir if msix else 0,
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(_pcie_reg_implemented(caps, r) for r in PCI_EXP_SAVED_REGS),

@@ -117,6 +117,9 @@ class Model:
             dev.resources[b.index] = self._bar_address_from_image(p.image, b)
             dev.resource_sizes[b.index] = b.size
             dev.resource_flags[b.index] = self._bar_flags_from_image(p.image, b)
+        if p.rom_size:
+            rom = struct.unpack_from("<I", p.image, 0x38 if p.header_type == 1 else 0x30)[0]
+            dev.rom_resource, dev.rom_enable = rom & 0xFFFFF800, bool(rom & 0x1)
         port = None
         if self._port_profile is not None:
             pp = self._port_profile

@@ -64,11 +64,28 @@ def pci_update_bar(m, bar: int) -> None:
             st.dev.saved_config[5 + bar] = addr >> 32
 
 
+def pci_update_rom(m) -> None:
+    """pci_std_update_resource(PCI_ROM_RESOURCE): only a ROM enumeration found enabled
+    (IORESOURCE_ROM_ENABLE; the rom_bar_overlap quirk is not modelled) is written, as
+    region.start | PCI_ROM_ADDRESS_ENABLE at rom_base_reg, and into saved_config_space
+    (drivers/pci/setup-res.c, 6.12 and 7.1)."""
+    dev = m.state.dev
+    if not m.profile.rom_size or not dev.rom_enable:
+        return
+    reg = 0x38 if m.profile.header_type == 1 else 0x30
+    new = dev.rom_resource | 0x1
+    m.io.write(reg, 4, new)
+    if m.policy.switch("resources.bar_assignment_updates_snapshot"):
+        dev.saved_config[reg // 4] = new
+
+
 def pci_restore_bars(m) -> None:
-    """pci_restore_bars: re-write every BAR from kernel resources."""
+    """pci_restore_bars: pci_update_resource for every resource below PCI_BRIDGE_RESOURCES: the
+    BARs, then the ROM (the SR-IOV VF BARs, pci_iov_update_resource, are not modelled here)."""
     with m.in_step("pci_restore_bars"):
         for b in m.profile.bars:
             pci_update_bar(m, b.index)
+        pci_update_rom(m)
 
 
 def pci_power_up(m) -> int:

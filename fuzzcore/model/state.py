@@ -77,6 +77,10 @@ class KernelDev:
     # the BAR type bits of res->flags as __pci_read_base's decode_bar took them from the BAR at
     # enumeration (IO: bits 1:0; memory: bits 3:0, 64-bit and prefetchable); no op changes them
     resource_flags: list[int] = field(default_factory=lambda: [0] * 6)
+    # dev->resource[PCI_ROM_RESOURCE]: its start, and IORESOURCE_ROM_ENABLE (the ROM was enabled
+    # when __pci_read_base read it at enumeration)
+    rom_resource: int = 0
+    rom_enable: bool = False
     enable_cnt: int = 0
     is_busmaster: bool = False
     msi_enabled: bool = False
