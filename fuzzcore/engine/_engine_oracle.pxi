@@ -84,9 +84,14 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
     cdef CapOffsets *c = &m.d.fn.caps
     cdef uint32_t cmd
     cdef bint ats_on
+    cdef uint32_t wm = 0
+    cdef int i
     if m.user_access or not m.st.accessible:
         return
-    if raw_read(m.cfg, offset, width) == (value & width_mask(width)):
+    # Only bits the register implements count (wmask): rewriting the value it holds changes nothing.
+    for i in range(width):
+        wm |= (<uint32_t>m.d.fn.wmask[offset + i]) << (8 * i)
+    if ((raw_read(m.cfg, offset, width) ^ value) & wm) == 0:
         return
     if not step_in_restore(m.step):
         return

@@ -76,7 +76,13 @@ class Oracle:
         if m.user_access or not hw.accessible:
             return
         cur = hw.read(offset, width)
-        if cur == value & ((1 << (8 * width)) - 1):
+        # Only bits the register implements count: rewriting the value it holds (an all-ones
+        # snapshot over the RO-masked 0x1fff1fff of LTR, 0xfff00000 of a BAR) changes nothing.
+        sem = m.profile.semantics
+        wm = 0
+        for i in range(width):
+            wm |= (int(sem.wmask[offset + i]) & 0xFF) << (8 * i)
+        if not (cur ^ value) & wm:
             return
         c = m.caps
         if not m.step.startswith("pci_restore_state"):
