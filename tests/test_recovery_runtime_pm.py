@@ -20,8 +20,26 @@ def test_recovery_resumes_a_runtime_suspended_device_before_the_slot_reset_resto
         pci_pm_runtime_suspend()
     """)
     assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
-    run(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)")
+    run(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
     assert not m.state.dev.rpm_suspended and m.state.dev.current_state == D0
     assert m.state.dev.error_state == "normal"
     assert not [v for v in m.oracle.violations if v.invariant == "restore_outside_d0"]
     assert m.state.hw.read(0x72, 2) & 0x8000        # the slot_reset restore re-enabled MSI-X in D0
+
+
+def test_under_dpc_the_runtime_resume_meets_a_contained_device():
+    """dpc_handler runs after the port's DPC trigger took the link down (the function was hot-reset
+    and answers nothing until dpc_reset_link clears Trigger Status). The recovery's first step,
+    pm_runtime_get_sync -> pci_pm_runtime_resume -> pci_pm_default_resume_early, then reads
+    PMCSR as all-ones and pci_update_current_state records D3cold: the kernel believes D3cold
+    although, after dpc_reset_link, the function is back in D0."""
+    m = model()
+    run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=1)
+        pci_pm_runtime_suspend()
+        pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)
+    """)
+    assert not m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
+    assert m.state.dev.current_state == 4                # PCI_D3cold, from the all-ones PMCSR
+    assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 0       # PMCSR: the hardware is in D0 after the link retrained

@@ -223,6 +223,8 @@ cdef enum:
     STEP_PCI_PM_THAW
     STEP_PCI_PM_RESTORE_NOIRQ
     STEP_PCI_PM_RESTORE
+    STEP_DPC_CONTAINMENT
+    STEP_DPC_RESET_LINK
     STEP_RESTORE_BASE                                   # + vocabulary restore step id
     STEP_SAVE_BASE = STEP_RESTORE_BASE + MAX_RESTORE_STEPS   # + vocabulary save step id
     STEP_RESET_BASE = STEP_SAVE_BASE + MAX_SAVE_STEPS        # + vocabulary reset method id
@@ -238,7 +240,7 @@ FIXED_STEP_NAMES = (
     "device_release_driver", "reset_store", "vfio_pci_core_runtime_suspend", "platform power off",
     "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_resume_noirq", "pci_pm_resume", "pci_pm_complete",
     "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw", "pci_pm_restore_noirq",
-    "pci_pm_restore",
+    "pci_pm_restore", "DPC containment", "dpc_reset_link",
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------

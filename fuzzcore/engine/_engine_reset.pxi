@@ -261,7 +261,7 @@ cdef int reset_subordinates(Machine *m, int source_dpc) noexcept nogil:
     if t == 0x9 or t == 0xA:
         rc = pcie_flr(m)
     elif source_dpc:
-        rc = pci_bus_error_reset(m)
+        rc = dpc_reset_link(m)
     elif m.d.has_port:
         rc = aer_root_reset(m)
     else:
@@ -286,16 +286,56 @@ cdef int aer_root_reset(Machine *m) noexcept nogil:
     return rc
 
 
-cdef void clear_error_status(Machine *m) noexcept nogil:
+cdef void dpc_containment(Machine *m) noexcept nogil:
+    """reset._dpc_containment: before dpc_handler runs, the port's DPC trigger took the link down
+    (a hot reset of the function, which then answers nothing) and latched Trigger Status with
+    the ERR_FATAL reason (PCIe r6.0 6.2.10)."""
+    cdef int prev = m.step
+    cdef int o = m.d.port.caps.dpc + 0x08
+    m.step = STEP_DPC_CONTAINMENT
+    link_down_effects(m)
+    hardware_reset(m, RESET_HOT)
+    m.st.accessible = 0
+    if m.d.wr_map[1][o] != 255:
+        m.wr_dirty |= (<uint64_t>1) << (m.d.wr_map[1][o] >> 2)
+    m.pcfg[o] |= 0x05              # PCI_EXP_DPC_STATUS_TRIGGER | TRIGGER_RSN_FE
+    m.step = prev
+
+
+cdef int dpc_reset_link(Machine *m) noexcept nogil:
+    """dpc_reset_link (drivers/pci/pcie/dpc.c): clear DPC Trigger Status (RW1CS) so the port leaves
+    containment and the link retrains (the function answers again), then
+    pci_bridge_wait_for_secondary_bus; no Bridge Control write."""
+    cdef int prev = m.step
+    cdef int rc
+    m.step = STEP_DPC_RESET_LINK
+    port_write(m, m.d.port.caps.dpc + 0x08, 2, 0x0001)
+    m.st.accessible = 1
+    rc = pci_bridge_wait_for_secondary_bus(m)
+    m.step = prev
+    return rc
+
+
+cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:
     """The end of a successful pcie_do_recovery with native AER: pcie_clear_device_status (DEVSTA
     <- CED|NFED|FED|URD) and pci_aer_clear_nonfatal_status (Uncorrectable Status & ~Severity
-    written back when non-zero) on the device."""
-    cdef int aer = m.d.fn.caps.aer
+    written back when non-zero) on the device that detected the error: the function (AER) or the
+    port (DPC: dpc_handler passes the port)."""
+    cdef int aer = m.d.port.caps.aer if on_port else m.d.fn.caps.aer
+    cdef int exp = m.d.port.caps.exp if on_port else m.d.fn.caps.exp
     cdef uint32_t status
     if not m.pol.aer_native:
         return
-    if m.d.fn.caps.exp:
-        io_write(m, m.d.fn.caps.exp + 0x0A, 2, 0x000F)
+    if on_port:
+        if exp:
+            port_write(m, exp + 0x0A, 2, 0x000F)
+        if aer:
+            status = port_read(m, aer + 0x04, 4) & ~port_read(m, aer + 0x0C, 4)
+            if status:
+                port_write(m, aer + 0x04, 4, status)
+        return
+    if exp:
+        io_write(m, exp + 0x0A, 2, 0x000F)
     if aer:
         status = io_read(m, aer + 0x04, 4) & ~io_read(m, aer + 0x0C, 4)
         if status:
@@ -330,6 +370,8 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     if source_dpc and channel != ERR_FROZEN:
         m.refused_now = 1          # dpc_handler/edr_handle_event: pci_channel_io_frozen only
         return EINVAL_
+    if source_dpc:
+        dpc_containment(m)
     m.step = STEP_PCIE_DO_RECOVERY
     if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
         pci_pm_runtime_resume(m)
@@ -354,7 +396,7 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     m.st.dev.error_state = ERR_NORMAL
     if m.st.dev.driver == DRV_HOST:
         driver_callback(m, CB_RESUME, vote)  # report_resume: error_state normal, then ->resume()
-    clear_error_status(m)
+    clear_error_status(m, source_dpc)
     if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
         report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_USED_WITHOUT_RESTORE, 0, 0, 0)
     m.step = prev

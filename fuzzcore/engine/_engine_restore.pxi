@@ -414,6 +414,7 @@ cdef void pci_restore_state(Machine *m, bint intended_epoch) noexcept nogil:
         m.step = STEP_PCI_RESTORE_STATE
     if m.pol.clear_state_saved:
         dev.state_saved = 0
-    m.st.needs_restore_after_reset = 0
+    if m.st.accessible:            # a restore whose writes the function dropped restored nothing
+        m.st.needs_restore_after_reset = 0
     after_restore(m)
     m.step = prev

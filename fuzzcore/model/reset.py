@@ -22,6 +22,9 @@ PCI_EXP_TYPE_ROOT_PORT = 0x4
 PCI_ERR_UNCOR_STATUS, PCI_ERR_UNCOR_SEVER = 0x04, 0x0C
 PCI_ERR_ROOT_COMMAND, PCI_ERR_ROOT_STATUS = 0x2C, 0x30
 ROOT_PORT_INTR_ON_MESG_MASK = 0x7         # Root Error Command: COR_EN | NONFATAL_EN | FATAL_EN
+PCI_EXP_DPC_STATUS = 0x08
+PCI_EXP_DPC_STATUS_TRIGGER = 0x0001
+PCI_EXP_DPC_STATUS_TRIGGER_RSN_FE = 0x0004   # the trigger reason: ERR_FATAL received
 
 # pci_ers_result_t (include/linux/pci.h)
 ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER = 1, 2, 3, 4, 5, 6
@@ -239,7 +242,7 @@ def _reset_subordinates(m, source: str) -> int:
     if m.caps.exp_type in (0x9, 0xA):
         rc = pcie_flr(m)
     elif source == "dpc":
-        rc = pci_bus_error_reset(m)
+        rc = dpc_reset_link(m)
     elif m.state.port is not None:
         rc = _aer_root_reset(m)
     else:
@@ -266,19 +269,47 @@ def _aer_root_reset(m) -> int:
     return rc
 
 
-def _clear_error_status(m) -> None:
+def _dpc_containment(m) -> None:
+    """What the hardware has done before dpc_handler runs (PCIe r6.0 §6.2.10): the port's DPC
+    trigger (on ERR_FATAL, as dpc_enable configures it) takes its link down, so the function below
+    goes through a link-down (hot) reset and answers nothing until software clears DPC Trigger
+    Status; the port latches Trigger Status with the reason. Every step of the recovery before
+    dpc_reset_link (the runtime resume, error_detected, mmio_enabled) meets a contained device."""
+    with m.in_step("DPC containment"):
+        power.link_down_effects(m)
+        hardware_reset(m, "hot")
+        m.state.hw.accessible = False
+        cfg = m.state.port.hw.config
+        cfg[m.port_caps.dpc + PCI_EXP_DPC_STATUS] |= PCI_EXP_DPC_STATUS_TRIGGER | PCI_EXP_DPC_STATUS_TRIGGER_RSN_FE
+
+
+def dpc_reset_link(m) -> int:
+    """dpc_reset_link (drivers/pci/pcie/dpc.c): the link is already down; DPC Trigger Status is
+    written to clear (RW1CS) so the port leaves containment, the link retrains and the function
+    answers again; then pci_bridge_wait_for_secondary_bus. It never touches Bridge Control (no
+    secondary bus reset). The RP PIO wait (dpc_wait_rp_inactive) finds the port idle."""
+    with m.in_step("dpc_reset_link"):
+        m.io.write(m.port_caps.dpc + PCI_EXP_DPC_STATUS, 2, PCI_EXP_DPC_STATUS_TRIGGER, "port")
+        m.state.hw.accessible = True
+        return pci_bridge_wait_for_secondary_bus(m)
+
+
+def _clear_error_status(m, target: str) -> None:
     """The end of a successful pcie_do_recovery with native AER: pcie_clear_device_status (DEVSTA
     <- CED|NFED|FED|URD, drivers/pci/pci.c) and pci_aer_clear_nonfatal_status (Uncorrectable
-    Status & ~Severity written back when non-zero, drivers/pci/pcie/aer.c) on the device."""
+    Status & ~Severity written back when non-zero, drivers/pci/pcie/aer.c) on the device that
+    detected the error: the function for AER, the port itself for DPC (dpc_handler passes the
+    port to pcie_do_recovery)."""
     if not m.policy.switch("recovery.aer_native"):
         return
-    if m.caps.exp:
-        m.io.write(m.caps.exp + PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_ERRORS)
-    aer = m.caps.aer
+    caps = m.port_caps if target == "port" else m.caps
+    if caps.exp:
+        m.io.write(caps.exp + PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_ERRORS, target)
+    aer = caps.aer
     if aer:
-        status = m.io.read(aer + PCI_ERR_UNCOR_STATUS, 4) & ~m.io.read(aer + PCI_ERR_UNCOR_SEVER, 4)
+        status = m.io.read(aer + PCI_ERR_UNCOR_STATUS, 4, target) & ~m.io.read(aer + PCI_ERR_UNCOR_SEVER, 4, target)
         if status:
-            m.io.write(aer + PCI_ERR_UNCOR_STATUS, 4, status)
+            m.io.write(aer + PCI_ERR_UNCOR_STATUS, 4, status, target)
 
 
 def _slot_reset(m, vote: str) -> int:
@@ -308,6 +339,8 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     if source == "dpc" and channel != "frozen":
         return m.refuse(-22, "dpc_handler and edr_handle_event call pcie_do_recovery with "
                              "pci_channel_io_frozen only: a DPC event on a normal channel never happens")
+    if source == "dpc":
+        _dpc_containment(m)
     with m.in_step("pcie_do_recovery"):
         if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
             power.pci_pm_runtime_resume(m)
@@ -333,7 +366,7 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
         m.state.dev.error_state = "normal"
         if m.state.dev.driver == "host":
             driver_callback(m, "resume", vote)  # report_resume: error_state normal, then ->resume()
-        _clear_error_status(m)
+        _clear_error_status(m, "port" if source == "dpc" else "dev")
         m.recovery_said = "successful"
         if m.state.needs_restore_after_reset and m.state.dev.driver != "none":
             m.oracle.report("used_without_restore", "config", "restored after the reset",

@@ -338,7 +338,8 @@ def pci_restore_state(m, intended_epoch: bool = False) -> None:
                 RESTORE_STEPS[step.name](m, step)
         if m.policy.switch("restore.clear_state_saved"):
             dev.state_saved = False
-        m.state.needs_restore_after_reset = False
+        if m.state.hw.accessible:   # a restore whose writes the function dropped restored nothing
+            m.state.needs_restore_after_reset = False
         m.oracle.after_restore()
 
 
