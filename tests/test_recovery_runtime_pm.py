@@ -43,3 +43,29 @@ def test_under_dpc_the_runtime_resume_meets_a_contained_device():
     assert not m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
     assert m.state.dev.current_state == 4                # PCI_D3cold, from the all-ones PMCSR
     assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 0       # PMCSR: the hardware is in D0 after the link retrained
+
+
+def test_reset_store_drops_its_runtime_pm_reference():
+    """reset_store (drivers/pci/pci-sysfs.c): pm_runtime_get_sync, pci_reset_function,
+    pm_runtime_put. The put lets an idle vfio-pci device (bound, closed, runtime PM allowed)
+    runtime-suspend again; an open one stays active (vfio holds its own reference)."""
+    m = model()
+    assert m.state.dev.rpm_suspended                  # vfio_pci_core_register_device's pm_runtime_put
+    run(m, "pci_reset_function(method=auto)")
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
+    m = model()
+    run(m, "vfio_open()\npci_reset_function(method=auto)")
+    assert not m.state.dev.rpm_suspended and m.state.dev.current_state == D0
+
+
+def test_recovery_drops_its_runtime_pm_references_on_either_exit():
+    """pcie_do_recovery (drivers/pci/pcie/err.c) ends, on success and on failure, with
+    pci_walk_bridge(bridge, pci_pm_runtime_put, NULL): the idle vfio-pci device it resumed
+    runtime-suspends again; a host driver's device stays active."""
+    for vote in ("can_recover", "disconnect"):
+        m = model()
+        run(m, f"pcie_do_recovery(channel=normal, vote={vote}, source=aer)")
+        assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
+    m = model()
+    run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
+    assert not m.state.dev.rpm_suspended and m.state.dev.current_state == D0

@@ -196,12 +196,17 @@ cdef int reset_store(Machine *m, int method) noexcept nogil:
     if method != METHOD_AUTO and not method_available(m, method):
         m.refused_now = 1
         return EINVAL_
+    cdef int rc
+    prev = m.step
     if m.st.dev.rpm_suspended:
-        prev = m.step
         m.step = STEP_RESET_STORE
         pci_pm_runtime_resume(m)
         m.step = prev
-    return pci_reset_function(m, method)
+    rc = pci_reset_function(m, method)
+    m.step = STEP_RESET_STORE
+    pm_runtime_put(m)              # reset_store: pm_runtime_put(dev) after the reset
+    m.step = prev
+    return rc
 
 
 cdef int pci_reset_bus(Machine *m) noexcept nogil:
@@ -356,14 +361,10 @@ cdef int slot_reset(Machine *m, int vote) noexcept nogil:
 
 
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
-    """pcie_do_recovery: resume every runtime-suspended device below the bridge
-    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
-    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
-    itself. Where the reset goes is policy (recovery.reset_after); a failed recovery leaves
-    error_state as error_detected set it."""
+    """reset.pcie_do_recovery: the refusals, DPC containment, the recovery, then on either exit
+    the runtime-PM references dropped (pci_walk_bridge(bridge, pci_pm_runtime_put, NULL))."""
     cdef int prev = m.step
     cdef int status
-    cdef bint early = m.pol.recovery_reset_early
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_
@@ -372,6 +373,22 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
         return EINVAL_
     if source_dpc:
         dpc_containment(m)
+    status = recovery(m, channel, vote, source_dpc)
+    m.step = STEP_PCIE_DO_RECOVERY
+    pm_runtime_put(m)
+    m.step = prev
+    return status
+
+
+cdef int recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
+    """pcie_do_recovery: resume every runtime-suspended device below the bridge
+    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
+    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
+    itself. Where the reset goes is policy (recovery.reset_after); a failed recovery leaves
+    error_state as error_detected set it."""
+    cdef int prev = m.step
+    cdef int status
+    cdef bint early = m.pol.recovery_reset_early
     m.step = STEP_PCIE_DO_RECOVERY
     if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
         pci_pm_runtime_resume(m)

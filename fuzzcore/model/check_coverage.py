@@ -109,6 +109,10 @@ _REASONS: dict[str, str] = {
     "PCIe+0x0a (DEVSTA)": "write-1-to-clear status",
     "SR-IOV+": "gap: SR-IOV VF BARs are restored from dev->sriov; no check compares them yet",
     "port: AER+0x30 (RootStatus)": "write-1-to-clear status (aer_root_reset writes back what it read)",
+    "port: PCIe+0x0a (DEVSTA)": "write-1-to-clear status (pcie_do_recovery clears the port's after a DPC recovery)",
+    "port: AER+0x04 (UncorStatus)": "write-1-to-clear status (pci_aer_clear_nonfatal_status on the port after a DPC recovery)",
+    "port: DPC+0x08": "DPC Status, write-1-to-clear: dpc_reset_link clears Trigger Status to let the port leave "
+                      "containment; no value to hold",
     "port: AER+0x2c (RootCmd)": "the root port's own AER interrupt enables: aer_root_reset clears them "
                                 "before the bus reset and sets them after it (aer_disable_irq/aer_enable_irq); "
                                 "nothing of the device below depends on them",

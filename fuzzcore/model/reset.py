@@ -185,13 +185,17 @@ def reset_store(m, method: str) -> int:
     """The sysfs reset of the op `pci_reset_function`: a named method is first written to
     reset_method (reset_method_store: -EINVAL, nothing changes, for a method the device's probe
     refused); reset_store then takes a runtime-PM reference (pm_runtime_get_sync resumes a
-    suspended device) and calls pci_reset_function."""
+    suspended device), calls pci_reset_function and drops the reference (pm_runtime_put: an idle
+    vfio-pci device runtime-suspends again)."""
     if method != "auto" and not method_available(m, method):
         return m.refuse(EINVAL, "reset_method_store: the method is not among those pci_init_reset_methods found")
-    if m.state.dev.rpm_suspended:
-        with m.in_step("reset_store"):
+    with m.in_step("reset_store"):
+        if m.state.dev.rpm_suspended:
             power.pci_pm_runtime_resume(m)
-    return pci_reset_function(m, method)
+    rc = pci_reset_function(m, method)
+    with m.in_step("reset_store"):
+        power.pm_runtime_put(m)      # reset_store: pm_runtime_put(dev) after the reset
+    return rc
 
 
 def pci_reset_bus(m) -> int:
@@ -332,7 +336,8 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     itself. Where the reset goes is policy (recovery.reset_after). A failed recovery leaves
     error_state as error_detected set it (report_perm_failure_detected sets no io state). A
     DPC-triggered recovery needs a DPC-capable port above the device (dpc_probe binds the DPC
-    service only to one): otherwise it never happens."""
+    service only to one): otherwise it never happens. On either exit the runtime-PM references
+    are dropped (pci_pm_runtime_put): an idle vfio-pci device runtime-suspends again."""
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")
@@ -341,6 +346,14 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
                              "pci_channel_io_frozen only: a DPC event on a normal channel never happens")
     if source == "dpc":
         _dpc_containment(m)
+    status = _recovery(m, channel, vote, source)
+    with m.in_step("pcie_do_recovery"):
+        power.pm_runtime_put(m)      # pci_walk_bridge(bridge, pci_pm_runtime_put, NULL), both exits
+    return status
+
+
+def _recovery(m, channel: str, vote: str, source: str) -> int:
+    """pcie_do_recovery from the runtime resume to its result (success or failed)."""
     with m.in_step("pcie_do_recovery"):
         if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
             power.pci_pm_runtime_resume(m)
