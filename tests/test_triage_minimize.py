@@ -113,32 +113,28 @@ def test_minimize_simplifies_arguments_towards_the_smallest(tmp_path):
 def test_minimize_substitutes_simpler_ops(tmp_path):
     """An op that cannot go but whose effect a simpler op also has is replaced by the simpler one
     of the same actor (fewer arguments, then op-table order), and only by one the kernel performs
-    in that state: here the sysfs reset of the runtime-suspended idle vfio device
-    (pci_reset_function(method=flr), which resumes it first) becomes pci_pm_runtime_resume(),
-    which leaves it active the same way, so the link-down that follows hits an active device and
-    vfio_open's reset saves its reset defaults (snapshot_bar_stale)."""
+    in that state: here a hibernation (freeze, then thaw) of the idle vfio device while its
+    function does not answer saves all-ones and leaves it runtime-suspended; the sysfs reset
+    (pci_reset_function(method=auto): pm_runtime_get_sync, the reset, pm_runtime_put, which
+    re-suspends the idle device and saves again) has the same effect with fewer arguments, and
+    vfio_open's runtime resume then restores the all-ones snapshot (order_violation)."""
     from fuzzcore.triage.minimize import SIMPLICITY_ORDER, simpler_ops
     assert SIMPLICITY_ORDER[0] == "pci_save_state"            # no arguments, first in the op table
     assert "pci_pm_runtime_suspend" in simpler_ops("pci_set_power_state")
     assert "pci_reset_bus" not in simpler_ops("vfio_config_write")   # a guest write stays a guest write
-    src = tmp_path / "tph.fzs"
+    src = tmp_path / "sleep.fzs"
     src.write_text("""# device: i350
 # policy: linux-7.1
-# expected-bucket: snapshot_bar_stale | vfio_open | BAR0
-pci_bind_driver(driver=host)
-pci_enable_tph(mode=no_st)
-pci_bind_driver(driver=vfio)
-pci_reset_function(method=flr)
-hw_link_down()
-vfio_open()
+# expected-bucket: order_violation | vfio_open | BAR0
 hw_inaccessible()
-vfio_hot_reset()
-vfio_close()
+pm_system_sleep(transition=hibernate_thaw, power=kept)
+hw_accessible()
+vfio_open()
 """)
     r = fz("minimize", src, "-o", tmp_path / "out.fzs")
     assert r.returncode == 0, r.stderr
     names = [c.name for c in load_fzs(tmp_path / "out.fzs")]
-    assert names == ["pci_pm_runtime_resume", "hw_link_down", "vfio_open"], names
+    assert names == ["hw_inaccessible", "pci_reset_function", "hw_accessible", "vfio_open"], names
     assert "[subst]" in r.stderr
 
 
