@@ -202,3 +202,37 @@ pci_restore_state()
 def test_no_coverage_gaps(device):
     rows = coverage(device, n_random=100)
     assert rows and not gaps(rows), [r.register for r in gaps(rows)]
+
+
+# --- all-ones written back is not intent (intent.is_error_echo) ----------------------------------
+
+def test_vfio_unlock_writing_back_an_all_ones_command_read_is_not_intent():
+    # vfio_pci_memory_lock_and_enable reads Command 0xffff from a function that does not answer;
+    # vfio_pci_memory_unlock_and_restore writes it back. Nobody meant Bus Master on; MSI itself is
+    # enabled on purpose (msi_enabled) and its lost enable is a real mismatch.
+    vs = _run_both("vfio_open()\nhw_inaccessible()\nvfio_set_irqs(index=msi, count=0)\nhw_accessible()\n")
+    regs = {v.register for v in _found(vs)}
+    assert "MSI" in regs and "Command.BusMaster" not in regs
+
+
+def test_a_skipped_restore_of_an_all_ones_snapshot_sets_no_intent():
+    # A frozen-channel recovery of a vfio device leaves Interrupt Line at its default (by design,
+    # used_without_restore); vfio_open's snapshot then holds that default. The later reset of a
+    # function that does not answer skips every dword (read all-ones == saved): the intent stays.
+    vs = _run_both("pcie_do_recovery(channel=frozen, vote=disconnect, source=aer)\nvfio_open()\n"
+                   "hw_inaccessible()\nvfio_device_reset()\nhw_accessible()\n")
+    assert not [v for v in _found(vs) if v.register == "Interrupt Line"]
+
+
+def test_restore_all_ones_is_reported_where_the_write_lands():
+    # Thaw restores the all-ones snapshot to a function that still reads all-ones: every dword is
+    # skipped, nothing is written (pci_restore_config_dword). Written only once it answers again.
+    vs = _run_both("hw_inaccessible()\npm_system_sleep(transition=hibernate_thaw, power=lost)\n")
+    assert _found(vs, "snapshot_all_ones") and not _found(vs, "restore_all_ones")
+    vs = _run_both("hw_inaccessible()\npm_system_sleep(transition=hibernate_thaw, power=kept)\n"
+                   "hw_accessible()\nvfio_open()\n")
+    assert {(v.op, v.register) for v in _found(vs, "restore_all_ones")} >= {("vfio_open", "Command"),
+                                                                                ("vfio_open", "BAR0")}
+    # the header and PCIe registers written from that snapshot are the same finding, not intent
+    # mismatches of their own
+    assert not _found(vs)

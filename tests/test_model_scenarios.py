@@ -208,11 +208,22 @@ ALL_ONES = """
 """
 
 
-def test_inaccessible_reset_saves_and_restores_all_ones_under_mainline():
+def test_inaccessible_reset_saves_all_ones_and_restores_nothing_while_it_does_not_answer():
+    # pci_restore_config_dword reads the register first and skips it when it equals the saved
+    # value: a function that still reads all-ones gets no write from an all-ones snapshot.
     m = run(model(), ALL_ONES)
+    assert m.state.dev.saved_config[1] == 0xFFFFFFFF
+    assert ("snapshot_all_ones", "config") in buckets(m)
+    assert not {b for b in buckets(m) if b[0] == "restore_all_ones"}
+
+
+def test_all_ones_snapshot_is_written_once_the_function_answers_under_mainline():
+    # The bus reset brings the function back, so pci_dev_restore writes the all-ones it saved.
+    m = run(model(), "vfio_open()\nhw_inaccessible()\nvfio_hot_reset()")
     assert m.state.dev.saved_config[1] == 0xFFFFFFFF
     assert {("snapshot_all_ones", "config"), ("restore_all_ones", "Command"),
             ("restore_all_ones", "BAR0")} <= buckets(m)
+    assert m.state.hw.read(0x10, 4) & 0xFFFFFFF0 == 0xFFFFFFF0 & ~(m.profile.bar(0).size - 1)
 
 
 def test_inaccessible_reset_uses_the_old_snapshot_with_skip_save():

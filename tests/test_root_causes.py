@@ -18,7 +18,8 @@ I350 = resolve_device("i350")
 BASE = load_policy("linux-7.1")
 
 # An all-ones snapshot: config stops answering, then a sysfs reset saves it and restores it.
-ALL_ONES = "hw_inaccessible()\npci_reset_function(method=auto)\n"
+# The function stops answering; the bus reset saves all-ones, brings it back, and writes them.
+ALL_ONES = "vfio_open()\nhw_inaccessible()\nvfio_hot_reset()\n"
 # H1(a): a vfio user turns Memory off and resets; the MSI-X restore writes the table (kernel.md §9).
 H1A = ("vfio_open()\nvfio_config_write(offset=0x04, width=2, value=0x06)\nvfio_set_irqs(index=msix, count=2)\n"
        "vfio_config_write(offset=0x04, width=2, value=0x04)\nvfio_device_reset()\n")
@@ -39,9 +40,9 @@ def test_buckets_of_one_snapshot_share_one_root_cause():
     assert {p.register for p in ps} >= {"Command", "BAR0"}
     assert {p.key for p in ps} == {"restore_all_ones @ pci_dev_save_and_disable [config header]"}
     p = ps[0]
-    assert p.origin_kind == "save" and p.origin_op_index == 1
+    assert p.origin_kind == "save" and p.origin_op_index == 2
     assert "read all-ones" in p.detail and p.actor_path == "vfio"
-    assert p.hw_ops == [0]
+    assert p.hw_ops == [1]
 
 
 def test_provenance_names_the_access_and_the_missing_save():
@@ -130,7 +131,7 @@ def test_findings_store_records_the_root_cause_and_show_groups_by_it(tmp_path):
     by_key = {r.key: r for r in rcs}
     family = by_key["restore_all_ones @ pci_dev_save_and_disable [config header]"]
     # reached from two resets (two op paths), three registers: six buckets, one root cause
-    assert family.paths >= 4 and {m.split("--")[1] for m in family.members} == {"pci_reset_function", "pci_reset_bus"}
+    assert family.paths >= 4 and {m.split("--")[1] for m in family.members} == {"vfio_hot_reset", "pci_reset_bus"}
     assert family.shortest_ops == 2
     assessed = {r.key: r for r in assess_findings(tmp_path)}
     assert assessed["restore_unsaved_buffer @ no save [TPH]"].verdict.tier == "hazard"

@@ -141,13 +141,13 @@ vfio_open()
 def test_minimize_never_drifts_to_another_bucket(tmp_path):
     """All-ones under mainline reports five buckets; keeping one keeps exactly that one."""
     src = tmp_path / "ones.bin"
-    src.write_bytes(encode(parse_program("vfio_open()\npci_enable_ptm()\nhw_inaccessible()\nvfio_device_reset()\n")))
-    bucket = "restore_all_ones | vfio_device_reset | BAR3"
+    src.write_bytes(encode(parse_program("vfio_open()\npci_enable_ptm()\nhw_inaccessible()\nvfio_hot_reset()\n")))
+    bucket = "restore_all_ones | vfio_hot_reset | BAR3"
     r = fz("minimize", src, "--device", "i350", "--policy", "linux-7.1", "--bucket", bucket, "-o", tmp_path / "o.fzs")
     assert r.returncode == 0, r.stderr
     f = load_finding(tmp_path / "o.fzs")
     assert f.bucket == tuple(x.strip() for x in bucket.split("|"))
-    assert [c.name for c in f.calls] == ["vfio_open", "hw_inaccessible", "vfio_device_reset"]
+    assert [c.name for c in f.calls] == ["vfio_open", "hw_inaccessible", "vfio_hot_reset"]
     assert_one_minimal(tmp_path / "o.fzs")
 
 

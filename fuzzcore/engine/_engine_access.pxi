@@ -102,21 +102,24 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef const uint8_t *mp = m.d.wr_map[port]
     cdef int i, k, b
     cdef uint8_t hit
+    cdef bint echo = value == width_mask(width)     # intent.is_error_echo: PCI_ERROR_RESPONSE written back
     for i in range(width):
         hit = mp[off + i]
         if hit != 255:
             k = hit >> 2
             b = hit & 3
+            m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
+            if echo and k != W_MSI_MASK:
+                continue
             m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (((value >> (8 * i)) & 0xFFU) << (8 * b))
             m.written_op[k] = m.op_index
             m.written_kind[k] = m.op_kind
             m.written_step[k] = m.step
-            m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
 
 
 cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
     """Oracle.note_write: a software config write sets the written intent of the bytes it covers
-    (intent.WRITTEN), whether or not the hardware takes it. One load for a dword with no row
+    (intent.WRITTEN), whether or not the hardware takes it, unless it writes all-ones. One load for a dword with no row
     (config accesses are naturally aligned: a write never spans two dwords)."""
     if m.d.wr_dword[port][off >> 2]:
         note_write_rows(m, port, off, width, value)

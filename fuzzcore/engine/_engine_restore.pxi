@@ -252,6 +252,8 @@ cdef void restore_dword(Machine *m, int index, int retry, bint force) noexcept n
     if not force and io_read(m, offset, 4) == saved:
         note_write(m, 0, offset, 4, saved)     # checked equal: the snapshot is what it means
         return
+    if saved == 0xFFFFFFFFU:
+        check_all_ones_write(m, index)
     while True:
         io_write(m, offset, 4, saved)
         if retry <= 0 or io_read(m, offset, 4) == saved:

@@ -8,7 +8,9 @@ it. Two kinds of intent:
 * **written**: the value the kernel, a host driver or a vfio user last wrote to the register on
   purpose (every config write the models make through Access.write is a software write; resets,
   link events, power-state context loss and other hardware side effects change the hardware
-  without one). The enumeration's values (firmware and the PCI core) are the first intent.
+  without one). The enumeration's values (firmware and the PCI core) are the first intent. An
+  all-ones write is not on purpose: it echoes a read of a function that did not answer
+  (is_error_echo).
 
 Either way a reset, a link event or a hardware side effect changes the hardware only:
 
@@ -82,6 +84,16 @@ W_COMMAND, W_MSI_MASK = 0, 18
 assert WRITTEN[W_MSI_MASK][0] == "MSI mask"
 WRITTEN_WHO = "the last deliberate write"
 
+
+def is_error_echo(width: int, value: int) -> bool:
+    """An all-ones config write is PCI_ERROR_RESPONSE written back: a restore of a snapshot taken
+    while the function did not answer (pci_restore_pcie_state writes unconditionally; a skipped
+    pci_restore_config_dword compares it equal), or a read-modify-write of such a read
+    (vfio_pci_memory_unlock_and_restore writes back the Command it read). No kernel path means
+    all-ones for a written-intent register but the MSI Mask Bits (pci_msi_mask of every vector,
+    from the cached mask), so it sets no written intent elsewhere."""
+    return value == (1 << 8 * width) - 1
+
 # (register, who decided the intent, value format)
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("Command.Memory", WRITTEN_WHO, "bit"),
@@ -120,7 +132,13 @@ ALL = tuple(range(N_FIELDS))
 REFINES: dict[tuple[str, str], tuple[int, ...]] = {
     ("used_without_restore", "config"): ALL,
     ("msi_without_bus_master", "Command"): (F_MASTER,),
-    ("restore_all_ones", "Command"): (F_MEMORY, F_IO, F_MASTER),
+    # an all-ones Command dword comes from a pci_save_state of a function that did not answer:
+    # every register pci_restore_state writes back from that snapshot (the header, the PCIe, ACS,
+    # L1SS and SR-IOV buffers) is that finding; not the MSI mask (from the cached mask) nor ReBAR
+    # (from the resource size), nor the upstream port's registers
+    ("restore_all_ones", "Command"): (F_MEMORY, F_IO, F_MASTER) + tuple(
+        F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
+        if WRITTEN[k][1] == "dev" and WRITTEN[k][2] not in ("msi_mask", "rebar_entry")),
     ("vconfig_mismatch", "Command"): (F_MEMORY, F_IO),
     ("restore_outside_d0", "MSI-X"): (F_MSIX_MSG,),
     **{("restore_all_ones", f"BAR{i}"): (F_BAR0 + i,) for i in range(6)},

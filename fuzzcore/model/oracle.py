@@ -49,13 +49,18 @@ class Oracle:
 
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
-        not the hardware takes it (intent.WRITTEN)."""
+        not the hardware takes it (intent.WRITTEN). Not an all-ones write (intent.is_error_echo):
+        that is PCI_ERROR_RESPONSE written back, from a snapshot or a read-modify-write of a
+        function that did not answer, which nobody means."""
         m = self.m
         byte_map = m.written_map[port]
+        echo = _intent.is_error_echo(width, value)
         for i in range(width):
             hit = byte_map.get(offset + i)
             if hit is not None:
                 k, b = hit
+                if echo and k != _intent.W_MSI_MASK:
+                    continue
                 self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | ((value >> 8 * i) & 0xFF) << 8 * b
                 self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
 
@@ -116,12 +121,22 @@ class Oracle:
             self.report("restore_older_snapshot", "config", f"snapshot of save #{m.latest_save_epoch}",
                         f"snapshot of save #{dev.config_epoch}")
 
+    def check_all_ones_write(self, index: int) -> None:
+        """pci_restore_config_dword is about to write an all-ones saved dword: the function answers
+        (a function that does not answer reads all-ones, equal to the snapshot, and the kernel
+        writes nothing), so Command or an implemented BAR really gets 0xffffffff."""
+        m = self.m
+        if index == 1:
+            self.report("restore_all_ones", "Command", "a saved Command", "0xffffffff")
+        elif m.profile.header_type == 0 and 4 <= index <= 9:
+            for b in m.profile.bars:
+                if b.kind != "none" and b.index == index - 4:
+                    self.report("restore_all_ones", f"BAR{b.index}", "a saved BAR", "0xffffffff")
+
     def check_snapshot_bars(self) -> None:
         """At pci_restore_config_space: what it is about to write vs the kernel's resources."""
         m = self.m
         dev = m.state.dev
-        if dev.saved_config[1] == 0xFFFFFFFF:
-            self.report("restore_all_ones", "Command", "a saved Command", "0xffffffff")
         if m.profile.header_type != 0:
             return
         for b in m.profile.bars:
@@ -129,8 +144,7 @@ class Oracle:
                 continue
             lo = dev.saved_config[4 + b.index]
             if lo == 0xFFFFFFFF:
-                self.report("restore_all_ones", f"BAR{b.index}", "a saved BAR", "0xffffffff")
-                continue
+                continue                   # restore_all_ones, if the restore writes it (check_all_ones_write)
             mask = ~(b.size - 1)
             saved = lo & (0xFFFFFFFC if b.kind == "io" else 0xFFFFFFF0)
             if b.kind == "mem64":

@@ -227,6 +227,8 @@ def _restore_dword(m, index: int, retry: int, force: bool) -> None:
     if not force and m.io.read(offset, 4) == saved:
         m.oracle.note_write(0, offset, 4, saved)   # checked equal: the snapshot is what it means
         return
+    if saved == 0xFFFFFFFF:
+        m.oracle.check_all_ones_write(index)
     while True:
         m.io.write(offset, 4, saved)
         if retry <= 0 or m.io.read(offset, 4) == saved:
