@@ -266,3 +266,24 @@ def test_campaign_with_a_new_root_cause_says_so_and_exits_1_with_fail_on_new(tmp
     assert r.returncode == 0, r.stderr[-3000:]
     assert "new root cause(s)" in r.stderr and "NEW" in r.stderr
     assert "restore_older_snapshot @ vfio_pci_core_aer_reset_done [config header]" in r.stderr
+
+
+def test_a_store_that_reaches_a_known_key_only_through_an_outside_event_shows_it_environmental(tmp_path):
+    """The reviewed list has intent_mismatch @ reset_store [TPH] as a hazard (a driver's own D3cold,
+    then a sysfs reset). A store whose only reproducer needs hw_link_down shows it environmental,
+    with the reviewed tier under it; a store with a reviewed tier it cannot overrule keeps that."""
+    text = ("pci_bind_driver(driver=host)\npci_enable_tph(mode=no_st)\nhw_link_down()\n"
+            "pci_reset_function(method=auto)\n")
+    store = FindingsStore(tmp_path, "i350", "linux-7.1", "reference")
+    calls = parse_program(text)
+    for v in Model(I350, BASE).run(calls).violations:
+        if v.invariant == "intent_mismatch" and v.register == "TPH":
+            store.record(encode(calls), v)
+    store.maybe_flush(force=True)
+    (rc,) = [r for r in assess_findings(tmp_path) if r.key == "intent_mismatch @ reset_store [TPH]"]
+    assert rc.known and rc.reviewed_tier == "hazard"
+    assert rc.verdict.tier == "environmental" and rc.verdict.rule == "environmental"
+    assert rc.reviewed is not None and rc.reviewed.tier == "hazard" and rc.computed is None
+    from fuzzcore.triage.report import known_summary, lines
+    assert any("reviewed list, on paths these reproducers do not take: hazard" in x for x in lines([rc]))
+    assert "1 shown as environmental" in known_summary([rc], "linux-7.1")[0]

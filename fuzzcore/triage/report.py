@@ -43,6 +43,9 @@ def lines(rcs, all_tiers: bool = False, with_detail: bool = True, indent: str = 
                            + (" (reviewed list)" if r.verdict.rule == "reviewed" else ""))
                 if r.computed is not None:
                     out.append(f"{indent}    these reproducers alone: {r.computed.label} ({r.computed.reason})")
+                if r.reviewed is not None:
+                    out.append(f"{indent}    reviewed list, on paths these reproducers do not take: "
+                               f"{r.reviewed.label} ({r.reviewed.reason})")
     if hidden:
         counts = {}
         for r in hidden:
@@ -61,8 +64,12 @@ def known_summary(rcs, policy: str) -> tuple[str, int]:
                 f"{len(rcs)} root cause(s) not checked against one"), 0
     new = [r for r in rcs if not r.known]
     moved = [r for r in rcs if r.computed is not None]
+    env = [r for r in rcs if r.reviewed is not None]
     note = (f"; {len(moved)} known root cause(s) shown with their reviewed tier, which these reproducers "
             f"alone do not give (show --all lists both)") if moved else ""
+    if env:
+        note += (f"; {len(env)} shown as environmental, which every reproducer here is, though "
+                 f"reviewed otherwise on other paths")
     if not new:
         return f"no new root causes ({len(rcs)} known, list {known_path(policy)}){note}", 0
     return (f"{len(new)} new root cause(s) (not in {known_path(policy)}): "
@@ -87,5 +94,6 @@ def to_json(rcs) -> list[dict]:
              "fixed_by": r.verdict.fixed_by if r.verdict else [], "severity": severity(r.invariant)[1],
              "paths": r.paths, "members": r.members, "hits": r.hits, "actor_paths": sorted(r.actor_paths),
              "shortest_ops": r.shortest_ops, "shortest": r.shortest, "detail": r.detail, "known": r.known,
-             "computed_tier": r.computed.label if r.computed is not None else (r.verdict.label if r.verdict else None)}
+             "computed_tier": r.computed.label if r.computed is not None else (r.verdict.label if r.verdict else None),
+             "reviewed_tier": r.reviewed_tier or None}
             for r in rcs]

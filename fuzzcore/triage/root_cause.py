@@ -536,6 +536,8 @@ class RootCause:
     reviewed_tier: str = ""                          # the tier the reviewed list gives it
     computed: object = None                          # the tier these reproducers alone give, when the
                                                      # reviewed one (shown) differs
+    reviewed: object = None                          # the reviewed tier, when these reproducers' own
+                                                     # environmental tier (shown) overrules it
 
     @property
     def paths(self) -> int:
@@ -637,12 +639,18 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
         rc.known = None if known is None else rc.key in known
         if rc.known:
             # The reviewed list pooled every reproducer several campaigns found; one store may hold
-            # only some of them, so its computed tier can differ: the reviewed one is shown.
+            # only some of them, so its computed tier can differ. The reviewed one is shown, except
+            # against "environmental": that every reproducer here needs an event the kernel is not
+            # told of is a fact about these programs (a reader sees it in them), which a tier
+            # reviewed on other paths of the same key cannot overrule.
             entry = known[rc.key]
             rc.reviewed_tier = str(entry.get("tier", ""))
             if rc.reviewed_tier and rc.reviewed_tier != rc.verdict.label:
-                rc.computed = rc.verdict
                 word, _, rest = rc.reviewed_tier.partition(" ")
-                rc.verdict = tiers.Verdict(word, str(entry.get("reason", "")), str(entry.get("upstream", "")),
-                                           rest.split() if word == "fixed-by" else [], rule="reviewed")
+                reviewed = tiers.Verdict(word, str(entry.get("reason", "")), str(entry.get("upstream", "")),
+                                         rest.split() if word == "fixed-by" else [], rule="reviewed")
+                if rc.verdict.rule == "environmental":
+                    rc.reviewed = reviewed
+                else:
+                    rc.computed, rc.verdict = rc.verdict, reviewed
     return sorted(rcs, key=tiers.sort_key)
