@@ -69,3 +69,49 @@ def test_recovery_drops_its_runtime_pm_references_on_either_exit():
     m = model()
     run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
     assert not m.state.dev.rpm_suspended and m.state.dev.current_state == D0
+
+
+NO_RUNTIME_PM = """\
+[overlay]
+name = "recovery-without-runtime-pm"
+description = "pcie_do_recovery takes no runtime-PM references (the kernel before they were added)"
+commit = "none"
+reference = "§5.4"
+
+[path.recovery_runtime_get]
+remove = ["resume"]
+[path.recovery_runtime_put]
+remove = ["put"]
+"""
+
+
+def test_recovery_runtime_pm_references_are_policy_paths(tmp_path):
+    """The get and the put are [path.recovery_runtime_get] / [path.recovery_runtime_put]: an overlay
+    that removes them states a kernel whose recovery meets a runtime-suspended device as it is, so
+    the driver's slot_reset restore writes the MSI-X table outside D0 and the device stays
+    runtime-suspended."""
+    overlay = tmp_path / "no-rpm.toml"
+    overlay.write_text(NO_RUNTIME_PM)
+    m = model(f"linux-7.1+{overlay}")
+    run(m, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=1)
+        pci_pm_runtime_suspend()
+        pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+    """)
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
+    assert [v for v in m.oracle.violations if v.invariant == "restore_outside_d0"]
+
+
+def test_the_sysfs_reset_is_a_policy_path(tmp_path):
+    """[path.reset_store]: without its put an idle vfio-pci device stays runtime-active after a
+    sysfs reset; with it (the baseline) it runtime-suspends again."""
+    base = model()
+    run(base, "pci_reset_function(method=auto)")
+    assert base.state.dev.rpm_suspended
+    overlay = tmp_path / "no-put.toml"
+    overlay.write_text(NO_RUNTIME_PM.replace("recovery-without-runtime-pm", "reset-store-without-put")
+                       .split("[path.")[0] + '[path.reset_store]\nremove = ["put"]\n')
+    m = model(f"linux-7.1+{overlay}")
+    run(m, "pci_reset_function(method=auto)")
+    assert not m.state.dev.rpm_suspended

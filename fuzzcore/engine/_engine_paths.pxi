@@ -1,6 +1,6 @@
 # Paths: the policy's ordered steps, interpreted (fuzzcore/policy/paths.py); mirrors
 # fuzzcore/model/paths.py. A path's steps are rows of the compiled step arrays (primitive, argument,
-# condition); its result starts at 0 and only reset_methods, secondary_bus_reset and vote set it.
+# condition); its result starts at 0 and only the primitives that return a status set it.
 
 cdef enum:
     # paths.PATHS order (checked against the compiled policy's path_names at load)
@@ -32,6 +32,10 @@ cdef enum:
     PATH_VFIO_DEV_SET_TRY_RESET
     PATH_VFIO_IOCTL_RESET
     PATH_VFIO_DEV_SET_HOT_RESET
+    PATH_PM_RUNTIME_PUT
+    PATH_RESET_STORE
+    PATH_RECOVERY_RUNTIME_GET
+    PATH_RECOVERY_RUNTIME_PUT
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -70,6 +74,7 @@ cdef enum:
     PRIM_VFIO_CONFIG_INIT
     PRIM_VFIO_NEEDS_RESET
     PRIM_VFIO_OPEN
+    PRIM_RESET_FUNCTION
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -106,7 +111,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_pm_restore_noirq", "pci_pm_restore", "driver.pm_suspend", "driver.pm_resume",
                      "vfio_pci_core_enable", "vfio_pci_core_disable", "vfio_pci_core_disable_restore",
                      "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset",
-                     "vfio_pci_dev_set_hot_reset")
+                     "vfio_pci_dev_set_hot_reset", "pm_runtime_put", "reset_store", "recovery_runtime_get",
+                     "recovery_runtime_put")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -114,7 +120,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "fail", "initiate_flr", "set_unknown_state", "skip_bus_pm", "update_current_state",
                           "direct_complete", "power_off", "clear_master", "enable_device", "try_reset",
                           "vfio_set_power", "vfio_reset_works", "vfio_store_saved_state", "vfio_load_saved_state",
-                          "vfio_config_init", "vfio_needs_reset", "vfio_open")
+                          "vfio_config_init", "vfio_needs_reset", "vfio_open", "reset_function")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -250,6 +256,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
                 pci_enable_device(m)
             else:
                 pci_disable_device(m)
+        elif p == PRIM_RESET_FUNCTION:
+            result = pci_reset_function(m, arg)         # the op's method
         elif p == PRIM_TRY_RESET:
             result = pci_reset_function(m, METHOD_AUTO) if a == 0 else pci_reset_bus(m)   # function, bus
         elif p == PRIM_VFIO_SET_POWER:

@@ -172,14 +172,6 @@ cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:
     return 0
 
 
-cdef void pm_runtime_put(Machine *m) noexcept nogil:
-    """power.pm_runtime_put: the kernel path's runtime-PM reference dropped (rpm_idle); an idle
-    vfio-pci device (COND_VFIO_IDLE) runtime-suspends again."""
-    if (m.st.dev.driver == DRV_VFIO and not m.st.vfio.open and not m.st.dev.rpm_suspended
-            and not m.pol.disable_idle_d3):
-        pci_pm_runtime_suspend(m)
-
-
 cdef int pci_pm_runtime_resume(Machine *m) noexcept nogil:
     """power.pci_pm_runtime_resume: the policy path (pci_power_up, no BAR re-write;
     pci_restore_state; pci_resume_ptm; the driver's runtime_resume)."""

@@ -190,23 +190,12 @@ cdef int pci_reset_function(Machine *m, int method) noexcept nogil:
 
 cdef int reset_store(Machine *m, int method) noexcept nogil:
     """reset.reset_store: a named method the device's probe refused: -EINVAL from
-    reset_method_store, nothing changes; a runtime-suspended device is resumed first
-    (pm_runtime_get_sync), then pci_reset_function."""
-    cdef int prev
+    reset_method_store, nothing changes; else the policy path (runtime-PM get, pci_reset_function,
+    put)."""
     if method != METHOD_AUTO and not method_available(m, method):
         m.refused_now = 1
         return EINVAL_
-    cdef int rc
-    prev = m.step
-    if m.st.dev.rpm_suspended:
-        m.step = STEP_RESET_STORE
-        pci_pm_runtime_resume(m)
-        m.step = prev
-    rc = pci_reset_function(m, method)
-    m.step = STEP_RESET_STORE
-    pm_runtime_put(m)              # reset_store: pm_runtime_put(dev) after the reset
-    m.step = prev
-    return rc
+    return run_path(m, PATH_RESET_STORE, method)
 
 
 cdef int pci_reset_bus(Machine *m) noexcept nogil:
@@ -362,7 +351,7 @@ cdef int slot_reset(Machine *m, int vote) noexcept nogil:
 
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
     """reset.pcie_do_recovery: the refusals, DPC containment, the recovery, then on either exit
-    the runtime-PM references dropped (pci_walk_bridge(bridge, pci_pm_runtime_put, NULL))."""
+    the runtime-PM references dropped (the policy path recovery_runtime_put)."""
     cdef int prev = m.step
     cdef int status
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
@@ -375,7 +364,7 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
         dpc_containment(m)
     status = recovery(m, channel, vote, source_dpc)
     m.step = STEP_PCIE_DO_RECOVERY
-    pm_runtime_put(m)
+    run_path(m, PATH_RECOVERY_RUNTIME_PUT, 0)   # both exits
     m.step = prev
     return status
 
@@ -390,8 +379,7 @@ cdef int recovery(Machine *m, int channel, int vote, int source_dpc) noexcept no
     cdef int status
     cdef bint early = m.pol.recovery_reset_early
     m.step = STEP_PCIE_DO_RECOVERY
-    if m.st.dev.rpm_suspended:     # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
-        pci_pm_runtime_resume(m)
+    run_path(m, PATH_RECOVERY_RUNTIME_GET, 0)
     status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
     if early and channel == ERR_FROZEN:     # v6.12: reset_subordinates right after report_frozen_detected
         if reset_subordinates(m, source_dpc) != ERS_RECOVERED:

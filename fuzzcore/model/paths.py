@@ -170,6 +170,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "enable_device":
             from .features import pci_disable_device, pci_enable_device
             (pci_enable_device if st.param("state") == "enable" else pci_disable_device)(m)
+        elif do == "reset_function":
+            from .reset import pci_reset_function
+            result = pci_reset_function(m, arg)
         elif do == "try_reset":
             from .reset import pci_reset_bus, pci_reset_function
             result = pci_reset_function(m, "auto") if st.param("scope") == "function" else pci_reset_bus(m)

@@ -175,17 +175,6 @@ def pci_pm_runtime_suspend(m) -> int:
     return 0
 
 
-def pm_runtime_put(m) -> None:
-    """pm_runtime_put -> rpm_idle -> pci_pm_runtime_idle: the reference a kernel path took with
-    pm_runtime_get_sync is dropped, and a device nobody holds active runtime-suspends again. In
-    the model that is an idle vfio-pci device (the `vfio_idle` condition: bound, closed,
-    runtime-active, vfio.disable_idle_d3 off); a host driver's device suspends only when its user
-    lets it (the op pci_pm_runtime_suspend), an unbound one stays in D0."""
-    from .paths import condition
-    if condition(m, "vfio_idle", 0):
-        pci_pm_runtime_suspend(m)
-
-
 def pci_pm_runtime_resume(m) -> int:
     """rpm_resume -> pci_pm_runtime_resume: the policy path (pci_pm_default_resume_early:
     pci_power_up, which re-writes no BAR, then pci_restore_state, PME restore; pci_resume_ptm;

@@ -184,18 +184,12 @@ def pci_reset_function(m, method: str = "auto") -> int:
 def reset_store(m, method: str) -> int:
     """The sysfs reset of the op `pci_reset_function`: a named method is first written to
     reset_method (reset_method_store: -EINVAL, nothing changes, for a method the device's probe
-    refused); reset_store then takes a runtime-PM reference (pm_runtime_get_sync resumes a
-    suspended device), calls pci_reset_function and drops the reference (pm_runtime_put: an idle
-    vfio-pci device runtime-suspends again)."""
+    refused); then the policy path [path.reset_store]: a runtime-PM reference taken
+    (pm_runtime_get_sync resumes a suspended device), pci_reset_function, the reference dropped
+    (pm_runtime_put: an idle vfio-pci device runtime-suspends again)."""
     if method != "auto" and not method_available(m, method):
         return m.refuse(EINVAL, "reset_method_store: the method is not among those pci_init_reset_methods found")
-    with m.in_step("reset_store"):
-        if m.state.dev.rpm_suspended:
-            power.pci_pm_runtime_resume(m)
-    rc = pci_reset_function(m, method)
-    with m.in_step("reset_store"):
-        power.pm_runtime_put(m)      # reset_store: pm_runtime_put(dev) after the reset
-    return rc
+    return run_path(m, "reset_store", method)
 
 
 def pci_reset_bus(m) -> int:
@@ -348,15 +342,14 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
         _dpc_containment(m)
     status = _recovery(m, channel, vote, source)
     with m.in_step("pcie_do_recovery"):
-        power.pm_runtime_put(m)      # pci_walk_bridge(bridge, pci_pm_runtime_put, NULL), both exits
+        run_path(m, "recovery_runtime_put")   # both exits
     return status
 
 
 def _recovery(m, channel: str, vote: str, source: str) -> int:
     """pcie_do_recovery from the runtime resume to its result (success or failed)."""
     with m.in_step("pcie_do_recovery"):
-        if m.state.dev.rpm_suspended:   # pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) first
-            power.pci_pm_runtime_resume(m)
+        run_path(m, "recovery_runtime_get")
         status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
         early = m.policy.switch("recovery.reset_after") == "error_detected"
         if early and channel == "frozen":   # v6.12: reset_subordinates right after report_frozen_detected

@@ -119,6 +119,18 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_pci_dev_set_hot_reset", "vfio_pci_dev_set_hot_reset (drivers/vfio/pci/vfio_pci_core.c)",
             "vfio_pci_dev_set_hot_reset", "§6.5", "VFIO_DEVICE_PCI_HOT_RESET: every device of the set to D0, "
             "pci_reset_bus (after the no-bus-reset check)"),
+    # runtime-PM references a kernel path takes and drops around its work (§1.5)
+    PathDef("pm_runtime_put", "pm_runtime_put -> rpm_idle -> pci_pm_runtime_idle (drivers/pci/pci-driver.c)",
+            "", "§1.5", "a kernel path's runtime-PM reference dropped: a device nobody holds active "
+            "runtime-suspends again"),
+    PathDef("reset_store", "reset_store (drivers/pci/pci-sysfs.c)", "", "§5.1",
+            "the sysfs reset: pm_runtime_get_sync, pci_reset_function, pm_runtime_put (after "
+            "reset_method_store's check of a named method)"),
+    PathDef("recovery_runtime_get", "pcie_do_recovery: pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL) "
+            "(drivers/pci/pcie/err.c)", "", "§5.4", "every runtime-suspended device below the bridge resumed "
+            "before error_detected"),
+    PathDef("recovery_runtime_put", "pcie_do_recovery: pci_walk_bridge(bridge, pci_pm_runtime_put, NULL) "
+            "(drivers/pci/pcie/err.c)", "", "§5.4", "the references dropped on both exits (success and failure)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -271,6 +283,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("closed", "closed: vdev->virq_disabled = false (vfio_pci_core_disable "
                                                         "clears it after the interrupts; nothing reads it between)"))),),
                  "the device is open (or closed) for the user"),
+    PrimitiveDef("reset_function", "pci_reset_function", (),
+                 "-ENOTTY without a reset method (the op's method argument narrows them), else "
+                 "[path.pci_reset_function]; sets the result"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
