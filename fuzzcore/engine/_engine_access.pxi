@@ -102,7 +102,8 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef const uint8_t *mp = m.d.wr_map[port]
     cdef int i, k, b
     cdef uint8_t hit
-    cdef bint echo = value == width_mask(width)     # intent.is_error_echo: PCI_ERROR_RESPONSE written back
+    # intent.is_error_echo: the kernel writing back PCI_ERROR_RESPONSE (a vfio user's write counts)
+    cdef bint echo = value == width_mask(width) and not m.user_access
     for i in range(width):
         hit = mp[off + i]
         if hit != 255:
@@ -119,7 +120,7 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
 
 cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
     """Oracle.note_write: a software config write sets the written intent of the bytes it covers
-    (intent.WRITTEN), whether or not the hardware takes it, unless it writes all-ones. One load for a dword with no row
+    (intent.WRITTEN), whether or not the hardware takes it, unless the kernel writes all-ones. One load for a dword with no row
     (config accesses are naturally aligned: a write never spans two dwords)."""
     if m.d.wr_dword[port][off >> 2]:
         note_write_rows(m, port, off, width, value)

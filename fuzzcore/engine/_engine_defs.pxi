@@ -246,6 +246,7 @@ FIXED_STEP_NAMES = (
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------
 from fuzzcore.model.intent import FIELDS as _INTENT_FIELDS, REFINES as _INTENT_REFINES, message as _intent_message
 from fuzzcore.model.intent import WRITTEN_FIELDS as _INTENT_WRITTEN_FIELDS
+from fuzzcore.model.oracle import outside_d0_actual
 # intent.REFINES rows that name several written fields, as bit sets
 cdef uint64_t REFINES_PCIE = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "PCIe")])
 cdef uint64_t REFINES_L1SS = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "L1SS")])
@@ -353,7 +354,7 @@ cdef enum:
     MSG_ORDER_PRI
     MSG_ORDER_LTR
     MSG_ORDER_SRIOV
-    MSG_OUTSIDE_D0           # a: PowerState
+    MSG_OUTSIDE_D0           # a: PowerState, b: current_state
     MSG_FAILED_LOAD
     MSG_OLDER_SNAPSHOT       # a: latest save, b: snapshot epoch
     MSG_ALL_ONES_COMMAND
@@ -398,7 +399,7 @@ def _message(int msg, a, b, c):
     if msg == MSG_ORDER_SRIOV:
         return "NumVFs written before VF Enable", "VF Enable already set"
     if msg == MSG_OUTSIDE_D0:
-        return "D0", f"power state {a}"
+        return "D0", outside_d0_actual(b, a)
     if msg == MSG_FAILED_LOAD:
         return "a whole snapshot", "pci_load_saved_state failed part way"
     if msg == MSG_OLDER_SNAPSHOT:

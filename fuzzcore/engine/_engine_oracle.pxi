@@ -116,7 +116,7 @@ cdef void before_restore(Machine *m, bint intended_epoch) noexcept nogil:
     """Oracle.before_restore."""
     cdef KernelDev *dev = &m.st.dev
     if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0):
-        report(m, INV_RESTORE_OUTSIDE_D0, REG_MSIX, MSG_OUTSIDE_D0, hw_power_state(m), 0, 0)
+        report(m, INV_RESTORE_OUTSIDE_D0, REG_MSIX, MSG_OUTSIDE_D0, hw_power_state(m), dev.current_state, 0)
     if dev.partial_load:
         report(m, INV_RESTORE_AFTER_FAILED_LOAD, REG_CONFIG, MSG_FAILED_LOAD, 0, 0, 0)
     if dev.config_epoch < m.st.latest_save_epoch and not intended_epoch:

@@ -8,8 +8,8 @@ it. Two kinds of intent:
 * **written**: the value the kernel, a host driver or a vfio user last wrote to the register on
   purpose (every config write the models make through Access.write is a software write; resets,
   link events, power-state context loss and other hardware side effects change the hardware
-  without one). The enumeration's values (firmware and the PCI core) are the first intent. An
-  all-ones write is not on purpose: it echoes a read of a function that did not answer
+  without one). The enumeration's values (firmware and the PCI core) are the first intent. A
+  kernel write of all-ones is not on purpose: it echoes a read of a function that did not answer
   (is_error_echo).
 
 Either way a reset, a link event or a hardware side effect changes the hardware only:
@@ -91,7 +91,8 @@ def is_error_echo(width: int, value: int) -> bool:
     pci_restore_config_dword compares it equal), or a read-modify-write of such a read
     (vfio_pci_memory_unlock_and_restore writes back the Command it read). No kernel path means
     all-ones for a written-intent register but the MSI Mask Bits (pci_msi_mask of every vector,
-    from the cached mask), so it sets no written intent elsewhere."""
+    from the cached mask), so a kernel write of it sets no written intent elsewhere (a vfio user's
+    write through the config region does: the user may mean anything)."""
     return value == (1 << 8 * width) - 1
 
 # (register, who decided the intent, value format)

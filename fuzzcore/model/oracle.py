@@ -11,7 +11,7 @@ from ..program.op_table import OP_INDEX as _OP_INDEX, OPS as _OP_ROWS
 from .access import PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .live_flags import feature_pairs
 from .power import hw_power_state
-from .state import D0
+from .state import D0, POWER_NAMES
 
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
@@ -22,6 +22,14 @@ def bar_dword_implemented(m, i: int) -> bool:
         if b.kind != "none" and (b.index == i or b.kind == "mem64" and b.index + 1 == i):
             return True
     return False
+
+
+def outside_d0_actual(current_state: int, hw_state: int) -> str:
+    """restore_outside_d0's actual: the kernel's belief and the hardware's PowerState. With
+    current_state not D0, __pci_write_msi_msg only caches the messages (the hardware keeps what
+    it has); with the hardware not in D0, the table writes go to a function that does not decode."""
+    return (f"current_state {POWER_NAMES.get(current_state, current_state)}, "
+            f"PowerState D{hw_state}")
 
 
 class Oracle:
@@ -49,12 +57,13 @@ class Oracle:
 
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
-        not the hardware takes it (intent.WRITTEN). Not an all-ones write (intent.is_error_echo):
-        that is PCI_ERROR_RESPONSE written back, from a snapshot or a read-modify-write of a
-        function that did not answer, which nobody means."""
+        not the hardware takes it (intent.WRITTEN). Not a kernel write of all-ones
+        (intent.is_error_echo): that is PCI_ERROR_RESPONSE written back, from a snapshot or a
+        read-modify-write of a function that did not answer, which nobody means. A vfio user's
+        all-ones write is its own choice and counts."""
         m = self.m
         byte_map = m.written_map[port]
-        echo = _intent.is_error_echo(width, value)
+        echo = not m.user_access and _intent.is_error_echo(width, value)
         for i in range(width):
             hit = byte_map.get(offset + i)
             if hit is not None:
@@ -113,7 +122,7 @@ class Oracle:
         m = self.m
         dev = m.state.dev
         if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0):
-            self.report("restore_outside_d0", "MSI-X", "D0", f"power state {hw_power_state(m)}")
+            self.report("restore_outside_d0", "MSI-X", "D0", outside_d0_actual(dev.current_state, hw_power_state(m)))
         if dev.partial_load:
             self.report("restore_after_failed_load", "config", "a whole snapshot",
                         "pci_load_saved_state failed part way")
