@@ -112,11 +112,7 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         pci_pm_runtime_resume(m)
         m.step = prev
     if dev.driver == DRV_HOST:
-        if dev.msix_enabled:
-            pci_disable_msix(m)
-        if dev.msi_enabled:
-            pci_disable_msi(m)
-        pci_disable_device(m)
+        driver_callback(m, CB_REMOVE, 0)    # [driver.remove]: what the driver enabled, undone
     m.st.vfio.registered = 0
     if driver == DRV_VFIO and dev.sriov_num_vfs:
         # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),

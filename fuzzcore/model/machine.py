@@ -22,6 +22,7 @@ from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
+from .paths import driver_callback
 from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS
 from ..program.op_table import compile_preconditions
 from .abstract_state import counter_index
@@ -384,11 +385,7 @@ def _bind(m, driver: str) -> int:
         with m.in_step("device_release_driver"):
             power.pci_pm_runtime_resume(m)
     if st.dev.driver == "host":
-        if st.dev.msix_enabled:
-            features.pci_disable_msix(m)
-        if st.dev.msi_enabled:
-            features.pci_disable_msi(m)
-        features.pci_disable_device(m)
+        driver_callback(m, "remove")    # [driver.remove]: what the driver enabled, undone
     st.vfio.registered = False
     if driver == "vfio" and st.dev.sriov_num_vfs:
         # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),

@@ -170,6 +170,15 @@ def _run(m, name: str, arg) -> int:
         elif do == "enable_device":
             from .features import pci_disable_device, pci_enable_device
             (pci_enable_device if st.param("state") == "enable" else pci_disable_device)(m)
+        elif do == "disable_feature":
+            from . import features
+            feature, d = st.param("feature"), m.state.dev
+            if feature == "msix" and d.msix_enabled:
+                features.pci_disable_msix(m)
+            elif feature == "msi" and d.msi_enabled:
+                features.pci_disable_msi(m)
+            elif feature == "tph":
+                features.pcie_disable_tph(m)            # returns at once unless tph_enabled
         elif do == "reset_function":
             from .reset import pci_reset_function
             result = pci_reset_function(m, arg)

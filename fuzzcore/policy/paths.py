@@ -131,6 +131,8 @@ PATHS: tuple[PathDef, ...] = (
             "before error_detected"),
     PathDef("recovery_runtime_put", "pcie_do_recovery: pci_walk_bridge(bridge, pci_pm_runtime_put, NULL) "
             "(drivers/pci/pcie/err.c)", "", "§5.4", "the references dropped on both exits (success and failure)"),
+    PathDef("driver.remove", "pci_device_remove -> drv->remove", "", "§1.5",
+            "the bound host driver's remove at unbind: it undoes what it enabled"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -283,6 +285,11 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("closed", "closed: vdev->virq_disabled = false (vfio_pci_core_disable "
                                                         "clears it after the interrupts; nothing reads it between)"))),),
                  "the device is open (or closed) for the user"),
+    PrimitiveDef("disable_feature", "a driver's teardown of a feature it enabled",
+                 (ParamDef("feature", "enum", (("msix", "free_irq + pci_free_irq_vectors (pci_disable_msix)"),
+                                               ("msi", "free_irq + pci_free_irq_vectors (pci_disable_msi)"),
+                                               ("tph", "pcie_disable_tph"))),),
+                 "turn the feature off if it is enabled (nothing otherwise)"),
     PrimitiveDef("reset_function", "pci_reset_function", (),
                  "-ENOTTY without a reset method (the op's method argument narrows them), else "
                  "[path.pci_reset_function]; sets the result"),

@@ -1,0 +1,48 @@
+"""The bound host driver's remove is [driver.remove] (pci_device_remove -> drv->remove): at unbind
+it frees its vectors, turns TPH off (bnxt_free_irq, mlx5's lib/st.c call pcie_disable_tph) and
+disables the device. A driver that forgets one of them is a one-line overlay; on both models."""
+
+from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
+from fuzzcore.program.fzs import parse_program
+
+PROGRAM = """
+    pci_bind_driver(driver=host)
+    pci_enable_tph(mode=no_st)
+    pci_enable_msix(nvec=2)
+    pci_bind_driver(driver=vfio)
+"""
+
+LEAKY = """\
+[overlay]
+name = "driver-keeps-tph"
+description = "the host driver's remove leaves TPH enabled"
+commit = "none"
+reference = "§1.5"
+
+[driver.remove]
+remove = ["disable_tph"]
+"""
+
+
+def run(m, text):
+    for call in parse_program(text):
+        m.apply(call)
+
+
+def test_remove_undoes_what_the_driver_enabled():
+    m = model()
+    run(m, PROGRAM)
+    d = m.state.dev
+    assert d.driver == "vfio" and not d.tph_enabled and not d.msix_enabled
+    assert m.state.hw.read(m.caps.tph + 8, 4) & 0x300 == 0          # TPH Requester Enable off
+    assert m.state.hw.read(m.caps.msix + 2, 2) & 0x8000 == 0        # MSI-X Enable off
+
+
+def test_a_driver_that_forgets_tph_is_an_overlay(tmp_path):
+    overlay = tmp_path / "leaky.toml"
+    overlay.write_text(LEAKY)
+    m = model(f"linux-7.1+{overlay}")
+    run(m, PROGRAM)
+    d = m.state.dev
+    assert d.driver == "vfio" and d.tph_enabled and not d.msix_enabled
+    assert m.state.hw.read(m.caps.tph + 8, 4) & 0x300
