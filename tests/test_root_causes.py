@@ -67,6 +67,24 @@ def _assess(text, bucket_invariant, policy="linux-7.1"):
                            [(calls, p.bucket_tuple)])
 
 
+def test_a_fix_that_only_moves_the_harm_is_not_fixed_by():
+    """An unannounced link loss clears Command and the BARs; the bus reset's save and restore keep
+    them, and __pci_restore_msix_state writes the table with Memory off. Under
+    +msix-restore-enable-memory the same write still happens, now to a BAR that moved: the harm
+    stayed at the same op, so the overlay does not fix this root cause."""
+    text = ("pci_bind_driver(driver=host)\nhw_link_down()\npci_enable_msix(nvec=2)\npci_reset_bus()\n"
+            "pci_restore_state()\n")
+    calls = parse_program(text)
+    key = "mmio_decode_off @ __pci_restore_msix_state [MSI-X table, Memory off]"
+    p = next(p for p in derive_all(I350, load_policy("linux-7.1"), calls) if p.key == key)
+    v = tiers.assess(I350, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "environmental"       # not fixed-by msix-restore-enable-memory
+    under = derive_all(I350, load_policy("linux-7.1+msix-restore-enable-memory"), parse_program(text))
+    assert not [q for q in under if q.key == p.key]
+    assert [q for q in under if q.invariant == "mmio_decode_off" and q.op_index == p.op_index]
+
+
 def test_fix_overlays_tag_fixed_by():
     _, v = _assess(H1A, "mmio_decode_off")
     assert v.tier == "fixed-by" and v.fixed_by == ["msix-restore-enable-memory"]
@@ -285,5 +303,5 @@ def test_a_store_that_reaches_a_known_key_only_through_an_outside_event_shows_it
     assert rc.verdict.tier == "environmental" and rc.verdict.rule == "environmental"
     assert rc.reviewed is not None and rc.reviewed.tier == "hazard" and rc.computed is None
     from fuzzcore.triage.report import known_summary, lines
-    assert any("reviewed list, on paths these reproducers do not take: hazard" in x for x in lines([rc]))
-    assert "1 shown as environmental" in known_summary([rc], "linux-7.1")[0]
+    assert any("reviewed list, not borne out by these reproducers: hazard" in x for x in lines([rc]))
+    assert "1 shown with the tier these reproducers give" in known_summary([rc], "linux-7.1")[0]

@@ -44,7 +44,7 @@ def lines(rcs, all_tiers: bool = False, with_detail: bool = True, indent: str = 
                 if r.computed is not None:
                     out.append(f"{indent}    these reproducers alone: {r.computed.label} ({r.computed.reason})")
                 if r.reviewed is not None:
-                    out.append(f"{indent}    reviewed list, on paths these reproducers do not take: "
+                    out.append(f"{indent}    reviewed list, not borne out by these reproducers: "
                                f"{r.reviewed.label} ({r.reviewed.reason})")
     if hidden:
         counts = {}
@@ -68,8 +68,8 @@ def known_summary(rcs, policy: str) -> tuple[str, int]:
     note = (f"; {len(moved)} known root cause(s) shown with their reviewed tier, which these reproducers "
             f"alone do not give (show --all lists both)") if moved else ""
     if env:
-        note += (f"; {len(env)} shown as environmental, which every reproducer here is, though "
-                 f"reviewed otherwise on other paths")
+        note += (f"; {len(env)} shown with the tier these reproducers give, which the reviewed one "
+                 f"(from other paths, or a fix these reproducers show does not hold) cannot overrule")
     if not new:
         return f"no new root causes ({len(rcs)} known, list {known_path(policy)}){note}", 0
     return (f"{len(new)} new root cause(s) (not in {known_path(policy)}): "

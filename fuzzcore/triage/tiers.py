@@ -128,6 +128,16 @@ def _shows(profile, policy, calls, key: str, bucket) -> bool:
     return any(p.key == key for p in derive_all(profile, policy, calls))
 
 
+def _harm_stays(profile, policy, calls, key: str, bucket, base) -> bool:
+    """Under a fix overlay: the root cause still shows, or the same invariant still fires at the
+    op where it did (the harm moved to another key: an MSI-X table write that hit "Memory off"
+    now hits "BAR moved", an all-ones restore now comes from an older all-ones snapshot)."""
+    at = {p.op_index for p in derive_all(profile, base, calls) if p.key == key}
+    inv = key.split(" @ ", 1)[0]
+    return any(p.key == key or (p.invariant == inv and p.op_index in at)
+               for p in derive_all(profile, policy, calls))
+
+
 def fix_overlays(policy_spec: str) -> list[str]:
     """The shipped fix overlays not already part of the policy spec."""
     parts = set(policy_spec.split("+"))
@@ -154,7 +164,7 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
     gone = []
     for overlay in fix_overlays(policy_spec):
         pol = load_policy(f"{policy_spec}+{overlay}")
-        if reproducers and not any(_shows(profile, pol, calls, key, b) for calls, b in reproducers):
+        if reproducers and not any(_harm_stays(profile, pol, calls, key, b, base) for calls, b in reproducers):
             gone.append(overlay)
     if gone:
         descs = []
