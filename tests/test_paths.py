@@ -85,7 +85,7 @@ def test_policy_show_path_marks_the_overlay():
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "nowhere" }]\n', 7, "not another step"),
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "restore" }]\n', 6, "has no definition"),
     ('[path.pci_dev_restore.step]\nrestore = { when = "sometimes" }\n', 7, "unknown condition"),
-    ('[path.pci_dev_restore.step]\nreset_done = { callback = "probe" }\n', 7, "not allowed"),
+    ('[path.pci_dev_restore.step]\nreset_done = { callback = "shutdown" }\n', 7, "not allowed"),
     ('[path.nonesuch]\nsteps = []\n', 6, "unknown path"),
     ('[driver.shutdown]\nsteps = []\n', 6, "unknown driver callback"),
     ('[path.pci_dev_save_and_disable.step]\nd0 = { do = "call", path = "pci_dev_save_and_disable" }\n', 7,

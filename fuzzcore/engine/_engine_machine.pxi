@@ -127,8 +127,7 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     elif driver == DRV_HOST:
         prev = m.step
         m.step = STEP_HOST_DRIVER_PROBE
-        pci_enable_device(m)
-        pci_set_master(m)
+        driver_callback(m, CB_PROBE, 0)     # [driver.probe]
         m.step = prev
     return 0
 

@@ -37,6 +37,7 @@ cdef enum:
     PATH_RECOVERY_RUNTIME_GET
     PATH_RECOVERY_RUNTIME_PUT
     CB_REMOVE
+    CB_PROBE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -76,6 +77,7 @@ cdef enum:
     PRIM_VFIO_NEEDS_RESET
     PRIM_VFIO_OPEN
     PRIM_DISABLE_FEATURE
+    PRIM_SET_MASTER
     PRIM_RESET_FUNCTION
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
@@ -114,7 +116,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_enable", "vfio_pci_core_disable", "vfio_pci_core_disable_restore",
                      "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset",
                      "vfio_pci_dev_set_hot_reset", "pm_runtime_put", "reset_store", "recovery_runtime_get",
-                     "recovery_runtime_put", "driver.remove")
+                     "recovery_runtime_put", "driver.remove",
+                     "driver.probe")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -122,7 +125,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "fail", "initiate_flr", "set_unknown_state", "skip_bus_pm", "update_current_state",
                           "direct_complete", "power_off", "clear_master", "enable_device", "try_reset",
                           "vfio_set_power", "vfio_reset_works", "vfio_store_saved_state", "vfio_load_saved_state",
-                          "vfio_config_init", "vfio_needs_reset", "vfio_open", "disable_feature", "reset_function")
+                          "vfio_config_init", "vfio_needs_reset", "vfio_open", "disable_feature", "set_master",
+                          "reset_function")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -258,6 +262,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
                 pci_enable_device(m)
             else:
                 pci_disable_device(m)
+        elif p == PRIM_SET_MASTER:
+            pci_set_master(m)
         elif p == PRIM_DISABLE_FEATURE:
             if a == 0 and m.st.dev.msix_enabled:        # paths order: msix, msi, tph
                 pci_disable_msix(m)

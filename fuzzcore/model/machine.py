@@ -400,8 +400,7 @@ def _bind(m, driver: str) -> int:
         vfio.vfio_register(m)
     elif driver == "host":
         with m.in_step("host driver probe"):
-            features.pci_enable_device(m)
-            features.pci_set_master(m)
+            driver_callback(m, "probe")    # [driver.probe]
     return 0
 
 

@@ -170,6 +170,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "enable_device":
             from .features import pci_disable_device, pci_enable_device
             (pci_enable_device if st.param("state") == "enable" else pci_disable_device)(m)
+        elif do == "set_master":
+            from .features import pci_set_master
+            pci_set_master(m)
         elif do == "disable_feature":
             from . import features
             feature, d = st.param("feature"), m.state.dev

@@ -133,6 +133,8 @@ PATHS: tuple[PathDef, ...] = (
             "(drivers/pci/pcie/err.c)", "", "§5.4", "the references dropped on both exits (success and failure)"),
     PathDef("driver.remove", "pci_device_remove -> drv->remove", "", "§1.5",
             "the bound host driver's remove at unbind: it undoes what it enabled"),
+    PathDef("driver.probe", "local_pci_probe -> drv->probe", "", "§1.5",
+            "the bound host driver's probe: enable, Bus Master, and the save igb-like drivers make"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -290,6 +292,7 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                ("msi", "free_irq + pci_free_irq_vectors (pci_disable_msi)"),
                                                ("tph", "pcie_disable_tph"))),),
                  "turn the feature off if it is enabled (nothing otherwise)"),
+    PrimitiveDef("set_master", "pci_set_master", (), "Bus Master set (written only if clear); is_busmaster"),
     PrimitiveDef("reset_function", "pci_reset_function", (),
                  "-ENOTTY without a reset method (the op's method argument narrows them), else "
                  "[path.pci_reset_function]; sets the result"),

@@ -1,6 +1,7 @@
-"""The bound host driver's remove is [driver.remove] (pci_device_remove -> drv->remove): at unbind
-it frees its vectors, turns TPH off (bnxt_free_irq, mlx5's lib/st.c call pcie_disable_tph) and
-disables the device. A driver that forgets one of them is a one-line overlay; on both models."""
+"""The bound host driver's probe and remove are [driver.probe] (local_pci_probe -> drv->probe:
+enable, Bus Master, pci_save_state as igb_probe does) and [driver.remove] (pci_device_remove ->
+drv->remove: at unbind it frees its vectors, turns TPH off as bnxt_free_irq and mlx5's lib/st.c
+do, and disables the device). A driver that differs is a one-line overlay; on both models."""
 
 from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
 from fuzzcore.program.fzs import parse_program
@@ -46,3 +47,17 @@ def test_a_driver_that_forgets_tph_is_an_overlay(tmp_path):
     d = m.state.dev
     assert d.driver == "vfio" and d.tph_enabled and not d.msix_enabled
     assert m.state.hw.read(m.caps.tph + 8, 4) & 0x300
+
+
+def test_probe_saves_after_bus_master_and_an_overlay_can_drop_it(tmp_path):
+    m = model()
+    run(m, "pci_bind_driver(driver=host)")
+    d = m.state.dev
+    assert d.driver == "host" and d.is_busmaster and d.state_saved
+    assert d.saved_config[1] & 0x4                      # the probe's snapshot has Bus Master on
+    overlay = tmp_path / "no-save.toml"
+    overlay.write_text(LEAKY.replace("driver-keeps-tph", "driver-no-probe-save").split("[driver.remove]")[0]
+                       + '[driver.probe]\nremove = ["save"]\n')
+    m = model(f"linux-7.1+{overlay}")
+    run(m, "pci_bind_driver(driver=host)")
+    assert m.state.dev.is_busmaster and not m.state.dev.saved_config[1] & 0x4
