@@ -114,10 +114,10 @@ def test_minimize_substitutes_simpler_ops(tmp_path):
     """An op that cannot go but whose effect a simpler op also has is replaced by the simpler one
     of the same actor (fewer arguments, then op-table order), and only by one the kernel performs
     in that state: here a hibernation (freeze, then thaw) of the idle vfio device while its
-    function does not answer saves all-ones and leaves it runtime-suspended; the sysfs reset
-    (pci_reset_function(method=auto): pm_runtime_get_sync, the reset, pm_runtime_put, which
-    re-suspends the idle device and saves again) has the same effect with fewer arguments, and
-    vfio_open's runtime resume then restores the all-ones snapshot (order_violation)."""
+    function does not answer saves all-ones and leaves it runtime-suspended; a bus reset
+    (pci_reset_bus: no arguments) saves all-ones too and its secondary bus reset brings the
+    function back, so hw_accessible goes as well, and vfio_open's runtime resume then writes the
+    all-ones snapshot (restore_all_ones)."""
     from fuzzcore.triage.minimize import SIMPLICITY_ORDER, simpler_ops
     assert SIMPLICITY_ORDER[0] == "pci_save_state"            # no arguments, first in the op table
     assert "pci_pm_runtime_suspend" in simpler_ops("pci_set_power_state")
@@ -125,7 +125,7 @@ def test_minimize_substitutes_simpler_ops(tmp_path):
     src = tmp_path / "sleep.fzs"
     src.write_text("""# device: i350
 # policy: linux-7.1
-# expected-bucket: order_violation | vfio_open | BAR0
+# expected-bucket: restore_all_ones | vfio_open | BAR0
 hw_inaccessible()
 pm_system_sleep(transition=hibernate_thaw, power=kept)
 hw_accessible()
@@ -134,7 +134,7 @@ vfio_open()
     r = fz("minimize", src, "-o", tmp_path / "out.fzs")
     assert r.returncode == 0, r.stderr
     names = [c.name for c in load_fzs(tmp_path / "out.fzs")]
-    assert names == ["hw_inaccessible", "pci_reset_function", "hw_accessible", "vfio_open"], names
+    assert names == ["hw_inaccessible", "pci_reset_bus", "vfio_open"], names
     assert "[subst]" in r.stderr
 
 

@@ -58,7 +58,8 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("order_violation", "H5/H7/H14/H17",
               "a register was written out of its required order (PASID/PRI with ATS on, LTR latency with LTR on, "
               "NumVFs after VF Enable, a BAR while Memory decode is on)",
-              checked="at every config write that changes a bit the register implements (its wmask), against the registers' order rules",
+              checked="at every kernel config write that changes a bit the register implements (its wmask), against the registers' "
+                      "order rules; not an all-ones write (restore_all_ones and snapshot_all_ones own that harm)",
               registers='PASID, PRI, LTR, SR-IOV, BAR0-BAR5'),
     Invariant("used_without_restore", "H11/§5.4",
               "after a reset with no restore the device was reported recovered or used while at reset defaults",

@@ -87,8 +87,8 @@ class Oracle:
     def check_write_order(self, offset: int, width: int, value: int) -> None:
         m = self.m
         hw = m.state.hw
-        if m.user_access or not hw.accessible:
-            return
+        if m.user_access or not hw.accessible or _intent.is_error_echo(width, value):
+            return    # an all-ones write is restore_all_ones' / snapshot_all_ones' finding, not an order one
         cur = hw.read(offset, width)
         # Only bits the register implements count: rewriting the value it holds (an all-ones
         # snapshot over the RO-masked 0x1fff1fff of LTR, 0xfff00000 of a BAR) changes nothing.
