@@ -72,7 +72,8 @@ def test_binding_none_to_an_unbound_suspended_device_leaves_it_suspended():
     assert run(m, "pci_bind_driver(driver=none)") == [0]
     assert m.state.dev.rpm_suspended and m.state.dev.state_saved   # no runtime resume, no restore
     assert run(m, "pci_bind_driver(driver=host)") == [0]
-    assert not m.state.dev.rpm_suspended and not m.state.dev.state_saved   # local_pci_probe resumed it
+    # local_pci_probe resumed it (the runtime resume's restore, then [driver.probe]'s own save)
+    assert not m.state.dev.rpm_suspended and m.state.dev.state_saved and m.state.dev.is_busmaster
 
 
 def test_a_failed_vfio_probe_lets_an_unbound_suspended_device_suspend_again():
