@@ -150,6 +150,36 @@ def test_vfio_and_qemu_ops_need_the_open_device_fd(op):
     assert refused_unchanged(m, op) == ENODEV
 
 
+def test_qemu_post_reset_only_closes_a_reset_qemu_opened():
+    """vfio_pci_reset / vfio_pci_hot_reset (QEMU hw/vfio/pci.c): vfio_pci_post_reset runs only
+    after the same reset's vfio_pci_pre_reset."""
+    m = model()
+    assert refused_unchanged(m, "vfio_open()\nqemu_post_reset()") == EPERM
+    m = model()
+    assert refused_unchanged(m, "vfio_open()\nqemu_pre_reset()\nqemu_post_reset()\nqemu_post_reset()") == EPERM
+
+
+@pytest.mark.parametrize("op", ["vfio_config_write(offset=0x04, width=2, value=0x6)",
+                                "vfio_set_irqs(index=msix, count=1)", "vfio_close()", "qemu_pre_reset()",
+                                "qemu_reset()"])
+def test_qemu_issues_nothing_but_the_reset_between_pre_and_post_reset(op):
+    """vfio_pci_reset: between vfio_pci_pre_reset and vfio_pci_post_reset QEMU issues only the reset
+    ioctls, under the BQL: no guest config access, SET_IRQS, close or second reset."""
+    m = model()
+    assert refused_unchanged(m, f"vfio_open()\nqemu_pre_reset()\n{op}") == EPERM
+    assert m.state.vfio.qemu_resetting
+
+
+def test_the_reset_ioctls_and_kernel_paths_run_between_pre_and_post_reset():
+    """vfio_pci_reset tries VFIO_DEVICE_RESET, then a hot reset (vfio_pci_hot_reset_one); the
+    kernel's own paths are not QEMU's and run meanwhile; after post-reset the guest goes on."""
+    m = model()
+    rcs = run(m, "vfio_open()\nqemu_pre_reset()\nvfio_device_reset()\nvfio_hot_reset()\n"
+                 "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)\nqemu_post_reset()\n"
+                 "vfio_config_write(offset=0x04, width=2, value=0x6)\nqemu_reset()\nvfio_close()")
+    assert EPERM not in rcs and not m.state.vfio.qemu_resetting and not m.state.vfio.open
+
+
 def test_one_vfio_open_at_a_time():
     """vfio_df_open: the device is open already (and only vfio-pci's devices open)."""
     m = model()

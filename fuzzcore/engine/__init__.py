@@ -59,7 +59,8 @@ def model_view(m) -> dict:
                  "pm_save": blob(v.pm_save), "vconfig_command": v.vconfig_command,
                  "vconfig_bars": list(v.vconfig_bars), "rbar": list(v.rbar), "reset_works": bool(v.reset_works),
                  "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
-                 "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked)},
+                 "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked),
+                 "qemu_resetting": bool(v.qemu_resetting)},
         "port": port, "aer_ur_latched": bool(st.aer_ur_latched),
         "needs_restore_after_reset": bool(st.needs_restore_after_reset),
         "latest_save_epoch": m.latest_save_epoch, "standing": sorted(m.oracle._standing),
@@ -198,6 +199,7 @@ class ModelFacade:
                    vconfig_command=f["vconfig_command"], vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],
                    reset_works=f["reset_works"], needs_reset=f["needs_reset"],
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
-                   virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"])
+                   virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],
+                   qemu_resetting=f["qemu_resetting"])
         return _NS(hw=hw, dev=dev, vfio=vfio, aer_ur_latched=v["aer_ur_latched"],
                    needs_restore_after_reset=v["needs_restore_after_reset"])

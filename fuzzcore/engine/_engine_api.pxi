@@ -870,7 +870,7 @@ cdef class Engine:
                      "rbar": [v.rbar[i] for i in range(7)], "reset_works": bool(v.reset_works),
                      "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore),
                      "irq": _IRQS[v.irq], "virq_disabled": bool(v.virq_disabled),
-                     "intx_masked": bool(v.intx_masked)},
+                     "intx_masked": bool(v.intx_masked), "qemu_resetting": bool(v.qemu_resetting)},
             "port": port,
             "aer_ur_latched": bool(self.m.st.aer_ur_latched),
             "needs_restore_after_reset": bool(self.m.st.needs_restore_after_reset),

@@ -228,22 +228,25 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
 
 cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
     """Model.facts: owner (none, host, vfio_closed, vfio_open), power (current_state), runtime
-    (active, suspended), as indices into op_table.FACTS[...]."""
+    (active, suspended), qemu (idle, resetting), as indices into op_table.FACTS[...]."""
     if fact == 0:
         if m.st.dev.driver == DRV_VFIO:
             return 3 if m.st.vfio.open else 2
         return 1 if m.st.dev.driver == DRV_HOST else 0
     if fact == 1:
         return m.st.dev.current_state
-    return 1 if m.st.dev.rpm_suspended else 0
+    if fact == 2:
+        return 1 if m.st.dev.rpm_suspended else 0
+    return 1 if m.st.vfio.qemu_resetting else 0
 
 
 cdef inline uint8_t pack_facts(Machine *m) noexcept nogil:
-    """The three facts refusal() reads, in one byte: owner | power << 2 | runtime << 5. The
+    """The four facts refusal() reads, in one byte: owner | power << 2 | runtime << 5 | qemu << 6. The
     campaign's mutator asks which ops the state at a position allows (Engine.op_mask); as the
     facts are all refusal() depends on, the last run's per-op facts answer it for every
     prefix of that run without running anything again (Engine.facts_masks)."""
-    return <uint8_t>(fact_value(m, 0) | (fact_value(m, 1) << 2) | (fact_value(m, 2) << 5))
+    return <uint8_t>(fact_value(m, 0) | (fact_value(m, 1) << 2) | (fact_value(m, 2) << 5)
+                     | (fact_value(m, 3) << 6))
 
 
 cdef inline int64_t refusal_by_facts(Policy *pol, int op, uint8_t facts) noexcept nogil:
@@ -252,7 +255,7 @@ cdef inline int64_t refusal_by_facts(Policy *pol, int op, uint8_t facts) noexcep
     cdef int64_t v
     for j in range(pol.pre_n[op]):
         f = pol.pre_fact[op][j]
-        v = (facts & 3) if f == 0 else ((facts >> 2) & 7 if f == 1 else (facts >> 5) & 1)
+        v = (facts & 3) if f == 0 else ((facts >> 2) & 7 if f == 1 else (facts >> (5 if f == 2 else 6)) & 1)
         if not (pol.pre_mask[op][j] >> v) & 1:
             return pol.pre_errno[op][j]
     return 0

@@ -40,6 +40,7 @@ cdef int qemu_pre_reset(Machine *m) noexcept nogil:
     if not m.st.vfio.open:
         return ENODEV_
     run_path(m, PATH_QEMU_PRE_RESET, 0)
+    m.st.vfio.qemu_resetting = 1         # until vfio_pci_post_reset (the op table's qemu fact)
     return 0
 
 
@@ -48,6 +49,7 @@ cdef int qemu_post_reset(Machine *m) noexcept nogil:
     if not m.st.vfio.open:
         return ENODEV_
     run_path(m, PATH_QEMU_POST_RESET, 0)
+    m.st.vfio.qemu_resetting = 0
     return 0
 
 

@@ -230,6 +230,7 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t irq                  # IRQ_NONE, IRQ_INTX, IRQ_MSI, IRQ_MSIX
     int64_t virq_disabled        # the user's virtual INTx Disable, as vfio last acted on it
     int64_t intx_masked          # the INTx ctx's masked flag (irq == intx)
+    int64_t qemu_resetting       # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
 
 cdef struct PortDev:             # the upstream port's struct pci_dev fields the model uses
     int64_t current_state

@@ -253,16 +253,16 @@ class Model:
         self._refused: list[int] = []
         self._n = 0
 
-    def facts(self) -> tuple[int, int, int]:
+    def facts(self) -> tuple[int, int, int, int]:
         """The state facts preconditions test, as indices into op_table.FACTS[...]: owner
         (none, host, vfio_closed, vfio_open), power (dev->current_state), runtime (active,
-        suspended)."""
+        suspended), qemu (idle, resetting)."""
         d = self.state.dev
         if d.driver == "vfio":
             owner = 3 if self.state.vfio.open else 2
         else:
             owner = 1 if d.driver == "host" else 0
-        return owner, d.current_state, 1 if d.rpm_suspended else 0
+        return owner, d.current_state, 1 if d.rpm_suspended else 0, 1 if self.state.vfio.qemu_resetting else 0
 
     def refuse(self, rc: int, why: str) -> int:
         """An op's own argument check refused it before it changed anything (e.g.
@@ -347,7 +347,7 @@ class Model:
             "vfio.open": v.open, "vfio.blob": f"save #{v.blob.config_epoch}" if v.blob else None,
             "vfio.pm_save": f"save #{v.pm_save.config_epoch}" if v.pm_save else None,
             "vfio.vconfig_command": hex(v.vconfig_command), "vfio.reset_works": v.reset_works,
-            "hw.accessible": self.state.hw.accessible,
+            "vfio.qemu_resetting": v.qemu_resetting, "hw.accessible": self.state.hw.accessible,
         }
 
     def state_digest(self) -> str:

@@ -49,6 +49,7 @@ def qemu_pre_reset(m) -> int:
     if not m.state.vfio.open:
         return -19
     run_path(m, "qemu_pre_reset")
+    m.state.vfio.qemu_resetting = True     # until vfio_pci_post_reset (the op table's qemu fact)
     return 0
 
 
@@ -57,6 +58,7 @@ def qemu_post_reset(m) -> int:
     if not m.state.vfio.open:
         return -19
     run_path(m, "qemu_post_reset")
+    m.state.vfio.qemu_resetting = False
     return 0
 
 

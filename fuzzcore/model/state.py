@@ -132,6 +132,7 @@ class VfioState:
     irq: str = "none"                     # none | intx | msi | msix
     virq_disabled: bool = False           # the user's virtual INTx Disable, as vfio last acted on it
     intx_masked: bool = False             # the INTx ctx's masked flag (irq == intx)
+    qemu_resetting: bool = False          # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
 
 
 @dataclass

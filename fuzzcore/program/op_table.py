@@ -59,6 +59,9 @@ FACTS = {
     "power": ("d0", "d1", "d2", "d3hot", "d3cold", "unknown"),
     # dev->power.runtime_status
     "runtime": ("active", "suspended"),
+    # QEMU's reset of the device (hw/vfio/pci.c): resetting from vfio_pci_pre_reset until
+    # vfio_pci_post_reset, which QEMU runs only as a pair around its reset ioctls
+    "qemu": ("idle", "resetting"),
 }
 FACT_NAMES = tuple(FACTS)
 
@@ -103,6 +106,16 @@ _VFIO_OPEN = Rule("owner", ("vfio_open",), ENODEV,
                   "vfio_pci_core_ioctl / vfio_pci_core_write: only through the open vfio device fd")
 _QEMU = Rule("owner", ("vfio_open",), ENODEV,
              "vfio_pci_core_ioctl: QEMU's vfio-pci device acts through the open vfio device fd")
+# vfio_pci_reset and vfio_pci_hot_reset (QEMU hw/vfio/pci.c) run vfio_pci_pre_reset, the reset
+# ioctls, then vfio_pci_post_reset, all under the BQL: between the two halves QEMU issues nothing
+# else for the device (no guest config access, SET_IRQS, close or second reset); the kernel's own
+# paths (recovery, PM, sysfs) are not QEMU's and run whenever they run.
+_QEMU_IDLE = Rule("qemu", ("idle",), EPERM,
+                  "vfio_pci_reset: between vfio_pci_pre_reset and vfio_pci_post_reset QEMU issues only "
+                  "the reset ioctls (VFIO_DEVICE_RESET, VFIO_DEVICE_PCI_HOT_RESET), under the BQL")
+_QEMU_RESETTING = Rule("qemu", ("resetting",), EPERM,
+                       "vfio_pci_reset / vfio_pci_hot_reset: vfio_pci_post_reset runs only after the same "
+                       "reset's vfio_pci_pre_reset")
 
 
 def _host(why: str) -> Rule:
@@ -217,22 +230,22 @@ OPS: tuple[Op, ...] = (
        (Rule("owner", ("vfio_closed",), EBUSY,
              "vfio_df_open: one open device fd per device here (vfio-pci bound, not yet open)"),)),
     Op("vfio_close", "vfio", "vfio_pci_core_disable", (), "close: load blob, reset, restore, runtime "
-       "suspend (§6.6)", (_VFIO_OPEN,)),
+       "suspend (§6.6)", (_VFIO_OPEN, _QEMU_IDLE)),
     Op("vfio_config_write", "vfio", "vfio_pci_config_rw",
        (Arg("offset", "hex", 2, 4096), Arg("width", "enum", 1, ("1", "2", "4")), Arg("value", "hex", 4, 1 << 32)),
-       "user config write through the permission table (§6.3)", (_VFIO_OPEN,)),
+       "user config write through the permission table (§6.3)", (_VFIO_OPEN, _QEMU_IDLE)),
     Op("vfio_set_irqs", "vfio", "vfio_pci_ioctl_set_irqs", (_enum("index", IRQ_KINDS), Arg("count", "int", 1, 8)),
-       "enable MSI/MSI-X/INTx with Memory forced on, or disable (§6.4)", (_VFIO_OPEN,)),
+       "enable MSI/MSI-X/INTx with Memory forced on, or disable (§6.4)", (_VFIO_OPEN, _QEMU_IDLE)),
     Op("vfio_device_reset", "vfio", "vfio_pci_ioctl_reset", (), "VFIO_DEVICE_RESET (§6.5)", (_VFIO_OPEN,)),
     Op("vfio_hot_reset", "vfio", "vfio_pci_dev_set_hot_reset", (), "VFIO_DEVICE_PCI_HOT_RESET (§6.5)",
        (_VFIO_OPEN,)),
     # --- QEMU -------------------------------------------------------------------------------
     Op("qemu_pre_reset", "qemu", "vfio_pci_pre_reset", (), "disable interrupts, clear Command, D0 (§6.8)",
-       (_QEMU,)),
+       (_QEMU, _QEMU_IDLE)),
     Op("qemu_post_reset", "qemu", "vfio_pci_post_reset", (), "re-arm INTx, zero the BARs in vconfig (§6.8)",
-       (_QEMU,)),
+       (_QEMU, _QEMU_RESETTING)),
     Op("qemu_reset", "qemu", "vfio_pci_reset", (), "pre-reset, the reset QEMU picks, post-reset (§6.8)",
-       (_QEMU,)),
+       (_QEMU, _QEMU_IDLE)),
     # --- hardware events --------------------------------------------------------------------
     Op("hw_link_down", "hw", "link down", (), "the link drops and retrains: a hot reset of the function"),
     Op("hw_inaccessible", "hw", "config read all-ones", (), "config space stops answering (reads all-ones)"),

@@ -196,7 +196,7 @@ class Recorder(Model):
 
     def apply(self, call):
         self._observe()
-        owner, power, runtime = self.facts()
+        owner, power, runtime, _qemu = self.facts()
         self._rec_facts.append((call.name, OWNERS[owner], power, runtime, bool(self.state.hw.accessible),
                                 self.state.dev.error_state == "perm_failure"))
         self._rec_msix_at_start.append(self.state.dev.msix_enabled)
