@@ -244,3 +244,14 @@ def test_a_vfio_users_all_ones_write_is_its_intent():
     # hardware takes the writable bits, and that is what the user meant (no mismatch).
     vs = _run_both("vfio_open()\nvfio_config_write(offset=0x0c, width=2, value=0xffff)\n")
     assert not [v for v in _found(vs) if v.register == "CacheLine/Lat"]
+
+
+def test_a_kernel_path_a_users_write_triggers_writes_as_the_kernel():
+    # vfio_exp_config_write traps Initiate FLR and calls pci_try_reset_function: its save of a
+    # function that does not answer is all-ones, and the restore writes that back (lost). Those
+    # are the kernel's echoes, not the user's value: no intent for ROM BAR, Cache Line, Bus
+    # Master, LNKCTL or DEVCTL2 once the function answers again (only DEVCTL, which the user wrote).
+    vs = _run_both("vfio_open()\nhw_inaccessible()\nvfio_config_write(offset=0xa8, width=4, value=0x8000)\n"
+                   "hw_accessible()\n")
+    assert _found(vs, "snapshot_all_ones")
+    assert {v.register for v in _found(vs)} <= {"DEVCTL"}

@@ -278,13 +278,17 @@ cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogi
     the user's value, the rest of the access as read; then vfio_lock_and_set_power_state on every
     write at PCI_PM_CTRL (D1/D2: nothing changes)."""
     cdef uint32_t state
+    cdef int prev_user
     if rel < 4 or rel >= 8:
         return
     write_hw_bits(m, m.d.fn.caps.pm + rel, width, value,
                   (m.pol.pmcsr_user_mask >> (8 * (rel - 4))) & width_mask(width))
     state = value & 0x3
     if rel == 4 and (state == 0 or state == 3):
+        prev_user = m.user_access
+        m.user_access = 0            # Model.as_kernel: the transition's writes are the kernel's
         vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
+        m.user_access = prev_user
 
 
 cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
@@ -292,15 +296,18 @@ cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nog
     and DEVCTL2 (not ARI Forwarding) reach hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
     cdef int exp = m.d.fn.caps.exp
     cdef uint32_t devctl
-    cdef int prev
+    cdef int prev, prev_user
     if rel == 0x08 and width >= 2:
         devctl = value & 0xFFFF
         write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(<uint32_t>(0x0200 | 0x00E0 | 0x8000)))
         if devctl & 0x8000 and m.d.flr:
             prev = m.step
+            prev_user = m.user_access
             m.step = STEP_VFIO_EXP_FLR
+            m.user_access = 0        # Model.as_kernel: the reset's writes are the kernel's
             pci_reset_function(m, METHOD_AUTO)
             m.step = prev
+            m.user_access = prev_user
     elif rel == 0x28 and width >= 2:
         write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~(<uint32_t>0x0020))
 

@@ -182,6 +182,16 @@ class Model:
         finally:
             self.user_access = prev
 
+    @contextlib.contextmanager
+    def as_kernel(self):
+        """A kernel path a user's access triggers (vfio's FLR emulation, its PMCSR handler): its
+        writes are the kernel's, not the user's value."""
+        prev, self.user_access = self.user_access, False
+        try:
+            yield
+        finally:
+            self.user_access = prev
+
     def bar_register_value(self, bar: int) -> int:
         info = self.profile.bar(bar)
         hw = self.state.hw

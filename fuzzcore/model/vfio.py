@@ -286,7 +286,8 @@ def _write_pm(m, rel: int, width: int, value: int) -> None:
     _write_hw_bits(m, m.caps.pm + rel, width, value, writable)
     state = value & 0x3
     if rel == 4 and state in (0, 3):
-        vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
+        with m.as_kernel():
+            vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
 
 
 def _write_exp(m, rel: int, width: int, value: int) -> None:
@@ -297,7 +298,7 @@ def _write_exp(m, rel: int, width: int, value: int) -> None:
         devctl = value & 0xFFFF
         _write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(0x0200 | 0x00E0 | 0x8000))
         if devctl & 0x8000 and m.profile.flr:
-            with m.in_step("vfio_exp_config_write/FLR"):
+            with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
                 pci_reset_function(m)
     elif rel == 0x28 and width >= 2:
         _write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~0x0020)
