@@ -255,3 +255,21 @@ def test_a_kernel_path_a_users_write_triggers_writes_as_the_kernel():
                    "hw_accessible()\n")
     assert _found(vs, "snapshot_all_ones")
     assert {v.register for v in _found(vs)} <= {"DEVCTL"}
+
+
+def test_a_kernel_write_to_a_function_that_does_not_answer_means_only_the_bits_it_clears():
+    # The host driver's probe on a function that does not answer: pci_enable_device reads Command
+    # as 0xffff and clears INTx Disable (writes 0xfbff); pci_set_master then sees Bus Master set
+    # and writes nothing. Neither meant I/O (the I350 has no I/O BAR) nor Bus Master on, so once
+    # the function answers again neither is an intent mismatch.
+    vs = _run_both("hw_inaccessible()\npci_bind_driver(driver=host)\nhw_accessible()\n"
+                   "pci_set_power_state(state=d0)\n")
+    assert not [v for v in _found(vs) if v.register.startswith("Command")]
+    # ... while a bit such a write clears is meant: the kernel's Bus Master off stands.
+    m = _model()
+    m.start()
+    for call in parse_program("vfio_open()\nhw_inaccessible()"):
+        m.apply(call)
+    m.io.write(0x04, 2, 0xfffb)
+    assert not m.oracle.written[intent.W_COMMAND] & 0x4
+    assert m.oracle.written[intent.W_COMMAND] & 0x2      # Memory on, as vfio_open left it

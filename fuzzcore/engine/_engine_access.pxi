@@ -102,17 +102,23 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef const uint8_t *mp = m.d.wr_map[port]
     cdef int i, k, b
     cdef uint8_t hit
-    # intent.is_error_echo: the kernel writing back PCI_ERROR_RESPONSE (a vfio user's write counts)
-    cdef bint echo = value == width_mask(width) and not m.user_access
+    # intent.echo_bits: a kernel write of all-ones, or any kernel write to a function that does not
+    # answer, sets only the bits it clears (a vfio user's write counts whole)
+    cdef bint echo = (value == width_mask(width) or (port == 0 and not m.st.accessible)) and not m.user_access
+    cdef uint32_t byte, old
     for i in range(width):
         hit = mp[off + i]
         if hit != 255:
             k = hit >> 2
             b = hit & 3
             m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
+            byte = (value >> (8 * i)) & 0xFFU
             if echo and k != W_MSI_MASK:
-                continue
-            m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (((value >> (8 * i)) & 0xFFU) << (8 * b))
+                old = (m.written[k] >> (8 * b)) & 0xFFU
+                byte &= old
+                if byte == old:
+                    continue
+            m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (byte << (8 * b))
             m.written_op[k] = m.op_index
             m.written_kind[k] = m.op_kind
             m.written_step[k] = m.step

@@ -10,7 +10,8 @@ it. Two kinds of intent:
   link events, power-state context loss and other hardware side effects change the hardware
   without one). The enumeration's values (firmware and the PCI core) are the first intent. A
   kernel write of all-ones is not on purpose: it echoes a read of a function that did not answer
-  (is_error_echo).
+  (is_error_echo); nor are the set bits of any kernel write to a function that does not answer,
+  which may be a read-modify-write of such a read (echo_bits): only the bits it clears count.
 
 Either way a reset, a link event or a hardware side effect changes the hardware only:
 
@@ -94,6 +95,15 @@ def is_error_echo(width: int, value: int) -> bool:
     from the cached mask), so a kernel write of it sets no written intent elsewhere (a vfio user's
     write through the config region does: the user may mean anything)."""
     return value == (1 << 8 * width) - 1
+
+
+def echo_bits(width: int, value: int, lost: bool) -> bool:
+    """Whether a kernel write's set bits may be PCI_ERROR_RESPONSE echoed back rather than meant:
+    an all-ones value (is_error_echo), or any write to a function that does not answer (`lost`),
+    since every read-modify-write the kernel makes of it started from an all-ones read. Such a
+    write sets the written intent of the bits it clears only; the MSI Mask Bits are the one
+    register the kernel means all-ones for (pci_msi_mask)."""
+    return lost or is_error_echo(width, value)
 
 # (register, who decided the intent, value format)
 FIELDS: tuple[tuple[str, str, str], ...] = (

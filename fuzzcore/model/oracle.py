@@ -57,20 +57,25 @@ class Oracle:
 
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
-        not the hardware takes it (intent.WRITTEN). Not a kernel write of all-ones
-        (intent.is_error_echo): that is PCI_ERROR_RESPONSE written back, from a snapshot or a
-        read-modify-write of a function that did not answer, which nobody means. A vfio user's
-        all-ones write is its own choice and counts."""
+        not the hardware takes it (intent.WRITTEN). A kernel write that may echo PCI_ERROR_RESPONSE
+        sets only the bits it clears (intent.echo_bits): an all-ones write, or any write to a
+        function that does not answer, whose value may be a read-modify-write of an all-ones read
+        (pci_enable_device clearing INTx Disable writes 0xfbff: it means INTx Disable off, not
+        I/O or Bus Master on). A vfio user's write is its own choice and counts whole."""
         m = self.m
         byte_map = m.written_map[port]
-        echo = not m.user_access and _intent.is_error_echo(width, value)
+        echo = not m.user_access and _intent.echo_bits(width, value, port == 0 and not m.state.hw.accessible)
         for i in range(width):
             hit = byte_map.get(offset + i)
             if hit is not None:
                 k, b = hit
+                byte = (value >> 8 * i) & 0xFF
                 if echo and k != _intent.W_MSI_MASK:
-                    continue
-                self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | ((value >> 8 * i) & 0xFF) << 8 * b
+                    old = (self.written[k] >> 8 * b) & 0xFF
+                    byte &= old
+                    if byte == old:
+                        continue
+                self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | byte << 8 * b
                 self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
