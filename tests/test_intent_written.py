@@ -273,3 +273,15 @@ def test_a_kernel_write_to_a_function_that_does_not_answer_means_only_the_bits_i
     m.io.write(0x04, 2, 0xfffb)
     assert not m.oracle.written[intent.W_COMMAND] & 0x4
     assert m.oracle.written[intent.W_COMMAND] & 0x2      # Memory on, as vfio_open left it
+
+
+def test_an_all_ones_restore_puts_back_the_intent_the_op_started_with():
+    # pci_reset_function on a function that stopped answering: pci_dev_save_and_disable saves
+    # all-ones and writes Command = INTx Disable (lost), the FLR times out, and pci_dev_restore
+    # writes the all-ones snapshot back (lost). The disable was provisional and the restore's data
+    # says nothing: the kernel still means the Command the probe left (Memory, Bus Master on), which
+    # the function holds when it answers again. No mismatch.
+    vs = _run_both("pci_bind_driver(driver=host)\nhw_inaccessible()\npci_reset_function(method=flr)\n"
+                   "hw_accessible()\n")
+    assert _found(vs, "snapshot_all_ones")
+    assert not [v for v in _found(vs) if v.register.startswith("Command")]

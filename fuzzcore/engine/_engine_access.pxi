@@ -102,26 +102,44 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef const uint8_t *mp = m.d.wr_map[port]
     cdef int i, k, b
     cdef uint8_t hit
-    # intent.echo_bits: a kernel write of all-ones, or any kernel write to a function that does not
-    # answer, sets only the bits it clears (a vfio user's write counts whole)
-    cdef bint echo = (value == width_mask(width) or (port == 0 and not m.st.accessible)) and not m.user_access
+    # Oracle.note_write: a restore step's all-ones write puts back the intent the op started with;
+    # any other kernel all-ones write, or a non-restore kernel write to a function that does not
+    # answer, sets only the bits it clears (intent.echo_bits); a vfio user's write counts whole.
+    cdef bint kernel = not m.user_access
+    cdef bint restoring = step_in_restore(m.step)
+    cdef bint all_ones = kernel and value == width_mask(width)
+    cdef bint lost = kernel and not restoring and (all_ones or (port == 0 and not m.st.accessible))
     cdef uint32_t byte, old
+    cdef int32_t w_op, w_kind, w_step
     for i in range(width):
         hit = mp[off + i]
         if hit != 255:
             k = hit >> 2
             b = hit & 3
             m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
+            if not (m.wr_started >> k) & 1:
+                m.wr_started |= (<uint64_t>1) << k
+                m.written_start[k] = m.written[k]
+                m.written_op_start[k] = m.written_op[k]
+                m.written_kind_start[k] = m.written_kind[k]
+                m.written_step_start[k] = m.written_step[k]
             byte = (value >> (8 * i)) & 0xFFU
-            if echo and k != W_MSI_MASK:
-                old = (m.written[k] >> (8 * b)) & 0xFFU
-                byte &= old
+            old = (m.written[k] >> (8 * b)) & 0xFFU
+            w_op, w_kind, w_step = m.op_index, m.op_kind, m.step
+            if k != W_MSI_MASK and (all_ones or lost):
+                if all_ones and restoring:
+                    byte = (m.written_start[k] >> (8 * b)) & 0xFFU
+                    w_op, w_kind, w_step = m.written_op_start[k], m.written_kind_start[k], m.written_step_start[k]
+                elif byte & old == old:
+                    continue
+                else:
+                    byte &= old
                 if byte == old:
                     continue
             m.written[k] = (m.written[k] & ~(0xFFU << (8 * b))) | (byte << (8 * b))
-            m.written_op[k] = m.op_index
-            m.written_kind[k] = m.op_kind
-            m.written_step[k] = m.step
+            m.written_op[k] = w_op
+            m.written_kind[k] = w_kind
+            m.written_step[k] = w_step
 
 
 cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:

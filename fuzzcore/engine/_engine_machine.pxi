@@ -314,6 +314,7 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
         m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
         live_flag_mismatches(m, m.mm_start)
         m.refined_now = 0
+        m.wr_started = 0                 # Oracle.begin_op
         rc = dispatch(m, d.code, a)
         m.step = d.code
         if not m.refused_now:

@@ -391,6 +391,7 @@ cdef void intent_reset(Machine *m, const uint64_t *prev, const uint32_t *written
     memset(m.written_step, 0xFF, sizeof(m.written_step))
     m.refined_now = 0
     m.wr_dirty = 0
+    m.wr_started = 0
     m.intent_all = 1
     m.lost_op = -2
     m.read_lost_op = -2
@@ -401,6 +402,7 @@ cdef void intent_init(Machine *m) noexcept nogil:
     cdef int f
     m.refined_now = 0
     m.wr_dirty = 0
+    m.wr_started = 0
     m.intent_all = 1
     m.lost_op = -2
     m.read_lost_op = -2

@@ -295,6 +295,11 @@ cdef struct Machine:
     int32_t written_kind[N_WRITTEN]  # and its op kind
     int32_t written_step[N_WRITTEN]  # and the model step (STEP_*) that wrote it
     uint64_t wr_dirty                # WRITTEN rows written or reset since the last end_of_op (bit per row)
+    uint64_t wr_started              # WRITTEN rows this op wrote (bit per row): their *_start hold the op's start
+    uint32_t written_start[N_WRITTEN]
+    int32_t written_op_start[N_WRITTEN]
+    int32_t written_kind_start[N_WRITTEN]
+    int32_t written_step_start[N_WRITTEN]
     int intent_all                   # compare every row at the next usable end_of_op
     int lost_op                      # the op that reported config_write_lost or config_read_lost (-2: none)
     int read_lost_op                 # the op that reported config_read_lost or snapshot_all_ones (-2: none)

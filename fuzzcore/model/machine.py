@@ -316,6 +316,7 @@ class Model:
         self.cmd_at_op_start = self.state.hw.read(PCI_COMMAND, 2) if self.state.hw.accessible else 0
         self.mismatch_at_op_start = self.oracle.live_flag_mismatches()
         self.oracle._refined_now = set()
+        self.oracle.begin_op()
         self.oracle.read_lost_op = -2      # no config_read_lost in this op yet (explore rewinds states)
         self.oracle.write_lost_op = -2     # nor config_write_lost
         self._refused_now = False

@@ -43,6 +43,7 @@ class Oracle:
         self._hw_changed: list = []      # (op index, op kind) that last changed it; (-1, -1): none
         self.written: list = [0] * _intent.N_WRITTEN          # intent.WRITTEN: the last deliberate write
         self._written_op: list = [(-1, -1, "")] * _intent.N_WRITTEN   # and the op (and step) that made it
+        self._written_start: dict = {}   # row -> (written, _written_op) before this op first wrote it
         self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
         self.write_lost_op = -2          # the op that reported config_write_lost or config_read_lost
 
@@ -55,28 +56,52 @@ class Oracle:
             self.written[k] = int.from_bytes(hw.config[off:off + width].tobytes(), "little") if off >= 0 else 0
         self._written_op = [(-1, -1, "")] * _intent.N_WRITTEN
 
+    def begin_op(self) -> None:
+        """An op starts: the written intent it starts with is what its restores put back."""
+        self._written_start = {}
+
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
-        not the hardware takes it (intent.WRITTEN). A kernel write that may echo PCI_ERROR_RESPONSE
-        sets only the bits it clears (intent.echo_bits): an all-ones write, or any write to a
-        function that does not answer, whose value may be a read-modify-write of an all-ones read
-        (pci_enable_device clearing INTx Disable writes 0xfbff: it means INTx Disable off, not
-        I/O or Bus Master on). A vfio user's write is its own choice and counts whole."""
+        not the hardware takes it (intent.WRITTEN). Kernel writes that may echo
+        PCI_ERROR_RESPONSE (intent.echo_bits) mean less:
+        - a restore step's all-ones write (a snapshot of a function that did not answer) says
+          nothing of what the restore was called to put back, so the intent the op started with
+          stands again (the disable pci_dev_save_and_disable wrote before the reset was
+          provisional: the restore states what the kernel means after it);
+        - any other all-ones write, and a non-restore write to a function that does not answer
+          (a read-modify-write of an all-ones read: pci_enable_device writing 0xfbff means INTx
+          Disable off, not I/O or Bus Master on), sets only the bits it clears.
+        A restore of a real snapshot to a function that does not answer means its values. A vfio
+        user's write is its own choice and counts whole; MSI Mask Bits are the one register the
+        kernel means all-ones for (pci_msi_mask)."""
         m = self.m
         byte_map = m.written_map[port]
-        echo = not m.user_access and _intent.echo_bits(width, value, port == 0 and not m.state.hw.accessible)
+        kernel = not m.user_access
+        restoring = m.step.startswith("pci_restore_state")
+        all_ones = kernel and _intent.is_error_echo(width, value)
+        lost = kernel and not restoring and _intent.echo_bits(width, value, port == 0 and not m.state.hw.accessible)
         for i in range(width):
             hit = byte_map.get(offset + i)
-            if hit is not None:
-                k, b = hit
-                byte = (value >> 8 * i) & 0xFF
-                if echo and k != _intent.W_MSI_MASK:
-                    old = (self.written[k] >> 8 * b) & 0xFF
+            if hit is None:
+                continue
+            k, b = hit
+            if k not in self._written_start:
+                self._written_start[k] = (self.written[k], self._written_op[k])
+            byte = (value >> 8 * i) & 0xFF
+            old = (self.written[k] >> 8 * b) & 0xFF
+            who = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
+            if k != _intent.W_MSI_MASK and (all_ones or lost):
+                if all_ones and restoring:
+                    start, who = self._written_start[k]
+                    byte = (start >> 8 * b) & 0xFF
+                elif byte & old == old:
+                    continue
+                else:
                     byte &= old
-                    if byte == old:
-                        continue
-                self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | byte << 8 * b
-                self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
+                if byte == old:
+                    continue
+            self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | byte << 8 * b
+            self._written_op[k] = who
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
