@@ -142,6 +142,25 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
             m.written_step[k] = w_step
 
 
+cdef void note_meant(Machine *m, int k, uint32_t mask, bint on) noexcept nogil:
+    """Oracle.note_meant: a kernel helper that writes bits only when they read otherwise means
+    them either way (pci_set_master, pci_clear_master, pci_enable_device)."""
+    cdef uint32_t new
+    if not (m.wr_started >> k) & 1:
+        m.wr_started |= (<uint64_t>1) << k
+        m.written_start[k] = m.written[k]
+        m.written_op_start[k] = m.written_op[k]
+        m.written_kind_start[k] = m.written_kind[k]
+        m.written_step_start[k] = m.written_step[k]
+    new = (m.written[k] | mask) if on else (m.written[k] & ~mask)
+    if new != m.written[k]:
+        m.written[k] = new
+        m.written_op[k] = m.op_index
+        m.written_kind[k] = m.op_kind
+        m.written_step[k] = m.step
+        m.wr_dirty |= (<uint64_t>1) << k
+
+
 cdef inline void note_write(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
     """Oracle.note_write: a software config write sets the written intent of the bytes it covers
     (intent.WRITTEN), whether or not the hardware takes it, unless the kernel writes all-ones. One load for a dword with no row

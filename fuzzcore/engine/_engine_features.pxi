@@ -341,6 +341,16 @@ cdef void pci_enable_device(Machine *m) noexcept nogil:
         new &= ~(<uint32_t>0x400)
     if new != cmd:
         io_write(m, PCI_COMMAND, 2, new)
+    new = 0                              # the decode it enabled (features._decode_bits)
+    for i in range(m.d.n_bars):
+        kind = m.d.bars[i].kind
+        if kind == BAR_IO:
+            new |= 0x1
+        elif kind == BAR_MEM32 or kind == BAR_MEM64:
+            new |= 0x2
+    if m.d.has_rom:
+        new |= 0x2
+    note_meant(m, W_COMMAND, new, 1)
 
 
 cdef void pci_disable_device(Machine *m) noexcept nogil:
@@ -357,6 +367,7 @@ cdef void pci_set_master(Machine *m) noexcept nogil:
     if not cmd & PCI_COMMAND_MASTER:
         io_write(m, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER)
     m.st.dev.is_busmaster = 1
+    note_meant(m, W_COMMAND, PCI_COMMAND_MASTER, 1)
 
 
 cdef void pci_clear_master(Machine *m) noexcept nogil:
@@ -364,3 +375,4 @@ cdef void pci_clear_master(Machine *m) noexcept nogil:
     if cmd & PCI_COMMAND_MASTER:
         io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MASTER))
     m.st.dev.is_busmaster = 0
+    note_meant(m, W_COMMAND, PCI_COMMAND_MASTER, 0)

@@ -278,6 +278,15 @@ def pci_enable_device(m) -> None:
         new &= ~0x400
     if new != cmd:
         m.io.write(PCI_COMMAND, 2, new)
+    m.oracle.note_meant(0, _decode_bits(m), True)     # intent.W_COMMAND: the decode it enabled
+
+
+def _decode_bits(m) -> int:
+    """The Command decode bits pci_enable_resources turns on for the device's BARs and ROM."""
+    bits = 0
+    for b in m.profile.bars:
+        bits |= {"io": 0x1, "mem32": 0x2, "mem64": 0x2}.get(b.kind, 0)
+    return bits | (0x2 if m.profile.rom_size else 0)
 
 
 def pci_enable_bridge(m) -> None:
@@ -308,6 +317,7 @@ def pci_set_master(m) -> None:
     if not cmd & PCI_COMMAND_MASTER:
         m.io.write(PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER)
     m.state.dev.is_busmaster = True
+    m.oracle.note_meant(0, PCI_COMMAND_MASTER, True)   # intent.W_COMMAND, written or not
 
 
 def pci_clear_master(m) -> None:
@@ -315,3 +325,4 @@ def pci_clear_master(m) -> None:
     if cmd & PCI_COMMAND_MASTER:
         m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER)
     m.state.dev.is_busmaster = False
+    m.oracle.note_meant(0, PCI_COMMAND_MASTER, False)

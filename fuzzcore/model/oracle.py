@@ -60,6 +60,19 @@ class Oracle:
         """An op starts: the written intent it starts with is what its restores put back."""
         self._written_start = {}
 
+    def note_meant(self, k: int, mask: int, on: bool) -> None:
+        """A kernel helper that writes bits only when they read otherwise (pci_set_master,
+        pci_clear_master, pci_enable_device: `if (cmd != old_cmd)`) means them either way: a
+        function that does not answer reads them as already set, and the write it skips says
+        nothing of what the kernel now believes (dev->is_busmaster, the enabled decode)."""
+        m = self.m
+        if k not in self._written_start:
+            self._written_start[k] = (self.written[k], self._written_op[k])
+        new = self.written[k] | mask if on else self.written[k] & ~mask
+        if new != self.written[k]:
+            self.written[k] = new
+            self._written_op[k] = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
+
     def note_write(self, port: int, offset: int, width: int, value: int) -> None:
         """A software config write: it sets the written intent of the bytes it covers, whether or
         not the hardware takes it (intent.WRITTEN). Kernel writes that may echo
