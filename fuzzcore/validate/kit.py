@@ -235,6 +235,18 @@ def _kernel_debs(kit: Kit, apt: _Apt, report) -> None:
     done.write_text(KERNEL_VERSION + "\n")
 
 
+def _localize_headers(headers: Path) -> None:
+    """Debian's per-flavour headers Makefile is one line, `include /usr/src/<common>/Makefile`:
+    an absolute path to the installed package. The kit unpacks the packages into its cache
+    instead, so the include is pointed at the cache's copy (on a machine without the headers
+    package installed the build would fail)."""
+    makefile = headers / "Makefile"
+    text = makefile.read_text()
+    prefix = "include /usr/src/"
+    if text.startswith(prefix):
+        makefile.write_text(f"include {headers.parent}/{text[len(prefix):]}")
+
+
 def _build_helpers(kit: Kit, report) -> tuple[Path, Path]:
     build = kit.root / "build"
     if build.exists():
@@ -243,8 +255,11 @@ def _build_helpers(kit: Kit, report) -> tuple[Path, Path]:
     (build / "fzhost" / "fzhost.c").write_bytes(guest_source("fzhost.c"))
     (build / "fzhost" / "Kbuild").write_text("obj-m := fzhost.o\n")
     headers = kit.root / "root" / "usr" / "src" / f"linux-headers-{KERNEL_RELEASE}"
+    _localize_headers(headers)
     report(f"building fzhost.ko against {headers.name}")
-    _run(["make", "-C", str(headers), f"M={build / 'fzhost'}", "modules"], "building fzhost.ko")
+    # No BTF for the module: it needs pahole (dwarves), and the guest loads the module without it.
+    _run(["make", "-C", str(headers), f"M={build / 'fzhost'}", "CONFIG_DEBUG_INFO_BTF_MODULES=", "modules"],
+         "building fzhost.ko")
     (build / "fzguest.c").write_bytes(guest_source("fzguest.c"))
     report("building fzguest (gcc -static)")
     _run(["gcc", "-static", "-O2", "-Wall", "-o", str(build / "fzguest"), str(build / "fzguest.c")],
