@@ -56,9 +56,10 @@ GUEST_MODULES = (  # load order
 # root port's AER status registers (its own pci_ops) until it is unloaded. No dependencies
 # (modinfo: depends is empty).
 ON_DEMAND_MODULES = ("kernel/drivers/pci/pcie/aer_inject.ko.xz",)
-# vfio-pci keeps an idle (bound, not open) device in D0, as the model does: by default 6.12's
-# vfio-pci runtime-suspends it to D3hot (vfio_pci_core_register_device: pm_runtime_allow), a
-# path the model does not have (docs/validation.md, "What the model leaves out").
+# vfio-pci keeps an idle (bound, not open) device in D0: by default 6.12's vfio-pci
+# runtime-suspends it to D3hot (vfio_pci_core_register_device: pm_runtime_allow), asynchronously
+# (pm_runtime_put queues the idle check), and the guest's own sysfs config reads would resume it;
+# the model follows with [vfio] disable_idle_d3 = true (guest-policy.toml, docs/validation.md).
 MODULE_PARAMS = {"vfio-pci.ko": "disable_idle_d3=1"}
 KIT_FORMAT = 1
 
