@@ -111,3 +111,33 @@ def test_show_as_pytest_for_a_seed_asserts_its_exact_buckets(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stdout
+
+
+def test_show_sample_picks_buckets_of_a_store_at_random_and_shows_each(tmp_path):
+    import random
+    import shutil
+    from pathlib import Path
+    store = tmp_path / "store"
+    shipped = Path(__file__).resolve().parents[1] / "crashes"
+    buckets = sorted(p for p in shipped.glob("*/*") if (p / "meta.json").is_file())[:3]
+    assert len(buckets) == 3
+    for i, b in enumerate(buckets):           # names stay unique across the policies they came from
+        shutil.copytree(b, store / f"{i}-{b.name}")
+    names = sorted(p.name for p in store.iterdir())
+    r = fz("show", store, "--sample", 2, "--seed", 7)
+    assert r.returncode == 0, r.stderr
+    picked = random.Random(7).sample(names, 2)
+    assert [line.split(" ", 2)[2] for line in r.stdout.splitlines() if line.startswith("=== ")] == picked
+    assert r.stdout.count("root cause:") == 2 and r.stdout.count("violation at op") == 2
+    assert fz("show", store, "--sample", 2, "--seed", 7).stdout == r.stdout       # a seed is a sample
+    r = fz("show", store, "--sample", 10)                                          # no more than there are
+    assert r.returncode == 0 and "=== 3/3" in r.stdout and "=== 4/" not in r.stdout
+
+
+def test_show_sample_needs_a_findings_store(tmp_path):
+    p = tmp_path / "h1a.fzs"
+    p.write_text(H1A)
+    r = fz("show", p, "--sample", 1)
+    assert r.returncode == 2 and "--sample needs a findings store" in r.stderr
+    r = fz("show", tmp_path, "--sample", 0)
+    assert r.returncode == 2

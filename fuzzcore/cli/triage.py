@@ -26,6 +26,27 @@ def _load(path, device=None, policy=None, bucket=None, fixed_by=()):
         _fail(str(e))
 
 
+def _show_sample(store, n: int, seed: int, trace: bool, device, policy) -> None:
+    """`show STORE --sample N`: N buckets of the store at random, each shown as `show BUCKET` shows
+    it (root cause and tier, the program, its violation); exit 1 if any does not show its claim."""
+    import random
+    from ..triage.finding import is_bucket_dir
+    from ..triage.show import root_cause_header, show_text
+    buckets = sorted(p.name for p in store.iterdir() if is_bucket_dir(p))
+    if not buckets:
+        _fail(f"{store}: no bucket directories to sample")
+    picked = random.Random(seed).sample(buckets, min(n, len(buckets)))
+    click.echo(f"# {len(picked)} of {len(buckets)} buckets of {store}, random.Random({seed}).sample")
+    all_ok = True
+    for k, name in enumerate(picked, 1):
+        f = _load(store / name, device, policy)
+        text, ok = show_text(f, trace)
+        all_ok &= ok
+        click.echo(f"\n=== {k}/{len(picked)} {name}")
+        click.echo(root_cause_header(f) + text, nl=False)
+    sys.exit(0 if all_ok else 1)
+
+
 def register(main) -> None:
     """Add the triage commands to the `fuzzcore` group."""
 
@@ -137,7 +158,12 @@ def register(main) -> None:
     @click.option("--all", "all_tiers", is_flag=True,
                   help="A findings store: list by-design, fixed-by and model-gap root causes too.")
     @click.option("--json", "as_json", is_flag=True, help="A findings store: the root causes as JSON.")
-    def show_cmd(file, trace, as_pytest, output, device, policy, all_tiers, as_json):
+    @click.option("--sample", type=click.IntRange(min=1), metavar="N",
+                  help="A findings store: show N of its buckets picked at random (each with its root "
+                       "cause and tier), the way a precision audit reads them against the source.")
+    @click.option("--seed", type=int, default=0, show_default=True,
+                  help="With --sample: random.Random(SEED).sample over the sorted bucket names.")
+    def show_cmd(file, trace, as_pytest, output, device, policy, all_tiers, as_json, sample, seed):
         """Show a program (a .fzs, a binary input or a bucket directory) one kernel call per line,
         after its root cause (provenance and tier), then its violation: expected vs actual and the
         model step. Given a findings store (a directory of bucket directories, e.g. a campaign's
@@ -151,6 +177,13 @@ def register(main) -> None:
         from ..triage.finding import FindingError, check_config, is_bucket_dir
         from ..triage.show import as_pytest as render_pytest, root_cause_header, show_store, show_text
 
+        if sample is not None:
+            if not Path(file).is_dir() or is_bucket_dir(Path(file)):
+                _fail(f"{file}: --sample needs a findings store (a directory of bucket directories)")
+            if as_pytest or as_json:
+                _fail("--sample shows programs; it does not go with --as-pytest or --json")
+            _show_sample(Path(file), sample, seed, trace, device, policy)
+            return
         if Path(file).is_dir() and not is_bucket_dir(Path(file)):
             try:
                 text = show_store(Path(file), device, policy, all_tiers, as_json)
