@@ -97,6 +97,16 @@ cdef inline uint32_t io_read_checked(Machine *m, int off, int width) noexcept no
     return hw_read(m, off, width)
 
 
+cdef inline void wr_start_row(Machine *m, int k) noexcept nogil:
+    """Oracle._start_row: keep row k's intent as the op found it, before the op first changes it."""
+    if not (m.wr_started >> k) & 1:
+        m.wr_started |= (<uint64_t>1) << k
+        m.written_start[k] = m.written[k]
+        m.written_op_start[k] = m.written_op[k]
+        m.written_kind_start[k] = m.written_kind[k]
+        m.written_step_start[k] = m.written_step[k]
+
+
 cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t value) noexcept nogil:
     """note_write's slow path: the bytes of a dword that holds a written-intent row."""
     cdef const uint8_t *mp = m.d.wr_map[port]
@@ -117,12 +127,7 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
             k = hit >> 2
             b = hit & 3
             m.wr_dirty |= (<uint64_t>1) << k     # intent and hardware both may have changed
-            if not (m.wr_started >> k) & 1:
-                m.wr_started |= (<uint64_t>1) << k
-                m.written_start[k] = m.written[k]
-                m.written_op_start[k] = m.written_op[k]
-                m.written_kind_start[k] = m.written_kind[k]
-                m.written_step_start[k] = m.written_step[k]
+            wr_start_row(m, k)
             byte = (value >> (8 * i)) & 0xFFU
             old = (m.written[k] >> (8 * b)) & 0xFFU
             w_op, w_kind, w_step = m.op_index, m.op_kind, m.step
@@ -130,8 +135,6 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
                 if all_ones and restoring:
                     byte = (m.written_start[k] >> (8 * b)) & 0xFFU
                     w_op, w_kind, w_step = m.written_op_start[k], m.written_kind_start[k], m.written_step_start[k]
-                elif byte & old == old:
-                    continue
                 else:
                     byte &= old
                 if byte == old:
@@ -146,12 +149,7 @@ cdef void note_meant(Machine *m, int k, uint32_t mask, bint on) noexcept nogil:
     """Oracle.note_meant: a kernel helper that writes bits only when they read otherwise means
     them either way (pci_set_master, pci_clear_master, pci_enable_device)."""
     cdef uint32_t new
-    if not (m.wr_started >> k) & 1:
-        m.wr_started |= (<uint64_t>1) << k
-        m.written_start[k] = m.written[k]
-        m.written_op_start[k] = m.written_op[k]
-        m.written_kind_start[k] = m.written_kind[k]
-        m.written_step_start[k] = m.written_step[k]
+    wr_start_row(m, k)
     new = (m.written[k] | mask) if on else (m.written[k] & ~mask)
     if new != m.written[k]:
         m.written[k] = new

@@ -321,36 +321,27 @@ cdef void pci_enable_device(Machine *m) noexcept nogil:
     """pci_enable_device: D0, Command I/O and Memory for the assigned BAR kinds, INTx Disable
     cleared when there is a pin and no MSI."""
     cdef KernelDev *dev = &m.st.dev
-    cdef uint32_t cmd, new
+    cdef uint32_t cmd, new, decode = 0
     cdef int i, kind
     if dev.enable_cnt == 0:
         pci_enable_bridge(m)
     pci_set_power_state(m, D0)
     dev.enable_cnt += 1
     cmd = io_read(m, PCI_COMMAND, 2)
-    new = cmd
-    for i in range(m.d.n_bars):
+    for i in range(m.d.n_bars):          # features._decode_bits
         kind = m.d.bars[i].kind
         if kind == BAR_IO:
-            new |= 0x1
+            decode |= 0x1
         elif kind == BAR_MEM32 or kind == BAR_MEM64:
-            new |= 0x2
+            decode |= 0x2
     if m.d.has_rom:
-        new |= 0x2
+        decode |= 0x2
+    new = cmd | decode
     if hw_read(m, PCI_INTERRUPT_PIN, 1) and not (dev.msi_enabled or dev.msix_enabled):
         new &= ~(<uint32_t>0x400)
     if new != cmd:
         io_write(m, PCI_COMMAND, 2, new)
-    new = 0                              # the decode it enabled (features._decode_bits)
-    for i in range(m.d.n_bars):
-        kind = m.d.bars[i].kind
-        if kind == BAR_IO:
-            new |= 0x1
-        elif kind == BAR_MEM32 or kind == BAR_MEM64:
-            new |= 0x2
-    if m.d.has_rom:
-        new |= 0x2
-    note_meant(m, W_COMMAND, new, 1)
+    note_meant(m, W_COMMAND, decode, 1)  # the decode it enabled, written or not
 
 
 cdef void pci_disable_device(Machine *m) noexcept nogil:

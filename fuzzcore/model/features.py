@@ -269,16 +269,13 @@ def pci_enable_device(m) -> None:
     pci_set_power_state(m, 0)
     dev.enable_cnt += 1
     cmd = m.io.read(PCI_COMMAND, 2)
-    new = cmd
-    for b in m.profile.bars:
-        new |= {"io": 0x1, "mem32": 0x2, "mem64": 0x2}.get(b.kind, 0)
-    if m.profile.rom_size:
-        new |= 0x2
+    decode = _decode_bits(m)
+    new = cmd | decode
     if m.state.hw.read(0x3D, 1) and not (dev.msi_enabled or dev.msix_enabled):
         new &= ~0x400
     if new != cmd:
         m.io.write(PCI_COMMAND, 2, new)
-    m.oracle.note_meant(0, _decode_bits(m), True)     # intent.W_COMMAND: the decode it enabled
+    m.oracle.note_meant(0, decode, True)     # intent.W_COMMAND: the decode it enabled, written or not
 
 
 def _decode_bits(m) -> int:

@@ -60,14 +60,18 @@ class Oracle:
         """An op starts: the written intent it starts with is what its restores put back."""
         self._written_start = {}
 
+    def _start_row(self, k: int) -> None:
+        """Keep row k's intent as the op found it, before the op first changes it."""
+        if k not in self._written_start:
+            self._written_start[k] = (self.written[k], self._written_op[k])
+
     def note_meant(self, k: int, mask: int, on: bool) -> None:
         """A kernel helper that writes bits only when they read otherwise (pci_set_master,
         pci_clear_master, pci_enable_device: `if (cmd != old_cmd)`) means them either way: a
         function that does not answer reads them as already set, and the write it skips says
         nothing of what the kernel now believes (dev->is_busmaster, the enabled decode)."""
         m = self.m
-        if k not in self._written_start:
-            self._written_start[k] = (self.written[k], self._written_op[k])
+        self._start_row(k)
         new = self.written[k] | mask if on else self.written[k] & ~mask
         if new != self.written[k]:
             self.written[k] = new
@@ -98,23 +102,20 @@ class Oracle:
             if hit is None:
                 continue
             k, b = hit
-            if k not in self._written_start:
-                self._written_start[k] = (self.written[k], self._written_op[k])
+            self._start_row(k)
             byte = (value >> 8 * i) & 0xFF
             old = (self.written[k] >> 8 * b) & 0xFF
-            who = (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
+            who = None
             if k != _intent.W_MSI_MASK and (all_ones or lost):
                 if all_ones and restoring:
                     start, who = self._written_start[k]
                     byte = (start >> 8 * b) & 0xFF
-                elif byte & old == old:
-                    continue
                 else:
                     byte &= old
                 if byte == old:
                     continue
             self.written[k] = (self.written[k] & ~(0xFF << 8 * b)) | byte << 8 * b
-            self._written_op[k] = who
+            self._written_op[k] = who or (m.op_index, _OP_INDEX.get(m.op_name, -1), m.step)
 
     def report(self, invariant: str, register: str, expected: str, actual: str) -> None:
         assert invariant in BY_NAME, invariant
