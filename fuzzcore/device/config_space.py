@@ -26,6 +26,9 @@ class ConfigSpace:
         self.wmask = sem.wmask
         self.w1cmask = sem.w1cmask
         self.accessible = True
+        # False while the platform has removed the function's power (D3cold): it answers nothing
+        # and no reset or link event brings it back; only the platform's power-on does
+        self.powered = True
         self.msix_entries = msix_entries
         self.msix_table = np.zeros(msix_entries * MSIX_ENTRY_SIZE, dtype=np.uint8)
         self.msix_pba = np.zeros(((msix_entries + 63) // 64) * 8, dtype=np.uint8)

@@ -41,7 +41,7 @@ def model_view(m) -> dict:
                 "l1ss": (pb.u32(0) | (pb.u32(1) << 32), pb.epoch) if pb is not None else None}
     return {
         "config": st.hw.config.tobytes(), "msix_table": st.hw.msix_table.tobytes(),
-        "accessible": bool(st.hw.accessible), "saved_config": list(d.saved_config),
+        "accessible": bool(st.hw.accessible), "powered": bool(st.hw.powered), "saved_config": list(d.saved_config),
         "config_epoch": d.config_epoch,
         "buffers": [(b.cap_id, bool(b.extended), bytes(b.data), b.epoch) for b in d.buffers],
         "state_saved": bool(d.state_saved), "save_count": d.save_count, "current_state": d.current_state,
@@ -181,7 +181,7 @@ class ModelFacade:
             return None if b is None else _NS(config=b["config"], config_epoch=b["config_epoch"],
                                               records=b["records"])
 
-        hw = _Hw(config=np.frombuffer(v["config"], dtype=np.uint8), accessible=v["accessible"],
+        hw = _Hw(config=np.frombuffer(v["config"], dtype=np.uint8), accessible=v["accessible"], powered=v["powered"],
                  msix_table=np.frombuffer(v["msix_table"], dtype=np.uint8))
         tph, ats, pasid, pri, sriov = v["tph"], v["ats"], v["pasid"], v["pri"], v["sriov"]
         dev = _NS(saved_config=v["saved_config"], config_epoch=v["config_epoch"], state_saved=v["state_saved"],

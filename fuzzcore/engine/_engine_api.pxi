@@ -843,7 +843,7 @@ cdef class Engine:
         return {
             "config": bytes(arena[:CFG_SIZE]),
             "msix_table": bytes(arena[2 * CFG_ALLOC:2 * CFG_ALLOC + 16 * d.msix_entries]),
-            "accessible": bool(self.m.st.accessible),
+            "accessible": bool(self.m.st.accessible), "powered": bool(self.m.st.powered),
             "saved_config": [dev.saved_config[i] for i in range(16)],
             "config_epoch": dev.config_epoch,
             "buffers": self._buffers(self.m.pool, dev.buf_epoch),

@@ -18,5 +18,6 @@ cdef int hw_inaccessible(Machine *m) noexcept nogil:
 
 
 cdef int hw_accessible(Machine *m) noexcept nogil:
-    m.st.accessible = 1
+    """Config space answers again, unless the function has no power."""
+    m.st.accessible = m.st.powered
     return 0

@@ -60,6 +60,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
     m.st.accessible = 1
+    m.st.powered = 1
     dev.current_state = PCI_UNKNOWN
     dev.sriov_pgsz = 1
     dev.driver = DRV_NONE

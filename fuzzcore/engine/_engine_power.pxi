@@ -94,6 +94,7 @@ cdef int pci_power_up(Machine *m) noexcept nogil:
     cdef uint32_t pmcsr
     cdef int state
     cdef bint need_restore
+    platform_power_on(m)
     if not m.st.accessible:
         m.st.dev.current_state = D3COLD
         return EIO_
@@ -158,10 +159,30 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
     if state == D3HOT:
         return rc
     if state == D3COLD:
-        hardware_reset(m, RESET_COLD)
-        hw_write(m, pm + PCI_PM_CTRL, 2, 0)  # fundamental reset leaves it in D0 uninitialised
+        platform_power_off(m)
         m.st.dev.current_state = D3COLD
     return 0
+
+
+cdef void platform_power_off(Machine *m) noexcept nogil:
+    """power.platform_power_off: the platform removes the function's power (D3cold); it answers
+    nothing until platform_power_on."""
+    m.st.powered = 0
+    m.st.accessible = 0
+
+
+cdef void platform_power_on(Machine *m) noexcept nogil:
+    """power.platform_power_on (pci_power_up's platform_pci_set_power_state(D0)): power back, the
+    function at power-on values, PowerState D0 uninitialised."""
+    cdef int prev = m.step
+    if m.st.powered:
+        return
+    m.step = STEP_PLATFORM_POWER_ON
+    m.st.powered = 1
+    hardware_reset(m, RESET_COLD)
+    if m.d.fn.caps.pm:
+        hw_write(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2, 0)
+    m.step = prev
 
 
 cdef int pci_pm_runtime_suspend(Machine *m) noexcept nogil:

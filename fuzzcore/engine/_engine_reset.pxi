@@ -28,6 +28,8 @@ cdef void cfg_reset(Machine *m, int kind) noexcept nogil:
 
 cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
     """What the function does when it is reset: registers to their defaults per kind (§7)."""
+    if not m.st.powered:
+        return   # a function without power sees no reset; the power-on resets it
     if kind == RESET_HOT or kind == RESET_COLD:
         m.st.accessible = 1  # the link retrains; a device that stopped answering answers again
     cfg_reset(m, kind)
@@ -304,7 +306,7 @@ cdef int dpc_reset_link(Machine *m) noexcept nogil:
     cdef int rc
     m.step = STEP_DPC_RESET_LINK
     port_write(m, m.d.port.caps.dpc + 0x08, 2, 0x0001)
-    m.st.accessible = 1
+    m.st.accessible = m.st.powered
     rc = pci_bridge_wait_for_secondary_bus(m)
     m.step = prev
     return rc

@@ -21,5 +21,6 @@ def hw_inaccessible(m) -> int:
 
 
 def hw_accessible(m) -> int:
-    m.state.hw.accessible = True
+    """Config space answers again (containment cleared), unless the function has no power."""
+    m.state.hw.accessible = m.state.hw.powered
     return 0

@@ -359,6 +359,7 @@ class Model:
             "vfio.pm_save": f"save #{v.pm_save.config_epoch}" if v.pm_save else None,
             "vfio.vconfig_command": hex(v.vconfig_command), "vfio.reset_works": v.reset_works,
             "vfio.qemu_resetting": v.qemu_resetting, "hw.accessible": self.state.hw.accessible,
+            "hw.powered": self.state.hw.powered,
         }
 
     def state_digest(self) -> str:
@@ -372,7 +373,7 @@ class Model:
                        d.state_saved, d.current_state, d.resources, d.msi_enabled, d.msix_enabled,
                        d.tph_enabled, d.ats_enabled, d.pasid_enabled, d.pri_enabled, d.ptm_enable_cnt,
                        d.sriov_num_vfs, d.error_state, d.driver, st.vfio.open, st.vfio.vconfig_command,
-                       st.hw.accessible, d.rpm_suspended)).encode())
+                       st.hw.accessible, st.hw.powered, d.rpm_suspended)).encode())
         if st.port:
             h.update(st.port.hw.config.tobytes())
         return h.hexdigest()[:16]

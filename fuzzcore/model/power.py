@@ -93,6 +93,7 @@ def pci_power_up(m) -> int:
     reset may have happened (NoSoftRst = 0). It restores nothing: the caller does
     (pci_set_full_power_state re-writes the BARs, pci_pm_default_resume_early restores state)."""
     st = m.state
+    platform_power_on(m)
     if not st.hw.accessible:
         st.dev.current_state = D3COLD
         return -5  # -EIO
@@ -157,11 +158,34 @@ def pci_set_power_state(m, state: int) -> int:
     if state == D3HOT:
         return rc
     if state == D3COLD:
-        from .reset import hardware_reset
-        hardware_reset(m, "cold")
-        st.hw.write(m.caps.pm + PCI_PM_CTRL, 2, 0)  # fundamental reset leaves it in D0 uninitialised
+        platform_power_off(m)
         st.dev.current_state = D3COLD
     return 0
+
+
+def platform_power_off(m) -> None:
+    """pci_platform_power_transition(D3cold): the platform removes the function's power. It
+    answers nothing (config reads all-ones, writes dropped) until platform_power_on; no reset or
+    link event brings it back meanwhile."""
+    with m.in_step("platform power off"):
+        m.io.event("the platform removes the function's power (D3cold)")
+        m.state.hw.powered = False
+        m.state.hw.accessible = False
+
+
+def platform_power_on(m) -> None:
+    """platform_pci_set_power_state(D0), the first thing pci_power_up does: power comes back and
+    the function starts from a fundamental reset (registers at power-on values, PowerState D0
+    uninitialised). Nothing for a function that has power."""
+    from .reset import hardware_reset
+    hw = m.state.hw
+    if hw.powered:
+        return
+    with m.in_step("platform power on"):
+        hw.powered = True
+        hardware_reset(m, "cold")
+        if m.caps.pm:
+            hw.write(m.caps.pm + PCI_PM_CTRL, 2, 0)
 
 
 def pci_pm_runtime_suspend(m) -> int:

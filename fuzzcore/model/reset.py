@@ -35,6 +35,8 @@ VOTE_VALUES = {"can_recover": ERS_CAN_RECOVER, "need_reset": ERS_NEED_RESET, "di
 def hardware_reset(m, kind: str) -> None:
     """What the function does when it is reset: registers to their defaults per kind (§7)."""
     st = m.state
+    if not st.hw.powered:
+        return  # a function without power sees no reset; the power-on resets it
     m.io.event(f"{kind} reset of the function")
     if kind in ("hot", "cold"):
         st.hw.accessible = True  # the link retrains; a device that stopped answering answers again
@@ -288,7 +290,7 @@ def dpc_reset_link(m) -> int:
     secondary bus reset). The RP PIO wait (dpc_wait_rp_inactive) finds the port idle."""
     with m.in_step("dpc_reset_link"):
         m.io.write(m.port_caps.dpc + PCI_EXP_DPC_STATUS, 2, PCI_EXP_DPC_STATUS_TRIGGER, "port")
-        m.state.hw.accessible = True
+        m.state.hw.accessible = m.state.hw.powered
         return pci_bridge_wait_for_secondary_bus(m)
 
 
