@@ -296,3 +296,14 @@ def test_a_skipped_set_master_still_means_bus_master_on():
     vs = _run_both("pci_bind_driver(driver=host)\nhw_inaccessible()\npci_bind_driver(driver=host)\n"
                    "hw_accessible()\npci_set_power_state(state=d0)\n")
     assert not [v for v in _found(vs) if v.register == "Command.BusMaster"]
+
+
+def test_vfio_bar_restore_writes_as_the_kernel_not_the_user():
+    # vfio_pci_core_enable saved rbar[] from a function that did not answer (all-ones). QEMU's
+    # pre-reset Command write makes vfio_basic_config_write see BARs that differ from rbar[] and
+    # vfio_bar_restore writes the all-ones back: the ROM BAR comes out enabled. That write is
+    # vfio's own echo of a failed read, not the user's choice, so the ROM BAR keeps the intent the
+    # open's restore gave it and the enable is a mismatch.
+    vs = _run_both("hw_inaccessible()\nvfio_open()\nhw_accessible()\nqemu_pre_reset()\n")
+    rom = [v for v in _found(vs) if v.register == "ROM BAR"]
+    assert [(v.op_index, v.op) for v in rom] == [(3, "qemu_pre_reset")]

@@ -226,7 +226,9 @@ cdef void write_command(Machine *m, int offset, int width, uint32_t value) noexc
     cdef uint32_t cmd = ((value & lane) << shift) & 0xFFFF
     cdef uint32_t keep = PCI_COMMAND_INTX_DISABLE
     if offset == PCI_COMMAND:
+        m.user_access = 0            # Model.as_kernel: vfio's own check and restore from rbar[]
         bar_restore_if_reset_behind_back(m, cmd)
+        m.user_access = 1
         keep |= PCI_COMMAND_MEMORY | PCI_COMMAND_IO
     write_hw_bits(m, offset, width, value,
                   ((0xFFFF & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE)) >> shift) & lane)

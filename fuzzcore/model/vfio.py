@@ -218,7 +218,10 @@ def _write_command(m, offset: int, width: int, value: int) -> None:
     lane = (1 << (8 * min(width, PCI_COMMAND + 2 - offset))) - 1     # Command's bytes in the write
     cmd = ((value & lane) << shift) & 0xFFFF
     if offset == PCI_COMMAND:
-        _bar_restore_if_reset_behind_back(m, cmd)
+        # vfio's own check and restore from its open-time rbar[]: the kernel's reads and writes,
+        # not the user's (only the forwarded write below is the user's)
+        with m.as_kernel():
+            _bar_restore_if_reset_behind_back(m, cmd)
     # vfio_default_config_write: one read-modify-write of the whole access (a dword write at 4
     # writes Status back as read: it has no writable bit in vfio's perm)
     _write_hw_bits(m, offset, width, value, (0xFFFF & ~PCI_COMMAND_INTX_DISABLE) >> shift & lane)
