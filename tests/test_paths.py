@@ -283,3 +283,34 @@ def test_vfio_ioctl_reset_refuses_without_a_working_reset(both):
     assert m.state.hw.read(0x04, 4) == before
     m = run("linux-7.1", "vfio_open()")
     assert m.state.vfio.reset_works and m.apply(parse_program("vfio_device_reset()")[0]) == 0
+
+
+SET_IRQS_MEMORY_OFF = ("vfio_open()\nvfio_config_write(offset=0x4, width=2, value=0x0)\n"
+                       "vfio_set_irqs(index=msix, count=1)\n")
+
+
+def test_set_irqs_is_a_path_whose_memory_bracket_is_data(both):
+    """VFIO_DEVICE_SET_IRQS is [path.vfio_pci_set_irqs_ioctl]. The baseline brackets the MSI-X
+    set-up with vfio_pci_memory_lock_and_enable: with the user's Memory off, Command is forced on
+    around each table access and written back after (docs/examples/pre-abafbc551fdd.toml is the
+    kernel before that bracket, where the table is written with Memory off)."""
+    assert [s.name for s in load_policy("linux-7.1").path("vfio_pci_set_irqs_ioctl")] == ["disable", "einval", "enable"]
+    base = run("linux-7.1", SET_IRQS_MEMORY_OFF)
+    assert base.state.dev.msix_enabled and base.state.hw.read(0x04, 2) & 0x2 == 0
+    assert ("mmio_decode_off", "MSI-X table, Memory off") not in buckets(base)
+    spec = f"linux-7.1+{EXAMPLES / 'pre-abafbc551fdd.toml'}"
+    old = run(spec, SET_IRQS_MEMORY_OFF)
+    assert old.state.dev.msix_enabled
+    assert ("mmio_decode_off", "MSI-X table, Memory off") in buckets(old)
+
+
+def test_set_irqs_range_check_is_a_step(both, tmp_path):
+    """The -EINVAL of vfio_set_irqs_validate_and_prepare is the step `einval`: INTx asked of a
+    function with no interrupt pin (the DSA) fails; with the step removed the enable runs and
+    returns 0."""
+    m = model("linux-7.1", "dsa")
+    rc = [m.apply(c) for c in parse_program("vfio_open()\nvfio_set_irqs(index=intx, count=0)")]
+    assert rc[-1] == -22
+    m = model(overlay(tmp_path, '[path.vfio_pci_set_irqs_ioctl]\nremove = ["einval"]\n'), "dsa")
+    rc = [m.apply(c) for c in parse_program("vfio_open()\nvfio_set_irqs(index=intx, count=0)")]
+    assert rc[-1] == 0

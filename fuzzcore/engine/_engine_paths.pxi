@@ -38,6 +38,7 @@ cdef enum:
     PATH_RECOVERY_RUNTIME_PUT
     CB_REMOVE
     CB_PROBE
+    PATH_VFIO_SET_IRQS
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -79,6 +80,8 @@ cdef enum:
     PRIM_DISABLE_FEATURE
     PRIM_SET_MASTER
     PRIM_RESET_FUNCTION
+    PRIM_VFIO_IRQS_DISABLE
+    PRIM_VFIO_IRQS_ENABLE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -98,6 +101,7 @@ cdef enum:
     COND_VFIO_RESET_WORKS
     COND_VFIO_NEEDS_RESET
     COND_VFIO_LOAD_FAILED_NO_RESET
+    COND_VFIO_IRQS_OUT_OF_RANGE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -117,7 +121,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset",
                      "vfio_pci_dev_set_hot_reset", "pm_runtime_put", "reset_store", "recovery_runtime_get",
                      "recovery_runtime_put", "driver.remove",
-                     "driver.probe")
+                     "driver.probe", "vfio_pci_set_irqs_ioctl")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -126,18 +130,20 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "direct_complete", "power_off", "clear_master", "enable_device", "try_reset",
                           "vfio_set_power", "vfio_reset_works", "vfio_store_saved_state", "vfio_load_saved_state",
                           "vfio_config_init", "vfio_needs_reset", "vfio_open", "disable_feature", "set_master",
-                          "reset_function")
+                          "reset_function", "vfio_irqs_disable", "vfio_irqs_enable")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
-                          "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset")
+                          "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
+                          "vfio_irqs_out_of_range")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
 
 
-cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
-    """A step's `when`; reads go through the modelled access path."""
+cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nogil:
+    """A step's `when`; reads go through the modelled access path; `arg` is the path's (SET_IRQS:
+    index | count << 8)."""
     cdef int c = when if when > 0 else -when
     cdef bint v
     if c == 0:
@@ -176,6 +182,8 @@ cdef bint path_condition(Machine *m, int when, int result) noexcept nogil:
         v = m.st.vfio.reset_works != 0
     elif c == COND_VFIO_NEEDS_RESET:
         v = m.st.vfio.needs_reset != 0
+    elif c == COND_VFIO_IRQS_OUT_OF_RANGE:
+        v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -195,7 +203,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     end = i + m.pol.path_len[path]
     while i < end:
         a = m.pol.ps_arg[i]
-        if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result):
+        if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result, arg):
             i += 1
             continue
         p = m.pol.ps_prim[i]
@@ -219,6 +227,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             driver_callback(m, a, arg)
         elif p == PRIM_VOTE:
             result = VOTE_VALUES[arg] if a == 0 else VOTE_RESULT[a]
+        elif p == PRIM_VFIO_IRQS_DISABLE:
+            vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
+        elif p == PRIM_VFIO_IRQS_ENABLE:
+            result = vfio_irqs_enable(m, arg & 0xFF, arg >> 8, a == 0)
         elif p == PRIM_USER_SET_IRQS:
             vfio_set_irqs(m, a, 0)                      # paths order: none, intx = IRQ_NONE, IRQ_INTX
         elif p == PRIM_USER_CLEAR_COMMAND:

@@ -85,83 +85,98 @@ cdef void vfio_reset_done(Machine *m) noexcept nogil:
     m.step = prev
 
 
-cdef uint32_t memory_lock_and_enable(Machine *m) noexcept nogil:
-    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up."""
-    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+cdef uint32_t NO_BRACKET = 0xFFFFFFFFU   # no Command was read (a 16-bit read never gives this)
+
+
+cdef uint32_t memory_lock_and_enable(Machine *m, bint bracket) noexcept nogil:
+    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up (abafbc551fdd);
+    without the bracket nothing is read or written (NO_BRACKET comes back)."""
+    cdef uint32_t cmd
+    if not bracket:
+        return NO_BRACKET
+    cmd = io_read(m, PCI_COMMAND, 2)
     if not cmd & PCI_COMMAND_MEMORY:
         io_write(m, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY)
     return cmd
 
 
 cdef inline void memory_unlock_and_restore(Machine *m, uint32_t cmd) noexcept nogil:
-    io_write(m, PCI_COMMAND, 2, cmd)
+    if cmd != NO_BRACKET:
+        io_write(m, PCI_COMMAND, 2, cmd)
 
 
 cdef int vfio_set_irqs(Machine *m, int index, int count) noexcept nogil:
-    """vfio.vfio_set_irqs (drivers/vfio/pci/vfio_pci_intrs.c): disable whatever is on, then enable
-    the index asked for; vfio_msi_enable allocates with Memory forced on, then
-    vfio_msi_set_vector_signal brackets each vector's request_irq/free_irq with
-    vfio_pci_memory_lock_and_enable/unlock_and_restore (Command written once per vector)."""
+    """vfio.vfio_set_irqs: VFIO_DEVICE_SET_IRQS as QEMU issues it, the policy path
+    vfio_pci_set_irqs_ioctl (its argument: index | count << 8)."""
+    return run_path(m, PATH_VFIO_SET_IRQS, index | (count << 8))
+
+
+cdef void vfio_irqs_disable(Machine *m, bint bracket) noexcept nogil:
+    """vfio.vfio_irqs_disable: DATA_NONE on the enabled index; each MSI/MSI-X vector freed in its
+    own Memory bracket, then pci_free_irq_vectors in a last one."""
     cdef VfioDev *v = &m.st.vfio
     cdef uint32_t cmd
-    cdef bint ok
-    cdef int prev, i, n
-    prev = m.step
-    m.step = STEP_VFIO_SET_IRQS
+    cdef int i, n
     if v.irq == IRQ_MSI or v.irq == IRQ_MSIX:
         n = m.st.dev.n_msix_descs if v.irq == IRQ_MSIX else 1
         for i in range(n):
-            cmd = memory_lock_and_enable(m)
+            cmd = memory_lock_and_enable(m, bracket)
             if v.irq == IRQ_MSIX:
                 msix_free_irq(m, i)
             else:
                 msi_free_irq(m)
             memory_unlock_and_restore(m, cmd)
-        cmd = memory_lock_and_enable(m)
+        cmd = memory_lock_and_enable(m, bracket)
         if v.irq == IRQ_MSIX:
             pci_msix_shutdown(m)
         else:
             pci_msi_shutdown(m)
         memory_unlock_and_restore(m, cmd)
     v.irq = IRQ_NONE
-    # vfio_set_irqs_validate_and_prepare: within vfio_pci_get_irq_count, else -EINVAL first.
-    if ((index == IRQ_MSIX and (not m.d.fn.caps.msix or count + 1 > m.d.msix_entries))
+
+
+cdef bint vfio_irqs_out_of_range(Machine *m, int index, int count) noexcept nogil:
+    """vfio.vfio_irqs_out_of_range: vfio_set_irqs_validate_and_prepare's -EINVAL."""
+    return ((index == IRQ_MSIX and (not m.d.fn.caps.msix or count + 1 > m.d.msix_entries))
             or (index == IRQ_MSI and not m.d.fn.caps.msi)
-            or (index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1))):
-        m.step = prev
-        return EINVAL_
+            or (index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1)))
+
+
+cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexcept nogil:
+    """vfio.vfio_irqs_enable: vfio_msi_enable allocates in a Memory bracket, then each vector is
+    requested in its own (-EINVAL outside D0 before any table access); INTx follows the virtual
+    INTx Disable."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t cmd
+    cdef bint ok
+    cdef int i
     if (index == IRQ_MSIX or index == IRQ_MSI) and m.st.dev.current_state != D0:
-        # vfio_msi_enable -> pci_alloc_irq_vectors -> __pci_enable_msi(x)_range: -EINVAL
-        # outside D0, before any table access, between the Command bracket
-        cmd = memory_lock_and_enable(m)
+        cmd = memory_lock_and_enable(m, bracket)
         memory_unlock_and_restore(m, cmd)
-        m.step = prev
         return EINVAL_
     if index == IRQ_MSIX:
-        cmd = memory_lock_and_enable(m)
+        cmd = memory_lock_and_enable(m, bracket)
         ok = msix_capability_init(m, count + 1, False)
         memory_unlock_and_restore(m, cmd)
         if ok:
             v.irq = IRQ_MSIX
             for i in range(m.st.dev.n_msix_descs):
-                cmd = memory_lock_and_enable(m)
+                cmd = memory_lock_and_enable(m, bracket)
                 msix_request_irq(m, i)
                 memory_unlock_and_restore(m, cmd)
     elif index == IRQ_MSI:
-        cmd = memory_lock_and_enable(m)
+        cmd = memory_lock_and_enable(m, bracket)
         ok = msi_capability_init(m, False)
         memory_unlock_and_restore(m, cmd)
         if ok:
             v.irq = IRQ_MSI
-            cmd = memory_lock_and_enable(m)
+            cmd = memory_lock_and_enable(m, bracket)
             msi_request_irq(m)
             memory_unlock_and_restore(m, cmd)
     elif index == IRQ_INTX:
-        # vfio_intx_enable: masked as the virtual INTx Disable says; the physical bit follows
         v.irq = IRQ_INTX
         v.intx_masked = v.virq_disabled
         pci_intx_for_msi(m, not v.intx_masked)
-    m.step = prev
     return 0
 
 

@@ -17,8 +17,9 @@ ERRNOS = {"enotty": -25, "eio": -5, "einval": -22}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
 
-def condition(m, when: str, result: int) -> bool:
-    """A step's `when` (paths.CONDITIONS); reads go through the modelled access path."""
+def condition(m, when: str, result: int, arg=None) -> bool:
+    """A step's `when` (paths.CONDITIONS); reads go through the modelled access path. `arg` is
+    the path's argument (SET_IRQS: the index and count asked for)."""
     if not when:
         return True
     neg = when.startswith("not ")
@@ -57,6 +58,9 @@ def condition(m, when: str, result: int) -> bool:
         d = m.state.dev
         value = (d.driver == "vfio" and not m.state.vfio.open and not d.rpm_suspended
                  and not m.policy.switch("vfio.disable_idle_d3"))
+    elif name == "vfio_irqs_out_of_range":
+        from .vfio import vfio_irqs_out_of_range
+        value = vfio_irqs_out_of_range(m, *arg)
     elif name == "vfio_reset_works":
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
@@ -82,7 +86,7 @@ def _run(m, name: str, arg) -> int:
     result = 0
     loaded = False          # a vfio_load_saved_state ran: a later restore restores that state on purpose
     for st in m.policy.path(name):
-        if st.gate == "never" or not condition(m, st.when, result):
+        if st.gate == "never" or not condition(m, st.when, result, arg):
             continue
         do = st.do
         if do == "stop":
@@ -115,6 +119,12 @@ def _run(m, name: str, arg) -> int:
             v = st.param("result")
             from .reset import VOTE_VALUES
             result = VOTE_VALUES[arg] if v == "arg" else VOTE_CODES[v]
+        elif do == "vfio_irqs_disable":
+            from .vfio import vfio_irqs_disable
+            vfio_irqs_disable(m, st.param("memory") == "bracket")
+        elif do == "vfio_irqs_enable":
+            from .vfio import vfio_irqs_enable
+            result = vfio_irqs_enable(m, arg[0], arg[1], st.param("memory") == "bracket")
         elif do == "user_set_irqs":
             from .vfio import vfio_set_irqs
             vfio_set_irqs(m, st.param("index"), 0)              # VFIO_DEVICE_SET_IRQS, count 0

@@ -89,80 +89,96 @@ def vfio_reset_done(m) -> None:
         pci_restore_state(m)
 
 
-def _memory_lock_and_enable(m) -> int:
-    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up."""
+def _memory_lock_and_enable(m, bracket: bool = True):
+    """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up (abafbc551fdd);
+    without the bracket (`memory = "none"`) nothing is read or written and None comes back."""
+    if not bracket:
+        return None
     cmd = m.io.read(PCI_COMMAND, 2)
     if not cmd & PCI_COMMAND_MEMORY:
         m.io.write(PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY)
     return cmd
 
 
-def _memory_unlock_and_restore(m, cmd: int) -> None:
-    m.io.write(PCI_COMMAND, 2, cmd)
+def _memory_unlock_and_restore(m, cmd) -> None:
+    if cmd is not None:
+        m.io.write(PCI_COMMAND, 2, cmd)
 
 
 def vfio_set_irqs(m, index: str, count: int) -> int:
-    """VFIO_DEVICE_SET_IRQS (drivers/vfio/pci/vfio_pci_intrs.c): disable whatever is on, then
-    enable the index asked for. MSI/MSI-X: vfio_msi_enable allocates the vectors with Memory
-    forced on (vfio_pci_memory_lock_and_enable/unlock_and_restore), then vfio_msi_set_block ->
-    vfio_msi_set_vector_signal brackets each vector's request_irq (free_irq when disabling) with
-    the same pair, so Command is written back once per vector; vfio_msi_disable frees the vectors
-    (pci_free_irq_vectors) in a last bracket."""
+    """VFIO_DEVICE_SET_IRQS (drivers/vfio/pci/vfio_pci_intrs.c) as QEMU issues it: the policy path
+    vfio_pci_set_irqs_ioctl (DATA_NONE on the enabled index, the range check of the new one, then
+    its enable)."""
+    from .paths import run_path
+    return run_path(m, "vfio_pci_set_irqs_ioctl", (index, count))
+
+
+def vfio_irqs_disable(m, bracket: bool) -> None:
+    """DATA_NONE on the enabled index. MSI/MSI-X: vfio_msi_disable -> vfio_msi_set_block frees
+    each vector (vfio_msi_set_vector_signal: free_irq, each in its own Memory bracket), then
+    pci_free_irq_vectors in a last bracket. INTx: vfio_intx_disable touches no register here."""
     v, dev = m.state.vfio, m.state.dev
-    with m.in_step("vfio_pci_set_irqs_ioctl"):
-        if v.irq in ("msi", "msix"):
-            n = len(dev.msix_descs) if v.irq == "msix" else 1
-            for i in range(n):
-                cmd = _memory_lock_and_enable(m)
-                if v.irq == "msix":
-                    msi.msix_free_irq(m, i)
-                else:
-                    msi.msi_free_irq(m)
-                _memory_unlock_and_restore(m, cmd)
-            cmd = _memory_lock_and_enable(m)
+    if v.irq in ("msi", "msix"):
+        n = len(dev.msix_descs) if v.irq == "msix" else 1
+        for i in range(n):
+            cmd = _memory_lock_and_enable(m, bracket)
             if v.irq == "msix":
-                msi.pci_msix_shutdown(m)
+                msi.msix_free_irq(m, i)
             else:
-                msi.pci_msi_shutdown(m)
+                msi.msi_free_irq(m)
             _memory_unlock_and_restore(m, cmd)
-        v.irq = "none"
-        # vfio_set_irqs_validate_and_prepare: start + count within vfio_pci_get_irq_count
-        # (MSI-X: the table size; MSI and INTx here ask for one), else -EINVAL before anything.
-        if (index == "msix" and (not m.caps.msix or count + 1 > m.profile.msix.entries)
-                or index == "msi" and not m.caps.msi
-                or index == "intx" and not m.state.hw.read(0x3D, 1)):
-            return -22
-        if index in ("msix", "msi") and dev.current_state != D0:
-            # vfio_msi_enable -> pci_alloc_irq_vectors -> __pci_enable_msi(x)_range: -EINVAL
-            # outside D0, before any table access, between the Command bracket
-            cmd = _memory_lock_and_enable(m)
-            _memory_unlock_and_restore(m, cmd)
-            return -22
-        if index == "msix":
-            cmd = _memory_lock_and_enable(m)
-            ok = msi.msix_capability_init(m, count + 1, request=False)
-            _memory_unlock_and_restore(m, cmd)
-            if ok:
-                v.irq = "msix"
-                for i in range(len(dev.msix_descs)):
-                    cmd = _memory_lock_and_enable(m)
-                    msi.msix_request_irq(m, i)
-                    _memory_unlock_and_restore(m, cmd)
-        elif index == "msi":
-            cmd = _memory_lock_and_enable(m)
-            ok = msi.msi_capability_init(m, request=False)
-            _memory_unlock_and_restore(m, cmd)
-            if ok:
-                v.irq = "msi"
-                cmd = _memory_lock_and_enable(m)
-                msi.msi_request_irq(m)
+        cmd = _memory_lock_and_enable(m, bracket)
+        if v.irq == "msix":
+            msi.pci_msix_shutdown(m)
+        else:
+            msi.pci_msi_shutdown(m)
+        _memory_unlock_and_restore(m, cmd)
+    v.irq = "none"
+
+
+def vfio_irqs_out_of_range(m, index: str, count: int) -> bool:
+    """vfio_set_irqs_validate_and_prepare: start + count beyond vfio_pci_get_irq_count (MSI-X: the
+    table size; MSI and INTx here ask for one; no capability or no pin: 0)."""
+    return (index == "msix" and (not m.caps.msix or count + 1 > m.profile.msix.entries)
+            or index == "msi" and not m.caps.msi
+            or index == "intx" and not m.state.hw.read(0x3D, 1))
+
+
+def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
+    """The new index on. MSI/MSI-X: vfio_msi_enable allocates the vectors (pci_alloc_irq_vectors,
+    in a Memory bracket), then vfio_msi_set_block -> vfio_msi_set_vector_signal requests each
+    vector in its own bracket, so Command is written back once per vector. Outside D0
+    __pci_enable_msi(x)_range fails -EINVAL before any table access. INTx: vfio_intx_enable masks
+    as the virtual INTx Disable says; with INTx masking (pci_2_3) the physical bit follows
+    (pci_intx(pdev, !ctx->masked))."""
+    v, dev = m.state.vfio, m.state.dev
+    if index in ("msix", "msi") and dev.current_state != D0:
+        cmd = _memory_lock_and_enable(m, bracket)
+        _memory_unlock_and_restore(m, cmd)
+        return -22
+    if index == "msix":
+        cmd = _memory_lock_and_enable(m, bracket)
+        ok = msi.msix_capability_init(m, count + 1, request=False)
+        _memory_unlock_and_restore(m, cmd)
+        if ok:
+            v.irq = "msix"
+            for i in range(len(dev.msix_descs)):
+                cmd = _memory_lock_and_enable(m, bracket)
+                msi.msix_request_irq(m, i)
                 _memory_unlock_and_restore(m, cmd)
-        elif index == "intx":
-            # vfio_intx_enable: masked as the virtual INTx Disable says; with INTx masking
-            # (pci_2_3) the physical bit follows (pci_intx(pdev, !ctx->masked)).
-            v.irq = "intx"
-            v.intx_masked = v.virq_disabled
-            msi.pci_intx_for_msi(m, not v.intx_masked)
+    elif index == "msi":
+        cmd = _memory_lock_and_enable(m, bracket)
+        ok = msi.msi_capability_init(m, request=False)
+        _memory_unlock_and_restore(m, cmd)
+        if ok:
+            v.irq = "msi"
+            cmd = _memory_lock_and_enable(m, bracket)
+            msi.msi_request_irq(m)
+            _memory_unlock_and_restore(m, cmd)
+    elif index == "intx":
+        v.irq = "intx"
+        v.intx_masked = v.virq_disabled
+        msi.pci_intx_for_msi(m, not v.intx_masked)
     return 0
 
 

@@ -135,6 +135,10 @@ PATHS: tuple[PathDef, ...] = (
             "the bound host driver's remove at unbind: it undoes what it enabled"),
     PathDef("driver.probe", "local_pci_probe -> drv->probe", "", "§1.5",
             "the bound host driver's probe: enable, Bus Master, and the save igb-like drivers make"),
+    PathDef("vfio_pci_set_irqs_ioctl", "VFIO_DEVICE_SET_IRQS: vfio_pci_set_irqs_ioctl "
+            "(drivers/vfio/pci/vfio_pci_intrs.c)", "vfio_pci_set_irqs_ioctl", "§6.4",
+            "QEMU's interrupt change: DATA_NONE on the enabled index, the range check, the new index on "
+            "(the op's index and count)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -296,6 +300,19 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("reset_function", "pci_reset_function", (),
                  "-ENOTTY without a reset method (the op's method argument narrows them), else "
                  "[path.pci_reset_function]; sets the result"),
+    PrimitiveDef("vfio_irqs_disable", "vfio_msi_disable / vfio_intx_disable (DATA_NONE, count 0)",
+                 (ParamDef("memory", "enum", (("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around "
+                                                         "each vector and the allocation (abafbc551fdd)"),
+                                             ("none", "no Command access: the table is reached with the Memory "
+                                                      "decode the user left"))),),
+                 "the enabled index off: each MSI/MSI-X vector freed, then pci_free_irq_vectors"),
+    PrimitiveDef("vfio_irqs_enable", "vfio_msi_enable + vfio_msi_set_block / vfio_intx_enable",
+                 (ParamDef("memory", "enum", (("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around "
+                                                         "each vector and the allocation (abafbc551fdd)"),
+                                             ("none", "no Command access: the table is reached with the Memory "
+                                                      "decode the user left"))),),
+                 "the path's index on with its count of vectors (-EINVAL outside D0, before any table "
+                 "access); sets the result"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -326,6 +343,9 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_needs_reset", "vdev->needs_reset (vfio_pci_dev_set_needs_reset: the only device of its set)"),
     ("vfio_load_failed_no_reset", "the path's result is not 0 (pci_load_and_free_saved_state failed) and "
                                   "!vdev->reset_works: vfio_pci_core_disable's goto out"),
+    ("vfio_irqs_out_of_range", "the SET_IRQS index and count are beyond vfio_pci_get_irq_count "
+                               "(vfio_set_irqs_validate_and_prepare: no capability, no pin, more vectors "
+                               "than the MSI-X table has)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
