@@ -314,3 +314,37 @@ def test_set_irqs_range_check_is_a_step(both, tmp_path):
     m = model(overlay(tmp_path, '[path.vfio_pci_set_irqs_ioctl]\nremove = ["einval"]\n'), "dsa")
     rc = [m.apply(c) for c in parse_program("vfio_open()\nvfio_set_irqs(index=intx, count=0)")]
     assert rc[-1] == 0
+
+
+def test_pcie_restore_is_a_path_and_its_ltr_fix_is_one_sub_step(both):
+    """Restore step `pcie` runs [path.pci_restore_pcie_state]. A link down clears the port's LTR
+    Enable; the baseline's bridge_ltr sub-step (pci_bridge_reconfigure_ltr) sets it again before
+    DEVCTL2 is restored, the kernel before it (docs/examples/pre-ltr-reconfigure.toml) leaves LTR
+    on at the device only."""
+    text = "pci_bind_driver(driver=host)\nhw_link_down()\npci_restore_state()\n"
+    base = run("linux-7.1", text)
+    old = run(f"linux-7.1+{EXAMPLES / 'pre-ltr-reconfigure.toml'}", text)
+    assert ("upstream_feature_off", "LTR") not in buckets(base)
+    assert ("upstream_feature_off", "LTR") in buckets(old)
+    if isinstance(base, Model):          # the port's registers (the engine facade shows the device's)
+        assert base.state.port.hw.read(base.port_caps.exp + 0x28, 2) & 0x400
+        assert not old.state.port.hw.read(old.port_caps.exp + 0x28, 2) & 0x400
+
+
+L1SS_RESTORE = "pci_bind_driver(driver=host)\npci_enable_l1ss()\npci_save_state()\nhw_link_down()\npci_restore_state()\n"
+
+
+@pytest.mark.parametrize("edit, expected", [
+    ('remove = ["ctl1_parent_no_l12", "ctl1_child_no_l12"]', "L1.2 thresholds programmed before the L1.2 enables"),
+    ('remove = ["aspm_off", "aspm_back"]', "ASPM L0s/L1 off while L1SS changes"),
+    ('move = [{ step = "ctl2_child", after = "ctl1_child" }]', "T_POWER_ON programmed while L1.2 is disabled"),
+])
+def test_l1ss_restore_sub_steps_are_data_and_their_order_is_checked(both, tmp_path, edit, expected):
+    """pci_restore_aspm_l1ss_state is a path of single writes (the wifi-7265 and its port both have
+    L1SS). The baseline's order raises nothing; each edit that breaks one of the rules its comments
+    state is an order_violation on L1SS (at the bind's runtime-resume restore or the explicit one)."""
+    assert not [v for v in run("linux-7.1", L1SS_RESTORE, "wifi-7265").oracle.violations
+                if v.invariant == "order_violation"]
+    m = run(overlay(tmp_path, f"[path.pci_restore_aspm_l1ss_state]\n{edit}\n"), L1SS_RESTORE, "wifi-7265")
+    found = [v for v in m.oracle.violations if v.invariant == "order_violation" and v.register == "L1SS"]
+    assert expected in {v.expected for v in found}

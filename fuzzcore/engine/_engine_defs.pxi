@@ -369,6 +369,9 @@ cdef enum:
     MSG_INTENT               # a: intent, b: hardware, c: intent.pack(field, vector, last op)
     MSG_WRITE_LOST           # a: offset, b: value, c: width
     MSG_READ_LOST            # a: offset, c: width
+    MSG_ORDER_L1SS_ASPM
+    MSG_ORDER_L1SS_CTL2
+    MSG_ORDER_L1SS_TIMING
 
 
 def _message(int msg, a, b, c):
@@ -399,6 +402,12 @@ def _message(int msg, a, b, c):
         return "latencies programmed before LTR Enable", "LTR already enabled"
     if msg == MSG_ORDER_SRIOV:
         return "NumVFs written before VF Enable", "VF Enable already set"
+    if msg == MSG_ORDER_L1SS_ASPM:
+        return "ASPM L0s/L1 off while L1SS changes", "ASPM L0s/L1 enabled"
+    if msg == MSG_ORDER_L1SS_CTL2:
+        return "T_POWER_ON programmed while L1.2 is disabled", "L1.2 enabled"
+    if msg == MSG_ORDER_L1SS_TIMING:
+        return "L1.2 thresholds programmed before the L1.2 enables", "L1.2 enabled by the write that sets them"
     if msg == MSG_OUTSIDE_D0:
         return "D0", outside_d0_actual(b, a)
     if msg == MSG_FAILED_LOAD:

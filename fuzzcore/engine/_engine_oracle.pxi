@@ -108,6 +108,21 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
         report(m, INV_ORDER_VIOLATION, REG_LTR, MSG_ORDER_LTR, 0, 0, 0)
     if c.sriov and offset == c.sriov + 0x10 and hw_read(m, c.sriov + 8, 2) & 0x1:
         report(m, INV_ORDER_VIOLATION, REG_SRIOV, MSG_ORDER_SRIOV, 0, 0, 0)
+    if c.l1ss and (offset == c.l1ss + PCI_L1SS_CTL1 or offset == c.l1ss + PCI_L1SS_CTL2):
+        check_l1ss_order(m, offset - c.l1ss, raw_read(m.cfg, offset, width), value & wm)
+
+
+cdef void check_l1ss_order(Machine *m, int rel, uint32_t cur, uint32_t new) noexcept nogil:
+    """Oracle._check_l1ss_order: ASPM off while L1SS changes; CTL2 while L1.2 is off; the CTL1
+    timing fields before the L1.2 enables."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    if hw_read(m, c.exp + 0x10, 2) & 0x3:
+        report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_ASPM, 0, 0, 0)
+    elif rel == PCI_L1SS_CTL2 and hw_read(m, c.l1ss + PCI_L1SS_CTL1, 4) & PCI_L1SS_CTL1_L1_2_MASK:
+        report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_CTL2, 0, 0, 0)
+    elif (rel == PCI_L1SS_CTL1 and not cur & PCI_L1SS_CTL1_L1_2_MASK and new & PCI_L1SS_CTL1_L1_2_MASK
+          and (cur ^ new) & 0xE3FFFF00U):
+        report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_TIMING, 0, 0, 0)
 
 
 # --- around pci_restore_state -------------------------------------------------------------------

@@ -39,6 +39,8 @@ cdef enum:
     CB_REMOVE
     CB_PROBE
     PATH_VFIO_SET_IRQS
+    PATH_RESTORE_PCIE_STATE
+    PATH_RESTORE_L1SS_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -82,6 +84,13 @@ cdef enum:
     PRIM_RESET_FUNCTION
     PRIM_VFIO_IRQS_DISABLE
     PRIM_VFIO_IRQS_ENABLE
+    PRIM_RESTORE_LTR
+    PRIM_BRIDGE_RECONFIGURE_LTR
+    PRIM_RESTORE_PCIE_REGISTERS
+    PRIM_CHECK_L1SS_BUFFER
+    PRIM_L1SS_ASPM
+    PRIM_L1SS_CLEAR_L12
+    PRIM_L1SS_WRITE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -102,6 +111,9 @@ cdef enum:
     COND_VFIO_NEEDS_RESET
     COND_VFIO_LOAD_FAILED_NO_RESET
     COND_VFIO_IRQS_OUT_OF_RANGE
+    COND_PCIE_BUFFER
+    COND_L1SS_LINK
+    COND_L1SS_L12_SAVED
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -121,7 +133,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_disable_reset", "vfio_pci_dev_set_try_reset", "vfio_pci_ioctl_reset",
                      "vfio_pci_dev_set_hot_reset", "pm_runtime_put", "reset_store", "recovery_runtime_get",
                      "recovery_runtime_put", "driver.remove",
-                     "driver.probe", "vfio_pci_set_irqs_ioctl")
+                     "driver.probe", "vfio_pci_set_irqs_ioctl",
+                     "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -130,12 +143,14 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "direct_complete", "power_off", "clear_master", "enable_device", "try_reset",
                           "vfio_set_power", "vfio_reset_works", "vfio_store_saved_state", "vfio_load_saved_state",
                           "vfio_config_init", "vfio_needs_reset", "vfio_open", "disable_feature", "set_master",
-                          "reset_function", "vfio_irqs_disable", "vfio_irqs_enable")
+                          "reset_function", "vfio_irqs_disable", "vfio_irqs_enable",
+                          "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
+                          "l1ss_aspm", "l1ss_clear_l12", "l1ss_write")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
                           "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
-                          "vfio_irqs_out_of_range")
+                          "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -182,6 +197,12 @@ cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nog
         v = m.st.vfio.reset_works != 0
     elif c == COND_VFIO_NEEDS_RESET:
         v = m.st.vfio.needs_reset != 0
+    elif c == COND_PCIE_BUFFER:
+        v = m.d.fn.caps.exp != 0 and m.d.buf_exp >= 0
+    elif c == COND_L1SS_LINK:
+        v = l1ss_link(m)
+    elif c == COND_L1SS_L12_SAVED:
+        v = l1ss_l12_saved(m)
     elif c == COND_VFIO_IRQS_OUT_OF_RANGE:
         v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
@@ -227,6 +248,20 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             driver_callback(m, a, arg)
         elif p == PRIM_VOTE:
             result = VOTE_VALUES[arg] if a == 0 else VOTE_RESULT[a]
+        elif p == PRIM_RESTORE_LTR:
+            restore_ltr(m)
+        elif p == PRIM_BRIDGE_RECONFIGURE_LTR:
+            bridge_reconfigure_ltr(m)
+        elif p == PRIM_RESTORE_PCIE_REGISTERS:
+            restore_pcie_registers(m)
+        elif p == PRIM_CHECK_L1SS_BUFFER:
+            check_l1ss_buffer(m)
+        elif p == PRIM_L1SS_ASPM:
+            l1ss_aspm(m, a)                             # paths order: off, back
+        elif p == PRIM_L1SS_CLEAR_L12:
+            l1ss_clear_l12(m, a)                        # paths order: child, parent
+        elif p == PRIM_L1SS_WRITE:
+            l1ss_write(m, a)
         elif p == PRIM_VFIO_IRQS_DISABLE:
             vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
         elif p == PRIM_VFIO_IRQS_ENABLE:

@@ -30,43 +30,81 @@ cdef void restore_ltr(Machine *m) noexcept nogil:
         io_write(m, m.d.fn.caps.ltr + 4, 4, buf_u32(m, b, 0))
 
 
-cdef void restore_l1ss(Machine *m) noexcept nogil:
-    """pci_restore_aspm_l1ss_state: ASPM off, L1.2 off, CTL2 then CTL1, parent before child."""
-    cdef int l1ss = m.d.fn.caps.l1ss
-    cdef int pl1ss = m.d.port.caps.l1ss if m.d.has_port else 0
-    cdef int b = m.d.buf_l1ss
-    cdef int exp, pexp
-    cdef uint32_t clnk, plnk, v, p1, c1
-    cdef bint aspm
-    if not l1ss or not pl1ss:
+cdef bint l1ss_link(Machine *m) noexcept nogil:
+    """restore.l1ss_link: the function and its parent both have L1SS and a buffer for it."""
+    return (m.d.fn.caps.l1ss != 0 and m.d.has_port and m.d.port.caps.l1ss != 0 and m.d.buf_l1ss >= 0
+            and m.d.port_buf_l1ss)
+
+
+cdef void l1ss_aspm(Machine *m, int back) noexcept nogil:
+    """restore.l1ss_aspm: "off" (0) reads both LNKCTLs and clears ASPM at both ends (child, parent)
+    if either has it; "back" (1) writes them back (parent, child) if it was on."""
+    cdef int exp = m.d.fn.caps.exp
+    cdef int pexp = m.d.port.caps.exp
+    if not l1ss_link(m):
         return
-    if b < 0 or not m.d.port_buf_l1ss:
+    if not back:
+        m.l1ss_clnk = io_read(m, exp + PCI_EXP_LNKCTL, 2)
+        m.l1ss_plnk = port_read(m, pexp + PCI_EXP_LNKCTL, 2)
+        m.l1ss_aspm_on = ((m.l1ss_clnk | m.l1ss_plnk) & PCI_EXP_LNKCTL_ASPMC) != 0
+        if m.l1ss_aspm_on:
+            io_write(m, exp + PCI_EXP_LNKCTL, 2, m.l1ss_clnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
+            port_write(m, pexp + PCI_EXP_LNKCTL, 2, m.l1ss_plnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
+    elif m.l1ss_aspm_on:
+        port_write(m, pexp + PCI_EXP_LNKCTL, 2, m.l1ss_plnk)
+        io_write(m, exp + PCI_EXP_LNKCTL, 2, m.l1ss_clnk)
+
+
+cdef void l1ss_clear_l12(Machine *m, int parent) noexcept nogil:
+    """restore.l1ss_clear_l12: the L1.2 enables off at one end (read-modify-write of CTL1)."""
+    cdef uint32_t v
+    cdef int off
+    if not l1ss_link(m):
         return
-    check_epoch(m, b, REG_L1SS)
-    exp = m.d.fn.caps.exp
-    pexp = m.d.port.caps.exp
-    clnk = io_read(m, exp + PCI_EXP_LNKCTL, 2)
-    plnk = port_read(m, pexp + PCI_EXP_LNKCTL, 2)
-    aspm = ((clnk | plnk) & PCI_EXP_LNKCTL_ASPMC) != 0
-    if aspm:
-        io_write(m, exp + PCI_EXP_LNKCTL, 2, clnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
-        port_write(m, pexp + PCI_EXP_LNKCTL, 2, plnk & ~(<uint32_t>PCI_EXP_LNKCTL_ASPMC))
-    v = io_read(m, l1ss + PCI_L1SS_CTL1, 4)
-    io_write(m, l1ss + PCI_L1SS_CTL1, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
-    v = port_read(m, pl1ss + PCI_L1SS_CTL1, 4)
-    port_write(m, pl1ss + PCI_L1SS_CTL1, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
-    port_write(m, pl1ss + PCI_L1SS_CTL2, 4, m.st.port.l1ss[1])
-    io_write(m, l1ss + PCI_L1SS_CTL2, 4, buf_u32(m, b, 1))
-    p1 = m.st.port.l1ss[0]
-    c1 = buf_u32(m, b, 0)
-    port_write(m, pl1ss + PCI_L1SS_CTL1, 4, p1 & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
-    io_write(m, l1ss + PCI_L1SS_CTL1, 4, c1 & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
-    if (p1 | c1) & PCI_L1SS_CTL1_L1_2_MASK:
-        port_write(m, pl1ss + PCI_L1SS_CTL1, 4, p1)
-        io_write(m, l1ss + PCI_L1SS_CTL1, 4, c1)
-    if aspm:
-        port_write(m, pexp + PCI_EXP_LNKCTL, 2, plnk)
-        io_write(m, exp + PCI_EXP_LNKCTL, 2, clnk)
+    if parent:
+        off = m.d.port.caps.l1ss + PCI_L1SS_CTL1
+        v = port_read(m, off, 4)
+        port_write(m, off, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+    else:
+        off = m.d.fn.caps.l1ss + PCI_L1SS_CTL1
+        v = io_read(m, off, 4)
+        io_write(m, off, 4, v & ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK))
+
+
+cdef uint32_t l1ss_saved(Machine *m, int parent, int ctl2) noexcept nogil:
+    """restore.l1ss_saved: the child's buffer holds CTL2, CTL1; the parent's values its own."""
+    if parent:
+        return m.st.port.l1ss[1] if ctl2 else m.st.port.l1ss[0]
+    return buf_u32(m, m.d.buf_l1ss, 1 if ctl2 else 0)
+
+
+cdef void l1ss_write(Machine *m, int value) noexcept nogil:
+    """restore.l1ss_write; value in paths order: parent_ctl2, child_ctl2, parent_ctl1_no_l12,
+    child_ctl1_no_l12, parent_ctl1, child_ctl1."""
+    cdef int parent = (value & 1) == 0
+    cdef int ctl2 = value < 2
+    cdef uint32_t v
+    cdef int reg = PCI_L1SS_CTL2 if ctl2 else PCI_L1SS_CTL1
+    if not l1ss_link(m):
+        return
+    v = l1ss_saved(m, parent, ctl2)
+    if value == 2 or value == 3:
+        v &= ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK)
+    if parent:
+        port_write(m, m.d.port.caps.l1ss + reg, 4, v)
+    else:
+        io_write(m, m.d.fn.caps.l1ss + reg, 4, v)
+
+
+cdef bint l1ss_l12_saved(Machine *m) noexcept nogil:
+    if not l1ss_link(m):
+        return False
+    return ((l1ss_saved(m, 1, 0) | l1ss_saved(m, 0, 0)) & PCI_L1SS_CTL1_L1_2_MASK) != 0
+
+
+cdef void check_l1ss_buffer(Machine *m) noexcept nogil:
+    if l1ss_link(m):
+        check_epoch(m, m.d.buf_l1ss, REG_L1SS)
 
 
 cdef void bridge_reconfigure_ltr(Machine *m) noexcept nogil:
@@ -82,14 +120,16 @@ cdef void bridge_reconfigure_ltr(Machine *m) noexcept nogil:
 
 
 cdef void restore_pcie(Machine *m, int source) noexcept nogil:
-    """pci_restore_pcie_state: LTR, L1SS, then DEVCTL..LNKCTL2 from the PCIe buffer (§3.1)."""
+    """restore.restore_pcie: the policy path pci_restore_pcie_state (§3.1)."""
+    run_path(m, PATH_RESTORE_PCIE_STATE, 0)
+
+
+cdef void restore_pcie_registers(Machine *m) noexcept nogil:
+    """restore.restore_pcie_registers: DEVCTL..LNKCTL2 from the PCIe buffer (SLTCTL2 never)."""
     cdef int b = m.d.buf_exp
     cdef int i, reg
-    restore_ltr(m)
-    restore_l1ss(m)
     if not m.d.fn.caps.exp or b < 0:
         return
-    bridge_reconfigure_ltr(m)
     check_epoch(m, b, REG_PCIE)
     for i in range(N_PCI_EXP_SAVED_REGS):
         reg = PCI_EXP_SAVED_REGS[i]

@@ -310,6 +310,10 @@ cdef struct Machine:
     int sleep_power_lost
     int direct_complete
     int skip_bus_pm
+    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off (restore.l1ss_aspm)
+    int l1ss_aspm_on
+    uint32_t l1ss_clnk
+    uint32_t l1ss_plnk
     # output
     ViolationRec *viol
     int n_viol

@@ -13,6 +13,10 @@ from .live_flags import feature_pairs
 from .power import hw_power_state
 from .state import D0, POWER_NAMES
 
+L1SS_CTL1, L1SS_CTL2 = 0x08, 0x0C
+L1SS_L1_2_MASK = 0x5              # PCI-PM L1.2 | ASPM L1.2
+L1SS_CTL1_TIMING = 0xE3FFFF00     # Common_Mode_Restore_Time, LTR_L1.2_THRESHOLD value and scale
+
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
 
@@ -160,6 +164,23 @@ class Oracle:
             self.report("order_violation", "LTR", "latencies programmed before LTR Enable", "LTR already enabled")
         if c.sriov and offset == c.sriov + 0x10 and hw.read(c.sriov + 8, 2) & 0x1:
             self.report("order_violation", "SR-IOV", "NumVFs written before VF Enable", "VF Enable already set")
+        if c.l1ss and offset in (c.l1ss + L1SS_CTL1, c.l1ss + L1SS_CTL2):
+            self._check_l1ss_order(offset - c.l1ss, cur, value & wm)
+
+    def _check_l1ss_order(self, rel: int, cur: int, new: int) -> None:
+        """H17 for L1SS, as pci_restore_aspm_l1ss_state's comments give it (PCIe r6.0 §5.5.4):
+        ASPM L0s/L1 off while L1SS changes; T_POWER_ON (CTL2) programmed while L1.2 is off;
+        Common_Mode_Restore_Time and LTR_L1.2_THRESHOLD programmed before the L1.2 enables."""
+        m, c = self.m, self.m.caps
+        hw = m.state.hw
+        if hw.read(c.exp + 0x10, 2) & 0x3:
+            self.report("order_violation", "L1SS", "ASPM L0s/L1 off while L1SS changes", "ASPM L0s/L1 enabled")
+        elif rel == L1SS_CTL2 and hw.read(c.l1ss + L1SS_CTL1, 4) & L1SS_L1_2_MASK:
+            self.report("order_violation", "L1SS", "T_POWER_ON programmed while L1.2 is disabled", "L1.2 enabled")
+        elif (rel == L1SS_CTL1 and not cur & L1SS_L1_2_MASK and new & L1SS_L1_2_MASK
+              and (cur ^ new) & L1SS_CTL1_TIMING):
+            self.report("order_violation", "L1SS", "L1.2 thresholds programmed before the L1.2 enables",
+                        "L1.2 enabled by the write that sets them")
 
     # --- around pci_restore_state ------------------------------------------------------------
     def before_restore(self, intended_epoch: bool) -> None:

@@ -58,6 +58,15 @@ def condition(m, when: str, result: int, arg=None) -> bool:
         d = m.state.dev
         value = (d.driver == "vfio" and not m.state.vfio.open and not d.rpm_suspended
                  and not m.policy.switch("vfio.disable_idle_d3"))
+    elif name == "pcie_buffer":
+        from .restore import pcie_buffer
+        value = pcie_buffer(m) is not None
+    elif name == "l1ss_link":
+        from .restore import l1ss_link
+        value = l1ss_link(m) is not None
+    elif name == "l1ss_l12_saved":
+        from .restore import l1ss_l12_saved
+        value = l1ss_l12_saved(m)
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
@@ -119,6 +128,27 @@ def _run(m, name: str, arg) -> int:
             v = st.param("result")
             from .reset import VOTE_VALUES
             result = VOTE_VALUES[arg] if v == "arg" else VOTE_CODES[v]
+        elif do == "restore_ltr":
+            from .restore import restore_ltr
+            restore_ltr(m)
+        elif do == "bridge_reconfigure_ltr":
+            from .restore import bridge_reconfigure_ltr
+            bridge_reconfigure_ltr(m)
+        elif do == "restore_pcie_registers":
+            from .restore import restore_pcie_registers
+            restore_pcie_registers(m)
+        elif do == "check_l1ss_buffer":
+            from .restore import check_l1ss_buffer
+            check_l1ss_buffer(m)
+        elif do == "l1ss_aspm":
+            from .restore import l1ss_aspm
+            l1ss_aspm(m, st.param("state"))
+        elif do == "l1ss_clear_l12":
+            from .restore import l1ss_clear_l12
+            l1ss_clear_l12(m, st.param("end"))
+        elif do == "l1ss_write":
+            from .restore import l1ss_write
+            l1ss_write(m, st.param("value"))
         elif do == "vfio_irqs_disable":
             from .vfio import vfio_irqs_disable
             vfio_irqs_disable(m, st.param("memory") == "bracket")

@@ -39,37 +39,89 @@ def restore_ltr(m) -> None:
         m.io.write(m.caps.ltr + 4, 4, buf.u32(0))
 
 
-def restore_l1ss(m) -> None:
-    """pci_restore_aspm_l1ss_state: ASPM off, L1.2 off, CTL2 then CTL1, parent before child."""
+def l1ss_link(m):
+    """(child buffer, parent buffer) when pci_restore_aspm_l1ss_state goes on: the function and
+    its parent both have L1SS and a saved-state buffer for it (an endpoint: the link is handled
+    from its lower end); None otherwise."""
     port = m.state.port
-    l1ss, pl1ss = m.caps.l1ss, m.port_caps.l1ss if port else 0
-    if not l1ss or not pl1ss:
-        return
+    if not m.caps.l1ss or port is None or not m.port_caps.l1ss:
+        return None
     buf, pbuf = m.state.dev.buffer(0x1E, True), port.dev.buffer(0x1E, True)
     if buf is None or pbuf is None:
+        return None
+    return buf, pbuf
+
+
+def l1ss_aspm(m, state: str) -> None:
+    """pci_restore_aspm_l1ss_state's LNKCTL bracket. "off": read both LNKCTLs, and if either has
+    ASPM L0s/L1 on, write both (child, then parent) without it; "back": if it was on, write the
+    values read back (parent, then child). Like every L1SS primitive, nothing without the link
+    (a path whose `stop_no_link` an overlay removed)."""
+    if l1ss_link(m) is None:
         return
-    _check_epoch(m, buf, "L1SS")
     exp, pexp = m.caps.exp, m.port_caps.exp
-    clnk = m.io.read(exp + PCI_EXP_LNKCTL, 2)
-    plnk = m.io.read(pexp + PCI_EXP_LNKCTL, 2, "port")
-    aspm = bool((clnk | plnk) & PCI_EXP_LNKCTL_ASPMC)
-    if aspm:
-        m.io.write(exp + PCI_EXP_LNKCTL, 2, clnk & ~PCI_EXP_LNKCTL_ASPMC)
-        m.io.write(pexp + PCI_EXP_LNKCTL, 2, plnk & ~PCI_EXP_LNKCTL_ASPMC, "port")
-    for target, off in (("dev", l1ss), ("port", pl1ss)):
-        v = m.io.read(off + PCI_L1SS_CTL1, 4, target)
-        m.io.write(off + PCI_L1SS_CTL1, 4, v & ~PCI_L1SS_CTL1_L1_2_MASK, target)
-    m.io.write(pl1ss + PCI_L1SS_CTL2, 4, pbuf.u32(1), "port")
-    m.io.write(l1ss + PCI_L1SS_CTL2, 4, buf.u32(1))
-    p1, c1 = pbuf.u32(0), buf.u32(0)
-    m.io.write(pl1ss + PCI_L1SS_CTL1, 4, p1 & ~PCI_L1SS_CTL1_L1_2_MASK, "port")
-    m.io.write(l1ss + PCI_L1SS_CTL1, 4, c1 & ~PCI_L1SS_CTL1_L1_2_MASK)
-    if (p1 | c1) & PCI_L1SS_CTL1_L1_2_MASK:
-        m.io.write(pl1ss + PCI_L1SS_CTL1, 4, p1, "port")
-        m.io.write(l1ss + PCI_L1SS_CTL1, 4, c1)
-    if aspm:
+    if state == "off":
+        clnk = m.io.read(exp + PCI_EXP_LNKCTL, 2)
+        plnk = m.io.read(pexp + PCI_EXP_LNKCTL, 2, "port")
+        m.l1ss_lnkctl = (clnk, plnk) if (clnk | plnk) & PCI_EXP_LNKCTL_ASPMC else None
+        if m.l1ss_lnkctl:
+            m.io.write(exp + PCI_EXP_LNKCTL, 2, clnk & ~PCI_EXP_LNKCTL_ASPMC)
+            m.io.write(pexp + PCI_EXP_LNKCTL, 2, plnk & ~PCI_EXP_LNKCTL_ASPMC, "port")
+    elif m.l1ss_lnkctl:
+        clnk, plnk = m.l1ss_lnkctl
         m.io.write(pexp + PCI_EXP_LNKCTL, 2, plnk, "port")
         m.io.write(exp + PCI_EXP_LNKCTL, 2, clnk)
+
+
+def l1ss_clear_l12(m, end: str) -> None:
+    """pci_clear_and_set_config_dword(CTL1, L1_2_MASK, 0) at one end of the link."""
+    if l1ss_link(m) is None:
+        return
+    target, off = ("dev", m.caps.l1ss) if end == "child" else ("port", m.port_caps.l1ss)
+    v = m.io.read(off + PCI_L1SS_CTL1, 4, target)
+    m.io.write(off + PCI_L1SS_CTL1, 4, v & ~PCI_L1SS_CTL1_L1_2_MASK, target)
+
+
+def l1ss_saved(m, end: str, reg: str) -> int:
+    """A saved L1SS value: the child's buffer holds the child's CTL2, CTL1; the parent's buffer
+    (filled by the child's save) the parent's."""
+    buf, pbuf = l1ss_link(m)
+    b = buf if end == "child" else pbuf
+    return b.u32(1) if reg == "ctl2" else b.u32(0)
+
+
+L1SS_WRITES = {   # l1ss_write's value: (end, register, L1.2 enables kept)
+    "parent_ctl2": ("parent", "ctl2", True), "child_ctl2": ("child", "ctl2", True),
+    "parent_ctl1_no_l12": ("parent", "ctl1", False), "child_ctl1_no_l12": ("child", "ctl1", False),
+    "parent_ctl1": ("parent", "ctl1", True), "child_ctl1": ("child", "ctl1", True),
+}
+
+
+def l1ss_write(m, value: str) -> None:
+    """One write of pci_restore_aspm_l1ss_state from the saved values: CTL2, CTL1 without the
+    L1.2 enables, or CTL1 whole."""
+    if l1ss_link(m) is None:
+        return
+    end, reg, keep = L1SS_WRITES[value]
+    v = l1ss_saved(m, end, reg)
+    if not keep:
+        v &= ~PCI_L1SS_CTL1_L1_2_MASK
+    target, off = ("dev", m.caps.l1ss) if end == "child" else ("port", m.port_caps.l1ss)
+    m.io.write(off + (PCI_L1SS_CTL2 if reg == "ctl2" else PCI_L1SS_CTL1), 4, v, target)
+
+
+def l1ss_l12_saved(m) -> bool:
+    """pl_l1_2_enable || cl_l1_2_enable: either saved CTL1 has an L1.2 enable."""
+    if l1ss_link(m) is None:
+        return False
+    return bool((l1ss_saved(m, "parent", "ctl1") | l1ss_saved(m, "child", "ctl1")) & PCI_L1SS_CTL1_L1_2_MASK)
+
+
+def check_l1ss_buffer(m) -> None:
+    """The oracle's epoch check of the child's L1SS buffer (H2/H3)."""
+    link = l1ss_link(m)
+    if link is not None:
+        _check_epoch(m, link[0], "L1SS")
 
 
 def bridge_reconfigure_ltr(m) -> None:
@@ -84,17 +136,28 @@ def bridge_reconfigure_ltr(m) -> None:
 
 
 def restore_pcie(m, step) -> None:
-    """pci_restore_pcie_state: LTR, L1SS, then DEVCTL..LNKCTL2 from the PCIe buffer (§3.1)."""
-    restore_ltr(m)
-    restore_l1ss(m)
+    """pci_restore_pcie_state: the policy path of that name (LTR, L1SS, then DEVCTL..LNKCTL2 from
+    the PCIe buffer, §3.1)."""
+    from .paths import run_path
+    run_path(m, "pci_restore_pcie_state")
+
+
+def pcie_buffer(m):
+    """The PCIe saved-state buffer, None without one (or without a PCIe capability)."""
     buf = m.state.dev.buffer(0x10, False)
-    if not m.caps.exp or buf is None:
+    return buf if m.caps.exp and buf is not None else None
+
+
+def restore_pcie_registers(m) -> None:
+    """pcie_capability_write_word of DEVCTL, LNKCTL, SLTCTL, RTCTL, DEVCTL2, LNKCTL2 from the
+    buffer, each where the capability implements it (SLTCTL2 is saved, never written back)."""
+    buf = pcie_buffer(m)
+    if buf is None:
         return
-    bridge_reconfigure_ltr(m)
     _check_epoch(m, buf, "PCIe")
     for i, reg in enumerate(PCI_EXP_SAVED_REGS):
         if reg == 0x38 or not pcie_reg_implemented(m, reg):
-            continue  # SLTCTL2 is never written back
+            continue
         m.io.write(m.caps.exp + reg, 2, buf.u16(i))
 
 

@@ -139,6 +139,11 @@ PATHS: tuple[PathDef, ...] = (
             "(drivers/vfio/pci/vfio_pci_intrs.c)", "vfio_pci_set_irqs_ioctl", "§6.4",
             "QEMU's interrupt change: DATA_NONE on the enabled index, the range check, the new index on "
             "(the op's index and count)"),
+    PathDef("pci_restore_pcie_state", "pci_restore_pcie_state (drivers/pci/pci.c)", "", "§3.1",
+            "restore step `pcie`: LTR latencies, the L1SS link, then the PCIe Capability registers"),
+    PathDef("pci_restore_aspm_l1ss_state", "pci_restore_aspm_l1ss_state (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "the L1SS link from the endpoint: ASPM off, L1.2 off, CTL2 then CTL1 without and with the "
+            "L1.2 enables, parent before child, ASPM back"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -313,6 +318,31 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                       "decode the user left"))),),
                  "the path's index on with its count of vectors (-EINVAL outside D0, before any table "
                  "access); sets the result"),
+    PrimitiveDef("restore_ltr", "pci_restore_ltr_state", (),
+                 "the saved Max Snoop/No-Snoop latencies written back (one dword at LTR+0x04)"),
+    PrimitiveDef("bridge_reconfigure_ltr", "pci_bridge_reconfigure_ltr", (),
+                 "the upstream port on an LTR path gets DEVCTL2 LTR Enable back if it is clear"),
+    PrimitiveDef("restore_pcie_registers", "pcie_capability_write_word(DEVCTL .. LNKCTL2)", (),
+                 "DEVCTL, LNKCTL, SLTCTL, RTCTL, DEVCTL2, LNKCTL2 from the PCIe buffer, each the capability "
+                 "implements (SLTCTL2 is never written back)"),
+    PrimitiveDef("check_l1ss_buffer", "(the oracle)", (),
+                 "the child's L1SS buffer must come from the snapshot's own save (restore_unsaved_buffer)"),
+    PrimitiveDef("l1ss_aspm", "pcie_capability_read_word / _write_word(LNKCTL) at both ends",
+                 (ParamDef("state", "enum", (("off", "read both LNKCTLs; if either has ASPM L0s/L1, write both "
+                                                     "without it (child, then parent)"),
+                                             ("back", "if ASPM was on, write both back (parent, then child)"))),),
+                 "ASPM L0s/L1 off while L1SS changes"),
+    PrimitiveDef("l1ss_clear_l12", "pci_clear_and_set_config_dword(CTL1, PCI_L1SS_CTL1_L1_2_MASK, 0)",
+                 (ParamDef("end", "enum", (("child", "the function"), ("parent", "its upstream port"))),),
+                 "the L1.2 enables cleared at one end by read-modify-write"),
+    PrimitiveDef("l1ss_write", "pci_write_config_dword(L1SS CTL1/CTL2) from the saved values",
+                 (ParamDef("value", "enum", (("parent_ctl2", "the parent's saved CTL2"),
+                                             ("child_ctl2", "the child's saved CTL2"),
+                                             ("parent_ctl1_no_l12", "the parent's saved CTL1 without L1.2 enables"),
+                                             ("child_ctl1_no_l12", "the child's saved CTL1 without L1.2 enables"),
+                                             ("parent_ctl1", "the parent's saved CTL1 whole"),
+                                             ("child_ctl1", "the child's saved CTL1 whole"))),),
+                 "one L1SS Control write; the parent's values come from the parent's buffer"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -346,6 +376,11 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_irqs_out_of_range", "the SET_IRQS index and count are beyond vfio_pci_get_irq_count "
                                "(vfio_set_irqs_validate_and_prepare: no capability, no pin, more vectors "
                                "than the MSI-X table has)"),
+    ("pcie_buffer", "the function has a PCIe Capability and a saved-state buffer for it "
+                    "(pci_find_saved_cap(dev, PCI_CAP_ID_EXP))"),
+    ("l1ss_link", "the function and its upstream port both have L1SS and a saved-state buffer for it "
+                  "(pci_restore_aspm_l1ss_state goes on)"),
+    ("l1ss_l12_saved", "pl_l1_2_enable || cl_l1_2_enable: either saved CTL1 has an L1.2 enable"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
