@@ -348,3 +348,26 @@ def test_l1ss_restore_sub_steps_are_data_and_their_order_is_checked(both, tmp_pa
     m = run(overlay(tmp_path, f"[path.pci_restore_aspm_l1ss_state]\n{edit}\n"), L1SS_RESTORE, "wifi-7265")
     found = [v for v in m.oracle.violations if v.invariant == "order_violation" and v.register == "L1SS"]
     assert expected in {v.expected for v in found}
+
+
+MSIX_AFTER_RECOVERY = ("pci_bind_driver(driver=host)\n"
+                       "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\n"
+                       "pci_enable_msix(nvec=2)\npci_reset_function(method=flr)\n")
+
+
+def test_msix_restore_is_a_path_and_231c7a57d193_is_its_memory_bracket(both):
+    """The MSI-X half of restore step `msi` is [path.pci_restore_msix_state]. 231c7a57d193 as a
+    path edit (docs/examples/msix-memory-as-path-edit.toml) compiles to the steps the shipped
+    switch overlay msix-restore-enable-memory gives. A recovery that reset the device left Memory
+    off, the driver's MSI-X set-up and the reset's save keep it off: the baseline's restore writes
+    the table with Memory off, the fix's does not."""
+    edit = f"linux-7.1+{EXAMPLES / 'msix-memory-as-path-edit.toml'}"
+
+    def steps(spec):
+        return [(s.name, s.do, s.params, s.when) for s in load_policy(spec).path("pci_restore_msix_state")]
+    assert steps(edit) == steps("linux-7.1+msix-restore-enable-memory")
+    assert load_policy(edit).switch("msix_restore.force_memory") == "always"
+    base, fixed = run("linux-7.1", MSIX_AFTER_RECOVERY), run(edit, MSIX_AFTER_RECOVERY)
+    key = ("mmio_decode_off", "MSI-X table, Memory off")
+    assert key in {(v.invariant, v.register) for v in base.oracle.violations if v.op == "pci_reset_function"}
+    assert key not in {(v.invariant, v.register) for v in fixed.oracle.violations if v.op == "pci_reset_function"}

@@ -410,7 +410,6 @@ cdef class Engine:
         p.save_and_disable_skip = s["save_and_disable_skip"]
         p.restore_after_failed_reset = s["restore_after_failed_reset"]
         p.bar_assignment_updates_snapshot = s["bar_assignment_updates_snapshot"]
-        p.force_memory = s["force_memory"]
         p.reset_done_restore = s["reset_done_restore"]
         p.reset_done_checks_load_result = s["reset_done_checks_load_result"]
         p.close_resave = s["close_resave"]

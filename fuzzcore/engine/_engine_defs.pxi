@@ -46,10 +46,6 @@ cdef enum:
     GATE_LIVE_FLAG = 1
     GATE_NEVER = 2
 
-    FORCE_OFF = 0
-    FORCE_ALWAYS = 1
-    FORCE_WHEN_WRITING = 2
-
     # end-of-op conditions (oracle._standing)
     STAND_VCONFIG = 1
     STAND_LTR = 2

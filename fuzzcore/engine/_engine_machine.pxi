@@ -58,6 +58,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.direct_complete = 0
     m.skip_bus_pm = 0
     m.l1ss_aspm_on = 0
+    m.msix_saved_cmd = -1
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
     m.st.accessible = 1

@@ -62,28 +62,29 @@ cdef inline bint message_writes_allowed(Machine *m) noexcept nogil:
 
 
 cdef void restore_msix(Machine *m) noexcept nogil:
-    """__pci_restore_msix_state (+ the optional Memory-enable fix of §4.3, policy switch
-    msix_restore.force_memory)."""
+    """msi.restore_msix: __pci_restore_msix_state, the policy path pci_restore_msix_state."""
+    run_path(m, PATH_RESTORE_MSIX_STATE, 0)
+
+
+cdef void msix_memory(Machine *m, int back) noexcept nogil:
+    """msi.msix_memory: "on" (0) reads Command and sets Memory; "back" (1) writes it back."""
+    if not back:
+        m.msix_saved_cmd = io_read(m, PCI_COMMAND, 2)
+        io_write(m, PCI_COMMAND, 2, <uint32_t>m.msix_saved_cmd | PCI_COMMAND_MEMORY)
+    elif m.msix_saved_cmd >= 0:
+        io_write(m, PCI_COMMAND, 2, <uint32_t>m.msix_saved_cmd)
+        m.msix_saved_cmd = -1
+
+
+cdef void msix_restore_entries(Machine *m) noexcept nogil:
+    """msi.msix_restore_entries: each entry's message (D0 and connected) and Vector Control."""
     cdef KernelDev *dev = &m.st.dev
-    cdef bint write_msg, have_saved = False
-    cdef uint32_t saved_cmd = 0
+    cdef bint write_msg = message_writes_allowed(m)
     cdef int i
-    if not dev.msix_enabled or not m.d.fn.caps.msix:
-        return
-    pci_intx_for_msi(m, False)
-    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-    write_msg = message_writes_allowed(m)
-    if m.pol.force_memory == FORCE_ALWAYS or (m.pol.force_memory == FORCE_WHEN_WRITING and write_msg):
-        saved_cmd = io_read(m, PCI_COMMAND, 2)
-        have_saved = True
-        io_write(m, PCI_COMMAND, 2, saved_cmd | PCI_COMMAND_MEMORY)
     for i in range(dev.n_msix_descs):
         if write_msg:
             write_msg_msix(m, i, &dev.msix_descs[i])
         write_vector_ctrl(m, i, dev.msix_descs[i].ctrl)
-    if have_saved:
-        io_write(m, PCI_COMMAND, 2, saved_cmd)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
 
 
 cdef inline int msi_mask_pos(int off, bint is64) noexcept nogil:

@@ -41,6 +41,7 @@ cdef enum:
     PATH_VFIO_SET_IRQS
     PATH_RESTORE_PCIE_STATE
     PATH_RESTORE_L1SS_STATE
+    PATH_RESTORE_MSIX_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -91,6 +92,10 @@ cdef enum:
     PRIM_L1SS_ASPM
     PRIM_L1SS_CLEAR_L12
     PRIM_L1SS_WRITE
+    PRIM_INTX_FOR_MSI
+    PRIM_MSIX_CTRL
+    PRIM_MSIX_MEMORY
+    PRIM_MSIX_RESTORE_ENTRIES
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -114,6 +119,8 @@ cdef enum:
     COND_PCIE_BUFFER
     COND_L1SS_LINK
     COND_L1SS_L12_SAVED
+    COND_MSIX_ENABLED
+    COND_MSIX_MESSAGES_WRITTEN
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -134,7 +141,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_dev_set_hot_reset", "pm_runtime_put", "reset_store", "recovery_runtime_get",
                      "recovery_runtime_put", "driver.remove",
                      "driver.probe", "vfio_pci_set_irqs_ioctl",
-                     "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state")
+                     "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state",
+                     "pci_restore_msix_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -145,12 +153,14 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vfio_config_init", "vfio_needs_reset", "vfio_open", "disable_feature", "set_master",
                           "reset_function", "vfio_irqs_disable", "vfio_irqs_enable",
                           "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
-                          "l1ss_aspm", "l1ss_clear_l12", "l1ss_write")
+                          "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
+                          "msix_restore_entries")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
                           "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
-                          "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved")
+                          "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved",
+                          "msix_enabled", "msix_messages_written")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -203,6 +213,10 @@ cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nog
         v = l1ss_link(m)
     elif c == COND_L1SS_L12_SAVED:
         v = l1ss_l12_saved(m)
+    elif c == COND_MSIX_ENABLED:
+        v = m.st.dev.msix_enabled != 0 and m.d.fn.caps.msix != 0
+    elif c == COND_MSIX_MESSAGES_WRITTEN:
+        v = message_writes_allowed(m)
     elif c == COND_VFIO_IRQS_OUT_OF_RANGE:
         v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
@@ -262,6 +276,17 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             l1ss_clear_l12(m, a)                        # paths order: child, parent
         elif p == PRIM_L1SS_WRITE:
             l1ss_write(m, a)
+        elif p == PRIM_INTX_FOR_MSI:
+            pci_intx_for_msi(m, False)
+        elif p == PRIM_MSIX_CTRL:
+            if a == 0:                                  # paths order: enable_maskall, clear_maskall
+                msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
+            else:
+                msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+        elif p == PRIM_MSIX_MEMORY:
+            msix_memory(m, a)                           # paths order: on, back
+        elif p == PRIM_MSIX_RESTORE_ENTRIES:
+            msix_restore_entries(m)
         elif p == PRIM_VFIO_IRQS_DISABLE:
             vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
         elif p == PRIM_VFIO_IRQS_ENABLE:

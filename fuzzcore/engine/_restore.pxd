@@ -138,7 +138,6 @@ cdef struct Policy:
     int save_and_disable_skip
     int restore_after_failed_reset
     int bar_assignment_updates_snapshot
-    int force_memory                        # FORCE_OFF, FORCE_ALWAYS, FORCE_WHEN_WRITING
     int reset_done_restore
     int reset_done_checks_load_result
     int close_resave
@@ -312,6 +311,7 @@ cdef struct Machine:
     int skip_bus_pm
     # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off (restore.l1ss_aspm)
     int l1ss_aspm_on
+    int64_t msix_saved_cmd           # Command read by the MSI-X restore's Memory bracket (-1: none)
     uint32_t l1ss_clnk
     uint32_t l1ss_plnk
     # output

@@ -256,8 +256,6 @@ def policy_tables(compiled) -> PolicyTables:
         "save_and_disable_skip": int(_switch(compiled, "reset.save_and_disable_inaccessible") == "skip"),
         "restore_after_failed_reset": _switch(compiled, "reset.restore_after_failed_reset"),
         "bar_assignment_updates_snapshot": _switch(compiled, "resources.bar_assignment_updates_snapshot"),
-        "force_memory": {"off": 0, "always": 1, "when_writing_messages": 2}[
-            _switch(compiled, "msix_restore.force_memory")],
         "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
         "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
         # not read since vfio_pci_core_disable is a path (its resave step carries the switch); still loaded

@@ -137,6 +137,7 @@ class Model:
         self.state = ModelState(hw, dev, VfioState(), port)
         self.sleep = power.SystemSleep()             # no system sleep in progress
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
+        self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).

@@ -65,26 +65,47 @@ def _message_writes_allowed(m) -> bool:
 
 
 def restore_msix(m) -> None:
-    """__pci_restore_msix_state (+ the optional Memory-enable fix of §4.3, policy switch
-    msix_restore.force_memory)."""
+    """__pci_restore_msix_state: the policy path pci_restore_msix_state (INTx off, Enable with
+    Mask All, each entry's message and Vector Control, Mask All cleared; 231c7a57d193's Memory
+    bracket around the entries is two steps the msix_restore.force_memory switch inserts)."""
+    from .paths import run_path
+    run_path(m, "pci_restore_msix_state")
+
+
+def msix_restorable(m) -> bool:
+    """if (!dev->msix_enabled) return (and the function has an MSI-X capability)."""
+    return bool(m.state.dev.msix_enabled and m.caps.msix)
+
+
+def msix_ctrl(m, value: str) -> None:
+    """pci_msix_clear_and_set_ctrl: "enable_maskall" sets Enable and Mask All, "clear_maskall"
+    clears Mask All."""
+    if value == "enable_maskall":
+        msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
+    else:
+        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+
+
+def msix_memory(m, state: str) -> None:
+    """231c7a57d193's bracket: "on" reads Command and writes it with Memory set; "back" writes the
+    value read back (nothing if "on" did not run in this restore)."""
+    if state == "on":
+        m.msix_saved_cmd = m.io.read(PCI_COMMAND, 2)
+        m.io.write(PCI_COMMAND, 2, m.msix_saved_cmd | PCI_COMMAND_MEMORY)
+    elif m.msix_saved_cmd is not None:
+        m.io.write(PCI_COMMAND, 2, m.msix_saved_cmd)
+        m.msix_saved_cmd = None
+
+
+def msix_restore_entries(m) -> None:
+    """For each entry: the cached message (pci_write_msg_msix, D0 and connected only), then the
+    cached Vector Control."""
     dev = m.state.dev
-    if not dev.msix_enabled or not m.caps.msix:
-        return
-    pci_intx_for_msi(m, False)
-    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-    force = m.policy.switch("msix_restore.force_memory")
     write_msg = _message_writes_allowed(m)
-    saved_cmd = None
-    if force == "always" or (force == "when_writing_messages" and write_msg):
-        saved_cmd = m.io.read(PCI_COMMAND, 2)
-        m.io.write(PCI_COMMAND, 2, saved_cmd | PCI_COMMAND_MEMORY)
     for i, desc in enumerate(dev.msix_descs):
         if write_msg:
             _write_msg_msix(m, i, desc)
         _write_vector_ctrl(m, i, desc.ctrl)
-    if saved_cmd is not None:
-        m.io.write(PCI_COMMAND, 2, saved_cmd)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
 
 
 def _mask_pos(off: int, is64: bool) -> int:

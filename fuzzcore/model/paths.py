@@ -67,6 +67,12 @@ def condition(m, when: str, result: int, arg=None) -> bool:
     elif name == "l1ss_l12_saved":
         from .restore import l1ss_l12_saved
         value = l1ss_l12_saved(m)
+    elif name == "msix_enabled":
+        from .msi import msix_restorable
+        value = msix_restorable(m)
+    elif name == "msix_messages_written":
+        from .msi import _message_writes_allowed
+        value = _message_writes_allowed(m)
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
@@ -149,6 +155,18 @@ def _run(m, name: str, arg) -> int:
         elif do == "l1ss_write":
             from .restore import l1ss_write
             l1ss_write(m, st.param("value"))
+        elif do == "intx_for_msi":
+            from .msi import pci_intx_for_msi
+            pci_intx_for_msi(m, False)
+        elif do == "msix_ctrl":
+            from .msi import msix_ctrl
+            msix_ctrl(m, st.param("value"))
+        elif do == "msix_memory":
+            from .msi import msix_memory
+            msix_memory(m, st.param("state"))
+        elif do == "msix_restore_entries":
+            from .msi import msix_restore_entries
+            msix_restore_entries(m)
         elif do == "vfio_irqs_disable":
             from .vfio import vfio_irqs_disable
             vfio_irqs_disable(m, st.param("memory") == "bracket")

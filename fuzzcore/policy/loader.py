@@ -884,7 +884,41 @@ def _read_close_on_load_failure(policy_paths: dict) -> str:
                            for s in policy_paths["vfio_pci_core_disable_restore"]) else "restore_partial"
 
 
+def _sugar_force_memory(src, build, info, value) -> None:
+    """msix_restore.force_memory: "always" is 231c7a57d193's Command read and Memory-on write
+    before the entries and the write back after; "when_writing_messages" (its v19) puts the pair
+    under `when = "msix_messages_written"`; "off" takes it out."""
+    path, order = "pci_restore_msix_state", build.path_orders.get("pci_restore_msix_state")
+    if order is None:
+        return
+    before = (list(order), {n: build.path_defs.get((path, n)) for n in ("memory_on", "memory_back")})
+    for name in ("memory_on", "memory_back"):
+        if name in order:
+            order.remove(name)
+    if value != "off":
+        if "entries" not in order:
+            raise src.error('[msix_restore] force_memory brackets the "entries" step of pci_restore_msix_state, '
+                            "which has none", "msix_restore", "force_memory")
+        when = "msix_messages_written" if value == "when_writing_messages" else ""
+        i = order.index("entries")
+        order[i:i + 1] = ["memory_on", "entries", "memory_back"]
+        for name, state in (("memory_on", "on"), ("memory_back", "back")):
+            build.path_defs[(path, name)] = {"do": "msix_memory", "params": {"state": state}, "when": when,
+                                             "gate": "always"}
+    if (list(order), {n: build.path_defs.get((path, n)) for n in ("memory_on", "memory_back")}) != before:
+        build.changed(f"path.{path}.steps", info)
+
+
+def _read_force_memory(policy_paths: dict) -> str:
+    st = next((s for s in policy_paths["pci_restore_msix_state"] if s.name == "memory_on" and s.gate != "never"),
+              None)
+    if st is None:
+        return "off"
+    return "when_writing_messages" if st.when == "msix_messages_written" else "always"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
+    "msix_restore.force_memory": (_sugar_force_memory, _read_force_memory, "path.pci_restore_msix_state.steps"),
     "reset.flr_inaccessible": (_sugar_flr_inaccessible, _read_flr_inaccessible, "path.pcie_flr.steps"),
     "pm.runtime_suspend_clears_state_saved": _gate_sugar("pci_pm_runtime_suspend", "clear_saved"),
     "pm.runtime_suspend_disables_ptm": _gate_sugar("pci_pm_runtime_suspend", "suspend_ptm"),

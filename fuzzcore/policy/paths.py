@@ -144,6 +144,8 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_restore_aspm_l1ss_state", "pci_restore_aspm_l1ss_state (drivers/pci/pcie/aspm.c)", "", "§3.1",
             "the L1SS link from the endpoint: ASPM off, L1.2 off, CTL2 then CTL1 without and with the "
             "L1.2 enables, parent before child, ASPM back"),
+    PathDef("pci_restore_msix_state", "__pci_restore_msix_state (drivers/pci/msi/msi.c)", "", "§4.2, §4.3",
+            "restore step `msi`, its MSI-X half: INTx off, Enable with Mask All, the entries, Mask All cleared"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -343,6 +345,18 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("parent_ctl1", "the parent's saved CTL1 whole"),
                                              ("child_ctl1", "the child's saved CTL1 whole"))),),
                  "one L1SS Control write; the parent's values come from the parent's buffer"),
+    PrimitiveDef("intx_for_msi", "pci_intx_for_msi(dev, 0)", (), "INTx Disable set (written only if it changes)"),
+    PrimitiveDef("msix_ctrl", "pci_msix_clear_and_set_ctrl",
+                 (ParamDef("value", "enum", (("enable_maskall", "set Enable and Function Mask"),
+                                             ("clear_maskall", "clear Function Mask"))),),
+                 "a read-modify-write of MSI-X Message Control"),
+    PrimitiveDef("msix_memory", "pci_read_config_word / pci_write_config_word(PCI_COMMAND) (231c7a57d193)",
+                 (ParamDef("state", "enum", (("on", "read Command, write it with Memory set"),
+                                             ("back", "write the Command read by `on` back"))),),
+                 "Memory decode forced on around the MSI-X table writes"),
+    PrimitiveDef("msix_restore_entries", "__pci_restore_msix_state's loop: pci_write_msg_msix, pci_msix_write_vector_ctrl",
+                 (), "each entry's cached message (D0 and connected only: __pci_write_msi_msg) and Vector Control, "
+                     "over MMIO"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -381,6 +395,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("l1ss_link", "the function and its upstream port both have L1SS and a saved-state buffer for it "
                   "(pci_restore_aspm_l1ss_state goes on)"),
     ("l1ss_l12_saved", "pl_l1_2_enable || cl_l1_2_enable: either saved CTL1 has an L1.2 enable"),
+    ("msix_enabled", "dev->msix_enabled (and the function has an MSI-X capability)"),
+    ("msix_messages_written", "__pci_write_msi_msg writes the message: current_state D0 and the device connected"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
