@@ -191,6 +191,13 @@ class ParamDef:
         return mask
 
 
+# vfio-pci's Memory bracket around its MSI/MSI-X work, a parameter of both SET_IRQS primitives
+_MEMORY_BRACKET = ParamDef("memory", "enum", (
+    ("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around each vector and the allocation "
+                "(abafbc551fdd)"),
+    ("none", "no Command access: the table is reached with the Memory decode the user left")))
+
+
 @dataclass(frozen=True)
 class PrimitiveDef:
     name: str
@@ -308,16 +315,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "-ENOTTY without a reset method (the op's method argument narrows them), else "
                  "[path.pci_reset_function]; sets the result"),
     PrimitiveDef("vfio_irqs_disable", "vfio_msi_disable / vfio_intx_disable (DATA_NONE, count 0)",
-                 (ParamDef("memory", "enum", (("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around "
-                                                         "each vector and the allocation (abafbc551fdd)"),
-                                             ("none", "no Command access: the table is reached with the Memory "
-                                                      "decode the user left"))),),
+                 (_MEMORY_BRACKET,),
                  "the enabled index off: each MSI/MSI-X vector freed, then pci_free_irq_vectors"),
     PrimitiveDef("vfio_irqs_enable", "vfio_msi_enable + vfio_msi_set_block / vfio_intx_enable",
-                 (ParamDef("memory", "enum", (("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around "
-                                                         "each vector and the allocation (abafbc551fdd)"),
-                                             ("none", "no Command access: the table is reached with the Memory "
-                                                      "decode the user left"))),),
+                 (_MEMORY_BRACKET,),
                  "the path's index on with its count of vectors (-EINVAL outside D0, before any table "
                  "access); sets the result"),
     PrimitiveDef("restore_ltr", "pci_restore_ltr_state", (),
