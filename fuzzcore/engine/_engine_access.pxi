@@ -229,35 +229,49 @@ cdef uint64_t bar_register_value(Machine *m, int bar) noexcept nogil:
     return lo
 
 
-# --- MMIO to the MSI-X table ----------------------------------------------------------------
+# --- MMIO to the MSI-X table and a user's BAR access --------------------------------------------
+
+cdef enum:
+    # Access.decodes' causes, in REGISTER_NAMES order after each access's first register
+    DEC_NOT_ANSWERING = 0
+    DEC_NOT_D0
+    DEC_MEMORY_OFF
+    DEC_BAR_MOVED
+    DEC_IO_OFF
+
 
 cdef int decodes(Machine *m, int bar, uint64_t *a, uint64_t *b, uint64_t *c) noexcept nogil:
-    """Access.decodes: -1 when the function claims a memory request to the kernel's address of
-    `bar`, else the register code naming the cause (part of the bucket key) with its details."""
+    """Access.decodes: -1 when the function claims a request (memory, or I/O for an I/O BAR) to
+    the kernel's address of `bar`, else the cause (DEC_*, part of the bucket key) with its details."""
     cdef uint32_t cmd
     cdef uint64_t val
+    cdef int pos = m.d.bar_pos[bar]
     if not m.st.accessible:
-        return REG_MSIX_NOT_ANSWERING
+        return DEC_NOT_ANSWERING
     if hw_power_state(m) != D0:
         a[0] = hw_power_state(m)
-        return REG_MSIX_NOT_D0
+        return DEC_NOT_D0
     cmd = hw_read(m, PCI_COMMAND, 2)
-    if not cmd & PCI_COMMAND_MEMORY:
+    if pos >= 0 and m.d.bars[pos].kind == BAR_IO:
+        if not cmd & PCI_COMMAND_IO:
+            a[0] = cmd
+            return DEC_IO_OFF
+    elif not cmd & PCI_COMMAND_MEMORY:
         a[0] = cmd
-        return REG_MSIX_MEMORY_OFF
+        return DEC_MEMORY_OFF
     val = bar_register_value(m, bar)
     if val != m.st.dev.resources[bar]:
         a[0] = bar
         b[0] = val
         c[0] = m.st.dev.resources[bar]
-        return REG_MSIX_BAR_MOVED
+        return DEC_BAR_MOVED
     return -1
 
 
-cdef void unsupported_request(Machine *m, int reg, uint64_t a, uint64_t b, uint64_t c) noexcept nogil:
+cdef void unsupported_request(Machine *m, int reg, int msg, uint64_t a, uint64_t b, uint64_t c) noexcept nogil:
     """Access._unsupported_request: a memory request the function does not claim: UR, logged in
     DEVSTA and AER (§7.4), bypassing the write masks as the hardware does."""
-    report(m, INV_MMIO_DECODE_OFF, reg, MSG_NOT_ANSWERING + (reg - REG_MSIX_NOT_ANSWERING), a, b, c)
+    report(m, INV_MMIO_DECODE_OFF, reg, msg, a, b, c)
     m.st.aer_ur_latched = 1
     if m.st.accessible:
         if m.d.fn.caps.exp:
@@ -266,12 +280,27 @@ cdef void unsupported_request(Machine *m, int reg, uint64_t a, uint64_t b, uint6
             m.cfg[m.d.fn.caps.aer + PCI_ERR_UNCOR_STATUS + 2] |= 0x10   # PCI_ERR_UNC_UNSUP >> 16
 
 
+cdef inline void msix_unsupported(Machine *m, int why, uint64_t a, uint64_t b, uint64_t c) noexcept nogil:
+    unsupported_request(m, REG_MSIX_NOT_ANSWERING + why, MSG_NOT_ANSWERING + why, a, b, c)
+
+
+cdef void bar_access(Machine *m, int bar) noexcept nogil:
+    """Access.bar_access: a user's dword access to BAR `bar` at the kernel's address."""
+    cdef uint64_t a = 0, b = 0, c = 0
+    cdef int why = decodes(m, bar, &a, &b, &c)
+    if why < 0:
+        return
+    unsupported_request(m, REG_BAR_ACCESS_NOT_ANSWERING + why,
+                        MSG_USER_BAR_MOVED if why == DEC_BAR_MOVED else
+                        MSG_MEMORY_OFF if why == DEC_IO_OFF else MSG_NOT_ANSWERING + why, a, b, c)
+
+
 cdef void msix_write(Machine *m, int offset, uint32_t value) noexcept nogil:
     """Access.msix_write: a 32-bit MMIO write at `offset` into the table's BAR."""
     cdef uint64_t a = 0, b = 0, c = 0
     cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
     if why >= 0:
-        unsupported_request(m, why, a, b, c)
+        msix_unsupported(m, why, a, b, c)
         return
     put_u32(m.msix + (offset - m.d.msix_table_offset), value)
 
@@ -281,6 +310,6 @@ cdef uint32_t msix_read(Machine *m, int offset) noexcept nogil:
     cdef uint64_t a = 0, b = 0, c = 0
     cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
     if why >= 0:
-        unsupported_request(m, why, a, b, c)
+        msix_unsupported(m, why, a, b, c)
         return 0xFFFFFFFFU
     return raw_read(m.msix, offset - m.d.msix_table_offset, 4)

@@ -146,6 +146,7 @@ cdef enum:
     OP_HW_INACCESSIBLE
     OP_HW_ACCESSIBLE
     OP_PM_SYSTEM_SLEEP
+    OP_VFIO_BAR_RW
     N_ENGINE_OPS
 ENGINE_OP_NAMES = (
     "pci_save_state", "pci_restore_state", "pci_reset_function", "pci_reset_bus",
@@ -156,7 +157,7 @@ ENGINE_OP_NAMES = (
     "pci_enable_l1ss", "pci_enable_sriov", "pci_disable_sriov", "pci_resize_bar",
     "pci_bind_driver", "vfio_open", "vfio_close", "vfio_config_write", "vfio_set_irqs",
     "vfio_device_reset", "vfio_hot_reset", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
-    "hw_link_down", "hw_inaccessible", "hw_accessible", "pm_system_sleep",
+    "hw_link_down", "hw_inaccessible", "hw_accessible", "pm_system_sleep", "vfio_bar_rw",
 )
 # The enum arguments' values, in the order the engine codes them (checked against the op table).
 ENGINE_ENUM_ARGS = {
@@ -171,6 +172,7 @@ ENGINE_ENUM_ARGS = {
     ("vfio_set_irqs", "index"): ("none", "intx", "msi", "msix"),
     ("pm_system_sleep", "transition"): ("s2idle", "deep", "hibernate_thaw", "hibernate_restore"),
     ("pm_system_sleep", "power"): ("kept", "lost"),
+    ("vfio_bar_rw", "access"): ("read", "write"),
 }
 
 # --- model steps (Violation.step): the upstream function a report happened in -----------------
@@ -222,6 +224,7 @@ cdef enum:
     STEP_DPC_CONTAINMENT
     STEP_DPC_RESET_LINK
     STEP_PLATFORM_POWER_ON
+    STEP_VFIO_PCI_BAR_RW
     STEP_RESTORE_BASE                                   # + vocabulary restore step id
     STEP_SAVE_BASE = STEP_RESTORE_BASE + MAX_RESTORE_STEPS   # + vocabulary save step id
     STEP_RESET_BASE = STEP_SAVE_BASE + MAX_SAVE_STEPS        # + vocabulary reset method id
@@ -237,7 +240,7 @@ FIXED_STEP_NAMES = (
     "device_release_driver", "reset_store", "vfio_pci_core_runtime_suspend", "platform power off",
     "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_resume_noirq", "pci_pm_resume", "pci_pm_complete",
     "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw", "pci_pm_restore_noirq",
-    "pci_pm_restore", "DPC containment", "dpc_reset_link", "platform power on",
+    "pci_pm_restore", "DPC containment", "dpc_reset_link", "platform power on", "vfio_pci_bar_rw",
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------
@@ -329,12 +332,19 @@ cdef enum:
     REG_DPC
     REG_AER
     REG_PCIX
+    REG_BAR_ACCESS_NOT_ANSWERING     # + access.pxi's DEC_* cause
+    REG_BAR_ACCESS_NOT_D0
+    REG_BAR_ACCESS_MEMORY_OFF
+    REG_BAR_ACCESS_BAR_MOVED
+    REG_BAR_ACCESS_IO_OFF
     REG_INTENT0              # REG_INTENT0 + field (fuzzcore/model/intent.py FIELDS)
 REGISTER_NAMES = (
     "ATS", "MSI", "MSI-X", "PASID", "PRI", "PTM", "SR-IOV", "TPH", "config", "Command",
     "BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5",
     "MSI-X table, not answering", "MSI-X table, not in D0", "MSI-X table, Memory off", "MSI-X table, BAR moved",
     "LTR", "L1SS", "PCIe", "VC", "DPC", "AER", "PCI-X",
+    "user BAR, not answering", "user BAR, not in D0", "user BAR, Memory off", "user BAR, BAR moved",
+    "user BAR, I/O off",
 ) + tuple(_f[0] for _f in _INTENT_FIELDS)
 
 cdef enum:
@@ -368,6 +378,7 @@ cdef enum:
     MSG_ORDER_L1SS_ASPM
     MSG_ORDER_L1SS_CTL2
     MSG_ORDER_L1SS_TIMING
+    MSG_USER_BAR_MOVED       # a: BAR index, b: BAR value, c: resource
 
 
 def _message(int msg, a, b, c):
@@ -380,6 +391,8 @@ def _message(int msg, a, b, c):
         return "decode on", f"Command=0x{a:04x}"
     if msg == MSG_BAR_MOVED:
         return "decode on", f"BAR{a}=0x{b:x} but the table is mapped at 0x{c:x}"
+    if msg == MSG_USER_BAR_MOVED:
+        return "decode on", f"BAR{a}=0x{b:x} but the BAR is mapped at 0x{c:x}"
     if msg == MSG_SNAPSHOT_ALL_ONES:
         return "a device that answers", "Command/Status read 0xffffffff"
     if msg == MSG_UNSAVED_NEVER:

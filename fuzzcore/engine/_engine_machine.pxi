@@ -226,6 +226,8 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
         return hw_accessible(m)
     if code == OP_PM_SYSTEM_SLEEP:
         return pm_system_sleep(m, a[0], a[1])
+    if code == OP_VFIO_BAR_RW:
+        return vfio_bar_rw(m, a[0], a[1])
     return 0
 
 

@@ -42,6 +42,7 @@ cdef enum:
     PATH_RESTORE_PCIE_STATE
     PATH_RESTORE_L1SS_STATE
     PATH_RESTORE_MSIX_STATE
+    PATH_VFIO_BAR_RW
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -96,6 +97,7 @@ cdef enum:
     PRIM_MSIX_CTRL
     PRIM_MSIX_MEMORY
     PRIM_MSIX_RESTORE_ENTRIES
+    PRIM_VFIO_BAR_ACCESS
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -121,6 +123,9 @@ cdef enum:
     COND_L1SS_L12_SAVED
     COND_MSIX_ENABLED
     COND_MSIX_MESSAGES_WRITTEN
+    COND_VFIO_BAR_UNASSIGNED
+    COND_VFIO_MEM_BAR_D3
+    COND_VFIO_MEM_BAR_MEMORY_OFF
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -142,7 +147,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "recovery_runtime_put", "driver.remove",
                      "driver.probe", "vfio_pci_set_irqs_ioctl",
                      "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state",
-                     "pci_restore_msix_state")
+                     "pci_restore_msix_state", "vfio_pci_bar_rw")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -154,13 +159,14 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "reset_function", "vfio_irqs_disable", "vfio_irqs_enable",
                           "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
                           "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
-                          "msix_restore_entries")
+                          "msix_restore_entries", "vfio_bar_access")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
                           "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
                           "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved",
-                          "msix_enabled", "msix_messages_written")
+                          "msix_enabled", "msix_messages_written", "vfio_bar_unassigned", "vfio_mem_bar_d3",
+                          "vfio_mem_bar_memory_off")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -168,7 +174,7 @@ VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, 
 
 cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nogil:
     """A step's `when`; reads go through the modelled access path; `arg` is the path's (SET_IRQS:
-    index | count << 8)."""
+    index | count << 8; BAR access: bar | access << 8)."""
     cdef int c = when if when > 0 else -when
     cdef bint v
     if c == 0:
@@ -219,6 +225,12 @@ cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nog
         v = message_writes_allowed(m)
     elif c == COND_VFIO_IRQS_OUT_OF_RANGE:
         v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
+    elif c == COND_VFIO_BAR_UNASSIGNED:
+        v = resource_kind(m, arg & 0xFF) == BAR_NONE
+    elif c == COND_VFIO_MEM_BAR_D3:
+        v = is_mem_kind(resource_kind(m, arg & 0xFF)) and m.st.dev.current_state >= D3HOT
+    elif c == COND_VFIO_MEM_BAR_MEMORY_OFF:
+        v = is_mem_kind(resource_kind(m, arg & 0xFF)) and not m.st.vfio.vconfig_command & PCI_COMMAND_MEMORY
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -291,6 +303,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
         elif p == PRIM_VFIO_IRQS_ENABLE:
             result = vfio_irqs_enable(m, arg & 0xFF, arg >> 8, a == 0)
+        elif p == PRIM_VFIO_BAR_ACCESS:
+            vfio_bar_access(m, arg & 0xFF)
         elif p == PRIM_USER_SET_IRQS:
             vfio_set_irqs(m, a, 0)                      # paths order: none, intx = IRQ_NONE, IRQ_INTX
         elif p == PRIM_USER_CLEAR_COMMAND:

@@ -135,6 +135,32 @@ cdef void vfio_irqs_disable(Machine *m, bint bracket) noexcept nogil:
     v.irq = IRQ_NONE
 
 
+cdef int vfio_bar_rw(Machine *m, int bar, int access) noexcept nogil:
+    """vfio.vfio_bar_rw: a user's pread/pwrite of a BAR region, the policy path vfio_pci_bar_rw."""
+    return run_path(m, PATH_VFIO_BAR_RW, bar | (access << 8))
+
+
+cdef int resource_kind(Machine *m, int bar) noexcept nogil:
+    """vfio._resource_kind: the BAR kind behind region `bar`, BAR_NONE when pci_resource_start is 0."""
+    cdef int pos = m.d.bar_pos[bar]
+    if pos < 0 or m.d.bars[pos].kind == BAR_NONE or not m.st.dev.resources[bar]:
+        return BAR_NONE
+    return m.d.bars[pos].kind
+
+
+cdef inline bint is_mem_kind(int kind) noexcept nogil:
+    return kind == BAR_MEM32 or kind == BAR_MEM64
+
+
+cdef void vfio_bar_access(Machine *m, int bar) noexcept nogil:
+    """vfio.vfio_bar_access: the BAR's last dword, unless it lies in the MSI-X table range."""
+    cdef uint64_t off = m.d.bars[m.d.bar_pos[bar]].size - 4
+    if (m.d.fn.caps.msix and m.d.msix_table_bir == bar and <uint64_t>m.d.msix_table_offset <= off
+            and off < <uint64_t>(m.d.msix_table_offset + 16 * m.d.msix_entries)):
+        return
+    bar_access(m, bar)
+
+
 cdef bint vfio_irqs_out_of_range(Machine *m, int index, int count) noexcept nogil:
     """vfio.vfio_irqs_out_of_range: vfio_set_irqs_validate_and_prepare's -EINVAL."""
     return ((index == IRQ_MSIX and (not m.d.fn.caps.msix or count + 1 > m.d.msix_entries))

@@ -114,8 +114,9 @@ class Access:
         raise ValueError(target)
 
     # --- MMIO to the MSI-X table --------------------------------------------------------
-    def decodes(self, bar: int) -> tuple[str, str]:
-        """Would the function claim a memory request to the kernel's address of `bar`?
+    def decodes(self, bar: int, mapped: str = "the table is") -> tuple[str, str]:
+        """Would the function claim a request to the kernel's address of `bar` (memory, or I/O
+        for an I/O BAR)?
 
         Returns ("", "") when it would, else (cause, detail). The cause is part of the bucket
         key, so "Memory off" (H1) and "BAR moved" (H1b) are different findings."""
@@ -126,12 +127,23 @@ class Access:
         if hw_power_state(self.m) != D0:
             return "not in D0", f"PowerState D{hw_power_state(self.m)}"
         cmd = st.hw.read(PCI_COMMAND, 2)
-        if not cmd & PCI_COMMAND_MEMORY:
+        info = self.m.profile.bar(bar)
+        if info is not None and info.kind == "io":
+            if not cmd & PCI_COMMAND_IO:
+                return "I/O off", f"Command=0x{cmd:04x}"
+        elif not cmd & PCI_COMMAND_MEMORY:
             return "Memory off", f"Command=0x{cmd:04x}"
         if self.m.bar_register_value(bar) != st.dev.resources[bar]:
-            return "BAR moved", (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but the table is mapped "
+            return "BAR moved", (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but {mapped} mapped "
                                  f"at 0x{st.dev.resources[bar]:x}")
         return "", ""
+
+    def bar_access(self, bar: int) -> None:
+        """A user's dword access to BAR `bar` at the kernel's address (vfio_pci_bar_rw): the
+        function claims it or it is an Unsupported Request. BAR contents are not modelled."""
+        cause, why = self.decodes(bar, "the BAR is")
+        if cause:
+            self._unsupported_request(f"user BAR, {cause}", why)
 
     def msix_write(self, offset: int, value: int, what: str) -> None:
         """A 32-bit MMIO write at `offset` into the table's BAR."""

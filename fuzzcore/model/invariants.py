@@ -21,7 +21,8 @@ INVARIANTS: tuple[Invariant, ...] = (
               "an MMIO access (MSI-X table or PBA, BAR) reached the device while it could not decode it "
               "(Command.Memory off, BAR not at the kernel's address, not D0): an Unsupported Request",
               checked='at every MMIO access the models make (MSI-X table and PBA writes and reads, BAR access), as it happens',
-              registers='the access and why: MSI-X table or PBA (read or write), each with Memory off, not in D0, BAR moved or not answering'),
+              registers='the access and why: MSI-X table or PBA (read or write), each with Memory off, not in D0, BAR moved or not answering; '
+                        'a vfio user\'s BAR access (vfio_bar_rw) with those or I/O off'),
     Invariant("restore_unsaved_buffer", "H2/H3",
               "a restore wrote a capability buffer that no save of the snapshot's epoch filled "
               "(zeros never saved, or left over from an older save)",

@@ -462,6 +462,7 @@ OPS = {
     "vfio_close": lambda m: vfio.vfio_close(m),
     "vfio_config_write": lambda m, offset, width, value: vfio.vfio_config_write(m, offset, int(width), value),
     "vfio_set_irqs": lambda m, index, count: vfio.vfio_set_irqs(m, index, count),
+    "vfio_bar_rw": lambda m, bar, access: vfio.vfio_bar_rw(m, bar, access),
     "vfio_device_reset": lambda m: vfio.vfio_device_reset(m),
     "vfio_hot_reset": lambda m: vfio.vfio_hot_reset(m),
     "qemu_pre_reset": lambda m: qemu.qemu_pre_reset(m),

@@ -76,6 +76,9 @@ def condition(m, when: str, result: int, arg=None) -> bool:
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
+    elif name in ("vfio_bar_unassigned", "vfio_mem_bar_d3", "vfio_mem_bar_memory_off"):
+        from . import vfio
+        value = getattr(vfio, name)(m, arg[0])
     elif name == "vfio_reset_works":
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
@@ -173,6 +176,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "vfio_irqs_enable":
             from .vfio import vfio_irqs_enable
             result = vfio_irqs_enable(m, arg[0], arg[1], st.param("memory") == "bracket")
+        elif do == "vfio_bar_access":
+            from .vfio import vfio_bar_access
+            vfio_bar_access(m, arg[0], arg[1])
         elif do == "user_set_irqs":
             from .vfio import vfio_set_irqs
             vfio_set_irqs(m, st.param("index"), 0)              # VFIO_DEVICE_SET_IRQS, count 0

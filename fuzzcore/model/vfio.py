@@ -182,6 +182,48 @@ def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
     return 0
 
 
+def vfio_bar_rw(m, bar: int, access: str) -> int:
+    """A user's pread/pwrite of BAR region `bar` (vfio_pci_rw -> vfio_pci_bar_rw, §6.10): the
+    policy path vfio_pci_bar_rw."""
+    from .paths import run_path
+    return run_path(m, "vfio_pci_bar_rw", (bar, access))
+
+
+def _resource_kind(m, bar: int) -> str:
+    """The kind of the resource behind region `bar` ("" when pci_resource_start is 0)."""
+    info = m.profile.bar(bar)
+    if info is None or info.kind == "none" or not m.state.dev.resources[bar]:
+        return ""
+    return info.kind
+
+
+def vfio_bar_unassigned(m, bar: int) -> bool:
+    return not _resource_kind(m, bar)
+
+
+def vfio_mem_bar_d3(m, bar: int) -> bool:
+    """test_mem (IORESOURCE_MEM) and current_state >= PCI_D3hot (PCI_UNKNOWN is above D3cold)."""
+    return _resource_kind(m, bar) not in ("", "io") and m.state.dev.current_state >= D3HOT
+
+
+def vfio_mem_bar_memory_off(m, bar: int) -> bool:
+    """test_mem and vconfig's Memory clear (a physical function implements Command.Memory)."""
+    return (_resource_kind(m, bar) not in ("", "io")
+            and not m.state.vfio.vconfig_command & PCI_COMMAND_MEMORY)
+
+
+def vfio_bar_access(m, bar: int, access: str) -> None:
+    """vfio_ioread32/vfio_iowrite32 of the BAR's last dword. Inside the MSI-X table range
+    vfio_pci_core_do_io_rw fills reads with all-ones and drops writes: no request is made."""
+    info = m.profile.bar(bar)
+    off = info.size - 4
+    msix = m.profile.msix
+    if (msix is not None and m.caps.msix and msix.table_bir == bar
+            and msix.table_offset <= off < msix.table_offset + 16 * msix.entries):
+        return
+    m.io.bar_access(bar)
+
+
 def vfio_device_reset(m) -> int:
     """VFIO_DEVICE_RESET (§6.5): the policy path vfio_pci_ioctl_reset (-EINVAL unless reset_works;
     D0, which may restore pm_save; pci_try_reset_function)."""

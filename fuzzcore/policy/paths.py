@@ -146,6 +146,10 @@ PATHS: tuple[PathDef, ...] = (
             "L1.2 enables, parent before child, ASPM back"),
     PathDef("pci_restore_msix_state", "__pci_restore_msix_state (drivers/pci/msi/msi.c)", "", "§4.2, §4.3",
             "restore step `msi`, its MSI-X half: INTx off, Enable with Mask All, the entries, Mask All cleared"),
+    PathDef("vfio_pci_bar_rw", "vfio_pci_rw -> vfio_pci_bar_rw -> vfio_pci_core_do_io_rw "
+            "(drivers/vfio/pci/vfio_pci_rdwr.c)", "vfio_pci_bar_rw", "§6.10",
+            "a user's read or write of a BAR region: the resource check, vfio_pci_core_ioread/iowrite's "
+            "test_mem checks under memory_lock, the access"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -358,6 +362,11 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("msix_restore_entries", "__pci_restore_msix_state's loop: pci_write_msg_msix, pci_msix_write_vector_ctrl",
                  (), "each entry's cached message (D0 and connected only: __pci_write_msi_msg) and Vector Control, "
                      "over MMIO"),
+    PrimitiveDef("vfio_bar_access", "vfio_ioread32 / vfio_iowrite32 on vdev->barmap[bar]",
+                 (), "the path's BAR and access at the BAR's last dword, to the address the kernel assigned: "
+                     "the function claims it only in D0, answering, with Memory (I/O for an I/O BAR) decode "
+                     "on and the BAR still at that address, else an Unsupported Request; a dword inside the "
+                     "MSI-X table is not accessed (vfio_pci_core_do_io_rw's excluded range)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -398,6 +407,13 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("l1ss_l12_saved", "pl_l1_2_enable || cl_l1_2_enable: either saved CTL1 has an L1.2 enable"),
     ("msix_enabled", "dev->msix_enabled (and the function has an MSI-X capability)"),
     ("msix_messages_written", "__pci_write_msi_msg writes the message: current_state D0 and the device connected"),
+    ("vfio_bar_unassigned", "the path's BAR has no resource: pci_resource_start(pdev, bar) is 0 (no BAR, the "
+                            "upper half of a 64-bit BAR, or unassigned)"),
+    ("vfio_mem_bar_d3", "the path's BAR is a memory BAR (test_mem) and current_state >= PCI_D3hot (D3hot, D3cold "
+                        "or unknown): __vfio_pci_memory_enabled's power-state half"),
+    ("vfio_mem_bar_memory_off", "the path's BAR is a memory BAR (test_mem), vfio's virtual Command has Memory "
+                                "clear and the function implements it (!pdev->no_command_memory): "
+                                "__vfio_pci_memory_enabled's Command half"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

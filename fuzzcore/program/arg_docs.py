@@ -52,4 +52,6 @@ ARG_MEANINGS: dict[tuple[str, str], str] = {
     ("vfio_set_irqs", "index"):
         "VFIO_PCI_*_IRQ_INDEX: none disables every interrupt, intx, msi or msix enables that kind",
     ("vfio_set_irqs", "count"): "vectors to enable minus one (count=0: one vector)",
+    ("vfio_bar_rw", "bar"): "the BAR region index 0-5 (unassigned, absent or the upper half of a 64-bit BAR: -EINVAL)",
+    ("vfio_bar_rw", "access"): "read (pread) or write (pwrite of zero) of the BAR's last dword",
 }

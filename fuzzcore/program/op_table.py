@@ -30,6 +30,7 @@ DRIVERS = ("none", "host", "vfio")
 SLEEP_TRANSITIONS = ("s2idle", "deep", "hibernate_thaw", "hibernate_restore")   # mem_sleep s2idle/deep; hibernation
 SLEEP_POWER = ("kept", "lost")   # whether the platform removed the function's power while asleep
 BAR_SLOTS = 4  # alternative resource addresses a re-assignment may move a BAR to
+BAR_ACCESS = ("read", "write")   # a user's pread or pwrite on a BAR region of the vfio device fd
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,11 @@ OPS: tuple[Op, ...] = (
        "s2idle and deep (S3) suspend, hibernation freeze+thaw, hibernation restore; power=lost: the "
        "platform removed the function's power meanwhile (always for hibernate_restore, never for "
        "hibernate_thaw, whatever the argument)"),
+    # --- a vfio user's MMIO/port I/O (appended) -------------------------------------------------
+    Op("vfio_bar_rw", "vfio", "vfio_pci_bar_rw", (Arg("bar", "int", 1, 6), _enum("access", BAR_ACCESS)),
+       "a user's dword read or write of a BAR region through the device fd (the BAR's last dword; "
+       "inside the MSI-X table vfio reads all-ones and drops writes): [path.vfio_pci_bar_rw]",
+       (_VFIO_OPEN, _QEMU_IDLE)),
 )
 
 OP_INDEX = {op.name: i for i, op in enumerate(OPS)}
