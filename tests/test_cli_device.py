@@ -73,3 +73,38 @@ def test_list_marks_the_default():
 def test_show_unknown_device_exits_2():
     r = fz("device", "show", "nonesuch")
     assert r.returncode == 2 and "built-in devices" in r.stderr
+
+
+def test_import_of_a_pf_emits_a_vf_profile(tmp_path):
+    """--vf-output derives a VF from the PF's SR-IOV capability: a VF profile (virtfn, BARs at
+    the PF's VF BARs, Memory and BARs read-only zero) that `device show` and the models load."""
+    vf = tmp_path / "vf.toml"
+    r = fz("device", "import", DATA / "pciutils-intel-82576-10c9-nic-sriov.txt", "--upstream-port", "cnl-rootport",
+           "--bar", "0=128K", "--bar", "1=4M", "--bar", "2=32", "--bar", "3=16K", "-o", tmp_path / "pf.toml",
+           "--vf-output", vf, "--vf-bar", "0=16K", "--vf-bar", "3=16K")
+    assert r.returncode == 0, r.stderr
+    text = vf.read_text()
+    assert "virtfn = true" in text and "address = 0xd2840000" in text and "address = 0xd2860000" in text
+    from fuzzcore.device.profile import load_profile
+    p = load_profile(vf)
+    assert p.virtfn and [c.name for c in p.walk.all] == ["PM", "MSI", "MSI-X", "PCIe", "AER", "ARI"]
+    assert p.semantics.wmask[0x04] & 0x3 == 0 and not p.semantics.wmask[0x10:0x28].any()
+    assert fz("device", "show", vf).returncode == 0
+
+
+def test_a_pf_without_enabled_vfs_gives_no_vf_profile(tmp_path):
+    r = fz("device", "import", I350, "-o", tmp_path / "pf.toml", "--vf-output", tmp_path / "vf.toml")
+    assert r.returncode == 2 and "VF Enable clear or NumVFs 0" in r.stderr
+    assert not (tmp_path / "vf.toml").exists()
+
+
+def test_a_vf_profile_that_breaks_the_spec_names_the_line(tmp_path):
+    from fuzzcore.device.builtin import builtin_dir
+    text = (builtin_dir() / "nic-82576-vf.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("address = 0xd2860000", "address = 0xd2860010"))
+    r = fz("device", "show", bad)
+    assert r.returncode == 2 and "bad.toml:" in r.stderr and "not aligned" in r.stderr
+    bad.write_text(text.replace("virtfn = true", "virtfn = false"))
+    r = fz("device", "show", bad)
+    assert r.returncode == 2 and "only a VF's BARs" in r.stderr

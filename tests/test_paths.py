@@ -85,6 +85,8 @@ def test_policy_show_path_marks_the_overlay():
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "nowhere" }]\n', 7, "not another step"),
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "restore" }]\n', 6, "has no definition"),
     ('[path.pci_dev_restore.step]\nrestore = { when = "sometimes" }\n', 7, "unknown condition"),
+    ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and sometimes" }\n', 7, 'unknown condition "sometimes"'),
+    ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and d0 and d0 and not d0" }\n', 7, "at most 3"),
     ('[path.pci_dev_restore.step]\nreset_done = { callback = "shutdown" }\n', 7, "not allowed"),
     ('[path.nonesuch]\nsteps = []\n', 6, "unknown path"),
     ('[driver.shutdown]\nsteps = []\n', 6, "unknown driver callback"),
@@ -221,7 +223,7 @@ def test_vfio_sequences_are_paths():
     p = load_policy("linux-7.1")
     assert [s.name for s in p.path("vfio_pci_core_enable")] == [
         "runtime_resume", "clear_master", "enable", "reset", "reset_works", "save", "store", "d0",
-        "config_init", "open"]
+        "config_init", "vf_memory", "open"]
     assert [s.name for s in p.path("vfio_pci_core_disable")] == [
         "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
     assert [s.do for s in p.path("vfio_pci_core_disable_restore")] == [
@@ -371,3 +373,21 @@ def test_msix_restore_is_a_path_and_231c7a57d193_is_its_memory_bracket(both):
     key = ("mmio_decode_off", "MSI-X table, Memory off")
     assert key in {(v.invariant, v.register) for v in base.oracle.violations if v.op == "pci_reset_function"}
     assert key not in {(v.invariant, v.register) for v in fixed.oracle.violations if v.op == "pci_reset_function"}
+
+
+def test_when_joins_conditions_with_and(both, tmp_path):
+    """A step's `when` may join up to three conditions with "and" (each may be negated), compiled
+    to one signed byte per term; both models evaluate every term. pci_dev_restore's restore under
+    `result_ok and not d0`: a function reset leaves the I350 in D0, so the restore is skipped."""
+    from fuzzcore.policy.paths import CONDITION_IDS, encode_when
+    assert encode_when("d0 and not result_ok") == (CONDITION_IDS["d0"] + 1) | ((-(CONDITION_IDS["result_ok"] + 1)) & 0xFF) << 8
+    prog = "pci_bind_driver(driver=host)\npci_enable_msix(nvec=1)\npci_reset_function(method=flr)"
+    base = run("linux-7.1", prog)
+    assert base.state.dev.msix_enabled and base.state.hw.read(base.caps.msix + 2, 2) & 0x8000
+    spec = overlay(tmp_path, '[path.pci_dev_restore.step]\nrestore = { do = "restore_state", when = "result_ok and not d0" }\n')
+    skipped = run(spec, prog)
+    assert not skipped.state.hw.read(skipped.caps.msix + 2, 2) & 0x8000      # not restored
+    spec = overlay(tmp_path, '[path.pci_dev_restore.step]\nrestore = { do = "restore_state", when = "result_ok and d0" }\n',
+                   "u")
+    kept = run(spec, prog)
+    assert kept.state.hw.read(kept.caps.msix + 2, 2) & 0x8000

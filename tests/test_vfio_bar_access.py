@@ -93,3 +93,49 @@ def test_qemu_resetting_refuses_the_op(both):
     assert rcs[-1] == -1
     m, rcs = run("linux-7.1", "vfio_bar_rw(bar=0, access=read)")
     assert rcs[-1] == -19
+
+
+# --- an SR-IOV VF (virtfn = true): no Memory bit; the PF's VF MSE decides decode -------------------
+
+PRE_VF_FIX = f"linux-7.1+{EXAMPLES / 'pre-ebfa440ce38b.toml'}"
+
+
+def test_a_vf_is_handed_over_with_virtual_memory_on_and_its_bars_work(both):
+    """vfio_config_init sets a VF's virtual Memory bit (no_command_memory) and the -EIO test
+    leaves VFs out: a BAR read right after open works, even after the user clears Command; the
+    hardware's Command Memory bit stays zero throughout and nothing is flagged."""
+    m, rcs = run("linux-7.1", "vfio_open()\nvfio_bar_rw(bar=0, access=read)\n"
+                              "vfio_config_write(offset=0x4, width=2, value=0x0)\nvfio_bar_rw(bar=3, access=read)",
+                 "nic-82576-vf")
+    assert rcs[1:] == [0, 0, 0]
+    assert m.state.vfio.vconfig_command & 0x2 == 0 and m.state.hw.read(0x04, 2) & 0x2 == 0
+    assert not m.oracle.violations
+
+
+def test_before_the_vf_fix_a_vf_bar_fails_eio_until_the_user_writes_memory(both):
+    """docs/examples/pre-ebfa440ce38b.toml: the VF is handed over with virtual Memory off (copied
+    from the VF), so the same read fails -EIO until the user writes Memory; a PF is unaffected."""
+    prog = ("vfio_open()\nvfio_bar_rw(bar=0, access=read)\nvfio_config_write(offset=0x4, width=2, value=0x2)\n"
+            "vfio_bar_rw(bar=0, access=read)")
+    m, rcs = run(PRE_VF_FIX, prog, "nic-82576-vf")
+    assert rcs[1:] == [-5, 0, 0]
+    m, rcs = run("linux-7.1", prog, "nic-82576-vf")
+    assert rcs[1:] == [0, 0, 0]
+    m, rcs = run(PRE_VF_FIX, prog, "nic-82576")
+    assert rcs[1:] == [0, 0, 0]
+
+
+def test_vf_semantics_in_the_models(both):
+    """Command's Memory bit reads zero whatever is written; the BARs read zero and the function
+    decodes at its share of the PF's VF BAR; there is no bus reset (the PF shares the bus), no
+    hot reset through vfio (the PF is not the user's) and nothing moves a VF's BAR."""
+    m, rcs = run("linux-7.1", "pci_bind_driver(driver=host)\npci_reset_function(method=bus)\n"
+                              "pci_reset_function(method=flr)\npci_enable_msix(nvec=1)", "nic-82576-vf")
+    assert rcs[1:] == [-22, 0, 0]
+    assert m.state.hw.read(0x04, 2) & 0x3 == 0 and m.state.hw.read(0x10, 4) == 0
+    assert m.state.dev.resources[0] == 0xD2840000
+    assert m.state.dev.msix_enabled and not m.oracle.violations       # the table decodes: no UR
+    m, rcs = run("linux-7.1", "vfio_open()\nvfio_hot_reset()", "nic-82576-vf")
+    assert rcs[-1] == -22
+    m, rcs = run("linux-7.1", "pci_bind_driver(driver=none)\npci_assign_bar(bar=0, slot=1)", "nic-82576-vf")
+    assert rcs[-1] == -22 and m.state.dev.resources[0] == 0xD2840000

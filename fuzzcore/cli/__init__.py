@@ -92,7 +92,13 @@ def _parse_size(text: str) -> int:
 @click.option("--upstream-port", default="", help="Built-in profile of the port above this device.")
 @click.option("--strict", is_flag=True, help="Treat consistency warnings (upstream port type, BAR size "
                                              "against Resizable BAR Control) as errors: exit 2, nothing written.")
-def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict):
+@click.option("--vf-output", type=click.Path(dir_okay=False),
+              help="Also write the profile of one of the PF's VFs, derived from its SR-IOV capability.")
+@click.option("--vf-index", type=int, default=0, show_default=True, help="Which VF --vf-output derives.")
+@click.option("--vf-bar", "vf_bar_opts", multiple=True, metavar="N=SIZE",
+              help="A VF BAR's per-VF size the dump cannot tell, e.g. --vf-bar 0=16K; repeatable.")
+def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict, vf_output, vf_index,
+                  vf_bar_opts):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
     from ..util.atomic_write import atomic_write_text, clear_temps
     from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
@@ -139,12 +145,46 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
     if prof.bar_sizes_guessed:
         click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
                    err=True)
+    vf_text = _vf_profile_text(prof, dump_file, vf_output, vf_index, vf_bar_opts) if vf_output else ""
     if output:
         clear_temps(Path(output).parent, (Path(output).name,))    # what a killed import left
         atomic_write_text(output, text)
         click.echo(f"wrote {output}: {prof.description or name} ({len(prof.walk.all)} capabilities)")
     else:
         click.echo(text, nl=False)
+    if vf_output:
+        clear_temps(Path(vf_output).parent, (Path(vf_output).name,))
+        atomic_write_text(vf_output, vf_text)
+        click.echo(f"wrote {vf_output}: a VF of {name} (derived: docs/model.md, SR-IOV virtual functions)",
+                   err=not output)
+
+
+def _vf_profile_text(pf, dump_file: str, vf_output: str, vf_index: int, vf_bar_opts) -> str:
+    """The VF profile --vf-output asks for, checked by loading it back; exit 2 with the reason when
+    the PF's dump gives no VF."""
+    from ..device.profile import ProfileError, loads_profile, profile_to_toml
+    from ..device.vf_profile import vf_profile_from_pf
+    sizes = {}
+    for opt in vf_bar_opts:
+        idx, _, size = opt.partition("=")
+        try:
+            sizes[int(idx)] = _parse_size(size)
+        except ValueError:
+            _fail(f"--vf-bar takes N=SIZE (e.g. 0=16K); got {opt!r}")
+        if int(idx) not in range(6):
+            _fail(f"--vf-bar {opt}: N is a VF BAR index, 0..5")
+    try:
+        vf = vf_profile_from_pf(pf, Path(vf_output).stem, vf_index, sizes)
+        text = profile_to_toml(vf)
+        loads_profile(text, vf_output)
+    except ProfileError as e:
+        _fail(f"--vf-output: {dump_file}: {e.message}")
+    except ValueError as e:
+        _fail(f"--vf-output: {e}")
+    if vf.bar_sizes_guessed:
+        click.echo(f"warning: {vf_output}: VF BAR sizes guessed from address alignment; pass --vf-bar N=SIZE",
+                   err=True)
+    return text
 
 
 @device.command("list")

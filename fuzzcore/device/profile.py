@@ -57,6 +57,7 @@ class DeviceProfile:
     bars: list[BarInfo] = field(default_factory=list)
     rom_size: int = 0
     bar_sizes_guessed: bool = False
+    virtfn: bool = False              # an SR-IOV virtual function (pci_iov_add_virtfn: is_virtfn)
 
     # --- derived from the image ---------------------------------------------------------------
     @cached_property
@@ -72,7 +73,7 @@ class DeviceProfile:
 
     @cached_property
     def semantics(self) -> RegisterSemantics:
-        return build_semantics(self.config, self.walk, self.bars, self.rom_size, self.header_type)
+        return build_semantics(self.config, self.walk, self.bars, self.rom_size, self.header_type, self.virtfn)
 
     @property
     def header_type(self) -> int:
@@ -110,12 +111,33 @@ class DeviceProfile:
     def bar(self, index: int) -> BarInfo | None:
         return next((b for b in self.bars if b.index == index), None)
 
+    def bar_resource(self, bar: BarInfo) -> int:
+        """The address enumeration gives BAR `bar`'s resource: what the BAR holds (__pci_read_base),
+        or for a VF, whose BARs read zero, its share of the PF's VF BAR (pci_iov_add_virtfn)."""
+        if self.virtfn:
+            return bar.address
+        lo = struct.unpack_from("<I", self.image, 0x10 + 4 * bar.index)[0]
+        if bar.kind == "io":
+            return lo & ~0x3
+        addr = lo & ~0xF
+        if bar.kind == "mem64":
+            addr |= struct.unpack_from("<I", self.image, 0x14 + 4 * bar.index)[0] << 32
+        return addr
+
+    def bar_res_flags(self, bar: BarInfo) -> int:
+        """decode_bar (drivers/pci/probe.c): res->flags keeps the BAR's bits below the address mask
+        as enumeration read them; a VF's come from the PF's VF BAR (its kind and prefetch bit)."""
+        if self.virtfn:
+            return (0x4 if bar.kind == "mem64" else 0) | (0x8 if bar.prefetchable else 0)
+        lo = struct.unpack_from("<I", self.image, 0x10 + 4 * bar.index)[0]
+        return lo & (0x3 if bar.kind == "io" else 0xF)
+
 
 # --- TOML -------------------------------------------------------------------------------------
 
 _DEVICE_KEYS = {"name": str, "description": str, "source": str, "upstream_port": str,
-                "bar_sizes_guessed": bool}
-_BAR_KEYS = {"index": int, "kind": str, "size": int, "prefetchable": bool}
+                "bar_sizes_guessed": bool, "virtfn": bool}
+_BAR_KEYS = {"index": int, "kind": str, "size": int, "prefetchable": bool, "address": int}
 _ROM_KEYS = {"size": int}
 _MSIX_KEYS = {"entries": int, "table_bir": int, "table_offset": int, "pba_bir": int, "pba_offset": int}
 _DERIVED_KEYS = {"no_soft_reset": bool, "flr": bool, "pcie_type": str}
@@ -162,8 +184,20 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
         if slots & seen:
             raise src.error(f"BAR{b['index']} overlaps another BAR", "bars", "index", i)
         seen |= slots
+        virtfn = dev.get("virtfn", False)
+        if "address" in b and not virtfn:
+            raise src.error(f"BAR{b['index']} address: only a VF's BARs (virtfn = true) take an address; "
+                            "a function's own BARs are read from the dump", "bars", "address", i)
+        if virtfn and b["kind"] != "none" and "address" not in b:
+            raise src.error(f"BAR{b['index']}: a VF's BAR reads zero, so it needs address = ... (the PF's VF "
+                            f"BAR{b['index']} plus the VF's offset)", "bars", None, i)
+        if virtfn and b["kind"] == "io":
+            raise src.error(f"BAR{b['index']}: a VF has no I/O BARs (SR-IOV §3.3.14)", "bars", "kind", i)
+        if b.get("address", 0) & (size - 1 if size else 0):
+            raise src.error(f"BAR{b['index']} address {b['address']:#x} is not aligned to its size {size:#x}",
+                            "bars", "address", i)
         try:
-            bars.append(BarInfo(b["index"], b["kind"], size, b.get("prefetchable", False)))
+            bars.append(BarInfo(b["index"], b["kind"], size, b.get("prefetchable", False), b.get("address", 0)))
         except ValueError as e:
             raise src.error(str(e), "bars", "size", i) from None
     rom = data.get("rom", {})
@@ -172,7 +206,8 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     if rom_size and rom_size & (rom_size - 1):
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
-                         dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False))
+                         dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False),
+                         dev.get("virtfn", False))
     problem = profile_problem(prof, check_upstream)
     if problem is not None:
         if problem.offset is not None and problem.offset // 16 < len(row_lines):
@@ -244,11 +279,15 @@ def profile_to_toml(prof: DeviceProfile) -> str:
            f"upstream_port = {_toml_str(prof.upstream_port)}"]
     if prof.bar_sizes_guessed:
         out.append("bar_sizes_guessed = true  # sizes inferred from address alignment: check them")
+    if prof.virtfn:
+        out.append("virtfn = true  # an SR-IOV VF: Command's Memory bit and the BARs read zero")
     out += ["", "[derived]", f"pcie_type = {_toml_str(prof.pcie_type)}",
             f"no_soft_reset = {str(prof.no_soft_reset).lower()}", f"flr = {str(prof.flr).lower()}"]
     for b in prof.bars:
         out += ["", "[[bars]]", f"index = {b.index}", f"kind = {_toml_str(b.kind)}",
                 f"size = 0x{b.size:x}", f"prefetchable = {str(b.prefetchable).lower()}"]
+        if prof.virtfn:
+            out.append(f"address = 0x{b.address:x}  # the PF's VF BAR{b.index} + this VF's offset")
     if prof.rom_size:
         out += ["", "[rom]", f"size = 0x{prof.rom_size:x}"]
     m = prof.msix

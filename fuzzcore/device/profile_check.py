@@ -178,7 +178,31 @@ def _port_problem(prof) -> Problem | None:
     return None
 
 
+def _vf_problem(prof) -> Problem | None:
+    """An SR-IOV VF (virtfn = true) as the SR-IOV spec has it: a PCIe endpoint without an SR-IOV
+    capability of its own, whose BARs, Command decode bits and Interrupt Pin read zero (§3.4.1)."""
+    if not prof.virtfn:
+        return None
+    img = prof.image
+    if prof.header_type != 0 or prof.walk.find(0x10, False) is None:
+        return Problem("virtfn = true: a VF is a type 0 PCIe function (a PCI Express capability)", None,
+                       "device", "virtfn")
+    if prof.walk.find(0x10, True) is not None:
+        return Problem("virtfn = true: a VF has no SR-IOV capability of its own", None, "device", "virtfn")
+    for i in range(6):
+        if int.from_bytes(img[0x10 + 4 * i:0x14 + 4 * i], "little"):
+            return Problem(f"virtfn = true: a VF's BAR{i} reads zero (SR-IOV §3.4.1.11); its address "
+                           "goes in [[bars]] address", 0x10 + 4 * i)
+    if int.from_bytes(img[0x04:0x06], "little") & 0x3:
+        return Problem("virtfn = true: a VF's Command I/O and Memory Space Enable read zero", 0x04)
+    if img[0x3D]:
+        return Problem("virtfn = true: a VF's Interrupt Pin reads zero (SR-IOV §3.4.1.18)", 0x3D)
+    if prof.rom_size:
+        return Problem("virtfn = true: a VF has no Expansion ROM BAR (SR-IOV §3.4.1.14)", None, "rom", "size")
+    return None
+
+
 def profile_problem(prof, check_upstream: bool = True) -> Problem | None:
     """The first thing that keeps `prof` from running in the models, or None."""
-    return (capability_problem(prof) or _bar_problem(prof) or _msix_problem(prof)
+    return (capability_problem(prof) or _vf_problem(prof) or _bar_problem(prof) or _msix_problem(prof)
             or (_port_problem(prof) if check_upstream else None))

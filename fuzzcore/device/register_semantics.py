@@ -64,6 +64,7 @@ class BarInfo:
     kind: str           # "mem32" | "mem64" | "io" | "none"   (mem64 occupies index and index+1)
     size: int           # bytes, power of two (0 for none)
     prefetchable: bool = False
+    address: int = 0    # a VF's BAR: the address its PF's VF BAR gives it (the register reads 0)
 
     def __post_init__(self) -> None:
         if self.kind not in BAR_KINDS:
@@ -165,12 +166,13 @@ def _as_image(image) -> np.ndarray:
 
 
 def build_semantics(image, walk: WalkResult, bars: list[BarInfo], rom_size: int,
-                    header_type: int | None = None) -> RegisterSemantics:
+                    header_type: int | None = None, virtfn: bool = False) -> RegisterSemantics:
     """Masks and reset tables for `image` (uint8[4096]; shorter images are zero-padded).
 
     `walk` is the capability walk of the same image, `bars` the implemented BARs (missing
     indices are unimplemented: read-only), `rom_size` the Expansion ROM size (0: no ROM BAR),
-    `header_type` overrides PCI_HEADER_TYPE & 0x7f from the image.
+    `header_type` overrides PCI_HEADER_TYPE & 0x7f from the image; `virtfn` makes it an SR-IOV
+    VF's (Command's decode bits and the BARs read-only zero).
     """
     if rom_size < 0 or (rom_size and (rom_size & (rom_size - 1) or rom_size < 2048)):
         raise ValueError(f"ROM size {rom_size:#x} is not 0 or a power of two >= 2 KiB")
@@ -181,7 +183,7 @@ def build_semantics(image, walk: WalkResult, bars: list[BarInfo], rom_size: int,
     if pcie is not None:
         flags = int(img[pcie.offset + 2]) | (int(img[pcie.offset + 3]) << 8)  # PCI_EXP_FLAGS
         port, version = (flags >> 4) & 0xF, flags & 0xF
-    ctx = Ctx(img, htype, port, version or 0, tuple(bars), rom_size)
+    ctx = Ctx(img, htype, port, version or 0, tuple(bars), rom_size, virtfn)
 
     b = _Builder()
     # CardBus and unknown layouts: only the registers common to every header

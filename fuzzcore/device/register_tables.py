@@ -54,6 +54,7 @@ class Ctx:
     pcie_version: int         # PCI_EXP_FLAGS_VERS, 0 without a PCIe capability
     bars: tuple = ()          # BarInfo list (header BAR expander)
     rom_size: int = 0
+    virtfn: bool = False      # an SR-IOV VF: Command's decode bits and the BARs are RO zero
 
     def dword(self, off: int) -> int:
         """Little-endian dword at `off`, bytes beyond the image read as 0."""
@@ -134,6 +135,15 @@ def not_pcie(ctx: Ctx, base: int) -> bool:
     return ctx.port is None
 
 
+def is_vf(ctx: Ctx, base: int) -> bool:
+    return ctx.virtfn
+
+
+def pf_pcie(ctx: Ctx, base: int) -> bool:
+    """A PCIe function that is not a VF."""
+    return ctx.port is not None and not ctx.virtfn
+
+
 def all_(*conds: Cond) -> Cond:
     return lambda ctx, base: all(c(ctx, base) for c in conds)
 
@@ -155,6 +165,10 @@ class CapSpec:
 # (SPECIAL, INVALIDATE, VGA_PALETTE, FAST_BACK) be written too. WAIT (stepping) is always RO.
 PCI_COMMAND_PCIE_WMASK = 0x001 | 0x002 | 0x004 | 0x040 | 0x100 | 0x400
 PCI_COMMAND_PCI_WMASK = PCI_COMMAND_PCIE_WMASK | 0x008 | 0x010 | 0x020 | 0x200
+# An SR-IOV VF (SR-IOV 1.1 §3.4.1.3): I/O Space and Memory Space Enable are RO zero (the PF's VF
+# MSE decides decode), Interrupt Disable RO zero (no INTx), Parity Error Response and SERR# Enable
+# reserved: only Bus Master is the VF's own.
+PCI_COMMAND_VF_WMASK = 0x004
 # PCI_STATUS_PARITY | SIG_TARGET_ABORT | REC_TARGET_ABORT | REC_MASTER_ABORT | SIG_SYSTEM_ERROR |
 # DETECTED_PARITY (QEMU pci_init_w1cmask); PCI_SEC_STATUS uses the same bit positions.
 PCI_STATUS_W1C = 0x0100 | 0x0800 | 0x1000 | 0x2000 | 0x4000 | 0x8000
@@ -176,7 +190,7 @@ def _bar_masks(info) -> list[int]:
 def _header_bars(ctx: Ctx, base: int) -> list[F]:
     nbars = 6 if ctx.header_type == 0 else 2 if ctx.header_type == 1 else 0
     rows = []
-    for info in ctx.bars:
+    for info in () if ctx.virtfn else ctx.bars:       # a VF's BARs are RO zero (SR-IOV §3.4.1.11)
         for i, mask in enumerate(_bar_masks(info)):
             if info.index + i < nbars:
                 rows.append(RW(0x10 + 4 * (info.index + i), 4, mask))  # PCI_BASE_ADDRESS_n
@@ -191,7 +205,8 @@ def _header_bars(ctx: Ctx, base: int) -> list[F]:
 
 HEADER_COMMON = (
     RO(0x00, 4), RO(0x08, 4), RO(0x0E, 1),             # IDs, class/revision, header type
-    RW(0x04, 2, PCI_COMMAND_PCIE_WMASK, when=is_pcie),
+    RW(0x04, 2, PCI_COMMAND_PCIE_WMASK, when=pf_pcie),
+    RW(0x04, 2, PCI_COMMAND_VF_WMASK, when=is_vf),
     RW(0x04, 2, PCI_COMMAND_PCI_WMASK, when=not_pcie),
     RW1C(0x06, 2, PCI_STATUS_W1C),
     RW(0x0C, 1, 0xFF),                                  # PCI_CACHE_LINE_SIZE (no effect on PCIe)

@@ -218,6 +218,8 @@ cdef uint64_t bar_register_value(Machine *m, int bar) noexcept nogil:
     cdef int pos = m.d.bar_pos[bar]
     cdef uint64_t lo = hw_read(m, 0x10 + 4 * bar, 4)
     cdef int kind
+    if pos >= 0 and m.d.virtfn:
+        return m.d.bars[pos].image_addr        # a VF's share of its PF's VF BAR
     if pos < 0:
         return lo
     kind = m.d.bars[pos].kind
@@ -256,7 +258,7 @@ cdef int decodes(Machine *m, int bar, uint64_t *a, uint64_t *b, uint64_t *c) noe
         if not cmd & PCI_COMMAND_IO:
             a[0] = cmd
             return DEC_IO_OFF
-    elif not cmd & PCI_COMMAND_MEMORY:
+    elif not cmd & PCI_COMMAND_MEMORY and not m.d.virtfn:
         a[0] = cmd
         return DEC_MEMORY_OFF
     val = bar_register_value(m, bar)

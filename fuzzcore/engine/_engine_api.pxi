@@ -306,6 +306,7 @@ cdef class Engine:
         d.msix_entries, d.msix_table_bir, d.msix_table_offset = \
             dt.msix_entries, dt.msix_table_bir, dt.msix_table_offset
         d.tph_entries = dt.tph_entries
+        d.virtfn = dt.virtfn
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r

@@ -267,6 +267,9 @@ cdef int pci_assign_bar(Machine *m, int bar, int slot) noexcept nogil:
     cdef int pos = m.d.bar_pos[bar]
     if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
         return EINVAL_
+    if m.d.virtfn:
+        m.refused_now = 1          # features.pci_assign_bar: nothing moves a VF's resources
+        return EINVAL_
     m.st.dev.resources[bar] = bar_slot_address(m, bar, slot)
     pci_update_bar(m, bar)
     return 0

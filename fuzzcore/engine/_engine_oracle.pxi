@@ -145,7 +145,7 @@ cdef void check_all_ones_write(Machine *m, int index) noexcept nogil:
     cdef int i
     if index == 1:
         report(m, INV_RESTORE_ALL_ONES, REG_COMMAND, MSG_ALL_ONES_COMMAND, 0, 0, 0)
-    elif m.d.header_type == 0 and 4 <= index <= 9:
+    elif m.d.header_type == 0 and 4 <= index <= 9 and not m.d.virtfn:   # a VF's BARs are RO zero
         for i in range(m.d.n_bars):
             if m.d.bars[i].kind != BAR_NONE and m.d.bars[i].index == index - 4:
                 report(m, INV_RESTORE_ALL_ONES, REG_BAR0 + index - 4, MSG_ALL_ONES_BAR, 0, 0, 0)
@@ -159,8 +159,8 @@ cdef void check_snapshot_bars(Machine *m) noexcept nogil:
     cdef uint32_t lo
     cdef uint64_t mask, saved
     cdef BarDesc *b
-    if m.d.header_type != 0:
-        return
+    if m.d.header_type != 0 or m.d.virtfn:
+        return                         # a VF's BARs are RO zero: what the snapshot holds lands nowhere
     for i in range(m.d.n_bars):
         b = &m.d.bars[i]
         if b.kind == BAR_NONE:
@@ -267,7 +267,7 @@ cdef void end_of_op(Machine *m) noexcept nogil:
         m.st.standing = check_intent(m, before)    # not usable: only keeps what stood
         m.refined_now = 0
         return
-    if m.st.vfio.open:
+    if m.st.vfio.open and not m.d.virtfn:   # a VF decodes by its PF's VF MSE: vfio's bits are all there is
         hw_cmd = raw_read(m.cfg, PCI_COMMAND, 2)
         diff = (hw_cmd ^ <uint32_t>m.st.vfio.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
         if diff:
@@ -294,9 +294,11 @@ cdef void end_of_op(Machine *m) noexcept nogil:
 # --- intent beside the hardware (fuzzcore/model/intent.py) -----------------------------------------
 
 cdef inline uint64_t intent_bar_raw(Machine *m, int i) noexcept nogil:
-    """intent._bar_value: BAR i's address in raw storage."""
+    """intent._bar_value: BAR i's address in raw storage (a VF: its share of the PF's VF BAR)."""
     cdef int kind = m.d.bars[m.d.bar_pos[i]].kind
     cdef uint64_t lo = raw_read(m.cfg, 0x10 + 4 * i, 4)
+    if m.d.virtfn:
+        return m.d.bars[m.d.bar_pos[i]].image_addr
     if kind == BAR_IO:
         return lo & ~(<uint64_t>0x3)
     lo &= ~(<uint64_t>0xF)

@@ -97,6 +97,7 @@ cdef enum:
     PRIM_MSIX_CTRL
     PRIM_MSIX_MEMORY
     PRIM_MSIX_RESTORE_ENTRIES
+    PRIM_VFIO_VCONFIG_SET
     PRIM_VFIO_BAR_ACCESS
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
@@ -124,8 +125,10 @@ cdef enum:
     COND_MSIX_ENABLED
     COND_MSIX_MESSAGES_WRITTEN
     COND_VFIO_BAR_UNASSIGNED
-    COND_VFIO_MEM_BAR_D3
-    COND_VFIO_MEM_BAR_MEMORY_OFF
+    COND_VFIO_MEM_BAR
+    COND_D3_OR_UNKNOWN
+    COND_VFIO_VCONFIG_MEMORY_OFF
+    COND_NO_COMMAND_MEMORY
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -159,20 +162,33 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "reset_function", "vfio_irqs_disable", "vfio_irqs_enable",
                           "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
                           "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
-                          "msix_restore_entries", "vfio_bar_access")
+                          "msix_restore_entries", "vfio_vconfig_set", "vfio_bar_access")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
                           "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
                           "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved",
-                          "msix_enabled", "msix_messages_written", "vfio_bar_unassigned", "vfio_mem_bar_d3",
-                          "vfio_mem_bar_memory_off")
+                          "msix_enabled", "msix_messages_written", "vfio_bar_unassigned", "vfio_mem_bar",
+                          "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
 
 
 cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nogil:
+    """A step's `when`: every "and" term (a signed byte each, low byte first) holds, evaluated in
+    order, stopping at the first that fails (paths.encode_when)."""
+    cdef int k, term
+    for k in range(3):
+        term = <signed char>((when >> (8 * k)) & 0xFF)
+        if term == 0:
+            break
+        if not path_term(m, term, result, arg):
+            return False
+    return True
+
+
+cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
     """A step's `when`; reads go through the modelled access path; `arg` is the path's (SET_IRQS:
     index | count << 8; BAR access: bar | access << 8)."""
     cdef int c = when if when > 0 else -when
@@ -227,10 +243,14 @@ cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nog
         v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
     elif c == COND_VFIO_BAR_UNASSIGNED:
         v = resource_kind(m, arg & 0xFF) == BAR_NONE
-    elif c == COND_VFIO_MEM_BAR_D3:
-        v = is_mem_kind(resource_kind(m, arg & 0xFF)) and m.st.dev.current_state >= D3HOT
-    elif c == COND_VFIO_MEM_BAR_MEMORY_OFF:
-        v = is_mem_kind(resource_kind(m, arg & 0xFF)) and not m.st.vfio.vconfig_command & PCI_COMMAND_MEMORY
+    elif c == COND_VFIO_MEM_BAR:
+        v = is_mem_kind(resource_kind(m, arg & 0xFF))
+    elif c == COND_D3_OR_UNKNOWN:
+        v = m.st.dev.current_state >= D3HOT             # PCI_UNKNOWN sorts after D3cold
+    elif c == COND_VFIO_VCONFIG_MEMORY_OFF:
+        v = not m.st.vfio.vconfig_command & PCI_COMMAND_MEMORY
+    elif c == COND_NO_COMMAND_MEMORY:
+        v = m.d.virtfn != 0                             # pci_iov_add_virtfn sets it for every VF
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -303,6 +323,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
         elif p == PRIM_VFIO_IRQS_ENABLE:
             result = vfio_irqs_enable(m, arg & 0xFF, arg >> 8, a == 0)
+        elif p == PRIM_VFIO_VCONFIG_SET:
+            m.st.vfio.vconfig_command |= a             # the Command bits, encoded
         elif p == PRIM_VFIO_BAR_ACCESS:
             vfio_bar_access(m, arg & 0xFF)
         elif p == PRIM_USER_SET_IRQS:

@@ -149,7 +149,7 @@ cdef bint method_available(Machine *m, int method) noexcept nogil:
     if method == METHOD_PM:
         return m.d.fn.caps.pm != 0 and not m.d.no_soft_reset
     if method == METHOD_BUS:
-        return m.d.has_port and m.d.header_type != 1 and not m.d.multifunction
+        return m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
     return False
 
 

@@ -216,6 +216,8 @@ cdef int vfio_hot_reset(Machine *m) noexcept nogil:
     vfio_pci_dev_set_hot_reset."""
     if not m.d.has_port:
         return ENOTTY_
+    if m.d.virtfn:
+        return EINVAL_             # vfio.vfio_hot_reset: the PF on the VF's bus is not in the user's set
     return run_path(m, PATH_VFIO_DEV_SET_HOT_RESET, METHOD_AUTO)
 
 
@@ -229,7 +231,8 @@ cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcep
     cdef uint32_t vc = <uint32_t>v.vconfig_command
     cdef bint suspicious = False
     cdef int i, prev
-    if new_cmd & PCI_COMMAND_MEMORY and vc & PCI_COMMAND_MEMORY and not hw_cmd & PCI_COMMAND_MEMORY:
+    if (new_cmd & PCI_COMMAND_MEMORY and vc & PCI_COMMAND_MEMORY and not hw_cmd & PCI_COMMAND_MEMORY
+            and not m.d.virtfn):       # !pdev->no_command_memory
         suspicious = True
     if new_cmd & PCI_COMMAND_IO and vc & PCI_COMMAND_IO and not hw_cmd & PCI_COMMAND_IO:
         suspicious = True
@@ -238,7 +241,7 @@ cdef void bar_restore_if_reset_behind_back(Machine *m, uint32_t new_cmd) noexcep
             if v.rbar[i] and io_read(m, 0x10 + 4 * i, 4) != <uint32_t>v.rbar[i]:
                 suspicious = True
                 break
-    if suspicious:
+    if suspicious and not m.d.virtfn:  # vfio_bar_restore returns at once for is_virtfn
         prev = m.step
         m.step = STEP_VFIO_BAR_RESTORE
         for i in range(6):

@@ -85,6 +85,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int multifunction            # header type bit 7 (dev->multifunction)
     int flr                      # DEVCAP.FLR
     int no_soft_reset
+    int virtfn                   # an SR-IOV VF: no Command.Memory (no_command_memory), BARs read zero
     int has_rom
     int rom_base_reg             # PCI_ROM_ADDRESS (0x30) or a bridge's PCI_ROM_ADDRESS1 (0x38)
     uint32_t rom_new             # pci_std_update_resource's ROM value; 0: it skips the ROM (none, or not enabled at enumeration)

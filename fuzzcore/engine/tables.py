@@ -84,6 +84,7 @@ class DeviceTables:
     written_maps: tuple = ()            # (device, port) uint8[CFG_ALLOC]: 4 * row + byte, 255 none
     port: FunctionTables | None = None
     port_name: str = ""
+    virtfn: bool = False                # an SR-IOV VF (pdev->is_virtfn, no_command_memory)
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -143,16 +144,6 @@ def _pcie_reg_implemented(caps, reg: int) -> bool:
     return False
 
 
-def _bar_address(img: np.ndarray, index: int, kind: str) -> int:
-    lo = _u32(img, 0x10 + 4 * index)
-    if kind == "io":
-        return lo & ~0x3
-    addr = lo & ~0xF
-    if kind == "mem64":
-        addr |= _u32(img, 0x14 + 4 * index) << 32
-    return addr
-
-
 def _regions(profile) -> tuple[np.ndarray, np.ndarray]:
     """Per config offset, the standard capability (id, base) whose registers hold it (first match
     in walk order, as vfio's permission table finds it); -1 where none does."""
@@ -180,8 +171,7 @@ def device_tables(profile) -> DeviceTables:
             tph_entries = ((cap >> 16) & 0x7FF) + 1
     is_port = profile.header_type == 1
     fn = _function_tables(profile, caps, lambda off: (_u32(img, off + 4) & 0x7) + 1, tph_entries, is_port)
-    bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), _bar_address(img, b.index, b.kind),
-             _u32(img, 0x10 + 4 * b.index) & (0x3 if b.kind == "io" else 0xF))   # decode_bar's flags
+    bars = [(b.index, BAR_KIND_CODES[b.kind], int(b.size), profile.bar_resource(b), profile.bar_res_flags(b))
             for b in profile.bars]
     # dev->resource[PCI_ROM_RESOURCE]: IORESOURCE_ROM_ENABLE when enumeration found the ROM enabled
     rom_reg = 0x38 if is_port else 0x30
@@ -210,7 +200,8 @@ def device_tables(profile) -> DeviceTables:
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(_pcie_reg_implemented(caps, r) for r in PCI_EXP_SAVED_REGS),
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
-        region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "")
+        region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "",
+        virtfn=bool(profile.virtfn))
 
 
 # --- the policy --------------------------------------------------------------------------------

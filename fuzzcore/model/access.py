@@ -131,7 +131,9 @@ class Access:
         if info is not None and info.kind == "io":
             if not cmd & PCI_COMMAND_IO:
                 return "I/O off", f"Command=0x{cmd:04x}"
-        elif not cmd & PCI_COMMAND_MEMORY:
+        elif not cmd & PCI_COMMAND_MEMORY and not self.m.profile.virtfn:
+            # a VF has no Memory bit: its PF's VF MSE decides, and it is set while the VF exists
+            # (sriov_enable sets it with VF Enable; what clears it removes the VF)
             return "Memory off", f"Command=0x{cmd:04x}"
         if self.m.bar_register_value(bar) != st.dev.resources[bar]:
             return "BAR moved", (f"BAR{bar}=0x{self.m.bar_register_value(bar):x} but {mapped} mapped "

@@ -222,6 +222,9 @@ def pci_assign_bar(m, bar: int, slot: int) -> int:
     info = m.profile.bar(bar)
     if info is None or info.kind == "none":
         return -22
+    if m.profile.virtfn:
+        return m.refuse(-22, "a VF's resources are carved from its PF's VF BARs (pci_iov_add_virtfn) and "
+                             "pci_std_update_resource returns at once for is_virtfn: nothing moves one")
     dev = m.state.dev
     dev.resources[bar] = m.bar_slot_address(bar, slot)
     pci_update_bar(m, bar)

@@ -241,7 +241,10 @@ def usable(m) -> bool:
 
 
 def _bar_value(m, hw, i: int) -> int:
+    """Where BAR i decodes: its register, or for a VF its share of the PF's VF BAR."""
     info = m.profile.bar(i)
+    if m.profile.virtfn:
+        return info.address
     lo = _raw(hw, 0x10 + 4 * i, 4)
     if info.kind == "io":
         return lo & ~0x3

@@ -115,9 +115,9 @@ class Model:
         dev = KernelDev()
         dev.buffers = _allocate_buffers(self.caps, p, self.vc_count, self.tph_st_entries(), p.header_type == 1)
         for b in p.bars:
-            dev.resources[b.index] = self._bar_address_from_image(p.image, b)
+            dev.resources[b.index] = p.bar_resource(b)
             dev.resource_sizes[b.index] = b.size
-            dev.resource_flags[b.index] = self._bar_flags_from_image(p.image, b)
+            dev.resource_flags[b.index] = p.bar_res_flags(b)
         if p.rom_size:
             rom = struct.unpack_from("<I", p.image, 0x38 if p.header_type == 1 else 0x30)[0]
             dev.rom_resource, dev.rom_enable = rom & 0xFFFFF800, bool(rom & 0x1)
@@ -150,23 +150,6 @@ class Model:
             vfio.vfio_register(self)
         self.oracle.init_intent()
 
-    @staticmethod
-    def _bar_address_from_image(image: bytes, bar) -> int:
-        lo = struct.unpack_from("<I", image, 0x10 + 4 * bar.index)[0]
-        if bar.kind == "io":
-            return lo & ~0x3
-        addr = lo & ~0xF
-        if bar.kind == "mem64":
-            addr |= struct.unpack_from("<I", image, 0x14 + 4 * bar.index)[0] << 32
-        return addr
-
-    @staticmethod
-    def _bar_flags_from_image(image: bytes, bar) -> int:
-        """decode_bar (drivers/pci/probe.c): res->flags keeps the BAR's bits below the address
-        mask (PCI_BASE_ADDRESS_IO_MASK / PCI_BASE_ADDRESS_MEM_MASK) as enumeration read them."""
-        lo = struct.unpack_from("<I", image, 0x10 + 4 * bar.index)[0]
-        return lo & (0x3 if bar.kind == "io" else 0xF)
-
     # --- helpers the area modules use ----------------------------------------------------------
     @contextlib.contextmanager
     def in_step(self, name: str):
@@ -195,8 +178,12 @@ class Model:
             self.user_access = prev
 
     def bar_register_value(self, bar: int) -> int:
+        """The address the function decodes BAR `bar` at: what the BAR holds, or for a VF (whose
+        BARs read zero) its share of the PF's VF BAR, which nothing here moves."""
         info = self.profile.bar(bar)
         hw = self.state.hw
+        if self.profile.virtfn and info is not None:
+            return info.address
         lo = hw.read(0x10 + 4 * bar, 4)
         if info is None:
             return lo
@@ -209,7 +196,7 @@ class Model:
 
     def bar_slot_address(self, bar: int, slot: int) -> int:
         info = self.profile.bar(bar)
-        base = self._bar_address_from_image(self.profile.image, info) or 0x80000000
+        base = self.profile.bar_resource(info) or 0x80000000
         return base + slot * max(info.size, 16) * 2 if slot else base
 
     def tph_st_entries(self) -> int:

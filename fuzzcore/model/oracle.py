@@ -202,7 +202,7 @@ class Oracle:
         m = self.m
         if index == 1:
             self.report("restore_all_ones", "Command", "a saved Command", "0xffffffff")
-        elif m.profile.header_type == 0 and 4 <= index <= 9:
+        elif m.profile.header_type == 0 and 4 <= index <= 9 and not m.profile.virtfn:   # a VF's BARs are RO zero
             for b in m.profile.bars:
                 if b.kind != "none" and b.index == index - 4:
                     self.report("restore_all_ones", f"BAR{b.index}", "a saved BAR", "0xffffffff")
@@ -211,8 +211,8 @@ class Oracle:
         """At pci_restore_config_space: what it is about to write vs the kernel's resources."""
         m = self.m
         dev = m.state.dev
-        if m.profile.header_type != 0:
-            return
+        if m.profile.header_type != 0 or m.profile.virtfn:
+            return                         # a VF's BARs are RO zero: what the snapshot holds lands nowhere
         for b in m.profile.bars:
             if b.kind == "none":
                 continue
@@ -313,7 +313,7 @@ class Oracle:
         if not st.hw.accessible:
             return
         v = st.vfio
-        if v.open:
+        if v.open and not m.profile.virtfn:     # a VF decodes by its PF's VF MSE: vfio's bits are all there is
             hw_cmd = st.hw.read(PCI_COMMAND, 2)
             diff = (hw_cmd ^ v.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
             if diff:

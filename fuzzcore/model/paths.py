@@ -8,6 +8,7 @@ op's argument the steps may use (the reset method, the recovery vote). A path's 
 
 from __future__ import annotations
 
+from ..policy.paths import when_terms
 from .access import PCI_COMMAND
 from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
@@ -18,12 +19,14 @@ COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disa
 
 
 def condition(m, when: str, result: int, arg=None) -> bool:
-    """A step's `when` (paths.CONDITIONS); reads go through the modelled access path. `arg` is
-    the path's argument (SET_IRQS: the index and count asked for)."""
-    if not when:
-        return True
-    neg = when.startswith("not ")
-    name = when[4:] if neg else when
+    """A step's `when`: its terms ("a and not b") all hold, evaluated in order and stopping at the
+    first that fails, as the engine does."""
+    return all(_term(m, neg, name, result, arg) for neg, name in when_terms(when))
+
+
+def _term(m, neg: bool, name: str, result: int, arg) -> bool:
+    """One condition of paths.CONDITIONS, negated when `neg`; reads go through the modelled
+    access path. `arg` is the path's argument (SET_IRQS: the index and count asked for)."""
     if name == "config_all_ones":
         # pci_dev_config_accessible (e18d1abc3bff): Command/Status as one dword
         value = m.io.read_checked(PCI_COMMAND, 4) == 0xFFFFFFFF
@@ -76,9 +79,19 @@ def condition(m, when: str, result: int, arg=None) -> bool:
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
-    elif name in ("vfio_bar_unassigned", "vfio_mem_bar_d3", "vfio_mem_bar_memory_off"):
-        from . import vfio
-        value = getattr(vfio, name)(m, arg[0])
+    elif name == "vfio_bar_unassigned":
+        from .vfio import resource_kind
+        value = not resource_kind(m, arg[0])
+    elif name == "vfio_mem_bar":
+        from .vfio import resource_kind
+        value = resource_kind(m, arg[0]) not in ("", "io")
+    elif name == "d3_or_unknown":
+        value = m.state.dev.current_state >= D3HOT          # PCI_UNKNOWN sorts after D3cold
+    elif name == "vfio_vconfig_memory_off":
+        from .access import PCI_COMMAND_MEMORY
+        value = not m.state.vfio.vconfig_command & PCI_COMMAND_MEMORY
+    elif name == "no_command_memory":
+        value = m.profile.virtfn                            # pci_iov_add_virtfn sets it for every VF
     elif name == "vfio_reset_works":
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
@@ -176,6 +189,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "vfio_irqs_enable":
             from .vfio import vfio_irqs_enable
             result = vfio_irqs_enable(m, arg[0], arg[1], st.param("memory") == "bracket")
+        elif do == "vfio_vconfig_set":
+            for bit in st.param("value"):
+                m.state.vfio.vconfig_command |= COMMAND_BITS[bit]
         elif do == "vfio_bar_access":
             from .vfio import vfio_bar_access
             vfio_bar_access(m, arg[0], arg[1])

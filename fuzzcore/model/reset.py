@@ -146,14 +146,15 @@ def method_available(m, name: str) -> bool:
     - bus: pci_reset_bus_function -> pci_dev_reset_slot_function refuses dev->multifunction (and
       the model has no hotplug slot), then pci_parent_bus_reset refuses a root bus (no upstream
       port), a bridge (dev->subordinate) and a bus with sibling functions (a multi-function
-      device's other functions share its bus)."""
+      device's other functions share its bus, as a VF's PF does)."""
     if name == "flr":
         return m.profile.flr and bool(m.caps.exp)
     if name == "pm":
         return bool(m.caps.pm) and not m.profile.no_soft_reset
     if name == "bus":
         multifunction = bool(m.profile.config[0x0E] & 0x80)
-        return m.state.port is not None and m.profile.header_type != 1 and not multifunction
+        return (m.state.port is not None and m.profile.header_type != 1 and not multifunction
+                and not m.profile.virtfn)
     return False
 
 

@@ -189,27 +189,12 @@ def vfio_bar_rw(m, bar: int, access: str) -> int:
     return run_path(m, "vfio_pci_bar_rw", (bar, access))
 
 
-def _resource_kind(m, bar: int) -> str:
+def resource_kind(m, bar: int) -> str:
     """The kind of the resource behind region `bar` ("" when pci_resource_start is 0)."""
     info = m.profile.bar(bar)
     if info is None or info.kind == "none" or not m.state.dev.resources[bar]:
         return ""
     return info.kind
-
-
-def vfio_bar_unassigned(m, bar: int) -> bool:
-    return not _resource_kind(m, bar)
-
-
-def vfio_mem_bar_d3(m, bar: int) -> bool:
-    """test_mem (IORESOURCE_MEM) and current_state >= PCI_D3hot (PCI_UNKNOWN is above D3cold)."""
-    return _resource_kind(m, bar) not in ("", "io") and m.state.dev.current_state >= D3HOT
-
-
-def vfio_mem_bar_memory_off(m, bar: int) -> bool:
-    """test_mem and vconfig's Memory clear (a physical function implements Command.Memory)."""
-    return (_resource_kind(m, bar) not in ("", "io")
-            and not m.state.vfio.vconfig_command & PCI_COMMAND_MEMORY)
 
 
 def vfio_bar_access(m, bar: int, access: str) -> None:
@@ -237,6 +222,10 @@ def vfio_hot_reset(m) -> int:
     from .paths import run_path
     if m.state.port is None:
         return -25
+    if m.profile.virtfn:
+        # vfio_pci_dev_set_resettable: the PF shares the VF's bus and is not a device of the user's
+        # set (vfio_pci_is_device_in_set). A plain return, not a refusal: QEMU's reset calls this too.
+        return -22
     return run_path(m, "vfio_pci_dev_set_hot_reset", "auto")
 
 
@@ -244,14 +233,16 @@ def vfio_hot_reset(m) -> int:
 
 def _bar_restore_if_reset_behind_back(m, new_cmd: int) -> None:
     """vfio_basic_config_write's check: the user turns decode on while vconfig says it is on and
-    hardware says off, or a non-zero rbar[] BAR differs from hardware (vfio_need_bar_restore):
-    vfio_bar_restore re-writes BARs 0-5 and then the ROM dword from rbar[]."""
+    hardware says off (Memory: not on a VF, which has no Memory bit), or a non-zero rbar[] BAR
+    differs from hardware (vfio_need_bar_restore): vfio_bar_restore re-writes BARs 0-5 and then
+    the ROM dword from rbar[] (not on a VF)."""
     v = m.state.vfio
     hw_cmd = m.io.read(PCI_COMMAND, 2)
     suspicious = any(new_cmd & bit and v.vconfig_command & bit and not hw_cmd & bit
+                     and not (bit == PCI_COMMAND_MEMORY and m.profile.virtfn)   # !pdev->no_command_memory
                      for bit in (PCI_COMMAND_MEMORY, PCI_COMMAND_IO))
     suspicious |= any(v.rbar[i] and m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
-    if suspicious:
+    if suspicious and not m.profile.virtfn:        # vfio_bar_restore returns at once for is_virtfn
         with m.in_step("vfio_bar_restore"):
             for i in range(6):
                 m.io.write(0x10 + 4 * i, 4, v.rbar[i])

@@ -30,7 +30,9 @@ from .vocabulary import (
 )
 from .paths import (
     CONDITION_NAMES, PATH_BY_NAME, PATH_IDS, PATH_NAMES, PRIMITIVE_BY_NAME, PRIMITIVE_IDS, STEP_GATES,
+    MAX_WHEN_TERMS,
     encode_when,
+    when_terms,
 )
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -129,7 +131,7 @@ class CompiledPolicy:
     path_len: np.ndarray           # int16[len(path_names)]: its steps (gate "never" ones dropped)
     step_prim: np.ndarray          # int8[s]: primitive id (paths.PRIMITIVES)
     step_arg: np.ndarray           # int32[s]: the parameter, encoded (enum index or Command bits)
-    step_when: np.ndarray          # int8[s]: 0 none, condition id + 1, negative = "not"
+    step_when: np.ndarray          # int32[s]: 0 none, else a signed byte per "and" term: condition id + 1, negative = "not"
     path_names: tuple = PATH_NAMES
     restore_step_names: tuple = RESTORE_STEP_NAMES
     save_step_names: tuple = SAVE_STEP_NAMES
@@ -226,7 +228,7 @@ class Policy:
             reset_order=_frozen([RESET_METHOD_IDS[m] for m in self.reset_methods], np.int8),
             switches=_frozen([sw.encode(values[sw.name]) for sw in SWITCHES], np.int16),
             path_start=_frozen(path_start, np.int16), path_len=_frozen(path_len, np.int16),
-            step_prim=_frozen(prim, np.int8), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int8),
+            step_prim=_frozen(prim, np.int8), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int32),
         )
 
     def describe(self, path: str | None = None) -> str:
@@ -742,10 +744,15 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
         raise src.error(f"[{sw}]: a path cannot call itself", sw, "path")
     if "when" in settings:
         w = settings["when"]
-        bare = w[4:] if w.startswith("not ") else w
-        if w and bare not in CONDITION_NAMES:
-            raise src.error(f"[{sw}] when = \"{w}\": unknown condition (one of: {', '.join(CONDITION_NAMES)}, "
-                            f"each may be preceded by \"not \"; \"\" for none)", sw, "when")
+        terms = when_terms(w)
+        for _, bare in terms:
+            if bare not in CONDITION_NAMES:
+                raise src.error(f"[{sw}] when = \"{w}\": unknown condition \"{bare}\" (one of: "
+                                f"{', '.join(CONDITION_NAMES)}, each may be preceded by \"not \" and up to "
+                                f"{MAX_WHEN_TERMS} joined by \" and \"; \"\" for none)", sw, "when")
+        if len(terms) > MAX_WHEN_TERMS:
+            raise src.error(f"[{sw}] when = \"{w}\": {len(terms)} conditions; a step takes at most "
+                            f"{MAX_WHEN_TERMS} joined by \" and \"", sw, "when")
         new["when"] = w
     if "gate" in settings:
         if settings["gate"] not in STEP_GATES:

@@ -362,6 +362,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("msix_restore_entries", "__pci_restore_msix_state's loop: pci_write_msg_msix, pci_msix_write_vector_ctrl",
                  (), "each entry's cached message (D0 and connected only: __pci_write_msi_msg) and Vector Control, "
                      "over MMIO"),
+    PrimitiveDef("vfio_vconfig_set", "*(__le16 *)&vconfig[PCI_COMMAND] |= value",
+                 (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
+                 "set these bits in vfio's virtual Command (vfio_config_init: a VF's Memory, ebfa440ce38b); "
+                 "the device is not touched"),
     PrimitiveDef("vfio_bar_access", "vfio_ioread32 / vfio_iowrite32 on vdev->barmap[bar]",
                  (), "the path's BAR and access at the BAR's last dword, to the address the kernel assigned: "
                      "the function claims it only in D0, answering, with Memory (I/O for an I/O BAR) decode "
@@ -409,24 +413,41 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("msix_messages_written", "__pci_write_msi_msg writes the message: current_state D0 and the device connected"),
     ("vfio_bar_unassigned", "the path's BAR has no resource: pci_resource_start(pdev, bar) is 0 (no BAR, the "
                             "upper half of a 64-bit BAR, or unassigned)"),
-    ("vfio_mem_bar_d3", "the path's BAR is a memory BAR (test_mem) and current_state >= PCI_D3hot (D3hot, D3cold "
-                        "or unknown): __vfio_pci_memory_enabled's power-state half"),
-    ("vfio_mem_bar_memory_off", "the path's BAR is a memory BAR (test_mem), vfio's virtual Command has Memory "
-                                "clear and the function implements it (!pdev->no_command_memory): "
-                                "__vfio_pci_memory_enabled's Command half"),
+    ("vfio_mem_bar", "the path's BAR is a memory BAR (res->flags & IORESOURCE_MEM: vfio_pci_core_do_io_rw's test_mem)"),
+    ("d3_or_unknown", "current_state >= PCI_D3hot: D3hot, D3cold or unknown (not __vfio_pci_memory_enabled's "
+                      "current_state < PCI_D3hot)"),
+    ("vfio_vconfig_memory_off", "vfio's virtual Command (vconfig) has Memory clear"),
+    ("no_command_memory", "pdev->no_command_memory: the function does not implement Command.Memory (every SR-IOV "
+                          "VF, pci_iov_add_virtfn)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
 STEP_GATES = ("always", "never")
 
 
-def encode_when(when: str) -> int:
-    """0 = no condition; id + 1; negative when negated."""
+MAX_WHEN_TERMS = 3   # conditions a step's `when` may join with "and" (one signed byte each)
+
+
+def when_terms(when: str) -> list[tuple[bool, str]]:
+    """`when` as its terms: "a and not b" -> [(False, "a"), (True, "b")]; "" -> []."""
     if not when:
-        return 0
-    neg = when.startswith("not ")
-    code = CONDITION_IDS[when[4:] if neg else when] + 1
-    return -code if neg else code
+        return []
+    terms = []
+    for t in when.split(" and "):
+        t = t.strip()
+        neg = t.startswith("not ")
+        terms.append((neg, t[4:].strip() if neg else t))
+    return terms
+
+
+def encode_when(when: str) -> int:
+    """0 = no condition; else one signed byte per term, low byte first: condition id + 1,
+    negative when negated (the engine's path_condition reads them back)."""
+    code = 0
+    for k, (neg, name) in enumerate(when_terms(when)):
+        c = CONDITION_IDS[name] + 1
+        code |= ((-c if neg else c) & 0xFF) << (8 * k)
+    return code
 
 
 def _check() -> None:
@@ -453,7 +474,7 @@ def markdown_tables() -> str:
         params = "; ".join(f"`{q.name}`" + (" (list)" if q.kind == "bits" else "") + ": "
                            + ", ".join(f"`{v}`" for v in q.value_names) for q in p.params) or "–"
         out.append(row((str(i), f"`{p.name}`", f"`{p.upstream}`", params, p.doc)))
-    out += ["", "#### Conditions (a step's `when`; `\"not NAME\"` negates)", "", row(("condition", "true when")),
+    out += ["", "#### Conditions (a step's `when`; `\"not NAME\"` negates, `and` joins up to three)", "", row(("condition", "true when")),
             row(("---",) * 2)]
     out += [row((f"`{n}`", d)) for n, d in CONDITIONS]
     out.append("")
