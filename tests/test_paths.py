@@ -391,3 +391,21 @@ def test_when_joins_conditions_with_and(both, tmp_path):
                    "u")
     kept = run(spec, prog)
     assert kept.state.hw.read(kept.caps.msix + 2, 2) & 0x8000
+
+
+def test_msi_restore_is_a_path(both, tmp_path):
+    """The MSI half of restore step `msi` is [path.pci_restore_msi_state] (INTx off, Enable off,
+    the message, the mask, Enable on). Taking the message step out leaves an FLR'd I350 with MSI
+    enabled and a zero message the kernel does not know of (intent_mismatch on the MSI message)."""
+    assert [s.name for s in load_policy("linux-7.1").path("pci_restore_msi_state")] == [
+        "stop_unless_enabled", "intx_off", "disable", "message", "mask", "enable"]
+    prog = "pci_bind_driver(driver=host)\npci_enable_msi()\npci_reset_function(method=flr)"
+    base = run("linux-7.1", prog)
+    msi = base.caps.msi
+    assert base.state.hw.read(msi + 2, 2) & 0x1 and base.state.hw.read(msi + 4, 4) != 0
+    assert not [v for v in base.oracle.violations if v.op == "pci_reset_function"]
+    spec = overlay(tmp_path, '[path.pci_restore_msi_state]\nremove = ["message"]\n')
+    cut = run(spec, prog)
+    assert cut.state.hw.read(msi + 2, 2) & 0x1 and cut.state.hw.read(msi + 4, 4) == 0
+    assert {(v.invariant, v.register) for v in cut.oracle.violations if v.op == "pci_reset_function"} == {
+        ("intent_mismatch", "MSI message")}

@@ -115,23 +115,37 @@ cdef void pci_msi_set_enable(Machine *m, int off, bint enable) noexcept nogil:
 
 
 cdef void restore_msi(Machine *m) noexcept nogil:
-    """__pci_restore_msi_state: INTx off, Enable off, message (D0 only), mask bits, Enable on."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.msi
-    cdef uint32_t ctrl
-    cdef bint is64
-    if not dev.msi_enabled or not off:
-        return
-    pci_intx_for_msi(m, False)
-    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-    io_write(m, off + PCI_MSI_FLAGS, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
-    is64 = (ctrl & PCI_MSI_FLAGS_64BIT) != 0
+    """msi.restore_msi: the policy path pci_restore_msi_state."""
+    run_path(m, PATH_RESTORE_MSI_STATE, 0)
+
+
+cdef inline uint32_t msi_flags(Machine *m) noexcept nogil:
+    """msi._msi_flags: the capability's read-only facts the descriptor caches (is_64, can_mask)."""
+    return raw_read(m.cfg, m.d.fn.caps.msi + PCI_MSI_FLAGS, 2)
+
+
+cdef void msi_ctrl(Machine *m, int value) noexcept nogil:
+    """msi.msi_ctrl: 0 disable (pci_msi_set_enable(dev, 0)), 1 enable (QSIZE 0, Enable set)."""
+    cdef int off = m.d.fn.caps.msi + PCI_MSI_FLAGS
+    cdef uint32_t ctrl = io_read(m, off, 2)
+    if value == 0:
+        io_write(m, off, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
+    else:
+        io_write(m, off, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
+
+
+cdef void msi_write_message(Machine *m) noexcept nogil:
+    """msi.msi_write_message: __pci_write_msi_msg, in D0 and connected only."""
     if message_writes_allowed(m):
-        write_msg_msi(m, off, is64)
-    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-    if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        io_write(m, msi_mask_pos(off, is64), 4, <uint32_t>dev.msi_mask)
-    io_write(m, off + PCI_MSI_FLAGS, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
+        write_msg_msi(m, m.d.fn.caps.msi, (msi_flags(m) & PCI_MSI_FLAGS_64BIT) != 0)
+
+
+cdef void msi_restore_mask(Machine *m) noexcept nogil:
+    """msi.msi_update_mask: pci_msi_update_mask(entry, 0, 0), when the function can mask."""
+    cdef uint32_t flags = msi_flags(m)
+    if flags & PCI_MSI_FLAGS_MASKBIT:
+        io_write(m, msi_mask_pos(m.d.fn.caps.msi, (flags & PCI_MSI_FLAGS_64BIT) != 0), 4,
+                 <uint32_t>m.st.dev.msi_mask)
 
 
 cdef bint msix_capability_init(Machine *m, int nvec, bint request) noexcept nogil:

@@ -134,21 +134,44 @@ def pci_msi_set_enable(m, off: int, enable: bool) -> None:
 
 
 def restore_msi(m) -> None:
-    """__pci_restore_msi_state: INTx off, Enable off, message (D0 only), mask bits, Enable on."""
-    dev = m.state.dev
-    off = m.caps.msi
-    if not dev.msi_enabled or not off:
-        return
-    pci_intx_for_msi(m, False)
-    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-    m.io.write(off + PCI_MSI_FLAGS, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE)
-    is64 = bool(ctrl & PCI_MSI_FLAGS_64BIT)
+    """__pci_restore_msi_state: the policy path pci_restore_msi_state (INTx off, Enable off, the
+    message in D0 only, the mask bits, Enable on)."""
+    from .paths import run_path
+    run_path(m, "pci_restore_msi_state")
+
+
+def msi_restorable(m) -> bool:
+    """if (!dev->msi_enabled) return (and the function has an MSI capability)."""
+    return bool(m.state.dev.msi_enabled and m.caps.msi)
+
+
+def _msi_flags(m) -> int:
+    """The capability's read-only facts the descriptor caches (msi_attrib.is_64, can_mask)."""
+    return m.state.hw.read(m.caps.msi + PCI_MSI_FLAGS, 2)
+
+
+def msi_ctrl(m, value: str) -> None:
+    """"disable": pci_msi_set_enable(dev, 0); "enable": Message Control read, QSIZE from the
+    descriptor (one vector: 0), Enable set, written."""
+    off = m.caps.msi + PCI_MSI_FLAGS
+    ctrl = m.io.read(off, 2)
+    if value == "disable":
+        m.io.write(off, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE)
+    else:
+        m.io.write(off, 2, (ctrl & ~PCI_MSI_FLAGS_QSIZE) | PCI_MSI_FLAGS_ENABLE)
+
+
+def msi_write_message(m) -> None:
+    """__pci_write_msi_msg: the cached message, in D0 and connected only."""
     if _message_writes_allowed(m):
-        _write_msg_msi(m, off, is64, dev.msi_msg)
-    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-    if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        m.io.write(_mask_pos(off, is64), 4, dev.msi_mask)
-    m.io.write(off + PCI_MSI_FLAGS, 2, (ctrl & ~PCI_MSI_FLAGS_QSIZE) | PCI_MSI_FLAGS_ENABLE)
+        _write_msg_msi(m, m.caps.msi, bool(_msi_flags(m) & PCI_MSI_FLAGS_64BIT), m.state.dev.msi_msg)
+
+
+def msi_update_mask(m) -> None:
+    """pci_msi_update_mask(entry, 0, 0): the cached mask, when the function can mask."""
+    flags = _msi_flags(m)
+    if flags & PCI_MSI_FLAGS_MASKBIT:
+        m.io.write(_mask_pos(m.caps.msi, bool(flags & PCI_MSI_FLAGS_64BIT)), 4, m.state.dev.msi_mask)
 
 
 def msix_capability_init(m, nvec: int, request: bool = True) -> bool:

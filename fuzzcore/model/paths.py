@@ -79,6 +79,9 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
+    elif name == "msi_enabled":
+        from .msi import msi_restorable
+        value = msi_restorable(m)
     elif name == "vfio_bar_unassigned":
         from .vfio import resource_kind
         value = not resource_kind(m, arg[0])
@@ -174,6 +177,15 @@ def _run(m, name: str, arg) -> int:
         elif do == "intx_for_msi":
             from .msi import pci_intx_for_msi
             pci_intx_for_msi(m, False)
+        elif do == "msi_ctrl":
+            from .msi import msi_ctrl
+            msi_ctrl(m, st.param("value"))
+        elif do == "msi_write_message":
+            from .msi import msi_write_message
+            msi_write_message(m)
+        elif do == "msi_update_mask":
+            from .msi import msi_update_mask
+            msi_update_mask(m)
         elif do == "msix_ctrl":
             from .msi import msix_ctrl
             msix_ctrl(m, st.param("value"))

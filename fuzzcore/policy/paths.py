@@ -146,6 +146,8 @@ PATHS: tuple[PathDef, ...] = (
             "L1.2 enables, parent before child, ASPM back"),
     PathDef("pci_restore_msix_state", "__pci_restore_msix_state (drivers/pci/msi/msi.c)", "", "§4.2, §4.3",
             "restore step `msi`, its MSI-X half: INTx off, Enable with Mask All, the entries, Mask All cleared"),
+    PathDef("pci_restore_msi_state", "__pci_restore_msi_state (drivers/pci/msi/msi.c)", "", "§4.2",
+            "restore step `msi`, its MSI half: INTx off, Enable off, the message, the mask bits, Enable on"),
     PathDef("vfio_pci_bar_rw", "vfio_pci_rw -> vfio_pci_bar_rw -> vfio_pci_core_do_io_rw "
             "(drivers/vfio/pci/vfio_pci_rdwr.c)", "vfio_pci_bar_rw", "§6.10",
             "a user's read or write of a BAR region: the resource check, vfio_pci_core_ioread/iowrite's "
@@ -362,6 +364,16 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("msix_restore_entries", "__pci_restore_msix_state's loop: pci_write_msg_msix, pci_msix_write_vector_ctrl",
                  (), "each entry's cached message (D0 and connected only: __pci_write_msi_msg) and Vector Control, "
                      "over MMIO"),
+    PrimitiveDef("msi_ctrl", "pci_msi_set_enable / __pci_restore_msi_state's Message Control write",
+                 (ParamDef("value", "enum", (("disable", "pci_msi_set_enable(dev, 0): read-modify-write, Enable clear"),
+                                             ("enable", "read Message Control, Multiple Message Enable from the "
+                                                        "descriptor (one vector here), Enable set, write"))),),
+                 "a write of MSI Message Control"),
+    PrimitiveDef("msi_write_message", "__pci_write_msi_msg", (),
+                 "the cached message (address, upper address on a 64-bit capability, data) and a flush read; "
+                 "nothing unless current_state is D0 and the device connected"),
+    PrimitiveDef("msi_update_mask", "pci_msi_update_mask(entry, 0, 0)", (),
+                 "the cached mask bits written back, when the capability has per-vector masking"),
     PrimitiveDef("vfio_vconfig_set", "*(__le16 *)&vconfig[PCI_COMMAND] |= value",
                  (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
                  "set these bits in vfio's virtual Command (vfio_config_init: a VF's Memory, ebfa440ce38b); "
@@ -411,6 +423,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("l1ss_l12_saved", "pl_l1_2_enable || cl_l1_2_enable: either saved CTL1 has an L1.2 enable"),
     ("msix_enabled", "dev->msix_enabled (and the function has an MSI-X capability)"),
     ("msix_messages_written", "__pci_write_msi_msg writes the message: current_state D0 and the device connected"),
+    ("msi_enabled", "dev->msi_enabled (and the function has an MSI capability)"),
     ("vfio_bar_unassigned", "the path's BAR has no resource: pci_resource_start(pdev, bar) is 0 (no BAR, the "
                             "upper half of a 64-bit BAR, or unassigned)"),
     ("vfio_mem_bar", "the path's BAR is a memory BAR (res->flags & IORESOURCE_MEM: vfio_pci_core_do_io_rw's test_mem)"),
