@@ -187,7 +187,7 @@ runtime_suspend_clears_state_saved = false
 # The same root cause (a restore of a snapshot the driver took of a device whose BARs were lost)
 # on the host-driver path under both policies, and on the vfio-pci path only under the plant: an
 # idle vfio-pci device's runtime suspend no longer re-saves, so the driver's stale snapshot returns.
-HOST_PATH = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3cold)\npci_save_state()\npci_restore_state()\n"
+HOST_PATH = "pci_bind_driver(driver=host)\nhw_link_down()\npci_save_state()\npci_restore_state()\n"
 VFIO_PATH = ("pci_bind_driver(driver=host)\nhw_link_down()\npci_save_state()\npci_bind_driver(driver=vfio)\n"
              "pci_pm_runtime_resume()\n")
 KEY = "snapshot_bar_stale @ pci_save_state (driver) [config header]"
