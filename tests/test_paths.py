@@ -409,3 +409,35 @@ def test_msi_restore_is_a_path(both, tmp_path):
     assert cut.state.hw.read(msi + 2, 2) & 0x1 and cut.state.hw.read(msi + 4, 4) == 0
     assert {(v.invariant, v.register) for v in cut.oracle.violations if v.op == "pci_reset_function"} == {
         ("intent_mismatch", "MSI message")}
+
+
+def test_config_space_restore_is_a_path_of_ranges(both, tmp_path):
+    """Restore step config_space is [path.pci_restore_config_space]: ranges of snapshot dwords
+    with their order, retry and force as parameters. Written upwards from dword 0
+    (docs/examples/command-before-bars.toml), Command goes back with Memory on before the BARs:
+    each BAR the I350 implements is rewritten while it decodes (order_violation); the baseline's
+    BARs-first order is clean. On a bridge, force = false skips the prefetch-window writes that
+    the baseline forces."""
+    p = load_policy("linux-7.1")
+    assert [(s.name, dict(s.params)["dwords"]) for s in p.path("pci_restore_config_space")] == [
+        ("tail", "15..10"), ("bars", "9..4"), ("head", "3..0"), ("bridge_tail", "15..12"),
+        ("bridge_windows", "11..9"), ("bridge_head", "8..0"), ("other", "15..0")]
+    prog = "pci_bind_driver(driver=host)\npci_save_state()\nhw_link_down()\npci_restore_state()"
+    base = run("linux-7.1", prog)
+    assert not {v.register for v in base.oracle.violations if v.invariant == "order_violation"}
+    flipped = run(f"linux-7.1+{EXAMPLES / 'command-before-bars.toml'}", prog)
+    assert {v.register for v in flipped.oracle.violations if v.invariant == "order_violation"} == {"BAR0", "BAR3"}
+    assert flipped.state.hw.read(0x10, 4) == base.state.hw.read(0x10, 4) != 0
+
+
+
+def test_config_space_force_is_a_parameter(tmp_path):
+    """The bridge's prefetch windows are rewritten even when they read the saved value (force);
+    with force = false they are not (the reference model's trace: the engine does not trace)."""
+    def window_writes(spec):
+        m = Model(resolve_device("plx-8532"), load_policy(spec))
+        res = m.run(parse_program("pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"), trace=True)
+        return [t.offset for t in res.trace if t.target == "dev" and 0x24 <= t.offset < 0x30
+                and t.op_index == 2]
+    unforced = overlay(tmp_path, '[path.pci_restore_config_space.step]\nbridge_windows = { force = false }\n')
+    assert window_writes("linux-7.1") == [0x2C, 0x28, 0x24] and window_writes(unforced) == []

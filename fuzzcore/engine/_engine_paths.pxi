@@ -43,6 +43,7 @@ cdef enum:
     PATH_RESTORE_L1SS_STATE
     PATH_RESTORE_MSIX_STATE
     PATH_RESTORE_MSI_STATE
+    PATH_RESTORE_CONFIG_SPACE
     PATH_VFIO_BAR_RW
     # paths.PRIMITIVES order
     PRIM_STOP = 0
@@ -101,6 +102,7 @@ cdef enum:
     PRIM_MSI_CTRL
     PRIM_MSI_WRITE_MESSAGE
     PRIM_MSI_UPDATE_MASK
+    PRIM_CONFIG_DWORDS
     PRIM_VFIO_VCONFIG_SET
     PRIM_VFIO_BAR_ACCESS
     # paths.CONDITIONS order, + 1 (0 = none)
@@ -129,6 +131,8 @@ cdef enum:
     COND_MSIX_ENABLED
     COND_MSIX_MESSAGES_WRITTEN
     COND_MSI_ENABLED
+    COND_HEADER_NORMAL
+    COND_HEADER_BRIDGE
     COND_VFIO_BAR_UNASSIGNED
     COND_VFIO_MEM_BAR
     COND_D3_OR_UNKNOWN
@@ -155,7 +159,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "recovery_runtime_put", "driver.remove",
                      "driver.probe", "vfio_pci_set_irqs_ioctl",
                      "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state",
-                     "pci_restore_msix_state", "pci_restore_msi_state", "vfio_pci_bar_rw")
+                     "pci_restore_msix_state", "pci_restore_msi_state", "pci_restore_config_space",
+                     "vfio_pci_bar_rw")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -168,13 +173,14 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
                           "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
                           "msix_restore_entries", "msi_ctrl", "msi_write_message", "msi_update_mask",
-                          "vfio_vconfig_set", "vfio_bar_access")
+                          "config_dwords", "vfio_vconfig_set", "vfio_bar_access")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
                           "vfio_reset_works", "vfio_needs_reset", "vfio_load_failed_no_reset",
                           "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved",
-                          "msix_enabled", "msix_messages_written", "msi_enabled", "vfio_bar_unassigned", "vfio_mem_bar",
+                          "msix_enabled", "msix_messages_written", "msi_enabled", "header_normal", "header_bridge",
+                          "vfio_bar_unassigned", "vfio_mem_bar",
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
@@ -247,6 +253,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = message_writes_allowed(m)
     elif c == COND_VFIO_IRQS_OUT_OF_RANGE:
         v = vfio_irqs_out_of_range(m, arg & 0xFF, arg >> 8)
+    elif c == COND_HEADER_NORMAL:
+        v = m.d.header_type == 0
+    elif c == COND_HEADER_BRIDGE:
+        v = m.d.header_type == 1
     elif c == COND_MSI_ENABLED:
         v = m.st.dev.msi_enabled != 0 and m.d.fn.caps.msi != 0
     elif c == COND_VFIO_BAR_UNASSIGNED:
@@ -331,6 +341,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             vfio_irqs_disable(m, a == 0)                # paths order: bracket, none
         elif p == PRIM_VFIO_IRQS_ENABLE:
             result = vfio_irqs_enable(m, arg & 0xFF, arg >> 8, a == 0)
+        elif p == PRIM_CONFIG_DWORDS:
+            config_dwords(m, a)
         elif p == PRIM_MSI_CTRL:
             msi_ctrl(m, a)                              # paths order: disable, enable
         elif p == PRIM_MSI_WRITE_MESSAGE:

@@ -302,27 +302,23 @@ cdef void restore_dword(Machine *m, int index, int retry, bint force) noexcept n
 
 
 cdef void restore_config_space(Machine *m, int source) noexcept nogil:
-    """pci_restore_config_space: type 0: 15..10, BARs 9..4 with retry 10, 3..0 (Command+Status as
-    one dword, last); type 1: 15..12, 11..9 forced, 8..0."""
-    cdef int i
+    """restore.restore_config_space: the snapshot's BARs checked, then the policy path
+    pci_restore_config_space."""
     check_snapshot_bars(m)
-    if m.d.header_type == 0:
-        for i in range(15, 9, -1):
-            restore_dword(m, i, 0, False)
-        for i in range(9, 3, -1):
-            restore_dword(m, i, 10, False)
-        for i in range(3, -1, -1):
-            restore_dword(m, i, 0, False)
-    elif m.d.header_type == 1:
-        for i in range(15, 11, -1):
-            restore_dword(m, i, 0, False)
-        for i in range(11, 8, -1):
-            restore_dword(m, i, 0, True)
-        for i in range(8, -1, -1):
-            restore_dword(m, i, 0, False)
+    run_path(m, PATH_RESTORE_CONFIG_SPACE, 0)
+
+
+cdef void config_dwords(Machine *m, int arg) noexcept nogil:
+    """restore.config_dwords: arg = A | B << 4 | retry << 8 | force << 12 (paths.ParamDef.width)."""
+    cdef int a = arg & 0xF, b = (arg >> 4) & 0xF, retry = (arg >> 8) & 0xF
+    cdef bint force = (arg >> 12) & 1
+    cdef int i
+    if a >= b:
+        for i in range(a, b - 1, -1):
+            restore_dword(m, i, retry, force)
     else:
-        for i in range(15, -1, -1):
-            restore_dword(m, i, 0, False)
+        for i in range(a, b + 1):
+            restore_dword(m, i, retry, force)
 
 
 # --- steps 13-16 ------------------------------------------------------------------------------

@@ -79,6 +79,10 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
     elif name == "vfio_irqs_out_of_range":
         from .vfio import vfio_irqs_out_of_range
         value = vfio_irqs_out_of_range(m, *arg)
+    elif name == "header_normal":
+        value = m.profile.header_type == 0
+    elif name == "header_bridge":
+        value = m.profile.header_type == 1
     elif name == "msi_enabled":
         from .msi import msi_restorable
         value = msi_restorable(m)
@@ -177,6 +181,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "intx_for_msi":
             from .msi import pci_intx_for_msi
             pci_intx_for_msi(m, False)
+        elif do == "config_dwords":
+            from .restore import config_dwords
+            config_dwords(m, st.param("dwords"), st.param("retry"), st.param("force"))
         elif do == "msi_ctrl":
             from .msi import msi_ctrl
             msi_ctrl(m, st.param("value"))

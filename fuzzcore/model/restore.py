@@ -300,27 +300,20 @@ def _restore_dword(m, index: int, retry: int, force: bool) -> None:
 
 
 def restore_config_space(m, step) -> None:
-    """pci_restore_config_space: type 0: 15..10, BARs 9..4 with retry 10, 3..0 (Command+Status as
-    one dword, last); type 1: 15..12, 11..9 forced, 8..0."""
+    """pci_restore_config_space: the snapshot's BARs checked against the kernel's resources, then
+    the policy path pci_restore_config_space (type 0: 15..10, BARs 9..4 with retry 10, 3..0 with
+    Command+Status as one dword, last; type 1: 15..12, 11..9 forced, 8..0)."""
+    from .paths import run_path
     m.oracle.check_snapshot_bars()
-    header = m.profile.header_type
-    if header == 0:
-        for i in range(15, 9, -1):
-            _restore_dword(m, i, 0, False)
-        for i in range(9, 3, -1):
-            _restore_dword(m, i, 10, False)
-        for i in range(3, -1, -1):
-            _restore_dword(m, i, 0, False)
-    elif header == 1:
-        for i in range(15, 11, -1):
-            _restore_dword(m, i, 0, False)
-        for i in range(11, 8, -1):
-            _restore_dword(m, i, 0, True)
-        for i in range(8, -1, -1):
-            _restore_dword(m, i, 0, False)
-    else:
-        for i in range(15, -1, -1):
-            _restore_dword(m, i, 0, False)
+    run_path(m, "pci_restore_config_space")
+
+
+def config_dwords(m, dwords: str, retry: int, force: bool) -> None:
+    """pci_restore_config_space_range: dword A to dword B of the snapshot, in that order."""
+    a, _, b = dwords.partition("..")
+    a, b = int(a), int(b)
+    for i in range(a, b - 1, -1) if a >= b else range(a, b + 1):
+        _restore_dword(m, i, retry, force)
 
 
 # --- steps 13-16 --------------------------------------------------------------------------------

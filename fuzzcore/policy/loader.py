@@ -215,7 +215,7 @@ class Policy:
             for st in run:
                 pd = PRIMITIVE_BY_NAME[st.do]
                 prim.append(PRIMITIVE_IDS[st.do])
-                arg.append(pd.params[0].encode(st.param(pd.params[0].name)) if pd.params else 0)
+                arg.append(_packed_arg(pd, st))
                 when.append(encode_when(st.when))
         return CompiledPolicy(
             restore_order=_frozen([RESTORE_STEP_IDS[s.name] for s in self.restore_steps], np.int8),
@@ -301,6 +301,8 @@ def _show(value) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
+    if isinstance(value, int):
+        return str(value)
     return f'"{value}"'
 
 
@@ -714,6 +716,15 @@ def _apply_path(src: TomlSource, build: _Build, info: PartInfo, group: str, key:
                             f"{n} = {{ do = \"...\" }})", where)
 
 
+def _packed_arg(pd, st) -> int:
+    """A step's parameters in one integer, in the primitive's order, low bits first (ParamDef.width)."""
+    arg, shift = 0, 0
+    for p in pd.params:
+        arg |= p.encode(st.param(p.name)) << shift
+        shift += p.width
+    return arg
+
+
 def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
     old = build.path_defs.get((path, n))
     do = settings.get("do", old["do"] if old else None)
@@ -724,13 +735,18 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
     prim = PRIMITIVE_BY_NAME[do]
     schema = {"do": str, "when": str, "gate": str}
     for p in prim.params:
-        schema[p.name] = list if p.kind == "bits" else str
+        schema[p.name] = {"bits": list, "count": int, "flag": bool}.get(p.kind, str)
     check_keys(src, sw, settings, schema)
     fresh = old is None or old["do"] != do
     new = {"do": do, "params": {} if fresh else dict(old["params"]),
            "when": "" if fresh else old["when"], "gate": "always" if fresh else old["gate"]}
     for p in prim.params:
-        if p.name in settings:
+        if p.name in settings and p.kind in ("dwords", "count", "flag"):
+            why = p.check(settings[p.name])
+            if why:
+                raise src.error(f"[{sw}] {p.name} = {settings[p.name]!r}: {do} takes {why}", sw, p.name)
+            new["params"][p.name] = settings[p.name]
+        elif p.name in settings:
             v = settings[p.name]
             values = v if p.kind == "bits" else [v]
             for x in values:
@@ -739,7 +755,8 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
                                     f"(one of: {', '.join(p.value_names)})", sw, p.name)
             new["params"][p.name] = tuple(dict.fromkeys(v)) if p.kind == "bits" else v
         elif p.name not in new["params"]:
-            raise src.error(f"[{sw}]: {do} needs {p.name} = ... (one of: {', '.join(p.value_names)})", sw)
+            raise src.error(f"[{sw}]: {do} needs {p.name} = ... (" + (f"one of: {', '.join(p.value_names)}"
+                            if p.kind in ("enum", "bits", "path") else p.check(None)) + ")", sw)
     if do == "call" and new["params"]["path"] == path:
         raise src.error(f"[{sw}]: a path cannot call itself", sw, "path")
     if "when" in settings:

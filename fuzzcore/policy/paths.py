@@ -148,6 +148,8 @@ PATHS: tuple[PathDef, ...] = (
             "restore step `msi`, its MSI-X half: INTx off, Enable with Mask All, the entries, Mask All cleared"),
     PathDef("pci_restore_msi_state", "__pci_restore_msi_state (drivers/pci/msi/msi.c)", "", "§4.2",
             "restore step `msi`, its MSI half: INTx off, Enable off, the message, the mask bits, Enable on"),
+    PathDef("pci_restore_config_space", "pci_restore_config_space (drivers/pci/pci.c)", "", "§3",
+            "restore step `config_space`: the header's dwords from the snapshot, in ranges, by header type"),
     PathDef("vfio_pci_bar_rw", "vfio_pci_rw -> vfio_pci_bar_rw -> vfio_pci_core_do_io_rw "
             "(drivers/vfio/pci/vfio_pci_rdwr.c)", "vfio_pci_bar_rw", "§6.10",
             "a user's read or write of a BAR region: the resource check, vfio_pci_core_ioread/iowrite's "
@@ -177,19 +179,44 @@ COMMAND_BITS: tuple[tuple[str, int], ...] = (
 class ParamDef:
     name: str
     kind: str                               # "enum" (one value) | "bits" (a list, OR-ed) | "path" (one path)
-    values: tuple[tuple[str, str], ...]     # (value, meaning)
+                                            # | "dwords" ("A..B": config dwords A down or up to B) | "count"
+                                            # (an integer 0-15) | "flag" (true/false)
+    values: tuple[tuple[str, str], ...]     # (value, meaning); for dwords, count, flag one (form, meaning)
 
     @property
     def value_names(self) -> tuple[str, ...]:
         return tuple(v for v, _ in self.values)
 
+    @property
+    def width(self) -> int:
+        """Bits the value takes in the step's packed argument (the params in order, low bits first)."""
+        return {"dwords": 8, "count": 4, "flag": 1, "bits": 16}.get(self.kind, 8)
+
+    def check(self, value) -> str:
+        """'' when `value` is one this parameter takes, else what is wrong (free-form kinds)."""
+        if self.kind == "count":
+            return "" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 15 else \
+                "an integer 0-15"
+        if self.kind == "flag":
+            return "" if isinstance(value, bool) else "true or false"
+        if self.kind == "dwords":
+            a, sep, b = str(value).partition("..")
+            ok = sep and a.strip().isdigit() and b.strip().isdigit() and int(a) <= 15 and int(b) <= 15
+            return "" if ok else "\"A..B\", config dword indices 0-15 (written from A to B)"
+        return ""
+
     def encode(self, value) -> int:
         """enum: the value's index; path: the path id (a callback names driver.CALLBACK); bits:
-        the Command bits OR-ed."""
+        the Command bits OR-ed; dwords: A | B << 4; count: the integer; flag: 0 or 1."""
         if self.kind == "enum":
             return self.value_names.index(value)
         if self.kind == "path":
             return PATH_IDS[value] if value in PATH_IDS else PATH_IDS[f"driver.{value}"]
+        if self.kind == "dwords":
+            a, _, b = value.partition("..")
+            return int(a) | int(b) << 4
+        if self.kind in ("count", "flag"):
+            return int(value)
         bits = dict(COMMAND_BITS)
         mask = 0
         for v in value:
@@ -374,6 +401,14 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "nothing unless current_state is D0 and the device connected"),
     PrimitiveDef("msi_update_mask", "pci_msi_update_mask(entry, 0, 0)", (),
                  "the cached mask bits written back, when the capability has per-vector masking"),
+    PrimitiveDef("config_dwords", "pci_restore_config_space_range -> pci_restore_config_dword",
+                 (ParamDef("dwords", "dwords", (("\"A..B\"", "the snapshot's dwords A to B, in that order"),)),
+                  ParamDef("retry", "count", (("0-15", "re-reads and re-writes while the dword reads back "
+                                                      "otherwise (BARs: 10)"),)),
+                  ParamDef("force", "flag", (("true/false", "write even when the dword already reads the "
+                                                            "saved value"),))),
+                 "each dword read and, unless it already holds the saved value (or force), written from "
+                 "saved_config_space"),
     PrimitiveDef("vfio_vconfig_set", "*(__le16 *)&vconfig[PCI_COMMAND] |= value",
                  (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
                  "set these bits in vfio's virtual Command (vfio_config_init: a VF's Memory, ebfa440ce38b); "
@@ -424,6 +459,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("msix_enabled", "dev->msix_enabled (and the function has an MSI-X capability)"),
     ("msix_messages_written", "__pci_write_msi_msg writes the message: current_state D0 and the device connected"),
     ("msi_enabled", "dev->msi_enabled (and the function has an MSI capability)"),
+    ("header_normal", "pdev->hdr_type == PCI_HEADER_TYPE_NORMAL (type 0)"),
+    ("header_bridge", "pdev->hdr_type == PCI_HEADER_TYPE_BRIDGE (type 1)"),
     ("vfio_bar_unassigned", "the path's BAR has no resource: pci_resource_start(pdev, bar) is 0 (no BAR, the "
                             "upper half of a 64-bit BAR, or unassigned)"),
     ("vfio_mem_bar", "the path's BAR is a memory BAR (res->flags & IORESOURCE_MEM: vfio_pci_core_do_io_rw's test_mem)"),
@@ -465,7 +502,8 @@ def encode_when(when: str) -> int:
 
 def _check() -> None:
     for p in PRIMITIVES:
-        assert len(p.params) <= 1, p.name
+        # one parameter, or several packed into the step's int32 argument (ParamDef.width)
+        assert len(p.params) <= 1 or sum(q.width for q in p.params) <= 31, p.name
     for p in PATHS:
         assert not p.name.startswith("driver.") or not p.label, p.name
 
@@ -485,7 +523,8 @@ def markdown_tables() -> str:
             row(("---",) * 5)]
     for i, p in enumerate(PRIMITIVES):
         params = "; ".join(f"`{q.name}`" + (" (list)" if q.kind == "bits" else "") + ": "
-                           + ", ".join(f"`{v}`" for v in q.value_names) for q in p.params) or "–"
+                           + (", ".join(f"`{v}`" for v in q.value_names) if q.kind in ("enum", "bits", "path")
+                              else f"{q.values[0][0]} ({q.values[0][1]})") for q in p.params) or "–"
         out.append(row((str(i), f"`{p.name}`", f"`{p.upstream}`", params, p.doc)))
     out += ["", "#### Conditions (a step's `when`; `\"not NAME\"` negates, `and` joins up to three)", "", row(("condition", "true when")),
             row(("---",) * 2)]
