@@ -22,7 +22,7 @@ from fuzzcore.validate.actors import (
 )
 from fuzzcore.validate.compare import (
     ProgramComparison, aer_inject_hidden, apply_qemu_quirks, compare_program, format_divergence,
-    recovery_outcome, run_model,
+    RC_COMPARED, rc_outcome, recovery_outcome, run_model,
 )
 from fuzzcore.validate.guestlog import (
     GuestOp, GuestProgram, GuestWrite, kernel_functions, parse_console, parse_trace,
@@ -87,6 +87,20 @@ def test_recovery_from_dpc_or_from_a_device_without_aer_is_not_validatable():
     assert [d for d, dev in DEVICES.items() if dev.aer] == ["e1000e", "virtio-rng"]
 
 
+def test_vfio_bar_read_is_the_vfio_client_s_pread_and_write_is_refused():
+    bdf = "0000:03:00.0"
+    row = VALIDATION["vfio_bar_rw"]
+    assert row.validatable and row.actor == "vfio client" and "last dword" in row.how
+    assert guest_commands(Call.of("vfio_bar_rw", bar=0, access="read"), bdf) == ["vfio_bar 0"]
+    assert guest_commands(Call.of("vfio_bar_rw", bar=5, access="read"), bdf) == ["vfio_bar 5"]
+    write = Call.of("vfio_bar_rw", bar=0, access="write")
+    assert "access=write" in call_validatable(write) and "side effects" in call_validatable(write)
+    assert not call_validatable(Call.of("vfio_bar_rw", bar=3, access="read"))
+    with pytest.raises(NotValidatable, match="vfio_bar_rw: not validatable: access=write"):
+        guest_commands(write, bdf)
+    assert "vfio_bar_rw" in RC_COMPARED
+
+
 def test_script_brackets_every_op_with_markers_and_dumps():
     calls = [Call.of("vfio_open"), Call.of("vfio_close")]
     script = guest_script(DEVICES["e1000e"], [("a", calls), ("b", calls)]).splitlines()
@@ -111,6 +125,22 @@ def test_random_programs_are_validatable_and_deterministic():
         names = [c.name for c in prog]
         assert names.count("pci_pm_runtime_suspend") == names.count("pci_pm_runtime_resume")
         assert names.count("vfio_open") == names.count("vfio_close")
+
+
+def test_random_programs_read_bars_only_while_vfio_has_the_device_open():
+    import random
+    progs = [random_program(random.Random(s), 8, 0xC8) for s in range(40)]
+    bars = set()
+    for prog in progs:
+        is_open = False
+        for c in prog:
+            if c.name == "vfio_bar_rw":
+                a = dict(c.args)
+                assert is_open and a["access"] == "read"
+                bars.add(a["bar"])
+            elif c.name in ("vfio_open", "vfio_close"):
+                is_open = c.name == "vfio_open"
+    assert bars == set(range(6))
 
 
 def test_random_programs_draw_recovery_only_on_a_device_with_aer():
@@ -287,18 +317,23 @@ def test_a_short_guest_run_is_an_error_not_agreement(i350_guest, tmp_path):
     assert not pc.agrees and "ran 3 of 7 ops" in pc.error
 
 
-@pytest.fixture
-def rng_guest(tmp_path):
-    """The guest's virtio-rng (AER) below its root port (AER), as the corpus keeps their dumps."""
+def _guest_profiles(tmp_path, name: str, resources: list):
+    """A guest device and its port as the corpus keeps their dumps, imported as compare does it."""
     from fuzzcore.validate.compare import import_profiles
-    prof = resolve_device(str(PROFILES / "virtio-rng.toml"))
-    port = resolve_device(str(PROFILES / "virtio-rng-port.toml"))
+    prof = resolve_device(str(PROFILES / f"{name}.toml"))
+    port = resolve_device(str(PROFILES / f"{name}-port.toml"))
     pad = lambda img: img + bytes(4096 - len(img))
     gp0 = GuestProgram("x")
     gp0.initial = {t: {o: int.from_bytes(pad(p.image)[o:o + 4], "little") for o in range(0, 4096, 4)}
                    for t, p in (("dev", prof), ("port", port))}
-    gp0.resources = [(0, 0, 0), (0xFE600000, 0xFE600FFF, 0x40200)]
-    return import_profiles(gp0, "virtio-rng", tmp_path), port
+    gp0.resources = resources
+    return import_profiles(gp0, name, tmp_path), port
+
+
+@pytest.fixture
+def rng_guest(tmp_path):
+    """The guest's virtio-rng (AER) below its root port (AER)."""
+    return _guest_profiles(tmp_path, "virtio-rng", [(0, 0, 0), (0xFE600000, 0xFE600FFF, 0x40200)])
 
 
 def test_aer_inject_hides_the_registers_it_simulates(rng_guest, tmp_path):
@@ -333,6 +368,48 @@ def test_recovery_outcome_needs_a_recovery_from_the_guest():
     assert recovery_outcome(call, "failed", [0, 1]) == ""
     assert "aerinj rc -110" in recovery_outcome(call, "successful", [0, -110])
     assert recovery_outcome(Call.of("vfio_open"), "", [0]) == ""
+
+
+@pytest.fixture
+def e1000e_guest(tmp_path):
+    """The guest's e1000e below its switch port (BARs 0-3: two memory BARs, an I/O BAR, the MSI-X
+    BAR; no BAR 4 or 5)."""
+    return _guest_profiles(tmp_path, "e1000e", [(0xFE440000, 0xFE45FFFF, 0x40200), (0xFE460000, 0xFE47FFFF, 0x40200),
+                                                (0xC000, 0xC01F, 0x40101), (0xFE480000, 0xFE483FFF, 0x40200)])
+
+
+def test_vfio_bar_read_rc_is_compared(e1000e_guest, tmp_path):
+    """vfio_bar_rw makes no config write: its return code is the outcome compared (RC_COMPARED),
+    the guest's last RC for the op against the model's."""
+    profile, port = e1000e_guest
+    policy = load_policy(POLICY)
+    read = lambda bar: Call.of("vfio_bar_rw", bar=bar, access="read")
+    calls = [Call.of("vfio_open"), read(0), read(4),
+             Call.of("vfio_config_write", offset=0x04, width="2", value=0x0), read(0), Call.of("vfio_close")]
+    gp, writes = _guest_from_model(profile, port, calls, policy)
+    _m, _w, _images, rcs = run_model(profile, policy, calls)
+    assert rcs[1:5] == [0, -22, 0, -5]
+    assert writes[1] == writes[2] == writes[4] == []
+    for op, rc in zip(gp.ops, rcs):
+        op.rcs = [rc]
+    pc = compare_program("bar", calls, gp, writes, "e1000e", policy, tmp_path)
+    assert pc.agrees, format_divergence(pc)
+    gp.ops[4].rcs = [0]                            # the kernel read it: Memory was on after all
+    pc = compare_program("bar-rc", calls, gp, writes, "e1000e", policy, tmp_path)
+    op = pc.first_divergence()
+    assert op.index == 4 and op.first_write_mismatch == -1 and not op.image_diffs
+    text = "\n".join(format_divergence(pc))
+    assert "first divergence at op 4: vfio_bar_rw(bar=0, access=read)" in text
+    assert "vfio_bar_rw: model rc -5 | kernel rc 0" in text
+
+
+def test_rc_outcome_only_for_the_ops_whose_rc_is_compared():
+    call = Call.of("vfio_bar_rw", bar=4, access="read")
+    assert rc_outcome(call, -22, [-22]) == ""
+    assert rc_outcome(call, -22, [0, -22]) == ""          # the op's last guest command's RC
+    assert rc_outcome(call, -5, [0]) == "vfio_bar_rw: model rc -5 | kernel rc 0"
+    assert rc_outcome(call, 0, []) == "vfio_bar_rw: model rc 0 | kernel rc None"
+    assert rc_outcome(Call.of("vfio_config_write", offset=4, width="2", value=0), 0, [-5]) == ""
 
 
 def test_qemu_resets_keep_devctl_but_its_error_enables_and_lnkctl2(i350_guest):

@@ -7,7 +7,9 @@ port imported the same way, so both sides start from the same bytes.
 
 Known, documented differences of QEMU's emulated devices from real hardware are applied to the
 imported profile before the model runs (QEMU_QUIRKS below); what the comparison leaves out
-(MSI-X table MMIO, the MSI message values the IRQ domain picks) is listed in IGNORED.
+(MSI-X table MMIO, the MSI message values the IRQ domain picks) is listed in IGNORED. Besides
+writes and images, an op may have an outcome that must agree: pcie_do_recovery's last word
+(recovery_outcome), the return code of the ops in RC_COMPARED (rc_outcome).
 """
 
 from __future__ import annotations
@@ -113,6 +115,16 @@ def aer_inject_hidden(profile) -> set:
 
 IGNORED = {
     "msix": "MSI-X table writes are MMIO, not config cycles; QEMU's config trace does not show them",
+    "bar data": "the dword a vfio_bar_rw read returns: MMIO or port I/O, not a config cycle, and the "
+                "model keeps no BAR contents (its return code is compared: RC_COMPARED)",
+}
+
+# Ops whose return code must equal the guest's (the RC of the op's last guest command), with why:
+# the op writes no config register, so its writes and images would agree whatever it returned.
+RC_COMPARED = {
+    "vfio_bar_rw": "a user's BAR read through the device fd makes no config write: only its return "
+                   "code says what it did (0; vfio_pci_bar_rw's -EINVAL, no resource; -EIO, "
+                   "__vfio_pci_memory_enabled: D3hot or Memory off in vfio's virtual Command)",
 }
 
 
@@ -165,7 +177,7 @@ class OpComparison:
     model_rc: int
     first_write_mismatch: int = -1                  # index into the write lists, -1: none
     guest_funcs: list[str] = field(default_factory=list)   # kernel function chain per guest write
-    outcome: str = ""                               # an outcome that differs (pcie_do_recovery)
+    outcome: str = ""                               # an outcome that differs (pcie_do_recovery, RC_COMPARED)
 
     @property
     def agrees(self) -> bool:
@@ -331,9 +343,11 @@ def compare_program(name: str, calls: list, gp: GuestProgram, gwrites: list[list
             for k in np.nonzero(gd != md)[0]:
                 diffs.append((target, int(4 * k), int(md[k]), int(gd[k])))
         funcs = kernel_functions(gp.ops[i].kf, gw) if gp.ops[i].kf else []
+        outcome = "; ".join(o for o in (
+            recovery_outcome(call, next(said) if call.name == "pcie_do_recovery" else "", gp.ops[i].rcs),
+            rc_outcome(call, rcs[i], gp.ops[i].rcs)) if o)
         pc.ops.append(OpComparison(i, call.name, mw, gw, diffs, gp.ops[i].rcs, rcs[i], mismatch, funcs,
-                                   recovery_outcome(call, next(said) if call.name == "pcie_do_recovery"
-                                                    else "", gp.ops[i].rcs)))
+                                   outcome))
     return pc
 
 
@@ -351,6 +365,17 @@ def recovery_outcome(call, model_said: str, guest_rcs) -> str:
         return f"the injected error did not end in a recovery (aerinj rc {guest})"
     if model_said != RECOVERY_OUTCOME[guest]:
         return f"recovery: model {model_said or 'nothing'} | kernel {RECOVERY_OUTCOME[guest]}"
+    return ""
+
+
+def rc_outcome(call, model_rc: int, guest_rcs) -> str:
+    """For an op in RC_COMPARED: the model's return code against the guest's last RC for the op
+    (fzguest's RC: 0 or -errno). '' when they agree or the op is another."""
+    if call.name not in RC_COMPARED:
+        return ""
+    guest = guest_rcs[-1] if guest_rcs else None
+    if guest != model_rc:
+        return f"{call.name}: model rc {model_rc} | kernel rc {guest}"
     return ""
 
 

@@ -54,6 +54,8 @@ def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, a
               reset]
         if pm_offset:
             c.append(make_call("vfio_config_write", offset=pm_offset + 4, width="2", value=rng.choice((0x0, 0x3))))
+        # a user's BAR read (write is not validatable): any region, a BAR the device lacks too
+        c.append(make_call("vfio_bar_rw", bar=rng.randrange(6), access="read"))
     elif s.driver == "vfio":
         c += [make_call("vfio_open"), make_call("vfio_open"),
               make_call("pci_bind_driver", driver=rng.choice(("host", "none"))), reset,
