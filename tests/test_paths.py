@@ -87,6 +87,12 @@ def test_policy_show_path_marks_the_overlay():
     ('[path.pci_dev_restore.step]\nrestore = { when = "sometimes" }\n', 7, "unknown condition"),
     ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and sometimes" }\n', 7, 'unknown condition "sometimes"'),
     ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and d0 and d0 and not d0" }\n', 7, "at most 3"),
+    ('[path.pci_restore_config_space.step]\nbars = { dwords = "9..x" }\n', 7, "config dword indices 0-15"),
+    ('[path.pci_restore_config_space.step]\nbars = { retry = 99 }\n', 7, "an integer 0-15"),
+    ('[path.pci_restore_config_space.step]\nbars = { force = "yes" }\n', 7, "force"),
+    ('[path.pci_restore_config_space]\ninsert = [{ step = "x", after = "bars" }]\n'
+     '[path.pci_restore_config_space.step]\nx = { do = "config_dwords", dwords = "1..2", retry = 0 }\n', 9,
+     "needs force"),
     ('[path.pci_dev_restore.step]\nreset_done = { callback = "shutdown" }\n', 7, "not allowed"),
     ('[path.nonesuch]\nsteps = []\n', 6, "unknown path"),
     ('[driver.shutdown]\nsteps = []\n', 6, "unknown driver callback"),
