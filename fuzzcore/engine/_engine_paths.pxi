@@ -45,6 +45,15 @@ cdef enum:
     PATH_RESTORE_MSI_STATE
     PATH_RESTORE_CONFIG_SPACE
     PATH_VFIO_BAR_RW
+    PATH_RESTORE_PASID_STATE
+    PATH_RESTORE_PRI_STATE
+    PATH_RESTORE_ATS_STATE
+    PATH_RESTORE_DPC_STATE
+    PATH_RESTORE_PTM_STATE
+    PATH_RESTORE_TPH_STATE
+    PATH_RESTORE_AER_STATE
+    PATH_RESTORE_PCIX_STATE
+    PATH_RESTORE_IOV_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -105,6 +114,9 @@ cdef enum:
     PRIM_CONFIG_DWORDS
     PRIM_VFIO_VCONFIG_SET
     PRIM_VFIO_BAR_ACCESS
+    PRIM_CAP_RESTORE
+    PRIM_CAP_WRITE
+    PRIM_TPH_RESTORE_ST
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -138,6 +150,11 @@ cdef enum:
     COND_D3_OR_UNKNOWN
     COND_VFIO_VCONFIG_MEMORY_OFF
     COND_NO_COMMAND_MEMORY
+    COND_VIRTFN
+    COND_SOURCE_LIVE
+    COND_ROOT_ERROR_REGS
+    COND_SRIOV_VF_ENABLED
+    COND_PCIE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -160,7 +177,10 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "driver.probe", "vfio_pci_set_irqs_ioctl",
                      "pci_restore_pcie_state", "pci_restore_aspm_l1ss_state",
                      "pci_restore_msix_state", "pci_restore_msi_state", "pci_restore_config_space",
-                     "vfio_pci_bar_rw")
+                     "vfio_pci_bar_rw", "pci_restore_pasid_state", "pci_restore_pri_state",
+                     "pci_restore_ats_state", "pci_restore_dpc_state", "pci_restore_ptm_state",
+                     "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
+                     "pci_restore_iov_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -173,7 +193,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "restore_ltr", "bridge_reconfigure_ltr", "restore_pcie_registers", "check_l1ss_buffer",
                           "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
                           "msix_restore_entries", "msi_ctrl", "msi_write_message", "msi_update_mask",
-                          "config_dwords", "vfio_vconfig_set", "vfio_bar_access")
+                          "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
+                          "cap_restore", "cap_write", "tph_restore_st")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -181,7 +202,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "vfio_irqs_out_of_range", "pcie_buffer", "l1ss_link", "l1ss_l12_saved",
                           "msix_enabled", "msix_messages_written", "msi_enabled", "header_normal", "header_bridge",
                           "vfio_bar_unassigned", "vfio_mem_bar",
-                          "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory")
+                          "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
+                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -269,6 +291,16 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = not m.st.vfio.vconfig_command & PCI_COMMAND_MEMORY
     elif c == COND_NO_COMMAND_MEMORY:
         v = m.d.virtfn != 0                             # pci_iov_add_virtfn sets it for every VF
+    elif c == COND_VIRTFN:
+        v = m.d.virtfn != 0
+    elif c == COND_SOURCE_LIVE:
+        v = arg == SRC_LIVE                             # the restore step's source, the path's argument
+    elif c == COND_ROOT_ERROR_REGS:
+        v = m.d.n_aer_regs == 5                         # has_root_error_regs (pcie_cap_has_rtctl)
+    elif c == COND_SRIOV_VF_ENABLED:
+        v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x1) != 0
+    elif c == COND_PCIE:
+        v = m.d.fn.caps.exp != 0
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -351,6 +383,12 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             msi_restore_mask(m)
         elif p == PRIM_VFIO_VCONFIG_SET:
             m.st.vfio.vconfig_command |= a             # the Command bits, encoded
+        elif p == PRIM_CAP_RESTORE:
+            cap_restore(m, a)
+        elif p == PRIM_CAP_WRITE:
+            cap_write(m, a)
+        elif p == PRIM_TPH_RESTORE_ST:
+            tph_restore_st(m)
         elif p == PRIM_VFIO_BAR_ACCESS:
             vfio_bar_access(m, arg & 0xFF)
         elif p == PRIM_USER_SET_IRQS:

@@ -138,25 +138,217 @@ cdef void restore_pcie_registers(Machine *m) noexcept nogil:
         io_write(m, m.d.fn.caps.exp + reg, 2, buf_u16(m, b, i))
 
 
-# --- steps 2-4: PASID, PRI, ATS (drivers/pci/ats.c) ---------------------------------------------
+# --- capability registers: the cap_* primitives the capability restore paths call ---------------
 
+cdef enum:
+    # paths.CAPABILITIES order
+    CAP_PCIE = 0
+    CAP_PCIX
+    CAP_LTR
+    CAP_DPC
+    CAP_AER
+    CAP_PTM
+    CAP_TPH
+    CAP_PASID
+    CAP_PRI
+    CAP_ATS
+    CAP_SRIOV
+    CAP_ACS
+    CAP_REBAR
+    CAP_L1SS
+    # paths.CAP_VALUES order
+    VAL_PASID_CTRL = 0
+    VAL_PRI_REQS_ALLOC
+    VAL_PRI_ENABLE
+    VAL_ATS_ENABLE
+    VAL_ATS_CTRL
+    VAL_PTM_ENABLE
+    VAL_TPH_CTRL
+    VAL_SRIOV_ARI
+    VAL_SRIOV_PGSZ
+    VAL_SRIOV_NUM_VFS
+    VAL_SRIOV_CTRL
+
+# paths.CAP_VALUES fields (a merge write replaces only these bits)
+cdef uint32_t CAP_VALUE_FIELD[11]
+CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF]
+
+
+cdef bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
+    """caps.pcie_reg_implemented: pcie_capability_reg_implemented (drivers/pci/access.c)."""
+    cdef int t = m.d.fn.caps.exp_type, flags = m.d.fn.caps.exp_flags
+    cdef int version = flags & 0xF
+    cdef bint has_lnk = t == 0 or t == 1 or t == 4 or t == 5 or t == 6 or t == 7 or t == 8
+    cdef bint has_slt = (t == 4 or t == 6 or t == 8) and (flags & 0x0100) != 0
+    cdef bint has_rt = t == 4 or t == 0xA
+    if reg == 0x02 or reg == 0x04 or reg == 0x08 or reg == 0x0A:
+        return True
+    if reg == 0x0C or reg == 0x10 or reg == 0x12:
+        return has_lnk
+    if reg == 0x14 or reg == 0x18 or reg == 0x1A:
+        return has_slt
+    if reg == 0x1C or reg == 0x1E or reg == 0x20:
+        return has_rt
+    if reg == 0x24 or reg == 0x28:
+        return version > 1
+    if reg == 0x2C or reg == 0x30 or reg == 0x32:
+        return has_lnk and version > 1
+    return False
+
+
+cdef int cap_base(Machine *m, int cap) noexcept nogil:
+    """restore.CAP_TABLE: the offset the kernel caches for the capability (0: absent)."""
+    cdef CapOffsets *c = &m.d.fn.caps
+    if cap == CAP_PCIE:
+        return c.exp
+    if cap == CAP_PCIX:
+        return c.pcix
+    if cap == CAP_LTR:
+        return c.ltr
+    if cap == CAP_DPC:
+        return c.dpc
+    if cap == CAP_AER:
+        return c.aer
+    if cap == CAP_PTM:
+        return c.ptm
+    if cap == CAP_TPH:
+        return c.tph
+    if cap == CAP_PASID:
+        return c.pasid
+    if cap == CAP_PRI:
+        return c.pri
+    if cap == CAP_ATS:
+        return c.ats
+    if cap == CAP_SRIOV:
+        return c.sriov
+    if cap == CAP_ACS:
+        return c.acs
+    if cap == CAP_REBAR:
+        return c.rebar
+    return c.l1ss
+
+
+cdef int cap_buffer(Machine *m, int cap, int *reg_name) noexcept nogil:
+    """restore.CAP_TABLE: the capability's saved-state buffer (-1: none) and its report name."""
+    if cap == CAP_PCIE:
+        reg_name[0] = REG_PCIE
+        return m.d.buf_exp
+    if cap == CAP_PCIX:
+        reg_name[0] = REG_PCIX
+        return m.d.buf_pcix
+    if cap == CAP_LTR:
+        reg_name[0] = REG_LTR
+        return m.d.buf_ltr
+    if cap == CAP_DPC:
+        reg_name[0] = REG_DPC
+        return m.d.buf_dpc
+    if cap == CAP_AER:
+        reg_name[0] = REG_AER
+        return m.d.buf_aer
+    if cap == CAP_PTM:
+        reg_name[0] = REG_PTM
+        return m.d.buf_ptm
+    if cap == CAP_TPH:
+        reg_name[0] = REG_TPH
+        return m.d.buf_tph
+    if cap == CAP_L1SS:
+        reg_name[0] = REG_L1SS
+        return m.d.buf_l1ss
+    return -1
+
+
+cdef int cap_register(Machine *m, int cap, int reg) noexcept nogil:
+    """restore._cap_register: cap + reg; 0 without the capability or an unimplemented PCIe register."""
+    cdef int base = cap_base(m, cap)
+    if not base or (cap == CAP_PCIE and not pcie_reg_implemented(m, reg)):
+        return 0
+    return base + reg
+
+
+cdef void cap_restore(Machine *m, int arg) noexcept nogil:
+    """restore.cap_restore: arg = cap | reg << 4 | dword << 12 | slot << 13 (paths.ParamDef.width)."""
+    cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF, slot = (arg >> 13) & 0xF
+    cdef bint dword = (arg >> 12) & 1
+    cdef int name = 0
+    cdef int where = cap_register(m, cap, reg)
+    cdef int b = cap_buffer(m, cap, &name)
+    if not where or b < 0:
+        return
+    check_epoch(m, b, name)
+    if dword:
+        io_write(m, where, 4, buf_u32(m, b, slot))
+    else:
+        io_write(m, where, 2, buf_u16(m, b, slot))
+
+
+cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
+    """restore.cap_value: the kernel expression of live state a cap_write writes."""
+    cdef KernelDev *d = &m.st.dev
+    if value == VAL_PASID_CTRL:
+        return 0x1 | <uint32_t>d.pasid_features
+    if value == VAL_PRI_REQS_ALLOC:
+        return <uint32_t>d.pri_reqs_alloc
+    if value == VAL_PRI_ENABLE:
+        return 0x1
+    if value == VAL_ATS_ENABLE:
+        return 0x8000
+    if value == VAL_ATS_CTRL:
+        return 0x8000 | <uint32_t>((d.ats_stu - 12) & 0x1F)
+    if value == VAL_PTM_ENABLE:
+        return 0x1 if d.ptm_enable_cnt else 0
+    if value == VAL_TPH_CTRL:
+        return <uint32_t>(d.tph_mode | (d.tph_req_type << 8))
+    if value == VAL_SRIOV_ARI:
+        return <uint32_t>(d.sriov_ctrl & 0x10)
+    if value == VAL_SRIOV_PGSZ:
+        return <uint32_t>d.sriov_pgsz
+    if value == VAL_SRIOV_NUM_VFS:
+        return <uint32_t>d.sriov_num_vfs
+    return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL
+
+
+cdef void cap_write(Machine *m, int arg) noexcept nogil:
+    """restore.cap_write: arg = cap | reg << 4 | dword << 12 | value << 13 | merge << 18."""
+    cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF, value = (arg >> 13) & 0x1F
+    cdef int size = 4 if (arg >> 12) & 1 else 2
+    cdef bint merge = (arg >> 18) & 1
+    cdef int where = cap_register(m, cap, reg)
+    cdef uint32_t v, field
+    if not where:
+        return
+    v = cap_value(m, value)
+    field = CAP_VALUE_FIELD[value]
+    if merge:
+        v = (io_read(m, where, size) & ~field) | (v & field)
+    io_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
+
+
+cdef void tph_restore_st(Machine *m) noexcept nogil:
+    """restore.tph_restore_st: the ST entries after the TPH buffer's Control dword."""
+    cdef int tph = m.d.fn.caps.tph
+    cdef int b = m.d.buf_tph
+    cdef int i, n
+    if not tph or b < 0:
+        return
+    check_epoch(m, b, REG_TPH)
+    n = (m.d.fn.bufs[b].size - 4) // 2
+    if m.d.tph_entries < n:
+        n = m.d.tph_entries
+    for i in range(n):
+        io_write(m, tph + 0x0C + 2 * i, 2, buf_u16(m, b, 2 + i))
+
+
+# restore steps that are policy paths; the step's source is the path's argument (source_live)
 cdef void restore_pasid(Machine *m, int source) noexcept nogil:
-    """pci_restore_pasid_state: Control = Enable | pasid_features."""
-    if m.d.fn.caps.pasid:
-        io_write(m, m.d.fn.caps.pasid + 6, 2, 0x1 | <uint32_t>m.st.dev.pasid_features)
+    run_path(m, PATH_RESTORE_PASID_STATE, source)
 
 
 cdef void restore_pri(Machine *m, int source) noexcept nogil:
-    """pci_restore_pri_state: allocation first, then Enable."""
-    if m.d.fn.caps.pri:
-        io_write(m, m.d.fn.caps.pri + 0x0C, 4, <uint32_t>m.st.dev.pri_reqs_alloc)
-        io_write(m, m.d.fn.caps.pri + 0x04, 2, 0x1)
+    run_path(m, PATH_RESTORE_PRI_STATE, source)
 
 
 cdef void restore_ats(Machine *m, int source) noexcept nogil:
-    """pci_restore_ats_state: Control = Enable | (ats_stu - 12)."""
-    if m.d.fn.caps.ats:
-        io_write(m, m.d.fn.caps.ats + 6, 2, 0x8000 | <uint32_t>((m.st.dev.ats_stu - 12) & 0x1F))
+    run_path(m, PATH_RESTORE_ATS_STATE, source)
 
 
 # --- step 5: VC (drivers/pci/vc.c) ---------------------------------------------------------------
@@ -217,47 +409,15 @@ cdef void restore_rebar(Machine *m, int source) noexcept nogil:
 # --- steps 7-11 -------------------------------------------------------------------------------
 
 cdef void restore_dpc(Machine *m, int source) noexcept nogil:
-    """pci_restore_dpc_state: the saved DPC Control word."""
-    cdef int b = m.d.buf_dpc
-    if m.d.fn.caps.dpc and b >= 0:
-        check_epoch(m, b, REG_DPC)
-        io_write(m, m.d.fn.caps.dpc + 6, 2, buf_u16(m, b, 0))
+    run_path(m, PATH_RESTORE_DPC_STATE, source)
 
 
 cdef void restore_ptm(Machine *m, int source) noexcept nogil:
-    """pci_restore_ptm_state: the saved PTM Control, whatever ptm_enable_cnt says (source=live:
-    rebuilt from ptm_enable_cnt instead)."""
-    cdef int ptm = m.d.fn.caps.ptm
-    cdef int b = m.d.buf_ptm
-    if not ptm:
-        return
-    if source == SRC_LIVE:
-        io_write(m, ptm + 8, 4, 0x1 if m.st.dev.ptm_enable_cnt else 0)
-        return
-    if b >= 0:
-        check_epoch(m, b, REG_PTM)
-        io_write(m, ptm + 8, 4, buf_u32(m, b, 0))
+    run_path(m, PATH_RESTORE_PTM_STATE, source)
 
 
 cdef void restore_tph(Machine *m, int source) noexcept nogil:
-    """pci_restore_tph_state: Control, then the ST entries (count from the live capability)."""
-    cdef int tph = m.d.fn.caps.tph
-    cdef int b = m.d.buf_tph
-    cdef int i, n
-    if not tph:
-        return
-    if source == SRC_LIVE:
-        io_write(m, tph + 8, 4, <uint32_t>(m.st.dev.tph_mode | (m.st.dev.tph_req_type << 8)))
-        return
-    if b < 0:
-        return
-    check_epoch(m, b, REG_TPH)
-    io_write(m, tph + 8, 4, buf_u32(m, b, 0))
-    n = (m.d.fn.bufs[b].size - 4) // 2
-    if m.d.tph_entries < n:
-        n = m.d.tph_entries
-    for i in range(n):
-        io_write(m, tph + 0x0C + 2 * i, 2, buf_u16(m, b, 2 + i))
+    run_path(m, PATH_RESTORE_TPH_STATE, source)
 
 
 cdef void aer_clear_status(Machine *m, int source) noexcept nogil:
@@ -273,14 +433,7 @@ cdef void aer_clear_status(Machine *m, int source) noexcept nogil:
 
 
 cdef void restore_aer(Machine *m, int source) noexcept nogil:
-    """pci_restore_aer_state: masks, severity, cap/control, then Root Error Command."""
-    cdef int b = m.d.buf_aer
-    cdef int i
-    if not m.d.fn.caps.aer or b < 0:
-        return
-    check_epoch(m, b, REG_AER)
-    for i in range(m.d.n_aer_regs):
-        io_write(m, m.d.fn.caps.aer + m.d.aer_regs[i], 4, buf_u32(m, b, i))
+    run_path(m, PATH_RESTORE_AER_STATE, source)
 
 
 # --- step 12: the header (§3.6) ---------------------------------------------------------------
@@ -324,11 +477,7 @@ cdef void config_dwords(Machine *m, int arg) noexcept nogil:
 # --- steps 13-16 ------------------------------------------------------------------------------
 
 cdef void restore_pcix(Machine *m, int source) noexcept nogil:
-    """pci_restore_pcix_state: the saved PCI-X Command word."""
-    cdef int b = m.d.buf_pcix
-    if m.d.fn.caps.pcix and b >= 0:
-        check_epoch(m, b, REG_PCIX)
-        io_write(m, m.d.fn.caps.pcix + 2, 2, buf_u16(m, b, 0))
+    run_path(m, PATH_RESTORE_PCIX_STATE, source)
 
 
 cdef void restore_msi_step(Machine *m, int source) noexcept nogil:
@@ -359,18 +508,7 @@ cdef void enable_acs(Machine *m, int source) noexcept nogil:
 
 
 cdef void restore_iov(Machine *m, int source) noexcept nogil:
-    """sriov_restore_state: skipped if VF Enable is already set; ARI bit, page size, NumVFs,
-    then Control from the live dev->sriov."""
-    cdef int off = m.d.fn.caps.sriov
-    cdef KernelDev *dev = &m.st.dev
-    if not off:
-        return
-    if io_read(m, off + 8, 2) & 0x1:
-        return
-    io_write(m, off + 8, 2, <uint32_t>(dev.sriov_ctrl & 0x10))
-    io_write(m, off + 0x20, 4, <uint32_t>dev.sriov_pgsz)
-    io_write(m, off + 0x10, 2, <uint32_t>dev.sriov_num_vfs)
-    io_write(m, off + 8, 2, <uint32_t>dev.sriov_ctrl)
+    run_path(m, PATH_RESTORE_IOV_STATE, source)
 
 
 cdef void restore_step(Machine *m, int kind, int source) noexcept nogil:

@@ -19,8 +19,8 @@ cdef enum:
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
-    MAX_PATHS = 64
-    MAX_PATH_STEPS = 256
+    MAX_PATHS = 128
+    MAX_PATH_STEPS = 512
     MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
     MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
     N_FACTS = 3                  # op_table.FACTS: owner, power, runtime

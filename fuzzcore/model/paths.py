@@ -99,6 +99,16 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = not m.state.vfio.vconfig_command & PCI_COMMAND_MEMORY
     elif name == "no_command_memory":
         value = m.profile.virtfn                            # pci_iov_add_virtfn sets it for every VF
+    elif name == "virtfn":
+        value = m.profile.virtfn
+    elif name == "source_live":
+        value = arg == "live"
+    elif name == "root_error_regs":
+        value = m.has_root_error_regs()
+    elif name == "sriov_vf_enabled":
+        value = bool(m.caps.sriov) and bool(m.io.read(m.caps.sriov + 0x08, 2) & 0x1)   # PCI_SRIOV_CTRL_VFE
+    elif name == "pcie":
+        value = bool(m.caps.exp)
     elif name == "vfio_reset_works":
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
@@ -211,6 +221,15 @@ def _run(m, name: str, arg) -> int:
         elif do == "vfio_vconfig_set":
             for bit in st.param("value"):
                 m.state.vfio.vconfig_command |= COMMAND_BITS[bit]
+        elif do == "cap_restore":
+            from .restore import cap_restore
+            cap_restore(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))
+        elif do == "cap_write":
+            from .restore import cap_write
+            cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"))
+        elif do == "tph_restore_st":
+            from .restore import tph_restore_st
+            tph_restore_st(m)
         elif do == "vfio_bar_access":
             from .vfio import vfio_bar_access
             vfio_bar_access(m, arg[0], arg[1])

@@ -161,25 +161,103 @@ def restore_pcie_registers(m) -> None:
         m.io.write(m.caps.exp + reg, 2, buf.u16(i))
 
 
-# --- steps 2-4: PASID, PRI, ATS (drivers/pci/ats.c) -------------------------------------------
+# --- capability registers: the cap_* primitives the capability restore paths call ----------
 
-def restore_pasid(m, step) -> None:
-    """pci_restore_pasid_state: Control = Enable | pasid_features."""
-    if m.caps.pasid:
-        m.io.write(m.caps.pasid + 6, 2, 0x1 | m.state.dev.pasid_features)
-
-
-def restore_pri(m, step) -> None:
-    """pci_restore_pri_state: allocation first, then Enable."""
-    if m.caps.pri:
-        m.io.write(m.caps.pri + 0x0C, 4, m.state.dev.pri_reqs_alloc)
-        m.io.write(m.caps.pri + 0x04, 2, 0x1)
+# paths.CAPABILITIES name -> (CapOffsets attribute, saved-state buffer (id, extended) or None, the
+# name the oracle reports a buffer by)
+CAP_TABLE = {
+    "pcie": ("exp", (0x10, False), "PCIe"), "pcix": ("pcix", (0x07, False), "PCI-X"),
+    "ltr": ("ltr", (0x18, True), "LTR"), "dpc": ("dpc", (0x1D, True), "DPC"), "aer": ("aer", (0x01, True), "AER"),
+    "ptm": ("ptm", (0x1F, True), "PTM"), "tph": ("tph", (0x17, True), "TPH"), "pasid": ("pasid", None, ""),
+    "pri": ("pri", None, ""), "ats": ("ats", None, ""), "sriov": ("sriov", None, ""), "acs": ("acs", None, ""),
+    "rebar": ("rebar", None, ""), "l1ss": ("l1ss", (0x1E, True), "L1SS"),
+}
 
 
-def restore_ats(m, step) -> None:
-    """pci_restore_ats_state: Control = Enable | (ats_stu - 12)."""
-    if m.caps.ats:
-        m.io.write(m.caps.ats + 6, 2, 0x8000 | ((m.state.dev.ats_stu - 12) & 0x1F))
+def _cap_register(m, cap: str, reg: int) -> int:
+    """The register's config offset; 0 when the function lacks the capability or, for the PCIe
+    capability, the register (pcie_capability_write_word skips it)."""
+    base = getattr(m.caps, CAP_TABLE[cap][0])
+    if not base or (cap == "pcie" and not pcie_reg_implemented(m, reg)):
+        return 0
+    return base + reg
+
+
+def cap_restore(m, cap: str, reg: int, width: str, slot: int) -> None:
+    """pci_write_config_word/dword(dev, cap + reg, save_state->cap.data[slot])."""
+    where = _cap_register(m, cap, reg)
+    key = CAP_TABLE[cap][1]
+    buf = m.state.dev.buffer(*key) if key else None
+    if not where or buf is None:
+        return
+    _check_epoch(m, buf, CAP_TABLE[cap][2])
+    size = 2 if width == "word" else 4
+    m.io.write(where, size, buf.u16(slot) if size == 2 else buf.u32(slot))
+
+
+def cap_value(m, value: str) -> int:
+    """paths.CAP_VALUES: the kernel expression of live state a cap_write writes."""
+    d = m.state.dev
+    if value == "pasid_ctrl":
+        return 0x1 | d.pasid_features
+    if value == "pri_reqs_alloc":
+        return d.pri_reqs_alloc
+    if value == "pri_enable":
+        return 0x1
+    if value == "ptm_enable":
+        return 0x1 if d.ptm_enable_cnt else 0
+    if value == "ats_enable":
+        return 0x8000
+    if value == "ats_ctrl":
+        return 0x8000 | ((d.ats_stu - 12) & 0x1F)
+    if value == "tph_ctrl":
+        return d.tph_mode | (d.tph_req_type << 8)
+    if value == "sriov_ari":
+        return d.sriov_ctrl & 0x10
+    if value == "sriov_pgsz":
+        return d.sriov_pgsz
+    if value == "sriov_num_vfs":
+        return d.sriov_num_vfs
+    return d.sriov_ctrl                                     # sriov_ctrl
+
+
+def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool) -> None:
+    """pci_write_config_word/dword(dev, cap + reg, value); merge: the register read first and only
+    the value's field replaced."""
+    from ..policy.paths import CAP_VALUE_FIELDS
+    where = _cap_register(m, cap, reg)
+    if not where:
+        return
+    size = 2 if width == "word" else 4
+    v, field = cap_value(m, value), CAP_VALUE_FIELDS[value]
+    if merge:
+        v = (m.io.read(where, size) & ~field) | (v & field)
+    m.io.write(where, size, v & ((1 << 8 * size) - 1))
+
+
+def tph_restore_st(m) -> None:
+    """pci_restore_tph_state's loop: each ST entry from the buffer after its Control dword, as many
+    as the live capability's table size (and the buffer) holds."""
+    tph, buf = m.caps.tph, m.state.dev.buffer(0x17, True)
+    if not tph or buf is None:
+        return
+    _check_epoch(m, buf, "TPH")
+    for i in range(min(m.tph_st_entries(), (buf.size - 4) // 2)):
+        m.io.write(tph + 0x0C + 2 * i, 2, buf.u16(2 + i))
+
+
+def _cap_path(name: str):
+    """A restore step that is a policy path; the step's source is the path's argument (source_live)."""
+    def step(m, st) -> None:
+        from .paths import run_path
+        run_path(m, name, st.source)
+    step.__doc__ = f"{name}: the policy path of that name."
+    return step
+
+
+restore_pasid = _cap_path("pci_restore_pasid_state")
+restore_pri = _cap_path("pci_restore_pri_state")
+restore_ats = _cap_path("pci_restore_ats_state")
 
 
 # --- step 5: VC (drivers/pci/vc.c) -------------------------------------------------------------
@@ -220,44 +298,9 @@ def restore_rebar(m, step) -> None:
 
 # --- steps 7-11 ---------------------------------------------------------------------------------
 
-def restore_dpc(m, step) -> None:
-    """pci_restore_dpc_state: the saved DPC Control word."""
-    buf = m.state.dev.buffer(0x1D, True)
-    if m.caps.dpc and buf is not None:
-        _check_epoch(m, buf, "DPC")
-        m.io.write(m.caps.dpc + 6, 2, buf.u16(0))
-
-
-def restore_ptm(m, step) -> None:
-    """pci_restore_ptm_state: the saved PTM Control, whatever ptm_enable_cnt says (source=live:
-    rebuilt from ptm_enable_cnt instead)."""
-    if not m.caps.ptm:
-        return
-    if step.source == "live":
-        m.io.write(m.caps.ptm + 8, 4, 0x1 if m.state.dev.ptm_enable_cnt else 0)
-        return
-    buf = m.state.dev.buffer(0x1F, True)
-    if buf is not None:
-        _check_epoch(m, buf, "PTM")
-        m.io.write(m.caps.ptm + 8, 4, buf.u32(0))
-
-
-def restore_tph(m, step) -> None:
-    """pci_restore_tph_state: Control, then the ST entries (count from the live capability)."""
-    tph = m.caps.tph
-    if not tph:
-        return
-    dev = m.state.dev
-    if step.source == "live":
-        m.io.write(tph + 8, 4, dev.tph_mode | (dev.tph_req_type << 8))
-        return
-    buf = dev.buffer(0x17, True)
-    if buf is None:
-        return
-    _check_epoch(m, buf, "TPH")
-    m.io.write(tph + 8, 4, buf.u32(0))
-    for i in range(min(m.tph_st_entries(), (buf.size - 4) // 2)):
-        m.io.write(tph + 0x0C + 2 * i, 2, buf.u16(2 + i))
+restore_dpc = _cap_path("pci_restore_dpc_state")
+restore_ptm = _cap_path("pci_restore_ptm_state")
+restore_tph = _cap_path("pci_restore_tph_state")
 
 
 def aer_clear_status(m, step) -> None:
@@ -271,14 +314,7 @@ def aer_clear_status(m, step) -> None:
     m.state.aer_ur_latched = False
 
 
-def restore_aer(m, step) -> None:
-    """pci_restore_aer_state: masks, severity, cap/control, then Root Error Command."""
-    buf = m.state.dev.buffer(0x01, True)
-    if not m.caps.aer or buf is None:
-        return
-    _check_epoch(m, buf, "AER")
-    for i, reg in enumerate(m.aer_saved_regs()):
-        m.io.write(m.caps.aer + reg, 4, buf.u32(i))
+restore_aer = _cap_path("pci_restore_aer_state")
 
 
 # --- step 12: the header (§3.6) -----------------------------------------------------------------
@@ -318,12 +354,7 @@ def config_dwords(m, dwords: str, retry: int, force: bool) -> None:
 
 # --- steps 13-16 --------------------------------------------------------------------------------
 
-def restore_pcix(m, step) -> None:
-    """pci_restore_pcix_state: the saved PCI-X Command word."""
-    buf = m.state.dev.buffer(0x07, False)
-    if m.caps.pcix and buf is not None:
-        _check_epoch(m, buf, "PCI-X")
-        m.io.write(m.caps.pcix + 2, 2, buf.u16(0))
+restore_pcix = _cap_path("pci_restore_pcix_state")
 
 
 def restore_msi(m, step) -> None:
@@ -347,19 +378,7 @@ def enable_acs(m, step) -> None:
     m.io.write(acs + 6, 2, ctrl)
 
 
-def restore_iov(m, step) -> None:
-    """sriov_restore_state: skipped if VF Enable is already set; ARI bit, page size, NumVFs,
-    then Control from the live dev->sriov."""
-    off = m.caps.sriov
-    if not off:
-        return
-    dev = m.state.dev
-    if m.io.read(off + 8, 2) & 0x1:
-        return
-    m.io.write(off + 8, 2, dev.sriov_ctrl & 0x10)
-    m.io.write(off + 0x20, 4, dev.sriov_pgsz)
-    m.io.write(off + 0x10, 2, dev.sriov_num_vfs)
-    m.io.write(off + 8, 2, dev.sriov_ctrl)
+restore_iov = _cap_path("pci_restore_iov_state")
 
 
 RESTORE_STEPS = {

@@ -735,13 +735,13 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
     prim = PRIMITIVE_BY_NAME[do]
     schema = {"do": str, "when": str, "gate": str}
     for p in prim.params:
-        schema[p.name] = {"bits": list, "count": int, "flag": bool}.get(p.kind, str)
+        schema[p.name] = {"bits": list, "count": int, "flag": bool, "offset": int}.get(p.kind, str)
     check_keys(src, sw, settings, schema)
     fresh = old is None or old["do"] != do
     new = {"do": do, "params": {} if fresh else dict(old["params"]),
            "when": "" if fresh else old["when"], "gate": "always" if fresh else old["gate"]}
     for p in prim.params:
-        if p.name in settings and p.kind in ("dwords", "count", "flag"):
+        if p.name in settings and p.kind in ("dwords", "count", "flag", "offset"):
             why = p.check(settings[p.name])
             if why:
                 raise src.error(f"[{sw}] {p.name} = {settings[p.name]!r}: {do} takes {why}", sw, p.name)

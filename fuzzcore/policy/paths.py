@@ -154,6 +154,28 @@ PATHS: tuple[PathDef, ...] = (
             "(drivers/vfio/pci/vfio_pci_rdwr.c)", "vfio_pci_bar_rw", "§6.10",
             "a user's read or write of a BAR region: the resource check, vfio_pci_core_ioread/iowrite's "
             "test_mem checks under memory_lock, the access"),
+    # the capability restore steps of pci_restore_state (§3.2, §3.5, §3.7), write by write
+    PathDef("pci_restore_pasid_state", "pci_restore_pasid_state (drivers/pci/ats.c)", "", "§3.2",
+            "restore step `pasid` (after its pasid_enabled gate): not for a VF; PASID Control = Enable | features"),
+    PathDef("pci_restore_pri_state", "pci_restore_pri_state (drivers/pci/ats.c)", "", "§3.2",
+            "restore step `pri` (after its pri_enabled gate): not for a VF; the allocation, then Enable"),
+    PathDef("pci_restore_ats_state", "pci_restore_ats_state (drivers/pci/ats.c)", "", "§3.2",
+            "restore step `ats` (after its ats_enabled gate): ATS Control = Enable, with the STU unless a VF"),
+    PathDef("pci_restore_dpc_state", "pci_restore_dpc_state (drivers/pci/pcie/dpc.c)", "", "§3.5",
+            "restore step `dpc`: the saved DPC Control word (a PCIe function with a DPC buffer)"),
+    PathDef("pci_restore_ptm_state", "pci_restore_ptm_state (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "restore step `ptm`: the saved PTM Control dword (source live: Enable from ptm_enable_cnt)"),
+    PathDef("pci_restore_tph_state", "pci_restore_tph_state (drivers/pci/tph.c)", "", "§3.5",
+            "restore step `tph` (after its tph_enabled gate): Control, then the ST entries (source live: "
+            "Control rebuilt from tph_mode, tph_req_type)"),
+    PathDef("pci_restore_aer_state", "pci_restore_aer_state (drivers/pci/pcie/aer.c)", "", "§3.5",
+            "restore step `aer`: Uncorrectable Mask, Severity, Correctable Mask, Cap/Control, Root Error "
+            "Command (Root Ports, RCECs)"),
+    PathDef("pci_restore_pcix_state", "pci_restore_pcix_state (drivers/pci/pci.c)", "", "§3.7",
+            "restore step `pcix`: the saved PCI-X Command word"),
+    PathDef("pci_restore_iov_state", "pci_restore_iov_state -> sriov_restore_state (drivers/pci/iov.c)", "",
+            "§3.7", "restore step `iov`: nothing while VF Enable reads set; the ARI bit, page size, NumVFs, "
+            "then Control from dev->sriov"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -180,8 +202,10 @@ class ParamDef:
     name: str
     kind: str                               # "enum" (one value) | "bits" (a list, OR-ed) | "path" (one path)
                                             # | "dwords" ("A..B": config dwords A down or up to B) | "count"
-                                            # (an integer 0-15) | "flag" (true/false)
-    values: tuple[tuple[str, str], ...]     # (value, meaning); for dwords, count, flag one (form, meaning)
+                                            # (an integer 0-15) | "flag" (true/false) | "offset" (a register
+                                            # offset 0-0xFF in a capability)
+    values: tuple[tuple[str, str], ...]     # (value, meaning); for dwords, count, flag, offset one (form, meaning)
+    bits: int = 0                           # its width in a packed argument, when not the kind's
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -190,7 +214,7 @@ class ParamDef:
     @property
     def width(self) -> int:
         """Bits the value takes in the step's packed argument (the params in order, low bits first)."""
-        return {"dwords": 8, "count": 4, "flag": 1, "bits": 16}.get(self.kind, 8)
+        return self.bits or {"dwords": 8, "count": 4, "flag": 1, "bits": 16, "offset": 8}.get(self.kind, 8)
 
     def check(self, value) -> str:
         """'' when `value` is one this parameter takes, else what is wrong (free-form kinds)."""
@@ -199,6 +223,9 @@ class ParamDef:
                 "an integer 0-15"
         if self.kind == "flag":
             return "" if isinstance(value, bool) else "true or false"
+        if self.kind == "offset":
+            return "" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFF else \
+                "a register offset in the capability, 0-0xFF"
         if self.kind == "dwords":
             a, sep, b = str(value).partition("..")
             ok = sep and a.strip().isdigit() and b.strip().isdigit() and int(a) <= 15 and int(b) <= 15
@@ -215,7 +242,7 @@ class ParamDef:
         if self.kind == "dwords":
             a, _, b = value.partition("..")
             return int(a) | int(b) << 4
-        if self.kind in ("count", "flag"):
+        if self.kind in ("count", "flag", "offset"):
             return int(value)
         bits = dict(COMMAND_BITS)
         mask = 0
@@ -229,6 +256,38 @@ _MEMORY_BRACKET = ParamDef("memory", "enum", (
     ("bracket", "vfio_pci_memory_lock_and_enable / _unlock_and_restore around each vector and the allocation "
                 "(abafbc551fdd)"),
     ("none", "no Command access: the table is reached with the Memory decode the user left")))
+
+
+# The capabilities a cap_* step names: the offset the kernel caches (dev->pcie_cap, dev->aer_cap, ...) and
+# the saved-state buffer of that id. Positions are the compiled code (4 bits): append only.
+CAPABILITIES: tuple[tuple[str, str], ...] = (
+    ("pcie", "PCI Express (pcie_capability_*: a register the device type lacks is skipped)"),
+    ("pcix", "PCI-X"), ("ltr", "LTR"), ("dpc", "DPC"), ("aer", "AER"), ("ptm", "PTM"), ("tph", "TPH Requester"),
+    ("pasid", "PASID"), ("pri", "PRI"), ("ats", "ATS"), ("sriov", "SR-IOV"), ("acs", "ACS"),
+    ("rebar", "Resizable BAR"), ("l1ss", "L1 PM Substates"),
+)
+# A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
+# replaces only that field of the register as read). Positions are the compiled code (5 bits).
+CAP_VALUES: tuple[tuple[str, str, int], ...] = (
+    ("pasid_ctrl", "PCI_PASID_CTRL_ENABLE | pdev->pasid_features", 0xFFFF),
+    ("pri_reqs_alloc", "pdev->pri_reqs_alloc", 0xFFFFFFFF),
+    ("pri_enable", "PCI_PRI_CTRL_ENABLE", 0xFFFF),
+    ("ats_enable", "PCI_ATS_CTRL_ENABLE (a VF: its PF holds the STU)", 0xFFFF),
+    ("ats_ctrl", "PCI_ATS_CTRL_ENABLE | PCI_ATS_CTRL_STU(dev->ats_stu - PCI_ATS_MIN_STU)", 0xFFFF),
+    ("ptm_enable", "PCI_PTM_CTRL_ENABLE if ptm_enable_cnt > 0 (field: Enable)", 0x1),
+    ("tph_ctrl", "tph_mode | tph_req_type << 8 (field: ST Mode Select, TPH Requester Enable)", 0x307),
+    ("sriov_ari", "iov->ctrl & PCI_SRIOV_CTRL_ARI (field: ARI Capable Hierarchy)", 0x10),
+    ("sriov_pgsz", "iov->pgsz", 0xFFFFFFFF),
+    ("sriov_num_vfs", "iov->num_VFs (pci_iov_set_numvfs)", 0xFFFF),
+    ("sriov_ctrl", "iov->ctrl", 0xFFFF),
+)
+CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
+_CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
+_REG = ParamDef("reg", "offset", (("0x00-0xFF", "the register's offset in the capability"),))
+_WIDTH = ParamDef("width", "enum", (("word", "16 bits: pci_*_config_word"), ("dword", "32 bits: pci_*_config_dword")),
+                  bits=1)
+_SLOT = ParamDef("slot", "count", (("0-15", "the buffer's word or dword (as width) to write: "
+                                           "save_state->cap.data[slot]"),))
 
 
 @dataclass(frozen=True)
@@ -418,6 +477,20 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                      "the function claims it only in D0, answering, with Memory (I/O for an I/O BAR) decode "
                      "on and the BAR still at that address, else an Unsupported Request; a dword inside the "
                      "MSI-X table is not accessed (vfio_pci_core_do_io_rw's excluded range)"),
+    PrimitiveDef("cap_restore", "pci_write_config_word/dword(dev, cap + reg, save_state->cap.data[slot])",
+                 (_CAP, _REG, _WIDTH, _SLOT),
+                 "one register written from the capability's saved-state buffer; nothing without the capability "
+                 "or its buffer (the function's early returns); the oracle checks the buffer is the snapshot's "
+                 "(restore_unsaved_buffer)"),
+    PrimitiveDef("cap_write", "pci_write_config_word/dword(dev, cap + reg, value) of live kernel state",
+                 (_CAP, _REG, _WIDTH,
+                  ParamDef("value", "enum", tuple((n, d) for n, d, _ in CAP_VALUES), bits=5),
+                  ParamDef("merge", "flag", (("true/false", "read the register first and replace only the "
+                                                            "value's field (a read-modify-write)"),))),
+                 "one register written from the kernel's live state; nothing without the capability"),
+    PrimitiveDef("tph_restore_st", "pci_restore_tph_state's loop: pci_write_config_word(ST entry i)", (),
+                 "the ST table entries from the TPH buffer (after its Control dword), as many as the live "
+                 "capability's ST Table Size says (pcie_tph_get_st_table_size)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -469,6 +542,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_vconfig_memory_off", "vfio's virtual Command (vconfig) has Memory clear"),
     ("no_command_memory", "pdev->no_command_memory: the function does not implement Command.Memory (every SR-IOV "
                           "VF, pci_iov_add_virtfn)"),
+    ("virtfn", "pdev->is_virtfn: an SR-IOV virtual function"),
+    ("source_live", "the calling restore step's source is `live` ([restore.step] NAME.source, the path's argument)"),
+    ("root_error_regs", "pcie_cap_has_rtctl: a Root Port or Root Complex Event Collector (AER's Root Error "
+                        "Command is saved and restored)"),
+    ("sriov_vf_enabled", "SR-IOV Control, read from the function, has VF Enable set (an absent capability: false)"),
+    ("pcie", "pci_is_pcie(dev): the function has a PCI Express Capability"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

@@ -1,0 +1,131 @@
+"""The capability restore steps of pci_restore_state as policy paths (fuzzcore/policy/paths.py:
+cap_restore, cap_write, tph_restore_st; docs/policies.md §9): their steps, what an edit of them
+changes, and the worked overlay pre-ff26449e415a, on both models where the state shows it and on
+the reference model's trace where only the order of writes does."""
+
+from pathlib import Path
+
+import pytest
+
+from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+from fuzzcore.program.fzs import parse_program
+from fuzzcore.util.toml_source import TomlError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+SRIOV_FLR = "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=2)\npci_reset_function(method=flr)"
+
+
+def overlay(tmp_path, body, name="t"):
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'[overlay]\nname = "{name}"\ndescription = "d"\ncommit = ""\nreference = ""\n' + body)
+    return f"linux-7.1+{f}"
+
+
+def run(policy, text, device="i350"):
+    m = model(policy, device)
+    for call in parse_program(text):
+        m.apply(call)
+    return m
+
+
+def writes(spec, device, prog, lo, hi, op):
+    """(offset - lo, value) of the reference model's config writes to [lo, hi) during op `op`."""
+    m = Model(resolve_device(device), load_policy(spec))
+    res = m.run(parse_program(prog), trace=True)
+    return [(t.offset - lo, t.new) for t in res.trace if t.target == "dev" and lo <= t.offset < hi
+            and t.op_index == op]
+
+
+def test_baseline_states_each_capability_restore_write_by_write():
+    p = load_policy("linux-7.1")
+    names = {path: [s.name for s in p.path(path)] for path in (
+        "pci_restore_pasid_state", "pci_restore_pri_state", "pci_restore_ats_state", "pci_restore_dpc_state",
+        "pci_restore_ptm_state", "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
+        "pci_restore_iov_state")}
+    assert names["pci_restore_pri_state"] == ["stop_vf", "alloc", "enable"]
+    assert names["pci_restore_aer_state"] == ["uncor_mask", "uncor_sever", "cor_mask", "cap", "root_command"]
+    assert names["pci_restore_iov_state"] == ["stop_vf_enabled", "ari", "pgsz", "num_vfs", "control"]
+    aer = {s.name: dict(s.params) for s in p.path("pci_restore_aer_state")}
+    assert [(a["reg"], a["slot"]) for a in aer.values()] == [(0x08, 0), (0x0C, 1), (0x14, 2), (0x18, 3), (0x2C, 4)]
+
+
+def test_sriov_restore_writes_ari_first_and_pre_ff26449e415a_does_not():
+    """After an FLR of an I350 with VFs enabled, sriov_restore_state writes the ARI Capable
+    Hierarchy bit (merged into the Control it read), then page size, NumVFs and Control; before
+    ff26449e415a (docs/examples/pre-ff26449e415a.toml) NumVFs came before any Control write."""
+    sriov = Model(resolve_device("i350"), load_policy("linux-7.1")).caps.sriov
+    base = writes("linux-7.1", "i350", SRIOV_FLR, sriov, sriov + 0x40, 2)
+    old = writes(f"linux-7.1+{EXAMPLES / 'pre-ff26449e415a.toml'}", "i350", SRIOV_FLR, sriov, sriov + 0x40, 2)
+    assert [off for off, _ in base] == [0x08, 0x20, 0x10, 0x08]
+    assert base[0][1] == base[-1][1] & 0x10 and base[-1][1] & 0x1          # ARI alone, then VF Enable
+    assert [off for off, _ in old] == [0x20, 0x10, 0x08] and old == base[1:]
+
+
+def test_sriov_restore_leaves_vf_enable_alone(both):
+    """sriov_restore_state returns while VF Enable reads set: a restore without a reset writes
+    nothing to the capability (the VFs stay), on both models."""
+    m = run("linux-7.1", "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=2)\npci_restore_state()")
+    assert m.state.hw.read(m.caps.sriov + 0x08, 2) & 0x1
+
+
+def test_cap_write_merge_replaces_only_the_value_field(both, tmp_path):
+    """A merge write reads the register and replaces the value's field (sriov_ari: bit 4); a plain
+    write writes the value whole. Aimed at DEVCTL by an overlay step inserted before the PCIe
+    restore, the merge keeps DEVCTL's other bits and the plain write clears them."""
+    prog = "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=2)\npci_save_state()\npci_restore_state()"
+    body = ('[path.pci_restore_pcie_state]\ninsert = [{ step = "poke", after = "registers" }]\n'
+            '[path.pci_restore_pcie_state.step]\n'
+            'poke = { do = "cap_write", cap = "pcie", reg = 0x08, width = "word", value = "sriov_ari", merge = %s }\n')
+    base = run("linux-7.1", prog)
+    devctl = base.state.hw.read(base.caps.exp + 0x08, 2)
+    assert devctl & ~0x10 and base.state.dev.sriov_ctrl & 0x10
+    merged = run(overlay(tmp_path, body % "true", "m"), prog)
+    plain = run(overlay(tmp_path, body % "false", "p"), prog)
+    assert merged.state.hw.read(merged.caps.exp + 0x08, 2) == devctl | 0x10
+    assert plain.state.hw.read(plain.caps.exp + 0x08, 2) == 0x10
+
+
+def test_aer_root_error_command_is_restored_on_a_root_port_only():
+    """pci_restore_aer_state writes Root Error Command (AER + 0x2C) only under pcie_cap_has_rtctl
+    (root_error_regs): the CNL root port gets five AER writes in a restore, the I350 four."""
+    prog = "pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"
+    for device, regs in (("cnl-rootport", [0x08, 0x0C, 0x14, 0x18, 0x2C]), ("i350", [0x08, 0x0C, 0x14, 0x18])):
+        aer = Model(resolve_device(device), load_policy("linux-7.1")).caps.aer
+        saved = [off for off, _ in writes("linux-7.1", device, prog, aer, aer + 0x30, 2)
+                 if off not in (0x04, 0x10, 0x30)]                 # not pci_aer_clear_status's
+        assert saved == regs, device
+
+
+def test_tph_restore_source_live_rebuilds_control_and_skips_the_st_table(both, tmp_path):
+    """[restore.step] tph.source = "live" is the path's source_live condition: TPH Control is
+    rebuilt from tph_mode and tph_req_type and the ST entries are not written; the snapshot
+    source writes Control and the table from the buffer."""
+    prog = "pci_bind_driver(driver=host)\npci_enable_tph(mode=dev_spec)\npci_reset_function(method=flr)"
+    base = run("linux-7.1", prog)
+    live = run(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n'), prog)
+    tph = base.caps.tph
+    d = live.state.dev
+    assert live.state.hw.read(tph + 0x08, 4) == d.tph_mode | d.tph_req_type << 8
+    assert base.state.hw.read(tph + 0x08, 4) & 0x300       # requester enabled by the saved Control
+    st = [(t.offset - tph) for t in Model(resolve_device("i350"), load_policy(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n', "r"))).run(
+        parse_program(prog), trace=True).trace if t.target == "dev" and t.op_index == 2 and tph + 0x0C <= t.offset < tph + 0x1C]
+    assert st == []
+    assert len(writes("linux-7.1", "i350", prog, tph + 0x0C, tph + 0x1C, 2)) == 8      # ST Table Size 7: 8 entries
+
+
+def test_cap_step_parameters_are_checked(tmp_path):
+    """A register offset outside 0-0xFF, an unknown capability or value: file:line errors."""
+    bad = [('poke = { do = "cap_restore", cap = "aer", reg = 300, width = "dword", slot = 0 }', "0-0xFF"),
+           ('poke = { do = "cap_restore", cap = "nope", reg = 8, width = "dword", slot = 0 }', "one of: pcie"),
+           ('poke = { do = "cap_write", cap = "aer", reg = 8, width = "dword", value = "x", merge = false }',
+            "one of: pasid_ctrl"),
+           ('poke = { do = "cap_write", cap = "aer", reg = 8, width = "dword", value = "pri_enable" }', "merge")]
+    for k, (step, fragment) in enumerate(bad):
+        spec = overlay(tmp_path, '[path.pci_restore_aer_state]\ninsert = [{ step = "poke", after = "cap" }]\n'
+                                 f'[path.pci_restore_aer_state.step]\n{step}\n', f"b{k}")
+        with pytest.raises(TomlError) as info:
+            load_policy(spec)
+        assert fragment in str(info.value) and f"b{k}.toml:9: " in str(info.value), str(info.value)
