@@ -129,3 +129,44 @@ def test_cap_step_parameters_are_checked(tmp_path):
         with pytest.raises(TomlError) as info:
             load_policy(spec)
         assert fragment in str(info.value) and f"b{k}.toml:9: " in str(info.value), str(info.value)
+
+
+# --- save steps ------------------------------------------------------------------------------------
+
+L1SS_SAVE_RESTORE = ("pci_bind_driver(driver=host)\npci_enable_l1ss()\npci_save_state()\nhw_link_down()\n"
+                     "pci_restore_state()\n")
+
+
+def test_baseline_states_each_capability_save_read_by_read():
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("pci_save_pcie_state")] == [
+        "stop_not_pcie", "no_buffer", "devctl", "lnkctl", "sltctl", "rtctl", "devctl2", "lnkctl2", "sltctl2",
+        "l1ss", "ltr"]
+    assert [s.name for s in p.path("pci_save_tph_state")] == ["control", "st_entries"]
+    save = {s.name: dict(s.params) for s in p.path("pci_save_aer_state")}
+    restore = {s.name: dict(s.params) for s in p.path("pci_restore_aer_state")}
+    assert save == restore                      # the same registers and slots, in the same order
+
+
+def test_a_save_that_skips_a_buffer_leaves_it_stale_for_the_restore(both, tmp_path):
+    """Save step `pcie` is [path.pci_save_pcie_state]; without its `l1ss` step the L1SS buffer keeps
+    the enumeration's values, and the restore after a link down pushes a buffer the snapshot's
+    own save did not fill (restore_unsaved_buffer, L1SS) on the wifi-7265; the baseline is clean."""
+    key = ("restore_unsaved_buffer", "L1SS")
+    base = run("linux-7.1", L1SS_SAVE_RESTORE, "wifi-7265")
+    cut = run(overlay(tmp_path, '[path.pci_save_pcie_state]\nremove = ["l1ss"]\n'), L1SS_SAVE_RESTORE, "wifi-7265")
+    assert key not in {(v.invariant, v.register) for v in base.oracle.violations}
+    assert key in {(v.invariant, v.register) for v in cut.oracle.violations}
+
+
+def test_a_failing_save_step_ends_pci_save_state(both, tmp_path):
+    """A path's -ENOMEM (`fail`, errno enomem) ends pci_save_state as the kernel's missing buffer
+    does: made unconditional in pci_save_pcie_state, the save stops before the PCIe registers and
+    before `aer`, after config space; the next restore pushes both buffers from an older save
+    (restore_unsaved_buffer on PCIe and AER), which the baseline does not."""
+    spec = overlay(tmp_path, '[path.pci_save_pcie_state.step]\nno_buffer = { when = "" }\n')
+    prog = "pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"
+    base, cut = run("linux-7.1", prog), run(spec, prog)
+    stale = {v.register for v in cut.oracle.violations if v.invariant == "restore_unsaved_buffer"}
+    assert {"PCIe", "AER"} <= stale
+    assert not [v for v in base.oracle.violations if v.invariant == "restore_unsaved_buffer"]

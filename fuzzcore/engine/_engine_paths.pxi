@@ -54,6 +54,13 @@ cdef enum:
     PATH_RESTORE_AER_STATE
     PATH_RESTORE_PCIX_STATE
     PATH_RESTORE_IOV_STATE
+    PATH_SAVE_PCIE_STATE
+    PATH_SAVE_PCIX_STATE
+    PATH_SAVE_DPC_STATE
+    PATH_SAVE_AER_STATE
+    PATH_SAVE_PTM_STATE
+    PATH_SAVE_TPH_STATE
+    PATH_SAVE_VC_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -117,6 +124,10 @@ cdef enum:
     PRIM_CAP_RESTORE
     PRIM_CAP_WRITE
     PRIM_TPH_RESTORE_ST
+    PRIM_CAP_SAVE
+    PRIM_TPH_SAVE_ST
+    PRIM_SAVE_L1SS
+    PRIM_VC_SAVE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -155,6 +166,8 @@ cdef enum:
     COND_ROOT_ERROR_REGS
     COND_SRIOV_VF_ENABLED
     COND_PCIE
+    COND_PCIX
+    COND_PCIX_BUFFER
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -180,7 +193,9 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_bar_rw", "pci_restore_pasid_state", "pci_restore_pri_state",
                      "pci_restore_ats_state", "pci_restore_dpc_state", "pci_restore_ptm_state",
                      "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
-                     "pci_restore_iov_state")
+                     "pci_restore_iov_state", "pci_save_pcie_state", "pci_save_pcix_state",
+                     "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
+                     "pci_save_vc_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -194,7 +209,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "l1ss_aspm", "l1ss_clear_l12", "l1ss_write", "intx_for_msi", "msix_ctrl", "msix_memory",
                           "msix_restore_entries", "msi_ctrl", "msi_write_message", "msi_update_mask",
                           "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
-                          "cap_restore", "cap_write", "tph_restore_st")
+                          "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
+                          "vc_save")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -203,7 +219,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_enabled", "msix_messages_written", "msi_enabled", "header_normal", "header_bridge",
                           "vfio_bar_unassigned", "vfio_mem_bar",
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
-                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie")
+                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -301,6 +317,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x1) != 0
     elif c == COND_PCIE:
         v = m.d.fn.caps.exp != 0
+    elif c == COND_PCIX:
+        v = m.d.fn.caps.pcix != 0
+    elif c == COND_PCIX_BUFFER:
+        v = m.d.buf_pcix >= 0
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -389,6 +409,15 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             cap_write(m, a)
         elif p == PRIM_TPH_RESTORE_ST:
             tph_restore_st(m)
+        elif p == PRIM_CAP_SAVE:
+            cap_save(m, a)
+        elif p == PRIM_TPH_SAVE_ST:
+            tph_save_st(m)
+        elif p == PRIM_SAVE_L1SS:
+            save_l1ss(m)
+        elif p == PRIM_VC_SAVE:
+            if not vc_save(m):
+                result = ENOMEM_
         elif p == PRIM_VFIO_BAR_ACCESS:
             vfio_bar_access(m, arg & 0xFF)
         elif p == PRIM_USER_SET_IRQS:
@@ -412,7 +441,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_POWER_UP:
             pci_power_up(m)
         elif p == PRIM_FAIL:
-            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else EINVAL_)   # paths order: enotty, eio, einval
+            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else ENOMEM_))   # enotty, eio, einval, enomem
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)

@@ -44,30 +44,59 @@ cdef bint save_config_space(Machine *m, int64_t epoch) noexcept nogil:
     return True
 
 
+# save steps that are policy paths: False (-ENOMEM ends pci_save_state) when the path fails
 cdef bint save_pcie(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_pcie_state: seven words (SLTCTL2 always 0), then L1SS and LTR."""
-    cdef int exp = m.d.fn.caps.exp
-    cdef int b = m.d.buf_exp
-    cdef int i
-    cdef uint32_t val
-    if not exp:
-        return True
-    if b < 0:
-        return False  # -ENOMEM: pci_save_state returns early
-    for i in range(N_PCI_EXP_SAVED_REGS):
-        val = io_read(m, exp + PCI_EXP_SAVED_REGS[i], 2) if m.d.pcie_impl[i] else 0
-        buf_set_u16(m, b, i, val)
-    m.st.dev.buf_epoch[b] = epoch
-    save_l1ss(m, epoch)
-    save_ltr(m, epoch)
-    return True
+    return run_path(m, PATH_SAVE_PCIE_STATE, 0) == 0
 
 
-cdef void save_l1ss(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_aspm_l1ss_state: child CTL2, CTL1, then the parent's into the parent's buffer."""
+cdef bint save_pcix(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_PCIX_STATE, 0) == 0
+
+
+cdef bint save_dpc(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_DPC_STATE, 0) == 0
+
+
+cdef bint save_aer(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_AER_STATE, 0) == 0
+
+
+cdef bint save_ptm(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_PTM_STATE, 0) == 0
+
+
+cdef bint save_tph(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_TPH_STATE, 0) == 0
+
+
+cdef bint save_vc(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_VC_STATE, 0) == 0
+
+
+cdef void cap_save(Machine *m, int arg) noexcept nogil:
+    """save.cap_save: arg = cap | reg << 4 | dword << 12 | slot << 13 (paths.ParamDef.width)."""
+    cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF, slot = (arg >> 13) & 0xF
+    cdef int size = 4 if (arg >> 12) & 1 else 2
+    cdef int name = 0
+    cdef int base = cap_base(m, cap)
+    cdef int b = cap_buffer(m, cap, &name)
+    cdef uint32_t v
+    if not base or b < 0:
+        return
+    v = 0 if cap == CAP_PCIE and not pcie_reg_implemented(m, reg) else io_read(m, base + reg, size)
+    if size == 2:
+        buf_set_u16(m, b, slot, v)
+    else:
+        buf_set_u32(m, b, slot, v)
+    m.st.dev.buf_epoch[b] = m.st.dev.save_count
+
+
+cdef void save_l1ss(Machine *m) noexcept nogil:
+    """save.save_l1ss: pci_save_aspm_l1ss_state: child CTL2, CTL1, then the parent's."""
     cdef int l1ss = m.d.fn.caps.l1ss
     cdef int pl = m.d.port.caps.l1ss
     cdef int b = m.d.buf_l1ss
+    cdef int64_t epoch = m.st.dev.save_count
     if not l1ss or not m.d.has_port or not pl:
         return
     if b < 0 or not m.d.port_buf_l1ss:
@@ -80,74 +109,21 @@ cdef void save_l1ss(Machine *m, int64_t epoch) noexcept nogil:
     m.st.port.l1ss_epoch = epoch
 
 
-cdef void save_ltr(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_ltr_state: the max-latency dword at LTR+4."""
-    cdef int ltr = m.d.fn.caps.ltr
-    cdef int b = m.d.buf_ltr
-    if ltr and b >= 0:
-        buf_set_u32(m, b, 0, io_read(m, ltr + 4, 4))
-        m.st.dev.buf_epoch[b] = epoch
-
-
-cdef bint save_pcix(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_pcix_state: the PCI-X Command word."""
-    cdef int b = m.d.buf_pcix
-    if not m.d.fn.caps.pcix:
-        return True
-    if b < 0:
-        return False
-    buf_set_u16(m, b, 0, io_read(m, m.d.fn.caps.pcix + 2, 2))
-    m.st.dev.buf_epoch[b] = epoch
-    return True
-
-
-cdef bint save_dpc(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_dpc_state: DPC Control, only once a buffer exists (portdrv DPC bound)."""
-    cdef int b = m.d.buf_dpc
-    if m.d.fn.caps.dpc and b >= 0:
-        buf_set_u16(m, b, 0, io_read(m, m.d.fn.caps.dpc + 6, 2))
-        m.st.dev.buf_epoch[b] = epoch
-    return True
-
-
-cdef bint save_aer(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_aer_state: Uncor Mask, Uncor Severity, Cor Mask, Cap/Ctl (+ Root Error Command)."""
-    cdef int aer = m.d.fn.caps.aer
-    cdef int b = m.d.buf_aer
-    cdef int i
-    if aer and b >= 0:
-        for i in range(m.d.n_aer_regs):
-            buf_set_u32(m, b, i, io_read(m, aer + m.d.aer_regs[i], 4))
-        m.st.dev.buf_epoch[b] = epoch
-    return True
-
-
-cdef bint save_ptm(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_ptm_state: the PTM Control dword."""
-    cdef int b = m.d.buf_ptm
-    if m.d.fn.caps.ptm and b >= 0:
-        buf_set_u32(m, b, 0, io_read(m, m.d.fn.caps.ptm + 8, 4))
-        m.st.dev.buf_epoch[b] = epoch
-    return True
-
-
-cdef bint save_tph(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_tph_state: Control then the ST entries, only while tph_enabled (gate in policy)."""
+cdef void tph_save_st(Machine *m) noexcept nogil:
+    """save.tph_save_st: the ST entries after the TPH buffer's Control dword."""
     cdef int tph = m.d.fn.caps.tph
     cdef int b = m.d.buf_tph
     cdef int i
     if not tph or b < 0:
-        return True
-    buf_set_u32(m, b, 0, io_read(m, tph + 8, 4))
+        return
     for i in range(m.d.tph_entries):
         buf_set_u16(m, b, 2 + i, io_read(m, tph + 0x0C + 2 * i, 2))
-    m.st.dev.buf_epoch[b] = epoch
-    return True
+    m.st.dev.buf_epoch[b] = m.st.dev.save_count
 
 
-cdef bint save_vc(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_vc_state: Port VC Control (4-byte slot), then each VC's Resource Control.
-    Arbitration tables are not modelled (their registers are opaque in the device model)."""
+cdef bint vc_save(Machine *m) noexcept nogil:
+    """save.vc_save: Port VC Control (4-byte slot), then each VC's Resource Control; False without
+    a buffer. Arbitration tables are not modelled (their registers are opaque in the device model)."""
     cdef CapOffsets *c = &m.d.fn.caps
     cdef int k, n, b, off
     for k in range(c.n_vc):
@@ -158,7 +134,7 @@ cdef bint save_vc(Machine *m, int64_t epoch) noexcept nogil:
         buf_set_u32(m, b, 0, io_read(m, off + 0x0C, 2))
         for n in range(c.vc_count[k]):
             buf_set_u32(m, b, 1 + n, io_read(m, off + 0x10 + 12 * n + 4, 4))
-        m.st.dev.buf_epoch[b] = epoch
+        m.st.dev.buf_epoch[b] = m.st.dev.save_count
     return True
 
 

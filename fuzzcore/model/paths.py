@@ -14,7 +14,7 @@ from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
-ERRNOS = {"enotty": -25, "eio": -5, "einval": -22}
+ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
 
@@ -109,6 +109,10 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = bool(m.caps.sriov) and bool(m.io.read(m.caps.sriov + 0x08, 2) & 0x1)   # PCI_SRIOV_CTRL_VFE
     elif name == "pcie":
         value = bool(m.caps.exp)
+    elif name == "pcix":
+        value = bool(m.caps.pcix)
+    elif name == "pcix_buffer":
+        value = m.state.dev.buffer(0x07, False) is not None
     elif name == "vfio_reset_works":
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
@@ -230,6 +234,19 @@ def _run(m, name: str, arg) -> int:
         elif do == "tph_restore_st":
             from .restore import tph_restore_st
             tph_restore_st(m)
+        elif do == "cap_save":
+            from .save import cap_save
+            cap_save(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))
+        elif do == "tph_save_st":
+            from .save import tph_save_st
+            tph_save_st(m)
+        elif do == "save_l1ss":
+            from .save import save_l1ss
+            save_l1ss(m)
+        elif do == "vc_save":
+            from .save import vc_save
+            if not vc_save(m):
+                result = ERRNOS["enomem"]
         elif do == "vfio_bar_access":
             from .vfio import vfio_bar_access
             vfio_bar_access(m, arg[0], arg[1])

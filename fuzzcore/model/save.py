@@ -27,24 +27,40 @@ def save_config_space(m, epoch: int) -> bool:
     return True
 
 
-def save_pcie(m, epoch: int) -> bool:
-    """pci_save_pcie_state: seven words (SLTCTL2 always 0), then L1SS and LTR."""
-    exp = m.caps.exp
-    if not exp:
-        return True
-    buf = m.state.dev.buffer(0x10, False)
-    if buf is None:
-        return False  # -ENOMEM: pci_save_state returns early
-    for i, reg in enumerate(PCI_EXP_SAVED_REGS):
-        val = m.io.read(exp + reg, 2) if pcie_reg_implemented(m, reg) else 0
-        buf.set_u16(i, val)
-    buf.epoch = epoch
-    save_l1ss(m, epoch)
-    save_ltr(m, epoch)
-    return True
+def _cap_path(name: str):
+    """A save step that is a policy path: False (-ENOMEM ends pci_save_state) when the path fails."""
+    def step(m, epoch: int) -> bool:
+        from .paths import run_path
+        return run_path(m, name) == 0
+    step.__doc__ = f"{name}: the policy path of that name."
+    return step
 
 
-def save_l1ss(m, epoch: int) -> None:
+save_pcie = _cap_path("pci_save_pcie_state")
+save_pcix = _cap_path("pci_save_pcix_state")
+save_dpc = _cap_path("pci_save_dpc_state")
+save_aer = _cap_path("pci_save_aer_state")
+save_ptm = _cap_path("pci_save_ptm_state")
+save_tph = _cap_path("pci_save_tph_state")
+save_vc = _cap_path("pci_save_vc_state")
+
+
+def cap_save(m, cap: str, reg: int, width: str, slot: int) -> None:
+    """pci_read_config_word/dword(dev, cap + reg, &save_state->cap.data[slot]); the buffer is
+    then this save's (its epoch). A PCIe register the device type lacks reads 0."""
+    from .restore import CAP_TABLE
+    base, key, _ = CAP_TABLE[cap]
+    base = getattr(m.caps, base)
+    buf = m.state.dev.buffer(*key) if key else None
+    if not base or buf is None:
+        return
+    size = 2 if width == "word" else 4
+    value = 0 if cap == "pcie" and not pcie_reg_implemented(m, reg) else m.io.read(base + reg, size)
+    (buf.set_u16 if size == 2 else buf.set_u32)(slot, value)
+    buf.epoch = m.state.dev.save_count
+
+
+def save_l1ss(m) -> None:
     """pci_save_aspm_l1ss_state: child CTL2, CTL1, then the parent's into the parent's buffer."""
     l1ss, port = m.caps.l1ss, m.state.port
     if not l1ss or port is None or not m.port_caps.l1ss:
@@ -53,6 +69,7 @@ def save_l1ss(m, epoch: int) -> None:
     pbuf = port.dev.buffer(0x1E, True)
     if buf is None or pbuf is None:
         return
+    epoch = m.state.dev.save_count
     buf.set_u32(1, m.io.read(l1ss + 0x0C, 4))
     buf.set_u32(0, m.io.read(l1ss + 0x08, 4))
     buf.epoch = epoch
@@ -62,71 +79,19 @@ def save_l1ss(m, epoch: int) -> None:
     pbuf.epoch = epoch
 
 
-def save_ltr(m, epoch: int) -> None:
-    """pci_save_ltr_state: the max-latency dword at LTR+4."""
-    ltr = m.caps.ltr
-    buf = m.state.dev.buffer(0x18, True)
-    if ltr and buf is not None:
-        buf.set_u32(0, m.io.read(ltr + 4, 4))
-        buf.epoch = epoch
-
-
-def save_pcix(m, epoch: int) -> bool:
-    """pci_save_pcix_state: the PCI-X Command word."""
-    if not m.caps.pcix:
-        return True
-    buf = m.state.dev.buffer(0x07, False)
-    if buf is None:
-        return False
-    buf.set_u16(0, m.io.read(m.caps.pcix + 2, 2))
-    buf.epoch = epoch
-    return True
-
-
-def save_dpc(m, epoch: int) -> bool:
-    """pci_save_dpc_state: DPC Control, only once a buffer exists (portdrv DPC bound)."""
-    buf = m.state.dev.buffer(0x1D, True)
-    if m.caps.dpc and buf is not None:
-        buf.set_u16(0, m.io.read(m.caps.dpc + 6, 2))
-        buf.epoch = epoch
-    return True
-
-
-def save_aer(m, epoch: int) -> bool:
-    """pci_save_aer_state: Uncor Mask, Uncor Severity, Cor Mask, Cap/Ctl (+ Root Error Command)."""
-    aer = m.caps.aer
-    buf = m.state.dev.buffer(0x01, True)
-    if aer and buf is not None:
-        for i, reg in enumerate(m.aer_saved_regs()):
-            buf.set_u32(i, m.io.read(aer + reg, 4))
-        buf.epoch = epoch
-    return True
-
-
-def save_ptm(m, epoch: int) -> bool:
-    """pci_save_ptm_state: the PTM Control dword."""
-    buf = m.state.dev.buffer(0x1F, True)
-    if m.caps.ptm and buf is not None:
-        buf.set_u32(0, m.io.read(m.caps.ptm + 8, 4))
-        buf.epoch = epoch
-    return True
-
-
-def save_tph(m, epoch: int) -> bool:
-    """pci_save_tph_state: Control then the ST entries, only while tph_enabled (gate in policy)."""
-    tph = m.caps.tph
-    buf = m.state.dev.buffer(0x17, True)
+def tph_save_st(m) -> None:
+    """pci_save_tph_state's loop: the ST entries after the buffer's Control dword."""
+    tph, buf = m.caps.tph, m.state.dev.buffer(0x17, True)
     if not tph or buf is None:
-        return True
-    buf.set_u32(0, m.io.read(tph + 8, 4))
+        return
     for i in range(m.tph_st_entries()):
         buf.set_u16(2 + i, m.io.read(tph + 0x0C + 2 * i, 2))
-    buf.epoch = epoch
-    return True
+    buf.epoch = m.state.dev.save_count
 
 
-def save_vc(m, epoch: int) -> bool:
-    """pci_save_vc_state: Port VC Control (4-byte slot), then each VC's Resource Control.
+def vc_save(m) -> bool:
+    """pci_save_vc_state: Port VC Control (4-byte slot), then each VC's Resource Control; False
+    (-ENOMEM) when a VC capability has no buffer.
 
     Arbitration tables are not modelled (their registers are opaque in the device model)."""
     for cap_id, off in m.caps.vc:
@@ -136,7 +101,7 @@ def save_vc(m, epoch: int) -> bool:
         buf.set_u32(0, m.io.read(off + 0x0C, 2))
         for n in range(m.vc_count(off)):
             buf.set_u32(1 + n, m.io.read(off + 0x10 + 12 * n + 4, 4))
-        buf.epoch = epoch
+        buf.epoch = m.state.dev.save_count
     return True
 
 

@@ -176,6 +176,21 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_restore_iov_state", "pci_restore_iov_state -> sriov_restore_state (drivers/pci/iov.c)", "",
             "§3.7", "restore step `iov`: nothing while VF Enable reads set; the ARI bit, page size, NumVFs, "
             "then Control from dev->sriov"),
+    # the capability save steps of pci_save_state (§2), read by read
+    PathDef("pci_save_pcie_state", "pci_save_pcie_state (drivers/pci/pci.c)", "", "§2",
+            "save step `pcie`: -ENOMEM without its buffer; DEVCTL .. SLTCTL2, then the L1SS link and LTR"),
+    PathDef("pci_save_pcix_state", "pci_save_pcix_state (drivers/pci/pci.c)", "", "§2",
+            "save step `pcix`: -ENOMEM without its buffer; the PCI-X Command word"),
+    PathDef("pci_save_dpc_state", "pci_save_dpc_state (drivers/pci/pcie/dpc.c)", "", "§2",
+            "save step `dpc`: DPC Control (a PCIe function with a DPC buffer)"),
+    PathDef("pci_save_aer_state", "pci_save_aer_state (drivers/pci/pcie/aer.c)", "", "§2",
+            "save step `aer`: Uncorrectable Mask, Severity, Correctable Mask, Cap/Control, Root Error Command"),
+    PathDef("pci_save_ptm_state", "pci_save_ptm_state (drivers/pci/pcie/ptm.c)", "", "§2",
+            "save step `ptm`: the PTM Control dword"),
+    PathDef("pci_save_tph_state", "pci_save_tph_state (drivers/pci/tph.c)", "", "§2",
+            "save step `tph` (after its tph_enabled gate): Control, then the ST entries"),
+    PathDef("pci_save_vc_state", "pci_save_vc_state (drivers/pci/vc.c)", "", "§2",
+            "save step `vc`: each VC capability's Port VC Control and Resource Controls (-ENOMEM without a buffer)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -346,7 +361,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("power_up", "pci_power_up", (), "PMCSR to D0 (no BAR re-write), current_state D0"),
     PrimitiveDef("fail", "return -ERRNO", (ParamDef("errno", "enum", (("enotty", "-ENOTTY (-25)"),
                                                                        ("eio", "-EIO (-5)"),
-                                                                       ("einval", "-EINVAL (-22)"))),),
+                                                                       ("einval", "-EINVAL (-22)"),
+                                                                       ("enomem", "-ENOMEM (-12)"))),),
                  "end the path with this result (with `when`: an early error return)"),
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
@@ -491,6 +507,19 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("tph_restore_st", "pci_restore_tph_state's loop: pci_write_config_word(ST entry i)", (),
                  "the ST table entries from the TPH buffer (after its Control dword), as many as the live "
                  "capability's ST Table Size says (pcie_tph_get_st_table_size)"),
+    PrimitiveDef("cap_save", "pci_read_config_word/dword(dev, cap + reg, &save_state->cap.data[slot])",
+                 (_CAP, _REG, _WIDTH, _SLOT),
+                 "one register read into the capability's saved-state buffer, which this save then owns; "
+                 "nothing without the capability or its buffer (a PCIe register the device type lacks reads 0: "
+                 "pcie_capability_read_word)"),
+    PrimitiveDef("tph_save_st", "pci_save_tph_state's loop: pci_read_config_word(ST entry i)", (),
+                 "the ST table entries into the TPH buffer after its Control dword (pcie_tph_get_st_table_size)"),
+    PrimitiveDef("save_l1ss", "pci_save_aspm_l1ss_state", (),
+                 "the function's L1SS CTL2 and CTL1, then its upstream port's into the port's buffer (both ends "
+                 "need L1SS and a buffer)"),
+    PrimitiveDef("vc_save", "pci_save_vc_state's loop", (),
+                 "each VC capability's Port VC Control and VC Resource Controls into its buffer; sets the result "
+                 "-ENOMEM when a buffer is missing"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -548,6 +577,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                         "Command is saved and restored)"),
     ("sriov_vf_enabled", "SR-IOV Control, read from the function, has VF Enable set (an absent capability: false)"),
     ("pcie", "pci_is_pcie(dev): the function has a PCI Express Capability"),
+    ("pcix", "the function has a PCI-X Capability (pci_find_capability(dev, PCI_CAP_ID_PCIX))"),
+    ("pcix_buffer", "the function has a saved-state buffer for PCI-X (pci_find_saved_cap(dev, PCI_CAP_ID_PCIX))"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
