@@ -436,3 +436,16 @@ def test_vfio_device_reset_without_a_working_reset_is_einval():
     m = model(device="fiji")
     rc = run(m, "vfio_open()\nvfio_device_reset()")
     assert rc[-1] == EINVAL and not m.state.vfio.reset_works
+
+
+@pytest.mark.parametrize("device", ["cnl-rootport", "dsa", "cnvi-wifi"])
+def test_link_events_are_refused_on_a_function_with_no_link_above(device):
+    """A Root Port or a Root Complex integrated endpoint has no upstream port: no link it can lose
+    and no containment that would make its config space stop answering (hw_events.NO_LINK). Both
+    models refuse hw_link_down and hw_inaccessible there (-ENODEV, nothing changed); below a port
+    (the I350) both run."""
+    m = model(device=device)
+    assert refused_unchanged(m, "pci_bind_driver(driver=host)\nhw_link_down()") == ENODEV
+    assert refused_unchanged(m, "hw_inaccessible()") == ENODEV
+    assert result_refused("linux-7.1", device, "hw_inaccessible()\nhw_link_down()") == ([0, 1], [ENODEV, ENODEV])
+    assert result_refused("linux-7.1", "i350", "hw_inaccessible()\nhw_link_down()") == ([], [0, 0])

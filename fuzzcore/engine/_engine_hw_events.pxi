@@ -2,8 +2,12 @@
 # mirrors fuzzcore/model/hw_events.py.
 
 cdef int hw_link_down(Machine *m) noexcept nogil:
-    """The link goes down and retrains: the function sees a hot reset; the port loses LTR Enable."""
+    """The link goes down and retrains: the function sees a hot reset; the port loses LTR Enable.
+    Refused without an upstream port (hw_events.NO_LINK)."""
     cdef int prev = m.step
+    if not m.d.has_port:
+        m.refused_now = 1
+        return ENODEV_
     m.step = STEP_LINK_DOWN
     link_down_effects(m)
     hardware_reset(m, RESET_HOT)
@@ -12,7 +16,11 @@ cdef int hw_link_down(Machine *m) noexcept nogil:
 
 
 cdef int hw_inaccessible(Machine *m) noexcept nogil:
-    """Config space reads all-ones and drops writes (error containment, surprise removal)."""
+    """Config space reads all-ones and drops writes (error containment, surprise removal).
+    Refused without an upstream port (hw_events.NO_LINK)."""
+    if not m.d.has_port:
+        m.refused_now = 1
+        return ENODEV_
     m.st.accessible = 0
     return 0
 
