@@ -216,8 +216,6 @@ cdef int vfio_hot_reset(Machine *m) noexcept nogil:
     vfio_pci_dev_set_hot_reset."""
     if not m.d.has_port:
         return ENOTTY_
-    if m.d.virtfn:
-        return EINVAL_             # vfio.vfio_hot_reset: the PF on the VF's bus is not in the user's set
     return run_path(m, PATH_VFIO_DEV_SET_HOT_RESET, METHOD_AUTO)
 
 

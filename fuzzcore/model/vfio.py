@@ -218,14 +218,10 @@ def vfio_device_reset(m) -> int:
 
 def vfio_hot_reset(m) -> int:
     """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENOTTY, else the policy path
-    vfio_pci_dev_set_hot_reset (every device in the set to D0, then pci_reset_bus)."""
+    vfio_pci_dev_set_hot_reset (a VF: -EINVAL; every device in the set to D0, then pci_reset_bus)."""
     from .paths import run_path
     if m.state.port is None:
         return -25
-    if m.profile.virtfn:
-        # vfio_pci_dev_set_resettable: the PF shares the VF's bus and is not a device of the user's
-        # set (vfio_pci_is_device_in_set). A plain return, not a refusal: QEMU's reset calls this too.
-        return -22
     return run_path(m, "vfio_pci_dev_set_hot_reset", "auto")
 
 
