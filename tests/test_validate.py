@@ -22,7 +22,7 @@ from fuzzcore.validate.actors import (
 )
 from fuzzcore.validate.compare import (
     ProgramComparison, aer_inject_hidden, apply_qemu_quirks, compare_program, format_divergence,
-    RC_COMPARED, rc_outcome, recovery_outcome, run_model,
+    gap_for, RC_COMPARED, rc_outcome, recovery_outcome, run_model,
 )
 from fuzzcore.validate.guestlog import (
     GuestOp, GuestProgram, GuestWrite, kernel_functions, parse_console, parse_trace,
@@ -99,6 +99,70 @@ def test_vfio_bar_read_is_the_vfio_client_s_pread_and_write_is_refused():
     with pytest.raises(NotValidatable, match="vfio_bar_rw: not validatable: access=write"):
         guest_commands(write, bdf)
     assert "vfio_bar_rw" in RC_COMPARED
+
+
+def test_system_sleep_s2idle_and_hibernate_thaw_are_pmsleep_and_the_rest_say_why():
+    bdf = "0000:03:00.0"
+    sleep = lambda t, p: Call.of("pm_system_sleep", transition=t, power=p)
+    row = VALIDATION["pm_system_sleep"]
+    assert row.validatable and "QMP" in row.actor and "suspend-to-idle" in row.how
+    assert guest_commands(sleep("s2idle", "kept"), bdf) == ["pmsleep s2idle"]
+    # hibernation's freeze/thaw never loses power, whatever the argument (the model ignores it too)
+    for p in ("kept", "lost"):
+        assert guest_commands(sleep("hibernate_thaw", p), bdf) == ["pmsleep hibernate_thaw"]
+    assert call_validatable(sleep("s2idle", "lost")).startswith("power=lost: suspend-to-idle removes no power")
+    assert "machine reset" in call_validatable(sleep("deep", "kept"))
+    assert call_validatable(sleep("deep", "lost")).startswith("deep: ")
+    for p in ("kept", "lost"):
+        assert "swap" in call_validatable(sleep("hibernate_restore", p))
+    with pytest.raises(NotValidatable, match="pm_system_sleep: not validatable: power=lost"):
+        guest_commands(sleep("s2idle", "lost"), bdf)
+
+
+def test_random_programs_draw_no_system_sleep():
+    """Row 27 of docs/validation.md (the port's own sleep phases) is open: every program with a
+    pm_system_sleep would diverge there, so random programs do not draw it."""
+    import random
+    rng = random.Random(3)
+    for _ in range(60):
+        prog = random_program(rng, 8, pm_offset=0xC8, ats=True, aer=True)
+        assert all(c.name != "pm_system_sleep" for c in prog)
+
+
+def test_the_host_wakes_each_suspend_to_idle_once_and_again_if_it_sleeps_on(tmp_path, monkeypatch):
+    """SleepWaker reads the console as it grows: one key press per "PM: suspend-to-idle", another
+    after WAKE_RETRY seconds without the wake-up's message, none once the guest has resumed."""
+    from fuzzcore.validate import guestrun
+    console = tmp_path / "console.log"
+    waker = guestrun.SleepWaker(console, tmp_path / "qmp.sock")
+    presses = []
+    monkeypatch.setattr(waker, "press", lambda: presses.append(1) or setattr(waker, "last_press", now[0]))
+    now = [100.0]
+    monkeypatch.setattr(guestrun.time, "monotonic", lambda: now[0])
+    waker.poll()                                              # no console yet
+    console.write_text("FZREADY\nFZSLEEP s2idle\n[    3.1] PM: suspend entry (s2idle)\n[    3.2] PM: susp")
+    waker.poll()
+    assert presses == []                                      # half a line: not yet
+    with open(console, "a") as f:
+        f.write("end-to-idle\n")
+    waker.poll()
+    waker.poll()
+    assert len(presses) == 1
+    now[0] += guestrun.WAKE_RETRY + 1
+    waker.poll()
+    assert len(presses) == 2                                  # still asleep: pressed again
+    with open(console, "a") as f:
+        f.write("[    4.4] PM: resume from suspend-to-idle\nRC 0\n")
+    now[0] += guestrun.WAKE_RETRY + 1
+    waker.poll()
+    assert len(presses) == 2 and (waker.entered, waker.left) == (1, 1)
+
+
+def test_qmp_socket_path_fits_a_unix_socket(tmp_path):
+    from fuzzcore.validate.guestrun import qmp_socket
+    assert qmp_socket(tmp_path) == tmp_path / "qmp.sock"
+    deep = tmp_path / ("d" * 120)
+    assert len(str(qmp_socket(deep))) <= 100
 
 
 def test_script_brackets_every_op_with_markers_and_dumps():
@@ -401,6 +465,43 @@ def test_vfio_bar_read_rc_is_compared(e1000e_guest, tmp_path):
     text = "\n".join(format_divergence(pc))
     assert "first divergence at op 4: vfio_bar_rw(bar=0, access=read)" in text
     assert "vfio_bar_rw: model rc -5 | kernel rc 0" in text
+
+
+def test_the_port_s_own_sleep_writes_are_named_as_the_open_model_gap(e1000e_guest, tmp_path):
+    """Row 27 of docs/validation.md: in the guest the PM core also suspends and resumes the port
+    above the device (pci_pm_resume -> pci_restore_standard_config -> pci_restore_state); the
+    model's pm_system_sleep runs the device's phases only. A report names the gap (MODEL_GAPS)."""
+    profile, port = e1000e_guest
+    policy = load_policy(POLICY)
+    calls = [Call.of("pci_bind_driver", driver="host"), Call.of("pm_system_sleep", transition="s2idle", power="kept")]
+    gp, writes = _guest_from_model(profile, port, calls, policy)
+    assert writes[1] and {w.target for w in writes[1]} == {"dev"}      # D3hot, D0, the restore
+    pc = compare_program("sleep", calls, gp, writes, "e1000e", policy, tmp_path)
+    assert pc.agrees, format_divergence(pc)
+    writes[1] += [GuestWrite("port", 0x98, 2, 0x000F), GuestWrite("port", 0x24, 4, 0xFEB1FEA1)]
+    pc = compare_program("sleep-port", calls, gp, writes, "e1000e", policy, tmp_path)
+    op = pc.first_divergence()
+    assert op.index == 1 and op.first_write_mismatch == len(writes[1]) - 2
+    assert "pci_restore_standard_config" in gap_for(pc)
+    writes[1][0] = GuestWrite("dev", writes[1][0].offset, 2, writes[1][0].value ^ 1)   # a device write
+    assert gap_for(compare_program("sleep-dev", calls, gp, writes, "e1000e", policy, tmp_path)) == ""
+
+
+def test_a_runtime_resuspend_after_the_thaw_is_named_as_the_open_model_gap(e1000e_guest, tmp_path):
+    """Row 28: after hibernation's thaw, device_complete's pm_runtime_put runtime-suspends again
+    (D3hot) a device whose runtime PM the guest allowed; the model leaves it in D0."""
+    from fuzzcore.model.caps import cap_offsets
+    profile, port = e1000e_guest
+    policy = load_policy(POLICY)
+    calls = [Call.of("pci_bind_driver", driver="host"), Call.of("pci_pm_runtime_suspend"),
+             Call.of("pm_system_sleep", transition="hibernate_thaw", power="kept")]
+    gp, writes = _guest_from_model(profile, port, calls, policy)
+    pm = cap_offsets(profile).pm
+    writes[2].append(GuestWrite("dev", pm + 4, 2, 0x0003))
+    pc = compare_program("thaw", calls, gp, writes, "e1000e", policy, tmp_path)
+    op = pc.first_divergence()
+    assert op.index == 2 and op.first_write_mismatch == len(writes[2]) - 1
+    assert "pm_runtime_put" in gap_for(pc) and "pci_restore_standard_config" not in gap_for(pc)
 
 
 def test_rc_outcome_only_for_the_ops_whose_rc_is_compared():

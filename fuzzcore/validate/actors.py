@@ -61,6 +61,10 @@ def _vfio_bar(a, bdf):
     return [f"vfio_bar {a['bar']}"]
 
 
+def _system_sleep(a, bdf):
+    return [f"pmsleep {a['transition']}"]
+
+
 def _recovery(a, bdf):
     return [f"proc vote {bdf} {a['vote']}", f"aerinj {bdf} {a['channel']}"]
 
@@ -139,14 +143,36 @@ _ROWS = [
     Validation("hw_link_down", "", _HW),
     Validation("hw_inaccessible", "", _HW),
     Validation("hw_accessible", "", _HW),
-    Validation("pm_system_sleep", "", "no guest actor yet: /sys/power/pm_test=devices stops after the "
-               "suspend phase (no noirq phases, no power-off), 'platform'/'core' need a guest that "
-               "survives them, and a real S3/S4 of the QEMU guest needs the monitor's system_wakeup"),
+    Validation("pm_system_sleep", "fzguest + host (QMP)",
+               "transition=s2idle, power=kept: \"freeze\" written to /sys/power/state (the whole "
+               "guest suspends to idle: every device's prepare, suspend, suspend_late, suspend_noirq "
+               "phases), then, once the console says \"PM: suspend-to-idle\", the host presses a key "
+               "through QMP (the keyboard is the wakeup source) and the resume phases run; "
+               "transition=hibernate_thaw: \"disk\" written to /sys/power/state (disk mode "
+               "shutdown): every device frozen, the image made, every device thawed, then the image "
+               "write fails (no swap in the guest); deep, hibernate_restore and s2idle with "
+               "power=lost are not validatable (see the reasons per argument)",
+               _system_sleep),
 ]
 
 VALIDATION: dict[str, Validation] = {v.op: v for v in _ROWS if v.op in {op.name for op in OPS}}
 for _op in OPS:   # an op added to the table later has no guest actor until one is written here
     VALIDATION.setdefault(_op.name, Validation(_op.name, "", "no guest actor written for this op yet"))
+
+
+# pm_system_sleep arguments the guest cannot run as the model means them, and why (s2idle with
+# power=kept and hibernate_thaw are validatable; hibernate_thaw never loses power, whatever the
+# argument, in the model as in the guest).
+SLEEP_NOT_VALIDATABLE = {
+    "deep": "the guest survives S3 and QMP's system_wakeup wakes it, but QEMU 7.2 wakes an x86 "
+            "machine through a machine reset (pc_machine_wakeup): every function, the ports above "
+            "the device too, is back at its power-on values and the firmware runs before the "
+            "kernel's resume, which neither power=kept nor power=lost (the function only) describes",
+    "hibernate_restore": "hibernation needs a swap device to write its image to and a second boot "
+                         "that restores it; the kit's guest has neither",
+    "power=lost": "suspend-to-idle removes no power: QEMU keeps every function powered, so the "
+                  "guest cannot make the platform lose the function's power",
+}
 
 
 class NotValidatable(ValueError):
@@ -163,6 +189,11 @@ def call_validatable(call) -> str:
         return "d3cold: QEMU has no platform power control, the function is never powered off"
     if call.name == "pcie_do_recovery" and args["source"] == "dpc":
         return "source=dpc: QEMU 7.2's root and downstream ports have no DPC capability, no DPC event"
+    if call.name == "pm_system_sleep":
+        power = f"power={args['power']}" if args["transition"] != "hibernate_thaw" else ""
+        for arg in (args["transition"], power):
+            if arg in SLEEP_NOT_VALIDATABLE:
+                return f"{arg}: {SLEEP_NOT_VALIDATABLE[arg]}"
     if call.name == "vfio_bar_rw" and args["access"] != "read":
         return ("access=write: a write of the emulated device's last register dword has device-specific "
                 "side effects in QEMU 7.2's e1000e and nvme models, which the model does not have")

@@ -423,7 +423,44 @@ MODEL_GAPS = (
     ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msi enables MSI in D3hot"),
+    # Open (docs/validation.md rows 27 and 28): found by the pm_system_sleep actor, not fixed in
+    # the model.
+    ("pm_system_sleep", lambda a, c, op: _port_sleep_write(op),
+     "the PM core suspends every device, the port above this one too (pcieport), and the model's "
+     "pm_system_sleep runs the device's phases only: the port's suspend_noirq saves it and leaves "
+     "it in D0 (pci_power_manageable is false for a bridge without bridge_d3); in suspend-to-idle "
+     "skip_bus_pm skips its resume_noirq and pci_pm_resume, finding state_saved still set, "
+     "restores it (pci_restore_standard_config), in hibernation pci_pm_thaw_noirq restores it: "
+     "pci_restore_state writes its PCIe and AER registers and the forced prefetchable window dwords "
+     "0x2c/0x28/0x24 (drivers/pci/pci-driver.c, pci.c); a root port's services also mask and unmask "
+     "their interrupts (pcie_pme_suspend/resume: Root Control, Root Status; aer_suspend/resume: "
+     "Root Error Command and Status)"),
+    ("pm_system_sleep", lambda a, c, op: _runtime_resuspend(op, c),
+     "device_complete (drivers/base/power/main.c) ends with pm_runtime_put: rpm_idle -> "
+     "pci_pm_runtime_idle -> rpm_suspend runtime-suspends again (pci_finish_runtime_suspend: "
+     "D3hot) a device whose runtime PM is allowed (the guest's pci_pm_runtime_suspend sets "
+     "power/control = auto) after pci_pm_freeze runtime-resumed it; the model's pm_runtime_put "
+     "path suspends only a closed vfio-pci device. Asynchronous: the write may land after the op"),
 )
+
+
+def _port_sleep_write(op) -> bool:
+    """A pm_system_sleep op whose first differing write is the kernel's to the port, where the
+    model has no port write: the port's own system-sleep phases (MODEL_GAPS)."""
+    k = op.first_write_mismatch
+    if k < 0 or k >= len(op.guest_writes) or op.guest_writes[k].target != "port":
+        return False
+    return k >= len(op.model_writes) or op.model_writes[k].target != "port"
+
+
+def _runtime_resuspend(op, caps) -> bool:
+    """A pm_system_sleep op whose first differing write is the kernel's D3hot write to PMCSR after
+    the model's last write: the runtime re-suspend of MODEL_GAPS."""
+    k = op.first_write_mismatch
+    if k < len(op.model_writes) or k >= len(op.guest_writes) or not caps.pm:
+        return False
+    w = op.guest_writes[k]
+    return (w.target, w.offset) == ("dev", caps.pm + 4) and w.value & 3 == 3
 
 
 def gap_for(pc: ProgramComparison) -> str:

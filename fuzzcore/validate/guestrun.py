@@ -5,11 +5,17 @@ state: the vfio client lets go, the device is unbound and removed, its port does
 secondary bus reset (QEMU resets the emulated device), and a rescan enumerates it again and binds
 vfio-pci, as at boot. Every program starts with a dump of the device's and the port's config
 space; the model starts from those bytes (fuzzcore/validate/compare.py).
+
+A boot whose programs have a pm_system_sleep also has a QMP socket: the host reads the console as
+it grows and, once the guest idles in suspend-to-idle, wakes it with a key press (SleepWaker).
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,10 +65,106 @@ QEMU_DEVICES = [
 # before vfio-pci (the model starts vfio-bound).
 # no_timer_check: on a loaded host TCG can be too slow for check_timer's timer_irq_works, and the
 # kernel panics at boot ("timer doesn't work through Interrupt-remapped IO-APIC").
+# no_console_suspend: the console stays on through a system sleep, so the host sees the PM core's
+# "PM: suspend-to-idle" (fzguest pmsleep) and knows when to wake the guest (SleepWaker).
 KERNEL_CMDLINE = ("console=ttyS0 intel_iommu=on pcie_ports=native panic=-1 loglevel=1 "
-                  "initcall_blacklist=virtio_pci_driver_init no_timer_check")
+                  "initcall_blacklist=virtio_pci_driver_init no_timer_check no_console_suspend")
 TRACE_LIMIT = 400 << 20    # bytes of QEMU trace one boot may write before it is stopped
 TRACE_EVENTS = ("pci_cfg_write", "pci_cfg_read", "memory_region_ops_write")
+
+
+# What the PM core prints (pm_debug_messages, fzguest pmsleep) once every device is suspended and
+# the CPU idles in s2idle_loop (kernel/power/suspend.c), and once the loop has ended.
+S2IDLE_ENTERED = "PM: suspend-to-idle"
+S2IDLE_LEFT = "PM: resume from suspend-to-idle"
+WAKE_RETRY = 5.0           # seconds without the wake-up's message before another key press
+SLEEP_SECONDS = 8          # a pm_system_sleep op's share of the boot's timeout
+
+
+class Qmp:
+    """A minimal QMP client on QEMU's -qmp unix socket: one command at a time, events skipped."""
+
+    def __init__(self, path: Path, timeout: float = 10.0):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(path))
+        self.f = self.sock.makefile("rw")
+        json.loads(self.f.readline())                 # the greeting
+        self.execute("qmp_capabilities")
+
+    def execute(self, command: str, **arguments) -> dict:
+        msg = {"execute": command} | ({"arguments": arguments} if arguments else {})
+        self.f.write(json.dumps(msg) + "\n")
+        self.f.flush()
+        while True:
+            reply = json.loads(self.f.readline())
+            if "return" in reply:
+                return reply["return"]
+            if "error" in reply:
+                raise RuntimeError(f"QMP {command}: {reply['error'].get('desc')}")
+
+    def close(self) -> None:
+        try:
+            self.f.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class SleepWaker:
+    """The host's half of fzguest's `pmsleep s2idle`: once the guest's console says it idles in
+    suspend-to-idle, a key press through QMP (send-key) wakes it (the keyboard is its wakeup
+    source: init.sh); if the wake-up's message does not follow within WAKE_RETRY seconds, another
+    key press. The console is read as it grows."""
+
+    def __init__(self, console: Path, qmp_path: Path):
+        self.console, self.qmp_path = console, qmp_path
+        self.offset, self.tail = 0, ""
+        self.entered = self.left = self.woken = 0
+        self.last_press = 0.0
+        self.presses = 0
+        self.qmp: Qmp | None = None
+
+    def poll(self) -> None:
+        if not self.console.exists():
+            return
+        with open(self.console, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        if data:
+            self.offset += len(data)
+            text = self.tail + data.decode(errors="replace")
+            lines = text.split("\n")
+            self.tail = lines.pop()                   # an unfinished line: read again with the rest
+            for line in lines:
+                if S2IDLE_LEFT in line:
+                    self.left += 1
+                elif S2IDLE_ENTERED in line:
+                    self.entered += 1
+        if self.entered > self.left and (self.woken < self.entered
+                                         or time.monotonic() - self.last_press > WAKE_RETRY):
+            self.press()
+            self.woken = self.entered
+
+    def press(self) -> None:
+        if self.qmp is None:
+            self.qmp = Qmp(self.qmp_path)
+        self.qmp.execute("send-key", keys=[{"type": "qcode", "data": "shift"}])
+        self.last_press = time.monotonic()
+        self.presses += 1
+
+    def close(self) -> None:
+        if self.qmp is not None:
+            self.qmp.close()
+
+
+def qmp_socket(workdir: Path) -> Path:
+    """Where QEMU's QMP socket goes: in the workdir, or a short temporary directory when that path
+    is too long for a unix socket (108 bytes)."""
+    path = workdir / "qmp.sock"
+    if len(str(path)) > 100:
+        path = Path(tempfile.mkdtemp(prefix="fzqmp-")) / "qmp.sock"
+    return path
 
 
 @dataclass
@@ -110,13 +212,15 @@ def guest_script(dev: GuestDevice, programs: list[tuple[str, list]], why: bool =
     return "\n".join(lines) + "\n"
 
 
-def qemu_command(kit: Kit, initrd: Path, workdir: Path) -> list[str]:
+def qemu_command(kit: Kit, initrd: Path, workdir: Path, qmp: Path | None = None) -> list[str]:
     cmd = [kit.qemu, "-accel", "tcg", "-M", "q35,kernel-irqchip=split", "-m", "512", "-smp", "1",
            "-display", "none", "-no-reboot", "-nic", "none", "-vga", "none",
            "-kernel", str(kit.kernel), "-initrd", str(initrd), "-append", KERNEL_CMDLINE,
            *QEMU_DEVICES,
            "-serial", f"file:{workdir / 'console.log'}", "-monitor", "none",
            "-D", str(workdir / "trace.log")]
+    if qmp is not None:                        # the host wakes a sleeping guest (SleepWaker)
+        cmd += ["-qmp", f"unix:{qmp},server=on,wait=off"]
     for ev in TRACE_EVENTS:
         cmd += ["-trace", ev]
     return cmd
@@ -138,14 +242,25 @@ def run_batch(kit: Kit, device: str, programs: list[tuple[str, list]], workdir: 
     for f in ("console.log", "trace.log"):
         (workdir / f).unlink(missing_ok=True)
     nops = sum(len(c) for _, c in programs)
-    timeout = timeout or 40 + 4 * len(programs) + 1 * nops
+    sleeps = sum(c.name == "pm_system_sleep" for _, calls in programs for c in calls)
+    timeout = timeout or 40 + 4 * len(programs) + 1 * nops + SLEEP_SECONDS * sleeps
     t0 = time.monotonic()
     problems = []
     trace = workdir / "trace.log"
-    proc = subprocess.Popen(qemu_command(kit, initrd, workdir), stdout=subprocess.PIPE,
+    qmp = qmp_socket(workdir) if sleeps else None
+    if qmp is not None:
+        qmp.unlink(missing_ok=True)
+    waker = SleepWaker(workdir / "console.log", qmp) if qmp is not None else None
+    proc = subprocess.Popen(qemu_command(kit, initrd, workdir, qmp), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         while proc.poll() is None:
+            if waker is not None:
+                try:
+                    waker.poll()
+                except (OSError, RuntimeError, ValueError) as e:
+                    problems.append(f"waking the guest through QMP: {e}")
+                    break
             if time.monotonic() - t0 > timeout:
                 problems.append(f"the guest did not finish within {timeout:.0f} s (see {workdir / 'console.log'})")
                 break
@@ -155,6 +270,8 @@ def run_batch(kit: Kit, device: str, programs: list[tuple[str, list]], workdir: 
                 break
             time.sleep(0.2)
     finally:
+        if waker is not None:
+            waker.close()
         if proc.poll() is None:
             proc.kill()
         _out, err = proc.communicate()

@@ -38,6 +38,20 @@
  *                             module (its simulated status registers go with it); RC 0 successful,
  *                             1 failed, -ETIMEDOUT none within 10 s; the kernel's messages meanwhile
  *                             are printed as "KMSG ..." lines
+ *   pmsleep s2idle            a system sleep: "freeze" written to /sys/power/state (suspend-to-idle;
+ *                             the write returns after the wake-up). Around it the PM core's debug
+ *                             messages go to the console (pm_debug_messages, console loglevel 8;
+ *                             the kernel runs with no_console_suspend): the host sees "PM:
+ *                             suspend-to-idle" once every device is suspended and wakes the guest
+ *                             with a key press (QMP send-key; the keyboard, serio0, is a wakeup
+ *                             source: init.sh). Prints "FZSLEEP s2idle" first. RC: the write's
+ *                             (0, or the suspend's error)
+ *   pmsleep hibernate_thaw    hibernation's freeze and thaw: /sys/power/disk <- shutdown, "disk"
+ *                             written to /sys/power/state. The kernel freezes every device, makes
+ *                             the image, thaws them, then cannot write the image (the guest has no
+ *                             swap: -ENODEV) and goes on. RC 0 when the kernel said "PM: thaw of
+ *                             devices complete" and "Cannot find swap device", else the write's
+ *                             error (-EIO if it succeeded)
  *   kftrace on                kprobes with stack traces on the config-write functions; after each
  *                             op's END the events are printed as "KF ..." lines
  *   sleep MS
@@ -571,6 +585,78 @@ out:
 	return rc;
 }
 
+/* A system sleep and the wake-up: see "pmsleep" in the header. */
+static int system_sleep(const char *transition)
+{
+	char printk[64] = "", dbg[8] = "", disk[128] = "", rec[1024];
+	int hibernate, rc, kmsg = -1, thawed = 0, noswap = 0;
+	ssize_t n;
+
+	if (!strcmp(transition, "hibernate_thaw"))
+		hibernate = 1;
+	else if (!strcmp(transition, "s2idle"))
+		hibernate = 0;
+	else
+		return -EINVAL;
+	if (read_file("/proc/sys/kernel/printk", printk, sizeof(printk)) < 0 ||
+	    read_file("/sys/power/pm_debug_messages", dbg, sizeof(dbg)) < 0)
+		return -ENOENT;
+	printk[strcspn(printk, " \t\n")] = 0;	/* the console loglevel, the first field */
+	dbg[strcspn(dbg, "\n")] = 0;
+	if (hibernate) {
+		/* the mode in brackets, to put back: "[platform] shutdown reboot ..." */
+		if (read_file("/sys/power/disk", disk, sizeof(disk)) < 0)
+			return -ENOENT;
+		if (strchr(disk, '['))
+			memmove(disk, strchr(disk, '[') + 1, strlen(strchr(disk, '[')));
+		disk[strcspn(disk, "]")] = 0;
+		/* shutdown: no platform (ACPI S4) callbacks around the image */
+		rc = write_file("/sys/power/disk", "shutdown");
+		if (rc)
+			return rc;
+		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+		if (kmsg < 0)
+			return -errno;
+		lseek(kmsg, 0, SEEK_END);
+	}
+	rc = write_file("/sys/power/pm_debug_messages", "1");
+	if (!rc)
+		rc = write_file("/proc/sys/kernel/printk", "8");
+	if (rc)
+		goto out;
+	printf("FZSLEEP %s\n", transition);
+	fflush(stdout);
+	rc = write_file("/sys/power/state", hibernate ? "disk" : "freeze");
+	write_file("/proc/sys/kernel/printk", printk);
+	write_file("/sys/power/pm_debug_messages", dbg);
+	if (!hibernate)
+		return rc;
+	/* the kernel's account: the devices were thawed, and the image had nowhere to go */
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) != 0) {
+		if (n < 0) {
+			if (errno == EPIPE)
+				continue;
+			break;		/* EAGAIN: all read */
+		}
+		rec[n] = 0;
+		if (strstr(rec, "PM: thaw of devices complete"))
+			thawed = 1;
+		if (strstr(rec, "Cannot find swap device"))
+			noswap = 1;
+	}
+	printf("HIBERNATE thawed=%d noswap=%d rc=%d\n", thawed, noswap, rc);
+	if (rc == -ENODEV && thawed && noswap)
+		rc = 0;
+	else if (!rc)
+		rc = -EIO;	/* an image was written: not what the op means */
+out:
+	if (hibernate) {
+		write_file("/sys/power/disk", disk);
+		close(kmsg);
+	}
+	return rc;
+}
+
 static int proc_cmd(const char *line)
 {
 	char buf[32];
@@ -779,6 +865,8 @@ int main(int argc, char **argv)
 			rc = port_sbr();
 		} else if (!strcmp(cmd, "aerinj")) {
 			rc = aer_inject_error(a, b);
+		} else if (!strcmp(cmd, "pmsleep")) {
+			rc = system_sleep(a);
 		} else if (!strcmp(cmd, "kftrace")) {
 			rc = kftrace_on();
 		} else if (!strcmp(cmd, "sleep")) {

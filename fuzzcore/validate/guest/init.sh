@@ -20,6 +20,10 @@ fi
 for d in /sys/bus/pci/devices/*; do
     echo on > "$d/power/control" 2>/dev/null
 done
+# The keyboard (i8042 port serio0) is the wakeup source of a suspend-to-idle (fzguest pmsleep): the
+# host presses a key through QMP once the guest sleeps. QEMU's RTC alarm cannot wake it (no ACPI
+# RTC_STS while the machine runs), the power button needs button.ko.
+echo enabled > /sys/devices/platform/i8042/serio0/power/wakeup 2>/dev/null || echo "FZERR keyboard wakeup"
 echo FZREADY
 if [ -f /fz/script ]; then
     /bin/fzguest /fz/script
