@@ -280,7 +280,7 @@ class Policy:
         key = _path_key(name)
         out = [f"{name} ({PATH_BY_NAME[name].upstream}), {len(steps)} steps:{mark(key + '.steps')}"]
         for i, st in enumerate(steps, 1):
-            params = " ".join(f"{k}={_show(v)}" for k, v in st.params)
+            params = " ".join(f"{k}={_show(v, k == 'reg')}" for k, v in st.params)
             when = f" when {st.when}" if st.when else ""
             gate = " [gate never]" if st.gate == "never" else ""
             m = "".join(dict.fromkeys(mark(f"{key}.step.{st.name}.{w}") for w in ("do", "params", "when", "gate")))
@@ -296,13 +296,14 @@ def _path_key(name: str) -> str:
     return name if name.startswith("driver.") else f"path.{name}"
 
 
-def _show(value) -> str:
+def _show(value, offset: bool = False) -> str:
+    """A step parameter as TOML writes it (a register offset in hex, as the policy files do)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{v}"' for v in value) + "]"
     if isinstance(value, int):
-        return str(value)
+        return f"0x{value:02X}" if offset else str(value)
     return f'"{value}"'
 
 
