@@ -170,3 +170,21 @@ def test_a_failing_save_step_ends_pci_save_state(both, tmp_path):
     stale = {v.register for v in cut.oracle.violations if v.invariant == "restore_unsaved_buffer"}
     assert {"PCIe", "AER"} <= stale
     assert not [v for v in base.oracle.violations if v.invariant == "restore_unsaved_buffer"]
+
+
+def test_aer_clear_status_is_a_path_of_write_backs(both, tmp_path):
+    """Restore step aer_clear_status is [path.pci_aer_clear_status]: only with native AER, each
+    status register read and written back. A UR the function logged (the driver's MSI-X set-up
+    and teardown with Memory off after a recovery reset it) is cleared by the restore of the next
+    FLR; without the `uncor_status` step, or with the OS not owning AER, it stays latched."""
+    prog = ("pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\n"
+            "pci_enable_msix(nvec=2)\npci_disable_msix()\npci_reset_function(method=flr)\n")
+    assert [s.name for s in load_policy("linux-7.1").path("pci_aer_clear_status")] == [
+        "stop_not_native", "root_status", "cor_status", "uncor_status"]
+    first = run("linux-7.1", prog.rsplit("pci_reset_function", 1)[0])
+    assert first.state.aer_ur_latched                          # the UR is latched before the reset
+    assert not run("linux-7.1", prog).state.aer_ur_latched
+    cut = run(overlay(tmp_path, '[path.pci_aer_clear_status]\nremove = ["uncor_status"]\n'), prog)
+    assert cut.state.aer_ur_latched
+    firmware = run(overlay(tmp_path, '[recovery]\naer_native = false\n', "f"), prog)
+    assert firmware.state.aer_ur_latched

@@ -61,6 +61,7 @@ cdef enum:
     PATH_SAVE_PTM_STATE
     PATH_SAVE_TPH_STATE
     PATH_SAVE_VC_STATE
+    PATH_AER_CLEAR_STATUS
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -128,6 +129,7 @@ cdef enum:
     PRIM_TPH_SAVE_ST
     PRIM_SAVE_L1SS
     PRIM_VC_SAVE
+    PRIM_CAP_WRITE_BACK
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -168,6 +170,7 @@ cdef enum:
     COND_PCIE
     COND_PCIX
     COND_PCIX_BUFFER
+    COND_AER_NATIVE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -195,7 +198,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
                      "pci_restore_iov_state", "pci_save_pcie_state", "pci_save_pcix_state",
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
-                     "pci_save_vc_state")
+                     "pci_save_vc_state", "pci_aer_clear_status")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -210,7 +213,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "msix_restore_entries", "msi_ctrl", "msi_write_message", "msi_update_mask",
                           "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
                           "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
-                          "vc_save")
+                          "vc_save", "cap_write_back")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -219,7 +222,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_enabled", "msix_messages_written", "msi_enabled", "header_normal", "header_bridge",
                           "vfio_bar_unassigned", "vfio_mem_bar",
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
-                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer")
+                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -317,6 +320,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x1) != 0
     elif c == COND_PCIE:
         v = m.d.fn.caps.exp != 0
+    elif c == COND_AER_NATIVE:
+        v = m.d.fn.caps.aer != 0 and m.pol.aer_native != 0
     elif c == COND_PCIX:
         v = m.d.fn.caps.pcix != 0
     elif c == COND_PCIX_BUFFER:
@@ -409,6 +414,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             cap_write(m, a)
         elif p == PRIM_TPH_RESTORE_ST:
             tph_restore_st(m)
+        elif p == PRIM_CAP_WRITE_BACK:
+            cap_write_back(m, a)
         elif p == PRIM_CAP_SAVE:
             cap_save(m, a)
         elif p == PRIM_TPH_SAVE_ST:

@@ -421,15 +421,20 @@ cdef void restore_tph(Machine *m, int source) noexcept nogil:
 
 
 cdef void aer_clear_status(Machine *m, int source) noexcept nogil:
-    """pci_aer_clear_status: Root Error Status (ports), Correctable, Uncorrectable: write back."""
-    cdef int aer = m.d.fn.caps.aer
-    if not aer or not m.pol.aer_native:
+    run_path(m, PATH_AER_CLEAR_STATUS, source)
+
+
+cdef void cap_write_back(Machine *m, int arg) noexcept nogil:
+    """restore.cap_write_back: arg = cap | reg << 4 | dword << 12; AER Uncorrectable Status holds
+    the model's latched UR."""
+    cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF
+    cdef int size = 4 if (arg >> 12) & 1 else 2
+    cdef int where = cap_register(m, cap, reg)
+    if not where:
         return
-    if m.d.n_aer_regs == 5:      # has_root_error_regs
-        io_write(m, aer + 0x30, 4, io_read(m, aer + 0x30, 4))
-    io_write(m, aer + 0x10, 4, io_read(m, aer + 0x10, 4))
-    io_write(m, aer + 0x04, 4, io_read(m, aer + 0x04, 4))
-    m.st.aer_ur_latched = 0
+    io_write(m, where, size, io_read(m, where, size))
+    if cap == CAP_AER and reg == 0x04:
+        m.st.aer_ur_latched = 0
 
 
 cdef void restore_aer(Machine *m, int source) noexcept nogil:

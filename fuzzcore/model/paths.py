@@ -109,6 +109,8 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = bool(m.caps.sriov) and bool(m.io.read(m.caps.sriov + 0x08, 2) & 0x1)   # PCI_SRIOV_CTRL_VFE
     elif name == "pcie":
         value = bool(m.caps.exp)
+    elif name == "aer_native":
+        value = bool(m.caps.aer) and bool(m.policy.switch("recovery.aer_native"))
     elif name == "pcix":
         value = bool(m.caps.pcix)
     elif name == "pcix_buffer":
@@ -234,6 +236,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "tph_restore_st":
             from .restore import tph_restore_st
             tph_restore_st(m)
+        elif do == "cap_write_back":
+            from .restore import cap_write_back
+            cap_write_back(m, st.param("cap"), st.param("reg"), st.param("width"))
         elif do == "cap_save":
             from .save import cap_save
             cap_save(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))

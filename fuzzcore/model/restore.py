@@ -303,15 +303,19 @@ restore_ptm = _cap_path("pci_restore_ptm_state")
 restore_tph = _cap_path("pci_restore_tph_state")
 
 
-def aer_clear_status(m, step) -> None:
-    """pci_aer_clear_status: Root Error Status (ports), Correctable, Uncorrectable: write back."""
-    aer = m.caps.aer
-    if not aer or not m.policy.switch("recovery.aer_native"):
+aer_clear_status = _cap_path("pci_aer_clear_status")
+
+
+def cap_write_back(m, cap: str, reg: int, width: str) -> None:
+    """A status register read and written back: its set RW1C bits clear. AER's Uncorrectable
+    Status is where a UR the model's own access caused is latched (aer_ur_latched)."""
+    where = _cap_register(m, cap, reg)
+    if not where:
         return
-    regs = ([0x30] if m.has_root_error_regs() else []) + [0x10, 0x04]
-    for reg in regs:
-        m.io.write(aer + reg, 4, m.io.read(aer + reg, 4))
-    m.state.aer_ur_latched = False
+    size = 2 if width == "word" else 4
+    m.io.write(where, size, m.io.read(where, size))
+    if cap == "aer" and reg == 0x04:
+        m.state.aer_ur_latched = False
 
 
 restore_aer = _cap_path("pci_restore_aer_state")

@@ -191,6 +191,9 @@ PATHS: tuple[PathDef, ...] = (
             "save step `tph` (after its tph_enabled gate): Control, then the ST entries"),
     PathDef("pci_save_vc_state", "pci_save_vc_state (drivers/pci/vc.c)", "", "§2",
             "save step `vc`: each VC capability's Port VC Control and Resource Controls (-ENOMEM without a buffer)"),
+    PathDef("pci_aer_clear_status", "pci_aer_clear_status -> pci_aer_raw_clear_status (drivers/pci/pcie/aer.c)", "",
+            "§3.5", "restore step `aer_clear_status`: only when the OS owns AER; Root Error Status (Root Ports, "
+            "RCECs), Correctable, then Uncorrectable Status, each read and written back"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -520,6 +523,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("vc_save", "pci_save_vc_state's loop", (),
                  "each VC capability's Port VC Control and VC Resource Controls into its buffer; sets the result "
                  "-ENOMEM when a buffer is missing"),
+    PrimitiveDef("cap_write_back", "pci_read_config_word/dword(dev, cap + reg, &v); pci_write_config_word/dword(..., v)",
+                 (_CAP, _REG, _WIDTH),
+                 "a status register read and written back: every set RW1C bit clears (AER Uncorrectable Status "
+                 "also holds the model's own latched UR); nothing without the capability"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -579,6 +586,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("pcie", "pci_is_pcie(dev): the function has a PCI Express Capability"),
     ("pcix", "the function has a PCI-X Capability (pci_find_capability(dev, PCI_CAP_ID_PCIX))"),
     ("pcix_buffer", "the function has a saved-state buffer for PCI-X (pci_find_saved_cap(dev, PCI_CAP_ID_PCIX))"),
+    ("aer_native", "pcie_aer_is_native(dev): the OS owns AER ([recovery] aer_native) and the function has AER"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
