@@ -87,6 +87,7 @@ cdef void l1ss_write(Machine *m, int value) noexcept nogil:
     cdef int reg = PCI_L1SS_CTL2 if ctl2 else PCI_L1SS_CTL1
     if not l1ss_link(m):
         return
+    check_epoch(m, m.d.buf_l1ss, REG_L1SS)          # restore.check_l1ss_buffer, at each write
     v = l1ss_saved(m, parent, ctl2)
     if value == 2 or value == 3:
         v &= ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK)

@@ -99,9 +99,11 @@ L1SS_WRITES = {   # l1ss_write's value: (end, register, L1.2 enables kept)
 
 def l1ss_write(m, value: str) -> None:
     """One write of pci_restore_aspm_l1ss_state from the saved values: CTL2, CTL1 without the
-    L1.2 enables, or CTL1 whole."""
+    L1.2 enables, or CTL1 whole. The oracle checks the child's buffer (which the child's save
+    fills for both ends) is the snapshot's, as cap_restore does."""
     if l1ss_link(m) is None:
         return
+    check_l1ss_buffer(m)
     end, reg, keep = L1SS_WRITES[value]
     v = l1ss_saved(m, end, reg)
     if not keep:
@@ -118,7 +120,8 @@ def l1ss_l12_saved(m) -> bool:
 
 
 def check_l1ss_buffer(m) -> None:
-    """The oracle's epoch check of the child's L1SS buffer (H2/H3)."""
+    """The oracle's epoch check of the child's L1SS buffer (H2/H3); each l1ss_write makes it (the
+    primitive of that name stays for overlays that state it as a step)."""
     link = l1ss_link(m)
     if link is not None:
         _check_epoch(m, link[0], "L1SS")

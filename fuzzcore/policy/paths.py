@@ -440,7 +440,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "DEVCTL, LNKCTL, SLTCTL, RTCTL, DEVCTL2, LNKCTL2 from the PCIe buffer, each the capability "
                  "implements (SLTCTL2 is never written back)"),
     PrimitiveDef("check_l1ss_buffer", "(the oracle)", (),
-                 "the child's L1SS buffer must come from the snapshot's own save (restore_unsaved_buffer)"),
+                 "the child's L1SS buffer must come from the snapshot's own save (restore_unsaved_buffer); "
+                 "each l1ss_write checks it too, so the baseline has no such step"),
     PrimitiveDef("l1ss_aspm", "pcie_capability_read_word / _write_word(LNKCTL) at both ends",
                  (ParamDef("state", "enum", (("off", "read both LNKCTLs; if either has ASPM L0s/L1, write both "
                                                      "without it (child, then parent)"),
