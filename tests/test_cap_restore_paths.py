@@ -188,3 +188,18 @@ def test_aer_clear_status_is_a_path_of_write_backs(both, tmp_path):
     assert cut.state.aer_ur_latched
     firmware = run(overlay(tmp_path, '[recovery]\naer_native = false\n', "f"), prog)
     assert firmware.state.aer_ur_latched
+
+
+def test_acs_enable_is_a_merge_write_of_the_iommu_request(both, tmp_path):
+    """Restore step acs is [path.pci_enable_acs]: ACS Control read from the (reset) hardware with
+    the IOMMU's request (SV, RR, CR, UF where the capability has them) merged in. On the CNL root
+    port (ACS Capability SV, TB, RR, CR; Control 0 as the dump has it) a restore sets SV, RR and
+    CR; without the step Control stays 0."""
+    prog = "pci_bind_driver(driver=host)\npci_restore_state()"
+    base = run("linux-7.1", prog, "cnl-rootport")
+    acs = base.caps.acs
+    request = base.state.hw.read(acs + 0x04, 2) & 0x1D
+    assert request and base.state.hw.read(acs + 0x06, 2) == request
+    assert request == 0xD
+    cut = run(overlay(tmp_path, '[path.pci_enable_acs]\nremove = ["control"]\n'), prog, "cnl-rootport")
+    assert cut.state.hw.read(acs + 0x06, 2) == 0

@@ -62,6 +62,7 @@ cdef enum:
     PATH_SAVE_TPH_STATE
     PATH_SAVE_VC_STATE
     PATH_AER_CLEAR_STATUS
+    PATH_ENABLE_ACS
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -198,7 +199,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
                      "pci_restore_iov_state", "pci_save_pcie_state", "pci_save_pcix_state",
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
-                     "pci_save_vc_state", "pci_aer_clear_status")
+                     "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",

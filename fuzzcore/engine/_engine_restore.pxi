@@ -169,10 +169,11 @@ cdef enum:
     VAL_SRIOV_PGSZ
     VAL_SRIOV_NUM_VFS
     VAL_SRIOV_CTRL
+    VAL_ACS_IOMMU
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[11]
-CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF]
+cdef uint32_t CAP_VALUE_FIELD[12]
+CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D]
 
 
 cdef bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -305,6 +306,8 @@ cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
         return <uint32_t>d.sriov_pgsz
     if value == VAL_SRIOV_NUM_VFS:
         return <uint32_t>d.sriov_num_vfs
+    if value == VAL_ACS_IOMMU:                          # pci_std_enable_acs: SV, RR, CR, UF where capable
+        return io_read(m, m.d.fn.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL
 
 
@@ -501,16 +504,7 @@ cdef enum:
 
 
 cdef void enable_acs(Machine *m, int source) noexcept nogil:
-    """pci_enable_acs: start from the (post-reset) hardware value, add the IOMMU's request
-    (SV, RR, CR, UF where capable), write ACS Control. Firmware-only bits are lost (H15)."""
-    cdef int acs = m.d.fn.caps.acs
-    cdef uint32_t cap, ctrl
-    if not acs:
-        return
-    cap = io_read(m, acs + 4, 2)
-    ctrl = io_read(m, acs + 6, 2)
-    ctrl |= cap & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
-    io_write(m, acs + 6, 2, ctrl)
+    run_path(m, PATH_ENABLE_ACS, source)
 
 
 cdef void restore_iov(Machine *m, int source) noexcept nogil:

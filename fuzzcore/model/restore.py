@@ -221,6 +221,8 @@ def cap_value(m, value: str) -> int:
         return d.sriov_pgsz
     if value == "sriov_num_vfs":
         return d.sriov_num_vfs
+    if value == "acs_iommu":                                # pci_std_enable_acs: SV, RR, CR, UF where capable
+        return m.io.read(m.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
@@ -373,16 +375,7 @@ def restore_msi(m, step) -> None:
 ACS_SV, ACS_TB, ACS_RR, ACS_CR, ACS_UF = 0x1, 0x2, 0x4, 0x8, 0x10
 
 
-def enable_acs(m, step) -> None:
-    """pci_enable_acs: start from the (post-reset) hardware value, add the IOMMU's request
-    (SV, RR, CR, UF where capable), write ACS Control. Firmware-only bits are lost (H15)."""
-    acs = m.caps.acs
-    if not acs:
-        return
-    cap = m.io.read(acs + 4, 2)
-    ctrl = m.io.read(acs + 6, 2)
-    ctrl |= cap & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
-    m.io.write(acs + 6, 2, ctrl)
+enable_acs = _cap_path("pci_enable_acs")
 
 
 restore_iov = _cap_path("pci_restore_iov_state")

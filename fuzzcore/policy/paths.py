@@ -194,6 +194,8 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_aer_clear_status", "pci_aer_clear_status -> pci_aer_raw_clear_status (drivers/pci/pcie/aer.c)", "",
             "§3.5", "restore step `aer_clear_status`: only when the OS owns AER; Root Error Status (Root Ports, "
             "RCECs), Correctable, then Uncorrectable Status, each read and written back"),
+    PathDef("pci_enable_acs", "pci_enable_acs (drivers/pci/pci.c)", "", "§3.7",
+            "restore step `acs`: ACS Control read from the hardware, the IOMMU's request added, written back"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -298,6 +300,8 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("sriov_pgsz", "iov->pgsz", 0xFFFFFFFF),
     ("sriov_num_vfs", "iov->num_VFs (pci_iov_set_numvfs)", 0xFFFF),
     ("sriov_ctrl", "iov->ctrl", 0xFFFF),
+    ("acs_iommu", "pci_std_enable_acs: ACS Capability (read) & (SV | RR | CR | UF); with merge, OR-ed into the "
+                  "Control read (no Translation Blocking: ATS enabled, no untrusted or external-facing device)", 0x1D),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
