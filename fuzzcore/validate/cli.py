@@ -176,10 +176,11 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
 
 
 def _report(out, full: bool) -> None:
-    from .compare import format_divergence, gap_for
+    from .compare import PORT_SET_ASIDE, format_divergence, gap_for
     for pc in out.comparisons:
         if pc.agrees:
-            click.echo(f"{pc.device:7s} {pc.name}: agrees op by op ({len(pc.ops)} ops)")
+            note = pc.set_aside_note()
+            click.echo(f"{pc.device:7s} {pc.name}: agrees op by op ({len(pc.ops)} ops{'; ' + note if note else ''})")
             continue
         lines = format_divergence(pc, full=full)
         click.echo(f"{pc.device:7s} " + lines[0])
@@ -192,7 +193,12 @@ def _report(out, full: bool) -> None:
     if kinds:
         click.echo("\nagreement per op kind (ops after a program's first divergence are not compared):")
         for k, (a, c) in kinds.items():
-            click.echo(f"  {k:24s} {a:5d}/{c:<5d} {100.0 * a / c:5.1f} %")
+            click.echo(f"  {k:24s} {a:5d}/{c:<5d} {100.0 * a / c:5.1f} %"
+                       + (" (the device; the upstream port not compared)" if k in PORT_SET_ASIDE else ""))
+    rows = {row: text for pc in out.comparisons for row in pc.port_set_aside()
+            for op, (r, text) in PORT_SET_ASIDE.items() if r == row}
+    for row, text in rows.items():
+        click.echo(f"\nknown: {row} (docs/validation.md): {text}")
     click.echo(f"\n{len(out.agreeing)}/{len(out.comparisons)} programs agree op by op; "
                f"{out.boots} boot(s), {out.seconds:.1f} s, {out.programs_per_minute:.1f} programs/min "
                f"({', '.join(out.devices)})")

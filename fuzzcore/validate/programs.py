@@ -78,6 +78,13 @@ def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, a
             c.append(make_call("pci_disable_msi"))
     else:
         c += [make_call("pci_bind_driver", driver=rng.choice(("vfio", "host"))), reset, make_call("pci_reset_bus")]
+    # system sleep, whatever is bound (the upstream port is not compared in it: docs/validation.md
+    # row 27); not hibernate_thaw of a host driver's runtime-suspended device: device_complete's
+    # pm_runtime_put suspends it again, which the model does not do (row 28)
+    sleeps = [make_call("pm_system_sleep", transition="s2idle", power="kept")]
+    if not (s.driver == "host" and s.suspended):
+        sleeps.append(make_call("pm_system_sleep", transition="hibernate_thaw", power=rng.choice(("kept", "lost"))))
+    c.append(rng.choice(sleeps))
     return [x for x in c if not call_validatable(x)]
 
 
