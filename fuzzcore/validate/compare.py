@@ -61,7 +61,9 @@ QEMU_QUIRKS = {
                      "BARs, MSI and MSI-X, not the PM capability, a plain register there); hardware "
                      "returns the function to D0. The model's flr and hot resets keep PowerState for "
                      "these profiles (found through pcie_do_recovery(channel=frozen) of a vfio device "
-                     "the user had put in D3hot: recovery resets without powering up first)",
+                     "the user had put in D3hot: recovery resets without powering up first). Not for "
+                     "virtio-pci (virtio-rng): its bus reset writes PMCSR 0 itself "
+                     "(virtio_pci_bus_reset_hold, hw/virtio/virtio-pci.c)",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -69,6 +71,7 @@ QEMU_QUIRKS = {
 }
 
 QEMU_PM_DATA_SELECT_RO = ("nvme", "virtio-rng")
+QEMU_PM_STATE_RESET = ("virtio-rng",)      # pm-state-kept does not hold: virtio-pci resets PMCSR
 
 # Image bits left out of the comparison, each with why: (target, capability, register offset in
 # the capability, width, mask, why).
@@ -288,7 +291,7 @@ def apply_qemu_quirks(prof) -> None:
     sem = prof.semantics
     sem.keep["soft"][:] = 0xFF
     pm = cap_offsets(prof).pm
-    if pm:                                     # pm-state-kept: PMCSR PowerState (bits 1:0)
+    if pm and prof.name not in QEMU_PM_STATE_RESET:   # pm-state-kept: PMCSR PowerState (bits 1:0)
         for kind in ("flr", "hot"):
             sem.keep[kind][pm + 4] |= 0x03
     if pm and prof.name in QEMU_PM_DATA_SELECT_RO:
