@@ -312,6 +312,8 @@ cdef class Engine:
             d.aer_regs[k] = r
         for k, impl in enumerate(dt.pcie_impl):
             d.pcie_impl[k] = impl
+        for k, impl in enumerate(dt.pcie_reg_impl):
+            d.pcie_reg_impl[k] = impl
         d.rebar_first_bar = dt.rebar_first_bar
         d.buf_exp = d.buf_pcix = d.buf_ltr = d.buf_ptm = d.buf_aer = d.buf_tph = d.buf_l1ss = d.buf_dpc = -1
         for k in range(MAX_VC):

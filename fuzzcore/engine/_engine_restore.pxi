@@ -176,26 +176,9 @@ cdef uint32_t CAP_VALUE_FIELD[12]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D]
 
 
-cdef bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
-    """caps.pcie_reg_implemented: pcie_capability_reg_implemented (drivers/pci/access.c)."""
-    cdef int t = m.d.fn.caps.exp_type, flags = m.d.fn.caps.exp_flags
-    cdef int version = flags & 0xF
-    cdef bint has_lnk = t == 0 or t == 1 or t == 4 or t == 5 or t == 6 or t == 7 or t == 8
-    cdef bint has_slt = (t == 4 or t == 6 or t == 8) and (flags & 0x0100) != 0
-    cdef bint has_rt = t == 4 or t == 0xA
-    if reg == 0x02 or reg == 0x04 or reg == 0x08 or reg == 0x0A:
-        return True
-    if reg == 0x0C or reg == 0x10 or reg == 0x12:
-        return has_lnk
-    if reg == 0x14 or reg == 0x18 or reg == 0x1A:
-        return has_slt
-    if reg == 0x1C or reg == 0x1E or reg == 0x20:
-        return has_rt
-    if reg == 0x24 or reg == 0x28:
-        return version > 1
-    if reg == 0x2C or reg == 0x30 or reg == 0x32:
-        return has_lnk and version > 1
-    return False
+cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
+    """caps.pcie_reg_implemented, looked up in the device's table (tables._pcie_reg_table)."""
+    return 0 <= reg < 0x40 and m.d.pcie_reg_impl[reg] != 0
 
 
 cdef int cap_base(Machine *m, int cap) noexcept nogil:

@@ -99,6 +99,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int n_aer_regs
     int aer_regs[5]
     int pcie_impl[7]             # pcie_capability_reg_implemented for PCI_EXP_SAVED_REGS
+    uint8_t pcie_reg_impl[64]    # the same per offset 0x00-0x3F (tables._pcie_reg_table)
     int rebar_first_bar          # profile.config[rebar + 8] & 7
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]

@@ -77,6 +77,7 @@ class DeviceTables:
     tph_entries: int
     aer_regs: tuple
     pcie_impl: tuple                    # pcie_capability_reg_implemented per PCI_EXP_SAVED_REGS
+    pcie_reg_impl: tuple                # the same per offset 0x00-0x3F of the capability (cap_* steps)
     rebar_first_bar: int
     region_cap: np.ndarray              # int16[CFG_ALLOC]
     region_base: np.ndarray
@@ -122,26 +123,13 @@ def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -
                           reset_words, cap_dict, vc, bufs)
 
 
-def _pcie_reg_implemented(caps, reg: int) -> bool:
-    """pcie_capability_reg_implemented (drivers/pci/access.c) for the registers save/restore use."""
-    version = caps.exp_flags & 0xF
-    t = caps.exp_type
-    has_lnk = t in (0x0, 0x1, 0x4, 0x5, 0x6, 0x7, 0x8)
-    has_slt = t in (0x4, 0x6, 0x8) and bool(caps.exp_flags & 0x0100)
-    has_rt = t in (0x4, 0xA)
-    if reg in (0x08,):
-        return True
-    if reg in (0x10,):
-        return has_lnk
-    if reg in (0x18,):
-        return has_slt
-    if reg in (0x1C,):
-        return has_rt
-    if reg in (0x28,):
-        return version > 1
-    if reg in (0x30,):
-        return has_lnk and version > 1
-    return False
+def _pcie_reg_table(caps) -> tuple:
+    """caps.pcie_reg_implemented (the model's pcie_capability_reg_implemented) for each offset
+    0x00-0x3F of the PCIe capability: the engine looks its answer up here."""
+    from types import SimpleNamespace
+    from ..model.caps import pcie_reg_implemented
+    m = SimpleNamespace(caps=caps)
+    return tuple(bool(pcie_reg_implemented(m, r)) for r in range(0x40))
 
 
 def _regions(profile) -> tuple[np.ndarray, np.ndarray]:
@@ -192,13 +180,14 @@ def device_tables(profile) -> DeviceTables:
         for off, (row, byte) in written_byte_map(layout, target).items():
             a[off] = 4 * row + byte
         maps.append(a)
+    pcie_regs = _pcie_reg_table(caps)
     return DeviceTables(
         written_layout=layout, written_maps=tuple(maps),
         fn=fn, header_type=profile.header_type, multifunction=bool(profile.config[0x0E] & 0x80), flr=bool(profile.flr), no_soft_reset=bool(profile.no_soft_reset),
         has_rom=bool(profile.rom_size), bars=bars, rom_base_reg=rom_reg, rom_new=rom_new,
         msix_entries=msix.entries if msix else 0, msix_table_bir=msix.table_bir if msix else 0,
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
-        pcie_impl=tuple(_pcie_reg_implemented(caps, r) for r in PCI_EXP_SAVED_REGS),
+        pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
         region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn))
