@@ -1,6 +1,6 @@
 """pcie_do_recovery's steps that `fuzzcore validate` checked against Linux 6.12.118 (aer_inject in
-QEMU): where the reset goes (recovery.reset_after: v7.1.3 after mmio_enabled on NEED_RESET or a
-frozen channel, v6.12 right after error_detected for a frozen channel only), the error status a
+QEMU): where the reset goes (the steps of [path.pcie_do_recovery]: v7.1.3 after mmio_enabled on
+NEED_RESET or a frozen channel, v6.12 right after error_detected for a frozen channel only), the error status a
 successful recovery clears (pcie_clear_device_status, pci_aer_clear_nonfatal_status), aer_root_reset's
 Root Error Command/Status on a root port, and pci_bridge_wait_for_secondary_bus failing the bus
 reset of a fast port whose link never reports active; on both models."""
@@ -121,3 +121,56 @@ def test_a_fast_root_port_whose_link_never_reports_active_fails_the_bus_reset():
     if hasattr(m.state, "port"):
         aer = cap_offsets(resolve_device(nvme.upstream_port)).aer
         assert m.state.port.hw.read(aer + 0x2C, 4) & 0x7 == 0x7
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+def _overlay(tmp_path, body):
+    f = tmp_path / "t.toml"
+    f.write_text('[overlay]\nname = "t"\ndescription = "d"\ncommit = ""\nreference = ""\n' + body)
+    return f"linux-7.1+{f}"
+
+
+def test_pre_d0a2dee7d458_is_the_612_order_and_keeps_a_normal_need_reset_unreset():
+    """The worked overlay (docs/examples/pre-d0a2dee7d458.toml) states pcie_do_recovery before the
+    fix as 6.12.118 has it: the same steps, and on a device that stops answering a NEED_RESET vote
+    on a normal channel gets slot_reset with no reset (the device stays unreachable)."""
+    spec = f"linux-7.1+{EXAMPLES / 'pre-d0a2dee7d458.toml'}"
+    old, v612 = load_policy(spec), load_policy(V612)
+    assert [(s.name, s.do, s.when) for s in old.path("pcie_do_recovery")] == \
+        [(s.name, s.do, s.when) for s in v612.path("pcie_do_recovery")]
+    prog = """
+        pci_bind_driver(driver=host)
+        hw_inaccessible()
+        pcie_do_recovery(channel=normal, vote=need_reset, source=aer)
+    """
+    base, pre = start(resolve_device("i350")), start(resolve_device("i350"), spec)
+    run(base, prog)
+    run(pre, prog)
+    assert base.state.hw.accessible and not pre.state.hw.accessible
+
+
+def test_a_failed_recovery_tells_the_driver_in_71_and_not_in_612(tmp_path):
+    """report_perm_failure_detected (9011f0667c93, in 7.1.3) calls the driver's error_detected a
+    second time on the failure exit; 6.12.118 only sends the uevent. A driver whose error_detected
+    enables the device shows it in the enable count."""
+    body = ('[driver.error_detected]\ninsert = [{ step = "enable", before = "vote" }]\n'
+            '[driver.error_detected.step]\nenable = { do = "enable_device", state = "enable" }\n')
+    counts = {}
+    for name, spec in (("7.1", _overlay(tmp_path, body)),
+                       ("6.12", _overlay(tmp_path, body).replace("linux-7.1+", "linux-7.1+linux-6.12+"))):
+        m = start(resolve_device("i350"), spec)
+        bound = run(m, "pci_bind_driver(driver=host)") and m.state.dev.enable_cnt
+        run(m, "pcie_do_recovery(channel=normal, vote=disconnect, source=aer)")
+        counts[name] = m.state.dev.enable_cnt - bound
+    assert counts == {"7.1": 2, "6.12": 1}
+
+
+def test_recovery_status_steps_are_data(tmp_path):
+    """The status is the path's: an overlay that drops the `mmio` block leaves a CAN_RECOVER vote
+    unresolved, so the recovery fails (CAN_RECOVER is not RECOVERED) on both models."""
+    prog = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=normal, vote=can_recover, source=aer)"
+    assert run(start(resolve_device("i350")), prog)[-1] == RECOVERED
+    no_mmio = _overlay(tmp_path, '[path.pcie_do_recovery]\nremove = ["mmio"]\n')
+    assert run(start(resolve_device("i350"), no_mmio), prog)[-1] == CAN_RECOVER

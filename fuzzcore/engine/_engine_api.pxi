@@ -418,7 +418,6 @@ cdef class Engine:
         p.close_resave = s["close_resave"]
         p.vfio_slot_reset_restore = s["vfio_slot_reset_restore"]
         p.aer_native = s["aer_native"]
-        p.recovery_reset_early = s["recovery_reset_early"]
         p.disable_idle_d3 = s["disable_idle_d3"]
         p.pmcsr_user_mask = s["pmcsr_user_mask"]
         # paths: the engine's codes are the vocabulary's positions (checked, not assumed)

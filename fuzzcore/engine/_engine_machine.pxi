@@ -57,6 +57,10 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.sleep_power_lost = 0
     m.direct_complete = 0
     m.skip_bus_pm = 0
+    m.ers_status = 0
+    m.recovery_channel = ERR_NORMAL
+    m.recovery_dpc = 0
+    m.recovery_said = 0
     m.l1ss_aspm_on = 0
     m.msix_saved_cmd = -1
     for i in range(N_FEATURES):

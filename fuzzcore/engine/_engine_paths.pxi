@@ -63,6 +63,10 @@ cdef enum:
     PATH_SAVE_VC_STATE
     PATH_AER_CLEAR_STATUS
     PATH_ENABLE_ACS
+    PATH_PCIE_DO_RECOVERY
+    PATH_RECOVERY_MMIO_ENABLED
+    PATH_RECOVERY_SLOT_RESET
+    PATH_RECOVERY_FAILED
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -131,6 +135,11 @@ cdef enum:
     PRIM_SAVE_L1SS
     PRIM_VC_SAVE
     PRIM_CAP_WRITE_BACK
+    PRIM_ERS_STATUS
+    PRIM_ERS_REPORT
+    PRIM_RESET_SUBORDINATES
+    PRIM_CLEAR_ERROR_STATUS
+    PRIM_RECOVERY_SAID
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -172,6 +181,11 @@ cdef enum:
     COND_PCIX
     COND_PCIX_BUFFER
     COND_AER_NATIVE
+    COND_ERS_CAN_RECOVER
+    COND_ERS_NEED_RESET
+    COND_ERS_RECOVERED
+    COND_CHANNEL_FROZEN
+    COND_AER_OS_OWNED
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -199,7 +213,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_restore_tph_state", "pci_restore_aer_state", "pci_restore_pcix_state",
                      "pci_restore_iov_state", "pci_save_pcie_state", "pci_save_pcix_state",
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
-                     "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs")
+                     "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs", "pcie_do_recovery",
+                     "recovery_mmio_enabled", "recovery_slot_reset", "recovery_failed")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -214,7 +229,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "msix_restore_entries", "msi_ctrl", "msi_write_message", "msi_update_mask",
                           "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
                           "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
-                          "vc_save", "cap_write_back")
+                          "vc_save", "cap_write_back", "ers_status", "ers_report", "reset_subordinates",
+                          "clear_error_status", "recovery_said")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -223,7 +239,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_enabled", "msix_messages_written", "msi_enabled", "header_normal", "header_bridge",
                           "vfio_bar_unassigned", "vfio_mem_bar",
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
-                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native")
+                          "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
+                          "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -327,6 +344,16 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.d.fn.caps.pcix != 0
     elif c == COND_PCIX_BUFFER:
         v = m.d.buf_pcix >= 0
+    elif c == COND_ERS_CAN_RECOVER:
+        v = m.ers_status == ERS_CAN_RECOVER
+    elif c == COND_ERS_NEED_RESET:
+        v = m.ers_status == ERS_NEED_RESET
+    elif c == COND_ERS_RECOVERED:
+        v = m.ers_status == ERS_RECOVERED
+    elif c == COND_CHANNEL_FROZEN:
+        v = m.recovery_channel == ERR_FROZEN
+    elif c == COND_AER_OS_OWNED:
+        v = m.pol.aer_native != 0                       # host->native_aer || pcie_ports_native
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -498,6 +525,16 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             vfio_config_init(m)
         elif p == PRIM_VFIO_NEEDS_RESET:
             m.st.vfio.needs_reset = a                   # paths order: false, true
+        elif p == PRIM_ERS_STATUS:
+            m.ers_status = VOTE_RESULT[a + 1]           # paths.VOTES without "arg"
+        elif p == PRIM_ERS_REPORT:
+            ers_report(m, a, arg)
+        elif p == PRIM_RESET_SUBORDINATES:
+            result = 0 if reset_subordinates(m, m.recovery_dpc) == ERS_RECOVERED else ERS_DISCONNECT
+        elif p == PRIM_CLEAR_ERROR_STATUS:
+            clear_error_status(m, m.recovery_dpc)
+        elif p == PRIM_RECOVERY_SAID:
+            m.recovery_said = a + 1                     # paths order: successful, failed
         elif p == PRIM_VFIO_OPEN:
             if a == 0:                                  # paths order: open, closed
                 m.st.vfio.open = 1

@@ -320,8 +320,6 @@ cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:
     cdef int aer = m.d.port.caps.aer if on_port else m.d.fn.caps.aer
     cdef int exp = m.d.port.caps.exp if on_port else m.d.fn.caps.exp
     cdef uint32_t status
-    if not m.pol.aer_native:
-        return
     if on_port:
         if exp:
             port_write(m, exp + 0x0A, 2, 0x000F)
@@ -339,8 +337,7 @@ cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:
 
 
 cdef int slot_reset(Machine *m, int vote) noexcept nogil:
-    """report_slot_reset: a host driver runs [driver.slot_reset] (by default: restore from
-    whatever snapshot is current, vote RECOVERED); vfio-pci has no slot_reset (policy
+    """reset._slot_reset: a host driver runs [driver.slot_reset]; vfio-pci has none (policy
     recovery.vfio_slot_reset can add one)."""
     cdef KernelDev *dev = &m.st.dev
     if dev.driver == DRV_HOST:
@@ -351,11 +348,37 @@ cdef int slot_reset(Machine *m, int vote) noexcept nogil:
     return ERS_NONE
 
 
+cdef bint set_io_normal(KernelDev *dev) noexcept nogil:
+    """pci_dev_set_io_state(dev, pci_channel_io_normal): false on a disconnected device."""
+    if dev.error_state == ERR_PERM_FAILURE:
+        return False
+    dev.error_state = ERR_NORMAL
+    return True
+
+
+cdef void ers_report(Machine *m, int callback, int vote) noexcept nogil:
+    """reset.ers_report: pci_walk_bridge(bridge, report_*, &status) on the one function below the
+    bridge; callback in paths order error_detected, mmio_enabled, slot_reset, resume, perm_failure."""
+    cdef KernelDev *dev = &m.st.dev
+    if callback == 0:
+        m.ers_status = merge_result(m.ers_status, error_detected(m, m.recovery_channel, vote))
+    elif callback == 1:
+        if dev.driver == DRV_HOST:
+            m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
+    elif callback == 2:
+        if set_io_normal(dev):
+            m.ers_status = merge_result(m.ers_status, slot_reset(m, vote))
+    elif callback == 3:
+        if set_io_normal(dev) and dev.driver == DRV_HOST:
+            driver_callback(m, CB_RESUME, vote)
+    elif dev.driver == DRV_HOST:                    # report_perm_failure_detected: vote ignored
+        driver_callback(m, CB_ERROR_DETECTED, vote)
+
+
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
-    """reset.pcie_do_recovery: the refusals, DPC containment, the recovery, then on either exit
-    the runtime-PM references dropped (the policy path recovery_runtime_put)."""
+    """reset.pcie_do_recovery: the refusals and DPC containment, then the path pcie_do_recovery;
+    the oracle's check of a recovery called successful; the op's result is the status."""
     cdef int prev = m.step
-    cdef int status
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_
@@ -364,47 +387,13 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
         return EINVAL_
     if source_dpc:
         dpc_containment(m)
-    status = recovery(m, channel, vote, source_dpc)
+    m.recovery_channel = channel
+    m.recovery_dpc = source_dpc
+    m.ers_status = ERS_CAN_RECOVER
+    m.recovery_said = 0
+    run_path(m, PATH_PCIE_DO_RECOVERY, vote)
     m.step = STEP_PCIE_DO_RECOVERY
-    run_path(m, PATH_RECOVERY_RUNTIME_PUT, 0)   # both exits
-    m.step = prev
-    return status
-
-
-cdef int recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:
-    """pcie_do_recovery: resume every runtime-suspended device below the bridge
-    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
-    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
-    itself. Where the reset goes is policy (recovery.reset_after); a failed recovery leaves
-    error_state as error_detected set it."""
-    cdef int prev = m.step
-    cdef int status
-    cdef bint early = m.pol.recovery_reset_early
-    m.step = STEP_PCIE_DO_RECOVERY
-    run_path(m, PATH_RECOVERY_RUNTIME_GET, 0)
-    status = merge_result(ERS_CAN_RECOVER, error_detected(m, channel, vote))
-    if early and channel == ERR_FROZEN:     # v6.12: reset_subordinates right after report_frozen_detected
-        if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
-            m.step = prev
-            return status
-    if status == ERS_CAN_RECOVER:
-        status = ERS_RECOVERED
-        if m.st.dev.driver == DRV_HOST:     # report_mmio_enabled: only drivers with the handler
-            status = merge_result(status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
-    if not early and (status == ERS_NEED_RESET or channel == ERR_FROZEN):
-        if reset_subordinates(m, source_dpc) != ERS_RECOVERED:
-            m.step = prev
-            return status
-    if status == ERS_NEED_RESET:
-        status = merge_result(ERS_RECOVERED, slot_reset(m, vote))
-    if status != ERS_RECOVERED:
-        m.step = prev
-        return status
-    m.st.dev.error_state = ERR_NORMAL
-    if m.st.dev.driver == DRV_HOST:
-        driver_callback(m, CB_RESUME, vote)  # report_resume: error_state normal, then ->resume()
-    clear_error_status(m, source_dpc)
-    if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
+    if m.recovery_said == 1 and m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE:
         report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_USED_WITHOUT_RESTORE, 0, 0, 0)
     m.step = prev
-    return status
+    return m.ers_status

@@ -145,7 +145,6 @@ cdef struct Policy:
     int close_resave
     int vfio_slot_reset_restore
     int aer_native
-    int recovery_reset_early
     int disable_idle_d3
     uint32_t pmcsr_user_mask                # vfio.pmcsr_from_user as PMCSR-dword bits
     # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the
@@ -311,6 +310,12 @@ cdef struct Machine:
     int sleep_power_lost
     int direct_complete
     int skip_bus_pm
+    # pcie_do_recovery's status and the op's channel and source, which its path's steps read;
+    # what it logged (0 nothing, 1 "successful", 2 "failed": the oracle's check at its end)
+    int ers_status
+    int recovery_channel
+    int recovery_dpc
+    int recovery_said
     # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off (restore.l1ss_aspm)
     int l1ss_aspm_on
     int64_t msix_saved_cmd           # Command read by the MSI-X restore's Memory bracket (-1: none)

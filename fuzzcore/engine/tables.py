@@ -242,7 +242,6 @@ def policy_tables(compiled) -> PolicyTables:
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
         "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
-        "recovery_reset_early": int(_switch(compiled, "recovery.reset_after") == "error_detected"),
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
         "pmcsr_user_mask": pmcsr_user_mask(_switch(compiled, "vfio.pmcsr_from_user")),
     }

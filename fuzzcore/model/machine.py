@@ -95,6 +95,10 @@ class Model:
         # kernel state, the line `fuzzcore validate` compares with the guest's (its status return
         # does not say it: v7.1.3 returns RECOVERED after a failed reset)
         self.recovery_said = ""
+        # pcie_do_recovery's `status` and the op's channel and source, which its path's steps read
+        self.ers_status = 0
+        self.recovery_channel = "normal"
+        self.recovery_source = "aer"
         self.latest_save_epoch = 0
         self.cmd_at_op_start = 0
         self.mismatch_at_op_start: set = set()

@@ -119,6 +119,16 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = bool(m.state.vfio.reset_works)
     elif name == "vfio_needs_reset":
         value = bool(m.state.vfio.needs_reset)
+    elif name == "ers_can_recover":
+        value = m.ers_status == 2                           # PCI_ERS_RESULT_CAN_RECOVER
+    elif name == "ers_need_reset":
+        value = m.ers_status == 3                           # PCI_ERS_RESULT_NEED_RESET
+    elif name == "ers_recovered":
+        value = m.ers_status == 5                           # PCI_ERS_RESULT_RECOVERED
+    elif name == "channel_frozen":
+        value = m.recovery_channel == "frozen"
+    elif name == "aer_os_owned":
+        value = bool(m.policy.switch("recovery.aer_native"))   # host->native_aer || pcie_ports_native
     elif name == "vfio_load_failed_no_reset":
         value = result != 0 and not m.state.vfio.reset_works
     else:
@@ -353,6 +363,19 @@ def _run(m, name: str, arg) -> int:
                 v.open, v.irq = True, "none"
             else:
                 v.open, v.virq_disabled = False, False
+        elif do == "ers_status":
+            m.ers_status = VOTE_CODES[st.param("value")]
+        elif do == "ers_report":
+            from .reset import ers_report
+            ers_report(m, st.param("callback"), arg)
+        elif do == "reset_subordinates":
+            from .reset import reset_subordinates
+            result = reset_subordinates(m)
+        elif do == "clear_error_status":
+            from .reset import clear_error_status
+            clear_error_status(m)
+        elif do == "recovery_said":
+            m.recovery_said = st.param("value")
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result

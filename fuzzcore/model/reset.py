@@ -301,8 +301,6 @@ def _clear_error_status(m, target: str) -> None:
     Status & ~Severity written back when non-zero, drivers/pci/pcie/aer.c) on the device that
     detected the error: the function for AER, the port itself for DPC (dpc_handler passes the
     port to pcie_do_recovery)."""
-    if not m.policy.switch("recovery.aer_native"):
-        return
     caps = m.port_caps if target == "port" else m.caps
     if caps.exp:
         m.io.write(caps.exp + PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_ERRORS, target)
@@ -314,8 +312,8 @@ def _clear_error_status(m, target: str) -> None:
 
 
 def _slot_reset(m, vote: str) -> int:
-    """report_slot_reset: a host driver runs [driver.slot_reset] (by default: restore from
-    whatever snapshot is current, vote RECOVERED); vfio-pci has no slot_reset (policy
+    """The bound driver's slot_reset: a host driver runs [driver.slot_reset] (by default: restore
+    from whatever snapshot is current, vote RECOVERED); vfio-pci has none (policy
     recovery.vfio_slot_reset can add one)."""
     dev = m.state.dev
     if dev.driver == "host":
@@ -326,15 +324,50 @@ def _slot_reset(m, vote: str) -> int:
     return ERS_NONE
 
 
+def _set_io_normal(dev) -> bool:
+    """pci_dev_set_io_state(dev, pci_channel_io_normal): frozen becomes normal; false on a
+    disconnected (perm_failure) device."""
+    if dev.error_state == "perm_failure":
+        return False
+    dev.error_state = "normal"
+    return True
+
+
+def ers_report(m, callback: str, vote: str) -> None:
+    """pci_walk_bridge(bridge, report_*, &status) on the one function below the bridge: its
+    driver's callback, the vote merged into the recovery status (path primitive ers_report)."""
+    dev = m.state.dev
+    if callback == "error_detected":       # report_frozen_detected / report_normal_detected
+        m.ers_status = merge_result(m.ers_status, _error_detected(m, m.recovery_channel, vote))
+    elif callback == "mmio_enabled":       # report_mmio_enabled: only a driver with the handler
+        if dev.driver == "host":
+            m.ers_status = merge_result(m.ers_status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
+    elif callback == "slot_reset":         # report_slot_reset: io state normal first
+        if _set_io_normal(dev):
+            m.ers_status = merge_result(m.ers_status, _slot_reset(m, vote))
+    elif callback == "resume":             # report_resume
+        if _set_io_normal(dev) and dev.driver == "host":
+            driver_callback(m, "resume", vote)
+    elif dev.driver == "host":             # report_perm_failure_detected: the vote is ignored
+        driver_callback(m, "error_detected", vote)
+
+
+def reset_subordinates(m) -> int:
+    """The caller's reset_subordinates (path primitive): 0 when it returned RECOVERED."""
+    return 0 if _reset_subordinates(m, m.recovery_source) == ERS_RECOVERED else ERS_DISCONNECT
+
+
+def clear_error_status(m) -> None:
+    """Path primitive clear_error_status: on the device that detected the error."""
+    _clear_error_status(m, "port" if m.recovery_source == "dpc" else "dev")
+
+
 def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
-    """pcie_do_recovery: resume every runtime-suspended device below the bridge
-    (pm_runtime_get_sync), then error_detected, mmio_enabled, reset, slot_reset, resume, and with
-    native AER the device's error status cleared. It never calls pci_restore_state or reset_done
-    itself. Where the reset goes is policy (recovery.reset_after). A failed recovery leaves
-    error_state as error_detected set it (report_perm_failure_detected sets no io state). A
+    """pcie_do_recovery as the policy path of that name, after what the op checks first: a
     DPC-triggered recovery needs a DPC-capable port above the device (dpc_probe binds the DPC
-    service only to one): otherwise it never happens. On either exit the runtime-PM references
-    are dropped (pci_pm_runtime_put): an idle vfio-pci device runtime-suspends again."""
+    service only to one) and a frozen channel, and starts with the port's containment. The op's
+    result is the recovery status. The oracle's check at the end: a recovery the kernel called
+    successful must not leave a bound device at reset defaults."""
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")
@@ -343,41 +376,12 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
                              "pci_channel_io_frozen only: a DPC event on a normal channel never happens")
     if source == "dpc":
         _dpc_containment(m)
-    status = _recovery(m, channel, vote, source)
+    m.recovery_channel, m.recovery_source = channel, source
+    m.ers_status, m.recovery_said = ERS_CAN_RECOVER, ""
+    run_path(m, "pcie_do_recovery", vote)
     with m.in_step("pcie_do_recovery"):
-        run_path(m, "recovery_runtime_put")   # both exits
-    return status
-
-
-def _recovery(m, channel: str, vote: str, source: str) -> int:
-    """pcie_do_recovery from the runtime resume to its result (success or failed)."""
-    with m.in_step("pcie_do_recovery"):
-        run_path(m, "recovery_runtime_get")
-        status = merge_result(ERS_CAN_RECOVER, _error_detected(m, channel, vote))
-        early = m.policy.switch("recovery.reset_after") == "error_detected"
-        if early and channel == "frozen":   # v6.12: reset_subordinates right after report_frozen_detected
-            if _reset_subordinates(m, source) != ERS_RECOVERED:
-                m.recovery_said = "failed"
-                return status
-        if status == ERS_CAN_RECOVER:
-            status = ERS_RECOVERED
-            if m.state.dev.driver == "host":  # report_mmio_enabled: only drivers with the handler
-                status = merge_result(status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
-        if not early and (status == ERS_NEED_RESET or channel == "frozen"):
-            if _reset_subordinates(m, source) != ERS_RECOVERED:
-                m.recovery_said = "failed"
-                return status
-        if status == ERS_NEED_RESET:
-            status = merge_result(ERS_RECOVERED, _slot_reset(m, vote))
-        if status != ERS_RECOVERED:
-            m.recovery_said = "failed"
-            return status
-        m.state.dev.error_state = "normal"
-        if m.state.dev.driver == "host":
-            driver_callback(m, "resume", vote)  # report_resume: error_state normal, then ->resume()
-        _clear_error_status(m, "port" if source == "dpc" else "dev")
-        m.recovery_said = "successful"
-        if m.state.needs_restore_after_reset and m.state.dev.driver != "none":
+        if m.recovery_said == "successful" and m.state.needs_restore_after_reset \
+                and m.state.dev.driver != "none":
             m.oracle.report("used_without_restore", "config", "restored after the reset",
                             "recovery reported success with the device at reset defaults")
-        return status
+    return m.ers_status

@@ -196,6 +196,17 @@ PATHS: tuple[PathDef, ...] = (
             "RCECs), Correctable, then Uncorrectable Status, each read and written back"),
     PathDef("pci_enable_acs", "pci_enable_acs (drivers/pci/pci.c)", "", "§3.7",
             "restore step `acs`: ACS Control read from the hardware, the IOMMU's request added, written back"),
+    # AER / DPC error recovery (drivers/pci/pcie/err.c), §5.4: the op pcie_do_recovery
+    PathDef("pcie_do_recovery", "pcie_do_recovery (drivers/pci/pcie/err.c)", "pcie_do_recovery", "§5.4",
+            "error recovery of the function below the bridge (after the op's DPC checks and containment): "
+            "runtime resume, the broadcasts with their status, the reset, the exits"),
+    PathDef("recovery_mmio_enabled", "pcie_do_recovery: if (status == CAN_RECOVER) { ... }", "", "§5.4",
+            "status = RECOVERED, then report_mmio_enabled"),
+    PathDef("recovery_slot_reset", "pcie_do_recovery: if (status == NEED_RESET) { ... }", "", "§5.4",
+            "status = RECOVERED, then report_slot_reset"),
+    PathDef("recovery_failed", "pcie_do_recovery: failed:", "", "§5.4",
+            "the failure exit: runtime-PM references dropped, report_perm_failure_detected, "
+            "\"device recovery failed\""),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -532,6 +543,37 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  (_CAP, _REG, _WIDTH),
                  "a status register read and written back: every set RW1C bit clears (AER Uncorrectable Status "
                  "also holds the model's own latched UR); nothing without the capability"),
+    PrimitiveDef("ers_status", "pcie_do_recovery: status = PCI_ERS_RESULT_*",
+                 (ParamDef("value", "enum", VOTES[1:]),),
+                 "set the recovery status the report_* broadcasts merge their votes into"),
+    PrimitiveDef("ers_report", "pcie_do_recovery's pci_walk_bridge(bridge, report_*, &status)",
+                 (ParamDef("callback", "enum", (
+                     ("error_detected", "report_frozen_detected / report_normal_detected (the op's channel): "
+                                        "DISCONNECT when disconnected, else dev->error_state = channel and the "
+                                        "driver's error_detected (no driver, or none: NO_AER_DRIVER, NONE for a "
+                                        "bridge)"),
+                     ("mmio_enabled", "report_mmio_enabled: the driver's mmio_enabled, if it has one"),
+                     ("slot_reset", "report_slot_reset: dev->error_state = normal, then the driver's slot_reset, "
+                                    "if it has one"),
+                     ("resume", "report_resume: dev->error_state = normal, then the driver's resume, if it "
+                                "has one"),
+                     ("perm_failure", "report_perm_failure_detected: the driver's "
+                                      "error_detected(pci_channel_io_perm_failure), its vote ignored"))),),
+                 "one broadcast to the function below the bridge: the bound driver's callback (a host driver "
+                 "runs [driver.CALLBACK]; vfio-pci: error_detected votes CAN_RECOVER, slot_reset as [recovery] "
+                 "vfio_slot_reset says), its vote merged into the status (merge_result)"),
+    PrimitiveDef("reset_subordinates", "pcie_do_recovery's reset_subordinates(bridge): aer_root_reset / "
+                 "dpc_reset_link", (),
+                 "the caller's reset: an RCiEP or RCEC gets an FLR; below a port, AER's aer_root_reset (the root "
+                 "port's AER interrupt masked around pci_bus_error_reset) or DPC's dpc_reset_link; sets the "
+                 "result (0 when it returned RECOVERED)"),
+    PrimitiveDef("clear_error_status", "pcie_clear_device_status + pci_aer_clear_nonfatal_status", (),
+                 "DEVSTA's error bits and the non-fatal Uncorrectable Status bits written to clear, on the device "
+                 "that detected the error (the function for AER, its port for DPC)"),
+    PrimitiveDef("recovery_said", "pci_info(bridge, \"device recovery %s\")",
+                 (ParamDef("value", "enum", (("successful", "\"device recovery successful\""),
+                                             ("failed", "\"device recovery failed\""))),),
+                 "what the recovery logs (validate compares it with the guest's kernel log)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -592,6 +634,11 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("pcix", "the function has a PCI-X Capability (pci_find_capability(dev, PCI_CAP_ID_PCIX))"),
     ("pcix_buffer", "the function has a saved-state buffer for PCI-X (pci_find_saved_cap(dev, PCI_CAP_ID_PCIX))"),
     ("aer_native", "pcie_aer_is_native(dev): the OS owns AER ([recovery] aer_native) and the function has AER"),
+    ("ers_can_recover", "the recovery status is PCI_ERS_RESULT_CAN_RECOVER"),
+    ("ers_need_reset", "the recovery status is PCI_ERS_RESULT_NEED_RESET"),
+    ("ers_recovered", "the recovery status is PCI_ERS_RESULT_RECOVERED"),
+    ("channel_frozen", "the op's channel is pci_channel_io_frozen"),
+    ("aer_os_owned", "host->native_aer || pcie_ports_native: the OS owns AER ([recovery] aer_native)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

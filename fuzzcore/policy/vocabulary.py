@@ -269,14 +269,6 @@ SWITCHES: tuple[SwitchDef, ...] = (
               "what a vfio-pci slot_reset handler does in pcie_do_recovery",
               (("none", "vfio-pci has no slot_reset (mainline): nothing restores the device"),
                ("restore", "pci_restore_state from the current snapshot")), "§5.4"),
-    SwitchDef("recovery", "reset_after", "enum",
-              "where pcie_do_recovery resets the subordinates (reset_subordinates: aer_root_reset "
-              "or dpc_reset_link)",
-              (("mmio_enabled", "after mmio_enabled, when the vote is NEED_RESET or the channel is "
-                                "frozen (d0a2dee7d458, after 6.12; v7.1.3)"),
-               ("error_detected", "right after error_detected, for a frozen channel only; a NEED_RESET "
-                                  "vote on a normal channel gets slot_reset without a reset (v6.12)")),
-              "§5.4"),
     SwitchDef("recovery", "aer_native", "bool",
               "the OS owns AER (pcie_aer_is_native): status clears in restore and recovery run", reference="§3.5, §5.4"),
     SwitchDef("vfio", "disable_idle_d3", "bool",
