@@ -203,3 +203,21 @@ def test_acs_enable_is_a_merge_write_of_the_iommu_request(both, tmp_path):
     assert request == 0xD
     cut = run(overlay(tmp_path, '[path.pci_enable_acs]\nremove = ["control"]\n'), prog, "cnl-rootport")
     assert cut.state.hw.read(acs + 0x06, 2) == 0
+
+
+def test_rebar_restore_on_an_unreachable_fiji_and_ee7471fe968d(both):
+    """pci_restore_rebar_state in v7.1.3 uses the all-ones first Control it read (nbars 7, BAR
+    index 7) and writes seven Controls; the fix after it (docs/examples/rebar-skip-on-read-error.toml,
+    in 6.12.118 as a backport) returns there, so the first unchecked read of the restore is a later
+    step's. On both models: where config_read_lost is reported."""
+    prog = "pci_bind_driver(driver=host)\npci_save_state()\nhw_inaccessible()\npci_restore_state()"
+    steps = {}
+    for name, spec in (("base", "linux-7.1"), ("fix", f"linux-7.1+{EXAMPLES / 'rebar-skip-on-read-error.toml'}"),
+                       ("6.12", "linux-7.1+linux-6.12")):
+        m = run(spec, prog, "fiji")
+        steps[name] = [v.step for v in m.oracle.violations if v.invariant == "config_read_lost"]
+    assert steps["base"] == ["pci_restore_state/rebar"]
+    assert steps["fix"] == steps["6.12"] == ["pci_restore_state/aer_clear_status"]
+    ctrl = Model(resolve_device("fiji"), load_policy("linux-7.1")).caps.rebar + 8
+    assert [o for o, _ in writes("linux-7.1", "fiji", prog, ctrl, ctrl + 0x38, 3)] == [8 * i for i in range(7)]
+    assert writes(f"linux-7.1+{EXAMPLES / 'rebar-skip-on-read-error.toml'}", "fiji", prog, ctrl, ctrl + 0x38, 3) == []

@@ -67,6 +67,7 @@ cdef enum:
     PATH_RECOVERY_MMIO_ENABLED
     PATH_RECOVERY_SLOT_RESET
     PATH_RECOVERY_FAILED
+    PATH_RESTORE_REBAR_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -140,6 +141,7 @@ cdef enum:
     PRIM_RESET_SUBORDINATES
     PRIM_CLEAR_ERROR_STATUS
     PRIM_RECOVERY_SAID
+    PRIM_REBAR_RESTORE_SIZES
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -186,6 +188,7 @@ cdef enum:
     COND_ERS_RECOVERED
     COND_CHANNEL_FROZEN
     COND_AER_OS_OWNED
+    COND_REBAR_CTRL_ERROR
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -214,7 +217,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_restore_iov_state", "pci_save_pcie_state", "pci_save_pcix_state",
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
                      "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs", "pcie_do_recovery",
-                     "recovery_mmio_enabled", "recovery_slot_reset", "recovery_failed")
+                     "recovery_mmio_enabled", "recovery_slot_reset", "recovery_failed",
+                     "pci_restore_rebar_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -230,7 +234,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
                           "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
                           "vc_save", "cap_write_back", "ers_status", "ers_report", "reset_subordinates",
-                          "clear_error_status", "recovery_said")
+                          "clear_error_status", "recovery_said", "rebar_restore_sizes")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -240,7 +244,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "vfio_bar_unassigned", "vfio_mem_bar",
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
                           "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
-                          "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned")
+                          "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
+                          "rebar_ctrl_error")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -354,6 +359,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.recovery_channel == ERR_FROZEN
     elif c == COND_AER_OS_OWNED:
         v = m.pol.aer_native != 0                       # host->native_aer || pcie_ports_native
+    elif c == COND_REBAR_CTRL_ERROR:
+        v = m.d.fn.caps.rebar != 0 and io_read_checked(m, m.d.fn.caps.rebar + 8, 4) == 0xFFFFFFFFU
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     else:
@@ -533,6 +540,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             result = 0 if reset_subordinates(m, m.recovery_dpc) == ERS_RECOVERED else ERS_DISCONNECT
         elif p == PRIM_CLEAR_ERROR_STATUS:
             clear_error_status(m, m.recovery_dpc)
+        elif p == PRIM_REBAR_RESTORE_SIZES:
+            rebar_restore_sizes(m)
         elif p == PRIM_RECOVERY_SAID:
             m.recovery_said = a + 1                     # paths order: successful, failed
         elif p == PRIM_VFIO_OPEN:

@@ -373,7 +373,11 @@ cdef inline int bit_length(uint64_t x) noexcept nogil:
 
 
 cdef void restore_rebar(Machine *m, int source) noexcept nogil:
-    """pci_restore_rebar_state: BAR Size from the live resource size (§3.4)."""
+    run_path(m, PATH_RESTORE_REBAR_STATE, source)
+
+
+cdef void rebar_restore_sizes(Machine *m) noexcept nogil:
+    """restore.rebar_restore_sizes: pci_restore_rebar_state's loop (§3.4)."""
     cdef int off = m.d.fn.caps.rebar
     cdef int nbars, i, bar, enc
     cdef uint32_t ctrl

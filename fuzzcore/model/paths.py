@@ -129,6 +129,8 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = m.recovery_channel == "frozen"
     elif name == "aer_os_owned":
         value = bool(m.policy.switch("recovery.aer_native"))   # host->native_aer || pcie_ports_native
+    elif name == "rebar_ctrl_error":
+        value = bool(m.caps.rebar) and m.io.read_checked(m.caps.rebar + 8, 4) == 0xFFFFFFFF
     elif name == "vfio_load_failed_no_reset":
         value = result != 0 and not m.state.vfio.reset_works
     else:
@@ -374,6 +376,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "clear_error_status":
             from .reset import clear_error_status
             clear_error_status(m)
+        elif do == "rebar_restore_sizes":
+            from .restore import rebar_restore_sizes
+            rebar_restore_sizes(m)
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
         else:

@@ -287,8 +287,11 @@ def restore_vc(m, step) -> None:
 
 # --- step 6: ReBAR ----------------------------------------------------------------------------
 
-def restore_rebar(m, step) -> None:
-    """pci_restore_rebar_state: BAR Size from the live resource size (§3.4)."""
+restore_rebar = _cap_path("pci_restore_rebar_state")
+
+
+def rebar_restore_sizes(m) -> None:
+    """pci_restore_rebar_state's loop: BAR Size from the live resource size (§3.4)."""
     off = m.caps.rebar
     if not off:
         return

@@ -207,6 +207,8 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("recovery_failed", "pcie_do_recovery: failed:", "", "§5.4",
             "the failure exit: runtime-PM references dropped, report_perm_failure_detected, "
             "\"device recovery failed\""),
+    PathDef("pci_restore_rebar_state", "pci_restore_rebar_state (drivers/pci/rebar.c)", "", "§3.4",
+            "restore step `rebar`: each resizable BAR's Size from the kernel's resource size"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -574,6 +576,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  (ParamDef("value", "enum", (("successful", "\"device recovery successful\""),
                                              ("failed", "\"device recovery failed\""))),),
                  "what the recovery logs (validate compares it with the guest's kernel log)"),
+    PrimitiveDef("rebar_restore_sizes", "pci_restore_rebar_state's loop", (),
+                 "the count of resizable BARs from the first ReBAR Control; per entry its Control read, the "
+                 "BAR Size field set from resource_size() of its BAR Index (pci_rebar_bytes_to_size), written "
+                 "back; nothing without the capability"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -639,6 +645,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("ers_recovered", "the recovery status is PCI_ERS_RESULT_RECOVERED"),
     ("channel_frozen", "the op's channel is pci_channel_io_frozen"),
     ("aer_os_owned", "host->native_aer || pcie_ports_native: the OS owns AER ([recovery] aer_native)"),
+    ("rebar_ctrl_error", "the function has ReBAR and its first ReBAR Control reads all-ones (PCI_POSSIBLE_ERROR; "
+                         "the read is one the caller checks)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
