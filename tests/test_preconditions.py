@@ -449,3 +449,18 @@ def test_link_events_are_refused_on_a_function_with_no_link_above(device):
     assert refused_unchanged(m, "hw_inaccessible()") == ENODEV
     assert result_refused("linux-7.1", device, "hw_inaccessible()\nhw_link_down()") == ([0, 1], [ENODEV, ENODEV])
     assert result_refused("linux-7.1", "i350", "hw_inaccessible()\nhw_link_down()") == ([], [0, 0])
+
+
+@pytest.mark.parametrize("device", ["plx-8532", "cnl-rootport"])
+def test_vfio_pci_refuses_a_bridge_which_starts_with_portdrv(device):
+    """vfio_pci_core_register_device: `if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) return
+    -EINVAL;`. A bridge starts bound to portdrv (the host driver: pcie_portdrv_probe enables it,
+    sets Bus Master and saves), so no vfio or QEMU op reaches it; binding vfio-pci unbinds portdrv
+    and fails, leaving the bridge with no driver."""
+    m = model(device=device)
+    assert m.state.dev.driver == "host" and m.state.dev.state_saved and m.state.hw.read(0x04, 2) & 0x4
+    assert run(m, "vfio_open()") == [EBUSY]
+    assert run(m, "pci_bind_driver(driver=vfio)") == [EINVAL]
+    assert m.state.dev.driver == "none"
+    assert run(m, "pci_bind_driver(driver=host)\npci_bind_driver(driver=vfio)\nvfio_open()") == [0, EINVAL, EBUSY]
+    assert model(device="i350").state.dev.driver == "vfio"

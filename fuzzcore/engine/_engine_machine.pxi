@@ -93,9 +93,15 @@ cdef void initial_state(Machine *m) noexcept nogil:
         m.step = STEP_PCI_BUS_ADD_DEVICE
         pci_save_state(m)
         m.step = STEP_ENUMERATION
-    dev.driver = DRV_VFIO
-    m.step = STEP_VFIO_REGISTER
-    vfio_register(m)
+    if m.d.header_type == 1:
+        # model/machine.py: vfio-pci refuses a bridge (-EINVAL); portdrv's probe is [driver.probe]
+        dev.driver = DRV_HOST
+        m.step = STEP_HOST_DRIVER_PROBE
+        driver_callback(m, CB_PROBE, 0)
+    else:
+        dev.driver = DRV_VFIO
+        m.step = STEP_VFIO_REGISTER
+        vfio_register(m)
     m.step = STEP_ENUMERATION
     intent_init(m)
 
@@ -121,13 +127,14 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     if dev.driver == DRV_HOST:
         driver_callback(m, CB_REMOVE, 0)    # [driver.remove]: what the driver enabled, undone
     m.st.vfio.registered = 0
-    if driver == DRV_VFIO and dev.sriov_num_vfs:
+    if driver == DRV_VFIO and (dev.sriov_num_vfs or m.d.header_type == 1):
+        # vfio_pci_core_register_device: -EINVAL for a bridge (model/machine.py)
         # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
         # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver.
         dev.driver = DRV_NONE
         if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
             pci_pm_runtime_suspend(m)
-        return EBUSY_
+        return EINVAL_ if m.d.header_type == 1 else EBUSY_
     dev.driver = driver
     if driver == DRV_VFIO:
         vfio_register(m)

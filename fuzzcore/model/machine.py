@@ -149,9 +149,17 @@ class Model:
         if self.policy.switch("save.enumeration_save"):
             with self.in_step("pci_bus_add_device"):
                 pci_save_state(self)
-        dev.driver = "vfio"
-        with self.in_step("vfio_pci_core_register_device"):
-            vfio.vfio_register(self)
+        if p.header_type == 1:
+            # vfio_pci_core_register_device refuses a bridge (hdr_type != PCI_HEADER_TYPE_NORMAL:
+            # -EINVAL); portdrv binds it: pcie_portdrv_probe enables it, sets Bus Master and saves,
+            # which the host driver's [driver.probe] states
+            dev.driver = "host"
+            with self.in_step("host driver probe"):
+                driver_callback(self, "probe")
+        else:
+            dev.driver = "vfio"
+            with self.in_step("vfio_pci_core_register_device"):
+                vfio.vfio_register(self)
         self.oracle.init_intent()
 
     # --- helpers the area modules use ----------------------------------------------------------
@@ -380,7 +388,8 @@ def _bind(m, driver: str) -> int:
     (pm_runtime_get_sync), local_pci_probe one it probes; an unbound device bound to none again is
     left alone; after the unbind runtime PM is forbidden again (pm_runtime_forbid in
     vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio). vfio-pci
-    refuses a PF whose VFs are enabled (-EBUSY): the device is left with no driver."""
+    refuses a PF whose VFs are enabled (-EBUSY) and a bridge (-EINVAL): the device is left with no
+    driver."""
     st = m.state
     unbound_suspended = st.dev.driver == "none" and st.dev.rpm_suspended
     if st.dev.rpm_suspended and (st.dev.driver != "none" or driver != "none"):
@@ -392,14 +401,15 @@ def _bind(m, driver: str) -> int:
     if st.dev.driver == "host":
         driver_callback(m, "remove")    # [driver.remove]: what the driver enabled, undone
     st.vfio.registered = False
-    if driver == "vfio" and st.dev.sriov_num_vfs:
+    if driver == "vfio" and (st.dev.sriov_num_vfs or m.profile.header_type == 1):
+        # vfio_pci_core_register_device returns -EINVAL for a header other than type 0 (a bridge)
         # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
         # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver
         # (pci_iov_remove only warned that the old driver left its VFs enabled).
         st.dev.driver = "none"
         if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
             power.pci_pm_runtime_suspend(m)
-        return vfio.EBUSY
+        return -22 if m.profile.header_type == 1 else vfio.EBUSY
     st.dev.driver = driver
     if driver == "vfio":
         vfio.vfio_register(m)

@@ -221,7 +221,8 @@ OPS: tuple[Op, ...] = (
     Op("pci_bind_driver", "kernel", "device_driver_attach", (_enum("driver", DRIVERS),),
        "unbind the current driver (resuming the device first; an unbound device bound to none again "
        "is left alone) and bind none, a host driver or vfio-pci "
-       "(vfio_pci_core_register_device refuses a PF whose VFs are enabled: -EBUSY, left unbound)",
+       "(vfio_pci_core_register_device refuses a bridge: -EINVAL, and a PF whose VFs are enabled: -EBUSY; "
+       "either is left unbound)",
        (Rule("owner", ("none", "host", "vfio_closed"), EBUSY,
              "vfio_pci_core_unregister_device -> vfio_unregister_group_dev waits for the user to "
              "close the device"),)),
