@@ -139,3 +139,16 @@ def test_vf_semantics_in_the_models(both):
     assert rcs[-1] == -22
     m, rcs = run("linux-7.1", "pci_bind_driver(driver=none)\npci_assign_bar(bar=0, slot=1)", "nic-82576-vf")
     assert rcs[-1] == -22 and m.state.dev.resources[0] == 0xD2840000
+
+
+def test_the_82576_vf_has_no_pm_and_stays_in_d0(both):
+    """The 82576's VF has MSI-X (3 entries), PCIe, AER and ARI, no PCI PM and no MSI (its
+    datasheet; QEMU's igbvf_pci_realize builds the same). Without a PM capability the kernel
+    keeps it in D0 (pci_target_state: !dev->pm_cap -> PCI_D0), and a user's write where a PM
+    capability would be is raw config space to vfio-pci, not a power transition."""
+    m = model("linux-7.1", "nic-82576-vf")
+    assert not m.caps.pm and not m.caps.msi and m.caps.msix
+    m, rcs = run("linux-7.1", "vfio_open()\nvfio_config_write(offset=0x44, width=2, value=0x3)", "nic-82576-vf")
+    assert rcs[-1] == 0 and m.state.dev.current_state == 0
+    m, rcs = run("linux-7.1", "pci_bind_driver(driver=host)\npci_enable_msix(nvec=7)", "nic-82576-vf")
+    assert m.state.dev.current_state == 0

@@ -97,8 +97,13 @@ def _parse_size(text: str) -> int:
 @click.option("--vf-index", type=int, default=0, show_default=True, help="Which VF --vf-output derives.")
 @click.option("--vf-bar", "vf_bar_opts", multiple=True, metavar="N=SIZE",
               help="A VF BAR's per-VF size the dump cannot tell, e.g. --vf-bar 0=16K; repeatable.")
+@click.option("--vf-keep", "vf_keep", multiple=True, type=click.Choice(["pm", "msi"]),
+              help="An optional capability the VF has as its PF does (PCI PM, MSI); repeatable. "
+                   "Without it the VF has neither.")
+@click.option("--vf-msix", "vf_msix", type=int, default=None, metavar="N",
+              help="The VF's MSI-X table size in entries (default: the PF's, with a warning).")
 def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_port, strict, vf_output, vf_index,
-                  vf_bar_opts):
+                  vf_bar_opts, vf_keep, vf_msix):
     """Make a device profile from an lspci -xxxx dump, an annotated hexdump or a sysfs config file."""
     from ..util.atomic_write import atomic_write_text, clear_temps
     from ..device.dump_parser import AmbiguousSlotError, DumpError, parse_dump_file
@@ -145,7 +150,8 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
     if prof.bar_sizes_guessed:
         click.echo(f"warning: {dump_file}: BAR/ROM sizes guessed from address alignment; pass --bar N=SIZE",
                    err=True)
-    vf_text = _vf_profile_text(prof, dump_file, vf_output, vf_index, vf_bar_opts) if vf_output else ""
+    vf_text = _vf_profile_text(prof, dump_file, vf_output, vf_index, vf_bar_opts, frozenset(vf_keep),
+                               vf_msix) if vf_output else ""
     if output:
         clear_temps(Path(output).parent, (Path(output).name,))    # what a killed import left
         atomic_write_text(output, text)
@@ -159,7 +165,8 @@ def device_import(dump_file, slot, output, name, bar_opts, rom_size, upstream_po
                    err=not output)
 
 
-def _vf_profile_text(pf, dump_file: str, vf_output: str, vf_index: int, vf_bar_opts) -> str:
+def _vf_profile_text(pf, dump_file: str, vf_output: str, vf_index: int, vf_bar_opts, keep: frozenset,
+                     msix_entries: int | None) -> str:
     """The VF profile --vf-output asks for, checked by loading it back; exit 2 with the reason when
     the PF's dump gives no VF."""
     from ..device.profile import ProfileError, loads_profile, profile_to_toml
@@ -174,7 +181,7 @@ def _vf_profile_text(pf, dump_file: str, vf_output: str, vf_index: int, vf_bar_o
         if int(idx) not in range(6):
             _fail(f"--vf-bar {opt}: N is a VF BAR index, 0..5")
     try:
-        vf = vf_profile_from_pf(pf, Path(vf_output).stem, vf_index, sizes)
+        vf = vf_profile_from_pf(pf, Path(vf_output).stem, vf_index, sizes, keep, msix_entries)
         text = profile_to_toml(vf)
         loads_profile(text, vf_output)
     except ProfileError as e:
@@ -184,6 +191,9 @@ def _vf_profile_text(pf, dump_file: str, vf_output: str, vf_index: int, vf_bar_o
     if vf.bar_sizes_guessed:
         click.echo(f"warning: {vf_output}: VF BAR sizes guessed from address alignment; pass --vf-bar N=SIZE",
                    err=True)
+    if vf.msix is not None and msix_entries is None:
+        click.echo(f"warning: {vf_output}: the VF's MSI-X table size is the PF's ({vf.msix.entries}); pass "
+                   "--vf-msix N", err=True)
     return text
 
 

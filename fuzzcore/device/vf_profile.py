@@ -7,10 +7,15 @@ config space as the SR-IOV specification (1.1, chapter 3) shapes a VF's:
 - Command's I/O and Memory Space Enable read zero (the PF's VF MSE decides decode), the BARs
   and the Interrupt Pin read zero, there is no Expansion ROM and no multi-function bit;
 - DEVCAP has Function Level Reset (a VF must implement FLR);
-- of the capabilities, the VF keeps those a VF may implement (VF_CAPABILITIES below) and
-  drops those that are the PF's alone (SR-IOV itself, LTR, L1 PM Substates, PTM, PASID, PRI,
-  VC, Resizable BAR, DPC, Secondary PCIe, vendor-specific ones) or that only a
-  VF's own dump could tell.
+- of the capabilities, the VF keeps those a VF implements whenever its PF does (VF_CAPABILITIES
+  below: PCI Express, which every VF has, MSI-X, AER, ACS, ARI, ATS, TPH) and drops those that
+  are the PF's alone (SR-IOV itself, LTR, L1 PM Substates, PTM, PASID, PRI, VC, Resizable BAR,
+  DPC, Secondary PCIe, vendor-specific ones). PCI Power Management and MSI are optional for a VF
+  and often absent where the PF has them (the 82576's VF has neither): they are kept only when
+  the caller says the VF has them (`keep`). A wrong PM capability is worse than a missing one: the
+  kernel puts a VF without it nowhere but D0 (pci_target_state, pci_power_up);
+- the MSI-X Table Size is the VF's own (the 82576's VF has 3 entries, its PF 10): the caller
+  gives it (`msix_entries`); otherwise the PF's is kept and the profile says it was guessed.
 
 Each VF BAR's address is the PF's VF BAR plus the VF's index times the per-VF size; sizes are
 taken from `vf_bar_sizes` or guessed from the address alignment, as for a PF's BARs. A dump of
@@ -31,7 +36,9 @@ from .register_semantics import BarInfo
 PCI_EXT_CAP_ID_SRIOV = 0x10
 # Capabilities a VF may implement (SR-IOV 1.1 §3.5, §3.6 and the per-capability notes of
 # §3.4): standard PM, MSI, PCI Express, MSI-X; extended AER, ACS, ARI, ATS, TPH.
-VF_CAPABILITIES = {False: {0x01, 0x05, 0x10, 0x11}, True: {0x01, 0x0D, 0x0E, 0x0F, 0x17}}
+VF_CAPABILITIES = {False: {0x10, 0x11}, True: {0x01, 0x0D, 0x0E, 0x0F, 0x17}}
+# optional for a VF, kept only on the caller's word: name -> standard capability id
+VF_OPTIONAL = {"pm": 0x01, "msi": 0x05}
 
 
 def _u16(img, off: int) -> int:
@@ -46,11 +53,12 @@ def _put(img, off: int, width: int, value: int) -> None:
     img[off:off + width] = np.frombuffer(value.to_bytes(width, "little"), dtype=np.uint8)
 
 
-def _relink(img, prof: DeviceProfile, ctx) -> None:
+def _relink(img, prof: DeviceProfile, ctx, keep: frozenset = frozenset()) -> None:
     """Zero every capability a VF does not keep and chain the kept ones in their order."""
     kept = {False: [], True: []}
+    optional = {VF_OPTIONAL[k] for k in keep}
     for cap in prof.walk.all:
-        if cap.cap_id in VF_CAPABILITIES[cap.extended]:
+        if cap.cap_id in VF_CAPABILITIES[cap.extended] or (not cap.extended and cap.cap_id in optional):
             kept[cap.extended].append(cap)
         else:
             ext = capability_extent(ctx, cap)
@@ -71,9 +79,15 @@ def _relink(img, prof: DeviceProfile, ctx) -> None:
 
 
 def vf_profile_from_pf(pf: DeviceProfile, name: str, vf_index: int = 0,
-                       vf_bar_sizes: dict | None = None) -> DeviceProfile:
-    """The profile of VF `vf_index` of `pf`. Raises ProfileError naming what the PF's dump
-    lacks (no SR-IOV capability, VFs not enabled, an unassigned VF BAR)."""
+                       vf_bar_sizes: dict | None = None, keep: frozenset = frozenset(),
+                       msix_entries: int | None = None) -> DeviceProfile:
+    """The profile of VF `vf_index` of `pf`, with the optional capabilities named in `keep`
+    (VF_OPTIONAL) and `msix_entries` MSI-X vectors. Raises ProfileError naming what the PF's
+    dump lacks (no SR-IOV capability, VFs not enabled, an unassigned VF BAR) or what the caller
+    asked for that it cannot give."""
+    unknown = set(keep) - set(VF_OPTIONAL)
+    if unknown:
+        raise ProfileError(pf.name, f"--vf-keep {min(unknown)}: a VF may keep only {', '.join(VF_OPTIONAL)}")
     cap = pf.walk.find(PCI_EXT_CAP_ID_SRIOV, True)
     if cap is None:
         raise ProfileError(pf.name, "the PF has no SR-IOV capability: it has no VFs")
@@ -108,7 +122,15 @@ def vf_profile_from_pf(pf: DeviceProfile, name: str, vf_index: int = 0,
     if sizes:
         raise ProfileError(pf.name, f"--vf-bar {min(sizes)}=...: the PF's SR-IOV capability has no VF BAR{min(sizes)}")
     ctx = _ctx(pf)
-    _relink(img, pf, ctx)
+    _relink(img, pf, ctx, frozenset(keep))
+    msix = pf.walk.find(0x11, False)
+    if msix_entries is not None:
+        if msix is None:
+            raise ProfileError(pf.name, "--vf-msix: the PF has no MSI-X capability for the VF to keep")
+        if not 1 <= msix_entries <= 2048:
+            raise ProfileError(pf.name, f"--vf-msix {msix_entries}: an MSI-X table has 1 to 2048 entries")
+        ctrl = _u16(img, msix.offset + 2)
+        _put(img, msix.offset + 2, 2, (ctrl & ~0x7FF) | (msix_entries - 1))   # Table Size (N-1)
     _put(img, 0x00, 4, 0xFFFFFFFF)                      # Vendor ID, Device ID: FFFFh
     _put(img, 0x04, 2, 0)                               # Command
     _put(img, 0x06, 2, _u16(img, 0x06) & 0x0010)        # Status: Capabilities List only
