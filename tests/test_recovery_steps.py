@@ -174,3 +174,16 @@ def test_recovery_status_steps_are_data(tmp_path):
     assert run(start(resolve_device("i350")), prog)[-1] == RECOVERED
     no_mmio = _overlay(tmp_path, '[path.pcie_do_recovery]\nremove = ["mmio"]\n')
     assert run(start(resolve_device("i350"), no_mmio), prog)[-1] == CAN_RECOVER
+
+
+def test_mmio_into_a_dpc_contained_link_reaches_nothing():
+    """pcie_do_recovery resumes a runtime-suspended device (pm_runtime_get_sync) before
+    dpc_reset_link, so its restore writes the MSI-X table while the port above holds the link in
+    DPC containment. The port discards those writes: no Unsupported Request at the function
+    (mmio_decode_off) and no UR latched in its AER, on both models."""
+    m = start(resolve_device("nic-82576"))
+    run(m, "pci_bind_driver(driver=host)\npci_enable_msix(nvec=2)\npci_pm_runtime_suspend()\n"
+           "pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)")
+    assert not [v for v in m.oracle.violations if v.invariant == "mmio_decode_off"]
+    assert not m.state.aer_ur_latched
+    assert m.state.hw.accessible                      # dpc_reset_link let the link retrain

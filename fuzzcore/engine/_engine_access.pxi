@@ -286,9 +286,17 @@ cdef inline void msix_unsupported(Machine *m, int why, uint64_t a, uint64_t b, u
     unsupported_request(m, REG_MSIX_NOT_ANSWERING + why, MSG_NOT_ANSWERING + why, a, b, c)
 
 
+cdef inline bint dpc_contained(Machine *m) noexcept nogil:
+    """Access.contained: the port above holds the link down (DPC Trigger Status): no request
+    reaches the function."""
+    return m.d.has_port and m.d.port.caps.dpc != 0 and (m.pcfg[m.d.port.caps.dpc + 0x08] & 0x1) != 0
+
+
 cdef void bar_access(Machine *m, int bar) noexcept nogil:
     """Access.bar_access: a user's dword access to BAR `bar` at the kernel's address."""
     cdef uint64_t a = 0, b = 0, c = 0
+    if dpc_contained(m):
+        return
     cdef int why = decodes(m, bar, &a, &b, &c)
     if why < 0:
         return
@@ -300,6 +308,8 @@ cdef void bar_access(Machine *m, int bar) noexcept nogil:
 cdef void msix_write(Machine *m, int offset, uint32_t value) noexcept nogil:
     """Access.msix_write: a 32-bit MMIO write at `offset` into the table's BAR."""
     cdef uint64_t a = 0, b = 0, c = 0
+    if dpc_contained(m):
+        return
     cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
     if why >= 0:
         msix_unsupported(m, why, a, b, c)
@@ -310,6 +320,8 @@ cdef void msix_write(Machine *m, int offset, uint32_t value) noexcept nogil:
 cdef uint32_t msix_read(Machine *m, int offset) noexcept nogil:
     """Access.msix_read."""
     cdef uint64_t a = 0, b = 0, c = 0
+    if dpc_contained(m):
+        return 0xFFFFFFFFU
     cdef int why = decodes(m, m.d.msix_table_bir, &a, &b, &c)
     if why >= 0:
         msix_unsupported(m, why, a, b, c)

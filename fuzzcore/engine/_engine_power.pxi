@@ -95,12 +95,12 @@ cdef int pci_power_up(Machine *m) noexcept nogil:
     cdef int state
     cdef bint need_restore
     platform_power_on(m)
+    if not pm:                      # power.pci_power_up: no PMCSR to read, D0 (no platform state)
+        m.st.dev.current_state = D0
+        return 0
     if not m.st.accessible:
         m.st.dev.current_state = D3COLD
         return EIO_
-    if not pm:
-        m.st.dev.current_state = D0
-        return 0
     pmcsr = io_read(m, pm + PCI_PM_CTRL, 2)
     state = pmcsr & PCI_PM_CTRL_STATE_MASK
     need_restore = ((state == D3HOT or m.st.dev.current_state >= D3HOT)

@@ -140,9 +140,18 @@ class Access:
                                  f"at 0x{st.dev.resources[bar]:x}")
         return "", ""
 
+    def contained(self) -> bool:
+        """The port above has DPC Trigger Status set: it holds the link down and discards every
+        request for the function (posted writes dropped, reads completed by the port with
+        all-ones), so none reaches it (PCIe r6.0 6.2.11; dpc_reset_link clears the trigger)."""
+        st, dpc = self.m.state, self.m.port_caps.dpc
+        return st.port is not None and bool(dpc) and bool(st.port.hw.read(dpc + 0x08, 2) & 0x1)
+
     def bar_access(self, bar: int) -> None:
         """A user's dword access to BAR `bar` at the kernel's address (vfio_pci_bar_rw): the
         function claims it or it is an Unsupported Request. BAR contents are not modelled."""
+        if self.contained():
+            return
         cause, why = self.decodes(bar, "the BAR is")
         if cause:
             self._unsupported_request(f"user BAR, {cause}", why)
@@ -150,6 +159,8 @@ class Access:
     def msix_write(self, offset: int, value: int, what: str) -> None:
         """A 32-bit MMIO write at `offset` into the table's BAR."""
         info = self.m.profile.msix
+        if self.contained():
+            return
         cause, why = self.decodes(info.table_bir)
         if cause:
             self._unsupported_request(f"{what}, {cause}", why)
@@ -162,6 +173,8 @@ class Access:
 
     def msix_read(self, offset: int, what: str) -> int:
         info = self.m.profile.msix
+        if self.contained():
+            return 0xFFFFFFFF
         cause, why = self.decodes(info.table_bir)
         if cause:
             self._unsupported_request(f"{what}, {cause}", why)

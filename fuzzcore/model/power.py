@@ -94,13 +94,14 @@ def pci_power_up(m) -> int:
     (pci_set_full_power_state re-writes the BARs, pci_pm_default_resume_early restores state)."""
     st = m.state
     platform_power_on(m)
-    if not st.hw.accessible:
-        st.dev.current_state = D3COLD
-        return -5  # -EIO
     pm = m.caps.pm
     if not pm:
+        # no PMCSR to read: platform_pci_get_power_state is PCI_UNKNOWN without platform PM, so D0
         st.dev.current_state = D0
         return 0
+    if not st.hw.accessible:
+        st.dev.current_state = D3COLD   # PCI_POSSIBLE_ERROR(pmcsr): "device inaccessible"
+        return -5  # -EIO
     pmcsr = m.io.read(pm + PCI_PM_CTRL, 2)
     state = pmcsr & PCI_PM_CTRL_STATE_MASK
     need_restore = ((state == D3HOT or st.dev.current_state >= D3HOT)

@@ -359,8 +359,18 @@ def _decode_origin(rec: Recorder, note: Note, cause: str) -> tuple[str, int, str
         what = {"resource": "kernel resource moved", "write": "BAR rewritten", "event": f"BAR lost to {c[2]}"}[kind]
         return fn, at, f"{what} by {fn} at op {at}"
     if cause == "not answering":
-        hw = [i for i, c in enumerate(rec._calls) if c.name == "hw_inaccessible" and i <= op]
-        return "config read all-ones", hw[-1] if hw else -1, "config space stopped answering (hw_inaccessible)"
+        # the last event before the access that left the function silent (the models set it
+        # unreachable for each): the program's own op names it
+        silencers = {"hw_inaccessible": "config space stopped answering (hw_inaccessible)",
+                     "hw_link_down": "the link went down (hw_link_down)",
+                     "pci_set_power_state": "the platform removed its power (D3cold)",
+                     "pm_system_sleep": "the platform removed its power while the system slept"}
+        hw = [(i, c.name) for i, c in enumerate(rec._calls) if i <= op and c.name in silencers
+              and (c.name not in ("pci_set_power_state", "pm_system_sleep")
+                   or c["state" if c.name == "pci_set_power_state" else "power"] in ("d3cold", "lost"))]
+        if not hw:
+            return "config read all-ones", -1, "config space reads all-ones"
+        return "config read all-ones", hw[-1][0], silencers[hw[-1][1]]
     return "unknown", -1, cause
 
 
