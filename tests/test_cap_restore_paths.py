@@ -221,3 +221,21 @@ def test_rebar_restore_on_an_unreachable_fiji_and_ee7471fe968d(both):
     ctrl = Model(resolve_device("fiji"), load_policy("linux-7.1")).caps.rebar + 8
     assert [o for o, _ in writes("linux-7.1", "fiji", prog, ctrl, ctrl + 0x38, 3)] == [8 * i for i in range(7)]
     assert writes(f"linux-7.1+{EXAMPLES / 'rebar-skip-on-read-error.toml'}", "fiji", prog, ctrl, ctrl + 0x38, 3) == []
+
+
+def test_vc_restore_keeps_the_live_enable_and_re_enables_only_on_a_downstream_port(both, tmp_path):
+    """pci_vc_do_save_buffer(save = false): Resource Control written from the buffer with the live
+    Enable kept; pci_vc_enable, where the saved Enable differs, acts only from the downstream end
+    of a link (pcie_downstream_port). After a power cycle (D3cold) clears VC1 on the DSA (an RCiEP,
+    VC1 enabled when saved), the restore brings back its TC/VC map and ID but not its Enable; an
+    overlay that drops the `resources` step leaves VC1 at its reset value."""
+    prog = ("pci_bind_driver(driver=host)\npci_save_state()\npci_set_power_state(state=d3cold)\n"
+            "pci_set_power_state(state=d0)\npci_restore_state()")
+    m = run("linux-7.1", prog, "dsa")
+    (_, off), = m.caps.vc
+    vc1 = off + 0x14 + 12
+    assert m.state.hw.read(vc1, 4) == 0x01000002               # map and ID back, Enable not
+    no_res = overlay(tmp_path, '[path.pci_restore_vc_state]\nremove = ["vc_resources"]\n')
+    assert run(no_res, prog, "dsa").state.hw.read(vc1, 4) == 0
+    assert [s.name for s in load_policy("linux-7.1").path("pci_restore_vc_state")][:2] == \
+        ["mfvc_port_ctrl", "mfvc_resources"]

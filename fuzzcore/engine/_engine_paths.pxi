@@ -68,6 +68,7 @@ cdef enum:
     PATH_RECOVERY_SLOT_RESET
     PATH_RECOVERY_FAILED
     PATH_RESTORE_REBAR_STATE
+    PATH_RESTORE_VC_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -142,6 +143,7 @@ cdef enum:
     PRIM_CLEAR_ERROR_STATUS
     PRIM_RECOVERY_SAID
     PRIM_REBAR_RESTORE_SIZES
+    PRIM_VC_RESTORE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -218,7 +220,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
                      "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs", "pcie_do_recovery",
                      "recovery_mmio_enabled", "recovery_slot_reset", "recovery_failed",
-                     "pci_restore_rebar_state")
+                     "pci_restore_rebar_state", "pci_restore_vc_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -234,7 +236,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "config_dwords", "vfio_vconfig_set", "vfio_bar_access",
                           "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
                           "vc_save", "cap_write_back", "ers_status", "ers_report", "reset_subordinates",
-                          "clear_error_status", "recovery_said", "rebar_restore_sizes")
+                          "clear_error_status", "recovery_said", "rebar_restore_sizes",
+                          "vc_restore")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -540,6 +543,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             result = 0 if reset_subordinates(m, m.recovery_dpc) == ERS_RECOVERED else ERS_DISCONNECT
         elif p == PRIM_CLEAR_ERROR_STATUS:
             clear_error_status(m, m.recovery_dpc)
+        elif p == PRIM_VC_RESTORE:
+            vc_restore(m, a & 0xFF, a >> 8)             # cap: mfvc, vc, vc9; part: port_ctrl, resources
         elif p == PRIM_REBAR_RESTORE_SIZES:
             rebar_restore_sizes(m)
         elif p == PRIM_RECOVERY_SAID:

@@ -341,25 +341,35 @@ cdef void restore_ats(Machine *m, int source) noexcept nogil:
 # --- step 5: VC (drivers/pci/vc.c) ---------------------------------------------------------------
 
 cdef void restore_vc(Machine *m, int source) noexcept nogil:
-    """pci_restore_vc_state: Port VC Control, then each VC's Resource Control keeping the live
-    Enable bit (an FLR keeps VC config); a differing saved Enable is applied (pci_vc_enable)."""
+    run_path(m, PATH_RESTORE_VC_STATE, source)
+
+
+cdef int VC_KIND_ID[3]
+VC_KIND_ID[:] = [0x08, 0x02, 0x09]      # paths vc_restore's cap: mfvc, vc, vc9
+
+
+cdef void vc_restore(Machine *m, int kind, int part) noexcept nogil:
+    """restore.vc_restore: pci_vc_do_save_buffer(save = false) for one VC capability."""
     cdef CapOffsets *c = &m.d.fn.caps
     cdef int k, n, b, off, reg
-    cdef uint32_t saved, live
+    cdef uint32_t saved, tmp
     for k in range(c.n_vc):
         b = m.d.buf_vc[k]
-        if b < 0:
+        if b < 0 or c.vc_id[k] != VC_KIND_ID[kind]:
             continue
         off = c.vc_off[k]
         check_epoch(m, b, REG_VC)
-        io_write(m, off + 0x0C, 2, buf_u32(m, b, 0) & 0xFFFF)
+        if part == 0:
+            io_write(m, off + 0x0C, 2, buf_u32(m, b, 0) & 0xFFFF)
+            continue
         for n in range(c.vc_count[k]):
-            reg = off + 0x10 + 12 * n + 4
+            reg = off + 0x14 + 12 * n
             saved = buf_u32(m, b, 1 + n)
-            live = io_read(m, reg, 4)
-            io_write(m, reg, 4, (saved & ~(<uint32_t>0x80000000U)) | (live & 0x80000000U))
-            if n and (saved ^ live) & 0x80000000U:
-                io_write(m, reg, 4, saved)  # pci_vc_enable: set Enable as saved
+            tmp = (io_read(m, reg, 4) & 0x80000000U) | (saved & ~(<uint32_t>0x80000000U))
+            io_write(m, reg, 4, tmp)
+            if (saved ^ tmp) & 0x80000000U and c.exp and (c.exp_type == 0x4 or c.exp_type == 0x6
+                                                          or c.exp_type == 0x8):
+                io_write(m, reg, 4, io_read(m, reg, 4) | 0x80000000U)   # _pci_vc_enable
 
 
 # --- step 6: ReBAR --------------------------------------------------------------------------------

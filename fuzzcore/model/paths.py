@@ -379,6 +379,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "rebar_restore_sizes":
             from .restore import rebar_restore_sizes
             rebar_restore_sizes(m)
+        elif do == "vc_restore":
+            from .restore import vc_restore
+            vc_restore(m, st.param("cap"), st.param("part"))
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
         else:

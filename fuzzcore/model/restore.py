@@ -267,22 +267,39 @@ restore_ats = _cap_path("pci_restore_ats_state")
 
 # --- step 5: VC (drivers/pci/vc.c) -------------------------------------------------------------
 
-def restore_vc(m, step) -> None:
-    """pci_restore_vc_state: Port VC Control, then each VC's Resource Control keeping the live
-    Enable bit (an FLR keeps VC config); a differing saved Enable is applied (pci_vc_enable)."""
+restore_vc = _cap_path("pci_restore_vc_state")
+
+VC_KINDS = {"mfvc": 0x08, "vc": 0x02, "vc9": 0x09}    # paths vc_restore's cap -> extended cap id
+PCI_VC_RES_CTRL_ENABLE = 0x80000000
+
+
+def vc_restore(m, cap: str, part: str) -> None:
+    """pci_vc_do_save_buffer(save = false) for one VC capability: Port VC Control, or each VC's
+    Resource Control keeping the live Enable, then pci_vc_enable where the saved Enable differs."""
     for cap_id, off in m.caps.vc:
-        buf = m.state.dev.buffer(cap_id, True)
+        buf = m.state.dev.buffer(cap_id, True) if cap_id == VC_KINDS[cap] else None
         if buf is None:
             continue
         _check_epoch(m, buf, "VC")
-        m.io.write(off + 0x0C, 2, buf.u32(0) & 0xFFFF)
+        if part == "port_ctrl":
+            m.io.write(off + 0x0C, 2, buf.u32(0) & 0xFFFF)
+            continue
         for n in range(m.vc_count(off)):
-            reg = off + 0x10 + 12 * n + 4
+            reg = off + 0x14 + 12 * n
             saved = buf.u32(1 + n)
-            live = m.io.read(reg, 4)
-            m.io.write(reg, 4, (saved & ~0x80000000) | (live & 0x80000000))
-            if n and (saved ^ live) & 0x80000000:
-                m.io.write(reg, 4, saved)  # pci_vc_enable: set Enable as saved
+            tmp = (m.io.read(reg, 4) & PCI_VC_RES_CTRL_ENABLE) | (saved & ~PCI_VC_RES_CTRL_ENABLE)
+            m.io.write(reg, 4, tmp)
+            if (saved ^ tmp) & PCI_VC_RES_CTRL_ENABLE:
+                _pci_vc_enable(m, reg)
+
+
+def _pci_vc_enable(m, reg: int) -> None:
+    """pci_vc_enable: only from the downstream end of a link (pcie_downstream_port: a Root or
+    Downstream Port, a PCIe-to-PCI bridge); Resource Control re-read and written with Enable set.
+    The partner's end (dev->bus->self) is not modelled."""
+    if not m.caps.exp or m.caps.exp_type not in (0x4, 0x6, 0x8):
+        return
+    m.io.write(reg, 4, m.io.read(reg, 4) | PCI_VC_RES_CTRL_ENABLE)
 
 
 # --- step 6: ReBAR ----------------------------------------------------------------------------

@@ -209,6 +209,9 @@ PATHS: tuple[PathDef, ...] = (
             "\"device recovery failed\""),
     PathDef("pci_restore_rebar_state", "pci_restore_rebar_state (drivers/pci/rebar.c)", "", "§3.4",
             "restore step `rebar`: each resizable BAR's Size from the kernel's resource size"),
+    PathDef("pci_restore_vc_state", "pci_restore_vc_state (drivers/pci/vc.c)", "", "§3.3",
+            "restore step `vc`: for each of MFVC, VC and VC9 the function has with a saved buffer "
+            "(vc_caps[] order), Port VC Control, then each VC's Resource Control"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -580,6 +583,19 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "the count of resizable BARs from the first ReBAR Control; per entry its Control read, the "
                  "BAR Size field set from resource_size() of its BAR Index (pci_rebar_bytes_to_size), written "
                  "back; nothing without the capability"),
+    PrimitiveDef("vc_restore", "pci_vc_do_save_buffer(dev, pos, save_state, false)",
+                 (ParamDef("cap", "enum", (("mfvc", "Multi-Function VC (0x0008)"), ("vc", "VC (0x0002)"),
+                                           ("vc9", "VC (0x0009)"))),
+                  ParamDef("part", "enum", (
+                      ("port_ctrl", "pci_write_config_word(pos + PCI_VC_PORT_CTRL) from the buffer"),
+                      ("resources", "per VC (Extended VC Count + 1): Resource Control read, the buffer's "
+                                    "value written with the live Enable kept (an FLR may keep VC config), then "
+                                    "pci_vc_enable when the saved Enable differs: on a Root or Downstream Port "
+                                    "or PCIe-to-PCI bridge (pcie_downstream_port) Resource Control read and "
+                                    "written with Enable set, elsewhere nothing")))),
+                 "one part of one VC capability's restore; nothing without the capability or its buffer (the "
+                 "loop's continue). Arbitration tables are not modelled, nor the link partner's end of "
+                 "pci_vc_enable"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
