@@ -61,7 +61,7 @@ def model_view(m) -> dict:
                  "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
                  "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked),
                  "qemu_resetting": bool(v.qemu_resetting)},
-        "port": port, "aer_ur_latched": bool(st.aer_ur_latched),
+        "port": port,
         "needs_restore_after_reset": bool(st.needs_restore_after_reset),
         "latest_save_epoch": m.latest_save_epoch, "standing": sorted(m.oracle._standing),
     }
@@ -201,5 +201,5 @@ class ModelFacade:
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
                    virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],
                    qemu_resetting=f["qemu_resetting"])
-        return _NS(hw=hw, dev=dev, vfio=vfio, aer_ur_latched=v["aer_ur_latched"],
+        return _NS(hw=hw, dev=dev, vfio=vfio,
                    needs_restore_after_reset=v["needs_restore_after_reset"])

@@ -47,6 +47,7 @@ cdef uint32_t counter_index(Machine *m, int op_kind) noexcept nogil:
     cdef VfioDev *v = &m.st.vfio
     cdef uint32_t power, decode, snapshot, vcfg, pending
     cdef bint stale = False
+    cdef bint ur
     cdef int i
     cdef uint64_t h
     power = <uint32_t>hw_power_state(m) if m.st.accessible else 4
@@ -62,7 +63,10 @@ cdef uint32_t counter_index(Machine *m, int op_kind) noexcept nogil:
     vcfg = (v.open != 0) | ((v.blob.present != 0) << 1) | ((v.pm_save.present != 0) << 2)
     if v.open and m.st.accessible and (raw_read(m.cfg, PCI_COMMAND, 2) ^ <uint32_t>v.vconfig_command) & 0x2:
         vcfg |= 1 << 3
-    pending = (m.st.needs_restore_after_reset != 0) | ((m.st.aer_ur_latched != 0) << 1)
+    # abstract_state.ur_logged: DEVSTA URD or AER Unsupported Request Error Status, read raw
+    ur = ((m.d.fn.caps.exp != 0 and (raw_read(m.cfg, m.d.fn.caps.exp + 0x0A, 2) & 0x0008) != 0)
+          or (m.d.fn.caps.aer != 0 and (raw_read(m.cfg, m.d.fn.caps.aer + 0x04, 4) & 0x00100000) != 0))
+    pending = (m.st.needs_restore_after_reset != 0) | (ur << 1)
     h = 0xCBF29CE484222325ULL
     h = fnv1a_u32(h, power)
     h = fnv1a_u32(h, decode)

@@ -274,7 +274,6 @@ cdef void unsupported_request(Machine *m, int reg, int msg, uint64_t a, uint64_t
     """Access._unsupported_request: a memory request the function does not claim: UR, logged in
     DEVSTA and AER (§7.4), bypassing the write masks as the hardware does."""
     report(m, INV_MMIO_DECODE_OFF, reg, msg, a, b, c)
-    m.st.aer_ur_latched = 1
     if m.st.accessible:
         if m.d.fn.caps.exp:
             m.cfg[m.d.fn.caps.exp + PCI_EXP_DEVSTA] |= PCI_EXP_DEVSTA_URD

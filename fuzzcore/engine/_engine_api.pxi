@@ -873,7 +873,6 @@ cdef class Engine:
                      "irq": _IRQS[v.irq], "virq_disabled": bool(v.virq_disabled),
                      "intx_masked": bool(v.intx_masked), "qemu_resetting": bool(v.qemu_resetting)},
             "port": port,
-            "aer_ur_latched": bool(self.m.st.aer_ur_latched),
             "needs_restore_after_reset": bool(self.m.st.needs_restore_after_reset),
             "latest_save_epoch": self.m.st.latest_save_epoch,
             "standing": sorted(key for bit, key in _STANDING if self.m.st.standing & bit),

@@ -34,7 +34,6 @@ cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
         m.st.accessible = 1  # the link retrains; a device that stopped answering answers again
     cfg_reset(m, kind)
     m.st.needs_restore_after_reset = 1
-    m.st.aer_ur_latched = 1 if (m.st.aer_ur_latched and kind != RESET_COLD) else 0
 
 
 # --- reset methods (§5.2) ---------------------------------------------------------------------

@@ -426,16 +426,13 @@ cdef void aer_clear_status(Machine *m, int source) noexcept nogil:
 
 
 cdef void cap_write_back(Machine *m, int arg) noexcept nogil:
-    """restore.cap_write_back: arg = cap | reg << 4 | dword << 12; AER Uncorrectable Status holds
-    the model's latched UR."""
+    """restore.cap_write_back: arg = cap | reg << 4 | dword << 12."""
     cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF
     cdef int size = 4 if (arg >> 12) & 1 else 2
     cdef int where = cap_register(m, cap, reg)
     if not where:
         return
     io_write(m, where, size, io_read(m, where, size))
-    if cap == CAP_AER and reg == 0x04:
-        m.st.aer_ur_latched = 0
 
 
 cdef void restore_aer(Machine *m, int source) noexcept nogil:

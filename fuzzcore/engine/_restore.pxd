@@ -246,7 +246,6 @@ cdef struct State:
     PortDev port
     int64_t accessible           # false: config reads all-ones, writes dropped
     int64_t powered              # false: D3cold, the platform removed power (power.platform_power_off)
-    int64_t aer_ur_latched       # a UR the model's own access caused (H9)
     int64_t needs_restore_after_reset
     int64_t latest_save_epoch
     int64_t standing             # end-of-op conditions that held after the last op (STAND_*)

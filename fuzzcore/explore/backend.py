@@ -82,7 +82,7 @@ class ReferenceBackend:
                   d.ltr_path, d.rpm_suspended, v.registered, v.open, blob(v.blob), blob(v.pm_save), v.vconfig_command,
                   v.vconfig_bars, v.rbar, v.reset_works, v.needs_reset, v.needs_pm_restore, v.irq,
                   v.virq_disabled, v.intx_masked, v.qemu_resetting,
-                  st.hw.accessible, st.aer_ur_latched, st.needs_restore_after_reset,
+                  st.hw.accessible, st.needs_restore_after_reset,
                   sorted(m.oracle._standing))
         h.update(pickle.dumps(fields, protocol=4))
         return h.digest()

@@ -37,6 +37,14 @@ def feature_bits(m) -> int:
     return bits
 
 
+def ur_logged(m) -> bool:
+    """An Unsupported Request the function logged (H9): DEVSTA's URD or AER's Unsupported Request
+    Error Status, read raw from its registers (a reset, or a write-back, clears them as the
+    hardware does)."""
+    cfg, c = m.state.hw.config, m.caps
+    return bool((c.exp and cfg[c.exp + 0x0A] & 0x08) or (c.aer and cfg[c.aer + 0x06] & 0x10))
+
+
 def abstract_state(m, op_kind: int) -> tuple[int, ...]:
     from .power import hw_power_state
     st = m.state
@@ -48,7 +56,7 @@ def abstract_state(m, op_kind: int) -> tuple[int, ...]:
     vcfg = int(v.open) | (int(v.blob is not None) << 1) | (int(v.pm_save is not None) << 2)
     if v.open and hw.accessible and (hw.read(0x04, 2) ^ v.vconfig_command) & 0x2:
         vcfg |= 1 << 3
-    pending = int(st.needs_restore_after_reset) | (int(st.aer_ur_latched) << 1)
+    pending = int(st.needs_restore_after_reset) | (int(ur_logged(m)) << 1)
     return (power, decode, feature_bits(m), snapshot, vcfg, pending, op_kind)
 
 

@@ -185,7 +185,6 @@ class Access:
         """A memory request the function does not claim: UR, logged in DEVSTA and AER (§7.4)."""
         st = self.m.state
         self.m.oracle.report("mmio_decode_off", what, "decode on", why)
-        st.aer_ur_latched = True
         if st.hw.accessible:
             exp = self.m.caps.exp
             if exp:

@@ -42,7 +42,6 @@ def hardware_reset(m, kind: str) -> None:
         st.hw.accessible = True  # the link retrains; a device that stopped answering answers again
     st.hw.reset(kind)
     st.needs_restore_after_reset = True
-    st.aer_ur_latched = st.aer_ur_latched and kind != "cold"
 
 
 # --- reset methods (§5.2) -------------------------------------------------------------------

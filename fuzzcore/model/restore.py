@@ -332,15 +332,12 @@ aer_clear_status = _cap_path("pci_aer_clear_status")
 
 
 def cap_write_back(m, cap: str, reg: int, width: str) -> None:
-    """A status register read and written back: its set RW1C bits clear. AER's Uncorrectable
-    Status is where a UR the model's own access caused is latched (aer_ur_latched)."""
+    """A status register read and written back: its set RW1C bits clear."""
     where = _cap_register(m, cap, reg)
     if not where:
         return
     size = 2 if width == "word" else 4
     m.io.write(where, size, m.io.read(where, size))
-    if cap == "aer" and reg == 0x04:
-        m.state.aer_ur_latched = False
 
 
 restore_aer = _cap_path("pci_restore_aer_state")

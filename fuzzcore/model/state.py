@@ -150,7 +150,6 @@ class ModelState:
     dev: KernelDev
     vfio: VfioState
     port: PortState | None
-    aer_ur_latched: bool = False          # a UR the model's own access caused (H9)
     needs_restore_after_reset: bool = False   # reset happened; no restore since (H11 / §5.4)
 
     def clone(self) -> "ModelState":
