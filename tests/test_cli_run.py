@@ -68,11 +68,25 @@ def test_bad_policy_exits_2(tmp_path):
     assert r.returncode == 2 and "nonesuch" in r.stderr
 
 
+def ptm_endpoint():
+    """The I350 with a PTM Requester capability where its Device Serial Number is (0x140, 12
+    bytes either way): no built-in endpoint has PTM, and on the root port that has it the
+    driver calls are portdrv's, which makes none."""
+    import dataclasses
+    import struct
+    p = resolve_device("i350")
+    img = bytearray(p.image)
+    nxt = struct.unpack_from("<I", img, 0x140)[0] >> 20
+    struct.pack_into("<III", img, 0x140, 0x1F | (1 << 16) | (nxt << 20), 0x0001 | (0x10 << 8), 0)
+    return dataclasses.replace(p, name="ptm-endpoint", image=bytes(img))
+
+
 def test_docs_example_overlay_changes_the_outcome():
     """docs/policies.md's new overlay (PTM save/restore gated on ptm_enable_cnt) removes the
     re-enabled-PTM mismatch the baseline reports."""
     prog = parse_program("pci_bind_driver(driver=host)\npci_enable_ptm()\npci_save_state()\npci_disable_ptm()\npci_restore_state()\n")
-    port = resolve_device("cnl-rootport")
+    port = ptm_endpoint()
+    assert Model(port, load_policy("linux-7.1")).caps.ptm == 0x140
     base = Model(port, load_policy("linux-7.1")).run(prog)
     assert ("live_flag_mismatch", "pci_restore_state", "PTM") in base.buckets
     example = str(ROOT / "docs" / "examples" / "ptm-restore-gated.toml")

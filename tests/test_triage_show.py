@@ -102,12 +102,13 @@ def test_show_as_pytest_to_stdout_fails_when_the_bug_is_fixed(tmp_path):
 
 def test_show_as_pytest_for_a_seed_asserts_its_exact_buckets(tmp_path):
     f = tmp_path / "seed.fzs"
-    f.write_text("# device: cnl-rootport\n# expect-bucket: live_flag_mismatch | pci_restore_state | PTM\n"
-                 "pci_bind_driver(driver=host)\npci_enable_ptm()\npci_save_state()\npci_disable_ptm()\n"
-                 "pci_restore_state()\n")
+    f.write_text("# device: i350\n# expect-bucket: mmio_decode_off | vfio_device_reset | MSI-X table, Memory off\n"
+                 "vfio_open()\nvfio_set_irqs(index=msix, count=0)\nvfio_config_write(offset=0x04, width=1, value=0x00)\n"
+                 "vfio_device_reset()\n")
     test = tmp_path / "test_seed.py"
     assert fz("show", f, "--as-pytest", "-o", test).returncode == 0
-    assert "EXPECTED_BUCKETS = [('live_flag_mismatch', 'pci_restore_state', 'PTM')]" in test.read_text()
+    assert ("EXPECTED_BUCKETS = [('mmio_decode_off', 'vfio_device_reset', 'MSI-X table, Memory off')]"
+            in test.read_text())
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test)],
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stdout
@@ -141,3 +142,25 @@ def test_show_sample_needs_a_findings_store(tmp_path):
     assert r.returncode == 2 and "--sample needs a findings store" in r.stderr
     r = fz("show", tmp_path, "--sample", 0)
     assert r.returncode == 2
+
+
+def test_show_bucket_prints_a_differing_reviewed_tier_under_its_own(tmp_path):
+    """A bucket's view gives this program's own tier; when the reviewed list (FUZZCORE_KNOWN_DIR)
+    files the key under another tier, that one is printed under it, marked as the list's."""
+    import os
+    import re
+    f = tmp_path / "h1a.fzs"
+    f.write_text(H1A)
+    r = fz("show", f)
+    key = re.search(r"^root cause: (.*?)   \[(.*?)\]$", r.stdout, re.M)
+    assert key and key.group(2) != "by-design"
+    known = tmp_path / "known"
+    known.mkdir()
+    (known / "linux-7.1.toml").write_text(
+        f'[[root_cause]]\nkey = "{key.group(1)}"\ntier = "by-design"\nreason = "a reason for the test"\n')
+    r2 = subprocess.run([sys.executable, "-m", "fuzzcore.cli", "show", str(f)], capture_output=True, text=True,
+                        env={**os.environ, "FUZZCORE_KNOWN_DIR": str(known)})
+    assert r2.returncode == 0, r2.stderr
+    assert f"[{key.group(2)}]" in r2.stdout
+    assert "  reviewed   by-design: a reason for the test (other reproducers of the key)" in r2.stdout
+    assert "reviewed   " not in r.stdout or "(other reproducers of the key)" in r.stdout

@@ -52,7 +52,7 @@ def model_view(m) -> dict:
         "msi_msg": tuple(d.msi_msg), "msi_mask": d.msi_mask,
         "tph": (bool(d.tph_enabled), d.tph_mode, d.tph_req_type), "ats": (bool(d.ats_enabled), d.ats_stu),
         "pasid": (bool(d.pasid_enabled), d.pasid_features), "pri": (bool(d.pri_enabled), d.pri_reqs_alloc),
-        "ptm_enable_cnt": d.ptm_enable_cnt, "sriov": (d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz),
+        "ptm_enable_cnt": d.ptm_enable_cnt, "ptm_suspended": bool(d.ptm_suspended), "sriov": (d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz),
         "error_state": d.error_state, "driver": d.driver, "partial_load": bool(d.partial_load),
         "ltr_path": bool(d.ltr_path), "rpm_suspended": bool(d.rpm_suspended),
         "vfio": {"registered": bool(v.registered), "open": bool(v.open), "blob": blob(v.blob),

@@ -26,7 +26,7 @@ cdef uint32_t feature_bits(Machine *m) noexcept nogil:
     if c.pri:
         bits |= ((dev.pri_enabled != 0) | (((raw_read(m.cfg, c.pri + 4, 2) & 0x1) != 0) << 1)) << 10
     if c.ptm:
-        bits |= ((dev.ptm_enable_cnt > 0) | (((raw_read(m.cfg, c.ptm + 8, 4) & 0x1) != 0) << 1)) << 12
+        bits |= ((dev.ptm_enable_cnt > 0 and not dev.ptm_suspended) | (((raw_read(m.cfg, c.ptm + 8, 4) & 0x1) != 0) << 1)) << 12
     if c.sriov:
         bits |= ((dev.sriov_num_vfs > 0) | (((raw_read(m.cfg, c.sriov + 8, 2) & 0x1) != 0) << 1)) << 14
     return bits

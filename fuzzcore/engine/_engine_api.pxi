@@ -860,7 +860,7 @@ cdef class Engine:
             "tph": (bool(dev.tph_enabled), dev.tph_mode, dev.tph_req_type),
             "ats": (bool(dev.ats_enabled), dev.ats_stu), "pasid": (bool(dev.pasid_enabled), dev.pasid_features),
             "pri": (bool(dev.pri_enabled), dev.pri_reqs_alloc), "ptm_enable_cnt": dev.ptm_enable_cnt,
-            "sriov": (dev.sriov_ctrl, dev.sriov_num_vfs, dev.sriov_pgsz),
+            "ptm_suspended": bool(dev.ptm_suspended), "sriov": (dev.sriov_ctrl, dev.sriov_num_vfs, dev.sriov_pgsz),
             "error_state": _ERROR_STATES[dev.error_state], "driver": _DRIVERS[dev.driver],
             "partial_load": bool(dev.partial_load), "ltr_path": bool(dev.ltr_path),
             "rpm_suspended": bool(dev.rpm_suspended),

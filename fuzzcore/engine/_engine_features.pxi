@@ -156,11 +156,13 @@ cdef void pci_suspend_ptm(Machine *m) noexcept nogil:
     cdef int ptm = m.d.fn.caps.ptm
     if ptm and m.st.dev.ptm_enable_cnt:
         io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) & ~(<uint32_t>0x1))
+        m.st.dev.ptm_suspended = 1
 
 
 cdef void pci_resume_ptm(Machine *m) noexcept nogil:
     """pci_resume_ptm: PTM Enable set again if the count says it is on."""
     cdef int ptm = m.d.fn.caps.ptm
+    m.st.dev.ptm_suspended = 0
     if ptm and m.st.dev.ptm_enable_cnt:
         io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
 

@@ -65,6 +65,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.msix_saved_cmd = -1
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
+        m.lf_pending[i] = -1
     m.st.accessible = 1
     m.st.powered = 1
     dev.current_state = PCI_UNKNOWN
@@ -243,12 +244,14 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
 
 
 cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
-    """Model.facts: owner (none, host, vfio_closed, vfio_open), power (current_state), runtime
+    """Model.facts: owner (none, host, vfio_closed, vfio_open, portdrv), power (current_state), runtime
     (active, suspended), qemu (idle, resetting), as indices into op_table.FACTS[...]."""
     if fact == 0:
         if m.st.dev.driver == DRV_VFIO:
             return 3 if m.st.vfio.open else 2
-        return 1 if m.st.dev.driver == DRV_HOST else 0
+        if m.st.dev.driver == DRV_HOST:
+            return 4 if m.d.header_type == 1 else 1     # a bridge's host driver is portdrv
+        return 0
     if fact == 1:
         return m.st.dev.current_state
     if fact == 2:
@@ -257,12 +260,12 @@ cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
 
 
 cdef inline uint8_t pack_facts(Machine *m) noexcept nogil:
-    """The four facts refusal() reads, in one byte: owner | power << 2 | runtime << 5 | qemu << 6. The
+    """The four facts refusal() reads, in one byte: owner | power << 3 | runtime << 6 | qemu << 7. The
     campaign's mutator asks which ops the state at a position allows (Engine.op_mask); as the
     facts are all refusal() depends on, the last run's per-op facts answer it for every
     prefix of that run without running anything again (Engine.facts_masks)."""
-    return <uint8_t>(fact_value(m, 0) | (fact_value(m, 1) << 2) | (fact_value(m, 2) << 5)
-                     | (fact_value(m, 3) << 6))
+    return <uint8_t>(fact_value(m, 0) | (fact_value(m, 1) << 3) | (fact_value(m, 2) << 6)
+                     | (fact_value(m, 3) << 7))
 
 
 cdef inline int64_t refusal_by_facts(Policy *pol, int op, uint8_t facts) noexcept nogil:
@@ -271,7 +274,7 @@ cdef inline int64_t refusal_by_facts(Policy *pol, int op, uint8_t facts) noexcep
     cdef int64_t v
     for j in range(pol.pre_n[op]):
         f = pol.pre_fact[op][j]
-        v = (facts & 3) if f == 0 else ((facts >> 2) & 7 if f == 1 else (facts >> (5 if f == 2 else 6)) & 1)
+        v = (facts & 7) if f == 0 else ((facts >> 3) & 7 if f == 1 else (facts >> (6 if f == 2 else 7)) & 1)
         if not (pol.pre_mask[op][j] >> v) & 1:
             return pol.pre_errno[op][j]
     return 0
@@ -329,6 +332,7 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
     else:
         m.cmd_at_op_start = raw_read(m.cfg, PCI_COMMAND, 2) if m.st.accessible else 0
         live_flag_mismatches(m, m.mm_start)
+        memset(m.lf_pending, 0xFF, sizeof(m.lf_pending))   # -1: no restore left a mismatch yet
         m.refined_now = 0
         m.wr_started = 0                 # Oracle.begin_op
         rc = dispatch(m, d.code, a)

@@ -219,7 +219,7 @@ cdef void live_flag_mismatches(Machine *m, int8_t *out) noexcept nogil:
         if live != en:
             out[F_PRI] = live
     if c.ptm:
-        live = dev.ptm_enable_cnt > 0
+        live = dev.ptm_enable_cnt > 0 and not dev.ptm_suspended    # live_flags.FEATURE_ENABLES
         en = (raw_read(m.cfg, c.ptm + 8, 4) & 0x1) != 0
         if live != en:
             out[F_PTM] = live
@@ -242,8 +242,9 @@ cdef void after_restore(Machine *m) noexcept nogil:
         return
     live_flag_mismatches(m, mm)
     for f in range(N_FEATURES):          # sorted by register name, as the reference iterates
-        if mm[f] >= 0 and mm[f] != m.mm_start[f]:
-            report(m, INV_LIVE_FLAG_MISMATCH, REG_ATS + f, MSG_LIVE_FLAG, mm[f], 1 - mm[f], 0)
+        if mm[f] >= 0 and mm[f] != m.mm_start[f] and m.lf_pending[f] < 0:
+            m.lf_pending[f] = mm[f]      # reported at the end of the op if it still stands
+            m.lf_pending_step[f] = m.step
     cmd = raw_read(m.cfg, PCI_COMMAND, 2)
     msi_on = ((c.msix != 0 and (raw_read(m.cfg, c.msix + 2, 2) & 0x8000) != 0)
               or (c.msi != 0 and (raw_read(m.cfg, c.msi + 2, 2) & 0x1) != 0))
@@ -261,6 +262,16 @@ cdef void end_of_op(Machine *m) noexcept nogil:
     cdef int64_t before = m.st.standing
     cdef int64_t standing = 0
     cdef uint32_t hw_cmd, diff
+    cdef int8_t mm_now[N_FEATURES]
+    cdef int f, prev
+    live_flag_mismatches(m, mm_now)      # Oracle.end_of_op: a restore's mismatch that still stands
+    for f in range(N_FEATURES):
+        if m.lf_pending[f] >= 0 and mm_now[f] == m.lf_pending[f]:
+            prev = m.step
+            m.step = m.lf_pending_step[f]
+            report(m, INV_LIVE_FLAG_MISMATCH, REG_ATS + f, MSG_LIVE_FLAG, mm_now[f], 1 - mm_now[f], 0)
+            m.step = prev
+        m.lf_pending[f] = -1
     intent_track(m)
     m.st.standing = 0
     if not m.st.accessible:
@@ -355,7 +366,7 @@ cdef inline int intent_live_flag(Machine *m, int f) noexcept nogil:
     if f == F_PRI:
         return d.pri_enabled != 0
     if f == F_PTM:
-        return d.ptm_enable_cnt > 0
+        return d.ptm_enable_cnt > 0 and not d.ptm_suspended
     if f == F_SRIOV:
         return d.sriov_num_vfs > 0
     return d.tph_enabled != 0

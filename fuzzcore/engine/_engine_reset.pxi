@@ -202,7 +202,7 @@ cdef int reset_store(Machine *m, int method) noexcept nogil:
 cdef int pci_reset_bus(Machine *m) noexcept nogil:
     """pci_reset_bus (§5.3): -ENOTTY without an upstream port, else the policy path (save+disable
     every device below the port, SBR, restore each)."""
-    if not m.d.has_port:
+    if not m.d.has_port or m.d.virtfn:       # reset.pci_reset_bus: a VF has no bus reset here
         return ENOTTY_
     return run_path(m, PATH_RESET_BUS, 0)
 
@@ -378,6 +378,9 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     """reset.pcie_do_recovery: the refusals and DPC containment, then the path pcie_do_recovery;
     the oracle's check of a recovery called successful; the op's result is the status."""
     cdef int prev = m.step
+    if m.d.header_type == 1:
+        m.refused_now = 1          # reset.pcie_do_recovery: the walk covers only the devices below a port
+        return ENODEV_
     if source_dpc and not (m.d.has_port and m.d.port.caps.dpc):
         m.refused_now = 1          # reset.pcie_do_recovery: no DPC-capable port, no DPC event
         return ENODEV_

@@ -108,9 +108,9 @@ cdef uint8_t snip_data[MAX_SNIPPETS][MAX_SNIPPET_REC * R]
 cdef int snip_min_len = MAX_SNIPPET_REC + 1
 
 # owner-feasibility bias (issue 17): per op, the owners its owner rule allows (bit per
-# op_table.FACTS["owner"] value; all four when it has none); per owner, the ops it allows
+# op_table.FACTS["owner"] value; all of them when it has none); per owner, the ops it allows
 cdef enum:
-    N_OWNERS = 4
+    N_OWNERS = 5                                # none, host, vfio_closed, vfio_open, portdrv
     OWNER_VFIO_CLOSED = 2
     OWNER_VFIO_OPEN = 3
 cdef int op_owner_mask[MAX_OPS]
@@ -472,7 +472,9 @@ cdef int choose_strategy(uint64_t *s, const uint8_t *buf, int n, int cap) noexce
 
 
 cdef int owner_at(const uint8_t *buf, int pos) noexcept nogil:
-    """The device's owner before record `pos`: vfio-pci bound and closed at start; only
+    """The device's owner before record `pos`: vfio-pci bound and closed at start (a bridge starts
+    with portdrv, which this bias does not know: the engine's facts_masks do, for a mutation of
+    the input just run); only
     pci_bind_driver (refused while open), vfio_open (only when closed) and vfio_close (only when
     open) change it, exactly as the models' owner preconditions let them."""
     cdef int i, op, owner = OWNER_VFIO_CLOSED

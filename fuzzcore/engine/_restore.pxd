@@ -207,6 +207,7 @@ cdef struct KernelDev:           # struct pci_dev fields save/restore read or wr
     int64_t pri_enabled
     int64_t pri_reqs_alloc
     int64_t ptm_enable_cnt
+    int64_t ptm_suspended        # between pci_suspend_ptm and pci_resume_ptm (features.py)
     int64_t sriov_ctrl
     int64_t sriov_num_vfs
     int64_t sriov_pgsz
@@ -286,6 +287,8 @@ cdef struct Machine:
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag
+    int8_t lf_pending[N_FEATURES]   # Oracle._restore_mismatch: what a restore left (-1 none), and
+    int lf_pending_step[N_FEATURES] # the step that did it; reported at the end of the op if it stands
     uint64_t refined_now         # intent fields a more precise invariant flagged in this op (bit per field)
     uint64_t intent_prev[N_INTENT]   # each intent field's hardware value after the last op
     int32_t intent_op[N_INTENT]      # the op index that last changed it (-1: none since enumeration)

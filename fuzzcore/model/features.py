@@ -133,10 +133,12 @@ def pci_suspend_ptm(m) -> None:
     """pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) & ~0x1)
+        m.state.dev.ptm_suspended = True     # what the kernel means to be off until pci_resume_ptm
 
 
 def pci_resume_ptm(m) -> None:
     """pci_resume_ptm: PTM Enable set again if the count says it is on."""
+    m.state.dev.ptm_suspended = False
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)
 

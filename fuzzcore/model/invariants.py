@@ -30,8 +30,10 @@ INVARIANTS: tuple[Invariant, ...] = (
               registers='the capability: PCIe, PCI-X, LTR, VC, PTM, AER, TPH, L1SS, DPC'),
     Invariant("live_flag_mismatch", "H2",
               "after a restore a kernel live flag disagrees with the hardware enable bit it stands for",
-              checked='right after each pci_restore_state',
-              registers='the feature (fuzzcore/model/live_flags.py): MSI, MSI-X, TPH, ATS, PASID, PRI, PTM, SR-IOV'),
+              checked='right after each pci_restore_state, reported at the end of the op (by the restore) if '
+                      'it still stands there: the rest of the path may set it (pci_resume_ptm after the restore)',
+              registers='the feature (fuzzcore/model/live_flags.py): MSI, MSI-X, TPH, ATS, PASID, PRI, PTM (on '
+                        'while counted, off between pci_suspend_ptm and pci_resume_ptm), SR-IOV'),
     Invariant("snapshot_all_ones", "H3e",
               "a snapshot was taken from a device whose config space read all-ones",
               checked='at each pci_save_state, when it reads Command/Status',

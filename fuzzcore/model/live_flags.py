@@ -11,7 +11,9 @@ FEATURE_ENABLES = (
     ("ATS", "ats", lambda d: d.ats_enabled, 0x06, 2, 0x8000),
     ("PASID", "pasid", lambda d: d.pasid_enabled, 0x06, 2, 0x0001),
     ("PRI", "pri", lambda d: d.pri_enabled, 0x04, 2, 0x0001),
-    ("PTM", "ptm", lambda d: d.ptm_enable_cnt > 0, 0x08, 4, 0x0001),
+    # PTM: on while counted, except between pci_suspend_ptm and pci_resume_ptm (system sleep,
+    # runtime suspend), when the kernel turns it off on purpose
+    ("PTM", "ptm", lambda d: d.ptm_enable_cnt > 0 and not d.ptm_suspended, 0x08, 4, 0x0001),
     ("SR-IOV", "sriov", lambda d: d.sriov_num_vfs > 0, 0x08, 2, 0x0001),
 )
 

@@ -266,13 +266,15 @@ class Model:
 
     def facts(self) -> tuple[int, int, int, int]:
         """The state facts preconditions test, as indices into op_table.FACTS[...]: owner
-        (none, host, vfio_closed, vfio_open), power (dev->current_state), runtime (active,
+        (none, host, vfio_closed, vfio_open, portdrv), power (dev->current_state), runtime (active,
         suspended), qemu (idle, resetting)."""
         d = self.state.dev
         if d.driver == "vfio":
             owner = 3 if self.state.vfio.open else 2
+        elif d.driver == "host":
+            owner = 4 if self.profile.header_type == 1 else 1   # a bridge's host driver is portdrv
         else:
-            owner = 1 if d.driver == "host" else 0
+            owner = 0
         return owner, d.current_state, 1 if d.rpm_suspended else 0, 1 if self.state.vfio.qemu_resetting else 0
 
     def refuse(self, rc: int, why: str) -> int:

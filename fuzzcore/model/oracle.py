@@ -48,6 +48,7 @@ class Oracle:
         self.written: list = [0] * _intent.N_WRITTEN          # intent.WRITTEN: the last deliberate write
         self._written_op: list = [(-1, -1, "")] * _intent.N_WRITTEN   # and the op (and step) that made it
         self._written_start: dict = {}   # row -> (written, _written_op) before this op first wrote it
+        self._restore_mismatch: dict = {}   # live-flag register -> (kernel flag, step) a restore left
         self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
         self.write_lost_op = -2          # the op that reported config_write_lost or config_read_lost
 
@@ -63,6 +64,7 @@ class Oracle:
     def begin_op(self) -> None:
         """An op starts: the written intent it starts with is what its restores put back."""
         self._written_start = {}
+        self._restore_mismatch = {}
 
     def _start_row(self, k: int) -> None:
         """Keep row k's intent as the op found it, before the op first changes it."""
@@ -234,15 +236,17 @@ class Oracle:
 
     def after_restore(self) -> None:
         """A restore must leave each live flag and its enable bit agreeing (unless they already
-        disagreed before the op began: then the restore is not what broke them)."""
+        disagreed before the op began: then the restore is not what broke them). Reported at the
+        end of the op, by the restore's step, if they still disagree then: the rest of the op's
+        path may set what the restore wrote back (pci_pm_runtime_resume's pci_resume_ptm after
+        pci_pm_default_resume_early)."""
         m = self.m
         hw = m.state.hw
         if not hw.accessible:
             return
         c = m.caps
         for reg, live, enabled in sorted(self.live_flag_mismatches() - m.mismatch_at_op_start):
-            self.report("live_flag_mismatch", reg, f"enable bit {int(live)} (kernel flag)",
-                        f"enable bit {int(enabled)} in hardware")
+            self._restore_mismatch.setdefault(reg, (live, m.step))
         cmd = hw.read(PCI_COMMAND, 2)
         msi_on = (c.msix and hw.read(c.msix + 2, 2) & 0x8000) or (c.msi and hw.read(c.msi + 2, 2) & 0x1)
         if msi_on and not cmd & PCI_COMMAND_MASTER and m.cmd_at_op_start & PCI_COMMAND_MASTER:
@@ -253,6 +257,15 @@ class Oracle:
     def end_of_op(self) -> None:
         """State that must agree after every op. A condition is reported by the op that makes it
         true, not again by each later op while it stands."""
+        m = self.m
+        now = {reg: (live, enabled) for reg, live, enabled in self.live_flag_mismatches()}
+        for reg, (live, step) in sorted(self._restore_mismatch.items()):
+            if now.get(reg, (None,))[0] == live:          # after_restore's mismatch still stands
+                prev, m.step = m.step, step
+                self.report("live_flag_mismatch", reg, f"enable bit {int(live)} (kernel flag)",
+                            f"enable bit {int(now[reg][1])} in hardware")
+                m.step = prev
+        self._restore_mismatch = {}
         standing, self._pending = set(), []
         self._check_end_of_op()
         # the standing checks report first: what they refine holds for intent_mismatch in this op

@@ -196,8 +196,10 @@ def reset_store(m, method: str) -> int:
 
 def pci_reset_bus(m) -> int:
     """pci_reset_bus (§5.3): -ENOTTY without an upstream port, else the policy path (save+disable
-    every device below the port, SBR, restore each)."""
-    if m.state.port is None:
+    every device below the port, SBR, restore each). A VF: -ENOTTY (on a virtual bus nothing
+    bridges, bus->self is NULL: pci_bus_resettable fails; on its PF's bus the reset would take the
+    PF and every VF with it, which the model does not hold)."""
+    if m.state.port is None or m.profile.virtfn:
         return ENOTTY
     return run_path(m, "pci_reset_bus")
 
@@ -367,6 +369,10 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     service only to one) and a frozen channel, and starts with the port's containment. The op's
     result is the recovery status. The oracle's check at the end: a recovery the kernel called
     successful must not leave a bound device at reset defaults."""
+    if m.profile.header_type == 1:
+        return m.refuse(-19, "pcie_do_recovery on a port walks only the devices below it "
+                             "(pci_walk_bridge: bridge->subordinate) and resets its secondary bus; the "
+                             "model holds no device below a bridge")
     if source == "dpc" and not (m.state.port is not None and m.port_caps.dpc):
         return m.refuse(-19, "dpc_handler -> pcie_do_recovery: the port above has no DPC capability "
                              "(dpc_probe never bound the DPC service)")

@@ -98,6 +98,7 @@ class KernelDev:
     pri_enabled: bool = False
     pri_reqs_alloc: int = 0
     ptm_enable_cnt: int = 0
+    ptm_suspended: bool = False   # between pci_suspend_ptm and pci_resume_ptm: PTM off on purpose
     sriov_ctrl: int = 0
     sriov_num_vfs: int = 0
     sriov_pgsz: int = 1

@@ -54,8 +54,9 @@ class Arg:
 # a patch that adds a path the kernel lacks today.
 
 FACTS = {
-    # who owns the device: no driver, a host driver, vfio-pci with the device closed or open
-    "owner": ("none", "host", "vfio_closed", "vfio_open"),
+    # who owns the device: no driver, a host driver, vfio-pci with the device closed or open, or
+    # portdrv (a bridge's host driver: it calls none of the driver-facing API a host driver does)
+    "owner": ("none", "host", "vfio_closed", "vfio_open", "portdrv"),
     # dev->current_state (include/linux/pci.h pci_power_t)
     "power": ("d0", "d1", "d2", "d3hot", "d3cold", "unknown"),
     # dev->power.runtime_status
@@ -102,7 +103,7 @@ def _enum(name, names):
     return Arg(name, "enum", 1, tuple(names))
 
 
-_ANY_DRIVER = ("none", "host", "vfio_closed", "vfio_open")
+_ANY_DRIVER = ("none", "host", "vfio_closed", "vfio_open", "portdrv")
 _VFIO_OPEN = Rule("owner", ("vfio_open",), ENODEV,
                   "vfio_pci_core_ioctl / vfio_pci_core_write: only through the open vfio device fd")
 _QEMU = Rule("owner", ("vfio_open",), ENODEV,
@@ -122,7 +123,14 @@ _QEMU_RESETTING = Rule("qemu", ("resetting",), EPERM,
 def _host(why: str) -> Rule:
     """A bound host driver is the only caller of the driver-facing PCI API: vfio-pci never calls
     it for its user and an unbound device has no caller (-EPERM: the call does not happen)."""
-    return Rule("owner", ("host",), EPERM, why)
+    return Rule("owner", ("host",), EPERM, why + " (portdrv, a bridge's driver, makes none of these calls)")
+
+
+# pci_enable_ptm(dev) of an endpoint first enables its parent (pci_upstream_ptm) the same way, so a
+# port's ptm_enable_cnt moves with the drivers below it: on a bridge (owner portdrv) the op is theirs
+_PTM_CALLER = Rule("owner", ("host", "portdrv"), EPERM,
+                   "pci_enable_ptm / pci_disable_ptm: a host driver's call, on a port that of a driver below "
+                   "(the upstream path's count)")
 
 
 # A driver touches its device only while it holds it active (pm_runtime_get_sync / probe's
@@ -157,10 +165,10 @@ OPS: tuple[Op, ...] = (
     Op("pci_pm_runtime_suspend", "kernel", "pci_pm_runtime_suspend", (),
        "clear state_saved, suspend PTM, save, D3hot (§1.4, §1.5); unbound: save only, stays D0",
        (Rule("runtime", ("active",), ALREADY, "rpm_suspend: returns 1 when already suspended"),
-        Rule("owner", ("none", "host", "vfio_closed"), EAGAIN,
+        Rule("owner", ("none", "host", "vfio_closed", "portdrv"), EAGAIN,
              "rpm_check_suspend_allowed: -EAGAIN while vfio_pci_core_enable's "
              "pm_runtime_resume_and_get reference is held",
-             (("vfio.disable_idle_d3", True, ("none", "host")),)))),
+             (("vfio.disable_idle_d3", True, ("none", "host", "portdrv")),)))),
     Op("pci_pm_runtime_resume", "kernel", "pci_pm_runtime_resume", (), "power up, restore (§5.5)",
        (Rule("runtime", ("suspended",), ALREADY,
              "rpm_resume: returns 1 when already active; pci_pm_runtime_resume runs only after a "
@@ -203,10 +211,12 @@ OPS: tuple[Op, ...] = (
        (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pri", "iommu", "pci_disable_pri", (), "",
        (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
-    Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++)",
-       (_host("pci_enable_ptm: a host driver's call"), _ACTIVE)),
-    Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "",
-       (_host("pci_disable_ptm: a host driver's call"), _ACTIVE)),
+    Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++); on a port, a "
+       "driver below enabling PTM (pci_enable_ptm enables the upstream path first)",
+       (_PTM_CALLER, _ACTIVE)),
+    Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "on a port, a driver below disabling PTM "
+       "(pci_disable_ptm drops the upstream path's counts after its own)",
+       (_PTM_CALLER, _ACTIVE)),
     Op("pci_enable_l1ss", "kernel", "pci_configure_aspm_l1ss", (),
        "program L1SS on the link and enable L1.2 (ASPM link init, or the sysfs link/l1_2_aspm store)"),
     Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs",
@@ -223,7 +233,7 @@ OPS: tuple[Op, ...] = (
        "is left alone) and bind none, a host driver or vfio-pci "
        "(vfio_pci_core_register_device refuses a bridge: -EINVAL, and a PF whose VFs are enabled: -EBUSY; "
        "either is left unbound)",
-       (Rule("owner", ("none", "host", "vfio_closed"), EBUSY,
+       (Rule("owner", ("none", "host", "vfio_closed", "portdrv"), EBUSY,
              "vfio_pci_core_unregister_device -> vfio_unregister_group_dev waits for the user to "
              "close the device"),)),
     # --- vfio-pci ---------------------------------------------------------------------------

@@ -193,12 +193,20 @@ def root_cause_header(finding: Finding) -> str:
     p = derive(prof, load_policy(finding.policy), finding.calls, tuple(finding.bucket))
     if not p.reproduced:
         return f"root cause: not derived ({p.detail})\n\n"
+    from .tiers import known_root_causes
     v = assess(prof, finding.policy, p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
                [(finding.calls, tuple(finding.bucket))])
-    return (f"root cause: {p.key}   [{v.label}]\n"
-            f"  origin     {p.detail}\n"
-            f"  actor path {p.actor_path}\n"
-            f"  {v.tier + ':':10} {v.reason}" + (f" [{v.upstream}]" if v.upstream else "") + "\n\n")
+    out = (f"root cause: {p.key}   [{v.label}]\n"
+           f"  origin     {p.detail}\n"
+           f"  actor path {p.actor_path}\n"
+           f"  {v.tier + ':':10} {v.reason}" + (f" [{v.upstream}]" if v.upstream else "") + "\n")
+    # the reviewed list's tier pools every reproducer campaigns found for the key; this program's
+    # own is the one above, so a reviewed tier that differs is shown as such, not in its place
+    known = known_root_causes(finding.policy) or {}
+    entry = known.get(p.key)
+    if entry is not None and str(entry.get("tier", "")) != v.label:
+        out += f"  reviewed   {entry.get('tier', '')}: {entry.get('reason', '')} (other reproducers of the key)\n"
+    return out + "\n"
 
 
 def show_store(root: Path, device: str | None, policy: str | None, all_tiers: bool, as_json: bool) -> str:
