@@ -336,10 +336,11 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         atomic_write_text(cfg_path, json.dumps(cfg, indent=2))
         (out / "workers" / f"{w}.json").unlink(missing_ok=True)
         log = open(out / "logs" / f"worker-{w}.log", "w")
-        # -P (safe path): the worker imports the installed fuzzcore, never a source tree that
-        # happens to be the current directory (a regular install run from the checkout root).
+        # -P (safe path): the worker never imports a source tree that happens to be the current
+        # directory (a regular install run from the checkout root); PYTHONPATH names the package
+        # this process imported, so the worker runs the same code (a clone run in place).
         procs.append((subprocess.Popen([sys.executable, "-P", "-m", "fuzzcore.campaign.worker", str(cfg_path)],
-                                       stdout=log, stderr=subprocess.STDOUT), log))
+                                       stdout=log, stderr=subprocess.STDOUT, env=_worker_env()), log))
     tails = [LogTail(out / "logs" / f"worker-{w}.log") for w in range(opts.workers)]
     where = f"corpus {corpus} ({seeded} seeds added), findings {findings}"
     if not _within(corpus, out):
@@ -524,3 +525,15 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
                     f"{ops_part + '; ' if ops_part else ''}"
                     f"{len(now)} buckets, {len(new)} new; {counts_line(rcs)}", rows, notes)
     return CampaignSummary(runs, seconds, now, new, crashed, code, t, rcs, n_new)
+
+
+def _worker_env() -> dict:
+    """The environment of a worker: this one, with the directory holding the fuzzcore package this
+    process runs first on PYTHONPATH."""
+    import os
+    from pathlib import Path
+    import fuzzcore
+    root = str(Path(fuzzcore.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
