@@ -305,3 +305,18 @@ def test_a_store_that_reaches_a_known_key_only_through_an_outside_event_shows_it
     from fuzzcore.triage.report import known_summary, lines
     assert any("reviewed list, not borne out by these reproducers: hazard" in x for x in lines([rc]))
     assert "1 shown with the tier these reproducers give" in known_summary([rc], "linux-7.1")[0]
+
+
+def test_a_d3_the_kernel_read_off_a_silent_function_is_not_the_driver_d3_contract():
+    """pci_power_up reads PMCSR as all-ones from a function that stopped answering and records
+    D3cold: a host driver bound then (after the function answers again) acts on a 'D3' device,
+    but no driver put it there; the root cause is environmental (hw_inaccessible), not the
+    by-design D3 contract that covers a driver keeping its own device in D3."""
+    fiji = resolve_device("fiji")
+    text = "hw_inaccessible()\npci_bind_driver(driver=host)\nhw_accessible()\npci_bind_driver(driver=host)\n"
+    calls = parse_program(text)
+    p = next(p for p in derive_all(fiji, load_policy("linux-7.1"), calls) if p.register_class.startswith("ReBAR")
+             or "ReBAR" in p.key)
+    v = tiers.assess(fiji, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "environmental", v

@@ -69,14 +69,18 @@ def _needs_ops(profile, policy, key: str, reproducers: list, ops: set) -> tuple[
 
 def _outside_d0(profile, policy, key: str, reproducers: list, rule: dict) -> bool:
     """Whether every reproducer, at or before its violation, makes one of rule["ops"] as
-    rule["owner"] with dev->current_state not D0 (and config space answering) at the op's start."""
+    rule["owner"] with dev->current_state not D0 (and config space answering) at the op's start,
+    with no event the kernel is not told of before it (a function that stopped answering reads
+    as D3cold to pci_power_up: that D3 is the event's, not a driver's)."""
     if not reproducers:
         return False
+    hw = set(rules()["environmental"]["ops"])
     for calls, b in reproducers:
         prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
         # the device answers config (else it is out of D0 because of an event the kernel is not told of)
         if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0 and f[4]
-                                   for f in prov.op_facts):
+                                   and not any(c.name in hw for c in calls[:k])
+                                   for k, f in enumerate(prov.op_facts)):
             return False
     return True
 
