@@ -90,11 +90,14 @@ def test_cap_write_merge_replaces_only_the_value_field(both, tmp_path):
 
 def test_aer_root_error_command_is_restored_on_a_root_port_only():
     """pci_restore_aer_state writes Root Error Command (AER + 0x2C) only under pcie_cap_has_rtctl
-    (root_error_regs): the CNL root port gets five AER writes in a restore, the I350 four."""
-    prog = "pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"
-    for device, regs in (("cnl-rootport", [0x08, 0x0C, 0x14, 0x18, 0x2C]), ("i350", [0x08, 0x0C, 0x14, 0x18])):
+    (root_error_regs): the CNL root port gets five AER writes in a restore (its runtime resume:
+    portdrv calls no bare restore), the I350 four."""
+    port = "pci_pm_runtime_suspend()\npci_pm_runtime_resume()"
+    host = "pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"
+    for device, prog, op, regs in (("cnl-rootport", port, 1, [0x08, 0x0C, 0x14, 0x18, 0x2C]),
+                                   ("i350", host, 2, [0x08, 0x0C, 0x14, 0x18])):
         aer = Model(resolve_device(device), load_policy("linux-7.1")).caps.aer
-        saved = [off for off, _ in writes("linux-7.1", device, prog, aer, aer + 0x30, 2)
+        saved = [off for off, _ in writes("linux-7.1", device, prog, aer, aer + 0x30, op)
                  if off not in (0x04, 0x10, 0x30)]                 # not pci_aer_clear_status's
         assert saved == regs, device
 
@@ -195,9 +198,9 @@ def test_aer_clear_status_is_a_path_of_write_backs(both, tmp_path):
 def test_acs_enable_is_a_merge_write_of_the_iommu_request(both, tmp_path):
     """Restore step acs is [path.pci_enable_acs]: ACS Control read from the (reset) hardware with
     the IOMMU's request (SV, RR, CR, UF where the capability has them) merged in. On the CNL root
-    port (ACS Capability SV, TB, RR, CR; Control 0 as the dump has it) a restore sets SV, RR and
-    CR; without the step Control stays 0."""
-    prog = "pci_bind_driver(driver=host)\npci_restore_state()"
+    port (ACS Capability SV, TB, RR, CR; Control 0 as the dump has it) a restore (its runtime
+    resume) sets SV, RR and CR; without the step Control stays 0."""
+    prog = "pci_pm_runtime_suspend()\npci_pm_runtime_resume()"
     base = run("linux-7.1", prog, "cnl-rootport")
     acs = base.caps.acs
     request = base.state.hw.read(acs + 0x04, 2) & 0x1D
