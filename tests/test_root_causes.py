@@ -320,3 +320,28 @@ def test_a_d3_the_kernel_read_off_a_silent_function_is_not_the_driver_d3_contrac
     v = tiers.assess(fiji, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
                      [(calls, p.bucket_tuple)])
     assert v.tier == "environmental", v
+
+
+def test_vfio_recovery_is_left_to_the_user_only_while_a_user_has_it_open():
+    """vfio-recovery-left-to-user excuses a recovery only when vfio-pci's user holds the device
+    (vfio_pci_core_aer_err_detected signals its eventfd); a closed device has nobody to restore it,
+    so the stale BARs its next open saves are a hazard (the reviewed list's own reading)."""
+    key = "snapshot_bar_stale @ pci_dev_save_and_disable [config header]"
+    closed = "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\nvfio_open()\nvfio_device_reset()\n"
+    calls = parse_program(closed)
+    p = next((p for p in derive_all(I350, load_policy("linux-7.1"), calls) if p.key == key), None)
+    assert p is not None
+    v = tiers.assess(I350, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "hazard", v
+
+
+def test_a_driver_that_saves_its_own_d3cold_function_is_outside_the_d3_contract():
+    """driver-calls-in-d0: a host driver that put its function in D3cold itself and then saves it
+    (an all-ones snapshot) is by design, though the function answers nothing then."""
+    dsa = resolve_device("dsa")
+    calls = parse_program("pci_bind_driver(driver=host)\npci_set_power_state(state=d3cold)\npci_save_state()\n")
+    p = next(p for p in derive_all(dsa, load_policy("linux-7.1"), calls) if p.invariant == "snapshot_all_ones")
+    v = tiers.assess(dsa, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "by-design" and v.rule == "driver-calls-in-d0", v

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..model.access import PCI_COMMAND, PCI_COMMAND_MEMORY, Access
 from ..model.machine import Model
-from ..program.op_table import OPS as OP_ROWS, OP_INDEX
+from ..program.op_table import FACTS, OPS as OP_ROWS, OP_INDEX
 from ..policy.vocabulary import RESTORE_STEPS, SAVE_STEPS
 
 # The stored provenance is derived again when this module changes (its text's hash).
@@ -198,7 +198,7 @@ class Recorder(Model):
         self._observe()
         owner, power, runtime, _qemu = self.facts()
         self._rec_facts.append((call.name, OWNERS[owner], power, runtime, bool(self.state.hw.accessible),
-                                self.state.dev.error_state == "perm_failure"))
+                                self.state.dev.error_state == "perm_failure", FACTS["owner"][owner]))
         self._rec_msix_at_start.append(self.state.dev.msix_enabled)
         self._rec_stack = [call.name]
         try:
@@ -242,7 +242,8 @@ class Provenance:
     restored_by: str = ""                        # the caller of the restore that wrote it (restore-time invariants)
     op_facts: list = field(default_factory=list) # per op up to the violating one, at its start:
                                                  # [op, owner, current_state (0 = D0), runtime suspended,
-                                                 #  config space answering, error_state perm_failure]
+                                                 #  config space answering, error_state perm_failure,
+                                                 #  the owner fact (op_table.FACTS["owner"])]
 
     @property
     def key(self) -> str:

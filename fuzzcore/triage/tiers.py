@@ -69,16 +69,15 @@ def _needs_ops(profile, policy, key: str, reproducers: list, ops: set) -> tuple[
 
 def _outside_d0(profile, policy, key: str, reproducers: list, rule: dict) -> bool:
     """Whether every reproducer, at or before its violation, makes one of rule["ops"] as
-    rule["owner"] with dev->current_state not D0 (and config space answering) at the op's start,
-    with no event the kernel is not told of before it (a function that stopped answering reads
-    as D3cold to pci_power_up: that D3 is the event's, not a driver's)."""
+    rule["owner"] with dev->current_state not D0 at the op's start, with no event the kernel is
+    not told of before it (a function that stopped answering reads as D3cold to pci_power_up:
+    that D3 is the event's, not a driver's; a driver's own D3cold answers nothing either)."""
     if not reproducers:
         return False
     hw = set(rules()["environmental"]["ops"])
     for calls, b in reproducers:
         prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
-        # the device answers config (else it is out of D0 because of an event the kernel is not told of)
-        if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0 and f[4]
+        if prov is None or not any(f[0] in rule["ops"] and f[1] == rule.get("owner", f[1]) and f[2] != 0
                                    and not any(c.name in hw for c in calls[:k])
                                    for k, f in enumerate(prov.op_facts)):
             return False
@@ -124,8 +123,21 @@ def _match(table: str, profile, policy, key: str, invariant: str, origin: str, r
             continue
         if "restored_by" in entry and not _restored_by(profile, policy, key, reproducers, set(entry["restored_by"])):
             continue
+        if "owner" in entry and "needs_op" not in entry and not _owner_at_violation(
+                profile, policy, key, reproducers, entry["owner"]):
+            continue
         return entry
     return None
+
+
+def _owner_at_violation(profile, policy, key: str, reproducers: list, owner: str) -> bool:
+    """Whether in every reproducer the violating op starts with that owner fact (vfio_open: a
+    user holds the device)."""
+    for calls, b in reproducers:
+        prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
+        if prov is None or not prov.op_facts or prov.op_facts[-1][6] != owner:
+            return False
+    return bool(reproducers)
 
 
 def _shows(profile, policy, calls, key: str, bucket) -> bool:
@@ -196,12 +208,15 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
 
     def strip(i, entries, with_hw: bool) -> set:
         """Indices of the ops that excuse member i: hw ops, and each needs_op entry's ops made
-        while the device had that entry's owner (actor_path), if any."""
+        while the device had that entry's owner (actor_path, and the exact owner fact if the entry
+        names one: vfio_open), if any."""
         calls, _ = reproducers[i]
         out = {k for k, c in enumerate(calls) if with_hw and c.name in hw}
         for e in entries:
             for k, c in enumerate(calls[:len(facts_of[i])]):
-                if c.name in e["needs_op"] and e.get("actor_path", facts_of[i][k][1]) == facts_of[i][k][1]:
+                f = facts_of[i][k]
+                if c.name in e["needs_op"] and e.get("actor_path", f[1]) == f[1] \
+                        and e.get("owner", f[6]) == f[6]:
                     out.add(k)
         return out
 
