@@ -264,14 +264,18 @@ cdef void end_of_op(Machine *m) noexcept nogil:
     cdef uint32_t hw_cmd, diff
     cdef int8_t mm_now[N_FEATURES]
     cdef int f, prev
-    live_flag_mismatches(m, mm_now)      # Oracle.end_of_op: a restore's mismatch that still stands
+    cdef bint pending = False
     for f in range(N_FEATURES):
-        if m.lf_pending[f] >= 0 and mm_now[f] == m.lf_pending[f]:
-            prev = m.step
-            m.step = m.lf_pending_step[f]
-            report(m, INV_LIVE_FLAG_MISMATCH, REG_ATS + f, MSG_LIVE_FLAG, mm_now[f], 1 - mm_now[f], 0)
-            m.step = prev
-        m.lf_pending[f] = -1
+        pending = pending or m.lf_pending[f] >= 0
+    if pending:                          # Oracle.end_of_op: a restore's mismatch that still stands
+        live_flag_mismatches(m, mm_now)
+        for f in range(N_FEATURES):
+            if m.lf_pending[f] >= 0 and mm_now[f] == m.lf_pending[f]:
+                prev = m.step
+                m.step = m.lf_pending_step[f]
+                report(m, INV_LIVE_FLAG_MISMATCH, REG_ATS + f, MSG_LIVE_FLAG, mm_now[f], 1 - mm_now[f], 0)
+                m.step = prev
+            m.lf_pending[f] = -1
     intent_track(m)
     m.st.standing = 0
     if not m.st.accessible:

@@ -258,7 +258,8 @@ class Oracle:
         """State that must agree after every op. A condition is reported by the op that makes it
         true, not again by each later op while it stands."""
         m = self.m
-        now = {reg: (live, enabled) for reg, live, enabled in self.live_flag_mismatches()}
+        now = {reg: (live, enabled) for reg, live, enabled in self.live_flag_mismatches()} \
+            if self._restore_mismatch else {}
         for reg, (live, step) in sorted(self._restore_mismatch.items()):
             if now.get(reg, (None,))[0] == live:          # after_restore's mismatch still stands
                 prev, m.step = m.step, step
