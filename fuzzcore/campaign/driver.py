@@ -529,11 +529,15 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
 
 def _worker_env() -> dict:
     """The environment of a worker: this one, with the directory holding the fuzzcore package this
-    process runs first on PYTHONPATH."""
+    process runs first on PYTHONPATH when that package has its engine built (a clone built in
+    place). A source tree without it (a checkout this process merely started in, with fuzzcore
+    installed elsewhere) is left out: the worker imports the installed package, as -P intends."""
     import os
     from pathlib import Path
     import fuzzcore
-    root = str(Path(fuzzcore.__file__).resolve().parent.parent)
+    pkg = Path(fuzzcore.__file__).resolve().parent
     env = dict(os.environ)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if any((pkg / "engine").glob("_restore*.so")) or any((pkg / "engine").glob("_restore*.pyd")):
+        root = str(pkg.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
