@@ -188,3 +188,14 @@ def test_mmio_into_a_dpc_contained_link_reaches_nothing():
     assert not m.state.hw.read(m.caps.aer + 0x04, 4) & 0x00100000       # no UR logged (AER)
     assert not m.state.hw.read(m.caps.exp + 0x0A, 2) & 0x0008            # nor in DEVSTA
     assert m.state.hw.accessible                      # dpc_reset_link let the link retrain
+
+
+def test_the_retired_reset_after_switch_names_its_replacement(tmp_path):
+    """An overlay that still sets recovery.reset_after gets file:line and where the setting went."""
+    from fuzzcore.util.toml_source import TomlError
+    import pytest
+    spec = _overlay(tmp_path, '[recovery]\nreset_after = "error_detected"\n')
+    with pytest.raises(TomlError) as e:
+        load_policy(spec)
+    msg = str(e.value)
+    assert "t.toml:7" in msg and "[path.pcie_do_recovery]" in msg and "pre-d0a2dee7d458" in msg

@@ -102,6 +102,13 @@ class PartInfo:
     reference: str = ""
 
 
+
+# switches that became path steps: what an overlay that still sets one should write instead
+_RETIRED_SWITCHES = {
+    "recovery.reset_after": "where pcie_do_recovery resets is the order of [path.pcie_do_recovery]'s steps "
+                            "(the kernel before d0a2dee7d458: docs/examples/pre-d0a2dee7d458.toml)",
+}
+
 def _frozen(values, dtype) -> np.ndarray:
     a = np.asarray(values, dtype=dtype)
     a.setflags(write=False)
@@ -460,6 +467,10 @@ def _apply_section(src: TomlSource, build: _Build, info: PartInfo, section: str,
                                     f"[{section}] steps", section, key)
         else:
             schema.update(remove=list, insert=list, move=list)
+    for key in table:
+        moved = _RETIRED_SWITCHES.get(f"{section}.{key}")
+        if moved:
+            raise src.error(f"[{section}] {key}: no longer a switch: {moved}", section, key)
     check_keys(src, section, table, schema)
     for key, sw in switches.items():
         if key in table:
