@@ -199,3 +199,17 @@ def test_the_retired_reset_after_switch_names_its_replacement(tmp_path):
         load_policy(spec)
     msg = str(e.value)
     assert "t.toml:7" in msg and "[path.pcie_do_recovery]" in msg and "pre-d0a2dee7d458" in msg
+
+
+def test_a_power_up_inside_dpc_containment_leaves_the_function_unreachable():
+    """pcie_do_recovery resumes a runtime-suspended device before dpc_reset_link; its power-up (a
+    cold reset after the platform restores power) does not let the contained link up: the
+    function answers nothing until dpc_reset_link, and answers after it (both models)."""
+    m = start(resolve_device("nic-82576"))
+    run(m, "pci_bind_driver(driver=host)\npci_enable_msix(nvec=2)\npci_set_power_state(state=d3cold)\n"
+           "pci_pm_runtime_suspend()")
+    # no slot_reset (CAN_RECOVER): what the runtime resume wrote is what stays. Had the power-up let
+    # the link up, its config writes would land and its MSI-X table writes not (a lost message)
+    run(m, "pcie_do_recovery(channel=frozen, vote=can_recover, source=dpc)")
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch" and "MSI-X" in v.register]
+    assert m.state.hw.accessible

@@ -30,8 +30,8 @@ cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
     """What the function does when it is reset: registers to their defaults per kind (§7)."""
     if not m.st.powered:
         return   # a function without power sees no reset; the power-on resets it
-    if kind == RESET_HOT or kind == RESET_COLD:
-        m.st.accessible = 1  # the link retrains; a device that stopped answering answers again
+    if (kind == RESET_HOT or kind == RESET_COLD) and not dpc_contained(m):
+        m.st.accessible = 1  # the link retrains (not while the port's DPC holds it down: reset.py)
     cfg_reset(m, kind)
     m.st.needs_restore_after_reset = 1
 

@@ -38,8 +38,10 @@ def hardware_reset(m, kind: str) -> None:
     if not st.hw.powered:
         return  # a function without power sees no reset; the power-on resets it
     m.io.event(f"{kind} reset of the function")
-    if kind in ("hot", "cold"):
-        st.hw.accessible = True  # the link retrains; a device that stopped answering answers again
+    if kind in ("hot", "cold") and not m.io.contained():
+        # the link retrains; a device that stopped answering answers again (not while the port's
+        # DPC holds the link down: only dpc_reset_link lets it up)
+        st.hw.accessible = True
     st.hw.reset(kind)
     st.needs_restore_after_reset = True
 
