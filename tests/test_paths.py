@@ -241,6 +241,58 @@ def test_vfio_sequences_are_paths():
     assert q.switch("vfio.close_on_load_failure") == p.switch("vfio.close_on_load_failure")
 
 
+V18_AS_PATH = """[path.vfio_pci_core_aer_reset_done]
+steps = ["no_blob", "load", "restore"]
+[path.vfio_pci_core_aer_reset_done.step]
+no_blob = { do = "stop", when = "not vfio_saved_state" }
+load = { do = "vfio_load_saved_state", free = "false" }
+restore = { do = "restore_state" }
+"""
+
+
+def test_vfio_callbacks_are_paths_and_v18_is_their_shorthand(tmp_path):
+    """vfio-pci's err_handlers and runtime-PM ops are paths: the v18 reset_done switch and the
+    same steps written as a path edit compile alike, and the switch reads back from the path."""
+    p = load_policy("linux-7.1")
+    assert [(s.do, s.params) for s in p.path("vfio_pci_core_aer_err_detected")] == [
+        ("vote", (("result", "can_recover"),))]
+    assert [s.do for s in p.path("vfio_pci_core_runtime_suspend")] == ["vfio_set_power"]
+    for empty in ("vfio_pci_core_aer_mmio_enabled", "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume",
+                  "vfio_pci_core_aer_reset_prepare", "vfio_pci_core_aer_reset_done"):
+        assert p.path(empty) == (), empty
+    a = load_policy("linux-7.1+vfio-reset-done-v18")
+    b = load_policy(overlay(tmp_path, V18_AS_PATH, "b"))
+    ca, cb = a.compile(), b.compile()
+    for f in ("path_start", "path_len", "step_prim", "step_arg", "step_when", "switches"):
+        assert np.array_equal(getattr(ca, f), getattr(cb, f)), f
+    assert b.switch("vfio.reset_done") == "load_open_blob_and_restore"
+    c = load_policy(overlay(tmp_path, '[vfio]\nreset_done_checks_load_result = true\n'
+                                      'reset_done = "load_open_blob_and_restore"\n', "c"))
+    assert [s.name for s in c.path("vfio_pci_core_aer_reset_done")] == ["no_blob", "load", "check_load", "restore"]
+    d = load_policy(overlay(tmp_path, '[recovery]\nvfio_slot_reset = "restore"\n', "d"))
+    assert [s.do for s in d.path("vfio_pci_core_aer_slot_reset")] == ["restore_state", "vote"]
+
+
+def test_v18_reset_done_as_path_edit_restores_the_open_blob(tmp_path, both):
+    """§6.9 B from the path edit alone: after a VFIO_DEVICE_RESET on an open device, reset_done
+    loads the open-time blob over the snapshot pci_dev_save_and_disable just took and restores it."""
+    prog = "vfio_open()\nvfio_device_reset()\n"
+    base, m = run("linux-7.1", prog), run(overlay(tmp_path, V18_AS_PATH, "v18"), prog)
+    assert base.state.dev.config_epoch != m.state.dev.config_epoch
+    assert ("restore_older_snapshot", "config") in buckets(m)
+    assert ("restore_older_snapshot", "config") not in buckets(base)
+
+
+def test_vfio_error_detected_vote_is_an_overlay(tmp_path, both):
+    """A vfio-pci that votes NEED_RESET in error_detected: the recovery resets the function and,
+    with no vfio slot_reset, nothing restores it; the baseline's CAN_RECOVER never resets."""
+    spec = overlay(tmp_path, '[path.vfio_pci_core_aer_err_detected.step]\nvote = { result = "need_reset" }\n')
+    prog = "vfio_open()\npcie_do_recovery(channel=normal, vote=can_recover, source=aer)"
+    base, m = run("linux-7.1", prog), run(spec, prog)
+    assert base.state.hw.read(0x10, 4) == I350_BAR0
+    assert m.state.hw.read(0x10, 4) == 0 and m.state.needs_restore_after_reset
+
+
 def test_close_on_load_failure_is_the_gate_of_the_resave_step(tmp_path):
     a = load_policy(overlay(tmp_path, '[vfio]\nclose_on_load_failure = "restore_partial"\n', "a"))
     b = load_policy(overlay(tmp_path, '[path.vfio_pci_core_disable_restore.step]\nresave = { gate = "never" }\n',

@@ -69,6 +69,14 @@ cdef enum:
     PATH_RECOVERY_FAILED
     PATH_RESTORE_REBAR_STATE
     PATH_RESTORE_VC_STATE
+    PATH_VFIO_ERR_DETECTED           # vfio-pci's callbacks (paths.VFIO_CALLBACK_PATHS)
+    PATH_VFIO_MMIO_ENABLED
+    PATH_VFIO_SLOT_RESET
+    PATH_VFIO_RESUME
+    PATH_VFIO_RESET_PREPARE
+    PATH_VFIO_RESET_DONE
+    PATH_VFIO_RUNTIME_SUSPEND
+    PATH_VFIO_RUNTIME_RESUME
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -191,6 +199,7 @@ cdef enum:
     COND_CHANNEL_FROZEN
     COND_AER_OS_OWNED
     COND_REBAR_CTRL_ERROR
+    COND_VFIO_SAVED_STATE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -220,7 +229,10 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_save_dpc_state", "pci_save_aer_state", "pci_save_ptm_state", "pci_save_tph_state",
                      "pci_save_vc_state", "pci_aer_clear_status", "pci_enable_acs", "pcie_do_recovery",
                      "recovery_mmio_enabled", "recovery_slot_reset", "recovery_failed",
-                     "pci_restore_rebar_state", "pci_restore_vc_state")
+                     "pci_restore_rebar_state", "pci_restore_vc_state",
+                     "vfio_pci_core_aer_err_detected", "vfio_pci_core_aer_mmio_enabled",
+                     "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume", "vfio_pci_core_aer_reset_prepare",
+                     "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -248,7 +260,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
                           "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
                           "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
-                          "rebar_ctrl_error")
+                          "rebar_ctrl_error", "vfio_saved_state")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -366,6 +378,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.d.fn.caps.rebar != 0 and io_read_checked(m, m.d.fn.caps.rebar + 8, 4) == 0xFFFFFFFFU
     elif c == COND_VFIO_LOAD_FAILED_NO_RESET:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
+    elif c == COND_VFIO_SAVED_STATE:
+        v = m.st.vfio.blob.present != 0                 # vdev->pci_saved_state
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -528,9 +542,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_VFIO_STORE_SAVED_STATE:
             pci_store_saved_state(m, &m.st.vfio.blob)
         elif p == PRIM_VFIO_LOAD_SAVED_STATE:
-            result = pci_load_saved_state(m, &m.st.vfio.blob)   # pci_load_and_free_saved_state
-            clear_blob(m, &m.st.vfio.blob)              # freed either way
-            loaded = True
+            result = pci_load_saved_state(m, &m.st.vfio.blob)
+            if a == 0:                                  # free = "true": pci_load_and_free_saved_state
+                clear_blob(m, &m.st.vfio.blob)          # freed either way
+                loaded = True                           # close returns the device to its open-time state
         elif p == PRIM_VFIO_CONFIG_INIT:
             vfio_config_init(m)
         elif p == PRIM_VFIO_NEEDS_RESET:
@@ -580,19 +595,38 @@ cdef bint pci_dev_need_resume(Machine *m) noexcept nogil:
     return target != cur and target != D3COLD and cur != D3HOT
 
 
+cdef int vfio_callback_path(int callback) noexcept nogil:
+    """paths.VFIO_CALLBACK_PATHS: driver.CALLBACK's path id -> vfio-pci's path of that callback, -1
+    for none."""
+    if callback == CB_ERROR_DETECTED:
+        return PATH_VFIO_ERR_DETECTED
+    if callback == CB_MMIO_ENABLED:
+        return PATH_VFIO_MMIO_ENABLED
+    if callback == CB_SLOT_RESET:
+        return PATH_VFIO_SLOT_RESET
+    if callback == CB_RESUME:
+        return PATH_VFIO_RESUME
+    if callback == CB_RESET_PREPARE:
+        return PATH_VFIO_RESET_PREPARE
+    if callback == CB_RESET_DONE:
+        return PATH_VFIO_RESET_DONE
+    if callback == CB_RUNTIME_SUSPEND:
+        return PATH_VFIO_RUNTIME_SUSPEND
+    if callback == CB_RUNTIME_RESUME:
+        return PATH_VFIO_RUNTIME_RESUME
+    return -1
+
+
 cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:
     # callback: the path id of driver.CALLBACK (CB_*)
-    """dev->driver->err_handler->CALLBACK: a host driver runs [driver.CALLBACK]; vfio-pci has only
-    error_detected (reset_done under v18, slot_reset under recovery.vfio_slot_reset: in code);
-    no driver, no callback. The vote returned (0 when the callback returns none)."""
+    """paths.driver_callback: a host driver runs [driver.CALLBACK], vfio-pci its own callback's
+    path (an empty one: a callback it does not have); no driver, no callback. The vote returned
+    (0 when the callback returns none)."""
+    cdef int path
     if m.st.dev.driver == DRV_HOST:
         return run_path(m, callback, arg)
-    cdef int prev
-    if m.st.dev.driver == DRV_VFIO and callback == CB_RESET_DONE:
-        vfio_reset_done(m)
-    elif m.st.dev.driver == DRV_VFIO and callback == CB_RUNTIME_SUSPEND:
-        prev = m.step                                   # vfio_pci_core_runtime_suspend: D0 first
-        m.step = STEP_VFIO_RUNTIME_SUSPEND
-        vfio_pci_set_power_state(m, D0)
-        m.step = prev
+    if m.st.dev.driver == DRV_VFIO:
+        path = vfio_callback_path(callback)
+        if path >= 0:
+            return run_path(m, path, arg)
     return 0

@@ -242,10 +242,8 @@ cdef int error_detected(Machine *m, int channel, int vote) noexcept nogil:
     if dev.error_state == ERR_PERM_FAILURE:
         return ERS_DISCONNECT
     dev.error_state = channel
-    if dev.driver == DRV_HOST:
+    if dev.driver != DRV_NONE:  # a host driver's [driver.error_detected], vfio-pci's own
         return driver_callback(m, CB_ERROR_DETECTED, vote) or ERS_NONE
-    if dev.driver == DRV_VFIO:
-        return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
     return ERS_NONE if m.d.header_type == 1 else ERS_NO_AER_DRIVER
 
 
@@ -335,18 +333,6 @@ cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:
             io_write(m, aer + 0x04, 4, status)
 
 
-cdef int slot_reset(Machine *m, int vote) noexcept nogil:
-    """reset._slot_reset: a host driver runs [driver.slot_reset]; vfio-pci has none (policy
-    recovery.vfio_slot_reset can add one)."""
-    cdef KernelDev *dev = &m.st.dev
-    if dev.driver == DRV_HOST:
-        return driver_callback(m, CB_SLOT_RESET, vote) or ERS_NONE
-    if dev.driver == DRV_VFIO and m.pol.vfio_slot_reset_restore:
-        pci_restore_state(m, False)
-        return ERS_RECOVERED
-    return ERS_NONE
-
-
 cdef bint set_io_normal(KernelDev *dev) noexcept nogil:
     """pci_dev_set_io_state(dev, pci_channel_io_normal): false on a disconnected device."""
     if dev.error_state == ERR_PERM_FAILURE:
@@ -361,16 +347,15 @@ cdef void ers_report(Machine *m, int callback, int vote) noexcept nogil:
     cdef KernelDev *dev = &m.st.dev
     if callback == 0:
         m.ers_status = merge_result(m.ers_status, error_detected(m, m.recovery_channel, vote))
-    elif callback == 1:
-        if dev.driver == DRV_HOST:
-            m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
+    elif callback == 1:                             # a driver without mmio_enabled votes nothing
+        m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
     elif callback == 2:
         if set_io_normal(dev):
-            m.ers_status = merge_result(m.ers_status, slot_reset(m, vote))
+            m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_SLOT_RESET, vote) or ERS_NONE)
     elif callback == 3:
-        if set_io_normal(dev) and dev.driver == DRV_HOST:
+        if set_io_normal(dev):
             driver_callback(m, CB_RESUME, vote)
-    elif dev.driver == DRV_HOST:                    # report_perm_failure_detected: vote ignored
+    else:                                           # report_perm_failure_detected: vote ignored
         driver_callback(m, CB_ERROR_DETECTED, vote)
 
 

@@ -69,22 +69,6 @@ cdef int vfio_close(Machine *m) noexcept nogil:
     return 0
 
 
-cdef void vfio_reset_done(Machine *m) noexcept nogil:
-    """The proposed v18 reset_done (§6.7): load the open blob, ignore the result, restore."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef int rc, prev
-    if not m.pol.reset_done_restore or not v.blob.present:
-        return
-    prev = m.step
-    m.step = STEP_VFIO_RESET_DONE
-    rc = pci_load_saved_state(m, &v.blob)
-    if rc and m.pol.reset_done_checks_load_result:
-        m.step = prev
-        return
-    pci_restore_state(m, False)
-    m.step = prev
-
-
 cdef uint32_t NO_BRACKET = 0xFFFFFFFFU   # no Command was read (a 16-bit read never gives this)
 
 

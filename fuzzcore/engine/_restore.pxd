@@ -140,10 +140,7 @@ cdef struct Policy:
     int save_and_disable_skip
     int restore_after_failed_reset
     int bar_assignment_updates_snapshot
-    int reset_done_restore
-    int reset_done_checks_load_result
     int close_resave
-    int vfio_slot_reset_restore
     int aer_native
     int disable_idle_d3
     uint32_t pmcsr_user_mask                # vfio.pmcsr_from_user as PMCSR-dword bits

@@ -236,11 +236,8 @@ def policy_tables(compiled) -> PolicyTables:
         "save_and_disable_skip": int(_switch(compiled, "reset.save_and_disable_inaccessible") == "skip"),
         "restore_after_failed_reset": _switch(compiled, "reset.restore_after_failed_reset"),
         "bar_assignment_updates_snapshot": _switch(compiled, "resources.bar_assignment_updates_snapshot"),
-        "reset_done_restore": int(_switch(compiled, "vfio.reset_done") == "load_open_blob_and_restore"),
-        "reset_done_checks_load_result": _switch(compiled, "vfio.reset_done_checks_load_result"),
         # not read since vfio_pci_core_disable is a path (its resave step carries the switch); still loaded
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
-        "vfio_slot_reset_restore": int(_switch(compiled, "recovery.vfio_slot_reset") == "restore"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
         "pmcsr_user_mask": pmcsr_user_mask(_switch(compiled, "vfio.pmcsr_from_user")),

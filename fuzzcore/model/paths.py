@@ -133,6 +133,8 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = bool(m.caps.rebar) and m.io.read_checked(m.caps.rebar + 8, 4) == 0xFFFFFFFF
     elif name == "vfio_load_failed_no_reset":
         value = result != 0 and not m.state.vfio.reset_works
+    elif name == "vfio_saved_state":
+        value = m.state.vfio.blob is not None
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -351,9 +353,11 @@ def _run(m, name: str, arg) -> int:
         elif do == "vfio_load_saved_state":
             from .save import pci_load_saved_state
             v = m.state.vfio
-            blob, v.blob = v.blob, None                         # pci_load_and_free_saved_state: freed either way
+            blob = v.blob
+            if st.param("free") == "true":
+                v.blob = None                                   # pci_load_and_free_saved_state: freed either way
+                loaded = True                                   # close returns the device to its open-time state
             result = pci_load_saved_state(m, blob)
-            loaded = True
         elif do == "vfio_config_init":
             from .vfio import vfio_config_init
             vfio_config_init(m)
@@ -408,18 +412,15 @@ def pci_dev_need_resume(m) -> bool:
 
 
 def driver_callback(m, callback: str, arg=None) -> int:
-    """dev->driver->err_handler->CALLBACK (or ->pm->CALLBACK): a host driver runs
-    [driver.CALLBACK]; vfio-pci has its own error_detected (in code), reset_done under v18,
-    slot_reset under recovery.vfio_slot_reset, and runtime_suspend (D0 first); no driver, no
-    callback. The vote returned (0 when the callback returns none)."""
+    """dev->driver->err_handler->CALLBACK (or ->pm->CALLBACK): a host driver runs [driver.CALLBACK],
+    vfio-pci its own callback's path (paths.VFIO_CALLBACK_PATHS; an empty one is a callback it
+    does not have); no driver, no callback. The vote returned (0 when the callback returns none)."""
     driver = m.state.dev.driver
     if driver == "host":
         return run_path(m, f"driver.{callback}", arg)
-    if driver == "vfio" and callback == "reset_done":
-        from .vfio import vfio_reset_done
-        vfio_reset_done(m)
-    elif driver == "vfio" and callback == "runtime_suspend":
-        from .vfio import vfio_pci_set_power_state
-        with m.in_step("vfio_pci_core_runtime_suspend"):   # vfio_pci_core_runtime_suspend: D0 first
-            vfio_pci_set_power_state(m, D0)
+    if driver == "vfio":
+        from ..policy.paths import VFIO_CALLBACK_PATHS
+        path = VFIO_CALLBACK_PATHS.get(callback)
+        if path is not None:
+            return run_path(m, path, arg)
     return 0

@@ -4,7 +4,6 @@ of PMCSR writes."""
 from __future__ import annotations
 
 from .access import PCI_COMMAND, PCI_COMMAND_MEMORY
-from .save import pci_save_state
 from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 PCI_PM_CTRL = 0x04

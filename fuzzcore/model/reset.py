@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from . import power
-from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE
-from .restore import pci_restore_state
-from .save import pci_save_state
 from .paths import driver_callback, run_path
 from .state import D0
 
@@ -234,10 +231,8 @@ def _error_detected(m, channel: str, vote: str) -> int:
     if dev.error_state == "perm_failure":
         return ERS_DISCONNECT
     dev.error_state = channel
-    if dev.driver == "host":
+    if dev.driver != "none":     # a host driver's [driver.error_detected], vfio-pci's own
         return driver_callback(m, "error_detected", vote) or ERS_NONE
-    if dev.driver == "vfio":
-        return ERS_CAN_RECOVER  # vfio_pci_core_aer_err_detected: signal the user, vote CAN_RECOVER
     return ERS_NONE if m.profile.header_type == 1 else ERS_NO_AER_DRIVER
 
 
@@ -314,19 +309,6 @@ def _clear_error_status(m, target: str) -> None:
             m.io.write(aer + PCI_ERR_UNCOR_STATUS, 4, status, target)
 
 
-def _slot_reset(m, vote: str) -> int:
-    """The bound driver's slot_reset: a host driver runs [driver.slot_reset] (by default: restore
-    from whatever snapshot is current, vote RECOVERED); vfio-pci has none (policy
-    recovery.vfio_slot_reset can add one)."""
-    dev = m.state.dev
-    if dev.driver == "host":
-        return driver_callback(m, "slot_reset", vote) or ERS_NONE
-    if dev.driver == "vfio" and m.policy.switch("recovery.vfio_slot_reset") == "restore":
-        pci_restore_state(m)
-        return ERS_RECOVERED
-    return ERS_NONE
-
-
 def _set_io_normal(dev) -> bool:
     """pci_dev_set_io_state(dev, pci_channel_io_normal): frozen becomes normal; false on a
     disconnected (perm_failure) device."""
@@ -342,16 +324,15 @@ def ers_report(m, callback: str, vote: str) -> None:
     dev = m.state.dev
     if callback == "error_detected":       # report_frozen_detected / report_normal_detected
         m.ers_status = merge_result(m.ers_status, _error_detected(m, m.recovery_channel, vote))
-    elif callback == "mmio_enabled":       # report_mmio_enabled: only a driver with the handler
-        if dev.driver == "host":
-            m.ers_status = merge_result(m.ers_status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
+    elif callback == "mmio_enabled":       # report_mmio_enabled: a driver without the handler votes nothing
+        m.ers_status = merge_result(m.ers_status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
     elif callback == "slot_reset":         # report_slot_reset: io state normal first
         if _set_io_normal(dev):
-            m.ers_status = merge_result(m.ers_status, _slot_reset(m, vote))
+            m.ers_status = merge_result(m.ers_status, driver_callback(m, "slot_reset", vote) or ERS_NONE)
     elif callback == "resume":             # report_resume
-        if _set_io_normal(dev) and dev.driver == "host":
+        if _set_io_normal(dev):
             driver_callback(m, "resume", vote)
-    elif dev.driver == "host":             # report_perm_failure_detected: the vote is ignored
+    else:                                  # report_perm_failure_detected: the vote is ignored
         driver_callback(m, "error_detected", vote)
 
 

@@ -77,18 +77,6 @@ def vfio_close(m) -> int:
     return 0
 
 
-def vfio_reset_done(m) -> None:
-    """The proposed v18 reset_done (§6.7): load the open blob, ignore the result, restore."""
-    v = m.state.vfio
-    if m.policy.switch("vfio.reset_done") != "load_open_blob_and_restore" or v.blob is None:
-        return
-    with m.in_step("vfio_pci_core_aer_reset_done"):
-        rc = pci_load_saved_state(m, v.blob)
-        if rc and m.policy.switch("vfio.reset_done_checks_load_result"):
-            return
-        pci_restore_state(m)
-
-
 def _memory_lock_and_enable(m, bracket: bool = True):
     """vfio_pci_memory_lock_and_enable: Memory forced on around MSI/MSI-X set-up (abafbc551fdd);
     without the bracket (`memory = "none"`) nothing is read or written and None comes back."""

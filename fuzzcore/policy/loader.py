@@ -26,10 +26,10 @@ from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml
 from .vocabulary import (
     GATE_IDS, GATE_NAMES, RESET_METHOD_IDS, RESET_METHOD_NAMES, RESTORE_STEP_BY_NAME,
     RESTORE_STEP_IDS, RESTORE_STEP_NAMES, SAVE_STEP_BY_NAME, SAVE_STEP_IDS, SAVE_STEP_NAMES,
-    SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, SWITCH_NAMES, SWITCHES,
+    SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_IDS, SWITCH_NAMES, SWITCHES,
 )
 from .paths import (
-    CONDITION_NAMES, PATH_BY_NAME, PATH_IDS, PATH_NAMES, PRIMITIVE_BY_NAME, PRIMITIVE_IDS, STEP_GATES,
+    CONDITION_NAMES, PATH_BY_NAME, PATH_NAMES, PRIMITIVE_BY_NAME, PRIMITIVE_IDS, STEP_GATES,
     MAX_WHEN_TERMS,
     encode_when,
     when_terms,
@@ -598,7 +598,7 @@ def _apply_steps(src: TomlSource, build: _Build, info: PartInfo, section: str, t
 
 def _check_edit(src: TomlSource, section: str, key: str, entry) -> tuple[str, str, str]:
     """An insert/move entry: { step = "x", before = "y" } or { step = "x", after = "y" }."""
-    shape = f'{{ step = "...", before = "..." }} or {{ step = "...", after = "..." }}'
+    shape = '{ step = "...", before = "..." } or { step = "...", after = "..." }'
     if not isinstance(entry, dict):
         raise src.error(f"[{section}] {key}: each entry is a table {shape}, got {type(entry).__name__} {entry!r}",
                         section, key)
@@ -953,6 +953,80 @@ def _read_force_memory(policy_paths: dict) -> str:
     return "when_writing_messages" if st.when == "msix_messages_written" else "always"
 
 
+_RESET_DONE = "vfio_pci_core_aer_reset_done"
+
+
+def _sugar_reset_done(src, build, info, value) -> None:
+    """vfio.reset_done: "load_open_blob_and_restore" is the v18 callback's steps (no open-time copy:
+    return; pci_load_saved_state; pci_restore_state); "none" empties the path."""
+    order = build.path_orders.get(_RESET_DONE)
+    if order is None:
+        return
+    want = ["no_blob", "load", "restore"] if value == "load_open_blob_and_restore" else []
+    if [n for n in order if n != "check_load"] == want:
+        return
+    order[:] = want
+    defs = {"no_blob": {"do": "stop", "params": {}, "when": "not vfio_saved_state", "gate": "always"},
+            "load": {"do": "vfio_load_saved_state", "params": {"free": "false"}, "when": "", "gate": "always"},
+            "restore": {"do": "restore_state", "params": {}, "when": "", "gate": "always"}}
+    for name in want:
+        build.path_defs[(_RESET_DONE, name)] = defs[name]
+    build.changed(f"path.{_RESET_DONE}.steps", info)
+    if build.switches.get("vfio.reset_done_checks_load_result") is True:   # stated before this switch
+        _sugar_reset_done_checks(src, build, info, True)
+
+
+def _read_reset_done(policy_paths: dict) -> str:
+    names = [s.name for s in policy_paths[_RESET_DONE] if s.gate != "never"]
+    return "load_open_blob_and_restore" if "load" in names and "restore" in names else "none"
+
+
+def _sugar_reset_done_checks(src, build, info, value) -> None:
+    """vfio.reset_done_checks_load_result: a stop on a failed load between the reset_done's load
+    and its restore (only where the path has both)."""
+    order = build.path_orders.get(_RESET_DONE)
+    if order is None or "load" not in order or "restore" not in order:
+        return
+    if value and "check_load" not in order:
+        order.insert(order.index("restore"), "check_load")
+        build.path_defs[(_RESET_DONE, "check_load")] = {"do": "stop", "params": {}, "when": "not result_ok",
+                                                        "gate": "always"}
+        build.changed(f"path.{_RESET_DONE}.steps", info)
+    elif not value and "check_load" in order:
+        order.remove("check_load")
+        build.changed(f"path.{_RESET_DONE}.steps", info)
+
+
+def _read_reset_done_checks(policy_paths: dict) -> bool:
+    return any(s.name == "check_load" and s.gate != "never" for s in policy_paths[_RESET_DONE])
+
+
+_SLOT_RESET = "vfio_pci_core_aer_slot_reset"
+
+
+def _sugar_vfio_slot_reset(src, build, info, value) -> None:
+    """recovery.vfio_slot_reset: "restore" gives vfio-pci a slot_reset that restores from the current
+    snapshot and votes RECOVERED; "none" empties the path (no handler)."""
+    order = build.path_orders.get(_SLOT_RESET)
+    if order is None:
+        return
+    want = ["restore", "vote"] if value == "restore" else []
+    if order == want:
+        return
+    order[:] = want
+    if want:
+        build.path_defs[(_SLOT_RESET, "restore")] = {"do": "restore_state", "params": {}, "when": "",
+                                                     "gate": "always"}
+        build.path_defs[(_SLOT_RESET, "vote")] = {"do": "vote", "params": {"result": "recovered"}, "when": "",
+                                                  "gate": "always"}
+    build.changed(f"path.{_SLOT_RESET}.steps", info)
+
+
+def _read_vfio_slot_reset(policy_paths: dict) -> str:
+    return "restore" if any(s.do == "restore_state" and s.gate != "never"
+                            for s in policy_paths[_SLOT_RESET]) else "none"
+
+
 SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the path setting it follows)
     "msix_restore.force_memory": (_sugar_force_memory, _read_force_memory, "path.pci_restore_msix_state.steps"),
     "reset.flr_inaccessible": (_sugar_flr_inaccessible, _read_flr_inaccessible, "path.pcie_flr.steps"),
@@ -966,4 +1040,8 @@ SWITCH_SUGAR = {   # switch -> (apply the value to the paths, read it back, the 
                                          "path.pci_reset_function.step.restore.when"),
     "vfio.close_on_load_failure": (_sugar_close_on_load_failure, _read_close_on_load_failure,
                                    "path.vfio_pci_core_disable_restore.step.resave.gate"),
+    "vfio.reset_done": (_sugar_reset_done, _read_reset_done, f"path.{_RESET_DONE}.steps"),
+    "vfio.reset_done_checks_load_result": (_sugar_reset_done_checks, _read_reset_done_checks,
+                                           f"path.{_RESET_DONE}.steps"),
+    "recovery.vfio_slot_reset": (_sugar_vfio_slot_reset, _read_vfio_slot_reset, f"path.{_SLOT_RESET}.steps"),
 }

@@ -212,12 +212,41 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_restore_vc_state", "pci_restore_vc_state (drivers/pci/vc.c)", "", "§3.3",
             "restore step `vc`: for each of MFVC, VC and VC9 the function has with a saved buffer "
             "(vc_caps[] order), Port VC Control, then each VC's Resource Control"),
+    # vfio-pci's own callbacks (vfio_pci_core_err_handlers, vfio_pci_core_pm_ops): what
+    # driver.CALLBACK is for a host driver. v7.1.3 has error_detected and the two runtime-PM
+    # callbacks; the others are empty (no such callback), for a patch to add one.
+    PathDef("vfio_pci_core_aer_err_detected", "vfio_pci_core_aer_err_detected (drivers/vfio/pci/vfio_pci_core.c)",
+            "", "§5.4", "vfio-pci's error_detected: signals the user's err_trigger, votes CAN_RECOVER"),
+    PathDef("vfio_pci_core_aer_mmio_enabled", "err_handler->mmio_enabled of vfio-pci (none in v7.1.3)", "", "§5.4",
+            "vfio-pci's mmio_enabled: no handler, so its vote is not merged"),
+    PathDef("vfio_pci_core_aer_slot_reset", "err_handler->slot_reset of vfio-pci (none in v7.1.3)", "", "§5.4",
+            "vfio-pci's slot_reset: none, so recovery never restores a vfio device"),
+    PathDef("vfio_pci_core_aer_resume", "err_handler->resume of vfio-pci (none in v7.1.3)", "", "§5.4",
+            "vfio-pci's resume: none"),
+    PathDef("vfio_pci_core_aer_reset_prepare", "err_handler->reset_prepare of vfio-pci (none in v7.1.3)", "",
+            "§6.7", "vfio-pci's reset_prepare: none"),
+    PathDef("vfio_pci_core_aer_reset_done", "err_handler->reset_done of vfio-pci (none in v7.1.3; the v18 "
+            "proposal's vfio_pci_core_aer_reset_done)", "vfio_pci_core_aer_reset_done", "§6.7",
+            "vfio-pci's reset_done, at the end of pci_dev_restore: none"),
+    PathDef("vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_suspend (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_core_runtime_suspend", "§1.4",
+            "vfio-pci's runtime_suspend, inside pci_pm_runtime_suspend: D0 first (pm_save for NoSoftRst-)"),
+    PathDef("vfio_pci_core_runtime_resume", "vfio_pci_core_runtime_resume (drivers/vfio/pci/vfio_pci_core.c)",
+            "", "§1.4", "vfio-pci's runtime_resume: the wake eventfd and INTx unmask, no config access modelled"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
 PATH_BY_NAME = {p.name: p for p in PATHS}
 DRIVER_CALLBACKS = tuple(n.split(".", 1)[1] for n in PATH_NAMES if n.startswith("driver."))
 KERNEL_PATHS = tuple(n for n in PATH_NAMES if not n.startswith("driver."))
+# driver.CALLBACK -> the path that is vfio-pci's callback of that name (absent: vfio-pci has none
+# and no patch can add one: probe/remove are the bind itself, system sleep has no vfio-pci ops)
+VFIO_CALLBACK_PATHS = {
+    "error_detected": "vfio_pci_core_aer_err_detected", "mmio_enabled": "vfio_pci_core_aer_mmio_enabled",
+    "slot_reset": "vfio_pci_core_aer_slot_reset", "resume": "vfio_pci_core_aer_resume",
+    "reset_prepare": "vfio_pci_core_aer_reset_prepare", "reset_done": "vfio_pci_core_aer_reset_done",
+    "runtime_suspend": "vfio_pci_core_runtime_suspend", "runtime_resume": "vfio_pci_core_runtime_resume",
+}
 
 # pci_ers_result_t values a driver callback may return (include/linux/pci.h), in the models' codes.
 VOTES: tuple[tuple[str, str], ...] = (
@@ -423,9 +452,13 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "vfio_pci_core_enable records whether its reset attempt (the result) worked"),
     PrimitiveDef("vfio_store_saved_state", "vdev->pci_saved_state = pci_store_saved_state(pdev)", (),
                  "the open-time copy of the snapshot"),
-    PrimitiveDef("vfio_load_saved_state", "pci_load_and_free_saved_state(pdev, &vdev->pci_saved_state)", (),
-                 "the open-time copy back into the snapshot, then freed; sets the result (non-zero: nothing "
-                 "loaded); a restore_state later in the same path restores it on purpose"),
+    PrimitiveDef("vfio_load_saved_state", "pci_load_(and_free_)saved_state(pdev, vdev->pci_saved_state)",
+                 (ParamDef("free", "enum", (("true", "pci_load_and_free_saved_state (close): the copy is freed, and "
+                                                     "a restore_state later in the same path returns the device to "
+                                                     "its open-time state on purpose"),
+                                            ("false", "pci_load_saved_state: the copy is kept, and a later restore "
+                                                      "of it is one of an older snapshot (v18 reset_done)"))),),
+                 "the open-time copy back into the snapshot; sets the result (non-zero: nothing loaded)"),
     PrimitiveDef("vfio_config_init", "vfio_config_init", (),
                  "vconfig's Command and BARs, and rbar[] (BARs and ROM dword), read from the device"),
     PrimitiveDef("vfio_needs_reset", "vdev->needs_reset = value",
@@ -565,8 +598,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                      ("perm_failure", "report_perm_failure_detected: the driver's "
                                       "error_detected(pci_channel_io_perm_failure), its vote ignored"))),),
                  "one broadcast to the function below the bridge: the bound driver's callback (a host driver "
-                 "runs [driver.CALLBACK]; vfio-pci: error_detected votes CAN_RECOVER, slot_reset as [recovery] "
-                 "vfio_slot_reset says), its vote merged into the status (merge_result)"),
+                 "runs [driver.CALLBACK], vfio-pci its vfio_pci_core_aer_* path), its vote merged into the "
+                 "status (merge_result)"),
     PrimitiveDef("reset_subordinates", "pcie_do_recovery's reset_subordinates(bridge): aer_root_reset / "
                  "dpc_reset_link", (),
                  "the caller's reset: an RCiEP or RCEC gets an FLR; below a port, AER's aer_root_reset (the root "
@@ -663,6 +696,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("aer_os_owned", "host->native_aer || pcie_ports_native: the OS owns AER ([recovery] aer_native)"),
     ("rebar_ctrl_error", "the function has ReBAR and its first ReBAR Control reads all-ones (PCI_POSSIBLE_ERROR; "
                          "the read is one the caller checks)"),
+    ("vfio_saved_state", "vdev->pci_saved_state != NULL: vfio-pci holds its open-time copy of the snapshot"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

@@ -246,12 +246,14 @@ SWITCHES: tuple[SwitchDef, ...] = (
     SwitchDef("pm", "runtime_suspend_disables_ptm", "bool",
               "pci_pm_runtime_suspend disables PTM (pci_suspend_ptm) before it saves", reference="§1.5"),
     SwitchDef("vfio", "reset_done", "enum",
-              "what the vfio-pci err_handler reset_done callback does after every pci_dev_restore",
+              "what the vfio-pci err_handler reset_done callback does after every pci_dev_restore "
+              "(shorthand for [path.vfio_pci_core_aer_reset_done]'s steps)",
               (("none", "no reset_done callback (mainline)"),
                ("load_open_blob_and_restore", "pci_load_saved_state(open-time blob), then pci_restore_state "
                                               "(v18 3/4)")), "§6.7"),
     SwitchDef("vfio", "reset_done_checks_load_result", "bool",
-              "reset_done skips its restore when pci_load_saved_state fails", reference="§6.7, H3d"),
+              "reset_done skips its restore when pci_load_saved_state fails (shorthand for a check_load step "
+              "in [path.vfio_pci_core_aer_reset_done])", reference="§6.7, H3d"),
     SwitchDef("vfio", "close_on_load_failure", "enum",
               "what vfio_pci_core_disable does when loading the open-time blob fails",
               (("resave", "pci_save_state (or no restore without a working reset), as v7.1.3"),
@@ -266,7 +268,8 @@ SWITCHES: tuple[SwitchDef, ...] = (
               (("clear_then_d0", "clear Command, then PowerState = D0 (QEMU >= 10.0)"),
                ("d0_then_clear", "PowerState = D0, then clear Command (QEMU < 10.0)")), "§6.8"),
     SwitchDef("recovery", "vfio_slot_reset", "enum",
-              "what a vfio-pci slot_reset handler does in pcie_do_recovery",
+              "what a vfio-pci slot_reset handler does in pcie_do_recovery (shorthand for "
+              "[path.vfio_pci_core_aer_slot_reset]'s steps)",
               (("none", "vfio-pci has no slot_reset (mainline): nothing restores the device"),
                ("restore", "pci_restore_state from the current snapshot")), "§5.4"),
     SwitchDef("recovery", "aer_native", "bool",
