@@ -213,3 +213,24 @@ def test_a_power_up_inside_dpc_containment_leaves_the_function_unreachable():
     run(m, "pcie_do_recovery(channel=frozen, vote=can_recover, source=dpc)")
     assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch" and "MSI-X" in v.register]
     assert m.state.hw.accessible
+
+
+def test_the_callers_reset_is_a_path_per_caller(tmp_path):
+    """reset_subordinates runs the caller's path: aer_root_reset gives an RCiEP an FLR (its `flr`
+    step, `when = "rc_end"`), so a frozen CAN_RECOVER recovery of the DSA leaves it at reset
+    defaults; an overlay without that step leaves the BARs alone. dpc_reset_link's Trigger Status
+    clear is what lets the link up: without the step the function stays unreachable."""
+    prog = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=can_recover, source=aer)"
+    dsa = resolve_device("dsa")
+    base = start(dsa)
+    bar0 = base.state.hw.read(0x10, 4)
+    run(base, prog)
+    assert bar0 and base.state.hw.read(0x10, 4) != bar0 and base.state.needs_restore_after_reset
+    no_flr = start(dsa, _overlay(tmp_path, '[path.aer_root_reset]\nremove = ["flr"]\n'))
+    assert run(no_flr, prog)[-1] == RECOVERED and no_flr.state.hw.read(0x10, 4) == bar0
+    dpc = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)"
+    m = start(resolve_device("i350"))
+    assert run(m, dpc)[-1] == RECOVERED and m.state.hw.accessible
+    stuck = start(resolve_device("i350"), _overlay(tmp_path, '[path.dpc_reset_link]\nremove = ["clear_trigger"]\n'))
+    run(stuck, dpc)
+    assert not stuck.state.hw.accessible

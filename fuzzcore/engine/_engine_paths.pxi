@@ -77,6 +77,8 @@ cdef enum:
     PATH_VFIO_RESET_DONE
     PATH_VFIO_RUNTIME_SUSPEND
     PATH_VFIO_RUNTIME_RESUME
+    PATH_AER_ROOT_RESET
+    PATH_DPC_RESET_LINK
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -152,6 +154,12 @@ cdef enum:
     PRIM_RECOVERY_SAID
     PRIM_REBAR_RESTORE_SIZES
     PRIM_VC_RESTORE
+    PRIM_ROOT_AER_IRQ
+    PRIM_ROOT_ERROR_STATUS_CLEAR
+    PRIM_BUS_ERROR_RESET
+    PRIM_FLR_RESET
+    PRIM_DPC_CLEAR_TRIGGER
+    PRIM_WAIT_SECONDARY_BUS
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -200,6 +208,8 @@ cdef enum:
     COND_AER_OS_OWNED
     COND_REBAR_CTRL_ERROR
     COND_VFIO_SAVED_STATE
+    COND_RC_END
+    COND_ROOT_AER_NATIVE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -232,7 +242,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_restore_rebar_state", "pci_restore_vc_state",
                      "vfio_pci_core_aer_err_detected", "vfio_pci_core_aer_mmio_enabled",
                      "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume", "vfio_pci_core_aer_reset_prepare",
-                     "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume")
+                     "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume",
+                     "aer_root_reset", "dpc_reset_link")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -249,7 +260,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "cap_restore", "cap_write", "tph_restore_st", "cap_save", "tph_save_st", "save_l1ss",
                           "vc_save", "cap_write_back", "ers_status", "ers_report", "reset_subordinates",
                           "clear_error_status", "recovery_said", "rebar_restore_sizes",
-                          "vc_restore")
+                          "vc_restore", "root_aer_irq", "root_error_status_clear", "bus_error_reset",
+                          "flr_reset", "dpc_clear_trigger", "wait_secondary_bus")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -260,7 +272,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
                           "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
                           "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
-                          "rebar_ctrl_error", "vfio_saved_state")
+                          "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -380,6 +392,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     elif c == COND_VFIO_SAVED_STATE:
         v = m.st.vfio.blob.present != 0                 # vdev->pci_saved_state
+    elif c == COND_RC_END:
+        v = m.d.fn.caps.exp_type == 0x9 or m.d.fn.caps.exp_type == 0xA   # RC_END, RC_EC
+    elif c == COND_ROOT_AER_NATIVE:
+        v = root_aer(m) != 0 and m.pol.aer_native != 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -554,8 +570,21 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.ers_status = VOTE_RESULT[a + 1]           # paths.VOTES without "arg"
         elif p == PRIM_ERS_REPORT:
             ers_report(m, a, arg)
-        elif p == PRIM_RESET_SUBORDINATES:
-            result = 0 if reset_subordinates(m, m.recovery_dpc) == ERS_RECOVERED else ERS_DISCONNECT
+        elif p == PRIM_RESET_SUBORDINATES:             # the reset the caller passed: dpc_handler's or aer_isr's
+            result = 0 if run_path(m, PATH_DPC_RESET_LINK if m.recovery_dpc else PATH_AER_ROOT_RESET, arg) == 0 \
+                else ERS_DISCONNECT
+        elif p == PRIM_ROOT_AER_IRQ:
+            root_aer_irq(m, a == 1)                     # paths order: disable, enable
+        elif p == PRIM_ROOT_ERROR_STATUS_CLEAR:
+            root_error_status_clear(m)
+        elif p == PRIM_BUS_ERROR_RESET:
+            result = bus_error_reset(m)
+        elif p == PRIM_FLR_RESET:
+            result = pcie_flr(m)
+        elif p == PRIM_DPC_CLEAR_TRIGGER:
+            dpc_clear_trigger(m)
+        elif p == PRIM_WAIT_SECONDARY_BUS:
+            result = pci_bridge_wait_for_secondary_bus(m)
         elif p == PRIM_CLEAR_ERROR_STATUS:
             clear_error_status(m, m.recovery_dpc)
         elif p == PRIM_VC_RESTORE:

@@ -247,36 +247,31 @@ cdef int error_detected(Machine *m, int channel, int vote) noexcept nogil:
     return ERS_NONE if m.d.header_type == 1 else ERS_NO_AER_DRIVER
 
 
-cdef int reset_subordinates(Machine *m, int source_dpc) noexcept nogil:
-    """aer_root_reset (FLR for RCiEP/RCEC, else bus reset without restore) or dpc_reset_link."""
-    cdef int rc
-    cdef int t = m.d.fn.caps.exp_type
-    if t == 0x9 or t == 0xA:
-        rc = pcie_flr(m)
-    elif source_dpc:
-        rc = dpc_reset_link(m)
-    elif m.d.has_port:
-        rc = aer_root_reset(m)
-    else:
-        rc = ENOTTY_
-    return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
+cdef int root_aer(Machine *m) noexcept nogil:
+    """reset._root_aer: root->aer_cap when the port above is a root port (one further up is not
+    modelled)."""
+    return m.d.port.caps.aer if m.d.port.caps.exp_type == 0x4 else 0
 
 
-cdef int aer_root_reset(Machine *m) noexcept nogil:
-    """aer_root_reset (drivers/pci/pcie/aer.c) for a device below a port: with native AER the root
-    port's AER interrupt masked (aer_disable_irq), pci_bus_error_reset, Root Error Status written
-    back and the interrupt unmasked (aer_enable_irq); only when the port above is the root port
-    (pcie_find_root_port; one further up is not modelled)."""
-    cdef int aer = m.d.port.caps.aer if m.d.port.caps.exp_type == 0x4 else 0
-    cdef bint native = aer != 0 and m.pol.aer_native
-    cdef int rc
-    if native:
-        port_write(m, aer + 0x2C, 4, port_read(m, aer + 0x2C, 4) & ~(<uint32_t>0x7))
-    rc = pci_bus_error_reset(m)
-    if native:
+cdef void root_aer_irq(Machine *m, bint enable) noexcept nogil:
+    """reset.root_aer_irq: aer_disable_irq / aer_enable_irq on the root port."""
+    cdef int aer = root_aer(m)
+    cdef uint32_t cmd
+    if aer:
+        cmd = port_read(m, aer + 0x2C, 4)
+        port_write(m, aer + 0x2C, 4, (cmd | 0x7) if enable else (cmd & ~(<uint32_t>0x7)))
+
+
+cdef void root_error_status_clear(Machine *m) noexcept nogil:
+    """reset.root_error_status_clear: Root Error Status read and written back."""
+    cdef int aer = root_aer(m)
+    if aer:
         port_write(m, aer + 0x30, 4, port_read(m, aer + 0x30, 4))
-        port_write(m, aer + 0x2C, 4, port_read(m, aer + 0x2C, 4) | 0x7)
-    return rc
+
+
+cdef int bus_error_reset(Machine *m) noexcept nogil:
+    """reset.bus_error_reset: pci_bus_error_reset, -ENOTTY without a port above."""
+    return pci_bus_error_reset(m) if m.d.has_port else ENOTTY_
 
 
 cdef void dpc_containment(Machine *m) noexcept nogil:
@@ -295,18 +290,10 @@ cdef void dpc_containment(Machine *m) noexcept nogil:
     m.step = prev
 
 
-cdef int dpc_reset_link(Machine *m) noexcept nogil:
-    """dpc_reset_link (drivers/pci/pcie/dpc.c): clear DPC Trigger Status (RW1CS) so the port leaves
-    containment and the link retrains (the function answers again), then
-    pci_bridge_wait_for_secondary_bus; no Bridge Control write."""
-    cdef int prev = m.step
-    cdef int rc
-    m.step = STEP_DPC_RESET_LINK
+cdef void dpc_clear_trigger(Machine *m) noexcept nogil:
+    """reset.dpc_clear_trigger: DPC Trigger Status cleared on the port, which leaves containment."""
     port_write(m, m.d.port.caps.dpc + 0x08, 2, 0x0001)
     m.st.accessible = m.st.powered
-    rc = pci_bridge_wait_for_secondary_bus(m)
-    m.step = prev
-    return rc
 
 
 cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:

@@ -135,6 +135,11 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = result != 0 and not m.state.vfio.reset_works
     elif name == "vfio_saved_state":
         value = m.state.vfio.blob is not None
+    elif name == "rc_end":
+        value = m.caps.exp_type in (0x9, 0xA)                   # PCI_EXP_TYPE_RC_END, PCI_EXP_TYPE_RC_EC
+    elif name == "root_aer_native":
+        from .reset import _root_aer
+        value = bool(_root_aer(m)) and bool(m.policy.switch("recovery.aer_native"))
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -386,6 +391,24 @@ def _run(m, name: str, arg) -> int:
         elif do == "vc_restore":
             from .restore import vc_restore
             vc_restore(m, st.param("cap"), st.param("part"))
+        elif do == "root_aer_irq":
+            from .reset import root_aer_irq
+            root_aer_irq(m, st.param("state") == "enable")
+        elif do == "root_error_status_clear":
+            from .reset import root_error_status_clear
+            root_error_status_clear(m)
+        elif do == "bus_error_reset":
+            from .reset import bus_error_reset
+            result = bus_error_reset(m)
+        elif do == "flr_reset":
+            from .reset import pcie_flr
+            result = pcie_flr(m)
+        elif do == "dpc_clear_trigger":
+            from .reset import dpc_clear_trigger
+            dpc_clear_trigger(m)
+        elif do == "wait_secondary_bus":
+            from .reset import pci_bridge_wait_for_secondary_bus
+            result = pci_bridge_wait_for_secondary_bus(m)
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
         else:

@@ -236,36 +236,31 @@ def _error_detected(m, channel: str, vote: str) -> int:
     return ERS_NONE if m.profile.header_type == 1 else ERS_NO_AER_DRIVER
 
 
-def _reset_subordinates(m, source: str) -> int:
-    """aer_root_reset (FLR for RCiEP/RCEC, else bus reset without restore) or dpc_reset_link."""
-    if m.caps.exp_type in (0x9, 0xA):
-        rc = pcie_flr(m)
-    elif source == "dpc":
-        rc = dpc_reset_link(m)
-    elif m.state.port is not None:
-        rc = _aer_root_reset(m)
-    else:
-        rc = ENOTTY
-    return ERS_RECOVERED if rc == 0 else ERS_DISCONNECT
-
-
-def _aer_root_reset(m) -> int:
-    """aer_root_reset (drivers/pci/pcie/aer.c) for a device below a port: with native AER the root
-    port's AER interrupt is masked (aer_disable_irq: Root Error Command &= ~COR|NONFATAL|FATAL),
-    pci_bus_error_reset, then Root Error Status written back and the interrupt unmasked
-    (aer_enable_irq). The root port is pcie_find_root_port(); the model has it only when the port
-    above the device is one: a root port further up is not modelled."""
-    aer = m.port_caps.aer if m.port_caps.exp_type == PCI_EXP_TYPE_ROOT_PORT else 0
-    native = aer and m.policy.switch("recovery.aer_native")
-    if native:
+def root_aer_irq(m, enable: bool) -> None:
+    """aer_disable_irq / aer_enable_irq on the root port above the function (path primitive)."""
+    aer = _root_aer(m)
+    if aer:
         cmd = m.io.read(aer + PCI_ERR_ROOT_COMMAND, 4, "port")
-        m.io.write(aer + PCI_ERR_ROOT_COMMAND, 4, cmd & ~ROOT_PORT_INTR_ON_MESG_MASK, "port")
-    rc = pci_bus_error_reset(m)
-    if native:
+        value = cmd | ROOT_PORT_INTR_ON_MESG_MASK if enable else cmd & ~ROOT_PORT_INTR_ON_MESG_MASK
+        m.io.write(aer + PCI_ERR_ROOT_COMMAND, 4, value, "port")
+
+
+def root_error_status_clear(m) -> None:
+    """aer_root_reset's "Clear Root Error Status": read and written back (path primitive)."""
+    aer = _root_aer(m)
+    if aer:
         m.io.write(aer + PCI_ERR_ROOT_STATUS, 4, m.io.read(aer + PCI_ERR_ROOT_STATUS, 4, "port"), "port")
-        cmd = m.io.read(aer + PCI_ERR_ROOT_COMMAND, 4, "port")
-        m.io.write(aer + PCI_ERR_ROOT_COMMAND, 4, cmd | ROOT_PORT_INTR_ON_MESG_MASK, "port")
-    return rc
+
+
+def _root_aer(m) -> int:
+    """root->aer_cap of pcie_find_root_port(): the model has the root port only when it is the port
+    above the device (a root port further up is not modelled)."""
+    return m.port_caps.aer if m.port_caps.exp_type == PCI_EXP_TYPE_ROOT_PORT else 0
+
+
+def bus_error_reset(m) -> int:
+    """Path primitive bus_error_reset: pci_bus_error_reset, -ENOTTY without a port above."""
+    return pci_bus_error_reset(m) if m.state.port is not None else ENOTTY
 
 
 def _dpc_containment(m) -> None:
@@ -282,15 +277,12 @@ def _dpc_containment(m) -> None:
         cfg[m.port_caps.dpc + PCI_EXP_DPC_STATUS] |= PCI_EXP_DPC_STATUS_TRIGGER | PCI_EXP_DPC_STATUS_TRIGGER_RSN_FE
 
 
-def dpc_reset_link(m) -> int:
-    """dpc_reset_link (drivers/pci/pcie/dpc.c): the link is already down; DPC Trigger Status is
-    written to clear (RW1CS) so the port leaves containment, the link retrains and the function
-    answers again; then pci_bridge_wait_for_secondary_bus. It never touches Bridge Control (no
-    secondary bus reset). The RP PIO wait (dpc_wait_rp_inactive) finds the port idle."""
-    with m.in_step("dpc_reset_link"):
-        m.io.write(m.port_caps.dpc + PCI_EXP_DPC_STATUS, 2, PCI_EXP_DPC_STATUS_TRIGGER, "port")
-        m.state.hw.accessible = m.state.hw.powered
-        return pci_bridge_wait_for_secondary_bus(m)
+def dpc_clear_trigger(m) -> None:
+    """dpc_reset_link's Trigger Status clear (path primitive dpc_clear_trigger): RW1CS, so the port
+    leaves containment, the link retrains and the function answers again. dpc_reset_link never
+    touches Bridge Control (no secondary bus reset)."""
+    m.io.write(m.port_caps.dpc + PCI_EXP_DPC_STATUS, 2, PCI_EXP_DPC_STATUS_TRIGGER, "port")
+    m.state.hw.accessible = m.state.hw.powered
 
 
 def _clear_error_status(m, target: str) -> None:
@@ -337,8 +329,11 @@ def ers_report(m, callback: str, vote: str) -> None:
 
 
 def reset_subordinates(m) -> int:
-    """The caller's reset_subordinates (path primitive): 0 when it returned RECOVERED."""
-    return 0 if _reset_subordinates(m, m.recovery_source) == ERS_RECOVERED else ERS_DISCONNECT
+    """The caller's reset_subordinates (path primitive): dpc_handler passes dpc_reset_link, aer_isr
+    aer_root_reset, each a policy path whose result 0 is RECOVERED; 0 when it returned RECOVERED."""
+    from .paths import run_path
+    rc = run_path(m, "dpc_reset_link" if m.recovery_source == "dpc" else "aer_root_reset")
+    return 0 if rc == 0 else ERS_DISCONNECT
 
 
 def clear_error_status(m) -> None:

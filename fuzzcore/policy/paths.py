@@ -233,6 +233,12 @@ PATHS: tuple[PathDef, ...] = (
             "vfio-pci's runtime_suspend, inside pci_pm_runtime_suspend: D0 first (pm_save for NoSoftRst-)"),
     PathDef("vfio_pci_core_runtime_resume", "vfio_pci_core_runtime_resume (drivers/vfio/pci/vfio_pci_core.c)",
             "", "§1.4", "vfio-pci's runtime_resume: the wake eventfd and INTx unmask, no config access modelled"),
+    PathDef("aer_root_reset", "aer_root_reset (drivers/pci/pcie/aer.c)", "", "§5.4",
+            "AER's reset_subordinates: the root port's AER interrupt masked, an FLR (RCiEP/RCEC) or "
+            "pci_bus_error_reset, Root Error Status cleared, the interrupt unmasked"),
+    PathDef("dpc_reset_link", "dpc_reset_link (drivers/pci/pcie/dpc.c)", "dpc_reset_link", "§5.4",
+            "DPC's reset_subordinates: the link is already down; Trigger Status cleared, then the wait for "
+            "the secondary bus"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -602,9 +608,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "status (merge_result)"),
     PrimitiveDef("reset_subordinates", "pcie_do_recovery's reset_subordinates(bridge): aer_root_reset / "
                  "dpc_reset_link", (),
-                 "the caller's reset: an RCiEP or RCEC gets an FLR; below a port, AER's aer_root_reset (the root "
-                 "port's AER interrupt masked around pci_bus_error_reset) or DPC's dpc_reset_link; sets the "
-                 "result (0 when it returned RECOVERED)"),
+                 "the reset the caller passed: [path.dpc_reset_link] for a DPC event (dpc_handler), else "
+                 "[path.aer_root_reset] (aer_isr); sets the result (0 when it returned RECOVERED, i.e. the "
+                 "path's result was 0)"),
     PrimitiveDef("clear_error_status", "pcie_clear_device_status + pci_aer_clear_nonfatal_status", (),
                  "DEVSTA's error bits and the non-fatal Uncorrectable Status bits written to clear, on the device "
                  "that detected the error (the function for AER, its port for DPC)"),
@@ -629,6 +635,25 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "one part of one VC capability's restore; nothing without the capability or its buffer (the "
                  "loop's continue). Arbitration tables are not modelled, nor the link partner's end of "
                  "pci_vc_enable"),
+    PrimitiveDef("root_aer_irq", "aer_disable_irq / aer_enable_irq (drivers/pci/pcie/aer.c)",
+                 (ParamDef("state", "enum", (("disable", "Root Error Command &= ~(COR|NONFATAL|FATAL)_ERR_REPORTING_EN"),
+                                             ("enable", "Root Error Command |= the three"))),),
+                 "the root port's AER interrupt, read-modify-write of its Root Error Command (the port above "
+                 "the function; nothing unless it is a root port with AER)"),
+    PrimitiveDef("root_error_status_clear", "pci_read_config_dword(root, aer + PCI_ERR_ROOT_STATUS) written back", (),
+                 "the root port's Root Error Status written to clear what it holds (nothing unless the port "
+                 "above is a root port with AER)"),
+    PrimitiveDef("bus_error_reset", "pci_bus_error_reset(dev)", (),
+                 "a secondary bus reset by the port above, no save, no restore, no callbacks; sets the result "
+                 "(-ENOTTY without an upstream port)"),
+    PrimitiveDef("flr_reset", "pcie_reset_flr(dev, PCI_RESET_DO_RESET)", (),
+                 "an FLR of the function (-ENOTTY without FLR capability); sets the result"),
+    PrimitiveDef("dpc_clear_trigger", "pci_write_config_word(pdev, cap + PCI_EXP_DPC_STATUS, PCI_EXP_DPC_STATUS_TRIGGER)",
+                 (), "DPC Trigger Status cleared on the port (RW1CS): the port leaves containment, the link "
+                     "retrains and the function answers again"),
+    PrimitiveDef("wait_secondary_bus", "pci_bridge_wait_for_secondary_bus(port)", (),
+                 "after a reset of the link: below a fast port with DLLLARC the link must be up again (-ENOTTY "
+                 "when Link Status has DLLLA clear); sets the result"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -697,6 +722,11 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("rebar_ctrl_error", "the function has ReBAR and its first ReBAR Control reads all-ones (PCI_POSSIBLE_ERROR; "
                          "the read is one the caller checks)"),
     ("vfio_saved_state", "vdev->pci_saved_state != NULL: vfio-pci holds its open-time copy of the snapshot"),
+    ("rc_end", "pci_pcie_type(dev) is PCI_EXP_TYPE_RC_END or PCI_EXP_TYPE_RC_EC (a Root Complex Integrated "
+               "Endpoint or Event Collector)"),
+    ("root_aer_native", "(host->native_aer || pcie_ports_native) && root->aer_cap: the OS owns AER ([recovery] "
+                        "aer_native) and the port above the function is a root port with AER (pcie_find_root_port; "
+                        "a root port further up is not modelled)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
