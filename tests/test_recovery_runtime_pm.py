@@ -3,7 +3,7 @@ the bridge (pci_walk_bridge(bridge, pci_pm_runtime_get_sync, NULL)), so the driv
 its slot_reset restore see a device in D0; on both models."""
 
 from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
-from fuzzcore.model.state import D0
+from fuzzcore.model.state import D0, D3HOT
 from fuzzcore.program.fzs import parse_program
 
 
@@ -21,7 +21,8 @@ def test_recovery_resumes_a_runtime_suspended_device_before_the_slot_reset_resto
     """)
     assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
     run(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
-    assert not m.state.dev.rpm_suspended and m.state.dev.current_state == D0
+    # pci_pm_runtime_put at the end: power/control is auto, so the idle device suspends again
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state == D3HOT
     assert m.state.dev.error_state == "normal"
     assert not [v for v in m.oracle.violations if v.invariant == "restore_outside_d0"]
     assert m.state.hw.read(0x72, 2) & 0x8000        # the slot_reset restore re-enabled MSI-X in D0
@@ -40,7 +41,8 @@ def test_under_dpc_the_runtime_resume_meets_a_contained_device():
         pci_pm_runtime_suspend()
         pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)
     """)
-    assert not m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
+    # pci_pm_runtime_put: suspended again, but "State of device not saved" (current_state D3cold)
+    assert m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
     assert m.state.dev.current_state == 4                # PCI_D3cold, from the all-ones PMCSR
     assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 0       # PMCSR: the hardware is in D0 after the link retrained
 

@@ -163,3 +163,17 @@ def test_linux_6_12_thaw_still_clears_state_saved(tmp_path, both):
     assert not run(prog, f"linux-7.1+linux-6.12+{drv}").state.dev.state_saved
     assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:3] == [
         "save_unbound", "unknown_unbound", "stop_unbound"]
+
+
+def test_a_device_user_space_let_runtime_suspend_is_suspended_again_by_each_put(both):
+    """Row 28 of docs/validation.md: power/control = auto (the op pci_pm_runtime_suspend) lets the
+    PM core suspend the idle device again wherever it drops the reference it took: after the
+    thaw (device_complete's pm_runtime_put), after recovery (pci_pm_runtime_put) and after a sysfs
+    reset (reset_store). power/control = on (pci_pm_runtime_resume) stops that."""
+    for tail in ("pm_system_sleep(transition=hibernate_thaw, power=kept)",
+                 "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)",
+                 "pci_reset_function(method=auto)"):
+        m = run(f"pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\n{tail}")
+        assert m.state.dev.rpm_suspended and m.state.hw.read(PMCSR, 2) & 3 == D3HOT, tail
+        m = run(f"pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_pm_runtime_resume()\n{tail}")
+        assert not m.state.dev.rpm_suspended and m.state.hw.read(PMCSR, 2) & 3 == D0, tail

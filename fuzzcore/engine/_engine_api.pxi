@@ -860,7 +860,7 @@ cdef class Engine:
             "ptm_suspended": bool(dev.ptm_suspended), "sriov": (dev.sriov_ctrl, dev.sriov_num_vfs, dev.sriov_pgsz),
             "error_state": _ERROR_STATES[dev.error_state], "driver": _DRIVERS[dev.driver],
             "partial_load": bool(dev.partial_load), "ltr_path": bool(dev.ltr_path),
-            "rpm_suspended": bool(dev.rpm_suspended),
+            "rpm_suspended": bool(dev.rpm_suspended), "rpm_auto": bool(dev.rpm_auto),
             "vfio": {"registered": bool(v.registered), "open": bool(v.open),
                      "blob": self._blob(&v.blob, self.m.blob_pool),
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),

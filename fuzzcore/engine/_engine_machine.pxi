@@ -137,6 +137,7 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
             pci_pm_runtime_suspend(m)
         return EINVAL_ if m.d.header_type == 1 else EBUSY_
     dev.driver = driver
+    dev.rpm_auto = 0            # machine._bind: the new driver's probe holds a reference
     if driver == DRV_VFIO:
         vfio_register(m)
     elif driver == DRV_HOST:
@@ -168,9 +169,11 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
         return pcie_do_recovery(m, a[0], a[1], a[2])
     if code == OP_PCI_SET_POWER_STATE:
         return pci_set_power_state(m, POWER_ARG[a[0]])
-    if code == OP_PCI_PM_RUNTIME_SUSPEND:
+    if code == OP_PCI_PM_RUNTIME_SUSPEND:              # power.runtime_allow
+        m.st.dev.rpm_auto = 1
         return pci_pm_runtime_suspend(m)
-    if code == OP_PCI_PM_RUNTIME_RESUME:
+    if code == OP_PCI_PM_RUNTIME_RESUME:               # power.runtime_forbid
+        m.st.dev.rpm_auto = 0
         return pci_pm_runtime_resume(m)
     if code == OP_PCI_ASSIGN_BAR:
         return pci_assign_bar(m, a[0], a[1])

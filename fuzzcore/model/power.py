@@ -199,6 +199,21 @@ def pci_pm_runtime_suspend(m) -> int:
     return 0
 
 
+def runtime_allow(m) -> int:
+    """The op pci_pm_runtime_suspend: user space lets an idle device runtime-suspend (power/control
+    = auto: pm_runtime_allow -> rpm_idle -> rpm_suspend). The device stays allowed, so a later
+    pm_runtime_put that leaves it idle suspends it again (the `runtime_idle` condition)."""
+    m.state.dev.rpm_auto = True
+    return pci_pm_runtime_suspend(m)
+
+
+def runtime_forbid(m) -> int:
+    """The op pci_pm_runtime_resume: power/control = on (pm_runtime_forbid: a usage reference
+    held, rpm_resume), so no later put suspends the device."""
+    m.state.dev.rpm_auto = False
+    return pci_pm_runtime_resume(m)
+
+
 def pci_pm_runtime_resume(m) -> int:
     """rpm_resume -> pci_pm_runtime_resume: the policy path (pci_pm_default_resume_early:
     pci_power_up, which re-writes no BAR, then pci_restore_state, PME restore; pci_resume_ptm;

@@ -107,6 +107,7 @@ class KernelDev:
     partial_load: bool = False            # a pci_load_saved_state failed half way (H3d)
     ltr_path: bool = False                # pci_configure_ltr enabled LTR here (bridges: on an LTR path)
     rpm_suspended: bool = False           # dev->power.runtime_status == RPM_SUSPENDED
+    rpm_auto: bool = False                # power/control = auto and no driver reference: idle suspends it
 
     def buffer(self, cap_id: int, extended: bool) -> CapBuffer | None:
         """pci_find_saved_cap / pci_find_saved_ext_cap."""

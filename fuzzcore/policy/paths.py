@@ -727,6 +727,9 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("root_aer_native", "(host->native_aer || pcie_ports_native) && root->aer_cap: the OS owns AER ([recovery] "
                         "aer_native) and the port above the function is a root port with AER (pcie_find_root_port; "
                         "a root port further up is not modelled)"),
+    ("runtime_idle", "rpm_idle would suspend a device that is not vfio-pci's: active, runtime PM allowed "
+                     "(power/control = auto, the op pci_pm_runtime_suspend) and no driver reference held "
+                     "(a bind clears it)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

@@ -509,25 +509,10 @@ MODEL_GAPS = (
     ("pci_enable_msi", lambda a, c, op: op.model_rc == 0 and -22 in op.guest_rcs,
      "__pci_enable_msi_range (drivers/pci/msi/msi.c) returns -EINVAL unless current_state is D0; "
      "the model's pci_enable_msi enables MSI in D3hot"),
-    # Open (docs/validation.md row 28): found by the pm_system_sleep actor, not fixed in the model.
-    # (Row 27, the port's own sleep phases, is PORT_SET_ASIDE: the port is not compared there.)
-    ("pm_system_sleep", lambda a, c, op: _runtime_resuspend(op, c),
-     "device_complete (drivers/base/power/main.c) ends with pm_runtime_put: rpm_idle -> "
-     "pci_pm_runtime_idle -> rpm_suspend runtime-suspends again (pci_finish_runtime_suspend: "
-     "D3hot) a device whose runtime PM is allowed (the guest's pci_pm_runtime_suspend sets "
-     "power/control = auto) after pci_pm_freeze runtime-resumed it; the model's pm_runtime_put "
-     "path suspends only a closed vfio-pci device. Asynchronous: the write may land after the op"),
+    # (Row 27, the port's own sleep phases, is PORT_SET_ASIDE: the port is not compared there.
+    # Row 28, device_complete's runtime re-suspend, is fixed: [path.pm_runtime_put]'s
+    # `runtime_idle` step.)
 )
-
-
-def _runtime_resuspend(op, caps) -> bool:
-    """A pm_system_sleep op whose first differing write is the kernel's D3hot write to PMCSR after
-    the model's last write: the runtime re-suspend of MODEL_GAPS."""
-    k = op.first_write_mismatch
-    if k < len(op.model_writes) or k >= len(op.guest_writes) or not caps.pm:
-        return False
-    w = op.guest_writes[k]
-    return (w.target, w.offset) == ("dev", caps.pm + 4) and w.value & 3 == 3
 
 
 def gap_for(pc: ProgramComparison) -> str:

@@ -79,12 +79,11 @@ def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, a
     else:
         c += [make_call("pci_bind_driver", driver=rng.choice(("vfio", "host"))), reset, make_call("pci_reset_bus")]
     # system sleep, whatever is bound (the upstream port is not compared in it: docs/validation.md
-    # row 27); not hibernate_thaw of a host driver's runtime-suspended device: device_complete's
-    # pm_runtime_put suspends it again, which the model does not do (row 28)
-    sleeps = [make_call("pm_system_sleep", transition="s2idle", power="kept")]
-    if not (s.driver == "host" and s.suspended):
-        sleeps.append(make_call("pm_system_sleep", transition="hibernate_thaw", power=rng.choice(("kept", "lost"))))
-    c.append(rng.choice(sleeps))
+    # row 27), a host driver's runtime-suspended device too (row 28: device_complete's
+    # pm_runtime_put suspends it again after the thaw)
+    c.append(rng.choice([make_call("pm_system_sleep", transition="s2idle", power="kept"),
+                         make_call("pm_system_sleep", transition="hibernate_thaw",
+                                   power=rng.choice(("kept", "lost")))]))
     return [x for x in c if not call_validatable(x)]
 
 
