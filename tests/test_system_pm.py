@@ -177,3 +177,22 @@ def test_a_device_user_space_let_runtime_suspend_is_suspended_again_by_each_put(
         assert m.state.dev.rpm_suspended and m.state.hw.read(PMCSR, 2) & 3 == D3HOT, tail
         m = run(f"pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_pm_runtime_resume()\n{tail}")
         assert not m.state.dev.rpm_suspended and m.state.hw.read(PMCSR, 2) & 3 == D0, tail
+
+
+def test_power_up_is_a_path_and_its_bar_rewrite_is_one_step(tmp_path, both):
+    """pci_set_power_state(D0) runs [path.pci_set_full_power_state]: pci_power_up reports a
+    possible soft reset of a NoSoftRst- device leaving D3hot, and its `bars` step re-writes the
+    BARs (pci_restore_bars). An overlay without that step leaves them at the reset's zero."""
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("pci_set_full_power_state")] == [
+        "power_up", "d0_anyway", "failed", "update", "bars", "done"]
+    assert [s.do for s in p.path("pci_power_up")][:3] == ["platform_power_on", "set_current_state", "fail"]
+    prog = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\npci_set_power_state(state=d0)"
+    bar0 = run("pci_bind_driver(driver=host)", device="nic-82576").state.hw.read(0x10, 4)
+    m = run(prog, device="nic-82576")                          # NoSoftRst-: D3hot->D0 resets it
+    assert bar0 and m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) == bar0
+    f = tmp_path / "no-bars.toml"
+    f.write_text('[overlay]\nname = "no-bars"\ndescription = "d"\ncommit = ""\nreference = ""\n'
+                 '[path.pci_set_full_power_state]\nremove = ["bars"]\n')
+    m = run(prog, f"linux-7.1+{f}", device="nic-82576")
+    assert m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) & ~0xF == 0

@@ -79,6 +79,8 @@ cdef enum:
     PATH_VFIO_RUNTIME_RESUME
     PATH_AER_ROOT_RESET
     PATH_DPC_RESET_LINK
+    PATH_PCI_POWER_UP
+    PATH_PCI_SET_FULL_POWER_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -160,6 +162,12 @@ cdef enum:
     PRIM_FLR_RESET
     PRIM_DPC_CLEAR_TRIGGER
     PRIM_WAIT_SECONDARY_BUS
+    PRIM_PLATFORM_POWER_ON
+    PRIM_SET_CURRENT_STATE
+    PRIM_PMCSR_WRITE
+    PRIM_SET_RESULT
+    PRIM_RESTORE_BARS
+    PRIM_RETURN
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -211,6 +219,12 @@ cdef enum:
     COND_RC_END
     COND_ROOT_AER_NATIVE
     COND_RUNTIME_IDLE
+    COND_PM_CAP
+    COND_DISCONNECTED
+    COND_PMCSR_ALL_ONES
+    COND_PMCSR_D0
+    COND_PMCSR_SOFT_RESET
+    COND_RESULT_ERROR
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -244,7 +258,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_aer_err_detected", "vfio_pci_core_aer_mmio_enabled",
                      "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume", "vfio_pci_core_aer_reset_prepare",
                      "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume",
-                     "aer_root_reset", "dpc_reset_link")
+                     "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -262,7 +276,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vc_save", "cap_write_back", "ers_status", "ers_report", "reset_subordinates",
                           "clear_error_status", "recovery_said", "rebar_restore_sizes",
                           "vc_restore", "root_aer_irq", "root_error_status_clear", "bus_error_reset",
-                          "flr_reset", "dpc_clear_trigger", "wait_secondary_bus")
+                          "flr_reset", "dpc_clear_trigger", "wait_secondary_bus", "platform_power_on",
+                          "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -274,7 +289,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "source_live", "root_error_regs", "sriov_vf_enabled", "pcie", "pcix", "pcix_buffer", "aer_native",
                           "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
                           "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native",
-                          "runtime_idle")
+                          "runtime_idle", "pm_cap", "disconnected", "pmcsr_all_ones", "pmcsr_d0",
+                          "pmcsr_soft_reset", "result_error")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -394,6 +410,18 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = result != 0 and not m.st.vfio.reset_works  # vfio_pci_core_disable's goto out
     elif c == COND_VFIO_SAVED_STATE:
         v = m.st.vfio.blob.present != 0                 # vdev->pci_saved_state
+    elif c == COND_PM_CAP:
+        v = m.d.fn.caps.pm != 0
+    elif c == COND_DISCONNECTED:
+        v = m.st.dev.error_state == ERR_PERM_FAILURE
+    elif c == COND_PMCSR_ALL_ONES:
+        v = io_read_checked(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) == 0xFFFF   # PCI_POSSIBLE_ERROR(pmcsr)
+    elif c == COND_PMCSR_D0:
+        v = (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK) == D0
+    elif c == COND_PMCSR_SOFT_RESET:
+        v = pmcsr_need_restore(m)
+    elif c == COND_RESULT_ERROR:
+        v = result < 0
     elif c == COND_RUNTIME_IDLE:
         v = m.st.dev.driver != DRV_VFIO and m.st.dev.rpm_auto != 0 and not m.st.dev.rpm_suspended
     elif c == COND_RC_END:
@@ -518,7 +546,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_CLEAR_STATE_SAVED:
             m.st.dev.state_saved = 0
         elif p == PRIM_POWER_UP:
-            pci_power_up(m)
+            result = pci_power_up(m)
         elif p == PRIM_FAIL:
             result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else ENOMEM_))   # enotty, eio, einval, enomem
             break
@@ -589,6 +617,23 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             dpc_clear_trigger(m)
         elif p == PRIM_WAIT_SECONDARY_BUS:
             result = pci_bridge_wait_for_secondary_bus(m)
+        elif p == PRIM_PLATFORM_POWER_ON:
+            platform_power_on(m)
+        elif p == PRIM_SET_CURRENT_STATE:
+            m.st.dev.current_state = D0 if a == 0 else D3COLD   # paths order: d0, d3cold
+        elif p == PRIM_PMCSR_WRITE:
+            if a == 0:                                  # zero: the entire word
+                pmcsr_write(m, 0)
+            else:                                       # d3hot: read-modify-write of PowerState
+                pmcsr_write(m, (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2)
+                                & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
+        elif p == PRIM_SET_RESULT:
+            result = a                                  # paths order: "0", "1"
+        elif p == PRIM_RETURN:
+            result = a                                  # paths order: "0", "1"
+            break
+        elif p == PRIM_RESTORE_BARS:
+            pci_restore_bars(m)
         elif p == PRIM_CLEAR_ERROR_STATUS:
             clear_error_status(m, m.recovery_dpc)
         elif p == PRIM_VC_RESTORE:

@@ -88,38 +88,21 @@ cdef void pci_restore_bars(Machine *m) noexcept nogil:
 
 
 cdef int pci_power_up(Machine *m) noexcept nogil:
-    """power.pci_power_up (drivers/pci/pci.c): PowerState D0, current_state D0; 1 when a
-    D3hot->D0 soft reset may have happened. It restores nothing (callers do)."""
-    cdef int pm = m.d.fn.caps.pm
-    cdef uint32_t pmcsr
-    cdef int state
-    cdef bint need_restore
-    platform_power_on(m)
-    if not pm:                      # power.pci_power_up: no PMCSR to read, D0 (no platform state)
-        m.st.dev.current_state = D0
-        return 0
-    if not m.st.accessible:
-        m.st.dev.current_state = D3COLD
-        return EIO_
-    pmcsr = io_read(m, pm + PCI_PM_CTRL, 2)
-    state = pmcsr & PCI_PM_CTRL_STATE_MASK
-    need_restore = ((state == D3HOT or m.st.dev.current_state >= D3HOT)
-                    and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
-    if state != D0:
-        pmcsr_write(m, 0)
-    m.st.dev.current_state = D0
-    return 1 if need_restore else 0
+    """power.pci_power_up: the policy path pci_power_up; 1 when a D3hot->D0 soft reset may have
+    happened, -EIO without PM or when PMCSR reads all-ones."""
+    return run_path(m, PATH_PCI_POWER_UP, 0)
 
 
 cdef int pci_set_full_power_state(Machine *m) noexcept nogil:
-    """power.pci_set_full_power_state (drivers/pci/pci.c): pci_power_up, then the BARs
-    re-written when it reported a possible soft reset."""
-    cdef int rc = pci_power_up(m)
-    if rc < 0:
-        return rc
-    if rc > 0:
-        pci_restore_bars(m)
-    return 0
+    """power.pci_set_full_power_state: the policy path of that name."""
+    return run_path(m, PATH_PCI_SET_FULL_POWER_STATE, 0)
+
+
+cdef bint pmcsr_need_restore(Machine *m) noexcept nogil:
+    """power.pmcsr_need_restore: (PowerState D3hot or current_state >= D3hot) and NoSoftRst clear."""
+    cdef uint32_t pmcsr = io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2)
+    return ((pmcsr & PCI_PM_CTRL_STATE_MASK) == D3HOT or m.st.dev.current_state >= D3HOT) \
+        and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET
 
 
 cdef int pci_set_low_power_state(Machine *m) noexcept nogil:

@@ -135,6 +135,19 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
         value = result != 0 and not m.state.vfio.reset_works
     elif name == "vfio_saved_state":
         value = m.state.vfio.blob is not None
+    elif name == "pm_cap":
+        value = bool(m.caps.pm)
+    elif name == "disconnected":
+        value = m.state.dev.error_state == "perm_failure"
+    elif name == "pmcsr_all_ones":
+        value = m.io.read_checked(m.caps.pm + 0x04, 2) == 0xFFFF   # PCI_POSSIBLE_ERROR(pmcsr)
+    elif name == "pmcsr_d0":
+        value = m.io.read(m.caps.pm + 0x04, 2) & 0x3 == D0
+    elif name == "pmcsr_soft_reset":
+        from .power import pmcsr_need_restore
+        value = pmcsr_need_restore(m)
+    elif name == "result_error":
+        value = result < 0
     elif name == "runtime_idle":
         d = m.state.dev
         value = d.driver != "vfio" and d.rpm_auto and not d.rpm_suspended
@@ -308,7 +321,7 @@ def _run(m, name: str, arg) -> int:
             m.state.dev.state_saved = False
         elif do == "power_up":
             from .power import pci_power_up
-            pci_power_up(m)
+            result = pci_power_up(m)
         elif do == "fail":
             return ERRNOS[st.param("errno")]
         elif do == "initiate_flr":
@@ -412,6 +425,26 @@ def _run(m, name: str, arg) -> int:
         elif do == "wait_secondary_bus":
             from .reset import pci_bridge_wait_for_secondary_bus
             result = pci_bridge_wait_for_secondary_bus(m)
+        elif do == "platform_power_on":
+            from .power import platform_power_on
+            platform_power_on(m)
+        elif do == "set_current_state":
+            from .state import D3COLD
+            m.state.dev.current_state = D0 if st.param("state") == "d0" else D3COLD
+        elif do == "pmcsr_write":
+            from .power import PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, pmcsr_write
+            if st.param("value") == "zero":
+                pmcsr_write(m, 0)
+            else:
+                csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+                pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
+        elif do == "set_result":
+            result = int(st.param("value"))
+        elif do == "return":
+            return int(st.param("value"))
+        elif do == "restore_bars":
+            from .power import pci_restore_bars
+            pci_restore_bars(m)
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
         else:

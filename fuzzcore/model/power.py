@@ -88,38 +88,25 @@ def pci_restore_bars(m) -> None:
 
 
 def pci_power_up(m) -> int:
-    """pci_power_up (drivers/pci/pci.c): PowerState D0, current_state D0; 1 when a D3hot->D0 soft
-    reset may have happened (NoSoftRst = 0). It restores nothing: the caller does
-    (pci_set_full_power_state re-writes the BARs, pci_pm_default_resume_early restores state)."""
-    st = m.state
-    platform_power_on(m)
-    pm = m.caps.pm
-    if not pm:
-        # no PMCSR to read: platform_pci_get_power_state is PCI_UNKNOWN without platform PM, so D0
-        st.dev.current_state = D0
-        return 0
-    if not st.hw.accessible:
-        st.dev.current_state = D3COLD   # PCI_POSSIBLE_ERROR(pmcsr): "device inaccessible"
-        return -5  # -EIO
-    pmcsr = m.io.read(pm + PCI_PM_CTRL, 2)
-    state = pmcsr & PCI_PM_CTRL_STATE_MASK
-    need_restore = ((state == D3HOT or st.dev.current_state >= D3HOT)
-                    and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
-    if state != D0:
-        pmcsr_write(m, 0)
-    st.dev.current_state = D0
-    return 1 if need_restore else 0
+    """pci_power_up (drivers/pci/pci.c): the policy path of that name (platform power, PMCSR to
+    D0, current_state D0); 1 when a D3hot->D0 soft reset may have happened, -EIO without a PM
+    capability or when PMCSR reads all-ones. It restores nothing: the caller does."""
+    from .paths import run_path
+    return run_path(m, "pci_power_up")
 
 
 def pci_set_full_power_state(m) -> int:
-    """pci_set_full_power_state (drivers/pci/pci.c): pci_power_up, then the BARs re-written when
-    it reported a possible soft reset."""
-    rc = pci_power_up(m)
-    if rc < 0:
-        return rc
-    if rc > 0:
-        pci_restore_bars(m)
-    return 0
+    """pci_set_full_power_state (drivers/pci/pci.c): the policy path (pci_power_up, current_state
+    from PMCSR, the BARs re-written when it reported a possible soft reset)."""
+    from .paths import run_path
+    return run_path(m, "pci_set_full_power_state")
+
+
+def pmcsr_need_restore(m) -> bool:
+    """pci_power_up's need_restore: (PowerState D3hot or current_state >= D3hot) and NoSoftRst clear."""
+    pmcsr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
+    return ((pmcsr & PCI_PM_CTRL_STATE_MASK == D3HOT or m.state.dev.current_state >= D3HOT)
+            and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
 
 
 def pci_set_low_power_state(m) -> int:

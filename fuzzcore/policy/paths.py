@@ -239,6 +239,11 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("dpc_reset_link", "dpc_reset_link (drivers/pci/pcie/dpc.c)", "dpc_reset_link", "§5.4",
             "DPC's reset_subordinates: the link is already down; Trigger Status cleared, then the wait for "
             "the secondary bus"),
+    PathDef("pci_power_up", "pci_power_up (drivers/pci/pci.c)", "", "§5.5",
+            "platform power, PMCSR to D0, current_state D0; result 1 when a soft reset may have happened"),
+    PathDef("pci_set_full_power_state", "pci_set_full_power_state (drivers/pci/pci.c)", "", "§5.5",
+            "pci_set_power_state(D0): pci_power_up, current_state from PMCSR, the BARs re-written after a "
+            "possible soft reset"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -416,7 +421,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("suspend_ptm", "pci_suspend_ptm", (), "PTM Enable off, ptm_enable_cnt kept"),
     PrimitiveDef("resume_ptm", "pci_resume_ptm", (), "PTM Enable back if ptm_enable_cnt > 0"),
     PrimitiveDef("clear_state_saved", "pci_dev->state_saved = false", (), "the snapshot no longer counts as saved"),
-    PrimitiveDef("power_up", "pci_power_up", (), "PMCSR to D0 (no BAR re-write), current_state D0"),
+    PrimitiveDef("power_up", "pci_power_up", (),
+                 "[path.pci_power_up]: PMCSR to D0 (no BAR re-write), current_state D0; sets the result "
+                 "(1: a D3hot->D0 soft reset may have happened, -EIO: no PM capability or inaccessible)"),
     PrimitiveDef("fail", "return -ERRNO", (ParamDef("errno", "enum", (("enotty", "-ENOTTY (-25)"),
                                                                        ("eio", "-EIO (-5)"),
                                                                        ("einval", "-EINVAL (-22)"),
@@ -654,6 +661,24 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("wait_secondary_bus", "pci_bridge_wait_for_secondary_bus(port)", (),
                  "after a reset of the link: below a fast port with DLLLARC the link must be up again (-ENOTTY "
                  "when Link Status has DLLLA clear); sets the result"),
+    PrimitiveDef("platform_power_on", "platform_pci_set_power_state(dev, PCI_D0)", (),
+                 "the platform powers the function up: nothing if it has power, else a fundamental reset "
+                 "(registers at power-on values, PowerState D0)"),
+    PrimitiveDef("set_current_state", "dev->current_state = STATE",
+                 (ParamDef("state", "enum", (("d0", "PCI_D0"), ("d3cold", "PCI_D3cold"))),),
+                 "what the kernel believes the power state is"),
+    PrimitiveDef("pmcsr_write", "pci_write_config_word(dev, dev->pm_cap + PCI_PM_CTRL, ...)",
+                 (ParamDef("value", "enum", (("zero", "0: the entire word, PME_En off, PowerState D0 "
+                                                      "(pci_power_up's \"Force the entire word to 0\")"),
+                                             ("d3hot", "PMCSR read, PowerState set to D3hot, the rest kept "
+                                                       "(pci_set_low_power_state)"))),),
+                 "a PMCSR write; the function's D3hot->D0 with NoSoftRst clear is a soft reset"),
+    PrimitiveDef("set_result", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
+                 "the path's result (pci_power_up's need_restore is 1)"),
+    PrimitiveDef("restore_bars", "pci_restore_bars(dev)", (),
+                 "each BAR and the ROM written from the kernel's resources (pci_update_resource)"),
+    PrimitiveDef("return", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
+                 "the path ends with this result (`stop` ends it with the result so far)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -730,6 +755,14 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("runtime_idle", "rpm_idle would suspend a device that is not vfio-pci's: active, runtime PM allowed "
                      "(power/control = auto, the op pci_pm_runtime_suspend) and no driver reference held "
                      "(a bind clears it)"),
+    ("pm_cap", "dev->pm_cap: the function has a PCI Power Management capability"),
+    ("disconnected", "pci_dev_is_disconnected(dev): error_state is pci_channel_io_perm_failure"),
+    ("pmcsr_all_ones", "PMCSR reads all-ones (PCI_POSSIBLE_ERROR(pmcsr): the function does not answer; a "
+                       "read the caller checks)"),
+    ("pmcsr_d0", "PMCSR's PowerState reads D0"),
+    ("pmcsr_soft_reset", "need_restore of pci_power_up: (PowerState reads D3hot or current_state >= D3hot) "
+                         "and NoSoftRst reads clear"),
+    ("result_error", "the path's result so far is negative (an error)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
