@@ -101,8 +101,10 @@ pci_assign_bar(bar=0, slot=1)
 
 
 def test_one_op_one_finding_per_op():
-    # op 2 only writes (config_write_lost); op 3, the host probe, reads Command (lost) and writes
-    # it back (pci_enable_device's read-modify-write): config_read_lost only
+    # op 2 only writes (config_write_lost); op 3, the host probe: pci_enable_device_flags first
+    # refreshes current_state (pci_update_current_state: a checked PMCSR read, all-ones, so
+    # PCI_D3cold), so its Command read-modify-write is not a lost read the kernel is blind to;
+    # the probe's pci_save_state snapshots all-ones (snapshot_all_ones owns it)
     vs = _run_both("""
 pci_bind_driver(driver=none)
 hw_inaccessible()
@@ -110,7 +112,8 @@ pci_assign_bar(bar=3, slot=2)
 pci_bind_driver(driver=host)
 """)
     assert _lost_writes(vs) == [(2, "pci_assign_bar")]
-    assert _lost_reads(vs) == [(3, "pci_bind_driver", "host driver probe")]
+    assert _lost_reads(vs) == []
+    assert [(v.invariant, v.op_index) for v in vs if v.invariant == "snapshot_all_ones"] == [("snapshot_all_ones", 3)]
 
 
 # --- a deliberate write into bits the hardware does not hold --------------------------------------

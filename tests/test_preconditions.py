@@ -271,10 +271,14 @@ def test_reset_methods_as_pci_init_reset_methods_probes_them():
         assert {n for n in ("flr", "pm", "bus") if method_available(m, n)} == want, device
 
 
-def test_no_method_means_enotty_for_the_sysfs_reset():
-    """pci_reset_function: -ENOTTY when !pci_reset_supported(dev) (fiji: none of the methods)."""
+def test_no_method_means_no_sysfs_reset_file():
+    """pci_dev_reset_attr_is_visible (drivers/pci/pci-sysfs.c) hides `reset` when
+    !pci_reset_supported(dev) (fiji: none of the methods): user space cannot write it (-ENOENT),
+    and nothing runs: no runtime resume, no restore."""
     m = model(device="fiji")
-    assert m.apply(Call.of("pci_reset_function", method="auto")) == -25
+    before = m.state.hw.config.tobytes()
+    assert m.apply(Call.of("pci_reset_function", method="auto")) == -2
+    assert m.state.hw.config.tobytes() == before
 
 
 def test_set_power_state_on_an_unreachable_device_is_eio_and_d3cold():

@@ -339,7 +339,7 @@ def test_vfio_recovery_is_left_to_the_user_only_while_a_user_has_it_open():
 def test_a_driver_that_saves_its_own_d3cold_function_is_outside_the_d3_contract():
     """driver-calls-in-d0: a host driver that put its function in D3cold itself and then saves it
     (an all-ones snapshot) is by design, though the function answers nothing then."""
-    dsa = resolve_device("dsa")
+    dsa = resolve_device("fiji")   # the platform can cut its power (platform_d3cold)
     calls = parse_program("pci_bind_driver(driver=host)\npci_set_power_state(state=d3cold)\npci_save_state()\n")
     p = next(p for p in derive_all(dsa, load_policy("linux-7.1"), calls) if p.invariant == "snapshot_all_ones")
     v = tiers.assess(dsa, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},

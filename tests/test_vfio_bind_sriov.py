@@ -27,7 +27,8 @@ def test_vfio_refuses_a_pf_with_vfs_enabled():
     assert dev.driver == "none"                        # probe failed: no driver
     assert dev.sriov_num_vfs == 2                      # the VFs stay enabled
     assert hw.read(SRIOV + 8, 2) & 0x1                 # VF Enable still set in hardware
-    assert not dev.rpm_suspended and dev.current_state == 0   # vfio never runtime-suspended it
+    assert not dev.rpm_suspended                       # vfio never runtime-suspended it
+    assert dev.current_state == 5                      # pci_device_remove: D0 becomes PCI_UNKNOWN
     assert hw.read(0x04, 2) & 0x4 == 0                 # the host driver's unbind cleared Bus Master
     # with no vfio-pci bound there is no device fd to open
     assert run(m, "vfio_open()") == [EBUSY]

@@ -224,7 +224,8 @@ def device_show(name):
     click.echo(f"{prof.name}: {prof.description} [{vid:04x}:{did:04x}]")
     click.echo(f"  type {prof.pcie_type}, header {prof.header_type}, dump {len(prof.image)} bytes, "
                f"upstream port: {prof.upstream_port or '(none)'}")
-    click.echo(f"  FLR {'yes' if prof.flr else 'no'}, NoSoftRst {'yes' if prof.no_soft_reset else 'no'}")
+    click.echo(f"  FLR {'yes' if prof.flr else 'no'}, NoSoftRst {'yes' if prof.no_soft_reset else 'no'}, "
+               f"platform D3cold {'yes' if prof.platform_d3cold else 'no (a D3cold request ends in D3hot)'}")
     for b in prof.bars:
         click.echo(f"  BAR{b.index}: {b.kind}{' prefetchable' if b.prefetchable else ''} size 0x{b.size:x}")
     if prof.rom_size:

@@ -58,6 +58,10 @@ class DeviceProfile:
     rom_size: int = 0
     bar_sizes_guessed: bool = False
     virtfn: bool = False              # an SR-IOV virtual function (pci_iov_add_virtfn: is_virtfn)
+    # The platform can remove the function's main power (ACPI _PR3 power resources, a slot power
+    # controller): pci_set_power_state(D3cold) cuts it. False: pci_platform_power_transition fails
+    # and the function stays in D3hot (an integrated device, a QEMU guest).
+    platform_d3cold: bool = True
 
     # --- derived from the image ---------------------------------------------------------------
     @cached_property
@@ -136,7 +140,7 @@ class DeviceProfile:
 # --- TOML -------------------------------------------------------------------------------------
 
 _DEVICE_KEYS = {"name": str, "description": str, "source": str, "upstream_port": str,
-                "bar_sizes_guessed": bool, "virtfn": bool}
+                "bar_sizes_guessed": bool, "virtfn": bool, "platform_d3cold": bool}
 _BAR_KEYS = {"index": int, "kind": str, "size": int, "prefetchable": bool, "address": int}
 _ROM_KEYS = {"size": int}
 _MSIX_KEYS = {"entries": int, "table_bir": int, "table_offset": int, "pba_bir": int, "pba_offset": int}
@@ -207,7 +211,7 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
                          dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False),
-                         dev.get("virtfn", False))
+                         dev.get("virtfn", False), dev.get("platform_d3cold", True))
     problem = profile_problem(prof, check_upstream)
     if problem is not None:
         if problem.offset is not None and problem.offset // 16 < len(row_lines):
@@ -281,6 +285,8 @@ def profile_to_toml(prof: DeviceProfile) -> str:
         out.append("bar_sizes_guessed = true  # sizes inferred from address alignment: check them")
     if prof.virtfn:
         out.append("virtfn = true  # an SR-IOV VF: Command's Memory bit and the BARs read zero")
+    if not prof.platform_d3cold:
+        out.append("platform_d3cold = false  # no platform power control: D3cold requests end in D3hot")
     out += ["", "[derived]", f"pcie_type = {_toml_str(prof.pcie_type)}",
             f"no_soft_reset = {str(prof.no_soft_reset).lower()}", f"flr = {str(prof.flr).lower()}"]
     for b in prof.bars:

@@ -307,6 +307,7 @@ cdef class Engine:
             dt.msix_entries, dt.msix_table_bir, dt.msix_table_offset
         d.tph_entries = dt.tph_entries
         d.virtfn = dt.virtfn
+        d.platform_d3cold = dt.platform_d3cold
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r

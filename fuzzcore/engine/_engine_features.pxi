@@ -328,10 +328,12 @@ cdef void pci_enable_device(Machine *m) noexcept nogil:
     cdef KernelDev *dev = &m.st.dev
     cdef uint32_t cmd, new, decode = 0
     cdef int i, kind
-    if dev.enable_cnt == 0:
-        pci_enable_bridge(m)
-    pci_set_power_state(m, D0)
+    dev.current_state = pmcsr_state(m, dev.current_state)   # features.pci_enable_device: pci_update_current_state
     dev.enable_cnt += 1
+    if dev.enable_cnt > 1:
+        return                                  # already enabled
+    pci_enable_bridge(m)
+    pci_set_power_state(m, D0)
     cmd = io_read(m, PCI_COMMAND, 2)
     for i in range(m.d.n_bars):          # features._decode_bits
         kind = m.d.bars[i].kind

@@ -127,6 +127,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         m.step = prev
     if dev.driver == DRV_HOST:
         driver_callback(m, CB_REMOVE, 0)    # [driver.remove]: what the driver enabled, undone
+    if dev.driver != DRV_NONE and dev.current_state == D0:
+        dev.current_state = PCI_UNKNOWN     # machine._bind: pci_device_remove
     m.st.vfio.registered = 0
     if driver == DRV_VFIO and (dev.sriov_num_vfs or m.d.header_type == 1):
         # vfio_pci_core_register_device: -EINVAL for a bridge (model/machine.py)

@@ -141,9 +141,10 @@ cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
     rc = pci_set_low_power_state(m)
     if state == D3HOT:
         return rc
-    if state == D3COLD:
-        platform_power_off(m)
-        m.st.dev.current_state = D3COLD
+    if not m.d.platform_d3cold:     # pci_platform_power_transition fails: stays in D3hot
+        return rc
+    platform_power_off(m)
+    m.st.dev.current_state = D3COLD
     return 0
 
 

@@ -193,6 +193,13 @@ cdef int reset_store(Machine *m, int method) noexcept nogil:
     """reset.reset_store: a named method the device's probe refused: -EINVAL from
     reset_method_store, nothing changes; else the policy path (runtime-PM get, pci_reset_function,
     put)."""
+    cdef int i
+    cdef bint any_method = False
+    for i in range(m.pol.n_reset):                  # pci_dev_reset_attr_is_visible: no method, no file
+        any_method = any_method or method_available(m, m.pol.reset_method[i])
+    if not any_method:
+        m.refused_now = 1
+        return ENOENT_
     if method != METHOD_AUTO and not method_available(m, method):
         m.refused_now = 1
         return EINVAL_

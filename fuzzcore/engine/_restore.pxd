@@ -86,6 +86,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int flr                      # DEVCAP.FLR
     int no_soft_reset
     int virtfn                   # an SR-IOV VF: no Command.Memory (no_command_memory), BARs read zero
+    int platform_d3cold          # the platform can cut the function's power (DeviceProfile)
     int has_rom
     int rom_base_reg             # PCI_ROM_ADDRESS (0x30) or a bridge's PCI_ROM_ADDRESS1 (0x38)
     uint32_t rom_new             # pci_std_update_resource's ROM value; 0: it skips the ROM (none, or not enabled at enumeration)

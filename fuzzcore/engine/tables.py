@@ -86,6 +86,7 @@ class DeviceTables:
     port: FunctionTables | None = None
     port_name: str = ""
     virtfn: bool = False                # an SR-IOV VF (pdev->is_virtfn, no_command_memory)
+    platform_d3cold: bool = True        # the platform can cut the function's power (profile)
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -190,7 +191,7 @@ def device_tables(profile) -> DeviceTables:
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
         region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "",
-        virtfn=bool(profile.virtfn))
+        virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold))
 
 
 # --- the policy --------------------------------------------------------------------------------

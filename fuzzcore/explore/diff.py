@@ -280,11 +280,15 @@ def neighbourhood(runner: PairRunner, other: str, program: list, members: set, t
                   key: str, actor: str, other_policy) -> list | None:
     """A bounded search from `program` under the `other` side's policy (native engine): a mutant
     that shows one of `members` ((bucket, actor) pairs of the root cause) there and, on the
-    reference model, the root cause itself on that actor path; None when none does."""
+    reference model, the root cause itself on that actor path; None when none does. A mutant
+    refutes only with no more outside events (hw_* ops, which the kernel is not told of) than the
+    reproducer has: a path the other side reaches only through more of them is a different,
+    environmental path, not the one the verdict is about."""
     rng = random.Random(seed)
     mutate = _mutator()
     parent = encode(program)
     pool = [parent]
+    hw_budget = _hw_ops(program)
     for _ in range(tries):
         src = pool[rng.randrange(len(pool))]
         child = mutate(src, MAX_OPS * RECORD_SIZE, rng.getrandbits(32)) if mutate else _fallback_mutate(rng, src)
@@ -293,11 +297,19 @@ def neighbourhood(runner: PairRunner, other: str, program: list, members: set, t
         hit = runner.side_keys(other, child) & members
         if hit:
             calls = decode(child)
-            if _shows(runner.profile, other_policy, calls, key, actor):
+            if _hw_ops(calls) <= hw_budget and _shows(runner.profile, other_policy, calls, key, actor):
                 return calls
         elif len(pool) < 64 and rng.random() < 0.1:
             pool.append(child)
     return None
+
+
+def _hw_ops(calls: list) -> int:
+    """How many of the program's ops are outside events (the op table's actor `hw`)."""
+    return sum(1 for c in calls if OPS[_OP_INDEX[c.name]].actor == "hw")
+
+
+_OP_INDEX = {op.name: i for i, op in enumerate(OPS)}
 
 
 def minimise(profile, keep_policy, drop_policy, key: str, actor: str, calls: list, deadline: float) -> list:

@@ -265,14 +265,19 @@ def pci_disable_msi(m) -> int:
 
 
 def pci_enable_device(m) -> None:
-    """pci_enable_device: D0, Command I/O and Memory for the assigned BAR kinds, INTx Disable
-    cleared when there is a pin and no MSI."""
+    """pci_enable_device_flags: current_state refreshed from PMCSR (pci_update_current_state: the
+    state is unknown after a driver's removal); nothing more when already enabled; else D0,
+    Command I/O and Memory for the assigned BAR kinds, INTx Disable cleared when there is a pin
+    and no MSI (do_pci_enable_device)."""
+    from .paths import pmcsr_state
     from .power import pci_set_power_state
     dev = m.state.dev
-    if dev.enable_cnt == 0:
-        pci_enable_bridge(m)
-    pci_set_power_state(m, 0)
+    dev.current_state = pmcsr_state(m, dev.current_state)   # pci_update_current_state(dev, dev->current_state)
     dev.enable_cnt += 1
+    if dev.enable_cnt > 1:
+        return                                  # "already enabled"
+    pci_enable_bridge(m)
+    pci_set_power_state(m, 0)
     cmd = m.io.read(PCI_COMMAND, 2)
     decode = _decode_bits(m)
     new = cmd | decode

@@ -31,7 +31,7 @@ from .enumeration import enumerate_function
 from .oracle import Oracle
 from .restore import pci_restore_state
 from .save import pci_save_state
-from .state import D0, D3COLD, D3HOT, CapBuffer, KernelDev, ModelState, PortState, VfioState
+from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN, CapBuffer, KernelDev, ModelState, PortState, VfioState
 
 POWER_ARG = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 
@@ -402,6 +402,9 @@ def _bind(m, driver: str) -> int:
             power.pci_pm_runtime_resume(m)
     if st.dev.driver == "host":
         driver_callback(m, "remove")    # [driver.remove]: what the driver enabled, undone
+    if st.dev.driver != "none" and st.dev.current_state == D0:
+        # pci_device_remove: "If the device is still on, set the power state as unknown"
+        st.dev.current_state = PCI_UNKNOWN
     st.vfio.registered = False
     if driver == "vfio" and (st.dev.sriov_num_vfs or m.profile.header_type == 1):
         # vfio_pci_core_register_device returns -EINVAL for a header other than type 0 (a bridge)

@@ -144,9 +144,12 @@ def pci_set_power_state(m, state: int) -> int:
     rc = pci_set_low_power_state(m)
     if state == D3HOT:
         return rc
-    if state == D3COLD:
-        platform_power_off(m)
-        st.dev.current_state = D3COLD
+    if not m.profile.platform_d3cold:
+        # pci_platform_power_transition(dev, PCI_D3cold) fails: no platform power control, the
+        # function stays in D3hot and the low-power transition's result is returned
+        return rc
+    platform_power_off(m)
+    st.dev.current_state = D3COLD
     return 0
 
 

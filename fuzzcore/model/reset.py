@@ -188,6 +188,10 @@ def reset_store(m, method: str) -> int:
     refused); then the policy path [path.reset_store]: a runtime-PM reference taken
     (pm_runtime_get_sync resumes a suspended device), pci_reset_function, the reference dropped
     (pm_runtime_put: an idle vfio-pci device runtime-suspends again)."""
+    if not reset_methods(m):
+        # pci_dev_reset_attr_is_visible (drivers/pci/pci-sysfs.c): no reset method at enumeration,
+        # so the device has no reset (and reset_method) file for user space to write
+        return m.refuse(-2, "pci_dev_reset_attr_is_visible: no reset method, so no sysfs reset file")
     if method != "auto" and not method_available(m, method):
         return m.refuse(EINVAL, "reset_method_store: the method is not among those pci_init_reset_methods found")
     return run_path(m, "reset_store", method)

@@ -292,6 +292,10 @@ SWITCHES: tuple[SwitchDef, ...] = (
                ("data_select", "Data_Select (0x1e00)"),
                ("data_scale", "Data_Scale (0x6000, read-only)"),
                ("bse_data", "PMCSR_BSE and Data (bytes 6-7, read-only)")), "§6.3"),
+    SwitchDef("paths", "host_tph", "bool",
+              "the kernel has TPH support (drivers/pci/tph.c, f69767a1ada3, v6.13): host drivers can call "
+              "pcie_enable_tph/pcie_disable_tph; false: neither exists, so the ops are refused",
+              reference="§3.4"),
 )
 
 SWITCH_NAMES = tuple(s.name for s in SWITCHES)

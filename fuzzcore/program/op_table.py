@@ -151,7 +151,8 @@ OPS: tuple[Op, ...] = (
     Op("pci_reset_function", "kernel", "reset_store", (_enum("method", RESET_METHODS),),
        "sysfs reset (resumes a runtime-suspended device first): save and disable, reset, restore, "
        "reset_done (§5.1); method=auto tries reset_methods[] in order, a named method is first set "
-       "through reset_method_store (-EINVAL when pci_init_reset_methods did not find it)"),
+       "through reset_method_store (-EINVAL when pci_init_reset_methods did not find it); a device "
+       "with no reset method has no reset file (pci_dev_reset_attr_is_visible): -ENOENT"),
     Op("pci_reset_bus", "kernel", "pci_reset_bus", (), "slot/bus reset with save and restore (§5.3)"),
     Op("pcie_do_recovery", "kernel", "pcie_do_recovery",
        (_enum("channel", CHANNELS), _enum("vote", VOTES), _enum("source", RECOVERY_SOURCES)),
@@ -194,11 +195,12 @@ OPS: tuple[Op, ...] = (
        (_host("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
     Op("pci_enable_tph", "driver", "pcie_enable_tph", (_enum("mode", TPH_MODES),), "TPH requester enable",
        (Rule("owner", ("host",), EPERM,
-             "pcie_enable_tph: only host drivers call it; vfio-pci has no caller in v7.1.3",
-             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)), _ACTIVE)),
+             "pcie_enable_tph: only host drivers call it; vfio-pci has no caller in v7.1.3; a kernel "
+             "without drivers/pci/tph.c (before v6.13, [paths] host_tph = false) has none at all",
+             (("paths.host_tph", False, ()), ("paths.vfio_user_tph", True, ("host", "vfio_open")))), _ACTIVE)),
     Op("pci_disable_tph", "driver", "pcie_disable_tph", (), "TPH requester disable",
-       (Rule("owner", ("host",), EPERM, "pcie_disable_tph: only host drivers call it",
-             (("paths.vfio_user_tph", True, ("host", "vfio_open")),)), _ACTIVE)),
+       (Rule("owner", ("host",), EPERM, "pcie_disable_tph: only host drivers call it (none before v6.13)",
+             (("paths.host_tph", False, ()), ("paths.vfio_user_tph", True, ("host", "vfio_open")))), _ACTIVE)),
     Op("pci_enable_ats", "iommu", "pci_enable_ats", (Arg("stu", "int", 1, 4),), "ATS enable, STU = 12+stu",
        (_host("pci_enable_ats: the IOMMU driver acting for a bound host driver's DMA"), _ACTIVE)),
     Op("pci_disable_ats", "iommu", "pci_disable_ats", (), "",

@@ -64,6 +64,10 @@ QEMU_QUIRKS = {
                      "the user had put in D3hot: recovery resets without powering up first). Not for "
                      "virtio-pci (virtio-rng): its bus reset writes PMCSR 0 itself "
                      "(virtio_pci_bus_reset_hold, hw/virtio/virtio-pci.c)",
+    "no-platform-d3cold": "QEMU 7.2's q35 guest has no platform power control for the function (no "
+                          "_PR3 power resources): pci_set_power_state(D3cold) puts it in D3hot and "
+                          "pci_platform_power_transition fails, so it stays there; the profiles say "
+                          "platform_d3cold = false",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -288,6 +292,7 @@ def import_profiles(gp: GuestProgram, device: str, workdir: Path):
 def apply_qemu_quirks(prof) -> None:
     """QEMU_QUIRKS, applied to a profile imported from a QEMU guest."""
     from ..model.caps import cap_offsets
+    prof.platform_d3cold = False               # no-platform-d3cold
     sem = prof.semantics
     sem.keep["soft"][:] = 0xFF
     pm = cap_offsets(prof).pm

@@ -66,7 +66,7 @@ def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, a
         if not s.d3:
             c.append(make_call("pci_pm_runtime_suspend"))
         c += [make_call("pci_save_state"), make_call("pci_restore_state"), reset, make_call("pci_reset_bus"),
-              make_call("pci_set_power_state", state="d0" if s.d3 else rng.choice(("d3hot", "d0"))),
+              make_call("pci_set_power_state", state="d0" if s.d3 else rng.choice(("d3hot", "d3cold", "d0"))),
               make_call("pci_bind_driver", driver=rng.choice(("vfio", "none")))]
         if ats:
             c.append(make_call("pci_disable_ats") if s.ats else make_call("pci_enable_ats", stu=rng.randrange(4)))
