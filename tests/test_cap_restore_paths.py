@@ -234,13 +234,24 @@ def test_vc_restore_keeps_the_live_enable_and_re_enables_only_on_a_downstream_po
     of a link (pcie_downstream_port). After a power cycle (D3cold) clears VC1 on the DSA (an RCiEP,
     VC1 enabled when saved), the restore brings back its TC/VC map and ID but not its Enable; an
     overlay that drops the `resources` step leaves VC1 at its reset value."""
+    import dataclasses
+    from both_models import MODELS
+    # the DSA's profile says the platform cannot cut its power; here it can (a power cycle)
+    dsa = dataclasses.replace(resolve_device("dsa"), platform_d3cold=True)
+
+    def run_dsa(spec):
+        m = MODELS["current"](dsa, load_policy(spec))
+        m.start()
+        for call in parse_program(prog):
+            m.apply(call)
+        return m
     prog = ("pci_bind_driver(driver=host)\npci_save_state()\npci_set_power_state(state=d3cold)\n"
             "pci_set_power_state(state=d0)\npci_restore_state()")
-    m = run("linux-7.1", prog, "dsa")
+    m = run_dsa("linux-7.1")
     (_, off), = m.caps.vc
     vc1 = off + 0x14 + 12
     assert m.state.hw.read(vc1, 4) == 0x01000002               # map and ID back, Enable not
     no_res = overlay(tmp_path, '[path.pci_restore_vc_state]\nremove = ["vc_resources"]\n')
-    assert run(no_res, prog, "dsa").state.hw.read(vc1, 4) == 0
+    assert run_dsa(no_res).state.hw.read(vc1, 4) == 0
     assert [s.name for s in load_policy("linux-7.1").path("pci_restore_vc_state")][:2] == \
         ["mfvc_port_ctrl", "mfvc_resources"]

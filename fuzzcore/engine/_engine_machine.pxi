@@ -125,10 +125,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         m.step = STEP_DEVICE_RELEASE_DRIVER
         pci_pm_runtime_resume(m)
         m.step = prev
-    if dev.driver == DRV_HOST:
-        driver_callback(m, CB_REMOVE, 0)    # [driver.remove]: what the driver enabled, undone
-    if dev.driver != DRV_NONE and dev.current_state == D0:
-        dev.current_state = PCI_UNKNOWN     # machine._bind: pci_device_remove
+    if dev.driver != DRV_NONE:
+        run_path(m, PATH_PCI_DEVICE_REMOVE, 0)   # [driver.remove] (host), then "unknown" if in D0
     m.st.vfio.registered = 0
     if driver == DRV_VFIO and (dev.sriov_num_vfs or m.d.header_type == 1):
         # vfio_pci_core_register_device: -EINVAL for a bridge (model/machine.py)

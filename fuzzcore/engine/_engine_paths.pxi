@@ -81,6 +81,7 @@ cdef enum:
     PATH_DPC_RESET_LINK
     PATH_PCI_POWER_UP
     PATH_PCI_SET_FULL_POWER_STATE
+    PATH_PCI_DEVICE_REMOVE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -258,7 +259,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_aer_err_detected", "vfio_pci_core_aer_mmio_enabled",
                      "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume", "vfio_pci_core_aer_reset_prepare",
                      "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume",
-                     "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state")
+                     "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state",
+                     "pci_device_remove")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",

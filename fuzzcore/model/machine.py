@@ -22,7 +22,7 @@ from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
-from .paths import driver_callback
+from .paths import driver_callback, run_path
 from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS
 from ..program.op_table import compile_preconditions
 from .abstract_state import counter_index
@@ -31,7 +31,7 @@ from .enumeration import enumerate_function
 from .oracle import Oracle
 from .restore import pci_restore_state
 from .save import pci_save_state
-from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN, CapBuffer, KernelDev, ModelState, PortState, VfioState
+from .state import D0, D3COLD, D3HOT, CapBuffer, KernelDev, ModelState, PortState, VfioState
 
 POWER_ARG = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 
@@ -400,11 +400,8 @@ def _bind(m, driver: str) -> int:
         # resumes only the parent)
         with m.in_step("device_release_driver"):
             power.pci_pm_runtime_resume(m)
-    if st.dev.driver == "host":
-        driver_callback(m, "remove")    # [driver.remove]: what the driver enabled, undone
-    if st.dev.driver != "none" and st.dev.current_state == D0:
-        # pci_device_remove: "If the device is still on, set the power state as unknown"
-        st.dev.current_state = PCI_UNKNOWN
+    if st.dev.driver != "none":
+        run_path(m, "pci_device_remove")   # [driver.remove] (a host driver), then "unknown" if in D0
     st.vfio.registered = False
     if driver == "vfio" and (st.dev.sriov_num_vfs or m.profile.header_type == 1):
         # vfio_pci_core_register_device returns -EINVAL for a header other than type 0 (a bridge)

@@ -244,6 +244,8 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_set_full_power_state", "pci_set_full_power_state (drivers/pci/pci.c)", "", "§5.5",
             "pci_set_power_state(D0): pci_power_up, current_state from PMCSR, the BARs re-written after a "
             "possible soft reset"),
+    PathDef("pci_device_remove", "pci_device_remove (drivers/pci/pci-driver.c)", "", "§1.5",
+            "a bound driver's unbind: its remove callback, then current_state PCI_UNKNOWN if still in D0"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
