@@ -111,7 +111,7 @@ def test_baseline_states_v7_1_3():
         "vfio.close_on_load_failure": "resave",
         "qemu.pre_reset_clears": ("io", "memory", "bus_master", "intx_disable"),
         "qemu.pre_reset_order": "clear_then_d0", "recovery.vfio_slot_reset": "none", "recovery.aer_native": True,
-        "vfio.disable_idle_d3": False, "paths.vfio_user_tph": False,
+        "vfio.disable_idle_d3": False, "paths.vfio_user_tph": False, "paths.host_tph": True,
         "vfio.pmcsr_from_user": ("no_soft_reset", "reserved", "data_select", "data_scale", "bse_data"),
     }
     assert p.switches == expected
