@@ -196,3 +196,51 @@ def test_power_up_is_a_path_and_its_bar_rewrite_is_one_step(tmp_path, both):
                  '[path.pci_set_full_power_state]\nremove = ["bars"]\n')
     m = run(prog, f"linux-7.1+{f}", device="nic-82576")
     assert m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) & ~0xF == 0
+
+
+def test_power_transitions_below_d0_are_paths(both):
+    """pci_set_power_state -> __pci_set_power_state, pci_set_low_power_state and
+    vfio_pci_set_power_state are stated in source order; the D3cold request of a function the
+    platform cannot power off (a VF: no ACPI companion) fails with pci_set_low_power_state's -EIO
+    and, without a PM capability, leaves current_state at D0 (pci_platform_power_transition)."""
+    p = load_policy("linux-7.1")
+    names = lambda path: [s.name for s in p.path(path)]   # noqa: E731
+    assert names("pci_set_power_state") == ["there", "full_power", "full_done", "low_power",
+                                            "no_platform_no_pm", "no_platform", "off", "cold", "done"]
+    assert names("pci_set_low_power_state") == ["no_pm", "deeper", "there", "inaccessible_state",
+                                                "inaccessible", "write", "read_back", "done"]
+    assert names("vfio_pci_set_power_state")[:5] == ["busy", "needs_save", "save", "needs_restore", "transition"]
+    for device, rc, state, powered in (("nic-82576-vf", -5, D0, True), ("nic-82576", 0, 4, False)):
+        m = run("pci_bind_driver(driver=host)", device=device)
+        assert m.apply(parse_program("pci_set_power_state(state=d3cold)")[0]) == rc
+        assert m.state.dev.current_state == state and m.state.hw.accessible == powered
+
+
+def test_51ef3a004b1e_reverted_loses_command_over_a_users_d3hot(both):
+    """vfio_pci_set_power_state saves a NoSoftRst- function into pm_save on its way into D3hot
+    and restores it on the way back (51ef3a004b1e). Without those steps (the path as it was before,
+    one step) a user's D3hot->D0 soft-resets the 82576 and only the BARs come back (pci_restore_bars):
+    Command loses Memory decode while vfio's virtual Command still has it."""
+    prog = ("pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset=0x44, width=2, value=0x3)\n"
+            "vfio_config_write(offset=0x44, width=2, value=0x0)\n")
+    from fuzzcore.model.caps import cap_offsets
+    assert cap_offsets(resolve_device("nic-82576")).pm + 4 == 0x44
+    base = run(prog, device="nic-82576")
+    assert base.state.hw.read(0x04, 2) & 0x2 and not base.oracle.violations
+    m = run(prog, f"linux-7.1+{EXAMPLES / 'pre-51ef3a004b1e.toml'}", device="nic-82576")
+    assert m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) == base.state.hw.read(0x10, 4)
+    assert not m.state.hw.read(0x04, 2) & 0x2
+    assert ("vconfig_mismatch", "Command") in {(v.invariant, v.register) for v in m.oracle.violations}
+
+
+def test_d0_request_trusts_current_state_not_pmcsr():
+    """__pci_set_power_state returns at once when dev->current_state is already the target: a
+    function whose PMCSR reads D3hot while the kernel believes D0 is not woken (the kernel reads
+    current_state only)."""
+    from fuzzcore.model.power import pci_set_power_state
+    m = Model(resolve_device("i350"), load_policy("linux-7.1"))
+    m.start()
+    m.state.dev.current_state = D0
+    m.state.hw.write(PMCSR, 2, (m.state.hw.read(PMCSR, 2) & ~0x3) | 0x3)
+    assert pci_set_power_state(m, D0) == 0
+    assert m.state.hw.read(PMCSR, 2) & 0x3 == 0x3

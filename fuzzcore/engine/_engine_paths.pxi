@@ -82,6 +82,9 @@ cdef enum:
     PATH_PCI_POWER_UP
     PATH_PCI_SET_FULL_POWER_STATE
     PATH_PCI_DEVICE_REMOVE
+    PATH_PCI_SET_POWER_STATE
+    PATH_PCI_SET_LOW_POWER_STATE
+    PATH_VFIO_SET_POWER_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -169,6 +172,10 @@ cdef enum:
     PRIM_SET_RESULT
     PRIM_RESTORE_BARS
     PRIM_RETURN
+    PRIM_CALL_RESULT
+    PRIM_SET_FLAG
+    PRIM_PLATFORM_POWER_OFF
+    PRIM_VFIO_PM_SAVE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -226,6 +233,15 @@ cdef enum:
     COND_PMCSR_D0
     COND_PMCSR_SOFT_RESET
     COND_RESULT_ERROR
+    COND_TARGET_D0
+    COND_AT_TARGET
+    COND_D3HOT
+    COND_D3COLD
+    COND_PLATFORM_POWER
+    COND_NUM_VFS
+    COND_VFIO_NEEDS_PM_RESTORE
+    COND_FLAG_A
+    COND_FLAG_B
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -260,7 +276,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume", "vfio_pci_core_aer_reset_prepare",
                      "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume",
                      "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state",
-                     "pci_device_remove")
+                     "pci_device_remove", "pci_set_power_state", "pci_set_low_power_state",
+                     "vfio_pci_set_power_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -279,7 +296,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "clear_error_status", "recovery_said", "rebar_restore_sizes",
                           "vc_restore", "root_aer_irq", "root_error_status_clear", "bus_error_reset",
                           "flr_reset", "dpc_clear_trigger", "wait_secondary_bus", "platform_power_on",
-                          "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return")
+                          "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return",
+                          "call_result", "set_flag", "platform_power_off", "vfio_pm_save")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -292,13 +310,14 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "ers_can_recover", "ers_need_reset", "ers_recovered", "channel_frozen", "aer_os_owned",
                           "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native",
                           "runtime_idle", "pm_cap", "disconnected", "pmcsr_all_ones", "pmcsr_d0",
-                          "pmcsr_soft_reset", "result_error")
+                          "pmcsr_soft_reset", "result_error", "target_d0", "at_target", "d3hot", "d3cold",
+                          "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
 
 
-cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nogil:
+cdef bint path_condition(Machine *m, int when, int result, int arg, int flags) noexcept nogil:
     """A step's `when`: every "and" term (a signed byte each, low byte first) holds, evaluated in
     order, stopping at the first that fails (paths.encode_when)."""
     cdef int k, term
@@ -306,14 +325,15 @@ cdef bint path_condition(Machine *m, int when, int result, int arg) noexcept nog
         term = <signed char>((when >> (8 * k)) & 0xFF)
         if term == 0:
             break
-        if not path_term(m, term, result, arg):
+        if not path_term(m, term, result, arg, flags):
             return False
     return True
 
 
-cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
+cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexcept nogil:
     """A step's `when`; reads go through the modelled access path; `arg` is the path's (SET_IRQS:
-    index | count << 8; BAR access: bar | access << 8)."""
+    index | count << 8; BAR access: bar | access << 8; a power transition: the target state),
+    `flags` its set_flag bits (a = 1, b = 2)."""
     cdef int c = when if when > 0 else -when
     cdef bint v
     if c == 0:
@@ -430,6 +450,24 @@ cdef bint path_term(Machine *m, int when, int result, int arg) noexcept nogil:
         v = m.d.fn.caps.exp_type == 0x9 or m.d.fn.caps.exp_type == 0xA   # RC_END, RC_EC
     elif c == COND_ROOT_AER_NATIVE:
         v = root_aer(m) != 0 and m.pol.aer_native != 0
+    elif c == COND_TARGET_D0:
+        v = arg == D0
+    elif c == COND_AT_TARGET:
+        v = m.st.dev.current_state == arg
+    elif c == COND_D3HOT:
+        v = m.st.dev.current_state == D3HOT
+    elif c == COND_D3COLD:
+        v = m.st.dev.current_state == D3COLD
+    elif c == COND_PLATFORM_POWER:
+        v = arg == D3COLD and m.d.platform_d3cold != 0 and not m.d.virtfn   # a VF has no ACPI companion
+    elif c == COND_NUM_VFS:
+        v = m.st.dev.sriov_num_vfs != 0
+    elif c == COND_VFIO_NEEDS_PM_RESTORE:
+        v = m.st.vfio.needs_pm_restore != 0
+    elif c == COND_FLAG_A:
+        v = (flags & 1) != 0
+    elif c == COND_FLAG_B:
+        v = (flags & 2) != 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -440,6 +478,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     cdef int prev = m.step
     cdef int result = 0
     cdef bint loaded = False    # a vfio_load_saved_state ran: a later restore restores that state on purpose
+    cdef int flags = 0          # set_flag's bits: a = 1, b = 2
     cdef int i, a, p, end
     if m.pol.path_label[path] >= 0:
         m.step = m.pol.path_label[path]
@@ -447,7 +486,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     end = i + m.pol.path_len[path]
     while i < end:
         a = m.pol.ps_arg[i]
-        if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result, arg):
+        if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result, arg, flags):
             i += 1
             continue
         p = m.pol.ps_prim[i]
@@ -455,8 +494,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             break
         elif p == PRIM_CALL:
             run_path(m, a, arg)
-        elif p == PRIM_SET_POWER:
-            pci_set_power_state(m, D0 if a == 0 else D3HOT)   # paths order: d0, d3hot
+        elif p == PRIM_SET_POWER:                       # paths order: d0, d3hot, d3cold, arg
+            result = pci_set_power_state(m, D0 if a == 0 else (D3HOT if a == 1 else (D3COLD if a == 2 else arg)))
         elif p == PRIM_SAVE_STATE:
             pci_save_state(m)
         elif p == PRIM_RESTORE_STATE:
@@ -550,7 +589,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_POWER_UP:
             result = pci_power_up(m)
         elif p == PRIM_FAIL:
-            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else ENOMEM_))   # enotty, eio, einval, enomem
+            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else (ENOMEM_ if a == 3 else EBUSY_)))   # enotty, eio, einval, enomem, ebusy
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)
@@ -621,8 +660,11 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             result = pci_bridge_wait_for_secondary_bus(m)
         elif p == PRIM_PLATFORM_POWER_ON:
             platform_power_on(m)
-        elif p == PRIM_SET_CURRENT_STATE:
-            m.st.dev.current_state = D0 if a == 0 else D3COLD   # paths order: d0, d3cold
+        elif p == PRIM_SET_CURRENT_STATE:              # paths order: d0, d3cold, pmcsr
+            if a == 2:                                  # pci_set_low_power_state's read-back, unchecked
+                m.st.dev.current_state = <int>(io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK)
+            else:
+                m.st.dev.current_state = D0 if a == 0 else D3COLD
         elif p == PRIM_PMCSR_WRITE:
             if a == 0:                                  # zero: the entire word
                 pmcsr_write(m, 0)
@@ -644,6 +686,19 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             rebar_restore_sizes(m)
         elif p == PRIM_RECOVERY_SAID:
             m.recovery_said = a + 1                     # paths order: successful, failed
+        elif p == PRIM_CALL_RESULT:
+            result = run_path(m, a, arg)
+        elif p == PRIM_SET_FLAG:
+            flags |= 1 if a == 0 else 2                 # paths order: a, b
+        elif p == PRIM_PLATFORM_POWER_OFF:
+            platform_power_off(m)
+        elif p == PRIM_VFIO_PM_SAVE:
+            if a == 0:                                  # store: kfree + pci_store_saved_state
+                pci_store_saved_state(m, &m.st.vfio.pm_save)
+            else:                                       # load: pci_load_and_free_saved_state
+                pci_load_saved_state(m, &m.st.vfio.pm_save)
+                clear_blob(m, &m.st.vfio.pm_save)
+                loaded = True
         elif p == PRIM_VFIO_OPEN:
             if a == 0:                                  # paths order: open, closed
                 m.st.vfio.open = 1

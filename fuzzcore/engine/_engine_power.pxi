@@ -105,47 +105,9 @@ cdef bint pmcsr_need_restore(Machine *m) noexcept nogil:
         and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET
 
 
-cdef int pci_set_low_power_state(Machine *m) noexcept nogil:
-    """power.pci_set_low_power_state(D3hot): -EIO without PM, -EINVAL from D3cold, nothing from
-    D3hot; PMCSR reading all-ones: current_state D3cold and -EIO."""
-    cdef int pm = m.d.fn.caps.pm
-    cdef uint32_t csr
-    if not pm:
-        return EIO_
-    if m.st.dev.current_state == D3COLD:
-        return EINVAL_
-    if m.st.dev.current_state == D3HOT:
-        return 0
-    csr = io_read_checked(m, pm + PCI_PM_CTRL, 2)
-    if csr == 0xFFFF:
-        m.st.dev.current_state = D3COLD
-        return EIO_
-    pmcsr_write(m, (csr & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
-    m.st.dev.current_state = D3HOT
-    return 0
-
-
 cdef int pci_set_power_state(Machine *m, int state) noexcept nogil:
-    """__pci_set_power_state: nothing if already there; D0 via pci_power_up; D3hot by
-    pci_set_low_power_state; D3cold is D3hot, then the platform cuts power."""
-    cdef int pm = m.d.fn.caps.pm
-    cdef int rc
-    if state == D0:
-        if m.st.dev.current_state == D0 and hw_power_state(m) == D0:
-            return 0
-        return pci_set_full_power_state(m)
-    if not pm:
-        return EIO_
-    if m.st.dev.current_state == state:
-        return 0
-    rc = pci_set_low_power_state(m)
-    if state == D3HOT:
-        return rc
-    if not m.d.platform_d3cold:     # pci_platform_power_transition fails: stays in D3hot
-        return rc
-    platform_power_off(m)
-    m.st.dev.current_state = D3COLD
-    return 0
+    """power.pci_set_power_state: the policy path of that name, its argument the target state."""
+    return run_path(m, PATH_PCI_SET_POWER_STATE, state)
 
 
 cdef void platform_power_off(Machine *m) noexcept nogil:

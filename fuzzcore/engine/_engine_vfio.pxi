@@ -5,32 +5,8 @@ cdef enum:
     PCI_STATUS_INTERRUPT = 0x08
 
 cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
-    """vfio_pci_set_power_state: with needs_pm_restore (NoSoftRst=0) save into pm_save on the way
-    into D3hot, load pm_save (maybe NULL) and restore on the way back to D0."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef VfioDev *v = &m.st.vfio
-    cdef bint needs_save = False, needs_restore = False
-    cdef int rc, prev
-    if dev.sriov_num_vfs and state > D0:
-        return EBUSY_
-    if v.needs_pm_restore:
-        if dev.current_state < D3HOT <= state:
-            pci_save_state(m)
-            needs_save = True
-        if dev.current_state >= D3HOT and state <= D0:
-            needs_restore = True
-    prev = m.step
-    m.step = STEP_VFIO_SET_POWER_STATE
-    rc = pci_set_power_state(m, state)
-    if rc == 0:
-        if needs_save and dev.current_state >= D3HOT:
-            pci_store_saved_state(m, &v.pm_save)
-        elif needs_restore:
-            pci_load_saved_state(m, &v.pm_save)
-            clear_blob(m, &v.pm_save)
-            pci_restore_state(m, True)
-    m.step = prev
-    return rc
+    """vfio.vfio_pci_set_power_state: the policy path of that name, its argument the target state."""
+    return run_path(m, PATH_VFIO_SET_POWER_STATE, state)
 
 
 cdef void vfio_register(Machine *m) noexcept nogil:

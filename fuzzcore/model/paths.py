@@ -14,19 +14,21 @@ from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
-ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12}
+ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16}
+POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
 
-def condition(m, when: str, result: int, arg=None) -> bool:
+def condition(m, when: str, result: int, arg=None, flags: int = 0) -> bool:
     """A step's `when`: its terms ("a and not b") all hold, evaluated in order and stopping at the
     first that fails, as the engine does."""
-    return all(_term(m, neg, name, result, arg) for neg, name in when_terms(when))
+    return all(_term(m, neg, name, result, arg, flags) for neg, name in when_terms(when))
 
 
-def _term(m, neg: bool, name: str, result: int, arg) -> bool:
+def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     """One condition of paths.CONDITIONS, negated when `neg`; reads go through the modelled
-    access path. `arg` is the path's argument (SET_IRQS: the index and count asked for)."""
+    access path. `arg` is the path's argument (SET_IRQS: the index and count asked for; a power
+    transition: the target state), `flags` its set_flag bits (a = 1, b = 2)."""
     if name == "config_all_ones":
         # pci_dev_config_accessible (e18d1abc3bff): Command/Status as one dword
         value = m.io.read_checked(PCI_COMMAND, 4) == 0xFFFFFFFF
@@ -156,6 +158,24 @@ def _term(m, neg: bool, name: str, result: int, arg) -> bool:
     elif name == "root_aer_native":
         from .reset import _root_aer
         value = bool(_root_aer(m)) and bool(m.policy.switch("recovery.aer_native"))
+    elif name == "target_d0":
+        value = arg == D0
+    elif name == "at_target":
+        value = m.state.dev.current_state == arg
+    elif name == "d3hot":
+        value = m.state.dev.current_state == D3HOT
+    elif name == "d3cold":
+        value = m.state.dev.current_state == D3COLD
+    elif name == "platform_power":
+        value = arg == D3COLD and m.profile.platform_d3cold and not m.profile.virtfn   # a VF has no ACPI companion
+    elif name == "num_vfs":
+        value = m.state.dev.sriov_num_vfs != 0
+    elif name == "vfio_needs_pm_restore":
+        value = bool(m.state.vfio.needs_pm_restore)
+    elif name == "flag_a":
+        value = bool(flags & 1)
+    elif name == "flag_b":
+        value = bool(flags & 2)
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -174,8 +194,9 @@ def run_path(m, name: str, arg=None) -> int:
 def _run(m, name: str, arg) -> int:
     result = 0
     loaded = False          # a vfio_load_saved_state ran: a later restore restores that state on purpose
+    flags = 0               # set_flag's bits: a = 1, b = 2
     for st in m.policy.path(name):
-        if st.gate == "never" or not condition(m, st.when, result, arg):
+        if st.gate == "never" or not condition(m, st.when, result, arg, flags):
             continue
         do = st.do
         if do == "stop":
@@ -184,7 +205,8 @@ def _run(m, name: str, arg) -> int:
             run_path(m, st.param("path"), arg)
         elif do == "set_power":
             from .power import pci_set_power_state
-            pci_set_power_state(m, D0 if st.param("state") == "d0" else D3HOT)
+            s_ = st.param("state")
+            result = pci_set_power_state(m, arg if s_ == "arg" else POWER_STATES[s_])
         elif do == "save_state":
             from .save import pci_save_state
             pci_save_state(m)
@@ -429,8 +451,12 @@ def _run(m, name: str, arg) -> int:
             from .power import platform_power_on
             platform_power_on(m)
         elif do == "set_current_state":
-            from .state import D3COLD
-            m.state.dev.current_state = D0 if st.param("state") == "d0" else D3COLD
+            s_ = st.param("state")
+            if s_ == "pmcsr":
+                from .power import PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK
+                m.state.dev.current_state = m.io.read(m.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_STATE_MASK
+            else:
+                m.state.dev.current_state = POWER_STATES[s_]
         elif do == "pmcsr_write":
             from .power import PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK, pmcsr_write
             if st.param("value") == "zero":
@@ -447,6 +473,22 @@ def _run(m, name: str, arg) -> int:
             pci_restore_bars(m)
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
+        elif do == "call_result":
+            result = run_path(m, st.param("path"), arg)
+        elif do == "set_flag":
+            flags |= 1 if st.param("flag") == "a" else 2
+        elif do == "platform_power_off":
+            from .power import platform_power_off
+            platform_power_off(m)
+        elif do == "vfio_pm_save":
+            from .save import pci_load_saved_state, pci_store_saved_state
+            v = m.state.vfio
+            if st.param("op") == "store":
+                v.pm_save = pci_store_saved_state(m.state.dev)
+            else:
+                pm_save, v.pm_save = v.pm_save, None         # pci_load_and_free_saved_state: freed
+                pci_load_saved_state(m, pm_save)
+                loaded = True
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result

@@ -109,48 +109,11 @@ def pmcsr_need_restore(m) -> bool:
             and not pmcsr & PCI_PM_CTRL_NO_SOFT_RESET)
 
 
-def pci_set_low_power_state(m) -> int:
-    """pci_set_low_power_state(D3hot): -EIO without PM; -EINVAL from D3cold (only deeper is
-    allowed); nothing from D3hot; a device whose PMCSR reads all-ones is set to D3cold and the
-    call fails -EIO (PCI_POSSIBLE_ERROR(pmcsr))."""
-    st = m.state
-    if not m.caps.pm:
-        return -5
-    if st.dev.current_state == D3COLD:
-        return -22
-    if st.dev.current_state == D3HOT:
-        return 0
-    csr = m.io.read_checked(m.caps.pm + PCI_PM_CTRL, 2)
-    if csr == 0xFFFF:
-        st.dev.current_state = D3COLD
-        return -5
-    pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
-    st.dev.current_state = D3HOT
-    return 0
-
-
 def pci_set_power_state(m, state: int) -> int:
-    """__pci_set_power_state: nothing if current_state is already `state`; D0 via pci_set_full_power_state;
-    D3hot by pci_set_low_power_state; D3cold is D3hot, then the platform cuts power."""
-    st = m.state
-    if state == D0:
-        if st.dev.current_state == D0 and hw_power_state(m) == D0:
-            return 0
-        return pci_set_full_power_state(m)
-    if not m.caps.pm:
-        return -5
-    if st.dev.current_state == state:
-        return 0
-    rc = pci_set_low_power_state(m)
-    if state == D3HOT:
-        return rc
-    if not m.profile.platform_d3cold:
-        # pci_platform_power_transition(dev, PCI_D3cold) fails: no platform power control, the
-        # function stays in D3hot and the low-power transition's result is returned
-        return rc
-    platform_power_off(m)
-    st.dev.current_state = D3COLD
-    return 0
+    """pci_set_power_state -> __pci_set_power_state (drivers/pci/pci.c): the policy path of that
+    name, its argument the target state."""
+    from .paths import run_path
+    return run_path(m, "pci_set_power_state", state)
 
 
 def platform_power_off(m) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from . import msi
 from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MEMORY
-from .power import pci_set_power_state
 from .reset import pci_reset_function
-from .restore import pci_restore_state
-from .save import pci_load_saved_state, pci_save_state, pci_store_saved_state
 from .state import D0, D3HOT
 
 EBUSY, ENODEV = -16, -19
@@ -16,28 +13,10 @@ PCI_ROM_ADDRESS = 0x30                    # the ROM dword vfio_config_init recor
 
 
 def vfio_pci_set_power_state(m, state: int) -> int:
-    """vfio_pci_set_power_state: with needs_pm_restore (NoSoftRst=0) save into pm_save on the way
-    into D3hot, load pm_save (maybe NULL) and restore on the way back to D0."""
-    dev, v = m.state.dev, m.state.vfio
-    if dev.sriov_num_vfs and state > D0:
-        return EBUSY
-    needs_save = needs_restore = False
-    if v.needs_pm_restore:
-        if dev.current_state < D3HOT <= state:
-            pci_save_state(m)
-            needs_save = True
-        if dev.current_state >= D3HOT and state <= D0:
-            needs_restore = True
-    with m.in_step("vfio_pci_set_power_state"):
-        rc = pci_set_power_state(m, state)
-        if rc == 0:
-            if needs_save and dev.current_state >= D3HOT:
-                v.pm_save = pci_store_saved_state(dev)
-            elif needs_restore:
-                pci_load_saved_state(m, v.pm_save)
-                v.pm_save = None
-                pci_restore_state(m, intended_epoch=True)
-    return rc
+    """vfio_pci_set_power_state (drivers/vfio/pci/vfio_pci_core.c): the policy path of that name,
+    its argument the target state (pm_save over a NoSoftRst- function's D3hot)."""
+    from .paths import run_path
+    return run_path(m, "vfio_pci_set_power_state", state)
 
 
 def vfio_register(m) -> None:

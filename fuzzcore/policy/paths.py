@@ -246,6 +246,17 @@ PATHS: tuple[PathDef, ...] = (
             "possible soft reset"),
     PathDef("pci_device_remove", "pci_device_remove (drivers/pci/pci-driver.c)", "", "§1.5",
             "a bound driver's unbind: its remove callback, then current_state PCI_UNKNOWN if still in D0"),
+    # power transitions below D0 (§5.5); the path's argument is the target state
+    PathDef("pci_set_power_state", "pci_set_power_state -> __pci_set_power_state (drivers/pci/pci.c)", "", "§5.5",
+            "nothing when current_state is the target; D0 by pci_set_full_power_state; D3hot and D3cold by "
+            "pci_set_low_power_state(D3hot), then the platform's transition (D3cold: power removed)"),
+    PathDef("pci_set_low_power_state", "pci_set_low_power_state (drivers/pci/pci.c)", "", "§5.5",
+            "D3hot through PMCSR (D1/D2 are not modelled): -EIO without PM, -EINVAL from D3cold, nothing from "
+            "D3hot, -EIO when PMCSR reads all-ones, else the write and current_state read back"),
+    PathDef("vfio_pci_set_power_state", "vfio_pci_set_power_state (drivers/vfio/pci/vfio_pci_core.c)",
+            "vfio_pci_set_power_state", "§5.6",
+            "-EBUSY below D0 with VFs; a NoSoftRst- function is saved into pm_save on the way into D3hot and "
+            "restored from it on the way back to D0"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -386,8 +397,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "run the named path (its result does not change this path's)"),
     PrimitiveDef("set_power", "pci_set_power_state",
                  (ParamDef("state", "enum", (("d0", "PCI_D0: pci_set_full_power_state"),
-                                             ("d3hot", "PCI_D3hot: pci_set_low_power_state"))),),
-                 "a power transition"),
+                                             ("d3hot", "PCI_D3hot: pci_set_low_power_state"),
+                                             ("d3cold", "PCI_D3cold: D3hot, then the platform removes power"),
+                                             ("arg", "the path's argument (vfio_pci_set_power_state's state)"))),),
+                 "a power transition, [path.pci_set_power_state]; sets the result"),
     PrimitiveDef("save_state", "pci_save_state", (), "the [save] steps (§2)"),
     PrimitiveDef("restore_state", "pci_restore_state", (), "the [restore] steps (§3)"),
     PrimitiveDef("write_command", "pci_write_config_word(dev, PCI_COMMAND, value)",
@@ -429,7 +442,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("fail", "return -ERRNO", (ParamDef("errno", "enum", (("enotty", "-ENOTTY (-25)"),
                                                                        ("eio", "-EIO (-5)"),
                                                                        ("einval", "-EINVAL (-22)"),
-                                                                       ("enomem", "-ENOMEM (-12)"))),),
+                                                                       ("enomem", "-ENOMEM (-12)"),
+                                                                       ("ebusy", "-EBUSY (-16)"))),),
                  "end the path with this result (with `when`: an early error return)"),
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
@@ -667,7 +681,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "the platform powers the function up: nothing if it has power, else a fundamental reset "
                  "(registers at power-on values, PowerState D0)"),
     PrimitiveDef("set_current_state", "dev->current_state = STATE",
-                 (ParamDef("state", "enum", (("d0", "PCI_D0"), ("d3cold", "PCI_D3cold"))),),
+                 (ParamDef("state", "enum", (("d0", "PCI_D0"), ("d3cold", "PCI_D3cold"),
+                                             ("pmcsr", "PMCSR's PowerState field as read, unchecked "
+                                                       "(pci_set_low_power_state's read-back)"))),),
                  "what the kernel believes the power state is"),
     PrimitiveDef("pmcsr_write", "pci_write_config_word(dev, dev->pm_cap + PCI_PM_CTRL, ...)",
                  (ParamDef("value", "enum", (("zero", "0: the entire word, PME_En off, PowerState D0 "
@@ -681,6 +697,23 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "each BAR and the ROM written from the kernel's resources (pci_update_resource)"),
     PrimitiveDef("return", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path ends with this result (`stop` ends it with the result so far)"),
+    PrimitiveDef("call_result", "ret = PATH(...)",
+                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
+                                                 if not p.name.startswith("driver."))),),
+                 "run the named path with this path's argument; its result becomes this path's"),
+    PrimitiveDef("set_flag", "a local of the kernel function (needs_save, needs_restore, ...)",
+                 (ParamDef("flag", "enum", (("a", "flag a"), ("b", "flag b"))),),
+                 "set one of the path's two flags (false when the path starts): a decision taken before a "
+                 "step that changes what it was made from (conditions flag_a, flag_b)"),
+    PrimitiveDef("platform_power_off", "pci_platform_power_transition(dev, PCI_D3cold)", (),
+                 "the platform removes the function's power: it answers nothing (config reads all-ones, writes "
+                 "dropped) until platform_power_on"),
+    PrimitiveDef("vfio_pm_save", "vdev->pm_save (vfio_pci_set_power_state)",
+                 (ParamDef("op", "enum", (("store", "kfree(vdev->pm_save); vdev->pm_save = pci_store_saved_state(pdev)"),
+                                          ("load", "pci_load_and_free_saved_state(pdev, &vdev->pm_save): the copy "
+                                                   "(maybe none) back into the snapshot and freed; a restore_state "
+                                                   "later in the path restores it on purpose"))),),
+                 "vfio-pci's copy of the snapshot over a D3hot it put the function in"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -765,6 +798,17 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("pmcsr_soft_reset", "need_restore of pci_power_up: (PowerState reads D3hot or current_state >= D3hot) "
                          "and NoSoftRst reads clear"),
     ("result_error", "the path's result so far is negative (an error)"),
+    ("target_d0", "the path's argument, a target power state, is PCI_D0"),
+    ("at_target", "current_state is the path's argument, the target power state"),
+    ("d3hot", "current_state is PCI_D3hot"),
+    ("d3cold", "current_state is PCI_D3cold"),
+    ("platform_power", "platform_pci_set_power_state(dev, target) succeeds: the target is D3cold and the "
+                       "platform can remove the function's power (profile platform_d3cold; never for a VF, which has "
+                       "no ACPI companion: -ENODEV); the model's platform has no other transition"),
+    ("num_vfs", "pci_num_vf(dev): the function has VFs enabled (dev->sriov->num_VFs)"),
+    ("vfio_needs_pm_restore", "vdev->needs_pm_restore: vfio-pci found NoSoftRst clear at register"),
+    ("flag_a", "the path's flag a is set (set_flag)"),
+    ("flag_b", "the path's flag b is set (set_flag)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
