@@ -89,3 +89,20 @@ def test_a_failed_vfio_probe_lets_an_unbound_suspended_device_suspend_again():
     # local_pci_probe's pm_runtime_get_sync resumed it, its pm_runtime_put_sync after the failed
     # probe suspends it again (rpm_idle: pci_pm_runtime_idle returns 0 for an unbound device)
     assert m.state.dev.driver == "none" and m.state.dev.rpm_suspended
+
+
+def test_register_probes_nosoftrst_from_pmcsr_as_read_then():
+    """vfio_pci_core_register_device is a path; its vfio_pci_probe_power_state reads PMCSR at bind:
+    the 82576 (NoSoftRst clear) needs pm_save over D3hot, the I350 (NoSoftRst set) does not, a VF
+    without a PM capability keeps the fresh vdev's false, and an 82576 that reads all-ones at bind
+    reads NoSoftRst set."""
+    from fuzzcore.policy import load_policy
+    assert [s.do for s in load_policy("linux-7.1").path("vfio_pci_core_register_device")] == [
+        "vfio_probe_power_state", "vfio_set_power", "call"]
+    for device, want in (("nic-82576", True), ("i350", False), ("nic-82576-vf", False)):
+        m = model(device=device)
+        run(m, "pci_bind_driver(driver=vfio)")
+        assert bool(m.state.vfio.needs_pm_restore) is want, device
+    m = model(device="nic-82576")
+    run(m, "hw_inaccessible()\npci_bind_driver(driver=vfio)")
+    assert not m.state.vfio.needs_pm_restore

@@ -85,6 +85,9 @@ cdef enum:
     PATH_PCI_SET_POWER_STATE
     PATH_PCI_SET_LOW_POWER_STATE
     PATH_VFIO_SET_POWER_STATE
+    PATH_PCI_PM_RESET
+    PATH_PCI_RESET_BUS_FUNCTION
+    PATH_VFIO_REGISTER_DEVICE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -176,6 +179,8 @@ cdef enum:
     PRIM_SET_FLAG
     PRIM_PLATFORM_POWER_OFF
     PRIM_VFIO_PM_SAVE
+    PRIM_DEV_WAIT
+    PRIM_VFIO_PROBE_POWER_STATE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -242,6 +247,7 @@ cdef enum:
     COND_VFIO_NEEDS_PM_RESTORE
     COND_FLAG_A
     COND_FLAG_B
+    COND_PMCSR_NO_SOFT_RESET
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -277,7 +283,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_aer_reset_done", "vfio_pci_core_runtime_suspend", "vfio_pci_core_runtime_resume",
                      "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state",
                      "pci_device_remove", "pci_set_power_state", "pci_set_low_power_state",
-                     "vfio_pci_set_power_state")
+                     "vfio_pci_set_power_state", "pci_pm_reset", "pci_reset_bus_function",
+                     "vfio_pci_core_register_device")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -297,7 +304,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vc_restore", "root_aer_irq", "root_error_status_clear", "bus_error_reset",
                           "flr_reset", "dpc_clear_trigger", "wait_secondary_bus", "platform_power_on",
                           "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return",
-                          "call_result", "set_flag", "platform_power_off", "vfio_pm_save")
+                          "call_result", "set_flag", "platform_power_off", "vfio_pm_save", "dev_wait",
+                          "vfio_probe_power_state")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -311,7 +319,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "rebar_ctrl_error", "vfio_saved_state", "rc_end", "root_aer_native",
                           "runtime_idle", "pm_cap", "disconnected", "pmcsr_all_ones", "pmcsr_d0",
                           "pmcsr_soft_reset", "result_error", "target_d0", "at_target", "d3hot", "d3cold",
-                          "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b")
+                          "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b",
+                          "pmcsr_no_soft_reset")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[6]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
@@ -468,6 +477,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = (flags & 1) != 0
     elif c == COND_FLAG_B:
         v = (flags & 2) != 0
+    elif c == COND_PMCSR_NO_SOFT_RESET:
+        v = (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET) != 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -668,9 +679,9 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_PMCSR_WRITE:
             if a == 0:                                  # zero: the entire word
                 pmcsr_write(m, 0)
-            else:                                       # d3hot: read-modify-write of PowerState
+            else:                                       # d3hot, d0: read-modify-write of PowerState
                 pmcsr_write(m, (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2)
-                                & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | D3HOT)
+                                & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | (D3HOT if a == 1 else D0))
         elif p == PRIM_SET_RESULT:
             result = a                                  # paths order: "0", "1"
         elif p == PRIM_RETURN:
@@ -692,6 +703,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             flags |= 1 if a == 0 else 2                 # paths order: a, b
         elif p == PRIM_PLATFORM_POWER_OFF:
             platform_power_off(m)
+        elif p == PRIM_VFIO_PROBE_POWER_STATE:
+            vfio_probe_power_state(m)
+        elif p == PRIM_DEV_WAIT:
+            result = pci_dev_wait(m)
         elif p == PRIM_VFIO_PM_SAVE:
             if a == 0:                                  # store: kfree + pci_store_saved_state
                 pci_store_saved_state(m, &m.st.vfio.pm_save)

@@ -59,18 +59,14 @@ cdef int initiate_flr(Machine *m) noexcept nogil:
 
 
 cdef int pci_pm_reset(Machine *m) noexcept nogil:
-    """pci_pm_reset: needs PM, NoSoftRst=0 (read live) and current_state D0; D3hot then D0."""
-    cdef int pm = m.d.fn.caps.pm
-    cdef uint32_t csr
-    if not pm:
+    """reset.pci_pm_reset: -ENOTTY without PM, else the policy path of that name."""
+    if not m.d.fn.caps.pm:
         return ENOTTY_
-    if io_read(m, pm + 4, 2) & 0x8:
-        return ENOTTY_
-    if m.st.dev.current_state != D0:
-        return EINVAL_
-    csr = io_read(m, pm + 4, 2) & ~(<uint32_t>0x3)
-    pmcsr_write(m, csr | 0x3)
-    pmcsr_write(m, csr)
+    return run_path(m, PATH_PCI_PM_RESET, 0)
+
+
+cdef int pci_dev_wait(Machine *m) noexcept nogil:
+    """reset.pci_dev_wait: 0 when the function answers, -ENOTTY when it never does."""
     return 0 if m.st.accessible else ENOTTY_
 
 
@@ -126,7 +122,7 @@ cdef int pci_bus_reset_method(Machine *m) noexcept nogil:
     refuse what method_available(METHOD_BUS) refuses."""
     if not method_available(m, METHOD_BUS):
         return ENOTTY_
-    return secondary_bus_reset(m)
+    return run_path(m, PATH_PCI_RESET_BUS_FUNCTION, 0)
 
 
 cdef int reset_method_run(Machine *m, int method) noexcept nogil:

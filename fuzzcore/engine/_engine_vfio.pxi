@@ -10,14 +10,18 @@ cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
 
 
 cdef void vfio_register(Machine *m) noexcept nogil:
-    """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
-    the current snapshot when current_state was unknown on a NoSoftRst- device), then unless
-    disable_idle_d3 the idle device runtime-suspends (pm_runtime_put)."""
+    """vfio.vfio_register: the policy path vfio_pci_core_register_device."""
     m.st.vfio.registered = 1
-    m.st.vfio.needs_pm_restore = 0 if m.d.no_soft_reset else 1
-    vfio_pci_set_power_state(m, D0)
-    if not m.pol.disable_idle_d3:
-        pci_pm_runtime_suspend(m)
+    run_path(m, PATH_VFIO_REGISTER_DEVICE, 0)
+
+
+cdef void vfio_probe_power_state(Machine *m) noexcept nogil:
+    """vfio.vfio_probe_power_state: needs_pm_restore from PMCSR's NoSoftRst, read now; false
+    without a PM capability."""
+    cdef int pm = m.d.fn.caps.pm
+    m.st.vfio.needs_pm_restore = 0
+    if pm:
+        m.st.vfio.needs_pm_restore = 0 if io_read(m, pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET else 1
 
 
 cdef void vfio_config_init(Machine *m) noexcept nogil:

@@ -176,6 +176,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(flags & 1)
     elif name == "flag_b":
         value = bool(flags & 2)
+    elif name == "pmcsr_no_soft_reset":
+        value = bool(m.io.read(m.caps.pm + 0x04, 2) & 0x8)     # PCI_PM_CTRL_NO_SOFT_RESET
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -463,7 +465,7 @@ def _run(m, name: str, arg) -> int:
                 pmcsr_write(m, 0)
             else:
                 csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
-                pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | D3HOT)
+                pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | (D3HOT if st.param("value") == "d3hot" else D0))
         elif do == "set_result":
             result = int(st.param("value"))
         elif do == "return":
@@ -480,6 +482,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "platform_power_off":
             from .power import platform_power_off
             platform_power_off(m)
+        elif do == "dev_wait":
+            from .reset import pci_dev_wait
+            result = pci_dev_wait(m)
+        elif do == "vfio_probe_power_state":
+            from .vfio import vfio_probe_power_state
+            vfio_probe_power_state(m)
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

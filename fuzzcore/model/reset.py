@@ -65,17 +65,16 @@ def initiate_flr(m) -> int:
 
 
 def pci_pm_reset(m) -> int:
-    """pci_pm_reset: needs PM, NoSoftRst=0 (read live) and current_state D0; D3hot then D0."""
-    pm = m.caps.pm
-    if not pm:
+    """pci_pm_reset: -ENOTTY without a PM capability, else the policy path of that name (NoSoftRst
+    re-read, the D0 check, D3hot then D0, pci_dev_wait)."""
+    if not m.caps.pm:
         return ENOTTY
-    if m.io.read(pm + 4, 2) & 0x8:
-        return ENOTTY
-    if m.state.dev.current_state != D0:
-        return EINVAL
-    csr = m.io.read(pm + 4, 2) & ~0x3
-    power.pmcsr_write(m, csr | 0x3)
-    power.pmcsr_write(m, csr)
+    return run_path(m, "pci_pm_reset")
+
+
+def pci_dev_wait(m) -> int:
+    """pci_dev_wait after a reset: the function answers unless its config reads all-ones, which
+    in the model never ends (-ENOTTY: "not ready after ..., giving up")."""
     return 0 if m.state.hw.accessible else ENOTTY
 
 
@@ -126,11 +125,12 @@ def pci_bridge_wait_for_secondary_bus(m) -> int:
 
 
 def pci_bus_reset_method(m) -> int:
-    """pci_reset_bus_function: pci_dev_reset_slot_function, then pci_parent_bus_reset; both
-    refuse what method_available("bus") refuses."""
+    """pci_reset_bus_function: -ENOTTY for what method_available("bus") refuses
+    (pci_dev_reset_slot_function and pci_parent_bus_reset's checks), else the policy path of that
+    name."""
     if not method_available(m, "bus"):
         return ENOTTY
-    return secondary_bus_reset(m)
+    return run_path(m, "pci_reset_bus_function")
 
 
 RESET_METHODS = {"flr": pcie_flr, "pm": pci_pm_reset, "bus": pci_bus_reset_method}

@@ -20,16 +20,21 @@ def vfio_pci_set_power_state(m, state: int) -> int:
 
 
 def vfio_register(m) -> None:
-    """vfio_pci_core_register_device: probe NoSoftRst, then a D0 transition (which restores from
-    the current snapshot when current_state was unknown on a NoSoftRst- device), pm_runtime_allow
-    and, unless disable_idle_d3, pm_runtime_put: the idle device runtime-suspends (D3hot)."""
+    """vfio_pci_core_register_device: the policy path of that name (NoSoftRst probed from PMCSR,
+    a D0 transition, which restores from the current snapshot when current_state was unknown on
+    a NoSoftRst- function, then unless disable_idle_d3 the idle device runtime-suspends)."""
+    from .paths import run_path
+    m.state.vfio.registered = True
+    run_path(m, "vfio_pci_core_register_device")
+
+
+def vfio_probe_power_state(m) -> None:
+    """vfio_pci_probe_power_state: needs_pm_restore = !(PMCSR & NO_SOFT_RESET), read now; a
+    function without PM keeps the fresh vdev's false."""
     v = m.state.vfio
-    v.registered = True
-    v.needs_pm_restore = not m.profile.no_soft_reset
-    vfio_pci_set_power_state(m, D0)
-    if not m.policy.switch("vfio.disable_idle_d3"):
-        from .power import pci_pm_runtime_suspend
-        pci_pm_runtime_suspend(m)
+    v.needs_pm_restore = False
+    if m.caps.pm:
+        v.needs_pm_restore = not m.io.read(m.caps.pm + 0x04, 2) & 0x8     # PCI_PM_CTRL_NO_SOFT_RESET
 
 
 def vfio_config_init(m) -> None:

@@ -257,6 +257,16 @@ PATHS: tuple[PathDef, ...] = (
             "vfio_pci_set_power_state", "§5.6",
             "-EBUSY below D0 with VFs; a NoSoftRst- function is saved into pm_save on the way into D3hot and "
             "restored from it on the way back to D0"),
+    # the reset methods besides FLR (§5.2): each after its probe (method_available)
+    PathDef("pci_pm_reset", "pci_pm_reset (drivers/pci/pci.c)", "", "§5.2",
+            "the PM reset method (after its probe: a PM capability, NoSoftRst clear at enumeration): NoSoftRst "
+            "re-read, -EINVAL outside D0, PMCSR D3hot then D0, pci_dev_wait; its result is the method's"),
+    PathDef("pci_reset_bus_function", "pci_reset_bus_function -> pci_parent_bus_reset (drivers/pci/pci.c)", "",
+            "§5.3", "the bus reset method (after its probe: an upstream port, no sibling function, not a "
+            "bridge; no hotplug slot modelled): the port's secondary bus reset and the wait for the link"),
+    PathDef("vfio_pci_core_register_device", "vfio_pci_core_register_device (drivers/vfio/pci/vfio_pci_core.c)",
+            "", "§6.1", "vfio-pci's bind, from vfio_pci_probe_power_state (after the bridge and SR-IOV refusals): "
+            "NoSoftRst probed, D0, runtime PM allowed and the reference dropped"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -689,7 +699,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  (ParamDef("value", "enum", (("zero", "0: the entire word, PME_En off, PowerState D0 "
                                                       "(pci_power_up's \"Force the entire word to 0\")"),
                                              ("d3hot", "PMCSR read, PowerState set to D3hot, the rest kept "
-                                                       "(pci_set_low_power_state)"))),),
+                                                       "(pci_set_low_power_state)"),
+                                             ("d0", "PMCSR read, PowerState set to D0, the rest kept "
+                                                    "(pci_pm_reset's second write)"))),),
                  "a PMCSR write; the function's D3hot->D0 with NoSoftRst clear is a soft reset"),
     PrimitiveDef("set_result", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path's result (pci_power_up's need_restore is 1)"),
@@ -714,6 +726,12 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                    "(maybe none) back into the snapshot and freed; a restore_state "
                                                    "later in the path restores it on purpose"))),),
                  "vfio-pci's copy of the snapshot over a D3hot it put the function in"),
+    PrimitiveDef("dev_wait", "pci_dev_wait(dev, reset_type, timeout)", (),
+                 "poll until the function answers after a reset: 0, or -ENOTTY when it never does (config reads "
+                 "all-ones); sets the result"),
+    PrimitiveDef("vfio_probe_power_state", "vfio_pci_probe_power_state", (),
+                 "vdev->needs_pm_restore = PMCSR, read now, has NoSoftRst clear (an all-ones read: set); false "
+                 "without a PM capability"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -809,6 +827,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_needs_pm_restore", "vdev->needs_pm_restore: vfio-pci found NoSoftRst clear at register"),
     ("flag_a", "the path's flag a is set (set_flag)"),
     ("flag_b", "the path's flag b is set (set_flag)"),
+    ("pmcsr_no_soft_reset", "PMCSR reads NoSoftRst set (an all-ones read does too)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
