@@ -236,6 +236,34 @@ def test_pm_and_bus_reset_methods_are_paths(tmp_path, both):
     assert m.state.hw.read(pmcsr, 2) & 0x3 == 0x3 and m.state.dev.current_state == 0
 
 
+def test_config_save_is_a_path_and_an_early_return_ends_the_whole_save(tmp_path, both):
+    """Save step config_space is [path.pci_save_config_space]: the header dwords, then
+    state_saved. A kernel that refused to save an inaccessible function (one `fail` step before the
+    reads) keeps the old snapshot and reports no all-ones snapshot; the baseline overwrites it."""
+    p = load_policy("linux-7.1")
+    assert [(s.do, s.param("dwords")) for s in p.path("pci_save_config_space")] == [
+        ("config_save", "0..15"), ("set_state_saved", None)]
+    prog = "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_save_state()"
+    base = run("linux-7.1", prog)
+    assert ("snapshot_all_ones", "config") in buckets(base) and base.state.dev.saved_config[1] == 0xFFFFFFFF
+    m = run(overlay(tmp_path, '[path.pci_save_config_space]\ninsert = [{ step = "inaccessible", before = "dwords" }]\n'
+                              '[path.pci_save_config_space.step]\n'
+                              'inaccessible = { do = "fail", errno = "eio", when = "config_all_ones" }\n'), prog)
+    assert ("snapshot_all_ones", "config") not in buckets(m) and m.state.dev.saved_config[4] == I350_BAR0
+
+
+def test_qemu_reset_choice_is_a_path_that_falls_through(tmp_path, both):
+    """QEMU's vfio_pci_reset tries VFIO_DEVICE_RESET (the I350 has FLR), and when it fails goes on
+    to its own bus reset: an I350 that stopped answering is brought back by the hot reset. A QEMU
+    that gave up after the first attempt (an unconditional `device_done`) leaves it unreachable."""
+    assert [s.name for s in load_policy("linux-7.1").path("qemu_pick_reset")] == [
+        "none_yet", "device_reset_flr", "device_reset_no_pm", "device_done", "hot_reset", "hot_done", "pm_reset"]
+    prog = "vfio_open()\nhw_inaccessible()\nqemu_reset()"
+    assert run("linux-7.1", prog).state.hw.accessible
+    m = run(overlay(tmp_path, '[path.qemu_pick_reset.step]\ndevice_done = { when = "" }\n'), prog)
+    assert not m.state.hw.accessible
+
+
 # --- vfio-pci's own sequences as paths ----------------------------------------------------------
 
 def test_vfio_sequences_are_paths():

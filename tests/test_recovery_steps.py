@@ -234,3 +234,20 @@ def test_the_callers_reset_is_a_path_per_caller(tmp_path):
     stuck = start(resolve_device("i350"), _overlay(tmp_path, '[path.dpc_reset_link]\nremove = ["clear_trigger"]\n'))
     run(stuck, dpc)
     assert not stuck.state.hw.accessible
+
+
+def test_the_report_broadcasts_are_paths(tmp_path):
+    """What report_error_detected, report_slot_reset and report_resume do on the function is
+    data: an unbound endpoint votes NO_AER_DRIVER and the recovery fails (status NO_AER_DRIVER);
+    a kernel whose report_error_detected let an unbound function vote NONE (one step's vote) recovers
+    it, and the function's io state is back to normal."""
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("report_error_detected")] == [
+        "disconnected", "disconnected_done", "io_state", "unbound_bridge", "unbound", "unbound_done", "callback"]
+    assert [s.do for s in p.path("report_slot_reset")] == ["stop", "set_io_state", "driver_vote"]
+    prog = "pci_bind_driver(driver=none)\npcie_do_recovery(channel=frozen, vote=need_reset, source=aer)"
+    base = start(resolve_device("i350"))
+    assert run(base, prog)[-1] == 6 and base.state.dev.error_state == "frozen"   # failed: sets no io state
+    m = start(resolve_device("i350"), _overlay(tmp_path, '[path.report_error_detected.step]\n'
+                                                         'unbound = { result = "none" }\n'))
+    assert run(m, prog)[-1] == RECOVERED and m.state.dev.error_state == "normal"

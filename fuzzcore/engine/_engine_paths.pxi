@@ -88,6 +88,13 @@ cdef enum:
     PATH_PCI_PM_RESET
     PATH_PCI_RESET_BUS_FUNCTION
     PATH_VFIO_REGISTER_DEVICE
+    PATH_REPORT_ERROR_DETECTED
+    PATH_REPORT_MMIO_ENABLED
+    PATH_REPORT_SLOT_RESET
+    PATH_REPORT_RESUME
+    PATH_REPORT_PERM_FAILURE
+    PATH_SAVE_CONFIG_SPACE
+    PATH_QEMU_PICK_RESET
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -181,6 +188,11 @@ cdef enum:
     PRIM_VFIO_PM_SAVE
     PRIM_DEV_WAIT
     PRIM_VFIO_PROBE_POWER_STATE
+    PRIM_DRIVER_VOTE
+    PRIM_SET_IO_STATE
+    PRIM_CONFIG_SAVE
+    PRIM_SET_STATE_SAVED
+    PRIM_USER_RESET
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -248,6 +260,8 @@ cdef enum:
     COND_FLAG_A
     COND_FLAG_B
     COND_PMCSR_NO_SOFT_RESET
+    COND_QEMU_HAS_FLR
+    COND_QEMU_HAS_PM_RESET
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -284,7 +298,9 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "aer_root_reset", "dpc_reset_link", "pci_power_up", "pci_set_full_power_state",
                      "pci_device_remove", "pci_set_power_state", "pci_set_low_power_state",
                      "vfio_pci_set_power_state", "pci_pm_reset", "pci_reset_bus_function",
-                     "vfio_pci_core_register_device")
+                     "vfio_pci_core_register_device", "report_error_detected", "report_mmio_enabled",
+                     "report_slot_reset", "report_resume", "report_perm_failure_detected",
+                     "pci_save_config_space", "qemu_pick_reset")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -305,7 +321,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "flr_reset", "dpc_clear_trigger", "wait_secondary_bus", "platform_power_on",
                           "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return",
                           "call_result", "set_flag", "platform_power_off", "vfio_pm_save", "dev_wait",
-                          "vfio_probe_power_state")
+                          "vfio_probe_power_state", "driver_vote", "set_io_state",
+                          "config_save", "set_state_saved", "user_reset")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -320,10 +337,10 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "runtime_idle", "pm_cap", "disconnected", "pmcsr_all_ones", "pmcsr_d0",
                           "pmcsr_soft_reset", "result_error", "target_d0", "at_target", "d3hot", "d3cold",
                           "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b",
-                          "pmcsr_no_soft_reset")
+                          "pmcsr_no_soft_reset", "qemu_has_flr", "qemu_has_pm_reset")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
-cdef int VOTE_RESULT[6]
-VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED]
+cdef int VOTE_RESULT[7]
+VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
 
 
 cdef bint path_condition(Machine *m, int when, int result, int arg, int flags) noexcept nogil:
@@ -477,6 +494,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = (flags & 1) != 0
     elif c == COND_FLAG_B:
         v = (flags & 2) != 0
+    elif c == COND_QEMU_HAS_FLR:
+        v = method_available(m, METHOD_FLR)
+    elif c == COND_QEMU_HAS_PM_RESET:
+        v = method_available(m, METHOD_PM)
     elif c == COND_PMCSR_NO_SOFT_RESET:
         v = (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET) != 0
     else:
@@ -703,6 +724,17 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             flags |= 1 if a == 0 else 2                 # paths order: a, b
         elif p == PRIM_PLATFORM_POWER_OFF:
             platform_power_off(m)
+        elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
+            result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
+        elif p == PRIM_CONFIG_SAVE:
+            config_save(m, a)
+        elif p == PRIM_SET_STATE_SAVED:
+            m.st.dev.state_saved = 1
+        elif p == PRIM_DRIVER_VOTE:
+            result = driver_callback(m, a, arg) or ERS_NONE
+        elif p == PRIM_SET_IO_STATE:                    # pci_dev_set_io_state: perm_failure stays
+            if m.st.dev.error_state != ERR_PERM_FAILURE:
+                m.st.dev.error_state = m.recovery_channel if a == 0 else ERR_NORMAL   # paths order: channel, normal
         elif p == PRIM_VFIO_PROBE_POWER_STATE:
             vfio_probe_power_state(m)
         elif p == PRIM_DEV_WAIT:

@@ -21,17 +21,8 @@ cdef void zero_bars(Machine *m) noexcept nogil:
 
 
 cdef void qemu_pick_reset(Machine *m) noexcept nogil:
-    """vfio_pci_reset: VFIO_DEVICE_RESET if it works with FLR or without a PM reset; else a hot
-    reset; else a PM reset."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef bint has_flr = method_available(m, METHOD_FLR)
-    cdef bint has_pm = method_available(m, METHOD_PM)
-    if v.reset_works and (has_flr or not has_pm):
-        vfio_device_reset(m)
-    elif m.d.has_port:
-        vfio_hot_reset(m)
-    elif v.reset_works and has_pm:
-        vfio_device_reset(m)
+    """qemu.pick_reset: the policy path qemu_pick_reset."""
+    run_path(m, PATH_QEMU_PICK_RESET, 0)
 
 
 cdef int qemu_pre_reset(Machine *m) noexcept nogil:

@@ -239,17 +239,6 @@ cdef int VOTE_VALUES[4]
 VOTE_VALUES[:] = [ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_NO_AER_DRIVER]
 
 
-cdef int error_detected(Machine *m, int channel, int vote) noexcept nogil:
-    """report_error_detected for the one function below the bridge."""
-    cdef KernelDev *dev = &m.st.dev
-    if dev.error_state == ERR_PERM_FAILURE:
-        return ERS_DISCONNECT
-    dev.error_state = channel
-    if dev.driver != DRV_NONE:  # a host driver's [driver.error_detected], vfio-pci's own
-        return driver_callback(m, CB_ERROR_DETECTED, vote) or ERS_NONE
-    return ERS_NONE if m.d.header_type == 1 else ERS_NO_AER_DRIVER
-
-
 cdef int root_aer(Machine *m) noexcept nogil:
     """reset._root_aer: root->aer_cap when the port above is a root port (one further up is not
     modelled)."""
@@ -323,30 +312,13 @@ cdef void clear_error_status(Machine *m, bint on_port) noexcept nogil:
             io_write(m, aer + 0x04, 4, status)
 
 
-cdef bint set_io_normal(KernelDev *dev) noexcept nogil:
-    """pci_dev_set_io_state(dev, pci_channel_io_normal): false on a disconnected device."""
-    if dev.error_state == ERR_PERM_FAILURE:
-        return False
-    dev.error_state = ERR_NORMAL
-    return True
-
-
 cdef void ers_report(Machine *m, int callback, int vote) noexcept nogil:
-    """reset.ers_report: pci_walk_bridge(bridge, report_*, &status) on the one function below the
-    bridge; callback in paths order error_detected, mmio_enabled, slot_reset, resume, perm_failure."""
-    cdef KernelDev *dev = &m.st.dev
-    if callback == 0:
-        m.ers_status = merge_result(m.ers_status, error_detected(m, m.recovery_channel, vote))
-    elif callback == 1:                             # a driver without mmio_enabled votes nothing
-        m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_MMIO_ENABLED, vote) or ERS_NONE)
-    elif callback == 2:
-        if set_io_normal(dev):
-            m.ers_status = merge_result(m.ers_status, driver_callback(m, CB_SLOT_RESET, vote) or ERS_NONE)
-    elif callback == 3:
-        if set_io_normal(dev):
-            driver_callback(m, CB_RESUME, vote)
-    else:                                           # report_perm_failure_detected: vote ignored
-        driver_callback(m, CB_ERROR_DETECTED, vote)
+    """reset.ers_report: the report_* path (callback in paths order error_detected, mmio_enabled,
+    slot_reset, resume, perm_failure), its vote (0: none) merged into the recovery status; resume
+    and perm_failure merge nothing."""
+    cdef int rc = run_path(m, PATH_REPORT_ERROR_DETECTED + callback, vote)
+    if rc and callback < 3:
+        m.ers_status = merge_result(m.ers_status, rc)
 
 
 cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noexcept nogil:

@@ -28,23 +28,32 @@ cdef inline void buf_set_u16(Machine *m, int b, int i, uint32_t v) noexcept nogi
 
 # --- save steps -----------------------------------------------------------------------------------
 
-cdef bint save_config_space(Machine *m, int64_t epoch) noexcept nogil:
-    """pci_save_state: dwords 0x00..0x3C, ascending; no accessibility check in v7.1.3."""
+cdef void config_save(Machine *m, int arg) noexcept nogil:
+    """save.config_save: header dwords A..B (arg = A | B << 4) into saved_config_space, in that
+    order; this save's epoch on the snapshot and each BAR read; an all-ones Command/Status dword
+    is reported when the range covers it."""
     cdef KernelDev *dev = &m.st.dev
-    cdef int i
-    for i in range(16):
+    cdef int a = arg & 0xF, b = (arg >> 4) & 0xF
+    cdef int i, step = -1 if a >= b else 1
+    i = a
+    while True:
         dev.saved_config[i] = io_read_checked(m, 4 * i, 4)   # snapshot_all_ones owns an all-ones snapshot
-    dev.config_epoch = epoch
-    for i in range(6):
-        dev.bar_epoch[i] = epoch
-    if dev.saved_config[1] == 0xFFFFFFFFU:
+        if 4 <= i <= 9:
+            dev.bar_epoch[i - 4] = dev.save_count
+        if i == b:
+            break
+        i += step
+    dev.config_epoch = dev.save_count
+    if (a if a < b else b) <= 1 <= (a if a > b else b) and dev.saved_config[1] == 0xFFFFFFFFU:
         report(m, INV_SNAPSHOT_ALL_ONES, REG_CONFIG, MSG_SNAPSHOT_ALL_ONES, 0, 0, 0)
         m.read_lost_op = m.op_index     # the rest of this save's reads are that finding too
-    dev.state_saved = 1
-    return True
 
 
 # save steps that are policy paths: False (-ENOMEM ends pci_save_state) when the path fails
+cdef bint save_config_space(Machine *m, int64_t epoch) noexcept nogil:
+    return run_path(m, PATH_SAVE_CONFIG_SPACE, 0) == 0
+
+
 cdef bint save_pcie(Machine *m, int64_t epoch) noexcept nogil:
     return run_path(m, PATH_SAVE_PCIE_STATE, 0) == 0
 

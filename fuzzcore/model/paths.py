@@ -13,7 +13,7 @@ from .access import PCI_COMMAND
 from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
-VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5}
+VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5, "no_aer_driver": 6}
 ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
@@ -176,6 +176,12 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(flags & 1)
     elif name == "flag_b":
         value = bool(flags & 2)
+    elif name == "qemu_has_flr":
+        from .reset import method_available
+        value = method_available(m, "flr")
+    elif name == "qemu_has_pm_reset":
+        from .reset import method_available
+        value = method_available(m, "pm")
     elif name == "pmcsr_no_soft_reset":
         value = bool(m.io.read(m.caps.pm + 0x04, 2) & 0x8)     # PCI_PM_CTRL_NO_SOFT_RESET
     else:
@@ -482,6 +488,19 @@ def _run(m, name: str, arg) -> int:
         elif do == "platform_power_off":
             from .power import platform_power_off
             platform_power_off(m)
+        elif do == "driver_vote":
+            result = driver_callback(m, st.param("callback"), arg) or VOTE_CODES["none"]
+        elif do == "set_io_state":
+            from .reset import set_io_state
+            set_io_state(m, st.param("state"))
+        elif do == "config_save":
+            from .save import config_save
+            config_save(m, st.param("dwords"))
+        elif do == "set_state_saved":
+            m.state.dev.state_saved = True
+        elif do == "user_reset":
+            from .vfio import vfio_device_reset, vfio_hot_reset
+            result = (vfio_device_reset if st.param("ioctl") == "device_reset" else vfio_hot_reset)(m)
         elif do == "dev_wait":
             from .reset import pci_dev_wait
             result = pci_dev_wait(m)

@@ -29,18 +29,9 @@ def zero_bars(m) -> None:
 
 
 def pick_reset(m) -> None:
-    """vfio_pci_reset: VFIO_DEVICE_RESET if it works with FLR or without a PM reset; else a hot
-    reset; else a PM reset."""
-    from .reset import method_available
-    v = m.state.vfio
-    has_flr = method_available(m, "flr")
-    has_pm = method_available(m, "pm")
-    if v.reset_works and (has_flr or not has_pm):
-        vfio.vfio_device_reset(m)
-    elif m.state.port is not None:
-        vfio.vfio_hot_reset(m)
-    elif v.reset_works and has_pm:
-        vfio.vfio_device_reset(m)
+    """vfio_pci_reset's choice: the policy path qemu_pick_reset (VFIO_DEVICE_RESET with FLR or
+    without a PM reset, else or on failure a hot reset, then a PM reset)."""
+    run_path(m, "qemu_pick_reset")
 
 
 def qemu_pre_reset(m) -> int:

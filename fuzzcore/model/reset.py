@@ -229,17 +229,6 @@ def merge_result(orig: int, new: int) -> int:
     return orig
 
 
-def _error_detected(m, channel: str, vote: str) -> int:
-    """report_error_detected for the one function below the bridge."""
-    dev = m.state.dev
-    if dev.error_state == "perm_failure":
-        return ERS_DISCONNECT
-    dev.error_state = channel
-    if dev.driver != "none":     # a host driver's [driver.error_detected], vfio-pci's own
-        return driver_callback(m, "error_detected", vote) or ERS_NONE
-    return ERS_NONE if m.profile.header_type == 1 else ERS_NO_AER_DRIVER
-
-
 def root_aer_irq(m, enable: bool) -> None:
     """aer_disable_irq / aer_enable_irq on the root port above the function (path primitive)."""
     aer = _root_aer(m)
@@ -305,31 +294,26 @@ def _clear_error_status(m, target: str) -> None:
             m.io.write(aer + PCI_ERR_UNCOR_STATUS, 4, status, target)
 
 
-def _set_io_normal(dev) -> bool:
-    """pci_dev_set_io_state(dev, pci_channel_io_normal): frozen becomes normal; false on a
-    disconnected (perm_failure) device."""
-    if dev.error_state == "perm_failure":
-        return False
-    dev.error_state = "normal"
-    return True
+REPORT_PATHS = {"error_detected": "report_error_detected", "mmio_enabled": "report_mmio_enabled",
+                "slot_reset": "report_slot_reset", "resume": "report_resume",
+                "perm_failure": "report_perm_failure_detected"}
 
 
 def ers_report(m, callback: str, vote: str) -> None:
-    """pci_walk_bridge(bridge, report_*, &status) on the one function below the bridge: its
-    driver's callback, the vote merged into the recovery status (path primitive ers_report)."""
+    """pci_walk_bridge(bridge, report_*, &status) on the one function below the bridge (path
+    primitive ers_report): the report_* path, its vote (0: none) merged into the recovery status;
+    resume and perm_failure merge nothing."""
+    from .paths import run_path
+    rc = run_path(m, REPORT_PATHS[callback], vote)
+    if rc and callback not in ("resume", "perm_failure"):
+        m.ers_status = merge_result(m.ers_status, rc)
+
+
+def set_io_state(m, state: str) -> None:
+    """pci_dev_set_io_state: a disconnected (perm_failure) device stays so; otherwise the state."""
     dev = m.state.dev
-    if callback == "error_detected":       # report_frozen_detected / report_normal_detected
-        m.ers_status = merge_result(m.ers_status, _error_detected(m, m.recovery_channel, vote))
-    elif callback == "mmio_enabled":       # report_mmio_enabled: a driver without the handler votes nothing
-        m.ers_status = merge_result(m.ers_status, driver_callback(m, "mmio_enabled", vote) or ERS_NONE)
-    elif callback == "slot_reset":         # report_slot_reset: io state normal first
-        if _set_io_normal(dev):
-            m.ers_status = merge_result(m.ers_status, driver_callback(m, "slot_reset", vote) or ERS_NONE)
-    elif callback == "resume":             # report_resume
-        if _set_io_normal(dev):
-            driver_callback(m, "resume", vote)
-    else:                                  # report_perm_failure_detected: the vote is ignored
-        driver_callback(m, "error_detected", vote)
+    if dev.error_state != "perm_failure":
+        dev.error_state = m.recovery_channel if state == "channel" else state
 
 
 def reset_subordinates(m) -> int:

@@ -13,18 +13,21 @@ from .state import Blob, KernelDev
 PCI_EXP_SAVED_REGS = (0x08, 0x10, 0x18, 0x1C, 0x28, 0x30, 0x38)  # DEVCTL LNKCTL SLTCTL RTCTL DEVCTL2 LNKCTL2 SLTCTL2
 
 
-def save_config_space(m, epoch: int) -> bool:
-    """pci_save_state: dwords 0x00..0x3C, ascending; no accessibility check in v7.1.3."""
+def config_save(m, dwords: str) -> None:
+    """Path primitive config_save: header dwords A..B (in that order) into saved_config_space;
+    this save's epoch on the snapshot and on each BAR read; an all-ones Command/Status dword is
+    reported when the range covers it."""
     dev = m.state.dev
-    for i in range(16):
+    a, _, b = dwords.partition("..")
+    a, b = int(a), int(b)
+    for i in range(a, b - 1, -1) if a >= b else range(a, b + 1):
         dev.saved_config[i] = m.io.read_checked(4 * i, 4)   # snapshot_all_ones owns an all-ones snapshot
-    dev.config_epoch = epoch
-    dev.bar_epoch = [epoch] * 6
-    if dev.saved_config[1] == 0xFFFFFFFF:
+        if 4 <= i <= 9:
+            dev.bar_epoch[i - 4] = dev.save_count
+    dev.config_epoch = dev.save_count
+    if min(a, b) <= 1 <= max(a, b) and dev.saved_config[1] == 0xFFFFFFFF:
         m.oracle.report("snapshot_all_ones", "config", "a device that answers", "Command/Status read 0xffffffff")
         m.oracle.read_lost_op = m.op_index   # the rest of this save's reads are that finding too
-    dev.state_saved = True
-    return True
 
 
 def _cap_path(name: str):
@@ -36,6 +39,7 @@ def _cap_path(name: str):
     return step
 
 
+save_config_space = _cap_path("pci_save_config_space")
 save_pcie = _cap_path("pci_save_pcie_state")
 save_pcix = _cap_path("pci_save_pcix_state")
 save_dpc = _cap_path("pci_save_dpc_state")

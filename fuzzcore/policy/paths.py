@@ -267,6 +267,26 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_pci_core_register_device", "vfio_pci_core_register_device (drivers/vfio/pci/vfio_pci_core.c)",
             "", "§6.1", "vfio-pci's bind, from vfio_pci_probe_power_state (after the bridge and SR-IOV refusals): "
             "NoSoftRst probed, D0, runtime PM allowed and the reference dropped"),
+    # what each report_* of pcie_do_recovery does on the function (drivers/pci/pcie/err.c), §5.4; the
+    # argument is the op's vote, the result the vote merge_result folds into the status (0: none)
+    PathDef("report_error_detected", "report_frozen_detected / report_normal_detected -> report_error_detected "
+            "(drivers/pci/pcie/err.c)", "", "§5.4",
+            "DISCONNECT when disconnected; the io state set to the channel; without an error_detected "
+            "NO_AER_DRIVER (NONE for a bridge); else the driver's vote"),
+    PathDef("report_mmio_enabled", "report_mmio_enabled (drivers/pci/pcie/err.c)", "", "§5.4",
+            "the driver's mmio_enabled vote, if it has one"),
+    PathDef("report_slot_reset", "report_slot_reset (drivers/pci/pcie/err.c)", "", "§5.4",
+            "nothing when disconnected; the io state set to normal; the driver's slot_reset vote, if it has one"),
+    PathDef("report_resume", "report_resume (drivers/pci/pcie/err.c)", "", "§5.4",
+            "nothing when disconnected; the io state set to normal; the driver's resume"),
+    PathDef("report_perm_failure_detected", "report_perm_failure_detected (drivers/pci/pcie/err.c)", "", "§5.4",
+            "the driver's error_detected(pci_channel_io_perm_failure), its vote ignored"),
+    PathDef("pci_save_config_space", "pci_save_state's header loop (drivers/pci/pci.c)", "", "§2",
+            "save step `config_space`: the header's 16 dwords read into saved_config_space, then state_saved; "
+            "a `fail` here ends the whole save"),
+    PathDef("qemu_pick_reset", "vfio_pci_reset's choice of reset (QEMU hw/vfio/pci.c)", "", "§6.8",
+            "VFIO_DEVICE_RESET when it works and the function has FLR or no PM reset; on failure or "
+            "otherwise a hot reset; then a PM reset through VFIO_DEVICE_RESET; each failure falls through"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -290,6 +310,7 @@ VOTES: tuple[tuple[str, str], ...] = (
     ("need_reset", "PCI_ERS_RESULT_NEED_RESET"),
     ("disconnect", "PCI_ERS_RESULT_DISCONNECT"),
     ("recovered", "PCI_ERS_RESULT_RECOVERED"),
+    ("no_aer_driver", "PCI_ERS_RESULT_NO_AER_DRIVER"),
 )
 COMMAND_BITS: tuple[tuple[str, int], ...] = (
     ("io", 0x0001), ("memory", 0x0002), ("bus_master", 0x0004), ("intx_disable", 0x0400),
@@ -439,7 +460,7 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("user_zero_bars", "vfio_pci_post_reset's BAR writes (QEMU)", (),
                  "the six BAR registers written 0 through the config region"),
     PrimitiveDef("qemu_pick_reset", "vfio_pci_reset's choice (QEMU)", (),
-                 "VFIO_DEVICE_RESET if it works with FLR or without a PM reset; else a hot reset; else a PM reset"),
+                 "[path.qemu_pick_reset]: the reset QEMU picks, falling through on failure"),
     PrimitiveDef("set_runtime_status", "rpm_suspend/rpm_resume (drivers/base/power/runtime.c)",
                  (ParamDef("status", "enum", (("suspended", "RPM_SUSPENDED"), ("active", "RPM_ACTIVE"))),),
                  "the device's runtime-PM status"),
@@ -625,20 +646,14 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "set the recovery status the report_* broadcasts merge their votes into"),
     PrimitiveDef("ers_report", "pcie_do_recovery's pci_walk_bridge(bridge, report_*, &status)",
                  (ParamDef("callback", "enum", (
-                     ("error_detected", "report_frozen_detected / report_normal_detected (the op's channel): "
-                                        "DISCONNECT when disconnected, else dev->error_state = channel and the "
-                                        "driver's error_detected (no driver, or none: NO_AER_DRIVER, NONE for a "
-                                        "bridge)"),
-                     ("mmio_enabled", "report_mmio_enabled: the driver's mmio_enabled, if it has one"),
-                     ("slot_reset", "report_slot_reset: dev->error_state = normal, then the driver's slot_reset, "
-                                    "if it has one"),
-                     ("resume", "report_resume: dev->error_state = normal, then the driver's resume, if it "
-                                "has one"),
-                     ("perm_failure", "report_perm_failure_detected: the driver's "
-                                      "error_detected(pci_channel_io_perm_failure), its vote ignored"))),),
-                 "one broadcast to the function below the bridge: the bound driver's callback (a host driver "
-                 "runs [driver.CALLBACK], vfio-pci its vfio_pci_core_aer_* path), its vote merged into the "
-                 "status (merge_result)"),
+                     ("error_detected", "[path.report_error_detected] (report_frozen_detected / "
+                                        "report_normal_detected: the op's channel)"),
+                     ("mmio_enabled", "[path.report_mmio_enabled]"),
+                     ("slot_reset", "[path.report_slot_reset]"),
+                     ("resume", "[path.report_resume] (no vote)"),
+                     ("perm_failure", "[path.report_perm_failure_detected] (its vote ignored)"))),),
+                 "one broadcast to the function below the bridge: the report_* path, whose result (the vote; 0 "
+                 "for none) merge_result folds into the recovery status"),
     PrimitiveDef("reset_subordinates", "pcie_do_recovery's reset_subordinates(bridge): aer_root_reset / "
                  "dpc_reset_link", (),
                  "the reset the caller passed: [path.dpc_reset_link] for a DPC event (dpc_handler), else "
@@ -732,6 +747,24 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("vfio_probe_power_state", "vfio_pci_probe_power_state", (),
                  "vdev->needs_pm_restore = PMCSR, read now, has NoSoftRst clear (an all-ones read: set); false "
                  "without a PM capability"),
+    PrimitiveDef("driver_vote", "vote = dev->driver->err_handler->CALLBACK(dev, ...)",
+                 (ParamDef("callback", "path", tuple((c, f"[driver.{c}] for a host driver") for c in DRIVER_CALLBACKS)),),
+                 "the bound driver's callback, as `driver`, whose vote becomes the result (PCI_ERS_RESULT_NONE "
+                 "when it votes nothing, has no such callback or no driver is bound)"),
+    PrimitiveDef("set_io_state", "pci_dev_set_io_state(dev, state)",
+                 (ParamDef("state", "enum", (("channel", "the recovery's channel (frozen or normal)"),
+                                             ("normal", "pci_channel_io_normal"))),),
+                 "dev->error_state becomes the state, unless it is pci_channel_io_perm_failure (which stays)"),
+    PrimitiveDef("config_save", "pci_read_config_dword(dev, i * 4, &dev->saved_config_space[i])",
+                 (ParamDef("dwords", "dwords", (("\"A..B\"", "the header's dwords A to B, in that order"),)),),
+                 "each dword read into saved_config_space (this save's); a snapshot whose Command/Status dword "
+                 "reads all-ones is reported (snapshot_all_ones)"),
+    PrimitiveDef("set_state_saved", "dev->state_saved = true", (), "the snapshot counts as saved"),
+    PrimitiveDef("user_reset", "ioctl(VFIO_DEVICE_RESET) / vfio_pci_hot_reset_one (QEMU)",
+                 (ParamDef("ioctl", "enum", (("device_reset", "VFIO_DEVICE_RESET: [path.vfio_pci_ioctl_reset]"),
+                                             ("hot_reset", "VFIO_DEVICE_PCI_HOT_RESET: -ENOTTY without a bus reset, "
+                                                           "else [path.vfio_pci_dev_set_hot_reset]"))),),
+                 "a reset user space asks vfio-pci for; sets the result (0: it worked)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -828,6 +861,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("flag_a", "the path's flag a is set (set_flag)"),
     ("flag_b", "the path's flag b is set (set_flag)"),
     ("pmcsr_no_soft_reset", "PMCSR reads NoSoftRst set (an all-ones read does too)"),
+    ("qemu_has_flr", "QEMU's vdev->has_flr: DEVCAP has Function Level Reset (vfio_check_pcie_flr)"),
+    ("qemu_has_pm_reset", "QEMU's vdev->has_pm_reset: PMCSR NoSoftRst clear (vfio_check_pm_reset)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
