@@ -281,7 +281,7 @@ cdef int pci_enable_msix(Machine *m, int nvec) noexcept nogil:
     """A host driver's pci_alloc_irq_vectors(MSI-X): needs Memory decode (pci_enable_device)."""
     if m.st.dev.driver != DRV_HOST:
         return EINVAL_
-    return 0 if msix_capability_init(m, nvec + 1, True) else EINVAL_
+    return msix_capability_init(m, nvec + 1, True)
 
 
 cdef int pci_disable_msix(Machine *m) noexcept nogil:

@@ -148,19 +148,26 @@ cdef void msi_restore_mask(Machine *m) noexcept nogil:
                  <uint32_t>m.st.dev.msi_mask)
 
 
-cdef bint msix_capability_init(Machine *m, int nvec, bint request) noexcept nogil:
-    """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, descriptors from the table,
-    INTx off, mask every entry, clear MaskAll; with `request`, then the driver's request_irq of
-    every vector (msix_request_irq). The caller must have Memory decode on."""
+cdef int msix_capability_init(Machine *m, int nvec, bint request) noexcept nogil:
+    """msi.msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, Message Control and the
+    Table Offset/BIR read now (-ENOMEM, Enable and MaskAll cleared, when the BIR names no assigned
+    resource), descriptors, INTx off, every entry masked, MaskAll cleared; with `request`, each
+    vector requested. -EINVAL when MSI or MSI-X is already on."""
     cdef KernelDev *dev = &m.st.dev
-    cdef int i, base
+    cdef int i, base, bir
     cdef MsixDesc *desc
     if not m.d.fn.caps.msix or dev.msix_enabled or dev.msi_enabled:
-        return False
+        return EINVAL_
     if nvec > m.d.msix_entries:
         nvec = m.d.msix_entries
     msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
     dev.msix_enabled = 1
+    io_read(m, m.d.fn.caps.msix + PCI_MSIX_FLAGS, 2)           # tsize = msix_table_size(control)
+    bir = <int>(io_read(m, m.d.fn.caps.msix + 4, 4) & 0x7)      # msix_map_region: the Table BIR
+    if bir > 5 or resource_kind(m, bir) == BAR_NONE:
+        dev.msix_enabled = 0                                    # out_disable
+        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+        return ENOMEM_
     memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
     dev.n_msix_descs = 0
     for i in range(nvec):
@@ -180,7 +187,7 @@ cdef bint msix_capability_init(Machine *m, int nvec, bint request) noexcept nogi
     if request:
         for i in range(dev.n_msix_descs):
             msix_request_irq(m, i)
-    return True
+    return 0
 
 
 cdef void msix_request_irq(Machine *m, int i) noexcept nogil:

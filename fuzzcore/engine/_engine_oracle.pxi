@@ -69,14 +69,15 @@ cdef inline bint step_in_restore(int step) noexcept nogil:
     return step == STEP_PCI_RESTORE_STATE or (STEP_RESTORE_BASE <= step < STEP_SAVE_BASE)
 
 
-cdef bint bar_dword_implemented(Machine *m, int i) noexcept nogil:
-    """oracle.bar_dword_implemented: BAR dword i holds a BAR, or the upper half of 64-bit BAR i-1."""
+cdef uint32_t bar_decode_bit(Machine *m, int i) noexcept nogil:
+    """oracle.bar_decode_bit: I/O for an I/O BAR, Memory for a memory BAR or the upper half of
+    64-bit BAR i-1; 0 when dword i holds no BAR."""
     cdef int k
     for k in range(m.d.n_bars):
         if m.d.bars[k].kind != BAR_NONE and (m.d.bars[k].index == i or
                                              (m.d.bars[k].kind == BAR_MEM64 and m.d.bars[k].index + 1 == i)):
-            return True
-    return False
+            return PCI_COMMAND_IO if m.d.bars[k].kind == BAR_IO else PCI_COMMAND_MEMORY
+    return 0
 
 
 cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
@@ -95,9 +96,9 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
         return
     if not step_in_restore(m.step):
         return
-    if 0x10 <= offset < 0x28 and m.d.header_type == 0 and bar_dword_implemented(m, (offset - 0x10) // 4):
+    if 0x10 <= offset < 0x28 and m.d.header_type == 0:
         cmd = hw_read(m, PCI_COMMAND, 2)
-        if cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
+        if cmd & bar_decode_bit(m, (offset - 0x10) // 4):
             report(m, INV_ORDER_VIOLATION, REG_BAR0 + (offset - 0x10) // 4, MSG_ORDER_BAR, cmd, 0, 0)
     ats_on = c.ats != 0 and (hw_read(m, c.ats + 6, 2) & 0x8000) != 0
     if ats_on and c.pasid and offset == c.pasid + 6:

@@ -126,10 +126,13 @@ cdef void vfio_bar_access(Machine *m, int bar) noexcept nogil:
 
 
 cdef bint vfio_irqs_out_of_range(Machine *m, int index, int count) noexcept nogil:
-    """vfio.vfio_irqs_out_of_range: vfio_set_irqs_validate_and_prepare's -EINVAL."""
-    return ((index == IRQ_MSIX and (not m.d.fn.caps.msix or count + 1 > m.d.msix_entries))
-            or (index == IRQ_MSI and not m.d.fn.caps.msi)
-            or (index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1)))
+    """vfio.vfio_irqs_out_of_range: vfio_set_irqs_validate_and_prepare's -EINVAL against
+    vfio_pci_get_irq_count, Message Control read now (MSI-X QSIZE + 1, MSI 1 << MMC)."""
+    if index == IRQ_MSIX:
+        return not m.d.fn.caps.msix or count + 1 > <int>(io_read(m, m.d.fn.caps.msix + 2, 2) & 0x7FF) + 1
+    if index == IRQ_MSI:
+        return not m.d.fn.caps.msi or count + 1 > (1 << ((io_read(m, m.d.fn.caps.msi + 2, 2) & 0x0E) >> 1))
+    return index == IRQ_INTX and not hw_read(m, PCI_INTERRUPT_PIN, 1)
 
 
 cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexcept nogil:
@@ -139,16 +142,18 @@ cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexce
     cdef VfioDev *v = &m.st.vfio
     cdef uint32_t cmd
     cdef bint ok
-    cdef int i
+    cdef int i, rc
     if (index == IRQ_MSIX or index == IRQ_MSI) and m.st.dev.current_state != D0:
         cmd = memory_lock_and_enable(m, bracket)
         memory_unlock_and_restore(m, cmd)
         return EINVAL_
     if index == IRQ_MSIX:
         cmd = memory_lock_and_enable(m, bracket)
-        ok = msix_capability_init(m, count + 1, False)
+        rc = msix_capability_init(m, count + 1, False)
         memory_unlock_and_restore(m, cmd)
-        if ok:
+        if rc == ENOMEM_:
+            return rc                           # vfio_msi_enable: pci_alloc_irq_vectors failed
+        if rc == 0:
             v.irq = IRQ_MSIX
             for i in range(m.st.dev.n_msix_descs):
                 cmd = memory_lock_and_enable(m, bracket)

@@ -237,7 +237,7 @@ def pci_enable_msix(m, nvec: int) -> int:
     """A host driver's pci_alloc_irq_vectors(MSI-X): needs Memory decode (pci_enable_device)."""
     if m.state.dev.driver != "host":
         return -22
-    return 0 if msi.msix_capability_init(m, nvec + 1) else -22
+    return msi.msix_capability_init(m, nvec + 1)
 
 
 def pci_disable_msix(m) -> int:

@@ -174,16 +174,28 @@ def msi_update_mask(m) -> None:
         m.io.write(_mask_pos(m.caps.msi, bool(flags & PCI_MSI_FLAGS_64BIT)), 4, m.state.dev.msi_mask)
 
 
-def msix_capability_init(m, nvec: int, request: bool = True) -> bool:
-    """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, descriptors from the table,
-    INTx off, mask every entry, clear MaskAll; with `request`, then the driver's request_irq of
-    every vector (msix_request_irq). The caller must have Memory decode on."""
+def msix_capability_init(m, nvec: int, request: bool = True) -> int:
+    """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, Message Control and the Table
+    Offset/BIR read now (msix_map_region: -ENOMEM, Enable and MaskAll cleared, msix_enabled=0,
+    when the BIR names no assigned resource, as it does when config reads all-ones: BIR 7),
+    descriptors from the table, INTx off, mask every entry, clear MaskAll; with `request`, then
+    the driver's request_irq of every vector (msix_request_irq). -EINVAL when MSI or MSI-X is
+    already on. The caller must have Memory decode on."""
+    from .vfio import resource_kind
     dev = m.state.dev
     if not m.caps.msix or dev.msix_enabled or dev.msi_enabled:
-        return False
+        return -22
     nvec = min(nvec, m.profile.msix.entries)
     msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
     dev.msix_enabled = True
+    m.io.read(m.caps.msix + PCI_MSIX_FLAGS, 2)                 # tsize = msix_table_size(control)
+    bir = m.io.read(m.caps.msix + 4, 4) & 0x7                  # msix_map_region: PCI_MSIX_TABLE's BIR
+    if bir > 5 or not resource_kind(m, bir):
+        # no resource flags (or the ROM / an SR-IOV resource, which the model does not hold):
+        # msix_map_region returns NULL, out_disable
+        dev.msix_enabled = False
+        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+        return -12
     dev.msix_descs = []
     for i in range(nvec):
         base = m.profile.msix.table_offset + PCI_MSIX_ENTRY_SIZE * i
@@ -197,7 +209,7 @@ def msix_capability_init(m, nvec: int, request: bool = True) -> bool:
     if request:
         for i in range(len(dev.msix_descs)):
             msix_request_irq(m, i)
-    return True
+    return 0
 
 
 def msix_request_irq(m, i: int) -> None:

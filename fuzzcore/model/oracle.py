@@ -20,12 +20,13 @@ L1SS_CTL1_TIMING = 0xE3FFFF00     # Common_Mode_Restore_Time, LTR_L1.2_THRESHOLD
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
 
-def bar_dword_implemented(m, i: int) -> bool:
-    """BAR dword i holds a BAR of the profile, or the upper half of its 64-bit BAR i-1."""
+def bar_decode_bit(m, i: int) -> int:
+    """The Command bit that makes BAR dword i decode: I/O for an I/O BAR, Memory for a memory BAR
+    or the upper half of 64-bit BAR i-1; 0 when the dword holds no BAR of the profile."""
     for b in m.profile.bars:
         if b.kind != "none" and (b.index == i or b.kind == "mem64" and b.index + 1 == i):
-            return True
-    return False
+            return PCI_COMMAND_IO if b.kind == "io" else PCI_COMMAND_MEMORY
+    return 0
 
 
 def outside_d0_actual(current_state: int, hw_state: int) -> str:
@@ -152,9 +153,10 @@ class Oracle:
         if not m.step.startswith("pci_restore_state"):
             return  # H5/H7/H14/H17 are about the order pci_restore_state writes in
         # Only BARs the device implements (a 64-bit BAR's upper dword included): a write to a
-        # hard-wired zero BAR decodes nothing (pci_std_update_resource skips them too).
-        if 0x10 <= offset < 0x28 and m.profile.header_type == 0 and bar_dword_implemented(m, (offset - 0x10) // 4):
-            if hw.read(PCI_COMMAND, 2) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO):
+        # hard-wired zero BAR decodes nothing (pci_std_update_resource skips them too). A BAR
+        # decodes under its own Command bit: Memory for a memory BAR, I/O for an I/O BAR.
+        if 0x10 <= offset < 0x28 and m.profile.header_type == 0:
+            if hw.read(PCI_COMMAND, 2) & bar_decode_bit(m, (offset - 0x10) // 4):
                 self.report("order_violation", f"BAR{(offset - 0x10) // 4}", "decode off while a BAR is rewritten",
                             f"Command=0x{hw.read(PCI_COMMAND, 2):04x}")
         ats_on = c.ats and hw.read(c.ats + 6, 2) & 0x8000

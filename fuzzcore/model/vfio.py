@@ -109,11 +109,15 @@ def vfio_irqs_disable(m, bracket: bool) -> None:
 
 
 def vfio_irqs_out_of_range(m, index: str, count: int) -> bool:
-    """vfio_set_irqs_validate_and_prepare: start + count beyond vfio_pci_get_irq_count (MSI-X: the
-    table size; MSI and INTx here ask for one; no capability or no pin: 0)."""
-    return (index == "msix" and (not m.caps.msix or count + 1 > m.profile.msix.entries)
-            or index == "msi" and not m.caps.msi
-            or index == "intx" and not m.state.hw.read(0x3D, 1))
+    """vfio_set_irqs_validate_and_prepare: start + count (count + 1 vectors) beyond
+    vfio_pci_get_irq_count, which reads Message Control now: MSI-X QSIZE + 1, MSI 1 << MMC; INTx
+    one with a pin; no capability: 0. (Every built-in MSI function is single-message; multi-MSI,
+    which needs the IRQ domain's MSI_FLAG_MULTI_PCI_MSI, is not modelled.)"""
+    if index == "msix":
+        return not m.caps.msix or count + 1 > (m.io.read(m.caps.msix + 2, 2) & 0x7FF) + 1
+    if index == "msi":
+        return not m.caps.msi or count + 1 > 1 << ((m.io.read(m.caps.msi + 2, 2) & 0x0E) >> 1)
+    return index == "intx" and not m.state.hw.read(0x3D, 1)
 
 
 def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
@@ -130,9 +134,11 @@ def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
         return -22
     if index == "msix":
         cmd = _memory_lock_and_enable(m, bracket)
-        ok = msi.msix_capability_init(m, count + 1, request=False)
+        rc = msi.msix_capability_init(m, count + 1, request=False)
         _memory_unlock_and_restore(m, cmd)
-        if ok:
+        if rc == -12:
+            return rc                           # vfio_msi_enable: pci_alloc_irq_vectors failed
+        if rc == 0:
             v.irq = "msix"
             for i in range(len(dev.msix_descs)):
                 cmd = _memory_lock_and_enable(m, bracket)
