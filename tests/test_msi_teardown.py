@@ -67,3 +67,4 @@ def test_vfio_set_irqs_outside_d0_fails_before_any_table_access(index):
     assert m.state.vfio.irq == "none"
     assert [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)] == before
     assert not [v for v in m.oracle.violations if v.invariant == "mmio_decode_off"]
+

@@ -264,6 +264,28 @@ def test_qemu_reset_choice_is_a_path_that_falls_through(tmp_path, both):
     assert not m.state.hw.accessible
 
 
+def test_msix_set_up_is_a_path_and_438553958ba1_is_its_order():
+    """msix_capability_init is [path.msix_capability_init]: Enable with Function Mask before any
+    table access, then the entries, all masked, Function Mask cleared. Before 438553958ba1 MSI-X
+    was disabled while the table was set up and Enable came after the entries
+    (docs/examples/pre-438553958ba1.toml): in the reference trace Message Control is first written
+    with Enable clear, and the table's masking writes still follow Enable. Both set MSI-X up."""
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("msix_capability_init")] == [
+        "enable_maskall", "map", "out_disable", "failed", "setup", "intx_off", "mask_all", "clear_maskall"]
+    prog = parse_program("pci_bind_driver(driver=host)\npci_enable_msix(nvec=0)")
+    seen = {}
+    for name, spec in (("base", "linux-7.1"), ("old", f"linux-7.1+{EXAMPLES / 'pre-438553958ba1.toml'}")):
+        m = Model(resolve_device("i350"), load_policy(spec))
+        res = m.run(prog, trace=True)
+        assert res.returns[-1] == 0 and m.state.dev.msix_enabled
+        ctrl = m.caps.msix + 2
+        seen[name] = [("ctrl", t.new & 0xC000) for t in res.trace if t.op_index == 1 and t.target == "dev"
+                      and t.offset == ctrl][:3]
+    assert seen["base"] == [("ctrl", 0xC000), ("ctrl", 0x8000)]
+    assert seen["old"] == [("ctrl", 0x0000), ("ctrl", 0xC000), ("ctrl", 0x8000)]
+
+
 # --- vfio-pci's own sequences as paths ----------------------------------------------------------
 
 def test_vfio_sequences_are_paths():

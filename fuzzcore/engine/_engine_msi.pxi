@@ -149,45 +149,56 @@ cdef void msi_restore_mask(Machine *m) noexcept nogil:
 
 
 cdef int msix_capability_init(Machine *m, int nvec, bint request) noexcept nogil:
-    """msi.msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, Message Control and the
-    Table Offset/BIR read now (-ENOMEM, Enable and MaskAll cleared, when the BIR names no assigned
-    resource), descriptors, INTx off, every entry masked, MaskAll cleared; with `request`, each
-    vector requested. -EINVAL when MSI or MSI-X is already on."""
+    """msi.msix_capability_init: -EINVAL when MSI or MSI-X is already on, else the policy path;
+    with `request`, each vector requested."""
     cdef KernelDev *dev = &m.st.dev
-    cdef int i, base, bir
-    cdef MsixDesc *desc
+    cdef int i, rc
     if not m.d.fn.caps.msix or dev.msix_enabled or dev.msi_enabled:
         return EINVAL_
     if nvec > m.d.msix_entries:
         nvec = m.d.msix_entries
-    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-    dev.msix_enabled = 1
+    rc = run_path(m, PATH_MSIX_CAPABILITY_INIT, nvec)
+    if rc == 0 and request:
+        for i in range(dev.n_msix_descs):
+            msix_request_irq(m, i)
+    return rc
+
+
+cdef int msix_map_region(Machine *m) noexcept nogil:
+    """msi.msix_map_region: msix_enabled = 1, Message Control and the Table BIR read now; -ENOMEM
+    (msix_enabled cleared) when the BIR names no assigned resource."""
+    cdef int bir
+    m.st.dev.msix_enabled = 1
     io_read(m, m.d.fn.caps.msix + PCI_MSIX_FLAGS, 2)           # tsize = msix_table_size(control)
-    bir = <int>(io_read(m, m.d.fn.caps.msix + 4, 4) & 0x7)      # msix_map_region: the Table BIR
+    bir = <int>(io_read(m, m.d.fn.caps.msix + 4, 4) & 0x7)      # PCI_MSIX_TABLE's BIR
     if bir > 5 or resource_kind(m, bir) == BAR_NONE:
-        dev.msix_enabled = 0                                    # out_disable
-        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+        m.st.dev.msix_enabled = 0                               # out_disable
         return ENOMEM_
+    return 0
+
+
+cdef void msix_setup_interrupts(Machine *m, int nvec) noexcept nogil:
+    """msi.msix_setup_interrupts: a descriptor per vector, each entry's Vector Control read."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef MsixDesc *desc
+    cdef int i
     memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
     dev.n_msix_descs = 0
     for i in range(nvec):
-        base = m.d.msix_table_offset + PCI_MSIX_ENTRY_SIZE * i
-        msix_read(m, base + PCI_MSIX_ENTRY_VECTOR_CTRL)
-        # The IRQ core then programs and unmasks the vector: address per CPU, data per vector.
+        msix_read(m, m.d.msix_table_offset + PCI_MSIX_ENTRY_SIZE * i + PCI_MSIX_ENTRY_VECTOR_CTRL)
         desc = &dev.msix_descs[i]
-        desc.addr_lo = 0xFEE00000U | (<uint32_t>i << 12)
+        desc.addr_lo = 0xFEE00000U | (<uint32_t>i << 12)    # address per CPU, data per vector
         desc.addr_hi = 0
         desc.data = 0x4020 + i
         desc.ctrl = 0
         dev.n_msix_descs = i + 1
-    pci_intx_for_msi(m, False)
+
+
+cdef void msix_mask_all(Machine *m) noexcept nogil:
+    """msi.msix_mask_all: every table entry's Vector Control written masked."""
+    cdef int i
     for i in range(m.d.msix_entries):
         write_vector_ctrl(m, i, PCI_MSIX_ENTRY_CTRL_MASKBIT)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
-    if request:
-        for i in range(dev.n_msix_descs):
-            msix_request_irq(m, i)
-    return 0
 
 
 cdef void msix_request_irq(Machine *m, int i) noexcept nogil:
@@ -215,26 +226,25 @@ cdef void msix_free_irq(Machine *m, int i) noexcept nogil:
 
 
 cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
-    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0.
-    On a disconnected device (pci_dev_is_disconnected: error_state perm_failure) it only clears
-    msix_enabled and touches no register."""
+    """msi.pci_msix_shutdown: the policy path, when msix_enabled."""
+    if m.st.dev.msix_enabled:
+        run_path(m, PATH_PCI_MSIX_SHUTDOWN, 0)
+
+
+cdef void msix_mask_vectors(Machine *m) noexcept nogil:
+    """msi.msix_mask_vectors: pci_msix_mask of each allocated vector."""
     cdef KernelDev *dev = &m.st.dev
     cdef int i
-    if not dev.msix_enabled:
-        return
-    if dev.error_state == ERR_PERM_FAILURE:
-        dev.msix_enabled = 0
-        memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
-        dev.n_msix_descs = 0
-        return
     for i in range(dev.n_msix_descs):
         dev.msix_descs[i].ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
         write_vector_ctrl(m, i, dev.msix_descs[i].ctrl)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_ENABLE, 0)
-    pci_intx_for_msi(m, True)
-    dev.msix_enabled = 0
-    memset(dev.msix_descs, 0, sizeof(dev.msix_descs))
-    dev.n_msix_descs = 0
+
+
+cdef void msix_forget(Machine *m) noexcept nogil:
+    """msi.msix_forget: msix_enabled cleared, the descriptors freed."""
+    m.st.dev.msix_enabled = 0
+    memset(m.st.dev.msix_descs, 0, sizeof(m.st.dev.msix_descs))
+    m.st.dev.n_msix_descs = 0
 
 
 cdef bint msi_capability_init(Machine *m, bint request) noexcept nogil:

@@ -95,6 +95,8 @@ cdef enum:
     PATH_REPORT_PERM_FAILURE
     PATH_SAVE_CONFIG_SPACE
     PATH_QEMU_PICK_RESET
+    PATH_MSIX_CAPABILITY_INIT
+    PATH_PCI_MSIX_SHUTDOWN
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -193,6 +195,12 @@ cdef enum:
     PRIM_CONFIG_SAVE
     PRIM_SET_STATE_SAVED
     PRIM_USER_RESET
+    PRIM_MSIX_MAP_REGION
+    PRIM_MSIX_SETUP_INTERRUPTS
+    PRIM_MSIX_MASK_ALL
+    PRIM_MSIX_MASK_VECTORS
+    PRIM_MSIX_FORGET
+    PRIM_INTX_ON
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -300,7 +308,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_set_power_state", "pci_pm_reset", "pci_reset_bus_function",
                      "vfio_pci_core_register_device", "report_error_detected", "report_mmio_enabled",
                      "report_slot_reset", "report_resume", "report_perm_failure_detected",
-                     "pci_save_config_space", "qemu_pick_reset")
+                     "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -322,7 +330,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "set_current_state", "pmcsr_write", "set_result", "restore_bars", "return",
                           "call_result", "set_flag", "platform_power_off", "vfio_pm_save", "dev_wait",
                           "vfio_probe_power_state", "driver_vote", "set_io_state",
-                          "config_save", "set_state_saved", "user_reset")
+                          "config_save", "set_state_saved", "user_reset", "msix_map_region",
+                          "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -558,11 +567,15 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             l1ss_write(m, a)
         elif p == PRIM_INTX_FOR_MSI:
             pci_intx_for_msi(m, False)
-        elif p == PRIM_MSIX_CTRL:
-            if a == 0:                                  # paths order: enable_maskall, clear_maskall
+        elif p == PRIM_MSIX_CTRL:                       # paths order: enable_maskall, clear_maskall,
+            if a == 0:                                  # disable_maskall, disable
                 msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-            else:
+            elif a == 1:
                 msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+            elif a == 2:
+                msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+            else:
+                msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_ENABLE, 0)
         elif p == PRIM_MSIX_MEMORY:
             msix_memory(m, a)                           # paths order: on, back
         elif p == PRIM_MSIX_RESTORE_ENTRIES:
@@ -724,6 +737,18 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             flags |= 1 if a == 0 else 2                 # paths order: a, b
         elif p == PRIM_PLATFORM_POWER_OFF:
             platform_power_off(m)
+        elif p == PRIM_MSIX_MAP_REGION:
+            result = msix_map_region(m)
+        elif p == PRIM_MSIX_SETUP_INTERRUPTS:
+            msix_setup_interrupts(m, arg)
+        elif p == PRIM_MSIX_MASK_ALL:
+            msix_mask_all(m)
+        elif p == PRIM_MSIX_MASK_VECTORS:
+            msix_mask_vectors(m)
+        elif p == PRIM_MSIX_FORGET:
+            msix_forget(m)
+        elif p == PRIM_INTX_ON:
+            pci_intx_for_msi(m, True)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:

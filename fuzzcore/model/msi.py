@@ -79,11 +79,15 @@ def msix_restorable(m) -> bool:
 
 def msix_ctrl(m, value: str) -> None:
     """pci_msix_clear_and_set_ctrl: "enable_maskall" sets Enable and Mask All, "clear_maskall"
-    clears Mask All."""
+    clears Mask All, "disable_maskall" clears both, "disable" clears Enable."""
     if value == "enable_maskall":
         msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-    else:
+    elif value == "clear_maskall":
         msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
+    elif value == "disable_maskall":
+        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+    else:
+        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_ENABLE, 0)
 
 
 def msix_memory(m, state: str) -> None:
@@ -175,41 +179,52 @@ def msi_update_mask(m) -> None:
 
 
 def msix_capability_init(m, nvec: int, request: bool = True) -> int:
-    """msix_capability_init (§4.4): Enable+MaskAll, msix_enabled=1, Message Control and the Table
-    Offset/BIR read now (msix_map_region: -ENOMEM, Enable and MaskAll cleared, msix_enabled=0,
-    when the BIR names no assigned resource, as it does when config reads all-ones: BIR 7),
-    descriptors from the table, INTx off, mask every entry, clear MaskAll; with `request`, then
-    the driver's request_irq of every vector (msix_request_irq). -EINVAL when MSI or MSI-X is
-    already on. The caller must have Memory decode on."""
-    from .vfio import resource_kind
+    """msix_capability_init (§4.4): -EINVAL when MSI or MSI-X is already on, else the policy path
+    of that name (its result: 0, or -ENOMEM when msix_map_region finds no resource); with
+    `request`, then the driver's request_irq of every vector (msix_request_irq). The caller must
+    have Memory decode on."""
+    from .paths import run_path
     dev = m.state.dev
     if not m.caps.msix or dev.msix_enabled or dev.msi_enabled:
         return -22
-    nvec = min(nvec, m.profile.msix.entries)
-    msix_clear_and_set_ctrl(m, 0, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
+    rc = run_path(m, "msix_capability_init", min(nvec, m.profile.msix.entries))
+    if rc == 0 and request:
+        for i in range(len(dev.msix_descs)):
+            msix_request_irq(m, i)
+    return rc
+
+
+def msix_map_region(m) -> int:
+    """Path primitive msix_map_region: msix_enabled = 1, Message Control (tsize) and the Table
+    Offset/BIR read now; -ENOMEM with msix_enabled cleared when the BIR names no assigned resource
+    (BIR 6 and 7, the ROM and the first SR-IOV resource, are not held by the model)."""
+    from .vfio import resource_kind
+    dev = m.state.dev
     dev.msix_enabled = True
     m.io.read(m.caps.msix + PCI_MSIX_FLAGS, 2)                 # tsize = msix_table_size(control)
-    bir = m.io.read(m.caps.msix + 4, 4) & 0x7                  # msix_map_region: PCI_MSIX_TABLE's BIR
+    bir = m.io.read(m.caps.msix + 4, 4) & 0x7                  # PCI_MSIX_TABLE's BIR
     if bir > 5 or not resource_kind(m, bir):
-        # no resource flags (or the ROM / an SR-IOV resource, which the model does not hold):
-        # msix_map_region returns NULL, out_disable
-        dev.msix_enabled = False
-        msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL | PCI_MSIX_FLAGS_ENABLE, 0)
+        dev.msix_enabled = False                               # out_disable
         return -12
+    return 0
+
+
+def msix_setup_interrupts(m, nvec: int) -> None:
+    """Path primitive msix_setup_interrupts: a descriptor per vector, each entry's Vector Control
+    read; the IRQ core programs and unmasks a vector when it is requested."""
+    dev = m.state.dev
     dev.msix_descs = []
     for i in range(nvec):
         base = m.profile.msix.table_offset + PCI_MSIX_ENTRY_SIZE * i
-        ctrl = m.io.msix_read(base + PCI_MSIX_ENTRY_VECTOR_CTRL, "MSI-X table")
-        # The IRQ core then programs and unmasks the vector: address per CPU, data per vector.
+        m.io.msix_read(base + PCI_MSIX_ENTRY_VECTOR_CTRL, "MSI-X table")
+        # address per CPU, data per vector
         dev.msix_descs.append(MsixDesc(0xFEE00000 | (i << 12), 0, 0x4020 + i, 0))
-    pci_intx_for_msi(m, False)
+
+
+def msix_mask_all(m) -> None:
+    """Path primitive msix_mask_all: every table entry's Vector Control written masked."""
     for i in range(m.profile.msix.entries):
         _write_vector_ctrl(m, i, PCI_MSIX_ENTRY_CTRL_MASKBIT)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_MASKALL, 0)
-    if request:
-        for i in range(len(dev.msix_descs)):
-            msix_request_irq(m, i)
-    return 0
 
 
 def msix_request_irq(m, i: int) -> None:
@@ -236,23 +251,25 @@ def msix_free_irq(m, i: int) -> None:
 
 
 def pci_msix_shutdown(m) -> None:
-    """pci_msix_shutdown: mask each descriptor, clear Enable, INTx back on, msix_enabled=0.
-    On a disconnected device (pci_dev_is_disconnected: error_state perm_failure) it only clears
-    msix_enabled and touches no register."""
-    dev = m.state.dev
-    if not dev.msix_enabled:
-        return
-    if dev.error_state == "perm_failure":
-        dev.msix_enabled = False
-        dev.msix_descs = []
-        return
-    for i, desc in enumerate(dev.msix_descs):
+    """pci_msix_shutdown: nothing unless msix_enabled, else the policy path of that name (a
+    disconnected function only forgets it; else each vector masked, Enable cleared, INTx back on,
+    msix_enabled cleared)."""
+    from .paths import run_path
+    if m.state.dev.msix_enabled:
+        run_path(m, "pci_msix_shutdown")
+
+
+def msix_mask_vectors(m) -> None:
+    """Path primitive msix_mask_vectors: pci_msix_mask of each allocated vector."""
+    for i, desc in enumerate(m.state.dev.msix_descs):
         desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
         _write_vector_ctrl(m, i, desc.ctrl)
-    msix_clear_and_set_ctrl(m, PCI_MSIX_FLAGS_ENABLE, 0)
-    pci_intx_for_msi(m, True)
-    dev.msix_enabled = False
-    dev.msix_descs = []
+
+
+def msix_forget(m) -> None:
+    """Path primitive msix_forget: msix_enabled cleared and the descriptors freed."""
+    m.state.dev.msix_enabled = False
+    m.state.dev.msix_descs = []
 
 
 def msi_capability_init(m, request: bool = True) -> bool:

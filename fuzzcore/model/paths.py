@@ -501,6 +501,24 @@ def _run(m, name: str, arg) -> int:
         elif do == "user_reset":
             from .vfio import vfio_device_reset, vfio_hot_reset
             result = (vfio_device_reset if st.param("ioctl") == "device_reset" else vfio_hot_reset)(m)
+        elif do == "msix_map_region":
+            from .msi import msix_map_region
+            result = msix_map_region(m)
+        elif do == "msix_setup_interrupts":
+            from .msi import msix_setup_interrupts
+            msix_setup_interrupts(m, arg)
+        elif do == "msix_mask_all":
+            from .msi import msix_mask_all
+            msix_mask_all(m)
+        elif do == "msix_mask_vectors":
+            from .msi import msix_mask_vectors
+            msix_mask_vectors(m)
+        elif do == "msix_forget":
+            from .msi import msix_forget
+            msix_forget(m)
+        elif do == "intx_on":
+            from .msi import pci_intx_for_msi
+            pci_intx_for_msi(m, True)
         elif do == "dev_wait":
             from .reset import pci_dev_wait
             result = pci_dev_wait(m)

@@ -287,6 +287,13 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("qemu_pick_reset", "vfio_pci_reset's choice of reset (QEMU hw/vfio/pci.c)", "", "§6.8",
             "VFIO_DEVICE_RESET when it works and the function has FLR or no PM reset; on failure or "
             "otherwise a hot reset; then a PM reset through VFIO_DEVICE_RESET; each failure falls through"),
+    PathDef("msix_capability_init", "msix_capability_init (drivers/pci/msi/msi.c)", "", "§4.4",
+            "MSI-X on (after __pci_enable_msix_range's checks; the argument is the vector count): Enable with "
+            "Function Mask, the table mapped from the BIR read now (-ENOMEM: out_disable), the descriptors, INTx "
+            "off, every entry masked, Function Mask cleared"),
+    PathDef("pci_msix_shutdown", "pci_msix_shutdown (drivers/pci/msi/msi.c)", "", "§4.4",
+            "MSI-X off: a disconnected function only forgets it; else each vector masked, Enable cleared, INTx "
+            "back on, msix_enabled cleared"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -574,7 +581,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("intx_for_msi", "pci_intx_for_msi(dev, 0)", (), "INTx Disable set (written only if it changes)"),
     PrimitiveDef("msix_ctrl", "pci_msix_clear_and_set_ctrl",
                  (ParamDef("value", "enum", (("enable_maskall", "set Enable and Function Mask"),
-                                             ("clear_maskall", "clear Function Mask"))),),
+                                             ("clear_maskall", "clear Function Mask"),
+                                             ("disable_maskall", "clear Enable and Function Mask "
+                                                                 "(msix_capability_init's out_disable)"),
+                                             ("disable", "clear Enable (pci_msix_shutdown)"))),),
                  "a read-modify-write of MSI-X Message Control"),
     PrimitiveDef("msix_memory", "pci_read_config_word / pci_write_config_word(PCI_COMMAND) (231c7a57d193)",
                  (ParamDef("state", "enum", (("on", "read Command, write it with Memory set"),
@@ -765,6 +775,20 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("hot_reset", "VFIO_DEVICE_PCI_HOT_RESET: -ENOTTY without a bus reset, "
                                                            "else [path.vfio_pci_dev_set_hot_reset]"))),),
                  "a reset user space asks vfio-pci for; sets the result (0: it worked)"),
+    PrimitiveDef("msix_map_region", "dev->msix_enabled = 1; msix_map_region (drivers/pci/msi/msi.c)", (),
+                 "msix_enabled set, Message Control and the Table Offset/BIR read now; -ENOMEM (msix_enabled "
+                 "cleared) when the BIR names no assigned resource the model holds (a function reading all-ones "
+                 "names BIR 7; SR-IOV resources are not modelled); sets the result"),
+    PrimitiveDef("msix_setup_interrupts", "msix_setup_interrupts (drivers/pci/msi/msi.c)", (),
+                 "a descriptor per vector (the path's argument), each entry's Vector Control read; the messages "
+                 "are written when the vectors are requested"),
+    PrimitiveDef("msix_mask_all", "msix_mask_all(dev->msix_base, tsize)", (),
+                 "every table entry's Vector Control written masked"),
+    PrimitiveDef("msix_mask_vectors", "msi_for_each_desc: pci_msix_mask(desc)", (),
+                 "each allocated vector masked (its cached Vector Control, written)"),
+    PrimitiveDef("msix_forget", "dev->msix_enabled = 0 (descriptors freed)", (),
+                 "the kernel no longer believes MSI-X is on; nothing is written"),
+    PrimitiveDef("intx_on", "pci_intx_for_msi(dev, 1)", (), "INTx Disable cleared (written only if it changes)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
