@@ -68,3 +68,18 @@ def test_vfio_set_irqs_outside_d0_fails_before_any_table_access(index):
     assert [m.state.hw.read(o, 4) for o in range(0, 0x1000, 4)] == before
     assert not [v for v in m.oracle.violations if v.invariant == "mmio_decode_off"]
 
+
+
+def test_msi_set_up_and_teardown_are_paths():
+    """msi_capability_init and pci_msi_shutdown are stated in source order; on the I350 a host
+    driver's MSI enable then free leaves MSI Enable off, msi_enabled clear and INTx back on."""
+    from fuzzcore.policy import load_policy
+    p = load_policy("linux-7.1")
+    assert [s.name for s in p.path("msi_capability_init")] == ["disable", "setup", "mask", "message", "intx_off", "enable"]
+    assert [s.do for s in p.path("pci_msi_shutdown")] == ["msi_ctrl", "intx_on", "msi_forget", "msi_mask"]
+    m = model()
+    for c in parse_program("pci_bind_driver(driver=host)\npci_enable_msi()\npci_disable_msi()"):
+        m.apply(c)
+    off = m.caps.msi
+    assert not m.state.dev.msi_enabled and not m.state.hw.read(off + 2, 2) & 0x1
+    assert not m.state.hw.read(0x04, 2) & 0x0400     # INTx back on

@@ -125,11 +125,14 @@ cdef inline uint32_t msi_flags(Machine *m) noexcept nogil:
 
 
 cdef void msi_ctrl(Machine *m, int value) noexcept nogil:
-    """msi.msi_ctrl: 0 disable (pci_msi_set_enable(dev, 0)), 1 enable (QSIZE 0, Enable set)."""
+    """msi.msi_ctrl: 0 disable (pci_msi_set_enable(dev, 0)), 1 enable (QSIZE 0, Enable set),
+    2 set_enable (pci_msi_set_enable(dev, 1))."""
     cdef int off = m.d.fn.caps.msi + PCI_MSI_FLAGS
     cdef uint32_t ctrl = io_read(m, off, 2)
     if value == 0:
         io_write(m, off, 2, ctrl & ~(<uint32_t>PCI_MSI_FLAGS_ENABLE))
+    elif value == 2:
+        io_write(m, off, 2, ctrl | PCI_MSI_FLAGS_ENABLE)
     else:
         io_write(m, off, 2, (ctrl & ~(<uint32_t>PCI_MSI_FLAGS_QSIZE)) | PCI_MSI_FLAGS_ENABLE)
 
@@ -248,34 +251,25 @@ cdef void msix_forget(Machine *m) noexcept nogil:
 
 
 cdef bint msi_capability_init(Machine *m, bint request) noexcept nogil:
-    """msi.msi_capability_init (drivers/pci/msi/msi.c; 7.1: + __msi_capability_init), one vector:
-    Enable off first; the vector masked (Per-Vector Masking only); the message
-    (__pci_write_msi_msg: Message Control, then the address); INTx off; Enable on; with
-    `request`, the driver's request_irq (msi_request_irq)."""
+    """msi.msi_capability_init: nothing when MSI or MSI-X is already on, else the policy path;
+    with `request`, the driver's request_irq (msi_request_irq)."""
     cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.msi
-    cdef uint32_t ctrl
-    cdef bint is64
-    if not off or dev.msi_enabled or dev.msix_enabled:
+    if not m.d.fn.caps.msi or dev.msi_enabled or dev.msix_enabled:
         return False
-    pci_msi_set_enable(m, off, False)
+    run_path(m, PATH_MSI_CAPABILITY_INIT, 0)
+    if request:
+        msi_request_irq(m)
+    return True
+
+
+cdef void msi_setup(Machine *m) noexcept nogil:
+    """msi.msi_setup: msi_enabled, the composed message, the cached mask 0."""
+    cdef KernelDev *dev = &m.st.dev
     dev.msi_enabled = 1
     dev.msi_msg[0] = 0xFEE00000U
     dev.msi_msg[1] = 0
     dev.msi_msg[2] = 0x4030
     dev.msi_mask = 0
-    ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-    is64 = (ctrl & PCI_MSI_FLAGS_64BIT) != 0
-    if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        dev.msi_mask = 1
-        io_write(m, msi_mask_pos(off, is64), 4, <uint32_t>dev.msi_mask)
-    if message_writes_allowed(m):
-        write_msg_msi(m, off, is64)
-    pci_intx_for_msi(m, False)
-    pci_msi_set_enable(m, off, True)
-    if request:
-        msi_request_irq(m)
-    return True
 
 
 cdef void msi_update_mask(Machine *m, uint32_t mask) noexcept nogil:
@@ -311,12 +305,7 @@ cdef void msi_free_irq(Machine *m) noexcept nogil:
 
 
 cdef void pci_msi_shutdown(Machine *m) noexcept nogil:
-    """msi.pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0, the vector unmasked."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.msi
-    if not dev.msi_enabled:
-        return
-    pci_msi_set_enable(m, off, False)
-    pci_intx_for_msi(m, True)
-    dev.msi_enabled = 0
-    msi_update_mask(m, 0)
+    """msi.pci_msi_shutdown: the policy path, when msi_enabled."""
+    if m.st.dev.msi_enabled:
+        run_path(m, PATH_PCI_MSI_SHUTDOWN, 0)
+

@@ -97,6 +97,8 @@ cdef enum:
     PATH_QEMU_PICK_RESET
     PATH_MSIX_CAPABILITY_INIT
     PATH_PCI_MSIX_SHUTDOWN
+    PATH_MSI_CAPABILITY_INIT
+    PATH_PCI_MSI_SHUTDOWN
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -201,6 +203,9 @@ cdef enum:
     PRIM_MSIX_MASK_VECTORS
     PRIM_MSIX_FORGET
     PRIM_INTX_ON
+    PRIM_MSI_SETUP
+    PRIM_MSI_MASK
+    PRIM_MSI_FORGET
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -308,7 +313,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_set_power_state", "pci_pm_reset", "pci_reset_bus_function",
                      "vfio_pci_core_register_device", "report_error_detected", "report_mmio_enabled",
                      "report_slot_reset", "report_resume", "report_perm_failure_detected",
-                     "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown")
+                     "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown",
+                     "msi_capability_init", "pci_msi_shutdown")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -331,7 +337,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "call_result", "set_flag", "platform_power_off", "vfio_pm_save", "dev_wait",
                           "vfio_probe_power_state", "driver_vote", "set_io_state",
                           "config_save", "set_state_saved", "user_reset", "msix_map_region",
-                          "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on")
+                          "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
+                          "msi_setup", "msi_mask", "msi_forget")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -587,7 +594,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_CONFIG_DWORDS:
             config_dwords(m, a)
         elif p == PRIM_MSI_CTRL:
-            msi_ctrl(m, a)                              # paths order: disable, enable
+            msi_ctrl(m, a)                              # paths order: disable, enable, set_enable
         elif p == PRIM_MSI_WRITE_MESSAGE:
             msi_write_message(m)
         elif p == PRIM_MSI_UPDATE_MASK:
@@ -747,6 +754,12 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             msix_mask_vectors(m)
         elif p == PRIM_MSIX_FORGET:
             msix_forget(m)
+        elif p == PRIM_MSI_SETUP:
+            msi_setup(m)
+        elif p == PRIM_MSI_MASK:
+            msi_update_mask(m, 1 if a == 0 else 0)      # paths order: mask, unmask
+        elif p == PRIM_MSI_FORGET:
+            m.st.dev.msi_enabled = 0
         elif p == PRIM_INTX_ON:
             pci_intx_for_msi(m, True)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset

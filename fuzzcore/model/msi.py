@@ -155,12 +155,14 @@ def _msi_flags(m) -> int:
 
 
 def msi_ctrl(m, value: str) -> None:
-    """"disable": pci_msi_set_enable(dev, 0); "enable": Message Control read, QSIZE from the
-    descriptor (one vector: 0), Enable set, written."""
+    """"disable": pci_msi_set_enable(dev, 0); "set_enable": pci_msi_set_enable(dev, 1); "enable":
+    Message Control read, QSIZE from the descriptor (one vector: 0), Enable set, written."""
     off = m.caps.msi + PCI_MSI_FLAGS
     ctrl = m.io.read(off, 2)
     if value == "disable":
         m.io.write(off, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE)
+    elif value == "set_enable":
+        m.io.write(off, 2, ctrl | PCI_MSI_FLAGS_ENABLE)
     else:
         m.io.write(off, 2, (ctrl & ~PCI_MSI_FLAGS_QSIZE) | PCI_MSI_FLAGS_ENABLE)
 
@@ -273,31 +275,26 @@ def msix_forget(m) -> None:
 
 
 def msi_capability_init(m, request: bool = True) -> bool:
-    """msi_capability_init (drivers/pci/msi/msi.c; 7.1: + __msi_capability_init), one vector:
-    pci_msi_set_enable(dev, 0) first; pci_msi_mask of the vector (Per-Vector Masking only); the
-    IRQ domain's early activation writes the message (__pci_write_msi_msg -> pci_write_msg_msi:
-    Message Control, then the address); INTx off; pci_msi_set_enable(dev, 1); with `request`,
-    then the driver's request_irq (msi_request_irq)."""
+    """msi_capability_init (§4.4): nothing when MSI or MSI-X is already on, else the policy path
+    of that name (Enable off, the descriptor, the vector masked, the message in D0 only, INTx off,
+    Enable on); with `request`, then the driver's request_irq (msi_request_irq)."""
+    from .paths import run_path
     dev = m.state.dev
-    off = m.caps.msi
-    if not off or dev.msi_enabled or dev.msix_enabled:
+    if not m.caps.msi or dev.msi_enabled or dev.msix_enabled:
         return False
-    pci_msi_set_enable(m, off, False)
-    dev.msi_enabled = True
-    dev.msi_msg = (0xFEE00000, 0, 0x4030)
-    dev.msi_mask = 0
-    ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-    is64 = bool(ctrl & PCI_MSI_FLAGS_64BIT)
-    if ctrl & PCI_MSI_FLAGS_MASKBIT:
-        dev.msi_mask = 1
-        m.io.write(_mask_pos(off, is64), 4, dev.msi_mask)
-    if _message_writes_allowed(m):
-        _write_msg_msi(m, off, is64, dev.msi_msg)
-    pci_intx_for_msi(m, False)
-    pci_msi_set_enable(m, off, True)
+    run_path(m, "msi_capability_init")
     if request:
         msi_request_irq(m)
     return True
+
+
+def msi_setup(m) -> None:
+    """Path primitive msi_setup: the one vector's descriptor (msi_enabled, the composed message,
+    the cached mask 0)."""
+    dev = m.state.dev
+    dev.msi_enabled = True
+    dev.msi_msg = (0xFEE00000, 0, 0x4030)
+    dev.msi_mask = 0
 
 
 def _msi_update_mask(m, mask: int) -> None:
@@ -331,13 +328,8 @@ def msi_free_irq(m) -> None:
 
 
 def pci_msi_shutdown(m) -> None:
-    """pci_msi_shutdown: Enable off, INTx back on, msi_enabled=0, the vector unmasked
-    ("Return the device with MSI unmasked as initial states")."""
-    dev = m.state.dev
-    if not dev.msi_enabled:
-        return
-    off = m.caps.msi
-    pci_msi_set_enable(m, off, False)
-    pci_intx_for_msi(m, True)
-    dev.msi_enabled = False
-    _msi_update_mask(m, 0)
+    """pci_msi_shutdown: nothing unless msi_enabled, else the policy path of that name (Enable off,
+    INTx back on, msi_enabled cleared, the vector unmasked)."""
+    from .paths import run_path
+    if m.state.dev.msi_enabled:
+        run_path(m, "pci_msi_shutdown")

@@ -519,6 +519,14 @@ def _run(m, name: str, arg) -> int:
         elif do == "intx_on":
             from .msi import pci_intx_for_msi
             pci_intx_for_msi(m, True)
+        elif do == "msi_setup":
+            from .msi import msi_setup
+            msi_setup(m)
+        elif do == "msi_mask":
+            from .msi import _msi_update_mask
+            _msi_update_mask(m, 1 if st.param("value") == "mask" else 0)
+        elif do == "msi_forget":
+            m.state.dev.msi_enabled = False
         elif do == "dev_wait":
             from .reset import pci_dev_wait
             result = pci_dev_wait(m)

@@ -294,6 +294,11 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_msix_shutdown", "pci_msix_shutdown (drivers/pci/msi/msi.c)", "", "§4.4",
             "MSI-X off: a disconnected function only forgets it; else each vector masked, Enable cleared, INTx "
             "back on, msix_enabled cleared"),
+    PathDef("msi_capability_init", "msi_capability_init -> __msi_capability_init (drivers/pci/msi/msi.c)", "", "§4.4",
+            "MSI on, one vector (after __pci_enable_msi_range's checks): Enable off, the descriptor, the vector "
+            "masked, the message written, INTx off, Enable on"),
+    PathDef("pci_msi_shutdown", "pci_msi_shutdown (drivers/pci/msi/msi.c)", "", "§4.4",
+            "MSI off: Enable off, INTx back on, msi_enabled cleared, the vector unmasked (\"initial states\")"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -596,7 +601,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("msi_ctrl", "pci_msi_set_enable / __pci_restore_msi_state's Message Control write",
                  (ParamDef("value", "enum", (("disable", "pci_msi_set_enable(dev, 0): read-modify-write, Enable clear"),
                                              ("enable", "read Message Control, Multiple Message Enable from the "
-                                                        "descriptor (one vector here), Enable set, write"))),),
+                                                        "descriptor (one vector here), Enable set, write"),
+                                             ("set_enable", "pci_msi_set_enable(dev, 1): read-modify-write, Enable "
+                                                            "set, the rest as read"))),),
                  "a write of MSI Message Control"),
     PrimitiveDef("msi_write_message", "__pci_write_msi_msg", (),
                  "the cached message (address, upper address on a 64-bit capability, data) and a flush read; "
@@ -789,6 +796,14 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("msix_forget", "dev->msix_enabled = 0 (descriptors freed)", (),
                  "the kernel no longer believes MSI-X is on; nothing is written"),
     PrimitiveDef("intx_on", "pci_intx_for_msi(dev, 1)", (), "INTx Disable cleared (written only if it changes)"),
+    PrimitiveDef("msi_setup", "msi_setup_msi_desc (drivers/pci/msi/msi.c)", (),
+                 "the one vector's descriptor: msi_enabled set (the model marks it here), the message the IRQ core "
+                 "composes cached, the cached mask 0"),
+    PrimitiveDef("msi_mask", "pci_msi_mask / pci_msi_unmask",
+                 (ParamDef("value", "enum", (("mask", "the vector masked"), ("unmask", "the vector unmasked"))),),
+                 "the cached mask and the Mask Bits register, written only with Per-Vector Masking (Message "
+                 "Control read now)"),
+    PrimitiveDef("msi_forget", "dev->msi_enabled = 0", (), "the kernel no longer believes MSI is on; nothing is written"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
