@@ -57,3 +57,27 @@ def test_the_open_does_not_load_a_stale_pm_save():
     """vfio_pci_core_enable calls no vfio_pci_set_power_state: a pm_save left from a user's D3hot
     that a system sleep ended behind vfio's back stays unused at the next open."""
     assert "vfio_set_power" not in [s.do for s in load_policy("linux-7.1").path("vfio_pci_core_enable")]
+
+
+def test_ltr_save_looks_the_capability_up_again(both):
+    """pci_save_ltr_state finds LTR with pci_find_ext_capability at each save: on a function that
+    reads all-ones the walk fails and the old buffer stays. Restored later with the all-ones
+    snapshot, that buffer is an older save's (restore_unsaved_buffer on LTR)."""
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=host)\npci_save_state()\nhw_inaccessible()\npci_save_state()\n"
+           "hw_accessible()\npci_restore_state()")
+    assert ("restore_unsaved_buffer", "LTR") in {(v.invariant, v.register) for v in m.oracle.violations}
+
+
+def test_restoring_an_all_ones_devctl_starts_an_flr(both):
+    """pci_restore_pcie_state writes DEVCTL from the buffer; saved as all-ones, that write sets
+    Initiate FLR and an FLR-capable function resets in the middle of the restore: DEVCTL ends at
+    its power-on value, not at the all-ones value masked to its writable bits."""
+    m = model(device="i350")
+    exp = m.caps.exp
+    before = m.profile.config.copy()
+    before[exp + 8], before[exp + 9] = 0xFF, 0x7C        # the all-ones write, masked to the writable bits
+    after_flr = m.profile.semantics.reset_image("flr", before)
+    power_on = int(after_flr[exp + 8]) | int(after_flr[exp + 9]) << 8
+    run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_save_state()\nhw_accessible()\npci_restore_state()")
+    assert m.state.hw.read(exp + 8, 2) == power_on != 0x7CFF

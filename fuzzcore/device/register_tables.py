@@ -11,8 +11,10 @@ Register attribute classes follow kernel.md §7.1 (secondary sources); bit names
 `include/uapi/linux/pci_regs.h` constants (v7.1.3), quoted in the comments. Bits no row covers are
 RO/HwInit: never written, never changed by any reset. Writes to self-clearing "action" bits
 (Initiate FLR, Retrain Link, PRI Reset, Load VC/Port Arbitration Table, DPC Software Trigger,
-Slot Electromechanical Interlock Control) always read back 0, so they are left out of wmask:
-the engine traps the write for its side effect, the stored value stays 0.
+Slot Electromechanical Interlock Control) always read back 0, so they are left out of wmask and
+the stored value stays 0. Of their side effects the models act on Initiate FLR: any kernel write
+that sets it on a function with FLR capability resets the function (model/access.py
+`_initiates_flr`, the engine's io_write); the others have none in the model.
 """
 
 from __future__ import annotations
@@ -299,7 +301,7 @@ PCIE = CapSpec("PCIe", lambda ctx, base: 0x3C if ctx.pcie_version > 1 else 0x24,
     RW(0x08, 2, 0x0200, when=has(0x04, 0x00000018)),               # PHANTOM if DEVCAP_PHANTOM
     RWS(0x08, 2, 0x0400),                                          # AUX_PME is RWS
     # BCR_FLR 0x8000: Bridge Configuration Retry Enable (RW) on PCIe-to-PCI bridges; on functions
-    # it is Initiate FLR, which reads 0: not in wmask, the engine traps the write.
+    # it is Initiate FLR, which reads 0: not in wmask; the write resets the function (access.py).
     RW(0x08, 2, 0x8000, when=port_in(PCI_EXP_TYPE_PCI_BRIDGE)),
     RW1C(0x0A, 2, 0x000F),                                         # DEVSTA CED|NFED|FED|URD
     RO(0x0C, 4, when=HAS_LNK),

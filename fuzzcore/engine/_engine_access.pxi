@@ -188,6 +188,16 @@ cdef inline void io_write(Machine *m, int off, int width, uint32_t value) noexce
         write_lost(m, off, width, value)
     note_write(m, 0, off, width, value)
     hw_write(m, off, width, value)
+    if m.st.accessible and initiates_flr(m, off, width, value):
+        hardware_reset(m, RESET_FLR)           # Access._initiates_flr: DEVCTL's Initiate FLR set
+
+
+cdef inline bint initiates_flr(Machine *m, int off, int width, uint32_t value) noexcept nogil:
+    """Access._initiates_flr: the write sets DEVCTL bit 15 on a function with FLR capability."""
+    cdef int exp = m.d.fn.caps.exp
+    cdef int byte = exp + 0x09
+    return (exp != 0 and m.d.flr and off <= byte < off + width
+            and ((value >> (8 * (byte - off))) & 0x80) != 0)
 
 
 # --- the upstream port's config space (always answers) ---------------------------------------

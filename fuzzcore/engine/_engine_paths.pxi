@@ -99,6 +99,7 @@ cdef enum:
     PATH_PCI_MSIX_SHUTDOWN
     PATH_MSI_CAPABILITY_INIT
     PATH_PCI_MSI_SHUTDOWN
+    PATH_SAVE_L1SS_STATE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -275,6 +276,11 @@ cdef enum:
     COND_PMCSR_NO_SOFT_RESET
     COND_QEMU_HAS_FLR
     COND_QEMU_HAS_PM_RESET
+    COND_DOWNSTREAM_PORT
+    COND_L1SS_PAIR
+    COND_L1SS_BUFFER
+    COND_PORT_L1SS_BUFFER
+    COND_EXT_CAP_FOUND
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -314,7 +320,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_register_device", "report_error_detected", "report_mmio_enabled",
                      "report_slot_reset", "report_resume", "report_perm_failure_detected",
                      "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown",
-                     "msi_capability_init", "pci_msi_shutdown")
+                     "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -353,7 +359,9 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "runtime_idle", "pm_cap", "disconnected", "pmcsr_all_ones", "pmcsr_d0",
                           "pmcsr_soft_reset", "result_error", "target_d0", "at_target", "d3hot", "d3cold",
                           "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b",
-                          "pmcsr_no_soft_reset", "qemu_has_flr", "qemu_has_pm_reset")
+                          "pmcsr_no_soft_reset", "qemu_has_flr", "qemu_has_pm_reset",
+                          "downstream_port", "l1ss_pair", "l1ss_buffer", "port_l1ss_buffer",
+                          "ext_cap_found")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -510,6 +518,17 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = (flags & 1) != 0
     elif c == COND_FLAG_B:
         v = (flags & 2) != 0
+    elif c == COND_EXT_CAP_FOUND:
+        v = io_read_checked(m, 0x100, 4) != 0xFFFFFFFFU    # the walk's first header
+    elif c == COND_DOWNSTREAM_PORT:
+        v = m.d.fn.caps.exp != 0 and (m.d.fn.caps.exp_type == 0x4 or m.d.fn.caps.exp_type == 0x6
+                                      or m.d.fn.caps.exp_type == 0x8)
+    elif c == COND_L1SS_PAIR:
+        v = m.d.fn.caps.l1ss != 0 and m.d.has_port and m.d.port.caps.l1ss != 0
+    elif c == COND_L1SS_BUFFER:
+        v = m.d.buf_l1ss >= 0
+    elif c == COND_PORT_L1SS_BUFFER:
+        v = m.d.has_port and m.d.port_buf_l1ss != 0
     elif c == COND_QEMU_HAS_FLR:
         v = method_available(m, METHOD_FLR)
     elif c == COND_QEMU_HAS_PM_RESET:

@@ -51,9 +51,8 @@ cdef int initiate_flr(Machine *m) noexcept nogil:
     (pci_dev_wait: all-ones until it answers); -ENOTTY when it never answers."""
     cdef int exp = m.d.fn.caps.exp
     cdef uint32_t devctl = io_read(m, exp + PCI_EXP_DEVCTL, 2)
-    io_write(m, exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
+    io_write(m, exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)   # the function resets (io_write)
     if m.st.accessible:
-        hardware_reset(m, RESET_FLR)
         return 0
     return ENOTTY_  # pci_dev_wait timed out: the write never reached the function
 

@@ -88,6 +88,8 @@ cdef void l1ss_write(Machine *m, int value) noexcept nogil:
     if not l1ss_link(m):
         return
     check_epoch(m, m.d.buf_l1ss, REG_L1SS)          # restore.check_l1ss_buffer, at each write
+    if parent and m.st.port.l1ss_epoch == 0:        # the parent's half never saved: zeros pushed
+        report(m, INV_RESTORE_UNSAVED_BUFFER, REG_L1SS, MSG_UNSAVED_NEVER, m.st.dev.config_epoch, 0, 0)
     v = l1ss_saved(m, parent, ctl2)
     if value == 2 or value == 3:
         v &= ~(<uint32_t>PCI_L1SS_CTL1_L1_2_MASK)
@@ -157,6 +159,7 @@ cdef enum:
     CAP_ACS
     CAP_REBAR
     CAP_L1SS
+    CAP_PORT_L1SS                    # cap_save only: the port above's L1SS into the port's buffer
     # paths.CAP_VALUES order
     VAL_PASID_CTRL = 0
     VAL_PRI_REQS_ALLOC
@@ -210,7 +213,9 @@ cdef int cap_base(Machine *m, int cap) noexcept nogil:
         return c.acs
     if cap == CAP_REBAR:
         return c.rebar
-    return c.l1ss
+    if cap == CAP_L1SS:
+        return c.l1ss
+    return 0                         # CAP_PORT_L1SS: not the function's (cap_save handles it)
 
 
 cdef int cap_buffer(Machine *m, int cap, int *reg_name) noexcept nogil:

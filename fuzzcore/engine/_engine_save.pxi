@@ -90,6 +90,11 @@ cdef void cap_save(Machine *m, int arg) noexcept nogil:
     cdef int base = cap_base(m, cap)
     cdef int b = cap_buffer(m, cap, &name)
     cdef uint32_t v
+    if cap == CAP_PORT_L1SS:            # save._port_l1ss_save: the port's register into the port's buffer
+        if m.d.has_port and m.d.port.caps.l1ss and m.d.port_buf_l1ss:
+            m.st.port.l1ss[slot] = port_read(m, m.d.port.caps.l1ss + reg, 4)
+            m.st.port.l1ss_epoch = m.st.dev.save_count
+        return
     if not base or b < 0:
         return
     v = 0 if cap == CAP_PCIE and not pcie_reg_implemented(m, reg) else io_read(m, base + reg, size)

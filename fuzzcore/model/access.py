@@ -88,6 +88,18 @@ class Access:
         if self.trace_on:
             new = hw.read(offset, width)
             self.trace.append(TraceEntry(self.m.op_index, self.m.step, target, offset, width, old, new))
+        if target == "dev" and hw.accessible and self._initiates_flr(offset, width, value):
+            from .reset import hardware_reset
+            hardware_reset(self.m, "flr")
+
+    def _initiates_flr(self, offset: int, width: int, value: int) -> bool:
+        """A write that sets DEVCTL's Initiate Function Level Reset (bit 15, RW, reads 0) on a
+        function with FLR capability starts an FLR, whoever writes it: pcie_flr, or a restore of
+        a DEVCTL saved as all-ones (pci_restore_pcie_state)."""
+        exp = self.m.caps.exp
+        byte = exp + 0x09                               # PCI_EXP_DEVCTL's high byte: BCR_FLR is its bit 7
+        return (bool(exp) and self.m.profile.flr and offset <= byte < offset + width
+                and bool((value >> (8 * (byte - offset))) & 0x80))
 
     def _write_lost(self, offset: int, width: int, value: int) -> None:
         """config_write_lost: the function does not answer, so the write is dropped; a finding

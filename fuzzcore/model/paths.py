@@ -182,6 +182,16 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "qemu_has_pm_reset":
         from .reset import method_available
         value = method_available(m, "pm")
+    elif name == "ext_cap_found":
+        value = m.io.read_checked(0x100, 4) != 0xFFFFFFFF      # the walk's first header (the walk stops on it)
+    elif name == "downstream_port":
+        value = bool(m.caps.exp) and m.caps.exp_type in (0x4, 0x6, 0x8)
+    elif name == "l1ss_pair":
+        value = bool(m.caps.l1ss) and m.state.port is not None and bool(m.port_caps.l1ss)
+    elif name == "l1ss_buffer":
+        value = m.state.dev.buffer(0x1E, True) is not None
+    elif name == "port_l1ss_buffer":
+        value = m.state.port is not None and m.state.port.dev.buffer(0x1E, True) is not None
     elif name == "pmcsr_no_soft_reset":
         value = bool(m.io.read(m.caps.pm + 0x04, 2) & 0x8)     # PCI_PM_CTRL_NO_SOFT_RESET
     else:

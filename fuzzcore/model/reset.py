@@ -57,9 +57,8 @@ def initiate_flr(m) -> int:
     """pcie_flr: set Initiate FLR (read-modify-write of DEVCTL), wait, poll readiness
     (pci_dev_wait: all-ones until it answers); -ENOTTY when it never answers."""
     devctl = m.io.read(m.caps.exp + PCI_EXP_DEVCTL, 2)
-    m.io.write(m.caps.exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)
+    m.io.write(m.caps.exp + PCI_EXP_DEVCTL, 2, devctl | PCI_EXP_DEVCTL_BCR_FLR)   # the function resets (Access.write)
     if m.state.hw.accessible:
-        hardware_reset(m, "flr")
         return 0
     return ENOTTY  # pci_dev_wait timed out: the write never reached the function
 

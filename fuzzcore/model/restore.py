@@ -100,11 +100,18 @@ L1SS_WRITES = {   # l1ss_write's value: (end, register, L1.2 enables kept)
 def l1ss_write(m, value: str) -> None:
     """One write of pci_restore_aspm_l1ss_state from the saved values: CTL2, CTL1 without the
     L1.2 enables, or CTL1 whole. The oracle checks the child's buffer (which the child's save
-    fills for both ends) is the snapshot's, as cap_restore does."""
-    if l1ss_link(m) is None:
+    fills for both ends) is the snapshot's, as cap_restore does, and that the parent's half was
+    saved at all."""
+    link = l1ss_link(m)
+    if link is None:
         return
     check_l1ss_buffer(m)
     end, reg, keep = L1SS_WRITES[value]
+    if end == "parent" and link[1].epoch == 0:
+        # the parent's half from a buffer no save ever filled (pci_save_aspm_l1ss_state before
+        # 1db806ec06b7 saved only the child's): zeros pushed into the port's L1SS
+        m.oracle.report("restore_unsaved_buffer", "L1SS", f"filled by save #{m.state.dev.config_epoch}",
+                        "never saved (zeros)")
     v = l1ss_saved(m, end, reg)
     if not keep:
         v &= ~PCI_L1SS_CTL1_L1_2_MASK
@@ -174,13 +181,14 @@ CAP_TABLE = {
     "ptm": ("ptm", (0x1F, True), "PTM"), "tph": ("tph", (0x17, True), "TPH"), "pasid": ("pasid", None, ""),
     "pri": ("pri", None, ""), "ats": ("ats", None, ""), "sriov": ("sriov", None, ""), "acs": ("acs", None, ""),
     "rebar": ("rebar", None, ""), "l1ss": ("l1ss", (0x1E, True), "L1SS"),
+    "port_l1ss": ("", None, ""),        # cap_save only (the port's buffer): save.cap_save
 }
 
 
 def _cap_register(m, cap: str, reg: int) -> int:
     """The register's config offset; 0 when the function lacks the capability or, for the PCIe
     capability, the register (pcie_capability_write_word skips it)."""
-    base = getattr(m.caps, CAP_TABLE[cap][0])
+    base = getattr(m.caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] else 0
     if not base or (cap == "pcie" and not pcie_reg_implemented(m, reg)):
         return 0
     return base + reg

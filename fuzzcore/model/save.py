@@ -53,6 +53,9 @@ def cap_save(m, cap: str, reg: int, width: str, slot: int) -> None:
     """pci_read_config_word/dword(dev, cap + reg, &save_state->cap.data[slot]); the buffer is
     then this save's (its epoch). A PCIe register the device type lacks reads 0."""
     from .restore import CAP_TABLE
+    if cap == "port_l1ss":
+        _port_l1ss_save(m, reg, slot)
+        return
     base, key, _ = CAP_TABLE[cap]
     base = getattr(m.caps, base)
     buf = m.state.dev.buffer(*key) if key else None
@@ -62,6 +65,18 @@ def cap_save(m, cap: str, reg: int, width: str, slot: int) -> None:
     value = 0 if cap == "pcie" and not pcie_reg_implemented(m, reg) else m.io.read(base + reg, size)
     (buf.set_u16 if size == 2 else buf.set_u32)(slot, value)
     buf.epoch = m.state.dev.save_count
+
+
+def _port_l1ss_save(m, reg: int, slot: int) -> None:
+    """cap_save of the port above's L1SS register (dword) into the port's L1SS buffer."""
+    port = m.state.port
+    if port is None or not m.port_caps.l1ss:
+        return
+    pbuf = port.dev.buffer(0x1E, True)
+    if pbuf is None:
+        return
+    pbuf.set_u32(slot, m.io.read(m.port_caps.l1ss + reg, 4, "port"))
+    pbuf.epoch = m.state.dev.save_count
 
 
 def save_l1ss(m) -> None:

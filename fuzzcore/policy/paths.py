@@ -299,6 +299,9 @@ PATHS: tuple[PathDef, ...] = (
             "masked, the message written, INTx off, Enable on"),
     PathDef("pci_msi_shutdown", "pci_msi_shutdown (drivers/pci/msi/msi.c)", "", "§4.4",
             "MSI off: Enable off, INTx back on, msi_enabled cleared, the vector unmasked (\"initial states\")"),
+    PathDef("pci_save_aspm_l1ss_state", "pci_save_aspm_l1ss_state (drivers/pci/pcie/aspm.c)", "", "§2",
+            "inside save step `pcie`: nothing on a downstream port or without L1SS on both ends; the function's "
+            "CTL2 and CTL1 into its buffer, then the parent's into the parent's (1db806ec06b7)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -397,6 +400,8 @@ CAPABILITIES: tuple[tuple[str, str], ...] = (
     ("pcix", "PCI-X"), ("ltr", "LTR"), ("dpc", "DPC"), ("aer", "AER"), ("ptm", "PTM"), ("tph", "TPH Requester"),
     ("pasid", "PASID"), ("pri", "PRI"), ("ats", "ATS"), ("sriov", "SR-IOV"), ("acs", "ACS"),
     ("rebar", "Resizable BAR"), ("l1ss", "L1 PM Substates"),
+    ("port_l1ss", "the upstream port's L1 PM Substates, read from the port into the port's buffer (cap_save only: "
+                  "pci_save_aspm_l1ss_state's parent; the L1SS restore has its own primitives)"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -902,6 +907,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("pmcsr_no_soft_reset", "PMCSR reads NoSoftRst set (an all-ones read does too)"),
     ("qemu_has_flr", "QEMU's vdev->has_flr: DEVCAP has Function Level Reset (vfio_check_pcie_flr)"),
     ("qemu_has_pm_reset", "QEMU's vdev->has_pm_reset: PMCSR NoSoftRst clear (vfio_check_pm_reset)"),
+    ("downstream_port", "pcie_downstream_port(dev): a Root Port, Switch Downstream Port or PCIe-to-PCI bridge"),
+    ("l1ss_pair", "dev->l1ss && parent->l1ss: the function and the port above both have L1SS"),
+    ("l1ss_buffer", "pci_find_saved_ext_cap(dev, PCI_EXT_CAP_ID_L1SS): the function has an L1SS buffer"),
+    ("port_l1ss_buffer", "pci_find_saved_ext_cap(parent, PCI_EXT_CAP_ID_L1SS): the port above has an L1SS buffer"),
+    ("ext_cap_found", "pci_find_ext_capability() finds the capability now (LTR and VC are looked up at each save and "
+                      "restore, not cached): the extended list's first header does not read all-ones"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
