@@ -286,6 +286,21 @@ def test_msix_set_up_is_a_path_and_438553958ba1_is_its_order():
     assert seen["old"] == [("ctrl", 0x0000), ("ctrl", 0xC000), ("ctrl", 0x8000)]
 
 
+def test_l1ss_save_is_a_path_and_1db806ec06b7_is_its_parent_half(both):
+    """pci_save_aspm_l1ss_state is a path: the 7265's CTL2 and CTL1, then its parent's into the
+    parent's buffer (1db806ec06b7). Without the parent's half (docs/examples/pre-1db806ec06b7.toml)
+    a restore after a link-down pushes the parent's never-saved buffer: the port's L1SS ends at
+    zero and the oracle reports restore_unsaved_buffer on L1SS."""
+    assert [s.name for s in load_policy("linux-7.1").path("pci_save_aspm_l1ss_state")][-2:] == [
+        "parent_ctl2", "parent_ctl1"]
+    prog = "pci_bind_driver(driver=host)\npci_enable_l1ss()\npci_save_state()\nhw_link_down()\npci_restore_state()"
+    base = run("linux-7.1", prog, "wifi-7265")
+    old = run(f"linux-7.1+{EXAMPLES / 'pre-1db806ec06b7.toml'}", prog, "wifi-7265")
+    pl = Model(resolve_device("wifi-7265"), load_policy("linux-7.1")).port_caps.l1ss
+    assert base.state.port.hw.read(pl + 8, 4) != 0 and old.state.port.hw.read(pl + 8, 4) == 0
+    assert ("restore_unsaved_buffer", "L1SS") in buckets(old) and ("restore_unsaved_buffer", "L1SS") not in buckets(base)
+
+
 # --- vfio-pci's own sequences as paths ----------------------------------------------------------
 
 def test_vfio_sequences_are_paths():

@@ -140,9 +140,9 @@ class _Hw(_NS):
 
 class ModelFacade:
     """The engine behind the reference model's stepping API (start/apply/run, `.state.hw.read`,
-    `.state.dev.<field>`, `.state.vfio.<field>`, `.oracle.violations`, `.caps`), so tests and
-    tools written against fuzzcore.model.machine.Model run on the engine unchanged. The state
-    objects are read-only snapshots taken when `.state` is read."""
+    `.state.dev.<field>`, `.state.vfio.<field>`, `.state.port.hw.read`, `.oracle.violations`,
+    `.caps`), so tests and tools written against fuzzcore.model.machine.Model run on the engine
+    unchanged. The state objects are read-only snapshots taken when `.state` is read."""
 
     def __init__(self, profile, policy):
         from ..model.caps import cap_offsets
@@ -201,5 +201,9 @@ class ModelFacade:
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
                    virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],
                    qemu_resetting=f["qemu_resetting"])
-        return _NS(hw=hw, dev=dev, vfio=vfio,
+        port = None
+        if v.get("port") is not None:    # the upstream port's config space (read-only, as `.state.port.hw.read`)
+            pc = np.frombuffer(v["port"]["config"], dtype=np.uint8)
+            port = _NS(hw=_Hw(config=pc, accessible=True, powered=True, msix_table=np.zeros(0, dtype=np.uint8)))
+        return _NS(hw=hw, dev=dev, vfio=vfio, port=port,
                    needs_restore_after_reset=v["needs_restore_after_reset"])
