@@ -53,7 +53,7 @@ def _vfio_cfgw(a, bdf):
 
 
 def _vfio_irqs(a, bdf):
-    count = a["count"] + 1 if a["index"] == "msix" else 1
+    count = a["count"] + 1 if a["index"] in ("msi", "msix") else 1
     return [f"vfio_irqs {a['index']} {count}"]
 
 
@@ -128,7 +128,7 @@ _ROWS = [
                lambda a, bdf: ["vfio_close"]),
     Validation("vfio_config_write", "vfio client", "pwrite into the config region", _vfio_cfgw),
     Validation("vfio_set_irqs", "vfio client", "VFIO_DEVICE_SET_IRQS: the enabled index off "
-               "(DATA_NONE), then the new one with eventfds (MSI-X: count+1 vectors)", _vfio_irqs),
+               "(DATA_NONE), then the new one with eventfds (MSI and MSI-X: count+1 vectors)", _vfio_irqs),
     Validation("vfio_device_reset", "vfio client", "VFIO_DEVICE_RESET", lambda a, bdf: ["vfio_reset"]),
     Validation("vfio_hot_reset", "vfio client", "VFIO_DEVICE_PCI_HOT_RESET with the device's group",
                lambda a, bdf: ["vfio_hotreset"]),

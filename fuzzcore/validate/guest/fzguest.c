@@ -392,7 +392,6 @@ static int vfio_irqs(const char *kind, int count)
 		count = 1;
 	} else if (!strcmp(kind, "msi")) {
 		index = VFIO_PCI_MSI_IRQ_INDEX;
-		count = 1;
 	} else if (!strcmp(kind, "msix")) {
 		index = VFIO_PCI_MSIX_IRQ_INDEX;
 	} else {
