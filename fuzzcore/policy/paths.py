@@ -841,7 +841,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                                   "!vdev->reset_works: vfio_pci_core_disable's goto out"),
     ("vfio_irqs_out_of_range", "the SET_IRQS index and count are beyond vfio_pci_get_irq_count "
                                "(vfio_set_irqs_validate_and_prepare: no capability, no pin, more vectors "
-                               "than the MSI-X table has)"),
+                               "than Message Control, read now, allows: MSI 1 << MMC, MSI-X QSIZE + 1)"),
     ("pcie_buffer", "the function has a PCIe Capability and a saved-state buffer for it "
                     "(pci_find_saved_cap(dev, PCI_CAP_ID_EXP))"),
     ("l1ss_link", "the function and its upstream port both have L1SS and a saved-state buffer for it "
