@@ -52,7 +52,7 @@ def test_guest_commands_per_actor():
     assert guest_commands(Call.of("pci_reset_function", method="auto"), bdf) == [f"reset {bdf} default"]
     assert guest_commands(Call.of("pci_enable_msix", nvec=2), bdf) == [f"proc msix {bdf} 3"]
     assert guest_commands(Call.of("vfio_set_irqs", index="msix", count=1), bdf) == ["vfio_irqs msix 2"]
-    assert guest_commands(Call.of("vfio_set_irqs", index="msi", count=5), bdf) == ["vfio_irqs msi 1"]
+    assert guest_commands(Call.of("vfio_set_irqs", index="msi", count=5), bdf) == ["vfio_irqs msi 6"]
     assert guest_commands(Call.of("vfio_config_write", offset=0x04, width="2", value=6), bdf) == \
         ["vfio_cfgw 0x4 2 0x6"]
     assert guest_commands(Call.of("pci_bind_driver", driver="host"), bdf) == [f"bind {bdf} host"]
