@@ -8,6 +8,8 @@ op's argument the steps may use (the reset method, the recovery vote). A path's 
 
 from __future__ import annotations
 
+import importlib
+
 from ..policy.paths import when_terms
 from .access import PCI_COMMAND
 from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
@@ -17,6 +19,56 @@ VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "re
 ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
+
+
+# Primitives that are one call of a model function with the machine and nothing else: primitive -> (module of fuzzcore.model, function).
+CALLS = {
+    "save_state": ("save", "pci_save_state"),
+    "restore_ltr": ("restore", "restore_ltr"),
+    "bridge_reconfigure_ltr": ("restore", "bridge_reconfigure_ltr"),
+    "restore_pcie_registers": ("restore", "restore_pcie_registers"),
+    "check_l1ss_buffer": ("restore", "check_l1ss_buffer"),
+    "msi_write_message": ("msi", "msi_write_message"),
+    "msi_update_mask": ("msi", "msi_update_mask"),
+    "msix_restore_entries": ("msi", "msix_restore_entries"),
+    "tph_restore_st": ("restore", "tph_restore_st"),
+    "tph_save_st": ("save", "tph_save_st"),
+    "save_l1ss": ("save", "save_l1ss"),
+    "user_pm_d0": ("qemu", "to_d0"),
+    "user_zero_bars": ("qemu", "zero_bars"),
+    "qemu_pick_reset": ("qemu", "pick_reset"),
+    "suspend_ptm": ("features", "pci_suspend_ptm"),
+    "resume_ptm": ("features", "pci_resume_ptm"),
+    "power_off": ("power", "power_removed"),
+    "clear_master": ("features", "pci_clear_master"),
+    "set_master": ("features", "pci_set_master"),
+    "vfio_config_init": ("vfio", "vfio_config_init"),
+    "clear_error_status": ("reset", "clear_error_status"),
+    "rebar_restore_sizes": ("restore", "rebar_restore_sizes"),
+    "root_error_status_clear": ("reset", "root_error_status_clear"),
+    "dpc_clear_trigger": ("reset", "dpc_clear_trigger"),
+    "platform_power_on": ("power", "platform_power_on"),
+    "restore_bars": ("power", "pci_restore_bars"),
+    "platform_power_off": ("power", "platform_power_off"),
+    "msix_mask_all": ("msi", "msix_mask_all"),
+    "msix_mask_vectors": ("msi", "msix_mask_vectors"),
+    "msix_forget": ("msi", "msix_forget"),
+    "msi_setup": ("msi", "msi_setup"),
+    "vfio_probe_power_state": ("vfio", "vfio_probe_power_state"),
+}
+
+# The same for primitives whose call's return value is the path's result.
+RESULT_CALLS = {
+    "secondary_bus_reset": ("reset", "secondary_bus_reset"),
+    "power_up": ("power", "pci_power_up"),
+    "initiate_flr": ("reset", "initiate_flr"),
+    "reset_subordinates": ("reset", "reset_subordinates"),
+    "bus_error_reset": ("reset", "bus_error_reset"),
+    "flr_reset": ("reset", "pcie_flr"),
+    "wait_secondary_bus": ("reset", "pci_bridge_wait_for_secondary_bus"),
+    "msix_map_region": ("msi", "msix_map_region"),
+    "dev_wait": ("reset", "pci_dev_wait"),
+}
 
 
 def condition(m, when: str, result: int, arg=None, flags: int = 0) -> bool:
@@ -217,6 +269,12 @@ def _run(m, name: str, arg) -> int:
         if st.gate == "never" or not condition(m, st.when, result, arg, flags):
             continue
         do = st.do
+        if do in CALLS:
+            _model_function(*CALLS[do])(m)
+            continue
+        if do in RESULT_CALLS:
+            result = _model_function(*RESULT_CALLS[do])(m)
+            continue
         if do == "stop":
             break
         if do == "call":
@@ -225,9 +283,6 @@ def _run(m, name: str, arg) -> int:
             from .power import pci_set_power_state
             s_ = st.param("state")
             result = pci_set_power_state(m, arg if s_ == "arg" else POWER_STATES[s_])
-        elif do == "save_state":
-            from .save import pci_save_state
-            pci_save_state(m)
         elif do == "restore_state":
             from .restore import pci_restore_state
             pci_restore_state(m, intended_epoch=loaded)
@@ -239,27 +294,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "reset_methods":
             from .reset import __pci_reset_function_locked
             result = __pci_reset_function_locked(m, arg)
-        elif do == "secondary_bus_reset":
-            from .reset import secondary_bus_reset
-            result = secondary_bus_reset(m)
         elif do == "driver":
             driver_callback(m, st.param("callback"), arg)
         elif do == "vote":
             v = st.param("result")
             from .reset import VOTE_VALUES
             result = VOTE_VALUES[arg] if v == "arg" else VOTE_CODES[v]
-        elif do == "restore_ltr":
-            from .restore import restore_ltr
-            restore_ltr(m)
-        elif do == "bridge_reconfigure_ltr":
-            from .restore import bridge_reconfigure_ltr
-            bridge_reconfigure_ltr(m)
-        elif do == "restore_pcie_registers":
-            from .restore import restore_pcie_registers
-            restore_pcie_registers(m)
-        elif do == "check_l1ss_buffer":
-            from .restore import check_l1ss_buffer
-            check_l1ss_buffer(m)
         elif do == "l1ss_aspm":
             from .restore import l1ss_aspm
             l1ss_aspm(m, st.param("state"))
@@ -278,21 +318,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "msi_ctrl":
             from .msi import msi_ctrl
             msi_ctrl(m, st.param("value"))
-        elif do == "msi_write_message":
-            from .msi import msi_write_message
-            msi_write_message(m)
-        elif do == "msi_update_mask":
-            from .msi import msi_update_mask
-            msi_update_mask(m)
         elif do == "msix_ctrl":
             from .msi import msix_ctrl
             msix_ctrl(m, st.param("value"))
         elif do == "msix_memory":
             from .msi import msix_memory
             msix_memory(m, st.param("state"))
-        elif do == "msix_restore_entries":
-            from .msi import msix_restore_entries
-            msix_restore_entries(m)
         elif do == "vfio_irqs_disable":
             from .vfio import vfio_irqs_disable
             vfio_irqs_disable(m, st.param("memory") == "bracket")
@@ -308,21 +339,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "cap_write":
             from .restore import cap_write
             cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"))
-        elif do == "tph_restore_st":
-            from .restore import tph_restore_st
-            tph_restore_st(m)
         elif do == "cap_write_back":
             from .restore import cap_write_back
             cap_write_back(m, st.param("cap"), st.param("reg"), st.param("width"))
         elif do == "cap_save":
             from .save import cap_save
             cap_save(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))
-        elif do == "tph_save_st":
-            from .save import tph_save_st
-            tph_save_st(m)
-        elif do == "save_l1ss":
-            from .save import save_l1ss
-            save_l1ss(m)
         elif do == "vc_save":
             from .save import vc_save
             if not vc_save(m):
@@ -340,33 +362,12 @@ def _run(m, name: str, arg) -> int:
             for bit in st.param("value"):
                 cmd &= ~COMMAND_BITS[bit]
             vfio_config_write(m, PCI_COMMAND, 2, cmd)
-        elif do == "user_pm_d0":
-            from .qemu import to_d0
-            to_d0(m)
-        elif do == "user_zero_bars":
-            from .qemu import zero_bars
-            zero_bars(m)
-        elif do == "qemu_pick_reset":
-            from .qemu import pick_reset
-            pick_reset(m)
         elif do == "set_runtime_status":
             m.state.dev.rpm_suspended = st.param("status") == "suspended"
-        elif do == "suspend_ptm":
-            from .features import pci_suspend_ptm
-            pci_suspend_ptm(m)
-        elif do == "resume_ptm":
-            from .features import pci_resume_ptm
-            pci_resume_ptm(m)
         elif do == "clear_state_saved":
             m.state.dev.state_saved = False
-        elif do == "power_up":
-            from .power import pci_power_up
-            result = pci_power_up(m)
         elif do == "fail":
             return ERRNOS[st.param("errno")]
-        elif do == "initiate_flr":
-            from .reset import initiate_flr
-            result = initiate_flr(m)
         elif do == "set_unknown_state":
             if m.state.dev.current_state == D0:                 # pci_pm_set_unknown_state
                 m.state.dev.current_state = PCI_UNKNOWN
@@ -376,18 +377,9 @@ def _run(m, name: str, arg) -> int:
             m.state.dev.current_state = pmcsr_state(m, PCI_UNKNOWN)   # pci_update_current_state(dev, PCI_UNKNOWN)
         elif do == "direct_complete":
             m.sleep.direct_complete = m.state.dev.rpm_suspended and not pci_dev_need_resume(m)
-        elif do == "power_off":
-            from .power import power_removed
-            power_removed(m)
-        elif do == "clear_master":
-            from .features import pci_clear_master
-            pci_clear_master(m)
         elif do == "enable_device":
             from .features import pci_disable_device, pci_enable_device
             (pci_enable_device if st.param("state") == "enable" else pci_disable_device)(m)
-        elif do == "set_master":
-            from .features import pci_set_master
-            pci_set_master(m)
         elif do == "disable_feature":
             from . import features
             feature, d = st.param("feature"), m.state.dev
@@ -419,9 +411,6 @@ def _run(m, name: str, arg) -> int:
                 v.blob = None                                   # pci_load_and_free_saved_state: freed either way
                 loaded = True                                   # close returns the device to its open-time state
             result = pci_load_saved_state(m, blob)
-        elif do == "vfio_config_init":
-            from .vfio import vfio_config_init
-            vfio_config_init(m)
         elif do == "vfio_needs_reset":
             m.state.vfio.needs_reset = st.param("value") == "true"
         elif do == "vfio_open":
@@ -435,39 +424,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "ers_report":
             from .reset import ers_report
             ers_report(m, st.param("callback"), arg)
-        elif do == "reset_subordinates":
-            from .reset import reset_subordinates
-            result = reset_subordinates(m)
-        elif do == "clear_error_status":
-            from .reset import clear_error_status
-            clear_error_status(m)
-        elif do == "rebar_restore_sizes":
-            from .restore import rebar_restore_sizes
-            rebar_restore_sizes(m)
         elif do == "vc_restore":
             from .restore import vc_restore
             vc_restore(m, st.param("cap"), st.param("part"))
         elif do == "root_aer_irq":
             from .reset import root_aer_irq
             root_aer_irq(m, st.param("state") == "enable")
-        elif do == "root_error_status_clear":
-            from .reset import root_error_status_clear
-            root_error_status_clear(m)
-        elif do == "bus_error_reset":
-            from .reset import bus_error_reset
-            result = bus_error_reset(m)
-        elif do == "flr_reset":
-            from .reset import pcie_flr
-            result = pcie_flr(m)
-        elif do == "dpc_clear_trigger":
-            from .reset import dpc_clear_trigger
-            dpc_clear_trigger(m)
-        elif do == "wait_secondary_bus":
-            from .reset import pci_bridge_wait_for_secondary_bus
-            result = pci_bridge_wait_for_secondary_bus(m)
-        elif do == "platform_power_on":
-            from .power import platform_power_on
-            platform_power_on(m)
         elif do == "set_current_state":
             s_ = st.param("state")
             if s_ == "pmcsr":
@@ -486,18 +448,12 @@ def _run(m, name: str, arg) -> int:
             result = int(st.param("value"))
         elif do == "return":
             return int(st.param("value"))
-        elif do == "restore_bars":
-            from .power import pci_restore_bars
-            pci_restore_bars(m)
         elif do == "recovery_said":
             m.recovery_said = st.param("value")
         elif do == "call_result":
             result = run_path(m, st.param("path"), arg)
         elif do == "set_flag":
             flags |= 1 if st.param("flag") == "a" else 2
-        elif do == "platform_power_off":
-            from .power import platform_power_off
-            platform_power_off(m)
         elif do == "driver_vote":
             result = driver_callback(m, st.param("callback"), arg) or VOTE_CODES["none"]
         elif do == "set_io_state":
@@ -511,38 +467,17 @@ def _run(m, name: str, arg) -> int:
         elif do == "user_reset":
             from .vfio import vfio_device_reset, vfio_hot_reset
             result = (vfio_device_reset if st.param("ioctl") == "device_reset" else vfio_hot_reset)(m)
-        elif do == "msix_map_region":
-            from .msi import msix_map_region
-            result = msix_map_region(m)
         elif do == "msix_setup_interrupts":
             from .msi import msix_setup_interrupts
             msix_setup_interrupts(m, arg)
-        elif do == "msix_mask_all":
-            from .msi import msix_mask_all
-            msix_mask_all(m)
-        elif do == "msix_mask_vectors":
-            from .msi import msix_mask_vectors
-            msix_mask_vectors(m)
-        elif do == "msix_forget":
-            from .msi import msix_forget
-            msix_forget(m)
         elif do == "intx_on":
             from .msi import pci_intx_for_msi
             pci_intx_for_msi(m, True)
-        elif do == "msi_setup":
-            from .msi import msi_setup
-            msi_setup(m)
         elif do == "msi_mask":
             from .msi import _msi_update_mask
             _msi_update_mask(m, 1 if st.param("value") == "mask" else 0)
         elif do == "msi_forget":
             m.state.dev.msi_enabled = False
-        elif do == "dev_wait":
-            from .reset import pci_dev_wait
-            result = pci_dev_wait(m)
-        elif do == "vfio_probe_power_state":
-            from .vfio import vfio_probe_power_state
-            vfio_probe_power_state(m)
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio
@@ -555,6 +490,11 @@ def _run(m, name: str, arg) -> int:
         else:
             raise ValueError(f"unknown primitive {do!r}")
     return result
+
+
+def _model_function(module: str, name: str):
+    """fuzzcore.model.MODULE.NAME, imported when first used (the area modules import this one)."""
+    return getattr(importlib.import_module(f"fuzzcore.model.{module}"), name)
 
 
 def pmcsr_state(m, fallback: int) -> int:
