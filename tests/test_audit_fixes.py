@@ -3,7 +3,8 @@ the BAR order check uses the decode bit of the BAR's own kind (pci_restore_confi
 memory BAR harmlessly while only I/O decode is on); VFIO_DEVICE_SET_IRQS checks the vector count
 against Message Control read now (vfio_pci_get_irq_count: MSI 1 << MMC); msix_capability_init
 finds its table from the Table Offset/BIR read now (msix_map_region: a function that reads
-all-ones names BIR 7, no resource, -ENOMEM); vfio_pci_core_enable has no D0 transition of its own."""
+all-ones names BIR 7, no resource, -ENOMEM); vfio_pci_core_enable has no D0 transition of its own;
+a restore during DPC containment is not outside D0 (the port drops its writes)."""
 
 from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
 from fuzzcore.device.builtin import resolve_device
@@ -81,3 +82,21 @@ def test_restoring_an_all_ones_devctl_starts_an_flr(both):
     power_on = int(after_flr[exp + 8]) | int(after_flr[exp + 9]) << 8
     run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_save_state()\nhw_accessible()\npci_restore_state()")
     assert m.state.hw.read(exp + 8, 2) == power_on != 0x7CFF
+
+
+def test_a_restore_under_dpc_containment_is_not_outside_d0(both):
+    """pcie_do_recovery's runtime resume during DPC containment: pci_power_up reads all-ones and
+    sets D3cold, pci_restore_state still restores MSI-X, but the port drops every write, so no
+    table write reaches a function outside D0. Without containment (the AER source leaves the
+    link up and the function answers) nothing is restored outside D0 either; a driver's own
+    restore after putting its function in D3hot is."""
+    prog = ("pci_bind_driver(driver=host)\npci_enable_msix(nvec=5)\npci_pm_runtime_suspend()\n"
+            "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source={})")
+    for source in ("dpc", "aer"):
+        m = model(device="i350")
+        assert run(m, prog.format(source)) == [0, 0, 0, 6]
+        assert not [v for v in m.oracle.violations if v.invariant == "restore_outside_d0"]
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=host)\npci_enable_msix(nvec=5)\npci_set_power_state(state=d3hot)\n"
+           "pci_restore_state()")
+    assert [v.register for v in m.oracle.violations if v.invariant == "restore_outside_d0"] == ["MSI-X"]

@@ -131,7 +131,7 @@ cdef void check_l1ss_order(Machine *m, int rel, uint32_t cur, uint32_t new) noex
 cdef void before_restore(Machine *m, bint intended_epoch) noexcept nogil:
     """Oracle.before_restore."""
     cdef KernelDev *dev = &m.st.dev
-    if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0):
+    if dev.msix_enabled and (dev.current_state != D0 or hw_power_state(m) != D0) and not dpc_contained(m):
         report(m, INV_RESTORE_OUTSIDE_D0, REG_MSIX, MSG_OUTSIDE_D0, hw_power_state(m), dev.current_state, 0)
     if dev.partial_load:
         report(m, INV_RESTORE_AFTER_FAILED_LOAD, REG_CONFIG, MSG_FAILED_LOAD, 0, 0, 0)

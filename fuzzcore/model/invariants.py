@@ -80,7 +80,7 @@ INVARIANTS: tuple[Invariant, ...] = (
               registers='Command'),
     Invariant("restore_outside_d0", "H12",
               "pci_restore_state ran with MSI-X enabled while the device was not in D0",
-              checked='at restore entry',
+              checked='at restore entry, unless the port above holds the link in DPC containment (it drops the writes)',
               registers='MSI-X'),
     Invariant("intent_mismatch", "H2/H3/H11",
               "while the kernel believes the device usable, a register field differs from what the kernel, "
