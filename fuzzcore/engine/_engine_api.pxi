@@ -308,6 +308,7 @@ cdef class Engine:
         d.tph_entries = dt.tph_entries
         d.virtfn = dt.virtfn
         d.platform_d3cold = dt.platform_d3cold
+        d.eetlp_prefix, d.acs_check, d.port_acs_check = dt.eetlp_prefix, dt.acs_check, dt.port_acs_check
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r

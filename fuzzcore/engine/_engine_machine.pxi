@@ -190,17 +190,17 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_DISABLE_TPH:
         return pcie_disable_tph(m)
     if code == OP_PCI_ENABLE_ATS:
-        return pci_enable_ats(m, a[0])
+        return run_path(m, PATH_ENABLE_ATS, a[0])
     if code == OP_PCI_DISABLE_ATS:
-        return pci_disable_ats(m)
+        return run_path(m, PATH_DISABLE_ATS, 0)
     if code == OP_PCI_ENABLE_PASID:
-        return pci_enable_pasid(m, a[0])
+        return run_path(m, PATH_ENABLE_PASID, a[0])
     if code == OP_PCI_DISABLE_PASID:
-        return pci_disable_pasid(m)
+        return run_path(m, PATH_DISABLE_PASID, 0)
     if code == OP_PCI_ENABLE_PRI:
-        return pci_enable_pri(m, a[0])
+        return run_path(m, PATH_ENABLE_PRI, a[0])
     if code == OP_PCI_DISABLE_PRI:
-        return pci_disable_pri(m)
+        return run_path(m, PATH_DISABLE_PRI, 0)
     if code == OP_PCI_ENABLE_PTM:
         return pci_enable_ptm(m)
     if code == OP_PCI_DISABLE_PTM:

@@ -100,6 +100,12 @@ cdef enum:
     PATH_MSI_CAPABILITY_INIT
     PATH_PCI_MSI_SHUTDOWN
     PATH_SAVE_L1SS_STATE
+    PATH_ENABLE_ATS
+    PATH_DISABLE_ATS
+    PATH_ENABLE_PASID
+    PATH_DISABLE_PASID
+    PATH_ENABLE_PRI
+    PATH_DISABLE_PRI
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -207,6 +213,7 @@ cdef enum:
     PRIM_MSI_SETUP
     PRIM_MSI_MASK
     PRIM_MSI_FORGET
+    PRIM_KERNEL_SET
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -281,6 +288,31 @@ cdef enum:
     COND_L1SS_BUFFER
     COND_PORT_L1SS_BUFFER
     COND_EXT_CAP_FOUND
+    COND_ATS_CAP
+    COND_ATS_ENABLED
+    COND_VF_STU_MISMATCH
+    COND_PASID_CAP
+    COND_PASID_ENABLED
+    COND_EETLP_PREFIX
+    COND_ACS_PATH_RR_UF
+    COND_PASID_FEATURES_UNSUPPORTED
+    COND_PRI_CAP
+    COND_PRI_ENABLED
+    COND_PRI_STOPPED
+    # paths.KERNEL_FIELDS order
+    KF_ATS_STU = 0
+    KF_ATS_ENABLED
+    KF_ATS_DISABLED
+    KF_PASID_FEATURES
+    KF_PASID_ENABLED
+    KF_PASID_DISABLED
+    KF_PRI_REQS_ALLOC
+    KF_PRI_ENABLED
+    KF_PRI_DISABLED
+    # model/enumeration.py
+    ACS_PASSES = -1
+    ACS_FAILS = -2
+    VF_PF_ATS_STU = 12               # paths.VF_PF_ATS_STU
     # the op's transitions (op_table.SLEEP_TRANSITIONS order)
     SLEEP_S2IDLE = 0
     SLEEP_DEEP
@@ -320,7 +352,9 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_register_device", "report_error_detected", "report_mmio_enabled",
                      "report_slot_reset", "report_resume", "report_perm_failure_detected",
                      "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown",
-                     "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state")
+                     "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state",
+                     "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
+                     "pci_enable_pri", "pci_disable_pri")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -344,7 +378,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vfio_probe_power_state", "driver_vote", "set_io_state",
                           "config_save", "set_state_saved", "user_reset", "msix_map_region",
                           "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
-                          "msi_setup", "msi_mask", "msi_forget")
+                          "msi_setup", "msi_mask", "msi_forget", "kernel_set")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -361,7 +395,9 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "platform_power", "num_vfs", "vfio_needs_pm_restore", "flag_a", "flag_b",
                           "pmcsr_no_soft_reset", "qemu_has_flr", "qemu_has_pm_reset",
                           "downstream_port", "l1ss_pair", "l1ss_buffer", "port_l1ss_buffer",
-                          "ext_cap_found")
+                          "ext_cap_found", "ats_cap", "ats_enabled", "vf_stu_mismatch", "pasid_cap",
+                          "pasid_enabled", "eetlp_prefix", "acs_path_rr_uf", "pasid_features_unsupported",
+                          "pri_cap", "pri_enabled", "pri_stopped")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -386,6 +422,7 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     `flags` its set_flag bits (a = 1, b = 2)."""
     cdef int c = when if when > 0 else -when
     cdef bint v
+    cdef uint32_t want
     if c == 0:
         return True
     if c == COND_CONFIG_ALL_ONES:
@@ -535,6 +572,29 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = method_available(m, METHOD_PM)
     elif c == COND_PMCSR_NO_SOFT_RESET:
         v = (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET) != 0
+    elif c == COND_ATS_CAP:
+        v = m.d.fn.caps.ats != 0
+    elif c == COND_ATS_ENABLED:
+        v = m.st.dev.ats_enabled != 0
+    elif c == COND_VF_STU_MISMATCH:
+        v = m.d.virtfn != 0 and 12 + arg != VF_PF_ATS_STU
+    elif c == COND_PASID_CAP:
+        v = m.d.fn.caps.pasid != 0
+    elif c == COND_PASID_ENABLED:
+        v = m.st.dev.pasid_enabled != 0
+    elif c == COND_EETLP_PREFIX:
+        v = m.d.eetlp_prefix != 0
+    elif c == COND_ACS_PATH_RR_UF:
+        v = acs_path_rr_uf(m)
+    elif c == COND_PASID_FEATURES_UNSUPPORTED:
+        want = (<uint32_t>arg << 1) & 0x6              # PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV
+        v = (io_read(m, m.d.fn.caps.pasid + 0x04, 2) & 0x6 & want) != want
+    elif c == COND_PRI_CAP:
+        v = m.d.fn.caps.pri != 0
+    elif c == COND_PRI_ENABLED:
+        v = m.st.dev.pri_enabled != 0
+    elif c == COND_PRI_STOPPED:
+        v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -781,6 +841,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.st.dev.msi_enabled = 0
         elif p == PRIM_INTX_ON:
             pci_intx_for_msi(m, True)
+        elif p == PRIM_KERNEL_SET:
+            kernel_set(m, a, arg)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:
@@ -813,6 +875,46 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         i += 1
     m.step = prev
     return result
+
+
+cdef bint acs_holds(Machine *m, int check, int acs, bint port) noexcept nogil:
+    """enumeration.acs_holds: one function's pci_acs_enabled, its ACS Control read now."""
+    cdef uint32_t ctrl
+    if check == ACS_PASSES:
+        return True
+    if check == ACS_FAILS:
+        return False
+    ctrl = port_read(m, acs + 0x06, 2) if port else io_read(m, acs + 0x06, 2)
+    return (ctrl & <uint32_t>check) == <uint32_t>check
+
+
+cdef bint acs_path_rr_uf(Machine *m) noexcept nogil:
+    """paths.acs_path_rr_uf: the function, then the port above unless there is none."""
+    if not acs_holds(m, m.d.acs_check, m.d.fn.caps.acs, False):
+        return False
+    if not m.d.has_port:
+        return True
+    return acs_holds(m, m.d.port_acs_check, m.d.port.caps.acs, True)
+
+
+cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
+    """paths.kernel_set: one assignment of paths.KERNEL_FIELDS."""
+    cdef KernelDev *d = &m.st.dev
+    cdef uint32_t cap, want
+    if field == KF_ATS_STU:
+        d.ats_stu = 12 + arg
+    elif field == KF_ATS_ENABLED or field == KF_ATS_DISABLED:
+        d.ats_enabled = 1 if field == KF_ATS_ENABLED else 0
+    elif field == KF_PASID_FEATURES:
+        d.pasid_features = (arg << 1) & 0x6
+    elif field == KF_PASID_ENABLED or field == KF_PASID_DISABLED:
+        d.pasid_enabled = 1 if field == KF_PASID_ENABLED else 0
+    elif field == KF_PRI_REQS_ALLOC:
+        cap = io_read(m, m.d.fn.caps.pri + 0x08, 4)   # PCI_PRI_MAX_REQ
+        want = 32u << arg
+        d.pri_reqs_alloc = cap if cap < want else want
+    elif field == KF_PRI_ENABLED or field == KF_PRI_DISABLED:
+        d.pri_enabled = 1 if field == KF_PRI_ENABLED else 0
 
 
 cdef int pmcsr_state(Machine *m, int fallback) noexcept nogil:

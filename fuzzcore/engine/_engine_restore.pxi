@@ -173,10 +173,14 @@ cdef enum:
     VAL_SRIOV_NUM_VFS
     VAL_SRIOV_CTRL
     VAL_ACS_IOMMU
+    VAL_ATS_OFF
+    VAL_PRI_OFF
+    VAL_ZERO
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[12]
-CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D]
+cdef uint32_t CAP_VALUE_FIELD[15]
+CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
+                      0x8000, 0x1, 0xFFFFFFFFU]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -294,6 +298,8 @@ cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
         return <uint32_t>d.sriov_pgsz
     if value == VAL_SRIOV_NUM_VFS:
         return <uint32_t>d.sriov_num_vfs
+    if value == VAL_ATS_OFF or value == VAL_PRI_OFF or value == VAL_ZERO:
+        return 0
     if value == VAL_ACS_IOMMU:                          # pci_std_enable_acs: SV, RR, CR, UF where capable
         return io_read(m, m.d.fn.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL

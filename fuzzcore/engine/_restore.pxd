@@ -102,6 +102,9 @@ cdef struct Device:              # the device under test: its Function plus prof
     int pcie_impl[7]             # pcie_capability_reg_implemented for PCI_EXP_SAVED_REGS
     uint8_t pcie_reg_impl[64]    # the same per offset 0x00-0x3F (tables._pcie_reg_table)
     int rebar_first_bar          # profile.config[rebar + 8] & 7
+    int eetlp_prefix             # pdev->eetlp_prefix_max != 0 (model/enumeration.py)
+    int acs_check                # pci_acs_enabled(RR | UF): ACS_PASSES, ACS_FAILS or the Control flags to test
+    int port_acs_check           # the same for the port above
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
     int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
+from ..model.enumeration import acs_rr_uf_check, eetlp_prefix
 from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
@@ -87,6 +88,9 @@ class DeviceTables:
     port_name: str = ""
     virtfn: bool = False                # an SR-IOV VF (pdev->is_virtfn, no_command_memory)
     platform_d3cold: bool = True        # the platform can cut the function's power (profile)
+    eetlp_prefix: bool = False          # model/enumeration.eetlp_prefix
+    acs_check: int = -2                 # model/enumeration.acs_rr_uf_check of the function
+    port_acs_check: int = -2            # and of the port above
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -191,7 +195,10 @@ def device_tables(profile) -> DeviceTables:
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
         region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "",
-        virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold))
+        virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
+        eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
+        acs_check=acs_rr_uf_check(profile, caps),
+        port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2)
 
 
 # --- the policy --------------------------------------------------------------------------------

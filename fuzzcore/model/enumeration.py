@@ -37,3 +37,68 @@ def enumerate_function(hw, caps, dev, endpoint: bool = True) -> None:
             hw.write(off + reg, width, v & ~bits)
     if caps.exp:
         dev.ltr_path = bool(hw.read(caps.exp + 0x28, 2) & 0x400)
+
+
+# --- what the kernel records at enumeration and later reads from its own copy -------------------
+# pci_configure_eetlp_prefix (drivers/pci/probe.c) and the ACS capabilities pci_acs_init caches
+# (drivers/pci/pci.c), from the profile's config image (the enumeration read); the engine gets them
+# through fuzzcore/engine/tables.py.
+
+PCI_EXP_DEVCAP2 = 0x24
+PCI_EXP_DEVCAP2_EE_PREFIX = 0x00200000
+PCI_ACS_CAP = 0x04
+PCI_ACS_CTRL = 0x06
+PCI_ACS_RR, PCI_ACS_UF = 0x04, 0x10
+
+# pci_acs_enabled's answer for a function, before its live ACS Control read
+ACS_PASSES = -1        # the function's type needs no ACS (a single-function endpoint, an RCiEP)
+ACS_FAILS = -2         # it cannot pass (no PCIe, a bridge to PCI, an RC Event Collector, no ACS)
+
+
+def _u32(cfg, off: int) -> int:
+    return int.from_bytes(bytes(cfg[off:off + 4]), "little")
+
+
+def _exp_type(cfg, exp: int) -> int:
+    return (int(cfg[exp + 2]) >> 4) & 0xF
+
+
+def eetlp_prefix(profile, caps, port_profile, port_caps) -> bool:
+    """pdev->eetlp_prefix_max != 0: the function's DEVCAP2 has End-End TLP Prefix Supported and it
+    is a Root Port or RCiEP, or the bridge above has eetlp_prefix_max (the model's port: its own
+    DEVCAP2, as a Root Port; a switch's ports further up are not modelled)."""
+    if not caps.exp or not _u32(profile.config, caps.exp + PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_EE_PREFIX:
+        return False
+    if _exp_type(profile.config, caps.exp) in (0x4, 0x9):       # PCI_EXP_TYPE_ROOT_PORT, PCI_EXP_TYPE_RC_END
+        return True
+    if port_profile is None or not port_caps.exp:
+        return False
+    return bool(_u32(port_profile.config, port_caps.exp + PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_EE_PREFIX)
+
+
+def acs_rr_uf_check(profile, caps) -> int:
+    """pci_acs_enabled(pdev, PCI_ACS_RR | PCI_ACS_UF) without device quirks: ACS_PASSES, ACS_FAILS,
+    or the flags ACS Control must have (pci_acs_flags_enabled: RR | UF as far as the ACS
+    Capability read at enumeration offers them; 0 passes)."""
+    if not caps.exp:
+        return ACS_FAILS                                        # !pci_is_pcie(pdev)
+    kind = _exp_type(profile.config, caps.exp)
+    if kind in (0x7, 0x8, 0xA):                                 # PCIE_BRIDGE, PCI_BRIDGE, RC_EC
+        return ACS_FAILS
+    if kind in (0x0, 0x1, 0x5, 0x9) and not profile.config[0x0E] & 0x80:
+        return ACS_PASSES                                       # endpoint, upstream port: !multifunction
+    if kind not in (0x0, 0x1, 0x5, 0x9, 0x4, 0x6):
+        return ACS_PASSES                                       # "no ACS capabilities are applicable"
+    if not caps.acs:
+        return ACS_FAILS
+    cap = int(profile.config[caps.acs + PCI_ACS_CAP]) | int(profile.config[caps.acs + PCI_ACS_CAP + 1]) << 8
+    return (PCI_ACS_RR | PCI_ACS_UF) & cap
+
+
+def acs_holds(check: int, read_ctrl) -> bool:
+    """One function's pci_acs_enabled: `read_ctrl()` reads its ACS Control now."""
+    if check == ACS_PASSES:
+        return True
+    if check == ACS_FAILS:
+        return False
+    return (read_ctrl() & check) == check

@@ -1,6 +1,7 @@
-"""Features a driver, the IOMMU code or the PCI core enables at run time (drivers/pci/tph.c,
-ats.c, pcie/ptm.c, iov.c, rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the
-kernel's live flag and the hardware enable bit, as the upstream function does."""
+"""Features a driver or the PCI core enables at run time (drivers/pci/tph.c, pcie/ptm.c, iov.c,
+rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the kernel's live flag and the
+hardware enable bit, as the upstream function does. (ATS, PASID and PRI are policy paths:
+[path.pci_enable_ats] and the rest, fuzzcore/model/paths.py.)"""
 
 from __future__ import annotations
 
@@ -34,71 +35,6 @@ def pcie_disable_tph(m) -> int:
         return 0
     m.io.write(tph + 8, 4, 0)
     dev.tph_enabled, dev.tph_mode, dev.tph_req_type = False, 0, 0
-    return 0
-
-
-def pci_enable_ats(m, stu: int) -> int:
-    """pci_enable_ats: ATS Control = Enable | STU; ats_enabled, ats_stu = 12 + stu."""
-    dev, ats = m.state.dev, m.caps.ats
-    if not ats or dev.ats_enabled:
-        return -22
-    dev.ats_stu, dev.ats_enabled = 12 + stu, True
-    m.io.write(ats + 6, 2, 0x8000 | stu)
-    return 0
-
-
-def pci_disable_ats(m) -> int:
-    dev, ats = m.state.dev, m.caps.ats
-    if not ats or not dev.ats_enabled:
-        return -22
-    m.io.write(ats + 6, 2, m.io.read(ats + 6, 2) & ~0x8000)
-    dev.ats_enabled = False
-    return 0
-
-
-def pci_enable_pasid(m, features: int) -> int:
-    """pci_enable_pasid: -EINVAL for unsupported Exec/Priv features; Control = Enable | features."""
-    dev, pasid = m.state.dev, m.caps.pasid
-    if not pasid or dev.pasid_enabled:
-        return -22
-    supported = m.io.read(pasid + 4, 2) & 0x6
-    feats = (features << 1) & 0x6
-    if feats & ~supported:
-        return -22
-    dev.pasid_features, dev.pasid_enabled = feats, True
-    m.io.write(pasid + 6, 2, 0x1 | feats)
-    return 0
-
-
-def pci_disable_pasid(m) -> int:
-    dev, pasid = m.state.dev, m.caps.pasid
-    if not pasid or not dev.pasid_enabled:
-        return -22
-    m.io.write(pasid + 6, 2, 0)
-    dev.pasid_enabled = False
-    return 0
-
-
-def pci_enable_pri(m, reqs: int) -> int:
-    """pci_enable_pri: refused unless Stopped; allocation, then Enable."""
-    dev, pri = m.state.dev, m.caps.pri
-    if not pri or dev.pri_enabled:
-        return -22
-    if not m.io.read(pri + 6, 2) & 0x100:
-        return -16  # -EBUSY: not Stopped
-    dev.pri_reqs_alloc = min(m.io.read(pri + 8, 4), 32 << reqs)
-    m.io.write(pri + 0x0C, 4, dev.pri_reqs_alloc)
-    m.io.write(pri + 4, 2, 0x1)
-    dev.pri_enabled = True
-    return 0
-
-
-def pci_disable_pri(m) -> int:
-    dev, pri = m.state.dev, m.caps.pri
-    if not pri or not dev.pri_enabled:
-        return -22
-    m.io.write(pri + 4, 2, 0)
-    dev.pri_enabled = False
     return 0
 
 

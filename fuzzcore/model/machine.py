@@ -432,10 +432,6 @@ def _host_driver_call(m, fn) -> int:
     return fn(m) or 0
 
 
-def _enable_pasid(m, pasid_features: int) -> int:
-    return features.pci_enable_pasid(m, pasid_features)
-
-
 OPS = {
     "pci_save_state": lambda m: _host_driver_call(m, pci_save_state),
     "pci_restore_state": lambda m: _host_driver_call(m, pci_restore_state),
@@ -453,12 +449,12 @@ OPS = {
     "pci_disable_msi": lambda m: features.pci_disable_msi(m),
     "pci_enable_tph": lambda m, mode: features.pcie_enable_tph(m, mode),
     "pci_disable_tph": lambda m: features.pcie_disable_tph(m),
-    "pci_enable_ats": lambda m, stu: features.pci_enable_ats(m, stu),
-    "pci_disable_ats": lambda m: features.pci_disable_ats(m),
-    "pci_enable_pasid": lambda m, features: _enable_pasid(m, features),
-    "pci_disable_pasid": lambda m: features.pci_disable_pasid(m),
-    "pci_enable_pri": lambda m, reqs: features.pci_enable_pri(m, reqs),
-    "pci_disable_pri": lambda m: features.pci_disable_pri(m),
+    "pci_enable_ats": lambda m, stu: run_path(m, "pci_enable_ats", stu),
+    "pci_disable_ats": lambda m: run_path(m, "pci_disable_ats"),
+    "pci_enable_pasid": lambda m, features: run_path(m, "pci_enable_pasid", features),
+    "pci_disable_pasid": lambda m: run_path(m, "pci_disable_pasid"),
+    "pci_enable_pri": lambda m, reqs: run_path(m, "pci_enable_pri", reqs),
+    "pci_disable_pri": lambda m: run_path(m, "pci_disable_pri"),
     "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
     "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
     "pci_enable_l1ss": lambda m: features.pci_enable_l1ss(m),

@@ -246,9 +246,69 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.state.port is not None and m.state.port.dev.buffer(0x1E, True) is not None
     elif name == "pmcsr_no_soft_reset":
         value = bool(m.io.read(m.caps.pm + 0x04, 2) & 0x8)     # PCI_PM_CTRL_NO_SOFT_RESET
+    elif name == "ats_cap":
+        value = bool(m.caps.ats)
+    elif name == "ats_enabled":
+        value = bool(m.state.dev.ats_enabled)
+    elif name == "vf_stu_mismatch":
+        value = m.profile.virtfn and 12 + arg != VF_PF_ATS_STU
+    elif name == "pasid_cap":
+        value = bool(m.caps.pasid)
+    elif name == "pasid_enabled":
+        value = bool(m.state.dev.pasid_enabled)
+    elif name == "eetlp_prefix":
+        from .enumeration import eetlp_prefix
+        value = eetlp_prefix(m.profile, m.caps, m._port_profile, m.port_caps)
+    elif name == "acs_path_rr_uf":
+        value = acs_path_rr_uf(m)
+    elif name == "pasid_features_unsupported":
+        want = (arg << 1) & 0x6                                  # PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV
+        value = (m.io.read(m.caps.pasid + 0x04, 2) & 0x6 & want) != want
+    elif name == "pri_cap":
+        value = bool(m.caps.pri)
+    elif name == "pri_enabled":
+        value = bool(m.state.dev.pri_enabled)
+    elif name == "pri_stopped":
+        value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
+
+
+# A VF's ATS page size must be its PF's: the PF's IOMMU set-up prepared 4 KiB pages
+# (pci_prepare_ats(pf, PAGE_SHIFT) / pci_enable_ats(pf, VTD_PAGE_SHIFT)); the PF is not modelled.
+VF_PF_ATS_STU = 12
+
+
+def acs_path_rr_uf(m) -> bool:
+    """pci_acs_path_enabled(pdev, NULL, PCI_ACS_RR | PCI_ACS_UF): the function, then (unless it is
+    on the root bus: no port) the port above; the walk ends there (the model has one port)."""
+    from .enumeration import acs_holds, acs_rr_uf_check
+    if not acs_holds(acs_rr_uf_check(m.profile, m.caps), lambda: m.io.read(m.caps.acs + 0x06, 2)):
+        return False
+    if m.state.port is None:
+        return True
+    return acs_holds(acs_rr_uf_check(m._port_profile, m.port_caps),
+                     lambda: m.io.read(m.port_caps.acs + 0x06, 2, "port"))
+
+
+def kernel_set(m, field: str, arg) -> None:
+    """Primitive kernel_set: one assignment of paths.KERNEL_FIELDS."""
+    d = m.state.dev
+    if field == "ats_stu":
+        d.ats_stu = 12 + arg
+    elif field in ("ats_enabled", "ats_disabled"):
+        d.ats_enabled = field == "ats_enabled"
+    elif field == "pasid_features":
+        d.pasid_features = (arg << 1) & 0x6
+    elif field in ("pasid_enabled", "pasid_disabled"):
+        d.pasid_enabled = field == "pasid_enabled"
+    elif field == "pri_reqs_alloc":
+        d.pri_reqs_alloc = min(m.io.read(m.caps.pri + 0x08, 4), 32 << arg)   # PCI_PRI_MAX_REQ
+    elif field in ("pri_enabled", "pri_disabled"):
+        d.pri_enabled = field == "pri_enabled"
+    else:
+        raise ValueError(f"unknown kernel field {field!r}")
 
 
 def run_path(m, name: str, arg=None) -> int:
@@ -478,6 +538,8 @@ def _run(m, name: str, arg) -> int:
             _msi_update_mask(m, 1 if st.param("value") == "mask" else 0)
         elif do == "msi_forget":
             m.state.dev.msi_enabled = False
+        elif do == "kernel_set":
+            kernel_set(m, st.param("field"), arg)
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

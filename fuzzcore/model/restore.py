@@ -229,6 +229,8 @@ def cap_value(m, value: str) -> int:
         return d.sriov_pgsz
     if value == "sriov_num_vfs":
         return d.sriov_num_vfs
+    if value in ("ats_off", "pri_off", "zero"):
+        return 0
     if value == "acs_iommu":                                # pci_std_enable_acs: SV, RR, CR, UF where capable
         return m.io.read(m.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return d.sriov_ctrl                                     # sriov_ctrl

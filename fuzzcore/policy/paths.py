@@ -302,6 +302,22 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_save_aspm_l1ss_state", "pci_save_aspm_l1ss_state (drivers/pci/pcie/aspm.c)", "", "§2",
             "inside save step `pcie`: nothing on a downstream port or without L1SS on both ends; the function's "
             "CTL2 and CTL1 into its buffer, then the parent's into the parent's (1db806ec06b7)"),
+    PathDef("pci_enable_ats", "pci_enable_ats (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_enable_ats (the argument: the STU index, ps = 12 + stu): the checks, dev->ats_stu (not a "
+            "VF, which must match its PF's), ATS Control written, ats_enabled"),
+    PathDef("pci_disable_ats", "pci_disable_ats (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_disable_ats: Enable cleared in a read-modify-write of ATS Control, ats_enabled cleared"),
+    PathDef("pci_enable_pasid", "pci_enable_pasid (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_enable_pasid (the argument: the feature bits asked for): a VF shares its PF's PASID; the "
+            "TLP-prefix, capability, ACS-path and feature checks; pasid_features, PASID Control, pasid_enabled"),
+    PathDef("pci_disable_pasid", "pci_disable_pasid (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_disable_pasid: nothing for a VF; PASID Control written 0, pasid_enabled cleared"),
+    PathDef("pci_enable_pri", "pci_enable_pri (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_enable_pri (the argument: the request count index, reqs = 32 << arg): a VF shares its PF's "
+            "PRI; the checks, Stopped read, the allocation (min with Outstanding Page Request Capacity), Enable"),
+    PathDef("pci_disable_pri", "pci_disable_pri (drivers/pci/ats.c)", "", "§3.2",
+            "the op pci_disable_pri: nothing for a VF; Enable cleared in a read-modify-write of PRI Control, "
+            "pri_enabled cleared"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -403,6 +419,19 @@ CAPABILITIES: tuple[tuple[str, str], ...] = (
     ("port_l1ss", "the upstream port's L1 PM Substates, read from the port into the port's buffer (cap_save only: "
                   "pci_save_aspm_l1ss_state's parent; the L1SS restore has its own primitives)"),
 )
+# kernel_set's assignments: what an enable or disable function records (struct pci_dev), by name.
+KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
+    ("ats_stu", "dev->ats_stu = ps (the path's argument: 12 + the STU index)"),
+    ("ats_enabled", "dev->ats_enabled = 1"),
+    ("ats_disabled", "dev->ats_enabled = 0"),
+    ("pasid_features", "pdev->pasid_features = features (the path's argument: Execute 0x2, Privileged 0x4)"),
+    ("pasid_enabled", "pdev->pasid_enabled = 1"),
+    ("pasid_disabled", "pdev->pasid_enabled = 0"),
+    ("pri_reqs_alloc", "pdev->pri_reqs_alloc = min(PRI Outstanding Page Request Capacity, read now; reqs = 32 << "
+                       "the path's argument)"),
+    ("pri_enabled", "pdev->pri_enabled = 1"),
+    ("pri_disabled", "pdev->pri_enabled = 0"),
+)
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
 CAP_VALUES: tuple[tuple[str, str, int], ...] = (
@@ -419,6 +448,9 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("sriov_ctrl", "iov->ctrl", 0xFFFF),
     ("acs_iommu", "pci_std_enable_acs: ACS Capability (read) & (SV | RR | CR | UF); with merge, OR-ed into the "
                   "Control read (no Translation Blocking: ATS enabled, no untrusted or external-facing device)", 0x1D),
+    ("ats_off", "ctrl & ~PCI_ATS_CTRL_ENABLE (with merge: the Control read, Enable cleared)", 0x8000),
+    ("pri_off", "control & ~PCI_PRI_CTRL_ENABLE (with merge: the Control read, Enable cleared)", 0x1),
+    ("zero", "0", 0xFFFFFFFF),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
@@ -809,6 +841,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "the cached mask and the Mask Bits register, written only with Per-Vector Masking (Message "
                  "Control read now)"),
     PrimitiveDef("msi_forget", "dev->msi_enabled = 0", (), "the kernel no longer believes MSI is on; nothing is written"),
+    PrimitiveDef("kernel_set", "an assignment to the kernel's own record of a feature (struct pci_dev)",
+                 (ParamDef("field", "enum", KERNEL_FIELDS, bits=5),),
+                 "one field of the kernel's state set as the enable and disable functions do; nothing is written to "
+                 "the function (a read the assignment needs goes through the modelled access path)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -913,6 +949,23 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("port_l1ss_buffer", "pci_find_saved_ext_cap(parent, PCI_EXT_CAP_ID_L1SS): the port above has an L1SS buffer"),
     ("ext_cap_found", "pci_find_ext_capability() finds the capability now (LTR and VC are looked up at each save and "
                       "restore, not cached): the extended list's first header does not read all-ones"),
+    ("ats_cap", "dev->ats_cap: enumeration found an ATS capability (pci_ats_supported; no untrusted device here)"),
+    ("ats_enabled", "dev->ats_enabled"),
+    ("vf_stu_mismatch", "a VF asks for a page size (12 + the path's argument) other than its PF's ats_stu: the PF's "
+                        "IOMMU set-up prepared 4 KiB (pci_prepare_ats(pf, 12)); the PF itself is not modelled"),
+    ("pasid_cap", "pdev->pasid_cap: enumeration found a PASID capability"),
+    ("pasid_enabled", "pdev->pasid_enabled"),
+    ("eetlp_prefix", "pdev->eetlp_prefix_max != 0 (pci_configure_eetlp_prefix at enumeration: DEVCAP2 End-End TLP "
+                     "Prefix Supported, and for a function below a port the port's too; a Root Port or RCiEP needs "
+                     "only its own)"),
+    ("acs_path_rr_uf", "pci_acs_path_enabled(pdev, NULL, PCI_ACS_RR | PCI_ACS_UF): a multi-function endpoint's own "
+                       "ACS and the port above's ACS Control, read now, have Request Redirect and Upstream Forwarding "
+                       "on (as far as each one's ACS Capability, from enumeration, offers them); an RCiEP ends the walk"),
+    ("pasid_features_unsupported", "the features asked for (the path's argument) are not all in PASID Capability's "
+                                   "Execute/Privileged bits, read now"),
+    ("pri_cap", "pdev->pri_cap: enumeration found a PRI capability"),
+    ("pri_enabled", "pdev->pri_enabled"),
+    ("pri_stopped", "PRI Status, read now, has Stopped set"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
