@@ -358,7 +358,6 @@ cdef enum:
     MSG_USED_WITHOUT_RESTORE
     MSG_ORDER_BAR            # a: Command
     MSG_ORDER_PASID
-    MSG_ORDER_PRI
     MSG_ORDER_LTR
     MSG_ORDER_SRIOV
     MSG_OUTSIDE_D0           # a: PowerState, b: current_state
@@ -405,8 +404,6 @@ def _message(int msg, a, b, c):
         return "decode off while a BAR is rewritten", f"Command=0x{a:04x}"
     if msg == MSG_ORDER_PASID:
         return "PASID written before ATS Enable", "ATS already enabled"
-    if msg == MSG_ORDER_PRI:
-        return "PRI written before ATS Enable", "ATS already enabled"
     if msg == MSG_ORDER_LTR:
         return "latencies programmed before LTR Enable", "LTR already enabled"
     if msg == MSG_ORDER_SRIOV:

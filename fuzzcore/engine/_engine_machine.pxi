@@ -198,7 +198,7 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_DISABLE_PASID:
         return run_path(m, PATH_DISABLE_PASID, 0)
     if code == OP_PCI_ENABLE_PRI:
-        return run_path(m, PATH_ENABLE_PRI, a[0])
+        return run_path(m, PATH_IOMMU_ENABLE_PRI, a[0])
     if code == OP_PCI_DISABLE_PRI:
         return run_path(m, PATH_DISABLE_PRI, 0)
     if code == OP_PCI_ENABLE_PTM:

@@ -103,8 +103,6 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
     ats_on = c.ats != 0 and (hw_read(m, c.ats + 6, 2) & 0x8000) != 0
     if ats_on and c.pasid and offset == c.pasid + 6:
         report(m, INV_ORDER_VIOLATION, REG_PASID, MSG_ORDER_PASID, 0, 0, 0)
-    if ats_on and c.pri and (offset == c.pri + 4 or offset == c.pri + 0x0C):
-        report(m, INV_ORDER_VIOLATION, REG_PRI, MSG_ORDER_PRI, 0, 0, 0)
     if c.ltr and c.exp and offset == c.ltr + 4 and hw_read(m, c.exp + 0x28, 2) & 0x400:
         report(m, INV_ORDER_VIOLATION, REG_LTR, MSG_ORDER_LTR, 0, 0, 0)
     if c.sriov and offset == c.sriov + 0x10 and hw_read(m, c.sriov + 8, 2) & 0x1:

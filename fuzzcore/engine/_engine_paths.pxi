@@ -106,6 +106,7 @@ cdef enum:
     PATH_DISABLE_PASID
     PATH_ENABLE_PRI
     PATH_DISABLE_PRI
+    PATH_IOMMU_ENABLE_PRI
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -354,7 +355,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown",
                      "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state",
                      "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
-                     "pci_enable_pri", "pci_disable_pri")
+                     "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",

@@ -176,11 +176,12 @@ cdef enum:
     VAL_ATS_OFF
     VAL_PRI_OFF
     VAL_ZERO
+    VAL_PRI_RESET
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[15]
+cdef uint32_t CAP_VALUE_FIELD[16]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
-                      0x8000, 0x1, 0xFFFFFFFFU]
+                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -300,6 +301,8 @@ cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
         return <uint32_t>d.sriov_num_vfs
     if value == VAL_ATS_OFF or value == VAL_PRI_OFF or value == VAL_ZERO:
         return 0
+    if value == VAL_PRI_RESET:
+        return 0x2                                      # PCI_PRI_CTRL_RESET
     if value == VAL_ACS_IOMMU:                          # pci_std_enable_acs: SV, RR, CR, UF where capable
         return io_read(m, m.d.fn.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL

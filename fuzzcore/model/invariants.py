@@ -59,13 +59,13 @@ INVARIANTS: tuple[Invariant, ...] = (
               checked='at the end of every op (a standing condition, reported once per op)',
               registers='LTR, PTM'),
     Invariant("order_violation", "H5/H7/H14/H17",
-              "a register was written out of its required order (PASID/PRI with ATS on, LTR latency with LTR on, "
+              "a register was written out of its required order (PASID with ATS on, LTR latency with LTR on, "
               "NumVFs after VF Enable, a BAR while it decodes (Memory on for a memory BAR, I/O for an I/O BAR), L1SS with "
               "ASPM on, L1SS CTL2 with L1.2 on, "
               "the L1.2 enables in the write that sets CTL1's timing fields)",
               checked="at every kernel config write that changes a bit the register implements (its wmask), against the registers' "
                       "order rules; not an all-ones write (restore_all_ones and snapshot_all_ones own that harm)",
-              registers='PASID, PRI, LTR, SR-IOV, L1SS, BAR0-BAR5'),
+              registers='PASID, LTR, SR-IOV, L1SS, BAR0-BAR5'),
     Invariant("used_without_restore", "H11/§5.4",
               "after a reset with no restore the device was reported recovered or used while at reset defaults",
               checked='at the end of a reset or recovery path that did not restore',

@@ -453,7 +453,7 @@ OPS = {
     "pci_disable_ats": lambda m: run_path(m, "pci_disable_ats"),
     "pci_enable_pasid": lambda m, features: run_path(m, "pci_enable_pasid", features),
     "pci_disable_pasid": lambda m: run_path(m, "pci_disable_pasid"),
-    "pci_enable_pri": lambda m, reqs: run_path(m, "pci_enable_pri", reqs),
+    "pci_enable_pri": lambda m, reqs: run_path(m, "iommu_enable_pri", reqs),
     "pci_disable_pri": lambda m: run_path(m, "pci_disable_pri"),
     "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
     "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),

@@ -162,8 +162,6 @@ class Oracle:
         ats_on = c.ats and hw.read(c.ats + 6, 2) & 0x8000
         if ats_on and c.pasid and offset == c.pasid + 6:
             self.report("order_violation", "PASID", "PASID written before ATS Enable", "ATS already enabled")
-        if ats_on and c.pri and offset in (c.pri + 4, c.pri + 0x0C):
-            self.report("order_violation", "PRI", "PRI written before ATS Enable", "ATS already enabled")
         if c.ltr and c.exp and offset == c.ltr + 4 and hw.read(c.exp + 0x28, 2) & 0x400:
             self.report("order_violation", "LTR", "latencies programmed before LTR Enable", "LTR already enabled")
         if c.sriov and offset == c.sriov + 0x10 and hw.read(c.sriov + 8, 2) & 0x1:

@@ -231,6 +231,8 @@ def cap_value(m, value: str) -> int:
         return d.sriov_num_vfs
     if value in ("ats_off", "pri_off", "zero"):
         return 0
+    if value == "pri_reset":
+        return 0x2                                          # PCI_PRI_CTRL_RESET
     if value == "acs_iommu":                                # pci_std_enable_acs: SV, RR, CR, UF where capable
         return m.io.read(m.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return d.sriov_ctrl                                     # sriov_ctrl

@@ -318,6 +318,10 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_disable_pri", "pci_disable_pri (drivers/pci/ats.c)", "", "§3.2",
             "the op pci_disable_pri: nothing for a VF; Enable cleared in a read-modify-write of PRI Control, "
             "pri_enabled cleared"),
+    PathDef("iommu_enable_pri", "iommu_enable_pci_pri (drivers/iommu/intel/iommu.c; AMD's pdev_enable_cap_pri alike)",
+            "", "§3.2",
+            "the op pci_enable_pri, as the IOMMU drivers call it: nothing unless ATS is on (both enable ATS first), "
+            "pci_reset_pri (-EBUSY while PRI is on), then [path.pci_enable_pri]"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -451,6 +455,7 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("ats_off", "ctrl & ~PCI_ATS_CTRL_ENABLE (with merge: the Control read, Enable cleared)", 0x8000),
     ("pri_off", "control & ~PCI_PRI_CTRL_ENABLE (with merge: the Control read, Enable cleared)", 0x1),
     ("zero", "0", 0xFFFFFFFF),
+    ("pri_reset", "PCI_PRI_CTRL_RESET (pci_reset_pri)", 0xFFFF),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
