@@ -300,6 +300,9 @@ cdef enum:
     COND_PRI_CAP
     COND_PRI_ENABLED
     COND_PRI_STOPPED
+    COND_PORTDRV
+    COND_NEED_RESUME
+    COND_POWER_MANAGEABLE
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
     KF_ATS_ENABLED
@@ -398,7 +401,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "downstream_port", "l1ss_pair", "l1ss_buffer", "port_l1ss_buffer",
                           "ext_cap_found", "ats_cap", "ats_enabled", "vf_stu_mismatch", "pasid_cap",
                           "pasid_enabled", "eetlp_prefix", "acs_path_rr_uf", "pasid_features_unsupported",
-                          "pri_cap", "pri_enabled", "pri_stopped")
+                          "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -594,6 +597,12 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.fn.caps.pri != 0
     elif c == COND_PRI_ENABLED:
         v = m.st.dev.pri_enabled != 0
+    elif c == COND_PORTDRV:
+        v = m.st.dev.driver == DRV_HOST and m.d.header_type == 1
+    elif c == COND_NEED_RESUME:
+        v = pci_dev_need_resume(m)
+    elif c == COND_POWER_MANAGEABLE:
+        v = m.d.header_type != 1 or m.d.bridge_d3 != 0
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
     else:

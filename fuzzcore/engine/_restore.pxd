@@ -105,6 +105,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int eetlp_prefix             # pdev->eetlp_prefix_max != 0 (model/enumeration.py)
     int acs_check                # pci_acs_enabled(RR | UF): ACS_PASSES, ACS_FAILS or the Control flags to test
     int port_acs_check           # the same for the port above
+    int bridge_d3                # a bridge's pdev->bridge_d3 (model/enumeration.bridge_d3)
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
     int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1

@@ -102,3 +102,18 @@ def acs_holds(check: int, read_ctrl) -> bool:
     if check == ACS_FAILS:
         return False
     return (read_ctrl() & check) == check
+
+
+def bridge_d3(profile, caps) -> bool:
+    """pdev->bridge_d3 of a bridge (pci_bridge_d3_possible, drivers/pci/pci.c): a PCIe Root, Upstream
+    or Downstream Port that is no hotplug port (a slot with Hot-Plug Capable: pciehp's ports were
+    not validated for D3), taking a 2015 or newer x86 BIOS and no platform opt-in (ACPI's
+    HotPlugSupportInD3); anything else cannot go to D3. Not a bridge: False (unused: it has no
+    subordinate, so pci_power_manageable needs no bridge_d3)."""
+    if profile.header_type != 1 or not caps.exp:
+        return False
+    if _exp_type(profile.config, caps.exp) not in (0x4, 0x5, 0x6):
+        return False
+    flags = int(profile.config[caps.exp + 2]) | int(profile.config[caps.exp + 3]) << 8
+    sltcap = _u32(profile.config, caps.exp + 0x14)
+    return not (flags & 0x0100 and sltcap & 0x40)             # PCI_EXP_FLAGS_SLOT, PCI_EXP_SLTCAP_HPC

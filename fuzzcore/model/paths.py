@@ -268,6 +268,13 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(m.caps.pri)
     elif name == "pri_enabled":
         value = bool(m.state.dev.pri_enabled)
+    elif name == "portdrv":
+        value = m.state.dev.driver == "host" and m.profile.header_type == 1
+    elif name == "need_resume":
+        value = pci_dev_need_resume(m)
+    elif name == "power_manageable":
+        from .enumeration import bridge_d3
+        value = m.profile.header_type != 1 or bridge_d3(m.profile, m.caps)
     elif name == "pri_stopped":
         value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
     else:

@@ -971,6 +971,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("pri_cap", "pdev->pri_cap: enumeration found a PRI capability"),
     ("pri_enabled", "pdev->pri_enabled"),
     ("pri_stopped", "PRI Status, read now, has Stopped set"),
+    ("portdrv", "the bound driver is portdrv (a bridge's host driver): pcie_portdrv_probe sets DPM_FLAG_NO_DIRECT_COMPLETE "
+                "and DPM_FLAG_SMART_SUSPEND (no DPM_FLAG_MAY_SKIP_RESUME), and its runtime_idle refuses without bridge_d3"),
+    ("need_resume", "pci_dev_need_resume(pci_dev): the system-sleep target state differs from the runtime one "
+                    "(pci_target_state: D3hot, D0 without PM; no platform, no wakeup)"),
+    ("power_manageable", "pci_power_manageable(pci_dev): not a bridge, or a bridge with bridge_d3 (pci_bridge_d3_possible "
+                         "at enumeration: a Root/Switch Port that is no hotplug port, taking a 2015+ BIOS)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
