@@ -97,6 +97,8 @@ class Note:
     command: int
     current_state: int
     msix_enabled: bool = False
+    expected: str = ""       # the violation's own words (Oracle.report)
+    actual: str = ""
 
 
 class _RecAccess(Access):
@@ -154,7 +156,7 @@ class Recorder(Model):
                 invariant, register, self.op_index, self.op_name, tuple(self._rec_stack), OWNERS[self.facts()[0]],
                 st.dev.config_epoch, {b.cap_id: b.epoch for b in st.dev.buffers}, st.hw.accessible,
                 int(st.hw.config[PCI_COMMAND]) | int(st.hw.config[PCI_COMMAND + 1]) << 8, st.dev.current_state,
-                st.dev.msix_enabled))
+                st.dev.msix_enabled, expected, actual))
             orig(invariant, register, expected, actual)
         oracle.report = report
 
@@ -444,8 +446,10 @@ def _explain(rec: Recorder, note: Note, p: Provenance) -> None:
                             f"restored by {restore_by} at op {note.op_index}")
         elif inv == "order_violation":
             p.origin, p.origin_kind, p.origin_op_index = upstream(_innermost(stack)), "write", note.op_index
-            p.detail = (f"{upstream(_innermost(stack))} wrote {reg} while the hardware decoded it "
-                        f"(Command=0x{note.command:04x}); {text}")
+            # a BAR's rule is its decode; the others name their own (PASID before ATS Enable, ...)
+            why = (f"while the hardware decoded it (Command=0x{note.command:04x})" if reg.startswith("BAR")
+                   else f"out of order: {note.expected} ({note.actual})")
+            p.detail = f"{upstream(_innermost(stack))} wrote {reg} {why}; {text}"
         elif inv in ("restore_older_snapshot", "restore_after_failed_load"):
             load = _last(rec._rec_loads, note.op_index, lambda x: True)
             if load is not None:
