@@ -22,7 +22,7 @@ from pathlib import Path
 HAZARDS = [  # (name, device, policy, bucket directory)
     ("MSI-X restored with Memory off (H1a)", "i350", "linux-7.1",
      "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"),
-    ("TPH restored from the open blob", "i350", "linux-7.1+vfio-reset-done-v18",
+    ("TPH restored from the open blob", "dsa", "linux-7.1+vfio-reset-done-v18",
      "restore_unsaved_buffer--vfio_device_reset--TPH"),
     ("all-ones snapshot", "i350", "linux-7.1", "snapshot_all_ones--vfio_device_reset--config"),
     ("restore skipped (one-shot snapshot)", "i350", "linux-7.1+pre-a2f1e22390ac",
@@ -65,10 +65,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--cap", type=float, default=600.0, help="seconds per run before giving up")
+    ap.add_argument("--only", default="", help="only the hazards whose name contains this text")
     opts = ap.parse_args()
     print("| hazard | policy | device | with state feedback: median (seeds) | without: median (seeds) |")
     print("|---|---|---|---|---|")
     for name, device, policy, bucket in HAZARDS:
+        if opts.only not in name:
+            continue
         cells = []
         for feedback in (True, False):
             times = [time_to_find(device, policy, bucket, s, opts.cap, feedback) for s in opts.seeds]

@@ -13,6 +13,7 @@ from fuzzcore.model.machine import Model
 from fuzzcore.policy import load_policy
 from fuzzcore.program.fzs import parse_program
 from fuzzcore.util.toml_source import TomlError
+from profiles import I350_TPH
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 SRIOV_FLR = "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=2)\npci_reset_function(method=flr)"
@@ -107,16 +108,16 @@ def test_tph_restore_source_live_rebuilds_control_and_skips_the_st_table(both, t
     rebuilt from tph_mode and tph_req_type and the ST entries are not written; the snapshot
     source writes Control and the table from the buffer."""
     prog = "pci_bind_driver(driver=host)\npci_enable_tph(mode=dev_spec)\npci_reset_function(method=flr)"
-    base = run("linux-7.1", prog)
-    live = run(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n'), prog)
+    base = run("linux-7.1", prog, I350_TPH)
+    live = run(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n'), prog, I350_TPH)
     tph = base.caps.tph
     d = live.state.dev
     assert live.state.hw.read(tph + 0x08, 4) == d.tph_mode | d.tph_req_type << 8
     assert base.state.hw.read(tph + 0x08, 4) & 0x300       # requester enabled by the saved Control
-    st = [(t.offset - tph) for t in Model(resolve_device("i350"), load_policy(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n', "r"))).run(
+    st = [(t.offset - tph) for t in Model(resolve_device(I350_TPH), load_policy(overlay(tmp_path, '[restore.step]\ntph = { source = "live" }\n', "r"))).run(
         parse_program(prog), trace=True).trace if t.target == "dev" and t.op_index == 2 and tph + 0x0C <= t.offset < tph + 0x1C]
     assert st == []
-    assert len(writes("linux-7.1", "i350", prog, tph + 0x0C, tph + 0x1C, 2)) == 8      # ST Table Size 7: 8 entries
+    assert len(writes("linux-7.1", I350_TPH, prog, tph + 0x0C, tph + 0x1C, 2)) == 8      # ST Table Size 7: 8 entries
 
 
 def test_cap_step_parameters_are_checked(tmp_path):

@@ -5,6 +5,7 @@ do, and disables the device). A driver that differs is a one-line overlay; on bo
 
 from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
 from fuzzcore.program.fzs import parse_program
+from profiles import I350_TPH
 
 PROGRAM = """
     pci_bind_driver(driver=host)
@@ -31,8 +32,10 @@ def run(m, text):
 
 
 def test_remove_undoes_what_the_driver_enabled():
-    m = model()
-    run(m, PROGRAM)
+    m = model(device=I350_TPH)
+    run(m, PROGRAM[:PROGRAM.index("pci_bind_driver(driver=vfio)")])
+    assert m.state.dev.tph_enabled and m.state.dev.msix_enabled
+    run(m, "pci_bind_driver(driver=vfio)")
     d = m.state.dev
     assert d.driver == "vfio" and not d.tph_enabled and not d.msix_enabled
     assert m.state.hw.read(m.caps.tph + 8, 4) & 0x300 == 0          # TPH Requester Enable off
@@ -42,7 +45,7 @@ def test_remove_undoes_what_the_driver_enabled():
 def test_a_driver_that_forgets_tph_is_an_overlay(tmp_path):
     overlay = tmp_path / "leaky.toml"
     overlay.write_text(LEAKY)
-    m = model(f"linux-7.1+{overlay}")
+    m = model(f"linux-7.1+{overlay}", device=I350_TPH)
     run(m, PROGRAM)
     d = m.state.dev
     assert d.driver == "vfio" and d.tph_enabled and not d.msix_enabled

@@ -176,7 +176,7 @@ def test_state_round_trip_and_canonical_hash():
     rb = b.run(prog("pci_bind_driver(driver=host)\npci_save_state()\npci_save_state()"))
     assert a.view()["config_epoch"] != b.view()["config_epoch"]
     assert ra.state_hash == rb.state_hash == a.state_hash() == b.state_hash()
-    rc = b.run(prog("pci_bind_driver(driver=host)\npci_save_state()\npci_enable_tph(mode=no_st)"))
+    rc = b.run(prog("pci_bind_driver(driver=host)\npci_save_state()\npci_enable_msi()"))
     assert rc.state_hash != ra.state_hash
 
 

@@ -14,20 +14,22 @@ from fuzzcore.model.machine import Model
 from fuzzcore.policy import load_policy
 from fuzzcore.program.codec import encode as encode_program
 from fuzzcore.program.fzs import parse_program
+from profiles import I350_TPH
 
-def _model():
-    return Model(resolve_device("i350"), load_policy("linux-7.1"))
+def _model(device=I350_TPH):
+    """The I350 below a root port that lets it enable TPH (profiles.I350_TPH)."""
+    return Model(resolve_device(device), load_policy("linux-7.1"))
 
 
 def _intent_violations(violations):
     return [v for v in violations if v.invariant == "intent_mismatch"]
 
 
-def _run_both(text):
+def _run_both(text, device=I350_TPH):
     """The reference model's violations, after checking the engine reports the same."""
     calls = parse_program(text)
-    ref = _model().run(calls).violations
-    eng = Engine("i350", "linux-7.1").run(encode_program(calls)).violations
+    ref = Model(resolve_device(device), load_policy("linux-7.1")).run(calls).violations
+    eng = Engine(device, "linux-7.1").run(encode_program(calls)).violations
     assert [str(v) for v in eng] == [str(v) for v in ref]
     return ref
 
@@ -50,7 +52,7 @@ pci_bind_driver(driver=host)
 pci_enable_tph(mode=dev_spec)
 hw_link_down()
 pci_reset_function(method=flr)
-""")
+""", I350_TPH)
     tph = [v for v in _intent_violations(vs) if v.register == "TPH"]
     assert len(tph) == 1 and tph[0].op_index == 3 and tph[0].op == "pci_reset_function"
     assert "intent of pcie_enable_tph (dev->tph_enabled)" in tph[0].expected

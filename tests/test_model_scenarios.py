@@ -182,7 +182,8 @@ TPH_AFTER_OPEN = """
 
 def test_tph_enabled_after_open_is_restored_from_the_open_blob_under_v18():
     # v7.1.3 has no vfio path to pcie_enable_tph: the vfio-tph overlay states the proposed one.
-    m = model("linux-7.1+vfio-tph+vfio-reset-done-v18")
+    # The DSA (an RCiEP): the I350's root port has no TPH Completer, so pcie_enable_tph refuses it.
+    m = model("linux-7.1+vfio-tph+vfio-reset-done-v18", device="dsa")
     run(m, "vfio_open()\npci_enable_tph(mode=dev_spec)")
     tph = m.caps.tph
     assert m.state.dev.tph_enabled and m.state.hw.read(tph + 8, 4) == 0x102
@@ -193,7 +194,7 @@ def test_tph_enabled_after_open_is_restored_from_the_open_blob_under_v18():
 
 
 def test_tph_enabled_after_open_is_kept_under_mainline():
-    m = run(model("linux-7.1+vfio-tph"), TPH_AFTER_OPEN)
+    m = run(model("linux-7.1+vfio-tph", device="dsa"), TPH_AFTER_OPEN)
     assert m.state.hw.read(m.caps.tph + 8, 4) == 0x102
     assert m.oracle.violations == []
 

@@ -13,8 +13,9 @@ from fuzzcore.program.codec import encode
 from fuzzcore.program.fzs import parse_program
 from fuzzcore.triage import tiers
 from fuzzcore.triage.root_cause import assess_findings, derive, derive_all, group_findings
+from profiles import I350_TPH
 
-I350 = resolve_device("i350")
+I350 = resolve_device(I350_TPH)     # the I350 below a root port that lets it enable TPH
 BASE = load_policy("linux-7.1")
 
 # An all-ones snapshot: config stops answering, then a sysfs reset saves it and restores it.
@@ -137,7 +138,7 @@ def test_every_invariant_has_a_severity_and_a_hazard_entry():
 
 
 def test_findings_store_records_the_root_cause_and_show_groups_by_it(tmp_path):
-    store = FindingsStore(tmp_path, "i350", "linux-7.1", "reference")
+    store = FindingsStore(tmp_path, I350_TPH, "linux-7.1", "reference")
     for text in (ALL_ONES, TPH, "hw_inaccessible()\npci_reset_bus()\n"):
         calls = parse_program(text)
         for v in Model(I350, BASE).run(calls).violations:
@@ -201,7 +202,7 @@ def test_diff_reports_a_regression_visible_on_one_actor_path_only(tmp_path):
     corpus.mkdir()
     (corpus / "host.fzs").write_text(HOST_PATH)
     (corpus / "vfio.fzs").write_text(VFIO_PATH)
-    r = run_diff(I350, "i350", "linux-7.1", f"linux-7.1+{overlay}", str(corpus), max_time=1, seed=3, tries=500)
+    r = run_diff(I350, I350_TPH, "linux-7.1", f"linux-7.1+{overlay}", str(corpus), max_time=1, seed=3, tries=500)
     rows = {(x.key, x.actor): x for x in r.root_causes}
     assert rows[(KEY, "host")].verdict == "unchanged"
     intro = rows[(KEY, "vfio")]
@@ -292,7 +293,7 @@ def test_a_store_that_reaches_a_known_key_only_through_an_outside_event_shows_it
     with the reviewed tier under it; a store with a reviewed tier it cannot overrule keeps that."""
     text = ("pci_bind_driver(driver=host)\npci_enable_tph(mode=no_st)\nhw_link_down()\n"
             "pci_reset_function(method=auto)\n")
-    store = FindingsStore(tmp_path, "i350", "linux-7.1", "reference")
+    store = FindingsStore(tmp_path, I350_TPH, "linux-7.1", "reference")
     calls = parse_program(text)
     for v in Model(I350, BASE).run(calls).violations:
         if v.invariant == "intent_mismatch" and v.register == "TPH":

@@ -209,8 +209,11 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     rom_size = rom.get("size", 0)
     if rom_size and rom_size & (rom_size - 1):
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
+    upstream = dev.get("upstream_port", "")
+    if upstream.endswith(".toml") and not Path(upstream).is_absolute() and Path(src.path).is_file():
+        upstream = str(Path(src.path).parent / upstream)      # a port profile named beside this one
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
-                         dev.get("upstream_port", ""), bars, rom_size, dev.get("bar_sizes_guessed", False),
+                         upstream, bars, rom_size, dev.get("bar_sizes_guessed", False),
                          dev.get("virtfn", False), dev.get("platform_d3cold", True))
     problem = profile_problem(prof, check_upstream)
     if problem is not None:

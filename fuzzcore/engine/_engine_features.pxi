@@ -1,45 +1,6 @@
-# Features a driver, the IOMMU code or the PCI core enables at run time (drivers/pci/tph.c, ats.c,
-# pcie/ptm.c, iov.c, rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment; mirrors
-# fuzzcore/model/features.py. Each sets the kernel's live flag and the hardware enable bit.
-
-cdef int TPH_MODE_BITS[3]
-TPH_MODE_BITS[:] = [0x0, 0x1, 0x2]          # no_st, int_vec, dev_spec
-cdef enum:
-    TPH_REQ_TPH = 0x1
-
-
-cdef int pcie_enable_tph(Machine *m, int mode) noexcept nogil:
-    """pcie_enable_tph: Control = ST mode | Requester Enable; tph_enabled = 1 (no save)."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int tph = m.d.fn.caps.tph
-    cdef uint32_t cap, ctrl
-    cdef int bits
-    if not tph or dev.tph_enabled or not m.st.accessible:
-        return EINVAL_
-    cap = io_read(m, tph + 4, 4)
-    bits = TPH_MODE_BITS[mode]
-    if bits and not cap & (1u << bits):  # Interrupt Vector 0x2, Device-Specific 0x4
-        return EINVAL_
-    dev.tph_mode = bits
-    dev.tph_req_type = TPH_REQ_TPH
-    dev.tph_enabled = 1
-    ctrl = io_read(m, tph + 8, 4) & ~(<uint32_t>0x307)
-    io_write(m, tph + 8, 4, ctrl | <uint32_t>bits | (TPH_REQ_TPH << 8))
-    return 0
-
-
-cdef int pcie_disable_tph(Machine *m) noexcept nogil:
-    """pcie_disable_tph: Control cleared, tph_enabled = 0; the save buffer is left as it is."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int tph = m.d.fn.caps.tph
-    if not tph or not dev.tph_enabled:
-        return 0
-    io_write(m, tph + 8, 4, 0)
-    dev.tph_enabled = 0
-    dev.tph_mode = 0
-    dev.tph_req_type = 0
-    return 0
-
+# Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
+# probe.c, pcie/aspm.c) and BAR re-assignment; mirrors fuzzcore/model/features.py. Each sets the
+# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI: policy paths.)
 
 cdef int pci_enable_ptm(Machine *m) noexcept nogil:
     """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the

@@ -186,9 +186,9 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_DISABLE_MSI:
         return pci_disable_msi(m)
     if code == OP_PCI_ENABLE_TPH:
-        return pcie_enable_tph(m, a[0])
+        return run_path(m, PATH_ENABLE_TPH, a[0])
     if code == OP_PCI_DISABLE_TPH:
-        return pcie_disable_tph(m)
+        return run_path(m, PATH_DISABLE_TPH, 0)
     if code == OP_PCI_ENABLE_ATS:
         return run_path(m, PATH_ENABLE_ATS, a[0])
     if code == OP_PCI_DISABLE_ATS:

@@ -107,6 +107,8 @@ cdef enum:
     PATH_ENABLE_PRI
     PATH_DISABLE_PRI
     PATH_IOMMU_ENABLE_PRI
+    PATH_ENABLE_TPH
+    PATH_DISABLE_TPH
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -303,6 +305,10 @@ cdef enum:
     COND_PORTDRV
     COND_NEED_RESUME
     COND_POWER_MANAGEABLE
+    COND_TPH_CAP
+    COND_TPH_ENABLED
+    COND_TPH_MODE_UNSUPPORTED
+    COND_TPH_REQ_DISABLED
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
     KF_ATS_ENABLED
@@ -313,6 +319,10 @@ cdef enum:
     KF_PRI_REQS_ALLOC
     KF_PRI_ENABLED
     KF_PRI_DISABLED
+    KF_TPH_MODE
+    KF_TPH_REQ_TYPE
+    KF_TPH_ENABLED
+    KF_TPH_DISABLED
     # model/enumeration.py
     ACS_PASSES = -1
     ACS_FAILS = -2
@@ -358,7 +368,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_save_config_space", "qemu_pick_reset", "msix_capability_init", "pci_msix_shutdown",
                      "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state",
                      "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
-                     "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri")
+                     "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri",
+                     "pcie_enable_tph", "pcie_disable_tph")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -401,7 +412,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "downstream_port", "l1ss_pair", "l1ss_buffer", "port_l1ss_buffer",
                           "ext_cap_found", "ats_cap", "ats_enabled", "vf_stu_mismatch", "pasid_cap",
                           "pasid_enabled", "eetlp_prefix", "acs_path_rr_uf", "pasid_features_unsupported",
-                          "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable")
+                          "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable",
+                          "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -603,6 +615,14 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = pci_dev_need_resume(m)
     elif c == COND_POWER_MANAGEABLE:
         v = m.d.header_type != 1 or m.d.bridge_d3 != 0
+    elif c == COND_TPH_CAP:
+        v = m.d.fn.caps.tph != 0
+    elif c == COND_TPH_ENABLED:
+        v = m.st.dev.tph_enabled != 0
+    elif c == COND_TPH_MODE_UNSUPPORTED:
+        v = not ((1u << (arg & 0x7)) & io_read(m, m.d.fn.caps.tph + 0x04, 4) & 0x7)   # PCI_TPH_CAP_ST_NS | _IV | _DS
+    elif c == COND_TPH_REQ_DISABLED:
+        v = m.st.dev.tph_req_type == 0
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
     else:
@@ -760,7 +780,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             elif a == 1 and m.st.dev.msi_enabled:
                 pci_disable_msi(m)
             elif a == 2:
-                pcie_disable_tph(m)                     # returns at once unless tph_enabled
+                run_path(m, PATH_DISABLE_TPH, 0)        # returns at once unless tph_enabled
         elif p == PRIM_RESET_FUNCTION:
             result = pci_reset_function(m, arg)         # the op's method
         elif p == PRIM_TRY_RESET:
@@ -907,6 +927,19 @@ cdef bint acs_path_rr_uf(Machine *m) noexcept nogil:
     return acs_holds(m, m.d.port_acs_check, m.d.port.caps.acs, True)
 
 
+cdef int tph_req_type(Machine *m) noexcept nogil:
+    """paths.tph_req_type: EXT_TPH or TPH_ONLY, then (not an RCiEP) no more than the root port's
+    TPH Completer Supported (the model's port; without one, 0)."""
+    cdef int req = 2 if io_read(m, m.d.fn.caps.tph + 0x04, 4) & 0x100 else 1   # PCI_TPH_CAP_EXT_TPH
+    cdef int rp = 0
+    if m.d.fn.caps.exp_type != 0x9:                     # PCI_EXP_TYPE_RC_END
+        if m.d.has_port and m.d.port.caps.exp:
+            rp = <int>((port_read(m, m.d.port.caps.exp + 0x24, 4) >> 12) & 0x3)   # PCI_EXP_DEVCAP2_TPH_COMP_MASK
+        if rp < req:
+            req = rp
+    return req
+
+
 cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
     """paths.kernel_set: one assignment of paths.KERNEL_FIELDS."""
     cdef KernelDev *d = &m.st.dev
@@ -925,6 +958,16 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
         d.pri_reqs_alloc = cap if cap < want else want
     elif field == KF_PRI_ENABLED or field == KF_PRI_DISABLED:
         d.pri_enabled = 1 if field == KF_PRI_ENABLED else 0
+    elif field == KF_TPH_MODE:
+        d.tph_mode = arg & 0x7                          # PCI_TPH_CTRL_MODE_SEL_MASK
+    elif field == KF_TPH_REQ_TYPE:
+        d.tph_req_type = tph_req_type(m)
+    elif field == KF_TPH_ENABLED:
+        d.tph_enabled = 1
+    elif field == KF_TPH_DISABLED:
+        d.tph_mode = 0
+        d.tph_req_type = 0
+        d.tph_enabled = 0
 
 
 cdef int pmcsr_state(Machine *m, int fallback) noexcept nogil:

@@ -1,42 +1,13 @@
-"""Features a driver or the PCI core enables at run time (drivers/pci/tph.c, pcie/ptm.c, iov.c,
-rebar.c, probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the kernel's live flag and the
-hardware enable bit, as the upstream function does. (ATS, PASID and PRI are policy paths:
-[path.pci_enable_ats] and the rest, fuzzcore/model/paths.py.)"""
+"""Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
+probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the kernel's live flag and the hardware
+enable bit, as the upstream function does. (TPH, ATS, PASID and PRI are policy paths:
+[path.pcie_enable_tph], [path.pci_enable_ats] and the rest, fuzzcore/model/paths.py.)"""
 
 from __future__ import annotations
 
 from . import msi
 from .access import PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .power import pci_update_bar
-
-TPH_MODE_BITS = {"no_st": 0x0, "int_vec": 0x1, "dev_spec": 0x2}
-TPH_REQ_TPH = 0x1
-
-
-def pcie_enable_tph(m, mode: str) -> int:
-    """pcie_enable_tph: Control = ST mode | Requester Enable; tph_enabled = 1 (no save)."""
-    dev, tph = m.state.dev, m.caps.tph
-    if not tph or dev.tph_enabled or not m.state.hw.accessible:
-        return -22
-    cap = m.io.read(tph + 4, 4)
-    bits = TPH_MODE_BITS[mode]
-    if bits and not cap & (1 << bits):  # Interrupt Vector 0x2, Device-Specific 0x4
-        return -22
-    dev.tph_mode, dev.tph_req_type, dev.tph_enabled = bits, TPH_REQ_TPH, True
-    ctrl = m.io.read(tph + 8, 4) & ~0x307
-    m.io.write(tph + 8, 4, ctrl | bits | (TPH_REQ_TPH << 8))
-    return 0
-
-
-def pcie_disable_tph(m) -> int:
-    """pcie_disable_tph: Control cleared, tph_enabled = 0; the save buffer is left as it is."""
-    dev, tph = m.state.dev, m.caps.tph
-    if not tph or not dev.tph_enabled:
-        return 0
-    m.io.write(tph + 8, 4, 0)
-    dev.tph_enabled, dev.tph_mode, dev.tph_req_type = False, 0, 0
-    return 0
-
 
 def pci_enable_ptm(m) -> int:
     """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the

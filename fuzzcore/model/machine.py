@@ -23,7 +23,7 @@ from . import features, hw_events, power, qemu, reset, vfio
 from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
 from .paths import driver_callback, run_path
-from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS
+from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS, TPH_MODES
 from ..program.op_table import compile_preconditions
 from .abstract_state import counter_index
 from .caps import CapOffsets, cap_offsets
@@ -447,8 +447,8 @@ OPS = {
     "pci_disable_msix": lambda m: features.pci_disable_msix(m),
     "pci_enable_msi": lambda m: features.pci_enable_msi(m),
     "pci_disable_msi": lambda m: features.pci_disable_msi(m),
-    "pci_enable_tph": lambda m, mode: features.pcie_enable_tph(m, mode),
-    "pci_disable_tph": lambda m: features.pcie_disable_tph(m),
+    "pci_enable_tph": lambda m, mode: run_path(m, "pcie_enable_tph", TPH_MODES.index(mode)),
+    "pci_disable_tph": lambda m: run_path(m, "pcie_disable_tph"),
     "pci_enable_ats": lambda m, stu: run_path(m, "pci_enable_ats", stu),
     "pci_disable_ats": lambda m: run_path(m, "pci_disable_ats"),
     "pci_enable_pasid": lambda m, features: run_path(m, "pci_enable_pasid", features),

@@ -275,6 +275,14 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "power_manageable":
         from .enumeration import bridge_d3
         value = m.profile.header_type != 1 or bridge_d3(m.profile, m.caps)
+    elif name == "tph_cap":
+        value = bool(m.caps.tph)
+    elif name == "tph_enabled":
+        value = bool(m.state.dev.tph_enabled)
+    elif name == "tph_mode_unsupported":
+        value = not (1 << (arg & 0x7)) & m.io.read(m.caps.tph + 0x04, 4) & 0x7   # PCI_TPH_CAP_ST_NS | _IV | _DS
+    elif name == "tph_req_disabled":
+        value = m.state.dev.tph_req_type == 0
     elif name == "pri_stopped":
         value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
     else:
@@ -299,6 +307,19 @@ def acs_path_rr_uf(m) -> bool:
                      lambda: m.io.read(m.port_caps.acs + 0x06, 2, "port"))
 
 
+def tph_req_type(m) -> int:
+    """pcie_enable_tph's requester type: EXT_TPH (2) when the TPH Capability reads Extended TPH
+    Requester Supported, else TPH_ONLY (1); unless an RCiEP, no more than the root port's DEVCAP2
+    TPH Completer Supported (get_rp_completer_type: the model's port; without one, 0)."""
+    req = 2 if m.io.read(m.caps.tph + 0x04, 4) & 0x100 else 1    # PCI_TPH_CAP_EXT_TPH
+    if m.caps.exp_type != 0x9:                                   # PCI_EXP_TYPE_RC_END
+        rp = 0
+        if m.state.port is not None and m.port_caps.exp:
+            rp = (m.io.read(m.port_caps.exp + 0x24, 4, "port") >> 12) & 0x3   # PCI_EXP_DEVCAP2_TPH_COMP_MASK
+        req = min(req, rp)
+    return req
+
+
 def kernel_set(m, field: str, arg) -> None:
     """Primitive kernel_set: one assignment of paths.KERNEL_FIELDS."""
     d = m.state.dev
@@ -314,6 +335,14 @@ def kernel_set(m, field: str, arg) -> None:
         d.pri_reqs_alloc = min(m.io.read(m.caps.pri + 0x08, 4), 32 << arg)   # PCI_PRI_MAX_REQ
     elif field in ("pri_enabled", "pri_disabled"):
         d.pri_enabled = field == "pri_enabled"
+    elif field == "tph_mode":
+        d.tph_mode = arg & 0x7                                     # PCI_TPH_CTRL_MODE_SEL_MASK
+    elif field == "tph_req_type":
+        d.tph_req_type = tph_req_type(m)
+    elif field == "tph_enabled":
+        d.tph_enabled = True
+    elif field == "tph_disabled":
+        d.tph_mode, d.tph_req_type, d.tph_enabled = 0, 0, False
     else:
         raise ValueError(f"unknown kernel field {field!r}")
 
@@ -455,7 +484,7 @@ def _run(m, name: str, arg) -> int:
             elif feature == "msi" and d.msi_enabled:
                 features.pci_disable_msi(m)
             elif feature == "tph":
-                features.pcie_disable_tph(m)            # returns at once unless tph_enabled
+                run_path(m, "pcie_disable_tph")         # returns at once unless tph_enabled
         elif do == "reset_function":
             from .reset import pci_reset_function
             result = pci_reset_function(m, arg)

@@ -322,6 +322,13 @@ PATHS: tuple[PathDef, ...] = (
             "", "§3.2",
             "the op pci_enable_pri, as the IOMMU drivers call it: nothing unless ATS is on (both enable ATS first), "
             "pci_reset_pri (-EBUSY while PRI is on), then [path.pci_enable_pri]"),
+    PathDef("pcie_enable_tph", "pcie_enable_tph (drivers/pci/tph.c)", "", "§3.1",
+            "the op pci_enable_tph (the argument: the ST mode): the checks, tph_mode, the requester type (the "
+            "function's and, unless an RCiEP, its root port's completer support, read now; none: -EINVAL), TPH "
+            "Control's mode and requester fields, tph_enabled"),
+    PathDef("pcie_disable_tph", "pcie_disable_tph (drivers/pci/tph.c)", "", "§3.1",
+            "the op pci_disable_tph and a driver's teardown: nothing unless enabled; TPH Control written 0, the "
+            "mode, requester type and tph_enabled cleared (the save buffer is kept)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -435,6 +442,12 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
                        "the path's argument)"),
     ("pri_enabled", "pdev->pri_enabled = 1"),
     ("pri_disabled", "pdev->pri_enabled = 0"),
+    ("tph_mode", "pdev->tph_mode = mode & PCI_TPH_CTRL_MODE_SEL_MASK (the path's argument)"),
+    ("tph_req_type", "pdev->tph_req_type = Extended TPH Requester Supported (TPH Capability, read now) ? EXT_TPH : "
+                     "TPH_ONLY, then unless an RCiEP min() with the root port's DEVCAP2 TPH Completer Supported, "
+                     "read now (the model's port; none: 0)"),
+    ("tph_enabled", "pdev->tph_enabled = 1"),
+    ("tph_disabled", "pdev->tph_mode = 0; pdev->tph_req_type = 0; pdev->tph_enabled = 0"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -977,6 +990,11 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                     "(pci_target_state: D3hot, D0 without PM; no platform, no wakeup)"),
     ("power_manageable", "pci_power_manageable(pci_dev): not a bridge, or a bridge with bridge_d3 (pci_bridge_d3_possible "
                          "at enumeration: a Root/Switch Port that is no hotplug port, taking a 2015+ BIOS)"),
+    ("tph_cap", "pdev->tph_cap: enumeration found a TPH Requester capability"),
+    ("tph_enabled", "pdev->tph_enabled"),
+    ("tph_mode_unsupported", "the ST mode asked for (the path's argument) is not among the TPH Capability's ST Mode "
+                             "Supported bits, read now (get_st_modes)"),
+    ("tph_req_disabled", "pdev->tph_req_type is PCI_TPH_REQ_DISABLE (0): no requester type both ends support"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
