@@ -22,7 +22,7 @@ from pathlib import Path
 HAZARDS = [  # (name, device, policy, bucket directory)
     ("MSI-X restored with Memory off (H1a)", "i350", "linux-7.1",
      "mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off"),
-    ("TPH restored from the open blob", "dsa", "linux-7.1+vfio-reset-done-v18",
+    ("TPH restored from the open blob", "dsa", "linux-7.1+vfio-tph+vfio-reset-done-v18",
      "restore_unsaved_buffer--vfio_device_reset--TPH"),
     ("all-ones snapshot", "i350", "linux-7.1", "snapshot_all_ones--vfio_device_reset--config"),
     ("restore skipped (one-shot snapshot)", "i350", "linux-7.1+pre-a2f1e22390ac",

@@ -222,12 +222,13 @@ def test_ad05c16b290b_as_path_edit():
 
 
 def test_pm_and_bus_reset_methods_are_paths(tmp_path, both):
-    """pci_pm_reset and pci_reset_bus_function are paths after their probes: the 82576 (NoSoftRst-)
+    """pci_pm_reset and pci_reset_bus_function are paths with their probes: the 82576 (NoSoftRst-)
     reset by the PM method goes D3hot then D0 (a soft reset the restore repairs); an overlay
     without the `d0` write leaves it in D3hot. The bus method is the port's secondary bus reset."""
     p = load_policy("linux-7.1")
-    assert [s.name for s in p.path("pci_pm_reset")] == ["no_soft_reset", "not_d0", "d3hot", "d0", "wait"]
-    assert [s.do for s in p.path("pci_reset_bus_function")] == ["secondary_bus_reset"]
+    assert [s.name for s in p.path("pci_pm_reset")] == ["no_pm", "no_soft_reset", "probe", "not_d0", "d3hot", "d0",
+                                                        "wait"]
+    assert [s.do for s in p.path("pci_reset_bus_function")] == ["fail", "return", "secondary_bus_reset"]
     prog = "pci_bind_driver(driver=host)\npci_reset_function(method=pm)"
     pmcsr = Model(resolve_device("nic-82576"), p).caps.pm + 4
     base = run("linux-7.1", prog, "nic-82576")

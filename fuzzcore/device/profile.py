@@ -210,8 +210,10 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     if rom_size and rom_size & (rom_size - 1):
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
     upstream = dev.get("upstream_port", "")
-    if upstream.endswith(".toml") and not Path(upstream).is_absolute() and Path(src.path).is_file():
-        upstream = str(Path(src.path).parent / upstream)      # a port profile named beside this one
+    beside = Path(src.path).parent / upstream
+    if upstream.endswith(".toml") and not Path(upstream).is_absolute() and not Path(upstream).is_file() \
+            and beside.is_file():
+        upstream = str(beside)          # a port profile named relative to this one, not to the cwd
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
                          upstream, bars, rom_size, dev.get("bar_sizes_guessed", False),
                          dev.get("virtfn", False), dev.get("platform_d3cold", True))

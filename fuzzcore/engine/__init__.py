@@ -169,6 +169,10 @@ class ModelFacade:
         return _NS(violations=self.engine.violations())
 
     @property
+    def reset_probe(self) -> dict:
+        return self.engine.reset_probe()
+
+    @property
     def latest_save_epoch(self) -> int:
         return self.engine.view()["latest_save_epoch"]
 

@@ -827,6 +827,10 @@ cdef class Engine:
         return {"config": [b.config[i] for i in range(16)], "config_epoch": b.config_epoch,
                 "records": list(reversed(self._buffers(p, b.epochs)))}
 
+    def reset_probe(self) -> dict:
+        """Model.reset_probe: each reset method and whether its probe at enumeration returned 0."""
+        return {name: bool(self.m.reset_probe >> k & 1) for k, name in enumerate(("flr", "pm", "bus"))}
+
     def view(self) -> dict:
         """The state as plain Python values, in the layout of fuzzcore.engine.model_view()."""
         cdef KernelDev *dev = &self.m.st.dev

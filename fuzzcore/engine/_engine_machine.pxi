@@ -88,6 +88,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
         m.st.port.is_busmaster = (port_read(m, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) != 0
     enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
     m.st.latest_save_epoch = 0
+    m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
     dev.current_state = D0
     if m.pol.enumeration_save:

@@ -309,6 +309,10 @@ cdef enum:
     COND_TPH_ENABLED
     COND_TPH_MODE_UNSUPPORTED
     COND_TPH_REQ_DISABLED
+    COND_PROBE
+    COND_DEVCAP_FLR
+    COND_PARENT_BUS_RESETTABLE
+    PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
     KF_ATS_ENABLED
@@ -413,7 +417,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "ext_cap_found", "ats_cap", "ats_enabled", "vf_stu_mismatch", "pasid_cap",
                           "pasid_enabled", "eetlp_prefix", "acs_path_rr_uf", "pasid_features_unsupported",
                           "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable",
-                          "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled")
+                          "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled",
+                          "probe", "devcap_flr", "parent_bus_resettable")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -623,6 +628,12 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = not ((1u << (arg & 0x7)) & io_read(m, m.d.fn.caps.tph + 0x04, 4) & 0x7)   # PCI_TPH_CAP_ST_NS | _IV | _DS
     elif c == COND_TPH_REQ_DISABLED:
         v = m.st.dev.tph_req_type == 0
+    elif c == COND_PROBE:
+        v = arg == PATH_ARG_PROBE
+    elif c == COND_DEVCAP_FLR:
+        v = m.d.flr != 0 and m.d.fn.caps.exp != 0
+    elif c == COND_PARENT_BUS_RESETTABLE:
+        v = m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
     else:

@@ -39,10 +39,7 @@ cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
 # --- reset methods (§5.2) ---------------------------------------------------------------------
 
 cdef int pcie_flr(Machine *m) noexcept nogil:
-    """pcie_reset_flr -> pcie_flr: -ENOTTY unless the probe found FLR (DEVCAP FLR, a PCIe
-    capability), else the policy path pcie_flr (ad05c16b290b's all-ones check is a step there)."""
-    if not m.d.flr or not m.d.fn.caps.exp:
-        return ENOTTY_
+    """reset.pcie_flr: the policy path pcie_flr."""
     return run_path(m, PATH_PCIE_FLR, 0)
 
 
@@ -58,9 +55,7 @@ cdef int initiate_flr(Machine *m) noexcept nogil:
 
 
 cdef int pci_pm_reset(Machine *m) noexcept nogil:
-    """reset.pci_pm_reset: -ENOTTY without PM, else the policy path of that name."""
-    if not m.d.fn.caps.pm:
-        return ENOTTY_
+    """reset.pci_pm_reset: the policy path of that name."""
     return run_path(m, PATH_PCI_PM_RESET, 0)
 
 
@@ -117,10 +112,7 @@ cdef int pci_bridge_wait_for_secondary_bus(Machine *m) noexcept nogil:
 
 
 cdef int pci_bus_reset_method(Machine *m) noexcept nogil:
-    """pci_reset_bus_function: pci_dev_reset_slot_function, then pci_parent_bus_reset; both
-    refuse what method_available(METHOD_BUS) refuses."""
-    if not method_available(m, METHOD_BUS):
-        return ENOTTY_
+    """reset.pci_bus_reset_method: the policy path pci_reset_bus_function."""
     return run_path(m, PATH_PCI_RESET_BUS_FUNCTION, 0)
 
 
@@ -135,16 +127,20 @@ cdef int reset_method_run(Machine *m, int method) noexcept nogil:
 
 
 cdef bint method_available(Machine *m, int method) noexcept nogil:
-    """reset.method_available: pci_init_reset_methods' probes. flr: pcie_reset_flr (DEVCAP FLR);
-    pm: pci_pm_reset (PM capability, NoSoftRst clear); bus: pci_dev_reset_slot_function refuses
-    dev->multifunction, pci_parent_bus_reset a root bus, a bridge and sibling functions."""
-    if method == METHOD_FLR:
-        return m.d.flr and m.d.fn.caps.exp != 0
-    if method == METHOD_PM:
-        return m.d.fn.caps.pm != 0 and not m.d.no_soft_reset
-    if method == METHOD_BUS:
-        return m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
-    return False
+    """reset.method_available: whether the method's probe at enumeration returned 0."""
+    return (m.reset_probe >> method) & 1 != 0
+
+
+cdef int probe_reset_methods(Machine *m) noexcept nogil:
+    """reset.probe_reset_methods: each method's path run as its probe (argument PATH_ARG_PROBE)."""
+    cdef int mask = 0
+    if run_path(m, PATH_PCIE_FLR, PATH_ARG_PROBE) == 0:
+        mask |= 1 << METHOD_FLR
+    if run_path(m, PATH_PCI_PM_RESET, PATH_ARG_PROBE) == 0:
+        mask |= 1 << METHOD_PM
+    if run_path(m, PATH_PCI_RESET_BUS_FUNCTION, PATH_ARG_PROBE) == 0:
+        mask |= 1 << METHOD_BUS
+    return mask
 
 
 cdef bint any_reset_method(Machine *m, int only) noexcept nogil:

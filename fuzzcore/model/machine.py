@@ -144,6 +144,7 @@ class Model:
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
+        self.reset_probe = reset.probe_reset_methods(self)   # dev->reset_methods (pci_init_reset_methods)
         # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
         dev.current_state = D0
         if self.policy.switch("save.enumeration_save"):

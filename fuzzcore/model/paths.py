@@ -283,6 +283,14 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = not (1 << (arg & 0x7)) & m.io.read(m.caps.tph + 0x04, 4) & 0x7   # PCI_TPH_CAP_ST_NS | _IV | _DS
     elif name == "tph_req_disabled":
         value = m.state.dev.tph_req_type == 0
+    elif name == "probe":
+        value = arg == "probe"
+    elif name == "devcap_flr":
+        value = m.profile.flr and bool(m.caps.exp)
+    elif name == "parent_bus_resettable":
+        multifunction = bool(m.profile.config[0x0E] & 0x80)
+        value = (m.state.port is not None and m.profile.header_type != 1 and not multifunction
+                 and not m.profile.virtfn)
     elif name == "pri_stopped":
         value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
     else:

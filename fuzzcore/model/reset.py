@@ -46,10 +46,8 @@ def hardware_reset(m, kind: str) -> None:
 # --- reset methods (§5.2) -------------------------------------------------------------------
 
 def pcie_flr(m) -> int:
-    """pcie_reset_flr -> pcie_flr: -ENOTTY unless the probe found FLR (DEVCAP FLR, a PCIe
-    capability), else the policy path pcie_flr (ad05c16b290b's all-ones check is a step there)."""
-    if not m.profile.flr or not m.caps.exp:
-        return ENOTTY
+    """pcie_reset_flr -> pcie_flr: the policy path pcie_flr (its DEVCAP check; ad05c16b290b's
+    all-ones check is a step there)."""
     return run_path(m, "pcie_flr")
 
 
@@ -64,10 +62,8 @@ def initiate_flr(m) -> int:
 
 
 def pci_pm_reset(m) -> int:
-    """pci_pm_reset: -ENOTTY without a PM capability, else the policy path of that name (NoSoftRst
-    re-read, the D0 check, D3hot then D0, pci_dev_wait)."""
-    if not m.caps.pm:
-        return ENOTTY
+    """pci_pm_reset: the policy path of that name (the PM capability, NoSoftRst re-read, the D0
+    check, D3hot then D0, pci_dev_wait)."""
     return run_path(m, "pci_pm_reset")
 
 
@@ -124,11 +120,8 @@ def pci_bridge_wait_for_secondary_bus(m) -> int:
 
 
 def pci_bus_reset_method(m) -> int:
-    """pci_reset_bus_function: -ENOTTY for what method_available("bus") refuses
-    (pci_dev_reset_slot_function and pci_parent_bus_reset's checks), else the policy path of that
-    name."""
-    if not method_available(m, "bus"):
-        return ENOTTY
+    """pci_reset_bus_function: the policy path of that name (pci_dev_reset_slot_function's and
+    pci_parent_bus_reset's checks, then the bus reset)."""
     return run_path(m, "pci_reset_bus_function")
 
 
@@ -136,23 +129,19 @@ RESET_METHODS = {"flr": pcie_flr, "pm": pci_pm_reset, "bus": pci_bus_reset_metho
 
 
 def method_available(m, name: str) -> bool:
-    """pci_init_reset_methods: each method's probe (reset_fn(dev, PCI_RESET_PROBE)) at enumeration.
-    - flr: pcie_reset_flr needs DEVCAP Function Level Reset (dev->devcap & PCI_EXP_DEVCAP_FLR).
-    - pm: pci_pm_reset needs the PM capability and NoSoftRst clear (the D0 check is at reset
-      time: -EINVAL).
-    - bus: pci_reset_bus_function -> pci_dev_reset_slot_function refuses dev->multifunction (and
-      the model has no hotplug slot), then pci_parent_bus_reset refuses a root bus (no upstream
-      port), a bridge (dev->subordinate) and a bus with sibling functions (a multi-function
-      device's other functions share its bus, as a VF's PF does)."""
-    if name == "flr":
-        return m.profile.flr and bool(m.caps.exp)
-    if name == "pm":
-        return bool(m.caps.pm) and not m.profile.no_soft_reset
-    if name == "bus":
-        multifunction = bool(m.profile.config[0x0E] & 0x80)
-        return (m.state.port is not None and m.profile.header_type != 1 and not multifunction
-                and not m.profile.virtfn)
-    return False
+    """Whether `name` is in dev->reset_methods: the answer of its probe at enumeration
+    (probe_reset_methods)."""
+    return bool(m.reset_probe.get(name))
+
+
+RESET_METHOD_PATHS = {"flr": "pcie_flr", "pm": "pci_pm_reset", "bus": "pci_reset_bus_function"}
+
+
+def probe_reset_methods(m) -> dict:
+    """pci_init_reset_methods (drivers/pci/pci.c) at enumeration: each method's path run as its
+    probe (PCI_RESET_PROBE; its checks, then `return 0` under the `probe` condition); 0 means the
+    method is available. The reads are the enumeration-time ones."""
+    return {name: run_path(m, path, "probe") == 0 for name, path in RESET_METHOD_PATHS.items()}
 
 
 def reset_methods(m, only: str = "auto") -> list[str]:

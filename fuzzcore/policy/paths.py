@@ -59,7 +59,8 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("driver.runtime_resume", "pm->runtime_resume", "", "§1.4",
             "the bound host driver's runtime_resume, at the end of pci_pm_runtime_resume"),
     PathDef("pcie_flr", "pcie_reset_flr -> pcie_flr (drivers/pci/pci.c)", "", "§5.2",
-            "the FLR reset method (after its probe: DEVCAP FLR and a PCIe capability); its result is the method's"),
+            "the FLR reset method and its probe (condition `probe`: pci_init_reset_methods): DEVCAP FLR read at "
+            "enumeration, then FLR; its result is the method's"),
     # system sleep (drivers/pci/pci-driver.c, drivers/base/power/main.c), §1.4: the op pm_system_sleep
     PathDef("pm_suspend_devices", "suspend_devices_and_enter (kernel/power/suspend.c) -> dpm_* (drivers/base/power/main.c)",
             "", "§1.4", "suspend-to-idle or -RAM for this device: prepare, the suspend phases, the platform's "
@@ -259,11 +260,11 @@ PATHS: tuple[PathDef, ...] = (
             "restored from it on the way back to D0"),
     # the reset methods besides FLR (§5.2): each after its probe (method_available)
     PathDef("pci_pm_reset", "pci_pm_reset (drivers/pci/pci.c)", "", "§5.2",
-            "the PM reset method (after its probe: a PM capability, NoSoftRst clear at enumeration): NoSoftRst "
-            "re-read, -EINVAL outside D0, PMCSR D3hot then D0, pci_dev_wait; its result is the method's"),
+            "the PM reset method and its probe: a PM capability, NoSoftRst read (at enumeration for the probe), "
+            "-EINVAL outside D0, PMCSR D3hot then D0, pci_dev_wait; its result is the method's"),
     PathDef("pci_reset_bus_function", "pci_reset_bus_function -> pci_parent_bus_reset (drivers/pci/pci.c)", "",
-            "§5.3", "the bus reset method (after its probe: an upstream port, no sibling function, not a "
-            "bridge; no hotplug slot modelled): the port's secondary bus reset and the wait for the link"),
+            "§5.3", "the bus reset method and its probe (an upstream port, no sibling function, not a bridge; no "
+            "hotplug slot modelled): the port's secondary bus reset and the wait for the link"),
     PathDef("vfio_pci_core_register_device", "vfio_pci_core_register_device (drivers/vfio/pci/vfio_pci_core.c)",
             "", "§6.1", "vfio-pci's bind, from vfio_pci_probe_power_state (after the bridge and SR-IOV refusals): "
             "NoSoftRst probed, D0, runtime PM allowed and the reference dropped"),
@@ -995,6 +996,14 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("tph_mode_unsupported", "the ST mode asked for (the path's argument) is not among the TPH Capability's ST Mode "
                              "Supported bits, read now (get_st_modes)"),
     ("tph_req_disabled", "pdev->tph_req_type is PCI_TPH_REQ_DISABLE (0): no requester type both ends support"),
+    ("probe", "the reset method's path runs as its probe (PCI_RESET_PROBE): pci_init_reset_methods at enumeration, "
+              "whose answers (0: the method is available) make dev->reset_methods"),
+    ("devcap_flr", "dev->devcap & PCI_EXP_DEVCAP_FLR: DEVCAP, read at enumeration, has Function Level Reset (a "
+                   "function without a PCIe capability: no)"),
+    ("parent_bus_resettable", "pci_dev_reset_slot_function returns -ENOTTY (no hotplug slot here; dev->multifunction) "
+                              "and pci_parent_bus_reset's checks pass: a port above (not a root bus), the function no "
+                              "bridge (no subordinate), alone on its bus (no other functions: not multi-function, not a "
+                              "VF beside its PF)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
