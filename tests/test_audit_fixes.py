@@ -4,7 +4,9 @@ memory BAR harmlessly while only I/O decode is on); VFIO_DEVICE_SET_IRQS checks 
 against Message Control read now (vfio_pci_get_irq_count: MSI 1 << MMC); msix_capability_init
 finds its table from the Table Offset/BIR read now (msix_map_region: a function that reads
 all-ones names BIR 7, no resource, -ENOMEM); vfio_pci_core_enable has no D0 transition of its own;
-a restore during DPC containment is not outside D0 (the port drops its writes)."""
+a restore during DPC containment is not outside D0 (the port drops its writes); a vfio write
+where no capability lives is raw (no read); a ReBAR restore computed from all-ones reads sets no
+intent."""
 
 from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
 from fuzzcore.device.builtin import resolve_device
@@ -100,3 +102,23 @@ def test_a_restore_under_dpc_containment_is_not_outside_d0(both):
     run(m, "pci_bind_driver(driver=host)\npci_enable_msix(nvec=5)\npci_set_power_state(state=d3hot)\n"
            "pci_restore_state()")
     assert [v.register for v in m.oracle.violations if v.invariant == "restore_outside_d0"] == ["MSI-X"]
+
+
+def test_a_vfio_write_to_a_gap_is_raw(both):
+    """A user's config write where no capability lives (unassigned_perms) or into a vendor-specific
+    capability is vfio_raw_config_write: one write, no read first. To a function that does not
+    answer that write is lost (config_write_lost); nothing was read (no config_read_lost)."""
+    m = model(device="wifi-7265")
+    run(m, "vfio_open()\nhw_inaccessible()\nvfio_config_write(offset=0xa8, width=2, value=0x8000)")
+    found = {v.invariant for v in m.oracle.violations}
+    assert "config_write_lost" in found and "config_read_lost" not in found
+
+
+def test_a_rebar_restore_of_a_silent_function_sets_no_intent(both):
+    """pci_restore_rebar_state reads each ReBAR Control and writes it back with BAR Size from the
+    resource its BAR index names: from a function that does not answer it reads BAR index 7 (no
+    resource, size 0) and the write is lost. That value is no intent: once the function answers
+    again its ReBAR Control (the size enumeration found) is not reported."""
+    m = model(device="fiji")
+    run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_restore_state()\nhw_accessible()")
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch" and "ReBAR" in v.register]

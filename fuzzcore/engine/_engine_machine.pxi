@@ -89,6 +89,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
     m.st.latest_save_epoch = 0
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
+    m.restore_rmw = 0
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
     dev.current_state = D0
     if m.pol.enumeration_save:

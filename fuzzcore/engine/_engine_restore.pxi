@@ -418,7 +418,9 @@ cdef void rebar_restore_sizes(Machine *m) noexcept nogil:
             enc = bit_length(size) - 1 - 20
             if enc < 0:
                 enc = 0
+        m.restore_rmw = 1                               # Control as read, BAR Size replaced
         io_write(m, off + 8 + 8 * i, 4, (ctrl & ~(<uint32_t>0x1F00)) | (<uint32_t>enc << 8))
+        m.restore_rmw = 0
 
 
 # --- steps 7-11 -------------------------------------------------------------------------------

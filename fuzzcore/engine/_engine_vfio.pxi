@@ -369,7 +369,7 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
                 v.vconfig_bars[i] = value
     elif m.d.region_cap[offset] < 0:
         if offset < 0x100:
-            write_hw_bits(m, offset, width, value, width_mask(width))  # gap: raw
+            io_write(m, offset, width, value & width_mask(width))   # a gap: vfio_raw_config_write (no read)
         elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
             rel = offset - caps.aer
             mask = aer_user_writable(rel & ~3)
@@ -388,7 +388,7 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
             if mo and offset == mo and width == 4:
                 write_hw_bits(m, offset, 4, value, 0xFFFFFFFFU)
         elif cap_id == 0x09:
-            write_hw_bits(m, offset, width, value, width_mask(width))
+            io_write(m, offset, width, value & width_mask(width))   # vendor-specific: vfio_raw_config_write (no read)
     m.step = prev_step
     m.user_access = prev_user
     return 0

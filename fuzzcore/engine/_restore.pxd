@@ -288,6 +288,7 @@ cdef struct Machine:
     uint32_t cmd_at_op_start
     int refused_now              # the running op refused itself before changing anything
     int reset_probe              # dev->reset_methods: bit METHOD_* set when its probe returned 0
+    int restore_rmw              # inside a restore step that writes back what it read (Oracle.note_write)
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag

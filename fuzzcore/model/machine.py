@@ -142,6 +142,7 @@ class Model:
         self.sleep = power.SystemSleep()             # no system sleep in progress
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
+        self.restore_rmw = False    # inside a restore step's read-modify-write (Oracle.note_write)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         self.reset_probe = reset.probe_reset_methods(self)   # dev->reset_methods (pci_init_reset_methods)

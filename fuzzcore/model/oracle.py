@@ -95,12 +95,16 @@ class Oracle:
         - any other all-ones write, and a non-restore write to a function that does not answer
           (a read-modify-write of an all-ones read: pci_enable_device writing 0xfbff means INTx
           Disable off, not I/O or Bus Master on), sets only the bits it clears.
-        A restore of a real snapshot to a function that does not answer means its values. A vfio
+        A restore of a real snapshot to a function that does not answer means its values; a restore
+        step's read-modify-write of it (pci_restore_rebar_state's Control, its BAR index read
+        all-ones) means nothing. A vfio
         user's write is its own choice and counts whole; MSI Mask Bits are the one register the
         kernel means all-ones for (pci_msi_mask)."""
         m = self.m
         byte_map = m.written_map[port]
         kernel = not m.user_access
+        if m.restore_rmw and port == 0 and not m.state.hw.accessible:
+            return      # a restore step's write computed from an all-ones read means nothing
         restoring = m.step.startswith("pci_restore_state")
         all_ones = kernel and _intent.is_error_echo(width, value)
         lost = kernel and not restoring and _intent.echo_bits(width, value, port == 0 and not m.state.hw.accessible)

@@ -330,7 +330,11 @@ def rebar_restore_sizes(m) -> None:
         bar = ctrl & 0x7
         size = m.state.dev.resource_sizes[bar] if bar < 6 else 0  # resource_size() of a non-BAR index
         enc = max(size.bit_length() - 1 - 20, 0) if size else 0
-        m.io.write(off + 8 + 8 * i, 4, (ctrl & ~0x1F00) | (enc << 8))
+        m.restore_rmw = True            # Control as read, BAR Size replaced: intent as any kernel RMW
+        try:
+            m.io.write(off + 8 + 8 * i, 4, (ctrl & ~0x1F00) | (enc << 8))
+        finally:
+            m.restore_rmw = False
 
 
 # --- steps 7-11 ---------------------------------------------------------------------------------

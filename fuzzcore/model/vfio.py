@@ -353,7 +353,7 @@ def vfio_config_write(m, offset: int, width: int, value: int) -> int:
         region = m.std_region(offset)
         if region is None:
             if offset < 0x100:
-                _write_hw_bits(m, offset, width, value, (1 << (8 * width)) - 1)  # gap: raw
+                m.io.write(offset, width, value)    # a gap: unassigned_perms, vfio_raw_config_write (no read)
             elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
                 rel = offset - caps.aer
                 mask = AER_USER_WRITABLE.get(rel & ~3, 0)
@@ -369,5 +369,5 @@ def vfio_config_write(m, offset: int, width: int, value: int) -> int:
         elif cap_id == 0x05 and m.msi_mask_offset() and offset == m.msi_mask_offset() and width == 4:
             _write_hw_bits(m, offset, 4, value, 0xFFFFFFFF)
         elif cap_id in (0x09,):
-            _write_hw_bits(m, offset, width, value, (1 << (8 * width)) - 1)
+            m.io.write(offset, width, value)        # vendor-specific: vfio_raw_config_write (no read)
     return 0
