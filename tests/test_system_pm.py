@@ -31,15 +31,15 @@ def test_baseline_states_the_phases_in_kernel_order():
     v7.1.3 source orders it."""
     p = load_policy("linux-7.1")
     names = lambda path: [s.name for s in p.path(path)]   # noqa: E731
-    assert names("pm_suspend_devices") == ["prepare", "suspend", "suspend_noirq", "off", "resume_noirq",
-                                           "resume", "complete", "put"]
+    assert names("pm_suspend_devices") == ["prepare", "suspend", "suspend_noirq", "off", "set_active",
+                                           "resume_noirq", "resume", "complete", "put"]
     assert names("pm_hibernate_thaw") == ["freeze", "freeze_noirq", "thaw_noirq", "thaw", "complete", "put"]
     assert names("pm_hibernate_restore") == ["freeze", "freeze_noirq", "off", "restore_noirq", "restore",
                                              "complete", "put"]
-    assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "stop_unbound", "runtime_resume",
+    assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "stop_unbound", "smart", "runtime_resume",
                                        "clear_saved", "callback"]
-    assert names("pci_pm_suspend_noirq") == ["save_unbound", "stop_unbound", "save_and_sleep", "mark_d0",
-                                             "stop_s2idle_d0", "unknown"]
+    assert names("pci_pm_suspend_noirq") == ["skip_suspend", "save_unbound", "stop_unbound", "save_and_sleep",
+                                             "mark_d0", "stop_s2idle_d0", "unknown"]
     assert [(s.do, s.when) for s in p.path("pci_pm_resume_noirq")] == [
         ("power_up", "not skip_bus_pm_no_platform"), ("restore_state", "not skip_bus_pm_no_platform")]
     assert [s.do for s in p.path("pci_pm_save_and_sleep")] == ["save_state", "set_power"]
@@ -161,8 +161,8 @@ def test_linux_6_12_thaw_still_clears_state_saved(tmp_path, both):
     prog = "pci_bind_driver(driver=host)\npm_system_sleep(transition=hibernate_thaw, power=kept)"
     assert run(prog, f"linux-7.1+{drv}").state.dev.state_saved
     assert not run(prog, f"linux-7.1+linux-6.12+{drv}").state.dev.state_saved
-    assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:3] == [
-        "save_unbound", "unknown_unbound", "stop_unbound"]
+    assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:4] == [
+        "skip_suspend", "save_unbound", "unknown_unbound", "stop_unbound"]
 
 
 def test_a_device_user_space_let_runtime_suspend_is_suspended_again_by_each_put(both):
