@@ -151,8 +151,10 @@ OPS: tuple[Op, ...] = (
     Op("pci_reset_function", "kernel", "reset_store", (_enum("method", RESET_METHODS),),
        "sysfs reset (resumes a runtime-suspended device first): save and disable, reset, restore, "
        "reset_done (§5.1); method=auto tries reset_methods[] in order, a named method is first set "
-       "through reset_method_store (-EINVAL when pci_init_reset_methods did not find it); a device "
-       "with no reset method has no reset file (pci_dev_reset_attr_is_visible): -ENOENT"),
+       "through reset_method_store (-EINVAL when pci_init_reset_methods did not find it) and "
+       "reset_method is set back to `default` after the reset (as the validation guest does), so "
+       "later resets try every method again; a device with no reset method has no reset file "
+       "(pci_dev_reset_attr_is_visible): -ENOENT"),
     Op("pci_reset_bus", "kernel", "pci_reset_bus", (), "slot/bus reset with save and restore (§5.3)"),
     Op("pcie_do_recovery", "kernel", "pcie_do_recovery",
        (_enum("channel", CHANNELS), _enum("vote", VOTES), _enum("source", RECOVERY_SOURCES)),
