@@ -211,8 +211,9 @@ OPS: tuple[Op, ...] = (
        (_host("pci_enable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pasid", "iommu", "pci_disable_pasid", (), "",
        (_host("pci_disable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
-    Op("pci_enable_pri", "iommu", "iommu_enable_pci_pri -> pci_enable_pri", (Arg("reqs", "int", 1, 4),),
-       "allocation = 32<<reqs; the IOMMU driver's sequence: nothing unless ATS is on, pci_reset_pri first",
+    Op("pci_enable_pri", "iommu", "pci_enable_pri", (Arg("reqs", "int", 1, 4),),
+       "allocation = 32<<reqs; as the IOMMU drivers call it (iommu_enable_pci_pri, pdev_enable_cap_pri): "
+       "nothing unless ATS is on, pci_reset_pri first",
        (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pri", "iommu", "pci_disable_pri", (), "",
        (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
