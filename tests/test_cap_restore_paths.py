@@ -73,20 +73,21 @@ def test_sriov_restore_leaves_vf_enable_alone(both):
 
 
 def test_cap_write_merge_replaces_only_the_value_field(both, tmp_path):
-    """A merge write reads the register and replaces the value's field (sriov_ari: bit 4); a plain
-    write writes the value whole. Aimed at DEVCTL by an overlay step inserted before the PCIe
-    restore, the merge keeps DEVCTL's other bits and the plain write clears them."""
-    prog = "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=2)\npci_save_state()\npci_restore_state()"
+    """A merge write reads the register and replaces the value's field (ptm_enable: bit 0, 0 while
+    ptm_enable_cnt is 0); a plain write writes the value whole. Aimed at DEVCTL by an overlay step
+    inserted after the PCIe restore, the merge clears only bit 0 (Correctable Error Reporting
+    Enable) and the plain write clears everything."""
+    prog = "pci_bind_driver(driver=host)\npci_save_state()\npci_restore_state()"
     body = ('[path.pci_restore_pcie_state]\ninsert = [{ step = "poke", after = "registers" }]\n'
             '[path.pci_restore_pcie_state.step]\n'
-            'poke = { do = "cap_write", cap = "pcie", reg = 0x08, width = "word", value = "sriov_ari", merge = %s }\n')
+            'poke = { do = "cap_write", cap = "pcie", reg = 0x08, width = "word", value = "ptm_enable", merge = %s }\n')
     base = run("linux-7.1", prog)
     devctl = base.state.hw.read(base.caps.exp + 0x08, 2)
-    assert devctl & ~0x10 and base.state.dev.sriov_ctrl & 0x10
+    assert devctl & 0x1 and devctl & ~0x1 and base.state.dev.ptm_enable_cnt == 0
     merged = run(overlay(tmp_path, body % "true", "m"), prog)
     plain = run(overlay(tmp_path, body % "false", "p"), prog)
-    assert merged.state.hw.read(merged.caps.exp + 0x08, 2) == devctl | 0x10
-    assert plain.state.hw.read(plain.caps.exp + 0x08, 2) == 0x10
+    assert merged.state.hw.read(merged.caps.exp + 0x08, 2) == devctl & ~0x1
+    assert plain.state.hw.read(plain.caps.exp + 0x08, 2) == 0
 
 
 def test_aer_root_error_command_is_restored_on_a_root_port_only():

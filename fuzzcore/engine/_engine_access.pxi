@@ -121,7 +121,7 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef bint lost = kernel and not restoring and (all_ones or (port == 0 and not m.st.accessible))
     cdef uint32_t byte, old
     cdef int32_t w_op, w_kind, w_step
-    if m.restore_rmw and port == 0 and not m.st.accessible:
+    if m.restore_rmw and restoring and port == 0 and not m.st.accessible:
         return      # a restore step's write computed from an all-ones read means nothing
     for i in range(width):
         hit = mp[off + i]

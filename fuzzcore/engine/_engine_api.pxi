@@ -310,6 +310,7 @@ cdef class Engine:
         d.platform_d3cold = dt.platform_d3cold
         d.eetlp_prefix, d.acs_check, d.port_acs_check = dt.eetlp_prefix, dt.acs_check, dt.port_acs_check
         d.bridge_d3 = dt.bridge_d3
+        d.sriov_total_vfs, d.sriov_vfm, d.iov_bars_assigned = dt.sriov_total_vfs, dt.sriov_vfm, dt.iov_bars_assigned
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r

@@ -59,6 +59,7 @@ cdef enum:
     EAGAIN_ = -11
     ENOMEM_ = -12
     EBUSY_ = -16
+    ENOSYS_ = -38
     ENODEV_ = -19
     EINVAL_ = -22
     ENOTTY_ = -25

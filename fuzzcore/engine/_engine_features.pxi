@@ -1,6 +1,6 @@
 # Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
 # probe.c, pcie/aspm.c) and BAR re-assignment; mirrors fuzzcore/model/features.py. Each sets the
-# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI: policy paths.)
+# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI, SR-IOV: policy paths.)
 
 cdef int pci_enable_ptm(Machine *m) noexcept nogil:
     """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
@@ -62,42 +62,11 @@ cdef int pci_enable_l1ss(Machine *m) noexcept nogil:
     return 0
 
 
-cdef int pci_enable_sriov(Machine *m, int num_vfs) noexcept nogil:
-    """sriov_enable: ARI Hierarchy (if the port forwards ARI), page size, NumVFs, then VF Enable
-    and VF MSE; the live dev->sriov records it."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.sriov
-    cdef uint32_t total, n, ctrl
-    if not off or dev.sriov_num_vfs:
-        return EINVAL_
-    if not m.st.accessible:
-        return EIO_              # sriov_enable: InitialVFs reads all-ones > total_VFs (iov.c)
-    total = io_read(m, off + 0x0E, 2)
-    n = <uint32_t>(num_vfs + 1)
-    if total and total < n:
-        n = total
-    ctrl = 0x10 if m.d.fn.caps.ari else 0
-    io_write(m, off + 8, 2, ctrl)
-    io_write(m, off + 0x20, 4, <uint32_t>dev.sriov_pgsz)
-    io_write(m, off + 0x10, 2, n)
-    ctrl |= 0x1 | 0x8
-    io_write(m, off + 8, 2, ctrl)
-    dev.sriov_ctrl = ctrl
-    dev.sriov_num_vfs = n
-    return 0
-
-
-cdef int pci_disable_sriov(Machine *m) noexcept nogil:
-    """pci_disable_sriov."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.sriov
-    if not off or not dev.sriov_num_vfs:
-        return EINVAL_
-    dev.sriov_ctrl &= ~(<int64_t>0x9)
-    io_write(m, off + 8, 2, <uint32_t>dev.sriov_ctrl)
-    io_write(m, off + 0x10, 2, 0)
-    dev.sriov_num_vfs = 0
-    return 0
+cdef void command_set(Machine *m, uint32_t bits) noexcept nogil:
+    """features.command_set: pci_enable_resources' Command read, OR, written only if it changed."""
+    cdef uint32_t cmd = io_read(m, PCI_COMMAND, 2)
+    if (cmd | bits) != cmd:
+        io_write(m, PCI_COMMAND, 2, cmd | bits)
 
 
 cdef int pci_resize_bar(Machine *m, int size) noexcept nogil:

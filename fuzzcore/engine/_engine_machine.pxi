@@ -87,6 +87,9 @@ cdef void initial_state(Machine *m) noexcept nogil:
         # portdrv bound; is_busmaster from the port's Bus Master bit (model/machine.py)
         m.st.port.is_busmaster = (port_read(m, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) != 0
     enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
+    if m.d.fn.caps.sriov:      # sriov_init's iov->ctrl (ARI Capable Hierarchy) and iov->pgsz, as the image holds them
+        dev.sriov_ctrl = raw_read(m.cfg, m.d.fn.caps.sriov + 0x08, 2) & 0x10
+        dev.sriov_pgsz = raw_read(m.cfg, m.d.fn.caps.sriov + 0x20, 4)
     m.st.latest_save_epoch = 0
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
     m.restore_rmw = 0
@@ -210,9 +213,9 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_ENABLE_L1SS:
         return pci_enable_l1ss(m)
     if code == OP_PCI_ENABLE_SRIOV:
-        return pci_enable_sriov(m, a[0])
+        return run_path(m, PATH_ENABLE_SRIOV, a[0] + 1)     # nr_virtfn
     if code == OP_PCI_DISABLE_SRIOV:
-        return pci_disable_sriov(m)
+        return run_path(m, PATH_DISABLE_SRIOV, 0)
     if code == OP_PCI_RESIZE_BAR:
         return pci_resize_bar(m, a[0])
     if code == OP_PCI_BIND_DRIVER:

@@ -109,6 +109,8 @@ cdef enum:
     PATH_IOMMU_ENABLE_PRI
     PATH_ENABLE_TPH
     PATH_DISABLE_TPH
+    PATH_ENABLE_SRIOV
+    PATH_DISABLE_SRIOV
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -217,6 +219,7 @@ cdef enum:
     PRIM_MSI_MASK
     PRIM_MSI_FORGET
     PRIM_KERNEL_SET
+    PRIM_COMMAND_SET
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -312,6 +315,10 @@ cdef enum:
     COND_PROBE
     COND_DEVCAP_FLR
     COND_PARENT_BUS_RESETTABLE
+    COND_SRIOV_CAP
+    COND_SRIOV_INITIAL_BAD
+    COND_SRIOV_NR_INVALID
+    COND_IOV_BARS_ASSIGNED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -327,6 +334,10 @@ cdef enum:
     KF_TPH_REQ_TYPE
     KF_TPH_ENABLED
     KF_TPH_DISABLED
+    KF_SRIOV_VF_ENABLE
+    KF_SRIOV_VF_DISABLE
+    KF_SRIOV_NUM_VFS
+    KF_SRIOV_NUM_VFS_ZERO
     # model/enumeration.py
     ACS_PASSES = -1
     ACS_FAILS = -2
@@ -373,7 +384,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state",
                      "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
                      "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri",
-                     "pcie_enable_tph", "pcie_disable_tph")
+                     "pcie_enable_tph", "pcie_disable_tph", "pci_enable_sriov", "pci_disable_sriov")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -397,7 +408,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vfio_probe_power_state", "driver_vote", "set_io_state",
                           "config_save", "set_state_saved", "user_reset", "msix_map_region",
                           "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
-                          "msi_setup", "msi_mask", "msi_forget", "kernel_set")
+                          "msi_setup", "msi_mask", "msi_forget", "kernel_set",
+                          "command_set")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -418,7 +430,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "pasid_enabled", "eetlp_prefix", "acs_path_rr_uf", "pasid_features_unsupported",
                           "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable",
                           "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled",
-                          "probe", "devcap_flr", "parent_bus_resettable")
+                          "probe", "devcap_flr", "parent_bus_resettable", "sriov_cap", "sriov_initial_bad",
+                          "sriov_nr_invalid", "iov_bars_assigned")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -444,6 +457,7 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     cdef int c = when if when > 0 else -when
     cdef bint v
     cdef uint32_t want
+    cdef int initial
     if c == 0:
         return True
     if c == COND_CONFIG_ALL_ONES:
@@ -636,6 +650,16 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
+    elif c == COND_SRIOV_CAP:
+        v = m.d.fn.caps.sriov != 0
+    elif c == COND_SRIOV_INITIAL_BAD or c == COND_SRIOV_NR_INVALID:
+        initial = <int>io_read(m, m.d.fn.caps.sriov + 0x0C, 2)   # PCI_SRIOV_INITIAL_VF, read now
+        if c == COND_SRIOV_INITIAL_BAD:
+            v = initial > m.d.sriov_total_vfs or (not m.d.sriov_vfm and initial != m.d.sriov_total_vfs)
+        else:
+            v = arg > m.d.sriov_total_vfs or (not m.d.sriov_vfm and arg > initial)
+    elif c == COND_IOV_BARS_ASSIGNED:
+        v = m.d.iov_bars_assigned != 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -724,7 +748,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_CAP_RESTORE:
             cap_restore(m, a)
         elif p == PRIM_CAP_WRITE:
-            cap_write(m, a)
+            cap_write(m, a, arg)
         elif p == PRIM_TPH_RESTORE_ST:
             tph_restore_st(m)
         elif p == PRIM_CAP_WRITE_BACK:
@@ -761,7 +785,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_POWER_UP:
             result = pci_power_up(m)
         elif p == PRIM_FAIL:
-            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else (ENOMEM_ if a == 3 else EBUSY_)))   # enotty, eio, einval, enomem, ebusy
+            result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else (ENOMEM_ if a == 3 else
+                     (EBUSY_ if a == 4 else ENOSYS_))))   # enotty, eio, einval, enomem, ebusy, enosys
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)
@@ -884,6 +909,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             pci_intx_for_msi(m, True)
         elif p == PRIM_KERNEL_SET:
             kernel_set(m, a, arg)
+        elif p == PRIM_COMMAND_SET:
+            command_set(m, <uint32_t>a)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:
@@ -975,6 +1002,14 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
         d.tph_req_type = tph_req_type(m)
     elif field == KF_TPH_ENABLED:
         d.tph_enabled = 1
+    elif field == KF_SRIOV_VF_ENABLE:
+        d.sriov_ctrl |= 0x9                             # PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE
+    elif field == KF_SRIOV_VF_DISABLE:
+        d.sriov_ctrl &= ~(<int64_t>0x9)
+    elif field == KF_SRIOV_NUM_VFS:
+        d.sriov_num_vfs = arg
+    elif field == KF_SRIOV_NUM_VFS_ZERO:
+        d.sriov_num_vfs = 0
     elif field == KF_TPH_DISABLED:
         d.tph_mode = 0
         d.tph_req_type = 0

@@ -177,11 +177,12 @@ cdef enum:
     VAL_PRI_OFF
     VAL_ZERO
     VAL_PRI_RESET
+    VAL_NR_VIRTFN
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[16]
+cdef uint32_t CAP_VALUE_FIELD[17]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
-                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF]
+                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -276,9 +277,11 @@ cdef void cap_restore(Machine *m, int arg) noexcept nogil:
         io_write(m, where, 2, buf_u16(m, b, slot))
 
 
-cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
-    """restore.cap_value: the kernel expression of live state a cap_write writes."""
+cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
+    """restore.cap_value: the kernel expression of live state a cap_write writes (arg: the path's)."""
     cdef KernelDev *d = &m.st.dev
+    if value == VAL_NR_VIRTFN:
+        return <uint32_t>arg
     if value == VAL_PASID_CTRL:
         return 0x1 | <uint32_t>d.pasid_features
     if value == VAL_PRI_REQS_ALLOC:
@@ -308,8 +311,9 @@ cdef uint32_t cap_value(Machine *m, int value) noexcept nogil:
     return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL
 
 
-cdef void cap_write(Machine *m, int arg) noexcept nogil:
-    """restore.cap_write: arg = cap | reg << 4 | dword << 12 | value << 13 | merge << 18."""
+cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:
+    """restore.cap_write: arg = cap | reg << 4 | dword << 12 | value << 13 | merge << 18; path_arg:
+    the path's argument."""
     cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF, value = (arg >> 13) & 0x1F
     cdef int size = 4 if (arg >> 12) & 1 else 2
     cdef bint merge = (arg >> 18) & 1
@@ -317,11 +321,15 @@ cdef void cap_write(Machine *m, int arg) noexcept nogil:
     cdef uint32_t v, field
     if not where:
         return
-    v = cap_value(m, value)
+    v = cap_value(m, value, path_arg)
     field = CAP_VALUE_FIELD[value]
-    if merge:
-        v = (io_read(m, where, size) & ~field) | (v & field)
+    if not merge:
+        io_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
+        return
+    v = (io_read(m, where, size) & ~field) | (v & field)
+    m.restore_rmw = 1                                   # Oracle.note_write: no intent from an all-ones read in a restore
     io_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
+    m.restore_rmw = 0
 
 
 cdef void tph_restore_st(Machine *m) noexcept nogil:

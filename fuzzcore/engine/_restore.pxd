@@ -106,6 +106,9 @@ cdef struct Device:              # the device under test: its Function plus prof
     int acs_check                # pci_acs_enabled(RR | UF): ACS_PASSES, ACS_FAILS or the Control flags to test
     int port_acs_check           # the same for the port above
     int bridge_d3                # a bridge's pdev->bridge_d3 (model/enumeration.bridge_d3)
+    int sriov_total_vfs          # iov->total_VFs (model/enumeration.sriov_total_vfs)
+    int sriov_vfm                # iov->cap & PCI_SRIOV_CAP_VFM
+    int iov_bars_assigned        # model/enumeration.iov_bars_assigned
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
     int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1

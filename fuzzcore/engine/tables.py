@@ -13,7 +13,7 @@ import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
-from ..model.enumeration import acs_rr_uf_check, bridge_d3, eetlp_prefix
+from ..model.enumeration import acs_rr_uf_check, bridge_d3, eetlp_prefix, iov_bars_assigned, sriov_total_vfs, sriov_vfm
 from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
@@ -92,6 +92,9 @@ class DeviceTables:
     acs_check: int = -2                 # model/enumeration.acs_rr_uf_check of the function
     port_acs_check: int = -2            # and of the port above
     bridge_d3: bool = False             # model/enumeration.bridge_d3
+    sriov_total_vfs: int = 0            # model/enumeration.sriov_total_vfs
+    sriov_vfm: bool = False             # model/enumeration.sriov_vfm
+    iov_bars_assigned: bool = False     # model/enumeration.iov_bars_assigned
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -200,7 +203,8 @@ def device_tables(profile) -> DeviceTables:
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
         acs_check=acs_rr_uf_check(profile, caps),
         port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2,
-        bridge_d3=bridge_d3(profile, caps))
+        bridge_d3=bridge_d3(profile, caps), sriov_total_vfs=sriov_total_vfs(profile, caps),
+        sriov_vfm=sriov_vfm(profile, caps), iov_bars_assigned=iov_bars_assigned(profile, caps))
 
 
 # --- the policy --------------------------------------------------------------------------------

@@ -117,3 +117,39 @@ def bridge_d3(profile, caps) -> bool:
     flags = int(profile.config[caps.exp + 2]) | int(profile.config[caps.exp + 3]) << 8
     sltcap = _u32(profile.config, caps.exp + 0x14)
     return not (flags & 0x0100 and sltcap & 0x40)             # PCI_EXP_FLAGS_SLOT, PCI_EXP_SLTCAP_HPC
+
+
+# sriov_init (drivers/pci/iov.c): what the kernel keeps in dev->sriov from the enumeration read
+PCI_SRIOV_CAP, PCI_SRIOV_TOTAL_VF, PCI_SRIOV_BAR = 0x04, 0x0E, 0x24
+PCI_SRIOV_CAP_VFM = 0x1
+
+
+def sriov_total_vfs(profile, caps) -> int:
+    """iov->total_VFs: TotalVFs as enumeration read it (0 without SR-IOV)."""
+    if not caps.sriov:
+        return 0
+    return int(profile.config[caps.sriov + PCI_SRIOV_TOTAL_VF]) | int(profile.config[caps.sriov + PCI_SRIOV_TOTAL_VF + 1]) << 8
+
+
+def sriov_vfm(profile, caps) -> bool:
+    """iov->cap & PCI_SRIOV_CAP_VFM: VF Migration Capable, read at enumeration."""
+    return bool(caps.sriov and _u32(profile.config, caps.sriov + PCI_SRIOV_CAP) & PCI_SRIOV_CAP_VFM)
+
+
+def iov_bars_assigned(profile, caps) -> bool:
+    """sriov_enable's resource count matches iov->nres: every VF BAR the SR-IOV capability
+    implements (a type in its low bits) holds an address (a 64-bit one across both dwords), so the
+    kernel assigned it a resource with a parent. A VF BAR that reads 0 whole is taken as not
+    implemented (no flags at sriov_init)."""
+    if not caps.sriov:
+        return False
+    i = 0
+    while i < 6:
+        reg = caps.sriov + PCI_SRIOV_BAR + 4 * i
+        lo = _u32(profile.config, reg)
+        wide = (lo >> 1) & 3 == 2 and i < 5
+        addr = (lo & ~0xF) | ((_u32(profile.config, reg + 4) << 32) if wide else 0)
+        if lo and not addr:
+            return False
+        i += 2 if wide else 1
+    return True

@@ -1,7 +1,8 @@
 """Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
 probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the kernel's live flag and the hardware
-enable bit, as the upstream function does. (TPH, ATS, PASID and PRI are policy paths:
-[path.pcie_enable_tph], [path.pci_enable_ats] and the rest, fuzzcore/model/paths.py.)"""
+enable bit, as the upstream function does. (TPH, ATS, PASID, PRI and SR-IOV are policy paths:
+[path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov] and the rest,
+fuzzcore/model/paths.py.)"""
 
 from __future__ import annotations
 
@@ -64,38 +65,12 @@ def pci_enable_l1ss(m) -> int:
     return 0
 
 
-def pci_enable_sriov(m, num_vfs: int) -> int:
-    """sriov_enable: ARI Hierarchy (if the port forwards ARI), page size, NumVFs, then VF Enable
-    and VF MSE; the live dev->sriov records it."""
-    dev, off = m.state.dev, m.caps.sriov
-    if not off or dev.sriov_num_vfs:
-        return -22
-    if not m.state.hw.accessible:
-        # sriov_enable reads InitialVFs first (drivers/pci/iov.c): all-ones from a function that
-        # does not answer exceeds iov->total_VFs -> -EIO, nothing written. (On a function that
-        # answers, InitialVFs == TotalVFs on every built-in device, so the check passes.)
-        return -5
-    total = m.io.read(off + 0x0E, 2)
-    n = min(num_vfs + 1, total) if total else num_vfs + 1
-    ctrl = 0x10 if m.caps.ari else 0
-    m.io.write(off + 8, 2, ctrl)
-    m.io.write(off + 0x20, 4, dev.sriov_pgsz)
-    m.io.write(off + 0x10, 2, n)
-    ctrl |= 0x1 | 0x8
-    m.io.write(off + 8, 2, ctrl)
-    dev.sriov_ctrl, dev.sriov_num_vfs = ctrl, n
-    return 0
-
-
-def pci_disable_sriov(m) -> int:
-    dev, off = m.state.dev, m.caps.sriov
-    if not off or not dev.sriov_num_vfs:
-        return -22
-    dev.sriov_ctrl &= ~0x9
-    m.io.write(off + 8, 2, dev.sriov_ctrl)
-    m.io.write(off + 0x10, 2, 0)
-    dev.sriov_num_vfs = 0
-    return 0
+def command_set(m, bits: int) -> None:
+    """pci_enable_resources' Command update: read, OR in the decode bits, written only if it
+    changed (paths primitive command_set)."""
+    cmd = m.io.read(PCI_COMMAND, 2)
+    if cmd | bits != cmd:
+        m.io.write(PCI_COMMAND, 2, cmd | bits)
 
 
 def pci_resize_bar(m, size: int) -> int:

@@ -138,11 +138,14 @@ class Model:
             pdev.is_busmaster = bool(phw.read(0x04, 2) & 0x4)
             port = PortState(phw, pdev, pp.name)
         enumerate_function(hw, self.caps, dev)
+        if self.caps.sriov:     # sriov_init wrote iov->ctrl (ARI Capable Hierarchy) and iov->pgsz: the dump holds them
+            dev.sriov_ctrl = hw.read(self.caps.sriov + 0x08, 2) & 0x10
+            dev.sriov_pgsz = hw.read(self.caps.sriov + 0x20, 4)
         self.state = ModelState(hw, dev, VfioState(), port)
         self.sleep = power.SystemSleep()             # no system sleep in progress
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
-        self.restore_rmw = False    # inside a restore step's read-modify-write (Oracle.note_write)
+        self.restore_rmw = False    # inside a capability register's read-modify-write (Oracle.note_write)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         self.reset_probe = reset.probe_reset_methods(self)   # dev->reset_methods (pci_init_reset_methods)
@@ -460,8 +463,8 @@ OPS = {
     "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
     "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
     "pci_enable_l1ss": lambda m: features.pci_enable_l1ss(m),
-    "pci_enable_sriov": lambda m, num_vfs: features.pci_enable_sriov(m, num_vfs),
-    "pci_disable_sriov": lambda m: features.pci_disable_sriov(m),
+    "pci_enable_sriov": lambda m, num_vfs: run_path(m, "pci_enable_sriov", num_vfs + 1),
+    "pci_disable_sriov": lambda m: run_path(m, "pci_disable_sriov"),
     "pci_resize_bar": lambda m, size: features.pci_resize_bar(m, size),
     "pci_bind_driver": _bind,
     "vfio_open": lambda m: vfio.vfio_open(m),

@@ -103,9 +103,9 @@ class Oracle:
         m = self.m
         byte_map = m.written_map[port]
         kernel = not m.user_access
-        if m.restore_rmw and port == 0 and not m.state.hw.accessible:
-            return      # a restore step's write computed from an all-ones read means nothing
         restoring = m.step.startswith("pci_restore_state")
+        if m.restore_rmw and restoring and port == 0 and not m.state.hw.accessible:
+            return      # a restore step's write computed from an all-ones read means nothing
         all_ones = kernel and _intent.is_error_echo(width, value)
         lost = kernel and not restoring and _intent.echo_bits(width, value, port == 0 and not m.state.hw.accessible)
         for i in range(width):

@@ -16,7 +16,7 @@ from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5, "no_aer_driver": 6}
-ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16}
+ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 
@@ -291,6 +291,19 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         multifunction = bool(m.profile.config[0x0E] & 0x80)
         value = (m.state.port is not None and m.profile.header_type != 1 and not multifunction
                  and not m.profile.virtfn)
+    elif name == "sriov_cap":
+        value = bool(m.caps.sriov)
+    elif name in ("sriov_initial_bad", "sriov_nr_invalid"):
+        from .enumeration import sriov_total_vfs, sriov_vfm
+        total, vfm = sriov_total_vfs(m.profile, m.caps), sriov_vfm(m.profile, m.caps)
+        initial = m.io.read(m.caps.sriov + 0x0C, 2)                  # PCI_SRIOV_INITIAL_VF, read now
+        if name == "sriov_initial_bad":
+            value = initial > total or (not vfm and initial != total)
+        else:
+            value = arg > total or (not vfm and arg > initial)
+    elif name == "iov_bars_assigned":
+        from .enumeration import iov_bars_assigned
+        value = iov_bars_assigned(m.profile, m.caps)
     elif name == "pri_stopped":
         value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
     else:
@@ -351,6 +364,14 @@ def kernel_set(m, field: str, arg) -> None:
         d.tph_enabled = True
     elif field == "tph_disabled":
         d.tph_mode, d.tph_req_type, d.tph_enabled = 0, 0, False
+    elif field == "sriov_vf_enable":
+        d.sriov_ctrl |= 0x9                                        # PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE
+    elif field == "sriov_vf_disable":
+        d.sriov_ctrl &= ~0x9
+    elif field == "sriov_num_vfs":
+        d.sriov_num_vfs = arg
+    elif field == "sriov_num_vfs_zero":
+        d.sriov_num_vfs = 0
     else:
         raise ValueError(f"unknown kernel field {field!r}")
 
@@ -442,7 +463,7 @@ def _run(m, name: str, arg) -> int:
             cap_restore(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))
         elif do == "cap_write":
             from .restore import cap_write
-            cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"))
+            cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"), arg)
         elif do == "cap_write_back":
             from .restore import cap_write_back
             cap_write_back(m, st.param("cap"), st.param("reg"), st.param("width"))
@@ -584,6 +605,9 @@ def _run(m, name: str, arg) -> int:
             m.state.dev.msi_enabled = False
         elif do == "kernel_set":
             kernel_set(m, st.param("field"), arg)
+        elif do == "command_set":
+            from .features import command_set
+            command_set(m, sum(COMMAND_BITS[bit] for bit in st.param("value")))
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

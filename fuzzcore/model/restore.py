@@ -206,9 +206,11 @@ def cap_restore(m, cap: str, reg: int, width: str, slot: int) -> None:
     m.io.write(where, size, buf.u16(slot) if size == 2 else buf.u32(slot))
 
 
-def cap_value(m, value: str) -> int:
-    """paths.CAP_VALUES: the kernel expression of live state a cap_write writes."""
+def cap_value(m, value: str, arg=None) -> int:
+    """paths.CAP_VALUES: the kernel expression of live state a cap_write writes (`arg`: the path's)."""
     d = m.state.dev
+    if value == "nr_virtfn":
+        return arg
     if value == "pasid_ctrl":
         return 0x1 | d.pasid_features
     if value == "pri_reqs_alloc":
@@ -238,18 +240,25 @@ def cap_value(m, value: str) -> int:
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
-def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool) -> None:
+def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None) -> None:
     """pci_write_config_word/dword(dev, cap + reg, value); merge: the register read first and only
-    the value's field replaced."""
+    the value's field replaced. A merge write inside a restore, from an all-ones read, states no
+    intent (Oracle.note_write: restore_rmw)."""
     from ..policy.paths import CAP_VALUE_FIELDS
     where = _cap_register(m, cap, reg)
     if not where:
         return
     size = 2 if width == "word" else 4
-    v, field = cap_value(m, value), CAP_VALUE_FIELDS[value]
-    if merge:
-        v = (m.io.read(where, size) & ~field) | (v & field)
-    m.io.write(where, size, v & ((1 << 8 * size) - 1))
+    v, field = cap_value(m, value, arg), CAP_VALUE_FIELDS[value]
+    if not merge:
+        m.io.write(where, size, v & ((1 << 8 * size) - 1))
+        return
+    v = (m.io.read(where, size) & ~field) | (v & field)
+    m.restore_rmw = True
+    try:
+        m.io.write(where, size, v & ((1 << 8 * size) - 1))
+    finally:
+        m.restore_rmw = False
 
 
 def tph_restore_st(m) -> None:

@@ -330,6 +330,13 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pcie_disable_tph", "pcie_disable_tph (drivers/pci/tph.c)", "", "§3.1",
             "the op pci_disable_tph and a driver's teardown: nothing unless enabled; TPH Control written 0, the "
             "mode, requester type and tph_enabled cleared (the save buffer is kept)"),
+    PathDef("pci_enable_sriov", "pci_enable_sriov -> sriov_enable (drivers/pci/iov.c)", "", "§3.7",
+            "the op pci_enable_sriov (the argument: nr_virtfn, the op's num_vfs + 1): the PF and count checks, "
+            "NumVFs, VF Enable and VF MSE in iov->ctrl written to SR-IOV Control, iov->num_VFs (ARI Capable "
+            "Hierarchy and the page size are sriov_init's, at enumeration)"),
+    PathDef("pci_disable_sriov", "pci_disable_sriov -> sriov_disable (drivers/pci/iov.c)", "", "§3.7",
+            "the op pci_disable_sriov: nothing unless VFs are enabled; VF Enable and VF MSE cleared in iov->ctrl "
+            "and written, iov->num_VFs 0, NumVFs 0 (pci_iov_set_numvfs(dev, 0))"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -449,6 +456,10 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
                      "read now (the model's port; none: 0)"),
     ("tph_enabled", "pdev->tph_enabled = 1"),
     ("tph_disabled", "pdev->tph_mode = 0; pdev->tph_req_type = 0; pdev->tph_enabled = 0"),
+    ("sriov_vf_enable", "iov->ctrl |= PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE"),
+    ("sriov_vf_disable", "iov->ctrl &= ~(PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE)"),
+    ("sriov_num_vfs", "iov->num_VFs = nr_virtfn (the path's argument)"),
+    ("sriov_num_vfs_zero", "iov->num_VFs = 0"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -470,6 +481,7 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("pri_off", "control & ~PCI_PRI_CTRL_ENABLE (with merge: the Control read, Enable cleared)", 0x1),
     ("zero", "0", 0xFFFFFFFF),
     ("pri_reset", "PCI_PRI_CTRL_RESET (pci_reset_pri)", 0xFFFF),
+    ("nr_virtfn", "nr_virtfn, the path's argument (pci_iov_set_numvfs(dev, nr_virtfn) in sriov_enable)", 0xFFFF),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
@@ -542,7 +554,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                                        ("eio", "-EIO (-5)"),
                                                                        ("einval", "-EINVAL (-22)"),
                                                                        ("enomem", "-ENOMEM (-12)"),
-                                                                       ("ebusy", "-EBUSY (-16)"))),),
+                                                                       ("ebusy", "-EBUSY (-16)"),
+                                                                       ("enosys", "-ENOSYS (-38)"))),),
                  "end the path with this result (with `when`: an early error return)"),
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
@@ -864,6 +877,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  (ParamDef("field", "enum", KERNEL_FIELDS, bits=5),),
                  "one field of the kernel's state set as the enable and disable functions do; nothing is written to "
                  "the function (a read the assignment needs goes through the modelled access path)"),
+    PrimitiveDef("command_set", "pci_enable_resources: pci_read_config_word(PCI_COMMAND), cmd |= value, written "
+                                "if it changed",
+                 (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
+                 "set these Command bits in a read-modify-write, written only if they were not all set"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1004,6 +1021,14 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                               "and pci_parent_bus_reset's checks pass: a port above (not a root bus), the function no "
                               "bridge (no subordinate), alone on its bus (no other functions: not multi-function, not a "
                               "VF beside its PF)"),
+    ("sriov_cap", "dev->is_physfn: enumeration found an SR-IOV capability (sriov_init)"),
+    ("sriov_initial_bad", "InitialVFs, read now, exceeds iov->total_VFs (TotalVFs read at enumeration), or differs "
+                          "from it without VF Migration Capable (iov->cap): sriov_enable's -EIO"),
+    ("sriov_nr_invalid", "nr_virtfn (the path's argument) exceeds iov->total_VFs, or without VF Migration Capable "
+                         "exceeds InitialVFs (read now): sriov_enable's -EINVAL"),
+    ("iov_bars_assigned", "every VF BAR the SR-IOV capability describes holds an address the kernel assigned at "
+                          "enumeration (the image's VF BARs are non-zero): pci_enable_resources' IOV resources "
+                          "have a parent"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
