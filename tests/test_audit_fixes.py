@@ -122,3 +122,21 @@ def test_a_rebar_restore_of_a_silent_function_sets_no_intent(both):
     m = model(device="fiji")
     run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_restore_state()\nhw_accessible()")
     assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch" and "ReBAR" in v.register]
+
+
+def test_a_merge_cap_write_in_a_restore_of_a_silent_function_sets_no_intent(both, tmp_path):
+    """The rule above lives in the cap_write primitive, not in one step: any `merge = true` write
+    inside pci_restore_state computed from an all-ones read means nothing. An overlay step that
+    read-modify-writes DEVCTL's bit 0 (ptm_enable, 0) after the PCIe restore writes 0xfffe to a
+    silent I350; once it answers again DEVCTL holds the snapshot's value and no intent_mismatch is
+    reported."""
+    spec = tmp_path / "poke.toml"
+    spec.write_text('[overlay]\nname = "poke"\ndescription = "a merge write in the PCIe restore"\n'
+                    'commit = ""\nreference = ""\n'
+                    '[path.pci_restore_pcie_state]\ninsert = [{ step = "poke", after = "registers" }]\n'
+                    '[path.pci_restore_pcie_state.step]\n'
+                    'poke = { do = "cap_write", cap = "pcie", reg = 0x08, width = "word", value = "ptm_enable", '
+                    'merge = true }\n')
+    m = model(f"linux-7.1+{spec}", device="i350")
+    run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_restore_state()\nhw_accessible()")
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
