@@ -140,3 +140,22 @@ def test_a_merge_cap_write_in_a_restore_of_a_silent_function_sets_no_intent(both
     m = model(f"linux-7.1+{spec}", device="i350")
     run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_restore_state()\nhw_accessible()")
     assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+
+
+def test_binding_no_driver_to_an_unbound_device_changes_nothing(both):
+    """pci_bind_driver(none) on a device no driver holds is a no-op in the kernel (__device_attach:
+    pm_request_idle only; power/control changes only by pm_runtime_allow/forbid): the runtime-PM
+    setting the user chose survives it, so a later sysfs reset's pm_runtime_put suspends the
+    device again exactly as without that bind (audit F: a plx-8532 finding reported at
+    pci_reset_function only because the no-op bind cleared runtime_auto)."""
+    tail = "hw_link_down()\npci_reset_function(method=auto)"
+    head = "hw_inaccessible()\npm_system_sleep(transition=hibernate_restore, power=lost)\npci_bind_driver(driver=none)\n"
+    found = []
+    for extra in ("", "pci_bind_driver(driver=none)\n"):
+        m = model("linux-7.1+linux-6.12", device="plx-8532")
+        run(m, head + "pci_pm_runtime_suspend()\n" + extra + tail)
+        found.append(sorted(v.bucket for v in m.oracle.violations))
+    assert found[0] == found[1]
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=none)\npci_pm_runtime_suspend()\npci_bind_driver(driver=none)")
+    assert m.state.dev.rpm_auto and m.state.dev.driver == "none"

@@ -122,6 +122,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     cdef KernelDev *dev = &m.st.dev
     cdef int prev
     cdef bint unbound_suspended = dev.driver == DRV_NONE and dev.rpm_suspended
+    if driver == DRV_NONE and dev.driver == DRV_NONE:
+        return 0                # machine._bind: nothing to unbind, nothing to probe
     if dev.rpm_suspended and (dev.driver != DRV_NONE or driver != DRV_NONE):
         # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
         # (a driver to probe); an unbound device no driver matches stays suspended (__device_attach

@@ -398,6 +398,10 @@ def _bind(m, driver: str) -> int:
     refuses a PF whose VFs are enabled (-EBUSY) and a bridge (-EINVAL): the device is left with no
     driver."""
     st = m.state
+    if driver == "none" and st.dev.driver == "none":
+        # nothing to unbind and no driver to probe: __device_attach's pm_request_idle only;
+        # power/control (rpm_auto) changes only by pm_runtime_allow/forbid
+        return 0
     unbound_suspended = st.dev.driver == "none" and st.dev.rpm_suspended
     if st.dev.rpm_suspended and (st.dev.driver != "none" or driver != "none"):
         # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
