@@ -38,6 +38,7 @@ def model_view(m) -> dict:
         port = {"config": st.port.hw.config.tobytes(), "ptm_enable_cnt": st.port.dev.ptm_enable_cnt,
                 "ltr_path": bool(st.port.dev.ltr_path), "current_state": st.port.dev.current_state,
                 "is_busmaster": bool(st.port.dev.is_busmaster),
+                "aspm_enabled": st.port.dev.aspm_enabled, "clkpm_enabled": bool(st.port.dev.clkpm_enabled),
                 "l1ss": (pb.u32(0) | (pb.u32(1) << 32), pb.epoch) if pb is not None else None}
     return {
         "config": st.hw.config.tobytes(), "msix_table": st.hw.msix_table.tobytes(),
@@ -145,11 +146,14 @@ class ModelFacade:
     unchanged. The state objects are read-only snapshots taken when `.state` is read."""
 
     def __init__(self, profile, policy):
+        from ..device.builtin import resolve_device
         from ..model.caps import cap_offsets
         self.engine = Engine(profile, policy)
         self.profile = self.engine.profile
         self.policy = self.engine.policy
         self.caps = cap_offsets(self.profile)
+        up = self.profile.upstream_port
+        self.port_caps = cap_offsets(resolve_device(up)) if up else None
         self.engine.start()
 
     def start(self, trace: bool = False) -> None:
@@ -208,6 +212,7 @@ class ModelFacade:
         port = None
         if v.get("port") is not None:    # the upstream port's config space (read-only, as `.state.port.hw.read`)
             pc = np.frombuffer(v["port"]["config"], dtype=np.uint8)
-            port = _NS(hw=_Hw(config=pc, accessible=True, powered=True, msix_table=np.zeros(0, dtype=np.uint8)))
+            port = _NS(hw=_Hw(config=pc, accessible=True, powered=True, msix_table=np.zeros(0, dtype=np.uint8)),
+                       dev=_NS(**{k: x for k, x in v["port"].items() if k not in ("config", "l1ss")}))
         return _NS(hw=hw, dev=dev, vfio=vfio, port=port,
                    needs_restore_after_reset=v["needs_restore_after_reset"])

@@ -311,6 +311,8 @@ cdef class Engine:
         d.eetlp_prefix, d.acs_check, d.port_acs_check = dt.eetlp_prefix, dt.acs_check, dt.port_acs_check
         d.bridge_d3 = dt.bridge_d3
         d.sriov_total_vfs, d.sriov_vfm, d.iov_bars_assigned = dt.sriov_total_vfs, dt.sriov_vfm, dt.iov_bars_assigned
+        d.aspm_link = 1 if dt.aspm else 0
+        d.aspm_capable, d.aspm_enabled0, d.clkpm_capable, d.clkpm_enabled0 = dt.aspm if dt.aspm else (0, 0, 0, 0)
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r
@@ -845,6 +847,7 @@ cdef class Engine:
             port = {"config": bytes(arena[CFG_ALLOC:CFG_ALLOC + CFG_SIZE]),
                     "ptm_enable_cnt": pd.ptm_enable_cnt, "ltr_path": bool(pd.ltr_path),
                     "current_state": pd.current_state, "is_busmaster": bool(pd.is_busmaster),
+                    "aspm_enabled": pd.aspm_enabled, "clkpm_enabled": bool(pd.clkpm_enabled),
                     "l1ss": ((pd.l1ss[0] | (<uint64_t>pd.l1ss[1] << 32)), pd.l1ss_epoch) if d.port_buf_l1ss else None}
         return {
             "config": bytes(arena[:CFG_SIZE]),

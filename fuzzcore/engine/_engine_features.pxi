@@ -1,6 +1,6 @@
-# Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
-# probe.c, pcie/aspm.c) and BAR re-assignment; mirrors fuzzcore/model/features.py. Each sets the
-# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI, SR-IOV: policy paths.)
+# Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, rebar.c, probe.c)
+# and BAR re-assignment; mirrors fuzzcore/model/features.py. Each sets the
+# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI, SR-IOV, ASPM: policy paths.)
 
 cdef int pci_enable_ptm(Machine *m) noexcept nogil:
     """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
@@ -46,20 +46,6 @@ cdef void pci_resume_ptm(Machine *m) noexcept nogil:
     m.st.dev.ptm_suspended = 0
     if ptm and m.st.dev.ptm_enable_cnt:
         io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
-
-
-cdef int pci_enable_l1ss(Machine *m) noexcept nogil:
-    """pci_configure_aspm_l1ss + enabling ASPM L1.2: thresholds (CTL2, CTL1) on both ends,
-    then the L1.2 enables, parent first."""
-    cdef int l1ss = m.d.fn.caps.l1ss
-    cdef int pl1ss = m.d.port.caps.l1ss if m.d.has_port else 0
-    if not l1ss or not pl1ss:
-        return EINVAL_
-    port_write(m, pl1ss + 0x0C, 4, 0x28)
-    io_write(m, l1ss + 0x0C, 4, 0x28)
-    port_write(m, pl1ss + 0x08, 4, 0x40A03200 | 0x5)
-    io_write(m, l1ss + 0x08, 4, 0x40A03200 | 0x5)
-    return 0
 
 
 cdef void command_set(Machine *m, uint32_t bits) noexcept nogil:

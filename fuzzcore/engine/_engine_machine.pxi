@@ -86,6 +86,8 @@ cdef void initial_state(Machine *m) noexcept nogil:
                            &m.st.port.ltr_path)
         # portdrv bound; is_busmaster from the port's Bus Master bit (model/machine.py)
         m.st.port.is_busmaster = (port_read(m, PCI_COMMAND, 2) & PCI_COMMAND_MASTER) != 0
+        m.st.port.aspm_enabled = m.d.aspm_enabled0      # model/machine.py: the link as enumeration left it
+        m.st.port.clkpm_enabled = m.d.clkpm_enabled0
     enumerate_function(m.cfg, m.d.fn.wmask, m.d.fn.w1cmask, &m.d.fn.caps, True, &dev.ltr_path)
     if m.d.fn.caps.sriov:      # sriov_init's iov->ctrl (ARI Capable Hierarchy) and iov->pgsz, as the image holds them
         dev.sriov_ctrl = raw_read(m.cfg, m.d.fn.caps.sriov + 0x08, 2) & 0x10
@@ -93,6 +95,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.st.latest_save_epoch = 0
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
     m.restore_rmw = 0
+    m.aspm_target = 0
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
     dev.current_state = D0
     if m.pol.enumeration_save:
@@ -213,7 +216,7 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_DISABLE_PTM:
         return pci_disable_ptm(m)
     if code == OP_PCI_ENABLE_L1SS:
-        return pci_enable_l1ss(m)
+        return run_path(m, PATH_ASPM_SET_POLICY, 0)
     if code == OP_PCI_ENABLE_SRIOV:
         return run_path(m, PATH_ENABLE_SRIOV, a[0] + 1)     # nr_virtfn
     if code == OP_PCI_DISABLE_SRIOV:

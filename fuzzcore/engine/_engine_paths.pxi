@@ -111,6 +111,10 @@ cdef enum:
     PATH_DISABLE_TPH
     PATH_ENABLE_SRIOV
     PATH_DISABLE_SRIOV
+    PATH_ASPM_SET_POLICY
+    PATH_CONFIG_ASPM_LINK
+    PATH_CONFIG_ASPM_L1SS
+    PATH_SET_CLKPM
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -319,6 +323,10 @@ cdef enum:
     COND_SRIOV_INITIAL_BAD
     COND_SRIOV_NR_INVALID
     COND_IOV_BARS_ASSIGNED
+    COND_ASPM_LINK
+    COND_ASPM_UNCHANGED
+    COND_ASPM_L1SS_CAPABLE
+    COND_CLKPM_ENABLE
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -338,6 +346,14 @@ cdef enum:
     KF_SRIOV_VF_DISABLE
     KF_SRIOV_NUM_VFS
     KF_SRIOV_NUM_VFS_ZERO
+    KF_ASPM_TARGET
+    KF_ASPM_ENABLED
+    KF_CLKPM_ENABLED
+    # PCIE_LINK_STATE_* (model/enumeration.py)
+    LINK_L1 = 0x04
+    LINK_L1SS = 0x78
+    LINK_PCIPM = 0x60
+    LINK_ASPM_ALL = 0x7F
     # model/enumeration.py
     ACS_PASSES = -1
     ACS_FAILS = -2
@@ -384,7 +400,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "msi_capability_init", "pci_msi_shutdown", "pci_save_aspm_l1ss_state",
                      "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
                      "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri",
-                     "pcie_enable_tph", "pcie_disable_tph", "pci_enable_sriov", "pci_disable_sriov")
+                     "pcie_enable_tph", "pcie_disable_tph", "pci_enable_sriov", "pci_disable_sriov",
+                     "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -431,7 +448,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "pri_cap", "pri_enabled", "pri_stopped", "portdrv", "need_resume", "power_manageable",
                           "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled",
                           "probe", "devcap_flr", "parent_bus_resettable", "sriov_cap", "sriov_initial_bad",
-                          "sriov_nr_invalid", "iov_bars_assigned")
+                          "sriov_nr_invalid", "iov_bars_assigned", "aspm_link", "aspm_unchanged",
+                          "aspm_l1ss_capable", "clkpm_enable")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -660,6 +678,14 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
             v = arg > m.d.sriov_total_vfs or (not m.d.sriov_vfm and arg > initial)
     elif c == COND_IOV_BARS_ASSIGNED:
         v = m.d.iov_bars_assigned != 0
+    elif c == COND_ASPM_LINK:
+        v = m.d.aspm_link != 0
+    elif c == COND_ASPM_UNCHANGED:
+        v = m.st.port.aspm_enabled == m.aspm_target
+    elif c == COND_ASPM_L1SS_CAPABLE:
+        v = m.d.aspm_link != 0 and (m.d.aspm_capable & LINK_L1SS) != 0
+    elif c == COND_CLKPM_ENABLE:
+        v = m.d.aspm_link != 0 and m.d.clkpm_capable != 0 and not m.st.port.clkpm_enabled
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -978,6 +1004,17 @@ cdef int tph_req_type(Machine *m) noexcept nogil:
     return req
 
 
+cdef int aspm_target(Machine *m) noexcept nogil:
+    """paths.aspm_target: pcie_config_aspm_link's state for the powersupersave policy."""
+    cdef int enabled = <int>m.st.port.aspm_enabled
+    cdef int state = LINK_ASPM_ALL & m.d.aspm_capable
+    if not state & LINK_L1:
+        state &= ~LINK_L1SS
+    if m.st.port.current_state != D0 or m.st.dev.current_state != D0:
+        state = (state & ~LINK_PCIPM) | (enabled & LINK_PCIPM)
+    return state
+
+
 cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
     """paths.kernel_set: one assignment of paths.KERNEL_FIELDS."""
     cdef KernelDev *d = &m.st.dev
@@ -1010,6 +1047,12 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
         d.sriov_num_vfs = arg
     elif field == KF_SRIOV_NUM_VFS_ZERO:
         d.sriov_num_vfs = 0
+    elif field == KF_ASPM_TARGET:
+        m.aspm_target = aspm_target(m)
+    elif field == KF_ASPM_ENABLED:
+        m.st.port.aspm_enabled = m.aspm_target
+    elif field == KF_CLKPM_ENABLED:
+        m.st.port.clkpm_enabled = 1
     elif field == KF_TPH_DISABLED:
         d.tph_mode = 0
         d.tph_req_type = 0

@@ -178,11 +178,17 @@ cdef enum:
     VAL_ZERO
     VAL_PRI_RESET
     VAL_NR_VIRTFN
+    VAL_ASPM_OFF
+    VAL_ASPM_UPSTREAM
+    VAL_ASPM_DOWNSTREAM
+    VAL_L1SS_OFF
+    VAL_L1SS_ENABLES
+    VAL_CLKREQ_ON
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[17]
+cdef uint32_t CAP_VALUE_FIELD[23]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
-                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF]
+                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -192,7 +198,11 @@ cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
 
 cdef int cap_base(Machine *m, int cap) noexcept nogil:
     """restore.CAP_TABLE: the offset the kernel caches for the capability (0: absent)."""
-    cdef CapOffsets *c = &m.d.fn.caps
+    return cap_base_in(&m.d.fn.caps, cap)
+
+
+cdef int cap_base_in(CapOffsets *c, int cap) noexcept nogil:
+    """cap_base for a function's capability offsets (the device's or the port's)."""
     if cap == CAP_PCIE:
         return c.exp
     if cap == CAP_PCIX:
@@ -280,8 +290,19 @@ cdef void cap_restore(Machine *m, int arg) noexcept nogil:
 cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
     """restore.cap_value: the kernel expression of live state a cap_write writes (arg: the path's)."""
     cdef KernelDev *d = &m.st.dev
+    cdef int t
     if value == VAL_NR_VIRTFN:
         return <uint32_t>arg
+    if value == VAL_ASPM_UPSTREAM or value == VAL_ASPM_DOWNSTREAM:     # pcie_config_aspm_link's upstream / dwstream
+        t = m.aspm_target
+        return (0x1 if t & (0x2 if value == VAL_ASPM_UPSTREAM else 0x1) else 0) | (0x2 if t & 0x4 else 0)
+    if value == VAL_L1SS_ENABLES:                       # pcie_config_aspm_l1ss's val
+        t = m.aspm_target
+        return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
+    if value == VAL_CLKREQ_ON:
+        return 0x100                                    # PCI_EXP_LNKCTL_CLKREQ_EN
+    if value == VAL_ASPM_OFF or value == VAL_L1SS_OFF:
+        return 0
     if value == VAL_PASID_CTRL:
         return 0x1 | <uint32_t>d.pasid_features
     if value == VAL_PRI_REQS_ALLOC:
@@ -312,19 +333,33 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
 
 
 cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:
-    """restore.cap_write: arg = cap | reg << 4 | dword << 12 | value << 13 | merge << 18; path_arg:
-    the path's argument."""
+    """restore.cap_write: arg = cap | reg << 4 | dword << 12 | value << 13 | merge << 18 | port << 19;
+    path_arg: the path's argument."""
     cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF, value = (arg >> 13) & 0x1F
     cdef int size = 4 if (arg >> 12) & 1 else 2
     cdef bint merge = (arg >> 18) & 1
-    cdef int where = cap_register(m, cap, reg)
+    cdef bint port = (arg >> 19) & 1
+    cdef int where, base
     cdef uint32_t v, field
+    if port:                                            # the port's capability (every PCIe register implemented)
+        base = cap_base_in(&m.d.port.caps, cap) if m.d.has_port else 0
+        where = base + reg if base else 0
+    else:
+        where = cap_register(m, cap, reg)
     if not where:
         return
     v = cap_value(m, value, path_arg)
     field = CAP_VALUE_FIELD[value]
     if not merge:
-        io_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
+        v &= 0xFFFF if size == 2 else 0xFFFFFFFFU
+        if port:
+            port_write(m, where, size, v)
+        else:
+            io_write(m, where, size, v)
+        return
+    if port:
+        v = (port_read(m, where, size) & ~field) | (v & field)
+        port_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
         return
     v = (io_read(m, where, size) & ~field) | (v & field)
     m.restore_rmw = 1                                   # Oracle.note_write: no intent from an all-ones read in a restore

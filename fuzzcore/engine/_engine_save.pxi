@@ -93,7 +93,7 @@ cdef void cap_save(Machine *m, int arg) noexcept nogil:
     if cap == CAP_PORT_L1SS:            # save._port_l1ss_save: the port's register into the port's buffer
         if m.d.has_port and m.d.port.caps.l1ss and m.d.port_buf_l1ss:
             m.st.port.l1ss[slot] = port_read(m, m.d.port.caps.l1ss + reg, 4)
-            m.st.port.l1ss_epoch = m.st.dev.save_count
+            m.st.port.l1ss_epoch = cap_save_epoch(m)
         return
     if not base or b < 0:
         return
@@ -102,7 +102,12 @@ cdef void cap_save(Machine *m, int arg) noexcept nogil:
         buf_set_u16(m, b, slot, v)
     else:
         buf_set_u32(m, b, slot, v)
-    m.st.dev.buf_epoch[b] = m.st.dev.save_count
+    m.st.dev.buf_epoch[b] = cap_save_epoch(m)
+
+
+cdef inline int64_t cap_save_epoch(Machine *m) noexcept nogil:
+    """save._cap_save_epoch: inside pci_save_state that save's; outside, the snapshot's own."""
+    return m.st.dev.save_count if STEP_SAVE_BASE <= m.step < STEP_RESET_BASE else m.st.dev.config_epoch
 
 
 cdef void save_l1ss(Machine *m) noexcept nogil:

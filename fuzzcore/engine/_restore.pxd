@@ -109,6 +109,11 @@ cdef struct Device:              # the device under test: its Function plus prof
     int sriov_total_vfs          # iov->total_VFs (model/enumeration.sriov_total_vfs)
     int sriov_vfm                # iov->cap & PCI_SRIOV_CAP_VFM
     int iov_bars_assigned        # model/enumeration.iov_bars_assigned
+    int aspm_link                # model/enumeration.aspm_link is not None
+    int aspm_capable             # link->aspm_capable (PCIE_LINK_STATE_*)
+    int aspm_enabled0            # link->aspm_enabled after enumeration
+    int clkpm_capable            # link->clkpm_capable
+    int clkpm_enabled0           # link->clkpm_enabled after enumeration
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
     int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1
@@ -246,6 +251,8 @@ cdef struct PortDev:             # the upstream port's struct pci_dev fields the
     int64_t l1ss_epoch
     uint32_t l1ss[2]             # its L1SS save buffer (CTL1, CTL2)
     int64_t is_busmaster         # pci_enable_bridge / portdrv's pci_set_master
+    int64_t aspm_enabled         # its link's link->aspm_enabled
+    int64_t clkpm_enabled        # its link's link->clkpm_enabled
 
 cdef struct State:
     KernelDev dev
@@ -292,6 +299,7 @@ cdef struct Machine:
     int refused_now              # the running op refused itself before changing anything
     int reset_probe              # dev->reset_methods: bit METHOD_* set when its probe returned 0
     int restore_rmw              # inside a restore step that writes back what it read (Oracle.note_write)
+    int aspm_target              # pcie_config_aspm_link's state (kernel_set aspm_target)
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
-from ..model.enumeration import acs_rr_uf_check, bridge_d3, eetlp_prefix, iov_bars_assigned, sriov_total_vfs, sriov_vfm
+from ..model.enumeration import (acs_rr_uf_check, aspm_link, bridge_d3, eetlp_prefix, iov_bars_assigned,
+                                  sriov_total_vfs, sriov_vfm)
 from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
@@ -95,6 +96,8 @@ class DeviceTables:
     sriov_total_vfs: int = 0            # model/enumeration.sriov_total_vfs
     sriov_vfm: bool = False             # model/enumeration.sriov_vfm
     iov_bars_assigned: bool = False     # model/enumeration.iov_bars_assigned
+    aspm: tuple = ()                    # model/enumeration.aspm_link: (capable, enabled, clkpm_capable,
+                                        # clkpm_enabled), () without a link
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -204,7 +207,13 @@ def device_tables(profile) -> DeviceTables:
         acs_check=acs_rr_uf_check(profile, caps),
         port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2,
         bridge_d3=bridge_d3(profile, caps), sriov_total_vfs=sriov_total_vfs(profile, caps),
-        sriov_vfm=sriov_vfm(profile, caps), iov_bars_assigned=iov_bars_assigned(profile, caps))
+        sriov_vfm=sriov_vfm(profile, caps), iov_bars_assigned=iov_bars_assigned(profile, caps),
+        aspm=_aspm(profile, caps, pp))
+
+
+def _aspm(profile, caps, pp) -> tuple:
+    link = aspm_link(profile, caps, pp, cap_offsets(pp) if pp is not None else None)
+    return () if link is None else (link.capable, link.enabled, link.clkpm_capable, link.clkpm_enabled)
 
 
 # --- the policy --------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ pci_bus_add_device takes comes before any driver sets it. A port keeps it (portd
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 CLEARS = (  # (cap attribute, register offset, width, bits to clear); "header": offset 0
     ("header", 0x04, 2, 0x0004),
     ("msi", 0x02, 2, 0x0001),
@@ -153,3 +155,90 @@ def iov_bars_assigned(profile, caps) -> bool:
             return False
         i += 2 if wide else 1
     return True
+
+
+# pcie_aspm_init_link_state (drivers/pci/pcie/aspm.c): the link between the model's port and the
+# function, as enumeration leaves it. link->aspm_capable, link->aspm_enabled after the init's
+# pcie_config_aspm_path under the default policy (aspm_default: what the firmware enabled), and
+# link->clkpm_capable / clkpm_enabled. PCIE_LINK_STATE_* bits:
+LINK_L0S_UP, LINK_L0S_DW, LINK_L1 = 0x01, 0x02, 0x04
+LINK_L1_1, LINK_L1_2, LINK_L1_1_PCIPM, LINK_L1_2_PCIPM = 0x08, 0x10, 0x20, 0x40
+LINK_L1SS = 0x78
+LINK_ASPM_ALL = 0x7F
+PCI_EXP_LNKCAP, PCI_EXP_LNKCTL, PCI_EXP_DEVCAP, PCI_EXP_DEVCTL2 = 0x0C, 0x10, 0x04, 0x28
+
+
+@dataclass(frozen=True)
+class AspmLink:
+    capable: int           # link->aspm_capable
+    enabled: int           # link->aspm_enabled after enumeration
+    clkpm_capable: bool    # link->clkpm_capable
+    clkpm_enabled: bool    # link->clkpm_enabled
+
+
+def _u16(cfg, off: int) -> int:
+    return int(cfg[off]) | int(cfg[off + 1]) << 8
+
+
+def aspm_link(profile, caps, port_profile, port_caps) -> AspmLink | None:
+    """The link the port above heads (pcie_aspm_init_link_state on a Root or Downstream Port with
+    the function below it), or None: no port, or either end without PCIe. A function without Role-
+    Based Error Reporting (pre-1.1, pcie_aspm_sanity_check) blacklists the link: nothing capable,
+    and the init turned everything off. Without L0s or L1 on both ends pcie_aspm_cap_init stops
+    before L1SS (nothing supported). L1.2 needs the function's LTR path (DEVCTL2 LTR Enable, as
+    pci_configure_ltr left it). pcie_aspm_check_latency prunes L0s and L1 by the function's
+    acceptable latencies (an endpoint). CLKPM: every function below has LNKCAP Clock PM
+    (pcie_clkpm_cap_init); enabled when CLKREQ# is on."""
+    if port_profile is None or not caps.exp or not port_caps.exp:
+        return None
+    if _exp_type(port_profile.config, port_caps.exp) not in (0x4, 0x6):
+        return None
+    cfg, pcfg, e, pe = profile.config, port_profile.config, caps.exp, port_caps.exp
+    lnkcap, plnkcap = _u32(cfg, e + PCI_EXP_LNKCAP), _u32(pcfg, pe + PCI_EXP_LNKCAP)
+    lnkctl, plnkctl = _u16(cfg, e + PCI_EXP_LNKCTL), _u16(pcfg, pe + PCI_EXP_LNKCTL)
+    clkpm_capable = bool(lnkcap & 0x40000)                       # PCI_EXP_LNKCAP_CLKPM
+    clkpm_enabled = clkpm_capable and bool(lnkctl & 0x100)       # PCI_EXP_LNKCTL_CLKREQ_EN
+    devcap = _u32(cfg, e + PCI_EXP_DEVCAP)
+    if not devcap & 0x8000:                                      # PCI_EXP_DEVCAP_RBER: blacklisted
+        return AspmLink(0, 0, clkpm_capable, clkpm_enabled)
+    l0s = bool(lnkcap & plnkcap & 0x400)                         # PCI_EXP_LNKCAP_ASPM_L0S
+    l1 = bool(lnkcap & plnkcap & 0x800)                          # PCI_EXP_LNKCAP_ASPM_L1
+    if not l0s and not l1:
+        return AspmLink(0, 0, clkpm_capable, clkpm_enabled)
+    support = (LINK_L0S_UP | LINK_L0S_DW if l0s else 0) | (LINK_L1 if l1 else 0)
+    enabled = (LINK_L0S_UP if lnkctl & 0x1 else 0) | (LINK_L0S_DW if plnkctl & 0x1 else 0)
+    enabled |= LINK_L1 if lnkctl & plnkctl & 0x2 else 0
+    if caps.l1ss and port_caps.l1ss:                             # aspm_l1ss_init
+        ccap, pcap = _u32(cfg, caps.l1ss + 0x04), _u32(pcfg, port_caps.l1ss + 0x04)
+        ccap = ccap if ccap & 0x10 else 0                       # PCI_L1SS_CAP_L1_PM_SS
+        pcap = pcap if pcap & 0x10 else 0
+        if not _u16(cfg, e + PCI_EXP_DEVCTL2) & 0x400:          # !child->ltr_path
+            ccap &= ~0x4                                         # PCI_L1SS_CAP_ASPM_L1_2
+        cctl1 = _u32(cfg, caps.l1ss + 0x08) if ccap else 0
+        pctl1 = _u32(pcfg, port_caps.l1ss + 0x08) if pcap else 0
+        for cap_bit, ctl_bit, state in ((0x8, 0x8, LINK_L1_1), (0x4, 0x4, LINK_L1_2),
+                                        (0x2, 0x2, LINK_L1_1_PCIPM), (0x1, 0x1, LINK_L1_2_PCIPM)):
+            support |= state if pcap & ccap & cap_bit else 0
+            enabled |= state if pctl1 & cctl1 & ctl_bit else 0
+    capable = support
+    if _exp_type(cfg, e) in (0x0, 0x1):                          # pcie_aspm_check_latency (an endpoint)
+        acc_l0s = 0xFFFFFFFF if (devcap >> 6) & 7 == 7 else 64 << ((devcap >> 6) & 7)
+        acc_l1 = 0xFFFFFFFF if (devcap >> 9) & 7 == 7 else 1000 << ((devcap >> 9) & 7)
+
+        def l0s_lat(cap):
+            return 5000 if (cap >> 12) & 7 == 7 else 64 << ((cap >> 12) & 7)
+
+        def l1_lat(cap):
+            return 65000 if (cap >> 15) & 7 == 7 else 1000 << ((cap >> 15) & 7)
+        if capable & LINK_L0S_UP and l0s_lat(plnkcap) > acc_l0s:
+            capable &= ~LINK_L0S_UP
+        if capable & LINK_L0S_DW and l0s_lat(lnkcap) > acc_l0s:
+            capable &= ~LINK_L0S_DW
+        if capable & LINK_L1 and max(l1_lat(plnkcap), l1_lat(lnkcap)) > acc_l1:
+            capable &= ~LINK_L1
+    # the init's pcie_config_aspm_path under the default policy: state = aspm_default (= enabled)
+    # & capable; no L1SS without L1 -- what it leaves is what the dump shows
+    state = enabled & capable
+    if not state & LINK_L1:
+        state &= ~LINK_L1SS
+    return AspmLink(capable, state, clkpm_capable, clkpm_enabled)

@@ -1,8 +1,8 @@
-"""Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, iov.c, rebar.c,
-probe.c, pcie/aspm.c) and BAR re-assignment. Each sets the kernel's live flag and the hardware
-enable bit, as the upstream function does. (TPH, ATS, PASID, PRI and SR-IOV are policy paths:
-[path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov] and the rest,
-fuzzcore/model/paths.py.)"""
+"""Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, rebar.c, probe.c)
+and BAR re-assignment. Each sets the kernel's live flag and the hardware
+enable bit, as the upstream function does. (TPH, ATS, PASID, PRI, SR-IOV and ASPM are policy paths:
+[path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov], [path.pcie_aspm_set_policy]
+and the rest, fuzzcore/model/paths.py.)"""
 
 from __future__ import annotations
 
@@ -49,20 +49,6 @@ def pci_resume_ptm(m) -> None:
     m.state.dev.ptm_suspended = False
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)
-
-
-def pci_enable_l1ss(m) -> int:
-    """pci_configure_aspm_l1ss + enabling ASPM L1.2: thresholds (CTL2, CTL1) on both ends,
-    then the L1.2 enables, parent first."""
-    port = m.state.port
-    l1ss, pl1ss = m.caps.l1ss, m.port_caps.l1ss if port else 0
-    if not l1ss or not pl1ss:
-        return -22
-    m.io.write(pl1ss + 0x0C, 4, 0x28, "port")
-    m.io.write(l1ss + 0x0C, 4, 0x28)
-    m.io.write(pl1ss + 0x08, 4, 0x40A0_3200 | 0x5, "port")
-    m.io.write(l1ss + 0x08, 4, 0x40A0_3200 | 0x5)
-    return 0
 
 
 def command_set(m, bits: int) -> None:

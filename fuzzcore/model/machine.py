@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
+from .enumeration import aspm_link
 from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from . import intent as _intent
@@ -105,6 +106,8 @@ class Model:
         port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
         self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
         self._port_profile = port_profile
+        # the link the port above heads, as enumeration left it (pcie_aspm_init_link_state)
+        self.aspm = aspm_link(profile, self.caps, port_profile, self.port_caps)
         # intent.WRITTEN: where each register is and which bits are compared; byte maps per target
         self.written_layout = _intent.written_layout(profile, self.caps, port_profile, self.port_caps)
         self.written_map = (_intent.written_byte_map(self.written_layout, 0),
@@ -137,6 +140,8 @@ class Model:
             pdev.enable_cnt = 1
             pdev.is_busmaster = bool(phw.read(0x04, 2) & 0x4)
             port = PortState(phw, pdev, pp.name)
+            if self.aspm is not None:
+                pdev.aspm_enabled, pdev.clkpm_enabled = self.aspm.enabled, self.aspm.clkpm_enabled
         enumerate_function(hw, self.caps, dev)
         if self.caps.sriov:     # sriov_init wrote iov->ctrl (ARI Capable Hierarchy) and iov->pgsz: the dump holds them
             dev.sriov_ctrl = hw.read(self.caps.sriov + 0x08, 2) & 0x10
@@ -146,6 +151,7 @@ class Model:
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
         self.restore_rmw = False    # inside a capability register's read-modify-write (Oracle.note_write)
+        self.aspm_target = 0        # pcie_config_aspm_link's state (kernel_set aspm_target)
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         self.reset_probe = reset.probe_reset_methods(self)   # dev->reset_methods (pci_init_reset_methods)
@@ -466,7 +472,7 @@ OPS = {
     "pci_disable_pri": lambda m: run_path(m, "pci_disable_pri"),
     "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
     "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
-    "pci_enable_l1ss": lambda m: features.pci_enable_l1ss(m),
+    "pci_enable_l1ss": lambda m: run_path(m, "pcie_aspm_set_policy"),
     "pci_enable_sriov": lambda m, num_vfs: run_path(m, "pci_enable_sriov", num_vfs + 1),
     "pci_disable_sriov": lambda m: run_path(m, "pci_disable_sriov"),
     "pci_resize_bar": lambda m, size: features.pci_resize_bar(m, size),

@@ -16,6 +16,9 @@ from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5, "no_aer_driver": 6}
+from .enumeration import LINK_ASPM_ALL, LINK_L1, LINK_L1SS
+LINK_PCIPM = 0x60                 # PCIE_LINK_STATE_L1_SS_PCIPM
+
 ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
@@ -301,6 +304,14 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
             value = initial > total or (not vfm and initial != total)
         else:
             value = arg > total or (not vfm and arg > initial)
+    elif name == "aspm_link":
+        value = m.aspm is not None
+    elif name == "aspm_unchanged":
+        value = m.state.port.dev.aspm_enabled == m.aspm_target
+    elif name == "aspm_l1ss_capable":
+        value = m.aspm is not None and bool(m.aspm.capable & LINK_L1SS)
+    elif name == "clkpm_enable":
+        value = m.aspm is not None and m.aspm.clkpm_capable and not m.state.port.dev.clkpm_enabled
     elif name == "iov_bars_assigned":
         from .enumeration import iov_bars_assigned
         value = iov_bars_assigned(m.profile, m.caps)
@@ -341,6 +352,19 @@ def tph_req_type(m) -> int:
     return req
 
 
+def aspm_target(m) -> int:
+    """pcie_config_aspm_link's state for the powersupersave policy (PCIE_LINK_STATE_ASPM_ALL):
+    what the link is capable of (aspm_disable: none); no L1 substates without L1; with either end
+    out of D0 the PCI-PM substates stay as enabled."""
+    enabled = m.state.port.dev.aspm_enabled
+    state = LINK_ASPM_ALL & m.aspm.capable
+    if not state & LINK_L1:
+        state &= ~LINK_L1SS
+    if m.state.port.dev.current_state != D0 or m.state.dev.current_state != D0:
+        state = (state & ~LINK_PCIPM) | (enabled & LINK_PCIPM)
+    return state
+
+
 def kernel_set(m, field: str, arg) -> None:
     """Primitive kernel_set: one assignment of paths.KERNEL_FIELDS."""
     d = m.state.dev
@@ -372,6 +396,12 @@ def kernel_set(m, field: str, arg) -> None:
         d.sriov_num_vfs = arg
     elif field == "sriov_num_vfs_zero":
         d.sriov_num_vfs = 0
+    elif field == "aspm_target":
+        m.aspm_target = aspm_target(m)
+    elif field == "aspm_enabled":
+        m.state.port.dev.aspm_enabled = m.aspm_target
+    elif field == "clkpm_enabled":
+        m.state.port.dev.clkpm_enabled = True
     else:
         raise ValueError(f"unknown kernel field {field!r}")
 
@@ -463,7 +493,8 @@ def _run(m, name: str, arg) -> int:
             cap_restore(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("slot"))
         elif do == "cap_write":
             from .restore import cap_write
-            cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"), arg)
+            cap_write(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("value"), st.param("merge"), arg,
+                      st.param("port", False))
         elif do == "cap_write_back":
             from .restore import cap_write_back
             cap_write_back(m, st.param("cap"), st.param("reg"), st.param("width"))

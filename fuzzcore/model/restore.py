@@ -211,6 +211,16 @@ def cap_value(m, value: str, arg=None) -> int:
     d = m.state.dev
     if value == "nr_virtfn":
         return arg
+    if value in ("aspm_upstream", "aspm_downstream"):       # pcie_config_aspm_link's upstream / dwstream
+        l0s = 0x1 if m.aspm_target & (0x2 if value == "aspm_upstream" else 0x1) else 0   # L0S_DW / L0S_UP
+        return l0s | (0x2 if m.aspm_target & 0x4 else 0)   # PCI_EXP_LNKCTL_ASPM_L0S, _L1
+    if value == "l1ss_enables":                             # pcie_config_aspm_l1ss's val
+        t = m.aspm_target
+        return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
+    if value == "clkreq_on":
+        return 0x100                                        # PCI_EXP_LNKCTL_CLKREQ_EN
+    if value in ("aspm_off", "l1ss_off"):
+        return 0
     if value == "pasid_ctrl":
         return 0x1 | d.pasid_features
     if value == "pri_reqs_alloc":
@@ -240,23 +250,28 @@ def cap_value(m, value: str, arg=None) -> int:
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
-def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None) -> None:
+def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None, port=False) -> None:
     """pci_write_config_word/dword(dev, cap + reg, value); merge: the register read first and only
     the value's field replaced. A merge write inside a restore, from an all-ones read, states no
-    intent (Oracle.note_write: restore_rmw)."""
+    intent (Oracle.note_write: restore_rmw). port: the upstream port's capability (a Root or
+    Downstream Port: every PCIe register it has is implemented)."""
     from ..policy.paths import CAP_VALUE_FIELDS
-    where = _cap_register(m, cap, reg)
+    if port:
+        base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
+        where, target = (base + reg if base else 0), "port"
+    else:
+        where, target = _cap_register(m, cap, reg), "dev"
     if not where:
         return
     size = 2 if width == "word" else 4
     v, field = cap_value(m, value, arg), CAP_VALUE_FIELDS[value]
     if not merge:
-        m.io.write(where, size, v & ((1 << 8 * size) - 1))
+        m.io.write(where, size, v & ((1 << 8 * size) - 1), target)
         return
-    v = (m.io.read(where, size) & ~field) | (v & field)
+    v = (m.io.read(where, size, target) & ~field) | (v & field)
     m.restore_rmw = True
     try:
-        m.io.write(where, size, v & ((1 << 8 * size) - 1))
+        m.io.write(where, size, v & ((1 << 8 * size) - 1), target)
     finally:
         m.restore_rmw = False
 

@@ -64,7 +64,14 @@ def cap_save(m, cap: str, reg: int, width: str, slot: int) -> None:
     size = 2 if width == "word" else 4
     value = 0 if cap == "pcie" and not pcie_reg_implemented(m, reg) else m.io.read(base + reg, size)
     (buf.set_u16 if size == 2 else buf.set_u32)(slot, value)
-    buf.epoch = m.state.dev.save_count
+    buf.epoch = _cap_save_epoch(m)
+
+
+def _cap_save_epoch(m) -> int:
+    """The epoch a cap_save gives its buffer: inside pci_save_state that save's; outside it (the
+    kernel updating the saved state in place, as pcie_config_aspm_link does) the snapshot's own."""
+    dev = m.state.dev
+    return dev.save_count if m.step.startswith("pci_save_state") else dev.config_epoch
 
 
 def _port_l1ss_save(m, reg: int, slot: int) -> None:
@@ -76,7 +83,7 @@ def _port_l1ss_save(m, reg: int, slot: int) -> None:
     if pbuf is None:
         return
     pbuf.set_u32(slot, m.io.read(m.port_caps.l1ss + reg, 4, "port"))
-    pbuf.epoch = m.state.dev.save_count
+    pbuf.epoch = _cap_save_epoch(m)
 
 
 def save_l1ss(m) -> None:

@@ -106,6 +106,8 @@ class KernelDev:
     driver: str = "none"                  # none | host | vfio
     partial_load: bool = False            # a pci_load_saved_state failed half way (H3d)
     ltr_path: bool = False                # pci_configure_ltr enabled LTR here (bridges: on an LTR path)
+    aspm_enabled: int = 0                 # a port: its link's link->aspm_enabled (PCIE_LINK_STATE_*)
+    clkpm_enabled: bool = False           # a port: its link's link->clkpm_enabled
     rpm_suspended: bool = False           # dev->power.runtime_status == RPM_SUSPENDED
     rpm_auto: bool = False                # power/control = auto and no driver reference: idle suspends it
 

@@ -732,7 +732,7 @@ def _packed_arg(pd, st) -> int:
     """A step's parameters in one integer, in the primitive's order, low bits first (ParamDef.width)."""
     arg, shift = 0, 0
     for p in pd.params:
-        arg |= p.encode(st.param(p.name)) << shift
+        arg |= p.encode(st.param(p.name, p.default)) << shift
         shift += p.width
     return arg
 
@@ -766,7 +766,7 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
                     raise src.error(f"[{sw}] {p.name}: \"{x}\" is not allowed for {do} "
                                     f"(one of: {', '.join(p.value_names)})", sw, p.name)
             new["params"][p.name] = tuple(dict.fromkeys(v)) if p.kind == "bits" else v
-        elif p.name not in new["params"]:
+        elif p.name not in new["params"] and p.default is None:
             raise src.error(f"[{sw}]: {do} needs {p.name} = ... (" + (f"one of: {', '.join(p.value_names)}"
                             if p.kind in ("enum", "bits", "path") else p.check(None)) + ")", sw)
     if do == "call" and new["params"]["path"] == path:

@@ -337,6 +337,19 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_disable_sriov", "pci_disable_sriov -> sriov_disable (drivers/pci/iov.c)", "", "§3.7",
             "the op pci_disable_sriov: nothing unless VFs are enabled; VF Enable and VF MSE cleared in iov->ctrl "
             "and written, iov->num_VFs 0, NumVFs 0 (pci_iov_set_numvfs(dev, 0))"),
+    PathDef("pcie_aspm_set_policy", "pcie_aspm_set_policy (drivers/pci/pcie/aspm.c): powersupersave", "", "§3.1",
+            "the op pci_enable_l1ss: the ASPM policy set to powersupersave; for the function's link, "
+            "[path.pcie_config_aspm_link] with every state, then [path.pcie_set_clkpm]"),
+    PathDef("pcie_config_aspm_link", "pcie_config_aspm_link (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "the state (kernel_set aspm_target); nothing if the link already has it; ASPM off in LNKCTL, child "
+            "then parent; the L1 substates; LNKCTL's ASPM for the state, parent then child; aspm_enabled; the "
+            "saved state updated (pci_save_aspm_l1ss_state, pci_update_aspm_saved_state)"),
+    PathDef("pcie_config_aspm_l1ss", "pcie_config_aspm_l1ss (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "L1SS Control 1's enables cleared at the child then the parent, then set for the state at the "
+            "parent then the child (PCIe r6.2 sec 5.5.4)"),
+    PathDef("pcie_set_clkpm", "pcie_set_clkpm (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "Clock PM on for the powersupersave policy: nothing unless capable and off; CLKREQ# Enable set in "
+            "the function's LNKCTL (pcie_set_clkpm_nocheck), clkpm_enabled"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -376,6 +389,7 @@ class ParamDef:
                                             # offset 0-0xFF in a capability)
     values: tuple[tuple[str, str], ...]     # (value, meaning); for dwords, count, flag, offset one (form, meaning)
     bits: int = 0                           # its width in a packed argument, when not the kind's
+    default: object = None                  # the value when a step leaves it out (None: it must be given)
 
     @property
     def value_names(self) -> tuple[str, ...]:
@@ -460,6 +474,11 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
     ("sriov_vf_disable", "iov->ctrl &= ~(PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE)"),
     ("sriov_num_vfs", "iov->num_VFs = nr_virtfn (the path's argument)"),
     ("sriov_num_vfs_zero", "iov->num_VFs = 0"),
+    ("aspm_target", "pcie_config_aspm_link's state: policy_to_aspm_state(link) (the powersupersave policy: every "
+                    "state) & link->aspm_capable & ~link->aspm_disable; no L1 substates without L1; the PCI-PM "
+                    "substates as link->aspm_enabled has them unless both ends are in D0"),
+    ("aspm_enabled", "link->aspm_enabled = state"),
+    ("clkpm_enabled", "link->clkpm_enabled = 1 (pcie_set_clkpm_nocheck)"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -482,6 +501,12 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("zero", "0", 0xFFFFFFFF),
     ("pri_reset", "PCI_PRI_CTRL_RESET (pci_reset_pri)", 0xFFFF),
     ("nr_virtfn", "nr_virtfn, the path's argument (pci_iov_set_numvfs(dev, nr_virtfn) in sriov_enable)", 0xFFFF),
+    ("aspm_off", "0 in LNKCTL's ASPM Control (pcie_config_aspm_dev(pdev, 0))", 0x3),
+    ("aspm_upstream", "the upstream component's LNKCTL ASPM Control for the state: L0s for L0S_DW, L1", 0x3),
+    ("aspm_downstream", "the downstream component's LNKCTL ASPM Control for the state: L0s for L0S_UP, L1", 0x3),
+    ("l1ss_off", "0 in L1SS Control 1's four enables (PCI_L1SS_CTL1_L1SS_MASK)", 0xF),
+    ("l1ss_enables", "L1SS Control 1's enables for the state (ASPM L1.1, L1.2, PCI-PM L1.1, L1.2)", 0xF),
+    ("clkreq_on", "PCI_EXP_LNKCTL_CLKREQ_EN", 0x100),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
@@ -705,7 +730,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  (_CAP, _REG, _WIDTH,
                   ParamDef("value", "enum", tuple((n, d) for n, d, _ in CAP_VALUES), bits=5),
                   ParamDef("merge", "flag", (("true/false", "read the register first and replace only the "
-                                                            "value's field (a read-modify-write)"),))),
+                                                            "value's field (a read-modify-write)"),)),
+                  ParamDef("port", "flag", (("true/false (default false)", "the upstream port's capability "
+                                                                           "instead of the function's (the other "
+                                                                           "end of its link)"),), default=False)),
                  "one register written from the kernel's live state; nothing without the capability"),
     PrimitiveDef("tph_restore_st", "pci_restore_tph_state's loop: pci_write_config_word(ST entry i)", (),
                  "the ST table entries from the TPH buffer (after its Control dword), as many as the live "
@@ -1029,6 +1057,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("iov_bars_assigned", "every VF BAR the SR-IOV capability describes holds an address the kernel assigned at "
                           "enumeration (the image's VF BARs are non-zero): pci_enable_resources' IOV resources "
                           "have a parent"),
+    ("aspm_link", "pcie_aspm_get_link(pdev): a link the ASPM code manages heads at the port above (a Root or "
+                  "Downstream Port, both ends PCIe; fixed at enumeration)"),
+    ("aspm_unchanged", "link->aspm_enabled == state (the state kernel_set aspm_target computed)"),
+    ("aspm_l1ss_capable", "link->aspm_capable & PCIE_LINK_STATE_L1SS (aspm_l1ss_init at enumeration)"),
+    ("clkpm_enable", "pcie_set_clkpm(link, 1) changes something: link->clkpm_capable (every function below has "
+                     "LNKCAP Clock PM; not blacklisted) and not link->clkpm_enabled"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

@@ -223,8 +223,10 @@ OPS: tuple[Op, ...] = (
     Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "on a port, a driver below disabling PTM "
        "(pci_disable_ptm drops the upstream path's counts after its own)",
        (_PTM_CALLER, _ACTIVE)),
-    Op("pci_enable_l1ss", "kernel", "pci_configure_aspm_l1ss", (),
-       "program L1SS on the link and enable L1.2 (ASPM link init, or the sysfs link/l1_2_aspm store)"),
+    Op("pci_enable_l1ss", "kernel", "pcie_aspm_set_policy", (),
+       "the ASPM policy set to powersupersave (/sys/module/pcie_aspm/parameters/policy): the link above "
+       "the function gets every ASPM state and L1 substate both ends can take, and Clock PM "
+       "([path.pcie_aspm_set_policy]); nothing on a link without ASPM"),
     Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs",
        (Rule("owner", ("host",), ENOENT,
              "sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure (vfio-pci's "

@@ -1,0 +1,93 @@
+"""ASPM link configuration as policy paths ([path.pcie_aspm_set_policy], [path.pcie_config_aspm_link],
+[path.pcie_config_aspm_l1ss], [path.pcie_set_clkpm]; drivers/pci/pcie/aspm.c, v7.1.3): the op
+pci_enable_l1ss sets the powersupersave policy. The link is what enumeration found
+(model/enumeration.aspm_link); the configuration updates the saved state in place, so a later
+restore writes it back. On the built-in Wi-Fi's root port (no ASPM in its LNKCAP) nothing happens;
+tests/data/wifi-7265-aspm.toml puts the same function below a root port with L0s and L1."""
+
+from pathlib import Path
+
+from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.engine import model_view
+from fuzzcore.model.caps import cap_offsets
+from fuzzcore.model.enumeration import LINK_L1, LINK_L1SS, aspm_link
+from fuzzcore.model.machine import Model
+from fuzzcore.policy import load_policy
+from fuzzcore.program.fzs import parse_program
+
+WIFI_ASPM = str(Path(__file__).parent / "data" / "wifi-7265-aspm.toml")
+LNKCTL = 0x10
+
+
+def run(m, text):
+    return [m.apply(call) for call in parse_program(text)]
+
+
+def saved(m, cap_id, extended, offset, width):
+    """A saved-state buffer's bytes at `offset`, on either model (Engine.view / model_view)."""
+    view = m.engine.view() if hasattr(m, "engine") else model_view(m)
+    data = next(d for c, e, d, _ in view["buffers"] if c == cap_id and e == extended)
+    return int.from_bytes(data[offset:offset + width], "little")
+
+
+def regs(m):
+    """(child LNKCTL, parent LNKCTL, child L1SS CTL1, parent L1SS CTL1) as the hardware holds them."""
+    hw, port = m.state.hw, m.state.port.hw
+    return (hw.read(m.caps.exp + LNKCTL, 2), port.read(m.port_caps.exp + LNKCTL, 2),
+            hw.read(m.caps.l1ss + 0x08, 4), port.read(m.port_caps.l1ss + 0x08, 4))
+
+
+def test_enumeration_finds_the_link():
+    wifi = resolve_device("wifi-7265")
+    port = resolve_device("cnl-rootport")
+    link = aspm_link(wifi, cap_offsets(wifi), port, cap_offsets(port))
+    assert link.capable == 0 and link.enabled == 0          # the port's LNKCAP: no L0s, no L1
+    wifi = resolve_device(WIFI_ASPM)
+    port = resolve_device(wifi.upstream_port)
+    link = aspm_link(wifi, cap_offsets(wifi), port, cap_offsets(port))
+    assert link.capable == LINK_L1 | LINK_L1SS               # the Wi-Fi has no L0s; all four substates
+    assert link.enabled == 0                                  # the port's LNKCTL has L1 off
+    i350 = resolve_device("i350")
+    assert aspm_link(i350, cap_offsets(i350), None, None) is None
+
+
+def test_no_aspm_on_the_builtin_link():
+    m = model(device="wifi-7265")
+    run(m, "pci_bind_driver(driver=host)")
+    before = regs(m)
+    assert run(m, "pci_enable_l1ss()") == [0]
+    assert regs(m) == before
+
+
+def test_powersupersave_configures_the_link_and_updates_the_saved_state():
+    """L1 on at both ends and the four substates set again, in the kernel's order (reference
+    trace); the link's aspm_enabled records it; the L1SS buffers and the PCIe buffer's LNKCTL hold
+    the new values, so the driver's restore after a frozen recovery's bus reset (no save of its
+    own) puts L1 back, with no report."""
+    m = model(device=WIFI_ASPM)
+    run(m, "pci_bind_driver(driver=host)\npci_save_state()")
+    clnk, plnk, cctl1, pctl1 = regs(m)
+    assert run(m, "pci_enable_l1ss()") == [0]
+    assert (clnk, cctl1 & 0xF) == (0x140, 0)
+    assert regs(m) == (clnk | 0x2, plnk | 0x2, cctl1 | 0xF, pctl1)
+    assert m.state.port.dev.aspm_enabled == LINK_L1 | LINK_L1SS
+    assert saved(m, 0x10, False, 2, 2) == clnk | 0x2         # pci_update_aspm_saved_state: LNKCTL
+    assert run(m, "pci_enable_l1ss()") == [0]                 # the link has that state: nothing
+    run(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
+    assert saved(m, 0x1E, True, 0, 4) == cctl1 | 0xF          # pci_save_aspm_l1ss_state
+    assert regs(m)[0] == clnk | 0x2 and regs(m)[2] == cctl1 | 0xF
+    assert not [v for v in m.oracle.violations if v.register in ("L1SS", "PCIe")]
+
+
+def test_write_order():
+    """Child then parent ASPM off; L1SS enables off child then parent, on parent then child;
+    LNKCTL's ASPM parent then child (reference trace)."""
+    ref = Model(resolve_device(WIFI_ASPM), load_policy("linux-7.1"))
+    res = ref.run(parse_program("pci_bind_driver(driver=host)\npci_enable_l1ss()"), trace=True)
+    caps, pcaps = ref.caps, ref.port_caps
+    names = {("dev", caps.exp + LNKCTL): "child LNKCTL", ("port", pcaps.exp + LNKCTL): "parent LNKCTL",
+             ("dev", caps.l1ss + 0x08): "child CTL1", ("port", pcaps.l1ss + 0x08): "parent CTL1"}
+    order = [names[(t.target, t.offset)] for t in res.trace if t.op_index == 1 and (t.target, t.offset) in names]
+    assert order == ["child LNKCTL", "parent LNKCTL", "child CTL1", "parent CTL1", "parent CTL1", "child CTL1",
+                     "parent LNKCTL", "child LNKCTL"]
