@@ -313,6 +313,9 @@ cdef class Engine:
         d.sriov_total_vfs, d.sriov_vfm, d.iov_bars_assigned = dt.sriov_total_vfs, dt.sriov_vfm, dt.iov_bars_assigned
         d.aspm_link = 1 if dt.aspm else 0
         d.aspm_capable, d.aspm_enabled0, d.clkpm_capable, d.clkpm_enabled0 = dt.aspm if dt.aspm else (0, 0, 0, 0)
+        d.ptm_root, d.ptm_gran, d.ptm_type_ok = dt.ptm[0] if dt.ptm[0] else (0, 0, 0)
+        d.upstream_ptm = 1 if dt.ptm[1] else 0
+        d.port_ptm_root, d.port_ptm_gran, d.port_ptm_type_ok = dt.ptm[1] if dt.ptm[1] else (0, 0, 0)
         d.n_aer_regs = len(dt.aer_regs)
         for k, r in enumerate(dt.aer_regs):
             d.aer_regs[k] = r

@@ -1,36 +1,6 @@
 # Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, rebar.c, probe.c)
 # and BAR re-assignment; mirrors fuzzcore/model/features.py. Each sets the
-# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI, SR-IOV, ASPM: policy paths.)
-
-cdef int pci_enable_ptm(Machine *m) noexcept nogil:
-    """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
-    port, modelled as enabling it when the port has PTM); Control Enable; ptm_enable_cnt++."""
-    cdef int ptm = m.d.fn.caps.ptm
-    cdef int pptm = m.d.port.caps.ptm
-    cdef uint32_t pv
-    if not ptm:
-        return EINVAL_
-    if m.d.has_port and pptm:
-        pv = port_read(m, pptm + 8, 4)
-        if not pv & 0x1:
-            port_write(m, pptm + 8, 4, pv | 0x1)
-            m.st.port.ptm_enable_cnt += 1
-    io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) | 0x1)
-    m.st.dev.ptm_enable_cnt += 1
-    return 0
-
-
-cdef int pci_disable_ptm(Machine *m) noexcept nogil:
-    """pci_disable_ptm."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int ptm = m.d.fn.caps.ptm
-    if not ptm or dev.ptm_enable_cnt == 0:
-        return EINVAL_
-    dev.ptm_enable_cnt -= 1
-    if dev.ptm_enable_cnt == 0:
-        io_write(m, ptm + 8, 4, io_read(m, ptm + 8, 4) & ~(<uint32_t>0x1))
-    return 0
-
+# kernel's live flag and the hardware enable bit. (TPH, ATS, PASID, PRI, SR-IOV, ASPM, PTM: policy paths.)
 
 cdef void pci_suspend_ptm(Machine *m) noexcept nogil:
     """pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""

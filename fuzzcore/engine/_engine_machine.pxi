@@ -212,9 +212,9 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_DISABLE_PRI:
         return run_path(m, PATH_DISABLE_PRI, 0)
     if code == OP_PCI_ENABLE_PTM:
-        return pci_enable_ptm(m)
+        return run_path(m, PATH_ENABLE_PTM, 0)
     if code == OP_PCI_DISABLE_PTM:
-        return pci_disable_ptm(m)
+        return run_path(m, PATH_DISABLE_PTM, 0)
     if code == OP_PCI_ENABLE_L1SS:
         return run_path(m, PATH_ASPM_SET_POLICY, 0)
     if code == OP_PCI_ENABLE_SRIOV:

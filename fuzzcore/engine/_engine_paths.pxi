@@ -115,6 +115,12 @@ cdef enum:
     PATH_CONFIG_ASPM_LINK
     PATH_CONFIG_ASPM_L1SS
     PATH_SET_CLKPM
+    PATH_ENABLE_PTM
+    PATH_ENABLE_PTM_PARENT
+    PATH_DISABLE_PTM
+    PATH_DISABLE_PTM_PARENT
+    PATH_SUSPEND_PTM
+    PATH_RESUME_PTM
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -327,6 +333,16 @@ cdef enum:
     COND_ASPM_UNCHANGED
     COND_ASPM_L1SS_CAPABLE
     COND_CLKPM_ENABLE
+    COND_PTM_ROOT
+    COND_UPSTREAM_PTM
+    COND_PTM_TYPE_OK
+    COND_PTM_SHARED
+    COND_PTM_ENABLED
+    COND_PTM_COUNT_ZERO
+    COND_PORT_PTM_ROOT
+    COND_PORT_PTM_TYPE_OK
+    COND_PORT_PTM_SHARED
+    COND_PORT_PTM_COUNT_ZERO
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -349,6 +365,12 @@ cdef enum:
     KF_ASPM_TARGET
     KF_ASPM_ENABLED
     KF_CLKPM_ENABLED
+    KF_PTM_GET
+    KF_PTM_PUT
+    KF_PORT_PTM_GET
+    KF_PORT_PTM_PUT
+    KF_PTM_SUSPENDED
+    KF_PTM_RESUMED
     # PCIE_LINK_STATE_* (model/enumeration.py)
     LINK_L1 = 0x04
     LINK_L1SS = 0x78
@@ -401,7 +423,9 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_enable_ats", "pci_disable_ats", "pci_enable_pasid", "pci_disable_pasid",
                      "pci_enable_pri", "pci_disable_pri", "iommu_enable_pri",
                      "pcie_enable_tph", "pcie_disable_tph", "pci_enable_sriov", "pci_disable_sriov",
-                     "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm")
+                     "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm",
+                     "pci_enable_ptm", "pci_enable_ptm_parent", "pci_disable_ptm", "pci_disable_ptm_parent",
+                     "pci_suspend_ptm", "pci_resume_ptm")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -449,7 +473,9 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "tph_cap", "tph_enabled", "tph_mode_unsupported", "tph_req_disabled",
                           "probe", "devcap_flr", "parent_bus_resettable", "sriov_cap", "sriov_initial_bad",
                           "sriov_nr_invalid", "iov_bars_assigned", "aspm_link", "aspm_unchanged",
-                          "aspm_l1ss_capable", "clkpm_enable")
+                          "aspm_l1ss_capable", "clkpm_enable", "ptm_root", "upstream_ptm", "ptm_type_ok",
+                          "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
+                          "port_ptm_shared", "port_ptm_count_zero")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -686,6 +712,26 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.aspm_link != 0 and (m.d.aspm_capable & LINK_L1SS) != 0
     elif c == COND_CLKPM_ENABLE:
         v = m.d.aspm_link != 0 and m.d.clkpm_capable != 0 and not m.st.port.clkpm_enabled
+    elif c == COND_PTM_ROOT:
+        v = m.d.ptm_root != 0
+    elif c == COND_UPSTREAM_PTM:
+        v = m.d.upstream_ptm != 0
+    elif c == COND_PTM_TYPE_OK:
+        v = m.d.ptm_type_ok != 0
+    elif c == COND_PTM_SHARED:
+        v = m.st.dev.ptm_enable_cnt > 1
+    elif c == COND_PTM_ENABLED:
+        v = m.st.dev.ptm_enable_cnt != 0
+    elif c == COND_PTM_COUNT_ZERO:
+        v = m.st.dev.ptm_enable_cnt == 0
+    elif c == COND_PORT_PTM_ROOT:
+        v = m.d.port_ptm_root != 0
+    elif c == COND_PORT_PTM_TYPE_OK:
+        v = m.d.port_ptm_type_ok != 0
+    elif c == COND_PORT_PTM_SHARED:
+        v = m.st.port.ptm_enable_cnt > 1
+    elif c == COND_PORT_PTM_COUNT_ZERO:
+        v = m.st.port.ptm_enable_cnt == 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -1053,6 +1099,16 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
         m.st.port.aspm_enabled = m.aspm_target
     elif field == KF_CLKPM_ENABLED:
         m.st.port.clkpm_enabled = 1
+    elif field == KF_PTM_GET:
+        d.ptm_enable_cnt += 1
+    elif field == KF_PTM_PUT:
+        d.ptm_enable_cnt -= 1
+    elif field == KF_PORT_PTM_GET:
+        m.st.port.ptm_enable_cnt += 1
+    elif field == KF_PORT_PTM_PUT:
+        m.st.port.ptm_enable_cnt -= 1
+    elif field == KF_PTM_SUSPENDED or field == KF_PTM_RESUMED:
+        d.ptm_suspended = 1 if field == KF_PTM_SUSPENDED else 0
     elif field == KF_TPH_DISABLED:
         d.tph_mode = 0
         d.tph_req_type = 0

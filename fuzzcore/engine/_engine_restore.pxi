@@ -184,11 +184,14 @@ cdef enum:
     VAL_L1SS_OFF
     VAL_L1SS_ENABLES
     VAL_CLKREQ_ON
+    VAL_PTM_CTRL
+    VAL_PORT_PTM_CTRL
+    VAL_PTM_OFF
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[23]
+cdef uint32_t CAP_VALUE_FIELD[26]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
-                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100]
+                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100, 0xFF03, 0xFF03, 0x3]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -301,8 +304,12 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
         return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
     if value == VAL_CLKREQ_ON:
         return 0x100                                    # PCI_EXP_LNKCTL_CLKREQ_EN
-    if value == VAL_ASPM_OFF or value == VAL_L1SS_OFF:
+    if value == VAL_ASPM_OFF or value == VAL_L1SS_OFF or value == VAL_PTM_OFF:
         return 0
+    if value == VAL_PTM_CTRL:                           # __pci_enable_ptm
+        return 0x1 | (<uint32_t>m.d.ptm_gran << 8) | (0x2 if m.d.ptm_root else 0)
+    if value == VAL_PORT_PTM_CTRL:
+        return 0x1 | (<uint32_t>m.d.port_ptm_gran << 8) | (0x2 if m.d.port_ptm_root else 0)
     if value == VAL_PASID_CTRL:
         return 0x1 | <uint32_t>d.pasid_features
     if value == VAL_PRI_REQS_ALLOC:
@@ -350,6 +357,8 @@ cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:
         return
     v = cap_value(m, value, path_arg)
     field = CAP_VALUE_FIELD[value]
+    if value == VAL_PTM_CTRL and not m.d.ptm_root or value == VAL_PORT_PTM_CTRL and not m.d.port_ptm_root:
+        field = 0xFF01                                  # restore.cap_value_field: Root Select left alone
     if not merge:
         v &= 0xFFFF if size == 2 else 0xFFFFFFFFU
         if port:

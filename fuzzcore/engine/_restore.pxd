@@ -19,8 +19,8 @@ cdef enum:
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
-    MAX_PATHS = 128
-    MAX_PATH_STEPS = 512
+    MAX_PATHS = 192
+    MAX_PATH_STEPS = 768
     MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
     MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
     N_FACTS = 3                  # op_table.FACTS: owner, power, runtime
@@ -114,6 +114,8 @@ cdef struct Device:              # the device under test: its Function plus prof
     int aspm_enabled0            # link->aspm_enabled after enumeration
     int clkpm_capable            # link->clkpm_capable
     int clkpm_enabled0           # link->clkpm_enabled after enumeration
+    int ptm_root, ptm_type_ok, ptm_gran              # model/enumeration.ptm_info: the function's
+    int upstream_ptm, port_ptm_root, port_ptm_type_ok, port_ptm_gran   # and the port's (upstream_ptm: it has one)
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
     int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1

@@ -14,7 +14,7 @@ import numpy as np
 from ..device.register_semantics import RESET_KINDS
 from ..model.caps import cap_offsets
 from ..model.enumeration import (acs_rr_uf_check, aspm_link, bridge_d3, eetlp_prefix, iov_bars_assigned,
-                                  sriov_total_vfs, sriov_vfm)
+                                  ptm_info, sriov_total_vfs, sriov_vfm)
 from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
@@ -98,6 +98,7 @@ class DeviceTables:
     iov_bars_assigned: bool = False     # model/enumeration.iov_bars_assigned
     aspm: tuple = ()                    # model/enumeration.aspm_link: (capable, enabled, clkpm_capable,
                                         # clkpm_enabled), () without a link
+    ptm: tuple = ((), ())               # model/enumeration.ptm_info: _ptm
 
 
 def _function_tables(profile, caps, vc_count, tph_entries: int, is_port: bool) -> FunctionTables:
@@ -208,7 +209,13 @@ def device_tables(profile) -> DeviceTables:
         port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2,
         bridge_d3=bridge_d3(profile, caps), sriov_total_vfs=sriov_total_vfs(profile, caps),
         sriov_vfm=sriov_vfm(profile, caps), iov_bars_assigned=iov_bars_assigned(profile, caps),
-        aspm=_aspm(profile, caps, pp))
+        aspm=_aspm(profile, caps, pp), ptm=_ptm(profile, caps, pp))
+
+
+def _ptm(profile, caps, pp) -> tuple:
+    """(function, port) as (root, granularity, type_ok) or () each (model/enumeration.ptm_info)."""
+    dev, port = ptm_info(profile, caps, pp, cap_offsets(pp) if pp is not None else None)
+    return tuple(() if i is None else (i.root, i.granularity, i.type_ok) for i in (dev, port))
 
 
 def _aspm(profile, caps, pp) -> tuple:

@@ -242,3 +242,42 @@ def aspm_link(profile, caps, port_profile, port_caps) -> AspmLink | None:
     if not state & LINK_L1:
         state &= ~LINK_L1SS
     return AspmLink(capable, state, clkpm_capable, clkpm_enabled)
+
+
+# pci_ptm_init (drivers/pci/pcie/ptm.c): what the kernel keeps of each end's PTM capability
+PCI_PTM_CAP, PCI_PTM_CAP_REQ, PCI_PTM_CAP_RES, PCI_PTM_CAP_ROOT = 0x04, 0x1, 0x2, 0x4
+
+
+@dataclass(frozen=True)
+class PtmInfo:
+    root: bool             # dev->ptm_root
+    granularity: int       # dev->ptm_granularity
+    type_ok: bool          # __pci_enable_ptm's type check passes (a Root Port that is ptm_root, an
+                           # Upstream Port that is a responder, an endpoint that is a requester)
+
+
+def _ptm_info(profile, caps, ups: PtmInfo | None) -> PtmInfo | None:
+    if not caps.ptm or not caps.exp:
+        return None
+    cap = _u32(profile.config, caps.ptm + PCI_PTM_CAP)
+    gran, root, kind = (cap >> 8) & 0xFF, False, _exp_type(profile.config, caps.exp)
+    if ups is not None:
+        gran = 0 if ups.granularity == 0 else max(gran, ups.granularity)
+    elif cap & PCI_PTM_CAP_ROOT:
+        root = True
+    elif kind == 0x9:                                   # PCI_EXP_TYPE_RC_END
+        gran = 0
+    type_ok = (kind == 0x4 and root) or (kind == 0x5 and bool(cap & PCI_PTM_CAP_RES)) or \
+        (kind in (0x0, 0x1) and bool(cap & PCI_PTM_CAP_REQ))
+    return PtmInfo(root, gran, type_ok)
+
+
+def ptm_info(profile, caps, port_profile, port_caps) -> tuple[PtmInfo | None, PtmInfo | None]:
+    """(the function's, the port's) PTM as pci_ptm_init leaves them (None: no PTM capability).
+    The port is the function's pci_upstream_ptm only when it has PTM and is no Switch Downstream
+    Port (which may not have PTM; the switch above it is not modelled); nothing is modelled above
+    the port, so the port has no upstream PTM of its own."""
+    port = _ptm_info(port_profile, port_caps, None) if port_profile is not None else None
+    if port is not None and _exp_type(port_profile.config, port_caps.exp) == 0x6:
+        port = None
+    return _ptm_info(profile, caps, port), port

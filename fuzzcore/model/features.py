@@ -1,6 +1,6 @@
-"""Features a driver or the PCI core enables at run time (drivers/pci/pcie/ptm.c, rebar.c, probe.c)
-and BAR re-assignment. Each sets the kernel's live flag and the hardware
-enable bit, as the upstream function does. (TPH, ATS, PASID, PRI, SR-IOV and ASPM are policy paths:
+"""Features a driver or the PCI core enables at run time (drivers/pci/rebar.c, probe.c), the two
+PTM primitives, and BAR re-assignment. Each sets the kernel's live flag and the hardware
+enable bit, as the upstream function does. (TPH, ATS, PASID, PRI, SR-IOV, ASPM and PTM are policy paths:
 [path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov], [path.pcie_aspm_set_policy]
 and the rest, fuzzcore/model/paths.py.)"""
 
@@ -10,42 +10,15 @@ from . import msi
 from .access import PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .power import pci_update_bar
 
-def pci_enable_ptm(m) -> int:
-    """pci_enable_ptm: needs the upstream port's PTM enabled first (__pci_enable_ptm on the
-    port, modelled as enabling it when the port has PTM); Control Enable; ptm_enable_cnt++."""
-    dev, ptm = m.state.dev, m.caps.ptm
-    if not ptm:
-        return -22
-    port = m.state.port
-    if port is not None and m.port_caps.ptm:
-        pv = m.io.read(m.port_caps.ptm + 8, 4, "port")
-        if not pv & 0x1:
-            m.io.write(m.port_caps.ptm + 8, 4, pv | 0x1, "port")
-            port.dev.ptm_enable_cnt += 1
-    m.io.write(ptm + 8, 4, m.io.read(ptm + 8, 4) | 0x1)
-    dev.ptm_enable_cnt += 1
-    return 0
-
-
-def pci_disable_ptm(m) -> int:
-    dev, ptm = m.state.dev, m.caps.ptm
-    if not ptm or dev.ptm_enable_cnt == 0:
-        return -22
-    dev.ptm_enable_cnt -= 1
-    if dev.ptm_enable_cnt == 0:
-        m.io.write(ptm + 8, 4, m.io.read(ptm + 8, 4) & ~0x1)
-    return 0
-
-
 def pci_suspend_ptm(m) -> None:
-    """pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
+    """The primitive suspend_ptm (the baseline calls [path.pci_suspend_ptm] instead) -- pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) & ~0x1)
         m.state.dev.ptm_suspended = True     # what the kernel means to be off until pci_resume_ptm
 
 
 def pci_resume_ptm(m) -> None:
-    """pci_resume_ptm: PTM Enable set again if the count says it is on."""
+    """The primitive resume_ptm (the baseline calls [path.pci_resume_ptm]) -- pci_resume_ptm: PTM Enable set again if the count says it is on."""
     m.state.dev.ptm_suspended = False
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
-from .enumeration import aspm_link
+from .enumeration import aspm_link, ptm_info
 from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio
 from . import intent as _intent
@@ -108,6 +108,7 @@ class Model:
         self._port_profile = port_profile
         # the link the port above heads, as enumeration left it (pcie_aspm_init_link_state)
         self.aspm = aspm_link(profile, self.caps, port_profile, self.port_caps)
+        self.ptm, self.port_ptm = ptm_info(profile, self.caps, port_profile, self.port_caps)   # pci_ptm_init
         # intent.WRITTEN: where each register is and which bits are compared; byte maps per target
         self.written_layout = _intent.written_layout(profile, self.caps, port_profile, self.port_caps)
         self.written_map = (_intent.written_byte_map(self.written_layout, 0),
@@ -470,8 +471,8 @@ OPS = {
     "pci_disable_pasid": lambda m: run_path(m, "pci_disable_pasid"),
     "pci_enable_pri": lambda m, reqs: run_path(m, "iommu_enable_pri", reqs),
     "pci_disable_pri": lambda m: run_path(m, "pci_disable_pri"),
-    "pci_enable_ptm": lambda m: features.pci_enable_ptm(m),
-    "pci_disable_ptm": lambda m: features.pci_disable_ptm(m),
+    "pci_enable_ptm": lambda m: run_path(m, "pci_enable_ptm"),
+    "pci_disable_ptm": lambda m: run_path(m, "pci_disable_ptm"),
     "pci_enable_l1ss": lambda m: run_path(m, "pcie_aspm_set_policy"),
     "pci_enable_sriov": lambda m, num_vfs: run_path(m, "pci_enable_sriov", num_vfs + 1),
     "pci_disable_sriov": lambda m: run_path(m, "pci_disable_sriov"),

@@ -312,6 +312,14 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.aspm is not None and bool(m.aspm.capable & LINK_L1SS)
     elif name == "clkpm_enable":
         value = m.aspm is not None and m.aspm.clkpm_capable and not m.state.port.dev.clkpm_enabled
+    elif name in ("ptm_root", "ptm_type_ok", "port_ptm_root", "port_ptm_type_ok"):
+        info = m.port_ptm if name.startswith("port_") else m.ptm
+        value = info is not None and (info.root if name.endswith("root") else info.type_ok)
+    elif name == "upstream_ptm":
+        value = m.port_ptm is not None
+    elif name in ("ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_shared", "port_ptm_count_zero"):
+        cnt = (m.state.port.dev if name.startswith("port_") else m.state.dev).ptm_enable_cnt
+        value = cnt > 1 if name.endswith("shared") else (cnt != 0 if name == "ptm_enabled" else cnt == 0)
     elif name == "iov_bars_assigned":
         from .enumeration import iov_bars_assigned
         value = iov_bars_assigned(m.profile, m.caps)
@@ -402,6 +410,11 @@ def kernel_set(m, field: str, arg) -> None:
         m.state.port.dev.aspm_enabled = m.aspm_target
     elif field == "clkpm_enabled":
         m.state.port.dev.clkpm_enabled = True
+    elif field in ("ptm_get", "ptm_put", "port_ptm_get", "port_ptm_put"):
+        dev = m.state.port.dev if field.startswith("port_") else d
+        dev.ptm_enable_cnt += 1 if field.endswith("get") else -1
+    elif field in ("ptm_suspended", "ptm_resumed"):
+        d.ptm_suspended = field == "ptm_suspended"
     else:
         raise ValueError(f"unknown kernel field {field!r}")
 

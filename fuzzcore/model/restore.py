@@ -219,8 +219,11 @@ def cap_value(m, value: str, arg=None) -> int:
         return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
     if value == "clkreq_on":
         return 0x100                                        # PCI_EXP_LNKCTL_CLKREQ_EN
-    if value in ("aspm_off", "l1ss_off"):
+    if value in ("aspm_off", "l1ss_off", "ptm_off"):
         return 0
+    if value in ("ptm_ctrl", "port_ptm_ctrl"):                # __pci_enable_ptm
+        info = m.port_ptm if value == "port_ptm_ctrl" else m.ptm
+        return 0x1 | (info.granularity << 8) | (0x2 if info.root else 0) if info is not None else 0
     if value == "pasid_ctrl":
         return 0x1 | d.pasid_features
     if value == "pri_reqs_alloc":
@@ -250,12 +253,21 @@ def cap_value(m, value: str, arg=None) -> int:
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
+def cap_value_field(m, value: str) -> int:
+    """The bits a merge write of `value` replaces (paths.CAP_VALUES); PTM Control's Root Select only
+    when it is set (__pci_enable_ptm ORs it in for a PTM Root and leaves it alone otherwise)."""
+    from ..policy.paths import CAP_VALUE_FIELDS
+    if value in ("ptm_ctrl", "port_ptm_ctrl"):
+        info = m.port_ptm if value == "port_ptm_ctrl" else m.ptm
+        return 0xFF03 if info is not None and info.root else 0xFF01
+    return CAP_VALUE_FIELDS[value]
+
+
 def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None, port=False) -> None:
     """pci_write_config_word/dword(dev, cap + reg, value); merge: the register read first and only
     the value's field replaced. A merge write inside a restore, from an all-ones read, states no
     intent (Oracle.note_write: restore_rmw). port: the upstream port's capability (a Root or
     Downstream Port: every PCIe register it has is implemented)."""
-    from ..policy.paths import CAP_VALUE_FIELDS
     if port:
         base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
         where, target = (base + reg if base else 0), "port"
@@ -264,7 +276,7 @@ def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=No
     if not where:
         return
     size = 2 if width == "word" else 4
-    v, field = cap_value(m, value, arg), CAP_VALUE_FIELDS[value]
+    v, field = cap_value(m, value, arg), cap_value_field(m, value)
     if not merge:
         m.io.write(where, size, v & ((1 << 8 * size) - 1), target)
         return

@@ -350,6 +350,22 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pcie_set_clkpm", "pcie_set_clkpm (drivers/pci/pcie/aspm.c)", "", "§3.1",
             "Clock PM on for the powersupersave policy: nothing unless capable and off; CLKREQ# Enable set in "
             "the function's LNKCTL (pcie_set_clkpm_nocheck), clkpm_enabled"),
+    PathDef("pci_enable_ptm", "pci_enable_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "the op pci_enable_ptm: unless a PTM Root, the upstream PTM port enabled first "
+            "([path.pci_enable_ptm_parent]); the count; nothing more if it was already enabled; "
+            "__pci_enable_ptm's type check (the count dropped again on failure) and its Control write"),
+    PathDef("pci_enable_ptm_parent", "pci_enable_ptm(parent) (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "the same function run on the port above: nothing is modelled above the port, so it must be a "
+            "PTM Root"),
+    PathDef("pci_disable_ptm", "pci_disable_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "the op pci_disable_ptm: the count dropped, PTM Enable and Root Select cleared when it reaches 0, "
+            "then the same for the upstream PTM port ([path.pci_disable_ptm_parent])"),
+    PathDef("pci_disable_ptm_parent", "pci_disable_ptm(parent) (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "the port above's count dropped, its PTM off at 0"),
+    PathDef("pci_suspend_ptm", "pci_suspend_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "PTM off while the count says it is on (the count is kept)"),
+    PathDef("pci_resume_ptm", "pci_resume_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "PTM back (__pci_enable_ptm) if the count says it is on"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -479,6 +495,12 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
                     "substates as link->aspm_enabled has them unless both ends are in D0"),
     ("aspm_enabled", "link->aspm_enabled = state"),
     ("clkpm_enabled", "link->clkpm_enabled = 1 (pcie_set_clkpm_nocheck)"),
+    ("ptm_get", "atomic_inc(&dev->ptm_enable_cnt)"),
+    ("ptm_put", "atomic_dec(&dev->ptm_enable_cnt)"),
+    ("port_ptm_get", "atomic_inc(&parent->ptm_enable_cnt): the port above's count"),
+    ("port_ptm_put", "atomic_dec(&parent->ptm_enable_cnt)"),
+    ("ptm_suspended", "(the model's record for the live-flag check) PTM off on purpose until pci_resume_ptm"),
+    ("ptm_resumed", "(the model's record) the suspend's mark cleared"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -507,6 +529,11 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("l1ss_off", "0 in L1SS Control 1's four enables (PCI_L1SS_CTL1_L1SS_MASK)", 0xF),
     ("l1ss_enables", "L1SS Control 1's enables for the state (ASPM L1.1, L1.2, PCI-PM L1.1, L1.2)", 0xF),
     ("clkreq_on", "PCI_EXP_LNKCTL_CLKREQ_EN", 0x100),
+    ("ptm_ctrl", "__pci_enable_ptm: PCI_PTM_CTRL_ENABLE, the granularity field from dev->ptm_granularity, "
+                 "PCI_PTM_CTRL_ROOT if dev->ptm_root (field: Enable, Granularity, and Root Select only when set)",
+     0xFF03),
+    ("port_ptm_ctrl", "the same for the port above (with port = true)", 0xFF03),
+    ("ptm_off", "__pci_disable_ptm: ctrl & ~(PCI_PTM_CTRL_ENABLE | PCI_PTM_CTRL_ROOT)", 0x3),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
@@ -1063,6 +1090,17 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("aspm_l1ss_capable", "link->aspm_capable & PCIE_LINK_STATE_L1SS (aspm_l1ss_init at enumeration)"),
     ("clkpm_enable", "pcie_set_clkpm(link, 1) changes something: link->clkpm_capable (every function below has "
                      "LNKCAP Clock PM; not blacklisted) and not link->clkpm_enabled"),
+    ("ptm_root", "dev->ptm_root (pci_ptm_init: Root Capable and no PTM port above)"),
+    ("upstream_ptm", "pci_upstream_ptm(dev): the port above has PTM (not a Switch Downstream Port)"),
+    ("ptm_type_ok", "__pci_enable_ptm's checks pass: a PTM capability, and a Root Port that is ptm_root, an Upstream "
+                    "Port that is a responder, or an endpoint that is a requester"),
+    ("ptm_shared", "dev->ptm_enable_cnt > 1 (after the increment: already enabled)"),
+    ("ptm_enabled", "atomic_read(&dev->ptm_enable_cnt) != 0"),
+    ("ptm_count_zero", "dev->ptm_enable_cnt == 0 (after the decrement: atomic_dec_and_test)"),
+    ("port_ptm_root", "the port above's ptm_root"),
+    ("port_ptm_type_ok", "__pci_enable_ptm's checks on the port above"),
+    ("port_ptm_shared", "the port above's ptm_enable_cnt > 1"),
+    ("port_ptm_count_zero", "the port above's ptm_enable_cnt == 0"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
@@ -1095,6 +1133,7 @@ def encode_when(when: str) -> int:
 
 
 def _check() -> None:
+    assert len(CONDITIONS) < 127, "a condition is one signed byte of a step's when (encode_when)"
     for p in PRIMITIVES:
         # one parameter, or several packed into the step's int32 argument (ParamDef.width)
         assert len(p.params) <= 1 or sum(q.width for q in p.params) <= 31, p.name
