@@ -159,3 +159,30 @@ def test_binding_no_driver_to_an_unbound_device_changes_nothing(both):
     m = model(device="i350")
     run(m, "pci_bind_driver(driver=none)\npci_pm_runtime_suspend()\npci_bind_driver(driver=none)")
     assert m.state.dev.rpm_auto and m.state.dev.driver == "none"
+
+
+def test_vfio_devctl_mrrs_is_virtual_and_set_by_the_kernel(both):
+    """vfio_exp_config_write: DEVCTL's MPS and MRRS are virtual; a changed virtual MRRS reaches
+    hardware as the kernel's pcie_set_readrq(max(MRRS, MPS)). The I350's DEVCTL 0x283f (MPS 256,
+    MRRS 512): a user write of 0x083f (MRRS 128) sets MRRS 256 (0x183f); a write of another MPS
+    and the same virtual MRRS changes nothing in hardware."""
+    m = model(device="i350")
+    exp = m.caps.exp
+    run(m, f"vfio_open()\nvfio_config_write(offset={exp + 8:#x}, width=2, value=0x083f)")
+    assert m.state.hw.read(exp + 8, 2) == 0x183f
+    run(m, f"vfio_config_write(offset={exp + 8:#x}, width=2, value=0x081f)")   # MPS virtual, MRRS still 128
+    assert m.state.hw.read(exp + 8, 2) == 0x183f
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+
+
+def test_a_vfio_write_means_only_the_bits_vfio_lets_through(both):
+    """vfio_default_config_write echoes the bits a user may not write from its read: they are not the
+    user's intent (audit F). A user's DEVCTL write to an I350 that reads all-ones is lost, and its
+    echo of the all-ones read (MPS 7, Phantom, the virtual bits) is no intent: once the function
+    answers again DEVCTL (0x283f, unchanged) is not reported against 0x78ff."""
+    m = model(device="i350")
+    exp = m.caps.exp
+    run(m, f"vfio_open()\nhw_inaccessible()\nvfio_config_write(offset={exp + 8:#x}, width=2, value=0x083f)\n"
+           "hw_accessible()")
+    assert m.state.hw.read(exp + 8, 2) == 0x283f
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]

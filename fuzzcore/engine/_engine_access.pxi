@@ -119,7 +119,7 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
     cdef bint restoring = step_in_restore(m.step)
     cdef bint all_ones = kernel and value == width_mask(width)
     cdef bint lost = kernel and not restoring and (all_ones or (port == 0 and not m.st.accessible))
-    cdef uint32_t byte, old
+    cdef uint32_t byte, old, ub
     cdef int32_t w_op, w_kind, w_step
     if m.restore_rmw and restoring and port == 0 and not m.st.accessible:
         return      # a restore step's write computed from an all-ones read means nothing
@@ -133,6 +133,9 @@ cdef void note_write_rows(Machine *m, int port, int off, int width, uint32_t val
             byte = (value >> (8 * i)) & 0xFFU
             old = (m.written[k] >> (8 * b)) & 0xFFU
             w_op, w_kind, w_step = m.op_index, m.op_kind, m.step
+            if not kernel:       # a vfio user means only the bits vfio let through (Oracle.note_write)
+                ub = (m.user_wmask >> (8 * i)) & 0xFFU
+                byte = (old & ~ub) | (byte & ub)
             if k != W_MSI_MASK and (all_ones or lost):
                 if all_ones and restoring:
                     byte = (m.written_start[k] >> (8 * b)) & 0xFFU

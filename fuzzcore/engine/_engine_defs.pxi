@@ -226,6 +226,7 @@ cdef enum:
     STEP_DPC_RESET_LINK
     STEP_PLATFORM_POWER_ON
     STEP_VFIO_PCI_BAR_RW
+    STEP_VFIO_EXP_MRRS
     STEP_RESTORE_BASE                                   # + vocabulary restore step id
     STEP_SAVE_BASE = STEP_RESTORE_BASE + MAX_RESTORE_STEPS   # + vocabulary save step id
     STEP_RESET_BASE = STEP_SAVE_BASE + MAX_SAVE_STEPS        # + vocabulary reset method id
@@ -242,6 +243,7 @@ FIXED_STEP_NAMES = (
     "pci_pm_suspend", "pci_pm_suspend_noirq", "pci_pm_resume_noirq", "pci_pm_resume", "pci_pm_complete",
     "pci_pm_freeze", "pci_pm_freeze_noirq", "pci_pm_thaw_noirq", "pci_pm_thaw", "pci_pm_restore_noirq",
     "pci_pm_restore", "DPC containment", "dpc_reset_link", "platform power on", "vfio_pci_bar_rw",
+    "vfio_exp_config_write/MRRS",
 )
 
 # --- oracle: invariants, registers (bucket key parts) and message templates ----------------------

@@ -96,6 +96,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
     m.restore_rmw = 0
     m.aspm_target = 0
+    m.user_wmask = 0xFFFFFFFFU
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
     dev.current_state = D0
     if m.pol.enumeration_save:

@@ -24,6 +24,11 @@ cdef void vfio_probe_power_state(Machine *m) noexcept nogil:
         m.st.vfio.needs_pm_restore = 0 if io_read(m, pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET else 1
 
 
+cdef enum:
+    DEVCTL_READRQ = 0x7000
+    DEVCTL_VIRT = 0x8000 | 0x00E0 | 0x7000      # vfio.DEVCTL_VIRT: FLR, Payload, READRQ virtual
+
+
 cdef void vfio_config_init(Machine *m) noexcept nogil:
     """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs and the ROM dword
     (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
@@ -35,6 +40,8 @@ cdef void vfio_config_init(Machine *m) noexcept nogil:
     for i in range(6):
         v.rbar[i] = v.vconfig_bars[i]
     v.rbar[6] = io_read(m, 0x30, 4)
+    if m.d.fn.caps.exp:
+        v.vconfig_devctl = io_read(m, m.d.fn.caps.exp + 0x08, 2) & DEVCTL_VIRT
 
 
 cdef int vfio_open(Machine *m) noexcept nogil:
@@ -223,7 +230,9 @@ cdef void write_hw_bits(Machine *m, int offset, int width, uint32_t value, uint3
     if not writable:
         return
     cur = io_read(m, offset, width)
+    m.user_wmask = writable              # Oracle.note_write: only these bits are the user's
     io_write(m, offset, width, (cur & ~writable) | (value & writable))
+    m.user_wmask = 0xFFFFFFFFU
 
 
 cdef void write_command(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
@@ -305,20 +314,42 @@ cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogi
 
 
 cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """PCIe: DEVCTL (not Phantom; Initiate FLR trapped -> pci_try_reset_function; MPS virtual)
-    and DEVCTL2 (not ARI Forwarding) reach hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
+    """vfio._write_exp (vfio_exp_config_write): DEVCTL's FLR, MPS and MRRS virtual, the rest but
+    Phantom to hardware; a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a
+    changed virtual MRRS -> pcie_set_readrq(max(MRRS, MPS)). DEVCTL2 (not ARI Forwarding)."""
     cdef int exp = m.d.fn.caps.exp
-    cdef uint32_t devctl
-    cdef int prev, prev_user
+    cdef VfioDev *v = &m.st.vfio
+    cdef uint32_t devctl, mps, rq, cur
+    cdef int64_t old_rq
+    cdef int prev, prev_user, enc
     if rel == 0x08 and width >= 2:
         devctl = value & 0xFFFF
-        write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(<uint32_t>(0x0200 | 0x00E0 | 0x8000)))
-        if devctl & 0x8000 and m.d.flr:
-            prev = m.step
-            prev_user = m.user_access
+        old_rq = v.vconfig_devctl & DEVCTL_READRQ
+        v.vconfig_devctl = devctl & DEVCTL_VIRT
+        write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(<uint32_t>(0x0200 | DEVCTL_VIRT)))
+        prev = m.step
+        prev_user = m.user_access
+        if v.vconfig_devctl & 0x8000:
+            v.vconfig_devctl &= ~(<int64_t>0x8000)
             m.step = STEP_VFIO_EXP_FLR
             m.user_access = 0        # Model.as_kernel: the reset's writes are the kernel's
-            pci_reset_function(m, METHOD_AUTO)
+            if io_read(m, exp + 0x04, 4) & 0x10000000U:     # PCI_EXP_DEVCAP_FLR
+                pci_reset_function(m, METHOD_AUTO)
+            m.step = prev
+            m.user_access = prev_user
+        if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
+            m.step = STEP_VFIO_EXP_MRRS
+            m.user_access = 0
+            mps = 128U << ((io_read(m, exp + 0x08, 2) >> 5) & 0x7)     # pcie_get_mps
+            rq = 128U << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12)
+            if mps > rq:
+                rq = mps
+            if rq <= 4096:                                  # pcie_set_readrq: else -EINVAL
+                enc = 0
+                while (128U << enc) < rq:
+                    enc += 1
+                cur = io_read(m, exp + 0x08, 2)
+                io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
             m.step = prev
             m.user_access = prev_user
     elif rel == 0x28 and width >= 2:

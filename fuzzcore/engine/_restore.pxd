@@ -236,6 +236,7 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     Blob blob                    # vdev->pci_saved_state (the open-time snapshot)
     Blob pm_save
     int64_t vconfig_command
+    int64_t vconfig_devctl       # DEVCTL's virtual bits (Initiate FLR, MPS, MRRS) in vconfig
     int64_t vconfig_bars[6]
     int64_t rbar[7]               # BARs 0-5, then the ROM dword (0x30)
     int64_t reset_works
@@ -302,6 +303,7 @@ cdef struct Machine:
     int reset_probe              # dev->reset_methods: bit METHOD_* set when its probe returned 0
     int restore_rmw              # inside a restore step that writes back what it read (Oracle.note_write)
     int aspm_target              # pcie_config_aspm_link's state (kernel_set aspm_target)
+    uint32_t user_wmask          # the bits of a user's write that are the user's (vfio_default_config_write)
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag

@@ -92,6 +92,7 @@ class Model:
         self.op_name = "init"
         self.step = "enumeration"
         self.user_access = False
+        self.user_wmask = 0xFFFFFFFF    # the bits of a user's write that are the user's (vfio_default_config_write)
         # what the last pcie_do_recovery logged ("device recovery successful" / "failed"): not
         # kernel state, the line `fuzzcore validate` compares with the guest's (its status return
         # does not say it: v7.1.3 returns RECOVERED after a failed reset)

@@ -117,6 +117,9 @@ class Oracle:
             byte = (value >> 8 * i) & 0xFF
             old = (self.written[k] >> 8 * b) & 0xFF
             who = None
+            if not kernel:          # a vfio user means only the bits vfio let through; the rest echo a read
+                ub = (m.user_wmask >> 8 * i) & 0xFF
+                byte = (old & ~ub) | (byte & ub)
             if k != _intent.W_MSI_MASK and (all_ones or lost):
                 if all_ones and restoring:
                     start, who = self._written_start[k]

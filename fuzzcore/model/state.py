@@ -128,6 +128,7 @@ class VfioState:
     blob: Blob | None = None              # vdev->pci_saved_state, the open-time snapshot
     pm_save: Blob | None = None
     vconfig_command: int = 0              # only Memory/IO/INTx Disable are tracked
+    vconfig_devctl: int = 0               # DEVCTL's virtual bits (Initiate FLR, MPS, MRRS) in vconfig
     vconfig_bars: list[int] = field(default_factory=lambda: [0] * 6)
     rbar: list[int] = field(default_factory=lambda: [0] * 7)     # BARs 0-5, then the ROM dword (0x30)
     reset_works: bool = True

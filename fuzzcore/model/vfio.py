@@ -37,6 +37,10 @@ def vfio_probe_power_state(m) -> None:
         v.needs_pm_restore = not m.io.read(m.caps.pm + 0x04, 2) & 0x8     # PCI_PM_CTRL_NO_SOFT_RESET
 
 
+PCI_EXP_DEVCTL = 0x08
+DEVCTL_READRQ = 0x7000
+DEVCTL_VIRT = 0x8000 | 0x00E0 | DEVCTL_READRQ   # init_pci_cap_exp_perm: FLR, Payload, READRQ virtual
+
 def vfio_config_init(m) -> None:
     """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs and the ROM dword
     (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
@@ -44,6 +48,8 @@ def vfio_config_init(m) -> None:
     v.vconfig_command = m.io.read(PCI_COMMAND, 2)
     v.vconfig_bars = [m.io.read(0x10 + 4 * i, 4) for i in range(6)]
     v.rbar = list(v.vconfig_bars) + [m.io.read(PCI_ROM_ADDRESS, 4)]
+    if m.caps.exp:
+        v.vconfig_devctl = m.io.read(m.caps.exp + PCI_EXP_DEVCTL, 2) & DEVCTL_VIRT
 
 
 def vfio_open(m) -> int:
@@ -224,11 +230,16 @@ def _bar_restore_if_reset_behind_back(m, new_cmd: int) -> None:
 
 
 def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> None:
-    """vfio_default_config_write: hardware gets the non-virtual writable bits, read-modify-write."""
+    """vfio_default_config_write: hardware gets the non-virtual writable bits, read-modify-write.
+    Only those bits are the user's choice (Oracle.note_write: user_wmask); the rest echo the read."""
     if not writable:
         return
     cur = m.io.read(offset, width)
-    m.io.write(offset, width, (cur & ~writable) | (value & writable))
+    m.user_wmask = writable
+    try:
+        m.io.write(offset, width, (cur & ~writable) | (value & writable))
+    finally:
+        m.user_wmask = 0xFFFFFFFF
 
 
 def _write_command(m, offset: int, width: int, value: int) -> None:
@@ -317,15 +328,29 @@ def _write_pm(m, rel: int, width: int, value: int) -> None:
 
 
 def _write_exp(m, rel: int, width: int, value: int) -> None:
-    """PCIe: DEVCTL (not Phantom; Initiate FLR trapped -> pci_try_reset_function; MPS virtual)
-    and DEVCTL2 (not ARI Forwarding) reach hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
-    exp = m.caps.exp
+    """vfio_exp_config_write. DEVCTL: Initiate FLR, MPS and MRRS are virtual (vconfig), the rest but
+    Phantom Functions reach hardware; then a virtual Initiate FLR is cleared and, if DEVCAP (read
+    now) has FLR, pci_try_reset_function; then a changed virtual MRRS goes to hardware as the
+    kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL reads)). DEVCTL2 (not ARI Forwarding) reaches
+    hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
+    exp, v = m.caps.exp, m.state.vfio
     if rel == 0x08 and width >= 2:
         devctl = value & 0xFFFF
-        _write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(0x0200 | 0x00E0 | 0x8000))
-        if devctl & 0x8000 and m.profile.flr:
+        old_rq = v.vconfig_devctl & DEVCTL_READRQ
+        v.vconfig_devctl = devctl & DEVCTL_VIRT
+        _write_hw_bits(m, exp + PCI_EXP_DEVCTL, 2, devctl, 0xFFFF & ~(0x0200 | DEVCTL_VIRT))
+        if v.vconfig_devctl & 0x8000:
+            v.vconfig_devctl &= ~0x8000
             with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
-                pci_reset_function(m)
+                if m.io.read(exp + 0x04, 4) & 0x10000000:      # PCI_EXP_DEVCAP_FLR
+                    pci_reset_function(m)
+        if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
+            with m.in_step("vfio_exp_config_write/MRRS"), m.as_kernel():
+                mps = 128 << ((m.io.read(exp + PCI_EXP_DEVCTL, 2) >> 5) & 0x7)   # pcie_get_mps
+                rq = max(128 << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12), mps)
+                if rq <= 4096:                                   # pcie_set_readrq: else -EINVAL
+                    cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
+                    m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))
     elif rel == 0x28 and width >= 2:
         _write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~0x0020)
 
