@@ -61,28 +61,29 @@ def test_no_aspm_on_the_builtin_link():
 
 
 def test_powersupersave_configures_the_link_and_updates_the_saved_state():
-    """L1 on at both ends and the four substates set again, in the kernel's order (reference
-    trace); the link's aspm_enabled records it; the L1SS buffers and the PCIe buffer's LNKCTL hold
+    """L1 on at both ends, the four substates set again and CLKREQ# on, in the kernel's order
+    (reference trace); the link's aspm_enabled records it; the L1SS buffers and the PCIe buffer's LNKCTL hold
     the new values, so the driver's restore after a frozen recovery's bus reset (no save of its
     own) puts L1 back, with no report."""
     m = model(device=WIFI_ASPM)
     run(m, "pci_bind_driver(driver=host)\npci_save_state()")
     clnk, plnk, cctl1, pctl1 = regs(m)
     assert run(m, "pci_enable_l1ss()") == [0]
-    assert (clnk, cctl1 & 0xF) == (0x140, 0)
-    assert regs(m) == (clnk | 0x2, plnk | 0x2, cctl1 | 0xF, pctl1)
+    assert (clnk, cctl1 & 0xF) == (0x040, 0)
+    assert regs(m) == (clnk | 0x102, plnk | 0x2, cctl1 | 0xF, pctl1)   # L1, CLKREQ# (pcie_set_clkpm)
     assert m.state.port.dev.aspm_enabled == LINK_L1 | LINK_L1SS
-    assert saved(m, 0x10, False, 2, 2) == clnk | 0x2         # pci_update_aspm_saved_state: LNKCTL
+    assert saved(m, 0x10, False, 2, 2) == clnk | 0x102       # pci_update_aspm_saved_state: LNKCTL
+    assert m.state.port.dev.clkpm_enabled
     assert run(m, "pci_enable_l1ss()") == [0]                 # the link has that state: nothing
     run(m, "pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
     assert saved(m, 0x1E, True, 0, 4) == cctl1 | 0xF          # pci_save_aspm_l1ss_state
-    assert regs(m)[0] == clnk | 0x2 and regs(m)[2] == cctl1 | 0xF
+    assert regs(m)[0] == clnk | 0x102 and regs(m)[2] == cctl1 | 0xF
     assert not [v for v in m.oracle.violations if v.register in ("L1SS", "PCIe")]
 
 
 def test_write_order():
     """Child then parent ASPM off; L1SS enables off child then parent, on parent then child;
-    LNKCTL's ASPM parent then child (reference trace)."""
+    LNKCTL's ASPM parent then child; then Clock PM (reference trace)."""
     ref = Model(resolve_device(WIFI_ASPM), load_policy("linux-7.1"))
     res = ref.run(parse_program("pci_bind_driver(driver=host)\npci_enable_l1ss()"), trace=True)
     caps, pcaps = ref.caps, ref.port_caps
@@ -90,4 +91,4 @@ def test_write_order():
              ("dev", caps.l1ss + 0x08): "child CTL1", ("port", pcaps.l1ss + 0x08): "parent CTL1"}
     order = [names[(t.target, t.offset)] for t in res.trace if t.op_index == 1 and (t.target, t.offset) in names]
     assert order == ["child LNKCTL", "parent LNKCTL", "child CTL1", "parent CTL1", "parent CTL1", "child CTL1",
-                     "parent LNKCTL", "child LNKCTL"]
+                     "parent LNKCTL", "child LNKCTL", "child LNKCTL"]      # the last: pcie_set_clkpm's CLKREQ#

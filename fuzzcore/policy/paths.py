@@ -349,7 +349,7 @@ PATHS: tuple[PathDef, ...] = (
             "parent then the child (PCIe r6.2 sec 5.5.4)"),
     PathDef("pcie_set_clkpm", "pcie_set_clkpm (drivers/pci/pcie/aspm.c)", "", "§3.1",
             "Clock PM on for the powersupersave policy: nothing unless capable and off; CLKREQ# Enable set in "
-            "the function's LNKCTL (pcie_set_clkpm_nocheck), clkpm_enabled"),
+            "the function's LNKCTL and the saved LNKCTL updated (pcie_set_clkpm_nocheck), clkpm_enabled"),
     PathDef("pci_enable_ptm", "pci_enable_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
             "the op pci_enable_ptm: unless a PTM Root, the upstream PTM port enabled first "
             "([path.pci_enable_ptm_parent]); the count; nothing more if it was already enabled; "
