@@ -92,3 +92,19 @@ def test_write_order():
     order = [names[(t.target, t.offset)] for t in res.trace if t.op_index == 1 and (t.target, t.offset) in names]
     assert order == ["child LNKCTL", "parent LNKCTL", "child CTL1", "parent CTL1", "parent CTL1", "child CTL1",
                      "parent LNKCTL", "child LNKCTL", "child LNKCTL"]      # the last: pcie_set_clkpm's CLKREQ#
+
+
+def test_worked_overlay_pre_6d4266675279():
+    """docs/examples/pre-6d4266675279.toml: without the in-place update the driver's restore after
+    the recovery writes the probe-time LNKCTL and L1SS back (L1, CLKREQ# and the substates off)."""
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    prog = ("pci_bind_driver(driver=host)\npci_save_state()\npci_enable_l1ss()\n"
+            "pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)")
+    out = {}
+    for spec in ("linux-7.1", f"linux-7.1+{examples / 'pre-6d4266675279.toml'}"):
+        m = model(spec, WIFI_ASPM)
+        run(m, prog)
+        out[spec] = regs(m)
+    base, old = out.values()
+    assert base[0] == 0x142 and base[2] & 0xF == 0xF
+    assert old[0] == 0x040 and old[2] & 0xF == 0
