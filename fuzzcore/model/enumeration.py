@@ -3,8 +3,9 @@
 A dump is usually taken with a driver bound, so it shows enables that a driver owns. fuzzcore
 starts from the state after enumeration: what the PCI core does at probe is applied
 (pci_msi_init / pci_msix_init clear MSI and MSI-X Enable, drivers/pci/msi/pcidev_msi.c), and
-the driver- or IOMMU-owned enables (TPH Requester, ATS, PASID, PRI, PTM, SR-IOV VF Enable and
-NumVFs) are cleared, as a boot with no driver leaves these RW, default-0 registers. Firmware and
+the driver- or IOMMU-owned enables (TPH Requester Enable and ST Mode Select: pci_tph_init writes
+nothing, pcie_enable_tph sets both; ATS, PASID, PRI, PTM, SR-IOV VF Enable and NumVFs) are
+cleared, as a boot with no driver leaves these RW, default-0 registers. Firmware and
 enumeration settings (BARs, Command, DEVCTL/DEVCTL2 including LTR Enable, ASPM, L1SS, AER masks)
 are kept as dumped; pci_configure_ltr's result is read back into ltr_path. Bus Master is a
 driver's (pci_set_master at probe), so an endpoint's is cleared too: the snapshot
@@ -18,7 +19,7 @@ CLEARS = (  # (cap attribute, register offset, width, bits to clear); "header": 
     ("header", 0x04, 2, 0x0004),
     ("msi", 0x02, 2, 0x0001),
     ("msix", 0x02, 2, 0x8000),
-    ("tph", 0x08, 4, 0x0300),
+    ("tph", 0x08, 4, 0x0307),
     ("ats", 0x06, 2, 0x8000),
     ("pasid", 0x06, 2, 0x0001),
     ("pri", 0x04, 2, 0x0001),
