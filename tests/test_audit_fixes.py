@@ -186,3 +186,20 @@ def test_a_vfio_write_means_only_the_bits_vfio_lets_through(both):
            "hw_accessible()")
     assert m.state.hw.read(exp + 8, 2) == 0x283f
     assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+
+
+def test_power_control_survives_a_host_driver_and_its_unbind_idles_the_device(both):
+    """power/control changes only by pm_runtime_allow/forbid (vfio-pci's unregister forbids): set to
+    auto under a host driver it stays auto across the unbind, and pci_device_remove's
+    pm_runtime_put_sync lets the now unbound device runtime-suspend (save only, no D3hot). After vfio-pci
+    was bound and unbound it is on again, and the device stays active."""
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_bind_driver(driver=none)")
+    d = m.state.dev
+    assert d.driver == "none" and d.rpm_auto and d.rpm_suspended
+    assert d.current_state == 5          # PCI_UNKNOWN (pci_device_remove); an unbound suspend stays powered
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=none)\npci_pm_runtime_suspend()\npci_bind_driver(driver=vfio)\n"
+           "pci_bind_driver(driver=none)")
+    d = m.state.dev
+    assert d.driver == "none" and not d.rpm_auto and not d.rpm_suspended

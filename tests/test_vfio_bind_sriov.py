@@ -73,8 +73,13 @@ def test_binding_none_to_an_unbound_suspended_device_leaves_it_suspended():
     assert run(m, "pci_bind_driver(driver=none)") == [0]
     assert m.state.dev.rpm_suspended and m.state.dev.state_saved   # no runtime resume, no restore
     assert run(m, "pci_bind_driver(driver=host)") == [0]
-    # local_pci_probe resumed it (the runtime resume's restore, then [driver.probe]'s own save)
-    assert not m.state.dev.rpm_suspended and m.state.dev.state_saved and m.state.dev.is_busmaster
+    # local_pci_probe resumed it (the runtime resume's restore, then [driver.probe]); power/control
+    # is still auto and the driver dropped the probe's reference, so driver_probe_device's
+    # pm_request_idle suspends it again (the driver's runtime_suspend, the save, D3hot)
+    assert m.state.dev.driver == "host" and m.state.dev.is_busmaster and m.state.dev.rpm_auto
+    assert m.state.dev.rpm_suspended and m.state.dev.state_saved and m.state.dev.current_state == 3
+    assert run(m, "pci_pm_runtime_resume()\npci_bind_driver(driver=host)") == [0, 0]
+    assert not m.state.dev.rpm_suspended                             # power/control on: stays active
 
 
 def test_a_failed_vfio_probe_lets_an_unbound_suspended_device_suspend_again():

@@ -136,8 +136,11 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         m.step = STEP_DEVICE_RELEASE_DRIVER
         pci_pm_runtime_resume(m)
         m.step = prev
-    if dev.driver != DRV_NONE:
+    cdef int was = dev.driver
+    if was != DRV_NONE:
         run_path(m, PATH_PCI_DEVICE_REMOVE, 0)   # [driver.remove] (host), then "unknown" if in D0
+    if was == DRV_VFIO:
+        dev.rpm_auto = 0        # vfio_pci_core_unregister_device: pm_runtime_forbid
     m.st.vfio.registered = 0
     if driver == DRV_VFIO and (dev.sriov_num_vfs or m.d.header_type == 1):
         # vfio_pci_core_register_device: -EINVAL for a bridge (model/machine.py)
@@ -148,7 +151,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
             pci_pm_runtime_suspend(m)
         return EINVAL_ if m.d.header_type == 1 else EBUSY_
     dev.driver = driver
-    dev.rpm_auto = 0            # machine._bind: the new driver's probe holds a reference
+    if m.d.header_type == 1:
+        dev.rpm_auto = 0        # machine._bind: a port
     if driver == DRV_VFIO:
         vfio_register(m)
     elif driver == DRV_HOST:
@@ -156,6 +160,8 @@ cdef int bind_driver(Machine *m, int driver) noexcept nogil:
         m.step = STEP_HOST_DRIVER_PROBE
         driver_callback(m, CB_PROBE, 0)     # [driver.probe]
         m.step = prev
+    if driver != DRV_VFIO and m.d.header_type != 1:
+        run_path(m, PATH_PM_RUNTIME_PUT, 0)     # machine._bind: pm_request_idle / pm_runtime_put_sync
     return 0
 
 

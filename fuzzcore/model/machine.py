@@ -401,10 +401,13 @@ def _bind(m, driver: str) -> int:
     """device_release_driver, then device_driver_attach (a vfio device must be closed: the op
     table's rule). __device_release_driver resumes a runtime-suspended device first
     (pm_runtime_get_sync), local_pci_probe one it probes; an unbound device bound to none again is
-    left alone; after the unbind runtime PM is forbidden again (pm_runtime_forbid in
-    vfio_pci_core_unregister_device; pci_pm_init's for a device that never had vfio). vfio-pci
-    refuses a PF whose VFs are enabled (-EBUSY) and a bridge (-EINVAL): the device is left with no
-    driver."""
+    left alone. power/control (rpm_auto) is the user's until vfio-pci's unregister forbids runtime
+    PM (pm_runtime_forbid); with it auto, an endpoint runtime-suspends again once idle: after a host
+    driver's probe (driver_probe_device's pm_request_idle: the modelled driver drops
+    local_pci_probe's reference) and after its unbind (pci_device_remove's pm_runtime_put_sync).
+    A port keeps the older rule (rpm_auto cleared at each bind: portdrv's own allow/forbid under
+    bridge_d3 is not modelled). vfio-pci refuses a PF whose VFs are enabled (-EBUSY) and a bridge
+    (-EINVAL): the device is left with no driver."""
     st = m.state
     if driver == "none" and st.dev.driver == "none":
         # nothing to unbind and no driver to probe: __device_attach's pm_request_idle only;
@@ -417,8 +420,11 @@ def _bind(m, driver: str) -> int:
         # resumes only the parent)
         with m.in_step("device_release_driver"):
             power.pci_pm_runtime_resume(m)
-    if st.dev.driver != "none":
+    was = st.dev.driver
+    if was != "none":
         run_path(m, "pci_device_remove")   # [driver.remove] (a host driver), then "unknown" if in D0
+    if was == "vfio":
+        st.dev.rpm_auto = False            # vfio_pci_core_unregister_device: pm_runtime_forbid
     st.vfio.registered = False
     if driver == "vfio" and (st.dev.sriov_num_vfs or m.profile.header_type == 1):
         # vfio_pci_core_register_device returns -EINVAL for a header other than type 0 (a bridge)
@@ -430,16 +436,17 @@ def _bind(m, driver: str) -> int:
             power.pci_pm_runtime_suspend(m)
         return -22 if m.profile.header_type == 1 else vfio.EBUSY
     st.dev.driver = driver
-    # Runtime PM allowed no longer counts after a bind, as the docstring's forbid says. Not exact:
-    # power/control survives a host driver's rebind, and one that drops local_pci_probe's
-    # reference is idled after probe (pm_request_idle); the validation programs never rebind
-    # while it is auto.
-    st.dev.rpm_auto = False
+    if m.profile.header_type == 1:
+        st.dev.rpm_auto = False            # a port: see the docstring
     if driver == "vfio":
         vfio.vfio_register(m)
     elif driver == "host":
         with m.in_step("host driver probe"):
             driver_callback(m, "probe")    # [driver.probe]
+    if driver != "vfio" and m.profile.header_type != 1:
+        # pm_request_idle after the probe, pm_runtime_put_sync after an unbind: rpm_idle
+        # suspends the device when power/control is auto (the runtime_idle condition)
+        run_path(m, "pm_runtime_put")
     return 0
 
 
