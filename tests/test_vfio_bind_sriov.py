@@ -1,11 +1,20 @@
 """Binding vfio-pci to a PF whose VFs are enabled fails: vfio_pci_core_register_device
 (drivers/vfio/pci/vfio_pci_core.c, v7.1.3) returns -EBUSY ("Cannot bind to PF with SR-IOV
 enabled", pci_num_vf) before it touches the device, and local_pci_probe leaves the PF with no
-driver. The old driver's unbind has already run (pci_device_remove; pci_iov_remove only warns that
-it left its VFs enabled). Both models."""
+driver. The baseline's host driver disables its VFs in remove (igb_remove), so the PF reaches
+vfio-pci with VFs only under a driver that leaves them enabled: the worked overlay
+docs/examples/driver-leaves-vfs-enabled.toml (pci_iov_remove only warns). Both models."""
 
-from both_models import model, which_model  # noqa: F401  (autouse fixture: both models)
+from pathlib import Path
+
+from both_models import model as _model, which_model  # noqa: F401  (autouse fixture: both models)
 from fuzzcore.program.fzs import parse_program
+
+LEAVES_VFS = "linux-7.1+" + str(Path(__file__).resolve().parent.parent / "docs" / "examples" / "driver-leaves-vfs-enabled.toml")
+
+
+def model(policy=LEAVES_VFS, device="i350"):
+    return _model(policy, device)
 
 SRIOV = 0x160  # the i350's SR-IOV extended capability
 EBUSY = -16
@@ -111,3 +120,11 @@ def test_register_probes_nosoftrst_from_pmcsr_as_read_then():
     m = model(device="nic-82576")
     run(m, "hw_inaccessible()\npci_bind_driver(driver=vfio)")
     assert not m.state.vfio.needs_pm_restore
+
+
+def test_the_baseline_driver_disables_its_vfs_in_remove():
+    """[driver.remove] calls pci_disable_sriov first: vfio-pci binds the PF."""
+    m = _model()
+    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\npci_bind_driver(driver=vfio)") == [0, 0, 0]
+    assert m.state.dev.driver == "vfio" and m.state.dev.sriov_num_vfs == 0
+    assert m.state.hw.read(SRIOV + 8, 2) & 0x1 == 0
