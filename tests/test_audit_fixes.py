@@ -203,3 +203,20 @@ def test_power_control_survives_a_host_driver_and_its_unbind_idles_the_device(bo
            "pci_bind_driver(driver=none)")
     d = m.state.dev
     assert d.driver == "none" and not d.rpm_auto and not d.rpm_suspended
+
+
+def test_vfio_byte_writes_to_the_pcie_capability_are_pieces_of_its_perm(both):
+    """vfio_config_do_rw cuts a user's access into aligned pieces and runs vfio_exp_config_write on
+    each (audit G): a byte write of DEVCTL's high byte with Initiate FLR resets the I350 (DEVCAP has
+    FLR) and, its virtual MRRS now 128, sets MRRS max(128, MPS 256); a byte write of 0 to DEVCTL's
+    low byte clears the error-reporting enables but not MPS (virtual); one to DEVCTL2's high byte
+    clears LTR Enable."""
+    m = model(device="i350")
+    exp = m.caps.exp
+    run(m, f"vfio_open()\nvfio_config_write(offset={exp + 9:#x}, width=1, value=0x80)")
+    assert m.state.hw.read(exp + 8, 2) == 0x103f                     # restored, then MRRS 256
+    run(m, f"vfio_config_write(offset={exp + 8:#x}, width=1, value=0)")
+    assert m.state.hw.read(exp + 8, 2) == 0x1020
+    assert m.state.hw.read(exp + 0x28, 2) & 0x400
+    run(m, f"vfio_config_write(offset={exp + 0x29:#x}, width=1, value=0)")
+    assert not m.state.hw.read(exp + 0x28, 2) & 0x400

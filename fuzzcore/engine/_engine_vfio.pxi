@@ -313,47 +313,80 @@ cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogi
         m.user_access = prev_user
 
 
+cdef uint32_t exp_bits(int rel, int n, bint virt) noexcept nogil:
+    """vfio._exp_bits: the writable (or virtual) bits of the n bytes at rel, one n-byte mask."""
+    cdef uint32_t mask = 0, word
+    cdef int i, b
+    for i in range(n):
+        b = rel + i
+        if (b & ~1) == 0x08:
+            word = DEVCTL_VIRT if virt else (0xFFFF & ~(<uint32_t>0x0200))
+        elif (b & ~1) == 0x28 and not virt:
+            word = 0xFFFF & ~(<uint32_t>0x0020)
+        else:
+            word = 0
+        mask |= ((word >> (8 * (b & 1))) & 0xFF) << (8 * i)
+    return mask
+
+
 cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """vfio._write_exp (vfio_exp_config_write): DEVCTL's FLR, MPS and MRRS virtual, the rest but
-    Phantom to hardware; a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a
-    changed virtual MRRS -> pcie_set_readrq(max(MRRS, MPS)). DEVCTL2 (not ARI Forwarding)."""
+    """vfio._write_exp: the access cut into aligned pieces (vfio_config_do_rw), each through
+    vfio_exp_config_write (write_exp_piece)."""
+    cdef int pos = rel, end = rel + width, n
+    while pos < end:
+        if end - pos >= 4 and pos % 4 == 0:
+            n = 4
+        elif end - pos >= 2 and pos % 2 == 0:
+            n = 2
+        else:
+            n = 1
+        write_exp_piece(m, pos, n, (value >> (8 * (pos - rel))) & (0xFFFFFFFFU if n == 4 else ((1U << (8 * n)) - 1)))
+        pos += n
+
+
+cdef void write_exp_piece(Machine *m, int rel, int n, uint32_t value) noexcept nogil:
+    """vfio._write_exp_piece: DEVCTL's FLR, MPS and MRRS virtual, the other writable bits to
+    hardware; a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a changed
+    virtual MRRS -> pcie_set_readrq(max(MRRS, MPS))."""
     cdef int exp = m.d.fn.caps.exp
     cdef VfioDev *v = &m.st.vfio
-    cdef uint32_t devctl, mps, rq, cur
-    cdef int64_t old_rq
-    cdef int prev, prev_user, enc
-    if rel == 0x08 and width >= 2:
-        devctl = value & 0xFFFF
-        old_rq = v.vconfig_devctl & DEVCTL_READRQ
-        v.vconfig_devctl = devctl & DEVCTL_VIRT
-        write_hw_bits(m, exp + 0x08, 2, devctl, 0xFFFF & ~(<uint32_t>(0x0200 | DEVCTL_VIRT)))
-        prev = m.step
-        prev_user = m.user_access
-        if v.vconfig_devctl & 0x8000:
-            v.vconfig_devctl &= ~(<int64_t>0x8000)
-            m.step = STEP_VFIO_EXP_FLR
-            m.user_access = 0        # Model.as_kernel: the reset's writes are the kernel's
-            if io_read(m, exp + 0x04, 4) & 0x10000000U:     # PCI_EXP_DEVCAP_FLR
-                pci_reset_function(m, METHOD_AUTO)
-            m.step = prev
-            m.user_access = prev_user
-        if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
-            m.step = STEP_VFIO_EXP_MRRS
-            m.user_access = 0
-            mps = 128U << ((io_read(m, exp + 0x08, 2) >> 5) & 0x7)     # pcie_get_mps
-            rq = 128U << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12)
-            if mps > rq:
-                rq = mps
-            if rq <= 4096:                                  # pcie_set_readrq: else -EINVAL
-                enc = 0
-                while (128U << enc) < rq:
-                    enc += 1
-                cur = io_read(m, exp + 0x08, 2)
-                io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
-            m.step = prev
-            m.user_access = prev_user
-    elif rel == 0x28 and width >= 2:
-        write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~(<uint32_t>0x0020))
+    cdef uint32_t write = exp_bits(rel, n, False), virt = exp_bits(rel, n, True)
+    cdef uint32_t vb, mps, rq, cur
+    cdef int64_t old_rq = v.vconfig_devctl & DEVCTL_READRQ
+    cdef int prev, prev_user, enc, i, b, sh
+    for i in range(n):
+        b = rel + i
+        if b == 0x08 or b == 0x09:
+            vb = ((write & virt) >> (8 * i)) & 0xFF
+            sh = 8 * (b - 0x08)
+            v.vconfig_devctl = (v.vconfig_devctl & ~(<int64_t>vb << sh)) | (<int64_t>((value >> (8 * i)) & vb) << sh)
+    if write & ~virt:
+        write_hw_bits(m, exp + rel, n, value, write & ~virt)
+    prev = m.step
+    prev_user = m.user_access
+    if v.vconfig_devctl & 0x8000:
+        v.vconfig_devctl &= ~(<int64_t>0x8000)
+        m.step = STEP_VFIO_EXP_FLR
+        m.user_access = 0        # Model.as_kernel: the reset's writes are the kernel's
+        if io_read(m, exp + 0x04, 4) & 0x10000000U:     # PCI_EXP_DEVCAP_FLR
+            pci_reset_function(m, METHOD_AUTO)
+        m.step = prev
+        m.user_access = prev_user
+    if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
+        m.step = STEP_VFIO_EXP_MRRS
+        m.user_access = 0
+        mps = 128U << ((io_read(m, exp + 0x08, 2) >> 5) & 0x7)     # pcie_get_mps
+        rq = 128U << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12)
+        if mps > rq:
+            rq = mps
+        if rq <= 4096:                                  # pcie_set_readrq: else -EINVAL
+            enc = 0
+            while (128U << enc) < rq:
+                enc += 1
+            cur = io_read(m, exp + 0x08, 2)
+            io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
+        m.step = prev
+        m.user_access = prev_user
 
 
 cdef uint32_t aer_user_writable(int rel) noexcept nogil:

@@ -327,32 +327,60 @@ def _write_pm(m, rel: int, width: int, value: int) -> None:
             vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
 
 
+# init_pci_cap_exp_perm: the PCIe capability's writable and virtual bits, by register (word)
+EXP_WRITE = {0x08: 0xFFFF & ~0x0200, 0x28: 0xFFFF & ~0x0020}   # DEVCTL but Phantom; DEVCTL2 but ARI
+EXP_VIRT = {0x08: DEVCTL_VIRT}
+
+
+def _exp_bits(table: dict, rel: int, n: int) -> int:
+    """The perm bits of the n bytes at `rel` in the capability, as one n-byte mask."""
+    mask = 0
+    for i in range(n):
+        b = rel + i
+        mask |= ((table.get(b & ~1, 0) >> (8 * (b & 1))) & 0xFF) << (8 * i)
+    return mask
+
+
 def _write_exp(m, rel: int, width: int, value: int) -> None:
-    """vfio_exp_config_write. DEVCTL: Initiate FLR, MPS and MRRS are virtual (vconfig), the rest but
-    Phantom Functions reach hardware; then a virtual Initiate FLR is cleared and, if DEVCAP (read
-    now) has FLR, pci_try_reset_function; then a changed virtual MRRS goes to hardware as the
-    kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL reads)). DEVCTL2 (not ARI Forwarding) reaches
-    hardware; LNKCTL/SLTCTL/RTCTL/LNKCTL2 are dropped."""
+    """vfio_config_do_rw cuts the user's access into aligned pieces (4 bytes at a dword boundary,
+    else 2 at a word boundary, else 1) and runs vfio_exp_config_write on each."""
+    pos, end = rel, rel + width
+    while pos < end:
+        n = 4 if end - pos >= 4 and pos % 4 == 0 else (2 if end - pos >= 2 and pos % 2 == 0 else 1)
+        _write_exp_piece(m, pos, n, (value >> (8 * (pos - rel))) & ((1 << (8 * n)) - 1))
+        pos += n
+
+
+def _write_exp_piece(m, rel: int, n: int, value: int) -> None:
+    """vfio_exp_config_write on one piece: vfio_default_config_write (DEVCTL's Initiate FLR, MPS
+    and MRRS into vconfig, the other writable bits -- all of DEVCTL but Phantom Functions, DEVCTL2
+    but ARI Forwarding -- to hardware in a read-modify-write of the piece); then a virtual
+    Initiate FLR is cleared and, if DEVCAP (read now) has FLR, pci_try_reset_function; then a
+    changed virtual MRRS goes to hardware as the kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL
+    reads)). The other PCIe registers are not writable (nothing reaches hardware)."""
     exp, v = m.caps.exp, m.state.vfio
-    if rel == 0x08 and width >= 2:
-        devctl = value & 0xFFFF
-        old_rq = v.vconfig_devctl & DEVCTL_READRQ
-        v.vconfig_devctl = devctl & DEVCTL_VIRT
-        _write_hw_bits(m, exp + PCI_EXP_DEVCTL, 2, devctl, 0xFFFF & ~(0x0200 | DEVCTL_VIRT))
-        if v.vconfig_devctl & 0x8000:
-            v.vconfig_devctl &= ~0x8000
-            with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
-                if m.io.read(exp + 0x04, 4) & 0x10000000:      # PCI_EXP_DEVCAP_FLR
-                    pci_reset_function(m)
-        if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
-            with m.in_step("vfio_exp_config_write/MRRS"), m.as_kernel():
-                mps = 128 << ((m.io.read(exp + PCI_EXP_DEVCTL, 2) >> 5) & 0x7)   # pcie_get_mps
-                rq = max(128 << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12), mps)
-                if rq <= 4096:                                   # pcie_set_readrq: else -EINVAL
-                    cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
-                    m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))
-    elif rel == 0x28 and width >= 2:
-        _write_hw_bits(m, exp + 0x28, 2, value & 0xFFFF, 0xFFFF & ~0x0020)
+    write, virt = _exp_bits(EXP_WRITE, rel, n), _exp_bits(EXP_VIRT, rel, n)
+    old_rq = v.vconfig_devctl & DEVCTL_READRQ
+    for i in range(n):                      # the virtual bytes vconfig keeps: DEVCTL's
+        b = rel + i
+        if b in (PCI_EXP_DEVCTL, PCI_EXP_DEVCTL + 1):
+            vb = (write & virt) >> (8 * i) & 0xFF
+            sh = 8 * (b - PCI_EXP_DEVCTL)
+            v.vconfig_devctl = (v.vconfig_devctl & ~(vb << sh)) | (((value >> (8 * i)) & vb) << sh)
+    if write & ~virt:
+        _write_hw_bits(m, exp + rel, n, value, write & ~virt)
+    if v.vconfig_devctl & 0x8000:
+        v.vconfig_devctl &= ~0x8000
+        with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
+            if m.io.read(exp + 0x04, 4) & 0x10000000:          # PCI_EXP_DEVCAP_FLR
+                pci_reset_function(m)
+    if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
+        with m.in_step("vfio_exp_config_write/MRRS"), m.as_kernel():
+            mps = 128 << ((m.io.read(exp + PCI_EXP_DEVCTL, 2) >> 5) & 0x7)   # pcie_get_mps
+            rq = max(128 << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12), mps)
+            if rq <= 4096:                                       # pcie_set_readrq: else -EINVAL
+                cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
+                m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))
 
 
 AER_USER_WRITABLE = {0x04: 0xFFFFFFFF, 0x08: 0xFFFFFFFF, 0x0C: 0xFFFFFFFF, 0x10: 0xFFFFFFFF,
