@@ -108,3 +108,18 @@ def test_worked_overlay_pre_6d4266675279():
     base, old = out.values()
     assert base[0] == 0x142 and base[2] & 0xF == 0xF
     assert old[0] == 0x040 and old[2] & 0xF == 0
+
+
+def test_the_policy_persists_and_power_transitions_reapply_it():
+    """The policy is kernel state: set while the function is in D3hot, the PCI-PM substates stay
+    off (both ends must be in D0); the function's return to D0 runs pcie_aspm_pm_state_change,
+    which configures the link again for the policy and turns them on. Setting the same policy
+    again returns at once (pcie_aspm_set_policy: i == aspm_policy)."""
+    m = model(device=WIFI_ASPM)
+    run(m, "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\npci_enable_l1ss()")
+    assert regs(m)[2] & 0xF == 0xC                  # ASPM L1.1 and L1.2 only
+    assert m.state.port.dev.aspm_supersave
+    run(m, "pci_set_power_state(state=d0)")
+    assert regs(m)[2] & 0xF == 0xF                  # PCI-PM L1.1 and L1.2 too
+    before = regs(m)
+    assert run(m, "pci_enable_l1ss()") == [0] and regs(m) == before

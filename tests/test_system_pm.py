@@ -185,7 +185,7 @@ def test_power_up_is_a_path_and_its_bar_rewrite_is_one_step(tmp_path, both):
     BARs (pci_restore_bars). An overlay without that step leaves them at the reset's zero."""
     p = load_policy("linux-7.1")
     assert [s.name for s in p.path("pci_set_full_power_state")] == [
-        "power_up", "d0_anyway", "failed", "update", "bars", "done"]
+        "power_up", "d0_anyway", "failed", "update", "bars", "aspm", "done"]
     assert [s.do for s in p.path("pci_power_up")][:3] == ["platform_power_on", "set_current_state", "fail"]
     prog = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\npci_set_power_state(state=d0)"
     bar0 = run("pci_bind_driver(driver=host)", device="nic-82576").state.hw.read(0x10, 4)
@@ -208,7 +208,7 @@ def test_power_transitions_below_d0_are_paths(both):
     assert names("pci_set_power_state") == ["there", "full_power", "full_done", "low_power",
                                             "no_platform_no_pm", "no_platform", "off", "cold", "done"]
     assert names("pci_set_low_power_state") == ["no_pm", "deeper", "there", "inaccessible_state",
-                                                "inaccessible", "write", "read_back", "done"]
+                                                "inaccessible", "write", "read_back", "aspm", "done"]
     assert names("vfio_pci_set_power_state")[:5] == ["busy", "needs_save", "save", "needs_restore", "transition"]
     for device, rc, state, powered in (("nic-82576-vf", -5, D0, True), ("nic-82576", 0, 4, False)):
         m = run("pci_bind_driver(driver=host)", device=device)

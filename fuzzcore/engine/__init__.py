@@ -39,6 +39,7 @@ def model_view(m) -> dict:
                 "ltr_path": bool(st.port.dev.ltr_path), "current_state": st.port.dev.current_state,
                 "is_busmaster": bool(st.port.dev.is_busmaster),
                 "aspm_enabled": st.port.dev.aspm_enabled, "clkpm_enabled": bool(st.port.dev.clkpm_enabled),
+                "aspm_supersave": bool(st.port.dev.aspm_supersave),
                 "l1ss": (pb.u32(0) | (pb.u32(1) << 32), pb.epoch) if pb is not None else None}
     return {
         "config": st.hw.config.tobytes(), "msix_table": st.hw.msix_table.tobytes(),

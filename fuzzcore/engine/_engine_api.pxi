@@ -312,7 +312,8 @@ cdef class Engine:
         d.bridge_d3 = dt.bridge_d3
         d.sriov_total_vfs, d.sriov_vfm, d.iov_bars_assigned = dt.sriov_total_vfs, dt.sriov_vfm, dt.iov_bars_assigned
         d.aspm_link = 1 if dt.aspm else 0
-        d.aspm_capable, d.aspm_enabled0, d.clkpm_capable, d.clkpm_enabled0 = dt.aspm if dt.aspm else (0, 0, 0, 0)
+        d.aspm_capable, d.aspm_enabled0, d.clkpm_capable, d.clkpm_enabled0, d.aspm_support, d.aspm_default = \
+            dt.aspm if dt.aspm else (0, 0, 0, 0, 0, 0)
         d.ptm_root, d.ptm_gran, d.ptm_type_ok = dt.ptm[0] if dt.ptm[0] else (0, 0, 0)
         d.upstream_ptm = 1 if dt.ptm[1] else 0
         d.port_ptm_root, d.port_ptm_gran, d.port_ptm_type_ok = dt.ptm[1] if dt.ptm[1] else (0, 0, 0)
@@ -851,6 +852,7 @@ cdef class Engine:
                     "ptm_enable_cnt": pd.ptm_enable_cnt, "ltr_path": bool(pd.ltr_path),
                     "current_state": pd.current_state, "is_busmaster": bool(pd.is_busmaster),
                     "aspm_enabled": pd.aspm_enabled, "clkpm_enabled": bool(pd.clkpm_enabled),
+                    "aspm_supersave": bool(pd.aspm_supersave),
                     "l1ss": ((pd.l1ss[0] | (<uint64_t>pd.l1ss[1] << 32)), pd.l1ss_epoch) if d.port_buf_l1ss else None}
         return {
             "config": bytes(arena[:CFG_SIZE]),

@@ -140,6 +140,7 @@ cdef void pci_enable_device(Machine *m) noexcept nogil:
         return                                  # already enabled
     pci_enable_bridge(m)
     pci_set_power_state(m, D0)
+    run_path(m, PATH_ASPM_POWERSAVE_CONFIG_LINK, 0)     # do_pci_enable_device, on the bridge above
     cmd = io_read(m, PCI_COMMAND, 2)
     for i in range(m.d.n_bars):          # features._decode_bits
         kind = m.d.bars[i].kind

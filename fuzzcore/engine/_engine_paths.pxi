@@ -121,6 +121,8 @@ cdef enum:
     PATH_DISABLE_PTM_PARENT
     PATH_SUSPEND_PTM
     PATH_RESUME_PTM
+    PATH_ASPM_PM_STATE_CHANGE
+    PATH_ASPM_POWERSAVE_CONFIG_LINK
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -343,6 +345,7 @@ cdef enum:
     COND_PORT_PTM_TYPE_OK
     COND_PORT_PTM_SHARED
     COND_PORT_PTM_COUNT_ZERO
+    COND_ASPM_SUPERSAVE
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -371,6 +374,7 @@ cdef enum:
     KF_PORT_PTM_PUT
     KF_PTM_SUSPENDED
     KF_PTM_RESUMED
+    KF_ASPM_SUPERSAVE
     # PCIE_LINK_STATE_* (model/enumeration.py)
     LINK_L1 = 0x04
     LINK_L1SS = 0x78
@@ -425,7 +429,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pcie_enable_tph", "pcie_disable_tph", "pci_enable_sriov", "pci_disable_sriov",
                      "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm",
                      "pci_enable_ptm", "pci_enable_ptm_parent", "pci_disable_ptm", "pci_disable_ptm_parent",
-                     "pci_suspend_ptm", "pci_resume_ptm")
+                     "pci_suspend_ptm", "pci_resume_ptm", "pcie_aspm_pm_state_change",
+                     "pcie_aspm_powersave_config_link")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -475,7 +480,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "sriov_nr_invalid", "iov_bars_assigned", "aspm_link", "aspm_unchanged",
                           "aspm_l1ss_capable", "clkpm_enable", "ptm_root", "upstream_ptm", "ptm_type_ok",
                           "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
-                          "port_ptm_shared", "port_ptm_count_zero")
+                          "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -732,6 +737,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.port.ptm_enable_cnt > 1
     elif c == COND_PORT_PTM_COUNT_ZERO:
         v = m.st.port.ptm_enable_cnt == 0
+    elif c == COND_ASPM_SUPERSAVE:
+        v = m.d.has_port and m.st.port.aspm_supersave != 0
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -1053,7 +1060,10 @@ cdef int tph_req_type(Machine *m) noexcept nogil:
 cdef int aspm_target(Machine *m) noexcept nogil:
     """paths.aspm_target: pcie_config_aspm_link's state for the powersupersave policy."""
     cdef int enabled = <int>m.st.port.aspm_enabled
-    cdef int state = LINK_ASPM_ALL & m.d.aspm_capable
+    cdef int cur = <int>m.st.dev.current_state
+    # pcie_update_aspm_capable: the latency check prunes only while the function is in D0 (or unknown)
+    cdef int capable = m.d.aspm_capable if (cur == D0 or cur == PCI_UNKNOWN) else m.d.aspm_support
+    cdef int state = (LINK_ASPM_ALL if m.st.port.aspm_supersave else m.d.aspm_default) & capable
     if not state & LINK_L1:
         state &= ~LINK_L1SS
     if m.st.port.current_state != D0 or m.st.dev.current_state != D0:
@@ -1109,6 +1119,9 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
         m.st.port.ptm_enable_cnt -= 1
     elif field == KF_PTM_SUSPENDED or field == KF_PTM_RESUMED:
         d.ptm_suspended = 1 if field == KF_PTM_SUSPENDED else 0
+    elif field == KF_ASPM_SUPERSAVE:
+        if m.d.has_port:
+            m.st.port.aspm_supersave = 1
     elif field == KF_TPH_DISABLED:
         d.tph_mode = 0
         d.tph_req_type = 0

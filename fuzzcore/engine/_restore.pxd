@@ -114,6 +114,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int aspm_enabled0            # link->aspm_enabled after enumeration
     int clkpm_capable            # link->clkpm_capable
     int clkpm_enabled0           # link->clkpm_enabled after enumeration
+    int aspm_support, aspm_default   # link->aspm_support, link->aspm_default
     int ptm_root, ptm_type_ok, ptm_gran              # model/enumeration.ptm_info: the function's
     int upstream_ptm, port_ptm_root, port_ptm_type_ok, port_ptm_gran   # and the port's (upstream_ptm: it has one)
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
@@ -256,6 +257,7 @@ cdef struct PortDev:             # the upstream port's struct pci_dev fields the
     int64_t is_busmaster         # pci_enable_bridge / portdrv's pci_set_master
     int64_t aspm_enabled         # its link's link->aspm_enabled
     int64_t clkpm_enabled        # its link's link->clkpm_enabled
+    int64_t aspm_supersave       # the ASPM policy is powersupersave (the model has one link)
 
 cdef struct State:
     KernelDev dev

@@ -97,7 +97,7 @@ class DeviceTables:
     sriov_vfm: bool = False             # model/enumeration.sriov_vfm
     iov_bars_assigned: bool = False     # model/enumeration.iov_bars_assigned
     aspm: tuple = ()                    # model/enumeration.aspm_link: (capable, enabled, clkpm_capable,
-                                        # clkpm_enabled), () without a link
+                                        # clkpm_enabled, support, default), () without a link
     ptm: tuple = ((), ())               # model/enumeration.ptm_info: _ptm
 
 
@@ -220,7 +220,8 @@ def _ptm(profile, caps, pp) -> tuple:
 
 def _aspm(profile, caps, pp) -> tuple:
     link = aspm_link(profile, caps, pp, cap_offsets(pp) if pp is not None else None)
-    return () if link is None else (link.capable, link.enabled, link.clkpm_capable, link.clkpm_enabled)
+    return () if link is None else (link.capable, link.enabled, link.clkpm_capable, link.clkpm_enabled,
+                                    link.support, link.default)
 
 
 # --- the policy --------------------------------------------------------------------------------

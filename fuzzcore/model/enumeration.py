@@ -171,10 +171,13 @@ PCI_EXP_LNKCAP, PCI_EXP_LNKCTL, PCI_EXP_DEVCAP, PCI_EXP_DEVCTL2 = 0x0C, 0x10, 0x
 
 @dataclass(frozen=True)
 class AspmLink:
-    capable: int           # link->aspm_capable
+    capable: int           # link->aspm_capable with the function in D0 (latencies checked)
     enabled: int           # link->aspm_enabled after enumeration
     clkpm_capable: bool    # link->clkpm_capable
     clkpm_enabled: bool    # link->clkpm_enabled
+    support: int = 0       # link->aspm_support (capable while the function is out of D0:
+                           # pcie_aspm_check_latency skips it there)
+    default: int = 0       # link->aspm_default (what the firmware had enabled)
 
 
 def _u16(cfg, off: int) -> int:
@@ -201,7 +204,7 @@ def aspm_link(profile, caps, port_profile, port_caps) -> AspmLink | None:
     clkpm_enabled = clkpm_capable and bool(lnkctl & 0x100)       # PCI_EXP_LNKCTL_CLKREQ_EN
     devcap = _u32(cfg, e + PCI_EXP_DEVCAP)
     if not devcap & 0x8000:                                      # PCI_EXP_DEVCAP_RBER: blacklisted
-        return AspmLink(0, 0, clkpm_capable, clkpm_enabled)
+        return AspmLink(0, 0, False, False)                      # clkpm_disable: nothing to enable
     l0s = bool(lnkcap & plnkcap & 0x400)                         # PCI_EXP_LNKCAP_ASPM_L0S
     l1 = bool(lnkcap & plnkcap & 0x800)                          # PCI_EXP_LNKCAP_ASPM_L1
     if not l0s and not l1:
@@ -242,7 +245,7 @@ def aspm_link(profile, caps, port_profile, port_caps) -> AspmLink | None:
     state = enabled & capable
     if not state & LINK_L1:
         state &= ~LINK_L1SS
-    return AspmLink(capable, state, clkpm_capable, clkpm_enabled)
+    return AspmLink(capable, state, clkpm_capable, clkpm_enabled, support, enabled)
 
 
 # pci_ptm_init (drivers/pci/pcie/ptm.c): what the kernel keeps of each end's PTM capability

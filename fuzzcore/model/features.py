@@ -119,6 +119,8 @@ def pci_enable_device(m) -> None:
         return                                  # "already enabled"
     pci_enable_bridge(m)
     pci_set_power_state(m, 0)
+    from .paths import run_path
+    run_path(m, "pcie_aspm_powersave_config_link")   # do_pci_enable_device, on the bridge above
     cmd = m.io.read(PCI_COMMAND, 2)
     decode = _decode_bits(m)
     new = cmd | decode

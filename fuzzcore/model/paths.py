@@ -310,6 +310,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.state.port.dev.aspm_enabled == m.aspm_target
     elif name == "aspm_l1ss_capable":
         value = m.aspm is not None and bool(m.aspm.capable & LINK_L1SS)
+    elif name == "aspm_supersave":
+        value = m.state.port is not None and m.state.port.dev.aspm_supersave
     elif name == "clkpm_enable":
         value = m.aspm is not None and m.aspm.clkpm_capable and not m.state.port.dev.clkpm_enabled
     elif name in ("ptm_root", "ptm_type_ok", "port_ptm_root", "port_ptm_type_ok"):
@@ -361,11 +363,14 @@ def tph_req_type(m) -> int:
 
 
 def aspm_target(m) -> int:
-    """pcie_config_aspm_link's state for the powersupersave policy (PCIE_LINK_STATE_ASPM_ALL):
-    what the link is capable of (aspm_disable: none); no L1 substates without L1; with either end
-    out of D0 the PCI-PM substates stay as enabled."""
-    enabled = m.state.port.dev.aspm_enabled
-    state = LINK_ASPM_ALL & m.aspm.capable
+    """pcie_config_aspm_link's state: policy_to_aspm_state (powersupersave: every state; the default
+    policy: aspm_default, what the firmware enabled) & aspm_capable (aspm_disable: none); no L1
+    substates without L1; with either end out of D0 the PCI-PM substates stay as enabled."""
+    port, dev = m.state.port.dev, m.state.dev
+    enabled = port.aspm_enabled
+    # pcie_update_aspm_capable: the latency check prunes only while the function is in D0 (or unknown)
+    capable = m.aspm.capable if dev.current_state in (D0, PCI_UNKNOWN) else m.aspm.support
+    state = (LINK_ASPM_ALL if port.aspm_supersave else m.aspm.default) & capable
     if not state & LINK_L1:
         state &= ~LINK_L1SS
     if m.state.port.dev.current_state != D0 or m.state.dev.current_state != D0:
@@ -410,6 +415,9 @@ def kernel_set(m, field: str, arg) -> None:
         m.state.port.dev.aspm_enabled = m.aspm_target
     elif field == "clkpm_enabled":
         m.state.port.dev.clkpm_enabled = True
+    elif field == "aspm_supersave":
+        if m.state.port is not None:
+            m.state.port.dev.aspm_supersave = True
     elif field in ("ptm_get", "ptm_put", "port_ptm_get", "port_ptm_put"):
         dev = m.state.port.dev if field.startswith("port_") else d
         dev.ptm_enable_cnt += 1 if field.endswith("get") else -1

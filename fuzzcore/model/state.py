@@ -108,6 +108,8 @@ class KernelDev:
     ltr_path: bool = False                # pci_configure_ltr enabled LTR here (bridges: on an LTR path)
     aspm_enabled: int = 0                 # a port: its link's link->aspm_enabled (PCIE_LINK_STATE_*)
     clkpm_enabled: bool = False           # a port: its link's link->clkpm_enabled
+    aspm_supersave: bool = False          # the ASPM policy is powersupersave (pcie_aspm's aspm_policy; kept
+                                          # here: the model has one link)
     rpm_suspended: bool = False           # dev->power.runtime_status == RPM_SUSPENDED
     rpm_auto: bool = False                # power/control = auto and no driver reference: idle suspends it
 

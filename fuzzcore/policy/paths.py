@@ -366,6 +366,11 @@ PATHS: tuple[PathDef, ...] = (
             "PTM off while the count says it is on (the count is kept)"),
     PathDef("pci_resume_ptm", "pci_resume_ptm (drivers/pci/pcie/ptm.c)", "", "§3.5",
             "PTM back (__pci_enable_ptm) if the count says it is on"),
+    PathDef("pcie_aspm_pm_state_change", "pcie_aspm_pm_state_change (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "after the function's power transition (pci_set_full_power_state, pci_set_low_power_state: "
+            "dev->bus->self): the link reconfigured for the policy and the new power state"),
+    PathDef("pcie_aspm_powersave_config_link", "pcie_aspm_powersave_config_link (drivers/pci/pcie/aspm.c)", "", "§3.1",
+            "pci_enable_device's: under a powersave policy, the link configured and Clock PM set"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -490,8 +495,9 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
     ("sriov_vf_disable", "iov->ctrl &= ~(PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE)"),
     ("sriov_num_vfs", "iov->num_VFs = nr_virtfn (the path's argument)"),
     ("sriov_num_vfs_zero", "iov->num_VFs = 0"),
-    ("aspm_target", "pcie_config_aspm_link's state: policy_to_aspm_state(link) (the powersupersave policy: every "
-                    "state) & link->aspm_capable & ~link->aspm_disable; no L1 substates without L1; the PCI-PM "
+    ("aspm_target", "pcie_config_aspm_link's state: policy_to_aspm_state(link) (powersupersave: every state; the "
+                    "default policy: aspm_default) & link->aspm_capable (the latency check prunes it only while "
+                    "the function is in D0) & ~link->aspm_disable; no L1 substates without L1; the PCI-PM "
                     "substates as link->aspm_enabled has them unless both ends are in D0"),
     ("aspm_enabled", "link->aspm_enabled = state"),
     ("clkpm_enabled", "link->clkpm_enabled = 1 (pcie_set_clkpm_nocheck)"),
@@ -501,6 +507,7 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
     ("port_ptm_put", "atomic_dec(&parent->ptm_enable_cnt)"),
     ("ptm_suspended", "(the model's record for the live-flag check) PTM off on purpose until pci_resume_ptm"),
     ("ptm_resumed", "(the model's record) the suspend's mark cleared"),
+    ("aspm_supersave", "aspm_policy = POLICY_POWER_SUPERSAVE (pcie_aspm_set_policy)"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).
@@ -1101,6 +1108,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("port_ptm_type_ok", "__pci_enable_ptm's checks on the port above"),
     ("port_ptm_shared", "the port above's ptm_enable_cnt > 1"),
     ("port_ptm_count_zero", "the port above's ptm_enable_cnt == 0"),
+    ("aspm_supersave", "aspm_policy == POLICY_POWER_SUPERSAVE"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
