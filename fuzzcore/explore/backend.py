@@ -68,8 +68,11 @@ class ReferenceBackend:
         h.update(st.hw.config.tobytes())
         h.update(st.hw.msix_table.tobytes())
         if st.port:
+            pd = st.port.dev
             h.update(st.port.hw.config.tobytes())
-            h.update(repr([(b.cap_id, bytes(b.data), ren[b.epoch]) for b in st.port.dev.buffers]).encode())
+            h.update(repr([(b.cap_id, bytes(b.data), ren[b.epoch]) for b in pd.buffers]).encode())
+            h.update(repr((pd.ptm_enable_cnt, pd.aspm_enabled, pd.clkpm_enabled, pd.aspm_supersave,
+                           pd.is_busmaster, pd.current_state)).encode())
         v = st.vfio
         blob = lambda b: None if b is None else (b.config, ren[b.config_epoch], [(r[0], r[2], ren[r[3]]) for r in b.records])
         fields = (d.saved_config, ren[d.config_epoch], ren[m.latest_save_epoch],
@@ -79,7 +82,8 @@ class ReferenceBackend:
                   d.msi_msg, d.msi_mask, d.tph_enabled, d.tph_mode, d.tph_req_type, d.ats_enabled, d.ats_stu,
                   d.pasid_enabled, d.pasid_features, d.pri_enabled, d.pri_reqs_alloc, d.ptm_enable_cnt,
                   d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz, d.error_state, d.driver, d.partial_load,
-                  d.ltr_path, d.rpm_suspended, d.rpm_auto, v.registered, v.open, blob(v.blob), blob(v.pm_save), v.vconfig_command,
+                  d.ltr_path, d.rpm_suspended, d.rpm_auto, d.ptm_suspended, v.registered, v.open, blob(v.blob),
+                  blob(v.pm_save), v.vconfig_command, v.vconfig_devctl,
                   v.vconfig_bars, v.rbar, v.reset_works, v.needs_reset, v.needs_pm_restore, v.irq,
                   v.virq_disabled, v.intx_masked, v.qemu_resetting,
                   st.hw.accessible, st.needs_restore_after_reset,
