@@ -206,7 +206,8 @@ class ModelFacade:
                   rpm_suspended=v["rpm_suspended"], rpm_auto=v["rpm_auto"])
         f = v["vfio"]
         vfio = _NS(registered=f["registered"], open=f["open"], blob=blob(f["blob"]), pm_save=blob(f["pm_save"]),
-                   vconfig_command=f["vconfig_command"], vconfig_devctl=f["vconfig_devctl"], vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],
+                   vconfig_command=f["vconfig_command"], vconfig_devctl=f["vconfig_devctl"],
+                   vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],
                    reset_works=f["reset_works"], needs_reset=f["needs_reset"],
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
                    virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],

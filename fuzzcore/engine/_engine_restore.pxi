@@ -371,7 +371,7 @@ cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:
         port_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
         return
     v = (io_read(m, where, size) & ~field) | (v & field)
-    m.restore_rmw = 1                                   # Oracle.note_write: no intent from an all-ones read in a restore
+    m.restore_rmw = 1        # Oracle.note_write: in a restore, no intent from an all-ones read
     io_write(m, where, size, v & (0xFFFF if size == 2 else 0xFFFFFFFFU))
     m.restore_rmw = 0
 

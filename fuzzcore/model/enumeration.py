@@ -131,7 +131,8 @@ def sriov_total_vfs(profile, caps) -> int:
     """iov->total_VFs: TotalVFs as enumeration read it (0 without SR-IOV)."""
     if not caps.sriov:
         return 0
-    return int(profile.config[caps.sriov + PCI_SRIOV_TOTAL_VF]) | int(profile.config[caps.sriov + PCI_SRIOV_TOTAL_VF + 1]) << 8
+    off = caps.sriov + PCI_SRIOV_TOTAL_VF
+    return int(profile.config[off]) | int(profile.config[off + 1]) << 8
 
 
 def sriov_vfm(profile, caps) -> bool:

@@ -1,8 +1,8 @@
 """Features a driver or the PCI core enables at run time (drivers/pci/rebar.c, probe.c), the two
-PTM primitives, and BAR re-assignment. Each sets the kernel's live flag and the hardware
-enable bit, as the upstream function does. (TPH, ATS, PASID, PRI, SR-IOV, ASPM and PTM are policy paths:
-[path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov], [path.pcie_aspm_set_policy]
-and the rest, fuzzcore/model/paths.py.)"""
+PTM primitives, and BAR re-assignment. Each sets the kernel's live flag and the hardware enable
+bit, as the upstream function does. (TPH, ATS, PASID, PRI, SR-IOV, ASPM and PTM are policy
+paths: [path.pcie_enable_tph], [path.pci_enable_ats], [path.pci_enable_sriov],
+[path.pcie_aspm_set_policy] and the rest, fuzzcore/model/paths.py.)"""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from .access import PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY
 from .power import pci_update_bar
 
 def pci_suspend_ptm(m) -> None:
-    """The primitive suspend_ptm (the baseline calls [path.pci_suspend_ptm] instead) -- pci_suspend_ptm: PTM Enable cleared in hardware before the suspend save; count kept."""
+    """The primitive suspend_ptm (the baseline calls [path.pci_suspend_ptm] instead): PTM Enable
+    cleared in hardware before the suspend save; the count kept."""
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) & ~0x1)
         m.state.dev.ptm_suspended = True     # what the kernel means to be off until pci_resume_ptm
 
 
 def pci_resume_ptm(m) -> None:
-    """The primitive resume_ptm (the baseline calls [path.pci_resume_ptm]) -- pci_resume_ptm: PTM Enable set again if the count says it is on."""
+    """The primitive resume_ptm (the baseline calls [path.pci_resume_ptm] instead): PTM Enable set
+    again if the count says it is on."""
     m.state.dev.ptm_suspended = False
     if m.caps.ptm and m.state.dev.ptm_enable_cnt:
         m.io.write(m.caps.ptm + 8, 4, m.io.read(m.caps.ptm + 8, 4) | 0x1)
