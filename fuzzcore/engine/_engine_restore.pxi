@@ -187,11 +187,14 @@ cdef enum:
     VAL_PTM_CTRL
     VAL_PORT_PTM_CTRL
     VAL_PTM_OFF
+    VAL_PTM_CTRL_ROOT
+    VAL_PORT_PTM_CTRL_ROOT
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[26]
+cdef uint32_t CAP_VALUE_FIELD[28]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
-                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100, 0xFF03, 0xFF03, 0x3]
+                      0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100, 0xFF01, 0xFF01, 0x3,
+                      0xFF03, 0xFF03]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -306,10 +309,10 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
         return 0x100                                    # PCI_EXP_LNKCTL_CLKREQ_EN
     if value == VAL_ASPM_OFF or value == VAL_L1SS_OFF or value == VAL_PTM_OFF:
         return 0
-    if value == VAL_PTM_CTRL:                           # __pci_enable_ptm
-        return 0x1 | (<uint32_t>m.d.ptm_gran << 8) | (0x2 if m.d.ptm_root else 0)
-    if value == VAL_PORT_PTM_CTRL:
-        return 0x1 | (<uint32_t>m.d.port_ptm_gran << 8) | (0x2 if m.d.port_ptm_root else 0)
+    if value == VAL_PTM_CTRL or value == VAL_PTM_CTRL_ROOT:              # __pci_enable_ptm
+        return 0x1 | (<uint32_t>m.d.ptm_gran << 8) | (0x2 if value == VAL_PTM_CTRL_ROOT else 0)
+    if value == VAL_PORT_PTM_CTRL or value == VAL_PORT_PTM_CTRL_ROOT:
+        return 0x1 | (<uint32_t>m.d.port_ptm_gran << 8) | (0x2 if value == VAL_PORT_PTM_CTRL_ROOT else 0)
     if value == VAL_PASID_CTRL:
         return 0x1 | <uint32_t>d.pasid_features
     if value == VAL_PRI_REQS_ALLOC:
@@ -357,8 +360,6 @@ cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:
         return
     v = cap_value(m, value, path_arg)
     field = CAP_VALUE_FIELD[value]
-    if value == VAL_PTM_CTRL and not m.d.ptm_root or value == VAL_PORT_PTM_CTRL and not m.d.port_ptm_root:
-        field = 0xFF01                                  # restore.cap_value_field: Root Select left alone
     if not merge:
         v &= 0xFFFF if size == 2 else 0xFFFFFFFFU
         if port:

@@ -11,6 +11,7 @@ from .caps import pcie_reg_implemented
 from .live_flags import gate_open
 from .save import PCI_EXP_SAVED_REGS
 from .state import D0
+from ..policy.paths import CAP_VALUE_FIELDS
 
 PCI_EXP_DEVCTL2 = 0x28
 PCI_EXP_DEVCTL2_LTR_EN = 0x400
@@ -221,9 +222,10 @@ def cap_value(m, value: str, arg=None) -> int:
         return 0x100                                        # PCI_EXP_LNKCTL_CLKREQ_EN
     if value in ("aspm_off", "l1ss_off", "ptm_off"):
         return 0
-    if value in ("ptm_ctrl", "port_ptm_ctrl"):                # __pci_enable_ptm
-        info = m.port_ptm if value == "port_ptm_ctrl" else m.ptm
-        return 0x1 | (info.granularity << 8) | (0x2 if info.root else 0) if info is not None else 0
+    if value in ("ptm_ctrl", "port_ptm_ctrl", "ptm_ctrl_root", "port_ptm_ctrl_root"):   # __pci_enable_ptm
+        info = m.port_ptm if value.startswith("port_") else m.ptm
+        gran = info.granularity if info is not None else 0
+        return 0x1 | (gran << 8) | (0x2 if value.endswith("_root") else 0)
     if value == "pasid_ctrl":
         return 0x1 | d.pasid_features
     if value == "pri_reqs_alloc":
@@ -253,16 +255,6 @@ def cap_value(m, value: str, arg=None) -> int:
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
-def cap_value_field(m, value: str) -> int:
-    """The bits a merge write of `value` replaces (paths.CAP_VALUES); PTM Control's Root Select only
-    when it is set (__pci_enable_ptm ORs it in for a PTM Root and leaves it alone otherwise)."""
-    from ..policy.paths import CAP_VALUE_FIELDS
-    if value in ("ptm_ctrl", "port_ptm_ctrl"):
-        info = m.port_ptm if value == "port_ptm_ctrl" else m.ptm
-        return 0xFF03 if info is not None and info.root else 0xFF01
-    return CAP_VALUE_FIELDS[value]
-
-
 def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None, port=False) -> None:
     """pci_write_config_word/dword(dev, cap + reg, value); merge: the register read first and only
     the value's field replaced. A merge write inside a restore, from an all-ones read, states no
@@ -276,7 +268,7 @@ def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=No
     if not where:
         return
     size = 2 if width == "word" else 4
-    v, field = cap_value(m, value, arg), cap_value_field(m, value)
+    v, field = cap_value(m, value, arg), CAP_VALUE_FIELDS[value]
     if not merge:
         m.io.write(where, size, v & ((1 << 8 * size) - 1), target)
         return

@@ -536,11 +536,14 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("l1ss_off", "0 in L1SS Control 1's four enables (PCI_L1SS_CTL1_L1SS_MASK)", 0xF),
     ("l1ss_enables", "L1SS Control 1's enables for the state (ASPM L1.1, L1.2, PCI-PM L1.1, L1.2)", 0xF),
     ("clkreq_on", "PCI_EXP_LNKCTL_CLKREQ_EN", 0x100),
-    ("ptm_ctrl", "__pci_enable_ptm: PCI_PTM_CTRL_ENABLE, the granularity field from dev->ptm_granularity, "
-                 "PCI_PTM_CTRL_ROOT if dev->ptm_root (field: Enable, Granularity, and Root Select only when set)",
-     0xFF03),
-    ("port_ptm_ctrl", "the same for the port above (with port = true)", 0xFF03),
+    ("ptm_ctrl", "__pci_enable_ptm for a function that is not a PTM Root: PCI_PTM_CTRL_ENABLE and the "
+                 "granularity field from dev->ptm_granularity (field: Enable, Granularity; Root Select left alone)",
+     0xFF01),
+    ("port_ptm_ctrl", "the same for the port above (with port = true)", 0xFF01),
     ("ptm_off", "__pci_disable_ptm: ctrl & ~(PCI_PTM_CTRL_ENABLE | PCI_PTM_CTRL_ROOT)", 0x3),
+    ("ptm_ctrl_root", "__pci_enable_ptm for a PTM Root (dev->ptm_root): ptm_ctrl | PCI_PTM_CTRL_ROOT "
+                      "(field: Enable, Granularity, Root Select)", 0xFF03),
+    ("port_ptm_ctrl_root", "the same for the port above (with port = true)", 0xFF03),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
