@@ -343,10 +343,15 @@ cdef class Engine:
                 if cap_id == vc_id and ext:
                     d.buf_vc[j] = k
                     break
-        cdef int16_t[::1] rc = dt.region_cap
-        cdef int16_t[::1] rb = dt.region_base
-        keep_alive.extend([dt.region_cap, dt.region_base])
-        d.region_cap, d.region_base = &rc[0], &rb[0]
+        vm = dt.vfio_map
+        cdef int16_t[::1] vmap = vm.map_id
+        cdef int16_t[::1] vstart = vm.start
+        cdef uint8_t[::1] vkind = vm.kind
+        cdef uint8_t[::1] vwrite = vm.write
+        cdef uint8_t[::1] vvirt = vm.virt
+        keep_alive.extend([vm.map_id, vm.start, vm.kind, vm.write, vm.virt])
+        d.vf_map, d.vf_start, d.vf_kind = &vmap[0], &vstart[0], &vkind[0]
+        d.vf_write, d.vf_virt, d.vf_cfg_size = &vwrite[0], &vvirt[0], vm.cfg_size
         if len(dt.written_layout) != N_WRITTEN or len(_INTENT_FIELDS) != N_INTENT:
             raise ValueError("intent.WRITTEN / FIELDS and the engine's N_WRITTEN / N_INTENT differ: rebuild")
         d.n_wr = 0
@@ -881,6 +886,7 @@ cdef class Engine:
                      "blob": self._blob(&v.blob, self.m.blob_pool),
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),
                      "vconfig_command": v.vconfig_command, "vconfig_devctl": v.vconfig_devctl,
+                     "vconfig_msi_flags": v.vconfig_msi_flags, "msi_qmax": v.msi_qmax,
                      "vconfig_bars": [v.vconfig_bars[i] for i in range(6)],
                      "rbar": [v.rbar[i] for i in range(7)], "reset_works": bool(v.reset_works),
                      "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore),

@@ -12,6 +12,7 @@ cdef int vfio_pci_set_power_state(Machine *m, int state) noexcept nogil:
 cdef void vfio_register(Machine *m) noexcept nogil:
     """vfio.vfio_register: the policy path vfio_pci_core_register_device."""
     m.st.vfio.registered = 1
+    m.st.vfio.msi_qmax = 0                   # a new vfio_pci_core_device
     run_path(m, PATH_VFIO_REGISTER_DEVICE, 0)
 
 
@@ -42,6 +43,8 @@ cdef void vfio_config_init(Machine *m) noexcept nogil:
     v.rbar[6] = io_read(m, 0x30, 4)
     if m.d.fn.caps.exp:
         v.vconfig_devctl = io_read(m, m.d.fn.caps.exp + 0x08, 2) & DEVCTL_VIRT
+    if m.d.fn.caps.msi:
+        v.vconfig_msi_flags = io_read(m, m.d.fn.caps.msi + 2, 2)
 
 
 cdef int vfio_open(Machine *m) noexcept nogil:
@@ -172,6 +175,9 @@ cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexce
         memory_unlock_and_restore(m, cmd)
         if ok:
             v.irq = IRQ_MSI
+            v.msi_qmax = 0                              # fls(nvec * 2 - 1) - 1
+            while (1 << (v.msi_qmax + 1)) <= 2 * (count + 1) - 1:
+                v.msi_qmax += 1
             cmd = memory_lock_and_enable(m, bracket)
             msi_request_irq(m)
             memory_unlock_and_restore(m, cmd)
@@ -235,28 +241,6 @@ cdef void write_hw_bits(Machine *m, int offset, int width, uint32_t value, uint3
     m.user_wmask = 0xFFFFFFFFU
 
 
-cdef void write_command(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
-    """vfio._write_command (vfio_basic_config_write) for a write at Command (offset 4) or its
-    high byte (offset 5): vfio_bar_restore check at 4, one read-modify-write of the access but
-    INTx Disable (virtual), vconfig's Memory/IO (offset 4), then the INTx Disable emulation."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef int shift = 8 * (offset - PCI_COMMAND)
-    cdef int n = width if width < PCI_COMMAND + 2 - offset else PCI_COMMAND + 2 - offset
-    cdef uint32_t lane = (1U << (8 * n)) - 1
-    cdef uint32_t cmd = ((value & lane) << shift) & 0xFFFF
-    cdef uint32_t keep = PCI_COMMAND_INTX_DISABLE
-    if offset == PCI_COMMAND:
-        m.user_access = 0            # Model.as_kernel: vfio's own check and restore from rbar[]
-        bar_restore_if_reset_behind_back(m, cmd)
-        m.user_access = 1
-        keep |= PCI_COMMAND_MEMORY | PCI_COMMAND_IO
-    write_hw_bits(m, offset, width, value,
-                  ((0xFFFF & ~(<uint32_t>PCI_COMMAND_INTX_DISABLE)) >> shift) & lane)
-    keep &= lane << shift
-    v.vconfig_command = (v.vconfig_command & ~(<int64_t>keep)) | (cmd & keep)
-    emulate_intx_disable(m)
-
-
 cdef void emulate_intx_disable(Machine *m) noexcept nogil:
     """vfio._emulate_intx_disable: a change of the virtual INTx Disable masks or unmasks INTx."""
     cdef VfioDev *v = &m.st.vfio
@@ -295,73 +279,155 @@ cdef void intx_unmask(Machine *m) noexcept nogil:
             v.intx_masked = 0
 
 
-cdef void write_pm(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """vfio.py _write_pm (vfio_pm_config_write): the bits vfio.pmcsr_from_user lets through from
-    the user's value, the rest of the access as read; then vfio_lock_and_set_power_state on every
-    write at PCI_PM_CTRL (D1/D2: nothing changes)."""
-    cdef uint32_t state
-    cdef int prev_user
-    if rel < 4 or rel >= 8:
+# vfio_perm's write functions
+DEF VF_RAW = 0
+DEF VF_NONE = 1
+DEF VF_DEFAULT = 2
+DEF VF_BASIC = 3
+DEF VF_PM = 4
+DEF VF_EXP = 5
+DEF VF_MSI = 6
+
+
+cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """vfio.vfio_config_write (vfio_pci_config_rw): -EFAULT past cfg_size; else each aligned piece
+    that stays in one region's dword (vfio_perm.pieces) to its write function."""
+    cdef int prev_step, prev_user, pos, end, i, count, n
+    cdef int16_t *vmap = m.d.vf_map
+    if offset + width > m.d.vf_cfg_size:
+        return -14                                  # -EFAULT
+    value &= width_mask(width)
+    prev_step = m.step
+    prev_user = m.user_access
+    m.step = STEP_VFIO_CONFIG_RW
+    m.user_access = 1
+    pos = offset
+    end = offset + width
+    while pos < end:
+        i = 1
+        while (pos + i) % 4 and vmap[pos + i] == vmap[pos]:     # vfio_pci_cap_remaining_dword
+            i += 1
+        count = end - pos if end - pos < i else i
+        if count >= 4 and pos % 4 == 0:
+            n = 4
+        elif count >= 2 and pos % 2 == 0:
+            n = 2
+        else:
+            n = 1
+        write_piece(m, pos, n, (value >> (8 * (pos - offset))) & width_mask(n))
+        pos += n
+    m.step = prev_step
+    m.user_access = prev_user
+    return 0
+
+
+cdef void write_piece(Machine *m, int pos, int n, uint32_t val) noexcept nogil:
+    """vfio._write_piece: raw, none, or vfio_default_config_write with the region's action."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int kind = m.d.vf_kind[pos], rel = pos - m.d.vf_start[pos]
+    cdef int64_t old_rq
+    cdef uint32_t keep
+    if kind == VF_NONE:
         return
-    write_hw_bits(m, m.d.fn.caps.pm + rel, width, value,
-                  (m.pol.pmcsr_user_mask >> (8 * (rel - 4))) & width_mask(width))
-    state = value & 0x3
-    if rel == 4 and (state == 0 or state == 3):
+    if kind == VF_RAW:
+        io_write(m, pos, n, val)                    # vfio_raw_config_write (no read)
+        return
+    if kind == VF_BASIC and rel == PCI_COMMAND:
+        m.user_access = 0            # Model.as_kernel: vfio's own check and restore from rbar[]
+        bar_restore_if_reset_behind_back(m, val & 0xFFFF)
+        m.user_access = 1
+    old_rq = v.vconfig_devctl & DEVCTL_READRQ
+    default_write(m, pos, n, val, kind, rel)
+    if kind == VF_BASIC:
+        if rel == PCI_COMMAND:
+            keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
+            v.vconfig_command = (v.vconfig_command & ~(<int64_t>keep)) | (val & keep)
+        if rel == PCI_COMMAND or rel == PCI_COMMAND + 1:
+            emulate_intx_disable(m)
+    elif kind == VF_PM and rel == 4:
+        pm_state_write(m, val)
+    elif kind == VF_EXP:
+        exp_actions(m, old_rq)
+    elif kind == VF_MSI and rel <= 2 <= rel + n:
+        msi_flags_write(m)
+
+
+cdef void msi_flags_write(Machine *m) noexcept nogil:
+    """vfio._msi_flags_write (vfio_msi_config_write): vconfig's Message Control, Enable only for
+    the user's MSI, QSIZE at most msi_qmax, back to vconfig and to hardware."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int64_t flags = v.vconfig_msi_flags
+    if v.irq != IRQ_MSI:
+        flags &= ~(<int64_t>0x1)
+    if ((flags & 0x70) >> 4) > v.msi_qmax:
+        flags = (flags & ~(<int64_t>0x70)) | (v.msi_qmax << 4)
+    v.vconfig_msi_flags = flags
+    io_write(m, m.d.fn.caps.msi + 2, 2, <uint32_t>flags)
+
+
+cdef void default_write(Machine *m, int pos, int n, uint32_t val, int kind, int rel) noexcept nogil:
+    """vfio._default_write (vfio_default_config_write); the PMCSR dword's write bits from the
+    policy's vfio.pmcsr_from_user."""
+    cdef uint32_t write = 0, virt = 0, wb
+    cdef int i
+    for i in range(n):
+        wb = m.d.vf_write[pos + i]
+        if kind == VF_PM and 4 <= rel + i < 8:
+            wb = (m.pol.pmcsr_user_mask >> (8 * (rel + i - 4))) & 0xFF
+        write |= wb << (8 * i)
+        virt |= (<uint32_t>m.d.vf_virt[pos + i]) << (8 * i)
+    if not write:
+        return
+    if write & virt:
+        vconfig_put(m, pos, n, val, write & virt)
+    if write & ~virt:
+        write_hw_bits(m, pos, n, val, write & ~virt)
+
+
+cdef void vconfig_put(Machine *m, int pos, int n, uint32_t val, uint32_t mask) noexcept nogil:
+    """vfio._vconfig_put: the vconfig bytes the model keeps (Command, BARs, DEVCTL)."""
+    cdef VfioDev *v = &m.st.vfio
+    cdef int exp = m.d.fn.caps.exp, i, b, k, sh
+    cdef int64_t mb, vb
+    for i in range(n):
+        b = pos + i
+        mb = (mask >> (8 * i)) & 0xFF
+        vb = (val >> (8 * i)) & 0xFF
+        if not mb:
+            continue
+        if b == PCI_COMMAND or b == PCI_COMMAND + 1:
+            sh = 8 * (b - PCI_COMMAND)
+            v.vconfig_command = (v.vconfig_command & ~(mb << sh)) | ((vb & mb) << sh)
+        elif 0x10 <= b < 0x28:
+            k = (b - 0x10) // 4
+            sh = 8 * (b % 4)
+            v.vconfig_bars[k] = (v.vconfig_bars[k] & ~(mb << sh)) | ((vb & mb) << sh)
+        elif m.d.fn.caps.msi and (b == m.d.fn.caps.msi + 2 or b == m.d.fn.caps.msi + 3):
+            sh = 8 * (b - m.d.fn.caps.msi - 2)
+            v.vconfig_msi_flags = (v.vconfig_msi_flags & ~(mb << sh)) | ((vb & mb) << sh)
+        elif exp and (b == exp + 0x08 or b == exp + 0x09):
+            sh = 8 * (b - exp - 0x08)
+            v.vconfig_devctl = (v.vconfig_devctl & ~(mb << sh)) | ((vb & mb) << sh)
+
+
+cdef void pm_state_write(Machine *m, uint32_t val) noexcept nogil:
+    """vfio._pm_state_write (vfio_pm_config_write at PCI_PM_CTRL): D0 or D3hot (D1/D2: nothing)."""
+    cdef uint32_t state = val & 0x3
+    cdef int prev_user
+    if state == 0 or state == 3:
         prev_user = m.user_access
         m.user_access = 0            # Model.as_kernel: the transition's writes are the kernel's
         vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
         m.user_access = prev_user
 
 
-cdef uint32_t exp_bits(int rel, int n, bint virt) noexcept nogil:
-    """vfio._exp_bits: the writable (or virtual) bits of the n bytes at rel, one n-byte mask."""
-    cdef uint32_t mask = 0, word
-    cdef int i, b
-    for i in range(n):
-        b = rel + i
-        if (b & ~1) == 0x08:
-            word = DEVCTL_VIRT if virt else (0xFFFF & ~(<uint32_t>0x0200))
-        elif (b & ~1) == 0x28 and not virt:
-            word = 0xFFFF & ~(<uint32_t>0x0020)
-        else:
-            word = 0
-        mask |= ((word >> (8 * (b & 1))) & 0xFF) << (8 * i)
-    return mask
-
-
-cdef void write_exp(Machine *m, int rel, int width, uint32_t value) noexcept nogil:
-    """vfio._write_exp: the access cut into aligned pieces (vfio_config_do_rw), each through
-    vfio_exp_config_write (write_exp_piece)."""
-    cdef int pos = rel, end = rel + width, n
-    while pos < end:
-        if end - pos >= 4 and pos % 4 == 0:
-            n = 4
-        elif end - pos >= 2 and pos % 2 == 0:
-            n = 2
-        else:
-            n = 1
-        write_exp_piece(m, pos, n, (value >> (8 * (pos - rel))) & (0xFFFFFFFFU if n == 4 else ((1U << (8 * n)) - 1)))
-        pos += n
-
-
-cdef void write_exp_piece(Machine *m, int rel, int n, uint32_t value) noexcept nogil:
-    """vfio._write_exp_piece: DEVCTL's FLR, MPS and MRRS virtual, the other writable bits to
-    hardware; a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a changed
-    virtual MRRS -> pcie_set_readrq(max(MRRS, MPS))."""
+cdef void exp_actions(Machine *m, int64_t old_rq) noexcept nogil:
+    """vfio._exp_actions: a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a
+    changed virtual MRRS -> pcie_set_readrq(max(MRRS, MPS))."""
     cdef int exp = m.d.fn.caps.exp
     cdef VfioDev *v = &m.st.vfio
-    cdef uint32_t write = exp_bits(rel, n, False), virt = exp_bits(rel, n, True)
-    cdef uint32_t vb, mps, rq, cur
-    cdef int64_t old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    cdef int prev, prev_user, enc, i, b, sh
-    for i in range(n):
-        b = rel + i
-        if b == 0x08 or b == 0x09:
-            vb = ((write & virt) >> (8 * i)) & 0xFF
-            sh = 8 * (b - 0x08)
-            v.vconfig_devctl = (v.vconfig_devctl & ~(<int64_t>vb << sh)) | (<int64_t>((value >> (8 * i)) & vb) << sh)
-    if write & ~virt:
-        write_hw_bits(m, exp + rel, n, value, write & ~virt)
+    cdef uint32_t mps, rq, cur
+    cdef int prev, prev_user, enc
     prev = m.step
     prev_user = m.user_access
     if v.vconfig_devctl & 0x8000:
@@ -387,72 +453,3 @@ cdef void write_exp_piece(Machine *m, int rel, int n, uint32_t value) noexcept n
             io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
         m.step = prev
         m.user_access = prev_user
-
-
-cdef uint32_t aer_user_writable(int rel) noexcept nogil:
-    """AER_USER_WRITABLE."""
-    if rel == 0x04 or rel == 0x08 or rel == 0x0C or rel == 0x10 or rel == 0x14:
-        return 0xFFFFFFFFU
-    if rel == 0x18:
-        return 0x140
-    return 0
-
-
-cdef int msi_mask_offset(Machine *m) noexcept nogil:
-    """Model.msi_mask_offset: the MSI Mask Bits register, 0 without per-vector masking."""
-    cdef int off = m.d.fn.caps.msi
-    cdef uint32_t ctrl
-    if not off:
-        return 0
-    ctrl = hw_read(m, off + 2, 2)
-    if not ctrl & 0x100:
-        return 0
-    return off + (0x10 if ctrl & 0x80 else 0x0C)
-
-
-cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
-    """vfio_pci_config_rw for a write: find the region, apply its permission rule."""
-    cdef VfioDev *v = &m.st.vfio
-    cdef CapOffsets *caps = &m.d.fn.caps
-    cdef int prev_step, prev_user, i, reg, cap_id, base, rel, mo
-    cdef uint32_t mask
-    value &= width_mask(width)
-    prev_step = m.step
-    prev_user = m.user_access
-    m.step = STEP_VFIO_CONFIG_RW
-    m.user_access = 1
-    if offset < 0x40:
-        if offset == PCI_COMMAND or offset == PCI_COMMAND + 1:
-            write_command(m, offset, width, value)
-        for i in range(3):
-            reg = 0x0F if i == 2 else 0x0C + i     # Cache Line Size, Latency Timer, BIST
-            if offset <= reg < offset + width:
-                write_hw_bits(m, reg, 1, value >> (8 * (reg - offset)), 0xFF)
-        for i in range(6):
-            if (offset <= 0x10 + 4 * i < offset + width or offset == 0x10 + 4 * i) and width == 4:
-                v.vconfig_bars[i] = value
-    elif m.d.region_cap[offset] < 0:
-        if offset < 0x100:
-            io_write(m, offset, width, value & width_mask(width))   # a gap: vfio_raw_config_write (no read)
-        elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
-            rel = offset - caps.aer
-            mask = aer_user_writable(rel & ~3)
-            if width == 4 and mask:
-                write_hw_bits(m, offset, 4, value, mask)
-    else:
-        cap_id = m.d.region_cap[offset]
-        base = m.d.region_base[offset]
-        rel = offset - base
-        if cap_id == 0x01:
-            write_pm(m, rel, width, value)
-        elif cap_id == 0x10:
-            write_exp(m, rel, width, value)
-        elif cap_id == 0x05:
-            mo = msi_mask_offset(m)
-            if mo and offset == mo and width == 4:
-                write_hw_bits(m, offset, 4, value, 0xFFFFFFFFU)
-        elif cap_id == 0x09:
-            io_write(m, offset, width, value & width_mask(width))   # vendor-specific: vfio_raw_config_write (no read)
-    m.step = prev_step
-    m.user_access = prev_user
-    return 0

@@ -119,8 +119,12 @@ cdef struct Device:              # the device under test: its Function plus prof
     int upstream_ptm, port_ptm_root, port_ptm_type_ok, port_ptm_gran   # and the port's (upstream_ptm: it has one)
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
-    int16_t *region_cap          # [CFG_ALLOC]: cap id of the standard capability holding an offset, -1
-    int16_t *region_base         # [CFG_ALLOC]: its offset
+    int16_t *vf_map              # [CFG_ALLOC] model/vfio_perm: pci_config_map (-1 unassigned)
+    int16_t *vf_start            # [CFG_ALLOC]: vfio_find_cap_start
+    uint8_t *vf_kind             # [CFG_ALLOC]: the region's write function (vfio_perm.RAW ...)
+    uint8_t *vf_write            # [CFG_ALLOC]: perm->write per byte
+    uint8_t *vf_virt             # [CFG_ALLOC]: perm->virt per byte
+    int vf_cfg_size              # pdev->cfg_size
     int has_port
     Function port
     int port_buf_l1ss            # the port's L1SS buffer exists
@@ -239,6 +243,8 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t vconfig_command
     int64_t vconfig_devctl       # DEVCTL's virtual bits (Initiate FLR, MPS, MRRS) in vconfig
     int64_t vconfig_bars[6]
+    int64_t vconfig_msi_flags    # MSI Message Control in vconfig
+    int64_t msi_qmax             # vdev->msi_qmax
     int64_t rbar[7]               # BARs 0-5, then the ROM dword (0x30)
     int64_t reset_works
     int64_t needs_reset

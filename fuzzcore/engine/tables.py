@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..device.register_semantics import RESET_KINDS
+from ..model import vfio_perm
 from ..model.caps import cap_offsets
 from ..model.enumeration import (acs_rr_uf_check, aspm_link, bridge_d3, eetlp_prefix, iov_bars_assigned,
                                   ptm_info, sriov_total_vfs, sriov_vfm)
@@ -29,8 +30,6 @@ BAR_KIND_CODES = {"none": 0, "mem32": 1, "mem64": 2, "io": 3}
 CAP_FIELDS = ("pm", "msi", "msix", "exp", "pcix", "aer", "acs", "ari", "ats", "sriov", "pri", "rebar",
               "tph", "ltr", "pasid", "dpc", "l1ss", "ptm")
 PCI_EXP_SAVED_REGS = (0x08, 0x10, 0x18, 0x1C, 0x28, 0x30, 0x38)
-# Register lengths of the standard capabilities whose registers vfio's permission table knows.
-STD_CAP_LENGTHS = {0x01: 8, 0x05: 24, 0x11: 12, 0x10: 60, 0x03: 8, 0x0D: 8, 0x07: 8, 0x13: 6}
 
 
 def _u32(img: np.ndarray, off: int) -> int:
@@ -81,8 +80,7 @@ class DeviceTables:
     pcie_impl: tuple                    # pcie_capability_reg_implemented per PCI_EXP_SAVED_REGS
     pcie_reg_impl: tuple                # the same per offset 0x00-0x3F of the capability (cap_* steps)
     rebar_first_bar: int
-    region_cap: np.ndarray              # int16[CFG_ALLOC]
-    region_base: np.ndarray
+    vfio_map: object                    # model/vfio_perm.VfioConfigMap
     written_layout: tuple = ()          # intent.written_layout
     written_maps: tuple = ()            # (device, port) uint8[CFG_ALLOC]: 4 * row + byte, 255 none
     port: FunctionTables | None = None
@@ -145,21 +143,6 @@ def _pcie_reg_table(caps) -> tuple:
     return tuple(bool(pcie_reg_implemented(m, r)) for r in range(0x40))
 
 
-def _regions(profile) -> tuple[np.ndarray, np.ndarray]:
-    """Per config offset, the standard capability (id, base) whose registers hold it (first match
-    in walk order, as vfio's permission table finds it); -1 where none does."""
-    cap_ids = np.full(CFG_ALLOC, -1, dtype=np.int16)
-    bases = np.zeros(CFG_ALLOC, dtype=np.int16)
-    for cap in reversed(list(profile.walk.standard)):   # earlier capabilities win
-        length = STD_CAP_LENGTHS.get(cap.cap_id)
-        if length is None and cap.cap_id == 0x09:
-            length = int(profile.config[cap.offset + 2]) or 3
-        end = min(cap.offset + (length or 4), CFG_ALLOC)
-        cap_ids[cap.offset:end] = cap.cap_id
-        bases[cap.offset:end] = cap.offset
-    return cap_ids, bases
-
-
 def device_tables(profile) -> DeviceTables:
     from ..device.builtin import resolve_device
 
@@ -180,7 +163,6 @@ def device_tables(profile) -> DeviceTables:
     rom_new = (rom & 0xFFFFF800) | 0x1 if profile.rom_size and rom & 0x1 else 0
     msix = profile.msix
     aer_regs = (0x08, 0x0C, 0x14, 0x18) + ((0x2C,) if caps.exp_type in (0x4, 0xA) else ())
-    region_cap, region_base = _regions(profile)
     port = None
     pp = None
     if profile.upstream_port:
@@ -202,7 +184,7 @@ def device_tables(profile) -> DeviceTables:
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
-        region_cap=region_cap, region_base=region_base, port=port, port_name=profile.upstream_port or "",
+        vfio_map=vfio_perm.build(profile), port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
         acs_check=acs_rr_uf_check(profile, caps),

@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import vfio_perm
 from .invariants import BY_NAME
 
 # register (as register_names.register_name writes it, or "CAP+0xREL" prefix) -> checks
@@ -93,6 +94,8 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "port: PTM+0x08 (Control)": ("upstream_feature_off (PTM)",),
 }
 
+UNASSIGNED = "unassigned (a vfio user's raw write)"
+
 # Registers no check flags, and why a wrong value is not one the kernel relies on (or that this
 # slice does not compare yet: those stay listed as gaps with the reason).
 _REASONS: dict[str, str] = {
@@ -117,9 +120,11 @@ _REASONS: dict[str, str] = {
     "port: AER+0x2c (RootCmd)": "the root port's own AER interrupt enables: aer_root_reset clears them "
                                 "before the bus reset and sets them after it (aer_disable_irq/aer_enable_irq); "
                                 "nothing of the device below depends on them",
-    "MSI-X+0x18": "i350: 0x88 is past the 12-byte MSI-X capability at 0x70 and before the next one, "
-                  "no register: only a vfio user's config write reaches it (vfio_pci_config_rw) and "
-                  "no kernel or vfio state depends on it",
+    **{f"{cap}+": "a vendor-specific capability: vfio passes a user's writes raw (vfio_raw_config_write) and "
+                  "the kernel keeps no state of it" for cap in ("Vendor", "VSEC", "DVSEC")},
+    UNASSIGNED: "bytes no register of a known capability holds and vfio leaves unassigned: only a vfio "
+                "user's raw write reaches them (vfio_raw_config_write) and no kernel or vfio state "
+                "depends on them",
     "port: ": "gap: the upstream port's own registers are checked only where the device depends on them (LTR, PTM)",
 }
 
@@ -187,6 +192,7 @@ def coverage(device: str = "i350", policy: str = "linux-7.1", n_random: int = 30
     profile = resolve_device(device)
     port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
     m = Model(profile, load_policy(policy))
+    cmap = m.vfio_map
     seen: dict[str, int] = {}
     for calls in _programs(profile, n_random, seed):
         try:
@@ -196,6 +202,9 @@ def coverage(device: str = "i350", policy: str = "linux-7.1", n_random: int = 30
         for t in r.trace:
             if t.target == "dev":
                 name = register_name(profile, int(t.offset))
+                if (int(t.offset) >= 0x40 and cmap.map_id[int(t.offset)] == vfio_perm.UNASSIGNED
+                        and not checks_for(name)[0]):
+                    name = UNASSIGNED
             elif t.target == "port" and port_profile is not None:
                 name = "port: " + register_name(port_profile, int(t.offset))
             elif t.target == "msix":

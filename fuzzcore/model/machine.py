@@ -20,7 +20,7 @@ from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
 from .enumeration import aspm_link, ptm_info
 from .invariants import Violation
-from . import features, hw_events, power, qemu, reset, vfio
+from . import features, hw_events, power, qemu, reset, vfio, vfio_perm
 from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
 from .paths import driver_callback, run_path
@@ -86,6 +86,7 @@ class Model:
         self.profile = profile
         self.policy = policy
         self.caps = cap_offsets(profile)
+        self.vfio_map = vfio_perm.build(profile)     # vfio_config_init's pci_config_map and permissions
         self.oracle = Oracle(self)
         self.io = Access(self)
         self.op_index = -1
@@ -244,17 +245,6 @@ class Model:
     def aer_saved_regs(self) -> tuple[int, ...]:
         regs = (0x08, 0x0C, 0x14, 0x18)
         return regs + ((0x2C,) if self.has_root_error_regs() else ())
-
-    def std_region(self, offset: int):
-        """The standard capability (id, base) whose registers contain `offset`, if any."""
-        lengths = {0x01: 8, 0x05: 24, 0x11: 12, 0x10: 60, 0x03: 8, 0x0D: 8, 0x07: 8, 0x13: 6}
-        for cap in self.profile.walk.standard:
-            length = lengths.get(cap.cap_id)
-            if length is None and cap.cap_id == 0x09:
-                length = int(self.profile.config[cap.offset + 2]) or 3   # not uint8: offset + length > 0xff
-            if cap.offset <= offset < cap.offset + (length or 4):
-                return cap.cap_id, cap.offset
-        return None
 
     def msi_mask_offset(self) -> int:
         off = self.caps.msi

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import msi
+from . import msi, vfio_perm
 from .access import PCI_COMMAND, PCI_COMMAND_INTX_DISABLE, PCI_COMMAND_IO, PCI_COMMAND_MEMORY
 from .reset import pci_reset_function
 from .state import D0, D3HOT
@@ -25,6 +25,7 @@ def vfio_register(m) -> None:
     a NoSoftRst- function, then unless disable_idle_d3 the idle device runtime-suspends)."""
     from .paths import run_path
     m.state.vfio.registered = True
+    m.state.vfio.msi_qmax = 0                # a new vfio_pci_core_device
     run_path(m, "vfio_pci_core_register_device")
 
 
@@ -50,6 +51,8 @@ def vfio_config_init(m) -> None:
     v.rbar = list(v.vconfig_bars) + [m.io.read(PCI_ROM_ADDRESS, 4)]
     if m.caps.exp:
         v.vconfig_devctl = m.io.read(m.caps.exp + PCI_EXP_DEVCTL, 2) & DEVCTL_VIRT
+    if m.caps.msi:
+        v.vconfig_msi_flags = m.io.read(m.caps.msi + 2, 2)
 
 
 def vfio_open(m) -> int:
@@ -156,6 +159,7 @@ def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
         _memory_unlock_and_restore(m, cmd)
         if ok:
             v.irq = "msi"
+            v.msi_qmax = (2 * (count + 1) - 1).bit_length() - 1    # fls(nvec * 2 - 1) - 1
             cmd = _memory_lock_and_enable(m, bracket)
             msi.msi_request_irq(m)
             _memory_unlock_and_restore(m, cmd)
@@ -242,30 +246,6 @@ def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> Non
         m.user_wmask = 0xFFFFFFFF
 
 
-def _write_command(m, offset: int, width: int, value: int) -> None:
-    """vfio_basic_config_write for a write at Command (offset 4, width 1/2/4) or its high byte
-    (offset 5): at offset 4 the decode-on-after-a-reset check (vfio_bar_restore); the bytes of
-    Command it covers to hardware but INTx Disable, which is virtual; vconfig's Memory/IO from an
-    offset-4 write; then the INTx Disable emulation."""
-    v = m.state.vfio
-    shift = 8 * (offset - PCI_COMMAND)
-    lane = (1 << (8 * min(width, PCI_COMMAND + 2 - offset))) - 1     # Command's bytes in the write
-    cmd = ((value & lane) << shift) & 0xFFFF
-    if offset == PCI_COMMAND:
-        # vfio's own check and restore from its open-time rbar[]: the kernel's reads and writes,
-        # not the user's (only the forwarded write below is the user's)
-        with m.as_kernel():
-            _bar_restore_if_reset_behind_back(m, cmd)
-    # vfio_default_config_write: one read-modify-write of the whole access (a dword write at 4
-    # writes Status back as read: it has no writable bit in vfio's perm)
-    _write_hw_bits(m, offset, width, value, (0xFFFF & ~PCI_COMMAND_INTX_DISABLE) >> shift & lane)
-    covered = lane << shift
-    keep = (PCI_COMMAND_MEMORY | PCI_COMMAND_IO if offset == PCI_COMMAND else 0) | PCI_COMMAND_INTX_DISABLE
-    keep &= covered
-    v.vconfig_command = (v.vconfig_command & ~keep) | (cmd & keep)
-    _emulate_intx_disable(m)
-
-
 def _emulate_intx_disable(m) -> None:
     """vfio_basic_config_write's "Emulate INTx disable": a change of the virtual bit masks or
     unmasks INTx (vfio_pci_intx_mask/unmask)."""
@@ -308,67 +288,125 @@ def _intx_unmask(m) -> None:
             v.intx_masked = False
 
 
-def _write_pm(m, rel: int, width: int, value: int) -> None:
-    """vfio_pm_config_write: vfio_default_config_write sends the bits init_pci_cap_pm_perm lets
-    through (policy vfio.pmcsr_from_user) from the user's value, the rest of the access as read
-    (PME_Status written back as read); then, for a write at PCI_PM_CTRL,
-    vfio_lock_and_set_power_state whatever the state was (vfio_pci_set_power_state and
-    __pci_set_power_state decide what changes). D1/D2 are not modelled: without d1/d2_support
-    pci_set_low_power_state fails -EIO and nothing changes."""
-    if not 4 <= rel < 8:
+def vfio_config_write(m, offset: int, width: int, value: int) -> int:
+    """vfio_pci_config_rw for a write: -EFAULT past cfg_size; else each piece (vfio_perm.pieces)
+    to its region's write function (vfio_pci_config_rw_single)."""
+    cmap = m.vfio_map
+    if offset + width > cmap.cfg_size:
+        return -14                                  # -EFAULT
+    value &= (1 << (8 * width)) - 1
+    with m.in_step("vfio_pci_config_rw"), m.as_user():
+        for pos, n in vfio_perm.pieces(cmap, offset, width):
+            _write_piece(m, pos, n, (value >> (8 * (pos - offset))) & ((1 << (8 * n)) - 1))
+    return 0
+
+
+def _write_piece(m, pos: int, n: int, val: int) -> None:
+    """One piece through its region's write function: raw (unassigned bytes, vendor-specific
+    capabilities), none (a capability vfio gives no write function), or
+    vfio_default_config_write with the capability's action around it."""
+    cmap = m.vfio_map
+    kind, rel = int(cmap.kind[pos]), pos - int(cmap.start[pos])
+    if kind == vfio_perm.NONE:
         return
-    from ..policy.vocabulary import pmcsr_user_mask
-    lane = (1 << (8 * width)) - 1
-    writable = pmcsr_user_mask(m.policy.switch("vfio.pmcsr_from_user")) >> (8 * (rel - 4)) & lane
-    _write_hw_bits(m, m.caps.pm + rel, width, value, writable)
-    state = value & 0x3
-    if rel == 4 and state in (0, 3):
+    if kind == vfio_perm.RAW:
+        m.io.write(pos, n, val)                     # vfio_raw_config_write (no read)
+        return
+    v = m.state.vfio
+    if kind == vfio_perm.BASIC and rel == PCI_COMMAND:
+        # vfio_basic_config_write's check and restore from rbar[]: the kernel's reads and writes
+        with m.as_kernel():
+            _bar_restore_if_reset_behind_back(m, val & 0xFFFF)
+    old_rq = v.vconfig_devctl & DEVCTL_READRQ
+    _default_write(m, pos, n, val, kind, rel)
+    if kind == vfio_perm.BASIC:
+        if rel == PCI_COMMAND:                      # vconfig's Memory/IO for the check next time
+            keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
+            v.vconfig_command = (v.vconfig_command & ~keep) | (val & keep)
+        if PCI_COMMAND <= rel <= PCI_COMMAND + 1:
+            _emulate_intx_disable(m)
+    elif kind == vfio_perm.PM and rel == 4:
+        _pm_state_write(m, val)
+    elif kind == vfio_perm.EXP:
+        _exp_actions(m, old_rq)
+    elif kind == vfio_perm.MSI and rel <= 2 <= rel + n:
+        _msi_flags_write(m)
+
+
+def _msi_flags_write(m) -> None:
+    """vfio_msi_config_write for a piece that reaches PCI_MSI_FLAGS (offset <= 2 <= offset +
+    count): vconfig's Message Control, MSI Enable cleared unless the user's interrupts are MSI
+    (they are enabled by SET_IRQS) and Multiple Message Enable no more than msi_qmax, is written
+    back to vconfig and to hardware (pci_user_write_config_word)."""
+    v = m.state.vfio
+    flags = v.vconfig_msi_flags
+    if v.irq != "msi":
+        flags &= ~0x1                               # PCI_MSI_FLAGS_ENABLE
+    if (flags & 0x70) >> 4 > v.msi_qmax:            # PCI_MSI_FLAGS_QSIZE
+        flags = (flags & ~0x70) | (v.msi_qmax << 4)
+    v.vconfig_msi_flags = flags
+    m.io.write(m.caps.msi + 2, 2, flags)
+
+
+def _default_write(m, pos: int, n: int, val: int, kind: int, rel: int) -> None:
+    """vfio_default_config_write: nothing without a write bit; writable virtual bits to vconfig,
+    writable bits not virtual to hardware in a read-modify-write of the piece. The PMCSR dword's
+    write bits are the policy's vfio.pmcsr_from_user."""
+    cmap = m.vfio_map
+    write = virt = 0
+    for i in range(n):
+        wb = int(cmap.write[pos + i])
+        if kind == vfio_perm.PM and 4 <= rel + i < 8:
+            from ..policy.vocabulary import pmcsr_user_mask
+            wb = pmcsr_user_mask(m.policy.switch("vfio.pmcsr_from_user")) >> (8 * (rel + i - 4)) & 0xFF
+        write |= wb << (8 * i)
+        virt |= int(cmap.virt[pos + i]) << (8 * i)
+    if not write:
+        return
+    if write & virt:
+        _vconfig_put(m, pos, n, val, write & virt)
+    if write & ~virt:
+        _write_hw_bits(m, pos, n, val, write & ~virt)
+
+
+def _vconfig_put(m, pos: int, n: int, val: int, mask: int) -> None:
+    """vconfig's bytes take the masked bits of the user's value. The model keeps the vconfig
+    bytes a write function reads (Command, the BARs, MSI Message Control, DEVCTL); the others
+    are virtual only."""
+    v, exp = m.state.vfio, m.caps.exp
+    for i in range(n):
+        b, mb, vb = pos + i, (mask >> (8 * i)) & 0xFF, (val >> (8 * i)) & 0xFF
+        if not mb:
+            continue
+        if b in (PCI_COMMAND, PCI_COMMAND + 1):
+            sh = 8 * (b - PCI_COMMAND)
+            v.vconfig_command = (v.vconfig_command & ~(mb << sh)) | ((vb & mb) << sh)
+        elif 0x10 <= b < 0x28:
+            k, sh = (b - 0x10) // 4, 8 * (b % 4)
+            v.vconfig_bars[k] = (v.vconfig_bars[k] & ~(mb << sh)) | ((vb & mb) << sh)
+        elif m.caps.msi and b in (m.caps.msi + 2, m.caps.msi + 3):
+            sh = 8 * (b - m.caps.msi - 2)
+            v.vconfig_msi_flags = (v.vconfig_msi_flags & ~(mb << sh)) | ((vb & mb) << sh)
+        elif exp and b in (exp + PCI_EXP_DEVCTL, exp + PCI_EXP_DEVCTL + 1):
+            sh = 8 * (b - exp - PCI_EXP_DEVCTL)
+            v.vconfig_devctl = (v.vconfig_devctl & ~(mb << sh)) | ((vb & mb) << sh)
+
+
+def _pm_state_write(m, val: int) -> None:
+    """vfio_pm_config_write for a piece at PCI_PM_CTRL: vfio_lock_and_set_power_state whatever the
+    state was (vfio_pci_set_power_state and __pci_set_power_state decide what changes). D1/D2 are
+    not modelled: without d1/d2_support pci_set_low_power_state fails -EIO and nothing changes."""
+    state = val & 0x3
+    if state in (0, 3):
         with m.as_kernel():
             vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
 
 
-# init_pci_cap_exp_perm: the PCIe capability's writable and virtual bits, by register (word)
-EXP_WRITE = {0x08: 0xFFFF & ~0x0200, 0x28: 0xFFFF & ~0x0020}   # DEVCTL but Phantom; DEVCTL2 but ARI
-EXP_VIRT = {0x08: DEVCTL_VIRT}
-
-
-def _exp_bits(table: dict, rel: int, n: int) -> int:
-    """The perm bits of the n bytes at `rel` in the capability, as one n-byte mask."""
-    mask = 0
-    for i in range(n):
-        b = rel + i
-        mask |= ((table.get(b & ~1, 0) >> (8 * (b & 1))) & 0xFF) << (8 * i)
-    return mask
-
-
-def _write_exp(m, rel: int, width: int, value: int) -> None:
-    """vfio_config_do_rw cuts the user's access into aligned pieces (4 bytes at a dword boundary,
-    else 2 at a word boundary, else 1) and runs vfio_exp_config_write on each."""
-    pos, end = rel, rel + width
-    while pos < end:
-        n = 4 if end - pos >= 4 and pos % 4 == 0 else (2 if end - pos >= 2 and pos % 2 == 0 else 1)
-        _write_exp_piece(m, pos, n, (value >> (8 * (pos - rel))) & ((1 << (8 * n)) - 1))
-        pos += n
-
-
-def _write_exp_piece(m, rel: int, n: int, value: int) -> None:
-    """vfio_exp_config_write on one piece: vfio_default_config_write (DEVCTL's Initiate FLR, MPS
-    and MRRS into vconfig, the other writable bits -- all of DEVCTL but Phantom Functions, DEVCTL2
-    but ARI Forwarding -- to hardware in a read-modify-write of the piece); then a virtual
-    Initiate FLR is cleared and, if DEVCAP (read now) has FLR, pci_try_reset_function; then a
-    changed virtual MRRS goes to hardware as the kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL
-    reads)). The other PCIe registers are not writable (nothing reaches hardware)."""
+def _exp_actions(m, old_rq: int) -> None:
+    """vfio_exp_config_write after the default write: a virtual Initiate FLR is cleared and, if
+    DEVCAP (read now) has FLR, pci_try_reset_function; a changed virtual MRRS goes to hardware as
+    the kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL reads))."""
     exp, v = m.caps.exp, m.state.vfio
-    write, virt = _exp_bits(EXP_WRITE, rel, n), _exp_bits(EXP_VIRT, rel, n)
-    old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    for i in range(n):                      # the virtual bytes vconfig keeps: DEVCTL's
-        b = rel + i
-        if b in (PCI_EXP_DEVCTL, PCI_EXP_DEVCTL + 1):
-            vb = (write & virt) >> (8 * i) & 0xFF
-            sh = 8 * (b - PCI_EXP_DEVCTL)
-            v.vconfig_devctl = (v.vconfig_devctl & ~(vb << sh)) | (((value >> (8 * i)) & vb) << sh)
-    if write & ~virt:
-        _write_hw_bits(m, exp + rel, n, value, write & ~virt)
     if v.vconfig_devctl & 0x8000:
         v.vconfig_devctl &= ~0x8000
         with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
@@ -381,46 +419,3 @@ def _write_exp_piece(m, rel: int, n: int, value: int) -> None:
             if rq <= 4096:                                       # pcie_set_readrq: else -EINVAL
                 cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
                 m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))
-
-
-AER_USER_WRITABLE = {0x04: 0xFFFFFFFF, 0x08: 0xFFFFFFFF, 0x0C: 0xFFFFFFFF, 0x10: 0xFFFFFFFF,
-                     0x14: 0xFFFFFFFF, 0x18: 0x140}
-
-
-def vfio_config_write(m, offset: int, width: int, value: int) -> int:
-    """vfio_pci_config_rw for a write: find the region, apply its permission rule."""
-    v = m.state.vfio
-    value &= (1 << (8 * width)) - 1
-    with m.in_step("vfio_pci_config_rw"), m.as_user():
-        caps = m.caps
-        if offset < 0x40:
-            if offset in (PCI_COMMAND, PCI_COMMAND + 1):
-                _write_command(m, offset, width, value)
-            for reg in (0x0C, 0x0D, 0x0F):
-                if offset <= reg < offset + width:
-                    _write_hw_bits(m, reg, 1, value >> (8 * (reg - offset)), 0xFF)
-            for i in range(6):
-                if offset <= 0x10 + 4 * i < offset + width or offset == 0x10 + 4 * i:
-                    v.vconfig_bars[i] = value if width == 4 else v.vconfig_bars[i]
-            return 0
-        region = m.std_region(offset)
-        if region is None:
-            if offset < 0x100:
-                m.io.write(offset, width, value)    # a gap: unassigned_perms, vfio_raw_config_write (no read)
-            elif caps.aer and caps.aer <= offset < caps.aer + 0x38:
-                rel = offset - caps.aer
-                mask = AER_USER_WRITABLE.get(rel & ~3, 0)
-                if width == 4 and mask:
-                    _write_hw_bits(m, offset, 4, value, mask)
-            return 0
-        cap_id, base = region
-        rel = offset - base
-        if cap_id == 0x01:
-            _write_pm(m, rel, width, value)
-        elif cap_id == 0x10:
-            _write_exp(m, rel, width, value)
-        elif cap_id == 0x05 and m.msi_mask_offset() and offset == m.msi_mask_offset() and width == 4:
-            _write_hw_bits(m, offset, 4, value, 0xFFFFFFFF)
-        elif cap_id in (0x09,):
-            m.io.write(offset, width, value)        # vendor-specific: vfio_raw_config_write (no read)
-    return 0

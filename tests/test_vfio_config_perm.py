@@ -1,0 +1,123 @@
+"""vfio-pci's config permission table (model/vfio_perm.py, drivers/vfio/pci/vfio_pci_config.c):
+which region each config byte is in, what a user's write to it does, and how an access is cut
+into pieces. Behaviour tests run on both models; the map itself is one table both read."""
+
+from pathlib import Path
+
+from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
+from fuzzcore.device.builtin import resolve_device
+from fuzzcore.device.dump_parser import parse_text
+from fuzzcore.device.profile import profile_from_dump
+from fuzzcore.model import vfio_perm
+from fuzzcore.program.fzs import parse_program
+
+DATA = Path(__file__).parent / "data"
+
+
+def run(m, text):
+    return [m.apply(c) for c in parse_program(text)]
+
+
+def test_the_map_follows_vfio_cap_len_and_the_perm_tables():
+    """i350: PM (8), MSI with 64-bit and per-vector masking (24), MSI-X (12, no write function),
+    the v2 endpoint PCIe capability (0x34: the bytes after it are unassigned), VPD (8); AER is
+    PCI_ERR_ROOT_COMMAND (0x2c) long with init_pci_ext_cap_err_perm's write masks; the other
+    extended capabilities vfio knows are read-only."""
+    cmap = vfio_perm.build(resolve_device("i350"))
+    runs = {}
+    pos = 0x40
+    while pos < 0x1e0:
+        mid, end = int(cmap.map_id[pos]), pos
+        while end < 0x1e0 and cmap.map_id[end] == mid:
+            end += 1
+        if mid != vfio_perm.UNASSIGNED:
+            runs[pos] = (mid, end - pos, vfio_perm.KIND_NAMES[cmap.kind[pos]])
+        pos = end
+    assert runs[0x40] == (0x01, 8, "pm") and runs[0x50] == (0x05, 24, "msi")
+    assert runs[0x70] == (0x11, 12, "none") and runs[0xA0] == (0x10, 0x34, "exp")
+    assert cmap.map_id[0xA0 + 0x34] == vfio_perm.UNASSIGNED and cmap.kind[0xA0 + 0x34] == vfio_perm.RAW
+    assert runs[0x100] == (0x101, 0x2C, "default") and runs[0x160] == (0x110, 0x40, "none")
+    aer_mask = int.from_bytes(bytes(cmap.write[0x108:0x10C]), "little")
+    assert aer_mask == vfio_perm.AER_UNCOR
+    assert int.from_bytes(bytes(cmap.virt[0x100:0x104]), "little") == 0xFFFFFFFF   # the header dword
+
+
+def test_hidden_capabilities_are_unassigned_and_a_null_first_one_keeps_a_placeholder():
+    """A capability with no vfio length is hidden: PASID on the Fiji GPU is raw; the CNVi
+    function's first extended header (id 0) stays as a read-only 4-byte placeholder."""
+    fiji = resolve_device("fiji")
+    cmap = vfio_perm.build(fiji)
+    pasid = next(c.offset for c in fiji.walk.extended if c.cap_id == 0x1B)
+    assert cmap.map_id[pasid + 6] == vfio_perm.UNASSIGNED and cmap.kind[pasid + 6] == vfio_perm.RAW
+    cnvi = vfio_perm.build(resolve_device("cnvi-wifi"))
+    assert cnvi.map_id[0x100] == vfio_perm.EXT and cnvi.kind[0x100] == vfio_perm.NONE
+    assert cnvi.map_id[0x104] != vfio_perm.EXT
+
+
+def test_a_256_byte_function_has_no_extended_space():
+    """pdev->cfg_size 256: every byte past 0xff is out of range (vfio_pci_config_rw_single's
+    -EFAULT); a hidden standard capability (the port's SSVID) is unassigned."""
+    dump = parse_text((DATA / "pciutils-plx-9716-dpc-256only.txt").read_text())[0]
+    cmap = vfio_perm.build(profile_from_dump("plx-9716", dump))
+    assert cmap.cfg_size == 256
+    assert cmap.map_id[0xA4] == vfio_perm.UNASSIGNED
+
+
+def test_pieces_stop_at_a_region_end_inside_a_dword():
+    """The Fiji GPU's MSI is 64-bit without masking: 14 bytes from 0xa0. A dword write at 0xac
+    is two pieces: the Message Data word (MSI) and the two unassigned bytes after it."""
+    cmap = vfio_perm.build(resolve_device("fiji"))
+    assert list(vfio_perm.pieces(cmap, 0xAC, 4)) == [(0xAC, 2), (0xAE, 2)]
+    assert list(vfio_perm.pieces(cmap, 0xA0, 4)) == [(0xA0, 4)]
+    assert list(vfio_perm.pieces(cmap, 0xA1, 2)) == [(0xA1, 1), (0xA2, 1)]
+
+
+def test_a_write_into_a_hidden_extended_capability_reaches_hardware(both):
+    """The 7265's L1 PM Substates capability has no length in pci_ext_cap_length: hidden, so a
+    user's write to L1SS Control 1 is vfio_raw_config_write and reaches the register."""
+    m = model(device="wifi-7265")
+    run(m, "pci_bind_driver(driver=vfio)\nvfio_open()")
+    l1ss = next(c.offset for c in m.profile.walk.extended if c.cap_id == 0x1E)
+    before = m.state.hw.read(l1ss + 8, 4)
+    assert before & 0xF
+    run(m, f"vfio_config_write(offset={l1ss + 8:#x}, width=4, value=0x00000000)")
+    assert m.state.hw.read(l1ss + 8, 4) & 0xF == 0
+
+
+def test_a_write_into_a_read_only_extended_capability_is_dropped(both):
+    """LTR has a vfio length but no write function: the user's write changes nothing."""
+    m = model(device="wifi-7265")
+    run(m, "pci_bind_driver(driver=vfio)\nvfio_open()")
+    ltr = next(c.offset for c in m.profile.walk.extended if c.cap_id == 0x18)
+    before = m.state.hw.read(ltr + 4, 4)
+    run(m, f"vfio_config_write(offset={ltr + 4:#x}, width=4, value={before ^ 0x03FF03FF:#x})")
+    assert m.state.hw.read(ltr + 4, 4) == before
+
+
+def test_msi_message_registers_are_virtual_and_the_mask_is_written(both):
+    """init_pci_cap_msi_perm: Message Address and Data are virtual (the hardware keeps what the
+    kernel wrote); the Mask Bits register is written through."""
+    m = model(device="i350")
+    run(m, "pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_set_irqs(index=msi, count=1)")
+    msi = m.caps.msi
+    addr = m.state.hw.read(msi + 4, 4)
+    run(m, f"vfio_config_write(offset={msi + 4:#x}, width=4, value=0x12345678)\n"
+           f"vfio_config_write(offset={msi + 0x10:#x}, width=4, value=0x00000001)")
+    assert m.state.hw.read(msi + 4, 4) == addr
+    assert m.state.hw.read(msi + 0x10, 4) & 0x1
+
+
+def test_a_user_write_of_msi_flags_reaches_hardware_through_vfio_msi_config_write(both):
+    """vfio_msi_config_write: Message Control's low byte is virtual, and the result goes to
+    hardware. With the user's interrupts on MSI, clearing MSI Enable there turns MSI off under the
+    kernel's msi_enabled; with them off, vfio clears Enable whatever the user wrote."""
+    m = model(device="i350")
+    flags = m.caps.msi + 2
+    run(m, f"pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_set_irqs(index=msi, count=0)\n"
+           f"vfio_config_write(offset={flags:#x}, width=2, value=0x0000)")
+    assert m.state.hw.read(flags, 2) & 0x1 == 0 and m.state.dev.msi_enabled
+    assert [v.register for v in m.oracle.violations if v.invariant == "intent_mismatch"] == ["MSI"]
+    run(m, f"vfio_config_write(offset={m.caps.msi:#x}, width=4, value=0x00710000)")   # Enable, QSIZE 7
+    assert m.state.hw.read(flags, 2) & 0x71 == 0x01     # QSIZE held to msi_qmax (one vector: 0)
+    run(m, f"vfio_set_irqs(index=none, count=0)\nvfio_config_write(offset={flags:#x}, width=2, value=0x0001)")
+    assert m.state.hw.read(flags, 2) & 0x1 == 0 and not m.state.dev.msi_enabled
