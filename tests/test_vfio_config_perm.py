@@ -121,3 +121,22 @@ def test_a_user_write_of_msi_flags_reaches_hardware_through_vfio_msi_config_writ
     assert m.state.hw.read(flags, 2) & 0x71 == 0x01     # QSIZE held to msi_qmax (one vector: 0)
     run(m, f"vfio_set_irqs(index=none, count=0)\nvfio_config_write(offset={flags:#x}, width=2, value=0x0001)")
     assert m.state.hw.read(flags, 2) & 0x1 == 0 and not m.state.dev.msi_enabled
+
+
+def test_a_function_silent_at_open_leaves_every_capability_unassigned(both):
+    """vfio_config_init on a function that reads all-ones maps no capability (Status reads
+    0xffff, the chain is 0xff ids, hidden), so a later PMCSR write is raw: the hardware's
+    PowerState changes, vfio_pci_set_power_state does not run and current_state stays D3cold;
+    the kernel does not believe the device usable, so no intent is compared. QEMU, whose realize
+    saw no PM capability, makes no D0 write."""
+    m = model(device="fiji")
+    pm = m.caps.pm
+    run(m, "hw_inaccessible()\npci_bind_driver(driver=host)\npci_enable_ats(stu=0)\npci_restore_state()\n"
+           "pci_bind_driver(driver=vfio)\nvfio_open()\nhw_accessible()")
+    assert m.state.vfio.map_silent and m.state.hw.read(pm + 4, 2) & 0x3 == 0x3
+    run(m, f"vfio_config_write(offset={pm + 4:#x}, width=2, value=0xe344)")
+    assert m.state.hw.read(pm + 4, 2) & 0x3 == 0x0 and m.state.dev.current_state == 4
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch" and v.op_index == 7]
+    m = model(device="i350")
+    run(m, "hw_inaccessible()\nvfio_open()\nhw_accessible()\nqemu_pre_reset()")
+    assert m.state.dev.current_state == 4

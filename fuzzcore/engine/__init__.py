@@ -60,7 +60,7 @@ def model_view(m) -> dict:
         "vfio": {"registered": bool(v.registered), "open": bool(v.open), "blob": blob(v.blob),
                  "pm_save": blob(v.pm_save), "vconfig_command": v.vconfig_command,
                  "vconfig_devctl": v.vconfig_devctl, "vconfig_msi_flags": v.vconfig_msi_flags,
-                 "msi_qmax": v.msi_qmax,
+                 "msi_qmax": v.msi_qmax, "map_silent": bool(v.map_silent),
                  "vconfig_bars": list(v.vconfig_bars), "rbar": list(v.rbar), "reset_works": bool(v.reset_works),
                  "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
                  "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked),
@@ -208,7 +208,7 @@ class ModelFacade:
         f = v["vfio"]
         vfio = _NS(registered=f["registered"], open=f["open"], blob=blob(f["blob"]), pm_save=blob(f["pm_save"]),
                    vconfig_command=f["vconfig_command"], vconfig_devctl=f["vconfig_devctl"],
-                   vconfig_msi_flags=f["vconfig_msi_flags"], msi_qmax=f["msi_qmax"],
+                   vconfig_msi_flags=f["vconfig_msi_flags"], msi_qmax=f["msi_qmax"], map_silent=f["map_silent"],
                    vconfig_bars=f["vconfig_bars"], rbar=f["rbar"],
                    reset_works=f["reset_works"], needs_reset=f["needs_reset"],
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],

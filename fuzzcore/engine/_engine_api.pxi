@@ -343,15 +343,16 @@ cdef class Engine:
                 if cap_id == vc_id and ext:
                     d.buf_vc[j] = k
                     break
-        vm = dt.vfio_map
-        cdef int16_t[::1] vmap = vm.map_id
-        cdef int16_t[::1] vstart = vm.start
-        cdef uint8_t[::1] vkind = vm.kind
-        cdef uint8_t[::1] vwrite = vm.write
-        cdef uint8_t[::1] vvirt = vm.virt
-        keep_alive.extend([vm.map_id, vm.start, vm.kind, vm.write, vm.virt])
-        d.vf_map, d.vf_start, d.vf_kind = &vmap[0], &vstart[0], &vkind[0]
-        d.vf_write, d.vf_virt, d.vf_cfg_size = &vwrite[0], &vvirt[0], vm.cfg_size
+        cdef int16_t[::1] vmap
+        cdef int16_t[::1] vstart
+        cdef uint8_t[::1] vkind
+        cdef uint8_t[::1] vwrite
+        cdef uint8_t[::1] vvirt
+        for k, vm in enumerate(dt.vfio_maps):
+            vmap, vstart, vkind, vwrite, vvirt = vm.map_id, vm.start, vm.kind, vm.write, vm.virt
+            keep_alive.extend([vm.map_id, vm.start, vm.kind, vm.write, vm.virt])
+            d.vf_map[k], d.vf_start[k], d.vf_kind[k] = &vmap[0], &vstart[0], &vkind[0]
+            d.vf_write[k], d.vf_virt[k], d.vf_cfg_size = &vwrite[0], &vvirt[0], vm.cfg_size
         if len(dt.written_layout) != N_WRITTEN or len(_INTENT_FIELDS) != N_INTENT:
             raise ValueError("intent.WRITTEN / FIELDS and the engine's N_WRITTEN / N_INTENT differ: rebuild")
         d.n_wr = 0
@@ -887,6 +888,7 @@ cdef class Engine:
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),
                      "vconfig_command": v.vconfig_command, "vconfig_devctl": v.vconfig_devctl,
                      "vconfig_msi_flags": v.vconfig_msi_flags, "msi_qmax": v.msi_qmax,
+                     "map_silent": bool(v.map_silent),
                      "vconfig_bars": [v.vconfig_bars[i] for i in range(6)],
                      "rbar": [v.rbar[i] for i in range(7)], "reset_works": bool(v.reset_works),
                      "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore),

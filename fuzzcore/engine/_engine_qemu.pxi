@@ -8,7 +8,7 @@ cdef uint32_t guest_view_command(Machine *m) noexcept nogil:
 
 
 cdef void to_d0(Machine *m) noexcept nogil:
-    cdef int pm = m.d.fn.caps.pm
+    cdef int pm = 0 if m.st.vfio.map_silent else m.d.fn.caps.pm   # qemu.to_d0
     if pm and io_read_checked(m, pm + 4, 2) & 0x3:      # QEMU's reads (a vfio user's)
         vfio_config_write(m, pm + 4, 2, io_read_checked(m, pm + 4, 2) & ~(<uint32_t>0x3))
 

@@ -35,6 +35,7 @@ cdef void vfio_config_init(Machine *m) noexcept nogil:
     (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
     cdef VfioDev *v = &m.st.vfio
     cdef int i
+    v.map_silent = 1 if hw_read(m, 0x06, 2) == 0xFFFF else 0    # vfio_cap_init's Status read
     v.vconfig_command = io_read(m, PCI_COMMAND, 2)
     for i in range(6):
         v.vconfig_bars[i] = io_read(m, 0x10 + 4 * i, 4)
@@ -293,7 +294,7 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
     """vfio.vfio_config_write (vfio_pci_config_rw): -EFAULT past cfg_size; else each aligned piece
     that stays in one region's dword (vfio_perm.pieces) to its write function."""
     cdef int prev_step, prev_user, pos, end, i, count, n
-    cdef int16_t *vmap = m.d.vf_map
+    cdef int16_t *vmap = m.d.vf_map[m.st.vfio.map_silent]
     if offset + width > m.d.vf_cfg_size:
         return -14                                  # -EFAULT
     value &= width_mask(width)
@@ -324,7 +325,8 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
 cdef void write_piece(Machine *m, int pos, int n, uint32_t val) noexcept nogil:
     """vfio._write_piece: raw, none, or vfio_default_config_write with the region's action."""
     cdef VfioDev *v = &m.st.vfio
-    cdef int kind = m.d.vf_kind[pos], rel = pos - m.d.vf_start[pos]
+    cdef int s = m.st.vfio.map_silent
+    cdef int kind = m.d.vf_kind[s][pos], rel = pos - m.d.vf_start[s][pos]
     cdef int64_t old_rq
     cdef uint32_t keep
     if kind == VF_NONE:
@@ -369,13 +371,13 @@ cdef void default_write(Machine *m, int pos, int n, uint32_t val, int kind, int 
     """vfio._default_write (vfio_default_config_write); the PMCSR dword's write bits from the
     policy's vfio.pmcsr_from_user."""
     cdef uint32_t write = 0, virt = 0, wb
-    cdef int i
+    cdef int i, s = m.st.vfio.map_silent
     for i in range(n):
-        wb = m.d.vf_write[pos + i]
+        wb = m.d.vf_write[s][pos + i]
         if kind == VF_PM and 4 <= rel + i < 8:
             wb = (m.pol.pmcsr_user_mask >> (8 * (rel + i - 4))) & 0xFF
         write |= wb << (8 * i)
-        virt |= (<uint32_t>m.d.vf_virt[pos + i]) << (8 * i)
+        virt |= (<uint32_t>m.d.vf_virt[s][pos + i]) << (8 * i)
     if not write:
         return
     if write & virt:

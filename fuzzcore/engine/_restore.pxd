@@ -119,11 +119,12 @@ cdef struct Device:              # the device under test: its Function plus prof
     int upstream_ptm, port_ptm_root, port_ptm_type_ok, port_ptm_gran   # and the port's (upstream_ptm: it has one)
     int buf_exp, buf_pcix, buf_ltr, buf_ptm, buf_aer, buf_tph, buf_l1ss, buf_dpc
     int buf_vc[MAX_VC]
-    int16_t *vf_map              # [CFG_ALLOC] model/vfio_perm: pci_config_map (-1 unassigned)
-    int16_t *vf_start            # [CFG_ALLOC]: vfio_find_cap_start
-    uint8_t *vf_kind             # [CFG_ALLOC]: the region's write function (vfio_perm.RAW ...)
-    uint8_t *vf_write            # [CFG_ALLOC]: perm->write per byte
-    uint8_t *vf_virt             # [CFG_ALLOC]: perm->virt per byte
+    # model/vfio_perm, [0] the function answering at open, [1] not (VfioDev.map_silent)
+    int16_t *vf_map[2]           # [CFG_ALLOC]: pci_config_map (-1 unassigned)
+    int16_t *vf_start[2]         # [CFG_ALLOC]: vfio_find_cap_start
+    uint8_t *vf_kind[2]          # [CFG_ALLOC]: the region's write function (vfio_perm.RAW ...)
+    uint8_t *vf_write[2]         # [CFG_ALLOC]: perm->write per byte
+    uint8_t *vf_virt[2]          # [CFG_ALLOC]: perm->virt per byte
     int vf_cfg_size              # pdev->cfg_size
     int has_port
     Function port
@@ -245,6 +246,7 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t vconfig_bars[6]
     int64_t vconfig_msi_flags    # MSI Message Control in vconfig
     int64_t msi_qmax             # vdev->msi_qmax
+    int64_t map_silent           # vfio_config_init read a function that did not answer
     int64_t rbar[7]               # BARs 0-5, then the ROM dword (0x30)
     int64_t reset_works
     int64_t needs_reset

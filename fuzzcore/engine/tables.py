@@ -80,7 +80,7 @@ class DeviceTables:
     pcie_impl: tuple                    # pcie_capability_reg_implemented per PCI_EXP_SAVED_REGS
     pcie_reg_impl: tuple                # the same per offset 0x00-0x3F of the capability (cap_* steps)
     rebar_first_bar: int
-    vfio_map: object                    # model/vfio_perm.VfioConfigMap
+    vfio_maps: tuple                    # model/vfio_perm.VfioConfigMap: answering at open, not
     written_layout: tuple = ()          # intent.written_layout
     written_maps: tuple = ()            # (device, port) uint8[CFG_ALLOC]: 4 * row + byte, 255 none
     port: FunctionTables | None = None
@@ -184,7 +184,7 @@ def device_tables(profile) -> DeviceTables:
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
-        vfio_map=vfio_perm.build(profile), port=port, port_name=profile.upstream_port or "",
+        vfio_maps=(vfio_perm.build(profile), vfio_perm.build(profile, answering=False)), port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
         acs_check=acs_rr_uf_check(profile, caps),

@@ -86,7 +86,8 @@ class Model:
         self.profile = profile
         self.policy = policy
         self.caps = cap_offsets(profile)
-        self.vfio_map = vfio_perm.build(profile)     # vfio_config_init's pci_config_map and permissions
+        # vfio_config_init's pci_config_map and permissions: the function answering at open, or not
+        self.vfio_maps = (vfio_perm.build(profile), vfio_perm.build(profile, answering=False))
         self.oracle = Oracle(self)
         self.io = Access(self)
         self.op_index = -1
@@ -245,6 +246,11 @@ class Model:
     def aer_saved_regs(self) -> tuple[int, ...]:
         regs = (0x08, 0x0C, 0x14, 0x18)
         return regs + ((0x2C,) if self.has_root_error_regs() else ())
+
+    @property
+    def vfio_map(self):
+        """The pci_config_map vfio built at the open in force (vfio_perm)."""
+        return self.vfio_maps[self.state.vfio.map_silent]
 
     def msi_mask_offset(self) -> int:
         off = self.caps.msi

@@ -16,8 +16,10 @@ def guest_view_command(m) -> int:
 
 
 def to_d0(m) -> None:
-    """vfio_pci_pre_reset: PMCSR PowerState to D0 through the config region, if it is not."""
-    pm = m.caps.pm
+    """vfio_pci_pre_reset: PMCSR PowerState to D0 through the config region, if it is not. QEMU's
+    pm_cap is what its realize found walking the chain vfio showed at open: none when the
+    function did not answer then (vfio_perm.build(answering=False))."""
+    pm = 0 if m.state.vfio.map_silent else m.caps.pm
     if pm and m.io.read_checked(pm + 4, 2) & 0x3:       # QEMU's reads (a vfio user's)
         vfio.vfio_config_write(m, pm + 4, 2, m.io.read_checked(pm + 4, 2) & ~0x3)
 

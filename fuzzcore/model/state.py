@@ -134,6 +134,7 @@ class VfioState:
     vconfig_bars: list[int] = field(default_factory=lambda: [0] * 6)
     vconfig_msi_flags: int = 0            # MSI Message Control in vconfig (vfio_msi_config_write)
     msi_qmax: int = 0                     # vdev->msi_qmax: log2 of the last MSI enable's vectors
+    map_silent: bool = False              # vfio_config_init read a function that did not answer (vfio_perm)
     rbar: list[int] = field(default_factory=lambda: [0] * 7)     # BARs 0-5, then the ROM dword (0x30)
     reset_works: bool = True
     needs_reset: bool = False

@@ -46,6 +46,7 @@ def vfio_config_init(m) -> None:
     """vfio_config_init: vconfig copied from hardware; rbar[] records the BARs and the ROM dword
     (vconfig[PCI_ROM_ADDRESS], 0x30 whatever the header type)."""
     v = m.state.vfio
+    v.map_silent = m.io.read_checked(0x06, 2) == 0xFFFF    # vfio_cap_init's Status read: vfio_perm.build
     v.vconfig_command = m.io.read(PCI_COMMAND, 2)
     v.vconfig_bars = [m.io.read(0x10 + 4 * i, 4) for i in range(6)]
     v.rbar = list(v.vconfig_bars) + [m.io.read(PCI_ROM_ADDRESS, 4)]

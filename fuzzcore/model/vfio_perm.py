@@ -171,15 +171,18 @@ def _ext_length(cfg, cap: int, pos: int) -> int:
     return 0x0C
 
 
-def build(profile) -> VfioConfigMap:
-    """vfio_config_init's pci_config_map for the device, with each byte's permissions."""
+def build(profile, answering: bool = True) -> VfioConfigMap:
+    """vfio_config_init's pci_config_map for the device, with each byte's permissions. A function
+    that does not answer at open reads Status all-ones: vfio_cap_init follows pointer 0xff to
+    "capabilities" of id 0xff (length 0, hidden) and never sets extended_caps, so every byte past
+    the header is unassigned (answering = False)."""
     cfg = np.asarray(profile.config, dtype=np.uint8)
     cfg_size = 4096 if len(profile.image) >= 4096 else 256   # pci_cfg_space_size: the dump's extent
     map_id = np.full(CFG_ALLOC, UNASSIGNED, dtype=np.int16)
     map_id[:0x40] = 0
     exp_type = 0
     extended = False
-    for cap in profile.walk.standard:                   # vfio_cap_init, in list order
+    for cap in profile.walk.standard if answering else ():   # vfio_cap_init, in list order
         if cap.cap_id == 0x10:
             exp_type = _u16(cfg, cap.offset + 2) >> 4 & 0xF
         if cap.cap_id in (0x10, 0x07) and cfg_size > 0x100:
