@@ -9,9 +9,11 @@ from fuzzcore.device.builtin import resolve_device
 from fuzzcore.device.dump_parser import parse_text
 from fuzzcore.device.profile import profile_from_dump
 from fuzzcore.model import vfio_perm
+from fuzzcore.policy import load_policy
 from fuzzcore.program.fzs import parse_program
 
 DATA = Path(__file__).parent / "data"
+REGIONS = load_policy("linux-7.1").vfio_regions
 
 
 def run(m, text):
@@ -23,7 +25,7 @@ def test_the_map_follows_vfio_cap_len_and_the_perm_tables():
     the v2 endpoint PCIe capability (0x34: the bytes after it are unassigned), VPD (8); AER is
     PCI_ERR_ROOT_COMMAND (0x2c) long with init_pci_ext_cap_err_perm's write masks; the other
     extended capabilities vfio knows are read-only."""
-    cmap = vfio_perm.build(resolve_device("i350"))
+    cmap = vfio_perm.build(resolve_device("i350"), REGIONS)
     runs = {}
     pos = 0x40
     while pos < 0x1e0:
@@ -38,7 +40,7 @@ def test_the_map_follows_vfio_cap_len_and_the_perm_tables():
     assert cmap.map_id[0xA0 + 0x34] == vfio_perm.UNASSIGNED and cmap.kind[0xA0 + 0x34] == vfio_perm.RAW
     assert runs[0x100] == (0x101, 0x2C, "default") and runs[0x160] == (0x110, 0x40, "none")
     aer_mask = int.from_bytes(bytes(cmap.write[0x108:0x10C]), "little")
-    assert aer_mask == vfio_perm.AER_UNCOR
+    assert aer_mask == 0x03FFF031                      # the defined uncorrectable bits
     assert int.from_bytes(bytes(cmap.virt[0x100:0x104]), "little") == 0xFFFFFFFF   # the header dword
 
 
@@ -46,10 +48,10 @@ def test_hidden_capabilities_are_unassigned_and_a_null_first_one_keeps_a_placeho
     """A capability with no vfio length is hidden: PASID on the Fiji GPU is raw; the CNVi
     function's first extended header (id 0) stays as a read-only 4-byte placeholder."""
     fiji = resolve_device("fiji")
-    cmap = vfio_perm.build(fiji)
+    cmap = vfio_perm.build(fiji, REGIONS)
     pasid = next(c.offset for c in fiji.walk.extended if c.cap_id == 0x1B)
     assert cmap.map_id[pasid + 6] == vfio_perm.UNASSIGNED and cmap.kind[pasid + 6] == vfio_perm.RAW
-    cnvi = vfio_perm.build(resolve_device("cnvi-wifi"))
+    cnvi = vfio_perm.build(resolve_device("cnvi-wifi"), REGIONS)
     assert cnvi.map_id[0x100] == vfio_perm.EXT and cnvi.kind[0x100] == vfio_perm.NONE
     assert cnvi.map_id[0x104] != vfio_perm.EXT
 
@@ -58,7 +60,7 @@ def test_a_256_byte_function_has_no_extended_space():
     """pdev->cfg_size 256: every byte past 0xff is out of range (vfio_pci_config_rw_single's
     -EFAULT); a hidden standard capability (the port's SSVID) is unassigned."""
     dump = parse_text((DATA / "pciutils-plx-9716-dpc-256only.txt").read_text())[0]
-    cmap = vfio_perm.build(profile_from_dump("plx-9716", dump))
+    cmap = vfio_perm.build(profile_from_dump("plx-9716", dump), REGIONS)
     assert cmap.cfg_size == 256
     assert cmap.map_id[0xA4] == vfio_perm.UNASSIGNED
 
@@ -66,7 +68,7 @@ def test_a_256_byte_function_has_no_extended_space():
 def test_pieces_stop_at_a_region_end_inside_a_dword():
     """The Fiji GPU's MSI is 64-bit without masking: 14 bytes from 0xa0. A dword write at 0xac
     is two pieces: the Message Data word (MSI) and the two unassigned bytes after it."""
-    cmap = vfio_perm.build(resolve_device("fiji"))
+    cmap = vfio_perm.build(resolve_device("fiji"), REGIONS)
     assert list(vfio_perm.pieces(cmap, 0xAC, 4)) == [(0xAC, 2), (0xAE, 2)]
     assert list(vfio_perm.pieces(cmap, 0xA0, 4)) == [(0xA0, 4)]
     assert list(vfio_perm.pieces(cmap, 0xA1, 2)) == [(0xA1, 1), (0xA2, 1)]
@@ -140,3 +142,61 @@ def test_a_function_silent_at_open_leaves_every_capability_unassigned(both):
     m = model(device="i350")
     run(m, "hw_inaccessible()\nvfio_open()\nhw_accessible()\nqemu_pre_reset()")
     assert m.state.dev.current_state == 4
+
+
+def test_the_worked_overlay_before_mrrs_virtualization(both):
+    """docs/examples/pre-cf0d53ba4947.toml: with MRRS not virtual a user's 128-byte MRRS reaches
+    DEVCTL as written; under v7.1.3 vfio raises it to the function's MPS (pcie_set_readrq)."""
+    overlay = Path(__file__).parents[1] / "docs" / "examples" / "pre-cf0d53ba4947.toml"
+    got = {}
+    for spec in ("linux-7.1", f"linux-7.1+{overlay}"):
+        m = model(spec, "i350")
+        devctl = m.caps.exp + 0x08
+        run(m, "pci_bind_driver(driver=vfio)\nvfio_open()")
+        cur = m.state.hw.read(devctl, 2)
+        assert (cur >> 5) & 0x7, "the test needs an MPS above 128 bytes"
+        run(m, f"vfio_config_write(offset={devctl:#x}, width=2, value={cur & ~0x7000:#x})")
+        got[spec] = (m.state.hw.read(devctl, 2) >> 12) & 0x7
+    assert got["linux-7.1"] == (cur >> 5) & 0x7 and got[f"linux-7.1+{overlay}"] == 0
+
+
+def test_an_overlay_that_gives_a_hidden_capability_a_region_takes_its_bytes_out_of_raw(both, tmp_path):
+    """PASID has no vfio length in v7.1.3: a user's PASID Control write reaches the Fiji GPU raw.
+    An overlay region for it (virtual Control) keeps the write in vconfig."""
+    overlay = tmp_path / "pasid-virtual.toml"
+    overlay.write_text('[overlay]\nname = "pasid-virtual"\ndescription = "PASID Control virtual"\n'
+                       'commit = "none"\nreference = "§6.3"\n\n[vfio_config.pasid]\next = 0x1B\nlength = 8\n'
+                       'write_fn = "default"\n[vfio_config.pasid.row]\n'
+                       'ctrl = { at = 0x06, width = 2, virt = 0xFFFF, write = 0xFFFF }\n')
+    seen = {}
+    for spec in ("linux-7.1", f"linux-7.1+{overlay}"):
+        m = model(spec, "fiji")
+        pasid = next(c.offset for c in m.profile.walk.extended if c.cap_id == 0x1B)
+        run(m, f"pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset={pasid + 6:#x}, width=2, value=0x0001)")
+        seen[spec] = m.state.hw.read(pasid + 6, 2) & 0x1
+    assert seen == {"linux-7.1": 1, f"linux-7.1+{overlay}": 0}
+
+
+def test_docs_embed_the_vfio_config_vocabulary():
+    from fuzzcore.policy import vfio_config
+    assert vfio_config.markdown_tables() in (Path(__file__).parents[1] / "docs" / "policies.md").read_text()
+
+
+def test_region_errors_name_file_and_line(tmp_path):
+    import pytest
+    head = '[overlay]\nname = "t"\ndescription = "t"\ncommit = "none"\nreference = "§6.3"\n\n'
+    cases = [
+        ('[vfio_config.exp.row]\ndevctl = { at = 0x08, width = 3, virt = 0, write = 0 }\n', 8, "width = 3"),
+        ('[vfio_config.pasid]\next = 0x1B\n', 7, "needs length"),
+        ('[vfio_config.exp]\nremove = ["nope"]\n', 8, "'nope' is not a row"),
+        ('[vfio_config.exp.row]\ndevctl = { at = 0x08, width = 2, virt = 0, write = 0x1FFFF }\n', 8, "does not fit"),
+        ('[vfio_config.msi.row]\nflags = { at = 2, width = 1, virt = 0, write = 0, when = "msi_wide" }\n', 8,
+         '"msi_wide" is not one of'),
+        ('[vfio_config.exp]\nwrite_fn = "fast"\n', 8, 'write_fn = "fast"'),
+    ]
+    for body, line, message in cases:
+        p = tmp_path / "t.toml"
+        p.write_text(head + body)
+        with pytest.raises(ValueError) as e:
+            load_policy(f"linux-7.1+{p}")
+        assert f"t.toml:{line}:" in str(e.value) and message in str(e.value), (body, str(e.value))

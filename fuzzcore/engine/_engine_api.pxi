@@ -207,7 +207,7 @@ cdef class Engine:
             policy = load_policy(policy)
         compiled = policy.compile() if hasattr(policy, "compile") else policy
         self.profile, self.policy, self.compiled = device, policy, compiled
-        dt = device_tables(device)
+        dt = device_tables(device, compiled.vfio_regions)
         pt = policy_tables(compiled)
         self.tables = (dt, pt)
         if counters is None:
@@ -432,7 +432,6 @@ cdef class Engine:
         p.close_resave = s["close_resave"]
         p.aer_native = s["aer_native"]
         p.disable_idle_d3 = s["disable_idle_d3"]
-        p.pmcsr_user_mask = s["pmcsr_user_mask"]
         # paths: the engine's codes are the vocabulary's positions (checked, not assumed)
         if tuple(n for n, _, _, _ in pt.paths) != ENGINE_PATH_NAMES or tuple(pt.primitive_names) != \
                 ENGINE_PRIMITIVE_NAMES or tuple(pt.condition_names) != ENGINE_CONDITION_NAMES:

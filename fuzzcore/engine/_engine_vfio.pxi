@@ -339,7 +339,7 @@ cdef void write_piece(Machine *m, int pos, int n, uint32_t val) noexcept nogil:
         bar_restore_if_reset_behind_back(m, val & 0xFFFF)
         m.user_access = 1
     old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    default_write(m, pos, n, val, kind, rel)
+    default_write(m, pos, n, val)
     if kind == VF_BASIC:
         if rel == PCI_COMMAND:
             keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
@@ -367,16 +367,12 @@ cdef void msi_flags_write(Machine *m) noexcept nogil:
     io_write(m, m.d.fn.caps.msi + 2, 2, <uint32_t>flags)
 
 
-cdef void default_write(Machine *m, int pos, int n, uint32_t val, int kind, int rel) noexcept nogil:
-    """vfio._default_write (vfio_default_config_write); the PMCSR dword's write bits from the
-    policy's vfio.pmcsr_from_user."""
-    cdef uint32_t write = 0, virt = 0, wb
+cdef void default_write(Machine *m, int pos, int n, uint32_t val) noexcept nogil:
+    """vfio._default_write (vfio_default_config_write)."""
+    cdef uint32_t write = 0, virt = 0
     cdef int i, s = m.st.vfio.map_silent
     for i in range(n):
-        wb = m.d.vf_write[s][pos + i]
-        if kind == VF_PM and 4 <= rel + i < 8:
-            wb = (m.pol.pmcsr_user_mask >> (8 * (rel + i - 4))) & 0xFF
-        write |= wb << (8 * i)
+        write |= (<uint32_t>m.d.vf_write[s][pos + i]) << (8 * i)
         virt |= (<uint32_t>m.d.vf_virt[s][pos + i]) << (8 * i)
     if not write:
         return

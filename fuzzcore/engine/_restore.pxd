@@ -164,7 +164,6 @@ cdef struct Policy:
     int close_resave
     int aer_native
     int disable_idle_d3
-    uint32_t pmcsr_user_mask                # vfio.pmcsr_from_user as PMCSR-dword bits
     # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the
     # primitive, its argument and its condition
     int n_paths

@@ -21,7 +21,7 @@ from ..program.op_table import compile_preconditions
 from ..policy.paths import CONDITION_NAMES, PATH_BY_NAME, PRIMITIVE_NAMES
 from ..policy.vocabulary import (
     GATE_NAMES, RESET_METHOD_NAMES, RESTORE_STEP_NAMES, SAVE_STEP_NAMES,
-    SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, pmcsr_user_mask,
+    SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS,
 )
 
 CFG_SIZE = 4096
@@ -143,7 +143,8 @@ def _pcie_reg_table(caps) -> tuple:
     return tuple(bool(pcie_reg_implemented(m, r)) for r in range(0x40))
 
 
-def device_tables(profile) -> DeviceTables:
+def device_tables(profile, vfio_regions) -> DeviceTables:
+    """vfio_regions: the policy's [vfio_config] (CompiledPolicy.vfio_regions)."""
     from ..device.builtin import resolve_device
 
     caps = cap_offsets(profile)
@@ -184,7 +185,7 @@ def device_tables(profile) -> DeviceTables:
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
-        vfio_maps=(vfio_perm.build(profile), vfio_perm.build(profile, answering=False)), port=port, port_name=profile.upstream_port or "",
+        vfio_maps=(vfio_perm.build(profile, vfio_regions), vfio_perm.build(profile, vfio_regions, answering=False)), port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
         acs_check=acs_rr_uf_check(profile, caps),
@@ -253,7 +254,6 @@ def policy_tables(compiled) -> PolicyTables:
         "close_resave": int(_switch(compiled, "vfio.close_on_load_failure") == "resave"),
         "aer_native": _switch(compiled, "recovery.aer_native"),
         "disable_idle_d3": _switch(compiled, "vfio.disable_idle_d3"),
-        "pmcsr_user_mask": pmcsr_user_mask(_switch(compiled, "vfio.pmcsr_from_user")),
     }
     t.pre = compile_preconditions(_SwitchView(compiled))
     for i, name in enumerate(compiled.path_names):

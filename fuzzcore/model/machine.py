@@ -87,7 +87,8 @@ class Model:
         self.policy = policy
         self.caps = cap_offsets(profile)
         # vfio_config_init's pci_config_map and permissions: the function answering at open, or not
-        self.vfio_maps = (vfio_perm.build(profile), vfio_perm.build(profile, answering=False))
+        regions = policy.compile().vfio_regions
+        self.vfio_maps = (vfio_perm.build(profile, regions), vfio_perm.build(profile, regions, answering=False))
         self.oracle = Oracle(self)
         self.io = Access(self)
         self.op_index = -1

@@ -319,7 +319,7 @@ def _write_piece(m, pos: int, n: int, val: int) -> None:
         with m.as_kernel():
             _bar_restore_if_reset_behind_back(m, val & 0xFFFF)
     old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    _default_write(m, pos, n, val, kind, rel)
+    _default_write(m, pos, n, val)
     if kind == vfio_perm.BASIC:
         if rel == PCI_COMMAND:                      # vconfig's Memory/IO for the check next time
             keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
@@ -349,18 +349,13 @@ def _msi_flags_write(m) -> None:
     m.io.write(m.caps.msi + 2, 2, flags)
 
 
-def _default_write(m, pos: int, n: int, val: int, kind: int, rel: int) -> None:
+def _default_write(m, pos: int, n: int, val: int) -> None:
     """vfio_default_config_write: nothing without a write bit; writable virtual bits to vconfig,
-    writable bits not virtual to hardware in a read-modify-write of the piece. The PMCSR dword's
-    write bits are the policy's vfio.pmcsr_from_user."""
+    writable bits not virtual to hardware in a read-modify-write of the piece."""
     cmap = m.vfio_map
     write = virt = 0
     for i in range(n):
-        wb = int(cmap.write[pos + i])
-        if kind == vfio_perm.PM and 4 <= rel + i < 8:
-            from ..policy.vocabulary import pmcsr_user_mask
-            wb = pmcsr_user_mask(m.policy.switch("vfio.pmcsr_from_user")) >> (8 * (rel + i - 4)) & 0xFF
-        write |= wb << (8 * i)
+        write |= int(cmap.write[pos + i]) << (8 * i)
         virt |= int(cmap.virt[pos + i]) << (8 * i)
     if not write:
         return

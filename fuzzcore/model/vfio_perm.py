@@ -30,52 +30,6 @@ KIND_NAMES = ("raw", "none", "default", "basic", "pm", "exp", "msi")
 UNASSIGNED = -1            # pci_config_map's PCI_CAP_ID_INVALID
 EXT = 0x100                # map ids of extended capabilities: EXT + id
 
-# (offset, width, virt, write): p_setb / p_setw / p_setd
-_NEXT = (0x01, 1, 0xFF, 0x00)                       # PCI_CAP_LIST_NEXT: always virtual
-_ECAP_HEADER = (0x00, 4, 0xFFFFFFFF, 0)             # an extended capability's first dword
-AER_UNCOR = 0x03FFF031      # init_pci_ext_cap_err_perm: the uncorrectable bits a user may write
-AER_COR = 0x0000F1C1        # ... the correctable ones
-AER_CAP = 0x00000140        # ... ECRC Generation / Check Enable
-
-# region: (write function, rows). Regions not here have no write function (readfn only).
-PERMS = {
-    "basic": (BASIC, (                                # init_pci_cap_basic_perm
-        (0x00, 2, 0xFFFF, 0), (0x02, 2, 0xFFFF, 0),   # Vendor, Device ID: virtual for SR-IOV VFs
-        (0x04, 2, 0x0400, 0xFFFF),                    # Command: INTx Disable virtual
-        (0x06, 2, 0x0010, 0),                         # Status: Capabilities List virtual
-        (0x0C, 1, 0, 0xFF), (0x0D, 1, 0, 0xFF), (0x0F, 1, 0, 0xFF),   # Cache Line, Latency, BIST
-        (0x10, 4, 0xFFFFFFFF, 0xFFFFFFFF), (0x14, 4, 0xFFFFFFFF, 0xFFFFFFFF),
-        (0x18, 4, 0xFFFFFFFF, 0xFFFFFFFF), (0x1C, 4, 0xFFFFFFFF, 0xFFFFFFFF),
-        (0x20, 4, 0xFFFFFFFF, 0xFFFFFFFF), (0x24, 4, 0xFFFFFFFF, 0xFFFFFFFF),
-        (0x30, 4, 0xFFFFFFFF, 0xFFFFFFFF),            # BARs and ROM: virtual
-        (0x34, 1, 0xFF, 0), (0x3C, 1, 0xFF, 0xFF), (0x3D, 1, 0xFF, 0))),
-    0x01: (PM, (_NEXT, (0x02, 2, 0xF800, 0),          # init_pci_cap_pm_perm: PME_Support virtual
-                # PMCSR: PME_En and PME_Status virtual; its write bits are the policy's
-                # vfio.pmcsr_from_user (PowerState is trapped by vfio_pm_config_write)
-                (0x04, 4, 0x00008100, 0))),
-    0x03: (DEFAULT, (_NEXT, (0x02, 2, 0xFFFF, 0xFFFF), (0x04, 4, 0xFFFFFFFF, 0xFFFFFFFF))),   # VPD
-    0x05: (MSI, ()),                                  # MSI: rows by its flags (msi_rows)
-    0x07: (DEFAULT, (_NEXT, (0x02, 2, 0, 0xFFFF), (0x08, 4, 0, 0xFFFFFFFF))),   # PCI-X Command, ECC
-    0x09: (RAW, ()),                                  # vendor-specific: vfio_raw_config_write
-    0x10: (EXP, (_NEXT,                               # init_pci_cap_exp_perm
-                 (0x08, 2, 0x8000 | 0x00E0 | 0x7000, 0xFFFF & ~0x0200),   # DEVCTL: FLR, MPS, MRRS virtual; not Phantom
-                 (0x28, 2, 0, 0xFFFF & ~0x0020))),    # DEVCTL2: not ARI Forwarding
-    0x13: (DEFAULT, (_NEXT, (0x04, 1, 0x01, 0x01))),  # AF: Initiate FLR virtual
-    EXT + 0x01: (DEFAULT, (_ECAP_HEADER,              # AER: init_pci_ext_cap_err_perm
-                           (0x04, 4, 0, AER_UNCOR), (0x08, 4, 0, AER_UNCOR), (0x0C, 4, 0, AER_UNCOR),
-                           (0x10, 4, 0, AER_COR), (0x14, 4, 0, AER_COR), (0x18, 4, 0, AER_CAP))),
-    EXT + 0x04: (DEFAULT, (_ECAP_HEADER, (0x08, 1, 0, 0xFF))),   # Power Budgeting: PCI_PWR_DATA
-    EXT + 0x0B: (RAW, ()),                            # vendor-specific extended
-    EXT + 0x23: (RAW, ()),                            # DVSEC
-}
-
-# pci_cap_length / pci_ext_cap_length: a length, or the name of vfio_cap_len's computation.
-# An id not here, or 0, is hidden.
-STD_LENGTHS = {0x00: 0, 0x01: 8, 0x02: 12, 0x03: 8, 0x05: "msi", 0x07: "pcix", 0x08: "ht", 0x09: "vndr",
-               0x10: "exp", 0x11: 12, 0x12: "sata", 0x13: 6}
-EXT_LENGTHS = {0x01: 0x2C, 0x02: "vc", 0x03: 12, 0x04: 0x10, 0x08: "vc", 0x09: "vc", 0x0B: "vndr",
-               0x0D: "acs", 0x0E: 8, 0x0F: 8, 0x10: 0x40, 0x12: 40, 0x13: 16, 0x15: "rebar", 0x16: "dpa",
-               0x17: "tph", 0x18: 8, 0x23: "dvsec"}
 PCI_CAP_ID_MAX = 0x14       # PCI_CAP_ID_EA
 PCI_EXT_CAP_ID_MAX = 0x31   # PCI_EXT_CAP_ID_PL_64GT
 
@@ -102,23 +56,9 @@ def _u32(cfg, off: int) -> int:
     return _u16(cfg, off) | _u16(cfg, off + 2) << 16
 
 
-def msi_rows(flags: int) -> tuple:
-    """init_pci_cap_msi_perm for the MSI capability's flags (vfio_msi_cap_len)."""
-    rows = [_NEXT, (0x02, 1, 0xFF, 0xFF), (0x04, 4, 0xFFFFFFFF, 0xFFFFFFFF)]
-    data = 0x0C if flags & 0x80 else 0x08
-    if flags & 0x80:
-        rows.append((0x08, 4, 0xFFFFFFFF, 0xFFFFFFFF))
-    rows.append((data, 2, 0xFFFF, 0xFFFF))
-    if flags & 0x100:
-        rows += [(data + 4, 4, 0, 0xFFFFFFFF), (data + 8, 4, 0, 0xFFFFFFFF)]
-    return tuple(rows)
-
-
-def _std_length(cfg, cap: int, pos: int, exp_type: int) -> int:
+def _std_length(cfg, region, pos: int, exp_type: int) -> int:
     """pci_cap_length[cap], or vfio_cap_len for the variable ones (0: hidden)."""
-    if cap > PCI_CAP_ID_MAX:
-        return 0
-    n = STD_LENGTHS.get(cap, 0)
+    n = region.length if region is not None else 0
     if not isinstance(n, str):
         return n
     if n == "msi":
@@ -138,14 +78,12 @@ def _std_length(cfg, cap: int, pos: int, exp_type: int) -> int:
     return 16 if _u8(cfg, pos + 4) & 0xF == 0xF else 8   # sata
 
 
-def _ext_length(cfg, cap: int, pos: int) -> int:
+def _ext_length(cfg, region, pos: int) -> int:
     """pci_ext_cap_length[cap], or vfio_ext_cap_len (0: hidden)."""
-    if cap > PCI_EXT_CAP_ID_MAX:
-        return 0
-    n = EXT_LENGTHS.get(cap, 0)
+    n = region.length if region is not None else 0
     if not isinstance(n, str):
         return n
-    if n in ("vndr", "dvsec"):
+    if n == "dvsec":
         return _u32(cfg, pos + 4) >> 20 & 0xFFF
     if n == "vc":
         evcc = _u32(cfg, pos + 4) & 0x7
@@ -171,15 +109,18 @@ def _ext_length(cfg, cap: int, pos: int) -> int:
     return 0x0C
 
 
-def build(profile, answering: bool = True) -> VfioConfigMap:
-    """vfio_config_init's pci_config_map for the device, with each byte's permissions. A function
-    that does not answer at open reads Status all-ones: vfio_cap_init follows pointer 0xff to
-    "capabilities" of id 0xff (length 0, hidden) and never sets extended_caps, so every byte past
-    the header is unassigned (answering = False)."""
+def build(profile, regions, answering: bool = True) -> VfioConfigMap:
+    """vfio_config_init's pci_config_map for the device under the policy's [vfio_config] regions
+    (policy/vfio_config.py), with each byte's permissions. A function that does not answer at
+    open reads Status all-ones: vfio_cap_init follows pointer 0xff to "capabilities" of id 0xff
+    (length 0, hidden) and never sets extended_caps, so every byte past the header is unassigned
+    (answering = False)."""
     cfg = np.asarray(profile.config, dtype=np.uint8)
     cfg_size = 4096 if len(profile.image) >= 4096 else 256   # pci_cfg_space_size: the dump's extent
+    by_cap = {(r.space, r.cap): r for r in regions}
     map_id = np.full(CFG_ALLOC, UNASSIGNED, dtype=np.int16)
-    map_id[:0x40] = 0
+    header = by_cap[("std", 0)]
+    map_id[:header.length] = 0
     exp_type = 0
     extended = False
     for cap in profile.walk.standard if answering else ():   # vfio_cap_init, in list order
@@ -187,15 +128,16 @@ def build(profile, answering: bool = True) -> VfioConfigMap:
             exp_type = _u16(cfg, cap.offset + 2) >> 4 & 0xF
         if cap.cap_id in (0x10, 0x07) and cfg_size > 0x100:
             extended = _u32(cfg, 0x100) != 0            # vdev->extended_caps
-        n = _std_length(cfg, cap.cap_id, cap.offset, exp_type)
+        n = _std_length(cfg, by_cap.get(("std", cap.cap_id)) if 0 < cap.cap_id <= PCI_CAP_ID_MAX else None,
+                        cap.offset, exp_type)
         if n:
             map_id[cap.offset:min(cap.offset + n, 0x100)] = cap.cap_id
     if extended:
         first = True
         for cap in profile.walk.extended:               # vfio_ecap_init
-            n = _ext_length(cfg, cap.cap_id, cap.offset)
+            region = by_cap.get(("ext", cap.cap_id)) if cap.cap_id <= PCI_EXT_CAP_ID_MAX else None
+            n = _ext_length(cfg, region, cap.offset)
             if not n and not first:
-                first = False
                 continue                                # hidden: skipped in the chain, bytes unassigned
             first = False
             map_id[cap.offset:min(cap.offset + (n or 4), cfg_size)] = EXT + cap.cap_id
@@ -203,8 +145,7 @@ def build(profile, answering: bool = True) -> VfioConfigMap:
     kind = np.full(CFG_ALLOC, RAW, dtype=np.uint8)
     write = np.zeros(CFG_ALLOC, dtype=np.uint8)
     virt = np.zeros(CFG_ALLOC, dtype=np.uint8)
-    start[:0x40] = 0
-    pos = 0x40
+    pos = 0
     while pos < cfg_size:
         mid = int(map_id[pos])
         if mid == UNASSIGNED:
@@ -214,21 +155,19 @@ def build(profile, answering: bool = True) -> VfioConfigMap:
         while end < cfg_size and map_id[end] == mid:    # vfio_find_cap_start: the run of one id
             end += 1
         start[pos:end] = pos
+        region = by_cap.get(("ext", mid - EXT) if mid >= EXT else ("std", mid))
+        fn = KIND_NAMES.index(region.write_fn) if region is not None else NONE
+        kind[pos:end] = fn
+        flags = _u16(cfg, pos + 2)
+        facts = {"msi_64bit": flags & 0x80, "msi_maskbit": flags & 0x100}
+        for row in region.rows if region is not None else ():
+            if not region.when_holds(row, facts):
+                continue
+            for i in range(row.width):
+                off = pos + row.at + i
+                if off < end:                           # alloc_perm_bits: the region's own bytes
+                    write[off], virt[off] = (row.write >> 8 * i) & 0xFF, (row.virt >> 8 * i) & 0xFF
         pos = end
-    for off in range(cfg_size):
-        mid = int(map_id[off])
-        if mid == UNASSIGNED:
-            continue
-        region = "basic" if mid == 0 else mid
-        fn, rows = PERMS.get(region, (NONE, ()))
-        if mid == 0x05:
-            rows = msi_rows(_u16(cfg, int(start[off]) + 2))
-        kind[off] = fn
-        rel = off - int(start[off])
-        for at, width, v, w in rows:
-            if at <= rel < at + width:
-                sh = 8 * (rel - at)
-                write[off], virt[off] = (w >> sh) & 0xFF, (v >> sh) & 0xFF
     return VfioConfigMap(map_id, start, kind, write, virt, cfg_size)
 
 

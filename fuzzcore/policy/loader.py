@@ -14,6 +14,7 @@ the spec part. Both are ValueErrors.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,8 +27,9 @@ from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml
 from .vocabulary import (
     GATE_IDS, GATE_NAMES, RESET_METHOD_IDS, RESET_METHOD_NAMES, RESTORE_STEP_BY_NAME,
     RESTORE_STEP_IDS, RESTORE_STEP_NAMES, SAVE_STEP_BY_NAME, SAVE_STEP_IDS, SAVE_STEP_NAMES,
-    SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_IDS, SWITCH_NAMES, SWITCHES,
+    SECTIONS, SOURCE_IDS, SOURCE_NAMES, SWITCH_BY_NAME, SWITCH_IDS, SWITCH_NAMES, SWITCHES, pmcsr_user_mask,
 )
+from . import vfio_config
 from .paths import (
     CONDITION_NAMES, PATH_BY_NAME, PATH_NAMES, PRIMITIVE_BY_NAME, PRIMITIVE_IDS, STEP_GATES,
     MAX_WHEN_TERMS,
@@ -147,6 +149,7 @@ class CompiledPolicy:
     reset_method_names: tuple = RESET_METHOD_NAMES
     switch_names: tuple = SWITCH_NAMES
     switch_values: tuple = tuple(sw.value_names for sw in SWITCHES)   # () for bool switches
+    vfio_regions: tuple = ()       # vfio_config.VfioRegion per [vfio_config.NAME]: model/vfio_perm.build reads them
 
     def switch(self, name: str) -> int:
         return int(self.switches[SWITCH_IDS[name]])
@@ -163,6 +166,7 @@ class Policy:
     switch_values: tuple[tuple[str, object], ...]   # (switch name, value), vocabulary order
     origins: tuple[tuple[str, str], ...] = ()       # (setting, overlay that last changed it)
     paths: tuple[tuple[str, tuple[PathStep, ...]], ...] = ()   # (path name, steps in order), PATHS order
+    vfio_regions: tuple = ()                    # vfio_config.VfioRegion, in file order
 
     def path(self, name: str) -> tuple[PathStep, ...]:
         """The steps of path `name` in run order (gate "never" steps included)."""
@@ -236,6 +240,7 @@ class Policy:
             switches=_frozen([sw.encode(values[sw.name]) for sw in SWITCHES], np.int16),
             path_start=_frozen(path_start, np.int16), path_len=_frozen(path_len, np.int16),
             step_prim=_frozen(prim, np.int8), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int32),
+            vfio_regions=self.vfio_regions,
         )
 
     def describe(self, path: str | None = None) -> str:
@@ -248,6 +253,8 @@ class Policy:
             return f"  [{who}]" if who != base else ""
 
         if path is not None:
+            if path == "vfio_config":
+                return "\n".join(vfio_config.describe(self.vfio_regions, mark))
             if path in ("restore", "pci_restore_state", "save", "pci_save_state"):
                 lines = self.describe().splitlines()
                 head = "pci_restore_state" if path.startswith(("restore", "pci_restore")) else "pci_save_state"
@@ -255,7 +262,8 @@ class Policy:
                 end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("  "))
                 return "\n".join(lines[start:end])
             if path not in PATH_BY_NAME:
-                raise PolicyError(self.name, path, f"no path '{path}' (known: restore, save, {', '.join(PATH_NAMES)})")
+                raise PolicyError(self.name, path, f"no path '{path}' (known: restore, save, vfio_config, "
+                                                   f"{', '.join(PATH_NAMES)})")
             return "\n".join(self._describe_path(path, mark))
 
         out = [f"policy {self.name}"]
@@ -276,6 +284,7 @@ class Policy:
             out.append(f"  {i:2d}. {s.name:<17}{s.gate:<10} {s.upstream}{mark(f'save.step.{s.name}.gate')}")
         for name in PATH_NAMES:
             out.extend(self._describe_path(name, mark))
+        out.extend(vfio_config.describe(self.vfio_regions, mark))
         out.append("switches:")
         width = max(len(n) for n in SWITCH_NAMES)
         for name, value in self.switch_values:
@@ -327,6 +336,7 @@ class _Build:
     origins: dict = field(default_factory=dict)
     path_orders: dict = field(default_factory=dict)     # path name -> [step name]
     path_defs: dict = field(default_factory=dict)       # (path, step) -> {"do", "params", "when", "gate"}
+    vfio_regions: dict = field(default_factory=dict)    # [vfio_config.NAME] -> {space, cap, length, write_fn, rows}
 
     def __post_init__(self):
         for s in RESTORE_STEP_BY_NAME.values():
@@ -391,6 +401,7 @@ def load_policy(spec: str) -> Policy:
                             for st in build.path_orders[n] for d in (build.path_defs[(n, st)],)))
                   for n in PATH_NAMES)
     by_name = dict(paths)
+    build.switches["vfio.pmcsr_from_user"] = _read_pmcsr_row(build)
     for sw_name, (_, read, setting) in SWITCH_SUGAR.items():
         value = read(by_name)
         if value != build.switches[sw_name]:    # a path edit made the shorthand's value true
@@ -407,6 +418,7 @@ def load_policy(spec: str) -> Policy:
         reset_methods=tuple(build.switches["reset.methods"]),
         switch_values=tuple((n, build.switches[n]) for n in SWITCH_NAMES),
         origins=tuple(sorted(build.origins.items())),
+        vfio_regions=vfio_config.freeze(build),
     )
 
 
@@ -441,11 +453,14 @@ def _read_header(src: TomlSource, want_baseline: bool, part: str) -> PartInfo:
 def _apply(src: TomlSource, build: _Build, info: PartInfo) -> None:
     data = src.data
     baseline = info.kind == "baseline"
-    top = {("policy" if baseline else "overlay"): dict, "path": dict, "driver": dict, **{s: dict for s in SECTIONS}}
+    top = {("policy" if baseline else "overlay"): dict, "path": dict, "driver": dict, "vfio_config": dict,
+           **{s: dict for s in SECTIONS}}
     check_keys(src, "", data, top)
     for group in ("path", "driver"):
         for name, table in data.get(group, {}).items():
             _apply_path(src, build, info, group, name, table)
+    for name, table in data.get("vfio_config", {}).items():
+        vfio_config.apply_region(src, build, info, name, table)
     for section in SECTIONS:
         if section in data:
             _apply_section(src, build, info, section, data[section])
@@ -480,6 +495,8 @@ def _apply_section(src: TomlSource, build: _Build, info: PartInfo, section: str,
                 build.changed(sw.name, info)
             if sw.name in SWITCH_SUGAR:
                 SWITCH_SUGAR[sw.name][0](src, build, info, value)
+            if sw.name == "vfio.pmcsr_from_user":
+                _set_pmcsr_row(build, value)
     if section in _STEP_VOCAB:
         _apply_steps(src, build, info, section, table)
 
@@ -630,6 +647,26 @@ def _check_complete(src: TomlSource, build: _Build, data: dict) -> None:
         if sw.name not in build.switches:
             table = sw.section if sw.section in data else ""
             raise src.error(f"a baseline must state every switch: [{sw.section}] {sw.key} is missing", table)
+    vfio_config.check_complete(src, build)
+
+
+def _set_pmcsr_row(build: _Build, value) -> None:
+    """vfio.pmcsr_from_user is the write bits of [vfio_config.pm]'s PMCSR row (ctrl): setting the
+    switch sets them."""
+    pm = next((r for r in build.vfio_regions.values() if r["space"] == "std" and r["cap"] == 0x01), None)
+    if pm is not None and "ctrl" in pm["rows"]:
+        pm["rows"]["ctrl"] = dataclasses.replace(pm["rows"]["ctrl"], write=pmcsr_user_mask(value))
+
+
+def _read_pmcsr_row(build: _Build):
+    """The switch's value from the row (an overlay may edit the row itself): the fields whose
+    bits it lets through."""
+    pm = next((r for r in build.vfio_regions.values() if r["space"] == "std" and r["cap"] == 0x01), None)
+    if pm is None or "ctrl" not in pm["rows"]:
+        return build.switches["vfio.pmcsr_from_user"]
+    write = pm["rows"]["ctrl"].write
+    sw = SWITCH_BY_NAME["vfio.pmcsr_from_user"]
+    return tuple(n for n in sw.value_names if pmcsr_user_mask((n,)) & ~write == 0)
 
 
 # --- paths ------------------------------------------------------------------------------------
