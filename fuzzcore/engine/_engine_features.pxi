@@ -70,17 +70,8 @@ cdef uint64_t bar_slot_address(Machine *m, int bar, int slot) noexcept nogil:
 
 
 cdef int pci_assign_bar(Machine *m, int bar, int slot) noexcept nogil:
-    """pci_assign_resource + pci_std_update_resource: the BAR's resource moves to another
-    aligned address (slot 0 is the enumeration address)."""
-    cdef int pos = m.d.bar_pos[bar]
-    if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
-        return EINVAL_
-    if m.d.virtfn:
-        m.refused_now = 1          # features.pci_assign_bar: nothing moves a VF's resources
-        return EINVAL_
-    m.st.dev.resources[bar] = bar_slot_address(m, bar, slot)
-    pci_update_bar(m, bar)
-    return 0
+    """features.pci_assign_bar: the policy path pci_assign_resource."""
+    return run_path(m, PATH_ASSIGN_RESOURCE, bar | slot << 8)
 
 
 cdef int pci_enable_msix(Machine *m, int nvec) noexcept nogil:

@@ -123,6 +123,8 @@ cdef enum:
     PATH_RESUME_PTM
     PATH_ASPM_PM_STATE_CHANGE
     PATH_ASPM_POWERSAVE_CONFIG_LINK
+    PATH_STD_UPDATE_RESOURCE
+    PATH_ASSIGN_RESOURCE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -232,6 +234,9 @@ cdef enum:
     PRIM_MSI_FORGET
     PRIM_KERNEL_SET
     PRIM_COMMAND_SET
+    PRIM_COMMAND_BRACKET
+    PRIM_BAR_WRITE
+    PRIM_BAR_MOVE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -346,6 +351,8 @@ cdef enum:
     COND_PORT_PTM_SHARED
     COND_PORT_PTM_COUNT_ZERO
     COND_ASPM_SUPERSAVE
+    COND_RESOURCE_UNSET
+    COND_RESOURCE_MEM64
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -430,7 +437,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm",
                      "pci_enable_ptm", "pci_enable_ptm_parent", "pci_disable_ptm", "pci_disable_ptm_parent",
                      "pci_suspend_ptm", "pci_resume_ptm", "pcie_aspm_pm_state_change",
-                     "pcie_aspm_powersave_config_link")
+                     "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -455,7 +462,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "config_save", "set_state_saved", "user_reset", "msix_map_region",
                           "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
                           "msi_setup", "msi_mask", "msi_forget", "kernel_set",
-                          "command_set")
+                          "command_set", "command_bracket", "bar_write", "bar_move")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -480,7 +487,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "sriov_nr_invalid", "iov_bars_assigned", "aspm_link", "aspm_unchanged",
                           "aspm_l1ss_capable", "clkpm_enable", "ptm_root", "upstream_ptm", "ptm_type_ok",
                           "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
-                          "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave")
+                          "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave",
+                          "resource_unset", "resource_mem64")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -739,6 +747,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.port.ptm_enable_cnt == 0
     elif c == COND_ASPM_SUPERSAVE:
         v = m.d.has_port and m.st.port.aspm_supersave != 0
+    elif c == COND_RESOURCE_UNSET:
+        v = resource_unset(m, arg & 0xFF)
+    elif c == COND_RESOURCE_MEM64:
+        v = (arg & 0xFF) < 6 and m.d.bar_pos[arg & 0xFF] >= 0 and m.d.bars[m.d.bar_pos[arg & 0xFF]].kind == BAR_MEM64
     else:
         v = result == 0                                 # COND_RESULT_OK
     return v if when > 0 else not v
@@ -990,6 +1002,12 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             kernel_set(m, a, arg)
         elif p == PRIM_COMMAND_SET:
             command_set(m, <uint32_t>a)
+        elif p == PRIM_COMMAND_BRACKET:
+            command_bracket(m, a)
+        elif p == PRIM_BAR_WRITE:
+            bar_write(m, arg & 0xFF, a)
+        elif p == PRIM_BAR_MOVE:
+            m.st.dev.resources[arg & 0xFF] = bar_slot_address(m, arg & 0xFF, (arg >> 8) & 0xFF)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:

@@ -28,51 +28,56 @@ cdef void pmcsr_write(Machine *m, uint32_t value) noexcept nogil:
 
 
 cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:
-    """pci_std_update_resource: write the BAR from the kernel resource (64-bit: Memory off around
-    the two halves), and since 909f7bf9b080 also update saved_config_space."""
-    cdef int pos = m.d.bar_pos[bar]
-    cdef int kind
-    cdef uint64_t addr
-    cdef uint32_t lowmask, lo, cmd
-    cdef bint disable
-    if pos < 0 or m.d.bars[pos].kind == BAR_NONE:
-        return
-    kind = m.d.bars[pos].kind
-    addr = m.st.dev.resources[bar]
-    # new = region.start | (res->flags & ~PCI_BASE_ADDRESS_{IO,MEM}_MASK): the type bits come
-    # from the resource enumeration decoded (BarDesc.flags), not from the BAR now
-    # (drivers/pci/setup-res.c, 6.12 and 7.1)
-    lowmask = 0x3 if kind == BAR_IO else 0xF
-    lo = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | (m.d.bars[pos].flags & lowmask)
-    # Memory off around the BAR, then the Command read before, whatever Memory was (both
-    # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
-    disable = kind == BAR_MEM64
-    cmd = 0
-    if disable:
-        cmd = io_read(m, PCI_COMMAND, 2)
-        io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
-    io_write(m, 0x10 + 4 * bar, 4, lo)
-    if kind == BAR_MEM64:
-        io_write(m, 0x14 + 4 * bar, 4, <uint32_t>(addr >> 32))
-    if disable:
-        io_write(m, PCI_COMMAND, 2, cmd)
-    # saved_config_space gets the value written (`new`), not the read-back (`check`, only for
-    # pci_err), drivers/pci/setup-res.c
-    if m.pol.bar_assignment_updates_snapshot:
-        m.st.dev.saved_config[4 + bar] = lo
-        if kind == BAR_MEM64:
-            m.st.dev.saved_config[5 + bar] = <uint32_t>(addr >> 32)
+    """power.pci_update_bar: the policy path pci_std_update_resource for a BAR."""
+    run_path(m, PATH_STD_UPDATE_RESOURCE, bar)
 
 
 cdef void pci_update_rom(Machine *m) noexcept nogil:
-    """power.pci_update_rom: pci_std_update_resource(PCI_ROM_RESOURCE) writes only a ROM
-    enumeration found enabled (IORESOURCE_ROM_ENABLE): region.start | PCI_ROM_ADDRESS_ENABLE,
-    also into saved_config_space (drivers/pci/setup-res.c, 6.12 and 7.1)."""
-    if not m.d.rom_new:
-        return
-    io_write(m, m.d.rom_base_reg, 4, m.d.rom_new)
+    """power.pci_update_rom: the same path for the ROM (resource 6)."""
+    run_path(m, PATH_STD_UPDATE_RESOURCE, 6)
+
+
+cdef bint resource_unset(Machine *m, int resno) noexcept nogil:
+    """power.resource_unset: no BAR at that index, or the ROM without IORESOURCE_ROM_ENABLE."""
+    if resno == 6:
+        return m.d.rom_new == 0
+    return resno > 5 or m.d.bar_pos[resno] < 0 or m.d.bars[m.d.bar_pos[resno]].kind == BAR_NONE
+
+
+cdef void command_bracket(Machine *m, int state) noexcept nogil:
+    """power.command_bracket: 0 memory_off (Command read, Memory cleared), 1 back."""
+    if state == 0:
+        m.bracket_cmd = io_read(m, PCI_COMMAND, 2)
+        io_write(m, PCI_COMMAND, 2, <uint32_t>m.bracket_cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
+    elif m.bracket_cmd >= 0:
+        io_write(m, PCI_COMMAND, 2, <uint32_t>m.bracket_cmd)
+        m.bracket_cmd = -1
+
+
+cdef void bar_write(Machine *m, int resno, int part) noexcept nogil:
+    """power.bar_write: part 0 low (the BAR from the resource and the decoded type bits; the ROM
+    with its enable), 1 high (a 64-bit BAR's upper dword); saved_config_space too under
+    bar_assignment_updates_snapshot."""
+    cdef int reg, pos, kind
+    cdef uint32_t new, lowmask
+    cdef uint64_t addr
+    if resno == 6:
+        reg = m.d.rom_base_reg
+        new = m.d.rom_new
+    else:
+        pos = m.d.bar_pos[resno]
+        kind = m.d.bars[pos].kind
+        addr = m.st.dev.resources[resno]
+        if part == 1:
+            reg = 0x14 + 4 * resno
+            new = <uint32_t>(addr >> 32)
+        else:
+            lowmask = 0x3 if kind == BAR_IO else 0xF
+            reg = 0x10 + 4 * resno
+            new = (<uint32_t>(addr & 0xFFFFFFFFU) & ~lowmask) | (m.d.bars[pos].flags & lowmask)
+    io_write(m, reg, 4, new)
     if m.pol.bar_assignment_updates_snapshot:
-        m.st.dev.saved_config[m.d.rom_base_reg // 4] = m.d.rom_new
+        m.st.dev.saved_config[reg // 4] = new
 
 
 cdef void pci_restore_bars(Machine *m) noexcept nogil:

@@ -350,6 +350,7 @@ cdef struct Machine:
     # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off (restore.l1ss_aspm)
     int l1ss_aspm_on
     int64_t msix_saved_cmd           # Command read by the MSI-X restore's Memory bracket (-1: none)
+    int64_t bracket_cmd              # Command read by a command_bracket step (-1: none)
     uint32_t l1ss_clnk
     uint32_t l1ss_plnk
     # output

@@ -62,18 +62,10 @@ def pci_resize_bar(m, size: int) -> int:
 
 
 def pci_assign_bar(m, bar: int, slot: int) -> int:
-    """pci_assign_resource + pci_std_update_resource: the BAR's resource moves to another
-    aligned address (slot 0 is the enumeration address)."""
-    info = m.profile.bar(bar)
-    if info is None or info.kind == "none":
-        return -22
-    if m.profile.virtfn:
-        return m.refuse(-22, "a VF's resources are carved from its PF's VF BARs (pci_iov_add_virtfn) and "
-                             "pci_std_update_resource returns at once for is_virtfn: nothing moves one")
-    dev = m.state.dev
-    dev.resources[bar] = m.bar_slot_address(bar, slot)
-    pci_update_bar(m, bar)
-    return 0
+    """pci_assign_resource + pci_update_resource: the policy path pci_assign_resource (the BAR's
+    resource moves to another aligned address, slot 0 being the enumeration address)."""
+    from .paths import run_path
+    return run_path(m, "pci_assign_resource", bar | slot << 8)
 
 
 def pci_enable_msix(m, nvec: int) -> int:

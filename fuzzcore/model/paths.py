@@ -312,6 +312,12 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.aspm is not None and bool(m.aspm.capable & LINK_L1SS)
     elif name == "aspm_supersave":
         value = m.state.port is not None and m.state.port.dev.aspm_supersave
+    elif name == "resource_unset":
+        from .power import resource_unset
+        value = resource_unset(m, arg & 0xFF)
+    elif name == "resource_mem64":
+        info = m.profile.bar(arg & 0xFF) if arg & 0xFF < 6 else None
+        value = info is not None and info.kind == "mem64"
     elif name == "clkpm_enable":
         value = m.aspm is not None and m.aspm.clkpm_capable and not m.state.port.dev.clkpm_enabled
     elif name in ("ptm_root", "ptm_type_ok", "port_ptm_root", "port_ptm_type_ok"):
@@ -660,6 +666,14 @@ def _run(m, name: str, arg) -> int:
         elif do == "command_set":
             from .features import command_set
             command_set(m, sum(COMMAND_BITS[bit] for bit in st.param("value")))
+        elif do == "command_bracket":
+            from .power import command_bracket
+            command_bracket(m, st.param("state"))
+        elif do == "bar_write":
+            from .power import bar_write
+            bar_write(m, arg & 0xFF, st.param("part"))
+        elif do == "bar_move":
+            m.state.dev.resources[arg & 0xFF] = m.bar_slot_address(arg & 0xFF, (arg >> 8) & 0xFF)
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

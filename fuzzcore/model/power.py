@@ -32,50 +32,59 @@ def pmcsr_write(m, value: int) -> None:
 
 
 def pci_update_bar(m, bar: int) -> None:
-    """pci_std_update_resource: write the BAR from the kernel resource (64-bit: Memory off around
-    the two halves), and since 909f7bf9b080 also update saved_config_space."""
-    st = m.state
-    info = m.profile.bar(bar)
-    if info is None or info.kind == "none":
-        return
-    addr = st.dev.resources[bar]
-    # new = region.start | (res->flags & ~PCI_BASE_ADDRESS_{IO,MEM}_MASK): the type bits come
-    # from the resource enumeration decoded, not from the BAR now (drivers/pci/setup-res.c, 6.12
-    # and 7.1), so a BAR that reads all-ones or lost its bits gets the kernel's value
-    mask = 0x3 if info.kind == "io" else 0xF
-    lo = (addr & 0xFFFFFFFF & ~mask) | (st.dev.resource_flags[bar] & mask)
-    # Memory off around the BAR, then the Command read before, whatever Memory was (both
-    # unconditional in pci_std_update_resource, drivers/pci/setup-res.c, 6.12 and 7.1).
-    disable = info.kind == "mem64"
-    cmd = m.io.read(PCI_COMMAND, 2) if disable else 0
-    if disable:
-        m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
-    m.io.write(0x10 + 4 * bar, 4, lo)
-    if info.kind == "mem64":
-        m.io.write(0x14 + 4 * bar, 4, addr >> 32)
-    if disable:
-        m.io.write(PCI_COMMAND, 2, cmd)
-    # saved_config_space gets the value written (`new`), not a read-back: the read-back (`check`)
-    # only feeds pci_err's "error updating" (drivers/pci/setup-res.c, 6.12 and 7.1)
-    if m.policy.switch("resources.bar_assignment_updates_snapshot"):
-        st.dev.saved_config[4 + bar] = lo
-        if info.kind == "mem64":
-            st.dev.saved_config[5 + bar] = addr >> 32
+    """pci_update_resource for a BAR: the policy path pci_std_update_resource."""
+    from .paths import run_path
+    run_path(m, "pci_std_update_resource", bar)
 
 
 def pci_update_rom(m) -> None:
-    """pci_std_update_resource(PCI_ROM_RESOURCE): only a ROM enumeration found enabled
-    (IORESOURCE_ROM_ENABLE; the rom_bar_overlap quirk is not modelled) is written, as
-    region.start | PCI_ROM_ADDRESS_ENABLE at rom_base_reg, and into saved_config_space
-    (drivers/pci/setup-res.c, 6.12 and 7.1)."""
-    dev = m.state.dev
-    if not m.profile.rom_size or not dev.rom_enable:
-        return
-    reg = 0x38 if m.profile.header_type == 1 else 0x30
-    new = dev.rom_resource | 0x1
+    """pci_update_resource for the ROM (PCI_ROM_RESOURCE): the same path with resource 6."""
+    from .paths import run_path
+    run_path(m, "pci_std_update_resource", 6)
+
+
+def resource_unset(m, resno: int) -> bool:
+    """pci_std_update_resource's early returns for a resource with nothing to write: no BAR at that
+    index (or the upper half of a 64-bit one: !res->flags), or the ROM without
+    IORESOURCE_ROM_ENABLE (set by enumeration when it found the ROM enabled)."""
+    if resno == 6:
+        return not m.profile.rom_size or not m.state.dev.rom_enable
+    info = m.profile.bar(resno)
+    return info is None or info.kind == "none"
+
+
+def command_bracket(m, state: str) -> None:
+    """The paths primitive command_bracket: "memory_off" reads Command and writes it with Memory
+    cleared; "back" writes the value read back (nothing if no bracket is open)."""
+    if state == "memory_off":
+        m.bracket_cmd = m.io.read(PCI_COMMAND, 2)
+        m.io.write(PCI_COMMAND, 2, m.bracket_cmd & ~PCI_COMMAND_MEMORY)
+    elif m.bracket_cmd is not None:
+        m.io.write(PCI_COMMAND, 2, m.bracket_cmd)
+        m.bracket_cmd = None
+
+
+def bar_write(m, resno: int, part: str) -> None:
+    """The paths primitive bar_write (pci_std_update_resource's write): new = region.start | the
+    type bits enumeration decoded (res->flags, not the BAR now: a BAR that reads all-ones or lost
+    its bits gets the kernel's value); the ROM: the resource | PCI_ROM_ADDRESS_ENABLE. The upper
+    dword of a 64-bit BAR: region.start >> 32. saved_config_space gets the value written (not the
+    read-back, which only feeds pci_err) under resources.bar_assignment_updates_snapshot."""
+    st = m.state
+    if resno == 6:
+        reg = 0x38 if m.profile.header_type == 1 else 0x30
+        new = st.dev.rom_resource | 0x1
+    else:
+        info = m.profile.bar(resno)
+        addr = st.dev.resources[resno]
+        if part == "high":
+            reg, new = 0x14 + 4 * resno, addr >> 32
+        else:
+            mask = 0x3 if info.kind == "io" else 0xF
+            reg, new = 0x10 + 4 * resno, (addr & 0xFFFFFFFF & ~mask) | (st.dev.resource_flags[resno] & mask)
     m.io.write(reg, 4, new)
     if m.policy.switch("resources.bar_assignment_updates_snapshot"):
-        dev.saved_config[reg // 4] = new
+        st.dev.saved_config[reg // 4] = new
 
 
 def pci_restore_bars(m) -> None:

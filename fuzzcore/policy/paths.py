@@ -371,6 +371,12 @@ PATHS: tuple[PathDef, ...] = (
             "dev->bus->self): the link reconfigured for the policy and the new power state"),
     PathDef("pcie_aspm_powersave_config_link", "pcie_aspm_powersave_config_link (drivers/pci/pcie/aspm.c)", "", "§3.1",
             "pci_enable_device's: under a powersave policy, the link configured and Clock PM set"),
+    PathDef("pci_std_update_resource", "pci_std_update_resource (drivers/pci/setup-res.c)", "", "§1.5",
+            "one resource's register written from the kernel's resource (the argument: the resource, 0-5 a "
+            "BAR, 6 the ROM): pci_restore_bars, a BAR assignment or resize"),
+    PathDef("pci_assign_resource", "pci_assign_resource + pci_update_resource (drivers/pci/setup-res.c)",
+            "", "§1.5", "the op pci_assign_bar: the resource moves to another aligned address (the argument: the "
+                        "BAR in bits 0-7, the address slot in bits 8-15), then its register is written"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -946,6 +952,20 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                 "if it changed",
                  (ParamDef("value", "bits", tuple((n, f"0x{b:04x}") for n, b in COMMAND_BITS)),),
                  "set these Command bits in a read-modify-write, written only if they were not all set"),
+    PrimitiveDef("command_bracket", "pci_read_config_word(PCI_COMMAND) ... pci_write_config_word(PCI_COMMAND, cmd)",
+                 (ParamDef("state", "enum", (("memory_off", "Command read and written with Memory cleared"),
+                                             ("back", "the value read written back (nothing if no bracket is open)")),
+                           bits=1),),
+                 "a Memory-off bracket around a step: pci_std_update_resource's for a 64-bit BAR"),
+    PrimitiveDef("bar_write", "pci_write_config_dword(dev, reg, new) in pci_std_update_resource",
+                 (ParamDef("part", "enum", (("low", "the register (a BAR's low dword, or the ROM BAR with its enable)"),
+                                            ("high", "a 64-bit BAR's upper dword")), bits=1),),
+                 "the path's resource (argument bits 0-7) written from the kernel's resource: new = region.start | "
+                 "the type bits enumeration decoded; saved_config_space takes it too under "
+                 "[resources] bar_assignment_updates_snapshot"),
+    PrimitiveDef("bar_move", "pci_assign_resource: the resource placed at a new aligned address",
+                 (), "the path's BAR (argument bits 0-7) moves to address slot argument bits 8-15 (slot 0: where "
+                     "enumeration found it); nothing is written"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1112,6 +1132,9 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("port_ptm_shared", "the port above's ptm_enable_cnt > 1"),
     ("port_ptm_count_zero", "the port above's ptm_enable_cnt == 0"),
     ("aspm_supersave", "aspm_policy == POLICY_POWER_SUPERSAVE"),
+    ("resource_unset", "the path's resource (argument bits 0-7) has nothing to write: no BAR there (or the upper "
+                       "half of a 64-bit one: !res->flags), or the ROM without IORESOURCE_ROM_ENABLE"),
+    ("resource_mem64", "the path's resource is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
