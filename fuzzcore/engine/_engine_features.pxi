@@ -26,20 +26,22 @@ cdef void command_set(Machine *m, uint32_t bits) noexcept nogil:
 
 
 cdef int pci_resize_bar(Machine *m, int size) noexcept nogil:
-    """pci_resize_resource on the first resizable BAR: Memory off, BAR Size field, new resource
-    size (address kept aligned), BAR re-written, Memory back."""
+    """features.pci_resize_bar: the policy path pci_resize_resource."""
+    return run_path(m, PATH_RESIZE_RESOURCE, size)
+
+
+cdef int rebar_resize(Machine *m, int size) noexcept nogil:
+    """features.rebar_resize: find the first entry's BAR (-ENOENT), its sizes (-EINVAL), BAR Size
+    written, the resource resized at an aligned address."""
     cdef int off = m.d.fn.caps.rebar
     cdef int bar, i, n_sizes, enc
-    cdef uint32_t ctrl, supported, cmd
+    cdef uint32_t ctrl, supported
     cdef int sizes[28]
     cdef KernelDev *dev = &m.st.dev
-    if not off:
-        return EINVAL_
-    # the driver asks for the BAR the capability's first entry describes (read at probe)
     bar = m.d.rebar_first_bar
     ctrl = io_read(m, off + 8, 4)
     if <int>(ctrl & 0x7) != bar or bar > 5:
-        return ENOENT_  # pci_rebar_find_pos: no entry for this BAR (an all-ones read matches none)
+        return ENOENT_
     supported = io_read(m, off + 4, 4) >> 4
     n_sizes = 0
     for i in range(28):
@@ -49,13 +51,9 @@ cdef int pci_resize_bar(Machine *m, int size) noexcept nogil:
     if not n_sizes:
         return EINVAL_
     enc = sizes[size % n_sizes]
-    cmd = io_read(m, PCI_COMMAND, 2)
-    io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
     io_write(m, off + 8, 4, (ctrl & ~(<uint32_t>0x1F00)) | (<uint32_t>enc << 8))
     dev.resource_sizes[bar] = (<uint64_t>1) << (20 + enc)
     dev.resources[bar] &= ~(dev.resource_sizes[bar] - 1)
-    pci_update_bar(m, bar)
-    io_write(m, PCI_COMMAND, 2, cmd)
     return 0
 
 

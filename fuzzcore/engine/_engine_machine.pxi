@@ -63,7 +63,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
     m.recovery_said = 0
     m.l1ss_aspm_on = 0
     m.msix_saved_cmd = -1
-    m.bracket_cmd = -1
+    m.n_brackets = 0
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
         m.lf_pending[i] = -1

@@ -125,6 +125,7 @@ cdef enum:
     PATH_ASPM_POWERSAVE_CONFIG_LINK
     PATH_STD_UPDATE_RESOURCE
     PATH_ASSIGN_RESOURCE
+    PATH_RESIZE_RESOURCE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -237,6 +238,8 @@ cdef enum:
     PRIM_COMMAND_BRACKET
     PRIM_BAR_WRITE
     PRIM_BAR_MOVE
+    PRIM_REBAR_RESIZE
+    PRIM_REBAR_UPDATE_BAR
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -353,6 +356,8 @@ cdef enum:
     COND_ASPM_SUPERSAVE
     COND_RESOURCE_UNSET
     COND_RESOURCE_MEM64
+    COND_REBAR_CAP
+    COND_MEMORY_DECODE_ON
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -437,7 +442,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pcie_aspm_set_policy", "pcie_config_aspm_link", "pcie_config_aspm_l1ss", "pcie_set_clkpm",
                      "pci_enable_ptm", "pci_enable_ptm_parent", "pci_disable_ptm", "pci_disable_ptm_parent",
                      "pci_suspend_ptm", "pci_resume_ptm", "pcie_aspm_pm_state_change",
-                     "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource")
+                     "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource",
+                     "pci_resize_resource")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -462,7 +468,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "config_save", "set_state_saved", "user_reset", "msix_map_region",
                           "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
                           "msi_setup", "msi_mask", "msi_forget", "kernel_set",
-                          "command_set", "command_bracket", "bar_write", "bar_move")
+                          "command_set", "command_bracket", "bar_write", "bar_move",
+                          "rebar_resize", "rebar_update_bar")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -488,7 +495,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "aspm_l1ss_capable", "clkpm_enable", "ptm_root", "upstream_ptm", "ptm_type_ok",
                           "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
                           "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave",
-                          "resource_unset", "resource_mem64")
+                          "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -749,6 +756,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.has_port and m.st.port.aspm_supersave != 0
     elif c == COND_RESOURCE_UNSET:
         v = resource_unset(m, arg & 0xFF)
+    elif c == COND_REBAR_CAP:
+        v = m.d.fn.caps.rebar != 0
+    elif c == COND_MEMORY_DECODE_ON:
+        v = (io_read(m, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) != 0
     elif c == COND_RESOURCE_MEM64:
         v = (arg & 0xFF) < 6 and m.d.bar_pos[arg & 0xFF] >= 0 and m.d.bars[m.d.bar_pos[arg & 0xFF]].kind == BAR_MEM64
     else:
@@ -1006,6 +1017,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             command_bracket(m, a)
         elif p == PRIM_BAR_WRITE:
             bar_write(m, arg & 0xFF, a)
+        elif p == PRIM_REBAR_RESIZE:
+            result = rebar_resize(m, arg)
+        elif p == PRIM_REBAR_UPDATE_BAR:
+            pci_update_bar(m, m.d.rebar_first_bar)
         elif p == PRIM_BAR_MOVE:
             m.st.dev.resources[arg & 0xFF] = bar_slot_address(m, arg & 0xFF, (arg >> 8) & 0xFF)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset

@@ -45,13 +45,18 @@ cdef bint resource_unset(Machine *m, int resno) noexcept nogil:
 
 
 cdef void command_bracket(Machine *m, int state) noexcept nogil:
-    """power.command_bracket: 0 memory_off (Command read, Memory cleared), 1 back."""
+    """power.command_bracket: 0 memory_off (Command read and pushed, Memory cleared), 1 back (the
+    innermost popped and written). Nesting deeper than MAX_BRACKETS is not in any path."""
+    cdef uint32_t cmd
     if state == 0:
-        m.bracket_cmd = io_read(m, PCI_COMMAND, 2)
-        io_write(m, PCI_COMMAND, 2, <uint32_t>m.bracket_cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
-    elif m.bracket_cmd >= 0:
-        io_write(m, PCI_COMMAND, 2, <uint32_t>m.bracket_cmd)
-        m.bracket_cmd = -1
+        cmd = io_read(m, PCI_COMMAND, 2)
+        if m.n_brackets < MAX_BRACKETS:
+            m.bracket_cmds[m.n_brackets] = cmd
+            m.n_brackets += 1
+        io_write(m, PCI_COMMAND, 2, cmd & ~(<uint32_t>PCI_COMMAND_MEMORY))
+    elif m.n_brackets > 0:
+        m.n_brackets -= 1
+        io_write(m, PCI_COMMAND, 2, m.bracket_cmds[m.n_brackets])
 
 
 cdef void bar_write(Machine *m, int resno, int part) noexcept nogil:

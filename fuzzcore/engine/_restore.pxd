@@ -20,6 +20,7 @@ cdef enum:
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
     MAX_PATHS = 192
+    MAX_BRACKETS = 4             # command_bracket nesting (a resize's around pci_std_update_resource's)
     MAX_PATH_STEPS = 768
     MAX_TABLE_OPS = 64           # op-table rows the precondition table holds
     MAX_RULES = 4                # preconditions per op (op_table.MAX_RULES)
@@ -350,7 +351,8 @@ cdef struct Machine:
     # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off (restore.l1ss_aspm)
     int l1ss_aspm_on
     int64_t msix_saved_cmd           # Command read by the MSI-X restore's Memory bracket (-1: none)
-    int64_t bracket_cmd              # Command read by a command_bracket step (-1: none)
+    uint32_t bracket_cmds[MAX_BRACKETS]   # Commands read by open command_bracket steps
+    int n_brackets
     uint32_t l1ss_clnk
     uint32_t l1ss_plnk
     # output

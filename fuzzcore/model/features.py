@@ -35,29 +35,31 @@ def command_set(m, bits: int) -> None:
 
 
 def pci_resize_bar(m, size: int) -> int:
-    """pci_resize_resource on the first resizable BAR: Memory off, BAR Size field, new resource
-    size (address kept aligned), BAR re-written, Memory back."""
+    """A driver's resize of the first resizable BAR: the policy path pci_resize_resource."""
+    from .paths import run_path
+    return run_path(m, "pci_resize_resource", size)
+
+
+def rebar_resize(m, size: int) -> int:
+    """The paths primitive rebar_resize: the BAR the capability's first entry describes (the one
+    the driver asks for, read at probe), found by index in ReBAR Control (pci_rebar_find_pos:
+    -ENOENT when it does not match, as an all-ones read does not); the sizes it supports
+    (-EINVAL without one; `size` picks among them); BAR Size written (pci_rebar_set_size); the
+    resource resized at an aligned address (pci_resize_resource_set_size)."""
     off = m.caps.rebar
-    if not off:
-        return -22
-    # the driver asks for the BAR the capability's first entry describes (read at probe)
     bar = m.profile.config[off + 8] & 0x7
     ctrl = m.io.read(off + 8, 4)
     if ctrl & 0x7 != bar or bar > 5:
-        return -2  # pci_rebar_find_pos: no entry for this BAR (an all-ones read matches none)
+        return -2
     supported = m.io.read(off + 4, 4) >> 4
     sizes = [i for i in range(28) if supported & (1 << i)]
     if not sizes:
         return -22
     enc = sizes[size % len(sizes)]
-    cmd = m.io.read(PCI_COMMAND, 2)
-    m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
     m.io.write(off + 8, 4, (ctrl & ~0x1F00) | (enc << 8))
     dev = m.state.dev
     dev.resource_sizes[bar] = 1 << (20 + enc)
     dev.resources[bar] &= ~(dev.resource_sizes[bar] - 1)
-    pci_update_bar(m, bar)
-    m.io.write(PCI_COMMAND, 2, cmd)
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 from ..policy.paths import when_terms
-from .access import PCI_COMMAND
+from .access import PCI_COMMAND, PCI_COMMAND_MEMORY
 from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
@@ -152,7 +152,6 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "d3_or_unknown":
         value = m.state.dev.current_state >= D3HOT          # PCI_UNKNOWN sorts after D3cold
     elif name == "vfio_vconfig_memory_off":
-        from .access import PCI_COMMAND_MEMORY
         value = not m.state.vfio.vconfig_command & PCI_COMMAND_MEMORY
     elif name == "no_command_memory":
         value = m.profile.virtfn                            # pci_iov_add_virtfn sets it for every VF
@@ -315,6 +314,10 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "resource_unset":
         from .power import resource_unset
         value = resource_unset(m, arg & 0xFF)
+    elif name == "rebar_cap":
+        value = bool(m.caps.rebar)
+    elif name == "memory_decode_on":
+        value = bool(m.io.read(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)
     elif name == "resource_mem64":
         info = m.profile.bar(arg & 0xFF) if arg & 0xFF < 6 else None
         value = info is not None and info.kind == "mem64"
@@ -672,6 +675,12 @@ def _run(m, name: str, arg) -> int:
         elif do == "bar_write":
             from .power import bar_write
             bar_write(m, arg & 0xFF, st.param("part"))
+        elif do == "rebar_resize":
+            from .features import rebar_resize
+            result = rebar_resize(m, arg)
+        elif do == "rebar_update_bar":
+            from .power import pci_update_bar
+            pci_update_bar(m, m.profile.config[m.caps.rebar + 8] & 0x7)
         elif do == "bar_move":
             m.state.dev.resources[arg & 0xFF] = m.bar_slot_address(arg & 0xFF, (arg >> 8) & 0xFF)
         elif do == "vfio_pm_save":

@@ -55,13 +55,15 @@ def resource_unset(m, resno: int) -> bool:
 
 def command_bracket(m, state: str) -> None:
     """The paths primitive command_bracket: "memory_off" reads Command and writes it with Memory
-    cleared; "back" writes the value read back (nothing if no bracket is open)."""
+    cleared; "back" writes the innermost open bracket's value back (nothing if none is open).
+    Brackets nest as the kernel's local variables do (a resize's driver bracket around
+    pci_std_update_resource's own)."""
     if state == "memory_off":
-        m.bracket_cmd = m.io.read(PCI_COMMAND, 2)
-        m.io.write(PCI_COMMAND, 2, m.bracket_cmd & ~PCI_COMMAND_MEMORY)
-    elif m.bracket_cmd is not None:
-        m.io.write(PCI_COMMAND, 2, m.bracket_cmd)
-        m.bracket_cmd = None
+        cmd = m.io.read(PCI_COMMAND, 2)
+        m.bracket_cmds.append(cmd)
+        m.io.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY)
+    elif m.bracket_cmds:
+        m.io.write(PCI_COMMAND, 2, m.bracket_cmds.pop())
 
 
 def bar_write(m, resno: int, part: str) -> None:

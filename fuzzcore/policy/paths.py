@@ -377,6 +377,10 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_assign_resource", "pci_assign_resource + pci_update_resource (drivers/pci/setup-res.c)",
             "", "§1.5", "the op pci_assign_bar: the resource moves to another aligned address (the argument: the "
                         "BAR in bits 0-7, the address slot in bits 8-15), then its register is written"),
+    PathDef("pci_resize_resource", "a driver's BAR resize around pci_resize_resource (drivers/pci/rebar.c; "
+                                   "amdgpu_device_resize_fb_bar)", "", "§1.5",
+            "the op pci_resize_bar (the argument: the size choice): the driver's Memory-off bracket around "
+            "pci_resize_resource's checks, the BAR Size write and the BAR's new assignment"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -966,6 +970,13 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("bar_move", "pci_assign_resource: the resource placed at a new aligned address",
                  (), "the path's BAR (argument bits 0-7) moves to address slot argument bits 8-15 (slot 0: where "
                      "enumeration found it); nothing is written"),
+    PrimitiveDef("rebar_resize", "pci_rebar_size_supported, pci_rebar_get_current_size, pci_rebar_set_size, "
+                                 "pci_resize_resource_set_size (drivers/pci/rebar.c)",
+                 (), "the first ReBAR entry's BAR to one of the sizes its capability lists (the path's argument picks "
+                     "it): the entry found by BAR index in ReBAR Control (-ENOENT if none), the sizes read (-EINVAL if "
+                     "none), BAR Size written, the resource resized at an aligned address; its status is the result"),
+    PrimitiveDef("rebar_update_bar", "pbus_reassign_bridge_resources -> pci_update_resource (drivers/pci/setup-bus.c)",
+                 (), "the resized BAR's register written from its new resource ([path.pci_std_update_resource])"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1135,6 +1146,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("resource_unset", "the path's resource (argument bits 0-7) has nothing to write: no BAR there (or the upper "
                        "half of a 64-bit one: !res->flags), or the ROM without IORESOURCE_ROM_ENABLE"),
     ("resource_mem64", "the path's resource is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
+    ("rebar_cap", "pdev->rebar_cap: enumeration found a Resizable BAR capability"),
+    ("memory_decode_on", "Command, read now, has Memory Space Enable (pci_resize_is_memory_decoding_enabled)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
