@@ -200,3 +200,24 @@ def test_region_errors_name_file_and_line(tmp_path):
         with pytest.raises(ValueError) as e:
             load_policy(f"linux-7.1+{p}")
         assert f"t.toml:{line}:" in str(e.value) and message in str(e.value), (body, str(e.value))
+
+
+def test_a_user_pmcsr_write_of_d1_or_d2_follows_the_functions_support(both):
+    """vfio_pm_config_write passes any PowerState to vfio_pci_set_power_state; pci_set_low_power_state
+    enters D1/D2 only with the PMC's support (-EIO otherwise) and only deeper (-EINVAL back up).
+    The Fiji GPU supports both: in D1 the kernel refuses MSI set-up (not D0); the I350 supports
+    neither and stays in D0."""
+    m = model(device="fiji")
+    pm = m.caps.pm
+    rets = run(m, f"vfio_open()\nvfio_config_write(offset={pm + 4:#x}, width=2, value=0x01)\n"
+                  "vfio_set_irqs(index=msi, count=0)")
+    assert m.state.dev.current_state == 1 and m.state.hw.read(pm + 4, 2) & 0x3 == 1 and rets[-1] == -22
+    run(m, f"vfio_config_write(offset={pm + 4:#x}, width=2, value=0x02)")
+    assert m.state.dev.current_state == 2
+    run(m, f"vfio_config_write(offset={pm + 4:#x}, width=2, value=0x01)")      # not deeper: -EINVAL
+    assert m.state.dev.current_state == 2 and m.state.hw.read(pm + 4, 2) & 0x3 == 2
+    run(m, f"vfio_config_write(offset={pm + 4:#x}, width=2, value=0x00)")
+    assert m.state.dev.current_state == 0
+    m = model(device="i350")
+    run(m, f"vfio_open()\nvfio_config_write(offset={m.caps.pm + 4:#x}, width=2, value=0x01)")
+    assert m.state.dev.current_state == 0 and m.state.hw.read(m.caps.pm + 4, 2) & 0x3 == 0

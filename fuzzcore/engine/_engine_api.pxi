@@ -325,6 +325,7 @@ cdef class Engine:
         for k, impl in enumerate(dt.pcie_reg_impl):
             d.pcie_reg_impl[k] = impl
         d.rebar_first_bar = dt.rebar_first_bar
+        d.d1d2 = dt.d1d2
         d.buf_exp = d.buf_pcix = d.buf_ltr = d.buf_ptm = d.buf_aer = d.buf_tph = d.buf_l1ss = d.buf_dpc = -1
         for k in range(MAX_VC):
             d.buf_vc[k] = -1

@@ -358,6 +358,10 @@ cdef enum:
     COND_RESOURCE_MEM64
     COND_REBAR_CAP
     COND_MEMORY_DECODE_ON
+    COND_TARGET_D3
+    COND_LOW_DEEPER
+    COND_LOW_AT_TARGET
+    COND_LOW_UNSUPPORTED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -495,7 +499,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "aspm_l1ss_capable", "clkpm_enable", "ptm_root", "upstream_ptm", "ptm_type_ok",
                           "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
                           "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave",
-                          "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on")
+                          "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on",
+                          "target_d3", "low_deeper", "low_at_target", "low_unsupported")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -638,6 +643,14 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = root_aer(m) != 0 and m.pol.aer_native != 0
     elif c == COND_TARGET_D0:
         v = arg == D0
+    elif c == COND_TARGET_D3:
+        v = arg >= D3HOT
+    elif c == COND_LOW_DEEPER:
+        v = m.st.dev.current_state <= D3COLD and m.st.dev.current_state > (arg if arg < D3HOT else D3HOT)
+    elif c == COND_LOW_AT_TARGET:
+        v = m.st.dev.current_state == (arg if arg < D3HOT else D3HOT)
+    elif c == COND_LOW_UNSUPPORTED:
+        v = (arg == 1 and not (m.d.d1d2 & 1)) or (arg == 2 and not (m.d.d1d2 & 2))
     elif c == COND_AT_TARGET:
         v = m.st.dev.current_state == arg
     elif c == COND_D3HOT:
@@ -967,9 +980,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_PMCSR_WRITE:
             if a == 0:                                  # zero: the entire word
                 pmcsr_write(m, 0)
-            else:                                       # d3hot, d0: read-modify-write of PowerState
+            else:                                       # d3hot, d0, target: read-modify-write of PowerState
                 pmcsr_write(m, (io_read(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2)
-                                & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK)) | (D3HOT if a == 1 else D0))
+                                & ~(<uint32_t>PCI_PM_CTRL_STATE_MASK))
+                            | <uint32_t>(D3HOT if a == 1 else D0 if a == 2 else (arg if arg < D3HOT else D3HOT)))
         elif p == PRIM_SET_RESULT:
             result = a                                  # paths order: "0", "1"
         elif p == PRIM_RETURN:

@@ -409,14 +409,11 @@ cdef void vconfig_put(Machine *m, int pos, int n, uint32_t val, uint32_t mask) n
 
 
 cdef void pm_state_write(Machine *m, uint32_t val) noexcept nogil:
-    """vfio._pm_state_write (vfio_pm_config_write at PCI_PM_CTRL): D0 or D3hot (D1/D2: nothing)."""
-    cdef uint32_t state = val & 0x3
-    cdef int prev_user
-    if state == 0 or state == 3:
-        prev_user = m.user_access
-        m.user_access = 0            # Model.as_kernel: the transition's writes are the kernel's
-        vfio_pci_set_power_state(m, D3HOT if state == 3 else D0)
-        m.user_access = prev_user
+    """vfio._pm_state_write (vfio_pm_config_write at PCI_PM_CTRL): the PowerState written."""
+    cdef int prev_user = m.user_access
+    m.user_access = 0                # Model.as_kernel: the transition's writes are the kernel's
+    vfio_pci_set_power_state(m, <int>(val & 0x3))
+    m.user_access = prev_user
 
 
 cdef void exp_actions(Machine *m, int64_t old_rq) noexcept nogil:

@@ -102,6 +102,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int aer_regs[5]
     int pcie_impl[7]             # pcie_capability_reg_implemented for PCI_EXP_SAVED_REGS
     uint8_t pcie_reg_impl[64]    # the same per offset 0x00-0x3F (tables._pcie_reg_table)
+    int d1d2                     # dev->d1_support | dev->d2_support << 1 (PMC at enumeration)
     int rebar_first_bar          # profile.config[rebar + 8] & 7
     int eetlp_prefix             # pdev->eetlp_prefix_max != 0 (model/enumeration.py)
     int acs_check                # pci_acs_enabled(RR | UF): ACS_PASSES, ACS_FAILS or the Control flags to test

@@ -80,6 +80,7 @@ class DeviceTables:
     pcie_impl: tuple                    # pcie_capability_reg_implemented per PCI_EXP_SAVED_REGS
     pcie_reg_impl: tuple                # the same per offset 0x00-0x3F of the capability (cap_* steps)
     rebar_first_bar: int
+    d1d2: int                           # dev->d1_support | dev->d2_support << 1
     vfio_maps: tuple                    # model/vfio_perm.VfioConfigMap: answering at open, not
     written_layout: tuple = ()          # intent.written_layout
     written_maps: tuple = ()            # (device, port) uint8[CFG_ALLOC]: 4 * row + byte, 255 none
@@ -185,6 +186,7 @@ def device_tables(profile, vfio_regions) -> DeviceTables:
         msix_table_offset=msix.table_offset if msix else 0, tph_entries=tph_entries, aer_regs=aer_regs,
         pcie_impl=tuple(pcie_regs[r] for r in PCI_EXP_SAVED_REGS), pcie_reg_impl=pcie_regs,
         rebar_first_bar=int(profile.config[caps.rebar + 8]) & 0x7 if caps.rebar else 0,
+        d1d2=(_u16(img, caps.pm + 2) >> 9) & 0x3 if caps.pm else 0,
         vfio_maps=(vfio_perm.build(profile, vfio_regions), vfio_perm.build(profile, vfio_regions, answering=False)), port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),

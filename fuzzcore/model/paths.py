@@ -12,7 +12,7 @@ import importlib
 
 from ..policy.paths import when_terms
 from .access import PCI_COMMAND, PCI_COMMAND_MEMORY
-from .state import D0, D3COLD, D3HOT, PCI_UNKNOWN
+from .state import D0, D1, D2, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5, "no_aer_driver": 6}
@@ -214,6 +214,17 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(_root_aer(m)) and bool(m.policy.switch("recovery.aer_native"))
     elif name == "target_d0":
         value = arg == D0
+    elif name == "target_d3":
+        value = arg >= D3HOT
+    elif name == "low_deeper":
+        cur = m.state.dev.current_state
+        value = cur <= D3COLD and cur > min(arg, D3HOT)
+    elif name == "low_at_target":
+        value = m.state.dev.current_state == min(arg, D3HOT)
+    elif name == "low_unsupported":
+        from .power import d1d2_support
+        d1, d2 = d1d2_support(m)
+        value = (arg == D1 and not d1) or (arg == D2 and not d2)
     elif name == "at_target":
         value = m.state.dev.current_state == arg
     elif name == "d3hot":
@@ -629,7 +640,8 @@ def _run(m, name: str, arg) -> int:
                 pmcsr_write(m, 0)
             else:
                 csr = m.io.read(m.caps.pm + PCI_PM_CTRL, 2)
-                pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | (D3HOT if st.param("value") == "d3hot" else D0))
+                target = {"d3hot": D3HOT, "d0": D0}.get(st.param("value"), min(arg if arg is not None else D3HOT, D3HOT))
+                pmcsr_write(m, (csr & ~PCI_PM_CTRL_STATE_MASK) | target)
         elif do == "set_result":
             result = int(st.param("value"))
         elif do == "return":

@@ -43,6 +43,14 @@ def pci_update_rom(m) -> None:
     run_path(m, "pci_std_update_resource", 6)
 
 
+def d1d2_support(m) -> tuple[bool, bool]:
+    """dev->d1_support, dev->d2_support: PMC's D1/D2 Support bits (pci_pm_init, at enumeration)."""
+    if not m.caps.pm:
+        return False, False
+    pmc = int(m.profile.config[m.caps.pm + 2]) | int(m.profile.config[m.caps.pm + 3]) << 8
+    return bool(pmc & 0x0200), bool(pmc & 0x0400)
+
+
 def resource_unset(m, resno: int) -> bool:
     """pci_std_update_resource's early returns for a resource with nothing to write: no BAR at that
     index (or the upper half of a 64-bit one: !res->flags), or the ROM without

@@ -389,13 +389,11 @@ def _vconfig_put(m, pos: int, n: int, val: int, mask: int) -> None:
 
 
 def _pm_state_write(m, val: int) -> None:
-    """vfio_pm_config_write for a piece at PCI_PM_CTRL: vfio_lock_and_set_power_state whatever the
-    state was (vfio_pci_set_power_state and __pci_set_power_state decide what changes). D1/D2 are
-    not modelled: without d1/d2_support pci_set_low_power_state fails -EIO and nothing changes."""
-    state = val & 0x3
-    if state in (0, 3):
-        with m.as_kernel():
-            vfio_pci_set_power_state(m, D0 if state == 0 else D3HOT)
+    """vfio_pm_config_write for a piece at PCI_PM_CTRL: vfio_lock_and_set_power_state to the
+    PowerState written, whatever it was (vfio_pci_set_power_state and __pci_set_power_state decide
+    what changes: D1/D2 need the function's support, pci_set_low_power_state)."""
+    with m.as_kernel():
+        vfio_pci_set_power_state(m, val & 0x3)
 
 
 def _exp_actions(m, old_rq: int) -> None:

@@ -252,8 +252,9 @@ PATHS: tuple[PathDef, ...] = (
             "nothing when current_state is the target; D0 by pci_set_full_power_state; D3hot and D3cold by "
             "pci_set_low_power_state(D3hot), then the platform's transition (D3cold: power removed)"),
     PathDef("pci_set_low_power_state", "pci_set_low_power_state (drivers/pci/pci.c)", "", "§5.5",
-            "D3hot through PMCSR (D1/D2 are not modelled): -EIO without PM, -EINVAL from D3cold, nothing from "
-            "D3hot, -EIO when PMCSR reads all-ones, else the write and current_state read back"),
+            "D1, D2 or D3hot through PMCSR (the argument; D3cold's first step is D3hot): -EIO without PM, -EINVAL "
+            "from a deeper state, -EIO for D1/D2 the function does not support, nothing at the target, -EIO when "
+            "PMCSR reads all-ones, else the write and current_state read back"),
     PathDef("vfio_pci_set_power_state", "vfio_pci_set_power_state (drivers/vfio/pci/vfio_pci_core.c)",
             "vfio_pci_set_power_state", "§5.6",
             "-EBUSY below D0 with VFs; a NoSoftRst- function is saved into pm_save on the way into D3hot and "
@@ -877,7 +878,10 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("d3hot", "PMCSR read, PowerState set to D3hot, the rest kept "
                                                        "(pci_set_low_power_state)"),
                                              ("d0", "PMCSR read, PowerState set to D0, the rest kept "
-                                                    "(pci_pm_reset's second write)"))),),
+                                                    "(pci_pm_reset's second write)"),
+                                             ("target", "PMCSR read, PowerState set to the low-power target (the "
+                                                        "path's argument, D3cold taken as D3hot), the rest kept "
+                                                        "(pci_set_low_power_state)"))),),
                  "a PMCSR write; the function's D3hot->D0 with NoSoftRst clear is a soft reset"),
     PrimitiveDef("set_result", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path's result (pci_power_up's need_restore is 1)"),
@@ -1148,6 +1152,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("resource_mem64", "the path's resource is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
     ("rebar_cap", "pdev->rebar_cap: enumeration found a Resizable BAR capability"),
     ("memory_decode_on", "Command, read now, has Memory Space Enable (pci_resize_is_memory_decoding_enabled)"),
+    ("target_d3", "the path's argument, a target power state, is D3hot or deeper (state >= PCI_D3hot)"),
+    ("low_deeper", "current_state (up to D3cold) is deeper than the low-power target (the path's argument, D3cold "
+                   "taken as D3hot): pci_set_low_power_state's \"Invalid power transition\""),
+    ("low_at_target", "current_state is the low-power target (the path's argument, D3cold taken as D3hot)"),
+    ("low_unsupported", "the target is D1 without dev->d1_support or D2 without dev->d2_support (PMC's D1/D2 "
+                        "Support, read at enumeration: pci_pm_init)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
