@@ -94,7 +94,8 @@ def _restored_by(profile, policy, key: str, reproducers: list, callers: set) -> 
 
 
 def _static_match(entry: dict, invariant: str, origin: str, reg_class: str, actor_paths: set) -> bool:
-    if "invariant" in entry and entry["invariant"] != invariant:
+    if "invariant" in entry and invariant not in (entry["invariant"] if isinstance(entry["invariant"], list)
+                                                  else [entry["invariant"]]):
         return False
     if invariant in entry.get("not_invariant", ()):
         return False
