@@ -207,7 +207,7 @@ def test_power_transitions_below_d0_are_paths(both):
     names = lambda path: [s.name for s in p.path(path)]   # noqa: E731
     assert names("pci_set_power_state") == ["there", "full_power", "full_done", "low_power",
                                             "no_platform_no_pm", "no_platform", "off", "cold", "done"]
-    assert names("pci_set_low_power_state") == ["no_pm", "deeper", "there", "inaccessible_state",
+    assert names("pci_set_low_power_state") == ["no_pm", "deeper", "unsupported", "there", "inaccessible_state",
                                                 "inaccessible", "write", "read_back", "aspm", "done"]
     assert names("vfio_pci_set_power_state")[:5] == ["busy", "needs_save", "save", "needs_restore", "transition"]
     for device, rc, state, powered in (("nic-82576-vf", -5, D0, True), ("nic-82576", 0, 4, False)):
