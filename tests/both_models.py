@@ -34,6 +34,13 @@ def both(request):
     yield _select(request.param)
 
 
+def overlay(tmp_path, body: str, reference: str = "") -> str:
+    """A policy spec: linux-7.1 plus a one-off overlay holding `body`."""
+    p = tmp_path / "o.toml"
+    p.write_text(f'[overlay]\nname = "o"\ndescription = "o"\ncommit = "none"\nreference = "{reference}"\n\n' + body)
+    return f"linux-7.1+{p}"
+
+
 def model(policy="linux-7.1", device="i350"):
     """A started model of the current kind on a built-in device under a policy spec."""
     m = MODELS["current"](resolve_device(device), load_policy(policy))

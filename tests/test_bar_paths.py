@@ -2,18 +2,12 @@
 resize makes), pci_assign_resource (the op pci_assign_bar) and pci_resize_resource (the op
 pci_resize_bar: a driver's Memory-off bracket around pci_resize_resource). Both models."""
 
-from both_models import both, model  # noqa: F401  (fixture `both`: a test on both models)
+from both_models import both, model, overlay  # noqa: F401  (fixture `both`: a test on both models)
 from fuzzcore.program.fzs import parse_program
 
 
 def run(m, text):
     return [m.apply(c) for c in parse_program(text)]
-
-
-def _overlay(tmp_path, body):
-    p = tmp_path / "o.toml"
-    p.write_text('[overlay]\nname = "o"\ndescription = "o"\ncommit = "none"\nreference = "§1.5"\n\n' + body)
-    return f"linux-7.1+{p}"
 
 
 def test_a_resize_writes_the_size_and_moves_the_bar_with_memory_off_around_it(both):
@@ -34,7 +28,7 @@ def test_without_the_drivers_memory_off_the_kernel_refuses_the_resize(both, tmp_
     """pci_resize_resource returns -EBUSY while Memory decode is on
     (pci_resize_is_memory_decoding_enabled): an overlay that drops the driver's bracket shows the
     check, and nothing is resized."""
-    spec = _overlay(tmp_path, '[path.pci_resize_resource]\nremove = ["memory_off", "memory_back"]\n')
+    spec = overlay(tmp_path, '[path.pci_resize_resource]\nremove = ["memory_off", "memory_back"]\n')
     m = model(spec, "fiji")
     run(m, "pci_bind_driver(driver=host)")
     ctrl = m.state.hw.read(m.caps.rebar + 8, 4)
@@ -68,7 +62,7 @@ def test_the_memory_bracket_is_the_paths_steps(tmp_path):
     from fuzzcore.policy import load_policy
     fiji = resolve_device("fiji")
     bar = next(b.index for b in fiji.bars if b.kind == "mem64")
-    spec = _overlay(tmp_path, '[path.pci_std_update_resource]\nremove = ["memory_off", "memory_back"]\n')
+    spec = overlay(tmp_path, '[path.pci_std_update_resource]\nremove = ["memory_off", "memory_back"]\n')
     writes = {}
     for s in ("linux-7.1", spec):
         r = Model(fiji, load_policy(s)).run(

@@ -254,15 +254,6 @@ class Model:
         """The pci_config_map vfio built at the open in force (vfio_perm)."""
         return self.vfio_maps[self.state.vfio.map_silent]
 
-    def msi_mask_offset(self) -> int:
-        off = self.caps.msi
-        if not off:
-            return 0
-        ctrl = self.state.hw.read(off + 2, 2)
-        if not ctrl & 0x100:
-            return 0
-        return off + (0x10 if ctrl & 0x80 else 0x0C)
-
     # --- running programs ----------------------------------------------------------------------
     def start(self, trace: bool = False) -> None:
         """Back to the initial state, ready for apply()."""

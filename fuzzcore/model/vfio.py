@@ -226,7 +226,8 @@ def _bar_restore_if_reset_behind_back(m, new_cmd: int) -> None:
     suspicious = any(new_cmd & bit and v.vconfig_command & bit and not hw_cmd & bit
                      and not (bit == PCI_COMMAND_MEMORY and m.profile.virtfn)   # !pdev->no_command_memory
                      for bit in (PCI_COMMAND_MEMORY, PCI_COMMAND_IO))
-    suspicious |= any(v.rbar[i] and m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
+    if not suspicious:                              # || vfio_need_bar_restore(vdev): read only then
+        suspicious = any(v.rbar[i] and m.io.read(0x10 + 4 * i, 4) != v.rbar[i] for i in range(6))
     if suspicious and not m.profile.virtfn:        # vfio_bar_restore returns at once for is_virtfn
         with m.in_step("vfio_bar_restore"):
             for i in range(6):
