@@ -708,3 +708,39 @@ def test_pm_state_kept_quirk_keeps_d3hot_across_recoverys_bus_reset():
         _m, _writes, images, _rcs = run_model(prof, load_policy("linux-7.1+linux-6.12"), calls)
         pmcsr[quirked] = int(images[-1][0][pm + 4]) & 3
     assert pmcsr == {False: 0, True: 3}
+
+
+def test_random_programs_write_through_vfios_tables_at_the_guest_devices_registers():
+    """--programs draws a vfio user's config writes at each guest device's own registers (from
+    its validation profile): DEVCTL and its MRRS byte, MSI Message Control, AER masks where the
+    device has them, a gap no capability holds; never Initiate FLR or PMCSR (their ops do that)."""
+    import random
+
+    from fuzzcore.validate.programs import vfio_config_targets
+    t = vfio_config_targets("e1000e")
+    offsets = {o for o, _, _ in t}
+    assert {0xE8, 0xE9, 0xD2, 0x108, 0x40} <= offsets          # DEVCTL, its MRRS byte, MSI flags, AER mask, a gap
+    assert all(not (o == 0xE8 and any(v & 0x8000 for v in vals)) for o, _, vals in t)
+    assert 0xCC not in offsets                                  # PMCSR (PM at 0xc8)
+    assert (0xE0 + 0x28, "2") not in {(o, w) for o, w, _ in t}   # e1000e's PCIe capability is v1: no DEVCTL2
+    progs = [random_program(random.Random(s), 8, 0xC8, aer=True, targets=t) for s in range(60)]
+    writes = {c.args[0][1] for p in progs for c in p if c.name == "vfio_config_write"}
+    assert writes & offsets - {0x0C, 0x3C}
+    assert not [c for p in progs for c in p if call_validatable(c)]
+
+
+def test_qemu_quirks_devctl_writes_and_gap_bytes():
+    """devctl-wmask: only the four error-reporting enables of Device Control take a write;
+    gap-bytes-rw: a config byte no capability of the QEMU function claims takes any value."""
+    from fuzzcore.model.caps import cap_offsets
+    from fuzzcore.validate.compare import _qemu_gap_bytes, apply_qemu_quirks
+    prof = resolve_device("corpora/validation/profiles/nvme.toml")
+    exp = cap_offsets(prof).exp
+    before = int(prof.semantics.wmask[exp + 8]) | int(prof.semantics.wmask[exp + 9]) << 8
+    assert before & 0x7010                                   # the tables: MRRS, Relaxed Ordering
+    apply_qemu_quirks(prof)
+    after = int(prof.semantics.wmask[exp + 8]) | int(prof.semantics.wmask[exp + 9]) << 8
+    assert after & ~0x800F == 0 and after & 0x000F == before & 0x000F
+    gaps = _qemu_gap_bytes(prof)
+    assert 0x58 in gaps and 0x40 not in gaps and exp + 8 not in gaps   # MSI-X at 0x40, PCIe at 0x80
+    assert all(prof.semantics.wmask[o] == 0xFF for o in (0x58, 0x59, 0x5A, 0x5B))

@@ -148,12 +148,13 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
                 todo.append((name, d, calls))
     if n_random:
         from .guestrun import DEVICES
-        from .programs import random_program
+        from .programs import random_program, vfio_config_targets
         rng = random.Random(seed)
         for i in range(n_random):
             d = (devices or [guest_device or "e1000e"])[i % len(devices or [1])]
             todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm,
-                                                                      DEVICES[d].ats, DEVICES[d].aer)))
+                                                                      DEVICES[d].ats, DEVICES[d].aer,
+                                                                      vfio_config_targets(d))))
 
     out = validate_programs(kit, todo, pol, batch=batch, workdir=Path(keep) if keep else None,
                             progress=lambda s: click.echo(s, err=True),

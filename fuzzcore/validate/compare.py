@@ -68,6 +68,15 @@ QEMU_QUIRKS = {
                           "_PR3 power resources): pci_set_power_state(D3cold) puts it in D3hot and "
                           "pci_platform_power_transition fails, so it stays there; the profiles say "
                           "platform_d3cold = false",
+    "devctl-wmask": "QEMU 7.2's Device Control lets software write only the four error-reporting enables "
+                    "(pcie_cap_deverr_init, hw/pci/pcie.c; Initiate FLR where the function has FLR): "
+                    "Relaxed Ordering, Max Payload Size, No Snoop and Max Read Request Size read 0 "
+                    "whatever is written; hardware implements them. The profiles get them read-only "
+                    "(found through vfio's DEVCTL writes and pcie_set_readrq)",
+    "gap-bytes-rw": "QEMU makes every config byte past the header that no capability claims read-write "
+                    "(pci_init_wmask, hw/pci/pci.c; pci_add_capability and pcie_add_capability clear "
+                    "only a capability's own bytes); hardware has nothing there. The profiles get those "
+                    "bytes read-write (found through a vfio user's raw write to a gap)",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -289,6 +298,33 @@ def import_profiles(gp: GuestProgram, device: str, workdir: Path):
     return prof
 
 
+# The bytes QEMU 7.2's capabilities claim (pci_add_capability / pcie_add_capability sizes): PM,
+# MSI by its flags, MSI-X, PCIe by version, vendor-specific by its length byte; AER, DSN, ATS.
+def _qemu_cap_size(cfg, cap) -> int:
+    if cap.extended:
+        return {0x01: 0x48, 0x03: 0x0C, 0x0F: 0x08}.get(cap.cap_id, 0x1000)
+    if cap.cap_id == 0x05:
+        flags = int(cfg[cap.offset + 2]) | int(cfg[cap.offset + 3]) << 8
+        return 10 + (4 if flags & 0x80 else 0) + (10 if flags & 0x100 else 0)
+    if cap.cap_id == 0x10:
+        return 0x14 if int(cfg[cap.offset + 2]) & 0xF == 1 else 0x3C
+    if cap.cap_id == 0x09:
+        return int(cfg[cap.offset + 2])
+    return {0x01: 8, 0x11: 12}.get(cap.cap_id, 0x100)
+
+
+def _qemu_gap_bytes(prof) -> list:
+    """Config bytes past the header no capability of the QEMU function claims (gap-bytes-rw); an
+    unknown capability claims the rest of its space (nothing is made writable after it)."""
+    cfg = prof.config
+    used = bytearray(len(cfg))
+    used[:0x40] = b"\x01" * 0x40
+    for cap in list(prof.walk.standard) + list(prof.walk.extended):
+        end = min(cap.offset + _qemu_cap_size(cfg, cap), 0x100 if not cap.extended else len(cfg))
+        used[cap.offset:end] = b"\x01" * (end - cap.offset)
+    return [o for o in range(0x40, len(cfg)) if not used[o]]
+
+
 def apply_qemu_quirks(prof) -> None:
     """QEMU_QUIRKS, applied to a profile imported from a QEMU guest."""
     from ..model.caps import cap_offsets
@@ -307,6 +343,14 @@ def apply_qemu_quirks(prof) -> None:
         for kind in ("flr", "hot"):
             sem.keep[kind][ats + 6:ats + 8] = 0xFF
     exp = cap_offsets(prof).exp
+    if exp:                                    # devctl-wmask: CERE|NFERE|FERE|URRE (and Initiate FLR)
+        sem.wmask[exp + 8] &= 0x0F
+        sem.readonly[exp + 8] |= 0xF0
+        sem.wmask[exp + 9] &= 0x80
+        sem.readonly[exp + 9] |= 0x7F
+    for off in _qemu_gap_bytes(prof):          # gap-bytes-rw
+        sem.wmask[off] = 0xFF
+        sem.readonly[off] = 0
     if exp:                                    # devctl-kept: all of DEVCTL but CERE|NFERE|FERE|URRE
         for kind in ("flr", "hot"):
             sem.keep[kind][exp + 8] = 0xF0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..program.codec import Call
 from .actors import call_validatable
@@ -18,6 +19,45 @@ RESET_ARGS = ("auto", "pm", "bus", "flr")
 CHANNELS = ("normal", "frozen")
 VOTES = ("can_recover", "need_reset", "disconnect", "no_aer_driver")
 COMMAND_VALUES = (0x0000, 0x0002, 0x0006, 0x0007, 0x0406, 0x0400, 0x0004)
+PROFILES = Path(__file__).resolve().parents[2] / "corpora" / "validation" / "profiles"
+
+
+def vfio_config_targets(device: str) -> tuple:
+    """User config writes through vfio's tables for a guest device, from its validation profile
+    (corpora/validation/profiles): (offset, width, values) for the header's writable bytes, a
+    piece-cut dword, DEVCTL's MPS/MRRS (virtual, then pcie_set_readrq), DEVCTL2, MSI Message
+    Control (vfio_msi_config_write) and Address, AER's masks and Capabilities (their write bits),
+    a read-only extended capability and bytes no capability holds (raw). Initiate FLR and
+    PMCSR are left to the ops that reset and power (they are drawn already)."""
+    from ..device.profile import load_profile
+    from ..model.caps import cap_offsets
+    path = PROFILES / f"{device}.toml"
+    if not path.exists():
+        return ()
+    prof = load_profile(path)
+    caps = cap_offsets(prof)
+    t = [(0x0C, "4", (0x00000010, 0x0000FF08, 0xFFFFFFFF)), (0x3C, "1", (0x00, 0x0B, 0xFF))]
+    if caps.exp:
+        t += [(caps.exp + 0x08, "2", (0x0010, 0x1010, 0x2030, 0x5050, 0x0000)),
+              (caps.exp + 0x08, "4", (0x00002810, 0x000F0010)),      # DEVCTL + DEVSTA: one piece
+              (caps.exp + 0x09, "1", (0x10, 0x50))]                  # MRRS alone, a byte piece
+        if prof.config[caps.exp + 2] & 0xF >= 2:                     # a v2 capability has DEVCTL2
+            t.append((caps.exp + 0x28, "2", (0x0000, 0x0400, 0x0010)))
+    if caps.msi:
+        t += [(caps.msi + 0x02, "2", (0x0000, 0x0001, 0x0071)), (caps.msi + 0x04, "4", (0xFEE00000, 0x0))]
+    if caps.aer:
+        t += [(caps.aer + 0x08, "4", (0x0, 0xFFFFFFFF)), (caps.aer + 0x14, "4", (0x0, 0xFFFF)),
+              (caps.aer + 0x18, "4", (0x0, 0x1E0))]
+    used = set()
+    for c in prof.walk.standard:
+        used.update(range(c.offset, c.offset + 0x40 if c.cap_id == 0x10 else c.offset + 0x18))
+    gap = next((o for o in range(0x40, 0x100, 4) if not used & set(range(o, o + 4))), 0)
+    if gap:
+        t.append((gap, "4", (0x0, 0xFFFFFFFF)))                    # unassigned: vfio_raw_config_write
+    ro = next((c.offset for c in prof.walk.extended if c.cap_id in (0x03, 0x0F)), 0)
+    if ro:
+        t.append((ro + 0x04, "4", (0x0, 0xFFFFFFFF)))              # DSN / ATS: no write function
+    return tuple(t)
 
 
 def make_call(name: str, **args) -> Call:
@@ -40,7 +80,8 @@ def _recovery(rng: random.Random) -> Call:
     return make_call("pcie_do_recovery", channel=rng.choice(CHANNELS), vote=rng.choice(VOTES), source="aer")
 
 
-def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, aer: bool = False) -> list[Call]:
+def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, aer: bool = False,
+             targets: tuple = ()) -> list[Call]:
     c: list[Call] = []
     reset = make_call("pci_reset_function", method=rng.choice(RESET_ARGS))
     if aer and not s.suspended:
@@ -54,6 +95,9 @@ def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, a
               reset]
         if pm_offset:
             c.append(make_call("vfio_config_write", offset=pm_offset + 4, width="2", value=rng.choice((0x0, 0x3))))
+        for _ in range(3 if targets else 0):        # weighted: vfio's tables are what they check
+            off, width, values = rng.choice(targets)
+            c.append(make_call("vfio_config_write", offset=off, width=width, value=rng.choice(values)))
         # a user's BAR read (write is not validatable): any region, a BAR the device lacks too
         c.append(make_call("vfio_bar_rw", bar=rng.randrange(6), access="read"))
     elif s.driver == "vfio":
@@ -117,11 +161,11 @@ def _advance(s: _State, call: Call) -> None:
 
 
 def random_program(rng: random.Random, length: int, pm_offset: int = 0, ats: bool = False,
-                   aer: bool = False) -> list[Call]:
+                   aer: bool = False, targets: tuple = ()) -> list[Call]:
     s = _State()
     calls: list[Call] = []
     for _ in range(length):
-        call = rng.choice(_choices(s, rng, pm_offset, ats, aer))
+        call = rng.choice(_choices(s, rng, pm_offset, ats, aer, targets))
         calls.append(call)
         _advance(s, call)
     if s.open:
