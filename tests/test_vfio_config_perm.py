@@ -33,12 +33,12 @@ def test_the_map_follows_vfio_cap_len_and_the_perm_tables():
         while end < 0x1e0 and cmap.map_id[end] == mid:
             end += 1
         if mid != vfio_perm.UNASSIGNED:
-            runs[pos] = (mid, end - pos, vfio_perm.KIND_NAMES[cmap.kind[pos]])
+            runs[pos] = (mid, end - pos, vfio_perm.fn_name(int(cmap.kind[pos])))
         pos = end
-    assert runs[0x40] == (0x01, 8, "pm") and runs[0x50] == (0x05, 24, "msi")
-    assert runs[0x70] == (0x11, 12, "none") and runs[0xA0] == (0x10, 0x34, "exp")
+    assert runs[0x40] == (0x01, 8, "vfio_pm_config_write") and runs[0x50] == (0x05, 24, "vfio_msi_config_write")
+    assert runs[0x70] == (0x11, 12, "none") and runs[0xA0] == (0x10, 0x34, "vfio_exp_config_write")
     assert cmap.map_id[0xA0 + 0x34] == vfio_perm.UNASSIGNED and cmap.kind[0xA0 + 0x34] == vfio_perm.RAW
-    assert runs[0x100] == (0x101, 0x2C, "default") and runs[0x160] == (0x110, 0x40, "none")
+    assert runs[0x100] == (0x101, 0x2C, "vfio_default_config_write") and runs[0x160] == (0x110, 0x40, "none")
     aer_mask = int.from_bytes(bytes(cmap.write[0x108:0x10C]), "little")
     assert aer_mask == 0x03FFF031                      # the defined uncorrectable bits
     assert int.from_bytes(bytes(cmap.virt[0x100:0x104]), "little") == 0xFFFFFFFF   # the header dword
@@ -160,13 +160,58 @@ def test_the_worked_overlay_before_mrrs_virtualization(both):
     assert got["linux-7.1"] == (cur >> 5) & 0x7 and got[f"linux-7.1+{overlay}"] == 0
 
 
+def _overlay(tmp_path, body: str) -> str:
+    p = tmp_path / "wf.toml"
+    p.write_text('[overlay]\nname = "wf"\ndescription = "a write function edited"\ncommit = "none"\n'
+                 'reference = "§6.3"\n\n' + body)
+    return f"linux-7.1+{p}"
+
+
+def test_write_functions_are_paths_an_overlay_edits(both, tmp_path):
+    """Each region's write function is a path: removing a step removes that action in both
+    models. Without exp's readrq a user's virtual MRRS stays in vconfig; without basic's intx a
+    user's INTx Disable no longer masks; without pm's power a PMCSR D3hot write changes nothing."""
+    m = model(_overlay(tmp_path, '[path.vfio_exp_config_write]\nremove = ["readrq"]\n'), "i350")
+    devctl = m.caps.exp + 0x08
+    run(m, "pci_bind_driver(driver=vfio)\nvfio_open()")
+    cur = m.state.hw.read(devctl, 2)
+    run(m, f"vfio_config_write(offset={devctl:#x}, width=2, value={(cur & ~0x7000) | 0x5000:#x})")
+    assert m.state.hw.read(devctl, 2) & 0x7000 == cur & 0x7000            # hardware untouched
+    assert m.state.vfio.vconfig_devctl & 0x7000 == 0x5000                 # the user's, virtual
+
+    prog = "pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset=0x4, width=2, value=0x0406)"
+    for spec, masked in (("linux-7.1", True), (_overlay(tmp_path, '[path.vfio_basic_config_write]\n'
+                                                                   'remove = ["intx"]\n'), False)):
+        m = model(spec, "i350")
+        run(m, prog)
+        assert m.state.vfio.virq_disabled == masked
+        assert bool(m.state.hw.read(0x04, 2) & 0x0400) == masked         # pci_intx(pdev, 0) only when emulated
+
+    for spec, state in (("linux-7.1", 3), (_overlay(tmp_path, '[path.vfio_pm_config_write.step]\n'
+                                                               'power = { do = "vfio_power_state", gate = "never" }\n'), 0)):
+        m = model(spec, "i350")
+        pm = m.caps.pm
+        run(m, f"pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset={pm + 4:#x}, width=2, value=0x0003)")
+        assert m.state.dev.current_state == state and m.state.hw.read(pm + 4, 2) & 0x3 == state
+
+
+def test_a_write_function_step_runs_only_for_its_offset(both, tmp_path):
+    """The piece_* conditions are the functions' offset tests: a byte write to Status (offset 6)
+    runs basic's default write but neither the BAR check nor the Command tracking."""
+    m = model("linux-7.1", "i350")
+    run(m, "pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset=0x4, width=2, value=0x0002)")
+    assert m.state.vfio.vconfig_command & 0x2
+    run(m, "vfio_config_write(offset=0x6, width=2, value=0x0000)")
+    assert m.state.vfio.vconfig_command & 0x2                                 # not tracked from Status
+
+
 def test_an_overlay_that_gives_a_hidden_capability_a_region_takes_its_bytes_out_of_raw(both, tmp_path):
     """PASID has no vfio length in v7.1.3: a user's PASID Control write reaches the Fiji GPU raw.
     An overlay region for it (virtual Control) keeps the write in vconfig."""
     overlay = tmp_path / "pasid-virtual.toml"
     overlay.write_text('[overlay]\nname = "pasid-virtual"\ndescription = "PASID Control virtual"\n'
                        'commit = "none"\nreference = "§6.3"\n\n[vfio_config.pasid]\next = 0x1B\nlength = 8\n'
-                       'write_fn = "default"\n[vfio_config.pasid.row]\n'
+                       'write_fn = "vfio_default_config_write"\n[vfio_config.pasid.row]\n'
                        'ctrl = { at = 0x06, width = 2, virt = 0xFFFF, write = 0xFFFF }\n')
     seen = {}
     for spec in ("linux-7.1", f"linux-7.1+{overlay}"):

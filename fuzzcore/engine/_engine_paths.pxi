@@ -126,6 +126,11 @@ cdef enum:
     PATH_STD_UPDATE_RESOURCE
     PATH_ASSIGN_RESOURCE
     PATH_RESIZE_RESOURCE
+    PATH_VFIO_DEFAULT_CONFIG_WRITE     # vfio-pci's write functions (paths.VFIO_WRITE_FNS)
+    PATH_VFIO_BASIC_CONFIG_WRITE
+    PATH_VFIO_PM_CONFIG_WRITE
+    PATH_VFIO_EXP_CONFIG_WRITE
+    PATH_VFIO_MSI_CONFIG_WRITE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -240,6 +245,14 @@ cdef enum:
     PRIM_BAR_MOVE
     PRIM_REBAR_RESIZE
     PRIM_REBAR_UPDATE_BAR
+    PRIM_VFIO_DEFAULT_WRITE
+    PRIM_VFIO_BAR_RESTORE_CHECK
+    PRIM_VFIO_COMMAND_TRACK
+    PRIM_VFIO_INTX_EMULATE
+    PRIM_VFIO_POWER_STATE
+    PRIM_VFIO_FLR_TRAP
+    PRIM_VFIO_READRQ
+    PRIM_VFIO_MSI_FLAGS
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -362,6 +375,12 @@ cdef enum:
     COND_LOW_DEEPER
     COND_LOW_AT_TARGET
     COND_LOW_UNSUPPORTED
+    COND_PIECE_COMMAND
+    COND_PIECE_COMMAND_WORD
+    COND_PIECE_PM_CTRL
+    COND_PIECE_MSI_FLAGS
+    COND_VCONFIG_FLR
+    COND_READRQ_CHANGED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -447,7 +466,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_enable_ptm", "pci_enable_ptm_parent", "pci_disable_ptm", "pci_disable_ptm_parent",
                      "pci_suspend_ptm", "pci_resume_ptm", "pcie_aspm_pm_state_change",
                      "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource",
-                     "pci_resize_resource")
+                     "pci_resize_resource", "vfio_default_config_write", "vfio_basic_config_write",
+                     "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -473,7 +493,9 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "msix_setup_interrupts", "msix_mask_all", "msix_mask_vectors", "msix_forget", "intx_on",
                           "msi_setup", "msi_mask", "msi_forget", "kernel_set",
                           "command_set", "command_bracket", "bar_write", "bar_move",
-                          "rebar_resize", "rebar_update_bar")
+                          "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
+                          "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
+                          "vfio_readrq", "vfio_msi_flags")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -500,20 +522,24 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "ptm_shared", "ptm_enabled", "ptm_count_zero", "port_ptm_root", "port_ptm_type_ok",
                           "port_ptm_shared", "port_ptm_count_zero", "aspm_supersave",
                           "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on",
-                          "target_d3", "low_deeper", "low_at_target", "low_unsupported")
+                          "target_d3", "low_deeper", "low_at_target", "low_unsupported", "piece_command",
+                          "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
+                          "readrq_changed")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
 
 
 cdef bint path_condition(Machine *m, int when, int result, int arg, int flags) noexcept nogil:
-    """A step's `when`: every "and" term (a signed byte each, low byte first) holds, evaluated in
-    order, stopping at the first that fails (paths.encode_when)."""
+    """A step's `when`: every "and" term (10 bits each, low term first: condition id + 1, bit 9
+    the negation) holds, evaluated in order, stopping at the first that fails (paths.encode_when)."""
     cdef int k, term
     for k in range(3):
-        term = <signed char>((when >> (8 * k)) & 0xFF)
+        term = (when >> (10 * k)) & 0x3FF
         if term == 0:
             break
+        if term & 0x200:
+            term = -(term & 0x1FF)
         if not path_term(m, term, result, arg, flags):
             return False
     return True
@@ -651,6 +677,18 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.dev.current_state == (arg if arg < D3HOT else D3HOT)
     elif c == COND_LOW_UNSUPPORTED:
         v = (arg == 1 and not (m.d.d1d2 & 1)) or (arg == 2 and not (m.d.d1d2 & 2))
+    elif c == COND_PIECE_COMMAND:                       # a vfio write function's piece (arg: its offset)
+        v = arg == PCI_COMMAND
+    elif c == COND_PIECE_COMMAND_WORD:
+        v = PCI_COMMAND <= arg <= PCI_COMMAND + 1
+    elif c == COND_PIECE_PM_CTRL:
+        v = arg == 4                                    # PCI_PM_CTRL
+    elif c == COND_PIECE_MSI_FLAGS:
+        v = arg <= 2 <= arg + m.piece_n
+    elif c == COND_VCONFIG_FLR:
+        v = (m.st.vfio.vconfig_devctl & 0x8000) != 0
+    elif c == COND_READRQ_CHANGED:
+        v = (m.st.vfio.vconfig_devctl & DEVCTL_READRQ) != m.piece_old_rq
     elif c == COND_AT_TARGET:
         v = m.st.dev.current_state == arg
     elif c == COND_D3HOT:
@@ -1037,6 +1075,23 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             pci_update_bar(m, m.d.rebar_first_bar)
         elif p == PRIM_BAR_MOVE:
             m.st.dev.resources[arg & 0xFF] = bar_slot_address(m, arg & 0xFF, (arg >> 8) & 0xFF)
+        elif p == PRIM_VFIO_DEFAULT_WRITE:
+            default_write(m, m.piece_pos, m.piece_n, m.piece_val)
+        elif p == PRIM_VFIO_BAR_RESTORE_CHECK:
+            piece_bar_restore_check(m)
+        elif p == PRIM_VFIO_COMMAND_TRACK:
+            m.st.vfio.vconfig_command = ((m.st.vfio.vconfig_command & ~(<int64_t>(PCI_COMMAND_MEMORY | PCI_COMMAND_IO)))
+                                         | (m.piece_val & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)))
+        elif p == PRIM_VFIO_INTX_EMULATE:
+            emulate_intx_disable(m)
+        elif p == PRIM_VFIO_POWER_STATE:
+            pm_state_write(m, m.piece_val)
+        elif p == PRIM_VFIO_FLR_TRAP:
+            vfio_flr_trap(m)
+        elif p == PRIM_VFIO_READRQ:
+            vfio_readrq(m)
+        elif p == PRIM_VFIO_MSI_FLAGS:
+            msi_flags_write(m)
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:

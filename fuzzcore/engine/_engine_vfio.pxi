@@ -280,14 +280,10 @@ cdef void intx_unmask(Machine *m) noexcept nogil:
             v.intx_masked = 0
 
 
-# vfio_perm's write functions
+# vfio_perm's write functions: raw, none, or VF_PATH_BASE + the path's id
 DEF VF_RAW = 0
 DEF VF_NONE = 1
-DEF VF_DEFAULT = 2
-DEF VF_BASIC = 3
-DEF VF_PM = 4
-DEF VF_EXP = 5
-DEF VF_MSI = 6
+DEF VF_PATH_BASE = 2
 
 
 cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
@@ -323,35 +319,26 @@ cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) no
 
 
 cdef void write_piece(Machine *m, int pos, int n, uint32_t val) noexcept nogil:
-    """vfio._write_piece: raw, none, or vfio_default_config_write with the region's action."""
-    cdef VfioDev *v = &m.st.vfio
+    """vfio._write_piece: raw, none, or the write function's path with the piece's offset in its
+    region as the argument (the piece in m.piece_*)."""
     cdef int s = m.st.vfio.map_silent
     cdef int kind = m.d.vf_kind[s][pos], rel = pos - m.d.vf_start[s][pos]
-    cdef int64_t old_rq
-    cdef uint32_t keep
     if kind == VF_NONE:
         return
     if kind == VF_RAW:
         io_write(m, pos, n, val)                    # vfio_raw_config_write (no read)
         return
-    if kind == VF_BASIC and rel == PCI_COMMAND:
-        m.user_access = 0            # Model.as_kernel: vfio's own check and restore from rbar[]
-        bar_restore_if_reset_behind_back(m, val & 0xFFFF)
-        m.user_access = 1
-    old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    default_write(m, pos, n, val)
-    if kind == VF_BASIC:
-        if rel == PCI_COMMAND:
-            keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
-            v.vconfig_command = (v.vconfig_command & ~(<int64_t>keep)) | (val & keep)
-        if rel == PCI_COMMAND or rel == PCI_COMMAND + 1:
-            emulate_intx_disable(m)
-    elif kind == VF_PM and rel == 4:
-        pm_state_write(m, val)
-    elif kind == VF_EXP:
-        exp_actions(m, old_rq)
-    elif kind == VF_MSI and rel <= 2 <= rel + n:
-        msi_flags_write(m)
+    m.piece_pos, m.piece_n, m.piece_val = pos, n, val
+    m.piece_old_rq = m.st.vfio.vconfig_devctl & DEVCTL_READRQ
+    run_path(m, kind - VF_PATH_BASE, rel)
+
+
+cdef void piece_bar_restore_check(Machine *m) noexcept nogil:
+    """vfio.piece_bar_restore_check: vfio's own check and restore from rbar[] (the kernel's)."""
+    cdef int prev_user = m.user_access
+    m.user_access = 0
+    bar_restore_if_reset_behind_back(m, m.piece_val & 0xFFFF)
+    m.user_access = prev_user
 
 
 cdef void msi_flags_write(Machine *m) noexcept nogil:
@@ -416,35 +403,35 @@ cdef void pm_state_write(Machine *m, uint32_t val) noexcept nogil:
     m.user_access = prev_user
 
 
-cdef void exp_actions(Machine *m, int64_t old_rq) noexcept nogil:
-    """vfio._exp_actions: a virtual FLR with DEVCAP FLR (read now) -> pci_try_reset_function; a
-    changed virtual MRRS -> pcie_set_readrq(max(MRRS, MPS))."""
+cdef void vfio_flr_trap(Machine *m) noexcept nogil:
+    """vfio.vfio_flr_trap: the virtual FLR cleared; DEVCAP FLR (read now) -> pci_try_reset_function."""
     cdef int exp = m.d.fn.caps.exp
-    cdef VfioDev *v = &m.st.vfio
+    cdef int prev = m.step, prev_user = m.user_access
+    m.st.vfio.vconfig_devctl &= ~(<int64_t>0x8000)
+    m.step = STEP_VFIO_EXP_FLR
+    m.user_access = 0            # Model.as_kernel: the reset's writes are the kernel's
+    if io_read(m, exp + 0x04, 4) & 0x10000000U:         # PCI_EXP_DEVCAP_FLR
+        pci_reset_function(m, METHOD_AUTO)
+    m.step = prev
+    m.user_access = prev_user
+
+
+cdef void vfio_readrq(Machine *m) noexcept nogil:
+    """vfio.vfio_readrq: pcie_set_readrq(max(virtual MRRS, MPS as DEVCTL reads))."""
+    cdef int exp = m.d.fn.caps.exp
     cdef uint32_t mps, rq, cur
-    cdef int prev, prev_user, enc
-    prev = m.step
-    prev_user = m.user_access
-    if v.vconfig_devctl & 0x8000:
-        v.vconfig_devctl &= ~(<int64_t>0x8000)
-        m.step = STEP_VFIO_EXP_FLR
-        m.user_access = 0        # Model.as_kernel: the reset's writes are the kernel's
-        if io_read(m, exp + 0x04, 4) & 0x10000000U:     # PCI_EXP_DEVCAP_FLR
-            pci_reset_function(m, METHOD_AUTO)
-        m.step = prev
-        m.user_access = prev_user
-    if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
-        m.step = STEP_VFIO_EXP_MRRS
-        m.user_access = 0
-        mps = 128U << ((io_read(m, exp + 0x08, 2) >> 5) & 0x7)     # pcie_get_mps
-        rq = 128U << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12)
-        if mps > rq:
-            rq = mps
-        if rq <= 4096:                                  # pcie_set_readrq: else -EINVAL
-            enc = 0
-            while (128U << enc) < rq:
-                enc += 1
-            cur = io_read(m, exp + 0x08, 2)
-            io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
-        m.step = prev
-        m.user_access = prev_user
+    cdef int prev = m.step, prev_user = m.user_access, enc
+    m.step = STEP_VFIO_EXP_MRRS
+    m.user_access = 0
+    mps = 128U << ((io_read(m, exp + 0x08, 2) >> 5) & 0x7)     # pcie_get_mps
+    rq = 128U << ((m.st.vfio.vconfig_devctl & DEVCTL_READRQ) >> 12)
+    if mps > rq:
+        rq = mps
+    if rq <= 4096:                                      # pcie_set_readrq: else -EINVAL
+        enc = 0
+        while (128U << enc) < rq:
+            enc += 1
+        cur = io_read(m, exp + 0x08, 2)
+        io_write(m, exp + 0x08, 2, (cur & ~(<uint32_t>DEVCTL_READRQ)) | (<uint32_t>enc << 12))
+    m.step = prev
+    m.user_access = prev_user

@@ -315,6 +315,10 @@ cdef struct Machine:
     int restore_rmw              # inside a restore step that writes back what it read (Oracle.note_write)
     int aspm_target              # pcie_config_aspm_link's state (kernel_set aspm_target)
     uint32_t user_wmask          # the bits of a user's write that are the user's (vfio_default_config_write)
+    int piece_pos                # the piece a vfio write function's path works on (vfio.VfioPiece):
+    int piece_n                  # where, how wide, the user's value, and vconfig's MRRS before it
+    uint32_t piece_val
+    int64_t piece_old_rq
     int64_t n_refused            # ops refused over every run (campaign stats)
     int64_t n_ops_run            # ops applied over every run (campaign stats)
     int8_t mm_start[N_FEATURES]  # live-flag mismatches at op start: -1 none, else the live flag

@@ -153,6 +153,7 @@ class Model:
             dev.sriov_pgsz = hw.read(self.caps.sriov + 0x20, 4)
         self.state = ModelState(hw, dev, VfioState(), port)
         self.sleep = power.SystemSleep()             # no system sleep in progress
+        self.vfio_piece = vfio.VfioPiece()           # the piece a vfio write function's path works on
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
         self.bracket_cmds = []      # Commands read by open command_bracket steps (power.command_bracket)

@@ -58,6 +58,14 @@ CALLS = {
     "msix_forget": ("msi", "msix_forget"),
     "msi_setup": ("msi", "msi_setup"),
     "vfio_probe_power_state": ("vfio", "vfio_probe_power_state"),
+    "vfio_default_write": ("vfio", "piece_default_write"),
+    "vfio_bar_restore_check": ("vfio", "piece_bar_restore_check"),
+    "vfio_command_track": ("vfio", "piece_command_track"),
+    "vfio_intx_emulate": ("vfio", "emulate_intx_disable"),
+    "vfio_power_state": ("vfio", "piece_power_state"),
+    "vfio_flr_trap": ("vfio", "vfio_flr_trap"),
+    "vfio_readrq": ("vfio", "vfio_readrq"),
+    "vfio_msi_flags": ("vfio", "msi_flags_write"),
 }
 
 # The same for primitives whose call's return value is the path's result.
@@ -347,6 +355,19 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = iov_bars_assigned(m.profile, m.caps)
     elif name == "pri_stopped":
         value = bool(m.io.read(m.caps.pri + 0x06, 2) & 0x100)  # PCI_PRI_STATUS_STOPPED
+    elif name == "piece_command":                     # a vfio write function's piece (arg: its offset)
+        value = arg == PCI_COMMAND
+    elif name == "piece_command_word":
+        value = PCI_COMMAND <= arg <= PCI_COMMAND + 1
+    elif name == "piece_pm_ctrl":
+        value = arg == 4                                # PCI_PM_CTRL
+    elif name == "piece_msi_flags":
+        from .vfio import piece_msi_flags_reached
+        value = piece_msi_flags_reached(m, arg)
+    elif name == "vconfig_flr":
+        value = bool(m.state.vfio.vconfig_devctl & 0x8000)   # PCI_EXP_DEVCTL_BCR_FLR
+    elif name == "readrq_changed":
+        value = m.state.vfio.vconfig_devctl & 0x7000 != m.vfio_piece.old_rq
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg

@@ -248,7 +248,7 @@ def _write_hw_bits(m, offset: int, width: int, value: int, writable: int) -> Non
         m.user_wmask = 0xFFFFFFFF
 
 
-def _emulate_intx_disable(m) -> None:
+def emulate_intx_disable(m) -> None:
     """vfio_basic_config_write's "Emulate INTx disable": a change of the virtual bit masks or
     unmasks INTx (vfio_pci_intx_mask/unmask)."""
     v = m.state.vfio
@@ -305,8 +305,9 @@ def vfio_config_write(m, offset: int, width: int, value: int) -> int:
 
 def _write_piece(m, pos: int, n: int, val: int) -> None:
     """One piece through its region's write function: raw (unassigned bytes, vendor-specific
-    capabilities), none (a capability vfio gives no write function), or
-    vfio_default_config_write with the capability's action around it."""
+    capabilities), none (a capability vfio gives no write function), or the write function's
+    path, run with the piece's offset in its region as the argument (the primitives below read
+    the piece from m.vfio_piece)."""
     cmap = m.vfio_map
     kind, rel = int(cmap.kind[pos]), pos - int(cmap.start[pos])
     if kind == vfio_perm.NONE:
@@ -314,28 +315,48 @@ def _write_piece(m, pos: int, n: int, val: int) -> None:
     if kind == vfio_perm.RAW:
         m.io.write(pos, n, val)                     # vfio_raw_config_write (no read)
         return
-    v = m.state.vfio
-    if kind == vfio_perm.BASIC and rel == PCI_COMMAND:
-        # vfio_basic_config_write's check and restore from rbar[]: the kernel's reads and writes
-        with m.as_kernel():
-            _bar_restore_if_reset_behind_back(m, val & 0xFFFF)
-    old_rq = v.vconfig_devctl & DEVCTL_READRQ
-    _default_write(m, pos, n, val)
-    if kind == vfio_perm.BASIC:
-        if rel == PCI_COMMAND:                      # vconfig's Memory/IO for the check next time
-            keep = PCI_COMMAND_MEMORY | PCI_COMMAND_IO
-            v.vconfig_command = (v.vconfig_command & ~keep) | (val & keep)
-        if PCI_COMMAND <= rel <= PCI_COMMAND + 1:
-            _emulate_intx_disable(m)
-    elif kind == vfio_perm.PM and rel == 4:
-        _pm_state_write(m, val)
-    elif kind == vfio_perm.EXP:
-        _exp_actions(m, old_rq)
-    elif kind == vfio_perm.MSI and rel <= 2 <= rel + n:
-        _msi_flags_write(m)
+    from .paths import run_path
+    m.vfio_piece = VfioPiece(pos, n, val, m.state.vfio.vconfig_devctl & DEVCTL_READRQ)
+    run_path(m, vfio_perm.PATH_NAMES[kind - vfio_perm.PATH_BASE], rel)
 
 
-def _msi_flags_write(m) -> None:
+class VfioPiece:
+    """The piece a write function's path works on: where, how wide, the user's value, and the
+    MRRS vconfig held before it (vfio_exp_config_write's readrq, read first)."""
+    __slots__ = ("pos", "n", "val", "old_rq")
+
+    def __init__(self, pos: int = 0, n: int = 0, val: int = 0, old_rq: int = 0):
+        self.pos, self.n, self.val, self.old_rq = pos, n, val, old_rq
+
+
+def piece_default_write(m) -> None:
+    """vfio_default_config_write of the piece."""
+    p = m.vfio_piece
+    _default_write(m, p.pos, p.n, p.val)
+
+
+def piece_bar_restore_check(m) -> None:
+    """vfio_basic_config_write's check and restore from rbar[]: the kernel's reads and writes."""
+    with m.as_kernel():
+        _bar_restore_if_reset_behind_back(m, m.vfio_piece.val & 0xFFFF)
+
+
+def piece_command_track(m) -> None:
+    """vconfig's Memory/IO from the value written, for the check next time."""
+    v, keep = m.state.vfio, PCI_COMMAND_MEMORY | PCI_COMMAND_IO
+    v.vconfig_command = (v.vconfig_command & ~keep) | (m.vfio_piece.val & keep)
+
+
+def piece_power_state(m) -> None:
+    _pm_state_write(m, m.vfio_piece.val)
+
+
+def piece_msi_flags_reached(m, rel: int) -> bool:
+    """vfio_msi_config_write: offset <= PCI_MSI_FLAGS && offset + count >= PCI_MSI_FLAGS."""
+    return rel <= 2 <= rel + m.vfio_piece.n
+
+
+def msi_flags_write(m) -> None:
     """vfio_msi_config_write for a piece that reaches PCI_MSI_FLAGS (offset <= 2 <= offset +
     count): vconfig's Message Control, MSI Enable cleared unless the user's interrupts are MSI
     (they are enabled by SET_IRQS) and Multiple Message Enable no more than msi_qmax, is written
@@ -397,20 +418,23 @@ def _pm_state_write(m, val: int) -> None:
         vfio_pci_set_power_state(m, val & 0x3)
 
 
-def _exp_actions(m, old_rq: int) -> None:
-    """vfio_exp_config_write after the default write: a virtual Initiate FLR is cleared and, if
-    DEVCAP (read now) has FLR, pci_try_reset_function; a changed virtual MRRS goes to hardware as
-    the kernel's pcie_set_readrq(max(MRRS, MPS as DEVCTL reads))."""
+def vfio_flr_trap(m) -> None:
+    """vfio_exp_config_write's FLR: the virtual Initiate FLR cleared (it always reads 0); if
+    DEVCAP, read now, has FLR, pci_try_reset_function."""
     exp, v = m.caps.exp, m.state.vfio
-    if v.vconfig_devctl & 0x8000:
-        v.vconfig_devctl &= ~0x8000
-        with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
-            if m.io.read(exp + 0x04, 4) & 0x10000000:          # PCI_EXP_DEVCAP_FLR
-                pci_reset_function(m)
-    if old_rq != v.vconfig_devctl & DEVCTL_READRQ:
-        with m.in_step("vfio_exp_config_write/MRRS"), m.as_kernel():
-            mps = 128 << ((m.io.read(exp + PCI_EXP_DEVCTL, 2) >> 5) & 0x7)   # pcie_get_mps
-            rq = max(128 << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12), mps)
-            if rq <= 4096:                                       # pcie_set_readrq: else -EINVAL
-                cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
-                m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))
+    v.vconfig_devctl &= ~0x8000
+    with m.in_step("vfio_exp_config_write/FLR"), m.as_kernel():
+        if m.io.read(exp + 0x04, 4) & 0x10000000:          # PCI_EXP_DEVCAP_FLR
+            pci_reset_function(m)
+
+
+def vfio_readrq(m) -> None:
+    """vfio_exp_config_write's MRRS: the virtual MRRS to hardware as the kernel's
+    pcie_set_readrq(max(MRRS, MPS as DEVCTL reads))."""
+    exp, v = m.caps.exp, m.state.vfio
+    with m.in_step("vfio_exp_config_write/MRRS"), m.as_kernel():
+        mps = 128 << ((m.io.read(exp + PCI_EXP_DEVCTL, 2) >> 5) & 0x7)   # pcie_get_mps
+        rq = max(128 << ((v.vconfig_devctl & DEVCTL_READRQ) >> 12), mps)
+        if rq <= 4096:                                       # pcie_set_readrq: else -EINVAL
+            cur = m.io.read(exp + PCI_EXP_DEVCTL, 2)
+            m.io.write(exp + PCI_EXP_DEVCTL, 2, (cur & ~DEVCTL_READRQ) | ((rq.bit_length() - 8) << 12))

@@ -5,9 +5,10 @@ capability that holds it (PCI_CAP_ID_BASIC for the header, PCI_CAP_ID_INVALID wh
 capability vfio knows does). A user's access is cut into aligned pieces that do not leave a
 capability's dword (vfio_pci_config_rw_single), and each piece goes to the write function of
 its region's permission table: `unassigned_perms` (raw: straight to hardware), a capability
-with no write function (dropped), or `vfio_default_config_write` (write bits not virtual to
-hardware in a read-modify-write, virtual ones to vconfig) followed by the capability's own
-action (Command, PMCSR, DEVCTL, MSI Message Control).
+with no write function (dropped), or the path that is its write function (the
+vfio_*_config_write paths of policy/paths.py), whose steps run `vfio_default_config_write`
+(write bits not virtual to hardware in a read-modify-write, virtual ones to vconfig) and the
+capability's own actions (Command, PMCSR, DEVCTL, MSI Message Control).
 
 The lengths (pci_cap_length, pci_ext_cap_length, vfio_cap_len, vfio_ext_cap_len) and the
 permission rows (init_pci_cap_*_perm, init_pci_ext_cap_*_perm) are the tables below. A
@@ -21,11 +22,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..policy.paths import PATH_IDS, PATH_NAMES
+
 CFG_ALLOC = 4096 + 256     # the engine's config allocation (fuzzcore/engine/_restore.pxd)
 
-# What a region's write function does (vfio_pci_config.c); the engine's VF_* codes, in order.
-RAW, NONE, DEFAULT, BASIC, PM, EXP, MSI = range(7)
-KIND_NAMES = ("raw", "none", "default", "basic", "pm", "exp", "msi")
+# What a region's write function does (vfio_pci_config.c), per byte (the engine's VF_* codes):
+# raw, none, or PATH_BASE + the id of the path that is the write function (policy/paths.py).
+RAW, NONE, PATH_BASE = 0, 1, 2
+assert PATH_BASE + len(PATH_NAMES) <= 0xFF, "a write function's code is one byte"
+
+
+def fn_kind(write_fn: str) -> int:
+    """A region's write_fn as its byte code."""
+    if write_fn in ("raw", "none"):
+        return RAW if write_fn == "raw" else NONE
+    return PATH_BASE + PATH_IDS[write_fn]       # the loader admits only paths.VFIO_WRITE_FNS
+
+
+def fn_name(kind: int) -> str:
+    """A byte code back as the write_fn it came from."""
+    return "raw" if kind == RAW else "none" if kind == NONE else PATH_NAMES[kind - PATH_BASE]
 
 UNASSIGNED = -1            # pci_config_map's PCI_CAP_ID_INVALID
 EXT = 0x100                # map ids of extended capabilities: EXT + id
@@ -38,7 +54,7 @@ PCI_EXT_CAP_ID_MAX = 0x31   # PCI_EXT_CAP_ID_PL_64GT
 class VfioConfigMap:
     map_id: np.ndarray     # int16[CFG_ALLOC]: UNASSIGNED, 0 (the header), a std id, EXT + an ext id
     start: np.ndarray      # int16[CFG_ALLOC]: vfio_find_cap_start (an unassigned byte: itself)
-    kind: np.ndarray       # uint8[CFG_ALLOC]: RAW, NONE, DEFAULT, BASIC, PM, EXP, MSI
+    kind: np.ndarray       # uint8[CFG_ALLOC]: RAW, NONE, PATH_BASE + a write function path's id
     write: np.ndarray      # uint8[CFG_ALLOC]: perm->write, per byte
     virt: np.ndarray       # uint8[CFG_ALLOC]: perm->virt, per byte
     cfg_size: int          # pdev->cfg_size: an access past it is -EFAULT
@@ -156,7 +172,7 @@ def build(profile, regions, answering: bool = True) -> VfioConfigMap:
             end += 1
         start[pos:end] = pos
         region = by_cap.get(("ext", mid - EXT) if mid >= EXT else ("std", mid))
-        fn = KIND_NAMES.index(region.write_fn) if region is not None else NONE
+        fn = fn_kind(region.write_fn) if region is not None else NONE
         kind[pos:end] = fn
         flags = _u16(cfg, pos + 2)
         facts = {"msi_64bit": flags & 0x80, "msi_maskbit": flags & 0x100}

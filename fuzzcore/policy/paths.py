@@ -382,10 +382,29 @@ PATHS: tuple[PathDef, ...] = (
                                    "amdgpu_device_resize_fb_bar)", "", "§1.5",
             "the op pci_resize_bar (the argument: the size choice): the driver's Memory-off bracket around "
             "pci_resize_resource's checks, the BAR Size write and the BAR's new assignment"),
+    # vfio-pci's write functions (perm->writefn, drivers/vfio/pci/vfio_pci_config.c), §6.3: a region's
+    # `write_fn` in [vfio_config.NAME] names one. The argument: the piece's offset in its region.
+    PathDef("vfio_default_config_write", "vfio_default_config_write (drivers/vfio/pci/vfio_pci_config.c)", "",
+            "§6.3", "a capability's writes with no action of their own: the default write"),
+    PathDef("vfio_basic_config_write", "vfio_basic_config_write (drivers/vfio/pci/vfio_pci_config.c)", "", "§6.3",
+            "the header: at Command, the reset-behind-our-back check and vfio_bar_restore; the default write; "
+            "at Command, vconfig's Memory/IO from the value; at Command's two bytes, the INTx Disable emulation"),
+    PathDef("vfio_pm_config_write", "vfio_pm_config_write (drivers/vfio/pci/vfio_pci_config.c)", "", "§6.3",
+            "the PM capability: the default write, then at PCI_PM_CTRL the power state written "
+            "(vfio_lock_and_set_power_state)"),
+    PathDef("vfio_exp_config_write", "vfio_exp_config_write (drivers/vfio/pci/vfio_pci_config.c)", "", "§6.3",
+            "the PCIe capability: the default write, then a virtual Initiate FLR (cleared; DEVCAP FLR read now: "
+            "pci_try_reset_function) and a changed virtual MRRS (pcie_set_readrq(max(MRRS, MPS)))"),
+    PathDef("vfio_msi_config_write", "vfio_msi_config_write (drivers/vfio/pci/vfio_pci_config.c)", "", "§6.3",
+            "the MSI capability: the default write, then a piece reaching Message Control writes vconfig's flags "
+            "through (Enable only with the user's MSI on, QSIZE at most msi_qmax)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
 PATH_BY_NAME = {p.name: p for p in PATHS}
+# the paths a [vfio_config.NAME] region's write_fn may name (besides "raw" and "none")
+VFIO_WRITE_FNS = ("vfio_default_config_write", "vfio_basic_config_write", "vfio_pm_config_write",
+                  "vfio_exp_config_write", "vfio_msi_config_write")
 DRIVER_CALLBACKS = tuple(n.split(".", 1)[1] for n in PATH_NAMES if n.startswith("driver."))
 KERNEL_PATHS = tuple(n for n in PATH_NAMES if not n.startswith("driver."))
 # driver.CALLBACK -> the path that is vfio-pci's callback of that name (absent: vfio-pci has none
@@ -981,6 +1000,35 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                      "none), BAR Size written, the resource resized at an aligned address; its status is the result"),
     PrimitiveDef("rebar_update_bar", "pbus_reassign_bridge_resources -> pci_update_resource (drivers/pci/setup-bus.c)",
                  (), "the resized BAR's register written from its new resource ([path.pci_std_update_resource])"),
+    # the parts of vfio-pci's write functions (the vfio_*_config_write paths); each works on the piece
+    # vfio_pci_config_rw_single hands the path (its offset, width and value)
+    PrimitiveDef("vfio_default_write", "vfio_default_config_write (drivers/vfio/pci/vfio_pci_config.c)", (),
+                 "the piece by its region's permission bits: nothing without a write bit; writable virtual bits "
+                 "into vconfig; writable bits not virtual to hardware in a read-modify-write of the piece "
+                 "(pci_user_read_config / pci_user_write_config)"),
+    PrimitiveDef("vfio_bar_restore_check", "vfio_basic_config_write's test, then vfio_bar_restore", (),
+                 "the piece's value turns Memory (not with pdev->no_command_memory: a VF) or I/O on while vconfig "
+                 "has it on and hardware (Command, read now) has it off, or else a non-zero rbar[] BAR differs "
+                 "from hardware (vfio_need_bar_restore): BARs 0-5 then the ROM dword written from rbar[] (nothing "
+                 "on a VF); vfio's own accesses"),
+    PrimitiveDef("vfio_command_track", "vfio_basic_config_write: *virt_cmd &= ~mask; *virt_cmd |= new_cmd & mask",
+                 (), "vconfig's Memory and I/O bits take the piece's value (the test above compares with them "
+                     "next time)"),
+    PrimitiveDef("vfio_intx_emulate", "vfio_basic_config_write's \"Emulate INTx disable\"", (),
+                 "a change of vconfig's INTx Disable: set, virq_disabled and vfio_pci_intx_mask; cleared, "
+                 "vfio_pci_intx_unmask (pci_check_and_unmask_intx while the user's INTx is masked)"),
+    PrimitiveDef("vfio_power_state", "vfio_pm_config_write: vfio_lock_and_set_power_state", (),
+                 "the PowerState of the piece's value (D0, D1, D2, D3hot) to [path.vfio_pci_set_power_state], as "
+                 "the kernel's accesses"),
+    PrimitiveDef("vfio_flr_trap", "vfio_exp_config_write's FLR: *ctrl &= ~BCR_FLR; pci_try_reset_function", (),
+                 "vconfig's Initiate FLR cleared; DEVCAP read now (pci_user_read_config_dword); with Function Level "
+                 "Reset Capability, pci_try_reset_function (the reset's accesses are the kernel's)"),
+    PrimitiveDef("vfio_readrq", "vfio_exp_config_write: pcie_set_readrq(pdev, max(readrq, pcie_get_mps(pdev)))", (),
+                 "vconfig's MRRS to hardware with the function's MPS (DEVCTL, read now) as the floor; above 4096 "
+                 "pcie_set_readrq refuses (-EINVAL), else DEVCTL's MRRS field in a read-modify-write"),
+    PrimitiveDef("vfio_msi_flags", "vfio_msi_config_write: pci_user_write_config_word(PCI_MSI_FLAGS)", (),
+                 "vconfig's Message Control with Enable cleared unless the user's interrupts are MSI and Multiple "
+                 "Message Enable capped at msi_qmax, back into vconfig and to hardware"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1158,6 +1206,16 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("low_at_target", "current_state is the low-power target (the path's argument, D3cold taken as D3hot)"),
     ("low_unsupported", "the target is D1 without dev->d1_support or D2 without dev->d2_support (PMC's D1/D2 "
                         "Support, read at enumeration: pci_pm_init)"),
+    # a vfio write function's piece (the argument: its offset in the region)
+    ("piece_command", "the piece starts at PCI_COMMAND (offset == PCI_COMMAND)"),
+    ("piece_command_word", "the piece starts in Command's two bytes (offset >= PCI_COMMAND && offset <= "
+                           "PCI_COMMAND + 1)"),
+    ("piece_pm_ctrl", "the piece starts at PCI_PM_CTRL (offset == PCI_PM_CTRL)"),
+    ("piece_msi_flags", "the piece reaches Message Control (offset <= PCI_MSI_FLAGS && offset + count >= "
+                        "PCI_MSI_FLAGS)"),
+    ("vconfig_flr", "vconfig's DEVCTL has Initiate FLR (a user wrote the virtual bit)"),
+    ("readrq_changed", "vconfig's DEVCTL MRRS differs from what it was before the piece (the readrq the write "
+                       "function read first)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
@@ -1180,17 +1238,22 @@ def when_terms(when: str) -> list[tuple[bool, str]]:
 
 
 def encode_when(when: str) -> int:
-    """0 = no condition; else one signed byte per term, low byte first: condition id + 1,
-    negative when negated (the engine's path_condition reads them back)."""
+    """0 = no condition; else WHEN_TERM_BITS per term, low term first: condition id + 1, with
+    the top bit set when negated (the engine's path_condition reads them back)."""
     code = 0
     for k, (neg, name) in enumerate(when_terms(when)):
         c = CONDITION_IDS[name] + 1
-        code |= ((-c if neg else c) & 0xFF) << (8 * k)
+        code |= (c | (WHEN_NEGATE if neg else 0)) << (WHEN_TERM_BITS * k)
     return code
 
 
+WHEN_TERM_BITS = 10            # a term: 9 bits of condition id + 1, the negation bit
+WHEN_NEGATE = 1 << 9
+
+
 def _check() -> None:
-    assert len(CONDITIONS) < 127, "a condition is one signed byte of a step's when (encode_when)"
+    assert len(CONDITIONS) < WHEN_NEGATE - 1, "a condition id + 1 must fit a when term (encode_when)"
+    assert MAX_WHEN_TERMS * WHEN_TERM_BITS <= 31, "a step's when is one int32"
     for p in PRIMITIVES:
         # one parameter, or several packed into the step's int32 argument (ParamDef.width)
         assert len(p.params) <= 1 or sum(q.width for q in p.params) <= 31, p.name

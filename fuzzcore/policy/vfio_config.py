@@ -7,7 +7,7 @@ One table per region vfio's `pci_config_map` knows:
     [vfio_config.exp]                     # cap_perms[PCI_CAP_ID_EXP]
     std = 0x10                            # a standard capability id (0: the header); or ext = 0x..
     length = "exp"                        # pci_cap_length: bytes, or a vfio_cap_len computation
-    write_fn = "exp"                      # perm->writefn (omitted: "none", writes dropped)
+    write_fn = "vfio_exp_config_write"    # perm->writefn: a path, "raw" or "none" (omitted: dropped)
     [vfio_config.exp.row]                 # p_setb / p_setw / p_setd
     devctl = { at = 0x08, width = 2, virt = 0x80E0, write = 0xFDFF }
 
@@ -21,23 +21,14 @@ import re
 from dataclasses import dataclass
 
 from ..util.toml_source import TomlError, check_keys
+from .paths import PATH_BY_NAME, VFIO_WRITE_FNS
 
-# perm->writefn (model/vfio_perm.py kinds, in this order)
+# perm->writefn: two fixed behaviours, or a path whose steps say what the write function does
+# (policy/paths.py VFIO_WRITE_FNS; model/vfio_perm.py encodes a path as 2 + its id)
 WRITE_FNS: tuple[tuple[str, str], ...] = (
     ("raw", "vfio_raw_config_write: the user's value straight to hardware, no read"),
     ("none", "no writefn: the write is dropped"),
-    ("default", "vfio_default_config_write: write bits not virtual to hardware (read-modify-write of the "
-                "piece), writable virtual bits to vconfig"),
-    ("basic", "vfio_basic_config_write: the default write, with the reset-behind-our-back check and "
-              "vfio_bar_restore before a write at Command, vconfig Memory/IO after it and the INTx Disable "
-              "emulation"),
-    ("pm", "vfio_pm_config_write: the default write, then a write at PCI_PM_CTRL sets the power state "
-           "(vfio_lock_and_set_power_state)"),
-    ("exp", "vfio_exp_config_write: the default write, then a virtual Initiate FLR resets the function "
-            "(pci_try_reset_function, DEVCAP FLR) and a changed virtual MRRS goes to pcie_set_readrq(max(MRRS, MPS))"),
-    ("msi", "vfio_msi_config_write: the default write, then a piece reaching Message Control writes vconfig's "
-            "flags to hardware (Enable only with the user's MSI on, QSIZE at most msi_qmax)"),
-)
+) + tuple((n, f"[path.{n}]: {PATH_BY_NAME[n].doc}") for n in VFIO_WRITE_FNS)
 WRITE_FN_NAMES = tuple(n for n, _ in WRITE_FNS)
 
 # vfio_cap_len / vfio_ext_cap_len: lengths read from the capability itself
@@ -202,7 +193,7 @@ def describe(regions, mark=lambda setting: "") -> list[str]:
 
 
 def markdown_tables() -> str:
-    lines = ["| `write_fn` | the kernel's write function |", "|---|---|"]
+    lines = ["| `write_fn` | the kernel's write function (a path: its steps, `[path.NAME]`) |", "|---|---|"]
     lines += [f"| `{n}` | {d} |" for n, d in WRITE_FNS]
     lines += ["", "| `length` | computed as |", "|---|---|"]
     lines += [f"| `\"{n}\"` | {d} |" for n, d in LENGTH_KINDS]
