@@ -348,3 +348,28 @@ def test_a_driver_that_saves_its_own_d3cold_function_is_outside_the_d3_contract(
     v = tiers.assess(dsa, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
                      [(calls, p.bucket_tuple)])
     assert v.tier == "by-design" and v.rule == "driver-calls-in-d0", v
+
+
+def test_a_reviewed_environmental_gives_way_to_a_reproducer_with_no_outside_event(tmp_path, monkeypatch):
+    """A reviewed "environmental" is a claim about other stores' reproducers. A store that
+    reaches the key with none (a DPC recovery of a closed vfio-pci device: reset, nothing restores
+    it, the next open snapshots the reset-default BARs and the close writes them back) shows the
+    computed tier, with the reviewed one under it."""
+    key = "snapshot_bar_stale @ vfio_pci_core_enable [config header]"
+    known = tmp_path / "known"
+    known.mkdir()
+    (known / "linux-7.1.toml").write_text(f'[[root_cause]]\nkey = "{key}"\ntier = "environmental"\n'
+                                          'reason = "needs hw_inaccessible"\n')
+    monkeypatch.setenv(tiers.KNOWN_DIR_ENV, str(known))
+    text = "pcie_do_recovery(channel=frozen, vote=can_recover, source=dpc)\nvfio_open()\nvfio_close()\n"
+    store_dir = tmp_path / "store"
+    store = FindingsStore(store_dir, I350_TPH, "linux-7.1", "reference")
+    calls = parse_program(text)
+    for v in Model(I350, BASE).run(calls).violations:
+        if v.invariant == "snapshot_bar_stale":
+            store.record(encode(calls), v)
+    store.maybe_flush(force=True)
+    (rc,) = [r for r in assess_findings(store_dir) if r.key == key]
+    assert rc.known and rc.reviewed_tier == "environmental"
+    assert rc.verdict.tier == "hazard" and rc.verdict.rule != "environmental"
+    assert rc.reviewed is not None and rc.reviewed.tier == "environmental"

@@ -657,15 +657,17 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
             # only some of them, so its computed tier can differ. The reviewed one is shown, except
             # where the computed one is a fact about these programs that the reviewed one cannot
             # overrule: "environmental" (every reproducer here needs an event the kernel is not told
-            # of; a reader sees it in them), and any computed tier against a reviewed "fixed-by X"
-            # (replayed under +X, some reproducer here still shows the harm).
+            # of; a reader sees it in them), any computed tier against a reviewed "environmental"
+            # (a claim about other reproducers: some reproducer here needs no outside event), and
+            # any computed tier against a reviewed "fixed-by X" (replayed under +X, some
+            # reproducer here still shows the harm).
             entry = known[rc.key]
             rc.reviewed_tier = str(entry.get("tier", ""))
             if rc.reviewed_tier and rc.reviewed_tier != rc.verdict.label:
                 word, _, rest = rc.reviewed_tier.partition(" ")
                 reviewed = tiers.Verdict(word, str(entry.get("reason", "")), str(entry.get("upstream", "")),
                                          rest.split() if word == "fixed-by" else [], rule="reviewed")
-                if rc.verdict.rule == "environmental" or word == "fixed-by":
+                if rc.verdict.rule == "environmental" or word in ("fixed-by", "environmental"):
                     rc.reviewed = reviewed
                 else:
                     rc.computed, rc.verdict = rc.verdict, reviewed
