@@ -120,50 +120,8 @@ cdef void initial_state(Machine *m) noexcept nogil:
 # --- op dispatch: one branch per row of fuzzcore/program/op_table.py ----------------------------
 
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
-    """_bind: device_release_driver (resuming a runtime-suspended device first, unless it is
-    unbound and stays so), then device_driver_attach; a vfio device must be closed (the op
-    table's rule); vfio-pci refuses a PF whose VFs are enabled (-EBUSY) and leaves it with no
-    driver."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int prev
-    cdef bint unbound_suspended = dev.driver == DRV_NONE and dev.rpm_suspended
-    if driver == DRV_NONE and dev.driver == DRV_NONE:
-        return 0                # machine._bind: nothing to unbind, nothing to probe
-    if dev.rpm_suspended and (dev.driver != DRV_NONE or driver != DRV_NONE):
-        # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
-        # (a driver to probe); an unbound device no driver matches stays suspended (__device_attach
-        # resumes only the parent)
-        prev = m.step
-        m.step = STEP_DEVICE_RELEASE_DRIVER
-        pci_pm_runtime_resume(m)
-        m.step = prev
-    cdef int was = dev.driver
-    if was != DRV_NONE:
-        run_path(m, PATH_PCI_DEVICE_REMOVE, 0)   # [driver.remove] (host), then "unknown" if in D0
-    if was == DRV_VFIO:
-        dev.rpm_auto = 0        # vfio_pci_core_unregister_device: pm_runtime_forbid
-    m.st.vfio.registered = 0
-    if driver == DRV_VFIO and (dev.sriov_num_vfs or m.d.header_type == 1):
-        # vfio_pci_core_register_device: -EINVAL for a bridge (model/machine.py)
-        # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
-        # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver.
-        dev.driver = DRV_NONE
-        if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
-            pci_pm_runtime_suspend(m)
-        return EINVAL_ if m.d.header_type == 1 else EBUSY_
-    dev.driver = driver
-    if m.d.header_type == 1:
-        dev.rpm_auto = 0        # machine._bind: a port
-    if driver == DRV_VFIO:
-        vfio_register(m)
-    elif driver == DRV_HOST:
-        prev = m.step
-        m.step = STEP_HOST_DRIVER_PROBE
-        driver_callback(m, CB_PROBE, 0)     # [driver.probe]
-        m.step = prev
-    if driver != DRV_VFIO and m.d.header_type != 1:
-        run_path(m, PATH_PM_RUNTIME_PUT, 0)     # machine._bind: pm_request_idle / pm_runtime_put_sync
-    return 0
+    """machine._bind: the policy path device_bind_driver, its argument the driver (DRV_*)."""
+    return run_path(m, PATH_DEVICE_BIND_DRIVER, driver)
 
 
 cdef int POWER_ARG[3]

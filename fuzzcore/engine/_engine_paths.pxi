@@ -131,6 +131,8 @@ cdef enum:
     PATH_VFIO_PM_CONFIG_WRITE
     PATH_VFIO_EXP_CONFIG_WRITE
     PATH_VFIO_MSI_CONFIG_WRITE
+    PATH_DEVICE_BIND_DRIVER
+    PATH_LOCAL_PCI_PROBE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -253,6 +255,9 @@ cdef enum:
     PRIM_VFIO_FLR_TRAP
     PRIM_VFIO_READRQ
     PRIM_VFIO_MSI_FLAGS
+    PRIM_SET_DRIVER
+    PRIM_VFIO_REGISTERED
+    PRIM_RUNTIME_AUTO
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -381,6 +386,10 @@ cdef enum:
     COND_PIECE_MSI_FLAGS
     COND_VCONFIG_FLR
     COND_READRQ_CHANGED
+    COND_BIND_NONE
+    COND_BIND_HOST
+    COND_BIND_VFIO
+    COND_DRIVER_VFIO
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -467,7 +476,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_suspend_ptm", "pci_resume_ptm", "pcie_aspm_pm_state_change",
                      "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource",
                      "pci_resize_resource", "vfio_default_config_write", "vfio_basic_config_write",
-                     "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write")
+                     "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write",
+                     "device_bind_driver", "local_pci_probe")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -495,7 +505,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "command_set", "command_bracket", "bar_write", "bar_move",
                           "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
-                          "vfio_readrq", "vfio_msi_flags")
+                          "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -524,7 +534,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on",
                           "target_d3", "low_deeper", "low_at_target", "low_unsupported", "piece_command",
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
-                          "readrq_changed")
+                          "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -689,6 +699,14 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = (m.st.vfio.vconfig_devctl & 0x8000) != 0
     elif c == COND_READRQ_CHANGED:
         v = (m.st.vfio.vconfig_devctl & DEVCTL_READRQ) != m.piece_old_rq
+    elif c == COND_BIND_NONE:                           # the op pci_bind_driver's argument (DRV_*)
+        v = arg == DRV_NONE
+    elif c == COND_BIND_HOST:
+        v = arg == DRV_HOST
+    elif c == COND_BIND_VFIO:
+        v = arg == DRV_VFIO
+    elif c == COND_DRIVER_VFIO:
+        v = m.st.dev.driver == DRV_VFIO
     elif c == COND_AT_TARGET:
         v = m.st.dev.current_state == arg
     elif c == COND_D3HOT:
@@ -1092,6 +1110,14 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             vfio_readrq(m)
         elif p == PRIM_VFIO_MSI_FLAGS:
             msi_flags_write(m)
+        elif p == PRIM_SET_DRIVER:                      # paths order: none, arg
+            m.st.dev.driver = DRV_NONE if a == 0 else arg
+        elif p == PRIM_VFIO_REGISTERED:                 # paths order: true, false
+            m.st.vfio.registered = a == 0
+            if a == 0:
+                m.st.vfio.msi_qmax = 0                  # a new vfio_pci_core_device
+        elif p == PRIM_RUNTIME_AUTO:                    # paths order: allow, forbid
+            m.st.dev.rpm_auto = a == 0
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:

@@ -388,56 +388,10 @@ class Model:
 # --- op dispatch: one entry per row of fuzzcore/program/op_table.py ------------------------------
 
 def _bind(m, driver: str) -> int:
-    """device_release_driver, then device_driver_attach (a vfio device must be closed: the op
-    table's rule). __device_release_driver resumes a runtime-suspended device first
-    (pm_runtime_get_sync), local_pci_probe one it probes; an unbound device bound to none again is
-    left alone. power/control (rpm_auto) is the user's until vfio-pci's unregister forbids runtime
-    PM (pm_runtime_forbid); with it auto, an endpoint runtime-suspends again once idle: after a host
-    driver's probe (driver_probe_device's pm_request_idle: the modelled driver drops
-    local_pci_probe's reference) and after its unbind (pci_device_remove's pm_runtime_put_sync).
-    A port keeps the older rule (rpm_auto cleared at each bind: portdrv's own allow/forbid under
-    bridge_d3 is not modelled). vfio-pci refuses a PF whose VFs are enabled (-EBUSY) and a bridge
-    (-EINVAL): the device is left with no driver."""
-    st = m.state
-    if driver == "none" and st.dev.driver == "none":
-        # nothing to unbind and no driver to probe: __device_attach's pm_request_idle only;
-        # power/control (rpm_auto) changes only by pm_runtime_allow/forbid
-        return 0
-    unbound_suspended = st.dev.driver == "none" and st.dev.rpm_suspended
-    if st.dev.rpm_suspended and (st.dev.driver != "none" or driver != "none"):
-        # pm_runtime_get_sync in __device_release_driver (a bound device) or in local_pci_probe
-        # (a driver to probe); an unbound device no driver matches stays suspended (__device_attach
-        # resumes only the parent)
-        with m.in_step("device_release_driver"):
-            power.pci_pm_runtime_resume(m)
-    was = st.dev.driver
-    if was != "none":
-        run_path(m, "pci_device_remove")   # [driver.remove] (a host driver), then "unknown" if in D0
-    if was == "vfio":
-        st.dev.rpm_auto = False            # vfio_pci_core_unregister_device: pm_runtime_forbid
-    st.vfio.registered = False
-    if driver == "vfio" and (st.dev.sriov_num_vfs or m.profile.header_type == 1):
-        # vfio_pci_core_register_device returns -EINVAL for a header other than type 0 (a bridge)
-        # vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (pci_num_vf),
-        # -EBUSY before it touches the device; local_pci_probe leaves the PF without a driver
-        # (pci_iov_remove only warned that the old driver left its VFs enabled).
-        st.dev.driver = "none"
-        if unbound_suspended:   # local_pci_probe's pm_runtime_put_sync: rpm_idle suspends it again
-            power.pci_pm_runtime_suspend(m)
-        return -22 if m.profile.header_type == 1 else vfio.EBUSY
-    st.dev.driver = driver
-    if m.profile.header_type == 1:
-        st.dev.rpm_auto = False            # a port: see the docstring
-    if driver == "vfio":
-        vfio.vfio_register(m)
-    elif driver == "host":
-        with m.in_step("host driver probe"):
-            driver_callback(m, "probe")    # [driver.probe]
-    if driver != "vfio" and m.profile.header_type != 1:
-        # pm_request_idle after the probe, pm_runtime_put_sync after an unbind: rpm_idle
-        # suspends the device when power/control is auto (the runtime_idle condition)
-        run_path(m, "pm_runtime_put")
-    return 0
+    """The policy path device_bind_driver: sysfs unbind, then bind (a vfio device must be closed:
+    the op table's rule); the argument is the driver asked for."""
+    from .paths import DRIVERS
+    return run_path(m, "device_bind_driver", DRIVERS.index(driver))
 
 
 def _host_driver_call(m, fn) -> int:

@@ -22,6 +22,7 @@ LINK_PCIPM = 0x60                 # PCIE_LINK_STATE_L1_SS_PCIPM
 ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
+DRIVERS = ("none", "host", "vfio")     # the op pci_bind_driver's argument, as device_bind_driver's
 
 
 # Primitives that are one call of a model function with the machine and nothing else: primitive -> (module of fuzzcore.model, function).
@@ -368,6 +369,10 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(m.state.vfio.vconfig_devctl & 0x8000)   # PCI_EXP_DEVCTL_BCR_FLR
     elif name == "readrq_changed":
         value = m.state.vfio.vconfig_devctl & 0x7000 != m.vfio_piece.old_rq
+    elif name in ("bind_none", "bind_host", "bind_vfio"):     # the op pci_bind_driver's argument
+        value = arg == DRIVERS.index(name[5:])
+    elif name == "driver_vfio":
+        value = m.state.dev.driver == "vfio"
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -716,6 +721,14 @@ def _run(m, name: str, arg) -> int:
             pci_update_bar(m, m.profile.config[m.caps.rebar + 8] & 0x7)
         elif do == "bar_move":
             m.state.dev.resources[arg & 0xFF] = m.bar_slot_address(arg & 0xFF, (arg >> 8) & 0xFF)
+        elif do == "set_driver":
+            m.state.dev.driver = "none" if st.param("driver") == "none" else DRIVERS[arg]
+        elif do == "vfio_registered":
+            m.state.vfio.registered = st.param("value") == "true"
+            if m.state.vfio.registered:
+                m.state.vfio.msi_qmax = 0            # a new vfio_pci_core_device
+        elif do == "runtime_auto":
+            m.state.dev.rpm_auto = st.param("value") == "allow"
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

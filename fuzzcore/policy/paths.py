@@ -398,6 +398,15 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_msi_config_write", "vfio_msi_config_write (drivers/vfio/pci/vfio_pci_config.c)", "", "§6.3",
             "the MSI capability: the default write, then a piece reaching Message Control writes vconfig's flags "
             "through (Enable only with the user's MSI on, QSIZE at most msi_qmax)"),
+    # the op pci_bind_driver (drivers/base/dd.c), §1.5; the argument: the driver asked for (0 none, 1 host, 2 vfio)
+    PathDef("device_bind_driver", "device_release_driver, then device_driver_attach -> really_probe -> pci_device_probe "
+                                  "(drivers/base/dd.c, drivers/pci/pci-driver.c)", "", "§1.5",
+            "the op pci_bind_driver (the argument: none, host or vfio): nothing when unbound and no driver is asked "
+            "for; a runtime-suspended device resumed (pm_runtime_get_sync in __device_release_driver or "
+            "local_pci_probe); the bound driver's unbind; vfio-pci's refusals (a bridge, a PF with VFs); the new "
+            "driver's probe; the idle check after it"),
+    PathDef("local_pci_probe", "local_pci_probe -> pci_drv->probe (drivers/pci/pci-driver.c)", "host driver probe",
+            "§1.5", "the bound host driver's probe ([driver.probe]) as the PCI core calls it"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1029,6 +1038,20 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("vfio_msi_flags", "vfio_msi_config_write: pci_user_write_config_word(PCI_MSI_FLAGS)", (),
                  "vconfig's Message Control with Enable cleared unless the user's interrupts are MSI and Multiple "
                  "Message Enable capped at msi_qmax, back into vconfig and to hardware"),
+    # the bind's bookkeeping (drivers/base/dd.c, drivers/base/power/runtime.c)
+    PrimitiveDef("set_driver", "dev->driver = drv / NULL (really_probe, __device_release_driver)",
+                 (ParamDef("driver", "enum", (("none", "NULL: no driver bound"),
+                                              ("arg", "the driver the path's argument names (none, host, vfio)"))),),
+                 "which driver the device is bound to"),
+    PrimitiveDef("vfio_registered", "vfio_pci_core_register_device / vfio_pci_core_unregister_device",
+                 (ParamDef("value", "enum", (("true", "registered: a new vfio_pci_core_device (msi_qmax 0)"),
+                                             ("false", "unregistered"))),),
+                 "whether vfio-pci holds the device (the steps of registering are [path.vfio_pci_core_register_device])"),
+    PrimitiveDef("runtime_auto", "pm_runtime_allow / pm_runtime_forbid (drivers/base/power/runtime.c)",
+                 (ParamDef("value", "enum", (("allow", "power/control = auto"),
+                                             ("forbid", "power/control = on (vfio_pci_core_unregister_device; a port "
+                                                        "at each bind: portdrv's own rule is not modelled)"))),),
+                 "power/control, with no transition: a later pm_runtime_put or resume does that"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1216,6 +1239,11 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vconfig_flr", "vconfig's DEVCTL has Initiate FLR (a user wrote the virtual bit)"),
     ("readrq_changed", "vconfig's DEVCTL MRRS differs from what it was before the piece (the readrq the write "
                        "function read first)"),
+    # the op pci_bind_driver's argument and the driver bound now
+    ("bind_none", "the driver asked for (the path's argument) is none"),
+    ("bind_host", "the driver asked for is the host driver"),
+    ("bind_vfio", "the driver asked for is vfio-pci"),
+    ("driver_vfio", "vfio-pci is bound (dev->driver == &vfio_pci_driver)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
