@@ -64,3 +64,20 @@ def test_probe_saves_after_bus_master_and_an_overlay_can_drop_it(tmp_path):
     m = model(f"linux-7.1+{overlay}")
     run(m, "pci_bind_driver(driver=host)")
     assert m.state.dev.is_busmaster and not m.state.dev.saved_config[1] & 0x4
+
+
+def test_the_bind_is_a_path_an_overlay_edits(tmp_path):
+    """pci_bind_driver is [path.device_bind_driver]. With power/control auto (the op
+    pci_pm_runtime_suspend: pm_runtime_allow), an unbind resumes the host driver's suspended I350,
+    runs its remove, and the idle check after it (pci_device_remove's pm_runtime_put_sync)
+    runtime-suspends the unbound device again; an overlay without that step leaves it active."""
+    prog = "pci_bind_driver(driver=host)\npci_pm_runtime_suspend()\npci_bind_driver(driver=none)\n"
+    m = model()
+    run(m, prog)
+    assert m.state.dev.driver == "none" and m.state.dev.rpm_suspended
+    overlay = tmp_path / "no-idle.toml"
+    overlay.write_text(LEAKY.replace("driver-keeps-tph", "no-idle-after-unbind").split("[driver.remove]")[0]
+                       + '[path.device_bind_driver]\nremove = ["idle"]\n')
+    m = model(f"linux-7.1+{overlay}")
+    run(m, prog)
+    assert m.state.dev.driver == "none" and not m.state.dev.rpm_suspended
