@@ -76,3 +76,25 @@ def test_an_assignment_on_a_vf_is_refused(both):
     """A VF's resources are carved from its PF's VF BARs: pci_assign_bar is -EINVAL."""
     m = model(device="nic-82576-vf")
     assert run(m, "pci_bind_driver(driver=none)\npci_assign_bar(bar=0, slot=1)")[-1] == -22
+
+
+def test_a_bracket_a_failed_path_left_open_dies_with_the_call(both):
+    """command_bracket's read is a local of the kernel function: a resize that fails -EBUSY
+    between the driver's Memory-off and its write-back (a function that stopped answering reads
+    Memory on) leaves no bracket for a later step to pop, and an engine reused across runs starts
+    each run clean (the same state features as a fresh one)."""
+    prog = "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_resize_bar(size=0)\nhw_accessible()"
+    m = model(device="fiji")
+    assert run(m, prog)[2] == -16
+    if hasattr(m, "bracket_cmds"):
+        assert m.bracket_cmds == []
+    from fuzzcore.device.builtin import resolve_device
+    from fuzzcore.engine import Engine
+    from fuzzcore.policy import load_policy
+    from fuzzcore.program.codec import encode
+    prof, pol = resolve_device("fiji"), load_policy("linux-7.1")
+    after = encode(parse_program("pci_bind_driver(driver=none)\npci_assign_bar(bar=0, slot=1)"))
+    reused = Engine(prof, pol)
+    for _ in range(5):                              # more than MAX_BRACKETS leftovers, were they kept
+        reused.run(encode(parse_program(prog)))
+    assert reused.run(after).state_features == Engine(prof, pol).run(after).state_features

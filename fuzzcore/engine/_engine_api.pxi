@@ -504,10 +504,7 @@ cdef class Engine:
         memcpy(self.arena, self.init_arena, self.arena_size)
         self.m.n_viol = self.n_viol_init
         self.m.viol_dropped = 0
-        self.m.op_index = -1
-        self.m.op_kind = -1
-        self.m.step = STEP_ENUMERATION
-        self.m.user_access = 0
+        machine_transients(&self.m)
         self.n_run = 0
         intent_reset(&self.m, self.init_intent_prev, self.init_written)   # intent_init, from the cache
 

@@ -42,11 +42,9 @@ cdef void enumerate_function(uint8_t *cfg, const uint8_t *wmask, const uint8_t *
         ltr_path[0] = 1 if raw_read(cfg, caps.exp + 0x28, 2) & 0x400 else 0
 
 
-cdef void initial_state(Machine *m) noexcept nogil:
-    """Model._reset_state, after the arena holds the images: buffers allocated (zeros, epoch 0),
-    resources from the image, the port enumerated, the device enumerated, current_state D0
-    (4d4c10f763d7), the enumeration save of a2f1e22390ac when the policy has it, vfio-pci bound."""
-    cdef KernelDev *dev = &m.st.dev
+cdef void machine_transients(Machine *m) noexcept nogil:
+    """The Machine's own fields (outside State) back to their start: each run begins with them
+    (Engine._reset), as Model._reset_state does, so nothing one run left behind reaches the next."""
     cdef int i
     m.op_index = -1
     m.op_kind = -1
@@ -67,6 +65,18 @@ cdef void initial_state(Machine *m) noexcept nogil:
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
         m.lf_pending[i] = -1
+    m.restore_rmw = 0
+    m.aspm_target = 0
+    m.user_wmask = 0xFFFFFFFFU
+
+
+cdef void initial_state(Machine *m) noexcept nogil:
+    """Model._reset_state, after the arena holds the images: buffers allocated (zeros, epoch 0),
+    resources from the image, the port enumerated, the device enumerated, current_state D0
+    (4d4c10f763d7), the enumeration save of a2f1e22390ac when the policy has it, vfio-pci bound."""
+    cdef KernelDev *dev = &m.st.dev
+    cdef int i
+    machine_transients(m)
     m.st.accessible = 1
     m.st.powered = 1
     dev.current_state = PCI_UNKNOWN
@@ -95,9 +105,6 @@ cdef void initial_state(Machine *m) noexcept nogil:
         dev.sriov_pgsz = raw_read(m.cfg, m.d.fn.caps.sriov + 0x20, 4)
     m.st.latest_save_epoch = 0
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
-    m.restore_rmw = 0
-    m.aspm_target = 0
-    m.user_wmask = 0xFFFFFFFFU
     # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
     dev.current_state = D0
     if m.pol.enumeration_save:

@@ -205,27 +205,32 @@ cdef void msix_mask_all(Machine *m) noexcept nogil:
 
 
 cdef void msix_request_irq(Machine *m, int i) noexcept nogil:
-    """msi.msix_request_irq: the vector's message written (activation; vfio's pci_write_msi_msg)
-    and request_irq's startup unmasking it (pci_msix_unmask)."""
-    cdef MsixDesc *desc = &m.st.dev.msix_descs[i]
-    desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
-    write_msg_msix(m, i, desc)
-    desc.ctrl = 0
-    write_vector_ctrl(m, i, 0)
+    """msi.msix_request_irq: the policy path msix_request_irq."""
+    run_path(m, PATH_MSIX_REQUEST_IRQ, i)
 
 
 cdef void msix_free_irq(Machine *m, int i) noexcept nogil:
-    """msi.msix_free_irq: free_irq (__free_irq): irq_shutdown masks the vector (pci_msix_mask),
-    msi_domain_deactivate writes a zeroed message (__pci_write_msi_msg, D0 only)."""
+    """msi.msix_free_irq: the policy path msix_free_irq."""
+    run_path(m, PATH_MSIX_FREE_IRQ, i)
+
+
+cdef void msix_vector(Machine *m, int i, int op) noexcept nogil:
+    """msi.msix_vector (paths order: cache_masked, write_message, mask, unmask, clear_message)."""
     cdef MsixDesc *desc = &m.st.dev.msix_descs[i]
-    if not desc.ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT:
-        desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
-        write_vector_ctrl(m, i, desc.ctrl)
-    desc.addr_lo = 0
-    desc.addr_hi = 0
-    desc.data = 0
-    if message_writes_allowed(m):
+    if op == 0:
+        desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
+    elif op == 1:
         write_msg_msix(m, i, desc)
+    elif op == 2 or op == 3:
+        if op == 2:
+            desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
+        else:
+            desc.ctrl &= ~(<uint32_t>PCI_MSIX_ENTRY_CTRL_MASKBIT)
+        write_vector_ctrl(m, i, desc.ctrl)
+    else:
+        desc.addr_lo = 0
+        desc.addr_hi = 0
+        desc.data = 0
 
 
 cdef void pci_msix_shutdown(Machine *m) noexcept nogil:
@@ -282,26 +287,13 @@ cdef void msi_update_mask(Machine *m, uint32_t mask) noexcept nogil:
 
 
 cdef inline void msi_request_irq(Machine *m) noexcept nogil:
-    """msi.msi_request_irq: request_irq's startup unmasks the vector (pci_msi_unmask)."""
-    msi_update_mask(m, 0)
+    """msi.msi_request_irq: the policy path msi_request_irq."""
+    run_path(m, PATH_MSI_REQUEST_IRQ, 0)
 
 
 cdef void msi_free_irq(Machine *m) noexcept nogil:
-    """msi.msi_free_irq: free_irq (__free_irq): irq_shutdown masks the vector (pci_msi_mask),
-    msi_domain_deactivate writes a zeroed message (__pci_write_msi_msg, D0 only)."""
-    cdef KernelDev *dev = &m.st.dev
-    cdef int off = m.d.fn.caps.msi
-    cdef uint32_t ctrl
-    if not dev.msi_enabled or not off:
-        return
-    if not dev.msi_mask & 1:
-        msi_update_mask(m, <uint32_t>dev.msi_mask | 1)
-    dev.msi_msg[0] = 0
-    dev.msi_msg[1] = 0
-    dev.msi_msg[2] = 0
-    if message_writes_allowed(m):
-        ctrl = io_read(m, off + PCI_MSI_FLAGS, 2)
-        write_msg_msi(m, off, (ctrl & PCI_MSI_FLAGS_64BIT) != 0)
+    """msi.msi_free_irq: the policy path msi_free_irq."""
+    run_path(m, PATH_MSI_FREE_IRQ, 0)
 
 
 cdef void pci_msi_shutdown(Machine *m) noexcept nogil:

@@ -133,6 +133,10 @@ cdef enum:
     PATH_VFIO_MSI_CONFIG_WRITE
     PATH_DEVICE_BIND_DRIVER
     PATH_LOCAL_PCI_PROBE
+    PATH_MSIX_REQUEST_IRQ
+    PATH_MSIX_FREE_IRQ
+    PATH_MSI_REQUEST_IRQ
+    PATH_MSI_FREE_IRQ
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -258,6 +262,8 @@ cdef enum:
     PRIM_SET_DRIVER
     PRIM_VFIO_REGISTERED
     PRIM_RUNTIME_AUTO
+    PRIM_MSIX_VECTOR
+    PRIM_MSI_CLEAR_MESSAGE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -390,6 +396,8 @@ cdef enum:
     COND_BIND_HOST
     COND_BIND_VFIO
     COND_DRIVER_VFIO
+    COND_MSIX_VECTOR_UNMASKED
+    COND_MSI_VECTOR_UNMASKED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -477,7 +485,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pcie_aspm_powersave_config_link", "pci_std_update_resource", "pci_assign_resource",
                      "pci_resize_resource", "vfio_default_config_write", "vfio_basic_config_write",
                      "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write",
-                     "device_bind_driver", "local_pci_probe")
+                     "device_bind_driver", "local_pci_probe", "msix_request_irq", "msix_free_irq",
+                     "msi_request_irq", "msi_free_irq")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -505,7 +514,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "command_set", "command_bracket", "bar_write", "bar_move",
                           "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
-                          "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto")
+                          "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
+                          "msix_vector", "msi_clear_message")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -534,7 +544,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "resource_unset", "resource_mem64", "rebar_cap", "memory_decode_on",
                           "target_d3", "low_deeper", "low_at_target", "low_unsupported", "piece_command",
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
-                          "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio")
+                          "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
+                          "msix_vector_unmasked", "msi_vector_unmasked")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -707,6 +718,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = arg == DRV_VFIO
     elif c == COND_DRIVER_VFIO:
         v = m.st.dev.driver == DRV_VFIO
+    elif c == COND_MSIX_VECTOR_UNMASKED:
+        v = not m.st.dev.msix_descs[arg].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT
+    elif c == COND_MSI_VECTOR_UNMASKED:
+        v = not m.st.dev.msi_mask & 1
     elif c == COND_AT_TARGET:
         v = m.st.dev.current_state == arg
     elif c == COND_D3HOT:
@@ -842,6 +857,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     cdef int result = 0
     cdef bint loaded = False    # a vfio_load_saved_state ran: a later restore restores that state on purpose
     cdef int flags = 0          # set_flag's bits: a = 1, b = 2
+    cdef int brackets = m.n_brackets   # command_bracket's reads are this call's locals
     cdef int i, a, p, end
     if m.pol.path_label[path] >= 0:
         m.step = m.pol.path_label[path]
@@ -1118,6 +1134,12 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
                 m.st.vfio.msi_qmax = 0                  # a new vfio_pci_core_device
         elif p == PRIM_RUNTIME_AUTO:                    # paths order: allow, forbid
             m.st.dev.rpm_auto = a == 0
+        elif p == PRIM_MSIX_VECTOR:
+            msix_vector(m, arg, a)
+        elif p == PRIM_MSI_CLEAR_MESSAGE:
+            m.st.dev.msi_msg[0] = 0
+            m.st.dev.msi_msg[1] = 0
+            m.st.dev.msi_msg[2] = 0
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
             result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
         elif p == PRIM_CONFIG_SAVE:
@@ -1148,6 +1170,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
                 m.st.vfio.open = 0
                 m.st.vfio.virq_disabled = 0
         i += 1
+    if m.n_brackets > brackets:
+        m.n_brackets = brackets         # a bracket a failed path left open dies with the call
     m.step = prev
     return result
 

@@ -230,26 +230,30 @@ def msix_mask_all(m) -> None:
 
 
 def msix_request_irq(m, i: int) -> None:
-    """A vector's message written (the IRQ domain's activation; vfio_msi_set_vector_signal's
-    pci_write_msi_msg) and request_irq's startup unmasking it (pci_msix_unmask)."""
-    desc = m.state.dev.msix_descs[i]
-    desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
-    _write_msg_msix(m, i, desc)
-    desc.ctrl = 0
-    _write_vector_ctrl(m, i, 0)
+    """request_irq of MSI-X vector i: the policy path msix_request_irq (the message written while
+    masked, then unmasked)."""
+    from .paths import run_path
+    run_path(m, "msix_request_irq", i)
 
 
 def msix_free_irq(m, i: int) -> None:
-    """free_irq of vector i (__free_irq, kernel/irq/manage.c): irq_shutdown masks it
-    (pci_msix_mask), irq_domain_deactivate_irq -> msi_domain_deactivate writes a zeroed message
-    (__pci_write_msi_msg, D0 only)."""
+    """free_irq of MSI-X vector i: the policy path msix_free_irq (masked, a zeroed message in D0)."""
+    from .paths import run_path
+    run_path(m, "msix_free_irq", i)
+
+
+def msix_vector(m, i: int, op: str) -> None:
+    """Path primitive msix_vector: vector i's cached state or table entry."""
     desc = m.state.dev.msix_descs[i]
-    if not desc.ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT:
-        desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
-        _write_vector_ctrl(m, i, desc.ctrl)
-    desc.addr_lo = desc.addr_hi = desc.data = 0
-    if _message_writes_allowed(m):
+    if op == "cache_masked":
+        desc.ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT
+    elif op == "write_message":
         _write_msg_msix(m, i, desc)
+    elif op in ("mask", "unmask"):
+        desc.ctrl = desc.ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT if op == "mask" else desc.ctrl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT
+        _write_vector_ctrl(m, i, desc.ctrl)
+    else:                                                   # clear_message
+        desc.addr_lo = desc.addr_hi = desc.data = 0
 
 
 def pci_msix_shutdown(m) -> None:
@@ -307,24 +311,15 @@ def _msi_update_mask(m, mask: int) -> None:
 
 
 def msi_request_irq(m) -> None:
-    """request_irq's startup unmasks the vector (pci_msi_unmask)."""
-    _msi_update_mask(m, 0)
+    """request_irq of the MSI vector: the policy path msi_request_irq (unmasked)."""
+    from .paths import run_path
+    run_path(m, "msi_request_irq")
 
 
 def msi_free_irq(m) -> None:
-    """free_irq of the MSI vector (__free_irq, kernel/irq/manage.c): irq_shutdown masks it
-    (pci_msi_mask), irq_domain_deactivate_irq -> msi_domain_deactivate writes a zeroed message
-    (__pci_write_msi_msg -> pci_write_msg_msi, D0 only)."""
-    dev = m.state.dev
-    off = m.caps.msi
-    if not dev.msi_enabled or not off:
-        return
-    if not dev.msi_mask & 1:
-        _msi_update_mask(m, dev.msi_mask | 1)
-    dev.msi_msg = (0, 0, 0)
-    if _message_writes_allowed(m):
-        ctrl = m.io.read(off + PCI_MSI_FLAGS, 2)
-        _write_msg_msi(m, off, bool(ctrl & PCI_MSI_FLAGS_64BIT), dev.msi_msg)
+    """free_irq of the MSI vector: the policy path msi_free_irq (masked, a zeroed message in D0)."""
+    from .paths import run_path
+    run_path(m, "msi_free_irq")
 
 
 def pci_msi_shutdown(m) -> None:

@@ -373,6 +373,10 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = arg == DRIVERS.index(name[5:])
     elif name == "driver_vfio":
         value = m.state.dev.driver == "vfio"
+    elif name == "msix_vector_unmasked":
+        value = not m.state.dev.msix_descs[arg].ctrl & 0x1          # PCI_MSIX_ENTRY_CTRL_MASKBIT
+    elif name == "msi_vector_unmasked":
+        value = not m.state.dev.msi_mask & 1
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg
@@ -477,10 +481,14 @@ def run_path(m, name: str, arg=None) -> int:
     """Run path `name` (a kernel sequence or a host driver callback); its result."""
     from ..policy.paths import PATH_BY_NAME
     label = PATH_BY_NAME[name].label
-    if label:
-        with m.in_step(label):
-            return _run(m, name, arg)
-    return _run(m, name, arg)
+    brackets = len(m.bracket_cmds)          # command_bracket's reads are this call's locals
+    try:
+        if label:
+            with m.in_step(label):
+                return _run(m, name, arg)
+        return _run(m, name, arg)
+    finally:
+        del m.bracket_cmds[brackets:]       # a bracket a failed path left open dies with the call
 
 
 def _run(m, name: str, arg) -> int:
@@ -729,6 +737,11 @@ def _run(m, name: str, arg) -> int:
                 m.state.vfio.msi_qmax = 0            # a new vfio_pci_core_device
         elif do == "runtime_auto":
             m.state.dev.rpm_auto = st.param("value") == "allow"
+        elif do == "msix_vector":
+            from .msi import msix_vector
+            msix_vector(m, arg, st.param("op"))
+        elif do == "msi_clear_message":
+            m.state.dev.msi_msg = (0, 0, 0)
         elif do == "vfio_pm_save":
             from .save import pci_load_saved_state, pci_store_saved_state
             v = m.state.vfio

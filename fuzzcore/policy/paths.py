@@ -407,6 +407,19 @@ PATHS: tuple[PathDef, ...] = (
             "driver's probe; the idle check after it"),
     PathDef("local_pci_probe", "local_pci_probe -> pci_drv->probe (drivers/pci/pci-driver.c)", "host driver probe",
             "§1.5", "the bound host driver's probe ([driver.probe]) as the PCI core calls it"),
+    # each vector's request and free (kernel/irq/manage.c, kernel/irq/msi.c, drivers/pci/msi/msi.c), §4.4:
+    # a driver's request_irq / free_irq and vfio's vfio_msi_set_vector_signal; the argument: the vector
+    PathDef("msix_request_irq", "request_irq -> irq_domain_activate_irq (msi_domain_activate -> __pci_write_msi_msg), "
+                                "irq_startup (pci_msix_unmask)", "", "§4.4",
+            "an MSI-X vector requested: its message written while masked, then unmasked"),
+    PathDef("msix_free_irq", "free_irq -> irq_shutdown (pci_msix_mask), irq_domain_deactivate_irq "
+                             "(msi_domain_deactivate: a zeroed message)", "", "§4.4",
+            "an MSI-X vector freed: masked if it was not, its message zeroed (written only in D0 and connected)"),
+    PathDef("msi_request_irq", "request_irq -> irq_startup (pci_msi_unmask)", "", "§4.4",
+            "the MSI vector requested: unmasked (its message was written by msi_capability_init)"),
+    PathDef("msi_free_irq", "free_irq -> irq_shutdown (pci_msi_mask), irq_domain_deactivate_irq "
+                            "(msi_domain_deactivate: a zeroed message)", "", "§4.4",
+            "the MSI vector freed: masked if it was not, its message zeroed (written only in D0 and connected)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1052,6 +1065,19 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                              ("forbid", "power/control = on (vfio_pci_core_unregister_device; a port "
                                                         "at each bind: portdrv's own rule is not modelled)"))),),
                  "power/control, with no transition: a later pm_runtime_put or resume does that"),
+    PrimitiveDef("msix_vector", "a descriptor of the path's MSI-X vector (the argument) and its table entry",
+                 (ParamDef("op", "enum", (("cache_masked", "the cached Vector Control taken as masked (as msix_mask_all "
+                                                           "left the entry); nothing written"),
+                                          ("write_message", "pci_write_msg_msix of the cached message: masked first if "
+                                                            "the cached control is unmasked, address and data, "
+                                                            "unmasked again, the flush read"),
+                                          ("mask", "pci_msix_mask: the cached control masked and written"),
+                                          ("unmask", "pci_msix_unmask: the cached control unmasked and written"),
+                                          ("clear_message", "the cached message zeroed (msi_domain_deactivate's "
+                                                            "msg); nothing written"))),),
+                 "one vector's cached state or table entry (pci_msix_write_vector_ctrl, MMIO)"),
+    PrimitiveDef("msi_clear_message", "msi_domain_deactivate: memset(&msg, 0)", (),
+                 "the MSI descriptor's cached message zeroed; nothing written (msi_write_message writes it)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1244,6 +1270,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("bind_host", "the driver asked for is the host driver"),
     ("bind_vfio", "the driver asked for is vfio-pci"),
     ("driver_vfio", "vfio-pci is bound (dev->driver == &vfio_pci_driver)"),
+    ("msix_vector_unmasked", "the cached Vector Control of the path's MSI-X vector (the argument) is unmasked"),
+    ("msi_vector_unmasked", "the MSI descriptor's cached mask has the vector unmasked"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
