@@ -88,6 +88,7 @@ def test_import_of_a_pf_emits_a_vf_profile(tmp_path):
     from fuzzcore.device.profile import load_profile
     p = load_profile(vf)
     assert p.virtfn and [c.name for c in p.walk.all] == ["MSI-X", "PCIe", "AER", "ARI"]
+    assert p.virtual_bus and "virtual_bus = true" in text   # First VF Offset 384: bus 02, virtfn_add_bus's
     assert p.semantics.wmask[0x04] & 0x3 == 0 and not p.semantics.wmask[0x10:0x28].any()
     assert fz("device", "show", vf).returncode == 0
 

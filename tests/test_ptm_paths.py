@@ -78,3 +78,25 @@ def test_runtime_suspend_turns_ptm_off_and_resume_back_on():
     view = m.engine.view() if hasattr(m, "engine") else model_view(m)
     assert ctrls(m)[0] & 0xFF01 == 0x401 and not view["ptm_suspended"]
     assert not [v for v in m.oracle.violations if v.register == "PTM"]
+
+
+def test_linux_612_ptm_is_a_flag_the_port_enabled_at_enumeration():
+    """linux-6.12 (drivers/pci/pcie/ptm.c in 6.12.118): pci_ptm_init enables the Root Port above
+    at enumeration; pci_enable_ptm on a function without PTM (the I350) fails -EINVAL writing
+    nothing, where v7.1.3 first enables the port (its recursion) and leaves it enabled; a function
+    with PTM enables only itself and one disable turns it off, the port staying on."""
+    i350 = resolve_device("i350")
+    pptm = cap_offsets(resolve_device(i350.upstream_port)).ptm
+    base, old = model("linux-7.1", "i350"), model("linux-7.1+linux-6.12", "i350")
+    assert old.state.port.hw.read(pptm + CTRL, 4) & 0x3 == 0x3 and port_count(old) == 1   # at enumeration
+    before = base.state.port.hw.read(pptm + CTRL, 4)
+    assert run(base, "pci_bind_driver(driver=host)\npci_enable_ptm()") == [0, EINVAL]
+    assert port_count(base) == 1 and base.state.port.hw.read(pptm + CTRL, 4) != before   # v7.1.3: the port enabled
+    port_before = old.state.port.hw.read(pptm + CTRL, 4)
+    assert run(old, "pci_bind_driver(driver=host)\npci_enable_ptm()") == [0, EINVAL]
+    assert old.state.port.hw.read(pptm + CTRL, 4) == port_before and port_count(old) == 1
+    m = model("linux-7.1+linux-6.12", WIFI_PTM)
+    assert run(m, "pci_bind_driver(driver=host)\npci_enable_ptm()\npci_enable_ptm()") == [0, 0, 0]
+    assert ctrls(m)[0] & 0x1 and port_count(m) == 1
+    assert run(m, "pci_disable_ptm()") == [0]
+    assert not ctrls(m)[0] & 0x1 and ctrls(m)[1] & 0x1 and port_count(m) == 1

@@ -62,6 +62,10 @@ class DeviceProfile:
     # controller): pci_set_power_state(D3cold) cuts it. False: pci_platform_power_transition fails
     # and the function stays in D3hot (an integrated device, a QEMU guest).
     platform_d3cold: bool = True
+    # A VF whose routing ID lands on a bus number of its own (pci_iov_virtfn_bus: the PF's devfn +
+    # First VF Offset + stride * index >= 256): virtfn_add_bus makes that bus with no bridge device,
+    # so pci_walk_bus (error recovery's walks) never reaches the VF.
+    virtual_bus: bool = False
 
     # --- derived from the image ---------------------------------------------------------------
     @cached_property
@@ -140,7 +144,8 @@ class DeviceProfile:
 # --- TOML -------------------------------------------------------------------------------------
 
 _DEVICE_KEYS = {"name": str, "description": str, "source": str, "upstream_port": str,
-                "bar_sizes_guessed": bool, "virtfn": bool, "platform_d3cold": bool}
+                "bar_sizes_guessed": bool, "virtfn": bool, "platform_d3cold": bool,
+                "virtual_bus": bool}
 _BAR_KEYS = {"index": int, "kind": str, "size": int, "prefetchable": bool, "address": int}
 _ROM_KEYS = {"size": int}
 _MSIX_KEYS = {"entries": int, "table_bir": int, "table_offset": int, "pba_bir": int, "pba_offset": int}
@@ -216,7 +221,8 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
         upstream = str(beside)          # a port profile named relative to this one, not to the cwd
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
                          upstream, bars, rom_size, dev.get("bar_sizes_guessed", False),
-                         dev.get("virtfn", False), dev.get("platform_d3cold", True))
+                         dev.get("virtfn", False), dev.get("platform_d3cold", True),
+                         dev.get("virtual_bus", False))
     problem = profile_problem(prof, check_upstream)
     if problem is not None:
         if problem.offset is not None and problem.offset // 16 < len(row_lines):
@@ -290,6 +296,8 @@ def profile_to_toml(prof: DeviceProfile) -> str:
         out.append("bar_sizes_guessed = true  # sizes inferred from address alignment: check them")
     if prof.virtfn:
         out.append("virtfn = true  # an SR-IOV VF: Command's Memory bit and the BARs read zero")
+    if prof.virtual_bus:
+        out.append("virtual_bus = true  # the VF's bus is virtfn_add_bus's: no bridge leads to it")
     if not prof.platform_d3cold:
         out.append("platform_d3cold = false  # no platform power control: D3cold requests end in D3hot")
     out += ["", "[derived]", f"pcie_type = {_toml_str(prof.pcie_type)}",

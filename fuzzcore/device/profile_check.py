@@ -182,6 +182,9 @@ def _vf_problem(prof) -> Problem | None:
     """An SR-IOV VF (virtfn = true) as the SR-IOV spec has it: a PCIe endpoint without an SR-IOV
     capability of its own, whose BARs, Command decode bits and Interrupt Pin read zero (§3.4.1)."""
     if not prof.virtfn:
+        if prof.virtual_bus:
+            return Problem("virtual_bus = true: only a VF (virtfn = true) sits on a bus virtfn_add_bus made",
+                           None, "device", "virtual_bus")
         return None
     img = prof.image
     if prof.header_type != 0 or prof.walk.find(0x10, False) is None:

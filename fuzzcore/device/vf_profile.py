@@ -146,7 +146,8 @@ def vf_profile_from_pf(pf: DeviceProfile, name: str, vf_index: int = 0,
     rid = _u16(pf.image, s + 0x14) + vf_index * _u16(pf.image, s + 0x16)
     prof = DeviceProfile(name, bytes(img), f"VF {vf_index} (device {vf_dev:04x}, routing ID offset {rid}) of "
                          f"{pf.description or pf.name}", f"derived from the PF profile {pf.name}",
-                         pf.upstream_port, bars, 0, guessed, True)
+                         pf.upstream_port, bars, 0, guessed, True,
+                         virtual_bus=rid >= 0x100)      # the PF at devfn 0: pci_iov_virtfn_bus > the PF's bus
     problem: Problem | None = profile_problem(prof)
     if problem is not None:
         raise ProfileError(pf.name, f"the derived VF: {problem.message}")

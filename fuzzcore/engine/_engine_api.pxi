@@ -307,6 +307,7 @@ cdef class Engine:
             dt.msix_entries, dt.msix_table_bir, dt.msix_table_offset
         d.tph_entries = dt.tph_entries
         d.virtfn = dt.virtfn
+        d.virtual_bus = dt.virtual_bus
         d.platform_d3cold = dt.platform_d3cold
         d.eetlp_prefix, d.acs_check, d.port_acs_check = dt.eetlp_prefix, dt.acs_check, dt.port_acs_check
         d.bridge_d3 = dt.bridge_d3

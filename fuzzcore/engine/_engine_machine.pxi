@@ -105,8 +105,8 @@ cdef void initial_state(Machine *m) noexcept nogil:
         dev.sriov_pgsz = raw_read(m.cfg, m.d.fn.caps.sriov + 0x20, 4)
     m.st.latest_save_epoch = 0
     m.reset_probe = probe_reset_methods(m)      # dev->reset_methods (pci_init_reset_methods)
-    # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
-    dev.current_state = D0
+    # pci_device_add -> pci_init_capabilities: pci_pm_init's power-up (4d4c10f763d7), pci_ptm_init
+    run_path(m, PATH_PCI_INIT_CAPABILITIES, 0)
     if m.pol.enumeration_save:
         m.step = STEP_PCI_BUS_ADD_DEVICE
         pci_save_state(m)

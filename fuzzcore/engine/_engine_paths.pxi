@@ -137,6 +137,8 @@ cdef enum:
     PATH_MSIX_FREE_IRQ
     PATH_MSI_REQUEST_IRQ
     PATH_MSI_FREE_IRQ
+    PATH_PCI_INIT_CAPABILITIES
+    PATH_PCI_PTM_INIT
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -398,6 +400,9 @@ cdef enum:
     COND_DRIVER_VFIO
     COND_MSIX_VECTOR_UNMASKED
     COND_MSI_VECTOR_UNMASKED
+    COND_PTM_CAP
+    COND_PTM_PORT_TYPE
+    COND_WALKED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -486,7 +491,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_resize_resource", "vfio_default_config_write", "vfio_basic_config_write",
                      "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write",
                      "device_bind_driver", "local_pci_probe", "msix_request_irq", "msix_free_irq",
-                     "msi_request_irq", "msi_free_irq")
+                     "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -545,7 +550,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "target_d3", "low_deeper", "low_at_target", "low_unsupported", "piece_command",
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
-                          "msix_vector_unmasked", "msi_vector_unmasked")
+                          "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -722,6 +727,12 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = not m.st.dev.msix_descs[arg].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT
     elif c == COND_MSI_VECTOR_UNMASKED:
         v = not m.st.dev.msi_mask & 1
+    elif c == COND_WALKED:
+        v = not m.d.virtual_bus
+    elif c == COND_PTM_CAP:
+        v = m.d.fn.caps.ptm != 0
+    elif c == COND_PTM_PORT_TYPE:
+        v = m.d.fn.caps.exp != 0 and (m.d.fn.caps.exp_type == 4 or m.d.fn.caps.exp_type == 5)
     elif c == COND_AT_TARGET:
         v = m.st.dev.current_state == arg
     elif c == COND_D3HOT:

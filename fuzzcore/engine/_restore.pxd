@@ -87,6 +87,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int flr                      # DEVCAP.FLR
     int no_soft_reset
     int virtfn                   # an SR-IOV VF: no Command.Memory (no_command_memory), BARs read zero
+    int virtual_bus              # a VF on virtfn_add_bus's bus: pci_walk_bus never reaches it
     int platform_d3cold          # the platform can cut the function's power (DeviceProfile)
     int has_rom
     int rom_base_reg             # PCI_ROM_ADDRESS (0x30) or a bridge's PCI_ROM_ADDRESS1 (0x38)

@@ -87,6 +87,7 @@ class DeviceTables:
     port: FunctionTables | None = None
     port_name: str = ""
     virtfn: bool = False                # an SR-IOV VF (pdev->is_virtfn, no_command_memory)
+    virtual_bus: bool = False           # a VF on virtfn_add_bus's bus: pci_walk_bus never reaches it
     platform_d3cold: bool = True        # the platform can cut the function's power (profile)
     eetlp_prefix: bool = False          # model/enumeration.eetlp_prefix
     acs_check: int = -2                 # model/enumeration.acs_rr_uf_check of the function
@@ -189,6 +190,7 @@ def device_tables(profile, vfio_regions) -> DeviceTables:
         d1d2=(_u16(img, caps.pm + 2) >> 9) & 0x3 if caps.pm else 0,
         vfio_maps=(vfio_perm.build(profile, vfio_regions), vfio_perm.build(profile, vfio_regions, answering=False)), port=port, port_name=profile.upstream_port or "",
         virtfn=bool(profile.virtfn), platform_d3cold=bool(profile.platform_d3cold),
+        virtual_bus=bool(profile.virtual_bus),
         eetlp_prefix=eetlp_prefix(profile, caps, pp, cap_offsets(pp) if pp is not None else None),
         acs_check=acs_rr_uf_check(profile, caps),
         port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2,

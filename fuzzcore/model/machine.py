@@ -162,8 +162,9 @@ class Model:
         self.oracle = Oracle(self)
         self.latest_save_epoch = 0
         self.reset_probe = reset.probe_reset_methods(self)   # dev->reset_methods (pci_init_reset_methods)
-        # pci_device_add -> pci_set_power_state(D0) at init (4d4c10f763d7).
-        dev.current_state = D0
+        # pci_device_add -> pci_init_capabilities: pci_pm_init's power-up (4d4c10f763d7), pci_ptm_init
+        with self.in_step("enumeration"):
+            run_path(self, "pci_init_capabilities")
         if self.policy.switch("save.enumeration_save"):
             with self.in_step("pci_bus_add_device"):
                 pci_save_state(self)

@@ -377,6 +377,13 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = not m.state.dev.msix_descs[arg].ctrl & 0x1          # PCI_MSIX_ENTRY_CTRL_MASKBIT
     elif name == "msi_vector_unmasked":
         value = not m.state.dev.msi_mask & 1
+    elif name == "walked":
+        value = not m.profile.virtual_bus
+    elif name == "ptm_cap":
+        value = bool(m.caps.ptm)
+    elif name == "ptm_port_type":
+        from .enumeration import _exp_type
+        value = bool(m.caps.exp) and _exp_type(m.profile.config, m.caps.exp) in (0x4, 0x5)
     else:
         raise ValueError(f"unknown condition {name!r}")
     return value != neg

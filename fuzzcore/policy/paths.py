@@ -420,6 +420,13 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("msi_free_irq", "free_irq -> irq_shutdown (pci_msi_mask), irq_domain_deactivate_irq "
                             "(msi_domain_deactivate: a zeroed message)", "", "§4.4",
             "the MSI vector freed: masked if it was not, its message zeroed (written only in D0 and connected)"),
+    # enumeration (drivers/pci/probe.c), §1.5: what pci_device_add's capability set-up does before the
+    # enumeration save; the rest of enumeration (reading the capabilities, the link, the BARs) is the profile's
+    PathDef("pci_init_capabilities", "pci_device_add -> pci_init_capabilities (drivers/pci/probe.c)", "", "§1.5",
+            "the function's power state after pci_pm_init (v7.1.3 powers it up: 4d4c10f763d7) and pci_ptm_init"),
+    PathDef("pci_ptm_init", "pci_ptm_init (drivers/pci/pcie/ptm.c)", "", "§3.5",
+            "what PTM enumeration enables (v7.1.3: nothing, the counts start at 0; the PTM facts it records are the "
+            "profile's, conditions ptm_root and ptm_type_ok)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1272,6 +1279,10 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("driver_vfio", "vfio-pci is bound (dev->driver == &vfio_pci_driver)"),
     ("msix_vector_unmasked", "the cached Vector Control of the path's MSI-X vector (the argument) is unmasked"),
     ("msi_vector_unmasked", "the MSI descriptor's cached mask has the vector unmasked"),
+    ("ptm_cap", "dev->ptm_cap: the function has a PTM capability"),
+    ("ptm_port_type", "pci_pcie_type(dev) is a Root Port or a Switch Upstream Port"),
+    ("walked", "pci_walk_bridge reaches the function: not a VF on a bus of its own (virtfn_add_bus's bus has no "
+               "bridge device, and __pci_walk_bus descends only through a bridge's subordinate bus)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
