@@ -131,6 +131,19 @@ def _match(table: str, profile, policy, key: str, invariant: str, origin: str, r
     return None
 
 
+def _needs_hw(profile, policy, key: str, reproducers: list) -> list[str]:
+    """The environmental ops every reproducer needs (each stops showing the root cause with its hw
+    ops removed), sorted; [] when some reproducer shows it without them."""
+    hw = set(rules()["environmental"]["ops"])
+    used = set()
+    for calls, b in reproducers:
+        mine = {c.name for c in calls if c.name in hw}
+        if not mine or _shows(profile, policy, [c for c in calls if c.name not in hw], key, b):
+            return []
+        used |= mine
+    return sorted(used)
+
+
 def _owner_at_violation(profile, policy, key: str, reproducers: list, owner: str) -> bool:
     """Whether in every reproducer the violating op starts with that owner fact (vfio_open: a
     user holds the device)."""
@@ -176,6 +189,12 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
         entry = _match(table, profile, base, key, invariant, origin, reg_class, actor_paths, reproducers,
                        with_needs=False)
         if entry is not None:
+            # a design decision (or a gap) that only ever shows after an event the kernel is not
+            # told of is that event's: every member clean without the hw ops -> environmental
+            used = _needs_hw(profile, base, key, reproducers)
+            if used:
+                return Verdict("environmental", rules()["environmental"]["reason"].format(ops=", ".join(used)),
+                               rule="environmental")
             return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"])
     fixes = rules()["fixes"]
     gone = []
