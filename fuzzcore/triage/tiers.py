@@ -131,6 +131,17 @@ def _match(table: str, profile, policy, key: str, invariant: str, origin: str, r
     return None
 
 
+def _op_counts(entry: dict, calls: list, k: int, hw: set) -> bool:
+    """A needs_op entry's refinements for call k: its arguments among `needs_args` (name -> the
+    values that count), and not right after an op of `unless_preceded_by` (outside events
+    between them aside): the documented sequence, which the entry does not excuse."""
+    args = dict(calls[k].args)
+    if any(args.get(name) not in values for name, values in entry.get("needs_args", {}).items()):
+        return False
+    before = [c for c in calls[:k] if c.name not in hw]
+    return not (before and before[-1].name in entry.get("unless_preceded_by", ()))
+
+
 def _needs_hw(profile, policy, key: str, reproducers: list) -> list[str]:
     """The environmental ops every reproducer needs (each stops showing the root cause with its hw
     ops removed), sorted; [] when some reproducer shows it without them."""
@@ -236,7 +247,7 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
             for k, c in enumerate(calls[:len(facts_of[i])]):
                 f = facts_of[i][k]
                 if c.name in e["needs_op"] and e.get("actor_path", f[1]) == f[1] \
-                        and e.get("owner", f[6]) == f[6]:
+                        and e.get("owner", f[6]) == f[6] and _op_counts(e, calls, k, hw):
                     out.add(k)
         return out
 
