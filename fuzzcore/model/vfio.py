@@ -348,6 +348,7 @@ def piece_command_track(m) -> None:
 
 
 def piece_power_state(m) -> None:
+    """vfio_pm_config_write at PCI_PM_CTRL: the PowerState of the value written."""
     _pm_state_write(m, m.vfio_piece.val)
 
 
