@@ -375,6 +375,9 @@ def test_a_reviewed_environmental_gives_way_to_a_reproducer_with_no_outside_even
     assert rc.known and rc.reviewed_tier == "environmental"
     assert rc.verdict.tier == "hazard" and rc.verdict.rule != "environmental"
     assert rc.reviewed is not None and rc.reviewed.tier == "environmental"
+    from fuzzcore.triage.report import to_json
+    (row,) = [x for x in to_json([rc])]
+    assert row["member_tiers"] == {m: "hazard" for m in rc.members} and rc.members   # each member's own
 
 
 def test_a_design_rule_that_only_shows_after_an_outside_event_is_environmental():

@@ -92,7 +92,8 @@ def to_json(rcs) -> list[dict]:
              "reason": r.verdict.reason if r.verdict else None,
              "upstream": r.verdict.upstream if r.verdict else None,
              "fixed_by": r.verdict.fixed_by if r.verdict else [], "severity": severity(r.invariant)[1],
-             "paths": r.paths, "members": r.members, "hits": r.hits, "actor_paths": sorted(r.actor_paths),
+             "paths": r.paths, "members": r.members, "member_tiers": dict(zip(r.members, r.member_tiers)),
+             "hits": r.hits, "actor_paths": sorted(r.actor_paths),
              "shortest_ops": r.shortest_ops, "shortest": r.shortest, "detail": r.detail, "known": r.known,
              "computed_tier": r.computed.label if r.computed is not None else (r.verdict.label if r.verdict else None),
              "reviewed_tier": r.reviewed_tier or None}

@@ -546,6 +546,7 @@ class RootCause:
     reproduced: bool = True
     first_seen: str = ""
     reproducers: list = field(default_factory=list)  # [(calls, bucket)], one per member
+    member_tiers: list = field(default_factory=list)  # each member's own computed tier (Verdict.members)
     verdict: object = None                           # tiers.Verdict, once assessed
     known: bool | None = None                        # in the baseline's reviewed list (None: no list)
     reviewed_tier: str = ""                          # the tier the reviewed list gives it
@@ -651,6 +652,7 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
     for rc in rcs:
         rc.verdict = tiers.assess(profile, policy, rc.key, rc.invariant, rc.origin, rc.register_class,
                                   rc.actor_paths, rc.reproducers, rc.reproduced)
+        rc.member_tiers = list(rc.verdict.members)
         rc.known = None if known is None else rc.key in known
         if rc.known:
             # The reviewed list pooled every reproducer several campaigns found; one store may hold

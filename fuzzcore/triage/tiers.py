@@ -44,6 +44,8 @@ class Verdict:
     upstream: str = ""           # the upstream function(s) the rule cites
     fixed_by: list = field(default_factory=list)    # fix overlays under which it is gone
     rule: str = ""               # the by-design id, the overlay, or the rule name
+    members: list = field(default_factory=list)     # each input reproducer's own tier ("hazard",
+                                                    # "environmental", "by-design ID", ...): who excuses it
 
     @property
     def label(self) -> str:
@@ -187,15 +189,30 @@ def fix_overlays(policy_spec: str) -> list[str]:
 
 def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg_class: str,
            actor_paths: set, reproducers: list, reproduced: bool = True) -> Verdict:
-    """The tier of one root cause. `reproducers` is [(calls, bucket)], one per member."""
+    """The tier of one root cause. `reproducers` is [(calls, bucket)], one per member; the
+    verdict's `members` gives each its own tier (a root cause is a hazard when one member is)."""
     from ..policy import load_policy
     if not reproduced:
-        return Verdict("unconfirmed", "the reference model does not reproduce it (engine and model disagree)")
+        v = Verdict("unconfirmed", "the reference model does not reproduce it (engine and model disagree)")
+        v.members = ["unconfirmed"] * len(reproducers)
+        return v
     base = load_policy(policy_spec)
     # Only reproducers that show the root cause under the policy itself can say anything.
-    reproducers = [(calls, b) for calls, b in reproducers if _shows(profile, base, calls, key, b)]
+    shown = [i for i, (calls, b) in enumerate(reproducers) if _shows(profile, base, calls, key, b)]
+    v, own = _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor_paths,
+                     [reproducers[i] for i in shown])
+    v.members = ["unconfirmed"] * len(reproducers)
+    for i, label in zip(shown, own if own is not None else [v.label] * len(shown)):
+        v.members[i] = label
+    return v
+
+
+def _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor_paths, reproducers):
+    """assess on the reproducers that show the root cause: (verdict, each one's own tier or None
+    when all have the verdict's)."""
+    from ..policy import load_policy
     if not reproducers:
-        return Verdict("unconfirmed", "no reproducer shows it on the reference model")
+        return Verdict("unconfirmed", "no reproducer shows it on the reference model"), None
     for table, tier in (("model_gap", "model-gap"), ("by_design", "by-design")):
         entry = _match(table, profile, base, key, invariant, origin, reg_class, actor_paths, reproducers,
                        with_needs=False)
@@ -205,8 +222,9 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
             used = _needs_hw(profile, base, key, reproducers)
             if used:
                 return Verdict("environmental", rules()["environmental"]["reason"].format(ops=", ".join(used)),
-                               rule="environmental")
-            return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"])
+                               rule="environmental"), None
+            own = [f"{tier} {entry['id']}"] * len(reproducers)
+            return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"]), own
     fixes = rules()["fixes"]
     gone = []
     for overlay in fix_overlays(policy_spec):
@@ -219,7 +237,7 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
             ov = _overlay_info(overlay)
             descs.append(fixes["reason"].format(policy=f"{policy_spec}+{overlay}", description=ov["description"],
                                                 commit=ov.get("commit") or "unmerged"))
-        return Verdict("fixed-by", "; ".join(descs), fixed_by=gone, rule="fixes")
+        return Verdict("fixed-by", "; ".join(descs), fixed_by=gone, rule="fixes"), None
     # Excused paths: events the kernel is not told of (environmental), and by-design entries that
     # need an op (needs_op: e.g. recovery left to vfio's user). A hazard needs one member whose
     # reproducer shows the root cause with every excusing op removed.
@@ -282,24 +300,26 @@ def assess(profile, policy_spec: str, key: str, invariant: str, origin: str, reg
             return "hw"
         return next((e for e in needers if needs(i, strip(i, [e], False))), "hw")
     why = [excused_by(i) for i in range(len(reproducers))]
+    own = ["hazard" if w is None else "environmental" if w == "hw" else
+           f"{'by-design' if w in rules().get('by_design', []) else 'model-gap'} {w['id']}" for w in why]
     if any(w is None for w in why):
         h = rules().get("hazard", {}).get(invariant, {})
-        return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard")
+        return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard"), own
     used = sorted({c.name for calls, _ in reproducers for c in calls if c.name in hw})
     entries = [w for w in why if w != "hw"]
     if not entries:
-        return Verdict("environmental", env["reason"].format(ops=", ".join(used)), rule="environmental")
+        return Verdict("environmental", env["reason"].format(ops=", ".join(used)), rule="environmental"), own
     designed = [w for w in entries if w in rules().get("by_design", [])]
     if not designed:       # every member a model gap (or environmental)
         e = entries[0]
-        return Verdict("model-gap", e["reason"], e["upstream"], rule=e["id"])
+        return Verdict("model-gap", e["reason"], e["upstream"], rule=e["id"]), own
     entries = designed + [w for w in entries if w not in designed]
     e = entries[0]
     others = {w["id"] for w in entries} - {e["id"]}
     parts = ([f"other paths: {', '.join(sorted(others))}"] if others else []) + (
         [f"other paths need {', '.join(used)}, which the kernel is not told of"] if "hw" in why else [])
     extra = f" ({'; '.join(parts)})" if parts else ""
-    return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"])
+    return Verdict("by-design", e["reason"] + extra, e["upstream"], rule=e["id"]), own
 
 
 @lru_cache(maxsize=None)
