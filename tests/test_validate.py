@@ -744,3 +744,17 @@ def test_qemu_quirks_devctl_writes_and_gap_bytes():
     gaps = _qemu_gap_bytes(prof)
     assert 0x58 in gaps and 0x40 not in gaps and exp + 8 not in gaps   # MSI-X at 0x40, PCIe at 0x80
     assert all(prof.semantics.wmask[o] == 0xFF for o in (0x58, 0x59, 0x5A, 0x5B))
+
+
+def test_qemu_quirks_aer_uncorrectable_mask_and_extended_gaps():
+    """aer-uncor-mask-ro: QEMU 7.2 keeps AER's Uncorrectable Error Mask at 0 (e1000e); gap-bytes-rw
+    stops at 0x100 on a function with no extended capability (nvme's 0x108 reads back 0)."""
+    from fuzzcore.model.caps import cap_offsets
+    from fuzzcore.validate.compare import _qemu_gap_bytes, apply_qemu_quirks
+    e1000e = resolve_device("corpora/validation/profiles/e1000e.toml")
+    aer = cap_offsets(e1000e).aer
+    assert aer and e1000e.semantics.wmask[aer + 8:aer + 12].any()         # the tables: RWS bits
+    apply_qemu_quirks(e1000e)
+    assert not e1000e.semantics.wmask[aer + 8:aer + 12].any()
+    nvme = resolve_device("corpora/validation/profiles/nvme.toml")
+    assert not list(nvme.walk.extended) and max(_qemu_gap_bytes(nvme)) < 0x100

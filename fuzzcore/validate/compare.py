@@ -76,7 +76,12 @@ QEMU_QUIRKS = {
     "gap-bytes-rw": "QEMU makes every config byte past the header that no capability claims read-write "
                     "(pci_init_wmask, hw/pci/pci.c; pci_add_capability and pcie_add_capability clear "
                     "only a capability's own bytes); hardware has nothing there. The profiles get those "
-                    "bytes read-write (found through a vfio user's raw write to a gap)",
+                    "bytes read-write (found through a vfio user's raw write to a gap), the extended "
+                    "space only where the function has an extended capability (nvme's reads back 0)",
+    "aer-uncor-mask-ro": "QEMU 7.2's AER Uncorrectable Error Mask reads 0 whatever is written (e1000e, nvme and "
+                         "virtio-rng; seen through vfio's write of it, which the kernel makes: "
+                         "pci_user_write_config_dword of the writable bits); hardware implements the bits "
+                         "(RWS). The profiles get the register read-only",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
@@ -322,7 +327,10 @@ def _qemu_gap_bytes(prof) -> list:
     for cap in list(prof.walk.standard) + list(prof.walk.extended):
         end = min(cap.offset + _qemu_cap_size(cfg, cap), 0x100 if not cap.extended else len(cfg))
         used[cap.offset:end] = b"\x01" * (end - cap.offset)
-    return [o for o in range(0x40, len(cfg)) if not used[o]]
+    # a function with no extended capability keeps its extended space read-only (nvme: a raw
+    # write at 0x108 reads back 0)
+    end = len(cfg) if list(prof.walk.extended) else min(len(cfg), 0x100)
+    return [o for o in range(0x40, end) if not used[o]]
 
 
 def apply_qemu_quirks(prof) -> None:
@@ -348,6 +356,10 @@ def apply_qemu_quirks(prof) -> None:
         sem.readonly[exp + 8] |= 0xF0
         sem.wmask[exp + 9] &= 0x80
         sem.readonly[exp + 9] |= 0x7F
+    aer = cap_offsets(prof).aer
+    if aer:                                    # aer-uncor-mask-ro: Uncorrectable Error Mask
+        sem.wmask[aer + 8:aer + 12] = 0
+        sem.readonly[aer + 8:aer + 12] = 0xFF
     for off in _qemu_gap_bytes(prof):          # gap-bytes-rw
         sem.wmask[off] = 0xFF
         sem.readonly[off] = 0
