@@ -513,10 +513,12 @@ def test_msix_restore_is_a_path_and_231c7a57d193_is_its_memory_bracket(both):
 
 def test_when_joins_conditions_with_and(both, tmp_path):
     """A step's `when` may join up to three conditions with "and" (each may be negated), compiled
-    to ten bits per term (the condition id + 1, bit 9 the negation); both models evaluate every term. pci_dev_restore's restore under
-    `result_ok and not d0`: a function reset leaves the I350 in D0, so the restore is skipped."""
+    to ten bits per term (the condition id + 1, bit 9 the negation); both models evaluate every
+    term. pci_dev_restore's restore under `result_ok and not d0`: a function reset leaves the I350
+    in D0, so the restore is skipped."""
     from fuzzcore.policy.paths import CONDITION_IDS, encode_when
-    assert encode_when("d0 and not result_ok") == (CONDITION_IDS["d0"] + 1) | (0x200 | (CONDITION_IDS["result_ok"] + 1)) << 10
+    d0, ok = CONDITION_IDS["d0"] + 1, CONDITION_IDS["result_ok"] + 1
+    assert encode_when("d0 and not result_ok") == d0 | (0x200 | ok) << 10
     prog = "pci_bind_driver(driver=host)\npci_enable_msix(nvec=1)\npci_reset_function(method=flr)"
     base = run("linux-7.1", prog)
     assert base.state.dev.msix_enabled and base.state.hw.read(base.caps.msix + 2, 2) & 0x8000

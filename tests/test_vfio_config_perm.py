@@ -187,11 +187,12 @@ def test_write_functions_are_paths_an_overlay_edits(both, tmp_path):
         assert m.state.vfio.virq_disabled == masked
         assert bool(m.state.hw.read(0x04, 2) & 0x0400) == masked         # pci_intx(pdev, 0) only when emulated
 
-    for spec, state in (("linux-7.1", 3), (_overlay(tmp_path, '[path.vfio_pm_config_write.step]\n'
-                                                               'power = { do = "vfio_power_state", gate = "never" }\n'), 0)):
+    never = _overlay(tmp_path, '[path.vfio_pm_config_write.step]\npower = { do = "vfio_power_state", gate = "never" }\n')
+    for spec, state in (("linux-7.1", 3), (never, 0)):
         m = model(spec, "i350")
         pm = m.caps.pm
-        run(m, f"pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_config_write(offset={pm + 4:#x}, width=2, value=0x0003)")
+        run(m, "pci_bind_driver(driver=vfio)\nvfio_open()\n"
+               f"vfio_config_write(offset={pm + 4:#x}, width=2, value=0x0003)")
         assert m.state.dev.current_state == state and m.state.hw.read(pm + 4, 2) & 0x3 == state
 
 

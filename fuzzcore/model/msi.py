@@ -250,7 +250,10 @@ def msix_vector(m, i: int, op: str) -> None:
     elif op == "write_message":
         _write_msg_msix(m, i, desc)
     elif op in ("mask", "unmask"):
-        desc.ctrl = desc.ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT if op == "mask" else desc.ctrl & ~PCI_MSIX_ENTRY_CTRL_MASKBIT
+        if op == "mask":
+            desc.ctrl |= PCI_MSIX_ENTRY_CTRL_MASKBIT
+        else:
+            desc.ctrl &= ~PCI_MSIX_ENTRY_CTRL_MASKBIT
         _write_vector_ctrl(m, i, desc.ctrl)
     else:                                                   # clear_message
         desc.addr_lo = desc.addr_hi = desc.data = 0

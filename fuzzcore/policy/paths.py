@@ -399,8 +399,8 @@ PATHS: tuple[PathDef, ...] = (
             "the MSI capability: the default write, then a piece reaching Message Control writes vconfig's flags "
             "through (Enable only with the user's MSI on, QSIZE at most msi_qmax)"),
     # the op pci_bind_driver (drivers/base/dd.c), §1.5; the argument: the driver asked for (0 none, 1 host, 2 vfio)
-    PathDef("device_bind_driver", "device_release_driver, then device_driver_attach -> really_probe -> pci_device_probe "
-                                  "(drivers/base/dd.c, drivers/pci/pci-driver.c)", "", "§1.5",
+    PathDef("device_bind_driver", "device_release_driver, then device_driver_attach -> really_probe -> "
+                                  "pci_device_probe (drivers/base/dd.c, drivers/pci/pci-driver.c)", "", "§1.5",
             "the op pci_bind_driver (the argument: none, host or vfio): nothing when unbound and no driver is asked "
             "for; a runtime-suspended device resumed (pm_runtime_get_sync in __device_release_driver or "
             "local_pci_probe); the bound driver's unbind; vfio-pci's refusals (a bridge, a PF with VFs); the new "
@@ -1066,15 +1066,16 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("vfio_registered", "vfio_pci_core_register_device / vfio_pci_core_unregister_device",
                  (ParamDef("value", "enum", (("true", "registered: a new vfio_pci_core_device (msi_qmax 0)"),
                                              ("false", "unregistered"))),),
-                 "whether vfio-pci holds the device (the steps of registering are [path.vfio_pci_core_register_device])"),
+                 "whether vfio-pci holds the device (the steps of registering are "
+                 "[path.vfio_pci_core_register_device])"),
     PrimitiveDef("runtime_auto", "pm_runtime_allow / pm_runtime_forbid (drivers/base/power/runtime.c)",
                  (ParamDef("value", "enum", (("allow", "power/control = auto"),
                                              ("forbid", "power/control = on (vfio_pci_core_unregister_device; a port "
                                                         "at each bind: portdrv's own rule is not modelled)"))),),
                  "power/control, with no transition: a later pm_runtime_put or resume does that"),
     PrimitiveDef("msix_vector", "a descriptor of the path's MSI-X vector (the argument) and its table entry",
-                 (ParamDef("op", "enum", (("cache_masked", "the cached Vector Control taken as masked (as msix_mask_all "
-                                                           "left the entry); nothing written"),
+                 (ParamDef("op", "enum", (("cache_masked", "the cached Vector Control taken as masked (as "
+                                                           "msix_mask_all left the entry); nothing written"),
                                           ("write_message", "pci_write_msg_msix of the cached message: masked first if "
                                                             "the cached control is unmasked, address and data, "
                                                             "unmasked again, the flush read"),
