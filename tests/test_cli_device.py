@@ -109,3 +109,7 @@ def test_a_vf_profile_that_breaks_the_spec_names_the_line(tmp_path):
     bad.write_text(text.replace("virtfn = true", "virtfn = false"))
     r = fz("device", "show", bad)
     assert r.returncode == 2 and "only a VF's BARs" in r.stderr
+    i350 = (builtin_dir() / "i350.toml").read_text()
+    bad.write_text(i350.replace('upstream_port = "cnl-rootport"', 'upstream_port = "cnl-rootport"\nvirtual_bus = true', 1))
+    r = fz("device", "show", bad)
+    assert r.returncode == 2 and "bad.toml:" in r.stderr and "virtual_bus = true" in r.stderr, r.stderr
