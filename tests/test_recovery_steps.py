@@ -251,3 +251,20 @@ def test_the_report_broadcasts_are_paths(tmp_path):
     m = start(resolve_device("i350"), _overlay(tmp_path, '[path.report_error_detected.step]\n'
                                                          'unbound = { result = "none" }\n'))
     assert run(m, prog)[-1] == RECOVERED and m.state.dev.error_state == "normal"
+
+
+def test_a_driver_step_can_test_whether_the_channel_is_offline(tmp_path):
+    """Condition channel_offline (pci_channel_offline: error_state not normal): report_error_detected
+    sets the io state to the op's channel before the driver's callback, so a step under `not
+    channel_offline` runs for a normal channel and not for a frozen one (a patch that skips work
+    while the channel is offline is one condition)."""
+    spec = _overlay(tmp_path, '[driver.error_detected]\ninsert = [{ step = "enable", before = "vote" }]\n'
+                              '[driver.error_detected.step]\n'
+                              'enable = { do = "enable_device", state = "enable", when = "not channel_offline" }\n')
+    counts = {}
+    for channel in ("normal", "frozen"):
+        m = start(resolve_device("i350"), spec)
+        bound = run(m, "pci_bind_driver(driver=host)") and m.state.dev.enable_cnt
+        run(m, f"pcie_do_recovery(channel={channel}, vote=can_recover, source=aer)")
+        counts[channel] = m.state.dev.enable_cnt - bound
+    assert counts == {"normal": 1, "frozen": 0}

@@ -379,6 +379,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = not m.state.dev.msi_mask & 1
     elif name == "walked":
         value = not m.profile.virtual_bus
+    elif name == "channel_offline":
+        value = m.state.dev.error_state != "normal"
     elif name == "ptm_cap":
         value = bool(m.caps.ptm)
     elif name == "ptm_port_type":

@@ -1284,6 +1284,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("ptm_port_type", "pci_pcie_type(dev) is a Root Port or a Switch Upstream Port"),
     ("walked", "pci_walk_bridge reaches the function: not a VF on a bus of its own (virtfn_add_bus's bus has no "
                "bridge device, and __pci_walk_bus descends only through a bridge's subordinate bus)"),
+    ("channel_offline", "pci_channel_offline(dev): error_state is not pci_channel_io_normal (a recovery has it "
+                        "frozen, or it failed for good)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
