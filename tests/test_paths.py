@@ -76,8 +76,8 @@ def test_policy_show_path_marks_the_overlay():
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("driver.slot_reset") and "[driver-resave-after-restore]" in lines[0]
-    assert [l.split()[1] for l in lines[1:]] == ["restore", "resave", "vote"]
-    assert "[driver-resave-after-restore]" in lines[2] and "[driver" not in lines[1]
+    assert [l.split()[1] for l in lines[1:]] == ["enable", "master", "restore", "resave", "vote"]
+    assert "[driver-resave-after-restore]" in lines[4] and "[driver" not in lines[3]
 
 
 @pytest.mark.parametrize("body,line,message", [
@@ -474,7 +474,7 @@ L1SS_RESTORE = "pci_bind_driver(driver=host)\npci_enable_l1ss()\npci_save_state(
 
 @pytest.mark.parametrize("edit, expected", [
     ('remove = ["ctl1_parent_no_l12", "ctl1_child_no_l12"]', "L1.2 thresholds programmed before the L1.2 enables"),
-    ('remove = ["aspm_off", "aspm_back"]', "ASPM L0s/L1 off while L1SS changes"),
+    ('remove = ["aspm_off", "aspm_back"]', "ASPM L0s/L1 off at both ends while L1SS changes"),
     ('move = [{ step = "ctl2_child", after = "ctl1_child" }]', "T_POWER_ON programmed while L1.2 is disabled"),
 ])
 def test_l1ss_restore_sub_steps_are_data_and_their_order_is_checked(both, tmp_path, edit, expected):

@@ -32,8 +32,10 @@ def test_under_dpc_the_runtime_resume_meets_a_contained_device():
     """dpc_handler runs after the port's DPC trigger took the link down (the function was hot-reset
     and answers nothing until dpc_reset_link clears Trigger Status). The recovery's first step,
     pm_runtime_get_sync -> pci_pm_runtime_resume -> pci_pm_default_resume_early, then reads
-    PMCSR as all-ones and pci_update_current_state records D3cold: the kernel believes D3cold
-    although, after dpc_reset_link, the function is back in D0."""
+    PMCSR as all-ones and pci_update_current_state records D3cold, although after dpc_reset_link
+    the function is back in D0. The driver's slot_reset corrects that belief
+    (pci_enable_device -> pci_update_current_state reads D0), so the put after recovery
+    runtime-suspends it to D3hot as usual."""
     m = model()
     run(m, """
         pci_bind_driver(driver=host)
@@ -41,10 +43,19 @@ def test_under_dpc_the_runtime_resume_meets_a_contained_device():
         pci_pm_runtime_suspend()
         pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)
     """)
-    # pci_pm_runtime_put: suspended again, but "State of device not saved" (current_state D3cold)
     assert m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
-    assert m.state.dev.current_state == 4                # PCI_D3cold, from the all-ones PMCSR
-    assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 0       # PMCSR: the hardware is in D0 after the link retrained
+    assert m.state.dev.current_state == 3                # PCI_D3hot: suspended again by pci_pm_runtime_put
+    assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 3       # and so is the hardware
+    m2 = model()
+    run(m2, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=1)
+        pci_pm_runtime_suspend()
+        pcie_do_recovery(channel=frozen, vote=can_recover, source=dpc)
+    """)
+    # no slot_reset (no NEED_RESET vote): the put finds current_state D3cold from the all-ones PMCSR
+    assert m2.state.dev.rpm_suspended and m2.state.dev.current_state == 4
+    assert m2.state.hw.read(0x40 + 4, 2) & 0x3 == 0      # PMCSR: the hardware is in D0 after the link retrained
 
 
 def test_reset_store_drops_its_runtime_pm_reference():
@@ -89,9 +100,9 @@ remove = ["put"]
 
 def test_recovery_runtime_pm_references_are_policy_paths(tmp_path):
     """The get and the put are [path.recovery_runtime_get] / [path.recovery_runtime_put]: an overlay
-    that removes them states a kernel whose recovery meets a runtime-suspended device as it is, so
-    the driver's slot_reset restore writes the MSI-X table outside D0 and the device stays
-    runtime-suspended."""
+    that removes them states a kernel whose recovery meets a runtime-suspended device as it is: the
+    driver's slot_reset powers it up itself (pci_enable_device), and runtime PM still counts it
+    suspended while it is in D0; the baseline resumes it first and suspends it again after."""
     overlay = tmp_path / "no-rpm.toml"
     overlay.write_text(NO_RUNTIME_PM)
     m = model(f"linux-7.1+{overlay}")
@@ -101,8 +112,15 @@ def test_recovery_runtime_pm_references_are_policy_paths(tmp_path):
         pci_pm_runtime_suspend()
         pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
     """)
-    assert m.state.dev.rpm_suspended and m.state.dev.current_state != D0
-    assert [v for v in m.oracle.violations if v.invariant == "restore_outside_d0"]
+    assert m.state.dev.rpm_suspended and m.state.dev.current_state == D0
+    base = model()
+    run(base, """
+        pci_bind_driver(driver=host)
+        pci_enable_msix(nvec=1)
+        pci_pm_runtime_suspend()
+        pcie_do_recovery(channel=frozen, vote=need_reset, source=aer)
+    """)
+    assert base.state.dev.rpm_suspended and base.state.dev.current_state == 3     # PCI_D3hot
 
 
 def test_the_sysfs_reset_is_a_policy_path(tmp_path):

@@ -404,6 +404,7 @@ cdef enum:
     COND_PTM_PORT_TYPE
     COND_WALKED
     COND_CHANNEL_OFFLINE
+    COND_VOTE_NEED_RESET
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -552,7 +553,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
-                          "channel_offline")
+                          "channel_offline", "vote_need_reset")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -733,6 +734,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = not m.d.virtual_bus
     elif c == COND_CHANNEL_OFFLINE:
         v = m.st.dev.error_state != ERR_NORMAL
+    elif c == COND_VOTE_NEED_RESET:
+        v = 0 <= arg < 4 and VOTE_VALUES[arg] == ERS_NEED_RESET
     elif c == COND_PTM_CAP:
         v = m.d.fn.caps.ptm != 0
     elif c == COND_PTM_PORT_TYPE:

@@ -381,6 +381,9 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = not m.profile.virtual_bus
     elif name == "channel_offline":
         value = m.state.dev.error_state != "normal"
+    elif name == "vote_need_reset":
+        from .reset import VOTE_VALUES
+        value = VOTE_VALUES.get(arg) == 3                    # PCI_ERS_RESULT_NEED_RESET
     elif name == "ptm_cap":
         value = bool(m.caps.ptm)
     elif name == "ptm_port_type":

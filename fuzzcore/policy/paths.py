@@ -1286,6 +1286,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                "bridge device, and __pci_walk_bus descends only through a bridge's subordinate bus)"),
     ("channel_offline", "pci_channel_offline(dev): error_state is not pci_channel_io_normal (a recovery has it "
                         "frozen, or it failed for good)"),
+    ("vote_need_reset", "the vote the op gives the driver's error_detected (the path's argument) is "
+                        "PCI_ERS_RESULT_NEED_RESET"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

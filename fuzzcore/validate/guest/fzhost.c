@@ -24,8 +24,10 @@
  * remove: the vectors freed, pci_disable_device().
  *
  * Error recovery (pci_error_handlers), what the policy's [driver.*] callbacks do (a well-behaved
- * driver): error_detected returns the vote set by `vote`; no mmio_enabled; slot_reset restores the
- * saved state and returns RECOVERED; resume does nothing.
+ * driver, as igb does): error_detected disables the device when it asks for a reset (not on
+ * pci_channel_io_perm_failure) and returns the vote set by `vote`; no mmio_enabled; slot_reset
+ * re-enables the device (pci_enable_device, pci_set_master), restores the saved state and returns
+ * RECOVERED; resume does nothing.
  *
  * Runtime PM: empty runtime_suspend/runtime_resume callbacks, and probe drops the usage count
  * the PCI core holds for it (pm_runtime_put_noidle), so `power/control` = auto lets the PCI
@@ -142,12 +144,19 @@ static pci_ers_result_t fz_vote = PCI_ERS_RESULT_CAN_RECOVER;
 
 static pci_ers_result_t fz_error_detected(struct pci_dev *pdev, pci_channel_state_t state)
 {
-	return fz_vote;			/* [driver.error_detected]: the op's vote */
+	/* [driver.error_detected]: igb_io_error_detected disables before asking for a reset */
+	if (fz_vote == PCI_ERS_RESULT_NEED_RESET && state != pci_channel_io_perm_failure)
+		pci_disable_device(pdev);
+	return fz_vote;			/* the op's vote */
 }
 
 static pci_ers_result_t fz_slot_reset(struct pci_dev *pdev)
 {
-	pci_restore_state(pdev);	/* [driver.slot_reset]: restore, then RECOVERED */
+	/* [driver.slot_reset]: igb_io_slot_reset's order */
+	if (pci_enable_device(pdev))
+		return PCI_ERS_RESULT_DISCONNECT;
+	pci_set_master(pdev);
+	pci_restore_state(pdev);
 	return PCI_ERS_RESULT_RECOVERED;
 }
 
