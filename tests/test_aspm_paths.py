@@ -123,3 +123,30 @@ def test_the_policy_persists_and_power_transitions_reapply_it():
     assert regs(m)[2] & 0xF == 0xF                  # PCI-PM L1.1 and L1.2 too
     before = regs(m)
     assert run(m, "pci_enable_l1ss()") == [0] and regs(m) == before
+
+
+WIFI_L1ON = str(Path(__file__).parent / "data" / "wifi-7265-aspm-l1on.toml")
+
+
+def _l1ss_order(spec, profile, text):
+    m = model(spec, profile)
+    run(m, text)
+    return [v for v in m.oracle.violations if v.invariant == "order_violation" and v.register == "L1SS"]
+
+
+def test_l1ss_changes_need_l1_off_at_both_ends_wherever_the_kernel_writes_them():
+    """The L1SS order rule (PCIe r6.2 §5.5.4, as aspm.c's comments give it) holds at either end of
+    the link and on every kernel write, not only inside a restore. Two fixes as overlays from the
+    docs: before 7447990137bf pcie_config_aspm_link cleared the L1SS enables while L1 was still on
+    (the link as firmware left it, L1 on at both ends); before 64dbb2d70744 the L1SS restore ran
+    with only the child's ASPM cleared, the port's L1 on. Both are order violations on L1SS, on
+    both models; the baseline raises none."""
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    enable = "pci_bind_driver(driver=host)\npci_enable_l1ss()\n"
+    restore = enable + "pci_save_state()\npci_restore_state()\n"
+    assert not _l1ss_order("linux-7.1", WIFI_L1ON, enable)
+    assert not _l1ss_order("linux-7.1", WIFI_ASPM, restore)
+    found = _l1ss_order(f"linux-7.1+{examples / 'pre-7447990137bf.toml'}", WIFI_L1ON, enable)
+    assert {v.expected for v in found} == {"ASPM L0s/L1 off at both ends while L1SS changes"}
+    found = _l1ss_order(f"linux-7.1+{examples / 'pre-64dbb2d70744.toml'}", WIFI_ASPM, restore)
+    assert {v.expected for v in found} == {"ASPM L0s/L1 off at both ends while L1SS changes"}

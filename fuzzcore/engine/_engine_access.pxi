@@ -212,7 +212,8 @@ cdef inline uint32_t port_read(Machine *m, int off, int width) noexcept nogil:
 
 
 cdef inline void port_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
-    """Access.write(target="port"): the written intent, then the write."""
+    """Access.write(target="port"): the L1SS order rules, the written intent, then the write."""
+    check_port_write_order(m, off, width, value)
     note_write(m, 1, off, width, value)
     raw_write(m.pcfg, m.d.port.wmask, m.d.port.w1cmask, off, width, value)
 

@@ -412,7 +412,7 @@ def _message(int msg, a, b, c):
     if msg == MSG_ORDER_SRIOV:
         return "NumVFs written before VF Enable", "VF Enable already set"
     if msg == MSG_ORDER_L1SS_ASPM:
-        return "ASPM L0s/L1 off while L1SS changes", "ASPM L0s/L1 enabled"
+        return "ASPM L0s/L1 off at both ends while L1SS changes", "ASPM L0s/L1 enabled"
     if msg == MSG_ORDER_L1SS_CTL2:
         return "T_POWER_ON programmed while L1.2 is disabled", "L1.2 enabled"
     if msg == MSG_ORDER_L1SS_TIMING:

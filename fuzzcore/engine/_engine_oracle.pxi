@@ -94,6 +94,8 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
         wm |= (<uint32_t>m.d.fn.wmask[offset + i]) << (8 * i)
     if ((raw_read(m.cfg, offset, width) ^ value) & wm) == 0:
         return
+    if c.l1ss and (offset == c.l1ss + PCI_L1SS_CTL1 or offset == c.l1ss + PCI_L1SS_CTL2):
+        check_l1ss_order(m, m.cfg, c.l1ss, offset - c.l1ss, raw_read(m.cfg, offset, width), value & wm)
     if not step_in_restore(m.step):
         return
     if 0x10 <= offset < 0x28 and m.d.header_type == 0:
@@ -107,17 +109,33 @@ cdef void check_write_order(Machine *m, int offset, int width, uint32_t value) n
         report(m, INV_ORDER_VIOLATION, REG_LTR, MSG_ORDER_LTR, 0, 0, 0)
     if c.sriov and offset == c.sriov + 0x10 and hw_read(m, c.sriov + 8, 2) & 0x1:
         report(m, INV_ORDER_VIOLATION, REG_SRIOV, MSG_ORDER_SRIOV, 0, 0, 0)
-    if c.l1ss and (offset == c.l1ss + PCI_L1SS_CTL1 or offset == c.l1ss + PCI_L1SS_CTL2):
-        check_l1ss_order(m, offset - c.l1ss, raw_read(m.cfg, offset, width), value & wm)
 
 
-cdef void check_l1ss_order(Machine *m, int rel, uint32_t cur, uint32_t new) noexcept nogil:
-    """Oracle._check_l1ss_order: ASPM off while L1SS changes; CTL2 while L1.2 is off; the CTL1
-    timing fields before the L1.2 enables."""
+cdef void check_port_write_order(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """Oracle.check_port_write_order: the L1SS rules at the port's end of the link."""
+    cdef int l1ss = m.d.port.caps.l1ss
+    cdef uint32_t wm = 0
+    cdef int i
+    if m.user_access or l1ss == 0 or width != 4 or value == 0xFFFFFFFFU:
+        return
+    if offset != l1ss + PCI_L1SS_CTL1 and offset != l1ss + PCI_L1SS_CTL2:
+        return
+    for i in range(4):
+        wm |= (<uint32_t>m.d.port.wmask[offset + i]) << (8 * i)
+    if ((raw_read(m.pcfg, offset, 4) ^ value) & wm) == 0:
+        return
+    check_l1ss_order(m, m.pcfg, l1ss, offset - l1ss, raw_read(m.pcfg, offset, 4), value & wm)
+
+
+cdef void check_l1ss_order(Machine *m, uint8_t *cfg, int l1ss, int rel, uint32_t cur, uint32_t new) noexcept nogil:
+    """Oracle._check_l1ss_order, at the end written (cfg, l1ss): ASPM off at both ends while L1SS
+    changes; CTL2 while L1.2 is off; the CTL1 timing fields before the L1.2 enables."""
     cdef CapOffsets *c = &m.d.fn.caps
-    if hw_read(m, c.exp + 0x10, 2) & 0x3:
+    cdef bint port_aspm = (m.d.has_port and m.d.port.caps.exp != 0
+                           and (port_read(m, m.d.port.caps.exp + 0x10, 2) & 0x3) != 0)
+    if (c.exp != 0 and hw_read(m, c.exp + 0x10, 2) & 0x3) or port_aspm:
         report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_ASPM, 0, 0, 0)
-    elif rel == PCI_L1SS_CTL2 and hw_read(m, c.l1ss + PCI_L1SS_CTL1, 4) & PCI_L1SS_CTL1_L1_2_MASK:
+    elif rel == PCI_L1SS_CTL2 and raw_read(cfg, l1ss + PCI_L1SS_CTL1, 4) & PCI_L1SS_CTL1_L1_2_MASK:
         report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_CTL2, 0, 0, 0)
     elif (rel == PCI_L1SS_CTL1 and not cur & PCI_L1SS_CTL1_L1_2_MASK and new & PCI_L1SS_CTL1_L1_2_MASK
           and (cur ^ new) & 0xE3FFFF00U):

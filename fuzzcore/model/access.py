@@ -82,6 +82,8 @@ class Access:
             self.m.oracle.check_write_order(offset, width, value)
             if not hw.accessible:
                 self._write_lost(offset, width, value)
+        else:
+            self.m.oracle.check_port_write_order(offset, width, value)
         old = hw.read(offset, width) if self.trace_on else 0
         self.m.oracle.note_write(0 if target == "dev" else 1, offset, width, value)
         hw.write(offset, width, value)

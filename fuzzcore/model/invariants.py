@@ -61,10 +61,12 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("order_violation", "H5/H7/H14/H17",
               "a register was written out of its required order (PASID with ATS on, LTR latency with LTR on, "
               "NumVFs after VF Enable, a BAR while it decodes (Memory on for a memory BAR, I/O for an I/O BAR), L1SS with "
-              "ASPM on, L1SS CTL2 with L1.2 on, "
+              "ASPM L0s/L1 on at either end of the link, L1SS CTL2 with L1.2 on, "
               "the L1.2 enables in the write that sets CTL1's timing fields)",
               checked="at every kernel config write that changes a bit the register implements (its wmask), against the registers' "
-                      "order rules; not an all-ones write (restore_all_ones and snapshot_all_ones own that harm)",
+                      "order rules: inside pci_restore_state for the BAR, PASID, LTR and SR-IOV rules, at every kernel write "
+                      "to either end's L1SS Control for the L1SS rules; not an all-ones write (restore_all_ones and "
+                      "snapshot_all_ones own that harm)",
               registers='PASID, LTR, SR-IOV, L1SS, BAR0-BAR5'),
     Invariant("used_without_restore", "H11/§5.4",
               "after a reset with no restore the device was reported recovered or used while at reset defaults",

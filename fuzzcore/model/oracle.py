@@ -157,8 +157,10 @@ class Oracle:
         if not (cur ^ value) & wm:
             return
         c = m.caps
+        if c.l1ss and offset in (c.l1ss + L1SS_CTL1, c.l1ss + L1SS_CTL2):
+            self._check_l1ss_order(hw, c.l1ss, offset - c.l1ss, cur, value & wm)   # any kernel write (H17)
         if not m.step.startswith("pci_restore_state"):
-            return  # H5/H7/H14/H17 are about the order pci_restore_state writes in
+            return  # H5/H7/H14 are about the order pci_restore_state writes in
         # Only BARs the device implements (a 64-bit BAR's upper dword included): a write to a
         # hard-wired zero BAR decodes nothing (pci_std_update_resource skips them too). A BAR
         # decodes under its own Command bit: Memory for a memory BAR, I/O for an I/O BAR.
@@ -173,18 +175,35 @@ class Oracle:
             self.report("order_violation", "LTR", "latencies programmed before LTR Enable", "LTR already enabled")
         if c.sriov and offset == c.sriov + 0x10 and hw.read(c.sriov + 8, 2) & 0x1:
             self.report("order_violation", "SR-IOV", "NumVFs written before VF Enable", "VF Enable already set")
-        if c.l1ss and offset in (c.l1ss + L1SS_CTL1, c.l1ss + L1SS_CTL2):
-            self._check_l1ss_order(offset - c.l1ss, cur, value & wm)
 
-    def _check_l1ss_order(self, rel: int, cur: int, new: int) -> None:
-        """H17 for L1SS, as pci_restore_aspm_l1ss_state's comments give it (PCIe r6.0 §5.5.4):
-        ASPM L0s/L1 off while L1SS changes; T_POWER_ON (CTL2) programmed while L1.2 is off;
-        Common_Mode_Restore_Time and LTR_L1.2_THRESHOLD programmed before the L1.2 enables."""
+    def check_port_write_order(self, offset: int, width: int, value: int) -> None:
+        """The L1SS rules at the port's end of the link: pcie_config_aspm_l1ss and
+        pci_restore_aspm_l1ss_state program both ends."""
+        m = self.m
+        l1ss = m.port_caps.l1ss
+        if (m.user_access or not l1ss or offset not in (l1ss + L1SS_CTL1, l1ss + L1SS_CTL2) or width != 4
+                or _intent.is_error_echo(width, value)):
+            return
+        hw = m.state.port.hw
+        wm = int.from_bytes(bytes(int(b) & 0xFF for b in m._port_profile.semantics.wmask[offset:offset + 4]),
+                            "little")
+        cur = hw.read(offset, 4)
+        if (cur ^ value) & wm:
+            self._check_l1ss_order(hw, l1ss, offset - l1ss, cur, value & wm)
+
+    def _check_l1ss_order(self, hw, l1ss: int, rel: int, cur: int, new: int) -> None:
+        """H17 for L1SS, at either end of the link (hw, l1ss: the end written), as
+        pci_restore_aspm_l1ss_state's and pcie_config_aspm_l1ss's comments give it (PCIe r6.2
+        §5.5.4): ASPM L0s/L1 off at both ends while L1SS changes; T_POWER_ON (CTL2) programmed
+        while L1.2 is off; Common_Mode_Restore_Time and LTR_L1.2_THRESHOLD programmed before the
+        L1.2 enables."""
         m, c = self.m, self.m.caps
-        hw = m.state.hw
-        if hw.read(c.exp + 0x10, 2) & 0x3:
-            self.report("order_violation", "L1SS", "ASPM L0s/L1 off while L1SS changes", "ASPM L0s/L1 enabled")
-        elif rel == L1SS_CTL2 and hw.read(c.l1ss + L1SS_CTL1, 4) & L1SS_L1_2_MASK:
+        port_aspm = (m.state.port is not None and m.port_caps.exp
+                     and m.state.port.hw.read(m.port_caps.exp + 0x10, 2) & 0x3)
+        if (c.exp and m.state.hw.read(c.exp + 0x10, 2) & 0x3) or port_aspm:
+            self.report("order_violation", "L1SS", "ASPM L0s/L1 off at both ends while L1SS changes",
+                        "ASPM L0s/L1 enabled")
+        elif rel == L1SS_CTL2 and hw.read(l1ss + L1SS_CTL1, 4) & L1SS_L1_2_MASK:
             self.report("order_violation", "L1SS", "T_POWER_ON programmed while L1.2 is disabled", "L1.2 enabled")
         elif (rel == L1SS_CTL1 and not cur & L1SS_L1_2_MASK and new & L1SS_L1_2_MASK
               and (cur ^ new) & L1SS_CTL1_TIMING):
