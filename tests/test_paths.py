@@ -313,7 +313,7 @@ def test_vfio_sequences_are_paths():
         "runtime_resume", "clear_master", "enable", "reset", "reset_works", "save", "store",
         "config_init", "vf_memory", "open"]
     assert [s.name for s in p.path("vfio_pci_core_disable")] == [
-        "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
+        "pm_exit", "resume", "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
     assert [s.do for s in p.path("vfio_pci_core_disable_restore")] == [
         "vfio_load_saved_state", "stop", "save_state", "write_command", "call", "restore_state"]
     assert [s.do for s in p.path("vfio_pci_ioctl_reset")] == ["fail", "vfio_set_power", "try_reset"]
@@ -392,7 +392,7 @@ def test_policy_show_prints_the_vfio_close_path():
     lines = r.stdout.splitlines()
     assert lines[0].startswith("vfio_pci_core_disable")
     assert [l.split()[1] for l in lines[1:]] == [
-        "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
+        "pm_exit", "resume", "d0", "clear_master", "irqs_off", "needs_reset", "reload", "disable", "closed", "try_reset", "put"]
 
 
 def test_9a92c5091a42_reverted_changes_the_open_snapshot(both):

@@ -64,7 +64,8 @@ def model_view(m) -> dict:
                  "vconfig_bars": list(v.vconfig_bars), "rbar": list(v.rbar), "reset_works": bool(v.reset_works),
                  "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
                  "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked),
-                 "qemu_resetting": bool(v.qemu_resetting)},
+                 "qemu_resetting": bool(v.qemu_resetting), "pm_engaged": bool(v.pm_engaged),
+                 "pm_wakeup": bool(v.pm_wakeup)},
         "port": port,
         "needs_restore_after_reset": bool(st.needs_restore_after_reset),
         "latest_save_epoch": m.latest_save_epoch, "standing": sorted(m.oracle._standing),
@@ -213,7 +214,8 @@ class ModelFacade:
                    reset_works=f["reset_works"], needs_reset=f["needs_reset"],
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
                    virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],
-                   qemu_resetting=f["qemu_resetting"])
+                   qemu_resetting=f["qemu_resetting"], pm_engaged=f["pm_engaged"],
+                   pm_wakeup=f["pm_wakeup"])
         port = None
         if v.get("port") is not None:    # the upstream port's config space (read-only, as `.state.port.hw.read`)
             pc = np.frombuffer(v["port"]["config"], dtype=np.uint8)

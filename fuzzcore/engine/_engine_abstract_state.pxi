@@ -63,6 +63,7 @@ cdef uint32_t counter_index(Machine *m, int op_kind) noexcept nogil:
     vcfg = (v.open != 0) | ((v.blob.present != 0) << 1) | ((v.pm_save.present != 0) << 2)
     if v.open and m.st.accessible and (raw_read(m.cfg, PCI_COMMAND, 2) ^ <uint32_t>v.vconfig_command) & 0x2:
         vcfg |= 1 << 3
+    vcfg |= (v.pm_engaged != 0) << 4
     # abstract_state.ur_logged: DEVSTA URD or AER Unsupported Request Error Status, read raw
     ur = ((m.d.fn.caps.exp != 0 and (raw_read(m.cfg, m.d.fn.caps.exp + 0x0A, 2) & 0x0008) != 0)
           or (m.d.fn.caps.aer != 0 and (raw_read(m.cfg, m.d.fn.caps.aer + 0x04, 4) & 0x00100000) != 0))

@@ -148,6 +148,7 @@ cdef enum:
     OP_HW_ACCESSIBLE
     OP_PM_SYSTEM_SLEEP
     OP_VFIO_BAR_RW
+    OP_VFIO_LOW_POWER
     N_ENGINE_OPS
 ENGINE_OP_NAMES = (
     "pci_save_state", "pci_restore_state", "pci_reset_function", "pci_reset_bus",
@@ -159,7 +160,14 @@ ENGINE_OP_NAMES = (
     "pci_bind_driver", "vfio_open", "vfio_close", "vfio_config_write", "vfio_set_irqs",
     "vfio_device_reset", "vfio_hot_reset", "qemu_pre_reset", "qemu_post_reset", "qemu_reset",
     "hw_link_down", "hw_inaccessible", "hw_accessible", "pm_system_sleep", "vfio_bar_rw",
+    "vfio_low_power",
 )
+cdef enum:                       # the ioctls vfio_ioctl wraps in the runtime-PM get/put paths
+    VIOCTL_SET_IRQS = 0
+    VIOCTL_DEVICE_RESET
+    VIOCTL_HOT_RESET
+    VIOCTL_LOW_POWER
+    VIOCTL_BAR_RW
 # The enum arguments' values, in the order the engine codes them (checked against the op table).
 ENGINE_ENUM_ARGS = {
     ("pci_reset_function", "method"): ("auto", "flr", "pm", "bus"),
@@ -174,6 +182,7 @@ ENGINE_ENUM_ARGS = {
     ("pm_system_sleep", "transition"): ("s2idle", "deep", "hibernate_thaw", "hibernate_restore"),
     ("pm_system_sleep", "power"): ("kept", "lost"),
     ("vfio_bar_rw", "access"): ("read", "write"),
+    ("vfio_low_power", "action"): ("entry", "entry_wakeup", "exit"),
 }
 
 # --- model steps (Violation.step): the upstream function a report happened in -----------------

@@ -205,11 +205,13 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_VFIO_CONFIG_WRITE:
         return vfio_config_write(m, a[0], a[1], a[2])
     if code == OP_VFIO_SET_IRQS:
-        return vfio_set_irqs(m, a[0], a[1])
+        return vfio_ioctl(m, VIOCTL_SET_IRQS, a[0], a[1])
     if code == OP_VFIO_DEVICE_RESET:
-        return vfio_device_reset(m)
+        return vfio_ioctl(m, VIOCTL_DEVICE_RESET, 0, 0)
     if code == OP_VFIO_HOT_RESET:
-        return vfio_hot_reset(m)
+        return vfio_ioctl(m, VIOCTL_HOT_RESET, 0, 0)
+    if code == OP_VFIO_LOW_POWER:
+        return vfio_ioctl(m, VIOCTL_LOW_POWER, a[0], 0)
     if code == OP_QEMU_PRE_RESET:
         return qemu_pre_reset(m)
     if code == OP_QEMU_POST_RESET:

@@ -139,6 +139,10 @@ cdef enum:
     PATH_MSI_FREE_IRQ
     PATH_PCI_INIT_CAPABILITIES
     PATH_PCI_PTM_INIT
+    PATH_VFIO_DEVICE_PM_RUNTIME_GET
+    PATH_VFIO_DEVICE_PM_RUNTIME_PUT
+    PATH_VFIO_PCI_CORE_PM_ENTRY
+    PATH_VFIO_PCI_CORE_PM_EXIT
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -266,6 +270,7 @@ cdef enum:
     PRIM_RUNTIME_AUTO
     PRIM_MSIX_VECTOR
     PRIM_MSI_CLEAR_MESSAGE
+    PRIM_VFIO_PM_ENGAGE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -405,6 +410,8 @@ cdef enum:
     COND_WALKED
     COND_CHANNEL_OFFLINE
     COND_VOTE_NEED_RESET
+    COND_VFIO_PM_ENGAGED
+    COND_VFIO_PM_WAKEUP
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -493,7 +500,9 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "pci_resize_resource", "vfio_default_config_write", "vfio_basic_config_write",
                      "vfio_pm_config_write", "vfio_exp_config_write", "vfio_msi_config_write",
                      "device_bind_driver", "local_pci_probe", "msix_request_irq", "msix_free_irq",
-                     "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init")
+                     "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init",
+                     "vfio_device_pm_runtime_get", "vfio_device_pm_runtime_put", "vfio_pci_core_pm_entry",
+                     "vfio_pci_core_pm_exit")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -522,7 +531,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
                           "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
-                          "msix_vector", "msi_clear_message")
+                          "msix_vector", "msi_clear_message", "vfio_pm_engage")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -553,7 +562,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
-                          "channel_offline", "vote_need_reset")
+                          "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -612,8 +621,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     elif c == COND_PMCSR_SHALLOWER:
         v = pmcsr_state(m, m.st.dev.current_state) < m.st.dev.current_state
     elif c == COND_VFIO_IDLE:
-        v = (m.st.dev.driver == DRV_VFIO and not m.st.vfio.open and not m.st.dev.rpm_suspended
-             and not m.pol.disable_idle_d3)
+        v = (m.st.dev.driver == DRV_VFIO and not m.st.dev.rpm_suspended
+             and ((m.st.vfio.pm_engaged != 0) if m.st.vfio.open else not m.pol.disable_idle_d3))
     elif c == COND_VFIO_RESET_WORKS:
         v = m.st.vfio.reset_works != 0
     elif c == COND_VFIO_NEEDS_RESET:
@@ -734,6 +743,10 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = not m.d.virtual_bus
     elif c == COND_CHANNEL_OFFLINE:
         v = m.st.dev.error_state != ERR_NORMAL
+    elif c == COND_VFIO_PM_ENGAGED:
+        v = m.st.vfio.pm_engaged != 0
+    elif c == COND_VFIO_PM_WAKEUP:
+        v = m.st.vfio.pm_wakeup != 0
     elif c == COND_VOTE_NEED_RESET:
         v = 0 <= arg < 4 and VOTE_VALUES[arg] == ERS_NEED_RESET
     elif c == COND_PTM_CAP:
@@ -970,7 +983,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_VFIO_BAR_ACCESS:
             vfio_bar_access(m, arg & 0xFF)
         elif p == PRIM_USER_SET_IRQS:
-            vfio_set_irqs(m, a, 0)                      # paths order: none, intx = IRQ_NONE, IRQ_INTX
+            vfio_ioctl(m, VIOCTL_SET_IRQS, a, 0)        # paths order: none, intx = IRQ_NONE, IRQ_INTX
         elif p == PRIM_USER_CLEAR_COMMAND:
             vfio_config_write(m, PCI_COMMAND, 2, guest_view_command(m) & ~(<uint32_t>a))
         elif p == PRIM_USER_PM_D0:
@@ -1154,12 +1167,19 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.st.dev.rpm_auto = a == 0
         elif p == PRIM_MSIX_VECTOR:
             msix_vector(m, arg, a)
+        elif p == PRIM_VFIO_PM_ENGAGE:                # paths order: entry, exit
+            if a == 0:
+                m.st.vfio.pm_engaged = 1
+                m.st.vfio.pm_wakeup = 1 if arg == 1 else 0
+            elif m.st.vfio.pm_engaged:
+                m.st.vfio.pm_engaged = 0
+                m.st.vfio.pm_wakeup = 0
         elif p == PRIM_MSI_CLEAR_MESSAGE:
             m.st.dev.msi_msg[0] = 0
             m.st.dev.msi_msg[1] = 0
             m.st.dev.msi_msg[2] = 0
         elif p == PRIM_USER_RESET:                     # paths order: device_reset, hot_reset
-            result = vfio_device_reset(m) if a == 0 else vfio_hot_reset(m)
+            result = vfio_ioctl(m, VIOCTL_DEVICE_RESET if a == 0 else VIOCTL_HOT_RESET, 0, 0)
         elif p == PRIM_CONFIG_SAVE:
             config_save(m, a)
         elif p == PRIM_SET_STATE_SAVED:

@@ -111,8 +111,9 @@ cdef void vfio_irqs_disable(Machine *m, bint bracket) noexcept nogil:
 
 
 cdef int vfio_bar_rw(Machine *m, int bar, int access) noexcept nogil:
-    """vfio.vfio_bar_rw: a user's pread/pwrite of a BAR region, the policy path vfio_pci_bar_rw."""
-    return run_path(m, PATH_VFIO_BAR_RW, bar | (access << 8))
+    """vfio.vfio_bar_rw: a user's pread/pwrite of a BAR region, the policy path vfio_pci_bar_rw, in
+    vfio_pci_rw's runtime-PM get/put."""
+    return vfio_ioctl(m, VIOCTL_BAR_RW, bar, access)
 
 
 cdef int resource_kind(Machine *m, int bar) noexcept nogil:
@@ -187,6 +188,29 @@ cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexce
         v.intx_masked = v.virq_disabled
         pci_intx_for_msi(m, not v.intx_masked)
     return 0
+
+
+cdef int vfio_ioctl(Machine *m, int ioctl, int a0, int a1) noexcept nogil:
+    """vfio.vfio_ioctl: the paths vfio_device_pm_runtime_get and _put around an ioctl on the device fd."""
+    cdef int rc
+    if ioctl == VIOCTL_HOT_RESET:                   # vfio.vfio_user_hot_reset: GET_PCI_HOT_RESET_INFO first
+        run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_GET, 0)
+        run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_PUT, 0)
+    run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_GET, 0)
+    if ioctl == VIOCTL_SET_IRQS:
+        rc = vfio_set_irqs(m, a0, a1)
+    elif ioctl == VIOCTL_DEVICE_RESET:
+        rc = vfio_device_reset(m)
+    elif ioctl == VIOCTL_HOT_RESET:
+        rc = vfio_hot_reset(m)
+    elif ioctl == VIOCTL_BAR_RW:
+        rc = run_path(m, PATH_VFIO_BAR_RW, a0 | (a1 << 8))
+    elif a0 == 2:                                   # vfio.vfio_low_power: exit
+        rc = run_path(m, PATH_VFIO_PCI_CORE_PM_EXIT, 0)
+    else:                                           # entry (0) or entry_wakeup (1)
+        rc = run_path(m, PATH_VFIO_PCI_CORE_PM_ENTRY, a0)
+    run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_PUT, 0)
+    return rc
 
 
 cdef int vfio_device_reset(Machine *m) noexcept nogil:
@@ -287,7 +311,16 @@ DEF VF_PATH_BASE = 2
 
 
 cdef int vfio_config_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
-    """vfio.vfio_config_write (vfio_pci_config_rw): -EFAULT past cfg_size; else each aligned piece
+    """vfio.vfio_config_write: vfio_pci_rw's runtime-PM get/put around the write."""
+    cdef int rc
+    run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_GET, 0)
+    rc = vfio_config_rw_write(m, offset, width, value)
+    run_path(m, PATH_VFIO_DEVICE_PM_RUNTIME_PUT, 0)
+    return rc
+
+
+cdef int vfio_config_rw_write(Machine *m, int offset, int width, uint32_t value) noexcept nogil:
+    """vfio._vfio_config_rw (vfio_pci_config_rw): -EFAULT past cfg_size; else each aligned piece
     that stays in one region's dword (vfio_perm.pieces) to its write function."""
     cdef int prev_step, prev_user, pos, end, i, count, n
     cdef int16_t *vmap = m.d.vf_map[m.st.vfio.map_silent]

@@ -257,6 +257,8 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t virq_disabled        # the user's virtual INTx Disable, as vfio last acted on it
     int64_t intx_masked          # the INTx ctx's masked flag (irq == intx)
     int64_t qemu_resetting       # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
+    int64_t pm_engaged           # vdev->pm_runtime_engaged: the user's LOW_POWER_ENTRY holds
+    int64_t pm_wakeup            # vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd
 
 cdef struct PortDev:             # the upstream port's struct pci_dev fields the model uses
     int64_t current_state

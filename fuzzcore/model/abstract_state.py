@@ -13,7 +13,7 @@ Fields (each a small integer):
   snapshot   bit 0: state_saved; bit 1: the snapshot is older than the latest save; bit 2: some
              buffer a restore would write was not filled by the snapshot's save
   vfio       bit 0: open; bit 1: an open blob is held; bit 2: a pm_save blob is held; bit 3:
-             vconfig Memory disagrees with hardware
+             vconfig Memory disagrees with hardware; bit 4: the user's low-power entry holds
   pending    bit 0: reset with no restore since; bit 1: a UR is latched
   op         the op kind (row of the op table)
 """
@@ -56,6 +56,7 @@ def abstract_state(m, op_kind: int) -> tuple[int, ...]:
     vcfg = int(v.open) | (int(v.blob is not None) << 1) | (int(v.pm_save is not None) << 2)
     if v.open and hw.accessible and (hw.read(0x04, 2) ^ v.vconfig_command) & 0x2:
         vcfg |= 1 << 3
+    vcfg |= int(v.pm_engaged) << 4
     pending = int(st.needs_restore_after_reset) | (int(ur_logged(m)) << 1)
     return (power, decode, feature_bits(m), snapshot, vcfg, pending, op_kind)
 

@@ -125,8 +125,12 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = pmcsr_state(m, m.state.dev.current_state) < m.state.dev.current_state
     elif name == "vfio_idle":
         d = m.state.dev
-        value = (d.driver == "vfio" and not m.state.vfio.open and not d.rpm_suspended
-                 and not m.policy.switch("vfio.disable_idle_d3"))
+        # the runtime-PM usage count is 0: a closed device's (the bind's put, unless disable_idle_d3),
+        # or an open one's whose user's low-power entry dropped the last reference (the open's get,
+        # or with disable_idle_d3 the probe's, which the bind then kept)
+        v = m.state.vfio
+        value = (d.driver == "vfio" and not d.rpm_suspended
+                 and (v.pm_engaged if v.open else not m.policy.switch("vfio.disable_idle_d3")))
     elif name == "pcie_buffer":
         from .restore import pcie_buffer
         value = pcie_buffer(m) is not None
@@ -381,6 +385,10 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = not m.profile.virtual_bus
     elif name == "channel_offline":
         value = m.state.dev.error_state != "normal"
+    elif name == "vfio_pm_engaged":
+        value = m.state.vfio.pm_engaged
+    elif name == "vfio_pm_wakeup":
+        value = m.state.vfio.pm_wakeup
     elif name == "vote_need_reset":
         from .reset import VOTE_VALUES
         value = VOTE_VALUES.get(arg) == 3                    # PCI_ERS_RESULT_NEED_RESET
@@ -596,8 +604,8 @@ def _run(m, name: str, arg) -> int:
             from .vfio import vfio_bar_access
             vfio_bar_access(m, arg[0], arg[1])
         elif do == "user_set_irqs":
-            from .vfio import vfio_set_irqs
-            vfio_set_irqs(m, st.param("index"), 0)              # VFIO_DEVICE_SET_IRQS, count 0
+            from .vfio import vfio_ioctl, vfio_set_irqs
+            vfio_ioctl(m, vfio_set_irqs, st.param("index"), 0)  # VFIO_DEVICE_SET_IRQS, count 0
         elif do == "user_clear_command":
             from .qemu import guest_view_command
             from .vfio import vfio_config_write
@@ -708,9 +716,16 @@ def _run(m, name: str, arg) -> int:
             config_save(m, st.param("dwords"))
         elif do == "set_state_saved":
             m.state.dev.state_saved = True
+        elif do == "vfio_pm_engage":
+            v = m.state.vfio
+            if st.param("op") == "entry":
+                v.pm_engaged, v.pm_wakeup = True, arg == 1
+            elif v.pm_engaged:
+                v.pm_engaged = v.pm_wakeup = False
         elif do == "user_reset":
-            from .vfio import vfio_device_reset, vfio_hot_reset
-            result = (vfio_device_reset if st.param("ioctl") == "device_reset" else vfio_hot_reset)(m)
+            from .vfio import vfio_device_reset, vfio_ioctl, vfio_user_hot_reset
+            result = (vfio_ioctl(m, vfio_device_reset) if st.param("ioctl") == "device_reset"
+                      else vfio_user_hot_reset(m))
         elif do == "msix_setup_interrupts":
             from .msi import msix_setup_interrupts
             msix_setup_interrupts(m, arg)

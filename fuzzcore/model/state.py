@@ -143,6 +143,8 @@ class VfioState:
     virq_disabled: bool = False           # the user's virtual INTx Disable, as vfio last acted on it
     intx_masked: bool = False             # the INTx ctx's masked flag (irq == intx)
     qemu_resetting: bool = False          # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
+    pm_engaged: bool = False              # vdev->pm_runtime_engaged: the user's LOW_POWER_ENTRY holds
+    pm_wakeup: bool = False               # vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd
 
 
 @dataclass

@@ -173,9 +173,9 @@ def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
 
 def vfio_bar_rw(m, bar: int, access: str) -> int:
     """A user's pread/pwrite of BAR region `bar` (vfio_pci_rw -> vfio_pci_bar_rw, §6.10): the
-    policy path vfio_pci_bar_rw."""
+    policy path vfio_pci_bar_rw, with the device resumed around it as for an ioctl."""
     from .paths import run_path
-    return run_path(m, "vfio_pci_bar_rw", (bar, access))
+    return vfio_ioctl(m, lambda m: run_path(m, "vfio_pci_bar_rw", (bar, access)))
 
 
 def resource_kind(m, bar: int) -> str:
@@ -196,6 +196,36 @@ def vfio_bar_access(m, bar: int, access: str) -> None:
             and msix.table_offset <= off < msix.table_offset + 16 * msix.entries):
         return
     m.io.bar_access(bar)
+
+
+def vfio_ioctl(m, fn, *args) -> int:
+    """An ioctl on the vfio device fd (vfio_device_fops_unl_ioctl, drivers/vfio/vfio_main.c), or a
+    read or write of one of its regions (vfio_pci_rw): the policy paths vfio_device_pm_runtime_get
+    and _put around it, so a device its user put in low power is resumed for the access and may
+    suspend again after it."""
+    from .paths import run_path
+    run_path(m, "vfio_device_pm_runtime_get")
+    rc = fn(m, *args)
+    run_path(m, "vfio_device_pm_runtime_put")
+    return rc
+
+
+def vfio_user_hot_reset(m) -> int:
+    """A user's hot reset is two ioctls (QEMU's vfio_pci_hot_reset, as any user must learn the
+    groups first): VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, which touches no register, then
+    VFIO_DEVICE_PCI_HOT_RESET; each in the runtime-PM get/put."""
+    vfio_ioctl(m, lambda m: 0)
+    return vfio_ioctl(m, vfio_hot_reset)
+
+
+def vfio_low_power(m, action: str) -> int:
+    """VFIO_DEVICE_FEATURE with LOW_POWER_ENTRY, LOW_POWER_ENTRY_WITH_WAKEUP or LOW_POWER_EXIT
+    (vfio_pci_core_ioctl_feature, §6.9): the policy path vfio_pci_core_pm_entry (argument 1 with
+    the wake-up eventfd) or vfio_pci_core_pm_exit."""
+    from .paths import run_path
+    if action == "exit":
+        return run_path(m, "vfio_pci_core_pm_exit")
+    return run_path(m, "vfio_pci_core_pm_entry", 1 if action == "entry_wakeup" else 0)
 
 
 def vfio_device_reset(m) -> int:
@@ -291,6 +321,12 @@ def _intx_unmask(m) -> None:
 
 
 def vfio_config_write(m, offset: int, width: int, value: int) -> int:
+    """A write through the config region: vfio_pci_rw resumes the device around it
+    (pm_runtime_resume_and_get / pm_runtime_put: the policy paths vfio_device_pm_runtime_get, _put)."""
+    return vfio_ioctl(m, _vfio_config_rw, offset, width, value)
+
+
+def _vfio_config_rw(m, offset: int, width: int, value: int) -> int:
     """vfio_pci_config_rw for a write: -EFAULT past cfg_size; else each piece (vfio_perm.pieces)
     to its region's write function (vfio_pci_config_rw_single)."""
     cmap = m.vfio_map

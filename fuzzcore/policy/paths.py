@@ -427,6 +427,22 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_ptm_init", "pci_ptm_init (drivers/pci/pcie/ptm.c)", "", "§3.5",
             "what PTM enumeration enables (v7.1.3: nothing, the counts start at 0; the PTM facts it records are the "
             "profile's, conditions ptm_root and ptm_type_ok)"),
+    # a vfio user's ioctls (drivers/vfio/vfio_main.c vfio_device_fops_unl_ioctl) and the low-power feature
+    # (drivers/vfio/pci/vfio_pci_core.c, VFIO_DEVICE_FEATURE_LOW_POWER_*), §6.11
+    PathDef("vfio_device_pm_runtime_get", "vfio_device_pm_runtime_get -> pm_runtime_resume_and_get "
+                                          "(drivers/vfio/vfio_main.c)", "", "§6.11",
+            "before every ioctl on the device fd, and around each read or write of a region (vfio_pci_rw's "
+            "pm_runtime_resume_and_get): a runtime-suspended device resumed"),
+    PathDef("vfio_device_pm_runtime_put", "vfio_device_pm_runtime_put -> pm_runtime_put (drivers/vfio/vfio_main.c)",
+            "", "§6.11", "after every ioctl on the device fd and each region access: the reference dropped (an "
+                        "open device whose user entered low power suspends again)"),
+    PathDef("vfio_pci_core_pm_entry", "vfio_pci_core_pm_entry / _with_wakeup -> vfio_pci_runtime_pm_entry "
+                                      "(drivers/vfio/pci/vfio_pci_core.c)", "", "§6.11",
+            "VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY(_WITH_WAKEUP) (the argument: 1 with a wake-up eventfd): -EINVAL "
+            "when already engaged, else pm_runtime_engaged and the open's runtime-PM reference dropped"),
+    PathDef("vfio_pci_core_pm_exit", "vfio_pci_core_pm_exit -> vfio_pci_runtime_pm_exit "
+                                     "(drivers/vfio/pci/vfio_pci_core.c)", "", "§6.11",
+            "VFIO_DEVICE_FEATURE_LOW_POWER_EXIT: the reference taken back (the ioctl's get already resumed it)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1086,6 +1102,13 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "one vector's cached state or table entry (pci_msix_write_vector_ctrl, MMIO)"),
     PrimitiveDef("msi_clear_message", "msi_domain_deactivate: memset(&msg, 0)", (),
                  "the MSI descriptor's cached message zeroed; nothing written (msi_write_message writes it)"),
+    PrimitiveDef("vfio_pm_engage", "vdev->pm_runtime_engaged (vfio_pci_runtime_pm_entry / __vfio_pci_runtime_pm_exit)",
+                 (ParamDef("op", "enum", (("entry", "pm_runtime_engaged = true, pm_wake_eventfd_ctx set when the "
+                                                   "path's argument is 1 (LOW_POWER_ENTRY_WITH_WAKEUP); "
+                                                   "pm_runtime_put_noidle"),
+                                          ("exit", "when engaged: pm_runtime_engaged = false, pm_runtime_get_noresume, "
+                                                   "the eventfd dropped"))),),
+                 "the user's low-power state as vfio-pci records it; nothing is written to the function"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1110,8 +1133,10 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                             "hibernate_restore (acpi_hibernation_leave)"),
     ("pmcsr_shallower", "PMCSR reads a shallower state than current_state (pci_pm_complete's "
                         "pci_refresh_power_state, then current_state < pre_sleep_state)"),
-    ("vfio_idle", "vfio-pci bound, the device closed and runtime-active, vfio.disable_idle_d3 off: "
-                  "device_complete's pm_runtime_put lets rpm_idle suspend it"),
+    ("vfio_idle", "vfio-pci bound and runtime-active with no runtime-PM reference left, so a pm_runtime_put "
+                  "lets rpm_idle suspend it: closed with vfio.disable_idle_d3 off, or open with its user's "
+                  "low-power entry engaged (the entry drops the open's reference, or with disable_idle_d3 the "
+                  "probe's)"),
     ("vfio_reset_works", "vdev->reset_works"),
     ("vfio_needs_reset", "vdev->needs_reset (vfio_pci_dev_set_needs_reset: the only device of its set)"),
     ("vfio_load_failed_no_reset", "the path's result is not 0 (pci_load_and_free_saved_state failed) and "
@@ -1288,6 +1313,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                         "frozen, or it failed for good)"),
     ("vote_need_reset", "the vote the op gives the driver's error_detected (the path's argument) is "
                         "PCI_ERS_RESULT_NEED_RESET"),
+    ("vfio_pm_engaged", "vdev->pm_runtime_engaged: the user's low-power entry holds"),
+    ("vfio_pm_wakeup", "vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

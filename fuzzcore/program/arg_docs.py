@@ -54,4 +54,6 @@ ARG_MEANINGS: dict[tuple[str, str], str] = {
     ("vfio_set_irqs", "count"): "vectors to enable minus one (count=0: one vector)",
     ("vfio_bar_rw", "bar"): "the BAR region index 0-5 (unassigned, absent or the upper half of a 64-bit BAR: -EINVAL)",
     ("vfio_bar_rw", "access"): "read (pread) or write (pwrite of zero) of the BAR's last dword",
+    ("vfio_low_power", "action"): "entry (LOW_POWER_ENTRY), entry_wakeup (LOW_POWER_ENTRY_WITH_WAKEUP, "
+                                  "with an eventfd) or exit (LOW_POWER_EXIT)",
 }

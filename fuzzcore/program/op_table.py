@@ -30,6 +30,7 @@ DRIVERS = ("none", "host", "vfio")
 SLEEP_TRANSITIONS = ("s2idle", "deep", "hibernate_thaw", "hibernate_restore")   # mem_sleep s2idle/deep; hibernation
 SLEEP_POWER = ("kept", "lost")   # whether the platform removed the function's power while asleep
 BAR_SLOTS = 4  # alternative resource addresses a re-assignment may move a BAR to
+LOW_POWER_ACTIONS = ("entry", "entry_wakeup", "exit")   # VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY(_WITH_WAKEUP), _EXIT
 BAR_ACCESS = ("read", "write")   # a user's pread or pwrite on a BAR region of the vfio device fd
 
 
@@ -284,6 +285,12 @@ OPS: tuple[Op, ...] = (
     Op("vfio_bar_rw", "vfio", "vfio_pci_bar_rw", (Arg("bar", "int", 1, 6), _enum("access", BAR_ACCESS)),
        "a user's dword read or write of a BAR region through the device fd (the BAR's last dword; "
        "inside the MSI-X table vfio reads all-ones and drops writes): [path.vfio_pci_bar_rw]",
+       (_VFIO_OPEN, _QEMU_IDLE)),
+    # --- a vfio user's low-power feature (appended) --------------------------------------------
+    Op("vfio_low_power", "vfio", "vfio_pci_core_ioctl_feature", (_enum("action", LOW_POWER_ACTIONS),),
+       "VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY (with a wake-up eventfd: entry_wakeup) or _EXIT on the open device "
+       "(§6.11): the entry drops the open's runtime-PM reference, so after the ioctl the device runtime-suspends "
+       "until an ioctl, a wake-up or the close resumes it",
        (_VFIO_OPEN, _QEMU_IDLE)),
 )
 

@@ -137,6 +137,9 @@ _ROWS = [
                "the return code is compared; access=write is not validatable (a write of the emulated "
                "device's last register dword has device-specific side effects in QEMU's models)",
                _vfio_bar),
+    Validation("vfio_low_power", "vfio client", "VFIO_DEVICE_FEATURE (SET) with LOW_POWER_ENTRY, "
+               "LOW_POWER_ENTRY_WITH_WAKEUP (a fresh eventfd) or LOW_POWER_EXIT",
+               lambda a, bdf: [f"vfio_lowpower {a['action']}"]),
     Validation("qemu_pre_reset", "", _NO_QEMU),
     Validation("qemu_post_reset", "", _NO_QEMU),
     Validation("qemu_reset", "", _NO_QEMU),

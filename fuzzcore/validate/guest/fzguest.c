@@ -26,6 +26,8 @@
  *   vfio_irqs INDEX COUNT     VFIO_DEVICE_SET_IRQS: INDEX none|intx|msi|msix
  *   vfio_reset                VFIO_DEVICE_RESET
  *   vfio_hotreset             VFIO_DEVICE_PCI_HOT_RESET over the device's own group
+ *   vfio_lowpower ACTION      VFIO_DEVICE_FEATURE (SET) LOW_POWER_ENTRY (entry), LOW_POWER_ENTRY_WITH_
+ *                             WAKEUP with a fresh eventfd (entry_wakeup) or LOW_POWER_EXIT (exit)
  *   reset BDF METHOD          reset_method <- METHOD, then reset <- 1 (only if the first worked),
  *                             then reset_method <- default
  *   bind BDF DRIVER           unbind, driver_override (vfio: vfio-pci, host: fzhost, none), probe
@@ -405,6 +407,68 @@ static int vfio_irqs(const char *kind, int count)
 	return rc;
 }
 
+/* The user's low-power entry as this client last asked for it: while it holds, the kernel
+ * runtime-suspends the device after each access asynchronously (the ioctl's or vfio_pci_rw's
+ * pm_runtime_put queues the idle check), so every vfio command waits for that suspend before it
+ * reports (settle_low_power), as the model takes it within the op. wake_fd: the wake-up eventfd,
+ * which the kernel signals when a resume ends the low-power state itself. */
+static int lp_engaged, wake_fd = -1;
+
+/* VFIO_DEVICE_FEATURE_LOW_POWER_*: the feature header, then for the wake-up variant its eventfd
+ * (kept open until the next entry: the kernel holds its own reference to the context). */
+static int vfio_low_power(const char *action)
+{
+	int rc;
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_low_power_entry_with_wakeup wake;
+	} f;
+
+	if (devfd < 0)
+		return -ENODEV;
+	memset(&f, 0, sizeof(f));
+	f.hdr.argsz = sizeof(f.hdr);
+	f.hdr.flags = VFIO_DEVICE_FEATURE_SET;
+	if (!strcmp(action, "entry")) {
+		f.hdr.flags |= VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY;
+	} else if (!strcmp(action, "entry_wakeup")) {
+		if (wake_fd >= 0)
+			close(wake_fd);
+		wake_fd = eventfd(0, EFD_CLOEXEC);
+		if (wake_fd < 0)
+			return -errno;
+		f.hdr.argsz = sizeof(f);
+		f.hdr.flags |= VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+		f.wake.wakeup_eventfd = wake_fd;
+	} else if (!strcmp(action, "exit")) {
+		f.hdr.flags |= VFIO_DEVICE_FEATURE_LOW_POWER_EXIT;
+	} else {
+		return -EINVAL;
+	}
+	rc = ioctl(devfd, VFIO_DEVICE_FEATURE, &f) < 0 ? -errno : 0;
+	if (!rc)
+		lp_engaged = strcmp(action, "exit") != 0;
+	return rc;
+}
+
+static int wait_runtime(const char *bdf, const char *want);
+
+/* After a vfio command: a wake-up signalled means the kernel ended the low-power state; while it
+ * holds, wait (<= 2 s) for the device's asynchronous runtime suspend. */
+static void settle_low_power(void)
+{
+	struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+	uint64_t n;
+
+	if (!lp_engaged || devfd < 0)
+		return;
+	if (wake_fd >= 0 && poll(&p, 1, 0) == 1 && read(wake_fd, &n, sizeof(n)) == sizeof(n)) {
+		lp_engaged = 0;
+		return;
+	}
+	wait_runtime(dev_bdf, "suspended");
+}
+
 static int vfio_hot_reset(void)
 {
 	struct vfio_pci_hot_reset_info *info;
@@ -421,6 +485,7 @@ static int vfio_hot_reset(void)
 		return rc;
 	}
 	free(info);
+	settle_low_power();		/* the INFO ioctl's put, as the model takes it */
 	hr = calloc(1, sizeof(*hr) + sizeof(int32_t));
 	hr->argsz = sizeof(*hr) + sizeof(int32_t);
 	hr->count = 1;
@@ -831,6 +896,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "vfio_close")) {
 			rc = devfd >= 0 ? 0 : -ENODEV;
 			vfio_release_all();
+			lp_engaged = 0;		/* vfio_pci_core_disable: vfio_pci_runtime_pm_exit */
 		} else if (!strcmp(cmd, "vfio_cfgw")) {
 			unsigned long off = strtoul(a, NULL, 0), w = 0, v = 0;
 			char c[64] = "";
@@ -850,6 +916,8 @@ int main(int argc, char **argv)
 			rc = devfd < 0 ? -ENODEV : (ioctl(devfd, VFIO_DEVICE_RESET) < 0 ? -errno : 0);
 		} else if (!strcmp(cmd, "vfio_hotreset")) {
 			rc = vfio_hot_reset();
+		} else if (!strcmp(cmd, "vfio_lowpower")) {
+			rc = vfio_low_power(a);
 		} else if (!strcmp(cmd, "reset")) {
 			rc = reset_function(a, b);
 		} else if (!strcmp(cmd, "bind")) {
@@ -873,6 +941,8 @@ int main(int argc, char **argv)
 		} else {
 			rc = -ENOSYS;
 		}
+		if (!strncmp(cmd, "vfio_", 5))
+			settle_low_power();
 		n = printf("RC %d\n", rc);
 		(void)n;
 	}
