@@ -338,7 +338,7 @@ def test_vfio_callbacks_are_paths_and_v18_is_their_shorthand(tmp_path):
     p = load_policy("linux-7.1")
     assert [(s.do, s.params) for s in p.path("vfio_pci_core_aer_err_detected")] == [
         ("vote", (("result", "can_recover"),))]
-    assert [s.do for s in p.path("vfio_pci_core_runtime_suspend")] == ["vfio_set_power"]
+    assert [s.do for s in p.path("vfio_pci_core_runtime_suspend")] == ["vfio_set_power", "vfio_intx"]
     for empty in ("vfio_pci_core_aer_mmio_enabled", "vfio_pci_core_aer_slot_reset", "vfio_pci_core_aer_resume",
                   "vfio_pci_core_aer_reset_prepare", "vfio_pci_core_aer_reset_done"):
         assert p.path(empty) == (), empty

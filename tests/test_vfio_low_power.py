@@ -87,3 +87,32 @@ def test_the_entry_is_a_policy_path(both, tmp_path):
 def test_the_op_needs_the_open_device(both):
     _, rcs = run("vfio_low_power(action=entry)")
     assert rcs == [-19]                                    # -ENODEV: only through the open device fd
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "examples"
+INTX_DISABLE = 0x400
+
+
+def test_the_runtime_suspend_masks_the_users_intx_and_the_resume_unmasks_it(both):
+    """4813724c4b76 (docs/examples/pre-4813724c4b76.toml): with the user's INTx on, the device
+    sleeps with INTx Disable set and wakes with it clear; before the fix it is never set."""
+    prog = "vfio_open()\nvfio_set_irqs(index=intx, count=0)\nvfio_low_power(action=entry)"
+    m, _ = run(prog)
+    assert m.state.hw.read(0x04, 2) & INTX_DISABLE and m.state.vfio.pm_intx_masked
+    m, _ = run(prog + "\nvfio_low_power(action=exit)")
+    assert not m.state.hw.read(0x04, 2) & INTX_DISABLE
+    m, _ = run(prog, policy=f"linux-7.1+{EXAMPLES / 'pre-4813724c4b76.toml'}")
+    assert not m.state.hw.read(0x04, 2) & INTX_DISABLE and not m.state.vfio.pm_intx_masked
+
+
+def test_intx_enable_follows_the_users_intx_disable(both):
+    """899649b7d4ea (docs/examples/pre-899649b7d4ea.toml): INTx Disable set by the user in MSI mode
+    reaches the hardware; back in INTx mode the fix starts the context masked, so the user's clear
+    unmasks it; before the fix the context starts unmasked and the hardware keeps INTx Disable."""
+    prog = ("vfio_open()\nvfio_set_irqs(index=msi, count=0)\n"
+            "vfio_config_write(offset=0x4, width=2, value=0x0402)\n"
+            "vfio_set_irqs(index=intx, count=0)\nvfio_config_write(offset=0x4, width=2, value=0x0002)")
+    m, _ = run(prog)
+    assert not m.state.hw.read(0x04, 2) & INTX_DISABLE
+    m, _ = run(prog, policy=f"linux-7.1+{EXAMPLES / 'pre-899649b7d4ea.toml'}")
+    assert m.state.hw.read(0x04, 2) & INTX_DISABLE

@@ -65,7 +65,7 @@ def model_view(m) -> dict:
                  "needs_reset": bool(v.needs_reset), "needs_pm_restore": bool(v.needs_pm_restore), "irq": v.irq,
                  "virq_disabled": bool(v.virq_disabled), "intx_masked": bool(v.intx_masked),
                  "qemu_resetting": bool(v.qemu_resetting), "pm_engaged": bool(v.pm_engaged),
-                 "pm_wakeup": bool(v.pm_wakeup)},
+                 "pm_wakeup": bool(v.pm_wakeup), "pm_intx_masked": bool(v.pm_intx_masked)},
         "port": port,
         "needs_restore_after_reset": bool(st.needs_restore_after_reset),
         "latest_save_epoch": m.latest_save_epoch, "standing": sorted(m.oracle._standing),
@@ -215,7 +215,7 @@ class ModelFacade:
                    needs_pm_restore=f["needs_pm_restore"], irq=f["irq"],
                    virq_disabled=f["virq_disabled"], intx_masked=f["intx_masked"],
                    qemu_resetting=f["qemu_resetting"], pm_engaged=f["pm_engaged"],
-                   pm_wakeup=f["pm_wakeup"])
+                   pm_wakeup=f["pm_wakeup"], pm_intx_masked=f["pm_intx_masked"])
         port = None
         if v.get("port") is not None:    # the upstream port's config space (read-only, as `.state.port.hw.read`)
             pc = np.frombuffer(v["port"]["config"], dtype=np.uint8)

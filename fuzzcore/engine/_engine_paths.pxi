@@ -143,6 +143,7 @@ cdef enum:
     PATH_VFIO_DEVICE_PM_RUNTIME_PUT
     PATH_VFIO_PCI_CORE_PM_ENTRY
     PATH_VFIO_PCI_CORE_PM_EXIT
+    PATH_VFIO_INTX_ENABLE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -271,6 +272,7 @@ cdef enum:
     PRIM_MSIX_VECTOR
     PRIM_MSI_CLEAR_MESSAGE
     PRIM_VFIO_PM_ENGAGE
+    PRIM_VFIO_INTX
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -412,6 +414,7 @@ cdef enum:
     COND_VOTE_NEED_RESET
     COND_VFIO_PM_ENGAGED
     COND_VFIO_PM_WAKEUP
+    COND_VFIO_PM_INTX_MASKED
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -502,7 +505,7 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "device_bind_driver", "local_pci_probe", "msix_request_irq", "msix_free_irq",
                      "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init",
                      "vfio_device_pm_runtime_get", "vfio_device_pm_runtime_put", "vfio_pci_core_pm_entry",
-                     "vfio_pci_core_pm_exit")
+                     "vfio_pci_core_pm_exit", "vfio_intx_enable")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -531,7 +534,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
                           "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
-                          "msix_vector", "msi_clear_message", "vfio_pm_engage")
+                          "msix_vector", "msi_clear_message", "vfio_pm_engage", "vfio_intx")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -562,7 +565,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "piece_command_word", "piece_pm_ctrl", "piece_msi_flags", "vconfig_flr",
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
-                          "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup")
+                          "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
+                          "vfio_pm_intx_masked")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -747,6 +751,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.vfio.pm_engaged != 0
     elif c == COND_VFIO_PM_WAKEUP:
         v = m.st.vfio.pm_wakeup != 0
+    elif c == COND_VFIO_PM_INTX_MASKED:
+        v = m.st.vfio.pm_intx_masked != 0
     elif c == COND_VOTE_NEED_RESET:
         v = 0 <= arg < 4 and VOTE_VALUES[arg] == ERS_NEED_RESET
     elif c == COND_PTM_CAP:
@@ -1167,6 +1173,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.st.dev.rpm_auto = a == 0
         elif p == PRIM_MSIX_VECTOR:
             msix_vector(m, arg, a)
+        elif p == PRIM_VFIO_INTX:
+            vfio_intx(m, a)
         elif p == PRIM_VFIO_PM_ENGAGE:                # paths order: entry, exit
             if a == 0:
                 m.st.vfio.pm_engaged = 1

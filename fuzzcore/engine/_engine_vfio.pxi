@@ -184,10 +184,25 @@ cdef int vfio_irqs_enable(Machine *m, int index, int count, bint bracket) noexce
             msi_request_irq(m)
             memory_unlock_and_restore(m, cmd)
     elif index == IRQ_INTX:
-        v.irq = IRQ_INTX
-        v.intx_masked = v.virq_disabled
-        pci_intx_for_msi(m, not v.intx_masked)
+        run_path(m, PATH_VFIO_INTX_ENABLE, 0)
     return 0
+
+
+cdef void vfio_intx(Machine *m, int op) noexcept nogil:
+    """vfio.vfio_intx (paths order: init_masked, pci_intx, irq_type, pm_mask, pm_unmask, new_context)."""
+    cdef VfioDev *v = &m.st.vfio
+    if op == 0:
+        v.intx_masked = v.virq_disabled
+    elif op == 1:
+        pci_intx_for_msi(m, not v.intx_masked)
+    elif op == 2:
+        v.irq = IRQ_INTX
+    elif op == 3:
+        v.pm_intx_masked = 1 if v.irq == IRQ_INTX and intx_mask(m) else 0
+    elif op == 4:
+        intx_unmask(m)
+    else:
+        v.intx_masked = 0
 
 
 cdef int vfio_ioctl(Machine *m, int ioctl, int a0, int a1) noexcept nogil:
@@ -278,7 +293,7 @@ cdef void emulate_intx_disable(Machine *m) noexcept nogil:
         intx_unmask(m)
 
 
-cdef void intx_mask(Machine *m) noexcept nogil:
+cdef bint intx_mask(Machine *m) noexcept nogil:
     """vfio._intx_mask (__vfio_pci_intx_mask): not using INTx, pci_intx(pdev, 0); using it, mask
     once (pci_2_3 taken as supported)."""
     cdef VfioDev *v = &m.st.vfio
@@ -287,6 +302,8 @@ cdef void intx_mask(Machine *m) noexcept nogil:
     elif not v.intx_masked:
         pci_intx_for_msi(m, False)
         v.intx_masked = 1
+        return True                                 # masked_changed
+    return False
 
 
 cdef void intx_unmask(Machine *m) noexcept nogil:

@@ -259,6 +259,7 @@ cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t qemu_resetting       # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
     int64_t pm_engaged           # vdev->pm_runtime_engaged: the user's LOW_POWER_ENTRY holds
     int64_t pm_wakeup            # vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd
+    int64_t pm_intx_masked       # vdev->pm_intx_masked: the runtime suspend masked the user's INTx
 
 cdef struct PortDev:             # the upstream port's struct pci_dev fields the model uses
     int64_t current_state

@@ -389,6 +389,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.state.vfio.pm_engaged
     elif name == "vfio_pm_wakeup":
         value = m.state.vfio.pm_wakeup
+    elif name == "vfio_pm_intx_masked":
+        value = m.state.vfio.pm_intx_masked
     elif name == "vote_need_reset":
         from .reset import VOTE_VALUES
         value = VOTE_VALUES.get(arg) == 3                    # PCI_ERS_RESULT_NEED_RESET
@@ -716,6 +718,9 @@ def _run(m, name: str, arg) -> int:
             config_save(m, st.param("dwords"))
         elif do == "set_state_saved":
             m.state.dev.state_saved = True
+        elif do == "vfio_intx":
+            from .vfio import vfio_intx
+            vfio_intx(m, st.param("op"))
         elif do == "vfio_pm_engage":
             v = m.state.vfio
             if st.param("op") == "entry":

@@ -145,6 +145,7 @@ class VfioState:
     qemu_resetting: bool = False          # QEMU ran vfio_pci_pre_reset, not yet vfio_pci_post_reset
     pm_engaged: bool = False              # vdev->pm_runtime_engaged: the user's LOW_POWER_ENTRY holds
     pm_wakeup: bool = False               # vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd
+    pm_intx_masked: bool = False          # vdev->pm_intx_masked: the runtime suspend masked the user's INTx
 
 
 @dataclass

@@ -165,10 +165,26 @@ def vfio_irqs_enable(m, index: str, count: int, bracket: bool) -> int:
             msi.msi_request_irq(m)
             _memory_unlock_and_restore(m, cmd)
     elif index == "intx":
-        v.irq = "intx"
-        v.intx_masked = v.virq_disabled
-        msi.pci_intx_for_msi(m, not v.intx_masked)
+        from .paths import run_path
+        run_path(m, "vfio_intx_enable")
     return 0
+
+
+def vfio_intx(m, op: str) -> None:
+    """Path primitive vfio_intx: one operation on the user's INTx context."""
+    v = m.state.vfio
+    if op == "init_masked":
+        v.intx_masked = v.virq_disabled
+    elif op == "pci_intx":
+        msi.pci_intx_for_msi(m, not v.intx_masked)
+    elif op == "irq_type":
+        v.irq = "intx"
+    elif op == "pm_mask":
+        v.pm_intx_masked = v.irq == "intx" and _intx_mask(m)
+    elif op == "pm_unmask":
+        _intx_unmask(m)
+    else:                                               # new_context
+        v.intx_masked = False
 
 
 def vfio_bar_rw(m, bar: int, access: str) -> int:
@@ -291,7 +307,7 @@ def emulate_intx_disable(m) -> None:
         _intx_unmask(m)
 
 
-def _intx_mask(m) -> None:
+def _intx_mask(m) -> bool:
     """__vfio_pci_intx_mask: not using INTx, the physical bit follows the virtual one
     (pci_intx(pdev, 0)); using it, mask once. pci_2_3 (INTx masking) is taken as supported:
     a PCIe function implements INTx Disable and Interrupt Status."""
@@ -301,6 +317,8 @@ def _intx_mask(m) -> None:
     elif not v.intx_masked:
         msi.pci_intx_for_msi(m, False)
         v.intx_masked = True
+        return True                                     # masked_changed
+    return False
 
 
 def _intx_unmask(m) -> None:

@@ -443,6 +443,9 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_pci_core_pm_exit", "vfio_pci_core_pm_exit -> vfio_pci_runtime_pm_exit "
                                      "(drivers/vfio/pci/vfio_pci_core.c)", "", "§6.11",
             "VFIO_DEVICE_FEATURE_LOW_POWER_EXIT: the reference taken back (the ioctl's get already resumed it)"),
+    PathDef("vfio_intx_enable", "vfio_intx_enable (drivers/vfio/pci/vfio_pci_intrs.c)", "", "§6.4",
+            "VFIO_DEVICE_SET_IRQS for INTx: the context's mask from the user's virtual INTx Disable, the physical "
+            "bit made to follow it (pci_2_3), irq_type INTx; request_irq touches no register"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1109,6 +1112,18 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                           ("exit", "when engaged: pm_runtime_engaged = false, pm_runtime_get_noresume, "
                                                    "the eventfd dropped"))),),
                  "the user's low-power state as vfio-pci records it; nothing is written to the function"),
+    PrimitiveDef("vfio_intx", "vfio-pci's INTx context (drivers/vfio/pci/vfio_pci_intrs.c, vfio_pci_core.c)",
+                 (ParamDef("op", "enum", (
+                     ("init_masked", "ctx->masked = vdev->virq_disabled (vfio_intx_enable)"),
+                     ("pci_intx", "pci_intx(pdev, !ctx->masked): INTx Disable written to follow the mask "
+                                  "(written only if it changes; pci_2_3 taken as supported)"),
+                     ("irq_type", "vdev->irq_type = VFIO_PCI_INTX_IRQ_INDEX"),
+                     ("pm_mask", "vdev->pm_intx_masked = irq_type is INTx && vfio_pci_intx_mask(vdev): masked "
+                                 "now, INTx Disable set, unless the user's INTx was masked already"),
+                     ("pm_unmask", "vfio_pci_intx_unmask(vdev): unless the user masked it meanwhile, "
+                                   "pci_check_and_unmask_intx (no interrupt pending: INTx Disable cleared)"),
+                     ("new_context", "vfio_irq_ctx_alloc: a zeroed context, ctx->masked = false"))),),
+                 "the user's INTx as vfio-pci masks and unmasks it"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1315,6 +1330,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                         "PCI_ERS_RESULT_NEED_RESET"),
     ("vfio_pm_engaged", "vdev->pm_runtime_engaged: the user's low-power entry holds"),
     ("vfio_pm_wakeup", "vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd"),
+    ("vfio_pm_intx_masked", "vdev->pm_intx_masked: vfio_pci_core_runtime_suspend masked the user's INTx"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
