@@ -150,3 +150,26 @@ def test_l1ss_changes_need_l1_off_at_both_ends_wherever_the_kernel_writes_them()
     assert {v.expected for v in found} == {"ASPM L0s/L1 off at both ends while L1SS changes"}
     found = _l1ss_order(f"linux-7.1+{examples / 'pre-64dbb2d70744.toml'}", WIFI_ASPM, restore)
     assert {v.expected for v in found} == {"ASPM L0s/L1 off at both ends while L1SS changes"}
+
+
+def test_a_value_read_earlier_in_the_path_is_data_f3d049b35b01():
+    """docs/examples/pre-f3d049b35b01.toml restates the L1SS restore's LNKCTL bracket with the
+    generic locals (read_local, test_local, cap_write of local_a/local_b) and swaps the write-back,
+    as the kernel before the fix did: the child's LNKCTL (CLKREQ# on) is written to the port. The
+    baseline writes each end its own value; both models agree on the overlay."""
+    from fuzzcore.measure.selfcheck import first_divergence
+    from fuzzcore.engine import Engine
+    from fuzzcore.validate.compare import run_model
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    spec = f"linux-7.1+{examples / 'pre-f3d049b35b01.toml'}"
+    calls = parse_program("pci_bind_driver(driver=host)\npci_enable_l1ss()\npci_save_state()\npci_restore_state()")
+    prof = resolve_device(WIFI_ASPM)
+    port_lnkctl = cap_offsets(resolve_device(prof.upstream_port)).exp + LNKCTL
+    written = {}
+    for name, policy in (("base", "linux-7.1"), ("pre", spec)):
+        _, writes, _, _ = run_model(prof, load_policy(policy), calls)
+        written[name] = [w.value for w in writes if w.op_index == 3 and w.target == "port" and w.offset == port_lnkctl]
+        assert first_divergence(Engine(prof, load_policy(policy)), Model(prof, load_policy(policy)), calls,
+                                prof.name, policy) is None
+    assert written["base"] == [0x0040, 0x0042]        # ASPM off, then the port's own value back
+    assert written["pre"] == [0x0040, 0x0142]         # the child's value (CLKREQ# on) on the port

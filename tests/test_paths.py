@@ -85,6 +85,8 @@ def test_policy_show_path_marks_the_overlay():
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "nowhere" }]\n', 7, "not another step"),
     ('[path.pci_dev_restore]\ninsert = [{ step = "x", before = "restore" }]\n', 6, "has no definition"),
     ('[path.pci_dev_restore.step]\nrestore = { when = "sometimes" }\n', 7, "unknown condition"),
+    ('[path.pci_dev_restore]\ninsert = [{ step = "t", before = "restore" }]\n[path.pci_dev_restore.step]\n'
+     't = { do = "test_local", local = "a", mask = 0x10000, flag = "a" }\n', 9, "a bit mask, 0-0xFFFF"),
     ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and sometimes" }\n', 7, 'unknown condition "sometimes"'),
     ('[path.pci_dev_restore.step]\nrestore = { when = "d0 and d0 and d0 and not d0" }\n', 7, "at most 3"),
     ('[path.pci_restore_config_space.step]\nbars = { dwords = "9..x" }\n', 7, "config dword indices 0-15"),

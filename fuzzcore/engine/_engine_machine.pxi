@@ -62,6 +62,8 @@ cdef void machine_transients(Machine *m) noexcept nogil:
     m.l1ss_aspm_on = 0
     m.msix_saved_cmd = -1
     m.n_brackets = 0
+    m.path_locals[0] = 0
+    m.path_locals[1] = 0
     for i in range(N_FEATURES):
         m.mm_start[i] = -1
         m.lf_pending[i] = -1

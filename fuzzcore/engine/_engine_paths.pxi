@@ -273,6 +273,8 @@ cdef enum:
     PRIM_MSI_CLEAR_MESSAGE
     PRIM_VFIO_PM_ENGAGE
     PRIM_VFIO_INTX
+    PRIM_READ_LOCAL
+    PRIM_TEST_LOCAL
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -534,7 +536,8 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "rebar_resize", "rebar_update_bar", "vfio_default_write", "vfio_bar_restore_check",
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
                           "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
-                          "msix_vector", "msi_clear_message", "vfio_pm_engage", "vfio_intx")
+                          "msix_vector", "msi_clear_message", "vfio_pm_engage", "vfio_intx",
+                          "read_local", "test_local")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -895,7 +898,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
     cdef bint loaded = False    # a vfio_load_saved_state ran: a later restore restores that state on purpose
     cdef int flags = 0          # set_flag's bits: a = 1, b = 2
     cdef int brackets = m.n_brackets   # command_bracket's reads are this call's locals
+    cdef uint32_t outer_a = m.path_locals[0], outer_b = m.path_locals[1]   # read_local's: this call's own
     cdef int i, a, p, end
+    m.path_locals[0] = 0
+    m.path_locals[1] = 0
     if m.pol.path_label[path] >= 0:
         m.step = m.pol.path_label[path]
     i = m.pol.path_start[path]
@@ -1173,6 +1179,11 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             m.st.dev.rpm_auto = a == 0
         elif p == PRIM_MSIX_VECTOR:
             msix_vector(m, arg, a)
+        elif p == PRIM_READ_LOCAL:
+            read_local(m, a)
+        elif p == PRIM_TEST_LOCAL:                      # local | mask << 1 | flag << 17
+            if m.path_locals[a & 1] & ((<uint32_t>a >> 1) & 0xFFFF):
+                flags |= 1 if not (a >> 17) & 1 else 2
         elif p == PRIM_VFIO_INTX:
             vfio_intx(m, a)
         elif p == PRIM_VFIO_PM_ENGAGE:                # paths order: entry, exit
@@ -1218,6 +1229,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         i += 1
     if m.n_brackets > brackets:
         m.n_brackets = brackets         # a bracket a failed path left open dies with the call
+    m.path_locals[0] = outer_a
+    m.path_locals[1] = outer_b
     m.step = prev
     return result
 

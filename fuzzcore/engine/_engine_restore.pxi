@@ -189,12 +189,14 @@ cdef enum:
     VAL_PTM_OFF
     VAL_PTM_CTRL_ROOT
     VAL_PORT_PTM_CTRL_ROOT
+    VAL_LOCAL_A
+    VAL_LOCAL_B
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[28]
+cdef uint32_t CAP_VALUE_FIELD[30]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
                       0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100, 0xFF01, 0xFF01, 0x3,
-                      0xFF03, 0xFF03]
+                      0xFF03, 0xFF03, 0xFFFFFFFFU, 0xFFFFFFFFU]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -299,6 +301,8 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
     cdef int t
     if value == VAL_NR_VIRTFN:
         return <uint32_t>arg
+    if value == VAL_LOCAL_A or value == VAL_LOCAL_B:
+        return m.path_locals[value - VAL_LOCAL_A]
     if value == VAL_ASPM_UPSTREAM or value == VAL_ASPM_DOWNSTREAM:     # pcie_config_aspm_link's upstream / dwstream
         t = m.aspm_target
         return (0x1 if t & (0x2 if value == VAL_ASPM_UPSTREAM else 0x1) else 0) | (0x2 if t & 0x4 else 0)
@@ -340,6 +344,22 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
     if value == VAL_ACS_IOMMU:                          # pci_std_enable_acs: SV, RR, CR, UF where capable
         return io_read(m, m.d.fn.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return <uint32_t>d.sriov_ctrl                       # VAL_SRIOV_CTRL
+
+
+cdef void read_local(Machine *m, int arg) noexcept nogil:
+    """restore.read_local: arg = cap | reg << 4 | dword << 12 | local << 13 | port << 14."""
+    cdef int cap = arg & 0xF, reg = (arg >> 4) & 0xFF
+    cdef int size = 4 if (arg >> 12) & 1 else 2
+    cdef int local = (arg >> 13) & 1
+    cdef int where, base
+    if (arg >> 14) & 1:
+        base = cap_base_in(&m.d.port.caps, cap) if m.d.has_port else 0
+        if base:
+            m.path_locals[local] = port_read(m, base + reg, size)
+        return
+    where = cap_register(m, cap, reg)
+    if where:
+        m.path_locals[local] = io_read(m, where, size)
 
 
 cdef void cap_write(Machine *m, int arg, int path_arg) noexcept nogil:

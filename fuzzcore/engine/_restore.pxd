@@ -364,6 +364,7 @@ cdef struct Machine:
     int n_brackets
     uint32_t l1ss_clnk
     uint32_t l1ss_plnk
+    uint32_t path_locals[2]          # the running path's locals a and b (read_local), a call's own
     # output
     ViolationRec *viol
     int n_viol

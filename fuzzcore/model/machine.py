@@ -157,6 +157,7 @@ class Model:
         self.l1ss_lnkctl = None    # pci_restore_aspm_l1ss_state's LNKCTLs while it has ASPM off
         self.msix_saved_cmd = None  # Command read by the MSI-X restore's Memory bracket (msi.msix_memory)
         self.bracket_cmds = []      # Commands read by open command_bracket steps (power.command_bracket)
+        self.path_locals = [0, 0]   # the running path's locals a and b (read_local), a call's own
         self.restore_rmw = False    # inside a capability register's read-modify-write (Oracle.note_write)
         self.aspm_target = 0        # pcie_config_aspm_link's state (kernel_set aspm_target)
         self.oracle = Oracle(self)

@@ -504,6 +504,7 @@ def run_path(m, name: str, arg=None) -> int:
     from ..policy.paths import PATH_BY_NAME
     label = PATH_BY_NAME[name].label
     brackets = len(m.bracket_cmds)          # command_bracket's reads are this call's locals
+    outer, m.path_locals = m.path_locals, [0, 0]   # read_local's locals: this call's own
     try:
         if label:
             with m.in_step(label):
@@ -511,6 +512,7 @@ def run_path(m, name: str, arg=None) -> int:
         return _run(m, name, arg)
     finally:
         del m.bracket_cmds[brackets:]       # a bracket a failed path left open dies with the call
+        m.path_locals = outer
 
 
 def _run(m, name: str, arg) -> int:
@@ -718,6 +720,13 @@ def _run(m, name: str, arg) -> int:
             config_save(m, st.param("dwords"))
         elif do == "set_state_saved":
             m.state.dev.state_saved = True
+        elif do == "read_local":
+            from .restore import read_local
+            read_local(m, st.param("cap"), st.param("reg"), st.param("width"), st.param("local"),
+                       st.param("port", False))
+        elif do == "test_local":
+            if m.path_locals[0 if st.param("local") == "a" else 1] & st.param("mask"):
+                flags |= 1 if st.param("flag") == "a" else 2
         elif do == "vfio_intx":
             from .vfio import vfio_intx
             vfio_intx(m, st.param("op"))

@@ -212,6 +212,8 @@ def cap_value(m, value: str, arg=None) -> int:
     d = m.state.dev
     if value == "nr_virtfn":
         return arg
+    if value in ("local_a", "local_b"):
+        return m.path_locals[0 if value == "local_a" else 1]
     if value in ("aspm_upstream", "aspm_downstream"):       # pcie_config_aspm_link's upstream / dwstream
         l0s = 0x1 if m.aspm_target & (0x2 if value == "aspm_upstream" else 0x1) else 0   # L0S_DW / L0S_UP
         return l0s | (0x2 if m.aspm_target & 0x4 else 0)   # PCI_EXP_LNKCTL_ASPM_L0S, _L1
@@ -253,6 +255,18 @@ def cap_value(m, value: str, arg=None) -> int:
     if value == "acs_iommu":                                # pci_std_enable_acs: SV, RR, CR, UF where capable
         return m.io.read(m.caps.acs + 0x04, 2) & (ACS_SV | ACS_RR | ACS_CR | ACS_UF)
     return d.sriov_ctrl                                     # sriov_ctrl
+
+
+def read_local(m, cap: str, reg: int, width: str, local: str, port: bool) -> None:
+    """Path primitive read_local: the register (the function's, or the port's with port) read into
+    the path's local; nothing without the capability."""
+    if port:
+        base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
+        where, target = (base + reg if base else 0), "port"
+    else:
+        where, target = _cap_register(m, cap, reg), "dev"
+    if where:
+        m.path_locals[0 if local == "a" else 1] = m.io.read(where, 2 if width == "word" else 4, target)
 
 
 def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=None, port=False) -> None:

@@ -138,7 +138,7 @@ class CompiledPolicy:
     switches: np.ndarray           # int16[len(switch_names)]: switch values
     path_start: np.ndarray         # int16[len(path_names)]: first step of each path in the step arrays
     path_len: np.ndarray           # int16[len(path_names)]: its steps (gate "never" ones dropped)
-    step_prim: np.ndarray          # int8[s]: primitive id (paths.PRIMITIVES)
+    step_prim: np.ndarray          # int16[s]: primitive id (paths.PRIMITIVES)
     step_arg: np.ndarray           # int32[s]: the parameter, encoded (enum index or Command bits)
     step_when: np.ndarray          # int32[s]: 0 none, else a signed byte per "and" term: condition id + 1, negative = "not"
     path_names: tuple = PATH_NAMES
@@ -239,7 +239,7 @@ class Policy:
             reset_order=_frozen([RESET_METHOD_IDS[m] for m in self.reset_methods], np.int8),
             switches=_frozen([sw.encode(values[sw.name]) for sw in SWITCHES], np.int16),
             path_start=_frozen(path_start, np.int16), path_len=_frozen(path_len, np.int16),
-            step_prim=_frozen(prim, np.int8), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int32),
+            step_prim=_frozen(prim, np.int16), step_arg=_frozen(arg, np.int32), step_when=_frozen(when, np.int32),
             vfio_regions=self.vfio_regions,
         )
 
@@ -784,13 +784,13 @@ def _set_path_step(src, build, info, path, n, settings, sw, setting) -> None:
     prim = PRIMITIVE_BY_NAME[do]
     schema = {"do": str, "when": str, "gate": str}
     for p in prim.params:
-        schema[p.name] = {"bits": list, "count": int, "flag": bool, "offset": int}.get(p.kind, str)
+        schema[p.name] = {"bits": list, "count": int, "flag": bool, "offset": int, "mask": int}.get(p.kind, str)
     check_keys(src, sw, settings, schema)
     fresh = old is None or old["do"] != do
     new = {"do": do, "params": {} if fresh else dict(old["params"]),
            "when": "" if fresh else old["when"], "gate": "always" if fresh else old["gate"]}
     for p in prim.params:
-        if p.name in settings and p.kind in ("dwords", "count", "flag", "offset"):
+        if p.name in settings and p.kind in ("dwords", "count", "flag", "offset", "mask"):
             why = p.check(settings[p.name])
             if why:
                 raise src.error(f"[{sw}] {p.name} = {settings[p.name]!r}: {do} takes {why}", sw, p.name)

@@ -485,7 +485,7 @@ class ParamDef:
     kind: str                               # "enum" (one value) | "bits" (a list, OR-ed) | "path" (one path)
                                             # | "dwords" ("A..B": config dwords A down or up to B) | "count"
                                             # (an integer 0-15) | "flag" (true/false) | "offset" (a register
-                                            # offset 0-0xFF in a capability)
+                                            # offset 0-0xFF in a capability) | "mask" (an integer 0-0xFFFF)
     values: tuple[tuple[str, str], ...]     # (value, meaning); for dwords, count, flag, offset one (form, meaning)
     bits: int = 0                           # its width in a packed argument, when not the kind's
     default: object = None                  # the value when a step leaves it out (None: it must be given)
@@ -497,7 +497,7 @@ class ParamDef:
     @property
     def width(self) -> int:
         """Bits the value takes in the step's packed argument (the params in order, low bits first)."""
-        return self.bits or {"dwords": 8, "count": 4, "flag": 1, "bits": 16, "offset": 8}.get(self.kind, 8)
+        return self.bits or {"dwords": 8, "count": 4, "flag": 1, "bits": 16, "offset": 8, "mask": 16}.get(self.kind, 8)
 
     def check(self, value) -> str:
         """'' when `value` is one this parameter takes, else what is wrong (free-form kinds)."""
@@ -509,6 +509,9 @@ class ParamDef:
         if self.kind == "offset":
             return "" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFF else \
                 "a register offset in the capability, 0-0xFF"
+        if self.kind == "mask":
+            return "" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0xFFFF else \
+                "a bit mask, 0-0xFFFF"
         if self.kind == "dwords":
             a, sep, b = str(value).partition("..")
             ok = sep and a.strip().isdigit() and b.strip().isdigit() and int(a) <= 15 and int(b) <= 15
@@ -525,7 +528,7 @@ class ParamDef:
         if self.kind == "dwords":
             a, _, b = value.partition("..")
             return int(a) | int(b) << 4
-        if self.kind in ("count", "flag", "offset"):
+        if self.kind in ("count", "flag", "offset", "mask"):
             return int(value)
         bits = dict(COMMAND_BITS)
         mask = 0
@@ -622,6 +625,8 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("ptm_ctrl_root", "__pci_enable_ptm for a PTM Root (dev->ptm_root): ptm_ctrl | PCI_PTM_CTRL_ROOT "
                       "(field: Enable, Granularity, Root Select)", 0xFF03),
     ("port_ptm_ctrl_root", "the same for the port above (with port = true)", 0xFF03),
+    ("local_a", "the value the path's read_local put in local a (a register read earlier in the path)", 0xFFFFFFFF),
+    ("local_b", "the same for local b", 0xFFFFFFFF),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)
@@ -1124,6 +1129,19 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                    "pci_check_and_unmask_intx (no interrupt pending: INTx Disable cleared)"),
                      ("new_context", "vfio_irq_ctx_alloc: a zeroed context, ctx->masked = false"))),),
                  "the user's INTx as vfio-pci masks and unmasks it"),
+    PrimitiveDef("read_local", "pci_read_config_word/dword(dev or its parent, cap + reg, &local)",
+                 (_CAP, _REG, _WIDTH, ParamDef("local", "enum", (("a", "local a"), ("b", "local b")), bits=1),
+                  ParamDef("port", "flag", (("true/false (default false)", "the upstream port's capability "
+                                                                           "instead of the function's"),), default=False)),
+                 "one register read into one of the path's two locals (0 when the path starts; a call has its own), "
+                 "through the modelled access path (all-ones from a function that does not answer); nothing "
+                 "without the capability. cap_write's values local_a and local_b write it back, test_local "
+                 "decides on it"),
+    PrimitiveDef("test_local", "if (local & MASK) ...",
+                 (ParamDef("local", "enum", (("a", "local a"), ("b", "local b")), bits=1),
+                  ParamDef("mask", "mask", (("0x0000-0xFFFF", "the bits tested"),)),
+                  ParamDef("flag", "enum", (("a", "flag a"), ("b", "flag b")), bits=1)),
+                 "set the path's flag when the local has any of the mask's bits (the flag stays set: two tests OR)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
