@@ -128,3 +128,43 @@ def test_the_baseline_driver_disables_its_vfs_in_remove():
     assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\npci_bind_driver(driver=vfio)") == [0, 0, 0]
     assert m.state.dev.driver == "vfio" and m.state.dev.sriov_num_vfs == 0
     assert m.state.hw.read(SRIOV + 8, 2) & 0x1 == 0
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+ENABLE_SRIOV = f"linux-7.1+{EXAMPLES / 'vfio-enable-sriov.toml'}"
+
+
+def test_vfio_sriov_needs_enable_sriov_and_keeps_the_pf_awake():
+    """vfio_pci_sriov_configure: -ENOENT with the module parameter off (the baseline); with
+    enable_sriov=1 the PF is resumed, its VFs enabled, a second request -EBUSY, and the PF stays
+    runtime-active (the VFs' reference) after the close until the VFs are disabled."""
+    m = model("linux-7.1")
+    assert run(m, "pci_enable_sriov(num_vfs=1)\npci_disable_sriov()") == [-2, 0]
+    assert m.state.dev.sriov_num_vfs == 0 and m.state.dev.rpm_suspended
+    m = model(ENABLE_SRIOV)
+    rcs = run(m, "pci_enable_sriov(num_vfs=1)\npci_enable_sriov(num_vfs=0)\nvfio_open()\nvfio_close()")
+    assert rcs == [0, EBUSY, 0, 0]
+    assert m.state.dev.sriov_num_vfs == 2 and m.state.hw.read(SRIOV + 0x08, 2) & 0x1    # VF Enable
+    assert not m.state.dev.rpm_suspended
+    run(m, "pci_disable_sriov()")
+    assert m.state.dev.sriov_num_vfs == 0 and m.state.dev.rpm_suspended
+
+
+def test_f4162eb1e2fc_vfs_are_enabled_with_the_pf_in_d0():
+    """f4162eb1e2fc (docs/examples/pre-f4162eb1e2fc.toml): the user's PMCSR write left the PF in
+    D3hot; the fix moves it to D0 before VF Enable, the kernel before it enables VFs on a PF in
+    D3hot."""
+    pm = 0x40                                   # the i350's PM capability
+    prog = f"vfio_open()\nvfio_config_write(offset=0x{pm + 4:x}, width=2, value=0x3)\npci_enable_sriov(num_vfs=0)"
+    m = model(ENABLE_SRIOV)
+    assert run(m, prog)[-1] == 0
+    assert m.state.hw.read(pm + 4, 2) & 0x3 == 0 and m.state.hw.read(SRIOV + 0x08, 2) & 0x1
+    m = model(f"{ENABLE_SRIOV}+{EXAMPLES / 'pre-f4162eb1e2fc.toml'}")
+    assert run(m, prog)[-1] == 0
+    assert m.state.hw.read(pm + 4, 2) & 0x3 == 3 and m.state.hw.read(SRIOV + 0x08, 2) & 0x1
+
+
+def test_unbinding_vfio_disables_the_vfs_it_enabled():
+    m = model(ENABLE_SRIOV)
+    run(m, "pci_enable_sriov(num_vfs=1)\npci_bind_driver(driver=none)")
+    assert m.state.dev.sriov_num_vfs == 0 and not m.state.hw.read(SRIOV + 0x08, 2) & 0x1

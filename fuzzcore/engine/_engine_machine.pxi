@@ -193,9 +193,9 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
     if code == OP_PCI_ENABLE_L1SS:
         return run_path(m, PATH_ASPM_SET_POLICY, 0)
     if code == OP_PCI_ENABLE_SRIOV:
-        return run_path(m, PATH_ENABLE_SRIOV, a[0] + 1)     # nr_virtfn
+        return run_path(m, PATH_SRIOV_CONFIGURE, a[0] + 1)  # nr_virtfn
     if code == OP_PCI_DISABLE_SRIOV:
-        return run_path(m, PATH_DISABLE_SRIOV, 0)
+        return run_path(m, PATH_SRIOV_DECONFIGURE, 0)
     if code == OP_PCI_RESIZE_BAR:
         return pci_resize_bar(m, a[0])
     if code == OP_PCI_BIND_DRIVER:

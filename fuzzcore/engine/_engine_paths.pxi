@@ -144,6 +144,10 @@ cdef enum:
     PATH_VFIO_PCI_CORE_PM_ENTRY
     PATH_VFIO_PCI_CORE_PM_EXIT
     PATH_VFIO_INTX_ENABLE
+    PATH_SRIOV_CONFIGURE
+    PATH_SRIOV_DECONFIGURE
+    PATH_VFIO_PCI_SRIOV_CONFIGURE
+    PATH_VFIO_PCI_SRIOV_DECONFIGURE
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -507,7 +511,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "device_bind_driver", "local_pci_probe", "msix_request_irq", "msix_free_irq",
                      "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init",
                      "vfio_device_pm_runtime_get", "vfio_device_pm_runtime_put", "vfio_pci_core_pm_entry",
-                     "vfio_pci_core_pm_exit", "vfio_intx_enable")
+                     "vfio_pci_core_pm_exit", "vfio_intx_enable",
+                     "sriov_configure", "sriov_deconfigure", "vfio_pci_sriov_configure", "vfio_pci_sriov_deconfigure")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -628,7 +633,7 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     elif c == COND_PMCSR_SHALLOWER:
         v = pmcsr_state(m, m.st.dev.current_state) < m.st.dev.current_state
     elif c == COND_VFIO_IDLE:
-        v = (m.st.dev.driver == DRV_VFIO and not m.st.dev.rpm_suspended
+        v = (m.st.dev.driver == DRV_VFIO and not m.st.dev.rpm_suspended and m.st.dev.sriov_num_vfs == 0
              and ((m.st.vfio.pm_engaged != 0) if m.st.vfio.open else not m.pol.disable_idle_d3))
     elif c == COND_VFIO_RESET_WORKS:
         v = m.st.vfio.reset_works != 0
@@ -1016,7 +1021,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             result = pci_power_up(m)
         elif p == PRIM_FAIL:
             result = ENOTTY_ if a == 0 else (EIO_ if a == 1 else (EINVAL_ if a == 2 else (ENOMEM_ if a == 3 else
-                     (EBUSY_ if a == 4 else ENOSYS_))))   # enotty, eio, einval, enomem, ebusy, enosys
+                     (EBUSY_ if a == 4 else (ENOSYS_ if a == 5 else -2)))))   # enotty, eio, einval, enomem, ebusy, enosys, enoent
             break
         elif p == PRIM_INITIATE_FLR:
             result = initiate_flr(m)

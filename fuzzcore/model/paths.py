@@ -19,7 +19,7 @@ VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "re
 from .enumeration import LINK_ASPM_ALL, LINK_L1, LINK_L1SS
 LINK_PCIPM = 0x60                 # PCIE_LINK_STATE_L1_SS_PCIPM
 
-ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38}
+ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38, "enoent": -2}
 POWER_STATES = {"d0": D0, "d3hot": D3HOT, "d3cold": D3COLD}
 COMMAND_BITS = {"io": 0x0001, "memory": 0x0002, "bus_master": 0x0004, "intx_disable": 0x0400}
 DRIVERS = ("none", "host", "vfio")     # the op pci_bind_driver's argument, as device_bind_driver's
@@ -129,7 +129,7 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         # or an open one's whose user's low-power entry dropped the last reference (the open's get,
         # or with disable_idle_d3 the probe's, which the bind then kept)
         v = m.state.vfio
-        value = (d.driver == "vfio" and not d.rpm_suspended
+        value = (d.driver == "vfio" and not d.rpm_suspended and not d.sriov_num_vfs
                  and (v.pm_engaged if v.open else not m.policy.switch("vfio.disable_idle_d3")))
     elif name == "pcie_buffer":
         from .restore import pcie_buffer

@@ -446,6 +446,21 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_intx_enable", "vfio_intx_enable (drivers/vfio/pci/vfio_pci_intrs.c)", "", "§6.4",
             "VFIO_DEVICE_SET_IRQS for INTx: the context's mask from the user's virtual INTx Disable, the physical "
             "bit made to follow it (pci_2_3), irq_type INTx; request_irq touches no register"),
+    # SR-IOV through sysfs sriov_numvfs (drivers/pci/iov.c sriov_numvfs_store), §1.5 and §6.1
+    PathDef("sriov_configure", "sriov_numvfs_store -> the PF driver's sriov_configure(dev, nr_virtfn) "
+                               "(drivers/pci/iov.c)", "", "§1.5",
+            "the ops pci_enable_sriov (the argument: nr_virtfn): the host driver's pci_enable_sriov, or vfio-pci's "
+            "vfio_pci_sriov_configure"),
+    PathDef("sriov_deconfigure", "sriov_numvfs_store(0) -> the PF driver's sriov_configure(dev, 0) "
+                                 "(drivers/pci/iov.c)", "", "§1.5",
+            "the op pci_disable_sriov: the host driver's pci_disable_sriov, or vfio-pci's"),
+    PathDef("vfio_pci_sriov_configure", "vfio_pci_sriov_configure -> vfio_pci_core_sriov_configure(vdev, nr_virtfn) "
+                                        "(drivers/vfio/pci/vfio_pci.c, vfio_pci_core.c)", "", "§6.1",
+            "VFs on a vfio-pci PF: -ENOENT unless the enable_sriov module parameter, the PF resumed and put in D0 "
+            "(f4162eb1e2fc), pci_enable_sriov, its runtime-PM reference kept while the VFs exist"),
+    PathDef("vfio_pci_sriov_deconfigure", "vfio_pci_sriov_configure -> vfio_pci_core_sriov_configure(vdev, 0)",
+            "", "§6.1", "VFs off on a vfio-pci PF: -ENOENT unless enable_sriov, pci_disable_sriov, the reference "
+                        "dropped"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -700,7 +715,8 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                                                        ("einval", "-EINVAL (-22)"),
                                                                        ("enomem", "-ENOMEM (-12)"),
                                                                        ("ebusy", "-EBUSY (-16)"),
-                                                                       ("enosys", "-ENOSYS (-38)"))),),
+                                                                       ("enosys", "-ENOSYS (-38)"),
+                                                                       ("enoent", "-ENOENT (-2)"))),),
                  "end the path with this result (with `when`: an early error return)"),
     PrimitiveDef("initiate_flr", "pcie_flr: pcie_capability_set_word(DEVCTL, BCR_FLR) + pci_dev_wait", (),
                  "DEVCTL Initiate FLR by read-modify-write; the function resets if it answers; result 0, or "
@@ -1169,7 +1185,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_idle", "vfio-pci bound and runtime-active with no runtime-PM reference left, so a pm_runtime_put "
                   "lets rpm_idle suspend it: closed with vfio.disable_idle_d3 off, or open with its user's "
                   "low-power entry engaged (the entry drops the open's reference, or with disable_idle_d3 the "
-                  "probe's)"),
+                  "probe's); never while its VFs are enabled (vfio_pci_core_sriov_configure keeps a reference)"),
     ("vfio_reset_works", "vdev->reset_works"),
     ("vfio_needs_reset", "vdev->needs_reset (vfio_pci_dev_set_needs_reset: the only device of its set)"),
     ("vfio_load_failed_no_reset", "the path's result is not 0 (pci_load_and_free_saved_state failed) and "

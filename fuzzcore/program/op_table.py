@@ -229,11 +229,12 @@ OPS: tuple[Op, ...] = (
        "the function gets every ASPM state and L1 substate both ends can take, and Clock PM "
        "([path.pcie_aspm_set_policy]); nothing on a link without ASPM"),
     Op("pci_enable_sriov", "driver", "pci_enable_sriov", (Arg("num_vfs", "int", 1, 4),), "num_vfs+1 VFs",
-       (Rule("owner", ("host",), ENOENT,
-             "sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure (vfio-pci's "
-             "returns -ENOENT unless enable_sriov=1)"),)),
+       (Rule("owner", ("host", "vfio_closed", "vfio_open"), ENOENT,
+             "sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure (a host PF driver's, or "
+             "vfio-pci's: [path.vfio_pci_sriov_configure], -ENOENT unless enable_sriov=1)"),)),
     Op("pci_disable_sriov", "driver", "pci_disable_sriov", (), "",
-       (Rule("owner", ("host",), ENOENT, "sriov_numvfs_store: -ENOENT without a bound PF driver"),)),
+       (Rule("owner", ("host", "vfio_closed", "vfio_open"), ENOENT,
+             "sriov_numvfs_store: -ENOENT without a bound PF driver"),)),
     Op("pci_resize_bar", "driver", "pci_resize_resource", (Arg("size", "int", 1, 4),),
        "ReBAR: resize the first resizable BAR",
        (_host("pci_resize_resource: a host driver's call (amdgpu, xe)"), _ACTIVE)),
