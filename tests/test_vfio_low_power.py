@@ -116,3 +116,19 @@ def test_intx_enable_follows_the_users_intx_disable(both):
     assert not m.state.hw.read(0x04, 2) & INTX_DISABLE
     m, _ = run(prog, policy=f"linux-7.1+{EXAMPLES / 'pre-899649b7d4ea.toml'}")
     assert m.state.hw.read(0x04, 2) & INTX_DISABLE
+
+
+def test_a_step_can_read_the_disable_idle_d3_parameter_alone(both, tmp_path):
+    """Condition disable_idle_d3 (the module parameter, whatever vfio_idle says): a step under
+    `not disable_idle_d3` runs in the baseline and not with the parameter set."""
+    body = ('[overlay]\nname = "t"\ndescription = "d"\ncommit = ""\nreference = ""\n'
+            '[path.vfio_pci_core_pm_entry]\ninsert = [{ step = "refuse", before = "busy" }]\n'
+            '[path.vfio_pci_core_pm_entry.step]\nrefuse = { do = "fail", errno = "enotty", when = "not disable_idle_d3" }\n')
+    f = tmp_path / "t.toml"
+    f.write_text(body)
+    g = tmp_path / "u.toml"
+    g.write_text(body.replace('name = "t"', 'name = "u"') + '[vfio]\ndisable_idle_d3 = true\n')
+    _, rcs = run("vfio_open()\nvfio_low_power(action=entry)", policy=f"linux-7.1+{f}")
+    assert rcs[-1] == -25
+    _, rcs = run("vfio_open()\nvfio_low_power(action=entry)", policy=f"linux-7.1+{g}")
+    assert rcs[-1] == 0

@@ -421,6 +421,7 @@ cdef enum:
     COND_VFIO_PM_ENGAGED
     COND_VFIO_PM_WAKEUP
     COND_VFIO_PM_INTX_MASKED
+    COND_DISABLE_IDLE_D3
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -574,7 +575,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
-                          "vfio_pm_intx_masked")
+                          "vfio_pm_intx_masked", "disable_idle_d3")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -759,6 +760,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.vfio.pm_engaged != 0
     elif c == COND_VFIO_PM_WAKEUP:
         v = m.st.vfio.pm_wakeup != 0
+    elif c == COND_DISABLE_IDLE_D3:
+        v = m.pol.disable_idle_d3 != 0
     elif c == COND_VFIO_PM_INTX_MASKED:
         v = m.st.vfio.pm_intx_masked != 0
     elif c == COND_VOTE_NEED_RESET:

@@ -389,6 +389,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.state.vfio.pm_engaged
     elif name == "vfio_pm_wakeup":
         value = m.state.vfio.pm_wakeup
+    elif name == "disable_idle_d3":
+        value = bool(m.policy.switch("vfio.disable_idle_d3"))
     elif name == "vfio_pm_intx_masked":
         value = m.state.vfio.pm_intx_masked
     elif name == "vote_need_reset":

@@ -1365,6 +1365,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_pm_engaged", "vdev->pm_runtime_engaged: the user's low-power entry holds"),
     ("vfio_pm_wakeup", "vdev->pm_wake_eventfd_ctx: the entry came with a wake-up eventfd"),
     ("vfio_pm_intx_masked", "vdev->pm_intx_masked: vfio_pci_core_runtime_suspend masked the user's INTx"),
+    ("disable_idle_d3", "vfio-pci's disable_idle_d3 module parameter is set (switch vfio.disable_idle_d3): "
+                        "`if (!disable_idle_d3)` in vfio_pci_core_enable, _disable, _register_device"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
