@@ -36,26 +36,16 @@ def test_under_dpc_the_runtime_resume_meets_a_contained_device():
     the function is back in D0. The driver's slot_reset corrects that belief
     (pci_enable_device -> pci_update_current_state reads D0), so the put after recovery
     runtime-suspends it to D3hot as usual."""
-    m = model()
-    run(m, """
-        pci_bind_driver(driver=host)
-        pci_enable_msix(nvec=1)
-        pci_pm_runtime_suspend()
-        pcie_do_recovery(channel=frozen, vote=need_reset, source=dpc)
-    """)
-    assert m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
-    assert m.state.dev.current_state == 3                # PCI_D3hot: suspended again by pci_pm_runtime_put
-    assert m.state.hw.read(0x40 + 4, 2) & 0x3 == 3       # and so is the hardware
-    m2 = model()
-    run(m2, """
-        pci_bind_driver(driver=host)
-        pci_enable_msix(nvec=1)
-        pci_pm_runtime_suspend()
-        pcie_do_recovery(channel=frozen, vote=can_recover, source=dpc)
-    """)
-    # no slot_reset (no NEED_RESET vote): the put finds current_state D3cold from the all-ones PMCSR
-    assert m2.state.dev.rpm_suspended and m2.state.dev.current_state == 4
-    assert m2.state.hw.read(0x40 + 4, 2) & 0x3 == 0      # PMCSR: the hardware is in D0 after the link retrained
+    def after_dpc_recovery(vote):
+        m = model()
+        run(m, "pci_bind_driver(driver=host)\npci_enable_msix(nvec=1)\npci_pm_runtime_suspend()\n"
+               f"pcie_do_recovery(channel=frozen, vote={vote}, source=dpc)")
+        assert m.state.dev.rpm_suspended and m.state.dev.error_state == "normal"
+        return m.state.dev.current_state, m.state.hw.read(0x40 + 4, 2) & 0x3      # (belief, PMCSR)
+    assert after_dpc_recovery("need_reset") == (3, 3)     # PCI_D3hot: suspended again by pci_pm_runtime_put
+    # no slot_reset (no NEED_RESET vote): the put finds current_state D3cold from the all-ones PMCSR,
+    # while the hardware is in D0 after the link retrained
+    assert after_dpc_recovery("can_recover") == (4, 0)
 
 
 def test_reset_store_drops_its_runtime_pm_reference():
