@@ -341,6 +341,23 @@ def test_vfio_recovery_is_left_to_the_user_only_while_a_user_has_it_open():
     assert v.tier == "hazard", v
 
 
+def test_vfio_recovery_is_not_left_to_a_user_whose_device_sleeps_in_low_power():
+    """needs_active: with the user's low-power entry holding, the recovery's runtime put lets the
+    reset device suspend, and the user's first access (here the close) resumes it: the PCI core
+    restores the reset defaults before the user can act, and the close's vfio_msi_disable masks
+    the vectors by MMIO at the BAR address the reset took away. A hazard; the same recovery of a
+    runtime-active open device stays by design."""
+    key = "mmio_decode_off @ vfio_msi_disable [MSI-X table, BAR moved]"
+    tail = "vfio_set_irqs(index=msix, count=1)\npcie_do_recovery(channel=frozen, vote=disconnect, source=aer)\nvfio_close()\n"
+    got = {}
+    for name, head in (("low power", "vfio_open()\nvfio_low_power(action=entry)\n"), ("active", "vfio_open()\n")):
+        calls = parse_program(head + tail)
+        p = next((p for p in derive_all(I350, load_policy("linux-7.1"), calls) if p.key == key), None)
+        got[name] = p and tiers.assess(I350, "linux-7.1", p.key, p.invariant, p.origin, p.register_class,
+                                       {p.actor_path}, [(calls, p.bucket_tuple)]).tier
+    assert got == {"low power": "hazard", "active": "by-design"}, got
+
+
 def test_a_driver_that_saves_its_own_d3cold_function_is_outside_the_d3_contract():
     """driver-calls-in-d0: a host driver that put its function in D3cold itself and then saves it
     (an all-ones snapshot) is by design, though the function answers nothing then."""

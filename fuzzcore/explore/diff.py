@@ -353,34 +353,47 @@ def confirm(report: DiffReport, runner: PairRunner, profile, base, patched, rc_b
     from ..triage.root_cause import derive_all
     for (key, actor) in sorted(set(rc_base) | set(rc_patched)):
         in_b, in_p = (key, actor) in rc_base, (key, actor) in rc_patched
+        seen_both = ""
         if in_b and in_p:
-            sides = rc_patched[(key, actor)]
-            report.root_causes.append(RootCauseDiff(key, actor, "unchanged", True, "seen under both",
-                                                    min(sides, key=lambda s: len(s.data)).program,
-                                                    [(s.bucket, s.actor) for s in sides],
-                                                    min(s.found_at for s in sides)))
-            continue
+            # Seen under both: the same root cause on a path with fewer outside events (hw_* ops,
+            # which the kernel is not told of) on one side is what the patch introduces or fixes
+            # (an environmental root cause of the base that the patch makes a hazard, say).
+            hw_b = min(_hw_ops(s.program) for s in rc_base[(key, actor)])
+            hw_p = min(_hw_ops(s.program) for s in rc_patched[(key, actor)])
+            if hw_b == hw_p:
+                sides = rc_patched[(key, actor)]
+                report.root_causes.append(RootCauseDiff(key, actor, "unchanged", True, "seen under both",
+                                                        min(sides, key=lambda s: len(s.data)).program,
+                                                        [(s.bucket, s.actor) for s in sides],
+                                                        min(s.found_at for s in sides)))
+                continue
+            in_p = hw_p < hw_b
+            seen_both = (f"seen under both, with {min(hw_b, hw_p)} outside events (hw_*) under "
+                         f"{'the patch' if in_p else 'the base'} and {max(hw_b, hw_p)} under the other; ")
         verdict = "introduced" if in_p else "fixed"
         sides = rc_patched[(key, actor)] if in_p else rc_base[(key, actor)]
+        if seen_both:
+            fewest = min(_hw_ops(s.program) for s in sides)
+            sides = [s for s in sides if _hw_ops(s.program) == fewest]
         keep, other_pol, other = (patched, base, "base") if in_p else (base, patched, "patched")
         best = min(sides, key=lambda s: len(s.data))
-        rcd = RootCauseDiff(key, actor, verdict, False, "", best.program, [(s.bucket, s.actor) for s in sides],
+        rcd = RootCauseDiff(key, actor, verdict, False, seen_both, best.program, [(s.bucket, s.actor) for s in sides],
                             min(s.found_at for s in sides))
         report.root_causes.append(rcd)
         if key.startswith("not reproduced"):
             rcd.note = "unconfirmed: the reference model does not reproduce the engine's finding"
             continue
         if _shows(profile, other_pol, best.program, key, actor):
-            rcd.note = f"unconfirmed: the reproducer shows it under {other} too on the reference model"
+            rcd.note = seen_both + f"unconfirmed: the reproducer shows it under {other} too on the reference model"
             continue
         members = {(s.bucket, s.actor) for s in sides}
         refute = neighbourhood(runner, other, best.program, members, tries, seed, key, actor, other_pol)
         if refute is not None:
-            rcd.note = (f"unconfirmed: a neighbour of the reproducer shows it under {other}: "
+            rcd.note = (seen_both + f"unconfirmed: a neighbour of the reproducer shows it under {other}: "
                         + "; ".join(format_call(c) for c in refute))
             continue
         rcd.confirmed = True
-        rcd.note = (f"confirmed: replayed under {other} on the reference model (absent) and "
+        rcd.note = (seen_both + f"confirmed: replayed under {other} on the reference model (absent) and "
                     f"{tries} neighbours searched under {other} (none shows it)")
         rcd.program = minimise(profile, keep, other_pol, key, actor, best.program, deadline)
         prov = next((p for p in derive_all(profile, keep, rcd.program) if p.key == key and p.actor_path == actor), None)

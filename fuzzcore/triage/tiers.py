@@ -265,7 +265,8 @@ def _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor
             for k, c in enumerate(calls[:len(facts_of[i])]):
                 f = facts_of[i][k]
                 if c.name in e["needs_op"] and e.get("actor_path", f[1]) == f[1] \
-                        and e.get("owner", f[6]) == f[6] and _op_counts(e, calls, k, hw):
+                        and e.get("owner", f[6]) == f[6] and not (e.get("needs_active") and f[3]) \
+                        and _op_counts(e, calls, k, hw):
                     out.add(k)
         return out
 
