@@ -257,14 +257,20 @@ def cap_value(m, value: str, arg=None) -> int:
     return d.sriov_ctrl                                     # sriov_ctrl
 
 
+def _cap_target(m, cap: str, reg: int, port: bool) -> tuple[int, str]:
+    """(offset, target) of a cap_* step's register: the function's, or with port the upstream
+    port's capability (a Root or Downstream Port: every PCIe register it has is implemented);
+    offset 0 without the capability."""
+    if port:
+        base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
+        return (base + reg if base else 0), "port"
+    return _cap_register(m, cap, reg), "dev"
+
+
 def read_local(m, cap: str, reg: int, width: str, local: str, port: bool) -> None:
     """Path primitive read_local: the register (the function's, or the port's with port) read into
     the path's local; nothing without the capability."""
-    if port:
-        base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
-        where, target = (base + reg if base else 0), "port"
-    else:
-        where, target = _cap_register(m, cap, reg), "dev"
+    where, target = _cap_target(m, cap, reg, port)
     if where:
         m.path_locals[0 if local == "a" else 1] = m.io.read(where, 2 if width == "word" else 4, target)
 
@@ -274,11 +280,7 @@ def cap_write(m, cap: str, reg: int, width: str, value: str, merge: bool, arg=No
     the value's field replaced. A merge write inside a restore, from an all-ones read, states no
     intent (Oracle.note_write: restore_rmw). port: the upstream port's capability (a Root or
     Downstream Port: every PCIe register it has is implemented)."""
-    if port:
-        base = getattr(m.port_caps, CAP_TABLE[cap][0]) if CAP_TABLE[cap][0] and m.state.port is not None else 0
-        where, target = (base + reg if base else 0), "port"
-    else:
-        where, target = _cap_register(m, cap, reg), "dev"
+    where, target = _cap_target(m, cap, reg, port)
     if not where:
         return
     size = 2 if width == "word" else 4
