@@ -78,3 +78,65 @@ def test_612_enable_sets_memory_for_the_iov_resources():
         rcs = run(m, prog)
         assert rcs[-1] == 0, policy
         assert m.state.hw.read(0x04, 2) & 0x2 == memory, policy
+
+
+def _vf_bars(m):
+    return [m.state.hw.read(SRIOV + 0x24 + 4 * i, 4) for i in range(6)]
+
+
+def test_restore_writes_the_vf_bars_from_the_resources():
+    """sriov_restore_state's pci_update_resource loop (pci_iov_update_resource): after an FLR the
+    VF BARs hold the enumeration's assignment again; the I350's VF BAR0 and BAR3 are 64-bit, so
+    their upper dwords (VF BAR1, VF BAR4) are written too, after the ARI write and before the page
+    size (the reference model's write trace)."""
+    m = model()
+    before = _vf_bars(m)
+    assert before[1] and before[4]                        # the upper dwords hold the address
+    assert run(m, "pci_bind_driver(driver=host)\npci_reset_function(method=flr)") == [0, 0]
+    assert _vf_bars(m) == before
+    from fuzzcore.model.machine import Model
+    res = Model(resolve_device("i350"), load_policy("linux-7.1")).run(
+        parse_program("pci_bind_driver(driver=host)\npci_reset_function(method=flr)"), trace=True)
+    offs = [t.offset - SRIOV for t in res.trace if t.target == "dev" and t.op_index == 1
+            and SRIOV <= t.offset < SRIOV + 0x40 and t.step == "pci_restore_state/iov"]
+    assert offs == [0x08, 0x24, 0x28, 0x30, 0x34, 0x20, 0x10, 0x08], [hex(o) for o in offs]
+
+
+def test_without_the_vf_bar_loop_the_lost_upper_dword_is_an_intent_mismatch(tmp_path):
+    """The loop removed (as before the VF BAR restore existed): the FLR leaves the 64-bit VF BAR's
+    upper dword 0 and the device usable, which the VF BAR's written intent reports."""
+    from both_models import overlay
+    spec = overlay(tmp_path, '[path.pci_restore_iov_state]\nremove = ["bar0", "bar1", "bar2", "bar3", "bar4", "bar5"]\n')
+    m = model(spec)
+    rcs = run(m, "pci_bind_driver(driver=host)\npci_reset_function(method=flr)")
+    assert rcs == [0, 0] and _vf_bars(m)[1] == 0
+    found = [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+    assert any("SR-IOV VF BAR1" in str(v) for v in found), [str(v) for v in found]
+    m = model()
+    run(m, "pci_bind_driver(driver=host)\npci_reset_function(method=flr)")
+    assert not [v for v in m.oracle.violations if "VF BAR" in str(v)]
+
+
+def test_vf_bar_update_is_skipped_while_the_vfs_decode():
+    """pci_iov_update_resource returns without a write when SR-IOV Control reads VF Enable and VF
+    MSE ("can't update enabled VF BAR"). The 82576 (NoSoftRst clear, so pci_set_full_power_state
+    calls pci_restore_bars) as a profile whose link-down reset keeps SR-IOV Control but not the VF
+    BARs, and whose D3hot->D0 soft reset keeps the whole capability: after the link event the lost
+    VF BAR stays lost while the VFs decode, and is rewritten when Control was lost too."""
+    def run_82576(keep_control):
+        p = resolve_device("nic-82576")
+        sem = p.semantics
+        if keep_control:
+            for kind in sem.keep:
+                sem.keep[kind][SRIOV + 0x08:SRIOV + 0x0A] = 0xFF
+        sem.keep["soft"][SRIOV:SRIOV + 0x40] = 0xFF
+        m = MODELS["current"](p, load_policy("linux-7.1"))
+        m.start()
+        assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\nhw_link_down()") == [0, 0, 0]
+        assert _vf_bars(m)[0] == 0x4                      # VF BAR0 at its reset value (the type bits)
+        assert bool(m.state.hw.read(SRIOV + 0x08, 2) & 0x9 == 0x9) == keep_control
+        assert run(m, "pci_set_power_state(state=d3hot)\npci_set_power_state(state=d0)") == [0, 0]
+        assert m.state.dev.current_state == 0
+        return _vf_bars(m)[0]
+    assert run_82576(keep_control=True) == 0x4
+    assert run_82576(keep_control=False) == 0xD2840004

@@ -16,6 +16,10 @@ cdef enum:
     BAR_MEM64 = 2
     BAR_IO = 3
 
+    IOV_UNSET = 0                   # model/enumeration.IOV_*: a VF BAR resource's kind
+    IOV_MEM32 = 1
+    IOV_MEM64 = 2
+
     ERR_NORMAL = 0
     ERR_FROZEN = 1
     ERR_PERM_FAILURE = 2

@@ -148,6 +148,8 @@ cdef enum:
     PATH_SRIOV_DECONFIGURE
     PATH_VFIO_PCI_SRIOV_CONFIGURE
     PATH_VFIO_PCI_SRIOV_DECONFIGURE
+    PATH_PCI_IOV_UPDATE_RESOURCE
+    PATH_PCI_RESTORE_BARS
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -279,6 +281,8 @@ cdef enum:
     PRIM_VFIO_INTX
     PRIM_READ_LOCAL
     PRIM_TEST_LOCAL
+    PRIM_CALL_ARG
+    PRIM_IOV_BAR_WRITE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -422,6 +426,9 @@ cdef enum:
     COND_VFIO_PM_WAKEUP
     COND_VFIO_PM_INTX_MASKED
     COND_DISABLE_IDLE_D3
+    COND_IOV_DECODE_ON
+    COND_IOV_RESOURCE_UNSET
+    COND_IOV_RESOURCE_MEM64
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -513,7 +520,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "msi_request_irq", "msi_free_irq", "pci_init_capabilities", "pci_ptm_init",
                      "vfio_device_pm_runtime_get", "vfio_device_pm_runtime_put", "vfio_pci_core_pm_entry",
                      "vfio_pci_core_pm_exit", "vfio_intx_enable",
-                     "sriov_configure", "sriov_deconfigure", "vfio_pci_sriov_configure", "vfio_pci_sriov_deconfigure")
+                     "sriov_configure", "sriov_deconfigure", "vfio_pci_sriov_configure", "vfio_pci_sriov_deconfigure",
+                     "pci_iov_update_resource", "pci_restore_bars")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -543,7 +551,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
                           "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
                           "msix_vector", "msi_clear_message", "vfio_pm_engage", "vfio_intx",
-                          "read_local", "test_local")
+                          "read_local", "test_local", "call_arg", "iov_bar_write")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -575,7 +583,8 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "readrq_changed", "bind_none", "bind_host", "bind_vfio", "driver_vfio",
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
-                          "vfio_pm_intx_masked", "disable_idle_d3")
+                          "vfio_pm_intx_masked", "disable_idle_d3", "iov_decode_on", "iov_resource_unset",
+                          "iov_resource_mem64")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -762,6 +771,12 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.st.vfio.pm_wakeup != 0
     elif c == COND_DISABLE_IDLE_D3:
         v = m.pol.disable_idle_d3 != 0
+    elif c == COND_IOV_DECODE_ON:                   # PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE
+        v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x9) == 0x9
+    elif c == COND_IOV_RESOURCE_UNSET:
+        v = not (0 <= arg < 6) or m.d.iov_kind[arg] == IOV_UNSET
+    elif c == COND_IOV_RESOURCE_MEM64:
+        v = 0 <= arg < 6 and m.d.iov_kind[arg] == IOV_MEM64
     elif c == COND_VFIO_PM_INTX_MASKED:
         v = m.st.vfio.pm_intx_masked != 0
     elif c == COND_VOTE_NEED_RESET:
@@ -1192,6 +1207,10 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         elif p == PRIM_TEST_LOCAL:                      # local | mask << 1 | flag << 17
             if m.path_locals[a & 1] & ((<uint32_t>a >> 1) & 0xFFFF):
                 flags |= 1 if not (a >> 17) & 1 else 2
+        elif p == PRIM_CALL_ARG:                        # path | arg << 8
+            run_path(m, a & 0xFF, a >> 8)
+        elif p == PRIM_IOV_BAR_WRITE:                   # paths order: low, high
+            iov_bar_write(m, arg, a)
         elif p == PRIM_VFIO_INTX:
             vfio_intx(m, a)
         elif p == PRIM_VFIO_PM_ENGAGE:                # paths order: entry, exit

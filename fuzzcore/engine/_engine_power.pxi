@@ -85,9 +85,21 @@ cdef void bar_write(Machine *m, int resno, int part) noexcept nogil:
         m.st.dev.saved_config[reg // 4] = new
 
 
+cdef void iov_bar_write(Machine *m, int vf_bar, int part) noexcept nogil:
+    """power.iov_bar_write: the PF's VF BAR from its resource (part 0 low, 1 a 64-bit one's upper)."""
+    cdef int reg
+    if not (0 <= vf_bar < 6) or m.d.iov_kind[vf_bar] == IOV_UNSET or m.d.fn.caps.sriov == 0:
+        return
+    reg = m.d.fn.caps.sriov + 0x24 + 4 * vf_bar                # PCI_SRIOV_BAR
+    if part == 1:
+        io_write(m, reg + 4, 4, <uint32_t>(m.d.iov_addr[vf_bar] >> 32))
+    else:
+        io_write(m, reg, 4, (<uint32_t>(m.d.iov_addr[vf_bar] & 0xFFFFFFF0U)) | m.d.iov_flags[vf_bar])
+
+
 cdef void pci_restore_bars(Machine *m) noexcept nogil:
-    """power.pci_restore_bars: pci_update_resource for every resource below PCI_BRIDGE_RESOURCES:
-    the BARs, then the ROM (the SR-IOV VF BARs are not modelled here)."""
+    """power.pci_restore_bars: the primitive restore_bars, resources 0-6: the BARs, then the ROM
+    ([path.pci_restore_bars] adds the VF BARs)."""
     cdef int prev = m.step
     cdef int i
     m.step = STEP_PCI_RESTORE_BARS

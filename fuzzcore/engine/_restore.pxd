@@ -14,8 +14,8 @@ cdef enum:
     MAX_MSIX_DESCS = 8           # nvec is at most 8 (op table: nvec+1, nvec < 8)
     MAX_VC = 3                   # MFVC, VC, VC9
     N_FEATURES = 8               # live flag / enable bit pairs the oracle compares
-    N_INTENT = 48                # intent fields (fuzzcore/model/intent.py FIELDS)
-    N_WRITTEN = 29               # registers with a written intent (fuzzcore/model/intent.py WRITTEN)
+    N_INTENT = 54                # intent fields (fuzzcore/model/intent.py FIELDS)
+    N_WRITTEN = 35               # registers with a written intent (fuzzcore/model/intent.py WRITTEN)
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8
@@ -112,6 +112,9 @@ cdef struct Device:              # the device under test: its Function plus prof
     int sriov_total_vfs          # iov->total_VFs (model/enumeration.sriov_total_vfs)
     int sriov_vfm                # iov->cap & PCI_SRIOV_CAP_VFM
     int iov_bars_assigned        # model/enumeration.iov_bars_assigned
+    int iov_kind[6]              # model/enumeration.iov_resources: IOV_UNSET 0, IOV_MEM32 1, IOV_MEM64 2
+    uint64_t iov_addr[6]         # the VF BAR resource's address
+    uint32_t iov_flags[6]        # and its type bits
     int aspm_link                # model/enumeration.aspm_link is not None
     int aspm_capable             # link->aspm_capable (PCIE_LINK_STATE_*)
     int aspm_enabled0            # link->aspm_enabled after enumeration

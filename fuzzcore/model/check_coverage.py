@@ -53,6 +53,7 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "ReBAR+": (_W.format("ReBAR Control BAR Size, each entry the capability has; past the entry count "
                          "only writes after an all-ones read, which the hardware drops"),),
     "SR-IOV+0x20 (PageSize)": (_W.format("SR-IOV System Page Size"),),
+    "SR-IOV+": (_W.format("SR-IOV VF BAR0-5, each one the PF implements"),),
     "L1SS+0x08 (CTL1)": (_W.format("L1SS CTL1, below an L1SS port; a downstream port's pair is its child's"),
                          "restore_unsaved_buffer (L1SS)", "order_violation (L1SS: ASPM on, enables with timing)"),
     "L1SS+0x0c (CTL2)": (_W.format("L1SS CTL2, below an L1SS port; a downstream port's pair is its child's"),
@@ -111,7 +112,6 @@ _REASONS: dict[str, str] = {
     "PRI+0x0c (Alloc)": "gap: written from pdev->pri_reqs_alloc before each Enable (pci_enable_pri, "
                         "pci_restore_pri_state); no check compares it yet (PRI after ATS is no order rule: the IOMMU "
                         "drivers enable ATS first)",
-    "SR-IOV+": "gap: SR-IOV VF BARs are restored from dev->sriov; no check compares them yet",
     "port: AER+0x30 (RootStatus)": "write-1-to-clear status (aer_root_reset writes back what it read)",
     "port: PCIe+0x0a (DEVSTA)": "write-1-to-clear status (pcie_do_recovery clears the port's after a DPC recovery)",
     "port: AER+0x04 (UncorStatus)": "write-1-to-clear status (pci_aer_clear_nonfatal_status on the port after a DPC recovery)",

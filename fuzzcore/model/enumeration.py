@@ -159,6 +159,29 @@ def iov_bars_assigned(profile, caps) -> bool:
     return True
 
 
+IOV_UNSET, IOV_MEM32, IOV_MEM64 = 0, 1, 2
+
+
+def iov_resources(profile, caps) -> tuple[tuple[int, int, int], ...]:
+    """dev->resource[PCI_IOV_RESOURCES + i] for the six VF BARs as sriov_init and the resource
+    assignment leave them: (kind, address, type bits). IOV_UNSET where pci_iov_update_resource
+    writes nothing: no SR-IOV capability, a VF BAR not implemented (reads 0 whole: no flags), the
+    upper half of a 64-bit one, or one with a type but no address (IORESOURCE_UNSET)."""
+    out = [(IOV_UNSET, 0, 0)] * 6
+    if not caps.sriov:
+        return tuple(out)
+    i = 0
+    while i < 6:
+        reg = caps.sriov + PCI_SRIOV_BAR + 4 * i
+        lo = _u32(profile.config, reg)
+        wide = (lo >> 1) & 3 == 2 and i < 5
+        addr = (lo & ~0xF) | ((_u32(profile.config, reg + 4) << 32) if wide else 0)
+        if addr and not lo & 0x1:          # no I/O VF BARs (SR-IOV 1.1 §3.3.14)
+            out[i] = (IOV_MEM64 if wide else IOV_MEM32, addr, lo & 0xF)
+        i += 2 if wide else 1
+    return tuple(out)
+
+
 # pcie_aspm_init_link_state (drivers/pci/pcie/aspm.c): the link between the model's port and the
 # function, as enumeration leaves it. link->aspm_capable, link->aspm_enabled after the init's
 # pcie_config_aspm_path under the default policy (aspm_default: what the firmware enabled), and

@@ -26,6 +26,7 @@ Either way a reset, a link event or a hardware side effect changes the hardware 
 | Interrupt Line, Cache Line Size/Latency Timer, ROM BAR; a bridge's bus numbers, windows and Bridge Control (Secondary Bus Reset excluded: pulsed) | written | the last deliberate write (pci_restore_config_space, pci_setup_bridge, vfio user) | the bits writable |
 | DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, ACS Control, L1SS Control 1/2 (not on a downstream port or without an L1SS parent: pci_restore_aspm_l1ss_state leaves the pair to the downstream component), SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_acs_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
 | ReBAR Control BAR Size (each entry the capability has) | written | the last deliberate write (pci_resize_resource, pci_restore_rebar_state from the resource size) | the entry present |
+| a PF's VF BAR0-BAR5 (SR-IOV capability) | written | the last deliberate write (pci_iov_update_resource from dev->resource[PCI_IOV_RESOURCES + n], in sriov_restore_state and pci_restore_bars; a vfio user) | the SR-IOV capability present, the BAR implemented |
 | MSI Mask Bits | written | the last deliberate write (pci_msi_update_mask, __pci_restore_msi_state) | dev->msi_enabled, per-vector masking |
 | the upstream port's LNKCTL and L1SS Control 1/2 | written | the last deliberate write (ASPM, pci_restore_aspm_l1ss_state) | the port present |
 
@@ -49,7 +50,8 @@ from .state import D0, POWER_NAMES
 # Registers whose intent is the value last written on purpose: (name, target, where, rel, width,
 # bits compared, header types). `where` is "header" (rel is the offset), "rom" (0x30, or 0x38 in a
 # type 1 header), a CapOffsets attribute, "msi_mask" (the MSI Mask Bits, by MsgCtl) or
-# "rebar_entry" (entry `rel` of the Resizable BAR capability, if it has that many). The bits
+# "rebar_entry" (entry `rel` of the Resizable BAR capability, if it has that many) or "sriov_bar" (a
+# PF's VF BAR `rel` in its SR-IOV capability, restored from dev->resource). The bits
 # compared are further limited to those the hardware lets software write (not write-1-to-clear).
 WRITTEN: tuple[tuple[str, str, str, int, int, int, tuple[int, ...]], ...] = (
     ("Command", "dev", "header", 0x04, 2, 0x0007, (0, 1)),
@@ -75,7 +77,8 @@ WRITTEN: tuple[tuple[str, str, str, int, int, int, tuple[int, ...]], ...] = (
     ("port LNKCTL", "port", "exp", 0x10, 2, 0xFFDF, (0, 1)),
     ("port L1SS CTL1", "port", "l1ss", 0x08, 4, 0xFFFFFFFF, (0, 1)),
     ("port L1SS CTL2", "port", "l1ss", 0x0C, 4, 0xFFFFFFFF, (0, 1)),
-) + tuple((f"ReBAR Control{i}", "dev", "rebar_entry", i, 4, 0x1F00, (0, 1)) for i in range(6))   # BAR Size
+) + tuple((f"ReBAR Control{i}", "dev", "rebar_entry", i, 4, 0x1F00, (0, 1)) for i in range(6)) \
+  + tuple((f"SR-IOV VF BAR{i}", "dev", "sriov_bar", i, 4, 0xFFFFFFFF, (0, 1)) for i in range(6))
 N_WRITTEN = len(WRITTEN)
 # pcie_downstream_port (drivers/pci/pci.h): root port, downstream switch port, PCIe-to-PCI bridge.
 # pci_restore_aspm_l1ss_state (drivers/pci/pcie/aspm.c) returns for these and for a function with
@@ -146,10 +149,10 @@ REFINES: dict[tuple[str, str], tuple[int, ...]] = {
     # an all-ones Command dword comes from a pci_save_state of a function that did not answer:
     # every register pci_restore_state writes back from that snapshot (the header, the PCIe, ACS,
     # L1SS and SR-IOV buffers) is that finding; not the MSI mask (from the cached mask) nor ReBAR
-    # (from the resource size), nor the upstream port's registers
+    # (from the resource size) nor the VF BARs (from the resources), nor the upstream port's registers
     ("restore_all_ones", "Command"): (F_MEMORY, F_IO, F_MASTER) + tuple(
         F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
-        if WRITTEN[k][1] == "dev" and WRITTEN[k][2] not in ("msi_mask", "rebar_entry")),
+        if WRITTEN[k][1] == "dev" and WRITTEN[k][2] not in ("msi_mask", "rebar_entry", "sriov_bar")),
     ("vconfig_mismatch", "Command"): (F_MEMORY, F_IO),
     ("restore_outside_d0", "MSI-X"): (F_MSIX_MSG,),
     **{("restore_all_ones", f"BAR{i}"): (F_BAR0 + i,) for i in range(6)},
@@ -168,7 +171,8 @@ FIELD_INDEX = {row[0]: i for i, row in enumerate(FIELDS)}
 # The register class a root-cause key groups a written field's findings by
 # (fuzzcore/triage/root_cause.register_class): the header as one, a capability by name.
 _CLASS_BY_WHERE = {"header": "config header", "rom": "config header", "exp": "PCIe", "acs": "ACS",
-                   "l1ss": "L1SS", "msi_mask": "MSI", "sriov": "SR-IOV", "rebar_entry": "ReBAR"}
+                   "l1ss": "L1SS", "msi_mask": "MSI", "sriov": "SR-IOV", "rebar_entry": "ReBAR",
+                   "sriov_bar": "SR-IOV"}
 REGISTER_CLASS: dict[str, str] = {
     **{FIELDS[f][0]: "config header" for f in (F_MEMORY, F_IO, F_MASTER)},
     **{row[0]: ("port" if row[1] == "port" else _CLASS_BY_WHERE[row[2]]) for row in WRITTEN[1:]},
@@ -202,6 +206,9 @@ def written_layout(profile, caps, port_profile, port_caps) -> tuple[tuple[int, i
             elif where == "rebar_entry":
                 if c.rebar and rel < (int(prof.config[c.rebar + 8]) >> 5) & 0x7:
                     off = c.rebar + 8 + 8 * rel
+            elif where == "sriov_bar":
+                if c.sriov:
+                    off = c.sriov + 0x24 + 4 * rel      # PCI_SRIOV_BAR; unimplemented ones are read-only
             elif where == "l1ss" and target == "dev" and (c.exp_type in DOWNSTREAM_PORT_TYPES or port_caps is None
                                                           or not port_caps.l1ss):
                 pass    # pci_restore_aspm_l1ss_state: the pair is the downstream component's to restore

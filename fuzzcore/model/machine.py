@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..device.builtin import resolve_device
 from ..device.config_space import ConfigSpace
-from .enumeration import aspm_link, ptm_info
+from .enumeration import aspm_link, iov_resources, ptm_info
 from .invariants import Violation
 from . import features, hw_events, power, qemu, reset, vfio, vfio_perm
 from . import intent as _intent
@@ -113,6 +113,7 @@ class Model:
         # the link the port above heads, as enumeration left it (pcie_aspm_init_link_state)
         self.aspm = aspm_link(profile, self.caps, port_profile, self.port_caps)
         self.ptm, self.port_ptm = ptm_info(profile, self.caps, port_profile, self.port_caps)   # pci_ptm_init
+        self.iov_resources = iov_resources(profile, self.caps)   # a PF's VF BAR resources (sriov_init)
         # intent.WRITTEN: where each register is and which bits are compared; byte maps per target
         self.written_layout = _intent.written_layout(profile, self.caps, port_profile, self.port_caps)
         self.written_map = (_intent.written_byte_map(self.written_layout, 0),

@@ -16,7 +16,7 @@ from .state import D0, D1, D2, D3COLD, D3HOT, PCI_UNKNOWN
 
 # pci_ers_result_t (include/linux/pci.h), by paths.VOTES name ("arg" reads the op's vote)
 VOTE_CODES = {"none": 1, "can_recover": 2, "need_reset": 3, "disconnect": 4, "recovered": 5, "no_aer_driver": 6}
-from .enumeration import LINK_ASPM_ALL, LINK_L1, LINK_L1SS
+from .enumeration import IOV_MEM64, IOV_UNSET, LINK_ASPM_ALL, LINK_L1, LINK_L1SS
 LINK_PCIPM = 0x60                 # PCIE_LINK_STATE_L1_SS_PCIPM
 
 ERRNOS = {"enotty": -25, "eio": -5, "einval": -22, "enomem": -12, "ebusy": -16, "enosys": -38, "enoent": -2}
@@ -391,6 +391,12 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = m.state.vfio.pm_wakeup
     elif name == "disable_idle_d3":
         value = bool(m.policy.switch("vfio.disable_idle_d3"))
+    elif name == "iov_decode_on":
+        value = bool(m.caps.sriov) and m.io.read(m.caps.sriov + 0x08, 2) & 0x9 == 0x9   # VFE | VF MSE
+    elif name == "iov_resource_unset":
+        value = not 0 <= arg < 6 or m.iov_resources[arg][0] == IOV_UNSET
+    elif name == "iov_resource_mem64":
+        value = 0 <= arg < 6 and m.iov_resources[arg][0] == IOV_MEM64
     elif name == "vfio_pm_intx_masked":
         value = m.state.vfio.pm_intx_masked
     elif name == "vote_need_reset":
@@ -764,6 +770,11 @@ def _run(m, name: str, arg) -> int:
         elif do == "bar_write":
             from .power import bar_write
             bar_write(m, arg & 0xFF, st.param("part"))
+        elif do == "call_arg":
+            run_path(m, st.param("path"), st.param("arg"))
+        elif do == "iov_bar_write":
+            from .power import iov_bar_write
+            iov_bar_write(m, arg, st.param("part"))
         elif do == "rebar_resize":
             from .features import rebar_resize
             result = rebar_resize(m, arg)

@@ -97,9 +97,24 @@ def bar_write(m, resno: int, part: str) -> None:
         st.dev.saved_config[reg // 4] = new
 
 
+def iov_bar_write(m, vf_bar: int, part: str) -> None:
+    """The paths primitive iov_bar_write (pci_iov_update_resource's writes): VF BAR `vf_bar` of the
+    SR-IOV capability from its resource: region.start | the type bits sriov_init decoded; "high"
+    the upper dword of a 64-bit one. VF BARs have no saved_config_space slot."""
+    from .enumeration import IOV_UNSET
+    kind, addr, flags = m.iov_resources[vf_bar] if 0 <= vf_bar < 6 else (IOV_UNSET, 0, 0)
+    if kind == IOV_UNSET or not m.caps.sriov:
+        return
+    reg = m.caps.sriov + 0x24 + 4 * vf_bar                       # PCI_SRIOV_BAR
+    if part == "high":
+        m.io.write(reg + 4, 4, addr >> 32)
+    else:
+        m.io.write(reg, 4, (addr & 0xFFFFFFF0) | flags)
+
+
 def pci_restore_bars(m) -> None:
-    """pci_restore_bars: pci_update_resource for every resource below PCI_BRIDGE_RESOURCES: the
-    BARs, then the ROM (the SR-IOV VF BARs, pci_iov_update_resource, are not modelled here)."""
+    """The paths primitive restore_bars: pci_update_resource for resources 0-6, the BARs, then the
+    ROM ([path.pci_restore_bars] adds the VF BARs, pci_iov_update_resource)."""
     with m.in_step("pci_restore_bars"):
         for b in m.profile.bars:
             pci_update_bar(m, b.index)

@@ -461,6 +461,13 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("vfio_pci_sriov_deconfigure", "vfio_pci_sriov_configure -> vfio_pci_core_sriov_configure(vdev, 0)",
             "", "§6.1", "VFs off on a vfio-pci PF: -ENOENT unless enable_sriov, pci_disable_sriov, the reference "
                         "dropped"),
+    # a PF's VF BARs (drivers/pci/iov.c, §3.7 and §5.5)
+    PathDef("pci_iov_update_resource", "pci_update_resource -> pci_iov_update_resource (drivers/pci/iov.c)", "",
+            "§3.7", "a PF's VF BAR written from the kernel's resource (the argument: the VF BAR, 0-5): nothing for "
+                    "a VF or a function without SR-IOV, nor while its VFs decode, nor for an unset resource"),
+    PathDef("pci_restore_bars", "pci_restore_bars (drivers/pci/pci.c)", "pci_restore_bars", "§5.5",
+            "pci_update_resource for every resource below PCI_BRIDGE_RESOURCES: the BARs and the ROM, then the "
+            "VF BARs (after a D3hot->D0 soft reset, pci_set_full_power_state)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -973,8 +980,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "a PMCSR write; the function's D3hot->D0 with NoSoftRst clear is a soft reset"),
     PrimitiveDef("set_result", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path's result (pci_power_up's need_restore is 1)"),
-    PrimitiveDef("restore_bars", "pci_restore_bars(dev)", (),
-                 "each BAR and the ROM written from the kernel's resources (pci_update_resource)"),
+    PrimitiveDef("restore_bars", "pci_restore_bars(dev): resources 0-6", (),
+                 "each BAR and the ROM written from the kernel's resources (pci_update_resource -> "
+                 "pci_std_update_resource); [path.pci_restore_bars] adds the VF BARs"),
     PrimitiveDef("return", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path ends with this result (`stop` ends it with the result so far)"),
     PrimitiveDef("call_result", "ret = PATH(...)",
@@ -1158,6 +1166,18 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                   ParamDef("mask", "mask", (("0x0000-0xFFFF", "the bits tested"),)),
                   ParamDef("flag", "enum", (("a", "flag a"), ("b", "flag b")), bits=1)),
                  "set the path's flag when the local has any of the mask's bits (the flag stays set: two tests OR)"),
+    PrimitiveDef("call_arg", "a call of another path with a given argument",
+                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
+                                                 if not p.name.startswith("driver."))),
+                  ParamDef("arg", "count", (("0-15", "the called path's argument (a VF BAR: 0-5)"),))),
+                 "run the named path with this argument, as a kernel loop calls a function once per resource "
+                 "(its result does not change this path's)"),
+    PrimitiveDef("iov_bar_write", "pci_write_config_dword(dev, iov->pos + PCI_SRIOV_BAR + 4 * vf_bar, new) in "
+                                  "pci_iov_update_resource",
+                 (ParamDef("part", "enum", (("low", "the VF BAR's register"),
+                                            ("high", "a 64-bit VF BAR's upper dword")), bits=1),),
+                 "the PF's VF BAR (the path's argument, 0-5) written from the kernel's resource: new = region.start "
+                 "| the type bits enumeration decoded (no saved_config_space: VF BARs are not in it)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1367,6 +1387,12 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("vfio_pm_intx_masked", "vdev->pm_intx_masked: vfio_pci_core_runtime_suspend masked the user's INTx"),
     ("disable_idle_d3", "vfio-pci's disable_idle_d3 module parameter is set (switch vfio.disable_idle_d3): "
                         "`if (!disable_idle_d3)` in vfio_pci_core_enable, _disable, _register_device"),
+    ("iov_decode_on", "SR-IOV Control, read now, has both VF Enable and VF MSE (pci_iov_update_resource: "
+                      "\"can't update enabled VF BAR\"; an absent capability: false)"),
+    ("iov_resource_unset", "the path's VF BAR (the argument, 0-5) has nothing to write: not implemented or the "
+                           "upper half of a 64-bit one (!res->flags), or never assigned (IORESOURCE_UNSET: the "
+                           "enumeration image's VF BAR has a type but no address)"),
+    ("iov_resource_mem64", "the path's VF BAR is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
