@@ -132,3 +132,18 @@ def test_a_step_can_read_the_disable_idle_d3_parameter_alone(both, tmp_path):
     assert rcs[-1] == -25
     _, rcs = run("vfio_open()\nvfio_low_power(action=entry)", policy=f"linux-7.1+{g}")
     assert rcs[-1] == 0
+
+
+def test_vconfig_is_not_compared_while_the_open_device_is_runtime_suspended(both):
+    """A power loss while the user's low-power entry holds the device runtime-suspended: the
+    hardware's Command is 0, vconfig's has Memory, but nothing reaches the device without
+    resuming it first, and the resume restores Command (audit N, A3): nothing is reported, not
+    at the exit's resume either. A silent reset while it is active is reported."""
+    prog = ("vfio_open()\nvfio_config_write(offset=0x4, width=2, value=0x0003)\nvfio_low_power(action=entry)\n"
+            "pm_system_sleep(transition=s2idle, power=lost)\nvfio_low_power(action=exit)")
+    m, rcs = run(prog, device="fiji")
+    assert rcs[-1] == 0 and m.state.hw.read(0x04, 2) & 0x3 == 0x3
+    assert not [v for v in m.oracle.violations if v.invariant == "vconfig_mismatch"], \
+        [str(v) for v in m.oracle.violations]
+    m, _ = run("vfio_open()\nvfio_config_write(offset=0x4, width=2, value=0x0003)\nhw_link_down()", device="fiji")
+    assert [v for v in m.oracle.violations if v.invariant == "vconfig_mismatch"]

@@ -299,7 +299,9 @@ cdef void end_of_op(Machine *m) noexcept nogil:
         m.st.standing = check_intent(m, before)    # not usable: only keeps what stood
         m.refined_now = 0
         return
-    if m.st.vfio.open and not m.d.virtfn:   # a VF decodes by its PF's VF MSE: vfio's bits are all there is
+    if m.st.vfio.open and not m.d.virtfn and m.st.dev.rpm_suspended:
+        standing |= before & STAND_VCONFIG  # oracle: every way in resumes and restores it first
+    elif m.st.vfio.open and not m.d.virtfn:   # a VF decodes by its PF's VF MSE: vfio's bits are all there is
         hw_cmd = raw_read(m.cfg, PCI_COMMAND, 2)
         diff = (hw_cmd ^ <uint32_t>m.st.vfio.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
         if diff:

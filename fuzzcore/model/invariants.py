@@ -78,7 +78,9 @@ INVARIANTS: tuple[Invariant, ...] = (
               registers='Command'),
     Invariant("vconfig_mismatch", "H3b",
               "vfio's virtual Command Memory/IO disagrees with the hardware while the device is open",
-              checked='at the end of every op while vfio-pci has the device open',
+              checked='at the end of every op while vfio-pci has the device open and runtime-active (a '
+                      'runtime-suspended device is resumed, and its Command restored, before any access: '
+                      'vfio_pci_rw, vfio_device_pm_runtime_get)',
               registers='Command'),
     Invariant("restore_outside_d0", "H12",
               "pci_restore_state ran with MSI-X enabled while the device was not in D0",

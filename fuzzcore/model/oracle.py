@@ -355,7 +355,12 @@ class Oracle:
         if not st.hw.accessible:
             return
         v = st.vfio
-        if v.open and not m.profile.virtfn:     # a VF decodes by its PF's VF MSE: vfio's bits are all there is
+        if v.open and not m.profile.virtfn and st.dev.rpm_suspended:
+            # every way to the device resumes it first (vfio_pci_rw, vfio_device_pm_runtime_get, the
+            # mmap fault's D0 check) and the resume restores Command: compared again once it is active
+            if ("vconfig_mismatch", "Command") in self._standing:
+                self._pending.append((("vconfig_mismatch", "Command"), None))
+        elif v.open and not m.profile.virtfn:   # a VF decodes by its PF's VF MSE: vfio's bits are all there is
             hw_cmd = st.hw.read(PCI_COMMAND, 2)
             diff = (hw_cmd ^ v.vconfig_command) & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO)
             if diff:
