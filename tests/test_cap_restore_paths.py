@@ -48,21 +48,23 @@ def test_baseline_states_each_capability_restore_write_by_write():
         "pci_restore_iov_state")}
     assert names["pci_restore_pri_state"] == ["stop_vf", "alloc", "enable"]
     assert names["pci_restore_aer_state"] == ["uncor_mask", "uncor_sever", "cor_mask", "cap", "root_command"]
-    assert names["pci_restore_iov_state"] == ["stop_vf_enabled", "ari", "pgsz", "num_vfs", "control"]
+    assert names["pci_restore_iov_state"] == ["stop_vf_enabled", "ari", "bar0", "bar1", "bar2", "bar3", "bar4", "bar5",
+                                             "pgsz", "num_vfs", "control"]
     aer = {s.name: dict(s.params) for s in p.path("pci_restore_aer_state")}
     assert [(a["reg"], a["slot"]) for a in aer.values()] == [(0x08, 0), (0x0C, 1), (0x14, 2), (0x18, 3), (0x2C, 4)]
 
 
 def test_sriov_restore_writes_ari_first_and_pre_ff26449e415a_does_not():
     """After an FLR of an I350 with VFs enabled, sriov_restore_state writes the ARI Capable
-    Hierarchy bit (merged into the Control it read), then page size, NumVFs and Control; before
-    ff26449e415a (docs/examples/pre-ff26449e415a.toml) NumVFs came before any Control write."""
+    Hierarchy bit (merged into the Control it read), the VF BARs from the resources (the I350's two
+    64-bit ones, low then high), then page size, NumVFs and Control; before ff26449e415a
+    (docs/examples/pre-ff26449e415a.toml) NumVFs came before any Control write."""
     sriov = Model(resolve_device("i350"), load_policy("linux-7.1")).caps.sriov
     base = writes("linux-7.1", "i350", SRIOV_FLR, sriov, sriov + 0x40, 2)
     old = writes(f"linux-7.1+{EXAMPLES / 'pre-ff26449e415a.toml'}", "i350", SRIOV_FLR, sriov, sriov + 0x40, 2)
-    assert [off for off, _ in base] == [0x08, 0x20, 0x10, 0x08]
+    assert [off for off, _ in base] == [0x08, 0x24, 0x28, 0x30, 0x34, 0x20, 0x10, 0x08]
     assert base[0][1] == base[-1][1] & 0x10 and base[-1][1] & 0x1          # ARI alone, then VF Enable
-    assert [off for off, _ in old] == [0x20, 0x10, 0x08] and old == base[1:]
+    assert [off for off, _ in old] == [0x24, 0x28, 0x30, 0x34, 0x20, 0x10, 0x08] and old == base[1:]
 
 
 def test_sriov_restore_leaves_vf_enable_alone(both):

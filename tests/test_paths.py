@@ -319,7 +319,7 @@ def test_vfio_sequences_are_paths():
     assert [s.do for s in p.path("vfio_pci_core_disable_restore")] == [
         "vfio_load_saved_state", "stop", "save_state", "write_command", "call", "restore_state"]
     assert [s.do for s in p.path("vfio_pci_ioctl_reset")] == ["fail", "vfio_set_power", "try_reset"]
-    assert [s.do for s in p.path("vfio_pci_dev_set_hot_reset")] == ["fail", "vfio_set_power", "try_reset"]
+    assert [s.do for s in p.path("vfio_pci_dev_set_hot_reset")] == ["fail", "fail", "vfio_set_power", "try_reset"]
     assert p.switch("vfio.close_on_load_failure") == "resave"
     q = load_policy("linux-7.1+vfio-reset-done-v18")
     assert q.switch("vfio.close_on_load_failure") == p.switch("vfio.close_on_load_failure")

@@ -13,7 +13,7 @@ from fuzzcore.policy import load_policy
 from fuzzcore.program.fzs import parse_program
 
 SRIOV = 0x160  # the i350's SR-IOV extended capability
-EIO, ENOMEM, EINVAL, ENOSYS = -5, -12, -22, -38
+ENOENT, EIO, ENOMEM, EBUSY = -2, -5, -12, -16
 
 
 def run(m, text):
@@ -42,15 +42,17 @@ def test_disable_clears_control_then_numvfs_and_is_silent_when_off():
 
 
 def test_enable_refusals():
-    """-EINVAL with VFs enabled, -EIO when InitialVFs reads all-ones (more than TotalVFs), -ENOSYS
-    on a function that is no PF (pci_enable_sriov's is_physfn check)."""
+    """sriov_numvfs_store: the same count again is a success that does nothing, another count
+    -EBUSY while VFs are enabled; -EIO when InitialVFs reads all-ones (more than TotalVFs);
+    -ENOENT on a function that is no PF (the sriov_numvfs attribute exists on PFs only)."""
     m = model()
-    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\npci_enable_sriov(num_vfs=1)") == [0, 0, EINVAL]
+    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\npci_enable_sriov(num_vfs=1)") == [0, 0, 0]
+    assert run(m, "pci_enable_sriov(num_vfs=2)") == [EBUSY] and m.state.dev.sriov_num_vfs == 2
     m = model()
     assert run(m, "pci_bind_driver(driver=host)\nhw_inaccessible()\npci_enable_sriov(num_vfs=1)") == [0, 0, EIO]
     assert m.state.dev.sriov_num_vfs == 0
     m = model(device="dsa")
-    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)") == [0, ENOSYS]
+    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)\npci_disable_sriov()") == [0, ENOENT, ENOENT]
 
 
 def test_unassigned_vf_bar_is_enomem():
@@ -140,3 +142,41 @@ def test_vf_bar_update_is_skipped_while_the_vfs_decode():
         return _vf_bars(m)[0]
     assert run_82576(keep_control=True) == 0x4
     assert run_82576(keep_control=False) == 0xD2840004
+
+
+NVME_SRIOV = "corpora/validation/profiles/nvme-sriov.toml"   # QEMU's SR-IOV nvme: alone on its bus
+
+
+def _sriov_nvme(policy="linux-7.1"):
+    from pathlib import Path
+    p = resolve_device(str(Path(__file__).resolve().parents[1] / NVME_SRIOV))
+    m = MODELS["current"](p, load_policy(policy))
+    m.start()
+    return m
+
+
+def test_enabled_vfs_share_the_bus_so_no_bus_reset():
+    """A PF alone on its bus can be bus-reset; with its VFs enabled they sit on that bus:
+    pci_parent_bus_reset's probe fails, so reset_method_store refuses `bus` (-EINVAL) with nothing
+    written (the kernel's probe runs as the device is now, not as at enumeration)."""
+    m = _sriov_nvme()
+    assert m.reset_probe["bus"]
+    assert run(m, "pci_bind_driver(driver=host)\npci_enable_sriov(num_vfs=1)") == [0, 0]
+    cmd = m.state.hw.read(0x04, 2)
+    assert run(m, "pci_reset_function(method=bus)") == [-22]
+    assert m.state.hw.read(0x04, 2) == cmd and m.state.dev.sriov_num_vfs == 2
+    # VFs off: the bus reset runs (-ENOTTY after it: QEMU's root port never shows Link Active)
+    assert run(m, "pci_disable_sriov()\npci_reset_function(method=bus)") == [0, -25]
+
+
+def test_hot_reset_of_a_pf_with_vfs_is_einval(tmp_path):
+    """vfio_pci_dev_set_hot_reset: the VFs vfio-pci's bus notifier bound into the PF's dev_set are
+    not in the user's groups: -EINVAL before any reset (vfio-pci with enable_sriov=1)."""
+    from pathlib import Path
+    spec = "linux-7.1+" + str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "vfio-enable-sriov.toml")
+    m = _sriov_nvme(spec)
+    assert run(m, "pci_enable_sriov(num_vfs=0)\nvfio_open()") == [0, 0]
+    ctrl = m.state.hw.read(0x120 + 0x08, 2)
+    assert run(m, "vfio_hot_reset()") == [-22]
+    assert m.state.hw.read(0x120 + 0x08, 2) == ctrl == 0x19
+    assert run(m, "vfio_close()\npci_disable_sriov()\nvfio_open()\nvfio_hot_reset()")[-1] != -22

@@ -283,6 +283,7 @@ cdef enum:
     PRIM_TEST_LOCAL
     PRIM_CALL_ARG
     PRIM_IOV_BAR_WRITE
+    PRIM_RESET_PROBE
     # paths.CONDITIONS order, + 1 (0 = none)
     COND_CONFIG_ALL_ONES = 1
     COND_RESULT_OK
@@ -429,6 +430,7 @@ cdef enum:
     COND_IOV_DECODE_ON
     COND_IOV_RESOURCE_UNSET
     COND_IOV_RESOURCE_MEM64
+    COND_NUMVFS_SAME
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -551,7 +553,7 @@ ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_st
                           "vfio_command_track", "vfio_intx_emulate", "vfio_power_state", "vfio_flr_trap",
                           "vfio_readrq", "vfio_msi_flags", "set_driver", "vfio_registered", "runtime_auto",
                           "msix_vector", "msi_clear_message", "vfio_pm_engage", "vfio_intx",
-                          "read_local", "test_local", "call_arg", "iov_bar_write")
+                          "read_local", "test_local", "call_arg", "iov_bar_write", "reset_probe")
 ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver", "state_saved", "low_power",
                           "command_all_ones", "runtime_suspended", "d0", "skip_bus_pm_no_platform",
                           "direct_complete", "power_lost", "resume_via_firmware", "pmcsr_shallower", "vfio_idle",
@@ -584,7 +586,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
                           "vfio_pm_intx_masked", "disable_idle_d3", "iov_decode_on", "iov_resource_unset",
-                          "iov_resource_mem64")
+                          "iov_resource_mem64", "numvfs_same")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -775,6 +777,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x9) == 0x9
     elif c == COND_IOV_RESOURCE_UNSET:
         v = not (0 <= arg < 6) or m.d.iov_kind[arg] == IOV_UNSET
+    elif c == COND_NUMVFS_SAME:
+        v = arg == m.st.dev.sriov_num_vfs
     elif c == COND_IOV_RESOURCE_MEM64:
         v = 0 <= arg < 6 and m.d.iov_kind[arg] == IOV_MEM64
     elif c == COND_VFIO_PM_INTX_MASKED:
@@ -858,7 +862,9 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     elif c == COND_DEVCAP_FLR:
         v = m.d.flr != 0 and m.d.fn.caps.exp != 0
     elif c == COND_PARENT_BUS_RESETTABLE:
-        v = m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
+        v = (m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
+             and m.st.dev.sriov_num_vfs == 0)            # and a PF's enabled VFs share its
+
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED
     elif c == COND_SRIOV_CAP:
@@ -1211,6 +1217,8 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
             run_path(m, a & 0xFF, a >> 8)
         elif p == PRIM_IOV_BAR_WRITE:                   # paths order: low, high
             iov_bar_write(m, arg, a)
+        elif p == PRIM_RESET_PROBE:                     # the argument: the op's method
+            result = reset_method_probe(m, arg)
         elif p == PRIM_VFIO_INTX:
             vfio_intx(m, a)
         elif p == PRIM_VFIO_PM_ENGAGE:                # paths order: entry, exit

@@ -126,6 +126,17 @@ cdef int reset_method_run(Machine *m, int method) noexcept nogil:
     return ENOTTY_
 
 
+cdef int reset_method_probe(Machine *m, int method) noexcept nogil:
+    """reset.reset_method_probe: the method's path run as its probe now (auto: 0)."""
+    if method == METHOD_FLR:
+        return run_path(m, PATH_PCIE_FLR, PATH_ARG_PROBE)
+    if method == METHOD_PM:
+        return run_path(m, PATH_PCI_PM_RESET, PATH_ARG_PROBE)
+    if method == METHOD_BUS:
+        return run_path(m, PATH_PCI_RESET_BUS_FUNCTION, PATH_ARG_PROBE)
+    return 0
+
+
 cdef bint method_available(Machine *m, int method) noexcept nogil:
     """reset.method_available: whether the method's probe at enumeration returned 0."""
     return (m.reset_probe >> method) & 1 != 0
@@ -181,9 +192,9 @@ cdef int pci_reset_function(Machine *m, int method) noexcept nogil:
 
 
 cdef int reset_store(Machine *m, int method) noexcept nogil:
-    """reset.reset_store: a named method the device's probe refused: -EINVAL from
-    reset_method_store, nothing changes; else the policy path (runtime-PM get, pci_reset_function,
-    put)."""
+    """reset.reset_store: a named method enumeration's probe refused: -EINVAL from
+    reset_method_store, nothing changes; else the policy path (runtime-PM get, the method probed
+    again, pci_reset_function, put)."""
     cdef int i
     cdef bint any_method = False
     for i in range(m.pol.n_reset):                  # pci_dev_reset_attr_is_visible: no method, no file

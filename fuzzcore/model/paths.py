@@ -316,7 +316,7 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "parent_bus_resettable":
         multifunction = bool(m.profile.config[0x0E] & 0x80)
         value = (m.state.port is not None and m.profile.header_type != 1 and not multifunction
-                 and not m.profile.virtfn)
+                 and not m.profile.virtfn and not m.state.dev.sriov_num_vfs)   # VFs share the bus both ways
     elif name == "sriov_cap":
         value = bool(m.caps.sriov)
     elif name in ("sriov_initial_bad", "sriov_nr_invalid"):
@@ -395,6 +395,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(m.caps.sriov) and m.io.read(m.caps.sriov + 0x08, 2) & 0x9 == 0x9   # VFE | VF MSE
     elif name == "iov_resource_unset":
         value = not 0 <= arg < 6 or m.iov_resources[arg][0] == IOV_UNSET
+    elif name == "numvfs_same":
+        value = arg == m.state.dev.sriov_num_vfs
     elif name == "iov_resource_mem64":
         value = 0 <= arg < 6 and m.iov_resources[arg][0] == IOV_MEM64
     elif name == "vfio_pm_intx_masked":
@@ -770,6 +772,9 @@ def _run(m, name: str, arg) -> int:
         elif do == "bar_write":
             from .power import bar_write
             bar_write(m, arg & 0xFF, st.param("part"))
+        elif do == "reset_probe":
+            from .reset import reset_method_probe
+            result = reset_method_probe(m, arg)
         elif do == "call_arg":
             run_path(m, st.param("path"), st.param("arg"))
         elif do == "iov_bar_write":

@@ -144,6 +144,12 @@ def probe_reset_methods(m) -> dict:
     return {name: run_path(m, path, "probe") == 0 for name, path in RESET_METHOD_PATHS.items()}
 
 
+def reset_method_probe(m, method) -> int:
+    """The primitive reset_probe: reset_method_store's probe of the named method now
+    (pci_reset_fn_methods[m].reset_fn(pdev, PCI_RESET_PROBE)): its path run as the probe; auto: 0."""
+    return 0 if method == "auto" else run_path(m, RESET_METHOD_PATHS[method], "probe")
+
+
 def reset_methods(m, only: str = "auto") -> list[str]:
     methods = [n for n in m.policy.reset_methods if method_available(m, n)]
     return methods if only == "auto" else [n for n in methods if n == only]
@@ -172,10 +178,11 @@ def pci_reset_function(m, method: str = "auto") -> int:
 
 def reset_store(m, method: str) -> int:
     """The sysfs reset of the op `pci_reset_function`: a named method is first written to
-    reset_method (reset_method_store: -EINVAL, nothing changes, for a method the device's probe
+    reset_method (reset_method_store: -EINVAL, nothing changes, for a method enumeration's probe
     refused); then the policy path [path.reset_store]: a runtime-PM reference taken
-    (pm_runtime_get_sync resumes a suspended device), pci_reset_function, the reference dropped
-    (pm_runtime_put: an idle vfio-pci device runtime-suspends again)."""
+    (pm_runtime_get_sync resumes a suspended device), the named method probed again as the device
+    is now (-EINVAL), pci_reset_function, the reference dropped (pm_runtime_put: an idle vfio-pci
+    device runtime-suspends again)."""
     if not reset_methods(m):
         # pci_dev_reset_attr_is_visible (drivers/pci/pci-sysfs.c): no reset method at enumeration,
         # so the device has no reset (and reset_method) file for user space to write

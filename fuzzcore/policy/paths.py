@@ -1178,6 +1178,9 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                                             ("high", "a 64-bit VF BAR's upper dword")), bits=1),),
                  "the PF's VF BAR (the path's argument, 0-5) written from the kernel's resource: new = region.start "
                  "| the type bits enumeration decoded (no saved_config_space: VF BARs are not in it)"),
+    PrimitiveDef("reset_probe", "pci_reset_fn_methods[m].reset_fn(pdev, PCI_RESET_PROBE) in reset_method_store",
+                 (), "the named reset method's path (the path's argument; auto: none) run as its probe now; sets "
+                     "the result (0: supported, -ENOTTY: not, as the device is now)"),
 )
 PRIMITIVE_NAMES = tuple(p.name for p in PRIMITIVES)
 PRIMITIVE_IDS = {n: i for i, n in enumerate(PRIMITIVE_NAMES)}
@@ -1319,7 +1322,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("parent_bus_resettable", "pci_dev_reset_slot_function returns -ENOTTY (no hotplug slot here; dev->multifunction) "
                               "and pci_parent_bus_reset's checks pass: a port above (not a root bus), the function no "
                               "bridge (no subordinate), alone on its bus (no other functions: not multi-function, not a "
-                              "VF beside its PF)"),
+                              "VF beside its PF, not a PF with its VFs enabled)"),
     ("sriov_cap", "dev->is_physfn: enumeration found an SR-IOV capability (sriov_init)"),
     ("sriov_initial_bad", "InitialVFs, read now, exceeds iov->total_VFs (TotalVFs read at enumeration), or differs "
                           "from it without VF Migration Capable (iov->cap): sriov_enable's -EIO"),
@@ -1393,6 +1396,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                            "upper half of a 64-bit one (!res->flags), or never assigned (IORESOURCE_UNSET: the "
                            "enumeration image's VF BAR has a type but no address)"),
     ("iov_resource_mem64", "the path's VF BAR is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
+    ("numvfs_same", "the path's argument, a VF count, is dev->sriov->num_VFs (sriov_numvfs_store: nothing to do)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
