@@ -117,8 +117,11 @@ _ROWS = [
     Validation("pci_disable_ptm", "", _NO_CAP),
     Validation("pci_configure_ltr", "", "pci_configure_ltr is static and runs only at enumeration"),
     Validation("pci_enable_l1ss", "", _NO_CAP),
-    Validation("pci_enable_sriov", "", _NO_CAP),
-    Validation("pci_disable_sriov", "", _NO_CAP),
+    Validation("pci_enable_sriov", "sysfs", "sriov_numvfs <- num_vfs+1: the bound PF driver's sriov_configure "
+               "(vfio-pci's with enable_sriov=1; -ENOENT without one)",
+               lambda a, bdf: [f"sysfs {SYSPCI}/{bdf}/sriov_numvfs {a['num_vfs'] + 1}"]),
+    Validation("pci_disable_sriov", "sysfs", "sriov_numvfs <- 0: the bound PF driver's sriov_configure(0)",
+               lambda a, bdf: [f"sysfs {SYSPCI}/{bdf}/sriov_numvfs 0"]),
     Validation("pci_resize_bar", "", _NO_CAP),
     Validation("pci_bind_driver", "sysfs", "unbind, driver_override (none: a name no driver has, host: "
                "fzhost, vfio: vfio-pci), drivers_probe; -EBUSY while the vfio client has it open", _bind),

@@ -76,7 +76,7 @@ def _write_program(path: Path, pc, policy_spec: str, note: str) -> None:
 
 @click.command("validate")
 @click.argument("programs", nargs=-1)
-@click.option("--guest-device", type=click.Choice(["e1000e", "nvme", "virtio-rng", "all"]), default=None,
+@click.option("--guest-device", type=click.Choice(["e1000e", "nvme", "virtio-rng", "nvme-sriov", "all"]), default=None,
               help="QEMU device to run on (default: a program's `# guest-device:` header, else e1000e; "
                    "with --programs: e1000e).")
 @click.option("--policy", default=None, help="Policy the model runs under (default linux-7.1+linux-6.12).")
@@ -154,7 +154,7 @@ def validate(programs, guest_device, policy, n_random, seed, max_ops, batch, set
             d = (devices or [guest_device or "e1000e"])[i % len(devices or [1])]
             todo.append((f"random-s{seed}-{i:04d}", d, random_program(rng, rng.randrange(2, max_ops + 1), DEVICES[d].pm,
                                                                       DEVICES[d].ats, DEVICES[d].aer,
-                                                                      vfio_config_targets(d))))
+                                                                      vfio_config_targets(d), DEVICES[d].sriov)))
 
     out = validate_programs(kit, todo, pol, batch=batch, workdir=Path(keep) if keep else None,
                             progress=lambda s: click.echo(s, err=True),

@@ -82,13 +82,21 @@ QEMU_QUIRKS = {
                          "virtio-rng; seen through vfio's write of it, which the kernel makes: "
                          "pci_user_write_config_dword of the writable bits); hardware implements the bits "
                          "(RWS). The profiles get the register read-only",
+    "sriov-kept": "QEMU 7.2's function reset (FLR, or the bus reset below its port) leaves the SR-IOV "
+                  "capability as it was: Control (VF Enable, VF MSE, ARI), System Page Size and the VF "
+                  "BARs (pci_do_device_reset, hw/pci/pci.c, resets no extended capability; 7.2 has no "
+                  "pcie_sriov_pf_reset); hardware resets them. With VF Enable set, nvme's reset "
+                  "unregisters the VFs and zeroes NumVFs (pcie_sriov_pf_disable_vfs) but leaves VF Enable, "
+                  "so the kernel's sriov_restore_state returns early. The model's flr and hot resets keep "
+                  "the capability for these profiles, NumVFs too, and the image comparison leaves NumVFs "
+                  "out (found through the first SR-IOV function in the kit, nvme-sriov)",
     "pm-data-select-ro": "QEMU 7.2's nvme and virtio-rng leave PMCSR Data_Select read-only (their PM "
                          "wmask; seen through vfio's PMCSR writes), e1000e makes it read-write, as the "
                          "register tables assume for every function (a Data register's selector): "
                          "the nvme and virtio-rng profiles get it read-only",
 }
 
-QEMU_PM_DATA_SELECT_RO = ("nvme", "virtio-rng")
+QEMU_PM_DATA_SELECT_RO = ("nvme", "virtio-rng", "nvme-sriov")
 QEMU_PM_STATE_RESET = ("virtio-rng",)      # pm-state-kept does not hold: virtio-pci resets PMCSR
 
 # Image bits left out of the comparison, each with why: (target, capability, register offset in
@@ -101,6 +109,8 @@ IMAGE_MASKS = (
     ("port", "msix", 0x02, 2, 0x8000, "the port's MSI-X Enable: portdrv (pcie_init_service_irqs) "
                                       "enables it; the model's enumeration clears it and has no port driver"),
     ("port", "msi", 0x02, 2, 0x0001, "the port's MSI Enable: as for MSI-X, portdrv's"),
+    ("dev", "sriov", 0x10, 2, 0xFFFF, "SR-IOV NumVFs: QEMU 7.2 zeroes it in a reset with VF Enable set "
+                                      "and keeps it otherwise (sriov-kept); the model keeps it"),
 )
 # Written values left out of the write comparison (offset and width are still compared).
 VALUE_MASKS = (
@@ -346,6 +356,12 @@ def apply_qemu_quirks(prof) -> None:
     if pm and prof.name in QEMU_PM_DATA_SELECT_RO:
         sem.wmask[pm + 5] &= ~0x1E & 0xFF      # PMCSR Data_Select (bits 12:9)
         sem.readonly[pm + 5] |= 0x1E
+    sriov = cap_offsets(prof).sriov
+    if sriov:                                  # sriov-kept: Control, NumVFs, page size, VF BARs
+        for kind in ("flr", "hot"):
+            sem.keep[kind][sriov + 0x08:sriov + 0x0A] = 0xFF
+            sem.keep[kind][sriov + 0x10:sriov + 0x12] = 0xFF
+            sem.keep[kind][sriov + 0x20:sriov + 0x3C] = 0xFF
     ats = cap_offsets(prof).ats
     if ats:
         for kind in ("flr", "hot"):

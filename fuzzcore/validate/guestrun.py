@@ -35,11 +35,13 @@ class GuestDevice:
     note: str = ""
     ats: bool = False              # has ATS (pci_enable_ats in random programs)
     aer: bool = False              # has AER: aer_inject can inject errors from it (pcie_do_recovery)
+    sriov: bool = False            # an SR-IOV PF (pci_enable_sriov / pci_disable_sriov in random programs)
 
 
-# The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme and a modern virtio-rng
-# (AER, ATS) behind root ports. virtio-rng's aer=on gives a second device aer_inject can inject
-# from, and the one whose port is the root port aer_root_reset masks (nvme has no AER).
+# The topology every boot has (QEMU_DEVICES): e1000e behind a switch, nvme, a modern virtio-rng
+# (AER, ATS) and an SR-IOV nvme behind root ports. virtio-rng's aer=on gives a second device
+# aer_inject can inject from, and the one whose port is the root port aer_root_reset masks (nvme
+# has no AER).
 DEVICES: dict[str, GuestDevice] = {
     "e1000e": GuestDevice("e1000e", "0000:03:00.0", "0000:02:00.0", "xio3130-downstream", 0xC8,
                           "behind a switch: pcie-root-port -> x3130-upstream -> xio3130-downstream", aer=True),
@@ -47,6 +49,10 @@ DEVICES: dict[str, GuestDevice] = {
                         "behind a root port"),
     "virtio-rng": GuestDevice("virtio-rng", "0000:05:00.0", "0000:00:04.0", "pcie-root-port", 0x7C,
                               "behind a root port; modern-only virtio with AER and ATS", ats=True, aer=True),
+    # QEMU 7.2's nvme with sriov_max_vfs needs an nvme-subsys and flexible queue and interrupt
+    # resources (nvme_check_params, hw/nvme/ctrl.c); ARI at 0x100, SR-IOV at 0x120.
+    "nvme-sriov": GuestDevice("nvme-sriov", "0000:06:00.0", "0000:00:05.0", "pcie-root-port", 0x60,
+                              "behind a root port; an SR-IOV PF (4 VFs, one 64-bit VF BAR)", sriov=True),
 }
 QEMU_DEVICES = [
     "-device", "intel-iommu,intremap=on,caching-mode=on",
@@ -60,6 +66,10 @@ QEMU_DEVICES = [
     "-device", "nvme,serial=fz1,bus=rp2,id=nvme1",
     "-device", "pcie-root-port,id=rp3,bus=pcie.0,addr=0x4,chassis=4,slot=3,hotplug=off",
     "-device", "virtio-rng-pci,bus=rp3,id=rng1,disable-legacy=on,disable-modern=off,ats=on,aer=on",
+    "-device", "pcie-root-port,id=rp4,bus=pcie.0,addr=0x5,chassis=5,slot=4,hotplug=off",
+    "-device", "nvme-subsys,id=nvsub1,nqn=fzsriov",
+    "-device", "nvme,serial=fz2,bus=rp4,id=nvme2,subsys=nvsub1,sriov_max_vfs=4,sriov_vq_flexible=8,"
+               "sriov_vi_flexible=4",
 ]
 # initcall_blacklist: virtio-pci is built into Debian's kernel and would claim the virtio-rng
 # before vfio-pci (the model starts vfio-bound).

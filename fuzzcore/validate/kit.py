@@ -60,7 +60,7 @@ ON_DEMAND_MODULES = ("kernel/drivers/pci/pcie/aer_inject.ko.xz",)
 # runtime-suspends it to D3hot (vfio_pci_core_register_device: pm_runtime_allow), asynchronously
 # (pm_runtime_put queues the idle check), and the guest's own sysfs config reads would resume it;
 # the model follows with [vfio] disable_idle_d3 = true (guest-policy.toml, docs/validation.md).
-MODULE_PARAMS = {"vfio-pci.ko": "disable_idle_d3=1"}
+MODULE_PARAMS = {"vfio-pci.ko": "disable_idle_d3=1 enable_sriov=1"}
 KIT_FORMAT = 1
 
 

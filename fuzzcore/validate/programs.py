@@ -81,8 +81,12 @@ def _recovery(rng: random.Random) -> Call:
 
 
 def _choices(s: _State, rng: random.Random, pm_offset: int, ats: bool = False, aer: bool = False,
-             targets: tuple = ()) -> list[Call]:
+             targets: tuple = (), sriov: bool = False) -> list[Call]:
     c: list[Call] = []
+    if sriov and s.driver in ("vfio", "host") and not s.suspended:
+        # sysfs sriov_numvfs with a PF driver bound (vfio-pci loaded with enable_sriov=1); the same
+        # count again, another count while VFs are on and 0 with none are drawn too
+        c += [make_call("pci_enable_sriov", num_vfs=rng.randrange(4)), make_call("pci_disable_sriov")]
     reset = make_call("pci_reset_function", method=rng.choice(RESET_ARGS))
     if aer and not s.suspended:
         # AER recovery (aer_inject) with whatever driver is bound; a runtime-suspended device is
@@ -161,11 +165,11 @@ def _advance(s: _State, call: Call) -> None:
 
 
 def random_program(rng: random.Random, length: int, pm_offset: int = 0, ats: bool = False,
-                   aer: bool = False, targets: tuple = ()) -> list[Call]:
+                   aer: bool = False, targets: tuple = (), sriov: bool = False) -> list[Call]:
     s = _State()
     calls: list[Call] = []
     for _ in range(length):
-        call = rng.choice(_choices(s, rng, pm_offset, ats, aer, targets))
+        call = rng.choice(_choices(s, rng, pm_offset, ats, aer, targets, sriov))
         calls.append(call)
         _advance(s, call)
     if s.open:

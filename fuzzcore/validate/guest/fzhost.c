@@ -124,6 +124,7 @@ static void fz_remove(struct pci_dev *pdev)
 	struct fz_dev *fd = pci_get_drvdata(pdev);
 
 	pm_runtime_get_noresume(&pdev->dev);
+	pci_disable_sriov(pdev);	/* a PF driver's VFs off first, as the model's remove (igb_remove) */
 	fz_free_vectors(fd);
 	pci_disable_device(pdev);
 	pci_set_drvdata(pdev, NULL);
@@ -181,6 +182,7 @@ static struct pci_driver fzhost_driver = {
 	.id_table = NULL,
 	.probe = fz_probe,
 	.remove = fz_remove,
+	.sriov_configure = pci_sriov_configure_simple,	/* as nvme's own driver (drivers/nvme/host/pci.c) */
 };
 
 static long fz_run(const char *op, struct pci_dev *pdev, const char *arg)
