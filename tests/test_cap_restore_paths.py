@@ -259,3 +259,17 @@ def test_vc_restore_keeps_the_live_enable_and_re_enables_only_on_a_downstream_po
     assert run_dsa(no_res).state.hw.read(vc1, 4) == 0
     assert [s.name for s in load_policy("linux-7.1").path("pci_restore_vc_state")][:2] == \
         ["mfvc_port_ctrl", "mfvc_resources"]
+
+
+def test_pre_dbbfadf23190_loses_the_ltr_latencies(both):
+    """The LTR latencies are written intent: the baseline restores them after an FLR (before
+    DEVCTL2's LTR Enable); the kernel before dbbfadf23190 (docs/examples/pre-dbbfadf23190.toml)
+    neither saved nor restored them, so the FLR leaves 0 where enumeration found 0x846."""
+    text = "pci_bind_driver(driver=host)\npci_reset_function(method=flr)"
+    base = model("linux-7.1")
+    assert [base.apply(c) for c in parse_program(text)] == [0, 0]
+    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
+    old = model(f"linux-7.1+{EXAMPLES / 'pre-dbbfadf23190.toml'}")
+    assert [old.apply(c) for c in parse_program(text)] == [0, 0]
+    found = sorted(v.register for v in old.oracle.violations if v.invariant == "intent_mismatch")
+    assert found == ["LTR Max No-Snoop", "LTR Max Snoop"]
