@@ -268,3 +268,19 @@ def test_a_driver_step_can_test_whether_the_channel_is_offline(tmp_path):
         run(m, f"pcie_do_recovery(channel={channel}, vote=can_recover, source=aer)")
         counts[channel] = m.state.dev.enable_cnt - bound
     assert counts == {"normal": 1, "frozen": 0}
+
+
+def test_pre_aa344bc8b727_clears_status_only_on_a_device_with_aer():
+    """docs/examples/pre-aa344bc8b727.toml gates the end-of-recovery clear on the detecting device's
+    pcie_aer_is_native (condition reporter_aer_native). The CNVi Wi-Fi has no AER capability: a
+    UR latched in Device Status (the MSI-X table written with Memory off after a frozen recovery
+    left Command 0, then a reset) is cleared by the next successful recovery in v7.1.3 (OS-owned
+    AER is enough), and stays under the kernel before the fix."""
+    examples = Path(__file__).resolve().parents[1] / "docs" / "examples"
+    prog = ("pci_bind_driver(driver=host)\npci_enable_msix(nvec=0)\n"
+            "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\npci_reset_function(method=auto)\n"
+            "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)")
+    for spec, devsta in (("linux-7.1", 0x10), (f"linux-7.1+{examples / 'pre-aa344bc8b727.toml'}", 0x18)):
+        m = start(resolve_device("cnvi-wifi"), spec)
+        assert run(m, prog) == [0, 0, 5, 0, 5]
+        assert m.state.hw.read(m.caps.exp + 0x0A, 2) == devsta, spec

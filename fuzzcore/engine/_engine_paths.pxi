@@ -431,6 +431,7 @@ cdef enum:
     COND_IOV_RESOURCE_UNSET
     COND_IOV_RESOURCE_MEM64
     COND_NUMVFS_SAME
+    COND_REPORTER_AER_NATIVE
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -586,7 +587,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
                           "vfio_pm_intx_masked", "disable_idle_d3", "iov_decode_on", "iov_resource_unset",
-                          "iov_resource_mem64", "numvfs_same")
+                          "iov_resource_mem64", "numvfs_same", "reporter_aer_native")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -777,6 +778,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x9) == 0x9
     elif c == COND_IOV_RESOURCE_UNSET:
         v = not (0 <= arg < 6) or m.d.iov_kind[arg] == IOV_UNSET
+    elif c == COND_REPORTER_AER_NATIVE:             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
+        v = m.pol.aer_native != 0 and (m.d.port.caps.aer if m.recovery_dpc else m.d.fn.caps.aer) != 0
     elif c == COND_NUMVFS_SAME:
         v = arg == m.st.dev.sriov_num_vfs
     elif c == COND_IOV_RESOURCE_MEM64:

@@ -395,6 +395,9 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(m.caps.sriov) and m.io.read(m.caps.sriov + 0x08, 2) & 0x9 == 0x9   # VFE | VF MSE
     elif name == "iov_resource_unset":
         value = not 0 <= arg < 6 or m.iov_resources[arg][0] == IOV_UNSET
+    elif name == "reporter_aer_native":             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
+        aer = m.port_caps.aer if m.recovery_source == "dpc" else m.caps.aer
+        value = bool(aer) and bool(m.policy.switch("recovery.aer_native"))
     elif name == "numvfs_same":
         value = arg == m.state.dev.sriov_num_vfs
     elif name == "iov_resource_mem64":

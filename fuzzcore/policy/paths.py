@@ -1397,6 +1397,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                            "enumeration image's VF BAR has a type but no address)"),
     ("iov_resource_mem64", "the path's VF BAR is a 64-bit memory BAR (IORESOURCE_MEM_64)"),
     ("numvfs_same", "the path's argument, a VF count, is dev->sriov->num_VFs (sriov_numvfs_store: nothing to do)"),
+    ("reporter_aer_native", "pcie_aer_is_native(dev) of the device that detected the error (the function for an AER "
+                            "recovery, the port for a DPC one): it has an AER capability and the OS owns AER"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
