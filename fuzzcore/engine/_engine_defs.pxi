@@ -372,6 +372,7 @@ cdef enum:
     MSG_UNSAVED_NEVER        # a: snapshot epoch
     MSG_UNSAVED_OLD          # a: snapshot epoch, b: buffer epoch
     MSG_USED_WITHOUT_RESTORE
+    MSG_RESUMED_WITHOUT_RESTORE
     MSG_ORDER_BAR            # a: Command
     MSG_ORDER_PASID
     MSG_ORDER_LTR
@@ -416,6 +417,8 @@ def _message(int msg, a, b, c):
         return f"filled by save #{a}", f"filled by save #{b}"
     if msg == MSG_USED_WITHOUT_RESTORE:
         return "restored after the reset", "recovery reported success with the device at reset defaults"
+    if msg == MSG_RESUMED_WITHOUT_RESTORE:
+        return "restored after the reset", "system sleep resumed the device at reset defaults"
     if msg == MSG_ORDER_BAR:
         return "decode off while a BAR is rewritten", f"Command=0x{a:04x}"
     if msg == MSG_ORDER_PASID:

@@ -184,6 +184,9 @@ cdef int pm_system_sleep(Machine *m, int transition, int power_lost) noexcept no
     m.sleep_power_lost = 0
     m.direct_complete = 0
     m.skip_bus_pm = 0
+    if m.st.needs_restore_after_reset and m.st.dev.driver != DRV_NONE and not m.st.dev.rpm_suspended:
+        # power.pm_system_sleep: resumed and running, nothing restores it later
+        report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_RESUMED_WITHOUT_RESTORE, 0, 0, 0)
     return 0
 
 

@@ -235,6 +235,11 @@ def pm_system_sleep(m, transition: str, power: str) -> int:
         run_path(m, SLEEP_TRANSITIONS[transition])
     finally:
         m.sleep = SystemSleep()
+    st = m.state
+    if st.needs_restore_after_reset and st.dev.driver != "none" and not st.dev.rpm_suspended:
+        # the PM core has resumed every device and the driver runs it: nothing restores it later
+        m.oracle.report("used_without_restore", "config", "restored after the reset",
+                        "system sleep resumed the device at reset defaults")
     return 0
 
 
