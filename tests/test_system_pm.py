@@ -36,10 +36,10 @@ def test_baseline_states_the_phases_in_kernel_order():
     assert names("pm_hibernate_thaw") == ["freeze", "freeze_noirq", "thaw_noirq", "thaw", "complete", "put"]
     assert names("pm_hibernate_restore") == ["freeze", "freeze_noirq", "off", "restore_noirq", "restore",
                                              "complete", "put"]
-    assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "stop_unbound", "smart", "runtime_resume",
-                                       "clear_saved", "callback"]
-    assert names("pci_pm_suspend_noirq") == ["skip_suspend", "save_unbound", "stop_unbound", "save_and_sleep",
-                                             "mark_d0", "stop_s2idle_d0", "unknown"]
+    assert names("pci_pm_suspend") == ["clear_skip", "suspend_ptm", "legacy", "stop_legacy", "stop_unbound",
+                                       "smart", "runtime_resume", "clear_saved", "callback"]
+    assert names("pci_pm_suspend_noirq") == ["skip_suspend", "legacy", "stop_legacy", "save_unbound",
+                                             "stop_unbound", "save_and_sleep", "mark_d0", "stop_s2idle_d0", "unknown"]
     assert [(s.do, s.when) for s in p.path("pci_pm_resume_noirq")] == [
         ("power_up", "not skip_bus_pm_no_platform"), ("restore_state", "not skip_bus_pm_no_platform")]
     assert [s.do for s in p.path("pci_pm_save_and_sleep")] == ["save_state", "set_power"]
@@ -145,7 +145,8 @@ def test_894f475f88e0_freeze_clears_state_saved_of_an_unbound_device(both):
     pci_pm_freeze_noirq saves what it has now; before 894f475f88e0 the driver's old snapshot is what
     pci_pm_restore_noirq writes back: Bus Master on for a device nobody drives."""
     p = load_policy(PRE_894)
-    assert [s.name for s in p.path("pci_pm_freeze")] == ["stop_unbound", "runtime_resume", "clear_saved", "callback"]
+    assert [s.name for s in p.path("pci_pm_freeze")] == ["legacy", "stop_legacy", "stop_unbound", "runtime_resume",
+                                                         "clear_saved", "callback"]
     base, old = run(UNBOUND_AFTER_SAVE), run(UNBOUND_AFTER_SAVE, PRE_894)
     assert base.state.hw.read(0x04, 2) & 0x4 == 0
     assert old.state.hw.read(0x04, 2) & 0x4 == 0x4
@@ -161,8 +162,8 @@ def test_linux_6_12_thaw_still_clears_state_saved(tmp_path, both):
     prog = "pci_bind_driver(driver=host)\npm_system_sleep(transition=hibernate_thaw, power=kept)"
     assert run(prog, f"linux-7.1+{drv}").state.dev.state_saved
     assert not run(prog, f"linux-7.1+linux-6.12+{drv}").state.dev.state_saved
-    assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:4] == [
-        "skip_suspend", "save_unbound", "unknown_unbound", "stop_unbound"]
+    assert [s.name for s in load_policy("linux-7.1+linux-6.12").path("pci_pm_suspend_noirq")][:6] == [
+        "skip_suspend", "legacy", "stop_legacy", "save_unbound", "unknown_unbound", "stop_unbound"]
 
 
 def test_a_device_user_space_let_runtime_suspend_is_suspended_again_by_each_put(both):
@@ -244,3 +245,35 @@ def test_d0_request_trusts_current_state_not_pmcsr():
     m.state.hw.write(PMCSR, 2, (m.state.hw.read(PMCSR, 2) & ~0x3) | 0x3)
     assert pci_set_power_state(m, D0) == 0
     assert m.state.hw.read(PMCSR, 2) & 0x3 == 0x3
+
+
+LEGACY = f"linux-7.1+{EXAMPLES / 'legacy-pm-driver.toml'}"
+THAW = "pci_bind_driver(driver=host)\npci_enable_msix(nvec=1)\npm_system_sleep(transition=hibernate_thaw, power=kept)"
+
+
+def test_a_legacy_pm_driver_takes_the_legacy_branches(both):
+    """docs/examples/legacy-pm-driver.toml gives the host driver struct pci_driver's suspend and
+    resume: pci_pm_freeze runs pci_legacy_suspend (state_saved cleared, the driver's save, disable
+    and D3hot), pci_pm_freeze_noirq finds it saved, pci_pm_thaw_noirq returns it to D0 and
+    restores it (since f2c33ccacb2d, before its legacy return), pci_pm_thaw runs the driver's
+    resume. The baseline driver has none of these (dev_pm_ops): its freeze leaves it in D0."""
+    from fuzzcore.model.machine import Model
+    for spec, sleeps in (("linux-7.1", False), (LEGACY, True)):
+        m = run(THAW, spec, "nic-82576")
+        assert m.state.dev.current_state == 0 and m.state.dev.msix_enabled
+        assert not m.oracle.violations, [str(v) for v in m.oracle.violations]
+        if isinstance(m, Model):
+            res = Model(resolve_device("nic-82576"), load_policy(spec)).run(parse_program(THAW), trace=True)
+            d3 = [t for t in res.trace if t.op_index == 2 and t.step == "pci_pm_freeze"
+                  and t.offset == m.caps.pm + 4 and t.new & 0x3 == 0x3]
+            assert bool(d3) == sleeps, spec
+
+
+def test_pre_f2c33ccacb2d_leaves_a_legacy_drivers_device_unrestored(both):
+    """Before f2c33ccacb2d pci_pm_thaw_noirq returned at once for a legacy-PM driver: the
+    driver's resume re-enables the 82576 from D3hot (a soft reset: NoSoftRst clear), and only the
+    BARs come back (pci_restore_bars): MSI-X and the rest stay at reset defaults while the
+    driver runs it (used_without_restore at the end of the sleep)."""
+    m = run(THAW, f"{LEGACY}+{EXAMPLES / 'pre-f2c33ccacb2d.toml'}", "nic-82576")
+    assert [(v.invariant, v.op_index) for v in m.oracle.violations] == [("used_without_restore", 2)]
+    assert m.state.hw.read(m.caps.msix + 2, 2) & 0x8000 == 0 and m.state.dev.msix_enabled

@@ -150,6 +150,11 @@ cdef enum:
     PATH_VFIO_PCI_SRIOV_DECONFIGURE
     PATH_PCI_IOV_UPDATE_RESOURCE
     PATH_PCI_RESTORE_BARS
+    PATH_DRIVER_LEGACY_SUSPEND
+    PATH_DRIVER_LEGACY_RESUME
+    PATH_PCI_LEGACY_SUSPEND
+    PATH_PCI_LEGACY_SUSPEND_LATE
+    PATH_PCI_LEGACY_RESUME
     # paths.PRIMITIVES order
     PRIM_STOP = 0
     PRIM_CALL
@@ -432,6 +437,7 @@ cdef enum:
     COND_IOV_RESOURCE_MEM64
     COND_NUMVFS_SAME
     COND_REPORTER_AER_NATIVE
+    COND_LEGACY_PM
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -524,7 +530,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_device_pm_runtime_get", "vfio_device_pm_runtime_put", "vfio_pci_core_pm_entry",
                      "vfio_pci_core_pm_exit", "vfio_intx_enable",
                      "sriov_configure", "sriov_deconfigure", "vfio_pci_sriov_configure", "vfio_pci_sriov_deconfigure",
-                     "pci_iov_update_resource", "pci_restore_bars")
+                     "pci_iov_update_resource", "pci_restore_bars", "driver.legacy_suspend",
+                     "driver.legacy_resume", "pci_legacy_suspend", "pci_legacy_suspend_late", "pci_legacy_resume")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",
@@ -587,7 +594,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
                           "vfio_pm_intx_masked", "disable_idle_d3", "iov_decode_on", "iov_resource_unset",
-                          "iov_resource_mem64", "numvfs_same", "reporter_aer_native")
+                          "iov_resource_mem64", "numvfs_same", "reporter_aer_native", "legacy_pm")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -778,6 +785,9 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x9) == 0x9
     elif c == COND_IOV_RESOURCE_UNSET:
         v = not (0 <= arg < 6) or m.d.iov_kind[arg] == IOV_UNSET
+    elif c == COND_LEGACY_PM:                       # pci_has_legacy_pm_support: drv->suspend || drv->resume
+        v = m.st.dev.driver == DRV_HOST and (m.pol.path_len[PATH_DRIVER_LEGACY_SUSPEND] > 0
+                                             or m.pol.path_len[PATH_DRIVER_LEGACY_RESUME] > 0)
     elif c == COND_REPORTER_AER_NATIVE:             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
         v = m.pol.aer_native != 0 and (m.d.port.caps.aer if m.recovery_dpc else m.d.fn.caps.aer) != 0
     elif c == COND_NUMVFS_SAME:

@@ -395,6 +395,9 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
         value = bool(m.caps.sriov) and m.io.read(m.caps.sriov + 0x08, 2) & 0x9 == 0x9   # VFE | VF MSE
     elif name == "iov_resource_unset":
         value = not 0 <= arg < 6 or m.iov_resources[arg][0] == IOV_UNSET
+    elif name == "legacy_pm":                       # pci_has_legacy_pm_support: drv->suspend || drv->resume
+        value = m.state.dev.driver == "host" and bool(m.policy.path("driver.legacy_suspend")
+                                                      or m.policy.path("driver.legacy_resume"))
     elif name == "reporter_aer_native":             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
         aer = m.port_caps.aer if m.recovery_source == "dpc" else m.caps.aer
         value = bool(aer) and bool(m.policy.switch("recovery.aer_native"))

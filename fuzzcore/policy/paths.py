@@ -468,6 +468,19 @@ PATHS: tuple[PathDef, ...] = (
     PathDef("pci_restore_bars", "pci_restore_bars (drivers/pci/pci.c)", "pci_restore_bars", "§5.5",
             "pci_update_resource for every resource below PCI_BRIDGE_RESOURCES: the BARs and the ROM, then the "
             "VF BARs (after a D3hot->D0 soft reset, pci_set_full_power_state)"),
+    # a legacy-PM host driver (struct pci_driver's suspend/resume), drivers/pci/pci-driver.c, §1.4
+    PathDef("driver.legacy_suspend", "pci_driver->suspend(pdev, state)", "", "§1.4",
+            "a legacy-PM host driver's suspend (also for freeze and hibernate): with steps, the driver is one "
+            "(pci_has_legacy_pm_support) and the PM core's legacy branches run"),
+    PathDef("driver.legacy_resume", "pci_driver->resume(pdev)", "", "§1.4",
+            "a legacy-PM host driver's resume (also for thaw and restore)"),
+    PathDef("pci_legacy_suspend", "pci_legacy_suspend (drivers/pci/pci-driver.c)", "", "§1.4",
+            "suspend, freeze and poweroff of a legacy-PM driver's device: state_saved cleared, the driver's "
+            "suspend"),
+    PathDef("pci_legacy_suspend_late", "pci_legacy_suspend_late (drivers/pci/pci-driver.c)", "", "§1.4",
+            "the noirq phase of a legacy-PM driver's device: saved unless the driver saved, state unknown"),
+    PathDef("pci_legacy_resume", "pci_legacy_resume (drivers/pci/pci-driver.c)", "", "§1.4",
+            "resume, thaw and restore of a legacy-PM driver's device: the driver's resume"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -1399,6 +1412,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("numvfs_same", "the path's argument, a VF count, is dev->sriov->num_VFs (sriov_numvfs_store: nothing to do)"),
     ("reporter_aer_native", "pcie_aer_is_native(dev) of the device that detected the error (the function for an AER "
                             "recovery, the port for a DPC one): it has an AER capability and the OS owns AER"),
+    ("legacy_pm", "pci_has_legacy_pm_support(dev): a host driver is bound and [driver.legacy_suspend] or "
+                  "[driver.legacy_resume] has steps (struct pci_driver's suspend or resume)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}
