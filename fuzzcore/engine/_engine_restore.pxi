@@ -13,8 +13,11 @@ cdef enum:
 
 
 cdef void check_epoch(Machine *m, int b, int reg) noexcept nogil:
-    """_check_epoch: a restore may only push a buffer that the snapshot's own save filled (H2/H3)."""
+    """_check_epoch: a restore may only push a buffer that the snapshot's own save filled (H2/H3);
+    not after an all-ones save (restore_all_ones is that restore's finding)."""
     cdef int64_t e = m.st.dev.buf_epoch[b]
+    if m.st.dev.saved_config[1] == 0xFFFFFFFFU:
+        return
     if e != m.st.dev.config_epoch:
         report(m, INV_RESTORE_UNSAVED_BUFFER, reg, MSG_UNSAVED_NEVER if e == 0 else MSG_UNSAVED_OLD,
                m.st.dev.config_epoch, e, 0)
