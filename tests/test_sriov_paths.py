@@ -180,3 +180,24 @@ def test_hot_reset_of_a_pf_with_vfs_is_einval(tmp_path):
     assert run(m, "vfio_hot_reset()") == [-22]
     assert m.state.hw.read(0x120 + 0x08, 2) == ctrl == 0x19
     assert run(m, "vfio_close()\npci_disable_sriov()\nvfio_open()\nvfio_hot_reset()")[-1] != -22
+
+
+def test_vfs_on_a_bus_of_their_own_block_neither_reset(tmp_path):
+    """The I350's First VF Offset is 0x180: its VFs are on a bus of their own (virtfn_add_bus),
+    which pci_walk_bus does not reach, so a vfio hot reset of the PF goes as with no VFs; the SR-IOV
+    nvme's VFs (offset 1) are on its bus."""
+    from pathlib import Path
+    from fuzzcore.model.enumeration import vfs_share_bus
+    i350 = resolve_device("i350")
+    nvme = resolve_device(str(Path(__file__).resolve().parents[1] / NVME_SRIOV))
+    assert not vfs_share_bus(i350, cap_offsets(i350)) and vfs_share_bus(nvme, cap_offsets(nvme))
+    spec = "linux-7.1+" + str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "vfio-enable-sriov.toml")
+    rcs = [run(model(spec), f"{pre}vfio_open()\nvfio_hot_reset()")[-1] for pre in ("", "pci_enable_sriov(num_vfs=1)\n")]
+    assert rcs[0] == rcs[1] != -22
+
+
+def test_disabling_no_vfs_needs_no_driver():
+    """sriov_numvfs_store compares the count before it looks for a driver: writing 0 with no VFs
+    is a success that does nothing, bound or not; a count with no driver bound is -ENOENT."""
+    m = model()
+    assert run(m, "pci_bind_driver(driver=none)\npci_disable_sriov()\npci_enable_sriov(num_vfs=1)") == [0, 0, ENOENT]

@@ -314,6 +314,7 @@ cdef class Engine:
         d.sriov_total_vfs, d.sriov_vfm, d.iov_bars_assigned = dt.sriov_total_vfs, dt.sriov_vfm, dt.iov_bars_assigned
         for k in range(6):
             d.iov_kind[k], d.iov_addr[k], d.iov_flags[k] = dt.iov_resources[k]
+        d.vfs_share_bus = dt.vfs_share_bus
         d.aspm_link = 1 if dt.aspm else 0
         d.aspm_capable, d.aspm_enabled0, d.clkpm_capable, d.clkpm_enabled0, d.aspm_support, d.aspm_default = \
             dt.aspm if dt.aspm else (0, 0, 0, 0, 0, 0)

@@ -438,6 +438,7 @@ cdef enum:
     COND_NUMVFS_SAME
     COND_REPORTER_AER_NATIVE
     COND_LEGACY_PM
+    COND_VFS_ON_BUS
     PATH_ARG_PROBE = 1               # a reset method's path run as its probe (paths condition probe)
     # paths.KERNEL_FIELDS order
     KF_ATS_STU = 0
@@ -594,7 +595,7 @@ ENGINE_CONDITION_NAMES = ("config_all_ones", "result_ok", "intx_pin", "no_driver
                           "msix_vector_unmasked", "msi_vector_unmasked", "ptm_cap", "ptm_port_type", "walked",
                           "channel_offline", "vote_need_reset", "vfio_pm_engaged", "vfio_pm_wakeup",
                           "vfio_pm_intx_masked", "disable_idle_d3", "iov_decode_on", "iov_resource_unset",
-                          "iov_resource_mem64", "numvfs_same", "reporter_aer_native", "legacy_pm")
+                          "iov_resource_mem64", "numvfs_same", "reporter_aer_native", "legacy_pm", "vfs_on_bus")
 # paths.VOTES order -> pci_ers_result_t (index 0, "arg", reads VOTE_VALUES[op's vote])
 cdef int VOTE_RESULT[7]
 VOTE_RESULT[:] = [0, ERS_NONE, ERS_CAN_RECOVER, ERS_NEED_RESET, ERS_DISCONNECT, ERS_RECOVERED, ERS_NO_AER_DRIVER]
@@ -785,6 +786,8 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.fn.caps.sriov != 0 and (io_read(m, m.d.fn.caps.sriov + 0x08, 2) & 0x9) == 0x9
     elif c == COND_IOV_RESOURCE_UNSET:
         v = not (0 <= arg < 6) or m.d.iov_kind[arg] == IOV_UNSET
+    elif c == COND_VFS_ON_BUS:
+        v = m.st.dev.sriov_num_vfs != 0 and m.d.vfs_share_bus != 0
     elif c == COND_LEGACY_PM:                       # pci_has_legacy_pm_support: drv->suspend || drv->resume
         v = m.st.dev.driver == DRV_HOST and (m.pol.path_len[PATH_DRIVER_LEGACY_SUSPEND] > 0
                                              or m.pol.path_len[PATH_DRIVER_LEGACY_RESUME] > 0)
@@ -876,7 +879,7 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
         v = m.d.flr != 0 and m.d.fn.caps.exp != 0
     elif c == COND_PARENT_BUS_RESETTABLE:
         v = (m.d.has_port and m.d.header_type != 1 and not m.d.multifunction and not m.d.virtfn   # a VF's PF shares its bus
-             and m.st.dev.sriov_num_vfs == 0)            # and a PF's enabled VFs share its
+             and not (m.st.dev.sriov_num_vfs != 0 and m.d.vfs_share_bus != 0))   # and a PF's enabled VFs on its bus
 
     elif c == COND_PRI_STOPPED:
         v = (io_read(m, m.d.fn.caps.pri + 0x06, 2) & 0x100) != 0   # PCI_PRI_STATUS_STOPPED

@@ -112,6 +112,7 @@ cdef struct Device:              # the device under test: its Function plus prof
     int sriov_total_vfs          # iov->total_VFs (model/enumeration.sriov_total_vfs)
     int sriov_vfm                # iov->cap & PCI_SRIOV_CAP_VFM
     int iov_bars_assigned        # model/enumeration.iov_bars_assigned
+    int vfs_share_bus            # model/enumeration.vfs_share_bus
     int iov_kind[6]              # model/enumeration.iov_resources: IOV_UNSET 0, IOV_MEM32 1, IOV_MEM64 2
     uint64_t iov_addr[6]         # the VF BAR resource's address
     uint32_t iov_flags[6]        # and its type bits

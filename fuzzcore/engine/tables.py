@@ -14,7 +14,7 @@ import numpy as np
 from ..device.register_semantics import RESET_KINDS
 from ..model import vfio_perm
 from ..model.caps import cap_offsets
-from ..model.enumeration import (acs_rr_uf_check, aspm_link, bridge_d3, eetlp_prefix, iov_bars_assigned, iov_resources,
+from ..model.enumeration import (acs_rr_uf_check, aspm_link, bridge_d3, eetlp_prefix, iov_bars_assigned, iov_resources, vfs_share_bus,
                                   ptm_info, sriov_total_vfs, sriov_vfm)
 from ..model.intent import written_byte_map, written_layout
 from ..program.op_table import compile_preconditions
@@ -97,6 +97,7 @@ class DeviceTables:
     sriov_vfm: bool = False             # model/enumeration.sriov_vfm
     iov_bars_assigned: bool = False     # model/enumeration.iov_bars_assigned
     iov_resources: tuple = ((0, 0, 0),) * 6   # model/enumeration.iov_resources
+    vfs_share_bus: bool = False         # model/enumeration.vfs_share_bus
     aspm: tuple = ()                    # model/enumeration.aspm_link: (capable, enabled, clkpm_capable,
                                         # clkpm_enabled, support, default), () without a link
     ptm: tuple = ((), ())               # model/enumeration.ptm_info: _ptm
@@ -197,7 +198,7 @@ def device_tables(profile, vfio_regions) -> DeviceTables:
         port_acs_check=acs_rr_uf_check(pp, cap_offsets(pp)) if pp is not None else -2,
         bridge_d3=bridge_d3(profile, caps), sriov_total_vfs=sriov_total_vfs(profile, caps),
         sriov_vfm=sriov_vfm(profile, caps), iov_bars_assigned=iov_bars_assigned(profile, caps),
-        iov_resources=iov_resources(profile, caps),
+        iov_resources=iov_resources(profile, caps), vfs_share_bus=vfs_share_bus(profile, caps),
         aspm=_aspm(profile, caps, pp), ptm=_ptm(profile, caps, pp))
 
 

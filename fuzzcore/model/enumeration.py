@@ -159,6 +159,14 @@ def iov_bars_assigned(profile, caps) -> bool:
     return True
 
 
+def vfs_share_bus(profile, caps) -> bool:
+    """A PF's VFs sit on its own bus: the first VF's routing ID (First VF Offset, the PF at devfn
+    0 as the profiles place it) is below 0x100, so pci_iov_virtfn_bus is the PF's bus and
+    pci_walk_bus finds them there; past it they are on a bus of their own (virtfn_add_bus)."""
+    return bool(caps.sriov) and (int(profile.config[caps.sriov + 0x14])
+                                 | int(profile.config[caps.sriov + 0x15]) << 8) < 0x100
+
+
 IOV_UNSET, IOV_MEM32, IOV_MEM64 = 0, 1, 2
 
 

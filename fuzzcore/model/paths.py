@@ -83,6 +83,12 @@ RESULT_CALLS = {
 }
 
 
+def _vfs_on_bus(m) -> bool:
+    """The PF's VFs are enabled and on its bus (enumeration.vfs_share_bus)."""
+    from .enumeration import vfs_share_bus
+    return bool(m.state.dev.sriov_num_vfs) and vfs_share_bus(m.profile, m.caps)
+
+
 def condition(m, when: str, result: int, arg=None, flags: int = 0) -> bool:
     """A step's `when`: its terms ("a and not b") all hold, evaluated in order and stopping at the
     first that fails, as the engine does."""
@@ -316,7 +322,7 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "parent_bus_resettable":
         multifunction = bool(m.profile.config[0x0E] & 0x80)
         value = (m.state.port is not None and m.profile.header_type != 1 and not multifunction
-                 and not m.profile.virtfn and not m.state.dev.sriov_num_vfs)   # VFs share the bus both ways
+                 and not m.profile.virtfn and not _vfs_on_bus(m))   # VFs share the bus both ways
     elif name == "sriov_cap":
         value = bool(m.caps.sriov)
     elif name in ("sriov_initial_bad", "sriov_nr_invalid"):
@@ -401,6 +407,8 @@ def _term(m, neg: bool, name: str, result: int, arg, flags: int) -> bool:
     elif name == "reporter_aer_native":             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
         aer = m.port_caps.aer if m.recovery_source == "dpc" else m.caps.aer
         value = bool(aer) and bool(m.policy.switch("recovery.aer_native"))
+    elif name == "vfs_on_bus":
+        value = _vfs_on_bus(m)
     elif name == "numvfs_same":
         value = arg == m.state.dev.sriov_num_vfs
     elif name == "iov_resource_mem64":

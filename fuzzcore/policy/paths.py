@@ -1335,7 +1335,7 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
     ("parent_bus_resettable", "pci_dev_reset_slot_function returns -ENOTTY (no hotplug slot here; dev->multifunction) "
                               "and pci_parent_bus_reset's checks pass: a port above (not a root bus), the function no "
                               "bridge (no subordinate), alone on its bus (no other functions: not multi-function, not a "
-                              "VF beside its PF, not a PF with its VFs enabled)"),
+                              "VF beside its PF, not a PF with its VFs enabled on that bus)"),
     ("sriov_cap", "dev->is_physfn: enumeration found an SR-IOV capability (sriov_init)"),
     ("sriov_initial_bad", "InitialVFs, read now, exceeds iov->total_VFs (TotalVFs read at enumeration), or differs "
                           "from it without VF Migration Capable (iov->cap): sriov_enable's -EIO"),
@@ -1414,6 +1414,8 @@ CONDITIONS: tuple[tuple[str, str], ...] = (
                             "recovery, the port for a DPC one): it has an AER capability and the OS owns AER"),
     ("legacy_pm", "pci_has_legacy_pm_support(dev): a host driver is bound and [driver.legacy_suspend] or "
                   "[driver.legacy_resume] has steps (struct pci_driver's suspend or resume)"),
+    ("vfs_on_bus", "the PF's VFs are enabled and on its own bus (First VF Offset below 0x100; past it they are on "
+                   "a bus of their own, which pci_walk_bus does not reach)"),
 )
 CONDITION_NAMES = tuple(n for n, _ in CONDITIONS)
 CONDITION_IDS = {n: i for i, n in enumerate(CONDITION_NAMES)}

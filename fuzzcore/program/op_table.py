@@ -232,9 +232,9 @@ OPS: tuple[Op, ...] = (
        (Rule("owner", ("host", "vfio_closed", "vfio_open"), ENOENT,
              "sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure (a host PF driver's, or "
              "vfio-pci's: [path.vfio_pci_sriov_configure], -ENOENT unless enable_sriov=1)"),)),
-    Op("pci_disable_sriov", "driver", "pci_disable_sriov", (), "",
-       (Rule("owner", ("host", "vfio_closed", "vfio_open"), ENOENT,
-             "sriov_numvfs_store: -ENOENT without a bound PF driver"),)),
+    Op("pci_disable_sriov", "driver", "pci_disable_sriov", (),
+       "sriov_numvfs <- 0: with no VFs a success that does nothing, bound or not (sriov_numvfs_store checks "
+       "the count before the driver: [path.sriov_deconfigure])"),
     Op("pci_resize_bar", "driver", "pci_resize_resource", (Arg("size", "int", 1, 4),),
        "ReBAR: resize the first resizable BAR",
        (_host("pci_resize_resource: a host driver's call (amdgpu, xe)"), _ACTIVE)),
