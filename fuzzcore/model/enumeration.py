@@ -140,23 +140,24 @@ def sriov_vfm(profile, caps) -> bool:
     return bool(caps.sriov and _u32(profile.config, caps.sriov + PCI_SRIOV_CAP) & PCI_SRIOV_CAP_VFM)
 
 
-def iov_bars_assigned(profile, caps) -> bool:
-    """sriov_enable's resource count matches iov->nres: every VF BAR the SR-IOV capability
-    implements (a type in its low bits) holds an address (a 64-bit one across both dwords), so the
-    kernel assigned it a resource with a parent. A VF BAR that reads 0 whole is taken as not
-    implemented (no flags at sriov_init)."""
-    if not caps.sriov:
-        return False
+def _vf_bars(profile, caps):
+    """The SR-IOV capability's VF BARs as sriov_init decodes them from the enumeration image:
+    (index, low dword, 64-bit, address) each, a 64-bit one's upper half skipped."""
     i = 0
     while i < 6:
         reg = caps.sriov + PCI_SRIOV_BAR + 4 * i
         lo = _u32(profile.config, reg)
         wide = (lo >> 1) & 3 == 2 and i < 5
-        addr = (lo & ~0xF) | ((_u32(profile.config, reg + 4) << 32) if wide else 0)
-        if lo and not addr:
-            return False
+        yield i, lo, wide, (lo & ~0xF) | ((_u32(profile.config, reg + 4) << 32) if wide else 0)
         i += 2 if wide else 1
-    return True
+
+
+def iov_bars_assigned(profile, caps) -> bool:
+    """sriov_enable's resource count matches iov->nres: every VF BAR the SR-IOV capability
+    implements (a type in its low bits) holds an address (a 64-bit one across both dwords), so the
+    kernel assigned it a resource with a parent. A VF BAR that reads 0 whole is taken as not
+    implemented (no flags at sriov_init)."""
+    return bool(caps.sriov) and all(addr or not lo for _, lo, _, addr in _vf_bars(profile, caps))
 
 
 def vfs_share_bus(profile, caps) -> bool:
@@ -176,17 +177,10 @@ def iov_resources(profile, caps) -> tuple[tuple[int, int, int], ...]:
     writes nothing: no SR-IOV capability, a VF BAR not implemented (reads 0 whole: no flags), the
     upper half of a 64-bit one, or one with a type but no address (IORESOURCE_UNSET)."""
     out = [(IOV_UNSET, 0, 0)] * 6
-    if not caps.sriov:
-        return tuple(out)
-    i = 0
-    while i < 6:
-        reg = caps.sriov + PCI_SRIOV_BAR + 4 * i
-        lo = _u32(profile.config, reg)
-        wide = (lo >> 1) & 3 == 2 and i < 5
-        addr = (lo & ~0xF) | ((_u32(profile.config, reg + 4) << 32) if wide else 0)
-        if addr and not lo & 0x1:          # no I/O VF BARs (SR-IOV 1.1 §3.3.14)
-            out[i] = (IOV_MEM64 if wide else IOV_MEM32, addr, lo & 0xF)
-        i += 2 if wide else 1
+    if caps.sriov:
+        for i, lo, wide, addr in _vf_bars(profile, caps):
+            if addr and not lo & 0x1:      # no I/O VF BARs (SR-IOV 1.1 §3.3.14)
+                out[i] = (IOV_MEM64 if wide else IOV_MEM32, addr, lo & 0xF)
     return tuple(out)
 
 

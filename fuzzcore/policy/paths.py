@@ -680,11 +680,11 @@ class PrimitiveDef:
     doc: str
 
 
+_KERNEL_PATH = ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS if not p.name.startswith("driver.")))
+
 PRIMITIVES: tuple[PrimitiveDef, ...] = (
     PrimitiveDef("stop", "return", (), "end the path here (with `when`: an early return)"),
-    PrimitiveDef("call", "a call of another path",
-                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
-                                                 if not p.name.startswith("driver."))),),
+    PrimitiveDef("call", "a call of another path", (_KERNEL_PATH,),
                  "run the named path (its result does not change this path's)"),
     PrimitiveDef("set_power", "pci_set_power_state",
                  (ParamDef("state", "enum", (("d0", "PCI_D0: pci_set_full_power_state"),
@@ -998,9 +998,7 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                  "pci_std_update_resource); [path.pci_restore_bars] adds the VF BARs"),
     PrimitiveDef("return", "return N", (ParamDef("value", "enum", (("0", "0"), ("1", "1"))),),
                  "the path ends with this result (`stop` ends it with the result so far)"),
-    PrimitiveDef("call_result", "ret = PATH(...)",
-                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
-                                                 if not p.name.startswith("driver."))),),
+    PrimitiveDef("call_result", "ret = PATH(...)", (_KERNEL_PATH,),
                  "run the named path with this path's argument; its result becomes this path's"),
     PrimitiveDef("set_flag", "a local of the kernel function (needs_save, needs_restore, ...)",
                  (ParamDef("flag", "enum", (("a", "flag a"), ("b", "flag b"))),),
@@ -1180,9 +1178,7 @@ PRIMITIVES: tuple[PrimitiveDef, ...] = (
                   ParamDef("flag", "enum", (("a", "flag a"), ("b", "flag b")), bits=1)),
                  "set the path's flag when the local has any of the mask's bits (the flag stays set: two tests OR)"),
     PrimitiveDef("call_arg", "a call of another path with a given argument",
-                 (ParamDef("path", "path", tuple((p.name, p.upstream) for p in PATHS
-                                                 if not p.name.startswith("driver."))),
-                  ParamDef("arg", "count", (("0-15", "the called path's argument (a VF BAR: 0-5)"),))),
+                 (_KERNEL_PATH, ParamDef("arg", "count", (("0-15", "the called path's argument (a VF BAR: 0-5)"),))),
                  "run the named path with this argument, as a kernel loop calls a function once per resource "
                  "(its result does not change this path's)"),
     PrimitiveDef("iov_bar_write", "pci_write_config_dword(dev, iov->pos + PCI_SRIOV_BAR + 4 * vf_bar, new) in "
