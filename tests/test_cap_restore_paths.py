@@ -273,3 +273,16 @@ def test_pre_dbbfadf23190_loses_the_ltr_latencies(both):
     assert [old.apply(c) for c in parse_program(text)] == [0, 0]
     found = sorted(v.register for v in old.oracle.violations if v.invariant == "intent_mismatch")
     assert found == ["LTR Max No-Snoop", "LTR Max Snoop"]
+
+
+def test_pre_4f802170a861_loses_the_dpc_control(both):
+    """DPC Control is written intent: the Cannon Lake root port's (0x9: trigger on fatal errors,
+    interrupt) comes back from the save buffer after a suspend-to-RAM that cut its power in v7.1.3;
+    before 4f802170a861 (docs/examples/pre-4f802170a861.toml) nothing saved or restored it."""
+    text = "pm_system_sleep(transition=deep, power=lost)"
+    base = model("linux-7.1", "cnl-rootport")
+    assert [base.apply(c) for c in parse_program(text)] == [0]
+    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
+    old = model(f"linux-7.1+{EXAMPLES / 'pre-4f802170a861.toml'}", "cnl-rootport")
+    assert [old.apply(c) for c in parse_program(text)] == [0]
+    assert [v.register for v in old.oracle.violations if v.invariant == "intent_mismatch"] == ["DPC Control"]

@@ -87,6 +87,7 @@ _CHECKS: dict[str, tuple[str, ...]] = {
     "AER+0x30 (RootStatus)": (),
     "AER+": ("restore_unsaved_buffer (AER)",),
     "VC+": ("restore_unsaved_buffer (VC)",),
+    "DPC+0x06 (Control)": (_W.format("DPC Control, Software Trigger excluded"), "restore_unsaved_buffer (DPC)"),
     "DPC+": ("restore_unsaved_buffer (DPC)",),
     "PCI-X+": ("restore_unsaved_buffer (PCI-X)",),
     "SR-IOV+0x08 (Control)": ("intent_mismatch (VF Enable vs num_VFs)", "live_flag_mismatch",
