@@ -26,7 +26,9 @@ INVARIANTS: tuple[Invariant, ...] = (
     Invariant("restore_unsaved_buffer", "H2/H3",
               "a restore wrote a capability buffer that no save of the snapshot's epoch filled "
               "(zeros never saved, or left over from an older save)",
-              checked='at each capability restore step, before it writes its buffer',
+              checked='at each capability restore step, before it writes its buffer; not when the snapshot\'s own '
+                      'save read all-ones (it found no capability and kept the older buffers: restore_all_ones '
+                      'is that restore\'s finding)',
               registers='the capability: PCIe, PCI-X, LTR, VC, PTM, AER, TPH, L1SS, DPC'),
     Invariant("live_flag_mismatch", "H2",
               "after a restore a kernel live flag disagrees with the hardware enable bit it stands for",

@@ -71,8 +71,8 @@ def _recovery(a, bdf):
 
 _NO_QEMU = "QEMU's own vfio-pci device model (hw/vfio/pci.c) would need a nested QEMU inside the guest"
 _HW = "a silent hardware event: nothing in the guest can make an emulated device do it"
-_NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, virtio-rng, the switch and root ports) "
-           "has this capability")
+_NO_CAP = ("none of the kit's QEMU 7.2 devices (e1000e, nvme, virtio-rng, the SR-IOV nvme, the switch and "
+           "root ports) has this capability")
 
 _ROWS = [
     Validation("pci_save_state", "fzhost", "pci_save_state() on the bound device", _proc("save")),
