@@ -286,3 +286,35 @@ def test_pre_4f802170a861_loses_the_dpc_control(both):
     old = model(f"linux-7.1+{EXAMPLES / 'pre-4f802170a861.toml'}", "cnl-rootport")
     assert [old.apply(c) for c in parse_program(text)] == [0]
     assert [v.register for v in old.oracle.violations if v.invariant == "intent_mismatch"] == ["DPC Control"]
+
+
+def test_pre_064b53dbcc97_leaves_the_bars_at_zero(both):
+    """A PF's BARs (and VF BARs) are compared with the kernel's resources while a restore is
+    pending too: the 82576 (No_Soft_Reset clear) soft-resets on D3hot -> D0, and v7.1.3's
+    pci_set_full_power_state writes the BARs back (pci_restore_bars); before 064b53dbcc97
+    (docs/examples/pre-064b53dbcc97.toml) they stayed 0 while the kernel's resources did not."""
+    text = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\npci_set_power_state(state=d0)"
+    base = model("linux-7.1", "nic-82576")
+    assert [base.apply(c) for c in parse_program(text)] == [0, 0, 0]
+    assert base.state.needs_restore_after_reset            # Command and the rest: the driver's restore
+    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
+    old = model(f"linux-7.1+{EXAMPLES / 'pre-064b53dbcc97.toml'}", "nic-82576")
+    assert [old.apply(c) for c in parse_program(text)] == [0, 0, 0]
+    found = sorted((v.register, v.op_index) for v in old.oracle.violations if v.invariant == "intent_mismatch")
+    assert found == [("BAR0", 2), ("BAR1", 2), ("BAR2", 2), ("BAR3", 2), ("SR-IOV VF BAR0", 2), ("SR-IOV VF BAR3", 2)]
+
+
+def test_a_bar_a_hardware_event_reset_waits_for_the_kernel(both):
+    """A link down resets the function behind the kernel's back: its BARs are the environment's
+    until the kernel hears of it (recovery restores them), so none is reported while the restore
+    is pending; a kernel transition that skips pci_restore_bars is (the I350 sets No_Soft_Reset,
+    which pci_power_up trusts even after D3cold, where the power-on reset cleared the BARs)."""
+    m = model("linux-7.1", "i350")
+    assert [m.apply(c) for c in parse_program("pci_bind_driver(driver=host)\nhw_link_down()")] == [0, 0]
+    assert m.state.needs_restore_after_reset
+    assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+    m = model("linux-7.1", "i350")
+    text = "pci_bind_driver(driver=host)\npci_set_power_state(state=d3cold)\npci_set_power_state(state=d0)"
+    assert [m.apply(c) for c in parse_program(text)] == [0, 0, 0]
+    assert sorted(v.register for v in m.oracle.violations
+                  if v.invariant == "intent_mismatch" and v.op_index == 2)[:2] == ["BAR0", "BAR3"]

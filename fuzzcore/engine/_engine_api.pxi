@@ -360,6 +360,10 @@ cdef class Engine:
             d.vf_write[k], d.vf_virt[k], d.vf_cfg_size = &vwrite[0], &vvirt[0], vm.cfg_size
         if len(dt.written_layout) != N_WRITTEN or len(_INTENT_FIELDS) != N_INTENT:
             raise ValueError("intent.WRITTEN / FIELDS and the engine's N_WRITTEN / N_INTENT differ: rebuild")
+        from ..model.intent import CORE_RESTORED as _core, WRITTEN as _written
+        if _core != tuple(IF_BAR0 + i for i in range(6)) + tuple(IF_WRITTEN1 + W_VF_BAR0 + i - 1 for i in range(6)) \
+                or _written[W_VF_BAR0][0] != "SR-IOV VF BAR0":
+            raise ValueError("intent.CORE_RESTORED and the engine's W_VF_BAR0 differ: rebuild")
         d.n_wr = 0
         for k, (off, width, cmp, port) in enumerate(dt.written_layout):
             d.wr_off[k], d.wr_width[k], d.wr_cmp[k], d.wr_port[k] = off, width, cmp, port
@@ -449,6 +453,8 @@ cdef class Engine:
             p.path_label[k] = STEP_ENUMERATION + FIXED_STEP_NAMES.index(label) if label else -1
         for k, (prim, arg, when) in enumerate(pt.path_steps):
             p.ps_prim[k], p.ps_arg[k], p.ps_when[k] = prim, arg, when
+        p.legacy_pm = p.path_len[PATH_DRIVER_LEGACY_SUSPEND] > 0 or p.path_len[PATH_DRIVER_LEGACY_RESUME] > 0
+        specialize_paths(&self.m)                       # the device is loaded: fold its constants
         if len(pt.pre) > MAX_TABLE_OPS:
             raise ValueError("more op-table rows than the engine's precondition table holds")
         for k, rules in enumerate(pt.pre):
@@ -469,6 +475,12 @@ cdef class Engine:
                 self.ops[i].modulo[k] = modulo
             self.ops[i].width_arg = width
             self.ops[i].align_arg = align
+        if len(_OP_TABLE) > 64:
+            raise ValueError("more ops than the engine's hw_ops mask holds")
+        self.m.hw_ops = 0
+        for i, op in enumerate(_OP_TABLE):
+            if op.actor == "hw":
+                self.m.hw_ops |= (<uint64_t>1) << i
 
     cdef void _grow(self, Py_ssize_t n) except *:
         """Room for the per-op outputs of an n-op program (grows only; never in the hot loop)."""

@@ -281,6 +281,7 @@ cdef enum:
     IF_WRITTEN1 = 20         # intent.WRITTEN[1:] in order (Command's bits are IF_MEMORY/IO/MASTER)
     W_COMMAND = 0            # intent.WRITTEN rows
     W_MSI_MASK = 18
+    W_VF_BAR0 = 29           # "SR-IOV VF BAR0"; BAR1-5 follow (intent.CORE_RESTORED)
 
 cdef enum:
     INV_MMIO_DECODE_OFF = 0

@@ -503,6 +503,39 @@ cdef inline bint intent_usable(Machine *m) noexcept nogil:
             and not d.rpm_suspended and not m.st.needs_restore_after_reset)
 
 
+cdef inline bint intent_usable_unrestored(Machine *m) noexcept nogil:
+    """intent.usable_unrestored: usable but for a reset no pci_restore_state has followed."""
+    cdef KernelDev *d = &m.st.dev
+    return (m.st.needs_restore_after_reset and m.st.accessible and d.error_state == ERR_NORMAL
+            and d.current_state == D0 and not d.rpm_suspended)
+
+
+cdef inline bint by_hardware_event(Machine *m, int f) noexcept nogil:
+    """oracle._by_hardware_event: a hardware event last changed field f's hardware."""
+    return 0 <= m.intent_kind[f] < 64 and (m.hw_ops >> m.intent_kind[f]) & 1
+
+
+cdef int64_t check_core_restored(Machine *m, int64_t before, int64_t standing) noexcept nogil:
+    """Oracle._check_intent while a restore is pending: intent.CORE_RESTORED (BAR0-5, the VF BAR
+    rows) compared; `standing` (what the not-usable rule kept) has their bits replaced."""
+    cdef KernelDev *d = &m.st.dev
+    cdef int i, k, f
+    for i in range(6):
+        if by_hardware_event(m, IF_BAR0 + i):
+            continue                     # the environment's until the kernel restores it
+        standing &= ~((<int64_t>STAND_INTENT0) << (IF_BAR0 + i))
+        if intent_bar_implemented(m, i):
+            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i), -1)
+    for i in range(m.d.n_wr):
+        k = m.d.wr_rows[i]
+        f = IF_WRITTEN1 + k - 1          # intent_prev: intent_track read every row this end_of_op or kept it
+        if k < W_VF_BAR0 or k >= W_VF_BAR0 + 6 or by_hardware_event(m, f):
+            continue
+        standing &= ~((<int64_t>STAND_INTENT0) << f)
+        standing |= intent_one(m, before, f, 0, m.written[k] & m.d.wr_cmp[k], m.intent_prev[f], k)
+    return standing
+
+
 cdef inline uint64_t clamp_index(int32_t op_index) noexcept nogil:
     return <uint64_t>(op_index + 1) if op_index + 1 < 0xFFFF else 0xFFFFULL
 
@@ -539,6 +572,8 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
         for i in range(N_INTENT):
             if ((before >> (3 + i)) & 1 and m.intent_op[i] != m.op_index) or (m.refined_now >> i) & 1:
                 standing |= (<int64_t>STAND_INTENT0) << i
+        if intent_usable_unrestored(m):
+            standing = check_core_restored(m, before, standing)
         m.intent_all = 1          # the next usable end_of_op compares every row again
         m.wr_dirty = 0
         return standing

@@ -789,8 +789,7 @@ cdef bint path_term(Machine *m, int when, int result, int arg, int flags) noexce
     elif c == COND_VFS_ON_BUS:
         v = m.st.dev.sriov_num_vfs != 0 and m.d.vfs_share_bus != 0
     elif c == COND_LEGACY_PM:                       # pci_has_legacy_pm_support: drv->suspend || drv->resume
-        v = m.st.dev.driver == DRV_HOST and (m.pol.path_len[PATH_DRIVER_LEGACY_SUSPEND] > 0
-                                             or m.pol.path_len[PATH_DRIVER_LEGACY_RESUME] > 0)
+        v = m.st.dev.driver == DRV_HOST and m.pol.legacy_pm != 0
     elif c == COND_REPORTER_AER_NATIVE:             # pcie_aer_is_native(dev): dev->aer_cap && OS-owned AER
         v = m.pol.aer_native != 0 and (m.d.port.caps.aer if m.recovery_dpc else m.d.fn.caps.aer) != 0
     elif c == COND_NUMVFS_SAME:
@@ -1444,3 +1443,76 @@ cdef int driver_callback(Machine *m, int callback, int arg) noexcept nogil:
         if path >= 0:
             return run_path(m, path, arg)
     return 0
+
+
+# --- the path tables specialised to the device (once, at load) ------------------------------
+# Conditions whose value is fixed once the device and the policy are loaded: they read only the
+# profile (m.d) and the policy's switches (m.pol), never the state, the result or the argument.
+STATIC_CONDITIONS = frozenset((
+    "header_normal", "header_bridge", "no_command_memory", "virtfn", "root_error_regs", "pcie",
+    "aer_native", "pcix", "pcix_buffer", "pcie_buffer", "aer_os_owned", "pm_cap", "rc_end",
+    "root_aer_native", "walked", "disable_idle_d3", "ptm_cap", "ptm_port_type", "downstream_port",
+    "l1ss_pair", "l1ss_buffer", "port_l1ss_buffer", "l1ss_link", "ats_cap", "pasid_cap",
+    "eetlp_prefix", "pri_cap", "power_manageable", "tph_cap", "devcap_flr", "sriov_cap",
+    "iov_bars_assigned", "aspm_link", "aspm_l1ss_capable", "ptm_root", "upstream_ptm",
+    "ptm_type_ok", "port_ptm_root", "port_ptm_type_ok", "rebar_cap"))
+
+
+cdef void specialize_paths(Machine *m) except *:
+    """Partially evaluate the compiled paths for this device, as a compiler folds constants: a
+    step with a static condition that is false never runs and goes; a static term that holds
+    leaves its `when`; the steps after a `stop` that always stops go; an unconditional call of a
+    path left empty goes (running an empty path changes nothing). A term after one that reads
+    keeps its step as written (a read of a function that does not answer is reported). What runs, in what order, with what reads, is
+    unchanged: `selfcheck` holds the engine to the reference model, which runs the paths as written.
+    The engine's per-step cost is most of a run (fuzzcore bench), and a device lacks most
+    capabilities whose save and restore steps every path lists."""
+    cdef Policy *p = &m.pol
+    cdef int k, i, t, term, c, when, kept_when, n, changed
+    cdef bint dead, never
+    static = {ENGINE_CONDITION_NAMES.index(name) for name in STATIC_CONDITIONS}
+    paths = []
+    for k in range(p.n_paths):
+        steps = []
+        dead = False
+        for i in range(p.path_start[k], p.path_start[k] + p.path_len[k]):
+            when, kept_when, n, never = p.ps_when[i], 0, 0, False
+            for t in range(3):
+                term = (when >> (10 * t)) & 0x3FF
+                if term == 0:
+                    break
+                c = (term & 0x1FF) - 1
+                if c in static:
+                    if path_term(m, -(c + 1) if term & 0x200 else c + 1, 0, 0, 0):
+                        continue                            # holds on this device: dropped
+                    if n == 0:
+                        never = True                        # fails before any read: never runs
+                    else:
+                        kept_when = when                    # the terms before it still read (and
+                    break                                   # may report a lost read): as written
+                kept_when |= term << (10 * n)
+                n += 1
+            if never:
+                continue
+            steps.append([p.ps_prim[i], p.ps_arg[i], kept_when])
+            if p.ps_prim[i] == PRIM_STOP and kept_when == 0:
+                break                                       # nothing after it ever runs
+        paths.append(steps)
+    changed = 1
+    while changed:                                          # calls of paths now empty
+        changed = 0
+        for steps in paths:
+            for st in list(steps):
+                if st[2] == 0 and ((st[0] == PRIM_CALL and not paths[st[1]])
+                                   or (st[0] == PRIM_CALL_ARG and not paths[st[1] & 0xFF])):
+                    steps.remove(st)
+                    changed = 1
+            while steps and steps[len(steps) - 1][0] == PRIM_STOP and steps[len(steps) - 1][2] == 0:
+                steps.pop()                                 # a stop at the end changes nothing
+                changed = 1
+    i = 0
+    for k, steps in enumerate(paths):
+        p.path_start[k], p.path_len[k] = i, len(steps)
+        for prim, arg, when in steps:
+            p.ps_prim[i], p.ps_arg[i], p.ps_when[i] = prim, arg, when
+            i += 1

@@ -171,6 +171,7 @@ cdef struct Policy:
     int close_resave
     int aer_native
     int disable_idle_d3
+    int legacy_pm                           # the driver has a legacy suspend or resume (read before specialize_paths)
     # paths (fuzzcore/policy/paths.py): per path its steps' range and step label; per step the
     # primitive, its argument and its condition
     int n_paths
@@ -315,6 +316,7 @@ cdef struct Machine:
     # the op being run
     int op_index
     int op_kind
+    uint64_t hw_ops                  # op kinds (bits) that are hardware events (actor "hw")
     int step
     int user_access
     uint32_t cmd_at_op_start

@@ -40,6 +40,12 @@ permanent failure: `pci_channel_offline()`, include/linux/pci.h), `dev->current_
 runtime PM active (`pm_runtime_suspended()` false). Then every field with an intent must equal the
 hardware (invariant `intent_mismatch`), reported by the first op after which the mismatch stands
 while the device is usable.
+
+**While a restore is pending** (a reset the kernel has not yet followed with pci_restore_state,
+the device otherwise usable), only the fields the PCI core restores itself from its resources are
+compared: BAR0-5 and a PF's VF BAR0-5 (`CORE_RESTORED`), unless a hardware event (which the kernel
+has not been told of) last changed the field. The others (Command, DEVCTL, ...) are the driver's
+to restore: a driver resumes by pci_set_power_state(D0), then pci_restore_state.
 """
 
 from __future__ import annotations
@@ -147,6 +153,16 @@ _FEATURES = {row[0]: row for row in FEATURE_ENABLES}
 # register) in an op, intent_mismatch stays silent on those fields in that op (the condition still
 # counts as standing, so no later op repeats it).
 ALL = tuple(range(N_FIELDS))
+# Fields whose intent the PCI core keeps in its own resources (dev->resource[]) and puts back
+# itself after a reset, whoever asked for the reset: pci_set_full_power_state calls
+# pci_restore_bars on a D3hot->D0 soft reset (064b53dbcc97), pci_restore_state writes the BARs
+# from the snapshot the core takes of its assignment, sriov_restore_state and pci_restore_bars write
+# the VF BARs from the IOV resources. A driver neither saves nor means them, so they are compared
+# while a restore is still pending too (usable_unrestored): a reset that leaves a BAR at 0 while
+# the kernel believes its resource assigned is wrong now, not once a driver restores.
+CORE_RESTORED: tuple[int, ...] = tuple(F_BAR0 + i for i in range(6)) + tuple(
+    F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN) if WRITTEN[k][2] == "sriov_bar")
+
 REFINES: dict[tuple[str, str], tuple[int, ...]] = {
     ("used_without_restore", "config"): ALL,
     ("msi_without_bus_master", "Command"): (F_MASTER,),
@@ -253,6 +269,15 @@ def usable(m) -> bool:
     d = st.dev
     return (st.hw.accessible and d.error_state == "normal" and d.current_state == D0
             and not d.rpm_suspended and not st.needs_restore_after_reset)
+
+
+def usable_unrestored(m) -> bool:
+    """usable but for a reset the kernel has not yet followed with pci_restore_state: config space
+    answers, the channel is normal, current_state is D0, runtime PM is active."""
+    st = m.state
+    d = st.dev
+    return (st.needs_restore_after_reset and st.hw.accessible and d.error_state == "normal"
+            and d.current_state == D0 and not d.rpm_suspended)
 
 
 def _bar_value(m, hw, i: int) -> int:

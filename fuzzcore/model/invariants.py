@@ -95,7 +95,10 @@ INVARIANTS: tuple[Invariant, ...] = (
               "and who set it, the hardware value and the op that last changed it",
               checked=('at the end of every op after which the kernel believes the device usable (config space '
                        'answers, dev->error_state normal, dev->current_state D0, runtime PM active); reported by '
-                       'the first such op, silent on the fields a more precise invariant flagged in the same op'),
+                       'the first such op, silent on the fields a more precise invariant flagged in the same op; '
+                       'while only a restore is pending after a reset (the device otherwise usable), BAR0-BAR5 and '
+                       'the VF BARs, which the PCI core restores itself from its resources, unless a hardware '
+                       'event last changed them'),
               registers=('PowerState, BAR0-BAR5, the enables of ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH, '
                          'MSI message, MSI-X message (derived from kernel state); Command.Memory/IO/BusMaster, '
                          'Interrupt Line, CacheLine/Lat, ROM BAR, a bridge\'s bus numbers, windows and Bridge '

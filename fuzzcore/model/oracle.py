@@ -20,6 +20,11 @@ L1SS_CTL1_TIMING = 0xE3FFFF00     # Common_Mode_Restore_Time, LTR_L1.2_THRESHOLD
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
 
+def _by_hardware_event(op_kind: int) -> bool:
+    """The op kind (-1: enumeration) is a hardware event (the environment, not the kernel)."""
+    return 0 <= op_kind < len(_OP_ROWS) and _OP_ROWS[op_kind].actor == "hw"
+
+
 def bar_decode_bit(m, i: int) -> int:
     """The Command bit that makes BAR dword i decode: I/O for an I/O BAR, Memory for a memory BAR
     or the upper half of 64-bit BAR i-1; 0 when the dword holds no BAR of the profile."""
@@ -313,8 +318,9 @@ class Oracle:
 
     def _check_intent(self) -> None:
         """intent_mismatch: while the kernel believes the device usable, every field with an
-        intent equals the hardware (fuzzcore/model/intent.py). A field a more precise invariant
-        flagged in this op stands without a report of its own."""
+        intent equals the hardware (fuzzcore/model/intent.py); while only a restore is pending,
+        the fields the core restores itself (intent.CORE_RESTORED). A field a more precise
+        invariant flagged in this op stands without a report of its own."""
         m = self.m
         now = _intent.hardware_values(m)
         kind = _OP_INDEX[m.op_name]
@@ -328,10 +334,19 @@ class Oracle:
             # field a more precise invariant flagged in this op counts as standing.
             keep = {_intent.FIELD_INDEX[key[1]] for key in self._standing if key[0] == "intent_mismatch"}
             keep = {f for f in keep if self._hw_changed[f][0] != m.op_index} | self._refined_now
-            for f in sorted(keep):
+            # a restore is pending: the core's own fields, unless a hardware event (which the
+            # kernel has not been told of) last changed the field
+            compared = ({f for f in _intent.CORE_RESTORED if not _by_hardware_event(self._hw_changed[f][1])}
+                        if _intent.usable_unrestored(m) else set())
+            for f in sorted(keep - compared):
                 self._pending.append((("intent_mismatch", _intent.FIELDS[f][0]), None))
-            return
+            if not compared:
+                return
+        else:
+            compared = None
         for f, vec, want, got in _intent.intents(m):
+            if compared is not None and f not in compared:
+                continue                    # a restore is pending: the core's own fields only
             if want == got:
                 continue
             reg = _intent.FIELDS[f][0]
