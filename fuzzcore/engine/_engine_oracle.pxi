@@ -526,13 +526,13 @@ cdef int64_t check_core_restored(Machine *m, int64_t before, int64_t standing) n
         standing &= ~((<int64_t>STAND_INTENT0) << (IF_BAR0 + i))
         if intent_bar_implemented(m, i):
             standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i), -1)
-    for i in range(m.d.n_wr):
-        k = m.d.wr_rows[i]
+    for k in range(W_VF_BAR0, W_VF_BAR0 + 6):
         f = IF_WRITTEN1 + k - 1          # intent_prev: intent_track read every row this end_of_op or kept it
-        if k < W_VF_BAR0 or k >= W_VF_BAR0 + 6 or by_hardware_event(m, f):
+        if by_hardware_event(m, f):
             continue
-        standing &= ~((<int64_t>STAND_INTENT0) << f)
-        standing |= intent_one(m, before, f, 0, m.written[k] & m.d.wr_cmp[k], m.intent_prev[f], k)
+        standing &= ~((<int64_t>STAND_INTENT0) << f)     # an absent row (no SR-IOV) stands for nothing
+        if m.d.wr_off[k] >= 0:
+            standing |= intent_one(m, before, f, 0, m.written[k] & m.d.wr_cmp[k], m.intent_prev[f], k)
     return standing
 
 
