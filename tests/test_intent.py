@@ -184,21 +184,3 @@ def test_invariant_text_names_the_fields_it_refines():
     from fuzzcore.model.invariants import BY_NAME
     assert "BAR0" in invariant_text(BY_NAME["snapshot_bar_stale"]).split("refines")[1]
     assert "owns Command.Memory/IO" in invariant_text(BY_NAME["vconfig_mismatch"])
-
-
-def test_a_low_power_belief_is_compared_with_pmcsr():
-    """While the kernel believes D3hot the device is not usable, but its PowerState is compared:
-    a recovery's link reset brings the I350 to D0 behind dev->current_state (pcie_do_recovery
-    never updates it), and the kernel's next pci_set_power_state(D3hot) would return early. The
-    baseline's reset path moves the device to D0 before its save (pci_dev_save_and_disable), so an
-    FLR from D3hot leaves the belief true."""
-    found = _intent_violations(_run_both(
-        "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\n"
-        "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=dpc)", device="i350"))
-    assert [(v.register, v.op_index) for v in found] == [("PowerState", 2)]
-    assert "D3hot" in found[0].expected and "D0" in found[0].actual
-    assert not _intent_violations(_run_both(
-        "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)\npci_reset_function(method=flr)",
-        device="i350"))
-    assert not _intent_violations(_run_both(
-        "pci_bind_driver(driver=host)\npci_set_power_state(state=d3hot)", device="i350"))

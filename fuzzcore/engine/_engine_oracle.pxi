@@ -574,11 +574,6 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
                 standing |= (<int64_t>STAND_INTENT0) << i
         if intent_usable_unrestored(m):
             standing = check_core_restored(m, before, standing)
-        if m.d.fn.caps.pm and D1 <= m.st.dev.current_state <= D3HOT and m.st.accessible and m.st.powered:
-            # intent.low_power_believed: the kernel's low-power belief against PMCSR
-            standing &= ~((<int64_t>STAND_INTENT0) << IF_POWER)
-            standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>m.st.dev.current_state,
-                                   raw_read(m.cfg, m.d.fn.caps.pm + 4, 2) & 0x3, -1)
         m.intent_all = 1          # the next usable end_of_op compares every row again
         m.wr_dirty = 0
         return standing

@@ -46,11 +46,6 @@ the device otherwise usable), only the fields the PCI core restores itself from 
 compared: BAR0-5 and a PF's VF BAR0-5 (`CORE_RESTORED`), unless a hardware event (which the kernel
 has not been told of) last changed the field. The others (Command, DEVCTL, ...) are the driver's
 to restore: a driver resumes by pci_set_power_state(D0), then pci_restore_state.
-
-**While the kernel believes a low-power state** (D1, D2, D3hot) of a function that is powered and
-answers, PowerState is compared too: a reset (an FLR, a link event) brings the function to D0
-behind `dev->current_state`, and the kernel's next transition starts from the wrong state
-(pci_set_power_state returns early when it believes the target reached).
 """
 
 from __future__ import annotations
@@ -283,14 +278,6 @@ def usable_unrestored(m) -> bool:
     d = st.dev
     return (st.needs_restore_after_reset and st.hw.accessible and d.error_state == "normal"
             and d.current_state == D0 and not d.rpm_suspended)
-
-
-def low_power_believed(m) -> bool:
-    """The kernel believes the function in D1, D2 or D3hot (dev->current_state), and it is
-    powered and answers config reads: its PMCSR can be compared with that belief even though the
-    device is not usable (a driver's suspend, vfio's low power, a reset inside it)."""
-    st = m.state
-    return st.dev.current_state in (1, 2, 3) and st.hw.accessible and st.hw.powered
 
 
 def _bar_value(m, hw, i: int) -> int:

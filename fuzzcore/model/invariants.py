@@ -98,8 +98,7 @@ INVARIANTS: tuple[Invariant, ...] = (
                        'the first such op, silent on the fields a more precise invariant flagged in the same op; '
                        'while only a restore is pending after a reset (the device otherwise usable), BAR0-BAR5 and '
                        'the VF BARs, which the PCI core restores itself from its resources, unless a hardware '
-                       'event last changed them; while the kernel believes D1, D2 or D3hot of a function '
-                       'that is powered and answers, PowerState'),
+                       'event last changed them'),
               registers=('PowerState, BAR0-BAR5, the enables of ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH, '
                          'MSI message, MSI-X message (derived from kernel state); Command.Memory/IO/BusMaster, '
                          'Interrupt Line, CacheLine/Lat, ROM BAR, a bridge\'s bus numbers, windows and Bridge '

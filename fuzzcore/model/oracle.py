@@ -319,8 +319,7 @@ class Oracle:
     def _check_intent(self) -> None:
         """intent_mismatch: while the kernel believes the device usable, every field with an
         intent equals the hardware (fuzzcore/model/intent.py); while only a restore is pending,
-        the fields the core restores itself (intent.CORE_RESTORED); while the kernel believes a
-        low-power state of a function that answers, PowerState. A field a more precise
+        the fields the core restores itself (intent.CORE_RESTORED). A field a more precise
         invariant flagged in this op stands without a report of its own."""
         m = self.m
         now = _intent.hardware_values(m)
@@ -339,8 +338,6 @@ class Oracle:
             # kernel has not been told of) last changed the field
             compared = ({f for f in _intent.CORE_RESTORED if not _by_hardware_event(self._hw_changed[f][1])}
                         if _intent.usable_unrestored(m) else set())
-            if m.caps.pm and _intent.low_power_believed(m):
-                compared.add(_intent.F_POWER)       # a low-power belief against PMCSR
             for f in sorted(keep - compared):
                 self._pending.append((("intent_mismatch", _intent.FIELDS[f][0]), None))
             if not compared:
