@@ -228,3 +228,16 @@ def test_vfio_byte_writes_to_the_pcie_capability_are_pieces_of_its_perm(both):
     assert m.state.hw.read(exp + 0x28, 2) & 0x400
     run(m, f"vfio_config_write(offset={exp + 0x29:#x}, width=1, value=0)")
     assert not m.state.hw.read(exp + 0x28, 2) & 0x400
+
+
+def test_no_stale_snapshot_bar_under_dpc_containment(both):
+    """Audit P #20: a restore that runs while the port above holds the link in DPC containment
+    writes nothing (the port drops it; pci_restore_bars then brings the snapshot up to date), so
+    its stale snapshot BAR is no finding; the same restore after an AER recovery is."""
+    rec = "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\n"
+    for second, stale in (("dpc", False), ("aer", True)):
+        m = model("linux-7.1", "wifi-7265")
+        for c in parse_program(rec + rec.replace("aer)", f"{second})")):
+            m.apply(c)
+        got = [v.register for v in m.oracle.violations if v.invariant == "snapshot_bar_stale"]
+        assert got == (["BAR0"] if stale else [])

@@ -475,12 +475,6 @@ cdef class Engine:
                 self.ops[i].modulo[k] = modulo
             self.ops[i].width_arg = width
             self.ops[i].align_arg = align
-        if len(_OP_TABLE) > 64:
-            raise ValueError("more ops than the engine's hw_ops mask holds")
-        self.m.hw_ops = 0
-        for i, op in enumerate(_OP_TABLE):
-            if op.actor == "hw":
-                self.m.hw_ops |= (<uint64_t>1) << i
 
     cdef void _grow(self, Py_ssize_t n) except *:
         """Room for the per-op outputs of an n-op program (grows only; never in the hot loop)."""

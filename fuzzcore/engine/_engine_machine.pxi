@@ -325,6 +325,7 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
         memset(m.lf_pending, 0xFF, sizeof(m.lf_pending))   # -1: no restore left a mismatch yet
         m.refined_now = 0
         m.wr_started = 0                 # Oracle.begin_op
+        m.bars_owed = 0
         rc = dispatch(m, d.code, a)
         m.step = d.code
         if not m.refused_now:

@@ -178,6 +178,8 @@ cdef void check_snapshot_bars(Machine *m) noexcept nogil:
     cdef BarDesc *b
     if m.d.header_type != 0 or m.d.virtfn:
         return                         # a VF's BARs are RO zero: what the snapshot holds lands nowhere
+    if dpc_contained(m):
+        return                         # the port in DPC containment drops every write of the restore
     for i in range(m.d.n_bars):
         b = &m.d.bars[i]
         if b.kind == BAR_NONE:
@@ -510,26 +512,17 @@ cdef inline bint intent_usable_unrestored(Machine *m) noexcept nogil:
             and d.current_state == D0 and not d.rpm_suspended)
 
 
-cdef inline bint by_hardware_event(Machine *m, int f) noexcept nogil:
-    """oracle._by_hardware_event: a hardware event last changed field f's hardware."""
-    return 0 <= m.intent_kind[f] < 64 and (m.hw_ops >> m.intent_kind[f]) & 1
-
-
 cdef int64_t check_core_restored(Machine *m, int64_t before, int64_t standing) noexcept nogil:
     """Oracle._check_intent while a restore is pending: intent.CORE_RESTORED (BAR0-5, the VF BAR
     rows) compared; `standing` (what the not-usable rule kept) has their bits replaced."""
     cdef KernelDev *d = &m.st.dev
     cdef int i, k, f
     for i in range(6):
-        if by_hardware_event(m, IF_BAR0 + i):
-            continue                     # the environment's until the kernel restores it
         standing &= ~((<int64_t>STAND_INTENT0) << (IF_BAR0 + i))
         if intent_bar_implemented(m, i):
             standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i), -1)
     for k in range(W_VF_BAR0, W_VF_BAR0 + 6):
         f = IF_WRITTEN1 + k - 1          # intent_prev: intent_track read every row this end_of_op or kept it
-        if by_hardware_event(m, f):
-            continue
         standing &= ~((<int64_t>STAND_INTENT0) << f)     # an absent row (no SR-IOV) stands for nothing
         if m.d.wr_off[k] >= 0:
             standing |= intent_one(m, before, f, 0, m.written[k] & m.d.wr_cmp[k], m.intent_prev[f], k)
@@ -572,7 +565,7 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
         for i in range(N_INTENT):
             if ((before >> (3 + i)) & 1 and m.intent_op[i] != m.op_index) or (m.refined_now >> i) & 1:
                 standing |= (<int64_t>STAND_INTENT0) << i
-        if intent_usable_unrestored(m):
+        if m.bars_owed and intent_usable_unrestored(m):
             standing = check_core_restored(m, before, standing)
         m.intent_all = 1          # the next usable end_of_op compares every row again
         m.wr_dirty = 0

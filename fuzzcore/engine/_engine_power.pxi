@@ -102,6 +102,7 @@ cdef void pci_restore_bars(Machine *m) noexcept nogil:
     ([path.pci_restore_bars] adds the VF BARs)."""
     cdef int prev = m.step
     cdef int i
+    m.bars_owed = 0                      # the soft reset pci_power_up reported is answered
     m.step = STEP_PCI_RESTORE_BARS
     for i in range(m.d.n_bars):
         pci_update_bar(m, m.d.bars[i].index)
@@ -112,7 +113,10 @@ cdef void pci_restore_bars(Machine *m) noexcept nogil:
 cdef int pci_power_up(Machine *m) noexcept nogil:
     """power.pci_power_up: the policy path pci_power_up; 1 when a D3hot->D0 soft reset may have
     happened, -EIO without PM or when PMCSR reads all-ones."""
-    return run_path(m, PATH_PCI_POWER_UP, 0)
+    cdef int ret = run_path(m, PATH_PCI_POWER_UP, 0)
+    if ret > 0:
+        m.bars_owed = 1                  # need_restore: the core itself must put the BARs back
+    return ret
 
 
 cdef int pci_set_full_power_state(Machine *m) noexcept nogil:

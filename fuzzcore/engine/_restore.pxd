@@ -316,7 +316,7 @@ cdef struct Machine:
     # the op being run
     int op_index
     int op_kind
-    uint64_t hw_ops                  # op kinds (bits) that are hardware events (actor "hw")
+    int bars_owed                    # Oracle.bars_owed: pci_power_up's need_restore, no pci_restore_bars yet (this op)
     int step
     int user_access
     uint32_t cmd_at_op_start

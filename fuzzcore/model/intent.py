@@ -42,10 +42,9 @@ hardware (invariant `intent_mismatch`), reported by the first op after which the
 while the device is usable.
 
 **While a restore is pending** (a reset the kernel has not yet followed with pci_restore_state,
-the device otherwise usable), only the fields the PCI core restores itself from its resources are
-compared: BAR0-5 and a PF's VF BAR0-5 (`CORE_RESTORED`), unless a hardware event (which the kernel
-has not been told of) last changed the field. The others (Command, DEVCTL, ...) are the driver's
-to restore: a driver resumes by pci_set_power_state(D0), then pci_restore_state.
+the device otherwise usable), nothing is compared: the restore is the caller's next step. The one
+exception is the BARs and VF BARs (`CORE_RESTORED`) in an op where pci_power_up reported a soft
+reset (need_restore) and no pci_restore_bars followed: those the core restores itself.
 """
 
 from __future__ import annotations
@@ -154,12 +153,12 @@ _FEATURES = {row[0]: row for row in FEATURE_ENABLES}
 # counts as standing, so no later op repeats it).
 ALL = tuple(range(N_FIELDS))
 # Fields whose intent the PCI core keeps in its own resources (dev->resource[]) and puts back
-# itself after a reset, whoever asked for the reset: pci_set_full_power_state calls
-# pci_restore_bars on a D3hot->D0 soft reset (064b53dbcc97), pci_restore_state writes the BARs
-# from the snapshot the core takes of its assignment, sriov_restore_state and pci_restore_bars write
-# the VF BARs from the IOV resources. A driver neither saves nor means them, so they are compared
-# while a restore is still pending too (usable_unrestored): a reset that leaves a BAR at 0 while
-# the kernel believes its resource assigned is wrong now, not once a driver restores.
+# itself when pci_power_up reports a D3hot->D0 soft reset (need_restore): pci_set_full_power_state
+# then calls pci_restore_bars (064b53dbcc97), the BARs and the VF BARs. In an op where pci_power_up
+# reported one and no pci_restore_bars answered it (Oracle.bars_owed) they are compared while the
+# driver's restore is still pending (usable_unrestored). Any other pending restore is the caller's
+# (a driver's resume calls pci_restore_state after pci_set_power_state(D0)), and nothing is
+# compared until it runs.
 CORE_RESTORED: tuple[int, ...] = tuple(F_BAR0 + i for i in range(6)) + tuple(
     F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN) if WRITTEN[k][2] == "sriov_bar")
 

@@ -97,8 +97,8 @@ INVARIANTS: tuple[Invariant, ...] = (
                        'answers, dev->error_state normal, dev->current_state D0, runtime PM active); reported by '
                        'the first such op, silent on the fields a more precise invariant flagged in the same op; '
                        'while only a restore is pending after a reset (the device otherwise usable), BAR0-BAR5 and '
-                       'the VF BARs, which the PCI core restores itself from its resources, unless a hardware '
-                       'event last changed them'),
+                       'the VF BARs in an op where pci_power_up reported a soft reset (need_restore) and no '
+                       'pci_restore_bars answered it'),
               registers=('PowerState, BAR0-BAR5, the enables of ATS, MSI, MSI-X, PASID, PRI, PTM, SR-IOV, TPH, '
                          'MSI message, MSI-X message (derived from kernel state); Command.Memory/IO/BusMaster, '
                          'Interrupt Line, CacheLine/Lat, ROM BAR, a bridge\'s bus numbers, windows and Bridge '

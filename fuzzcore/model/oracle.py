@@ -20,10 +20,6 @@ L1SS_CTL1_TIMING = 0xE3FFFF00     # Common_Mode_Restore_Time, LTR_L1.2_THRESHOLD
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
 
-def _by_hardware_event(op_kind: int) -> bool:
-    """The op kind (-1: enumeration) is a hardware event (the environment, not the kernel)."""
-    return 0 <= op_kind < len(_OP_ROWS) and _OP_ROWS[op_kind].actor == "hw"
-
 
 def bar_decode_bit(m, i: int) -> int:
     """The Command bit that makes BAR dword i decode: I/O for an I/O BAR, Memory for a memory BAR
@@ -57,6 +53,7 @@ class Oracle:
         self._restore_mismatch: dict = {}   # live-flag register -> (kernel flag, step) a restore left
         self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
         self.write_lost_op = -2          # the op that reported config_write_lost or config_read_lost
+        self.bars_owed = False           # pci_power_up reported a soft reset no pci_restore_bars answered (this op)
 
     def init_intent(self) -> None:
         """The hardware as enumeration leaves it: nothing changed it yet."""
@@ -71,6 +68,7 @@ class Oracle:
         """An op starts: the written intent it starts with is what its restores put back."""
         self._written_start = {}
         self._restore_mismatch = {}
+        self.bars_owed = False
 
     def _start_row(self, k: int) -> None:
         """Keep row k's intent as the op found it, before the op first changes it."""
@@ -248,6 +246,8 @@ class Oracle:
         dev = m.state.dev
         if m.profile.header_type != 0 or m.profile.virtfn:
             return                         # a VF's BARs are RO zero: what the snapshot holds lands nowhere
+        if m.io.contained():
+            return                         # the port in DPC containment drops every write of the restore
         for b in m.profile.bars:
             if b.kind == "none":
                 continue
@@ -334,10 +334,9 @@ class Oracle:
             # field a more precise invariant flagged in this op counts as standing.
             keep = {_intent.FIELD_INDEX[key[1]] for key in self._standing if key[0] == "intent_mismatch"}
             keep = {f for f in keep if self._hw_changed[f][0] != m.op_index} | self._refined_now
-            # a restore is pending: the core's own fields, unless a hardware event (which the
-            # kernel has not been told of) last changed the field
-            compared = ({f for f in _intent.CORE_RESTORED if not _by_hardware_event(self._hw_changed[f][1])}
-                        if _intent.usable_unrestored(m) else set())
+            # a restore is pending: the core's own fields, when in this op pci_power_up reported
+            # a soft reset (need_restore) and no pci_restore_bars answered it
+            compared = set(_intent.CORE_RESTORED) if self.bars_owed and _intent.usable_unrestored(m) else set()
             for f in sorted(keep - compared):
                 self._pending.append((("intent_mismatch", _intent.FIELDS[f][0]), None))
             if not compared:

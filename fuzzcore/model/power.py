@@ -115,6 +115,7 @@ def iov_bar_write(m, vf_bar: int, part: str) -> None:
 def pci_restore_bars(m) -> None:
     """The paths primitive restore_bars: pci_update_resource for resources 0-6, the BARs, then the
     ROM ([path.pci_restore_bars] adds the VF BARs, pci_iov_update_resource)."""
+    m.oracle.bars_owed = False          # the soft reset pci_power_up reported is answered
     with m.in_step("pci_restore_bars"):
         for b in m.profile.bars:
             pci_update_bar(m, b.index)
@@ -126,7 +127,10 @@ def pci_power_up(m) -> int:
     D0, current_state D0); 1 when a D3hot->D0 soft reset may have happened, -EIO without a PM
     capability or when PMCSR reads all-ones. It restores nothing: the caller does."""
     from .paths import run_path
-    return run_path(m, "pci_power_up")
+    ret = run_path(m, "pci_power_up")
+    if ret > 0:
+        m.oracle.bars_owed = True       # need_restore: the core itself must put the BARs back
+    return ret
 
 
 def pci_set_full_power_state(m) -> int:
