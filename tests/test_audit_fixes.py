@@ -241,3 +241,10 @@ def test_no_stale_snapshot_bar_under_dpc_containment(both):
             m.apply(c)
         got = [v.register for v in m.oracle.violations if v.invariant == "snapshot_bar_stale"]
         assert got == (["BAR0"] if stale else [])
+
+
+def test_hot_reset_without_a_bus_reset_is_enodev(both):
+    """Audit P: vfio_pci_ioctl_pci_hot_reset returns -ENODEV when neither pci_probe_reset_slot nor
+    pci_probe_reset_bus succeeds (the DSA is integrated in the root complex: no bridge above)."""
+    m = model("linux-7.1", "dsa")
+    assert [m.apply(c) for c in parse_program("vfio_open()\nvfio_hot_reset()")] == [0, -19]

@@ -234,10 +234,10 @@ cdef int vfio_device_reset(Machine *m) noexcept nogil:
 
 
 cdef int vfio_hot_reset(Machine *m) noexcept nogil:
-    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENOTTY, else the policy path
+    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENODEV, else the policy path
     vfio_pci_dev_set_hot_reset."""
     if not m.d.has_port:
-        return ENOTTY_
+        return ENODEV_
     return run_path(m, PATH_VFIO_DEV_SET_HOT_RESET, METHOD_AUTO)
 
 

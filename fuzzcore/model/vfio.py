@@ -252,11 +252,13 @@ def vfio_device_reset(m) -> int:
 
 
 def vfio_hot_reset(m) -> int:
-    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENOTTY, else the policy path
-    vfio_pci_dev_set_hot_reset (a VF: -EINVAL; every device in the set to D0, then pci_reset_bus)."""
+    """VFIO_DEVICE_PCI_HOT_RESET: without a bus reset -ENODEV (vfio_pci_ioctl_pci_hot_reset: neither
+    pci_probe_reset_slot nor pci_probe_reset_bus, which is -ENOTTY for a bus with no bridge above),
+    else the policy path vfio_pci_dev_set_hot_reset (a VF: -EINVAL; every device in the set to
+    D0, then pci_reset_bus)."""
     from .paths import run_path
     if m.state.port is None:
-        return -25
+        return -19
     return run_path(m, "vfio_pci_dev_set_hot_reset", "auto")
 
 
