@@ -105,6 +105,8 @@ def _static_match(entry: dict, invariant: str, origin: str, reg_class: str, acto
         want = entry["origin"] if isinstance(entry["origin"], list) else [entry["origin"]]
         if origin not in want:
             return False
+    if origin in entry.get("not_origin", ()):
+        return False
     if "register_class" in entry and entry["register_class"] != reg_class:
         return False
     if "actor_path" in entry and actor_paths is not None and actor_paths != {entry["actor_path"]}:
