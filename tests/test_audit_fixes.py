@@ -248,3 +248,17 @@ def test_hot_reset_without_a_bus_reset_is_enodev(both):
     pci_probe_reset_bus succeeds (the DSA is integrated in the root complex: no bridge above)."""
     m = model("linux-7.1", "dsa")
     assert [m.apply(c) for c in parse_program("vfio_open()\nvfio_hot_reset()")] == [0, -19]
+
+
+def test_an_unimplemented_vf_bar_is_read_only_zero():
+    """Audit Q: the I350's VF BAR2 and BAR5 read 0 whole (not implemented), so nothing can write
+    them, and they have no written intent a user's write could set; VF BAR0 (64-bit) still can."""
+    m = Model(resolve_device("i350"), load_policy("linux-7.1"))
+    vf_bar = m.caps.sriov + 0x24
+    m.state.hw.write(vf_bar + 8, 4, 0xFFFFFFFF)
+    assert m.state.hw.read(vf_bar + 8, 4) == 0
+    m.state.hw.write(vf_bar, 4, 0xFFFFFFFF)
+    assert m.state.hw.read(vf_bar, 4) != 0
+    from fuzzcore.model.intent import WRITTEN
+    row = [w[0] for w in WRITTEN].index("SR-IOV VF BAR2")
+    assert m.written_layout[row][2] == 0                        # no bits compared: no intent

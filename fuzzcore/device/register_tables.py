@@ -428,7 +428,9 @@ VF_BAR_SIZE = 16 * 1024   # assumed size of every VF BAR (the PF image does not 
 
 
 def _sriov_vf_bars(ctx: Ctx, base: int) -> list[F]:
-    """PCI_SRIOV_BAR..+5: type from the image's low bits; I/O VF BARs do not exist (RO)."""
+    """PCI_SRIOV_BAR..+5: type from the image's low bits; I/O VF BARs do not exist (RO), nor do
+    VF BARs the image holds 0 for (not implemented: RO zero, as enumeration.iov_resources reads
+    them; a user's write through vfio reaches nothing there)."""
     rows, upper = [], False
     for i in range(6):
         off = 0x24 + 4 * i
@@ -436,7 +438,7 @@ def _sriov_vf_bars(ctx: Ctx, base: int) -> list[F]:
         if upper:
             rows.append(RW(off, 4, 0xFFFFFFFF))
             upper = False
-        elif not low & 0x1:
+        elif low and not low & 0x1:
             rows.append(RW(off, 4, ~(VF_BAR_SIZE - 1) & 0xFFFFFFF0))
             upper = (low & 0x6) == 0x4               # PCI_BASE_ADDRESS_MEM_TYPE_64
     return rows
