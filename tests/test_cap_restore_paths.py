@@ -316,3 +316,17 @@ def test_bars_are_compared_while_pending_only_where_the_core_owes_them(both):
         assert all(r == 0 for r in (m.apply(c) for c in parse_program(text)))
         assert m.state.needs_restore_after_reset
         assert not [v for v in m.oracle.violations if v.invariant == "intent_mismatch"]
+
+
+def test_pre_425c1b223dac_loses_the_vc1_resource_control(both):
+    """VC Port Control and VC0/VC1 Resource Control are written intent: the PLX 8532's VC1
+    (VC ID 1, set up at enumeration) comes back from the save buffer after a suspend-to-RAM that
+    cut its power in v7.1.3; before 425c1b223dac (docs/examples/pre-425c1b223dac.toml) nothing
+    saved or restored it (overlay trial D)."""
+    text = "pm_system_sleep(transition=deep, power=lost)"
+    base = model("linux-7.1", "plx-8532")
+    assert [base.apply(c) for c in parse_program(text)] == [0]
+    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
+    old = model(f"linux-7.1+{EXAMPLES / 'pre-425c1b223dac.toml'}", "plx-8532")
+    assert [old.apply(c) for c in parse_program(text)] == [0]
+    assert [v.register for v in old.oracle.violations if v.invariant == "intent_mismatch"] == ["VC1 Resource Control"]

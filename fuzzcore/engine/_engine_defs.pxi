@@ -266,6 +266,7 @@ from fuzzcore.model.oracle import outside_d0_actual
 # intent.REFINES rows that name several written fields, as bit sets
 cdef uint64_t REFINES_PCIE = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "PCIe")])
 cdef uint64_t REFINES_L1SS = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "L1SS")])
+cdef uint64_t REFINES_VC = sum(1 << _f for _f in _INTENT_REFINES[("restore_unsaved_buffer", "VC")])
 cdef uint64_t REFINES_ALL_ONES_COMMAND = sum(1 << _f for _f in _INTENT_REFINES[("restore_all_ones", "Command")])
 
 cdef enum:

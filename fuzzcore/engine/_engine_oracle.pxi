@@ -31,6 +31,8 @@ cdef inline uint64_t refines(int invariant, int reg) noexcept nogil:
             return REFINES_PCIE
         if reg == REG_L1SS:
             return REFINES_L1SS
+        if reg == REG_VC:
+            return REFINES_VC
     if invariant == INV_MMIO_DECODE_OFF and REG_MSIX_NOT_ANSWERING <= reg <= REG_MSIX_BAR_MOVED:
         return 1ULL << IF_MSIX_MSG
     return 0

@@ -14,8 +14,8 @@ cdef enum:
     MAX_MSIX_DESCS = 8           # nvec is at most 8 (op table: nvec+1, nvec < 8)
     MAX_VC = 3                   # MFVC, VC, VC9
     N_FEATURES = 8               # live flag / enable bit pairs the oracle compares
-    N_INTENT = 57                # intent fields (fuzzcore/model/intent.py FIELDS)
-    N_WRITTEN = 38               # registers with a written intent (fuzzcore/model/intent.py WRITTEN)
+    N_INTENT = 60                # intent fields (fuzzcore/model/intent.py FIELDS)
+    N_WRITTEN = 41               # registers with a written intent (fuzzcore/model/intent.py WRITTEN)
     MAX_RESTORE_STEPS = 32
     MAX_SAVE_STEPS = 16
     MAX_RESET_METHODS = 8

@@ -24,7 +24,7 @@ Either way a reset, a link event or a hardware side effect changes the hardware 
 | MSI message | the cached message (address low, data) | msi_capability_init (msi_desc) | dev->msi_enabled |
 | MSI-X message | each vector's cached message (address, data) | msix_capability_init (msi_desc) | dev->msix_enabled |
 | Interrupt Line, Cache Line Size/Latency Timer, ROM BAR; a bridge's bus numbers, windows and Bridge Control (Secondary Bus Reset excluded: pulsed) | written | the last deliberate write (pci_restore_config_space, pci_setup_bridge, vfio user) | the bits writable |
-| DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, LTR Max Snoop/No-Snoop Latency, DPC Control (Software Trigger excluded: pulsed), ACS Control, L1SS Control 1/2 (not on a downstream port or without an L1SS parent: pci_restore_aspm_l1ss_state leaves the pair to the downstream component), SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_ltr_state, pci_restore_dpc_state, pci_restore_acs_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
+| DEVCTL (Initiate FLR excluded: self-clearing), LNKCTL (Retrain Link excluded), DEVCTL2, LTR Max Snoop/No-Snoop Latency, DPC Control (Software Trigger excluded: pulsed), ACS Control, the first VC capability's Port VC Control and VC0/VC1 Resource Control (the Load ... Arbitration Table bits excluded: pulsed), L1SS Control 1/2 (not on a downstream port or without an L1SS parent: pci_restore_aspm_l1ss_state leaves the pair to the downstream component), SR-IOV System Page Size | written | the last deliberate write (pci_restore_pcie_state, pci_restore_ltr_state, pci_restore_dpc_state, pci_restore_acs_state, pci_restore_vc_state, pci_restore_aspm_l1ss_state, sriov_restore_state, drivers, vfio user) | the capability present, the bits writable |
 | ReBAR Control BAR Size (each entry the capability has) | written | the last deliberate write (pci_resize_resource, pci_restore_rebar_state from the resource size) | the entry present |
 | a PF's VF BAR0-BAR5 (SR-IOV capability) | written | the last deliberate write (pci_iov_update_resource from dev->resource[PCI_IOV_RESOURCES + n], in sriov_restore_state and pci_restore_bars; a vfio user) | the SR-IOV capability present, the BAR implemented |
 | MSI Mask Bits | written | the last deliberate write (pci_msi_update_mask, __pci_restore_msi_state) | dev->msi_enabled, per-vector masking |
@@ -87,6 +87,12 @@ WRITTEN: tuple[tuple[str, str, str, int, int, int, tuple[int, ...]], ...] = (
     ("LTR Max Snoop", "dev", "ltr", 0x04, 2, 0x1FFF, (0, 1)),        # value and scale
     ("LTR Max No-Snoop", "dev", "ltr", 0x06, 2, 0x1FFF, (0, 1)),
     ("DPC Control", "dev", "dpc", 0x06, 2, 0x00BF, (0, 1)),         # not Software Trigger (0x40: pulsed)
+    # the first VC capability (VC or VC9, not MFVC): Port VC Control's VC Arbitration Select (not
+    # Load VC Arbitration Table: pulsed), VC0's and VC1's Resource Control (TC/VC Map, Port
+    # Arbitration Select, VC ID, VC Enable; not Load Port Arbitration Table: pulsed)
+    ("VC Port Control", "dev", "vc", 0x0C, 2, 0x000E, (0, 1)),
+    ("VC0 Resource Control", "dev", "vc", 0x14, 4, 0x870E00FF, (0, 1)),
+    ("VC1 Resource Control", "dev", "vc", 0x20, 4, 0x870E00FF, (0, 1)),
 )
 N_WRITTEN = len(WRITTEN)
 # pcie_downstream_port (drivers/pci/pci.h): root port, downstream switch port, PCIe-to-PCI bridge.
@@ -187,6 +193,8 @@ REFINES: dict[tuple[str, str], tuple[int, ...]] = {
                                              if WRITTEN[k][2] == "dpc"),
     ("restore_unsaved_buffer", "L1SS"): tuple(F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
                                               if WRITTEN[k][0] in ("L1SS CTL1", "L1SS CTL2")),
+    ("restore_unsaved_buffer", "VC"): tuple(F_WRITTEN1 + k - 1 for k in range(1, N_WRITTEN)
+                                            if WRITTEN[k][2] == "vc"),
     **{("mmio_decode_off", f"MSI-X table, {why}"): (F_MSIX_MSG,)
        for why in ("not answering", "not in D0", "Memory off", "BAR moved")},
 }
@@ -195,7 +203,7 @@ FIELD_INDEX = {row[0]: i for i, row in enumerate(FIELDS)}
 # (fuzzcore/triage/root_cause.register_class): the header as one, a capability by name.
 _CLASS_BY_WHERE = {"header": "config header", "rom": "config header", "exp": "PCIe", "acs": "ACS",
                    "l1ss": "L1SS", "msi_mask": "MSI", "sriov": "SR-IOV", "rebar_entry": "ReBAR",
-                   "sriov_bar": "SR-IOV", "ltr": "LTR", "dpc": "DPC"}
+                   "sriov_bar": "SR-IOV", "ltr": "LTR", "dpc": "DPC", "vc": "VC"}
 REGISTER_CLASS: dict[str, str] = {
     **{FIELDS[f][0]: "config header" for f in (F_MEMORY, F_IO, F_MASTER)},
     **{row[0]: ("port" if row[1] == "port" else _CLASS_BY_WHERE[row[2]]) for row in WRITTEN[1:]},
@@ -229,6 +237,10 @@ def written_layout(profile, caps, port_profile, port_caps) -> tuple[tuple[int, i
             elif where == "rebar_entry":
                 if c.rebar and rel < (int(prof.config[c.rebar + 8]) >> 5) & 0x7:
                     off = c.rebar + 8 + 8 * rel
+            elif where == "vc":
+                vc = [o for cap_id, o in c.vc if cap_id in (0x2, 0x9)]   # PCI_EXT_CAP_ID_VC, _VC9
+                if vc:
+                    off = vc[0] + rel
             elif where == "sriov_bar":
                 if c.sriov:
                     off = c.sriov + 0x24 + 4 * rel      # PCI_SRIOV_BAR; unimplemented ones are read-only
