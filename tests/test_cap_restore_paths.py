@@ -261,31 +261,32 @@ def test_vc_restore_keeps_the_live_enable_and_re_enables_only_on_a_downstream_po
         ["mfvc_port_ctrl", "mfvc_resources"]
 
 
+def _intent_lost(example: str, device: str, text: str) -> list:
+    """The intent_mismatch registers a program reports under a docs/examples overlay, after
+    checking the baseline runs it without one; every op returns 0 under both."""
+    calls = parse_program(text)
+    base = model("linux-7.1", device)
+    assert [base.apply(c) for c in calls] == [0] * len(calls)
+    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
+    old = model(f"linux-7.1+{EXAMPLES / example}", device)
+    assert [old.apply(c) for c in calls] == [0] * len(calls)
+    return sorted(v.register for v in old.oracle.violations if v.invariant == "intent_mismatch")
+
+
 def test_pre_dbbfadf23190_loses_the_ltr_latencies(both):
     """The LTR latencies are written intent: the baseline restores them after an FLR (before
     DEVCTL2's LTR Enable); the kernel before dbbfadf23190 (docs/examples/pre-dbbfadf23190.toml)
     neither saved nor restored them, so the FLR leaves 0 where enumeration found 0x846."""
     text = "pci_bind_driver(driver=host)\npci_reset_function(method=flr)"
-    base = model("linux-7.1")
-    assert [base.apply(c) for c in parse_program(text)] == [0, 0]
-    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
-    old = model(f"linux-7.1+{EXAMPLES / 'pre-dbbfadf23190.toml'}")
-    assert [old.apply(c) for c in parse_program(text)] == [0, 0]
-    found = sorted(v.register for v in old.oracle.violations if v.invariant == "intent_mismatch")
-    assert found == ["LTR Max No-Snoop", "LTR Max Snoop"]
+    assert _intent_lost("pre-dbbfadf23190.toml", "i350", text) == ["LTR Max No-Snoop", "LTR Max Snoop"]
 
 
 def test_pre_4f802170a861_loses_the_dpc_control(both):
     """DPC Control is written intent: the Cannon Lake root port's (0x9: trigger on fatal errors,
     interrupt) comes back from the save buffer after a suspend-to-RAM that cut its power in v7.1.3;
     before 4f802170a861 (docs/examples/pre-4f802170a861.toml) nothing saved or restored it."""
-    text = "pm_system_sleep(transition=deep, power=lost)"
-    base = model("linux-7.1", "cnl-rootport")
-    assert [base.apply(c) for c in parse_program(text)] == [0]
-    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
-    old = model(f"linux-7.1+{EXAMPLES / 'pre-4f802170a861.toml'}", "cnl-rootport")
-    assert [old.apply(c) for c in parse_program(text)] == [0]
-    assert [v.register for v in old.oracle.violations if v.invariant == "intent_mismatch"] == ["DPC Control"]
+    assert _intent_lost("pre-4f802170a861.toml", "cnl-rootport", "pm_system_sleep(transition=deep, power=lost)") \
+        == ["DPC Control"]
 
 
 def test_pre_064b53dbcc97_leaves_the_bars_at_zero(both):
@@ -323,10 +324,5 @@ def test_pre_425c1b223dac_loses_the_vc1_resource_control(both):
     (VC ID 1, set up at enumeration) comes back from the save buffer after a suspend-to-RAM that
     cut its power in v7.1.3; before 425c1b223dac (docs/examples/pre-425c1b223dac.toml) nothing
     saved or restored it (overlay trial D)."""
-    text = "pm_system_sleep(transition=deep, power=lost)"
-    base = model("linux-7.1", "plx-8532")
-    assert [base.apply(c) for c in parse_program(text)] == [0]
-    assert not [v for v in base.oracle.violations if v.invariant == "intent_mismatch"]
-    old = model(f"linux-7.1+{EXAMPLES / 'pre-425c1b223dac.toml'}", "plx-8532")
-    assert [old.apply(c) for c in parse_program(text)] == [0]
-    assert [v.register for v in old.oracle.violations if v.invariant == "intent_mismatch"] == ["VC1 Resource Control"]
+    assert _intent_lost("pre-425c1b223dac.toml", "plx-8532", "pm_system_sleep(transition=deep, power=lost)") \
+        == ["VC1 Resource Control"]
