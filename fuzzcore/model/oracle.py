@@ -20,7 +20,6 @@ L1SS_CTL1_TIMING = 0xE3FFFF00     # Common_Mode_Restore_Time, LTR_L1.2_THRESHOLD
 _OP_NAMES = [o.name for o in _OP_ROWS]
 
 
-
 def bar_decode_bit(m, i: int) -> int:
     """The Command bit that makes BAR dword i decode: I/O for an I/O BAR, Memory for a memory BAR
     or the upper half of 64-bit BAR i-1; 0 when the dword holds no BAR of the profile."""
