@@ -500,18 +500,20 @@ cdef void intent_track(Machine *m) noexcept nogil:
             m.intent_kind[f] = m.op_kind
 
 
+cdef inline bint intent_active(Machine *m) noexcept nogil:
+    """intent._active: config space answers, the channel is normal, D0, runtime PM active."""
+    cdef KernelDev *d = &m.st.dev
+    return m.st.accessible and d.error_state == ERR_NORMAL and d.current_state == D0 and not d.rpm_suspended
+
+
 cdef inline bint intent_usable(Machine *m) noexcept nogil:
     """intent.usable: the kernel believes the device usable."""
-    cdef KernelDev *d = &m.st.dev
-    return (m.st.accessible and d.error_state == ERR_NORMAL and d.current_state == D0
-            and not d.rpm_suspended and not m.st.needs_restore_after_reset)
+    return intent_active(m) and not m.st.needs_restore_after_reset
 
 
 cdef inline bint intent_usable_unrestored(Machine *m) noexcept nogil:
     """intent.usable_unrestored: usable but for a reset no pci_restore_state has followed."""
-    cdef KernelDev *d = &m.st.dev
-    return (m.st.needs_restore_after_reset and m.st.accessible and d.error_state == ERR_NORMAL
-            and d.current_state == D0 and not d.rpm_suspended)
+    return intent_active(m) and m.st.needs_restore_after_reset
 
 
 cdef int64_t check_core_restored(Machine *m, int64_t before, int64_t standing) noexcept nogil:

@@ -1463,18 +1463,18 @@ cdef void specialize_paths(Machine *m) except *:
     step with a static condition that is false never runs and goes; a static term that holds
     leaves its `when`; the steps after a `stop` that always stops go; an unconditional call of a
     path left empty goes (running an empty path changes nothing). A term after one that reads
-    keeps its step as written (a read of a function that does not answer is reported). What runs, in what order, with what reads, is
-    unchanged: `selfcheck` holds the engine to the reference model, which runs the paths as written.
+    keeps its step as written (a read of a function that does not answer is reported). What
+    runs, in what order, with what reads, is unchanged: `selfcheck` holds the engine to the
+    reference model, which runs the paths as written.
     The engine's per-step cost is most of a run (fuzzcore bench), and a device lacks most
     capabilities whose save and restore steps every path lists."""
     cdef Policy *p = &m.pol
     cdef int k, i, t, term, c, when, kept_when, n, changed
-    cdef bint dead, never
+    cdef bint never
     static = {ENGINE_CONDITION_NAMES.index(name) for name in STATIC_CONDITIONS}
     paths = []
     for k in range(p.n_paths):
         steps = []
-        dead = False
         for i in range(p.path_start[k], p.path_start[k] + p.path_len[k]):
             when, kept_when, n, never = p.ps_when[i], 0, 0, False
             for t in range(3):

@@ -274,21 +274,21 @@ def _raw(hw, off: int, width: int) -> int:
     return int.from_bytes(hw.config[off:off + width].tobytes(), "little")
 
 
-def usable(m) -> bool:
-    """The kernel believes the device usable (see the module docstring)."""
+def _active(m) -> bool:
+    """Config space answers, the channel is normal, current_state is D0, runtime PM is active."""
     st = m.state
     d = st.dev
-    return (st.hw.accessible and d.error_state == "normal" and d.current_state == D0
-            and not d.rpm_suspended and not st.needs_restore_after_reset)
+    return st.hw.accessible and d.error_state == "normal" and d.current_state == D0 and not d.rpm_suspended
+
+
+def usable(m) -> bool:
+    """The kernel believes the device usable (see the module docstring)."""
+    return _active(m) and not m.state.needs_restore_after_reset
 
 
 def usable_unrestored(m) -> bool:
-    """usable but for a reset the kernel has not yet followed with pci_restore_state: config space
-    answers, the channel is normal, current_state is D0, runtime PM is active."""
-    st = m.state
-    d = st.dev
-    return (st.needs_restore_after_reset and st.hw.accessible and d.error_state == "normal"
-            and d.current_state == D0 and not d.rpm_suspended)
+    """usable but for a reset the kernel has not yet followed with pci_restore_state."""
+    return _active(m) and m.state.needs_restore_after_reset
 
 
 def _bar_value(m, hw, i: int) -> int:
