@@ -188,13 +188,27 @@ cdef void write_lost(Machine *m, int off, int width, uint32_t value) noexcept no
 
 cdef inline void io_write(Machine *m, int off, int width, uint32_t value) noexcept nogil:
     """Access.write(target="dev"): the write-order check, the written intent, then the write."""
+    cdef bint d3hot_before = d3hot_pmcsr(m, off, width)
     check_write_order(m, off, width, value)
     if not m.st.accessible:
         write_lost(m, off, width, value)
     note_write(m, 0, off, width, value)
     hw_write(m, off, width, value)
-    if m.st.accessible and initiates_flr(m, off, width, value):
-        hardware_reset(m, RESET_FLR)           # Access._initiates_flr: DEVCTL's Initiate FLR set
+    if m.st.accessible:
+        if initiates_flr(m, off, width, value):
+            hardware_reset(m, RESET_FLR)       # Access._initiates_flr: DEVCTL's Initiate FLR set
+        elif d3hot_before and pmcsr_power(m) == D0 and not m.d.no_soft_reset:
+            hardware_reset(m, RESET_SOFT)      # Access.write: D3hot->D0 with No_Soft_Reset clear
+
+
+cdef inline int pmcsr_power(Machine *m) noexcept nogil:
+    return raw_read(m.cfg, m.d.fn.caps.pm + 0x04, 2) & 0x3      # PMCSR PowerState
+
+
+cdef inline bint d3hot_pmcsr(Machine *m, int off, int width) noexcept nogil:
+    """Access._d3hot_pmcsr: the write covers PowerState and the answering function is in D3hot."""
+    cdef int pm = m.d.fn.caps.pm
+    return pm != 0 and off <= pm + 0x04 < off + width and m.st.accessible and pmcsr_power(m) == D3HOT
 
 
 cdef inline bint initiates_flr(Machine *m, int off, int width, uint32_t value) noexcept nogil:

@@ -15,16 +15,9 @@ cdef inline int hw_power_state(Machine *m) noexcept nogil:
 
 
 cdef void pmcsr_write(Machine *m, uint32_t value) noexcept nogil:
-    """A PMCSR write as the function sees it: D3hot->D0 with NoSoftRst=0 is a soft reset."""
-    cdef int pm = m.d.fn.caps.pm
-    cdef int before, after
-    if not pm:
-        return
-    before = hw_power_state(m)
-    io_write(m, pm + PCI_PM_CTRL, 2, value)
-    after = hw_power_state(m)
-    if before == D3HOT and after == D0 and m.st.accessible and not m.d.no_soft_reset:
-        hardware_reset(m, RESET_SOFT)
+    """power.pmcsr_write (the function's D3hot->D0 soft reset is the hardware's: io_write)."""
+    if m.d.fn.caps.pm:
+        io_write(m, m.d.fn.caps.pm + PCI_PM_CTRL, 2, value)
 
 
 cdef void pci_update_bar(Machine *m, int bar) noexcept nogil:

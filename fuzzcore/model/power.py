@@ -19,16 +19,9 @@ def hw_power_state(m) -> int:
 
 
 def pmcsr_write(m, value: int) -> None:
-    """A PMCSR write as the function sees it: D3hot->D0 with NoSoftRst=0 is a soft reset."""
-    from .reset import hardware_reset
-    pm = m.caps.pm
-    if not pm:
-        return
-    before = hw_power_state(m)
-    m.io.write(pm + PCI_PM_CTRL, 2, value)
-    after = hw_power_state(m)
-    if before == D3HOT and after == D0 and m.state.hw.accessible and not m.profile.no_soft_reset:
-        hardware_reset(m, "soft")
+    """A PMCSR write (the function's D3hot->D0 soft reset is the hardware's: Access.write)."""
+    if m.caps.pm:
+        m.io.write(m.caps.pm + PCI_PM_CTRL, 2, value)
 
 
 def pci_update_bar(m, bar: int) -> None:
