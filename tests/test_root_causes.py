@@ -113,6 +113,32 @@ def test_environmental_is_decided_by_whether_the_reproducer_needs_the_event():
     assert v.tier == "hazard"
 
 
+def test_a_state_the_hw_ops_only_move_to_another_op_is_not_environmental():
+    """intent_mismatch's root cause is named after the op where it was first compared. Two failed
+    recoveries (no error handler) leave the function reset and a runtime suspend saves it; the
+    driver's sriov_enable sets VF Enable without writing the VF BARs and the next restore skips
+    them. The hw ops only delay the compare to `config answers again`: without them the same
+    VF BAR mismatch is compared at the recovery, so the root cause is a hazard (audit R #4)."""
+    core = ("pm_system_sleep(transition=deep, power=lost)\npci_bind_driver(driver=host)\npci_pm_runtime_suspend()\n"
+            "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=dpc)\n"
+            "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=aer)\n"
+            "pci_enable_sriov(num_vfs=0)\npci_pm_runtime_resume()\n")
+    i350 = resolve_device("i350")
+    text = core + "hw_inaccessible()\npcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)\nhw_accessible()\n"
+    calls = parse_program(text)
+    p = next(p for p in derive_all(i350, BASE, calls)
+             if p.invariant == "intent_mismatch" and p.register == "SR-IOV VF BAR3")
+    assert p.origin == "config answers again"
+    v = tiers.assess(i350, "linux-7.1", p.key, p.invariant, p.origin, p.register_class, {p.actor_path},
+                     [(calls, p.bucket_tuple)])
+    assert v.tier == "hazard", v
+    # the same program with the event kept in but the mismatch not reachable without it stays
+    # environmental: a lost write of the host driver's MSI disable
+    p, v = _assess("pci_bind_driver(driver=host)\npci_enable_msi()\nhw_inaccessible()\npci_disable_msi()\n"
+                   "hw_accessible()\n", "intent_mismatch")
+    assert v.tier == "environmental", v
+
+
 def test_by_design_entries_cite_upstream():
     _, v = _assess(RECOVERY, "used_without_restore")
     assert v.tier == "by-design" and v.rule == "vfio-no-slot-reset"

@@ -170,7 +170,21 @@ def _owner_at_violation(profile, policy, key: str, reproducers: list, owner: str
 
 
 def _shows(profile, policy, calls, key: str, bucket) -> bool:
-    return any(p.key == key for p in derive_all(profile, policy, calls))
+    """The program shows the root cause. Where the key's origin is only the step where the check
+    fired (origin_kind "step", e.g. intent_mismatch), the same invariant and register at any step
+    shows it: without the hw ops the same wrong state is first compared at another op."""
+    for p in derive_all(profile, policy, calls):
+        if p.key == key:
+            return True
+        if p.origin_kind == "step" and (p.invariant, p.register_class) == _inv_reg(key):
+            return True
+    return False
+
+
+def _inv_reg(key: str) -> tuple:
+    """(invariant, register class) of a root-cause key "invariant @ origin [register class]"."""
+    inv, _, rest = key.partition(" @ ")
+    return inv, rest[rest.rfind("[") + 1:-1] if rest.endswith("]") else ""
 
 
 def _harm_stays(profile, policy, calls, key: str, bucket, base) -> bool:
