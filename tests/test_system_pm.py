@@ -231,7 +231,32 @@ def test_51ef3a004b1e_reverted_loses_command_over_a_users_d3hot(both):
     m = run(prog, f"linux-7.1+{EXAMPLES / 'pre-51ef3a004b1e.toml'}", device="nic-82576")
     assert m.state.dev.current_state == D0 and m.state.hw.read(0x10, 4) == base.state.hw.read(0x10, 4)
     assert not m.state.hw.read(0x04, 2) & 0x2
-    assert ("vconfig_mismatch", "Command") in {(v.invariant, v.register) for v in m.oracle.violations}
+    found = {(v.invariant, v.register, v.op_index) for v in m.oracle.violations}
+    assert ("vconfig_mismatch", "Command", 3) in found
+    # the op returned to the user with the function reset and nothing restored (Oracle.returned_to_user)
+    assert ("used_without_restore", "config", 3) in found
+
+
+def test_pre_2dd1194833de_a_users_raw_d0_soft_resets_behind_the_kernel(both):
+    """Before 2dd1194833de (docs/examples/pre-2dd1194833de.toml) vfio let the user's PowerState
+    bits through to PMCSR: the 82576 (NoSoftRst clear) soft-resets on the user's own D3hot->D0 (the
+    hardware's doing, whoever writes PMCSR), current_state never left D0, and nothing restored:
+    the op returns to user space with the function reset (used_without_restore). v7.1.3 traps the
+    write and restores (vfio_pci_set_power_state's pm_save)."""
+    prog = ("pci_bind_driver(driver=vfio)\nvfio_open()\nvfio_set_irqs(index=msix, count=2)\n"
+            "vfio_config_write(offset=0x44, width=2, value=0x3)\nvfio_config_write(offset=0x44, width=2, value=0x0)\n")
+    base = run(prog, device="nic-82576")
+    assert not base.oracle.violations and base.state.hw.read(0x04, 2) & 0x2
+    m = run(prog, f"linux-7.1+{EXAMPLES / 'pre-2dd1194833de.toml'}", device="nic-82576")
+    assert m.state.dev.current_state == D0                      # the kernel was never told
+    assert m.state.hw.read(0x10, 4) == 0 and not m.state.hw.read(0x04, 2) & 0x2   # soft reset: BAR0, Command
+    found = {(v.invariant, v.register, v.op_index) for v in m.oracle.violations}
+    assert ("used_without_restore", "config", 4) in found and ("vconfig_mismatch", "Command", 4) in found
+    # the D3hot write resets nothing, but current_state is no longer what the function is in
+    assert {(v.invariant, v.register) for v in m.oracle.violations if v.op_index < 4} == {("intent_mismatch", "PowerState")}
+    # a function with NoSoftRst set (the I350, PMCSR at 0x44 too) keeps its state over the round trip
+    i350 = run(prog, f"linux-7.1+{EXAMPLES / 'pre-2dd1194833de.toml'}", device="i350")
+    assert not [v for v in i350.oracle.violations if v.invariant == "used_without_restore"]
 
 
 def test_d0_request_trusts_current_state_not_pmcsr():

@@ -6,7 +6,7 @@ import numpy as _np
 
 from ..model.invariants import BY_NAME as _INVARIANTS_BY_NAME, Violation as _Violation
 from ..model.abstract_state import NUM_STATE_COUNTERS as _NUM_STATE_COUNTERS
-from ..program.op_table import OPS as _OP_TABLE, RECORD_SIZE as _RECORD_SIZE
+from ..program.op_table import OPS as _OP_TABLE, RECORD_SIZE as _RECORD_SIZE, RETURNS_TO_USER_SPACE as _RETURNS_TO_USER_SPACE
 from ..policy.vocabulary import (RESET_METHOD_NAMES as _RESET_METHOD_NAMES,
                                 RESTORE_STEP_NAMES as _RESTORE_STEP_NAMES, SAVE_STEP_NAMES as _SAVE_STEP_NAMES)
 
@@ -61,6 +61,8 @@ def _op_decode_rows():
 
 
 _OP_ROWS = _op_decode_rows()
+for _op in _OP_TABLE:
+    OP_RETURNS_TO_USER[ENGINE_OP_NAMES.index(_op.name)] = _op.actor in _RETURNS_TO_USER_SPACE
 _INV_BY_CODE = tuple(_INVARIANTS_BY_NAME[n].name for n in INVARIANT_NAMES)
 _ERROR_STATES = ("normal", "frozen", "perm_failure")
 _DRIVERS = ("none", "host", "vfio")

@@ -375,6 +375,7 @@ cdef enum:
     MSG_UNSAVED_OLD          # a: snapshot epoch, b: buffer epoch
     MSG_USED_WITHOUT_RESTORE
     MSG_RESUMED_WITHOUT_RESTORE
+    MSG_RETURNED_WITHOUT_RESTORE
     MSG_ORDER_BAR            # a: Command
     MSG_ORDER_PASID
     MSG_ORDER_LTR
@@ -421,6 +422,8 @@ def _message(int msg, a, b, c):
         return "restored after the reset", "recovery reported success with the device at reset defaults"
     if msg == MSG_RESUMED_WITHOUT_RESTORE:
         return "restored after the reset", "system sleep resumed the device at reset defaults"
+    if msg == MSG_RETURNED_WITHOUT_RESTORE:
+        return "restored after the reset", "returned to user space with the function reset and nothing restored"
     if msg == MSG_ORDER_BAR:
         return "decode off while a BAR is rewritten", f"Command=0x{a:04x}"
     if msg == MSG_ORDER_PASID:

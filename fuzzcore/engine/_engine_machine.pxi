@@ -326,9 +326,12 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
         m.refined_now = 0
         m.wr_started = 0                 # Oracle.begin_op
         m.bars_owed = 0
+        m.reset_in_op = 0
         rc = dispatch(m, d.code, a)
         m.step = d.code
         if not m.refused_now:
+            if OP_RETURNS_TO_USER[d.code]:
+                returned_to_user(m)
             end_of_op(m)
     m.n_ops_run += 1
     if m.refused_now:

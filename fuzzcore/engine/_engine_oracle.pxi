@@ -516,6 +516,17 @@ cdef inline bint intent_usable_unrestored(Machine *m) noexcept nogil:
     return intent_active(m) and m.st.needs_restore_after_reset
 
 
+cdef uint8_t OP_RETURNS_TO_USER[N_ENGINE_OPS]    # op_table.RETURNS_TO_USER_SPACE by engine op (_engine_api)
+
+
+cdef void returned_to_user(Machine *m) noexcept nogil:
+    """Oracle.returned_to_user: an op that returns to user space reset the function and left it in
+    use with nothing restored."""
+    if m.reset_in_op and not m.st.vfio.qemu_resetting and intent_usable_unrestored(m) \
+            and m.st.dev.driver != DRV_NONE:
+        report(m, INV_USED_WITHOUT_RESTORE, REG_CONFIG, MSG_RETURNED_WITHOUT_RESTORE, 0, 0, 0)
+
+
 cdef int64_t check_core_restored(Machine *m, int64_t before, int64_t standing) noexcept nogil:
     """Oracle._check_intent while a restore is pending: intent.CORE_RESTORED (BAR0-5, the VF BAR
     rows) compared; `standing` (what the not-usable rule kept) has their bits replaced."""
@@ -584,19 +595,20 @@ cdef int64_t check_intent(Machine *m, int64_t before) noexcept nogil:
             if m.d.wr_cmp[W_COMMAND] & bit:
                 standing |= intent_one(m, before, i, 0, 1 if m.written[W_COMMAND] & bit else 0,
                                        m.intent_prev[i], W_COMMAND)
+    # the hardware values below are intent_prev's too (intent_track read them in this end_of_op)
     if c.pm:
-        standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, raw_read(m.cfg, c.pm + 4, 2) & 0x3, -1)
+        standing |= intent_one(m, before, IF_POWER, 0, <uint64_t>d.current_state, m.intent_prev[IF_POWER], -1)
     for i in range(6):
         if intent_bar_implemented(m, i):
-            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], intent_bar_raw(m, i), -1)
+            standing |= intent_one(m, before, IF_BAR0 + i, 0, d.resources[i], m.intent_prev[IF_BAR0 + i], -1)
     for i in range(N_FEATURES):
         intent_feature(m, i, &off, &reg, &width, &mask)
         if off:
             standing |= intent_one(m, before, IF_FEATURE0 + i, 0, <uint64_t>intent_live_flag(m, i),
-                                   1 if (raw_read(m.cfg, off + reg, width) & mask) else 0, -1)
+                                   m.intent_prev[IF_FEATURE0 + i], -1)
     if c.msi and d.msi_enabled:
         standing |= intent_one(m, before, IF_MSI_MSG, 0,
-                               ((<uint64_t>d.msi_msg[0]) << 32) | (d.msi_msg[2] & 0xFFFF), intent_msi_raw(m), -1)
+                               ((<uint64_t>d.msi_msg[0]) << 32) | (d.msi_msg[2] & 0xFFFF), m.intent_prev[IF_MSI_MSG], -1)
     if c.msix and d.msix_enabled:
         for i in range(d.n_msix_descs):
             want = ((<uint64_t>d.msix_descs[i].addr_lo) << 32) | d.msix_descs[i].data

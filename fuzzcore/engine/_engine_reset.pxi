@@ -34,6 +34,7 @@ cdef void hardware_reset(Machine *m, int kind) noexcept nogil:
         m.st.accessible = 1  # the link retrains (not while the port's DPC holds it down: reset.py)
     cfg_reset(m, kind)
     m.st.needs_restore_after_reset = 1
+    m.reset_in_op = 1
 
 
 # --- reset methods (§5.2) ---------------------------------------------------------------------

@@ -317,6 +317,7 @@ cdef struct Machine:
     int op_index
     int op_kind
     int bars_owed                    # Oracle.bars_owed: pci_power_up's need_restore, no pci_restore_bars yet (this op)
+    int reset_in_op                  # Oracle.reset_in_op: the function was reset in this op
     int step
     int user_access
     uint32_t cmd_at_op_start

@@ -72,8 +72,9 @@ INVARIANTS: tuple[Invariant, ...] = (
               registers='PASID, LTR, SR-IOV, L1SS, BAR0-BAR5'),
     Invariant("used_without_restore", "H11/§5.4",
               "after a reset with no restore the device was reported recovered or used while at reset defaults",
-              checked='at the end of a recovery the kernel calls successful, and of a system sleep that leaves '
-                      'a bound, runtime-active device reset and unrestored',
+              checked='at the end of a recovery the kernel calls successful, of a system sleep that leaves '
+                      'a bound, runtime-active device reset and unrestored, and of a vfio or QEMU op (one that '
+                      'returns to user space) that reset the function and left it in use with nothing restored',
               registers='config'),
     Invariant("msi_without_bus_master", "H4",
               "after a restore MSI or MSI-X is enabled in hardware while Bus Master is off",

@@ -25,7 +25,7 @@ from . import intent as _intent
 from .access import PCI_COMMAND, Access, TraceEntry
 from .paths import driver_callback, run_path
 from ..program.op_table import ERRNO_NAMES, FACT_NAMES, FACTS, OP_INDEX as OP_KIND, OPS as OP_ROWS, TPH_MODES
-from ..program.op_table import compile_preconditions
+from ..program.op_table import RETURNS_TO_USER_SPACE, compile_preconditions
 from .abstract_state import counter_index
 from .caps import CapOffsets, cap_offsets
 from .enumeration import enumerate_function
@@ -336,6 +336,8 @@ class Model:
             self._returns.append(rc)
             self._features.append(counter_index(self, kind))
             return rc
+        if OP_ROWS[kind].actor in RETURNS_TO_USER_SPACE:
+            self.oracle.returned_to_user()
         self.oracle.end_of_op()
         if before is not None:
             after = self.kernel_view()

@@ -53,6 +53,7 @@ class Oracle:
         self.read_lost_op = -2           # the op that reported config_read_lost or snapshot_all_ones
         self.write_lost_op = -2          # the op that reported config_write_lost or config_read_lost
         self.bars_owed = False           # pci_power_up reported a soft reset no pci_restore_bars answered (this op)
+        self.reset_in_op = False         # the function was reset in this op (hardware_reset)
 
     def init_intent(self) -> None:
         """The hardware as enumeration leaves it: nothing changed it yet."""
@@ -68,6 +69,7 @@ class Oracle:
         self._written_start = {}
         self._restore_mismatch = {}
         self.bars_owed = False
+        self.reset_in_op = False
 
     def _start_row(self, k: int) -> None:
         """Keep row k's intent as the op found it, before the op first changes it."""
@@ -286,6 +288,16 @@ class Oracle:
                         f"Command=0x{cmd:04x}")
 
     # --- at the end of each op -----------------------------------------------------------------
+    def returned_to_user(self) -> None:
+        """An op that returns to user space (op_table.RETURNS_TO_USER_SPACE) reset the function
+        and left it in use with nothing restored: e.g. a user's PMCSR D3hot->D0 soft reset that
+        vfio_pm_config_write / vfio_pci_set_power_state does not answer with pci_restore_state."""
+        m = self.m
+        if self.reset_in_op and not m.state.vfio.qemu_resetting and _intent.usable_unrestored(m) \
+                and m.state.dev.driver != "none":
+            self.report("used_without_restore", "config", "restored after the reset",
+                        "returned to user space with the function reset and nothing restored")
+
     def end_of_op(self) -> None:
         """State that must agree after every op. A condition is reported by the op that makes it
         true, not again by each later op while it stands."""

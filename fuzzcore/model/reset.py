@@ -41,6 +41,7 @@ def hardware_reset(m, kind: str) -> None:
         st.hw.accessible = True
     st.hw.reset(kind)
     st.needs_restore_after_reset = True
+    m.oracle.reset_in_op = True
 
 
 # --- reset methods (§5.2) -------------------------------------------------------------------

@@ -90,10 +90,18 @@ class Rule:
         return self.allowed
 
 
+# The actors whose op returns control to user space: a vfio ioctl, config or BAR access ends, and
+# QEMU's own sequence (outside vfio_pci_pre_reset..post_reset) ends with it. A reset such an op made
+# and did not follow with a restore is nobody's to restore: the kernel's flow is over, and the user
+# cannot restore the kernel's state (used_without_restore). A driver's or the PM core's op returns
+# to its caller, which restores next (pci_set_power_state(D0), then pci_restore_state).
+RETURNS_TO_USER_SPACE = ("vfio", "qemu")
+
+
 @dataclass(frozen=True)
 class Op:
     name: str
-    actor: str                     # kernel | driver | vfio | qemu | hw
+    actor: str                     # kernel | driver | iommu | vfio | qemu | hw
     upstream: str                  # the upstream function (or event) the op stands for
     args: tuple = ()
     doc: str = ""

@@ -522,7 +522,9 @@ def _explain(rec: Recorder, note: Note, p: Provenance) -> None:
         p.detail = f"{fn} ({what}) behind vfio's virtual Command at op {note.op_index}"
     elif inv == "used_without_restore":
         p.origin, p.origin_kind, p.origin_op_index = upstream(_innermost(stack)), "event", note.op_index
-        p.detail = (f"{p.origin} reset the device and reported it recovered with no restore "
+        what = ("returned to user space" if "user space" in note.actual
+                else "reported it recovered" if "recovery" in note.actual else "resumed it")
+        p.detail = (f"{p.origin} reset the device and {what} with no restore "
                     f"(driver: {ACTOR_PATHS.get(note.owner, note.owner)})")
     else:
         p.origin, p.origin_kind, p.origin_op_index = upstream(_innermost(stack)), "step", note.op_index
