@@ -470,3 +470,19 @@ def test_vfio_pci_refuses_a_bridge_which_starts_with_portdrv(device):
     assert m.state.dev.driver == "none"
     assert run(m, "pci_bind_driver(driver=host)\npci_bind_driver(driver=vfio)\nvfio_open()") == [0, EINVAL, EBUSY]
     assert model(device="i350").state.dev.driver == "vfio"
+
+
+def test_a_host_drivers_error_handling_holds_for_its_binding():
+    """The vote `no_aer_driver` stands for a driver without err_handler->error_detected
+    (report_error_detected); a bound driver has the callback or lacks it until it is unbound, so a
+    later recovery of the same binding that votes otherwise (or the reverse) is refused and changes
+    nothing. A new binding decides afresh; vfio-pci and an unbound device ignore the vote."""
+    m = model()
+    assert run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)") == [0, 6]
+    assert refused_unchanged(m, "pcie_do_recovery(channel=normal, vote=disconnect, source=aer)") == EINVAL
+    assert run(m, "pcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)") == [6]
+    assert run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=normal, vote=can_recover, source=aer)") == [0, 5]
+    assert refused_unchanged(m, "pcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)") == EINVAL
+    v = model()
+    assert run(v, "pcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)\n"
+                  "pcie_do_recovery(channel=normal, vote=disconnect, source=aer)")[1] != EINVAL

@@ -130,6 +130,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
 
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     """machine._bind: the policy path device_bind_driver, its argument the driver (DRV_*)."""
+    m.st.dev.err_handler = 0
     return run_path(m, PATH_DEVICE_BIND_DRIVER, driver)
 
 

@@ -341,6 +341,13 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     if source_dpc and channel != ERR_FROZEN:
         m.refused_now = 1          # dpc_handler/edr_handle_event: pci_channel_io_frozen only
         return EINVAL_
+    cdef int has
+    if m.st.dev.driver == DRV_HOST:       # reset.pcie_do_recovery: one err_handler per binding
+        has = 2 if vote == 3 else 1       # VOTE_VALUES[3]: no_aer_driver
+        if m.st.dev.err_handler != 0 and m.st.dev.err_handler != has:
+            m.refused_now = 1
+            return EINVAL_
+        m.st.dev.err_handler = has
     if source_dpc:
         dpc_containment(m)
     m.recovery_channel = channel

@@ -396,6 +396,7 @@ def _bind(m, driver: str) -> int:
     """The policy path device_bind_driver: sysfs unbind, then bind (a vfio device must be closed:
     the op table's rule); the argument is the driver asked for."""
     from .paths import DRIVERS
+    m.state.dev.err_handler = 0           # a new binding: its driver's error handling not yet seen
     return run_path(m, "device_bind_driver", DRIVERS.index(driver))
 
 

@@ -341,6 +341,17 @@ def pcie_do_recovery(m, channel: str, vote: str, source: str) -> int:
     if source == "dpc" and channel != "frozen":
         return m.refuse(-22, "dpc_handler and edr_handle_event call pcie_do_recovery with "
                              "pci_channel_io_frozen only: a DPC event on a normal channel never happens")
+    d = m.state.dev
+    if d.driver == "host":
+        # the op's vote is what the bound driver's error_detected returns; no_aer_driver stands
+        # for a driver without one (report_error_detected). A driver has its err_handler or lacks
+        # it for the whole binding: the first recovery decides which.
+        has = 2 if vote == "no_aer_driver" else 1
+        if d.err_handler not in (0, has):
+            return m.refuse(-22, "report_error_detected: the bound driver has an error_detected callback "
+                                 "or lacks one for as long as it is bound; a recovery voting no_aer_driver "
+                                 "and one voting otherwise never meet one binding")
+        d.err_handler = has
     if source == "dpc":
         _dpc_containment(m)
     m.recovery_channel, m.recovery_source = channel, source

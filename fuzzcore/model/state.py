@@ -112,6 +112,8 @@ class KernelDev:
                                           # here: the model has one link)
     rpm_suspended: bool = False           # dev->power.runtime_status == RPM_SUSPENDED
     rpm_auto: bool = False                # power/control = auto and no driver reference: idle suspends it
+    err_handler: int = 0                  # the bound host driver's error handling as its recoveries showed:
+                                          # 0 not yet, 1 error_detected, 2 none (the op's vote no_aer_driver)
 
     def buffer(self, cap_id: int, extended: bool) -> CapBuffer | None:
         """pci_find_saved_cap / pci_find_saved_ext_cap."""
