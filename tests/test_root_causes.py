@@ -140,9 +140,12 @@ def test_a_state_the_hw_ops_only_move_to_another_op_is_not_environmental():
 
 
 def test_by_design_entries_cite_upstream():
-    _, v = _assess(RECOVERY, "used_without_restore")
+    _, v = _assess("vfio_open()\n" + RECOVERY, "used_without_restore")
     assert v.tier == "by-design" and v.rule == "vfio-no-slot-reset"
     assert "report_slot_reset" in v.upstream
+    # closed (and runtime-suspended): no user to signal, nobody restores it (audit S #4)
+    _, closed = _assess(RECOVERY, "used_without_restore")
+    assert closed.tier == "hazard", closed
     for entry in tiers.rules()["by_design"] + tiers.rules().get("model_gap", []):
         assert entry["upstream"] and entry["reason"] and entry["id"], entry
         assert "(" in entry["upstream"], f"{entry['id']}: cite the upstream file"
@@ -465,3 +468,37 @@ def test_a_driver_that_powers_its_device_down_unsaved_is_outside_the_contract():
                      [(calls, p.bucket_tuple)])
     assert v.tier == "by-design" and v.rule == "driver-powers-down-unsaved"
     assert not derive_all(dsa, BASE, parse_program(head + "pci_save_state()\n" + tail))
+
+
+def test_a_class_entry_reviews_every_op_an_environmental_mismatch_is_first_compared_at(tmp_path, monkeypatch):
+    """[[root_cause_class]]: intent_mismatch names the op that first compared the wrong state. A
+    host driver's MSI disable lost while config does not answer shows at whichever op compares
+    first; a class entry (invariant, the outside events every reproducer needs) reviews them all,
+    and a key the class does not cover (a mismatch reachable without the event) stays new."""
+    known = tmp_path / "known"
+    known.mkdir()
+    (known / "linux-7.1.toml").write_text('[[root_cause_class]]\ninvariant = "intent_mismatch"\n'
+                                          'needs = ["hw_inaccessible"]\ntier = "environmental"\n'
+                                          'reason = "config writes lost while the function did not answer"\n')
+    monkeypatch.setenv(tiers.KNOWN_DIR_ENV, str(known))
+    i350 = resolve_device("i350")
+    lost = ("pci_bind_driver(driver=host)\npci_enable_msi()\nhw_inaccessible()\npci_disable_msi()\n"
+            "hw_accessible()\n")
+    hazard = ("pm_system_sleep(transition=deep, power=lost)\npci_bind_driver(driver=host)\npci_pm_runtime_suspend()\n"
+              "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=dpc)\n"
+              "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=aer)\n"
+              "pci_enable_sriov(num_vfs=0)\npci_pm_runtime_resume()\n"
+              "pcie_do_recovery(channel=normal, vote=no_aer_driver, source=aer)\n")
+    store_dir = tmp_path / "store"
+    store = FindingsStore(store_dir, "i350", "linux-7.1", "reference")
+    for text in (lost, hazard):
+        calls = parse_program(text)
+        for v in Model(i350, BASE).run(calls).violations:
+            if v.invariant == "intent_mismatch":
+                store.record(encode(calls), v)
+    store.maybe_flush(force=True)
+    rcs = {r.key: r for r in assess_findings(store_dir) if r.invariant == "intent_mismatch"}
+    env = [r for r in rcs.values() if r.verdict.tier == "environmental"]
+    haz = [r for r in rcs.values() if r.verdict.tier == "hazard"]
+    assert env and haz, sorted((k, r.verdict.tier) for k, r in rcs.items())
+    assert all(r.known for r in env) and not any(r.known for r in haz)

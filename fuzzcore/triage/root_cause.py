@@ -651,12 +651,15 @@ def assess_findings(findings: Path, device: str | None = None, policy: str | Non
     rcs = group_findings(findings, device, policy)
     profile = resolve_device(device)
     known = tiers.known_root_causes(policy)
+    classes = tiers.known_classes(policy)
     for rc in rcs:
         rc.verdict = tiers.assess(profile, policy, rc.key, rc.invariant, rc.origin, rc.register_class,
                                   rc.actor_paths, rc.reproducers, rc.reproduced)
         rc.member_tiers = list(rc.verdict.members)
         rc.known = None if known is None else rc.key in known
-        if rc.known:
+        if known is not None and not rc.known and tiers.class_entry(classes, rc.invariant, rc.verdict):
+            rc.known = True               # reviewed as a class; the computed tier is the class's
+        elif rc.known:
             # The reviewed list pooled every reproducer several campaigns found; one store may hold
             # only some of them, so its computed tier can differ. The reviewed one is shown, except
             # where the computed one is a fact about these programs that the reviewed one cannot

@@ -46,6 +46,7 @@ class Verdict:
     rule: str = ""               # the by-design id, the overlay, or the rule name
     members: list = field(default_factory=list)     # each input reproducer's own tier ("hazard",
                                                     # "environmental", "by-design ID", ...): who excuses it
+    needs: list = field(default_factory=list)       # environmental: the outside events its reproducers use
 
     @property
     def label(self) -> str:
@@ -129,7 +130,7 @@ def _match(table: str, profile, policy, key: str, invariant: str, origin: str, r
         if "restored_by" in entry and not _restored_by(profile, policy, key, reproducers, set(entry["restored_by"])):
             continue
         if "owner" in entry and "needs_op" not in entry and not _owner_at_violation(
-                profile, policy, key, reproducers, entry["owner"]):
+                profile, policy, key, reproducers, entry["owner"], entry.get("needs_active", False)):
             continue
         return entry
     return None
@@ -159,12 +160,13 @@ def _needs_hw(profile, policy, key: str, reproducers: list) -> list[str]:
     return sorted(used)
 
 
-def _owner_at_violation(profile, policy, key: str, reproducers: list, owner: str) -> bool:
+def _owner_at_violation(profile, policy, key: str, reproducers: list, owner: str, active: bool = False) -> bool:
     """Whether in every reproducer the violating op starts with that owner fact (vfio_open: a
-    user holds the device)."""
+    user holds the device) and, with `active`, runtime-active (not held by a low-power entry)."""
     for calls, b in reproducers:
         prov = next((p for p in derive_all(profile, policy, calls) if p.key == key), None)
-        if prov is None or not prov.op_facts or prov.op_facts[-1][6] != owner:
+        if prov is None or not prov.op_facts or prov.op_facts[-1][6] != owner \
+                or (active and prov.op_facts[-1][3]):
             return False
     return bool(reproducers)
 
@@ -238,7 +240,7 @@ def _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor
             used = _needs_hw(profile, base, key, reproducers)
             if used:
                 return Verdict("environmental", rules()["environmental"]["reason"].format(ops=", ".join(used)),
-                               rule="environmental"), None
+                               rule="environmental", needs=used), None
             own = [f"{tier} {entry['id']}"] * len(reproducers)
             return Verdict(tier, entry["reason"], entry["upstream"], rule=entry["id"]), own
     fixes = rules()["fixes"]
@@ -325,7 +327,8 @@ def _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor
     used = sorted({c.name for calls, _ in reproducers for c in calls if c.name in hw})
     entries = [w for w in why if w != "hw"]
     if not entries:
-        return Verdict("environmental", env["reason"].format(ops=", ".join(used)), rule="environmental"), own
+        return Verdict("environmental", env["reason"].format(ops=", ".join(used)), rule="environmental",
+                       needs=used), own
     designed = [w for w in entries if w in rules().get("by_design", [])]
     if not designed:       # every member a model gap (or environmental)
         e = entries[0]
@@ -367,6 +370,27 @@ def known_root_causes(policy_spec: str) -> dict | None:
     with open(path, "rb") as f:
         data = tomllib.load(f)
     return {rc["key"]: rc for rc in data.get("root_cause", [])}
+
+
+def known_classes(policy_spec: str) -> list:
+    """The reviewed list's [[root_cause_class]] entries: one review of a class of root causes that
+    differ only in the op where the wrong state was first compared (an end-of-op invariant such as
+    intent_mismatch names that op), e.g. config writes lost while the function did not answer."""
+    path = known_path(policy_spec)
+    if not path.is_file():
+        return []
+    with open(path, "rb") as f:
+        return tomllib.load(f).get("root_cause_class", [])
+
+
+def class_entry(classes: list, invariant: str, verdict: Verdict) -> dict | None:
+    """The class a root cause belongs to: its invariant, and a computed environmental tier whose
+    reproducers use every event the class needs."""
+    for e in classes:
+        if e["invariant"] == invariant and verdict.rule == "environmental" \
+                and set(e.get("needs", [])) <= set(verdict.needs):
+            return e
+    return None
 
 
 def sort_key(rc) -> tuple:
