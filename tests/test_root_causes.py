@@ -502,3 +502,20 @@ def test_a_class_entry_reviews_every_op_an_environmental_mismatch_is_first_compa
     haz = [r for r in rcs.values() if r.verdict.tier == "hazard"]
     assert env and haz, sorted((k, r.verdict.tier) for k, r in rcs.items())
     assert all(r.known for r in env) and not any(r.known for r in haz)
+
+
+def test_provenance_names_the_reset_that_lost_the_bars_and_the_save_that_first_took_them():
+    """An idle vfio-pci device's fatal recovery resets it with nothing restoring it (op 0); later
+    resets and saves only carry the cleared BARs (audit R #1, #8). The access's cause names the
+    op-0 reset, not the open's FLR of a function whose BARs were already 0; a stale snapshot names
+    the save that first took the value as well as the one restored."""
+    i350 = resolve_device("i350")
+    rec = "pcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\n"
+    ps = derive_all(i350, BASE, parse_program(rec + "vfio_open()\nvfio_set_irqs(index=msix, count=3)\n"
+                                              "vfio_low_power(action=entry)\nvfio_bar_rw(bar=3, access=write)\n"))
+    moved = [p for p in ps if p.invariant == "mmio_decode_off" and "BAR moved" in p.register_class]
+    assert moved and all("pci_bus_error_reset at op 0" in p.detail for p in moved), [p.detail for p in moved]
+    ps = derive_all(i350, BASE, parse_program(rec + "pci_bind_driver(driver=host)\npci_restore_state()\n"))
+    (p,) = {p.key: p for p in ps if p.invariant == "snapshot_bar_stale" and p.op_index == 2}.values()
+    assert p.key == "snapshot_bar_stale @ host driver probe [config header]"
+    assert "carried the BAR value save #3 took (pci_pm_runtime_suspend at op 0)" in p.detail, p.detail

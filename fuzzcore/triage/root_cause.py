@@ -313,6 +313,44 @@ def _snapshot_origin(rec: Recorder, note: Note) -> tuple[str, str, int, str]:
     return save.caller, "save", save.op_index, text
 
 
+def _bar_first_taken(rec: Recorder, note: Note, save: Save) -> Save:
+    """The save that first took the stale BAR value `save`'s snapshot holds. A later save that
+    took it again from hardware a restore put it back into (or left, already equal) only carried
+    it: walk back over such restores to the last thing that set the register otherwise (a reset,
+    another write); the first save after that took the value."""
+    off = 0x10 + 4 * int(note.register[3:])
+    try:
+        stale = int(note.actual.split()[0], 16) & 0xFFFFFFF0
+    except ValueError:
+        return save
+    cur = save
+    for _ in range(len(rec._rec_saves)):
+        w = next((x for x in reversed(rec._rec_writes) if x[6] < cur.seq and x[2] == off and x[3] == 4), None)
+        e = next((x for x in reversed(rec._rec_events) if x[3] < cur.seq and "reset" in x[2]), None)
+        if w is not None and (e is None or w[6] > e[3]) and w[5] & 0xFFFFFFF0 == stale \
+                and any(f.startswith("pci_restore_state") for f in w[1]):
+            prev = next((s for s in reversed(rec._rec_saves) if s.seq < w[6]), None)
+            if prev is None:
+                return cur
+            cur = prev                    # the restore wrote a snapshot's value: who took that
+            continue
+        since = max((x for x in (w[6] if w else None, e[3] if e else None) if x is not None), default=-1)
+        return next((s for s in rec._rec_saves if since < s.seq <= cur.seq and s.accessible), cur)
+    return cur
+
+
+def _first_loss(rec: Recorder, event: tuple) -> tuple:
+    """The reset that lost the BARs: walk back over resets with no BAR write between them (a
+    reset of a function whose BARs an earlier reset already cleared, with only restores of the
+    same cleared values since, lost nothing more)."""
+    for _ in range(len(rec._rec_events)):
+        prev = next((x for x in reversed(rec._rec_events) if x[3] < event[3] and "reset" in x[2]), None)
+        if prev is None or any(prev[3] < w[6] < event[3] and 0x10 <= w[2] < 0x28 for w in rec._rec_writes):
+            return event
+        event = prev
+    return event
+
+
 def _memory_cleared(rec: Recorder, before_seq: int, before_op: int = 1 << 30) -> tuple[str, int, str]:
     """Who last turned Command.Memory off before a point: a write that cleared it, or a reset."""
     w = next((x for x in reversed(rec._rec_writes) if x[6] < before_seq and x[0] <= before_op
@@ -358,6 +396,9 @@ def _decode_origin(rec: Recorder, note: Note, cause: str) -> tuple[str, int, str
         if not cands:
             return "unknown", -1, "BAR not at the kernel's address"
         at, kind, c = max(cands, key=lambda t: t[0])
+        if kind == "event":
+            c = _first_loss(rec, c)
+            at = c[0]
         fn = upstream(_innermost(c[1]))
         what = {"resource": "kernel resource moved", "write": "BAR rewritten", "event": f"BAR lost to {c[2]}"}[kind]
         return fn, at, f"{what} by {fn} at op {at}"
@@ -439,6 +480,13 @@ def _explain(rec: Recorder, note: Note, p: Provenance) -> None:
         p.origin, p.origin_kind, p.origin_op_index = caller, kind, at
         p.detail = f"{text}; restored by {restore_by} at op {note.op_index}"
         if inv == "snapshot_bar_stale":
+            save = _save_of_epoch(rec, note.config_epoch)
+            first = _bar_first_taken(rec, note, save) if save is not None else None
+            if first is not None and first is not save:
+                # the key keeps the save that was restored (the reviewed list's grouping); the
+                # detail names where the value came from
+                p.detail = (f"{text}, which carried the BAR value save #{first.epoch} took ({first.caller} at "
+                            f"op {first.op_index}); restored by {restore_by} at op {note.op_index}")
             r = _last(rec._rec_resources, note.op_index, lambda x: True)
             if r is not None and r[0] > at:
                 p.origin, p.origin_kind, p.origin_op_index = upstream(_innermost(r[1])), "write", r[0]
