@@ -332,6 +332,7 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     """reset.pcie_do_recovery: the refusals and DPC containment, then the path pcie_do_recovery;
     the oracle's check of a recovery called successful; the op's result is the status."""
     cdef int prev = m.step
+    cdef int has
     if m.d.header_type == 1:
         m.refused_now = 1          # reset.pcie_do_recovery: the walk covers only the devices below a port
         return ENODEV_
@@ -341,7 +342,6 @@ cdef int pcie_do_recovery(Machine *m, int channel, int vote, int source_dpc) noe
     if source_dpc and channel != ERR_FROZEN:
         m.refused_now = 1          # dpc_handler/edr_handle_event: pci_channel_io_frozen only
         return EINVAL_
-    cdef int has
     if m.st.dev.driver == DRV_HOST:       # reset.pcie_do_recovery: one err_handler per binding
         has = 2 if vote == 3 else 1       # VOTE_VALUES[3]: no_aer_driver
         if m.st.dev.err_handler != 0 and m.st.dev.err_handler != has:
