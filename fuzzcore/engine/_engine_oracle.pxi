@@ -135,7 +135,7 @@ cdef void check_l1ss_order(Machine *m, uint8_t *cfg, int l1ss, int rel, uint32_t
     cdef CapOffsets *c = &m.d.fn.caps
     cdef bint port_aspm = (m.d.has_port and m.d.port.caps.exp != 0
                            and (port_read(m, m.d.port.caps.exp + 0x10, 2) & 0x3) != 0)
-    if (c.exp != 0 and hw_read(m, c.exp + 0x10, 2) & 0x3) or port_aspm:
+    if (c.exp != 0 and raw_read(m.cfg, c.exp + 0x10, 1) & 0x3) or port_aspm:   # the function's own LNKCTL
         report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_ASPM, 0, 0, 0)
     elif rel == PCI_L1SS_CTL2 and raw_read(cfg, l1ss + PCI_L1SS_CTL1, 4) & PCI_L1SS_CTL1_L1_2_MASK:
         report(m, INV_ORDER_VIOLATION, REG_L1SS, MSG_ORDER_L1SS_CTL2, 0, 0, 0)

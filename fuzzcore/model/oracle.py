@@ -204,7 +204,10 @@ class Oracle:
         m, c = self.m, self.m.caps
         port_aspm = (m.state.port is not None and m.port_caps.exp
                      and m.state.port.hw.read(m.port_caps.exp + 0x10, 2) & 0x3)
-        if (c.exp and m.state.hw.read(c.exp + 0x10, 2) & 0x3) or port_aspm:
+        # the device's LNKCTL as the function holds it: one that does not answer (DPC holds the
+        # link down, a reset in progress) reads all-ones, which says nothing of its ASPM
+        dev_aspm = c.exp and m.state.hw.config[c.exp + 0x10] & 0x3
+        if dev_aspm or port_aspm:
             self.report("order_violation", "L1SS", "ASPM L0s/L1 off at both ends while L1SS changes",
                         "ASPM L0s/L1 enabled")
         elif rel == L1SS_CTL2 and hw.read(l1ss + L1SS_CTL1, 4) & L1SS_L1_2_MASK:
