@@ -387,7 +387,7 @@ def class_entry(classes: list, invariant: str, verdict: Verdict) -> dict | None:
     """The class a root cause belongs to: its invariant, and a computed environmental tier whose
     reproducers use every event the class needs."""
     for e in classes:
-        if e["invariant"] == invariant and verdict.rule == "environmental" \
+        if e.get("invariant") == invariant and verdict.rule == "environmental" \
                 and set(e.get("needs", [])) <= set(verdict.needs):
             return e
     return None
