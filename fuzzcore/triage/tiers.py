@@ -362,25 +362,25 @@ def known_path(policy_spec: str) -> Path:
     return Path(os.environ.get(KNOWN_DIR_ENV) or KNOWN_DIR) / f"{name}.toml"
 
 
-def known_root_causes(policy_spec: str) -> dict | None:
-    """key -> {tier, reason} of the reviewed list for the spec's baseline; None without a list."""
+def _known_data(policy_spec: str) -> dict | None:
     path = known_path(policy_spec)
     if not path.is_file():
         return None
     with open(path, "rb") as f:
-        data = tomllib.load(f)
-    return {rc["key"]: rc for rc in data.get("root_cause", [])}
+        return tomllib.load(f)
+
+
+def known_root_causes(policy_spec: str) -> dict | None:
+    """key -> {tier, reason} of the reviewed list for the spec's baseline; None without a list."""
+    data = _known_data(policy_spec)
+    return None if data is None else {rc["key"]: rc for rc in data.get("root_cause", [])}
 
 
 def known_classes(policy_spec: str) -> list:
     """The reviewed list's [[root_cause_class]] entries: one review of a class of root causes that
     differ only in the op where the wrong state was first compared (an end-of-op invariant such as
     intent_mismatch names that op), e.g. config writes lost while the function did not answer."""
-    path = known_path(policy_spec)
-    if not path.is_file():
-        return []
-    with open(path, "rb") as f:
-        return tomllib.load(f).get("root_cause_class", [])
+    return (_known_data(policy_spec) or {}).get("root_cause_class", [])
 
 
 def class_entry(classes: list, invariant: str, verdict: Verdict) -> dict | None:
