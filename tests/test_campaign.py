@@ -309,6 +309,12 @@ def test_status_display_plain_and_rich():
     assert lines[-1] == ("[01:15] execs 71,234 (5,880/s) corpus 312 features 1,145 cov 711 ops 400,000 (33.1% refused) "
                          "buckets 142 (+3 new) newest mmio_decode_off--vfio_device_reset--MSI-X_table,_Memory_off")
     lines.pop()
+    # A root cause the list does not name but a [[root_cause_class]] may cover is not counted new
+    # live: the class needs its tier, which the summary computes.
+    plain.update(dataclasses.replace(s, root_causes=40, new_root_causes=1, class_root_causes=2))
+    assert "root causes 40 (+1 new, 2 for a class at the end) " in lines.pop()
+    plain.update(dataclasses.replace(s, root_causes=40, new_root_causes=0))
+    assert "root causes 40 (+0 new) " in lines.pop()
     rows = [BucketRow("snapshot_all_ones--vfio_device_reset--config", 142, 3,
                       "crashes/linux-7.1/snapshot_all_ones--vfio_device_reset--config/min.fzs")]
     plain.summary("fuzzcore: done", rows, ["next: fuzzcore show x --trace"])

@@ -202,6 +202,41 @@ def test_known_findings_list_for_the_baseline_is_reviewed():
     assert tiers.known_root_causes("nonesuch-baseline") is None
 
 
+@pytest.mark.parametrize("edit, where, says", [
+    (('needs = ["hw_inaccessible"]\n', ""), "[[root_cause_class]]", "missing key 'needs'"),
+    (('invariant = "intent_mismatch"', 'invariant = "intent_mismach"'), 'invariant = "intent_mismach"',
+     "is not an invariant"),
+    (('needs = ["hw_inaccessible"]', 'needs = ["hw_gone"]'), 'needs = ["hw_gone"]', "hw_gone"),
+    (('tier = "by-design"', 'tier = "bydesign"'), 'tier = "bydesign"', "is none of"),
+    (('tier = "by-design"', 'tier = "by-design"\nteir = "hazard"'), 'teir = "hazard"', "unknown key 'teir'"),
+])
+def test_a_malformed_reviewed_list_is_a_located_error(tmp_path, monkeypatch, edit, where, says):
+    """A hand-edited entry that would match nothing (or everything) fails with file:line, in the
+    campaign's checks before any run as in show."""
+    from fuzzcore.util.text_input import InputError
+    text = tiers.known_path("linux-7.1").read_text()
+    old, new = edit
+    assert old in text
+    text = text.replace(old, new, 1)
+    (tmp_path / "linux-7.1.toml").write_text(text)
+    monkeypatch.setenv(tiers.KNOWN_DIR_ENV, str(tmp_path))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith(where))
+    with pytest.raises(InputError) as e:
+        tiers.known_root_causes("linux-7.1")
+    assert f"linux-7.1.toml:{line}:" in str(e.value) and says in str(e.value)
+
+
+def test_a_key_listed_twice_is_a_located_error(tmp_path, monkeypatch):
+    from fuzzcore.util.text_input import InputError
+    text = tiers.known_path("linux-7.1").read_text()
+    key = tomllib.loads(text)["root_cause"][0]["key"]
+    text += f'\n[[root_cause]]\nkey = "{key}"\ntier = "hazard"\nreason = "again"\n'
+    (tmp_path / "linux-7.1.toml").write_text(text)
+    monkeypatch.setenv(tiers.KNOWN_DIR_ENV, str(tmp_path))
+    with pytest.raises(InputError, match=r"linux-7.1.toml:\d+: key .* is listed twice \(first at line \d+\)"):
+        tiers.known_root_causes("linux-7.1")
+
+
 # --- diff: by root cause and actor path, every verdict confirmed ------------------------------------
 
 PLANTED = """\

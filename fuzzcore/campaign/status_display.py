@@ -33,6 +33,8 @@ class Status:
     newest: str | None       # the bucket found last in this session
     root_causes: int | None = None       # distinct root-cause keys over the buckets (meta.json)
     new_root_causes: int | None = None   # of those, not in the baseline's reviewed list (None: no list)
+    class_root_causes: int = 0           # not listed, of an invariant a [[root_cause_class]] may cover:
+                                         # whether it does needs the tier, computed at the end
     ops: int | None = None               # ops the workers ran this session (None: no worker stats yet)
     ops_refused: int | None = None       # of those, refused by a precondition (op table `pre`)
 
@@ -65,10 +67,14 @@ class RootCauseRow:
     status: str = ""         # known | NEW | "" (no reviewed list for the baseline)
 
 
+def _class_text(s: "Status") -> str:
+    return f", {s.class_root_causes} for a class at the end" if s.class_root_causes else ""
+
+
 def _rc_text(s: "Status") -> str:
     if s.root_causes is None:
         return ""
-    new = f" (+{s.new_root_causes} new)" if s.new_root_causes is not None else ""
+    new = f" (+{s.new_root_causes} new{_class_text(s)})" if s.new_root_causes is not None else ""
     return f"root causes {s.root_causes}{new} "
 
 
@@ -187,7 +193,8 @@ class RichDisplay(NullDisplay):
         if s.root_causes is not None:
             found.append("root causes ", "dim").append(f"{s.root_causes}", "bold")
             if s.new_root_causes is not None:
-                found.append(f" (+{s.new_root_causes} new)  ", "bold red" if s.new_root_causes else "dim")
+                found.append(f" (+{s.new_root_causes} new{_class_text(s)})  ",
+                             "bold red" if s.new_root_causes else "dim")
             else:
                 found.append("  ")
         found.append("buckets ", "dim").append(f"{s.buckets}", "bold")

@@ -329,11 +329,13 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
     from ..campaign.driver import CampaignOptions, run_campaign
     from ..device.builtin import resolve_device
     from ..policy import load_policy
+    from ..triage.tiers import known_root_causes
 
     libfuzzer_args = click.get_current_context().meta["libfuzzer_args"]
     try:
         resolve_device(device)
         load_policy(policy)
+        known_root_causes(policy)       # a malformed reviewed list fails here, before any run
     except (LookupError, ValueError) as e:
         _fail(str(e))
     if workers < 1:

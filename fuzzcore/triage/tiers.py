@@ -362,12 +362,55 @@ def known_path(policy_spec: str) -> Path:
     return Path(os.environ.get(KNOWN_DIR_ENV) or KNOWN_DIR) / f"{name}.toml"
 
 
+_KNOWN_SCHEMA = {"key": str, "tier": str, "reason": str, "upstream": str, "example": str}
+_CLASS_SCHEMA = {"invariant": str, "needs": list, "tier": str, "reason": str, "upstream": str,
+                 "example": str}
+
+
 def _known_data(policy_spec: str) -> dict | None:
+    """The reviewed list of the spec's baseline, checked: a hand-edited entry that lacks a key,
+    names an unknown tier, invariant or event, or repeats a key is a `file:line` error (an entry
+    that silently matched nothing would turn a reviewed root cause NEW, or hide one)."""
     path = known_path(policy_spec)
     if not path.is_file():
         return None
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    st = path.stat()
+    return _checked_known(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _checked_known(path: str, _mtime: int, _size: int) -> dict:
+    from ..model.invariants import INVARIANTS
+    from ..util.toml_source import check_keys, load_toml
+    src = load_toml(path)
+    data = src.data
+    for top in data:
+        if top not in ("root_cause", "root_cause_class") or not isinstance(data[top], list):
+            raise src.error(f"unknown table '{top}' (a reviewed list has [[root_cause]] and "
+                            "[[root_cause_class]] entries)", "", top)
+    invariants = {inv.name for inv in INVARIANTS}
+    events = set(rules()["environmental"]["ops"])
+    seen: dict = {}
+    for table, schema, required in (("root_cause", _KNOWN_SCHEMA, ("key", "tier", "reason")),
+                                    ("root_cause_class", _CLASS_SCHEMA, ("invariant", "needs", "tier", "reason"))):
+        for i, e in enumerate(data.get(table, [])):
+            check_keys(src, table, e, schema, i, required)
+            if e["tier"].split(" ", 1)[0] not in TIER_ORDER:
+                raise src.error(f"tier '{e['tier']}' is none of {', '.join(TIER_ORDER)}", table, "tier", i)
+            if table == "root_cause":
+                if e["key"] in seen:
+                    raise src.error(f"key '{e['key']}' is listed twice (first at line {seen[e['key']]})",
+                                    table, "key", i)
+                seen[e["key"]] = src.line_of(table, "key", i)
+                continue
+            if e["invariant"] not in invariants:
+                raise src.error(f"invariant '{e['invariant']}' is not an invariant (fuzzcore invariants)",
+                                table, "invariant", i)
+            bad = [n for n in e["needs"] if n not in events]
+            if bad or not e["needs"]:
+                raise src.error(f"needs {bad or '[]'}: a class needs one or more of the events the "
+                                f"kernel is not told of ({', '.join(sorted(events))})", table, "needs", i)
+    return data
 
 
 def known_root_causes(policy_spec: str) -> dict | None:
