@@ -92,22 +92,22 @@ class Access:
             new = hw.read(offset, width)
             self.trace.append(TraceEntry(self.m.op_index, self.m.step, target, offset, width, old, new))
         if target == "dev" and hw.accessible:
+            from .power import hw_power_state
             from .reset import hardware_reset
             if self._initiates_flr(offset, width, value):
                 hardware_reset(self.m, "flr")
-            elif d3hot_before and self._power_state() == 0 and not self.m.profile.no_soft_reset:
+            elif d3hot_before and hw_power_state(self.m) == 0 and not self.m.profile.no_soft_reset:
                 hardware_reset(self.m, "soft")
-
-    def _power_state(self) -> int:
-        return self.m.state.hw.read(self.m.caps.pm + 0x04, 2) & 0x3      # PMCSR PowerState
 
     def _d3hot_pmcsr(self, offset: int, width: int) -> bool:
         """The write covers PMCSR's PowerState and the function, answering, is in D3hot: a write
         that takes it to D0 with No_Soft_Reset clear is a soft reset (PCI PM 1.2 §5.4.1, whoever
         writes it: pci_power_up, or a vfio user's raw write)."""
         pm = self.m.caps.pm
-        return bool(pm) and offset <= pm + 0x04 < offset + width and self.m.state.hw.accessible \
-            and self._power_state() == 3
+        if not (pm and offset <= pm + 0x04 < offset + width):
+            return False
+        from .power import hw_power_state       # power imports this module
+        return hw_power_state(self.m) == 3
 
     def _initiates_flr(self, offset: int, width: int, value: int) -> bool:
         """A write that sets DEVCTL's Initiate Function Level Reset (bit 15, RW, reads 0) on a
