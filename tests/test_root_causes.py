@@ -422,6 +422,28 @@ def test_vfio_recovery_is_not_left_to_a_user_whose_device_sleeps_in_low_power():
     assert got == {"low power": "hazard", "active": "by-design"}, got
 
 
+def test_a_users_bar_access_tiers_by_what_vfio_guards():
+    """vfio_pci_bar_rw blocks memory BARs while the user's Memory is off, never I/O BARs: a user's
+    port I/O with I/O off is by design (vfio-io-bar-unguarded); a closed device recovered behind
+    everyone's back, then opened and read, is a hazard with the user-BAR reason, not the MSI-X
+    table's (audit T #6, #8)."""
+    key_io = "mmio_decode_off @ vfio_pci_bar_rw [user BAR, I/O off]"
+    key_moved = "mmio_decode_off @ vfio_pci_bar_rw [user BAR, BAR moved]"
+    got = {}
+    for dev, text, key in (
+            ("fiji", "vfio_open()\nqemu_reset()\nvfio_bar_rw(bar=4, access=write)\n", key_io),
+            ("dsa", "pcie_do_recovery(channel=frozen, vote=no_aer_driver, source=aer)\nvfio_open()\n"
+                    "vfio_bar_rw(bar=0, access=read)\n", key_moved)):
+        prof, calls = resolve_device(dev), parse_program(text)
+        p = next(p for p in derive_all(prof, load_policy("linux-7.1"), calls) if p.key == key)
+        got[key] = tiers.assess(prof, "linux-7.1", p.key, p.invariant, p.origin, p.register_class,
+                                {p.actor_path}, [(calls, p.bucket_tuple)])
+    assert got[key_io].tier == "by-design" and got[key_io].rule == "vfio-io-bar-unguarded", got[key_io]
+    assert got[key_moved].tier == "hazard" and "user's BAR access" in got[key_moved].reason, got[key_moved]
+    assert "MSI-X table" not in got[key_moved].reason
+    assert tiers.known_root_causes("linux-7.1")[key_moved]["tier"] == "hazard"
+
+
 def test_a_driver_that_saves_its_own_d3cold_function_is_outside_the_d3_contract():
     """driver-calls-in-d0: a host driver that put its function in D3cold itself and then saves it
     (an all-ones snapshot) is by design, though the function answers nothing then."""

@@ -162,5 +162,5 @@ def test_show_bucket_prints_a_differing_reviewed_tier_under_its_own(tmp_path):
                         env={**os.environ, "FUZZCORE_KNOWN_DIR": str(known)})
     assert r2.returncode == 0, r2.stderr
     assert f"[{key.group(2)}]" in r2.stdout
-    assert "  reviewed   by-design: a reason for the test (other reproducers of the key)" in r2.stdout
-    assert "reviewed   " not in r.stdout or "(other reproducers of the key)" in r.stdout
+    assert "  reviewed   by-design: a reason for the test (the reviewed list's tier for the key, from every reproducer reviewed; this program alone gives the one above)" in r2.stdout
+    assert "reviewed   " not in r.stdout or "(the reviewed list's tier for the key" in r.stdout

@@ -164,7 +164,12 @@ OPS: tuple[Op, ...] = (
        "reset_method is set back to `default` after the reset (as the validation guest does), so "
        "later resets try every method again; a device with no reset method has no reset file "
        "(pci_dev_reset_attr_is_visible): -ENOENT"),
-    Op("pci_reset_bus", "kernel", "pci_reset_bus", (), "slot/bus reset with save and restore (§5.3)"),
+    # No owner or runtime-PM precondition: whoever holds the device, root can reset its bus through
+    # the port's reset_subordinate attribute (pci-sysfs.c: no runtime resume of the children), and
+    # the drivers of sibling functions call pci_reset_bus themselves (mlx5, lpfc, r8169).
+    Op("pci_reset_bus", "kernel", "pci_reset_bus", (),
+       "slot/bus reset with save and restore (§5.3); any owner: the port's reset_subordinate "
+       "attribute, or a sibling function's driver"),
     Op("pcie_do_recovery", "kernel", "pcie_do_recovery",
        (_enum("channel", CHANNELS), _enum("vote", VOTES), _enum("source", RECOVERY_SOURCES)),
        "AER/DPC recovery with the bound driver's vote (§5.4); its bus reset is "

@@ -205,7 +205,7 @@ def root_cause_header(finding: Finding) -> str:
     known = known_root_causes(finding.policy) or {}
     entry = known.get(p.key)
     if entry is not None and str(entry.get("tier", "")) != v.label:
-        out += f"  reviewed   {entry.get('tier', '')}: {entry.get('reason', '')} (other reproducers of the key)\n"
+        out += f"  reviewed   {entry.get('tier', '')}: {entry.get('reason', '')} (the reviewed list's tier for the key, from every reproducer reviewed; this program alone gives the one above)\n"
     return out + "\n"
 
 

@@ -322,7 +322,10 @@ def _assess(profile, policy_spec, base, key, invariant, origin, reg_class, actor
     own = ["hazard" if w is None else "environmental" if w == "hw" else
            f"{'by-design' if w in rules().get('by_design', []) else 'model-gap'} {w['id']}" for w in why]
     if any(w is None for w in why):
-        h = rules().get("hazard", {}).get(invariant, {})
+        # the reason for this origin where tiers.toml has one ([hazard."INV @ ORIGIN"]), else the
+        # invariant's: one text cannot say what both the MSI-X table and a user's BAR access do
+        hz = rules().get("hazard", {})
+        h = hz.get(f"{invariant} @ {origin}") or hz.get(invariant, {})
         return Verdict("hazard", h.get("reason", invariant), h.get("upstream", ""), rule="hazard"), own
     used = sorted({c.name for calls, _ in reproducers for c in calls if c.name in hw})
     entries = [w for w in why if w != "hw"]
