@@ -326,3 +326,46 @@ def test_pre_425c1b223dac_loses_the_vc1_resource_control(both):
     saved or restored it (overlay trial D)."""
     assert _intent_lost("pre-425c1b223dac.toml", "plx-8532", "pm_system_sleep(transition=deep, power=lost)") \
         == ["VC1 Resource Control"]
+
+
+def test_enumeration_clears_aer_status_and_enables_error_reporting(both, tmp_path):
+    """pci_init_capabilities -> pci_aer_init: AER status cleared, and with the OS owning AER the
+    four error-reporting enables set in DEVCTL (pci_enable_pcie_error_reporting), before the
+    enumeration save; the 82576's dump has them clear and Correctable Status 0x2000 latched. An
+    overlay without the call, or firmware-first AER, leaves both as dumped."""
+    image = resolve_device("nic-82576").config
+    def devctl(m):
+        return m.state.hw.read(m.caps.exp + 0x08, 2)
+    def cor(m):
+        return m.state.hw.read(m.caps.aer + 0x10, 4)
+    first = run("linux-7.1", "", "nic-82576")
+    exp, aer = first.caps.exp, first.caps.aer
+    assert int(image[exp + 8]) & 0xF == 0 and int(image[aer + 0x11]) == 0x20     # as dumped
+    assert devctl(first) & 0xF == 0xF and cor(first) == 0
+    # the enumeration snapshot holds them: a driver's FLR restores the enables
+    assert devctl(run("linux-7.1", "pci_bind_driver(driver=host)\npci_reset_function(method=flr)", "nic-82576")) \
+        & 0xF == 0xF
+    cut = run(overlay(tmp_path, '[path.pci_init_capabilities]\nremove = ["aer_init"]\n'), "", "nic-82576")
+    assert devctl(cut) & 0xF == 0 and cor(cut) == 0x2000
+    firmware = run(overlay(tmp_path, '[recovery]\naer_native = false\n', "f"), "", "nic-82576")
+    assert devctl(firmware) & 0xF == 0 and cor(firmware) == 0x2000
+
+
+def test_pre_b07461a8e45b_leaves_aer_status_latched_through_a_restore(both):
+    """error_status_stale: a UR the function logged before an FLR (AER status is sticky) is
+    cleared by the restore's aer_clear_status step; before b07461a8e45b (docs/examples) it
+    survives the restore. Without the enumeration clear the 82576's dumped Correctable Status
+    (Advisory Non-Fatal) is latched too, and the first restore reports it."""
+    prog = ("pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=can_recover, source=aer)\n"
+            "pci_enable_msix(nvec=2)\npci_disable_msix()\npci_reset_function(method=flr)\n")
+    pre = f"linux-7.1+{EXAMPLES / 'pre-b07461a8e45b.toml'}"
+    def stale(m):
+        return [(v.op, v.register, v.actual) for v in m.oracle.violations if v.invariant == "error_status_stale"]
+    assert stale(run("linux-7.1", prog)) == []
+    got = stale(run(pre, prog))     # the i350's dumped Advisory Non-Fatal too, from the bind's restore on
+    assert [(op, reg) for op, reg, _ in got] == [("pci_bind_driver", "AER"), ("pci_reset_function", "AER")], got
+    assert "Uncorrectable 0x0" in got[0][2] and "Uncorrectable 0x100000" in got[1][2]   # then the UR
+    assert stale(run("linux-7.1", "pci_bind_driver(driver=host)\npci_reset_function(method=flr)\n",
+                     "nic-82576")) == []
+    got = stale(run(pre, "pci_bind_driver(driver=host)\npci_reset_function(method=flr)\n", "nic-82576"))
+    assert got and "Correctable 0x2000" in got[0][2], got

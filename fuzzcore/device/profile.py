@@ -66,6 +66,10 @@ class DeviceProfile:
     # First VF Offset + stride * index >= 256): virtfn_add_bus makes that bus with no bridge device,
     # so pci_walk_bus (error recovery's walks) never reaches the VF.
     virtual_bus: bool = False
+    # Bits the function implements read-only where the specification makes them writable
+    # ([[read_only]]: offset, width, mask, reason): an emulated device's deviation, e.g. QEMU's
+    # e1000e, whose DEVCTL error-reporting enables stay 0 (it never calls pcie_cap_deverr_init).
+    read_only: tuple = ()
 
     # --- derived from the image ---------------------------------------------------------------
     @cached_property
@@ -81,7 +85,16 @@ class DeviceProfile:
 
     @cached_property
     def semantics(self) -> RegisterSemantics:
-        return build_semantics(self.config, self.walk, self.bars, self.rom_size, self.header_type, self.virtfn)
+        sem = build_semantics(self.config, self.walk, self.bars, self.rom_size, self.header_type, self.virtfn)
+        for offset, width, mask, _ in self.read_only:
+            for i in range(width):
+                b = (mask >> (8 * i)) & 0xFF
+                sem.wmask[offset + i] &= ~b & 0xFF
+                sem.w1cmask[offset + i] &= ~b & 0xFF
+                sem.readonly[offset + i] |= b
+                for kind in sem.keep:          # no reset changes them: they hold the image's value
+                    sem.keep[kind][offset + i] |= b
+        return sem
 
     @property
     def header_type(self) -> int:
@@ -151,7 +164,9 @@ _ROM_KEYS = {"size": int}
 _MSIX_KEYS = {"entries": int, "table_bir": int, "table_offset": int, "pba_bir": int, "pba_offset": int}
 _DERIVED_KEYS = {"no_soft_reset": bool, "flr": bool, "pcie_type": str}
 _CONFIG_KEYS = {"size": int, "hexdump": str}
-_TOP_KEYS = {"device": dict, "bars": list, "rom": dict, "msix": dict, "derived": dict, "config": dict}
+_READ_ONLY_KEYS = {"offset": int, "width": int, "mask": int, "reason": str}
+_TOP_KEYS = {"device": dict, "bars": list, "rom": dict, "msix": dict, "derived": dict, "config": dict,
+             "read_only": list}
 
 
 def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DeviceProfile:
@@ -214,6 +229,17 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     rom_size = rom.get("size", 0)
     if rom_size and rom_size & (rom_size - 1):
         raise src.error(f"ROM size {rom_size:#x} is not a power of two", "rom", "size")
+    read_only = []
+    for i, r in enumerate(data.get("read_only", [])):
+        if not isinstance(r, dict):
+            raise src.error("[[read_only]] entries must be tables", "read_only", None, i)
+        check_keys(src, "read_only", r, _READ_ONLY_KEYS, index=i, required=("offset", "width", "mask", "reason"))
+        if r["width"] not in (1, 2, 4) or r["offset"] % r["width"] or not 0 <= r["offset"] <= 4096 - r["width"]:
+            raise src.error(f"[[read_only]] offset {r['offset']:#x} width {r['width']}: expected an aligned "
+                            "byte, word or dword inside config space", "read_only", "offset", i)
+        if not 0 < r["mask"] < (1 << (8 * r["width"])):
+            raise src.error(f"[[read_only]] mask {r['mask']:#x} does not fit width {r['width']}", "read_only", "mask", i)
+        read_only.append((r["offset"], r["width"], r["mask"], r["reason"]))
     upstream = dev.get("upstream_port", "")
     beside = Path(src.path).parent / upstream
     if upstream.endswith(".toml") and not Path(upstream).is_absolute() and not Path(upstream).is_file() \
@@ -222,7 +248,7 @@ def profile_from_toml(src: TomlSource, check_upstream: bool = True) -> DevicePro
     prof = DeviceProfile(dev["name"], image, dev.get("description", ""), dev.get("source", ""),
                          upstream, bars, rom_size, dev.get("bar_sizes_guessed", False),
                          dev.get("virtfn", False), dev.get("platform_d3cold", True),
-                         dev.get("virtual_bus", False))
+                         dev.get("virtual_bus", False), tuple(read_only))
     problem = profile_problem(prof, check_upstream)
     if problem is not None:
         if problem.offset is not None and problem.offset // 16 < len(row_lines):
@@ -309,6 +335,9 @@ def profile_to_toml(prof: DeviceProfile) -> str:
             out.append(f"address = 0x{b.address:x}  # the PF's VF BAR{b.index} + this VF's offset")
     if prof.rom_size:
         out += ["", "[rom]", f"size = 0x{prof.rom_size:x}"]
+    for offset, width, mask, reason in prof.read_only:
+        out += ["", "[[read_only]]", f"offset = 0x{offset:x}", f"width = {width}", f"mask = 0x{mask:x}",
+                f"reason = {_toml_str(reason)}"]
     m = prof.msix
     if m:
         out += ["", "[msix]", f"entries = {m.entries}", f"table_bir = {m.table_bir}",

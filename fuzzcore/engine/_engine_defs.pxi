@@ -302,12 +302,13 @@ cdef enum:
     INV_INTENT_MISMATCH
     INV_CONFIG_WRITE_LOST
     INV_CONFIG_READ_LOST
+    INV_ERROR_STATUS_STALE
 INVARIANT_NAMES = (
     "mmio_decode_off", "restore_unsaved_buffer", "live_flag_mismatch", "snapshot_all_ones",
     "restore_all_ones", "snapshot_bar_stale", "restore_older_snapshot", "restore_after_failed_load",
     "upstream_feature_off", "order_violation", "used_without_restore", "msi_without_bus_master",
     "vconfig_mismatch", "restore_outside_d0", "intent_mismatch", "config_write_lost",
-    "config_read_lost",
+    "config_read_lost", "error_status_stale",
 )
 
 cdef enum:
@@ -398,6 +399,7 @@ cdef enum:
     MSG_ORDER_L1SS_CTL2
     MSG_ORDER_L1SS_TIMING
     MSG_USER_BAR_MOVED       # a: BAR index, b: BAR value, c: resource
+    MSG_ERROR_STATUS_STALE   # a: Correctable, b: Uncorrectable Status bits
 
 
 def _message(int msg, a, b, c):
@@ -464,6 +466,8 @@ def _message(int msg, a, b, c):
         if (c & 0xFF) in _INTENT_WRITTEN_FIELDS:   # a: the intent, the writing step + 1 above bit 32
             return _intent_message(a & 0xFFFFFFFF, b, c, OP_NAMES, STEP_NAMES[(a >> 32) - 1] if a >> 32 else "")
         return _intent_message(a, b, c, OP_NAMES)
+    if msg == MSG_ERROR_STATUS_STALE:
+        return "AER status cleared (pci_aer_clear_status)", f"Correctable 0x{a:x}, Uncorrectable 0x{b:x} latched before the restore"
     if msg == MSG_WRITE_LOST:
         return "the function answers", (f"write of 0x{b & ((1 << 8 * c) - 1):x} to 0x{a:03x} dropped: "
                                         "config space reads all-ones")

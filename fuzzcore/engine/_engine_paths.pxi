@@ -532,7 +532,8 @@ ENGINE_PATH_NAMES = ("pci_dev_save_and_disable", "pci_dev_restore", "pci_reset_f
                      "vfio_pci_core_pm_exit", "vfio_intx_enable",
                      "sriov_configure", "sriov_deconfigure", "vfio_pci_sriov_configure", "vfio_pci_sriov_deconfigure",
                      "pci_iov_update_resource", "pci_restore_bars", "driver.legacy_suspend",
-                     "driver.legacy_resume", "pci_legacy_suspend", "pci_legacy_suspend_late", "pci_legacy_resume")
+                     "driver.legacy_resume", "pci_legacy_suspend", "pci_legacy_suspend_late", "pci_legacy_resume",
+                     "pci_aer_init")
 ENGINE_PRIMITIVE_NAMES = ("stop", "call", "set_power", "save_state", "restore_state", "write_command",
                           "reset_methods", "secondary_bus_reset", "driver", "vote", "user_set_irqs",
                           "user_clear_command", "user_pm_d0", "user_zero_bars", "qemu_pick_reset",

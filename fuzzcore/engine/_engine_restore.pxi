@@ -194,12 +194,13 @@ cdef enum:
     VAL_PORT_PTM_CTRL_ROOT
     VAL_LOCAL_A
     VAL_LOCAL_B
+    VAL_AER_FLAGS
 
 # paths.CAP_VALUES fields (a merge write replaces only these bits)
-cdef uint32_t CAP_VALUE_FIELD[30]
+cdef uint32_t CAP_VALUE_FIELD[31]
 CAP_VALUE_FIELD[:] = [0xFFFF, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0xFFFF, 0x1, 0x307, 0x10, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x1D,
                       0x8000, 0x1, 0xFFFFFFFFU, 0xFFFF, 0xFFFF, 0x3, 0x3, 0x3, 0xF, 0xF, 0x100, 0xFF01, 0xFF01, 0x3,
-                      0xFF03, 0xFF03, 0xFFFFFFFFU, 0xFFFFFFFFU]
+                      0xFF03, 0xFF03, 0xFFFFFFFFU, 0xFFFFFFFFU, 0xF]
 
 
 cdef inline bint pcie_reg_implemented(Machine *m, int reg) noexcept nogil:
@@ -314,6 +315,8 @@ cdef uint32_t cap_value(Machine *m, int value, int arg) noexcept nogil:
         return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
     if value == VAL_CLKREQ_ON:
         return 0x100                                    # PCI_EXP_LNKCTL_CLKREQ_EN
+    if value == VAL_AER_FLAGS:
+        return 0xF                                      # PCI_EXP_AER_FLAGS (drivers/pci/pci.h)
     if value == VAL_ASPM_OFF or value == VAL_L1SS_OFF or value == VAL_PTM_OFF:
         return 0
     if value == VAL_PTM_CTRL or value == VAL_PTM_CTRL_ROOT:              # __pci_enable_ptm
@@ -659,11 +662,16 @@ cdef void pci_restore_state(Machine *m, bint intended_epoch) noexcept nogil:
     cdef KernelDev *dev = &m.st.dev
     cdef int prev = m.step
     cdef int i, gate, kind
+    cdef int aer = m.d.fn.caps.aer
+    cdef uint32_t stale_cor = 0, stale_unc = 0    # error_status_stale: AER status bits set at the start
     m.step = STEP_PCI_RESTORE_STATE
     if m.pol.gate_on_state_saved and not dev.state_saved:
         m.step = prev
         return
     before_restore(m, intended_epoch)
+    if aer != 0 and m.pol.aer_native and m.st.accessible:
+        stale_cor = raw_read(m.cfg, aer + 0x10, 4)
+        stale_unc = raw_read(m.cfg, aer + 0x04, 4)
     for i in range(m.pol.n_restore):
         gate = m.pol.restore_gate[i]
         kind = m.pol.restore_kind[i]
@@ -674,6 +682,15 @@ cdef void pci_restore_state(Machine *m, bint intended_epoch) noexcept nogil:
         m.step = STEP_RESTORE_BASE + m.pol.restore_step[i]
         restore_step(m, kind, m.pol.restore_source[i])
         m.step = STEP_PCI_RESTORE_STATE
+        if stale_cor | stale_unc:       # ... and not cleared since (restore.pci_restore_state)
+            if m.st.accessible:
+                stale_cor &= raw_read(m.cfg, aer + 0x10, 4)
+                stale_unc &= raw_read(m.cfg, aer + 0x04, 4)
+            else:
+                stale_cor = 0
+                stale_unc = 0
+    if stale_cor | stale_unc:
+        report(m, INV_ERROR_STATUS_STALE, REG_AER, MSG_ERROR_STATUS_STALE, stale_cor, stale_unc, 0)
     if m.pol.clear_state_saved:
         dev.state_saved = 0
     if m.st.accessible:            # a restore whose writes the function dropped restored nothing

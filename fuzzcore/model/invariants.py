@@ -121,6 +121,15 @@ INVARIANTS: tuple[Invariant, ...] = (
                        'the caller tests for all-ones (PCI_POSSIBLE_ERROR), discards the value or hands it to a '
                        'vfio user, nor after snapshot_all_ones in the same op'),
               registers='config'),
+    Invariant("error_status_stale", "H19",
+              "a pci_restore_state of a function whose AER the OS owns ended with an AER error status bit "
+              "still set that was set when it began: the kernel clears status as it restores "
+              "(pci_aer_clear_status, b07461a8e45b) so that what it reports later is new; a bit that survives "
+              "is reported again as a new error",
+              checked=('at the end of each pci_restore_state of a function that answers, with [recovery] aer_native: '
+                       'the Correctable and Uncorrectable Status bits set at its start that no step of it cleared '
+                       'and that are still set (a bit cleared and set again by the restore\'s own accesses is new)'),
+              registers='AER'),
 )
 
 BY_NAME = {inv.name: inv for inv in INVARIANTS}

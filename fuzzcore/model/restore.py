@@ -226,6 +226,8 @@ def cap_value(m, value: str, arg=None) -> int:
         return (0x8 if t & 0x08 else 0) | (0x4 if t & 0x10 else 0) | (0x2 if t & 0x20 else 0) | (0x1 if t & 0x40 else 0)
     if value == "clkreq_on":
         return 0x100                                        # PCI_EXP_LNKCTL_CLKREQ_EN
+    if value == "aer_flags":
+        return 0xF                                          # PCI_EXP_AER_FLAGS (drivers/pci/pci.h)
     if value in ("aspm_off", "l1ss_off", "ptm_off"):
         return 0
     if value in ("ptm_ctrl", "port_ptm_ctrl", "ptm_ctrl_root", "port_ptm_ctrl_root"):   # __pci_enable_ptm
@@ -489,16 +491,33 @@ def pci_restore_state(m, intended_epoch: bool = False) -> None:
         if m.policy.switch("restore.gate_on_state_saved") and not dev.state_saved:
             return
         m.oracle.before_restore(intended_epoch)
+        stale = _aer_status(m)              # error_status_stale: set at the start, not cleared since
         for step in m.policy.restore_steps:
             if not gate_open(step.gate, step.name, dev):
                 continue
             with m.in_step(f"pci_restore_state/{step.name}"):
                 RESTORE_STEPS[step.name](m, step)
+            if stale != (0, 0):
+                now = _aer_status(m)
+                stale = (stale[0] & now[0], stale[1] & now[1])
+        if stale != (0, 0):
+            m.oracle.report("error_status_stale", "AER", "AER status cleared (pci_aer_clear_status)",
+                            f"Correctable 0x{stale[0]:x}, Uncorrectable 0x{stale[1]:x} latched before the restore")
         if m.policy.switch("restore.clear_state_saved"):
             dev.state_saved = False
         if m.state.hw.accessible:   # a restore whose writes the function dropped restored nothing
             m.state.needs_restore_after_reset = False
         m.oracle.after_restore()
+
+
+def _aer_status(m) -> tuple[int, int]:
+    """AER Correctable and Uncorrectable Status as the function holds them, where the kernel owns
+    AER and the function answers ((0, 0) otherwise: nothing the kernel would report)."""
+    aer = m.caps.aer
+    if not aer or not m.state.hw.accessible or not m.policy.switch("recovery.aer_native"):
+        return 0, 0
+    hw = m.state.hw
+    return hw.read(aer + 0x10, 4), hw.read(aer + 0x04, 4)
 
 
 def restore_allowed_in_d0(m) -> bool:

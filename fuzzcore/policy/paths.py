@@ -423,7 +423,8 @@ PATHS: tuple[PathDef, ...] = (
     # enumeration (drivers/pci/probe.c), §1.5: what pci_device_add's capability set-up does before the
     # enumeration save; the rest of enumeration (reading the capabilities, the link, the BARs) is the profile's
     PathDef("pci_init_capabilities", "pci_device_add -> pci_init_capabilities (drivers/pci/probe.c)", "", "§1.5",
-            "the function's power state after pci_pm_init (v7.1.3 powers it up: 4d4c10f763d7) and pci_ptm_init"),
+            "the function's power state after pci_pm_init (v7.1.3 powers it up: 4d4c10f763d7), pci_ptm_init and "
+            "pci_aer_init"),
     PathDef("pci_ptm_init", "pci_ptm_init (drivers/pci/pcie/ptm.c)", "", "§3.5",
             "what PTM enumeration enables (v7.1.3: nothing, the counts start at 0; the PTM facts it records are the "
             "profile's, conditions ptm_root and ptm_type_ok)"),
@@ -481,6 +482,10 @@ PATHS: tuple[PathDef, ...] = (
             "the noirq phase of a legacy-PM driver's device: saved unless the driver saved, state unknown"),
     PathDef("pci_legacy_resume", "pci_legacy_resume (drivers/pci/pci-driver.c)", "", "§1.4",
             "resume, thaw and restore of a legacy-PM driver's device: the driver's resume"),
+    PathDef("pci_aer_init", "pci_aer_init (drivers/pci/pcie/aer.c)", "", "§3.5",
+            "AER at enumeration: its status cleared (pci_aer_clear_status) and, when the OS owns AER, error "
+            "reporting enabled in Device Control (pci_enable_pcie_error_reporting); ECRC as firmware left it "
+            "(pcie_set_ecrc_checking under the default policy)"),
 )
 PATH_NAMES = tuple(p.name for p in PATHS)
 PATH_IDS = {n: i for i, n in enumerate(PATH_NAMES)}
@@ -662,6 +667,8 @@ CAP_VALUES: tuple[tuple[str, str, int], ...] = (
     ("port_ptm_ctrl_root", "the same for the port above (with port = true)", 0xFF03),
     ("local_a", "the value the path's read_local put in local a (a register read earlier in the path)", 0xFFFFFFFF),
     ("local_b", "the same for local b", 0xFFFFFFFF),
+    ("aer_flags", "PCI_EXP_AER_FLAGS: CERE | NFERE | FERE | URRE (pci_enable_pcie_error_reporting; with merge, "
+                  "set in the Device Control read: pcie_capability_set_word)", 0xF),
 )
 CAP_VALUE_FIELDS = {n: f for n, _, f in CAP_VALUES}
 _CAP = ParamDef("cap", "enum", CAPABILITIES, bits=4)

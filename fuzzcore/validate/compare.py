@@ -78,6 +78,11 @@ QEMU_QUIRKS = {
                     "only a capability's own bytes); hardware has nothing there. The profiles get those "
                     "bytes read-write (found through a vfio user's raw write to a gap), the extended "
                     "space only where the function has an extended capability (nvme's reads back 0)",
+    "no-deverr": "QEMU 7.2's e1000e never calls pcie_cap_deverr_init (hw/net/e1000e.c), the only place "
+                 "that gives Device Control's four error-reporting enables a write mask: they read 0 "
+                 "whatever is written, so pci_aer_init's pci_enable_pcie_error_reporting (pcie_ports=native) "
+                 "sets nothing; hardware implements them (PCIe r6 §7.5.3.4). The e1000e profile gets them "
+                 "read-only too (found when the model's enumeration gained pci_aer_init)",
     "aer-uncor-mask-ro": "QEMU 7.2's AER Uncorrectable Error Mask reads 0 whatever is written (e1000e, nvme and "
                          "virtio-rng; seen through vfio's write of it, which the kernel makes: "
                          "pci_user_write_config_dword of the writable bits); hardware implements the bits "
@@ -97,6 +102,7 @@ QEMU_QUIRKS = {
 }
 
 QEMU_PM_DATA_SELECT_RO = ("nvme", "virtio-rng", "nvme-sriov")
+QEMU_NO_DEVERR = ("e1000e",)               # no-deverr: the functions that never call pcie_cap_deverr_init
 QEMU_PM_STATE_RESET = ("virtio-rng",)      # pm-state-kept does not hold: virtio-pci resets PMCSR
 
 # Image bits left out of the comparison, each with why: (target, capability, register offset in
@@ -368,8 +374,9 @@ def apply_qemu_quirks(prof) -> None:
             sem.keep[kind][ats + 6:ats + 8] = 0xFF
     exp = cap_offsets(prof).exp
     if exp:                                    # devctl-wmask: CERE|NFERE|FERE|URRE (and Initiate FLR)
-        sem.wmask[exp + 8] &= 0x0F
-        sem.readonly[exp + 8] |= 0xF0
+        ro = 0xFF if prof.name in QEMU_NO_DEVERR else 0xF0     # no-deverr: not even those four
+        sem.wmask[exp + 8] &= ~ro & 0xFF
+        sem.readonly[exp + 8] |= ro
         sem.wmask[exp + 9] &= 0x80
         sem.readonly[exp + 9] |= 0x7F
     aer = cap_offsets(prof).aer
