@@ -97,3 +97,19 @@ def test_fzs_unknown_op_and_argument_name_line_column_and_close_names(tmp_path):
     with pytest.raises(FzsError) as e:
         load_fzs(p)
     assert f"{p}:1:1:" in str(e.value) and "did you mean pci_save_state" in str(e.value)
+
+
+def test_policy_show_marks_added_and_removed_steps_and_check_prints_only_the_changes():
+    """An overlay's removed steps stay visible (struck out, with the overlay's name) and its new
+    steps say so; `policy check` of an overlay prints what it changes, not the whole policy."""
+    r = _cli("policy", "show", f"linux-7.1+{ROOT / 'docs' / 'examples' / 'pre-b07461a8e45b.toml'}", "pci_aer_init")
+    assert r.exit_code == 0 and "--  clear" in r.output and "removed  [pre-b07461a8e45b]" in r.output, r.output
+    r = _cli("policy", "show", "linux-7.1+linux-6.12", "pci_dev_save_and_disable")
+    assert "stop_if_inaccessible  stop when config_all_ones  added  [linux-6.12]" in r.output, r.output
+    r = _cli("policy", "show", "linux-7.1", "pci_aer_init")
+    assert "removed" not in r.output and "added" not in r.output
+    r = _cli("policy", "check", str(ROOT / "docs" / "examples" / "pre-b07461a8e45b.toml"))
+    lines = r.output.splitlines()
+    assert r.exit_code == 0 and lines[0].endswith(": ok (linux-7.1+" + str(ROOT / "docs" / "examples" /
+                                                                              "pre-b07461a8e45b.toml") + ")")
+    assert len(lines) == 5 and all("[pre-b07461a8e45b]" in ln for ln in lines[1:]), r.output

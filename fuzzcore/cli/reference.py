@@ -273,6 +273,19 @@ def register(main) -> None:
                 errors.append(str(e))
                 continue
             click.echo(f"{file}: ok ({spec})")
-            click.echo(pol.describe())
+            if len(pol.parts) < 2:
+                click.echo(f"a baseline: `fuzzcore policy show {file}` prints it")
+                return
+            # what the overlay changes: its marked lines under the path or table they belong to
+            # (`policy show SPEC` prints the whole policy)
+            tag, head, shown = f"[{pol.part_info[-1].name}]", None, None
+            for line in pol.describe().splitlines():
+                if not line.startswith(" "):
+                    head = line
+                if tag in line:
+                    if head is not None and head != shown and head != line:
+                        click.echo(head)
+                    shown = head
+                    click.echo(line)
             return
         _fail(errors[0] if "baseline" not in errors[0] else errors[-1])

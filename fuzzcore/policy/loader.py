@@ -252,6 +252,20 @@ class Policy:
             who = self.origin(setting)
             return f"  [{who}]" if who != base else ""
 
+        # the baseline alone, to name the steps an overlay removed (they are shown, struck out)
+        base_pol = load_policy(base) if len(self.parts) > 1 else None
+
+        def base_names(kind: str) -> list | None:
+            if base_pol is None:
+                return None
+            return ([s.name for s in base_pol.restore_steps] if kind == "restore" else
+                    [s.name for s in base_pol.save_steps] if kind == "save" else
+                    [st.name for st in base_pol.path(kind)])
+
+        def removed(kind: str, names: list, key: str) -> list[str]:
+            before = base_names(kind) or []
+            return [f"   --  {n:<22}removed{mark(key)}" for n in before if n not in names]
+
         if path is not None:
             if path == "vfio_config":
                 return "\n".join(vfio_config.describe(self.vfio_regions, mark))
@@ -264,7 +278,7 @@ class Policy:
             if path not in PATH_BY_NAME:
                 raise PolicyError(self.name, path, f"no path '{path}' (known: restore, save, vfio_config, "
                                                    f"{', '.join(PATH_NAMES)})")
-            return "\n".join(self._describe_path(path, mark))
+            return "\n".join(self._describe_path(path, mark, removed, base_names))
 
         out = [f"policy {self.name}"]
         for p in self.part_info:
@@ -279,11 +293,13 @@ class Policy:
         for i, s in enumerate(self.restore_steps, 1):
             m = mark(f"restore.step.{s.name}.source") or mark(f"restore.step.{s.name}.gate")
             out.append(f"  {i:2d}. {s.name:<17}{s.source:<9} {s.gate:<10} {s.upstream}{m}")
+        out.extend(removed("restore", [s.name for s in self.restore_steps], "restore.steps"))
         out.append(f"pci_save_state, {len(self.save_steps)} steps:{mark('save.steps')}")
         for i, s in enumerate(self.save_steps, 1):
             out.append(f"  {i:2d}. {s.name:<17}{s.gate:<10} {s.upstream}{mark(f'save.step.{s.name}.gate')}")
+        out.extend(removed("save", [s.name for s in self.save_steps], "save.steps"))
         for name in PATH_NAMES:
-            out.extend(self._describe_path(name, mark))
+            out.extend(self._describe_path(name, mark, removed, base_names))
         out.extend(vfio_config.describe(self.vfio_regions, mark))
         out.append("switches:")
         width = max(len(n) for n in SWITCH_NAMES)
@@ -291,8 +307,9 @@ class Policy:
             out.append(f"  {name:<{width}} = {_show(value)}{mark(name)}")
         return "\n".join(out)
 
-    def _describe_path(self, name: str, mark) -> list[str]:
+    def _describe_path(self, name: str, mark, removed=None, base_names=None) -> list[str]:
         steps = self.path(name)
+        before = base_names(name) if base_names is not None else None
         key = _path_key(name)
         out = [f"{name} ({PATH_BY_NAME[name].upstream}), {len(steps)} steps:{mark(key + '.steps')}"]
         for i, st in enumerate(steps, 1):
@@ -300,7 +317,11 @@ class Policy:
             when = f" when {st.when}" if st.when else ""
             gate = " [gate never]" if st.gate == "never" else ""
             m = "".join(dict.fromkeys(mark(f"{key}.step.{st.name}.{w}") for w in ("do", "params", "when", "gate")))
+            if before is not None and st.name not in before:
+                m = m or f"  added{mark(key + '.steps')}"
             out.append(f"  {i:2d}. {st.name:<22}" + " ".join(x for x in (st.do, params, when.strip(), gate.strip()) if x) + m)
+        if removed is not None:
+            out.extend(removed(name, [st.name for st in steps], key + ".steps"))
         return out
 
     def __str__(self) -> str:
