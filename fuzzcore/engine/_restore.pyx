@@ -16,7 +16,7 @@ the MSI-X table held in MMIO. Its write path is the same rule as the pure-Python
 where `wmask` allows, a 1 written to a `w1cmask` bit clears it, read-only bits ignore writes.
 The two are checked against each other by tests/test_config_buffer.py.
 
-Section numbers (§N) in the engine's comments refer to docs/kernel.md, hazard labels (H1-H18)
+Section numbers (§N) in the engine's comments refer to docs/kernel.md, hazard labels (H1-H19)
 to its §9, and "design.md §N" to docs/design.md.
 """
 
