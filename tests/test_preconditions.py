@@ -105,6 +105,33 @@ def test_driver_and_iommu_calls_need_a_bound_host_driver(op):
     assert refused_unchanged(m, f"pci_bind_driver(driver=none)\n{op}") == EPERM
 
 
+@pytest.mark.parametrize("op", ["pci_enable_msix(nvec=1)", "pci_save_state()", "pci_restore_state()",
+                                "pci_set_power_state(state=d3hot)", "pci_enable_ats(stu=0)"])
+def test_a_driver_told_the_device_failed_makes_no_new_calls_until_it_recovers_or_is_rebound(op):
+    """report_perm_failure_detected (7.1.3) tells the bound driver error_detected(perm_failure):
+    Documentation/PCI/pci-error-recovery.rst, "the driver shouldn't do any new IOs" (owner
+    host_failed). A later recovery's report_resume, or a new binding, ends it; a driver with no
+    error_detected (its recovery voted no_aer_driver) is never told and goes on."""
+    failed = "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=disconnect, source=aer)\n"
+    m = model()
+    assert refused_unchanged(m, failed + op) == EPERM
+    assert m.state.dev.driver_failed
+    m = model()
+    run(m, failed + "pcie_do_recovery(channel=normal, vote=can_recover, source=aer)")
+    assert not m.state.dev.driver_failed                            # resumed: its calls happen again
+    m = model()
+    run(m, failed + "pci_bind_driver(driver=host)")
+    assert not m.state.dev.driver_failed                            # a new binding
+    m = model()
+    run(m, "pci_bind_driver(driver=host)\npcie_do_recovery(channel=frozen, vote=no_aer_driver, source=aer)")
+    assert not m.state.dev.driver_failed                            # never told: no error_detected
+    # kernel paths and the administrator's ops still run on it
+    m = model()
+    run(m, failed)
+    assert m.apply(parse_program("pci_bind_driver(driver=none)")[0]) == 0
+    assert "host_failed" in FACTS["owner"]
+
+
 def test_sriov_numvfs_needs_a_pf_driver():
     """sriov_numvfs_store: -ENOENT without a bound driver's sriov_configure."""
     m = model()

@@ -57,7 +57,7 @@ def model_view(m) -> dict:
         "ptm_enable_cnt": d.ptm_enable_cnt, "ptm_suspended": bool(d.ptm_suspended), "sriov": (d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz),
         "error_state": d.error_state, "driver": d.driver, "partial_load": bool(d.partial_load),
         "ltr_path": bool(d.ltr_path), "rpm_suspended": bool(d.rpm_suspended), "rpm_auto": bool(d.rpm_auto),
-        "err_handler": d.err_handler,
+        "err_handler": d.err_handler, "driver_failed": bool(d.driver_failed),
         "vfio": {"registered": bool(v.registered), "open": bool(v.open), "blob": blob(v.blob),
                  "pm_save": blob(v.pm_save), "vconfig_command": v.vconfig_command,
                  "vconfig_devctl": v.vconfig_devctl, "vconfig_msi_flags": v.vconfig_msi_flags,
@@ -206,7 +206,8 @@ class ModelFacade:
                   pri_enabled=pri[0], pri_reqs_alloc=pri[1], ptm_enable_cnt=v["ptm_enable_cnt"],
                   sriov_ctrl=sriov[0], sriov_num_vfs=sriov[1], sriov_pgsz=sriov[2], error_state=v["error_state"],
                   driver=v["driver"], partial_load=v["partial_load"], ltr_path=v["ltr_path"],
-                  rpm_suspended=v["rpm_suspended"], rpm_auto=v["rpm_auto"], err_handler=v["err_handler"])
+                  rpm_suspended=v["rpm_suspended"], rpm_auto=v["rpm_auto"], err_handler=v["err_handler"],
+                  driver_failed=v["driver_failed"])
         f = v["vfio"]
         vfio = _NS(registered=f["registered"], open=f["open"], blob=blob(f["blob"]), pm_save=blob(f["pm_save"]),
                    vconfig_command=f["vconfig_command"], vconfig_devctl=f["vconfig_devctl"],

@@ -892,7 +892,7 @@ cdef class Engine:
             "error_state": _ERROR_STATES[dev.error_state], "driver": _DRIVERS[dev.driver],
             "partial_load": bool(dev.partial_load), "ltr_path": bool(dev.ltr_path),
             "rpm_suspended": bool(dev.rpm_suspended), "rpm_auto": bool(dev.rpm_auto),
-            "err_handler": dev.err_handler,
+            "err_handler": dev.err_handler, "driver_failed": bool(dev.driver_failed),
             "vfio": {"registered": bool(v.registered), "open": bool(v.open),
                      "blob": self._blob(&v.blob, self.m.blob_pool),
                      "pm_save": self._blob(&v.pm_save, self.m.pm_save_pool),

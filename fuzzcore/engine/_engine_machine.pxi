@@ -131,6 +131,7 @@ cdef void initial_state(Machine *m) noexcept nogil:
 cdef int bind_driver(Machine *m, int driver) noexcept nogil:
     """machine._bind: the policy path device_bind_driver, its argument the driver (DRV_*)."""
     m.st.dev.err_handler = 0
+    m.st.dev.driver_failed = 0
     return run_path(m, PATH_DEVICE_BIND_DRIVER, driver)
 
 
@@ -235,13 +236,15 @@ cdef int64_t dispatch(Machine *m, int code, const uint32_t *a) noexcept nogil:
 
 
 cdef inline int64_t fact_value(Machine *m, int fact) noexcept nogil:
-    """Model.facts: owner (none, host, vfio_closed, vfio_open, portdrv), power (current_state), runtime
+    """Model.facts: owner (none, host, vfio_closed, vfio_open, portdrv, host_failed), power (current_state), runtime
     (active, suspended), qemu (idle, resetting), as indices into op_table.FACTS[...]."""
     if fact == 0:
         if m.st.dev.driver == DRV_VFIO:
             return 3 if m.st.vfio.open else 2
-        if m.st.dev.driver == DRV_HOST:
-            return 4 if m.d.header_type == 1 else 1     # a bridge's host driver is portdrv
+        if m.st.dev.driver == DRV_HOST:             # a bridge's host driver is portdrv; one told of a
+            if m.d.header_type == 1:                # permanent failure, host_failed
+                return 4
+            return 5 if m.st.dev.driver_failed else 1
         return 0
     if fact == 1:
         return m.st.dev.current_state

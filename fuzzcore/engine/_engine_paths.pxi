@@ -468,6 +468,8 @@ cdef enum:
     KF_PTM_SUSPENDED
     KF_PTM_RESUMED
     KF_ASPM_SUPERSAVE
+    KF_DRIVER_FAILED
+    KF_DRIVER_RESUMED
     # PCIE_LINK_STATE_* (model/enumeration.py)
     LINK_L1 = 0x04
     LINK_L1SS = 0x78
@@ -1337,7 +1339,12 @@ cdef void kernel_set(Machine *m, int field, int arg) noexcept nogil:
     """paths.kernel_set: one assignment of paths.KERNEL_FIELDS."""
     cdef KernelDev *d = &m.st.dev
     cdef uint32_t cap, want
-    if field == KF_ATS_STU:
+    if field == KF_DRIVER_FAILED:         # report_perm_failure_detected: only a driver with error_detected hears it
+        if d.driver == DRV_HOST and d.err_handler != 2:
+            d.driver_failed = 1
+    elif field == KF_DRIVER_RESUMED:
+        d.driver_failed = 0
+    elif field == KF_ATS_STU:
         d.ats_stu = 12 + arg
     elif field == KF_ATS_ENABLED or field == KF_ATS_DISABLED:
         d.ats_enabled = 1 if field == KF_ATS_ENABLED else 0

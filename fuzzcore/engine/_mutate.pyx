@@ -110,7 +110,7 @@ cdef int snip_min_len = MAX_SNIPPET_REC + 1
 # owner-feasibility bias (issue 17): per op, the owners its owner rule allows (bit per
 # op_table.FACTS["owner"] value; all of them when it has none); per owner, the ops it allows
 cdef enum:
-    N_OWNERS = 5                                # none, host, vfio_closed, vfio_open, portdrv
+    N_OWNERS = 6                                # none, host, vfio_closed, vfio_open, portdrv, host_failed
     OWNER_VFIO_CLOSED = 2
     OWNER_VFIO_OPEN = 3
 cdef int op_owner_mask[MAX_OPS]

@@ -243,6 +243,7 @@ cdef struct KernelDev:           # struct pci_dev fields save/restore read or wr
     int64_t rpm_suspended        # dev->power.runtime_status == RPM_SUSPENDED
     int64_t rpm_auto             # power/control = auto and no driver reference (state.py)
     int64_t err_handler          # the bound host driver's error handling: 0 not yet, 1 error_detected, 2 none
+    int64_t driver_failed        # recovery told the bound host driver the device failed for good (owner host_failed)
 
 cdef struct VfioDev:             # vfio_pci_core_device fields that matter (§6)
     int64_t registered

@@ -82,7 +82,7 @@ class ReferenceBackend:
                   d.msi_msg, d.msi_mask, d.tph_enabled, d.tph_mode, d.tph_req_type, d.ats_enabled, d.ats_stu,
                   d.pasid_enabled, d.pasid_features, d.pri_enabled, d.pri_reqs_alloc, d.ptm_enable_cnt,
                   d.sriov_ctrl, d.sriov_num_vfs, d.sriov_pgsz, d.error_state, d.driver, d.partial_load,
-                  d.ltr_path, d.rpm_suspended, d.rpm_auto, d.err_handler, d.ptm_suspended, v.registered, v.open, blob(v.blob),
+                  d.ltr_path, d.rpm_suspended, d.rpm_auto, d.err_handler, d.driver_failed, d.ptm_suspended, v.registered, v.open, blob(v.blob),
                   blob(v.pm_save), v.vconfig_command, v.vconfig_devctl, v.vconfig_msi_flags, v.msi_qmax, v.map_silent,
                   v.vconfig_bars, v.rbar, v.reset_works, v.needs_reset, v.needs_pm_restore, v.irq,
                   v.virq_disabled, v.intx_masked, v.qemu_resetting,

@@ -272,13 +272,14 @@ class Model:
 
     def facts(self) -> tuple[int, int, int, int]:
         """The state facts preconditions test, as indices into op_table.FACTS[...]: owner
-        (none, host, vfio_closed, vfio_open, portdrv), power (dev->current_state), runtime (active,
+        (none, host, vfio_closed, vfio_open, portdrv, host_failed), power (dev->current_state), runtime (active,
         suspended), qemu (idle, resetting)."""
         d = self.state.dev
         if d.driver == "vfio":
             owner = 3 if self.state.vfio.open else 2
         elif d.driver == "host":
-            owner = 4 if self.profile.header_type == 1 else 1   # a bridge's host driver is portdrv
+            # a bridge's host driver is portdrv; a driver told of a permanent failure, host_failed
+            owner = 4 if self.profile.header_type == 1 else (5 if d.driver_failed else 1)
         else:
             owner = 0
         return owner, d.current_state, 1 if d.rpm_suspended else 0, 1 if self.state.vfio.qemu_resetting else 0
@@ -397,6 +398,7 @@ def _bind(m, driver: str) -> int:
     the op table's rule); the argument is the driver asked for."""
     from .paths import DRIVERS
     m.state.dev.err_handler = 0           # a new binding: its driver's error handling not yet seen
+    m.state.dev.driver_failed = False     # and no failure told to it
     return run_path(m, "device_bind_driver", DRIVERS.index(driver))
 
 

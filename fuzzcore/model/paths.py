@@ -477,7 +477,11 @@ def aspm_target(m) -> int:
 def kernel_set(m, field: str, arg) -> None:
     """Primitive kernel_set: one assignment of paths.KERNEL_FIELDS."""
     d = m.state.dev
-    if field == "ats_stu":
+    if field == "driver_failed":          # report_perm_failure_detected: only a driver with error_detected hears it
+        d.driver_failed = d.driver_failed or (d.driver == "host" and d.err_handler != 2)
+    elif field == "driver_resumed":
+        d.driver_failed = False
+    elif field == "ats_stu":
         d.ats_stu = 12 + arg
     elif field in ("ats_enabled", "ats_disabled"):
         d.ats_enabled = field == "ats_enabled"

@@ -114,6 +114,8 @@ class KernelDev:
     rpm_auto: bool = False                # power/control = auto and no driver reference: idle suspends it
     err_handler: int = 0                  # the bound host driver's error handling as its recoveries showed:
                                           # 0 not yet, 1 error_detected, 2 none (the op's vote no_aer_driver)
+    driver_failed: bool = False           # recovery failed and told the bound host driver so (its error_detected
+                                          # got pci_channel_io_perm_failure): it does no new I/O (owner host_failed)
 
     def buffer(self, cap_id: int, extended: bool) -> CapBuffer | None:
         """pci_find_saved_cap / pci_find_saved_ext_cap."""

@@ -629,6 +629,9 @@ KERNEL_FIELDS: tuple[tuple[str, str], ...] = (
     ("ptm_suspended", "(the model's record for the live-flag check) PTM off on purpose until pci_resume_ptm"),
     ("ptm_resumed", "(the model's record) the suspend's mark cleared"),
     ("aspm_supersave", "aspm_policy = POLICY_POWER_SUPERSAVE (pcie_aspm_set_policy)"),
+    ("driver_failed", "(the model's record) the bound host driver, if it has error_detected, was told the device "
+                      "failed for good: it starts no new I/O (owner host_failed)"),
+    ("driver_resumed", "(the model's record) the bound driver's resume ran: it does I/O again"),
 )
 # A cap_write's value: a kernel expression of live state, and the field it fills (a merge write
 # replaces only that field of the register as read). Positions are the compiled code (5 bits).

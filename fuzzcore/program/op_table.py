@@ -55,9 +55,12 @@ class Arg:
 # a patch that adds a path the kernel lacks today.
 
 FACTS = {
-    # who owns the device: no driver, a host driver, vfio-pci with the device closed or open, or
-    # portdrv (a bridge's host driver: it calls none of the driver-facing API a host driver does)
-    "owner": ("none", "host", "vfio_closed", "vfio_open", "portdrv"),
+    # who owns the device: no driver, a host driver, vfio-pci with the device closed or open,
+    # portdrv (a bridge's host driver: it calls none of the driver-facing API a host driver does),
+    # or a host driver that error recovery told the device failed for good (its error_detected got
+    # pci_channel_io_perm_failure): it starts no new I/O (Documentation/PCI/pci-error-recovery.rst)
+    # until a later recovery resumes it or it is unbound
+    "owner": ("none", "host", "vfio_closed", "vfio_open", "portdrv", "host_failed"),
     # dev->current_state (include/linux/pci.h pci_power_t)
     "power": ("d0", "d1", "d2", "d3hot", "d3cold", "unknown"),
     # dev->power.runtime_status
@@ -112,7 +115,7 @@ def _enum(name, names):
     return Arg(name, "enum", 1, tuple(names))
 
 
-_ANY_DRIVER = ("none", "host", "vfio_closed", "vfio_open", "portdrv")
+_ANY_DRIVER = ("none", "host", "vfio_closed", "vfio_open", "portdrv", "host_failed")
 _VFIO_OPEN = Rule("owner", ("vfio_open",), ENODEV,
                   "vfio_pci_core_ioctl / vfio_pci_core_write: only through the open vfio device fd")
 _QEMU = Rule("owner", ("vfio_open",), ENODEV,
@@ -132,7 +135,8 @@ _QEMU_RESETTING = Rule("qemu", ("resetting",), EPERM,
 def _host(why: str) -> Rule:
     """A bound host driver is the only caller of the driver-facing PCI API: vfio-pci never calls
     it for its user and an unbound device has no caller (-EPERM: the call does not happen)."""
-    return Rule("owner", ("host",), EPERM, why + " (portdrv, a bridge's driver, makes none of these calls)")
+    return Rule("owner", ("host",), EPERM, why + " (portdrv, a bridge's driver, makes none of these calls; "
+                "nor does a host driver told the device failed for good: host_failed)")
 
 
 # pci_enable_ptm(dev) of an endpoint first enables its parent (pci_upstream_ptm) the same way, so a
@@ -182,10 +186,10 @@ OPS: tuple[Op, ...] = (
     Op("pci_pm_runtime_suspend", "kernel", "pci_pm_runtime_suspend", (),
        "clear state_saved, suspend PTM, save, D3hot (§1.4, §1.5); unbound: save only, stays D0",
        (Rule("runtime", ("active",), ALREADY, "rpm_suspend: returns 1 when already suspended"),
-        Rule("owner", ("none", "host", "vfio_closed", "portdrv"), EAGAIN,
+        Rule("owner", ("none", "host", "vfio_closed", "portdrv", "host_failed"), EAGAIN,
              "rpm_check_suspend_allowed: -EAGAIN while vfio_pci_core_enable's "
              "pm_runtime_resume_and_get reference is held",
-             (("vfio.disable_idle_d3", True, ("none", "host", "portdrv")),)))),
+             (("vfio.disable_idle_d3", True, ("none", "host", "portdrv", "host_failed")),)))),
     Op("pci_pm_runtime_resume", "kernel", "pci_pm_runtime_resume", (), "power up, restore (§5.5)",
        (Rule("runtime", ("suspended",), ALREADY,
              "rpm_resume: returns 1 when already active; pci_pm_runtime_resume runs only after a "
@@ -256,7 +260,7 @@ OPS: tuple[Op, ...] = (
        "is left alone) and bind none, a host driver or vfio-pci "
        "(vfio_pci_core_register_device refuses a bridge: -EINVAL, and a PF whose VFs are enabled: -EBUSY; "
        "either is left unbound)",
-       (Rule("owner", ("none", "host", "vfio_closed", "portdrv"), EBUSY,
+       (Rule("owner", ("none", "host", "vfio_closed", "portdrv", "host_failed"), EBUSY,
              "vfio_pci_core_unregister_device -> vfio_unregister_group_dev waits for the user to "
              "close the device"),)),
     # --- vfio-pci ---------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ..policy.vocabulary import RESTORE_STEPS, SAVE_STEPS
 
 # The stored provenance is derived again when this module changes (its text's hash).
 PROVENANCE_VERSION = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
-OWNERS = ("none", "host", "vfio", "vfio", "host")      # model.facts() owner index -> actor path
+OWNERS = ("none", "host", "vfio", "vfio", "host", "host")   # model.facts() owner index -> actor path
 ACTOR_PATHS = {"none": "no driver", "host": "host driver", "vfio": "vfio-pci"}
 
 _RESTORE_UPSTREAM = {s.name: s.upstream for s in RESTORE_STEPS}
