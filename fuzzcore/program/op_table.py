@@ -141,6 +141,14 @@ def _host(why: str) -> Rule:
 
 # pci_enable_ptm(dev) of an endpoint first enables its parent (pci_upstream_ptm) the same way, so a
 # port's ptm_enable_cnt moves with the drivers below it: on a bridge (owner portdrv) the op is theirs
+def _host_teardown(why: str) -> Rule:
+    """A driver's release of what it set up: also made by a driver told the device failed for
+    good (host_failed): pci-error-recovery.rst stops new I/O, and a driver frees its vectors and
+    features in its error handler or its remove."""
+    return Rule("owner", ("host", "host_failed"), EPERM,
+                why + " (portdrv, a bridge's driver, makes none of these calls)")
+
+
 _PTM_CALLER = Rule("owner", ("host", "portdrv"), EPERM,
                    "pci_enable_ptm / pci_disable_ptm: a host driver's call, on a port that of a driver below "
                    "(the upstream path's count)")
@@ -206,41 +214,42 @@ OPS: tuple[Op, ...] = (
               "VFIO_DEVICE_SET_IRQS"),
         _ACTIVE, Rule("power", ("d0",), EINVAL, "__pci_enable_msix_range: -EINVAL if current_state != PCI_D0"))),
     Op("pci_disable_msix", "driver", "pci_free_irq_vectors", (), "pci_msix_shutdown (§4.4)",
-       (_host("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
+       (_host_teardown("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
     Op("pci_enable_msi", "driver", "pci_alloc_irq_vectors", (), "msi_capability_init, one vector",
        (_host("pci_alloc_irq_vectors: a host driver's call; vfio-pci enables MSI only through "
               "VFIO_DEVICE_SET_IRQS"),
         _ACTIVE, Rule("power", ("d0",), EINVAL, "__pci_enable_msi_range: -EINVAL if current_state != PCI_D0"))),
     Op("pci_disable_msi", "driver", "pci_free_irq_vectors", (), "pci_msi_shutdown",
-       (_host("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
+       (_host_teardown("pci_free_irq_vectors: a host driver's call"), _ACTIVE)),
     Op("pci_enable_tph", "driver", "pcie_enable_tph", (_enum("mode", TPH_MODES),), "TPH requester enable",
        (Rule("owner", ("host",), EPERM,
              "pcie_enable_tph: only host drivers call it; vfio-pci has no caller in v7.1.3; a kernel "
              "without drivers/pci/tph.c (before v6.13, [paths] host_tph = false) has none at all",
              (("paths.host_tph", False, ()), ("paths.vfio_user_tph", True, ("host", "vfio_open")))), _ACTIVE)),
     Op("pci_disable_tph", "driver", "pcie_disable_tph", (), "TPH requester disable",
-       (Rule("owner", ("host",), EPERM, "pcie_disable_tph: only host drivers call it (none before v6.13)",
-             (("paths.host_tph", False, ()), ("paths.vfio_user_tph", True, ("host", "vfio_open")))), _ACTIVE)),
+       (Rule("owner", ("host", "host_failed"), EPERM, "pcie_disable_tph: only host drivers call it (none before v6.13)",
+             (("paths.host_tph", False, ()),
+              ("paths.vfio_user_tph", True, ("host", "host_failed", "vfio_open")))), _ACTIVE)),
     Op("pci_enable_ats", "iommu", "pci_enable_ats", (Arg("stu", "int", 1, 4),), "ATS enable, STU = 12+stu",
        (_host("pci_enable_ats: the IOMMU driver acting for a bound host driver's DMA"), _ACTIVE)),
     Op("pci_disable_ats", "iommu", "pci_disable_ats", (), "",
-       (_host("pci_disable_ats: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
+       (_host_teardown("pci_disable_ats: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_pasid", "iommu", "pci_enable_pasid", (Arg("features", "int", 1, 4),), "Exec/Priv bits",
        (_host("pci_enable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pasid", "iommu", "pci_disable_pasid", (), "",
-       (_host("pci_disable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
+       (_host_teardown("pci_disable_pasid: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_pri", "iommu", "pci_enable_pri", (Arg("reqs", "int", 1, 4),),
        "allocation = 32<<reqs; as the IOMMU drivers call it (iommu_enable_pci_pri, pdev_enable_cap_pri): "
        "nothing unless ATS is on, pci_reset_pri first",
        (_host("pci_enable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_disable_pri", "iommu", "pci_disable_pri", (), "",
-       (_host("pci_disable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
+       (_host_teardown("pci_disable_pri: the IOMMU driver acting for a bound host driver"), _ACTIVE)),
     Op("pci_enable_ptm", "driver", "pci_enable_ptm", (), "PTM enable (ptm_enable_cnt++); on a port, a "
        "driver below enabling PTM (pci_enable_ptm enables the upstream path first)",
        (_PTM_CALLER, _ACTIVE)),
     Op("pci_disable_ptm", "driver", "pci_disable_ptm", (), "on a port, a driver below disabling PTM "
        "(pci_disable_ptm drops the upstream path's counts after its own)",
-       (_PTM_CALLER, _ACTIVE)),
+       (Rule("owner", ("host", "portdrv", "host_failed"), EPERM, _PTM_CALLER.cite), _ACTIVE)),
     Op("pci_enable_l1ss", "kernel", "pcie_aspm_set_policy", (),
        "the ASPM policy set to powersupersave (/sys/module/pcie_aspm/parameters/policy): the link above "
        "the function gets every ASPM state and L1 substate both ends can take, and Clock PM "
