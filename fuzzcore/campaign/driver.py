@@ -77,6 +77,7 @@ class CampaignOptions:
     structure_pct: int = 80
     seeds_dir: str | None = None    # "none": no seeds; None: default_seeds_dirs()
     state_features: bool = True
+    prefix_resume: bool = True      # the native target resumes inputs from the last run's checkpoints
     libfuzzer_args: list[str] = field(default_factory=list)
     quiet: bool = False
     live: bool | None = None        # the rich live status; None: when stderr is a terminal
@@ -331,7 +332,7 @@ def run_campaign(opts: CampaignOptions, echo=print) -> CampaignSummary:
         cfg = {"worker": w, "device": opts.device, "policy": opts.policy, "engine": opts.engine,
                "findings": str(findings), "out": str(out), "stop_on_first": opts.stop_on_first,
                "structure_pct": opts.structure_pct, "state_features": opts.state_features,
-               "libfuzzer_args": args}
+               "prefix_resume": opts.prefix_resume, "libfuzzer_args": args}
         cfg_path = out / "workers" / f"{w}.config.json"
         atomic_write_text(cfg_path, json.dumps(cfg, indent=2))
         (out / "workers" / f"{w}.json").unlink(missing_ok=True)

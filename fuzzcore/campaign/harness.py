@@ -48,7 +48,7 @@ def register_state_counters() -> bool:
 
 class Harness:
     def __init__(self, executor, store, stop_on_first: bool = False, structure_pct: int = 80,
-                 state_features: bool = True):
+                 state_features: bool = True, prefix_resume: bool = True):
         self.executor = executor
         self.store = store
         self.stop_on_first = stop_on_first
@@ -65,6 +65,7 @@ class Harness:
         if executor.name == "native":
             from ..engine._restore import CampaignTarget
             self.target = CampaignTarget(executor.engine, self._on_finding, self._tick, TICK_RUNS)
+            self.target.resume = prefix_resume
             # libFuzzer calls the C method directly: no Python frame per input.
             self.test_one_input = self.target.test_one_input
 

@@ -105,7 +105,7 @@ def main(config_path: str) -> None:
                           annotate_root_causes=False)
     store.start_writer()
     harness = Harness(executor, store, cfg["stop_on_first"], cfg["structure_pct"],
-                      cfg.get("state_features", True))
+                      cfg.get("state_features", True), cfg.get("prefix_resume", True))
     harness.favour_device_registers(profile)
     stats_path = Path(cfg["out"]) / "workers" / f"{cfg['worker']}.json"
     started = time.monotonic()
@@ -135,7 +135,10 @@ def main(config_path: str) -> None:
         engine = getattr(executor, "engine", None)
         if engine is None:
             return {}
-        return {"ops": engine.n_ops_run, "ops_refused": engine.n_refused, "states": engine.states_seen()}
+        out = {"ops": engine.n_ops_run, "ops_refused": engine.n_refused, "states": engine.states_seen()}
+        if harness.target is not None:
+            out["ops_resumed"] = harness.target.prefix_stats()["resumed"]
+        return out
 
     harness.on_tick = write_stats
     # libFuzzer's normal end (-runs, -max_total_time) is C exit(): flush hits, shorter inputs, stats.

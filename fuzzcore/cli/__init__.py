@@ -305,6 +305,9 @@ class _FuzzCommand(click.Command):
               help="Percent of mutations done by the structure-aware mutator (the rest: libFuzzer's).")
 @click.option("--no-state-feedback", "--no-state-features", "no_state_features", is_flag=True,
               help="Do not feed abstract-state counters to libFuzzer (for measuring what they add).")
+@click.option("--no-prefix-resume", is_flag=True,
+              help="Run every input from the initial state, not from a checkpoint of the last run's "
+                   "shared first ops (the results are the same; for measuring what resuming saves).")
 @click.option("--no-seeds", is_flag=True,
               help="Start an empty corpus empty (default: seeded from corpora/seeds/ and corpora/regression/).")
 @click.option("--fail-on-new", is_flag=True,
@@ -313,7 +316,7 @@ class _FuzzCommand(click.Command):
 @click.option("--all", "all_tiers", is_flag=True,
               help="Exit summary: list by-design and fixed-by root causes too (default: hazard and environmental).")
 def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, workers, engine, stop_on_first,
-             structure_pct, no_state_features, no_seeds, all_tiers, fail_on_new):
+             structure_pct, no_state_features, no_prefix_resume, no_seeds, all_tiers, fail_on_new):
     """Run a campaign: violations are findings (one directory per bucket in the findings store), not
     crashes. Shows a live status on a terminal (execs, exec/s, corpus, libFuzzer's features and
     coverage, root causes, buckets) and a status line every 5 s otherwise; ends with the root causes
@@ -344,7 +347,7 @@ def fuzz_cmd(device, policy, out, corpus, findings, max_time, runs, seed, worker
         device=device, policy=policy, out=out, corpus=corpus, findings=findings, max_time=max_time, runs=runs,
         seed=seed, workers=workers, engine=engine, stop_on_first=stop_on_first, structure_pct=structure_pct,
         seeds_dir="none" if no_seeds else None, state_features=not no_state_features,
-        libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers, fail_on_new=fail_on_new),
+        prefix_resume=not no_prefix_resume, libfuzzer_args=list(libfuzzer_args), all_tiers=all_tiers, fail_on_new=fail_on_new),
         echo=lambda s: click.echo(s, err=True))
     sys.exit(summary.exit_code)
 

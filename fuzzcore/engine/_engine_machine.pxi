@@ -338,6 +338,7 @@ cdef void apply_record(Machine *m, const OpDecode *table, int n_table, const uin
                 returned_to_user(m)
             end_of_op(m)
     m.n_ops_run += 1
+    m.work += 1
     if m.refused_now:
         m.n_refused += 1
     if m.refused != NULL:

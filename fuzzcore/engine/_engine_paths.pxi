@@ -953,6 +953,7 @@ cdef int run_path(Machine *m, int path, int arg) noexcept nogil:
         m.step = m.pol.path_label[path]
     i = m.pol.path_start[path]
     end = i + m.pol.path_len[path]
+    m.work += end - i
     while i < end:
         a = m.pol.ps_arg[i]
         if m.pol.ps_when[i] and not path_condition(m, m.pol.ps_when[i], result, arg, flags):

@@ -672,6 +672,7 @@ cdef void pci_restore_state(Machine *m, bint intended_epoch) noexcept nogil:
     if aer != 0 and m.pol.aer_native and m.st.accessible:
         stale_cor = raw_read(m.cfg, aer + 0x10, 4)
         stale_unc = raw_read(m.cfg, aer + 0x04, 4)
+    m.work += m.pol.n_restore
     for i in range(m.pol.n_restore):
         gate = m.pol.restore_gate[i]
         kind = m.pol.restore_kind[i]

@@ -195,6 +195,7 @@ cdef int pci_save_state(Machine *m) noexcept nogil:
     epoch = dev.save_count
     m.st.latest_save_epoch = epoch
     dev.partial_load = 0
+    m.work += m.pol.n_save
     for i in range(m.pol.n_save):
         gate = m.pol.save_gate[i]
         kind = m.pol.save_kind[i]

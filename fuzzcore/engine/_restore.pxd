@@ -374,6 +374,8 @@ cdef struct Machine:
     uint32_t l1ss_clnk
     uint32_t l1ss_plnk
     uint32_t path_locals[2]          # the running path's locals a and b (read_local), a call's own
+    int64_t work                     # steps run so far (paths, restore, save; one per op): where
+                                     # the campaign target checkpoints (CampaignTarget._checkpoint)
     # output
     ViolationRec *viol
     int n_viol

@@ -1,8 +1,9 @@
 """Campaign-level throughput for `fuzzcore bench --campaign S`: the per-input ceiling of bare
 atheris on a trivial Python target, and real `fuzzcore fuzz` campaigns on the default device and
 policy from an empty corpus, measured in the same run (libFuzzer's final stats: average exec/s,
-peak RSS; the campaign's stats.jsonl: the rate over the last third, once the corpus has settled).
-Each figure is the median of `repeat` runs."""
+peak RSS; the campaign's stats.jsonl: the rate over the last third, once the corpus has settled),
+and the same campaigns with --no-prefix-resume as the baseline of the prefix resume (the share of
+ops it spared from the worker's stats). Each figure is the median of `repeat` runs."""
 
 from __future__ import annotations
 
@@ -78,21 +79,30 @@ def file_create_us(directory: Path, files: int = 500) -> float:
 
 
 def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1", seed: int = 1,
-                    scratch: Path | None = None) -> dict:
+                    scratch: Path | None = None, prefix_resume: bool = True) -> dict:
     with tempfile.TemporaryDirectory(dir=scratch or default_scratch(), prefix=".fuzzcore-bench-") as d:
         subprocess.run([sys.executable, "-P", "-m", "fuzzcore.cli", "fuzz", "--out", d, "--max-time", str(seconds),
-                        "--device", device, "--policy", policy, "--no-seeds", "--seed", str(seed)],
+                        "--device", device, "--policy", policy, "--no-seeds", "--seed", str(seed)]
+                       + ([] if prefix_resume else ["--no-prefix-resume"]),
                        capture_output=True, text=True)
         stats = _final_stats((Path(d) / "logs" / "worker-0.log").read_text(errors="replace"))
         stats["last_third_exec_per_s"] = _last_third_rate(Path(d) / "stats.jsonl")
         stats["buckets"] = len(bucket_metas(Path(d) / "findings"))
+        try:
+            worker = json.loads((Path(d) / "workers" / "0.json").read_text())
+            stats["resumed_pct"] = 100 * worker.get("ops_resumed", 0) / max(1, worker.get("ops", 0))
+        except (OSError, ValueError):
+            stats["resumed_pct"] = 0
     return stats
 
 
 def campaign_bench(seconds: int = 30, repeat: int = 3, scratch: Path | None = None) -> dict:
     scratch = Path(scratch) if scratch else default_scratch()
     ceilings = [atheris_ceiling() for _ in range(repeat)]
-    runs = [fuzz_throughput(seconds, seed=1 + i, scratch=scratch) for i in range(repeat)]
+    runs, plain = [], []
+    for i in range(repeat):        # interleaved: a slow spell of the machine hits both alike
+        runs.append(fuzz_throughput(seconds, seed=1 + i, scratch=scratch))
+        plain.append(fuzz_throughput(seconds, seed=1 + i, scratch=scratch, prefix_resume=False))
 
     def med(rows, key):
         return round(statistics.median(r.get(key, 0) for r in rows))
@@ -104,6 +114,10 @@ def campaign_bench(seconds: int = 30, repeat: int = 3, scratch: Path | None = No
             "fuzz_last_third_exec_per_s": med(runs, "last_third_exec_per_s"),
             "fuzz_seconds": seconds, "fuzz_runs": med(runs, "number_of_executed_units"),
             "fuzz_peak_rss_mb": med(runs, "peak_rss_mb"), "fuzz_buckets": med(runs, "buckets"),
+            "fuzz_resumed_pct": med(runs, "resumed_pct"),
+            "plain_exec_per_s": med(plain, "average_exec_per_sec"),
+            "plain_exec_per_s_all": [r.get("average_exec_per_sec", 0) for r in plain],
+            "plain_buckets": med(plain, "buckets"),
             "scratch": str(scratch), "scratch_file_create_us": round(file_create_us(scratch)),
             "tmp_file_create_us": round(file_create_us(Path(tempfile.gettempdir())))}
 
@@ -116,6 +130,10 @@ def table(r: dict) -> str:
         f"(each: {', '.join(f'{x:,}' for x in r['fuzz_exec_per_s_all'])}; {r['fuzz_runs']:,} runs, "
         f"peak RSS {r['fuzz_peak_rss_mb']} MB, {r['fuzz_buckets']} buckets)",
         f"  fuzzcore fuzz, last third         {r['fuzz_last_third_exec_per_s']:>12,} exec/s   (corpus settled)",
+        f"  ... --no-prefix-resume, average   {r['plain_exec_per_s']:>12,} exec/s   "
+        f"(each: {', '.join(f'{x:,}' for x in r['plain_exec_per_s_all'])}; {r['plain_buckets']} buckets)",
+        f"  ratio prefix resume/none          {r['fuzz_exec_per_s'] / max(1, r['plain_exec_per_s']):>12.2f}   "
+        f"({r['fuzz_resumed_pct']}% of ops resumed, not run)",
         f"  ratio fuzz/ceiling                {r['fuzz_exec_per_s'] / max(1, r['atheris_trivial_exec_per_s']):>12.3f}",
         f"  campaigns ran in {r['scratch']} (a file create: {r['scratch_file_create_us']:,} us; "
         f"in {tempfile.gettempdir()}: {r['tmp_file_create_us']:,} us)"])
