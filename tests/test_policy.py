@@ -508,3 +508,16 @@ def test_docs_snippets_load(tmp_path):
     assert len(bodies) >= 4
     for i, body in enumerate(bodies):
         load_policy(f"{BASE}+{_overlay(tmp_path, body, f'snippet{i}')}")
+
+
+def test_a_policy_file_rewritten_loads_anew(tmp_path):
+    """load_policy keeps what it loaded, by the bytes of each file: an overlay rewritten at once
+    (the same size, within one timestamp tick) gives the new policy; an unchanged one the same
+    object."""
+    a = _overlay(tmp_path, '[msix_restore]\nforce_memory = "always"\n', "w")
+    first = load_policy(f"{BASE}+{a}")
+    assert load_policy(f"{BASE}+{a}") is first
+    assert first.switch("msix_restore.force_memory") == "always"
+    _overlay(tmp_path, '[msix_restore]\nforce_memory = "off"   \n', "w")
+    again = load_policy(f"{BASE}+{a}")
+    assert again.switch("msix_restore.force_memory") == "off"

@@ -15,6 +15,7 @@ the spec part. Both are ValueErrors.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -400,14 +401,35 @@ def resolve_part(spec: str, part: str) -> Path:
     return path
 
 
+# Loaded policies by spec and the files it read (path and a digest of the bytes: a file
+# rewritten within the file system's timestamp granularity still counts as changed): triage
+# loads the same few specs hundreds of times (each root cause's fix and origin overlays), and a
+# Policy is frozen, so files that have not changed give the same object back.
+_LOADED: dict[tuple, Policy] = {}
+_LOADED_MAX = 64
+
+
 def load_policy(spec: str) -> Policy:
     """Load `base+overlay+...` (see the module docstring) into a Policy."""
     if not isinstance(spec, str) or not spec.strip():
         raise PolicyError(str(spec), "", "empty policy spec")
+    files = [resolve_part(spec, part) for part in spec.split("+")]
+    key = (spec, tuple((str(f.resolve()), hashlib.blake2b(f.read_bytes(), digest_size=16).digest())
+                       for f in files))
+    policy = _LOADED.get(key)
+    if policy is None:
+        policy = _load_policy(spec, files)
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = policy
+    return policy
+
+
+def _load_policy(spec: str, files: list[Path]) -> Policy:
     build = _Build()
     infos: list[PartInfo] = []
     for i, part in enumerate(spec.split("+")):
-        src = load_toml(resolve_part(spec, part))
+        src = load_toml(files[i])
         info = _read_header(src, want_baseline=(i == 0), part=part)
         if any(p.name == info.name for p in infos):
             raise PolicyError(spec, part, f"'{info.name}' is applied twice")
