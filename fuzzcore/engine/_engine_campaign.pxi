@@ -58,6 +58,7 @@ cdef class CampaignTarget:
     # prefix resume: checkpoint j (of n_cp, op boundaries ascending) is cp_size bytes at
     # cp_mem + j * cp_size, taken at boundary cp_at[j] of the run with engine serial cp_serial
     cdef public bint resume
+    cdef public int checkpoint_work                  # Machine.work between checkpoints
     cdef uint8_t *cp_mem
     cdef Py_ssize_t cp_size, tail_off, tail_size
     cdef int n_cp
@@ -88,6 +89,7 @@ cdef class CampaignTarget:
         self.runs = 0
         self.slow_calls = 0
         self.resume = True
+        self.checkpoint_work = CHECKPOINT_WORK
         self.ops_resumed = 0
         self.ops_total = 0
         # a checkpoint: the State, the Machine from op_index up to (not including) its output
@@ -167,7 +169,7 @@ cdef class CampaignTarget:
         last_work = m.work
         for i in range(k0, n):
             apply_record(m, self.engine.ops, self.engine.n_ops, p + 8 * i, <int>i)
-            if self.resume and m.work - last_work >= CHECKPOINT_WORK and self.n_cp < MAX_CHECKPOINTS:
+            if self.resume and m.work - last_work >= self.checkpoint_work and self.n_cp < MAX_CHECKPOINTS:
                 self._checkpoint(i + 1)
                 last_work = m.work
         self.cp_serial = self.engine.run_serial
