@@ -169,11 +169,15 @@ class Policy:
     paths: tuple[tuple[str, tuple[PathStep, ...]], ...] = ()   # (path name, steps in order), PATHS order
     vfio_regions: tuple = ()                    # vfio_config.VfioRegion, in file order
 
+    @cached_property
+    def _path_index(self) -> dict:
+        return dict(self.paths)
+
     def path(self, name: str) -> tuple[PathStep, ...]:
         """The steps of path `name` in run order (gate "never" steps included)."""
-        for key, steps in self.paths:
-            if key == name:
-                return steps
+        steps = self._path_index.get(name)
+        if steps is not None:
+            return steps
         raise PolicyError(self.name, name, f"no path '{name}' (known: {', '.join(PATH_NAMES)})")
 
     def switch(self, name: str):
