@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -22,13 +23,33 @@ def builtin_names() -> list[str]:
 
 def resolve_device(name_or_path: str) -> DeviceProfile:
     """A built-in name (`i350`) or a path to a profile TOML."""
+    return load_profile(_profile_path(name_or_path))
+
+
+# shared_device's profiles by file and a digest of its bytes
+_SHARED: dict[tuple[str, bytes], DeviceProfile] = {}
+
+
+def shared_device(name_or_path: str) -> DeviceProfile:
+    """resolve_device, one object per file content, for readers that never change it: each
+    reference model loads its upstream port's profile, and triage builds thousands of models."""
+    path = _profile_path(name_or_path)
+    key = (str(path.resolve()), hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    if key not in _SHARED:
+        if len(_SHARED) >= 32:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = load_profile(path)
+    return _SHARED[key]
+
+
+def _profile_path(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.suffix == ".toml":
         if not p.exists():
             raise LookupError(missing_file(p))
-        return load_profile(p)
+        return p
     candidate = builtin_dir() / f"{name_or_path}.toml"
     if candidate.exists():
-        return load_profile(candidate)
+        return candidate
     raise LookupError(f"no device {name_or_path!r}: not a profile file, and the built-in devices are "
                       f"{', '.join(builtin_names())}")

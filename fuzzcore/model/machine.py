@@ -16,7 +16,7 @@ import hashlib
 import struct
 from dataclasses import dataclass, field
 
-from ..device.builtin import resolve_device
+from ..device.builtin import shared_device
 from ..device.config_space import ConfigSpace
 from .enumeration import aspm_link, iov_resources, ptm_info
 from .invariants import Violation
@@ -107,7 +107,7 @@ class Model:
         self.latest_save_epoch = 0
         self.cmd_at_op_start = 0
         self.mismatch_at_op_start: set = set()
-        port_profile = resolve_device(profile.upstream_port) if profile.upstream_port else None
+        port_profile = shared_device(profile.upstream_port) if profile.upstream_port else None
         self.port_caps = cap_offsets(port_profile) if port_profile else CapOffsets()
         self._port_profile = port_profile
         # the link the port above heads, as enumeration left it (pcie_aspm_init_link_state)
