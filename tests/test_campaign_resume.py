@@ -81,6 +81,18 @@ def test_resumed_runs_equal_fresh_runs(device, policy):
     assert fresh.target.prefix_stats()["resumed"] == 0
 
 
+@pytest.mark.parametrize("spacing", [1, 200])
+def test_any_checkpoint_spacing_gives_the_same_runs(spacing):
+    """A checkpoint after every op (the stack fills: 16 of them) or after long stretches only."""
+    rnd = random.Random(spacing)
+    resumed, fresh = Side("nic-82576", "linux-7.1", True), Side("nic-82576", "linux-7.1", False)
+    resumed.target.checkpoint_work = spacing
+    for i, data in enumerate(_inputs(rnd, 3000)):
+        assert resumed.run(data) == fresh.run(data), f"input {i}: {data.hex()}"
+    assert resumed.found == fresh.found
+    assert resumed.target.prefix_stats()["resumed"] > 0
+
+
 def test_a_resume_leaves_the_mutators_view_of_the_last_run_intact():
     """without_refused and the C mutator read the target's last run (refused flags, facts): after a
     resumed run they are those of the whole input."""
