@@ -88,11 +88,8 @@ def fuzz_throughput(seconds: int, device: str = "i350", policy: str = "linux-7.1
         stats = _final_stats((Path(d) / "logs" / "worker-0.log").read_text(errors="replace"))
         stats["last_third_exec_per_s"] = _last_third_rate(Path(d) / "stats.jsonl")
         stats["buckets"] = len(bucket_metas(Path(d) / "findings"))
-        try:
-            worker = json.loads((Path(d) / "workers" / "0.json").read_text())
-            stats["resumed_pct"] = 100 * worker.get("ops_resumed", 0) / max(1, worker.get("ops", 0))
-        except (OSError, ValueError):
-            stats["resumed_pct"] = 0
+        worker = json.loads((Path(d) / "workers" / "0.json").read_text())
+        stats["resumed_pct"] = 100 * worker.get("ops_resumed", 0) / max(1, worker.get("ops", 0))
     return stats
 
 
