@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from ..util.file_identity import file_identity
 from ..util.text_input import missing_file
 from .profile import DeviceProfile, load_profile
 
@@ -26,20 +27,16 @@ def resolve_device(name_or_path: str) -> DeviceProfile:
     return load_profile(_profile_path(name_or_path))
 
 
-# shared_device's profiles by file and a digest of its bytes
-_SHARED: dict[tuple[str, bytes], DeviceProfile] = {}
-
-
 def shared_device(name_or_path: str) -> DeviceProfile:
     """resolve_device, one object per file content, for readers that never change it: each
     reference model loads its upstream port's profile, and triage builds thousands of models."""
     path = _profile_path(name_or_path)
-    key = (str(path.resolve()), hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
-    if key not in _SHARED:
-        if len(_SHARED) >= 32:
-            _SHARED.pop(next(iter(_SHARED)))
-        _SHARED[key] = load_profile(path)
-    return _SHARED[key]
+    return _load_unchanged(path, file_identity(path))
+
+
+@lru_cache(maxsize=32)
+def _load_unchanged(path: Path, identity: tuple) -> DeviceProfile:
+    return load_profile(path)
 
 
 def _profile_path(name_or_path: str) -> Path:

@@ -15,14 +15,14 @@ the spec part. Both are ValueErrors.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from ..util.file_identity import file_identity
 from ..util.text_input import missing_file
 from ..util.toml_source import TomlError, TomlSource, check_keys, load_toml
 from .vocabulary import (
@@ -405,28 +405,19 @@ def resolve_part(spec: str, part: str) -> Path:
     return path
 
 
-# Loaded policies by spec and the files it read (path and a digest of the bytes: a file
-# rewritten within the file system's timestamp granularity still counts as changed): triage
-# loads the same few specs hundreds of times (each root cause's fix and origin overlays), and a
-# Policy is frozen, so files that have not changed give the same object back.
-_LOADED: dict[tuple, Policy] = {}
-_LOADED_MAX = 64
-
-
 def load_policy(spec: str) -> Policy:
     """Load `base+overlay+...` (see the module docstring) into a Policy."""
     if not isinstance(spec, str) or not spec.strip():
         raise PolicyError(str(spec), "", "empty policy spec")
-    files = [resolve_part(spec, part) for part in spec.split("+")]
-    key = (spec, tuple((str(f.resolve()), hashlib.blake2b(f.read_bytes(), digest_size=16).digest())
-                       for f in files))
-    policy = _LOADED.get(key)
-    if policy is None:
-        policy = _load_policy(spec, files)
-        if len(_LOADED) >= _LOADED_MAX:
-            _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[key] = policy
-    return policy
+    files = tuple(resolve_part(spec, part) for part in spec.split("+"))
+    return _load_unchanged(spec, files, tuple(file_identity(f) for f in files))
+
+
+# Triage loads the same few specs hundreds of times (each root cause's fix and origin overlays),
+# and a Policy is frozen: files whose bytes have not changed give the same object back.
+@lru_cache(maxsize=64)
+def _load_unchanged(spec: str, files: tuple[Path, ...], identities: tuple) -> Policy:
+    return _load_policy(spec, list(files))
 
 
 def _load_policy(spec: str, files: list[Path]) -> Policy:
